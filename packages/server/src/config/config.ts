@@ -1,0 +1,86 @@
+import { resolve } from 'node:path';
+
+/** The one validated configuration object. Only this module reads the environment (DESIGN §4.8). */
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** `sqlite:<file>` or `postgres://…`. */
+  storeUrl: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `iss` of session tokens. */
+  issuer: string;
+  /** `aud` of session tokens; tokens for another audience are refused. */
+  audience: string;
+  /** Root key (base64, 32 bytes) given directly; otherwise `<dataDir>/root.key` is used or created. */
+  rootKeyBase64: string | null;
+  maxSessionTtlSeconds: number;
+  signingKeyRotationSeconds: number;
+  /** Failed credential presentations allowed per source address per window. */
+  authFailureLimit: number;
+  authFailureWindowSeconds: number;
+  /** How often to pick up revocations made by other servers. */
+  revocationPollMs: number;
+  /** Trust `X-Forwarded-For` from a reverse proxy for the source address. */
+  trustProxy: boolean;
+  production: boolean;
+}
+
+export interface ConfigOverrides {
+  port?: number | string | undefined;
+  host?: string | undefined;
+  dataDir?: string | undefined;
+  storeUrl?: string | undefined;
+  logLevel?: string | undefined;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function integer(name: string, raw: string | number | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer between ${min} and ${max} (got "${String(raw).slice(0, 40)}")`);
+  }
+  return value;
+}
+
+/**
+ * Builds the configuration from explicit overrides (command-line flags) over environment variables
+ * over defaults, and validates it. Throws an Error naming the bad setting.
+ */
+export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const port = integer('port (--port / TESSERA_PORT)', overrides.port ?? env.TESSERA_PORT, 8377, 0, 65535);
+  const host = overrides.host ?? env.TESSERA_HOST ?? '127.0.0.1';
+  const dataDir = resolve(overrides.dataDir ?? env.TESSERA_DATA_DIR ?? '.tessera');
+  const storeUrl = overrides.storeUrl ?? env.TESSERA_STORE_URL ?? `sqlite:${resolve(dataDir, 'tessera.db')}`;
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(storeUrl)) {
+    throw new Error('store URL (--store / TESSERA_STORE_URL) must start with sqlite: or postgres://');
+  }
+  const logLevel = (overrides.logLevel ?? env.TESSERA_LOG_LEVEL ?? 'info') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) throw new Error(`log level must be one of ${LOG_LEVELS.join(', ')}`);
+  const production = (env.TESSERA_ENV ?? env.NODE_ENV) === 'production';
+  const rootKeyBase64 = env.TESSERA_ROOT_KEY?.trim() || null;
+  if (rootKeyBase64 !== null && Buffer.from(rootKeyBase64, 'base64').length !== 32) {
+    throw new Error('TESSERA_ROOT_KEY must be 32 bytes, base64-encoded');
+  }
+  const displayHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const issuer = env.TESSERA_ISSUER ?? `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}`;
+  return {
+    host,
+    port,
+    dataDir,
+    storeUrl,
+    logLevel,
+    issuer,
+    audience: env.TESSERA_AUDIENCE ?? 'tessera',
+    rootKeyBase64,
+    maxSessionTtlSeconds: integer('TESSERA_MAX_SESSION_TTL_SECONDS', env.TESSERA_MAX_SESSION_TTL_SECONDS, 86_400, 60, 7 * 86_400),
+    signingKeyRotationSeconds: integer('TESSERA_SIGNING_KEY_ROTATION_SECONDS', env.TESSERA_SIGNING_KEY_ROTATION_SECONDS, 30 * 86_400, 60, 365 * 86_400),
+    authFailureLimit: integer('TESSERA_AUTH_FAILURE_LIMIT', env.TESSERA_AUTH_FAILURE_LIMIT, 20, 1, 1_000_000),
+    authFailureWindowSeconds: integer('TESSERA_AUTH_FAILURE_WINDOW_SECONDS', env.TESSERA_AUTH_FAILURE_WINDOW_SECONDS, 60, 1, 86_400),
+    revocationPollMs: integer('TESSERA_REVOCATION_POLL_MS', env.TESSERA_REVOCATION_POLL_MS, 250, 10, 60_000),
+    trustProxy: env.TESSERA_TRUST_PROXY === 'true',
+    production,
+  };
+}

@@ -1,0 +1,105 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { AccessId, Cursor, IsoTime, Limit, Name, Nullable, toIso, toIsoOrNull } from '../shared/schemas.js';
+import { type AuthMethod, isUidMethod } from './auth-methods.model.js';
+
+const Seconds = (description: string) => Type.Integer({ minimum: 1, maximum: 400 * 86_400, description });
+const Cidrs = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 });
+
+const UidSettingsFields = {
+  ttlSeconds: Type.Optional(Seconds('TTL of root tokens and of a rotated token (seconds).')),
+  jwtTtlSeconds: Type.Optional(Seconds('Lifetime of session tokens (seconds).')),
+  childTtlLimitSeconds: Type.Optional(Seconds('Upper bound of a child token TTL (seconds).')),
+  treeLength: Type.Optional(Type.Integer({ minimum: 1, maximum: 32, description: 'Maximum depth of a token tree.' })),
+  denyRotate: Type.Optional(Type.Boolean()),
+  denyInheritance: Type.Optional(Type.Boolean()),
+  reusePolicy: Type.Optional(Type.Union([Type.Literal('revoke'), Type.Literal('flag')])),
+  rotationGraceSeconds: Type.Optional(Type.Integer({ minimum: 5, maximum: 3600 })),
+};
+
+const Common = {
+  name: Name,
+  identityId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  owner: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  boundCidrs: Type.Optional(Cidrs),
+  expiresAt: Type.Optional(Nullable(IsoTime)),
+};
+
+export const CreateAuthMethodBody = Type.Union([
+  Type.Object(
+    { type: Type.Literal('access_key'), ...Common, jwtTtlSeconds: Type.Optional(Seconds('Lifetime of session tokens.')) },
+    { additionalProperties: false },
+  ),
+  Type.Object({ type: Type.Literal('universal_identity'), ...Common, ...UidSettingsFields }, { additionalProperties: false }),
+]);
+
+export const UpdateAuthMethodBody = Type.Object(
+  { ...UidSettingsFields, boundCidrs: Type.Optional(Cidrs), expiresAt: Type.Optional(Nullable(IsoTime)) },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const AuthMethodSchema = Type.Object(
+  {
+    id: Type.String({ description: 'The access id (p-…).' }),
+    name: Type.String(),
+    type: Type.String(),
+    identityId: Type.String(),
+    boundCidrs: Type.Array(Type.String()),
+    expiresAt: Nullable(IsoTime),
+    createdAt: IsoTime,
+    updatedAt: IsoTime,
+    universalIdentity: Type.Optional(
+      Type.Object({
+        ttlSeconds: Type.Integer(),
+        jwtTtlSeconds: Type.Integer(),
+        childTtlLimitSeconds: Type.Integer(),
+        treeLength: Type.Integer(),
+        denyRotate: Type.Boolean(),
+        denyInheritance: Type.Boolean(),
+        reusePolicy: Type.String(),
+        rotationGraceSeconds: Type.Integer(),
+      }),
+    ),
+  },
+  { $id: 'AuthMethod' },
+);
+
+export const CreatedAuthMethod = Type.Object({
+  authMethod: Type.Ref('AuthMethod'),
+  accessKey: Type.Optional(Type.String({ description: 'Shown once, for access_key methods.' })),
+});
+
+export const AuthMethodPage = Type.Object({ items: Type.Array(Type.Ref('AuthMethod')), nextCursor: Nullable(Type.String()) });
+export const AuthMethodIdParams = Type.Object({ id: AccessId });
+export const ByNameQuery = Type.Object({ name: Name }, { additionalProperties: false });
+export const ListAuthMethodsQuery = Type.Object(
+  {
+    type: Type.Optional(Type.Union([Type.Literal('access_key'), Type.Literal('universal_identity')])),
+    limit: Type.Optional(Limit),
+    cursor: Type.Optional(Cursor),
+  },
+  { additionalProperties: false },
+);
+
+export function authMethodToWire(m: AuthMethod): Static<typeof AuthMethodSchema> {
+  return {
+    id: m.id,
+    name: m.name,
+    type: m.type,
+    identityId: m.identityId,
+    boundCidrs: m.boundCidrs,
+    expiresAt: toIsoOrNull(m.expiresAtMs),
+    createdAt: toIso(m.createdAtMs),
+    updatedAt: toIso(m.updatedAtMs),
+    ...(isUidMethod(m) ? { universalIdentity: { ...m.settings } } : {}),
+  };
+}
+
+/** Splits a create/update body into the common fields and the type-specific settings. */
+export function splitSettings(body: Record<string, unknown>) {
+  const { type: _t, name: _n, identityId: _i, owner: _o, boundCidrs, expiresAt, ...settings } = body;
+  return {
+    boundCidrs: boundCidrs as string[] | undefined,
+    expiresAtMs: expiresAt === undefined ? undefined : expiresAt === null ? null : Date.parse(expiresAt as string),
+    settings,
+  };
+}

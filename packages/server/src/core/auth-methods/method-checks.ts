@@ -1,0 +1,24 @@
+import { ipAllowed } from '../shared/cidr.js';
+import type { RequestContext } from '../shared/context.js';
+import type { Repos } from '../shared/unit-of-work.js';
+import type { AuthMethod } from './auth-methods.model.js';
+
+/**
+ * Checks shared by every credential of every method type: the method has not expired, the caller's
+ * address is within the method's bound CIDRs, and the identity is active. Returns the internal
+ * reason for refusal, or null.
+ */
+export async function refuseReason(
+  repos: Repos,
+  method: AuthMethod,
+  identityId: string,
+  ctx: RequestContext,
+  nowMs: number,
+): Promise<string | null> {
+  if (method.expiresAtMs !== null && method.expiresAtMs <= nowMs) return 'auth_method_expired';
+  if (!ipAllowed(method.boundCidrs, ctx.sourceIp)) return 'source_not_in_bound_cidrs';
+  const identity = await repos.identities.get(identityId);
+  if (!identity) return 'identity_missing';
+  if (identity.state !== 'active') return `identity_${identity.state}`;
+  return null;
+}

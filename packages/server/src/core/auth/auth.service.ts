@@ -1,0 +1,89 @@
+import type { AuditActor } from '../audit/audit.model.js';
+import type { AuthMethodRegistry, AuthenticatedSubject, CredentialPresentation } from '../auth-methods/auth-method.registry.js';
+import { refuseReason } from '../auth-methods/method-checks.js';
+import type { IssuedSession, SessionsService } from '../sessions/sessions.service.js';
+import type { RequestContext } from '../shared/context.js';
+import { ErrorCodes, TesseraError, authFailed } from '../shared/errors.js';
+import type { Clock } from '../shared/ports.js';
+import type { UnitOfWork } from '../shared/unit-of-work.js';
+import type { FailureLimiter } from './failure-limiter.js';
+import type { LastUsedTracker } from './last-used.js';
+
+export interface AuthServiceDeps {
+  uow: UnitOfWork;
+  clock: Clock;
+  registry: AuthMethodRegistry;
+  sessions: SessionsService;
+  limiter: FailureLimiter;
+  lastUsed: LastUsedTracker;
+}
+
+export interface AuthResult extends IssuedSession {
+  subject: AuthenticatedSubject;
+}
+
+type Step = { ok: true; subject: AuthenticatedSubject; session: IssuedSession } | { ok: false; reason: string };
+
+/**
+ * `POST /v1/auth`: exchange a credential for a session token. The pipeline: rate limit → resolve
+ * the credential (method-specific) → shared method checks → issue → audit, with the audit event
+ * committed (group-committed) before the answer.
+ */
+export function createAuthService({ uow, clock, registry, sessions, limiter, lastUsed }: AuthServiceDeps) {
+  return async function authenticate(presentation: CredentialPresentation, ctx: RequestContext): Promise<AuthResult> {
+    if (limiter.isBlocked(ctx.sourceIp)) {
+      await uow.write((r) =>
+        r.audit.append(
+          { type: 'auth.rate_limited', outcome: 'denied', actor: {}, reason: 'too_many_failures', data: { accessType: presentation.accessType } },
+          ctx,
+          clock.nowMs(),
+        ),
+      );
+      throw new TesseraError(ErrorCodes.RATE_LIMITED, 'Too many failed authentications; try again later.');
+    }
+    const handler = registry.get(presentation.accessType);
+    const step = await uow.write<Step>(async (r) => {
+      const now = clock.nowMs();
+      const fail = async (reason: string, actor: AuditActor): Promise<Step> => {
+        await r.audit.append(
+          { type: 'auth.failed', outcome: 'failure', actor, reason, data: { accessType: presentation.accessType } },
+          ctx,
+          now,
+        );
+        return { ok: false, reason };
+      };
+      if (!handler) return fail('unknown_access_type', {});
+      const result = await handler.authenticate(r, presentation, ctx);
+      if (!result.ok) return fail(result.reason, result.actor);
+      const { subject } = result;
+      const refused = await refuseReason(r, subject.method, subject.identityId, ctx, now);
+      const actor = {
+        identityId: subject.identityId,
+        authMethodId: subject.method.id,
+        uidNodeId: subject.node?.id ?? null,
+        credentialRef: subject.credentialRef,
+      };
+      if (refused) return fail(refused, actor);
+      const session = sessions.issue(subject);
+      await r.audit.append(
+        {
+          type: 'auth.succeeded',
+          outcome: 'success',
+          actor: { ...actor, tokenId: session.claims.jti },
+          data: { accessType: presentation.accessType, expiresAt: new Date(session.expiresAtMs).toISOString() },
+        },
+        ctx,
+        now,
+      );
+      return { ok: true, subject, session };
+    });
+    if (!step.ok) {
+      limiter.recordFailure(ctx.sourceIp);
+      throw authFailed(step.reason);
+    }
+    lastUsed.touch(step.subject.identityId, clock.nowMs());
+    return { ...step.session, subject: step.subject };
+  };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

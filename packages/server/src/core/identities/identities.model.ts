@@ -1,0 +1,28 @@
+export const IDENTITY_KINDS = ['service', 'workload', 'ci-pipeline', 'ai-agent', 'mcp-server', 'device', 'other'] as const;
+export type IdentityKind = (typeof IDENTITY_KINDS)[number];
+
+export const IDENTITY_STATES = ['active', 'suspended', 'retired'] as const;
+export type IdentityState = (typeof IDENTITY_STATES)[number];
+
+/** One non-human identity: the unit of the inventory. */
+export interface Identity {
+  id: string;
+  name: string;
+  kind: IdentityKind;
+  owner: string;
+  environment: string | null;
+  description: string | null;
+  tags: string[];
+  state: IdentityState;
+  createdAtMs: number;
+  updatedAtMs: number;
+  retiredAtMs: number | null;
+  lastUsedAtMs: number | null;
+}
+
+export interface IdentityFilter {
+  kind?: IdentityKind;
+  owner?: string;
+  tag?: string;
+  state?: IdentityState;
+}

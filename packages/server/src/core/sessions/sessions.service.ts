@@ -1,0 +1,168 @@
+import type { AuthMethod } from '../auth-methods/auth-methods.model.js';
+import type { Clock, CredentialFactory } from '../shared/ports.js';
+import type { Repos } from '../shared/unit-of-work.js';
+import type { UidNode } from '../uid/uid.model.js';
+import { RevocationSet } from './revocation-set.js';
+import type { Revocation } from './revocations.repo.js';
+import type { JwtCodec, Principal, SessionClaims } from './sessions.model.js';
+import { tokenExpired, tokenInvalid, tokenRevoked } from './sessions.errors.js';
+
+export interface SessionsConfig {
+  issuer: string;
+  audience: string;
+  /** Hard ceiling of any session token's lifetime, whatever a method says. */
+  maxSessionTtlSeconds: number;
+}
+
+export interface SessionsServiceDeps {
+  codec: JwtCodec;
+  clock: Clock;
+  credentials: CredentialFactory;
+  config: SessionsConfig;
+  /** Reloads signing keys from the store (another server may have rotated them). */
+  reloadKeys: () => Promise<void>;
+  /** Entries for the verified-token cache before it is cleared; bounded memory. */
+  cacheLimit?: number;
+}
+
+export interface IssuedSession {
+  token: string;
+  claims: SessionClaims;
+  expiresAtMs: number;
+}
+
+const CLOCK_SKEW_SECONDS = 60;
+const KEY_RELOAD_INTERVAL_MS = 1000;
+
+/** Issues and verifies session tokens, and keeps the revocation set they are checked against. */
+export function createSessionsService(deps: SessionsServiceDeps) {
+  const { codec, clock, credentials, config } = deps;
+  const revocations = new RevocationSet();
+  const cache = new Map<string, SessionClaims>();
+  const cacheLimit = deps.cacheLimit ?? 100_000;
+  let lastKeyReloadMs = 0;
+
+  function issue(subject: { method: AuthMethod; identityId: string; node?: UidNode }): IssuedSession {
+    const nowMs = clock.nowMs();
+    const iat = Math.floor(nowMs / 1000);
+    const methodTtl = subject.method.settings.jwtTtlSeconds;
+    let exp = iat + Math.min(methodTtl, config.maxSessionTtlSeconds);
+    // Nothing outlives the credential it came from (ADR 0003).
+    if (subject.node) exp = Math.min(exp, Math.floor(subject.node.expiresAtMs / 1000));
+    if (subject.method.expiresAtMs !== null) exp = Math.min(exp, Math.floor(subject.method.expiresAtMs / 1000));
+    const claims: SessionClaims = {
+      iss: config.issuer,
+      aud: config.audience,
+      sub: subject.identityId,
+      client_id: subject.method.id,
+      jti: credentials.newId('s-', 16),
+      iat,
+      exp,
+      am: subject.method.id,
+      ...(subject.node ? { uid: subject.node.id, uidp: subject.node.path } : {}),
+    };
+    return { token: codec.signJwt(claims as unknown as Record<string, unknown>), claims, expiresAtMs: exp * 1000 };
+  }
+
+  async function decode(token: string): Promise<SessionClaims> {
+    let result = codec.verifyJwt(token);
+    if (!result.ok && result.reason === 'unknown_kid') {
+      const nowMs = clock.nowMs();
+      if (nowMs - lastKeyReloadMs >= KEY_RELOAD_INTERVAL_MS) {
+        lastKeyReloadMs = nowMs;
+        await deps.reloadKeys();
+        result = codec.verifyJwt(token);
+      }
+    }
+    if (!result.ok) throw tokenInvalid(result.reason);
+    const p = result.payload;
+    const aud = p.aud;
+    const audOk = aud === config.audience || (Array.isArray(aud) && aud.includes(config.audience));
+    if (!audOk) throw tokenInvalid('wrong_audience');
+    if (p.iss !== config.issuer) throw tokenInvalid('wrong_issuer');
+    if (
+      typeof p.sub !== 'string' ||
+      typeof p.am !== 'string' ||
+      typeof p.jti !== 'string' ||
+      typeof p.exp !== 'number' ||
+      typeof p.iat !== 'number' ||
+      (p.uid !== undefined && typeof p.uid !== 'string') ||
+      (p.uidp !== undefined && typeof p.uidp !== 'string')
+    ) {
+      throw tokenInvalid('bad_claims');
+    }
+    return p as unknown as SessionClaims;
+  }
+
+  /** Verifies a session token (with or without the `t-` prefix) and returns its claims. */
+  async function verify(rawToken: string): Promise<SessionClaims> {
+    const token = rawToken.startsWith('t-') ? rawToken.slice(2) : rawToken;
+    if (token.length > 4096) throw tokenInvalid('too_long');
+    const nowSeconds = clock.nowMs() / 1000;
+    let claims = cache.get(token);
+    if (!claims) {
+      claims = await decode(token);
+      if (claims.iat > nowSeconds + CLOCK_SKEW_SECONDS) throw tokenInvalid('issued_in_future');
+      if (claims.exp > nowSeconds) {
+        if (cache.size >= cacheLimit) cache.delete(cache.keys().next().value as string);
+        cache.set(token, claims);
+      }
+    }
+    if (claims.exp <= nowSeconds) {
+      cache.delete(token);
+      throw tokenExpired();
+    }
+    const revoked = revocations.check(claims);
+    if (revoked) throw tokenRevoked(revoked);
+    return claims;
+  }
+
+  /**
+   * Records a revocation in the caller's transaction; it takes effect in this process when the
+   * transaction commits, and in other processes when they poll or are notified.
+   */
+  async function revoke(repos: Repos, kind: Revocation['kind'], subject: string, reason: string): Promise<void> {
+    const nowMs = clock.nowMs();
+    const entry = {
+      kind,
+      subject,
+      reason,
+      revokedAtMs: nowMs,
+      expiresAtMs: nowMs + (config.maxSessionTtlSeconds + CLOCK_SKEW_SECONDS) * 1000,
+    };
+    const seq = await repos.revocations.insert(entry);
+    repos.afterCommit(() => revocations.add({ ...entry, seq }));
+  }
+
+  return {
+    issue,
+    verify,
+    revoke,
+    /** Applies revocations read from the store (start-up, polling, notifications). */
+    applyRevocations(entries: Revocation[]): void {
+      for (const entry of entries) revocations.add(entry);
+    },
+    highestRevocationSeq: () => revocations.highestSeq,
+    pruneRevocations(): void {
+      revocations.prune(clock.nowMs());
+      const nowSeconds = clock.nowMs() / 1000;
+      for (const [token, claims] of cache) if (claims.exp <= nowSeconds) cache.delete(token);
+    },
+    toPrincipal(claims: SessionClaims): Principal {
+      return {
+        identityId: claims.sub,
+        authMethodId: claims.am,
+        via: 'session',
+        tokenId: claims.jti,
+        uidNodeId: claims.uid ?? null,
+        uidNodePath: claims.uidp ?? null,
+      };
+    },
+    /** Revokes every token of an identity (suspension, retirement). */
+    async revokeIdentityTokens(repos: Repos, identityId: string, reason: string): Promise<void> {
+      await revoke(repos, 'identity', identityId, reason);
+    },
+  };
+}
+
+export type SessionsService = ReturnType<typeof createSessionsService>;

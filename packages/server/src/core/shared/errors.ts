@@ -1,0 +1,77 @@
+/**
+ * Typed errors with stable codes. Each error carries a public message (safe to show to any caller)
+ * and an optional internal cause (for logs and audit only). HTTP status mapping lives in exactly
+ * one place: `http/error-mapper.ts`.
+ */
+export const ErrorCodes = {
+  VALIDATION_FAILED: 'TESSERA_VALIDATION_FAILED',
+  NOT_FOUND: 'TESSERA_NOT_FOUND',
+  ROUTE_NOT_FOUND: 'TESSERA_ROUTE_NOT_FOUND',
+  CONFLICT: 'TESSERA_CONFLICT',
+  AUTH_FAILED: 'TESSERA_AUTH_FAILED',
+  UNAUTHENTICATED: 'TESSERA_UNAUTHENTICATED',
+  TOKEN_INVALID: 'TESSERA_TOKEN_INVALID',
+  TOKEN_EXPIRED: 'TESSERA_TOKEN_EXPIRED',
+  TOKEN_REVOKED: 'TESSERA_TOKEN_REVOKED',
+  FORBIDDEN: 'TESSERA_FORBIDDEN',
+  UID_ROTATION_DENIED: 'TESSERA_UID_ROTATION_DENIED',
+  UID_INHERITANCE_DENIED: 'TESSERA_UID_INHERITANCE_DENIED',
+  UID_TTL_LIMIT: 'TESSERA_UID_TTL_LIMIT',
+  UID_DEPTH_LIMIT: 'TESSERA_UID_DEPTH_LIMIT',
+  ROTATION_CONFLICT: 'TESSERA_ROTATION_CONFLICT',
+  RATE_LIMITED: 'TESSERA_RATE_LIMITED',
+  PAYLOAD_TOO_LARGE: 'TESSERA_PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'TESSERA_UNSUPPORTED_MEDIA_TYPE',
+  UNAVAILABLE: 'TESSERA_UNAVAILABLE',
+  INTERNAL: 'TESSERA_INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Base class of every error Tessera raises on purpose. */
+export class TesseraError extends Error {
+  readonly code: ErrorCode;
+  /** Internal detail for logs and audit; never sent to the caller. */
+  readonly internalReason: string | undefined;
+  /** Extra public fields (e.g. which field failed validation). Must never hold secrets. */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    publicMessage: string,
+    opts: { internalReason?: string; details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    super(publicMessage, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'TesseraError';
+    this.code = code;
+    this.internalReason = opts.internalReason;
+    this.details = opts.details;
+  }
+}
+
+export const validationError = (message: string, details?: Record<string, unknown>) =>
+  new TesseraError(ErrorCodes.VALIDATION_FAILED, message, details ? { details } : {});
+
+export const notFound = (what: string) => new TesseraError(ErrorCodes.NOT_FOUND, `${what} was not found.`);
+
+export const conflict = (message: string) => new TesseraError(ErrorCodes.CONFLICT, message);
+
+export const forbidden = (internalReason: string) =>
+  new TesseraError(ErrorCodes.FORBIDDEN, 'You do not have permission to perform this action.', {
+    internalReason,
+  });
+
+/**
+ * Every failed credential presentation looks the same on the wire (DESIGN §4.4); the precise
+ * reason is kept for audit only.
+ */
+export const authFailed = (internalReason: string) =>
+  new TesseraError(ErrorCodes.AUTH_FAILED, 'Authentication failed: the credential is not valid.', {
+    internalReason,
+  });
+
+export const unavailable = (internalReason: string, cause?: unknown) =>
+  new TesseraError(ErrorCodes.UNAVAILABLE, 'The service cannot record this request right now; try again.', {
+    internalReason,
+    cause,
+  });

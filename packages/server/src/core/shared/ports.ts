@@ -1,0 +1,35 @@
+/**
+ * Interfaces the core depends on. Adapters (storage/, crypto/, the clock in server.ts) implement them;
+ * the core never reaches for I/O, the environment or the wall clock itself.
+ */
+
+/** The only source of time in the core. Tests inject a controllable one. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  nowMs(): number;
+}
+
+/** Randomness and one-way hashing for bearer credentials, implemented in crypto/. */
+export interface CredentialFactory {
+  /** A new `u-` UID token: 256 random bits plus a checksum. */
+  newUidToken(): string;
+  /** A new access key for `access_key` auth methods. */
+  newAccessKey(): string;
+  /** True when the string has the shape and checksum of a UID token. */
+  isWellFormedUidToken(token: string): boolean;
+  /** SHA-256 (hex) of a high-entropy bearer credential; the only form in which it is stored. */
+  hashCredential(token: string): string;
+  /** Constant-time comparison of two hex hashes. */
+  equalHashes(a: string, b: string): boolean;
+  /** A random identifier with a prefix, e.g. `p-`, `i-`. */
+  newId(prefix: string, length?: number): string;
+  /** A random opaque identifier for a UID node (not a credential). */
+  newNodeId(): string;
+}
+
+/** A logger that never receives secret values. */
+export interface Logger {
+  info(obj: Record<string, unknown>, msg?: string): void;
+  warn(obj: Record<string, unknown>, msg?: string): void;
+  error(obj: Record<string, unknown>, msg?: string): void;
+}

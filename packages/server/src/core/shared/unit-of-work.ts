@@ -1,0 +1,26 @@
+import type { AuditRepo } from '../audit/audit.repo.js';
+import type { AuthMethodRepo } from '../auth-methods/auth-methods.repo.js';
+import type { IdentityRepo } from '../identities/identities.repo.js';
+import type { RevocationRepo } from '../sessions/revocations.repo.js';
+import type { UidRepo } from '../uid/uid.repo.js';
+
+/** The repositories, bound to one transaction (or to the store, for reads). */
+export interface Repos {
+  identities: IdentityRepo;
+  authMethods: AuthMethodRepo;
+  uid: UidRepo;
+  revocations: RevocationRepo;
+  audit: AuditRepo;
+  /** Runs `fn` once the transaction has committed (in-memory effects, notifications). */
+  afterCommit(fn: () => void): void;
+}
+
+/**
+ * Transactions are scopes (DESIGN §4.7): the work function receives repositories bound to the
+ * transaction, so there is no optional `tx` argument to forget. `write` resolves only after its
+ * transaction is durably committed (group-committed with the writes of the same tick).
+ */
+export interface UnitOfWork {
+  write<T>(work: (repos: Repos) => Promise<T>): Promise<T>;
+  read<T>(work: (repos: Repos) => Promise<T>): Promise<T>;
+}

@@ -1,0 +1,22 @@
+import type { AuthMethodHandler } from '../auth-methods/auth-method.registry.js';
+import type { UidSettings } from '../auth-methods/auth-methods.model.js';
+import type { UidPresenter } from './uid.presentation.js';
+import { normaliseUidSettings } from './uid.settings.js';
+
+/** `universal_identity`: exchange a `u-` token for a session token. */
+export function createUidAuthMethodHandler(deps: { present: UidPresenter; maxSessionTtlSeconds: number }): AuthMethodHandler {
+  return {
+    type: 'universal_identity',
+    normaliseSettings: (input, current) =>
+      normaliseUidSettings(input, current as UidSettings | null, deps.maxSessionTtlSeconds),
+    async authenticate(repos, presentation, ctx) {
+      const p = await deps.present(repos, presentation.uidToken ?? '', 'auth', ctx);
+      if (!p.ok) return p;
+      const { node, method, credentialRef } = p.token;
+      if (presentation.accessId && presentation.accessId !== method.id) {
+        return { ok: false, reason: 'access_id_does_not_match_token', actor: { credentialRef, uidNodeId: node.id } };
+      }
+      return { ok: true, subject: { method, identityId: node.identityId, node, credentialRef } };
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import type { AuditActor } from '../audit/audit.model.js';
+import { refuseReason } from '../auth-methods/method-checks.js';
+import { type AuthMethod, type UidSettings, isUidMethod } from '../auth-methods/auth-methods.model.js';
+import type { SessionsService } from '../sessions/sessions.service.js';
+import type { RequestContext } from '../shared/context.js';
+import type { Clock, CredentialFactory } from '../shared/ports.js';
+import type { Repos } from '../shared/unit-of-work.js';
+import type { UidCredential, UidNode } from './uid.model.js';
+
+/** What the holder wants to do with the token; only `rotate` is allowed mid-rotation. */
+export type UidPurpose = 'auth' | 'rotate' | 'ack' | 'child' | 'tree' | 'revoke';
+
+export interface PresentedUidToken {
+  node: UidNode;
+  method: AuthMethod & { settings: UidSettings };
+  credential: UidCredential;
+  /** The pending successor, when a rotation is awaiting its first use or ack. */
+  pending: UidCredential | null;
+  credentialRef: string;
+}
+
+export type UidPresentation = { ok: true; token: PresentedUidToken } | { ok: false; reason: string; actor: AuditActor };
+
+/**
+ * The UID credential state machine (DESIGN §2). Runs inside a write transaction because a
+ * presentation can change state: the first use of a rotated token promotes it, and a reuse of a
+ * rotated-away token revokes (or flags) the node's subtree.
+ */
+export function createUidPresenter(deps: { clock: Clock; credentials: CredentialFactory; sessions: SessionsService }) {
+  const { clock, credentials, sessions } = deps;
+
+  async function onReuse(r: Repos, node: UidNode, method: AuthMethod & { settings: UidSettings }, actor: AuditActor, ctx: RequestContext) {
+    const now = clock.nowMs();
+    const policy = method.settings.reusePolicy;
+    let revokedCount = 0;
+    if (policy === 'revoke') {
+      revokedCount = await r.uid.revokeSubtree(node.methodId, node.path, now, 'reuse of a rotated token');
+      await sessions.revoke(r, 'subtree', node.id, 'reuse of a rotated token');
+    } else {
+      await r.uid.flagNode(node.id, now);
+    }
+    await r.audit.append(
+      {
+        type: 'uid.token.reuse_detected',
+        outcome: 'failure',
+        actor,
+        resource: `/auth-methods/${method.name}/uid/${node.id}`,
+        reason: 'a rotated-away token was presented after its successor was issued',
+        data: { policy, revokedCount, nodeId: node.id },
+      },
+      ctx,
+      now,
+    );
+  }
+
+  return async function present(
+    r: Repos,
+    token: string,
+    purpose: UidPurpose,
+    ctx: RequestContext,
+  ): Promise<UidPresentation> {
+    const now = clock.nowMs();
+    const hash = credentials.hashCredential(token);
+    const credentialRef = hash.slice(0, 12);
+    const fail = (reason: string, extra: AuditActor = {}): UidPresentation => ({
+      ok: false,
+      reason,
+      actor: { credentialRef, ...extra },
+    });
+    if (!credentials.isWellFormedUidToken(token)) return fail('malformed_uid_token');
+    const credential = await r.uid.findCredential(hash);
+    if (!credential) return fail('unknown_uid_token');
+    const node = await r.uid.getNode(credential.nodeId);
+    if (!node) return fail('uid_node_missing');
+    const actor: AuditActor = { credentialRef, uidNodeId: node.id, identityId: node.identityId, authMethodId: node.methodId };
+    if (node.revokedAtMs !== null) return fail('uid_token_revoked', actor);
+    const method = await r.authMethods.get(node.methodId);
+    if (!method || !isUidMethod(method)) return fail('auth_method_missing', actor);
+
+    if (credential.state === 'superseded' || credential.state === 'replaced') {
+      await onReuse(r, node, method, actor, ctx);
+      return fail(`reuse_of_${credential.state}_token`, actor);
+    }
+    if (node.expiresAtMs <= now) return fail('uid_token_expired', actor);
+    const refused = await refuseReason(r, method, node.identityId, ctx, now);
+    if (refused) return fail(refused, actor);
+
+    let pending: UidCredential | null = null;
+    if (credential.state === 'pending') {
+      // First use of a rotated token: it becomes current, its predecessor superseded (RFC 9700 §4.14.2 style).
+      if (await r.uid.transitionCredential(hash, 'pending', 'current', now)) {
+        for (const previous of await r.uid.findCredentialsOfNode(node.id, 'current')) {
+          if (previous.hash !== hash) await r.uid.transitionCredential(previous.hash, 'current', 'superseded', now);
+        }
+      }
+    } else {
+      pending = (await r.uid.findCredentialsOfNode(node.id, 'pending'))[0] ?? null;
+      if (pending && !pending.manualAck) {
+        const inGrace = pending.graceUntilMs !== null && now <= pending.graceUntilMs;
+        if (!inGrace) return fail('rotated_away_successor_unused', actor);
+        if (purpose !== 'rotate') return fail('rotation_pending_use_new_token', actor);
+      }
+    }
+    return { ok: true, token: { node, method, credential, pending, credentialRef } };
+  };
+}
+
+export type UidPresenter = ReturnType<typeof createUidPresenter>;

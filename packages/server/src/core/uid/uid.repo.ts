@@ -1,0 +1,29 @@
+import type { UidCredential, UidCredentialState, UidNode } from './uid.model.js';
+
+/** Persistence of UID trees; implemented in storage/. Subtree operations are single statements. */
+export interface UidRepo {
+  insertNode(node: UidNode): Promise<void>;
+  getNode(id: string): Promise<UidNode | null>;
+  insertCredential(credential: UidCredential): Promise<void>;
+  findCredential(hash: string): Promise<UidCredential | null>;
+  findCredentialsOfNode(nodeId: string, state: UidCredentialState): Promise<UidCredential[]>;
+  /** Moves a credential from one state to another; false when it was no longer in `from`. */
+  transitionCredential(
+    hash: string,
+    from: UidCredentialState,
+    to: UidCredentialState,
+    atMs: number,
+  ): Promise<boolean>;
+  /** Records a rotation if nobody rotated since `expectedSeq`; false on a concurrent rotation. */
+  recordRotation(nodeId: string, expectedSeq: number, expiresAtMs: number, atMs: number): Promise<boolean>;
+  flagNode(nodeId: string, atMs: number): Promise<void>;
+  /** Revokes one node and re-attaches its children to its parent (paths and depths rewritten). */
+  revokeNodeAndReattach(node: UidNode, atMs: number, reason: string): Promise<number>;
+  /** Revokes a node and its whole subtree in one statement; returns how many nodes changed. */
+  revokeSubtree(methodId: string, path: string, atMs: number, reason: string): Promise<number>;
+  /** Revokes every node of a method in one statement. */
+  revokeMethod(methodId: string, atMs: number, reason: string): Promise<number>;
+  /** Nodes of a subtree (or of the whole method when `path` is null), ordered by path. */
+  listNodes(methodId: string, path: string | null, limit: number): Promise<UidNode[]>;
+  countNodes(methodId: string, path: string | null): Promise<number>;
+}

@@ -1,0 +1,67 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { CredentialFactory } from '../core/shared/ports.js';
+
+/**
+ * Bearer credential formats.
+ *
+ * `u-` + base64url(32 random bytes) + a 6-character checksum (base64url of the first 4 bytes of
+ * SHA-256 over the body). The checksum lets a secret scanner recognise a Tessera token offline with
+ * no false positives, and lets the server reject typos without a store look-up.
+ */
+const BODY_LENGTH = 43; // base64url of 32 bytes
+const CHECKSUM_LENGTH = 6;
+const UID_PREFIX = 'u-';
+const ACCESS_KEY_PREFIX = 'tak-';
+const TOKEN_BODY = /^[A-Za-z0-9_-]+$/;
+
+/** Scanner pattern for UID tokens; confirm a match with {@link hasValidChecksum}. */
+export const UID_TOKEN_PATTERN = /\bu-[A-Za-z0-9_-]{49}\b/g;
+
+function checksum(body: string): string {
+  return createHash('sha256').update(body).digest().subarray(0, 4).toString('base64url').slice(0, CHECKSUM_LENGTH);
+}
+
+function mint(prefix: string): string {
+  const body = randomBytes(32).toString('base64url');
+  return `${prefix}${body}${checksum(body)}`;
+}
+
+/** True when `token` is `<prefix><43 chars><checksum>` and the checksum matches. */
+export function hasValidChecksum(token: string, prefix: string = UID_PREFIX): boolean {
+  if (token.length !== prefix.length + BODY_LENGTH + CHECKSUM_LENGTH || !token.startsWith(prefix)) return false;
+  const rest = token.slice(prefix.length);
+  if (!TOKEN_BODY.test(rest)) return false;
+  const body = rest.slice(0, BODY_LENGTH);
+  return rest.slice(BODY_LENGTH) === checksum(body);
+}
+
+/** SHA-256 hex digest. Enough for 256-bit random bearer tokens (DESIGN §2); never for passwords. */
+export function sha256Hex(value: string | Uint8Array): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+const NODE_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
+
+function randomString(length: number, alphabet: string): string {
+  const bytes = randomBytes(length);
+  let out = '';
+  for (let i = 0; i < length; i++) out += alphabet[bytes[i]! & 31];
+  return out;
+}
+
+/** The production {@link CredentialFactory}. */
+export function createCredentialFactory(): CredentialFactory {
+  return {
+    newUidToken: () => mint(UID_PREFIX),
+    newAccessKey: () => mint(ACCESS_KEY_PREFIX),
+    isWellFormedUidToken: (token) => hasValidChecksum(token, UID_PREFIX),
+    hashCredential: (token) => sha256Hex(token),
+    equalHashes: (a, b) => {
+      const x = Buffer.from(a, 'hex');
+      const y = Buffer.from(b, 'hex');
+      return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
+    },
+    newId: (prefix, length = 20) => `${prefix}${randomString(length, NODE_ID_ALPHABET)}`,
+    newNodeId: () => randomString(12, NODE_ID_ALPHABET),
+  };
+}

@@ -1,0 +1,104 @@
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { Action, Resource } from '../core/access/access.policy.js';
+import type { AccessService } from '../core/access/access.service.js';
+import { unauthenticated } from '../core/sessions/sessions.errors.js';
+import type { Principal } from '../core/sessions/sessions.model.js';
+import type { SessionsService } from '../core/sessions/sessions.service.js';
+import type { RequestContext } from '../core/shared/context.js';
+import { forbidden } from '../core/shared/errors.js';
+
+/**
+ * What a route needs, declared on every route (DESIGN §4.6):
+ * - `public`: no credential.
+ * - `permission`: a session token whose rules allow `action` on the resource.
+ * - `uid`: the holder of a `u-` token (checked by the UID service inside its transaction), or a
+ *   session token from a UID node when `allowUidSession`, or a session allowed by `permission`.
+ */
+export type RouteAccess =
+  | { public: true }
+  | { permission: Permission }
+  | { uid: true; allowUidSession: boolean; permission: Permission };
+
+export interface Permission {
+  action: Action;
+  resource: (request: FastifyRequest) => Resource;
+}
+
+/** How the caller of a UID route is acting. */
+export type UidCaller = { kind: 'holder'; token: string } | { kind: 'session'; principal: Principal } | { kind: 'admin'; principal: Principal };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+  }
+  interface FastifyRequest {
+    ctx: RequestContext;
+    principal: Principal | null;
+    uidCaller: UidCaller | null;
+  }
+}
+
+function bearer(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (!header) return null;
+  const match = /^Bearer[ \t]+(\S{1,4096})[ \t]*$/i.exec(header);
+  return match ? match[1]! : '';
+}
+
+/**
+ * Installs authentication and authorization. Refuses to start (throws while routes register) if a
+ * route declares no access, so a route cannot be forgotten open.
+ */
+export function installAccessControl(app: FastifyInstance, deps: { sessions: SessionsService; access: AccessService }) {
+  const { sessions, access } = deps;
+  app.decorateRequest('principal', null);
+  app.decorateRequest('uidCaller', null);
+
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const declared = (route.config as { access?: RouteAccess } | undefined)?.access;
+    if (!declared && route.url !== '*' && !route.url.startsWith('/docs')) {
+      throw new Error(`route ${route.method} ${route.url} declares no access; refusing to start`);
+    }
+  });
+
+  async function sessionPrincipal(request: FastifyRequest, token: string): Promise<Principal> {
+    const claims = await sessions.verify(token);
+    const principal = sessions.toPrincipal(claims);
+    request.principal = principal;
+    request.ctx.actor = {
+      identityId: principal.identityId,
+      authMethodId: principal.authMethodId,
+      uidNodeId: principal.uidNodeId,
+      tokenId: principal.tokenId,
+    };
+    return principal;
+  }
+
+  async function permitted(request: FastifyRequest, principal: Principal, permission: Permission) {
+    const resource = permission.resource(request);
+    return access.authorize(principal, permission.action, resource);
+  }
+
+  app.addHook('preHandler', async (request) => {
+    const declared = request.routeOptions.config.access;
+    if (!declared) return; // 404 handler and the docs assets
+    if ('public' in declared) return;
+    const token = bearer(request);
+    if (token === null || token === '') throw unauthenticated();
+    if ('uid' in declared) {
+      if (token.startsWith('u-')) {
+        request.uidCaller = { kind: 'holder', token };
+        return;
+      }
+      const principal = await sessionPrincipal(request, token);
+      const decision = await permitted(request, principal, declared.permission);
+      if (decision.allowed) request.uidCaller = { kind: 'admin', principal };
+      else if (declared.allowUidSession && principal.uidNodeId) request.uidCaller = { kind: 'session', principal };
+      else throw forbidden(`${decision.reason} for ${declared.permission.action}`);
+      return;
+    }
+    const principal = await sessionPrincipal(request, token);
+    const decision = await permitted(request, principal, declared.permission);
+    if (!decision.allowed) throw forbidden(`${decision.reason} for ${declared.permission.action}`);
+  });
+}

@@ -1,0 +1,125 @@
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import type { AccessService } from '../core/access/access.service.js';
+import { AuthMethodSchema } from '../core/auth-methods/auth-methods.schemas.js';
+import type { AuthMethodsService } from '../core/auth-methods/auth-methods.service.js';
+import type { AuthService } from '../core/auth/auth.service.js';
+import { IdentitySchema } from '../core/identities/identities.schemas.js';
+import type { IdentitiesService } from '../core/identities/identities.service.js';
+import type { SessionsService } from '../core/sessions/sessions.service.js';
+import { ErrorCodes, TesseraError } from '../core/shared/errors.js';
+import { ErrorBody } from '../core/shared/schemas.js';
+import { UidNodeSchema } from '../core/uid/uid.schemas.js';
+import type { UidService } from '../core/uid/uid.service.js';
+import { installAccessControl } from './access.js';
+import { errorHandler } from './error-mapper.js';
+import { registerAuthMethodRoutes } from './routes/auth-methods.routes.js';
+import { registerAuthRoutes } from './routes/auth.routes.js';
+import { registerIdentityRoutes } from './routes/identities.routes.js';
+import { registerSystemRoutes } from './routes/system.routes.js';
+import { registerUidRoutes } from './routes/uid.routes.js';
+
+export type TypedApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface AppDeps {
+  sessions: SessionsService;
+  access: AccessService;
+  authenticate: AuthService;
+  identities: IdentitiesService;
+  authMethods: AuthMethodsService;
+  uid: UidService;
+  jwks: () => unknown;
+  ready: () => Promise<boolean>;
+  version: string;
+  logger: FastifyServerOptions['logger'];
+  trustProxy: boolean;
+  newRequestId: () => string;
+}
+
+/** Builds the HTTP application: schema-validated routes, one access hook, one error mapper. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger,
+    // Our own one line per request (below) replaces Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: deps.trustProxy,
+    bodyLimit: 64 * 1024,
+    genReqId: () => deps.newRequestId(),
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  });
+
+  app.decorateRequest('ctx', null as never);
+  app.addHook('onRequest', async (request) => {
+    const ua = request.headers['user-agent'];
+    request.ctx = { requestId: request.id, sourceIp: request.ip, userAgent: ua ? ua.slice(0, 200) : null, actor: null };
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unknown',
+        status: reply.statusCode,
+        identityId: request.ctx?.actor?.identityId ?? null,
+        authMethodId: request.ctx?.actor?.authMethodId ?? null,
+        durationMs: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      'request completed',
+    );
+  });
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    errorHandler(new TesseraError(ErrorCodes.ROUTE_NOT_FOUND, `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}.`), request, reply),
+  );
+
+  app.addSchema(ErrorBody);
+  app.addSchema(IdentitySchema);
+  app.addSchema(AuthMethodSchema);
+  app.addSchema(UidNodeSchema);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Tessera',
+        version: deps.version,
+        description:
+          'Identity for non-human identities: Universal Identity tokens, session tokens, identities and auth methods. Durations are seconds; times are ISO-8601 UTC.',
+      },
+      components: {
+        securitySchemes: {
+          sessionToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (at+jwt)' },
+          uidToken: { type: 'http', scheme: 'bearer', bearerFormat: 'u- token' },
+        },
+      },
+      security: [{ sessionToken: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (json.$id as string) ?? `def-${i}` },
+  });
+
+  installAccessControl(app, { sessions: deps.sessions, access: deps.access });
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>() as TypedApp;
+  registerSystemRoutes(typed, { jwks: deps.jwks, ready: deps.ready, version: deps.version });
+  registerAuthRoutes(typed, { authenticate: deps.authenticate });
+  registerIdentityRoutes(typed, { identities: deps.identities });
+  registerAuthMethodRoutes(typed, { authMethods: deps.authMethods, onChange: (id) => deps.access.invalidate(id) });
+  registerUidRoutes(typed, { uid: deps.uid, authMethods: deps.authMethods });
+  await app.ready();
+  return app;
+}

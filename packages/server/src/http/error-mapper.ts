@@ -1,0 +1,70 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { type ErrorCode, ErrorCodes, TesseraError } from '../core/shared/errors.js';
+
+/** The only place where error codes become HTTP statuses (DESIGN §4.4). */
+export const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  TESSERA_VALIDATION_FAILED: 400,
+  TESSERA_UID_TTL_LIMIT: 400,
+  TESSERA_UID_DEPTH_LIMIT: 400,
+  TESSERA_AUTH_FAILED: 401,
+  TESSERA_UNAUTHENTICATED: 401,
+  TESSERA_TOKEN_INVALID: 401,
+  TESSERA_TOKEN_EXPIRED: 401,
+  TESSERA_TOKEN_REVOKED: 401,
+  TESSERA_FORBIDDEN: 403,
+  TESSERA_UID_ROTATION_DENIED: 403,
+  TESSERA_UID_INHERITANCE_DENIED: 403,
+  TESSERA_NOT_FOUND: 404,
+  TESSERA_ROUTE_NOT_FOUND: 404,
+  TESSERA_CONFLICT: 409,
+  TESSERA_ROTATION_CONFLICT: 409,
+  TESSERA_PAYLOAD_TOO_LARGE: 413,
+  TESSERA_UNSUPPORTED_MEDIA_TYPE: 415,
+  TESSERA_RATE_LIMITED: 429,
+  TESSERA_INTERNAL: 500,
+  TESSERA_UNAVAILABLE: 503,
+};
+
+function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string } | null;
+  return e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === '23505';
+}
+
+/** Turns anything thrown into a TesseraError; unknown errors become a bare 500 with no detail. */
+export function toTesseraError(error: unknown): TesseraError {
+  if (error instanceof TesseraError) return error;
+  const fe = error as FastifyError;
+  if (fe?.validation) {
+    const first = fe.validation[0];
+    const field = first?.instancePath || (first?.params as { missingProperty?: string })?.missingProperty || '';
+    return new TesseraError(ErrorCodes.VALIDATION_FAILED, `Invalid request ${fe.validationContext ?? 'input'}: ${field ? `${field} ` : ''}${first?.message ?? 'is invalid'}.`, {
+      details: { field: String(field).slice(0, 200), location: fe.validationContext ?? 'body' },
+    });
+  }
+  if (isUniqueViolation(error)) return new TesseraError(ErrorCodes.CONFLICT, 'A resource with this name or id already exists.');
+  switch (fe?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new TesseraError(ErrorCodes.PAYLOAD_TOO_LARGE, 'The request body is too large.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new TesseraError(ErrorCodes.UNSUPPORTED_MEDIA_TYPE, 'Send the request body as application/json.');
+  }
+  if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new TesseraError(ErrorCodes.VALIDATION_FAILED, 'The request could not be read: send a valid JSON body.');
+  }
+  return new TesseraError(ErrorCodes.INTERNAL, 'An internal error occurred; it has been logged.', { cause: error });
+}
+
+/** Fastify error handler: one JSON error shape, no stack traces, secrets never echoed. */
+export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+  const e = toTesseraError(error);
+  const status = STATUS_BY_CODE[e.code];
+  if (status >= 500) {
+    request.log.error({ err: e.cause ?? error, code: e.code, reason: e.internalReason }, 'request failed');
+  } else {
+    request.log.info({ code: e.code, reason: e.internalReason }, 'request refused');
+  }
+  if (status === 401) reply.header('www-authenticate', `Bearer error="invalid_token"`);
+  return reply.status(status).send({
+    error: { code: e.code, message: e.message, requestId: request.id, ...(e.details ? { details: e.details } : {}) },
+  });
+}

@@ -1,0 +1,114 @@
+import type { Resource } from '../../core/access/access.policy.js';
+import {
+  AuthMethodIdParams,
+  AuthMethodPage,
+  ByNameQuery,
+  CreateAuthMethodBody,
+  CreatedAuthMethod,
+  ListAuthMethodsQuery,
+  UpdateAuthMethodBody,
+  authMethodToWire,
+  splitSettings,
+} from '../../core/auth-methods/auth-methods.schemas.js';
+import type { AuthMethodsService } from '../../core/auth-methods/auth-methods.service.js';
+import { errorResponses } from '../../core/shared/schemas.js';
+import type { TypedApp } from '../app.js';
+
+const methods = (path = '/auth-methods/*'): Resource => ({ type: 'auth-method', path });
+const tags = ['auth-methods'];
+
+/** Auth methods: how identities prove who they are. */
+export function registerAuthMethodRoutes(app: TypedApp, deps: { authMethods: AuthMethodsService; onChange: (id?: string) => void }) {
+  const svc = deps.authMethods;
+
+  app.post(
+    '/v1/auth-methods',
+    {
+      config: { access: { permission: { action: 'create', resource: (r) => methods(`/auth-methods/${(r.body as { name: string }).name}`) } } },
+      schema: { tags, summary: 'Create an auth method', body: CreateAuthMethodBody, response: { 201: CreatedAuthMethod, ...errorResponses(400, 401, 403, 404, 409) } },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const common = splitSettings(body as unknown as Record<string, unknown>);
+      const { method, accessKey } = await svc.create(
+        {
+          type: body.type,
+          name: body.name,
+          ...(body.identityId ? { identityId: body.identityId } : {}),
+          ...(body.owner ? { owner: body.owner } : {}),
+          ...(common.boundCidrs ? { boundCidrs: common.boundCidrs } : {}),
+          ...(common.expiresAtMs !== undefined ? { expiresAtMs: common.expiresAtMs } : {}),
+          settings: common.settings,
+        },
+        request.ctx,
+      );
+      reply.status(201);
+      return { authMethod: authMethodToWire(method), ...(accessKey ? { accessKey } : {}) };
+    },
+  );
+
+  app.get(
+    '/v1/auth-methods',
+    {
+      config: { access: { permission: { action: 'list', resource: () => methods() } } },
+      schema: { tags, summary: 'List auth methods', querystring: ListAuthMethodsQuery, response: { 200: AuthMethodPage, ...errorResponses(400, 401, 403) } },
+    },
+    async (request) => {
+      const page = await svc.list(request.query.type ?? null, request.query.limit ?? 50, request.query.cursor ?? null);
+      return { items: page.items.map(authMethodToWire), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    '/v1/auth-methods/by-name',
+    {
+      config: { access: { permission: { action: 'read', resource: (r) => methods(`/auth-methods/${(r.query as { name: string }).name}`) } } },
+      schema: { tags, summary: 'Get an auth method by name', querystring: ByNameQuery, response: { 200: { $ref: 'AuthMethod' }, ...errorResponses(400, 401, 403, 404) } },
+    },
+    async (request) => authMethodToWire(await svc.getByName(request.query.name)),
+  );
+
+  app.get(
+    '/v1/auth-methods/:id',
+    {
+      config: { access: { permission: { action: 'read', resource: () => methods() } } },
+      schema: { tags, summary: 'Get an auth method by access id', params: AuthMethodIdParams, response: { 200: { $ref: 'AuthMethod' }, ...errorResponses(400, 401, 403, 404) } },
+    },
+    async (request) => authMethodToWire(await svc.get(request.params.id)),
+  );
+
+  app.patch(
+    '/v1/auth-methods/:id',
+    {
+      config: { access: { permission: { action: 'update', resource: () => methods() } } },
+      schema: { tags, summary: 'Update an auth method', params: AuthMethodIdParams, body: UpdateAuthMethodBody, response: { 200: { $ref: 'AuthMethod' }, ...errorResponses(400, 401, 403, 404) } },
+    },
+    async (request) => {
+      const common = splitSettings(request.body as Record<string, unknown>);
+      const method = await svc.update(
+        request.params.id,
+        {
+          ...(common.boundCidrs ? { boundCidrs: common.boundCidrs } : {}),
+          ...(common.expiresAtMs !== undefined ? { expiresAtMs: common.expiresAtMs } : {}),
+          settings: common.settings,
+        },
+        request.ctx,
+      );
+      deps.onChange(method.id);
+      return authMethodToWire(method);
+    },
+  );
+
+  app.delete(
+    '/v1/auth-methods/:id',
+    {
+      config: { access: { permission: { action: 'delete', resource: () => methods() } } },
+      schema: { tags, summary: 'Delete an auth method and revoke every token it issued', params: AuthMethodIdParams, response: { 204: { type: 'null' }, ...errorResponses(400, 401, 403, 404, 409) } },
+    },
+    async (request, reply) => {
+      await svc.delete(request.params.id, request.ctx);
+      deps.onChange(request.params.id);
+      return reply.status(204).send();
+    },
+  );
+}

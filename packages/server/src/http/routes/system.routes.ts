@@ -1,0 +1,44 @@
+import { Type } from '@sinclair/typebox';
+import type { TypedApp } from '../app.js';
+import { apiReferencePage } from '../api-reference.js';
+
+/** Health, readiness, keys and the API reference: public and cheap. */
+export function registerSystemRoutes(
+  app: TypedApp,
+  deps: { jwks: () => unknown; ready: () => Promise<boolean>; version: string },
+) {
+  app.get(
+    '/healthz',
+    { config: { access: { public: true } }, schema: { tags: ['system'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok'), version: Type.String() }) } } },
+    async () => ({ status: 'ok' as const, version: deps.version }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      config: { access: { public: true } },
+      schema: { tags: ['system'], summary: 'Readiness: the store answers', response: { 200: Type.Object({ status: Type.String() }), 503: Type.Object({ status: Type.String() }) } },
+    },
+    async (_request, reply) => {
+      const ok = await deps.ready().catch(() => false);
+      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable' });
+    },
+  );
+
+  app.get(
+    '/.well-known/jwks.json',
+    { config: { access: { public: true } }, schema: { tags: ['system'], summary: 'Session-token verification keys (RFC 7517)' } },
+    async (_request, reply) => {
+      reply.header('cache-control', 'public, max-age=300');
+      return deps.jwks();
+    },
+  );
+
+  app.get('/openapi.json', { config: { access: { public: true } }, schema: { hide: true } }, async () => app.swagger());
+
+  app.get('/docs', { config: { access: { public: true } }, schema: { hide: true } }, async (_request, reply) => {
+    reply.header('content-type', 'text/html; charset=utf-8');
+    reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
+    return apiReferencePage(app.swagger() as Parameters<typeof apiReferencePage>[0]);
+  });
+}

@@ -1,0 +1,147 @@
+import type { FastifyRequest } from 'fastify';
+import type { Resource } from '../../core/access/access.policy.js';
+import type { AuthMethodsService } from '../../core/auth-methods/auth-methods.service.js';
+import { ErrorCodes, TesseraError } from '../../core/shared/errors.js';
+import { errorResponses } from '../../core/shared/schemas.js';
+import {
+  AckBody,
+  AckedSchema,
+  ChildBody,
+  GenerateBody,
+  IssuedSchema,
+  RevokeBody,
+  RevokedSchema,
+  RotateBody,
+  RotatedSchema,
+  TreeQuery,
+  TreeSchema,
+  issuedToWire,
+  treeToWire,
+} from '../../core/uid/uid.schemas.js';
+import type { UidActor, UidService } from '../../core/uid/uid.service.js';
+import type { UidCaller } from '../access.js';
+import type { TypedApp } from '../app.js';
+
+const tags = ['universal-identity'];
+
+/** Rotation and its ack are the holder's alone: they need the `u-` token itself. */
+function holderToken(caller: UidCaller | null): string {
+  if (caller?.kind === 'holder') return caller.token;
+  throw new TesseraError(ErrorCodes.UNAUTHENTICATED, 'This operation needs the UID token itself: send "Authorization: Bearer u-…".');
+}
+
+/** The method a request names, as a policy resource. */
+function methodResource(request: FastifyRequest): Resource {
+  const ref = { ...(request.query as object), ...(request.body as object) } as { authMethodName?: string; authMethodId?: string };
+  return { type: 'uid', path: `/auth-methods/${ref.authMethodName ?? ref.authMethodId ?? '*'}` };
+}
+
+/** Universal Identity: token trees for machines with no platform identity. */
+export function registerUidRoutes(app: TypedApp, deps: { uid: UidService; authMethods: AuthMethodsService }) {
+  const { uid, authMethods } = deps;
+
+  async function actorOf(caller: UidCaller | null, ref: { authMethodId?: string | undefined; authMethodName?: string | undefined }): Promise<UidActor> {
+    if (!caller) throw new Error('uid route reached without a caller');
+    if (caller.kind === 'holder') return { kind: 'holder', token: caller.token };
+    if (caller.kind === 'session') {
+      return { kind: 'session', nodeId: caller.principal.uidNodeId!, methodId: caller.principal.authMethodId };
+    }
+    if (!ref.authMethodId && !ref.authMethodName && caller.principal.uidNodeId) {
+      return { kind: 'session', nodeId: caller.principal.uidNodeId, methodId: caller.principal.authMethodId };
+    }
+    return { kind: 'admin', method: await authMethods.resolve({ id: ref.authMethodId, name: ref.authMethodName }) };
+  }
+
+  app.post(
+    '/v1/uid/tokens',
+    {
+      config: { access: { permission: { action: 'create', resource: methodResource } } },
+      schema: { tags, summary: 'Generate a root UID token (admin)', body: GenerateBody, response: { 201: IssuedSchema, ...errorResponses(400, 401, 403, 404) } },
+    },
+    async (request, reply) => {
+      const { authMethodId, authMethodName, ...opts } = request.body;
+      const method = await authMethods.resolve({ id: authMethodId, name: authMethodName });
+      const issued = await uid.generate(method, opts, request.ctx);
+      reply.status(201);
+      return issuedToWire(issued.token, issued.node);
+    },
+  );
+
+  app.post(
+    '/v1/uid/rotate',
+    {
+      config: { access: { uid: true, allowUidSession: false, permission: { action: 'update', resource: () => ({ type: 'uid', path: '/holder-only' }) } } },
+      schema: {
+        tags,
+        summary: 'Rotate the presented UID token (holder)',
+        description:
+          'Authenticate with "Authorization: Bearer u-…". The old token keeps working only to retry this rotation until the new token is first used, acknowledged (manualAck) or the grace window passes. Presenting it after its successor was used is reuse: the subtree is revoked by default.',
+        body: RotateBody,
+        response: { 200: RotatedSchema, ...errorResponses(400, 401, 403, 409) },
+      },
+    },
+    async (request) => {
+      const result = await uid.rotate(holderToken(request.uidCaller), { manualAck: request.body?.manualAck ?? false }, request.ctx);
+      return { ...issuedToWire(result.token, result.node), pendingAck: result.pendingAck };
+    },
+  );
+
+  app.post(
+    '/v1/uid/rotate/ack',
+    {
+      config: { access: { uid: true, allowUidSession: false, permission: { action: 'update', resource: () => ({ type: 'uid', path: '/holder-only' }) } } },
+      schema: { tags, summary: 'Acknowledge a manual-ack rotation (holder, old token)', body: AckBody, response: { 200: AckedSchema, ...errorResponses(400, 401) } },
+    },
+    async (request) => {
+      const node = await uid.ack(holderToken(request.uidCaller), request.body.newToken, request.ctx);
+      return { tokenId: node.id, acknowledged: true as const };
+    },
+  );
+
+  app.post(
+    '/v1/uid/children',
+    {
+      config: { access: { uid: true, allowUidSession: false, permission: { action: 'create', resource: methodResource } } },
+      schema: { tags, summary: 'Create a child token (holder, or admin with parentTokenId)', body: ChildBody, response: { 201: IssuedSchema, ...errorResponses(400, 401, 403, 404) } },
+    },
+    async (request, reply) => {
+      const { authMethodId, authMethodName, parentTokenId, ...opts } = request.body ?? {};
+      const actor = await actorOf(request.uidCaller, { authMethodId, authMethodName });
+      const issued = await uid.createChild(actor, parentTokenId ?? null, opts, request.ctx);
+      reply.status(201);
+      return issuedToWire(issued.token, issued.node);
+    },
+  );
+
+  app.get(
+    '/v1/uid/tree',
+    {
+      config: { access: { uid: true, allowUidSession: true, permission: { action: 'list', resource: methodResource } } },
+      schema: { tags, summary: 'List a token tree', querystring: TreeQuery, response: { 200: TreeSchema, ...errorResponses(400, 401, 403, 404) } },
+    },
+    async (request) => {
+      const { authMethodId, authMethodName, tokenId } = request.query;
+      const actor = await actorOf(request.uidCaller, { authMethodId, authMethodName });
+      return treeToWire(await uid.tree(actor, tokenId ?? null, request.ctx));
+    },
+  );
+
+  app.post(
+    '/v1/uid/revoke',
+    {
+      config: { access: { uid: true, allowUidSession: true, permission: { action: 'delete', resource: methodResource } } },
+      schema: {
+        tags,
+        summary: 'Revoke a token: self (children move up) or all (the whole subtree)',
+        body: RevokeBody,
+        response: { 200: RevokedSchema, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { authMethodId, authMethodName, token, tokenId, type } = request.body;
+      const actor = await actorOf(request.uidCaller, { authMethodId, authMethodName });
+      const result = await uid.revoke(actor, { token, tokenId }, type, request.ctx);
+      return { ...result, type };
+    },
+  );
+}

@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { Config } from './config/config.js';
+import { createAccessService } from './core/access/access.service.js';
+import { createAccessKeyHandler } from './core/auth-methods/access-key.auth-method.js';
+import { AuthMethodRegistry } from './core/auth-methods/auth-method.registry.js';
+import { createAuthMethodsService } from './core/auth-methods/auth-methods.service.js';
+import { createAuthService } from './core/auth/auth.service.js';
+import { FailureLimiter } from './core/auth/failure-limiter.js';
+import { LastUsedTracker } from './core/auth/last-used.js';
+import { createIdentitiesService } from './core/identities/identities.service.js';
+import { createSessionsService } from './core/sessions/sessions.service.js';
+import { systemContext } from './core/shared/context.js';
+import type { Clock } from './core/shared/ports.js';
+import { createUidAuthMethodHandler } from './core/uid/uid.auth-method.js';
+import { createUidPresenter } from './core/uid/uid.presentation.js';
+import { createUidService } from './core/uid/uid.service.js';
+import { createCredentialFactory } from './crypto/credentials.js';
+import { Keyring } from './crypto/keyring.js';
+import { loadOrCreateRootKeyFile, rootKeyFromBase64 } from './crypto/root-key.js';
+import { buildApp } from './http/app.js';
+import { startJobs } from './jobs/scheduler.js';
+import { migrate, openStore } from './storage/database.js';
+import { repoFactory } from './storage/repos/index.js';
+import { createSigningKeyStore } from './storage/repos/signing-keys.repo.js';
+import { createGroupCommitUnitOfWork } from './storage/unit-of-work.js';
+import { VERSION } from './version.js';
+
+export const ADMIN_METHOD_NAME = 'tessera-admin';
+
+export interface TesseraOptions {
+  /** Injected clock (tests); defaults to the system clock. */
+  clock?: Clock;
+  /** Fastify logger options; defaults to JSON logs at the configured level. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+export const systemClock: Clock = { nowMs: () => Date.now() };
+
+/** Composition root: builds every service with exactly the dependencies it uses (DESIGN §4.3). */
+export async function createTessera(config: Config, options: TesseraOptions = {}) {
+  const clock = options.clock ?? systemClock;
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const rootKey = config.rootKeyBase64
+    ? rootKeyFromBase64(config.rootKeyBase64)
+    : loadOrCreateRootKeyFile(join(config.dataDir, 'root.key')).key;
+
+  const store = openStore(config.storeUrl);
+  await migrate(store);
+  const keyring = new Keyring(createSigningKeyStore(store.db), rootKey);
+  await keyring.load();
+  const maxTokenTtlMs = config.maxSessionTtlSeconds * 1000;
+  await keyring.rotateIfDue(clock.nowMs(), config.signingKeyRotationSeconds * 1000, maxTokenTtlMs);
+
+  const logger = options.logger ?? { level: config.logLevel };
+  const credentials = createCredentialFactory();
+  let app: FastifyInstance | null = null;
+  const uow = createGroupCommitUnitOfWork(store, repoFactory(store.dialect), (error) =>
+    app?.log.error({ err: error }, 'store commit failed: requests are refused until it recovers'),
+  );
+  const sessions = createSessionsService({
+    codec: keyring,
+    clock,
+    credentials,
+    config: { issuer: config.issuer, audience: config.audience, maxSessionTtlSeconds: config.maxSessionTtlSeconds },
+    reloadKeys: () => keyring.load(),
+  });
+  const syncRevocations = async () => {
+    for (;;) {
+      const batch = await uow.read((r) => r.revocations.listAfter(sessions.highestRevocationSeq(), 10_000));
+      sessions.applyRevocations(batch);
+      if (batch.length < 10_000) return;
+    }
+  };
+  await syncRevocations();
+
+  const present = createUidPresenter({ clock, credentials, sessions });
+  const registry = new AuthMethodRegistry()
+    .register(createAccessKeyHandler({ credentials, maxSessionTtlSeconds: config.maxSessionTtlSeconds }))
+    .register(createUidAuthMethodHandler({ present, maxSessionTtlSeconds: config.maxSessionTtlSeconds }));
+  const authMethods = createAuthMethodsService({ uow, clock, credentials, registry, sessions });
+  const identities = createIdentitiesService({ uow, clock, credentials, revoker: sessions });
+  const uid = createUidService({ uow, clock, credentials, sessions, present });
+  const access = createAccessService({ uow, clock });
+  const lastUsed = new LastUsedTracker();
+  const limiter = new FailureLimiter(clock, config.authFailureLimit, config.authFailureWindowSeconds * 1000);
+  const authenticate = createAuthService({ uow, clock, registry, sessions, limiter, lastUsed });
+
+  app = await buildApp({
+    sessions,
+    access,
+    authenticate,
+    identities,
+    authMethods,
+    uid,
+    jwks: () => keyring.jwks(),
+    ready: async () => {
+      await uow.read((r) => r.authMethods.get('p-readiness-probe'));
+      return true;
+    },
+    version: VERSION,
+    logger,
+    trustProxy: config.trustProxy,
+    newRequestId: () => `req-${randomUUID()}`,
+  });
+  const log = app.log;
+
+  const jobs = startJobs(
+    [
+      { name: 'revocation-sync', intervalMs: config.revocationPollMs, run: syncRevocations },
+      { name: 'last-used-flush', intervalMs: 15_000, run: () => lastUsed.flush(uow) },
+      {
+        name: 'signing-key-rotation',
+        intervalMs: 60_000,
+        run: async () => {
+          await keyring.load();
+          if (await keyring.rotateIfDue(clock.nowMs(), config.signingKeyRotationSeconds * 1000, maxTokenTtlMs)) {
+            log.info({ kid: keyring.activeKid() }, 'signing key rotated');
+          }
+        },
+      },
+      {
+        name: 'revocation-prune',
+        intervalMs: 60_000,
+        run: async () => {
+          sessions.pruneRevocations();
+          await uow.write((r) => r.revocations.deleteExpired(clock.nowMs()));
+        },
+      },
+    ],
+    (name, error) => log.error({ err: error, job: name }, 'background job failed'),
+  );
+
+  /** Creates the bootstrap administrator when there is none; returns its key once. */
+  async function ensureAdmin(): Promise<{ accessId: string; accessKey: string | null; created: boolean }> {
+    const existing = await uow.read((r) => r.authMethods.getByName(ADMIN_METHOD_NAME));
+    if (existing) return { accessId: existing.id, accessKey: null, created: false };
+    const { method, accessKey } = await authMethods.create(
+      { type: 'access_key', name: ADMIN_METHOD_NAME, owner: 'bootstrap', settings: {}, isAdmin: true },
+      systemContext('bootstrap'),
+    );
+    return { accessId: method.id, accessKey, created: true };
+  }
+
+  let closed = false;
+  return {
+    app,
+    config,
+    clock,
+    store,
+    uow,
+    keyring,
+    sessions,
+    services: { identities, authMethods, uid, access, authenticate },
+    ensureAdmin,
+    syncRevocations,
+    /** Graceful: in-flight requests finish, queued writes commit, the store closes. */
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app!.close();
+      await jobs.stop();
+      await lastUsed.flush(uow).catch(() => {});
+      await uow.drain();
+      await store.close();
+    },
+  };
+}
+
+export type Tessera = Awaited<ReturnType<typeof createTessera>>;
+
+function writeAdminFile(dataDir: string, accessId: string, accessKey: string): string {
+  const path = join(dataDir, 'admin.json');
+  writeFileSync(path, `${JSON.stringify({ accessId, accessKey }, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return path;
+}
+
+/** Starts a server: on first start it creates the administrator and writes `admin.json` (0600). */
+export async function startServer(config: Config, options: TesseraOptions = {}): Promise<{ url: string; close(): Promise<void>; tessera: Tessera }> {
+  const tessera = await createTessera(config, options);
+  const admin = await tessera.ensureAdmin();
+  if (admin.created && admin.accessKey) {
+    const path = writeAdminFile(config.dataDir, admin.accessId, admin.accessKey);
+    tessera.app.log.warn({ adminFile: path, accessId: admin.accessId }, 'first start: administrator credentials written (mode 0600)');
+  }
+  const address = await tessera.app.listen({ host: config.host, port: config.port });
+  tessera.app.log.info({ url: address, store: config.storeUrl.split(':')[0], version: VERSION }, 'tessera listening');
+  return { url: address, close: () => tessera.close(), tessera };
+}
+
+/** `tessera init`: prepares a data dir and store explicitly; the key is returned once, not written. */
+export async function initDataDir(config: Config): Promise<{ accessId: string; accessKey: string | null; created: boolean; adminFile: string }> {
+  const tessera = await createTessera(config, { logger: false });
+  try {
+    const admin = await tessera.ensureAdmin();
+    return { ...admin, adminFile: join(config.dataDir, 'admin.json') };
+  } finally {
+    await tessera.close();
+  }
+}

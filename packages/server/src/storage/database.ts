@@ -1,0 +1,60 @@
+import SQLite from 'better-sqlite3';
+import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { initialMigration } from './migrations/0001-initial.js';
+import type { Database } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Store {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  /** For PostgreSQL: a dedicated listener connection factory (LISTEN/NOTIFY). */
+  pgConfig: pg.PoolConfig | null;
+  close(): Promise<void>;
+}
+
+/** Opens the store named by a URL: `sqlite:<path>` (or `sqlite::memory:`) or `postgres://…`. */
+export function openStore(url: string): Store {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    const database = new SQLite(file || ':memory:');
+    database.pragma('journal_mode = WAL');
+    // FULL: a commit is on disk before it returns; group commit makes that affordable.
+    database.pragma('synchronous = FULL');
+    database.pragma('busy_timeout = 5000');
+    database.pragma('foreign_keys = ON');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    return { db, dialect: 'sqlite', pgConfig: null, close: () => db.destroy() };
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const pgConfig: pg.PoolConfig = {
+      connectionString: url,
+      max: 10,
+      // BIGINT columns hold millisecond timestamps, well within Number's exact range.
+      types: {
+        getTypeParser: ((oid: number, format?: string) =>
+          oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+      },
+    };
+    const pool = new pg.Pool(pgConfig);
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect: 'postgres', pgConfig, close: () => db.destroy() };
+  }
+  throw new Error('store URL must start with sqlite: or postgres://');
+}
+
+function migrations(dialect: Dialect): Record<string, Migration> {
+  return { '0001-initial': initialMigration(dialect) };
+}
+
+/** Applies pending migrations; safe to run on every start and from several servers at once. */
+export async function migrate(store: Store): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(store.dialect) };
+  const migrator = new Migrator({ db: store.db, provider, migrationTableName: 'tessera_migrations', migrationLockTableName: 'tessera_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

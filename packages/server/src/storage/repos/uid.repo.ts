@@ -1,0 +1,187 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import { type UidCredential, type UidCredentialState, type UidNode, subtreeEnd } from '../../core/uid/uid.model.js';
+import type { UidRepo } from '../../core/uid/uid.repo.js';
+import type { Database, UidCredentialTable, UidNodeTable } from '../schema.js';
+
+function toNode(r: Selectable<UidNodeTable>): UidNode {
+  return {
+    id: r.id,
+    methodId: r.method_id,
+    identityId: r.identity_id,
+    parentId: r.parent_id,
+    path: r.path,
+    depth: r.depth,
+    ttlSeconds: r.ttl_seconds,
+    expiresAtMs: r.expires_at,
+    denyRotate: r.deny_rotate === 1,
+    denyInheritance: r.deny_inheritance === 1,
+    comment: r.comment,
+    createdAtMs: r.created_at,
+    lastRotatedAtMs: r.last_rotated_at,
+    rotationSeq: r.rotation_seq,
+    revokedAtMs: r.revoked_at,
+    revokedReason: r.revoked_reason,
+    flaggedAtMs: r.flagged_at,
+  };
+}
+
+function toCredential(r: Selectable<UidCredentialTable>): UidCredential {
+  return {
+    hash: r.hash,
+    nodeId: r.node_id,
+    generation: r.generation,
+    state: r.state as UidCredentialState,
+    manualAck: r.manual_ack === 1,
+    graceUntilMs: r.grace_until,
+    createdAtMs: r.created_at,
+    activatedAtMs: r.activated_at,
+    supersededAtMs: r.superseded_at,
+  };
+}
+
+const count = (result: { numUpdatedRows: bigint }) => Number(result.numUpdatedRows);
+
+export function createUidRepo(db: Kysely<Database>): UidRepo {
+  const inSubtree = (methodId: string, path: string | null) => {
+    let q = db.selectFrom('uid_nodes').where('method_id', '=', methodId);
+    if (path) q = q.where('path', '>=', path).where('path', '<', subtreeEnd(path));
+    return q;
+  };
+
+  return {
+    async insertNode(n) {
+      await db
+        .insertInto('uid_nodes')
+        .values({
+          id: n.id,
+          method_id: n.methodId,
+          identity_id: n.identityId,
+          parent_id: n.parentId,
+          path: n.path,
+          depth: n.depth,
+          ttl_seconds: n.ttlSeconds,
+          expires_at: n.expiresAtMs,
+          deny_rotate: n.denyRotate ? 1 : 0,
+          deny_inheritance: n.denyInheritance ? 1 : 0,
+          comment: n.comment,
+          created_at: n.createdAtMs,
+          last_rotated_at: n.lastRotatedAtMs,
+          rotation_seq: n.rotationSeq,
+          revoked_at: n.revokedAtMs,
+          revoked_reason: n.revokedReason,
+          flagged_at: n.flaggedAtMs,
+        })
+        .execute();
+    },
+    async getNode(id) {
+      const row = await db.selectFrom('uid_nodes').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toNode(row) : null;
+    },
+    async insertCredential(c) {
+      await db
+        .insertInto('uid_credentials')
+        .values({
+          hash: c.hash,
+          node_id: c.nodeId,
+          generation: c.generation,
+          state: c.state,
+          manual_ack: c.manualAck ? 1 : 0,
+          grace_until: c.graceUntilMs,
+          created_at: c.createdAtMs,
+          activated_at: c.activatedAtMs,
+          superseded_at: c.supersededAtMs,
+        })
+        .execute();
+    },
+    async findCredential(hash) {
+      const row = await db.selectFrom('uid_credentials').selectAll().where('hash', '=', hash).executeTakeFirst();
+      return row ? toCredential(row) : null;
+    },
+    async findCredentialsOfNode(nodeId, state) {
+      const rows = await db
+        .selectFrom('uid_credentials')
+        .selectAll()
+        .where('node_id', '=', nodeId)
+        .where('state', '=', state)
+        .orderBy('generation', 'desc')
+        .execute();
+      return rows.map(toCredential);
+    },
+    async transitionCredential(hash, from, to, atMs) {
+      const result = await db
+        .updateTable('uid_credentials')
+        .set({
+          state: to,
+          ...(to === 'current' ? { activated_at: atMs } : {}),
+          ...(to === 'superseded' || to === 'replaced' ? { superseded_at: atMs } : {}),
+        })
+        .where('hash', '=', hash)
+        .where('state', '=', from)
+        .executeTakeFirst();
+      return count(result) === 1;
+    },
+    async recordRotation(nodeId, expectedSeq, expiresAtMs, atMs) {
+      const result = await db
+        .updateTable('uid_nodes')
+        .set({ rotation_seq: expectedSeq + 1, expires_at: expiresAtMs, last_rotated_at: atMs })
+        .where('id', '=', nodeId)
+        .where('rotation_seq', '=', expectedSeq)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return count(result) === 1;
+    },
+    async flagNode(nodeId, atMs) {
+      await db.updateTable('uid_nodes').set({ flagged_at: atMs }).where('id', '=', nodeId).execute();
+    },
+    async revokeNodeAndReattach(node, atMs, reason) {
+      const revoked = await db
+        .updateTable('uid_nodes')
+        .set({ revoked_at: atMs, revoked_reason: reason })
+        .where('id', '=', node.id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      await db.updateTable('uid_nodes').set({ parent_id: node.parentId }).where('parent_id', '=', node.id).execute();
+      // Drop the node's own segment from every descendant path, in one statement.
+      const parentPath = node.path.slice(0, node.path.slice(0, -1).lastIndexOf('/') + 1);
+      await db
+        .updateTable('uid_nodes')
+        .set({
+          path: sql<string>`cast(${parentPath} as text) || substr(path, ${node.path.length + 1})`,
+          depth: sql<number>`depth - 1`,
+        })
+        .where('method_id', '=', node.methodId)
+        .where('path', '>', node.path)
+        .where('path', '<', subtreeEnd(node.path))
+        .execute();
+      return count(revoked);
+    },
+    async revokeSubtree(methodId, path, atMs, reason) {
+      const result = await db
+        .updateTable('uid_nodes')
+        .set({ revoked_at: atMs, revoked_reason: reason })
+        .where('method_id', '=', methodId)
+        .where('path', '>=', path)
+        .where('path', '<', subtreeEnd(path))
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return count(result);
+    },
+    async revokeMethod(methodId, atMs, reason) {
+      const result = await db
+        .updateTable('uid_nodes')
+        .set({ revoked_at: atMs, revoked_reason: reason })
+        .where('method_id', '=', methodId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return count(result);
+    },
+    async listNodes(methodId, path, limit) {
+      const rows = await inSubtree(methodId, path).selectAll().orderBy('path').limit(limit).execute();
+      return rows.map(toNode);
+    },
+    async countNodes(methodId, path) {
+      const row = await inSubtree(methodId, path).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+  };
+}

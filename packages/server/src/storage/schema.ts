@@ -1,0 +1,112 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table shapes, shared by both dialects. Times are integer milliseconds since the epoch and flags
+ * are 0/1 integers, so one Kysely implementation serves SQLite and PostgreSQL alike.
+ */
+export interface Database {
+  identities: IdentityTable;
+  identity_tags: { identity_id: string; tag: string };
+  auth_methods: AuthMethodTable;
+  uid_nodes: UidNodeTable;
+  uid_credentials: UidCredentialTable;
+  revocations: RevocationTable;
+  signing_keys: SigningKeyTable;
+  audit_events: AuditEventTable;
+  audit_head: { id: number; seq: number; hash: string };
+}
+
+export interface IdentityTable {
+  id: string;
+  name: string;
+  kind: string;
+  owner: string;
+  environment: string | null;
+  description: string | null;
+  state: string;
+  created_at: number;
+  updated_at: number;
+  retired_at: number | null;
+  last_used_at: number | null;
+}
+
+export interface AuthMethodTable {
+  id: string;
+  name: string;
+  type: string;
+  identity_id: string;
+  settings: string;
+  secret_hash: string | null;
+  is_admin: number;
+  bound_cidrs: string;
+  expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface UidNodeTable {
+  id: string;
+  method_id: string;
+  identity_id: string;
+  parent_id: string | null;
+  path: string;
+  depth: number;
+  ttl_seconds: number;
+  expires_at: number;
+  deny_rotate: number;
+  deny_inheritance: number;
+  comment: string | null;
+  created_at: number;
+  last_rotated_at: number | null;
+  rotation_seq: number;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+  flagged_at: number | null;
+}
+
+export interface UidCredentialTable {
+  hash: string;
+  node_id: string;
+  generation: number;
+  state: string;
+  manual_ack: number;
+  grace_until: number | null;
+  created_at: number;
+  activated_at: number | null;
+  superseded_at: number | null;
+}
+
+export interface RevocationTable {
+  seq: Generated<number>;
+  kind: string;
+  subject: string;
+  revoked_at: number;
+  expires_at: number;
+  reason: string;
+}
+
+export interface SigningKeyTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_key_sealed: string;
+  created_at: number;
+  retired_at: number | null;
+  remove_after: number | null;
+}
+
+export interface AuditEventTable {
+  seq: number;
+  id: string;
+  at: number;
+  type: string;
+  outcome: string;
+  actor: string;
+  resource: string | null;
+  reason: string | null;
+  request_id: string | null;
+  source_ip: string | null;
+  data: string;
+  prev_hash: string;
+  hash: string;
+}

@@ -1,0 +1,109 @@
+import { type Kysely, sql } from 'kysely';
+import { TesseraError, unavailable } from '../core/shared/errors.js';
+import type { Repos, UnitOfWork } from '../core/shared/unit-of-work.js';
+import type { Store } from './database.js';
+import type { Database } from './schema.js';
+
+export type RepoFactory = (db: Kysely<Database>, afterCommit: (fn: () => void) => void) => Repos;
+
+interface Job {
+  work: (repos: Repos) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  afterCommit: Array<() => void>;
+  outcome?: { ok: true; value: unknown } | { ok: false; error: unknown };
+}
+
+const MAX_BATCH = 512;
+
+/**
+ * Group commit (DESIGN §3): the writes queued in one tick share one transaction and one fsync.
+ * Each unit runs under its own savepoint, so a unit that fails rolls back alone; no unit's promise
+ * settles before the shared commit. If the commit itself fails, every unit in it fails with
+ * `TESSERA_UNAVAILABLE`: Tessera fails closed rather than answer for what is not on disk.
+ */
+export function createGroupCommitUnitOfWork(
+  store: Store,
+  makeRepos: RepoFactory,
+  onCommitFailure: (error: unknown) => void = () => {},
+): UnitOfWork & { drain(): Promise<void> } {
+  let queue: Job[] = [];
+  let scheduled = false;
+  let running: Promise<void> | null = null;
+
+  function schedule() {
+    if (scheduled || running) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      running = flush().finally(() => {
+        running = null;
+        if (queue.length > 0) schedule();
+      });
+    });
+  }
+
+  async function runJob(trx: Kysely<Database>, job: Job, savepoint: boolean) {
+    if (savepoint) await sql`savepoint unit`.execute(trx);
+    try {
+      const value = await job.work(makeRepos(trx, (fn) => job.afterCommit.push(fn)));
+      if (savepoint) await sql`release savepoint unit`.execute(trx);
+      job.outcome = { ok: true, value };
+    } catch (error) {
+      if (!savepoint) throw error;
+      await sql`rollback to savepoint unit`.execute(trx);
+      await sql`release savepoint unit`.execute(trx);
+      job.afterCommit = [];
+      job.outcome = { ok: false, error };
+    }
+  }
+
+  async function flush() {
+    const batch = queue.length > MAX_BATCH ? queue.splice(0, MAX_BATCH) : queue;
+    if (batch === queue) queue = [];
+    const single = batch.length === 1;
+    try {
+      await store.db.transaction().execute(async (trx) => {
+        for (const job of batch) await runJob(trx, job, !single);
+      });
+    } catch (error) {
+      if (single && batch[0]!.outcome === undefined) {
+        // The only unit failed and its transaction rolled back: report its own error.
+        batch[0]!.reject(error);
+        return;
+      }
+      onCommitFailure(error);
+      const failure = error instanceof TesseraError ? error : unavailable('commit_failed', error);
+      for (const job of batch) job.reject(failure);
+      return;
+    }
+    for (const job of batch) {
+      const outcome = job.outcome!;
+      if (outcome.ok) {
+        for (const fn of job.afterCommit) fn();
+        job.resolve(outcome.value);
+      } else {
+        job.reject(outcome.error);
+      }
+    }
+  }
+
+  return {
+    write<T>(work: (repos: Repos) => Promise<T>): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ work, resolve: resolve as (v: unknown) => void, reject, afterCommit: [] });
+        schedule();
+      });
+    },
+    read<T>(work: (repos: Repos) => Promise<T>): Promise<T> {
+      return work(makeRepos(store.db, (fn) => fn()));
+    },
+    /** Waits until every queued write has settled (graceful shutdown). */
+    async drain() {
+      while (running || scheduled || queue.length > 0) {
+        if (running) await running;
+        else await new Promise((r) => setImmediate(r));
+      }
+    },
+  };
+}

@@ -1,0 +1,119 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { type Config, loadConfig } from '../src/config/config.js';
+import type { Clock } from '../src/core/shared/ports.js';
+import { type Tessera, createTessera } from '../src/server.js';
+
+/** A clock tests move by hand. */
+export class TestClock implements Clock {
+  constructor(public ms = Date.UTC(2026, 10, 22, 12, 0, 0)) {}
+  nowMs() {
+    return this.ms;
+  }
+  advance(seconds: number) {
+    this.ms += seconds * 1000;
+  }
+}
+
+export type StoreKind = 'sqlite' | 'postgres';
+
+/** Which stores the conformance suites run against: both, unless TESSERA_TEST_STORES narrows it. */
+export const STORES: StoreKind[] = (process.env.TESSERA_TEST_STORES?.split(',') as StoreKind[] | undefined) ?? ['sqlite', 'postgres'];
+
+const PG_ADMIN_URL = process.env.TESSERA_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** Creates a fresh PostgreSQL database for one test file; returns its URL and a dropper. */
+export async function freshPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `tessera_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+export interface TestServer {
+  tessera: Tessera;
+  clock: TestClock;
+  config: Config;
+  dataDir: string;
+  adminToken: string;
+  adminAccessId: string;
+  adminAccessKey: string;
+  /** JSON request through `app.inject`, returning status and parsed body. */
+  call(method: string, url: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
+  close(): Promise<void>;
+}
+
+/** Boots a Tessera on a fresh store with a test clock, and signs in the administrator. */
+export async function startTestServer(kind: StoreKind = 'sqlite', env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
+  const pgDb = kind === 'postgres' ? await freshPostgresDatabase() : null;
+  const config = loadConfig(
+    { dataDir, port: 0, logLevel: 'silent', ...(pgDb ? { storeUrl: pgDb.url } : {}) },
+    { TESSERA_ISSUER: 'http://tessera.test', TESSERA_REVOCATION_POLL_MS: '50', ...env },
+  );
+  const clock = new TestClock();
+  const tessera = await createTessera(config, { clock, logger: false });
+  const admin = await tessera.ensureAdmin();
+  const call: TestServer['call'] = async (method, url, opts = {}) => {
+    const res = await tessera.app.inject({
+      method: method as 'GET',
+      url,
+      headers: {
+        ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+        ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...opts.headers,
+      },
+      ...(opts.body !== undefined ? { payload: typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body) } : {}),
+    });
+    let body: unknown = res.body;
+    try {
+      body = res.body ? JSON.parse(res.body) : null;
+    } catch {}
+    return { status: res.statusCode, body };
+  };
+  const auth = await call('POST', '/v1/auth', {
+    body: { accessType: 'access_key', accessId: admin.accessId, accessKey: admin.accessKey },
+  });
+  if (auth.status !== 200) throw new Error(`admin sign-in failed: ${JSON.stringify(auth.body)}`);
+  return {
+    tessera,
+    clock,
+    config,
+    dataDir,
+    adminToken: auth.body.token,
+    adminAccessId: admin.accessId,
+    adminAccessKey: admin.accessKey!,
+    call,
+    async close() {
+      await tessera.close();
+      await pgDb?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Creates a UID method and a root token; returns both. */
+export async function uidSetup(s: TestServer, settings: Record<string, unknown> = {}, name = `/test/uid-${Math.random().toString(36).slice(2, 8)}`) {
+  const m = await s.call('POST', '/v1/auth-methods', { token: s.adminToken, body: { type: 'universal_identity', name, ...settings } });
+  if (m.status !== 201) throw new Error(`create method: ${JSON.stringify(m.body)}`);
+  const g = await s.call('POST', '/v1/uid/tokens', { token: s.adminToken, body: { authMethodName: name } });
+  if (g.status !== 201) throw new Error(`generate: ${JSON.stringify(g.body)}`);
+  return { method: m.body.authMethod, methodName: name, root: g.body as { token: string; tokenId: string; expiresAt: string } };
+}
+
+export const uidAuth = (s: TestServer, uidToken: string) =>
+  s.call('POST', '/v1/auth', { body: { accessType: 'universal_identity', uidToken } });
