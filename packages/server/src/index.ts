@@ -1,5 +1,13 @@
 export { type Config, type ConfigOverrides, loadConfig } from './config/config.js';
-export { ADMIN_METHOD_NAME, type Tessera, type TesseraOptions, createTessera, initDataDir, startServer, systemClock } from './server.js';
 export { ErrorCodes, TesseraError } from './core/shared/errors.js';
-export { UID_TOKEN_PATTERN, hasValidChecksum } from './crypto/credentials.js';
+export { hasValidChecksum, UID_TOKEN_PATTERN } from './crypto/credentials.js';
+export {
+  ADMIN_METHOD_NAME,
+  createTessera,
+  initDataDir,
+  startServer,
+  systemClock,
+  type Tessera,
+  type TesseraOptions,
+} from './server.js';
 export { VERSION } from './version.js';

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { Config } from './config/config.js';
 import { createAccessService } from './core/access/access.service.js';
-import { createAccessKeyHandler } from './core/auth-methods/access-key.auth-method.js';
-import { AuthMethodRegistry } from './core/auth-methods/auth-method.registry.js';
-import { createAuthMethodsService } from './core/auth-methods/auth-methods.service.js';
 import { createAuthService } from './core/auth/auth.service.js';
 import { FailureLimiter } from './core/auth/failure-limiter.js';
 import { LastUsedTracker } from './core/auth/last-used.js';
+import { createAccessKeyHandler } from './core/auth-methods/access-key.auth-method.js';
+import { AuthMethodRegistry } from './core/auth-methods/auth-method.registry.js';
+import { createAuthMethodsService } from './core/auth-methods/auth-methods.service.js';
 import { createIdentitiesService } from './core/identities/identities.service.js';
 import { createSessionsService } from './core/sessions/sessions.service.js';
 import { systemContext } from './core/shared/context.js';
@@ -23,6 +23,7 @@ import { loadOrCreateRootKeyFile, rootKeyFromBase64 } from './crypto/root-key.js
 import { buildApp } from './http/app.js';
 import { startJobs } from './jobs/scheduler.js';
 import { migrate, openStore } from './storage/database.js';
+import { listenForRevocations } from './storage/notifier.js';
 import { repoFactory } from './storage/repos/index.js';
 import { createSigningKeyStore } from './storage/repos/signing-keys.repo.js';
 import { createGroupCommitUnitOfWork } from './storage/unit-of-work.js';
@@ -64,7 +65,11 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     codec: keyring,
     clock,
     credentials,
-    config: { issuer: config.issuer, audience: config.audience, maxSessionTtlSeconds: config.maxSessionTtlSeconds },
+    config: {
+      issuer: config.issuer,
+      audience: config.audience,
+      maxSessionTtlSeconds: config.maxSessionTtlSeconds,
+    },
     reloadKeys: () => keyring.load(),
   });
   const syncRevocations = async () => {
@@ -106,6 +111,18 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     newRequestId: () => `req-${randomUUID()}`,
   });
   const log = app.log;
+  let syncing: Promise<void> | null = null;
+  const syncSoon = () => {
+    if (syncing) return;
+    syncing = syncRevocations()
+      .catch((error) => log.error({ err: error }, 'revocation sync failed'))
+      .finally(() => {
+        syncing = null;
+      });
+  };
+  const listener = listenForRevocations(store, syncSoon, (error) =>
+    log.warn({ err: error }, 'revocation listener error; reconnecting'),
+  );
 
   const jobs = startJobs(
     [
@@ -116,7 +133,9 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
         intervalMs: 60_000,
         run: async () => {
           await keyring.load();
-          if (await keyring.rotateIfDue(clock.nowMs(), config.signingKeyRotationSeconds * 1000, maxTokenTtlMs)) {
+          if (
+            await keyring.rotateIfDue(clock.nowMs(), config.signingKeyRotationSeconds * 1000, maxTokenTtlMs)
+          ) {
             log.info({ kid: keyring.activeKid() }, 'signing key rotated');
           }
         },
@@ -156,12 +175,15 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     services: { identities, authMethods, uid, access, authenticate },
     ensureAdmin,
     syncRevocations,
+    /** Writes accumulated `lastUsedAt` updates now (the job does it every 15 s). */
+    flushLastUsed: () => lastUsed.flush(uow),
     /** Graceful: in-flight requests finish, queued writes commit, the store closes. */
     async close() {
       if (closed) return;
       closed = true;
       await app!.close();
       await jobs.stop();
+      await listener.close();
       await lastUsed.flush(uow).catch(() => {});
       await uow.drain();
       await store.close();
@@ -179,20 +201,31 @@ function writeAdminFile(dataDir: string, accessId: string, accessKey: string): s
 }
 
 /** Starts a server: on first start it creates the administrator and writes `admin.json` (0600). */
-export async function startServer(config: Config, options: TesseraOptions = {}): Promise<{ url: string; close(): Promise<void>; tessera: Tessera }> {
+export async function startServer(
+  config: Config,
+  options: TesseraOptions = {},
+): Promise<{ url: string; close(): Promise<void>; tessera: Tessera }> {
   const tessera = await createTessera(config, options);
   const admin = await tessera.ensureAdmin();
   if (admin.created && admin.accessKey) {
     const path = writeAdminFile(config.dataDir, admin.accessId, admin.accessKey);
-    tessera.app.log.warn({ adminFile: path, accessId: admin.accessId }, 'first start: administrator credentials written (mode 0600)');
+    tessera.app.log.warn(
+      { adminFile: path, accessId: admin.accessId },
+      'first start: administrator credentials written (mode 0600)',
+    );
   }
   const address = await tessera.app.listen({ host: config.host, port: config.port });
-  tessera.app.log.info({ url: address, store: config.storeUrl.split(':')[0], version: VERSION }, 'tessera listening');
+  tessera.app.log.info(
+    { url: address, store: config.storeUrl.split(':')[0], version: VERSION },
+    'tessera listening',
+  );
   return { url: address, close: () => tessera.close(), tessera };
 }
 
 /** `tessera init`: prepares a data dir and store explicitly; the key is returned once, not written. */
-export async function initDataDir(config: Config): Promise<{ accessId: string; accessKey: string | null; created: boolean; adminFile: string }> {
+export async function initDataDir(
+  config: Config,
+): Promise<{ accessId: string; accessKey: string | null; created: boolean; adminFile: string }> {
   const tessera = await createTessera(config, { logger: false });
   try {
     const admin = await tessera.ensureAdmin();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { type Config, loadConfig } from '../src/config/config.js';
 import type { Clock } from '../src/core/shared/ports.js';
-import { type Tessera, createTessera } from '../src/server.js';
+import { createTessera, type Tessera } from '../src/server.js';
 
 /** A clock tests move by hand. */
 export class TestClock implements Clock {
@@ -20,7 +20,9 @@ export class TestClock implements Clock {
 export type StoreKind = 'sqlite' | 'postgres';
 
 /** Which stores the conformance suites run against: both, unless TESSERA_TEST_STORES narrows it. */
-export const STORES: StoreKind[] = (process.env.TESSERA_TEST_STORES?.split(',') as StoreKind[] | undefined) ?? ['sqlite', 'postgres'];
+export const STORES: StoreKind[] = (process.env.TESSERA_TEST_STORES?.split(',') as
+  | StoreKind[]
+  | undefined) ?? ['sqlite', 'postgres'];
 
 const PG_ADMIN_URL = process.env.TESSERA_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -53,12 +55,19 @@ export interface TestServer {
   adminAccessId: string;
   adminAccessKey: string;
   /** JSON request through `app.inject`, returning status and parsed body. */
-  call(method: string, url: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
+  call(
+    method: string,
+    url: string,
+    opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
 }
 
 /** Boots a Tessera on a fresh store with a test clock, and signs in the administrator. */
-export async function startTestServer(kind: StoreKind = 'sqlite', env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  kind: StoreKind = 'sqlite',
+  env: Record<string, string> = {},
+): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
   const pgDb = kind === 'postgres' ? await freshPostgresDatabase() : null;
   const config = loadConfig(
@@ -77,7 +86,9 @@ export async function startTestServer(kind: StoreKind = 'sqlite', env: Record<st
         ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
         ...opts.headers,
       },
-      ...(opts.body !== undefined ? { payload: typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body) } : {}),
+      ...(opts.body !== undefined
+        ? { payload: typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body) }
+        : {}),
     });
     let body: unknown = res.body;
     try {
@@ -107,12 +118,23 @@ export async function startTestServer(kind: StoreKind = 'sqlite', env: Record<st
 }
 
 /** Creates a UID method and a root token; returns both. */
-export async function uidSetup(s: TestServer, settings: Record<string, unknown> = {}, name = `/test/uid-${Math.random().toString(36).slice(2, 8)}`) {
-  const m = await s.call('POST', '/v1/auth-methods', { token: s.adminToken, body: { type: 'universal_identity', name, ...settings } });
+export async function uidSetup(
+  s: TestServer,
+  settings: Record<string, unknown> = {},
+  name = `/test/uid-${Math.random().toString(36).slice(2, 8)}`,
+) {
+  const m = await s.call('POST', '/v1/auth-methods', {
+    token: s.adminToken,
+    body: { type: 'universal_identity', name, ...settings },
+  });
   if (m.status !== 201) throw new Error(`create method: ${JSON.stringify(m.body)}`);
   const g = await s.call('POST', '/v1/uid/tokens', { token: s.adminToken, body: { authMethodName: name } });
   if (g.status !== 201) throw new Error(`generate: ${JSON.stringify(g.body)}`);
-  return { method: m.body.authMethod, methodName: name, root: g.body as { token: string; tokenId: string; expiresAt: string } };
+  return {
+    method: m.body.authMethod,
+    methodName: name,
+    root: g.body as { token: string; tokenId: string; expiresAt: string },
+  };
 }
 
 export const uidAuth = (s: TestServer, uidToken: string) =>

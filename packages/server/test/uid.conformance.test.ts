@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STORES, type TestServer, startTestServer, uidAuth, uidSetup } from './harness.js';
+import { STORES, startTestServer, type TestServer, uidAuth, uidSetup } from './harness.js';
 
 /** DESIGN §2, rule by rule, on every store. */
 describe.each(STORES)('Universal Identity on %s', (store) => {
@@ -11,10 +11,13 @@ describe.each(STORES)('Universal Identity on %s', (store) => {
     await s?.close();
   });
 
-  const rotate = (token: string, body: Record<string, unknown> = {}) => s.call('POST', '/v1/uid/rotate', { token, body });
-  const child = (token: string, body: Record<string, unknown> = {}) => s.call('POST', '/v1/uid/children', { token, body });
+  const rotate = (token: string, body: Record<string, unknown> = {}) =>
+    s.call('POST', '/v1/uid/rotate', { token, body });
+  const child = (token: string, body: Record<string, unknown> = {}) =>
+    s.call('POST', '/v1/uid/children', { token, body });
   const tree = (token: string, query = '') => s.call('GET', `/v1/uid/tree${query}`, { token });
-  const revoke = (token: string, body: Record<string, unknown>) => s.call('POST', '/v1/uid/revoke', { token, body });
+  const revoke = (token: string, body: Record<string, unknown>) =>
+    s.call('POST', '/v1/uid/revoke', { token, body });
   const me = (sessionToken: string) => s.call('GET', '/v1/uid/tree', { token: sessionToken });
 
   it('generates a root token with a checksum, stored only as a hash', async () => {
@@ -34,7 +37,11 @@ describe.each(STORES)('Universal Identity on %s', (store) => {
   it('refuses malformed, unknown and checksum-broken tokens identically', async () => {
     const { root } = await uidSetup(s);
     const flipped = root.token.slice(0, -1) + (root.token.endsWith('A') ? 'B' : 'A');
-    const answers = await Promise.all([uidAuth(s, 'u-nope'), uidAuth(s, flipped), uidAuth(s, `u-${'A'.repeat(49)}`)]);
+    const answers = await Promise.all([
+      uidAuth(s, 'u-nope'),
+      uidAuth(s, flipped),
+      uidAuth(s, `u-${'A'.repeat(49)}`),
+    ]);
     for (const a of answers) {
       expect(a.status).toBe(401);
       expect(a.body.error.code).toBe('TESSERA_AUTH_FAILED');
@@ -78,8 +85,16 @@ describe.each(STORES)('Universal Identity on %s', (store) => {
     const after = await me(kidSession);
     expect(after.status).toBe(401);
     expect(after.body.error.code).toBe('TESSERA_TOKEN_REVOKED');
-    const events = await s.tessera.store.db.selectFrom('audit_events').selectAll().where('type', '=', 'uid.token.reuse_detected').execute();
-    expect(events.some((e) => JSON.parse(e.data).nodeId === root.tokenId && JSON.parse(e.data).policy === 'revoke')).toBe(true);
+    const events = await s.tessera.store.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('type', '=', 'uid.token.reuse_detected')
+      .execute();
+    expect(
+      events.some(
+        (e) => JSON.parse(e.data).nodeId === root.tokenId && JSON.parse(e.data).policy === 'revoke',
+      ),
+    ).toBe(true);
   });
 
   it('only flags the node under the flag policy', async () => {
@@ -119,7 +134,10 @@ describe.each(STORES)('Universal Identity on %s', (store) => {
     const r = await rotate(root.token, { manualAck: true });
     expect(r.body.pendingAck).toBe(true);
     expect((await uidAuth(s, root.token)).status).toBe(200);
-    const ack = await s.call('POST', '/v1/uid/rotate/ack', { token: root.token, body: { newToken: r.body.token } });
+    const ack = await s.call('POST', '/v1/uid/rotate/ack', {
+      token: root.token,
+      body: { newToken: r.body.token },
+    });
     expect(ack.status).toBe(200);
     expect(ack.body).toEqual({ tokenId: root.tokenId, acknowledged: true });
     expect((await uidAuth(s, r.body.token)).status).toBe(200);
@@ -130,7 +148,10 @@ describe.each(STORES)('Universal Identity on %s', (store) => {
     const { root } = await uidSetup(s);
     const other = await uidSetup(s);
     await rotate(root.token, { manualAck: true });
-    const ack = await s.call('POST', '/v1/uid/rotate/ack', { token: root.token, body: { newToken: other.root.token } });
+    const ack = await s.call('POST', '/v1/uid/rotate/ack', {
+      token: root.token,
+      body: { newToken: other.root.token },
+    });
     expect(ack.status).toBe(401);
   });
 
@@ -217,7 +238,10 @@ describe.each(STORES)('Universal Identity on %s', (store) => {
     const b = await child(a.body.token, { ttlSeconds: 600 });
     const sibling = await child(root.token, { ttlSeconds: 600 });
     const bSession = (await uidAuth(s, b.body.token)).body.token;
-    const r = await s.call('POST', '/v1/uid/revoke', { token: s.adminToken, body: { authMethodName: methodName, token: a.body.token, type: 'all' } });
+    const r = await s.call('POST', '/v1/uid/revoke', {
+      token: s.adminToken,
+      body: { authMethodName: methodName, token: a.body.token, type: 'all' },
+    });
     expect(r.status).toBe(200);
     expect(r.body.revokedCount).toBe(2);
     expect((await uidAuth(s, a.body.token)).status).toBe(401);
@@ -256,9 +280,13 @@ describe.each(STORES)('Universal Identity on %s', (store) => {
   it('binds the access id when one is given', async () => {
     const { root, method } = await uidSetup(s);
     const other = await uidSetup(s);
-    const wrong = await s.call('POST', '/v1/auth', { body: { accessType: 'universal_identity', uidToken: root.token, accessId: other.method.id } });
+    const wrong = await s.call('POST', '/v1/auth', {
+      body: { accessType: 'universal_identity', uidToken: root.token, accessId: other.method.id },
+    });
     expect(wrong.status).toBe(401);
-    const right = await s.call('POST', '/v1/auth', { body: { accessType: 'universal_identity', uidToken: root.token, accessId: method.id } });
+    const right = await s.call('POST', '/v1/auth', {
+      body: { accessType: 'universal_identity', uidToken: root.token, accessId: method.id },
+    });
     expect(right.status).toBe(200);
   });
 
@@ -283,7 +311,11 @@ describe.each(STORES)('Universal Identity on %s', (store) => {
   it('revokes a 2,000-node subtree with one statement', async () => {
     const { root, method } = await uidSetup(s, { treeLength: 4 });
     const now = s.clock.ms;
-    const rootNode = (await s.tessera.store.db.selectFrom('uid_nodes').selectAll().where('id', '=', root.tokenId).executeTakeFirstOrThrow());
+    const rootNode = await s.tessera.store.db
+      .selectFrom('uid_nodes')
+      .selectAll()
+      .where('id', '=', root.tokenId)
+      .executeTakeFirstOrThrow();
     const rows = Array.from({ length: 2000 }, (_, i) => ({
       ...rootNode,
       id: `bulk${i.toString().padStart(6, '0')}`,
@@ -292,10 +324,22 @@ describe.each(STORES)('Universal Identity on %s', (store) => {
       depth: 2,
       created_at: now,
     }));
-    for (let i = 0; i < rows.length; i += 200) await s.tessera.store.db.insertInto('uid_nodes').values(rows.slice(i, i + 200)).execute();
-    const r = await s.call('POST', '/v1/uid/revoke', { token: s.adminToken, body: { authMethodId: method.id, tokenId: root.tokenId, type: 'all' } });
+    for (let i = 0; i < rows.length; i += 200)
+      await s.tessera.store.db
+        .insertInto('uid_nodes')
+        .values(rows.slice(i, i + 200))
+        .execute();
+    const r = await s.call('POST', '/v1/uid/revoke', {
+      token: s.adminToken,
+      body: { authMethodId: method.id, tokenId: root.tokenId, type: 'all' },
+    });
     expect(r.body.revokedCount).toBe(2001);
-    const alive = await s.tessera.store.db.selectFrom('uid_nodes').select('id').where('method_id', '=', method.id).where('revoked_at', 'is', null).execute();
+    const alive = await s.tessera.store.db
+      .selectFrom('uid_nodes')
+      .select('id')
+      .where('method_id', '=', method.id)
+      .where('revoked_at', 'is', null)
+      .execute();
     expect(alive).toHaveLength(0);
   });
 });

@@ -36,11 +36,19 @@ export interface ConfigOverrides {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-function integer(name: string, raw: string | number | undefined, fallback: number, min: number, max: number): number {
+function integer(
+  name: string,
+  raw: string | number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (raw === undefined || raw === '') return fallback;
   const value = typeof raw === 'number' ? raw : Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer between ${min} and ${max} (got "${String(raw).slice(0, 40)}")`);
+    throw new Error(
+      `${name} must be an integer between ${min} and ${max} (got "${String(raw).slice(0, 40)}")`,
+    );
   }
   return value;
 }
@@ -65,7 +73,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     throw new Error('TESSERA_ROOT_KEY must be 32 bytes, base64-encoded');
   }
   const displayHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  const issuer = env.TESSERA_ISSUER ?? `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}`;
+  const issuer =
+    env.TESSERA_ISSUER ?? `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}`;
   return {
     host,
     port,
@@ -75,10 +84,28 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     issuer,
     audience: env.TESSERA_AUDIENCE ?? 'tessera',
     rootKeyBase64,
-    maxSessionTtlSeconds: integer('TESSERA_MAX_SESSION_TTL_SECONDS', env.TESSERA_MAX_SESSION_TTL_SECONDS, 86_400, 60, 7 * 86_400),
-    signingKeyRotationSeconds: integer('TESSERA_SIGNING_KEY_ROTATION_SECONDS', env.TESSERA_SIGNING_KEY_ROTATION_SECONDS, 30 * 86_400, 60, 365 * 86_400),
+    maxSessionTtlSeconds: integer(
+      'TESSERA_MAX_SESSION_TTL_SECONDS',
+      env.TESSERA_MAX_SESSION_TTL_SECONDS,
+      86_400,
+      60,
+      7 * 86_400,
+    ),
+    signingKeyRotationSeconds: integer(
+      'TESSERA_SIGNING_KEY_ROTATION_SECONDS',
+      env.TESSERA_SIGNING_KEY_ROTATION_SECONDS,
+      30 * 86_400,
+      60,
+      365 * 86_400,
+    ),
     authFailureLimit: integer('TESSERA_AUTH_FAILURE_LIMIT', env.TESSERA_AUTH_FAILURE_LIMIT, 20, 1, 1_000_000),
-    authFailureWindowSeconds: integer('TESSERA_AUTH_FAILURE_WINDOW_SECONDS', env.TESSERA_AUTH_FAILURE_WINDOW_SECONDS, 60, 1, 86_400),
+    authFailureWindowSeconds: integer(
+      'TESSERA_AUTH_FAILURE_WINDOW_SECONDS',
+      env.TESSERA_AUTH_FAILURE_WINDOW_SECONDS,
+      60,
+      1,
+      86_400,
+    ),
     revocationPollMs: integer('TESSERA_REVOCATION_POLL_MS', env.TESSERA_REVOCATION_POLL_MS, 250, 10, 60_000),
     trustProxy: env.TESSERA_TRUST_PROXY === 'true',
     production,

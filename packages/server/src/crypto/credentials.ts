@@ -18,7 +18,12 @@ const TOKEN_BODY = /^[A-Za-z0-9_-]+$/;
 export const UID_TOKEN_PATTERN = /\bu-[A-Za-z0-9_-]{49}\b/g;
 
 function checksum(body: string): string {
-  return createHash('sha256').update(body).digest().subarray(0, 4).toString('base64url').slice(0, CHECKSUM_LENGTH);
+  return createHash('sha256')
+    .update(body)
+    .digest()
+    .subarray(0, 4)
+    .toString('base64url')
+    .slice(0, CHECKSUM_LENGTH);
 }
 
 function mint(prefix: string): string {
@@ -28,7 +33,8 @@ function mint(prefix: string): string {
 
 /** True when `token` is `<prefix><43 chars><checksum>` and the checksum matches. */
 export function hasValidChecksum(token: string, prefix: string = UID_PREFIX): boolean {
-  if (token.length !== prefix.length + BODY_LENGTH + CHECKSUM_LENGTH || !token.startsWith(prefix)) return false;
+  if (token.length !== prefix.length + BODY_LENGTH + CHECKSUM_LENGTH || !token.startsWith(prefix))
+    return false;
   const rest = token.slice(prefix.length);
   if (!TOKEN_BODY.test(rest)) return false;
   const body = rest.slice(0, BODY_LENGTH);

@@ -1,4 +1,11 @@
-import { type KeyObject, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+  verify,
+} from 'node:crypto';
 import { type RootKey, seal, unseal } from './envelope.js';
 
 /** A signing key as persisted: the private half sealed under the root key. */
@@ -95,7 +102,11 @@ export class Keyring {
       kid,
       alg: 'EdDSA',
       publicJwk: JSON.stringify({ kty: 'OKP', crv: 'Ed25519', x: jwk.x }),
-      privateKeySealed: seal(this.rootKey, privateKey.export({ format: 'der', type: 'pkcs8' }), `signing-key:${kid}`),
+      privateKeySealed: seal(
+        this.rootKey,
+        privateKey.export({ format: 'der', type: 'pkcs8' }),
+        `signing-key:${kid}`,
+      ),
       createdAtMs: nowMs,
       retiredAtMs: null,
       removeAfterMs: null,
@@ -123,7 +134,12 @@ export class Keyring {
   verifyJwt(token: string): JwtVerification {
     const first = token.indexOf('.');
     const second = token.indexOf('.', first + 1);
-    if (first <= 0 || second <= first + 1 || token.indexOf('.', second + 1) !== -1 || second === token.length - 1) {
+    if (
+      first <= 0 ||
+      second <= first + 1 ||
+      token.indexOf('.', second + 1) !== -1 ||
+      second === token.length - 1
+    ) {
       return { ok: false, reason: 'malformed' };
     }
     let header: Record<string, unknown>;
@@ -143,7 +159,10 @@ export class Keyring {
     const key = this.keys.get(header.kid);
     if (!key) return { ok: false, reason: 'unknown_kid' };
     const signature = Buffer.from(token.slice(second + 1), 'base64url');
-    if (signature.length !== 64 || !verify(null, Buffer.from(token.slice(0, second)), key.publicKey, signature)) {
+    if (
+      signature.length !== 64 ||
+      !verify(null, Buffer.from(token.slice(0, second)), key.publicKey, signature)
+    ) {
       return { ok: false, reason: 'bad_signature' };
     }
     return { ok: true, header, payload };

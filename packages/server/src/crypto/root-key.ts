@@ -5,7 +5,11 @@ import type { RootKey } from './envelope.js';
 function fromMaterial(material: Buffer): RootKey {
   if (material.length !== 32) throw new Error('the root key must be 32 bytes (base64-encoded)');
   // The id names the key without revealing it: a truncated hash of the material.
-  const id = createHash('sha256').update('tessera-root-key-id').update(material).digest('base64url').slice(0, 10);
+  const id = createHash('sha256')
+    .update('tessera-root-key-id')
+    .update(material)
+    .digest('base64url')
+    .slice(0, 10);
   return { id, material };
 }
 

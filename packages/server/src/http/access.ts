@@ -25,7 +25,10 @@ export interface Permission {
 }
 
 /** How the caller of a UID route is acting. */
-export type UidCaller = { kind: 'holder'; token: string } | { kind: 'session'; principal: Principal } | { kind: 'admin'; principal: Principal };
+export type UidCaller =
+  | { kind: 'holder'; token: string }
+  | { kind: 'session'; principal: Principal }
+  | { kind: 'admin'; principal: Principal };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -49,7 +52,10 @@ function bearer(request: FastifyRequest): string | null {
  * Installs authentication and authorization. Refuses to start (throws while routes register) if a
  * route declares no access, so a route cannot be forgotten open.
  */
-export function installAccessControl(app: FastifyInstance, deps: { sessions: SessionsService; access: AccessService }) {
+export function installAccessControl(
+  app: FastifyInstance,
+  deps: { sessions: SessionsService; access: AccessService },
+) {
   const { sessions, access } = deps;
   app.decorateRequest('principal', null);
   app.decorateRequest('uidCaller', null);
@@ -93,7 +99,8 @@ export function installAccessControl(app: FastifyInstance, deps: { sessions: Ses
       const principal = await sessionPrincipal(request, token);
       const decision = await permitted(request, principal, declared.permission);
       if (decision.allowed) request.uidCaller = { kind: 'admin', principal };
-      else if (declared.allowUidSession && principal.uidNodeId) request.uidCaller = { kind: 'session', principal };
+      else if (declared.allowUidSession && principal.uidNodeId)
+        request.uidCaller = { kind: 'session', principal };
       else throw forbidden(`${decision.reason} for ${declared.permission.action}`);
       return;
     }

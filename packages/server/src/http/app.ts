@@ -1,18 +1,18 @@
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
-  LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyServerOptions,
+  LogController,
   type RawReplyDefaultExpression,
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
 import type { AccessService } from '../core/access/access.service.js';
+import type { AuthService } from '../core/auth/auth.service.js';
 import { AuthMethodSchema } from '../core/auth-methods/auth-methods.schemas.js';
 import type { AuthMethodsService } from '../core/auth-methods/auth-methods.service.js';
-import type { AuthService } from '../core/auth/auth.service.js';
 import { IdentitySchema } from '../core/identities/identities.schemas.js';
 import type { IdentitiesService } from '../core/identities/identities.service.js';
 import type { SessionsService } from '../core/sessions/sessions.service.js';
@@ -22,8 +22,8 @@ import { UidNodeSchema } from '../core/uid/uid.schemas.js';
 import type { UidService } from '../core/uid/uid.service.js';
 import { installAccessControl } from './access.js';
 import { errorHandler } from './error-mapper.js';
-import { registerAuthMethodRoutes } from './routes/auth-methods.routes.js';
 import { registerAuthRoutes } from './routes/auth.routes.js';
+import { registerAuthMethodRoutes } from './routes/auth-methods.routes.js';
 import { registerIdentityRoutes } from './routes/identities.routes.js';
 import { registerSystemRoutes } from './routes/system.routes.js';
 import { registerUidRoutes } from './routes/uid.routes.js';
@@ -61,13 +61,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
     genReqId: () => deps.newRequestId(),
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+    },
   });
 
   app.decorateRequest('ctx', null as never);
   app.addHook('onRequest', async (request) => {
     const ua = request.headers['user-agent'];
-    request.ctx = { requestId: request.id, sourceIp: request.ip, userAgent: ua ? ua.slice(0, 200) : null, actor: null };
+    request.ctx = {
+      requestId: request.id,
+      sourceIp: request.ip,
+      userAgent: ua ? ua.slice(0, 200) : null,
+      actor: null,
+    };
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
@@ -85,7 +92,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) =>
-    errorHandler(new TesseraError(ErrorCodes.ROUTE_NOT_FOUND, `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}.`), request, reply),
+    errorHandler(
+      new TesseraError(
+        ErrorCodes.ROUTE_NOT_FOUND,
+        `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}.`,
+      ),
+      request,
+      reply,
+    ),
   );
 
   app.addSchema(ErrorBody);
@@ -110,7 +124,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       security: [{ sessionToken: [] }],
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (json.$id as string) ?? `def-${i}` },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (json.$id as string) ?? `def-${i}`,
+    },
   });
 
   installAccessControl(app, { sessions: deps.sessions, access: deps.access });
@@ -118,7 +134,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerSystemRoutes(typed, { jwks: deps.jwks, ready: deps.ready, version: deps.version });
   registerAuthRoutes(typed, { authenticate: deps.authenticate });
   registerIdentityRoutes(typed, { identities: deps.identities });
-  registerAuthMethodRoutes(typed, { authMethods: deps.authMethods, onChange: (id) => deps.access.invalidate(id) });
+  registerAuthMethodRoutes(typed, {
+    authMethods: deps.authMethods,
+    onChange: (id) => deps.access.invalidate(id),
+  });
   registerUidRoutes(typed, { uid: deps.uid, authMethods: deps.authMethods });
   await app.ready();
   return app;

@@ -27,7 +27,11 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
 
 function isUniqueViolation(error: unknown): boolean {
   const e = error as { code?: string } | null;
-  return e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === '23505';
+  return (
+    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    e?.code === '23505'
+  );
 }
 
 /** Turns anything thrown into a TesseraError; unknown errors become a bare 500 with no detail. */
@@ -36,22 +40,36 @@ export function toTesseraError(error: unknown): TesseraError {
   const fe = error as FastifyError;
   if (fe?.validation) {
     const first = fe.validation[0];
-    const field = first?.instancePath || (first?.params as { missingProperty?: string })?.missingProperty || '';
-    return new TesseraError(ErrorCodes.VALIDATION_FAILED, `Invalid request ${fe.validationContext ?? 'input'}: ${field ? `${field} ` : ''}${first?.message ?? 'is invalid'}.`, {
-      details: { field: String(field).slice(0, 200), location: fe.validationContext ?? 'body' },
-    });
+    const field =
+      first?.instancePath || (first?.params as { missingProperty?: string })?.missingProperty || '';
+    return new TesseraError(
+      ErrorCodes.VALIDATION_FAILED,
+      `Invalid request ${fe.validationContext ?? 'input'}: ${field ? `${field} ` : ''}${first?.message ?? 'is invalid'}.`,
+      {
+        details: { field: String(field).slice(0, 200), location: fe.validationContext ?? 'body' },
+      },
+    );
   }
-  if (isUniqueViolation(error)) return new TesseraError(ErrorCodes.CONFLICT, 'A resource with this name or id already exists.');
+  if (isUniqueViolation(error))
+    return new TesseraError(ErrorCodes.CONFLICT, 'A resource with this name or id already exists.');
   switch (fe?.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new TesseraError(ErrorCodes.PAYLOAD_TOO_LARGE, 'The request body is too large.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new TesseraError(ErrorCodes.UNSUPPORTED_MEDIA_TYPE, 'Send the request body as application/json.');
+      return new TesseraError(
+        ErrorCodes.UNSUPPORTED_MEDIA_TYPE,
+        'Send the request body as application/json.',
+      );
   }
   if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return new TesseraError(ErrorCodes.VALIDATION_FAILED, 'The request could not be read: send a valid JSON body.');
+    return new TesseraError(
+      ErrorCodes.VALIDATION_FAILED,
+      'The request could not be read: send a valid JSON body.',
+    );
   }
-  return new TesseraError(ErrorCodes.INTERNAL, 'An internal error occurred; it has been logged.', { cause: error });
+  return new TesseraError(ErrorCodes.INTERNAL, 'An internal error occurred; it has been logged.', {
+    cause: error,
+  });
 }
 
 /** Fastify error handler: one JSON error shape, no stack traces, secrets never echoed. */
@@ -65,6 +83,11 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
   }
   if (status === 401) reply.header('www-authenticate', `Bearer error="invalid_token"`);
   return reply.status(status).send({
-    error: { code: e.code, message: e.message, requestId: request.id, ...(e.details ? { details: e.details } : {}) },
+    error: {
+      code: e.code,
+      message: e.message,
+      requestId: request.id,
+      ...(e.details ? { details: e.details } : {}),
+    },
   });
 }

@@ -5,7 +5,10 @@ export interface Job {
   run: () => Promise<unknown>;
 }
 
-export function startJobs(jobs: Job[], onError: (name: string, error: unknown) => void): { stop(): Promise<void> } {
+export function startJobs(
+  jobs: Job[],
+  onError: (name: string, error: unknown) => void,
+): { stop(): Promise<void> } {
   const running = new Map<string, Promise<unknown>>();
   const timers = jobs.map((job) => {
     const timer = setInterval(() => {

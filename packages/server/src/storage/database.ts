@@ -1,5 +1,12 @@
 import SQLite from 'better-sqlite3';
-import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import {
+  Kysely,
+  type Migration,
+  type MigrationProvider,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+} from 'kysely';
 import pg from 'pg';
 import { initialMigration } from './migrations/0001-initial.js';
 import type { Database } from './schema.js';
@@ -34,7 +41,9 @@ export function openStore(url: string): Store {
       // BIGINT columns hold millisecond timestamps, well within Number's exact range.
       types: {
         getTypeParser: ((oid: number, format?: string) =>
-          oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+          oid === 20
+            ? (v: string) => Number(v)
+            : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
       },
     };
     const pool = new pg.Pool(pgConfig);
@@ -51,10 +60,17 @@ function migrations(dialect: Dialect): Record<string, Migration> {
 /** Applies pending migrations; safe to run on every start and from several servers at once. */
 export async function migrate(store: Store): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(store.dialect) };
-  const migrator = new Migrator({ db: store.db, provider, migrationTableName: 'tessera_migrations', migrationLockTableName: 'tessera_migrations_lock' });
+  const migrator = new Migrator({
+    db: store.db,
+    provider,
+    migrationTableName: 'tessera_migrations',
+    migrationLockTableName: 'tessera_migrations_lock',
+  });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
-    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(
+      `migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }

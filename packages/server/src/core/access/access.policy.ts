@@ -56,7 +56,10 @@ export function decide(rules: readonly Rule[], action: Action, resource: Resourc
     if (rule.ruleType !== '*' && rule.ruleType !== resource.type) continue;
     if (!pathMatches(rule.path, resource.path)) continue;
     if (rule.capabilities.includes('deny')) return { allowed: false, reason: 'denied-by-rule', rule };
-    if (!grant && (rule.capabilities.includes(action) || (action === 'list' && rule.capabilities.length > 0))) {
+    if (
+      !grant &&
+      (rule.capabilities.includes(action) || (action === 'list' && rule.capabilities.length > 0))
+    ) {
       grant = rule;
     }
   }
@@ -67,5 +70,10 @@ export function decide(rules: readonly Rule[], action: Action, resource: Resourc
 
 /** The rules of the bootstrap administrator: everything. */
 export const ADMIN_RULES: readonly Rule[] = [
-  { id: 'builtin:admin', ruleType: '*', path: '*', capabilities: ['read', 'list', 'create', 'update', 'delete'] },
+  {
+    id: 'builtin:admin',
+    ruleType: '*',
+    path: '*',
+    capabilities: ['read', 'list', 'create', 'update', 'delete'],
+  },
 ];

@@ -1,7 +1,14 @@
 import type { Principal } from '../sessions/sessions.model.js';
 import type { Clock } from '../shared/ports.js';
 import type { UnitOfWork } from '../shared/unit-of-work.js';
-import { ADMIN_RULES, type Action, type Decision, type Resource, type Rule, decide } from './access.policy.js';
+import {
+  type Action,
+  ADMIN_RULES,
+  type Decision,
+  decide,
+  type Resource,
+  type Rule,
+} from './access.policy.js';
 
 const RULE_CACHE_MS = 2000;
 

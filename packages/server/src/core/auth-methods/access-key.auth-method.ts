@@ -17,7 +17,9 @@ export function createAccessKeyHandler(deps: {
       const previous = current as AccessKeySettings | null;
       const jwt = input.jwtTtlSeconds ?? previous?.jwtTtlSeconds ?? DEFAULT_JWT_TTL_SECONDS;
       if (typeof jwt !== 'number' || !Number.isInteger(jwt) || jwt < 60 || jwt > deps.maxSessionTtlSeconds) {
-        throw validationError(`jwtTtlSeconds must be an integer between 60 and ${deps.maxSessionTtlSeconds}.`);
+        throw validationError(
+          `jwtTtlSeconds must be an integer between 60 and ${deps.maxSessionTtlSeconds}.`,
+        );
       }
       return { jwtTtlSeconds: jwt };
     },
@@ -27,7 +29,8 @@ export function createAccessKeyHandler(deps: {
       const presentedHash = credentials.hashCredential(key);
       const method = accessId ? await repos.authMethods.get(accessId) : null;
       // Compare even when the method is missing, so both failures take the same time.
-      const storedHash = method?.type === 'access_key' && method.secretHash ? method.secretHash : '0'.repeat(64);
+      const storedHash =
+        method?.type === 'access_key' && method.secretHash ? method.secretHash : '0'.repeat(64);
       const matches = credentials.equalHashes(storedHash, presentedHash);
       const actor = { authMethodId: method?.id ?? null, credentialRef: presentedHash.slice(0, 12) };
       if (!method) return { ok: false, reason: 'unknown_access_id', actor };

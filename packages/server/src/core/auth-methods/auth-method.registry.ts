@@ -31,13 +31,20 @@ export type AuthenticationResult =
 export interface AuthMethodHandler {
   readonly type: AuthMethodTypeName;
   /** Validates and completes type-specific settings; `current` is given on update. */
-  normaliseSettings(input: Record<string, unknown>, current: AuthMethod['settings'] | null): AuthMethod['settings'];
+  normaliseSettings(
+    input: Record<string, unknown>,
+    current: AuthMethod['settings'] | null,
+  ): AuthMethod['settings'];
   /**
    * Resolves a presented credential to its method and subject, inside the caller's write
    * transaction (so state changes such as rotation promotion commit with the audit event).
    * Method-wide checks (expiry, bound CIDRs, identity state) are the pipeline's, not the handler's.
    */
-  authenticate(repos: Repos, presentation: CredentialPresentation, ctx: RequestContext): Promise<AuthenticationResult>;
+  authenticate(
+    repos: Repos,
+    presentation: CredentialPresentation,
+    ctx: RequestContext,
+  ): Promise<AuthenticationResult>;
 }
 
 /** The registry of auth-method kinds. */

@@ -9,7 +9,9 @@ const UidSettingsFields = {
   ttlSeconds: Type.Optional(Seconds('TTL of root tokens and of a rotated token (seconds).')),
   jwtTtlSeconds: Type.Optional(Seconds('Lifetime of session tokens (seconds).')),
   childTtlLimitSeconds: Type.Optional(Seconds('Upper bound of a child token TTL (seconds).')),
-  treeLength: Type.Optional(Type.Integer({ minimum: 1, maximum: 32, description: 'Maximum depth of a token tree.' })),
+  treeLength: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 32, description: 'Maximum depth of a token tree.' }),
+  ),
   denyRotate: Type.Optional(Type.Boolean()),
   denyInheritance: Type.Optional(Type.Boolean()),
   reusePolicy: Type.Optional(Type.Union([Type.Literal('revoke'), Type.Literal('flag')])),
@@ -26,10 +28,17 @@ const Common = {
 
 export const CreateAuthMethodBody = Type.Union([
   Type.Object(
-    { type: Type.Literal('access_key'), ...Common, jwtTtlSeconds: Type.Optional(Seconds('Lifetime of session tokens.')) },
+    {
+      type: Type.Literal('access_key'),
+      ...Common,
+      jwtTtlSeconds: Type.Optional(Seconds('Lifetime of session tokens.')),
+    },
     { additionalProperties: false },
   ),
-  Type.Object({ type: Type.Literal('universal_identity'), ...Common, ...UidSettingsFields }, { additionalProperties: false }),
+  Type.Object(
+    { type: Type.Literal('universal_identity'), ...Common, ...UidSettingsFields },
+    { additionalProperties: false },
+  ),
 ]);
 
 export const UpdateAuthMethodBody = Type.Object(
@@ -68,7 +77,10 @@ export const CreatedAuthMethod = Type.Object({
   accessKey: Type.Optional(Type.String({ description: 'Shown once, for access_key methods.' })),
 });
 
-export const AuthMethodPage = Type.Object({ items: Type.Array(Type.Ref('AuthMethod')), nextCursor: Nullable(Type.String()) });
+export const AuthMethodPage = Type.Object({
+  items: Type.Array(Type.Ref('AuthMethod')),
+  nextCursor: Nullable(Type.String()),
+});
 export const AuthMethodIdParams = Type.Object({ id: AccessId });
 export const ByNameQuery = Type.Object({ name: Name }, { additionalProperties: false });
 export const ListAuthMethodsQuery = Type.Object(
@@ -99,7 +111,8 @@ export function splitSettings(body: Record<string, unknown>) {
   const { type: _t, name: _n, identityId: _i, owner: _o, boundCidrs, expiresAt, ...settings } = body;
   return {
     boundCidrs: boundCidrs as string[] | undefined,
-    expiresAtMs: expiresAt === undefined ? undefined : expiresAt === null ? null : Date.parse(expiresAt as string),
+    expiresAtMs:
+      expiresAt === undefined ? undefined : expiresAt === null ? null : Date.parse(expiresAt as string),
     settings,
   };
 }

@@ -35,15 +35,23 @@ export interface AuthMethodsServiceDeps {
 function checkCidrs(cidrs: string[] | undefined): string[] {
   const list = cidrs ?? [];
   const bad = list.find((c) => !isValidCidr(c));
-  if (bad !== undefined) throw validationError('boundCidrs contains an invalid CIDR.', { value: bad.slice(0, 64) });
+  if (bad !== undefined)
+    throw validationError('boundCidrs contains an invalid CIDR.', { value: bad.slice(0, 64) });
   return list;
 }
 
 /** Create, read, update and delete auth methods. */
-export function createAuthMethodsService({ uow, clock, credentials, registry, sessions }: AuthMethodsServiceDeps) {
+export function createAuthMethodsService({
+  uow,
+  clock,
+  credentials,
+  registry,
+  sessions,
+}: AuthMethodsServiceDeps) {
   function handler(type: string) {
     const h = registry.get(type);
-    if (!h) throw validationError(`Unknown auth method type; expected one of ${registry.types().join(', ')}.`);
+    if (!h)
+      throw validationError(`Unknown auth method type; expected one of ${registry.types().join(', ')}.`);
     return h;
   }
 
@@ -85,7 +93,8 @@ export function createAuthMethodsService({ uow, clock, credentials, registry, se
     }
     const accessKey = input.type === 'access_key' ? credentials.newAccessKey() : null;
     return uow.write(async (r) => {
-      if (await r.authMethods.getByName(input.name)) throw conflict('An auth method with this name already exists.');
+      if (await r.authMethods.getByName(input.name))
+        throw conflict('An auth method with this name already exists.');
       const identity = await ownerIdentity(r, input, now);
       const method: AuthMethod = {
         id: credentials.newId('p-'),
@@ -107,7 +116,12 @@ export function createAuthMethodsService({ uow, clock, credentials, registry, se
           outcome: 'success',
           actor: {},
           resource: `/auth-methods/${method.name}`,
-          data: { authMethodId: method.id, methodType: method.type, identityId: identity.id, admin: method.isAdmin },
+          data: {
+            authMethodId: method.id,
+            methodType: method.type,
+            identityId: identity.id,
+            admin: method.isAdmin,
+          },
         },
         ctx,
         now,
@@ -140,7 +154,11 @@ export function createAuthMethodsService({ uow, clock, credentials, registry, se
       throw validationError('Give authMethodId or authMethodName.');
     },
 
-    async list(type: AuthMethodTypeName | null, limit: number, cursor: string | null): Promise<Page<AuthMethod>> {
+    async list(
+      type: AuthMethodTypeName | null,
+      limit: number,
+      cursor: string | null,
+    ): Promise<Page<AuthMethod>> {
       const items = await uow.read((r) => r.authMethods.list(type, limit + 1, cursor));
       const page = items.slice(0, limit);
       return { items: page, nextCursor: items.length > limit ? page[page.length - 1]!.id : null };
@@ -166,7 +184,10 @@ export function createAuthMethodsService({ uow, clock, credentials, registry, se
             outcome: 'success',
             actor: {},
             resource: `/auth-methods/${next.name}`,
-            data: { authMethodId: id, changed: [...Object.keys(patch.settings), ...Object.keys(patch)].sort() },
+            data: {
+              authMethodId: id,
+              changed: [...Object.keys(patch.settings), ...Object.keys(patch)].sort(),
+            },
           },
           ctx,
           now,

@@ -3,7 +3,11 @@ import { AccessId, IsoTime, Token } from '../shared/schemas.js';
 
 export const AuthBody = Type.Union([
   Type.Object(
-    { accessType: Type.Literal('access_key'), accessId: AccessId, accessKey: Type.String({ minLength: 1, maxLength: 256 }) },
+    {
+      accessType: Type.Literal('access_key'),
+      accessId: AccessId,
+      accessKey: Type.String({ minLength: 1, maxLength: 256 }),
+    },
     { additionalProperties: false },
   ),
   Type.Object(
@@ -13,7 +17,9 @@ export const AuthBody = Type.Union([
 ]);
 
 export const AuthResponse = Type.Object({
-  token: Type.String({ description: 'The session token (JWT, typ at+jwt). Send as "Authorization: Bearer <token>".' }),
+  token: Type.String({
+    description: 'The session token (JWT, typ at+jwt). Send as "Authorization: Bearer <token>".',
+  }),
   tokenType: Type.Literal('Bearer'),
   expiresIn: Type.Integer({ description: 'Seconds until the token expires.' }),
   expiresAt: IsoTime,

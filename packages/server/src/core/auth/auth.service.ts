@@ -1,9 +1,13 @@
 import type { AuditActor } from '../audit/audit.model.js';
-import type { AuthMethodRegistry, AuthenticatedSubject, CredentialPresentation } from '../auth-methods/auth-method.registry.js';
+import type {
+  AuthenticatedSubject,
+  AuthMethodRegistry,
+  CredentialPresentation,
+} from '../auth-methods/auth-method.registry.js';
 import { refuseReason } from '../auth-methods/method-checks.js';
 import type { IssuedSession, SessionsService } from '../sessions/sessions.service.js';
 import type { RequestContext } from '../shared/context.js';
-import { ErrorCodes, TesseraError, authFailed } from '../shared/errors.js';
+import { authFailed, ErrorCodes, TesseraError } from '../shared/errors.js';
 import type { Clock } from '../shared/ports.js';
 import type { UnitOfWork } from '../shared/unit-of-work.js';
 import type { FailureLimiter } from './failure-limiter.js';
@@ -22,7 +26,9 @@ export interface AuthResult extends IssuedSession {
   subject: AuthenticatedSubject;
 }
 
-type Step = { ok: true; subject: AuthenticatedSubject; session: IssuedSession } | { ok: false; reason: string };
+type Step =
+  | { ok: true; subject: AuthenticatedSubject; session: IssuedSession }
+  | { ok: false; reason: string };
 
 /**
  * `POST /v1/auth`: exchange a credential for a session token. The pipeline: rate limit → resolve
@@ -30,11 +36,20 @@ type Step = { ok: true; subject: AuthenticatedSubject; session: IssuedSession } 
  * committed (group-committed) before the answer.
  */
 export function createAuthService({ uow, clock, registry, sessions, limiter, lastUsed }: AuthServiceDeps) {
-  return async function authenticate(presentation: CredentialPresentation, ctx: RequestContext): Promise<AuthResult> {
+  return async function authenticate(
+    presentation: CredentialPresentation,
+    ctx: RequestContext,
+  ): Promise<AuthResult> {
     if (limiter.isBlocked(ctx.sourceIp)) {
       await uow.write((r) =>
         r.audit.append(
-          { type: 'auth.rate_limited', outcome: 'denied', actor: {}, reason: 'too_many_failures', data: { accessType: presentation.accessType } },
+          {
+            type: 'auth.rate_limited',
+            outcome: 'denied',
+            actor: {},
+            reason: 'too_many_failures',
+            data: { accessType: presentation.accessType },
+          },
           ctx,
           clock.nowMs(),
         ),
@@ -46,7 +61,13 @@ export function createAuthService({ uow, clock, registry, sessions, limiter, las
       const now = clock.nowMs();
       const fail = async (reason: string, actor: AuditActor): Promise<Step> => {
         await r.audit.append(
-          { type: 'auth.failed', outcome: 'failure', actor, reason, data: { accessType: presentation.accessType } },
+          {
+            type: 'auth.failed',
+            outcome: 'failure',
+            actor,
+            reason,
+            data: { accessType: presentation.accessType },
+          },
           ctx,
           now,
         );
@@ -70,7 +91,10 @@ export function createAuthService({ uow, clock, registry, sessions, limiter, las
           type: 'auth.succeeded',
           outcome: 'success',
           actor: { ...actor, tokenId: session.claims.jti },
-          data: { accessType: presentation.accessType, expiresAt: new Date(session.expiresAtMs).toISOString() },
+          data: {
+            accessType: presentation.accessType,
+            expiresAt: new Date(session.expiresAtMs).toISOString(),
+          },
         },
         ctx,
         now,

@@ -1,4 +1,12 @@
-export const IDENTITY_KINDS = ['service', 'workload', 'ci-pipeline', 'ai-agent', 'mcp-server', 'device', 'other'] as const;
+export const IDENTITY_KINDS = [
+  'service',
+  'workload',
+  'ci-pipeline',
+  'ai-agent',
+  'mcp-server',
+  'device',
+  'other',
+] as const;
 export type IdentityKind = (typeof IDENTITY_KINDS)[number];
 
 export const IDENTITY_STATES = ['active', 'suspended', 'retired'] as const;

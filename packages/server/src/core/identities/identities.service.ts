@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../audit/audit.model.js';
 import type { Page, RequestContext } from '../shared/context.js';
-import { ErrorCodes, TesseraError, conflict, notFound, validationError } from '../shared/errors.js';
+import { conflict, ErrorCodes, notFound, TesseraError, validationError } from '../shared/errors.js';
 import type { Clock, CredentialFactory } from '../shared/ports.js';
 import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
 import type { Identity, IdentityFilter, IdentityKind, IdentityState } from './identities.model.js';
@@ -72,9 +72,14 @@ export function createIdentitiesService({ uow, clock, credentials, revoker }: Id
         lastUsedAtMs: null,
       };
       return uow.write(async (r) => {
-        if (await r.identities.getByName(identity.name)) throw conflict('An identity with this name already exists.');
+        if (await r.identities.getByName(identity.name))
+          throw conflict('An identity with this name already exists.');
         await r.identities.insert(identity);
-        await r.audit.append(audit('identity.created', identity, { kind: identity.kind, owner: identity.owner }), ctx, now);
+        await r.audit.append(
+          audit('identity.created', identity, { kind: identity.kind, owner: identity.owner }),
+          ctx,
+          now,
+        );
         return identity;
       });
     },
@@ -106,7 +111,11 @@ export function createIdentitiesService({ uow, clock, credentials, revoker }: Id
         if (current.state === 'active' && next.state === 'suspended') {
           await revoker.revokeIdentityTokens(r, id, 'identity suspended');
         }
-        await r.audit.append(audit('identity.updated', next, { changed: Object.keys(patch).sort() }), ctx, now);
+        await r.audit.append(
+          audit('identity.updated', next, { changed: Object.keys(patch).sort() }),
+          ctx,
+          now,
+        );
         return next;
       });
     },

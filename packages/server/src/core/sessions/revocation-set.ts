@@ -39,7 +39,8 @@ export class RevocationSet {
   /** The reason the token is revoked, or null. */
   check(claims: RevocableClaims): string | null {
     const issuedAtMs = claims.iat * 1000;
-    const hit = (r: Revocation | undefined) => (r !== undefined && issuedAtMs <= r.revokedAtMs ? r.reason : null);
+    const hit = (r: Revocation | undefined) =>
+      r !== undefined && issuedAtMs <= r.revokedAtMs ? r.reason : null;
     const direct =
       hit(this.identities.get(claims.sub)) ??
       hit(this.methods.get(claims.am)) ??

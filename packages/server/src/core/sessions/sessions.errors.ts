@@ -12,4 +12,7 @@ export const tokenRevoked = (internalReason: string) =>
   new TesseraError(ErrorCodes.TOKEN_REVOKED, 'The session token has been revoked.', { internalReason });
 
 export const unauthenticated = () =>
-  new TesseraError(ErrorCodes.UNAUTHENTICATED, 'This request needs a credential: send "Authorization: Bearer <token>".');
+  new TesseraError(
+    ErrorCodes.UNAUTHENTICATED,
+    'This request needs a credential: send "Authorization: Bearer <token>".',
+  );

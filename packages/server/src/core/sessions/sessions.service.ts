@@ -4,8 +4,8 @@ import type { Repos } from '../shared/unit-of-work.js';
 import type { UidNode } from '../uid/uid.model.js';
 import { RevocationSet } from './revocation-set.js';
 import type { Revocation } from './revocations.repo.js';
-import type { JwtCodec, Principal, SessionClaims } from './sessions.model.js';
 import { tokenExpired, tokenInvalid, tokenRevoked } from './sessions.errors.js';
+import type { JwtCodec, Principal, SessionClaims } from './sessions.model.js';
 
 export interface SessionsConfig {
   issuer: string;
@@ -49,7 +49,8 @@ export function createSessionsService(deps: SessionsServiceDeps) {
     let exp = iat + Math.min(methodTtl, config.maxSessionTtlSeconds);
     // Nothing outlives the credential it came from (ADR 0003).
     if (subject.node) exp = Math.min(exp, Math.floor(subject.node.expiresAtMs / 1000));
-    if (subject.method.expiresAtMs !== null) exp = Math.min(exp, Math.floor(subject.method.expiresAtMs / 1000));
+    if (subject.method.expiresAtMs !== null)
+      exp = Math.min(exp, Math.floor(subject.method.expiresAtMs / 1000));
     const claims: SessionClaims = {
       iss: config.issuer,
       aud: config.audience,
@@ -61,7 +62,11 @@ export function createSessionsService(deps: SessionsServiceDeps) {
       am: subject.method.id,
       ...(subject.node ? { uid: subject.node.id, uidp: subject.node.path } : {}),
     };
-    return { token: codec.signJwt(claims as unknown as Record<string, unknown>), claims, expiresAtMs: exp * 1000 };
+    return {
+      token: codec.signJwt(claims as unknown as Record<string, unknown>),
+      claims,
+      expiresAtMs: exp * 1000,
+    };
   }
 
   async function decode(token: string): Promise<SessionClaims> {
@@ -121,7 +126,12 @@ export function createSessionsService(deps: SessionsServiceDeps) {
    * Records a revocation in the caller's transaction; it takes effect in this process when the
    * transaction commits, and in other processes when they poll or are notified.
    */
-  async function revoke(repos: Repos, kind: Revocation['kind'], subject: string, reason: string): Promise<void> {
+  async function revoke(
+    repos: Repos,
+    kind: Revocation['kind'],
+    subject: string,
+    reason: string,
+  ): Promise<void> {
     const nowMs = clock.nowMs();
     const entry = {
       kind,

@@ -11,7 +11,8 @@ export const Name = Type.String({
   minLength: 1,
   maxLength: 200,
   pattern: '^/?[A-Za-z0-9][A-Za-z0-9._\\-]*(/[A-Za-z0-9][A-Za-z0-9._\\-]*)*$',
-  description: 'Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments.',
+  description:
+    'Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments.',
 });
 export const Limit = Type.Integer({ minimum: 1, maximum: 500, default: 50 });
 export const Cursor = Type.String({ minLength: 1, maxLength: 100 });

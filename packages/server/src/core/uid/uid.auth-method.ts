@@ -4,7 +4,10 @@ import type { UidPresenter } from './uid.presentation.js';
 import { normaliseUidSettings } from './uid.settings.js';
 
 /** `universal_identity`: exchange a `u-` token for a session token. */
-export function createUidAuthMethodHandler(deps: { present: UidPresenter; maxSessionTtlSeconds: number }): AuthMethodHandler {
+export function createUidAuthMethodHandler(deps: {
+  present: UidPresenter;
+  maxSessionTtlSeconds: number;
+}): AuthMethodHandler {
   return {
     type: 'universal_identity',
     normaliseSettings: (input, current) =>
@@ -14,7 +17,11 @@ export function createUidAuthMethodHandler(deps: { present: UidPresenter; maxSes
       if (!p.ok) return p;
       const { node, method, credentialRef } = p.token;
       if (presentation.accessId && presentation.accessId !== method.id) {
-        return { ok: false, reason: 'access_id_does_not_match_token', actor: { credentialRef, uidNodeId: node.id } };
+        return {
+          ok: false,
+          reason: 'access_id_does_not_match_token',
+          actor: { credentialRef, uidNodeId: node.id },
+        };
       }
       return { ok: true, subject: { method, identityId: node.identityId, node, credentialRef } };
     },

@@ -4,7 +4,10 @@ export const rotationDenied = () =>
   new TesseraError(ErrorCodes.UID_ROTATION_DENIED, 'This token may not be rotated (deny-rotate).');
 
 export const inheritanceDenied = () =>
-  new TesseraError(ErrorCodes.UID_INHERITANCE_DENIED, 'This token may not create child tokens (deny-inheritance).');
+  new TesseraError(
+    ErrorCodes.UID_INHERITANCE_DENIED,
+    'This token may not create child tokens (deny-inheritance).',
+  );
 
 export const ttlLimit = (limitSeconds: number) =>
   new TesseraError(

@@ -1,6 +1,6 @@
 import type { AuditActor } from '../audit/audit.model.js';
+import { type AuthMethod, isUidMethod, type UidSettings } from '../auth-methods/auth-methods.model.js';
 import { refuseReason } from '../auth-methods/method-checks.js';
-import { type AuthMethod, type UidSettings, isUidMethod } from '../auth-methods/auth-methods.model.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import type { RequestContext } from '../shared/context.js';
 import type { Clock, CredentialFactory } from '../shared/ports.js';
@@ -19,17 +19,29 @@ export interface PresentedUidToken {
   credentialRef: string;
 }
 
-export type UidPresentation = { ok: true; token: PresentedUidToken } | { ok: false; reason: string; actor: AuditActor };
+export type UidPresentation =
+  | { ok: true; token: PresentedUidToken }
+  | { ok: false; reason: string; actor: AuditActor };
 
 /**
  * The UID credential state machine (DESIGN §2). Runs inside a write transaction because a
  * presentation can change state: the first use of a rotated token promotes it, and a reuse of a
  * rotated-away token revokes (or flags) the node's subtree.
  */
-export function createUidPresenter(deps: { clock: Clock; credentials: CredentialFactory; sessions: SessionsService }) {
+export function createUidPresenter(deps: {
+  clock: Clock;
+  credentials: CredentialFactory;
+  sessions: SessionsService;
+}) {
   const { clock, credentials, sessions } = deps;
 
-  async function onReuse(r: Repos, node: UidNode, method: AuthMethod & { settings: UidSettings }, actor: AuditActor, ctx: RequestContext) {
+  async function onReuse(
+    r: Repos,
+    node: UidNode,
+    method: AuthMethod & { settings: UidSettings },
+    actor: AuditActor,
+    ctx: RequestContext,
+  ) {
     const now = clock.nowMs();
     const policy = method.settings.reusePolicy;
     let revokedCount = 0;
@@ -72,7 +84,12 @@ export function createUidPresenter(deps: { clock: Clock; credentials: Credential
     if (!credential) return fail('unknown_uid_token');
     const node = await r.uid.getNode(credential.nodeId);
     if (!node) return fail('uid_node_missing');
-    const actor: AuditActor = { credentialRef, uidNodeId: node.id, identityId: node.identityId, authMethodId: node.methodId };
+    const actor: AuditActor = {
+      credentialRef,
+      uidNodeId: node.id,
+      identityId: node.identityId,
+      authMethodId: node.methodId,
+    };
     if (node.revokedAtMs !== null) return fail('uid_token_revoked', actor);
     const method = await r.authMethods.get(node.methodId);
     if (!method || !isUidMethod(method)) return fail('auth_method_missing', actor);
@@ -90,7 +107,8 @@ export function createUidPresenter(deps: { clock: Clock; credentials: Credential
       // First use of a rotated token: it becomes current, its predecessor superseded (RFC 9700 §4.14.2 style).
       if (await r.uid.transitionCredential(hash, 'pending', 'current', now)) {
         for (const previous of await r.uid.findCredentialsOfNode(node.id, 'current')) {
-          if (previous.hash !== hash) await r.uid.transitionCredential(previous.hash, 'current', 'superseded', now);
+          if (previous.hash !== hash)
+            await r.uid.transitionCredential(previous.hash, 'current', 'superseded', now);
         }
       }
     } else {

@@ -22,7 +22,10 @@ export const GenerateBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const RotateBody = Type.Object({ manualAck: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+export const RotateBody = Type.Object(
+  { manualAck: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false },
+);
 export const AckBody = Type.Object({ newToken: Token }, { additionalProperties: false });
 
 export const ChildBody = Type.Object(
@@ -47,7 +50,10 @@ export const RevokeBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const TreeQuery = Type.Object({ ...MethodRef, tokenId: Type.Optional(NodeId) }, { additionalProperties: false });
+export const TreeQuery = Type.Object(
+  { ...MethodRef, tokenId: Type.Optional(NodeId) },
+  { additionalProperties: false },
+);
 
 export const IssuedSchema = Type.Object({
   token: Type.String({ description: 'The u- token. Shown once; store it like a password.' }),
@@ -60,7 +66,11 @@ export const IssuedSchema = Type.Object({
 });
 export const RotatedSchema = Type.Composite([IssuedSchema, Type.Object({ pendingAck: Type.Boolean() })]);
 export const AckedSchema = Type.Object({ tokenId: Type.String(), acknowledged: Type.Literal(true) });
-export const RevokedSchema = Type.Object({ tokenId: Type.String(), type: Type.String(), revokedCount: Type.Integer() });
+export const RevokedSchema = Type.Object({
+  tokenId: Type.String(),
+  type: Type.String(),
+  revokedCount: Type.Integer(),
+});
 
 const NodeFields = {
   id: Type.String(),

@@ -3,11 +3,11 @@ import type { AuthMethod, UidSettings } from '../auth-methods/auth-methods.model
 import { isUidMethod } from '../auth-methods/auth-methods.model.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import type { RequestContext } from '../shared/context.js';
-import { TesseraError, authFailed, notFound, validationError } from '../shared/errors.js';
+import { authFailed, notFound, TesseraError, validationError } from '../shared/errors.js';
 import type { Clock, CredentialFactory } from '../shared/ports.js';
 import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
 import { depthLimit, inheritanceDenied, rotationConflict, rotationDenied, ttlLimit } from './uid.errors.js';
-import { type UidCredential, type UidNode, type UidTreeNode, subtreeEnd } from './uid.model.js';
+import { subtreeEnd, type UidCredential, type UidNode, type UidTreeNode } from './uid.model.js';
 import type { PresentedUidToken, UidPresenter, UidPurpose } from './uid.presentation.js';
 import { buildForest, forestDepth } from './uid.tree.js';
 
@@ -81,7 +81,12 @@ export function createUidService({ uow, clock, credentials, sessions, present }:
     return outcome.value;
   }
 
-  async function presentOrThrow(r: Repos, token: string, purpose: UidPurpose, ctx: RequestContext): Promise<PresentedUidToken> {
+  async function presentOrThrow(
+    r: Repos,
+    token: string,
+    purpose: UidPurpose,
+    ctx: RequestContext,
+  ): Promise<PresentedUidToken> {
     const p = await present(r, token, purpose, ctx);
     if (!p.ok) {
       ctx.actor = { ...ctx.actor, ...p.actor };
@@ -97,7 +102,13 @@ export function createUidService({ uow, clock, credentials, sessions, present }:
     return p.token;
   }
 
-  async function newCredential(r: Repos, node: UidNode, state: UidCredential['state'], generation: number, extra: Partial<UidCredential> = {}) {
+  async function newCredential(
+    r: Repos,
+    node: UidNode,
+    state: UidCredential['state'],
+    generation: number,
+    extra: Partial<UidCredential> = {},
+  ) {
     const token = credentials.newUidToken();
     const now = clock.nowMs();
     await r.uid.insertCredential({
@@ -189,13 +200,22 @@ export function createUidService({ uow, clock, credentials, sessions, present }:
       if (ttl > m.settings.ttlSeconds) throw ttlLimit(m.settings.ttlSeconds);
       return run(ctx, 'uid.token.generated', async (r, audit) => {
         const issued = await insertNode(r, m, null, opts, ttl);
-        await audit({ outcome: 'success', actor: {}, resource: resourceOf(m, issued.node), data: { nodeId: issued.node.id, ttlSeconds: ttl } });
+        await audit({
+          outcome: 'success',
+          actor: {},
+          resource: resourceOf(m, issued.node),
+          data: { nodeId: issued.node.id, ttlSeconds: ttl },
+        });
         return issued;
       });
     },
 
     /** Holder: a new token for the same node, TTL reset; the old one only finishes this rotation. */
-    async rotate(token: string, opts: { manualAck: boolean }, ctx: RequestContext): Promise<IssuedUidToken & { pendingAck: boolean }> {
+    async rotate(
+      token: string,
+      opts: { manualAck: boolean },
+      ctx: RequestContext,
+    ): Promise<IssuedUidToken & { pendingAck: boolean }> {
       return run(ctx, 'uid.token.rotated', async (r, audit) => {
         const { node, method, credential, pending } = await presentOrThrow(r, token, 'rotate', ctx);
         if (node.denyRotate) throw rotationDenied();
@@ -203,7 +223,8 @@ export function createUidService({ uow, clock, credentials, sessions, present }:
         if (pending && now - pending.createdAtMs < ROTATION_RETRY_AFTER_MS) throw rotationConflict();
         // Every check that can refuse comes before the first write, so a refusal leaves no trace but its audit event.
         const expiresAtMs = now + node.ttlSeconds * 1000;
-        if (!(await r.uid.recordRotation(node.id, node.rotationSeq, expiresAtMs, now))) throw rotationConflict();
+        if (!(await r.uid.recordRotation(node.id, node.rotationSeq, expiresAtMs, now)))
+          throw rotationConflict();
         if (pending) await r.uid.transitionCredential(pending.hash, 'pending', 'replaced', now);
         const newToken = await newCredential(r, node, 'pending', credential.generation + 1, {
           manualAck: opts.manualAck,
@@ -213,7 +234,12 @@ export function createUidService({ uow, clock, credentials, sessions, present }:
           outcome: 'success',
           actor: {},
           resource: resourceOf(method, node),
-          data: { nodeId: node.id, generation: credential.generation + 1, manualAck: opts.manualAck, retry: pending !== null },
+          data: {
+            nodeId: node.id,
+            generation: credential.generation + 1,
+            manualAck: opts.manualAck,
+            retry: pending !== null,
+          },
         });
         return {
           token: newToken,
@@ -228,19 +254,31 @@ export function createUidService({ uow, clock, credentials, sessions, present }:
       return run(ctx, 'uid.token.rotation_acknowledged', async (r, audit) => {
         const { node, method, pending } = await presentOrThrow(r, oldToken, 'ack', ctx);
         const newHash = credentials.hashCredential(newToken);
-        if (!pending || !credentials.equalHashes(pending.hash, newHash)) throw authFailed('ack_token_is_not_the_pending_successor');
+        if (!pending || !credentials.equalHashes(pending.hash, newHash))
+          throw authFailed('ack_token_is_not_the_pending_successor');
         const now = clock.nowMs();
         await r.uid.transitionCredential(pending.hash, 'pending', 'current', now);
         for (const previous of await r.uid.findCredentialsOfNode(node.id, 'current')) {
-          if (previous.hash !== pending.hash) await r.uid.transitionCredential(previous.hash, 'current', 'superseded', now);
+          if (previous.hash !== pending.hash)
+            await r.uid.transitionCredential(previous.hash, 'current', 'superseded', now);
         }
-        await audit({ outcome: 'success', actor: {}, resource: resourceOf(method, node), data: { nodeId: node.id } });
+        await audit({
+          outcome: 'success',
+          actor: {},
+          resource: resourceOf(method, node),
+          data: { nodeId: node.id },
+        });
         return node;
       });
     },
 
     /** Holder or admin: a child node one level below. */
-    async createChild(actor: UidActor, parentId: string | null, opts: ChildOptions, ctx: RequestContext): Promise<IssuedUidToken> {
+    async createChild(
+      actor: UidActor,
+      parentId: string | null,
+      opts: ChildOptions,
+      ctx: RequestContext,
+    ): Promise<IssuedUidToken> {
       return run(ctx, 'uid.token.child_created', async (r, audit) => {
         const scope = await scopeOf(r, actor, 'child', ctx);
         let parent = scope.node;
@@ -298,7 +336,12 @@ export function createUidService({ uow, clock, credentials, sessions, present }:
           revokedCount = await r.uid.revokeNodeAndReattach(node, now, reason);
           await sessions.revoke(r, 'node', node.id, reason);
         }
-        await audit({ outcome: 'success', actor: {}, resource: resourceOf(scope.method, node), data: { nodeId: node.id, type, revokedCount } });
+        await audit({
+          outcome: 'success',
+          actor: {},
+          resource: resourceOf(scope.method, node),
+          data: { nodeId: node.id, type, revokedCount },
+        });
         return { tokenId: node.id, revokedCount };
       });
     },
@@ -313,7 +356,11 @@ export function createUidService({ uow, clock, credentials, sessions, present }:
         let root = node;
         if (tokenId) {
           const requested = await r.uid.getNode(tokenId);
-          if (!requested || requested.methodId !== method.id || (root && !requested.path.startsWith(root.path))) {
+          if (
+            !requested ||
+            requested.methodId !== method.id ||
+            (root && !requested.path.startsWith(root.path))
+          ) {
             throw notFound('The token');
           }
           root = requested;
@@ -324,7 +371,13 @@ export function createUidService({ uow, clock, credentials, sessions, present }:
           r.uid.countNodes(method.id, path),
         ]);
         const roots = buildForest(nodes);
-        return { authMethodId: method.id, maxDepth: forestDepth(roots), numberOfTokens: total, truncated: total > nodes.length, roots };
+        return {
+          authMethodId: method.id,
+          maxDepth: forestDepth(roots),
+          numberOfTokens: total,
+          truncated: total > nodes.length,
+          roots,
+        };
       });
     },
 

@@ -14,7 +14,13 @@ export const UID_DEFAULTS: UidSettings = {
 
 const YEAR_SECONDS = 365 * 86_400;
 
-function int(input: Record<string, unknown>, key: keyof UidSettings, fallback: number, min: number, max: number) {
+function int(
+  input: Record<string, unknown>,
+  key: keyof UidSettings,
+  fallback: number,
+  min: number,
+  max: number,
+) {
   const value = input[key] ?? fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw validationError(`${key} must be an integer between ${min} and ${max}.`, { field: key });
@@ -41,7 +47,13 @@ export function normaliseUidSettings(
   }
   return {
     ttlSeconds: int(input, 'ttlSeconds', base.ttlSeconds, 60, YEAR_SECONDS),
-    jwtTtlSeconds: int(input, 'jwtTtlSeconds', Math.min(base.jwtTtlSeconds, maxSessionTtlSeconds), 60, maxSessionTtlSeconds),
+    jwtTtlSeconds: int(
+      input,
+      'jwtTtlSeconds',
+      Math.min(base.jwtTtlSeconds, maxSessionTtlSeconds),
+      60,
+      maxSessionTtlSeconds,
+    ),
     childTtlLimitSeconds: int(input, 'childTtlLimitSeconds', base.childTtlLimitSeconds, 60, YEAR_SECONDS),
     treeLength: int(input, 'treeLength', base.treeLength, 1, 32),
     denyRotate: bool(input, 'denyRotate', base.denyRotate),

@@ -2,13 +2,13 @@ import type { Resource } from '../../core/access/access.policy.js';
 import {
   AuthMethodIdParams,
   AuthMethodPage,
+  authMethodToWire,
   ByNameQuery,
   CreateAuthMethodBody,
   CreatedAuthMethod,
   ListAuthMethodsQuery,
-  UpdateAuthMethodBody,
-  authMethodToWire,
   splitSettings,
+  UpdateAuthMethodBody,
 } from '../../core/auth-methods/auth-methods.schemas.js';
 import type { AuthMethodsService } from '../../core/auth-methods/auth-methods.service.js';
 import { errorResponses } from '../../core/shared/schemas.js';
@@ -18,14 +18,29 @@ const methods = (path = '/auth-methods/*'): Resource => ({ type: 'auth-method', 
 const tags = ['auth-methods'];
 
 /** Auth methods: how identities prove who they are. */
-export function registerAuthMethodRoutes(app: TypedApp, deps: { authMethods: AuthMethodsService; onChange: (id?: string) => void }) {
+export function registerAuthMethodRoutes(
+  app: TypedApp,
+  deps: { authMethods: AuthMethodsService; onChange: (id?: string) => void },
+) {
   const svc = deps.authMethods;
 
   app.post(
     '/v1/auth-methods',
     {
-      config: { access: { permission: { action: 'create', resource: (r) => methods(`/auth-methods/${(r.body as { name: string }).name}`) } } },
-      schema: { tags, summary: 'Create an auth method', body: CreateAuthMethodBody, response: { 201: CreatedAuthMethod, ...errorResponses(400, 401, 403, 404, 409) } },
+      config: {
+        access: {
+          permission: {
+            action: 'create',
+            resource: (r) => methods(`/auth-methods/${(r.body as { name: string }).name}`),
+          },
+        },
+      },
+      schema: {
+        tags,
+        summary: 'Create an auth method',
+        body: CreateAuthMethodBody,
+        response: { 201: CreatedAuthMethod, ...errorResponses(400, 401, 403, 404, 409) },
+      },
     },
     async (request, reply) => {
       const body = request.body;
@@ -51,10 +66,19 @@ export function registerAuthMethodRoutes(app: TypedApp, deps: { authMethods: Aut
     '/v1/auth-methods',
     {
       config: { access: { permission: { action: 'list', resource: () => methods() } } },
-      schema: { tags, summary: 'List auth methods', querystring: ListAuthMethodsQuery, response: { 200: AuthMethodPage, ...errorResponses(400, 401, 403) } },
+      schema: {
+        tags,
+        summary: 'List auth methods',
+        querystring: ListAuthMethodsQuery,
+        response: { 200: AuthMethodPage, ...errorResponses(400, 401, 403) },
+      },
     },
     async (request) => {
-      const page = await svc.list(request.query.type ?? null, request.query.limit ?? 50, request.query.cursor ?? null);
+      const page = await svc.list(
+        request.query.type ?? null,
+        request.query.limit ?? 50,
+        request.query.cursor ?? null,
+      );
       return { items: page.items.map(authMethodToWire), nextCursor: page.nextCursor };
     },
   );
@@ -62,8 +86,20 @@ export function registerAuthMethodRoutes(app: TypedApp, deps: { authMethods: Aut
   app.get(
     '/v1/auth-methods/by-name',
     {
-      config: { access: { permission: { action: 'read', resource: (r) => methods(`/auth-methods/${(r.query as { name: string }).name}`) } } },
-      schema: { tags, summary: 'Get an auth method by name', querystring: ByNameQuery, response: { 200: { $ref: 'AuthMethod' }, ...errorResponses(400, 401, 403, 404) } },
+      config: {
+        access: {
+          permission: {
+            action: 'read',
+            resource: (r) => methods(`/auth-methods/${(r.query as { name: string }).name}`),
+          },
+        },
+      },
+      schema: {
+        tags,
+        summary: 'Get an auth method by name',
+        querystring: ByNameQuery,
+        response: { 200: { $ref: 'AuthMethod' }, ...errorResponses(400, 401, 403, 404) },
+      },
     },
     async (request) => authMethodToWire(await svc.getByName(request.query.name)),
   );
@@ -72,7 +108,12 @@ export function registerAuthMethodRoutes(app: TypedApp, deps: { authMethods: Aut
     '/v1/auth-methods/:id',
     {
       config: { access: { permission: { action: 'read', resource: () => methods() } } },
-      schema: { tags, summary: 'Get an auth method by access id', params: AuthMethodIdParams, response: { 200: { $ref: 'AuthMethod' }, ...errorResponses(400, 401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'Get an auth method by access id',
+        params: AuthMethodIdParams,
+        response: { 200: { $ref: 'AuthMethod' }, ...errorResponses(400, 401, 403, 404) },
+      },
     },
     async (request) => authMethodToWire(await svc.get(request.params.id)),
   );
@@ -81,7 +122,13 @@ export function registerAuthMethodRoutes(app: TypedApp, deps: { authMethods: Aut
     '/v1/auth-methods/:id',
     {
       config: { access: { permission: { action: 'update', resource: () => methods() } } },
-      schema: { tags, summary: 'Update an auth method', params: AuthMethodIdParams, body: UpdateAuthMethodBody, response: { 200: { $ref: 'AuthMethod' }, ...errorResponses(400, 401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'Update an auth method',
+        params: AuthMethodIdParams,
+        body: UpdateAuthMethodBody,
+        response: { 200: { $ref: 'AuthMethod' }, ...errorResponses(400, 401, 403, 404) },
+      },
     },
     async (request) => {
       const common = splitSettings(request.body as Record<string, unknown>);
@@ -103,7 +150,12 @@ export function registerAuthMethodRoutes(app: TypedApp, deps: { authMethods: Aut
     '/v1/auth-methods/:id',
     {
       config: { access: { permission: { action: 'delete', resource: () => methods() } } },
-      schema: { tags, summary: 'Delete an auth method and revoke every token it issued', params: AuthMethodIdParams, response: { 204: { type: 'null' }, ...errorResponses(400, 401, 403, 404, 409) } },
+      schema: {
+        tags,
+        summary: 'Delete an auth method and revoke every token it issued',
+        params: AuthMethodIdParams,
+        response: { 204: { type: 'null' }, ...errorResponses(400, 401, 403, 404, 409) },
+      },
     },
     async (request, reply) => {
       await svc.delete(request.params.id, request.ctx);

@@ -3,9 +3,9 @@ import {
   CreateIdentityBody,
   IdentityIdParams,
   IdentityPage,
+  identityToWire,
   ListIdentitiesQuery,
   UpdateIdentityBody,
-  identityToWire,
 } from '../../core/identities/identities.schemas.js';
 import type { IdentitiesService } from '../../core/identities/identities.service.js';
 import { errorResponses } from '../../core/shared/schemas.js';
@@ -21,8 +21,20 @@ export function registerIdentityRoutes(app: TypedApp, deps: { identities: Identi
   app.post(
     '/v1/identities',
     {
-      config: { access: { permission: { action: 'create', resource: (r) => identities(`/identities/${(r.body as { name: string }).name}`) } } },
-      schema: { tags, summary: 'Create an identity', body: CreateIdentityBody, response: { 201: { $ref: 'Identity' }, ...errorResponses(400, 401, 403, 409) } },
+      config: {
+        access: {
+          permission: {
+            action: 'create',
+            resource: (r) => identities(`/identities/${(r.body as { name: string }).name}`),
+          },
+        },
+      },
+      schema: {
+        tags,
+        summary: 'Create an identity',
+        body: CreateIdentityBody,
+        response: { 201: { $ref: 'Identity' }, ...errorResponses(400, 401, 403, 409) },
+      },
     },
     async (request, reply) => {
       svc.assertName(request.body.name);
@@ -35,7 +47,12 @@ export function registerIdentityRoutes(app: TypedApp, deps: { identities: Identi
     '/v1/identities',
     {
       config: { access: { permission: { action: 'list', resource: () => identities() } } },
-      schema: { tags, summary: 'List identities (paged, filtered)', querystring: ListIdentitiesQuery, response: { 200: IdentityPage, ...errorResponses(400, 401, 403) } },
+      schema: {
+        tags,
+        summary: 'List identities (paged, filtered)',
+        querystring: ListIdentitiesQuery,
+        response: { 200: IdentityPage, ...errorResponses(400, 401, 403) },
+      },
     },
     async (request) => {
       const { limit = 50, cursor, ...filter } = request.query;
@@ -48,7 +65,12 @@ export function registerIdentityRoutes(app: TypedApp, deps: { identities: Identi
     '/v1/identities/:id',
     {
       config: { access: { permission: { action: 'read', resource: () => identities() } } },
-      schema: { tags, summary: 'Get an identity', params: IdentityIdParams, response: { 200: { $ref: 'Identity' }, ...errorResponses(401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'Get an identity',
+        params: IdentityIdParams,
+        response: { 200: { $ref: 'Identity' }, ...errorResponses(401, 403, 404) },
+      },
     },
     async (request) => identityToWire(await svc.get(request.params.id)),
   );
@@ -57,7 +79,13 @@ export function registerIdentityRoutes(app: TypedApp, deps: { identities: Identi
     '/v1/identities/:id',
     {
       config: { access: { permission: { action: 'update', resource: () => identities() } } },
-      schema: { tags, summary: 'Update an identity', params: IdentityIdParams, body: UpdateIdentityBody, response: { 200: { $ref: 'Identity' }, ...errorResponses(400, 401, 403, 404, 409) } },
+      schema: {
+        tags,
+        summary: 'Update an identity',
+        params: IdentityIdParams,
+        body: UpdateIdentityBody,
+        response: { 200: { $ref: 'Identity' }, ...errorResponses(400, 401, 403, 404, 409) },
+      },
     },
     async (request) => identityToWire(await svc.update(request.params.id, request.body, request.ctx)),
   );
@@ -66,7 +94,12 @@ export function registerIdentityRoutes(app: TypedApp, deps: { identities: Identi
     '/v1/identities/:id/retire',
     {
       config: { access: { permission: { action: 'delete', resource: () => identities() } } },
-      schema: { tags, summary: 'Retire an identity (terminal; its tokens stop working)', params: IdentityIdParams, response: { 200: { $ref: 'Identity' }, ...errorResponses(401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'Retire an identity (terminal; its tokens stop working)',
+        params: IdentityIdParams,
+        response: { 200: { $ref: 'Identity' }, ...errorResponses(401, 403, 404) },
+      },
     },
     async (request) => identityToWire(await svc.retire(request.params.id, request.ctx)),
   );

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import type { TypedApp } from '../app.js';
 import { apiReferencePage } from '../api-reference.js';
+import type { TypedApp } from '../app.js';
 
 /** Health, readiness, keys and the API reference: public and cheap. */
 export function registerSystemRoutes(
@@ -9,7 +9,14 @@ export function registerSystemRoutes(
 ) {
   app.get(
     '/healthz',
-    { config: { access: { public: true } }, schema: { tags: ['system'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok'), version: Type.String() }) } } },
+    {
+      config: { access: { public: true } },
+      schema: {
+        tags: ['system'],
+        summary: 'Liveness',
+        response: { 200: Type.Object({ status: Type.Literal('ok'), version: Type.String() }) },
+      },
+    },
     async () => ({ status: 'ok' as const, version: deps.version }),
   );
 
@@ -17,7 +24,14 @@ export function registerSystemRoutes(
     '/readyz',
     {
       config: { access: { public: true } },
-      schema: { tags: ['system'], summary: 'Readiness: the store answers', response: { 200: Type.Object({ status: Type.String() }), 503: Type.Object({ status: Type.String() }) } },
+      schema: {
+        tags: ['system'],
+        summary: 'Readiness: the store answers',
+        response: {
+          200: Type.Object({ status: Type.String() }),
+          503: Type.Object({ status: Type.String() }),
+        },
+      },
     },
     async (_request, reply) => {
       const ok = await deps.ready().catch(() => false);
@@ -27,18 +41,27 @@ export function registerSystemRoutes(
 
   app.get(
     '/.well-known/jwks.json',
-    { config: { access: { public: true } }, schema: { tags: ['system'], summary: 'Session-token verification keys (RFC 7517)' } },
+    {
+      config: { access: { public: true } },
+      schema: { tags: ['system'], summary: 'Session-token verification keys (RFC 7517)' },
+    },
     async (_request, reply) => {
       reply.header('cache-control', 'public, max-age=300');
       return deps.jwks();
     },
   );
 
-  app.get('/openapi.json', { config: { access: { public: true } }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { config: { access: { public: true } }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
 
-  app.get('/docs', { config: { access: { public: true } }, schema: { hide: true } }, async (_request, reply) => {
-    reply.header('content-type', 'text/html; charset=utf-8');
-    reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
-    return apiReferencePage(app.swagger() as Parameters<typeof apiReferencePage>[0]);
-  });
+  app.get(
+    '/docs',
+    { config: { access: { public: true } }, schema: { hide: true } },
+    async (_request, reply) => {
+      reply.header('content-type', 'text/html; charset=utf-8');
+      reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
+      return apiReferencePage(app.swagger() as Parameters<typeof apiReferencePage>[0]);
+    },
+  );
 }

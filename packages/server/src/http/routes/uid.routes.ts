@@ -9,13 +9,13 @@ import {
   ChildBody,
   GenerateBody,
   IssuedSchema,
+  issuedToWire,
   RevokeBody,
   RevokedSchema,
   RotateBody,
   RotatedSchema,
   TreeQuery,
   TreeSchema,
-  issuedToWire,
   treeToWire,
 } from '../../core/uid/uid.schemas.js';
 import type { UidActor, UidService } from '../../core/uid/uid.service.js';
@@ -27,12 +27,18 @@ const tags = ['universal-identity'];
 /** Rotation and its ack are the holder's alone: they need the `u-` token itself. */
 function holderToken(caller: UidCaller | null): string {
   if (caller?.kind === 'holder') return caller.token;
-  throw new TesseraError(ErrorCodes.UNAUTHENTICATED, 'This operation needs the UID token itself: send "Authorization: Bearer u-…".');
+  throw new TesseraError(
+    ErrorCodes.UNAUTHENTICATED,
+    'This operation needs the UID token itself: send "Authorization: Bearer u-…".',
+  );
 }
 
 /** The method a request names, as a policy resource. */
 function methodResource(request: FastifyRequest): Resource {
-  const ref = { ...(request.query as object), ...(request.body as object) } as { authMethodName?: string; authMethodId?: string };
+  const ref = { ...(request.query as object), ...(request.body as object) } as {
+    authMethodName?: string;
+    authMethodId?: string;
+  };
   return { type: 'uid', path: `/auth-methods/${ref.authMethodName ?? ref.authMethodId ?? '*'}` };
 }
 
@@ -40,23 +46,38 @@ function methodResource(request: FastifyRequest): Resource {
 export function registerUidRoutes(app: TypedApp, deps: { uid: UidService; authMethods: AuthMethodsService }) {
   const { uid, authMethods } = deps;
 
-  async function actorOf(caller: UidCaller | null, ref: { authMethodId?: string | undefined; authMethodName?: string | undefined }): Promise<UidActor> {
+  async function actorOf(
+    caller: UidCaller | null,
+    ref: { authMethodId?: string | undefined; authMethodName?: string | undefined },
+  ): Promise<UidActor> {
     if (!caller) throw new Error('uid route reached without a caller');
     if (caller.kind === 'holder') return { kind: 'holder', token: caller.token };
     if (caller.kind === 'session') {
-      return { kind: 'session', nodeId: caller.principal.uidNodeId!, methodId: caller.principal.authMethodId };
+      return {
+        kind: 'session',
+        nodeId: caller.principal.uidNodeId!,
+        methodId: caller.principal.authMethodId,
+      };
     }
     if (!ref.authMethodId && !ref.authMethodName && caller.principal.uidNodeId) {
       return { kind: 'session', nodeId: caller.principal.uidNodeId, methodId: caller.principal.authMethodId };
     }
-    return { kind: 'admin', method: await authMethods.resolve({ id: ref.authMethodId, name: ref.authMethodName }) };
+    return {
+      kind: 'admin',
+      method: await authMethods.resolve({ id: ref.authMethodId, name: ref.authMethodName }),
+    };
   }
 
   app.post(
     '/v1/uid/tokens',
     {
       config: { access: { permission: { action: 'create', resource: methodResource } } },
-      schema: { tags, summary: 'Generate a root UID token (admin)', body: GenerateBody, response: { 201: IssuedSchema, ...errorResponses(400, 401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'Generate a root UID token (admin)',
+        body: GenerateBody,
+        response: { 201: IssuedSchema, ...errorResponses(400, 401, 403, 404) },
+      },
     },
     async (request, reply) => {
       const { authMethodId, authMethodName, ...opts } = request.body;
@@ -70,7 +91,13 @@ export function registerUidRoutes(app: TypedApp, deps: { uid: UidService; authMe
   app.post(
     '/v1/uid/rotate',
     {
-      config: { access: { uid: true, allowUidSession: false, permission: { action: 'update', resource: () => ({ type: 'uid', path: '/holder-only' }) } } },
+      config: {
+        access: {
+          uid: true,
+          allowUidSession: false,
+          permission: { action: 'update', resource: () => ({ type: 'uid', path: '/holder-only' }) },
+        },
+      },
       schema: {
         tags,
         summary: 'Rotate the presented UID token (holder)',
@@ -81,7 +108,11 @@ export function registerUidRoutes(app: TypedApp, deps: { uid: UidService; authMe
       },
     },
     async (request) => {
-      const result = await uid.rotate(holderToken(request.uidCaller), { manualAck: request.body?.manualAck ?? false }, request.ctx);
+      const result = await uid.rotate(
+        holderToken(request.uidCaller),
+        { manualAck: request.body?.manualAck ?? false },
+        request.ctx,
+      );
       return { ...issuedToWire(result.token, result.node), pendingAck: result.pendingAck };
     },
   );
@@ -89,8 +120,19 @@ export function registerUidRoutes(app: TypedApp, deps: { uid: UidService; authMe
   app.post(
     '/v1/uid/rotate/ack',
     {
-      config: { access: { uid: true, allowUidSession: false, permission: { action: 'update', resource: () => ({ type: 'uid', path: '/holder-only' }) } } },
-      schema: { tags, summary: 'Acknowledge a manual-ack rotation (holder, old token)', body: AckBody, response: { 200: AckedSchema, ...errorResponses(400, 401) } },
+      config: {
+        access: {
+          uid: true,
+          allowUidSession: false,
+          permission: { action: 'update', resource: () => ({ type: 'uid', path: '/holder-only' }) },
+        },
+      },
+      schema: {
+        tags,
+        summary: 'Acknowledge a manual-ack rotation (holder, old token)',
+        body: AckBody,
+        response: { 200: AckedSchema, ...errorResponses(400, 401) },
+      },
     },
     async (request) => {
       const node = await uid.ack(holderToken(request.uidCaller), request.body.newToken, request.ctx);
@@ -101,8 +143,19 @@ export function registerUidRoutes(app: TypedApp, deps: { uid: UidService; authMe
   app.post(
     '/v1/uid/children',
     {
-      config: { access: { uid: true, allowUidSession: false, permission: { action: 'create', resource: methodResource } } },
-      schema: { tags, summary: 'Create a child token (holder, or admin with parentTokenId)', body: ChildBody, response: { 201: IssuedSchema, ...errorResponses(400, 401, 403, 404) } },
+      config: {
+        access: {
+          uid: true,
+          allowUidSession: false,
+          permission: { action: 'create', resource: methodResource },
+        },
+      },
+      schema: {
+        tags,
+        summary: 'Create a child token (holder, or admin with parentTokenId)',
+        body: ChildBody,
+        response: { 201: IssuedSchema, ...errorResponses(400, 401, 403, 404) },
+      },
     },
     async (request, reply) => {
       const { authMethodId, authMethodName, parentTokenId, ...opts } = request.body ?? {};
@@ -116,8 +169,19 @@ export function registerUidRoutes(app: TypedApp, deps: { uid: UidService; authMe
   app.get(
     '/v1/uid/tree',
     {
-      config: { access: { uid: true, allowUidSession: true, permission: { action: 'list', resource: methodResource } } },
-      schema: { tags, summary: 'List a token tree', querystring: TreeQuery, response: { 200: TreeSchema, ...errorResponses(400, 401, 403, 404) } },
+      config: {
+        access: {
+          uid: true,
+          allowUidSession: true,
+          permission: { action: 'list', resource: methodResource },
+        },
+      },
+      schema: {
+        tags,
+        summary: 'List a token tree',
+        querystring: TreeQuery,
+        response: { 200: TreeSchema, ...errorResponses(400, 401, 403, 404) },
+      },
     },
     async (request) => {
       const { authMethodId, authMethodName, tokenId } = request.query;
@@ -129,7 +193,13 @@ export function registerUidRoutes(app: TypedApp, deps: { uid: UidService; authMe
   app.post(
     '/v1/uid/revoke',
     {
-      config: { access: { uid: true, allowUidSession: true, permission: { action: 'delete', resource: methodResource } } },
+      config: {
+        access: {
+          uid: true,
+          allowUidSession: true,
+          permission: { action: 'delete', resource: methodResource },
+        },
+      },
       schema: {
         tags,
         summary: 'Revoke a token: self (children move up) or all (the whole subtree)',

@@ -27,7 +27,11 @@ export function initialMigration(dialect: 'sqlite' | 'postgres'): Migration {
         .addColumn('tag', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('identity_tags_pk', ['identity_id', 'tag'])
         .execute();
-      await db.schema.createIndex('identity_tags_tag_idx').on('identity_tags').columns(['tag', 'identity_id']).execute();
+      await db.schema
+        .createIndex('identity_tags_tag_idx')
+        .on('identity_tags')
+        .columns(['tag', 'identity_id'])
+        .execute();
 
       await db.schema
         .createTable('auth_methods')
@@ -65,7 +69,11 @@ export function initialMigration(dialect: 'sqlite' | 'postgres'): Migration {
         .addColumn('flagged_at', 'bigint')
         .execute();
       // Subtrees are path ranges: one index serves "revoke all", "list tree" and "count".
-      await db.schema.createIndex('uid_nodes_path_idx').on('uid_nodes').columns(['method_id', 'path']).execute();
+      await db.schema
+        .createIndex('uid_nodes_path_idx')
+        .on('uid_nodes')
+        .columns(['method_id', 'path'])
+        .execute();
       await db.schema.createIndex('uid_nodes_parent_idx').on('uid_nodes').column('parent_id').execute();
 
       await db.schema
@@ -80,7 +88,11 @@ export function initialMigration(dialect: 'sqlite' | 'postgres'): Migration {
         .addColumn('activated_at', 'bigint')
         .addColumn('superseded_at', 'bigint')
         .execute();
-      await db.schema.createIndex('uid_credentials_node_idx').on('uid_credentials').columns(['node_id', 'state']).execute();
+      await db.schema
+        .createIndex('uid_credentials_node_idx')
+        .on('uid_credentials')
+        .columns(['node_id', 'state'])
+        .execute();
 
       const revocations = db.schema.createTable('revocations');
       await (dialect === 'postgres'

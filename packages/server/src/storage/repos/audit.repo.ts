@@ -33,11 +33,20 @@ export function createAuditRepo(db: Kysely<Database>, dialect: Dialect): AuditRe
         data: JSON.stringify({ v: 1, userAgent: ctx.userAgent, ...(event.data ?? {}) }),
       };
       const hash = chainHash(head.hash, Object.values(row));
-      await db.insertInto('audit_events').values({ ...row, prev_hash: head.hash, hash }).execute();
+      await db
+        .insertInto('audit_events')
+        .values({ ...row, prev_hash: head.hash, hash })
+        .execute();
       await db.updateTable('audit_head').set({ seq, hash }).where('id', '=', 1).execute();
     },
     async list(afterSeq, limit) {
-      const rows = await db.selectFrom('audit_events').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
+      const rows = await db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('seq', '>', afterSeq)
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
       return rows.map(
         (r): StoredAuditEvent => ({
           seq: Number(r.seq),

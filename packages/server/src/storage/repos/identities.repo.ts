@@ -1,5 +1,10 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Identity, IdentityFilter, IdentityKind, IdentityState } from '../../core/identities/identities.model.js';
+import type {
+  Identity,
+  IdentityFilter,
+  IdentityKind,
+  IdentityState,
+} from '../../core/identities/identities.model.js';
 import type { IdentityRepo } from '../../core/identities/identities.repo.js';
 import type { Database, IdentityTable } from '../schema.js';
 
@@ -24,7 +29,12 @@ export function createIdentityRepo(db: Kysely<Database>): IdentityRepo {
   async function tagsOf(ids: string[]): Promise<Map<string, string[]>> {
     const map = new Map<string, string[]>();
     if (ids.length === 0) return map;
-    const rows = await db.selectFrom('identity_tags').select(['identity_id', 'tag']).where('identity_id', 'in', ids).orderBy('tag').execute();
+    const rows = await db
+      .selectFrom('identity_tags')
+      .select(['identity_id', 'tag'])
+      .where('identity_id', 'in', ids)
+      .orderBy('tag')
+      .execute();
     for (const row of rows) {
       const list = map.get(row.identity_id) ?? [];
       list.push(row.tag);
@@ -41,7 +51,10 @@ export function createIdentityRepo(db: Kysely<Database>): IdentityRepo {
   async function writeTags(id: string, tags: string[]) {
     await db.deleteFrom('identity_tags').where('identity_id', '=', id).execute();
     if (tags.length > 0) {
-      await db.insertInto('identity_tags').values(tags.map((tag) => ({ identity_id: id, tag }))).execute();
+      await db
+        .insertInto('identity_tags')
+        .values(tags.map((tag) => ({ identity_id: id, tag })))
+        .execute();
     }
   }
 
@@ -79,7 +92,12 @@ export function createIdentityRepo(db: Kysely<Database>): IdentityRepo {
       if (filter.tag) {
         const tag = filter.tag;
         q = q.where(({ exists, selectFrom }) =>
-          exists(selectFrom('identity_tags').select('tag').whereRef('identity_tags.identity_id', '=', 'identities.id').where('tag', '=', tag)),
+          exists(
+            selectFrom('identity_tags')
+              .select('tag')
+              .whereRef('identity_tags.identity_id', '=', 'identities.id')
+              .where('tag', '=', tag),
+          ),
         );
       }
       if (afterId) q = q.where('id', '>', afterId);

@@ -14,7 +14,7 @@ export function repoFactory(dialect: Dialect) {
     identities: createIdentityRepo(db),
     authMethods: createAuthMethodRepo(db),
     uid: createUidRepo(db),
-    revocations: createRevocationRepo(db),
+    revocations: createRevocationRepo(db, dialect),
     audit: createAuditRepo(db, dialect),
     afterCommit,
   });

@@ -1,5 +1,10 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import { type UidCredential, type UidCredentialState, type UidNode, subtreeEnd } from '../../core/uid/uid.model.js';
+import {
+  subtreeEnd,
+  type UidCredential,
+  type UidCredentialState,
+  type UidNode,
+} from '../../core/uid/uid.model.js';
 import type { UidRepo } from '../../core/uid/uid.repo.js';
 import type { Database, UidCredentialTable, UidNodeTable } from '../schema.js';
 
@@ -94,7 +99,11 @@ export function createUidRepo(db: Kysely<Database>): UidRepo {
         .execute();
     },
     async findCredential(hash) {
-      const row = await db.selectFrom('uid_credentials').selectAll().where('hash', '=', hash).executeTakeFirst();
+      const row = await db
+        .selectFrom('uid_credentials')
+        .selectAll()
+        .where('hash', '=', hash)
+        .executeTakeFirst();
       return row ? toCredential(row) : null;
     },
     async findCredentialsOfNode(nodeId, state) {
@@ -140,7 +149,11 @@ export function createUidRepo(db: Kysely<Database>): UidRepo {
         .where('id', '=', node.id)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
-      await db.updateTable('uid_nodes').set({ parent_id: node.parentId }).where('parent_id', '=', node.id).execute();
+      await db
+        .updateTable('uid_nodes')
+        .set({ parent_id: node.parentId })
+        .where('parent_id', '=', node.id)
+        .execute();
       // Drop the node's own segment from every descendant path, in one statement.
       const parentPath = node.path.slice(0, node.path.slice(0, -1).lastIndexOf('/') + 1);
       await db
@@ -180,7 +193,9 @@ export function createUidRepo(db: Kysely<Database>): UidRepo {
       return rows.map(toNode);
     },
     async countNodes(methodId, path) {
-      const row = await inSubtree(methodId, path).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const row = await inSubtree(methodId, path)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       return Number(row.n);
     },
   };
