@@ -14,6 +14,8 @@ export function createAccessKeyHandler(deps: {
   return {
     type: 'access_key',
     normaliseSettings(input, current) {
+      const foreign = Object.keys(input).find((k) => k !== 'jwtTtlSeconds');
+      if (foreign) throw validationError(`access_key methods do not take ${foreign}.`, { field: foreign });
       const previous = current as AccessKeySettings | null;
       const jwt = input.jwtTtlSeconds ?? previous?.jwtTtlSeconds ?? DEFAULT_JWT_TTL_SECONDS;
       if (typeof jwt !== 'number' || !Number.isInteger(jwt) || jwt < 60 || jwt > deps.maxSessionTtlSeconds) {

@@ -1,5 +1,15 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { AccessId, Cursor, IsoTime, Limit, Name, Nullable, toIso, toIsoOrNull } from '../shared/schemas.js';
+import {
+  AccessId,
+  Cursor,
+  IsoTime,
+  Limit,
+  Name,
+  Nullable,
+  StringEnum,
+  toIso,
+  toIsoOrNull,
+} from '../shared/schemas.js';
 import { type AuthMethod, isUidMethod } from './auth-methods.model.js';
 
 const Seconds = (description: string) => Type.Integer({ minimum: 1, maximum: 400 * 86_400, description });
@@ -26,20 +36,11 @@ const Common = {
   expiresAt: Type.Optional(Nullable(IsoTime)),
 };
 
-export const CreateAuthMethodBody = Type.Union([
-  Type.Object(
-    {
-      type: Type.Literal('access_key'),
-      ...Common,
-      jwtTtlSeconds: Type.Optional(Seconds('Lifetime of session tokens.')),
-    },
-    { additionalProperties: false },
-  ),
-  Type.Object(
-    { type: Type.Literal('universal_identity'), ...Common, ...UidSettingsFields },
-    { additionalProperties: false },
-  ),
-]);
+/** One object for every type (clear errors for a wrong `type`); the service rejects settings a type does not take. */
+export const CreateAuthMethodBody = Type.Object(
+  { type: StringEnum(['access_key', 'universal_identity'] as const), ...Common, ...UidSettingsFields },
+  { additionalProperties: false },
+);
 
 export const UpdateAuthMethodBody = Type.Object(
   { ...UidSettingsFields, boundCidrs: Type.Optional(Cidrs), expiresAt: Type.Optional(Nullable(IsoTime)) },
@@ -85,7 +86,7 @@ export const AuthMethodIdParams = Type.Object({ id: AccessId });
 export const ByNameQuery = Type.Object({ name: Name }, { additionalProperties: false });
 export const ListAuthMethodsQuery = Type.Object(
   {
-    type: Type.Optional(Type.Union([Type.Literal('access_key'), Type.Literal('universal_identity')])),
+    type: Type.Optional(StringEnum(['access_key', 'universal_identity'] as const)),
     limit: Type.Optional(Limit),
     cursor: Type.Optional(Cursor),
   },

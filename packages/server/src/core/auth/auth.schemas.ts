@@ -1,20 +1,32 @@
-import { Type } from '@sinclair/typebox';
-import { AccessId, IsoTime, Token } from '../shared/schemas.js';
+import { type Static, Type } from '@sinclair/typebox';
+import type { CredentialPresentation } from '../auth-methods/auth-method.registry.js';
+import { validationError } from '../shared/errors.js';
+import { AccessId, IsoTime, StringEnum, Token } from '../shared/schemas.js';
 
-export const AuthBody = Type.Union([
-  Type.Object(
-    {
-      accessType: Type.Literal('access_key'),
-      accessId: AccessId,
-      accessKey: Type.String({ minLength: 1, maxLength: 256 }),
-    },
-    { additionalProperties: false },
-  ),
-  Type.Object(
-    { accessType: Type.Literal('universal_identity'), uidToken: Token, accessId: Type.Optional(AccessId) },
-    { additionalProperties: false },
-  ),
-]);
+/**
+ * One object rather than a union per access type, so a wrong `accessType` is reported as such;
+ * the fields each type needs are checked by {@link credentialFromBody}.
+ */
+export const AuthBody = Type.Object(
+  {
+    accessType: StringEnum(['access_key', 'universal_identity'] as const, 'How the caller proves who it is.'),
+    accessId: Type.Optional(AccessId),
+    accessKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    uidToken: Type.Optional(Token),
+  },
+  { additionalProperties: false },
+);
+
+/** Checks the fields the access type needs and returns the presentation. */
+export function credentialFromBody(body: Static<typeof AuthBody>): CredentialPresentation {
+  if (body.accessType === 'access_key' && (!body.accessId || !body.accessKey)) {
+    throw validationError('accessType access_key needs accessId and accessKey.', { field: 'accessKey' });
+  }
+  if (body.accessType === 'universal_identity' && !body.uidToken) {
+    throw validationError('accessType universal_identity needs uidToken.', { field: 'uidToken' });
+  }
+  return body;
+}
 
 export const AuthResponse = Type.Object({
   token: Type.String({

@@ -1,4 +1,4 @@
-import { AuthBody, AuthResponse } from '../../core/auth/auth.schemas.js';
+import { AuthBody, AuthResponse, credentialFromBody } from '../../core/auth/auth.schemas.js';
 import type { AuthService } from '../../core/auth/auth.service.js';
 import { errorResponses } from '../../core/shared/schemas.js';
 import type { TypedApp } from '../app.js';
@@ -19,7 +19,7 @@ export function registerAuthRoutes(app: TypedApp, deps: { authenticate: AuthServ
       },
     },
     async (request) => {
-      const result = await deps.authenticate(request.body, request.ctx);
+      const result = await deps.authenticate(credentialFromBody(request.body), request.ctx);
       return {
         token: result.token,
         tokenType: 'Bearer' as const,
