@@ -24,7 +24,7 @@ import { buildApp } from './http/app.js';
 import { startJobs } from './jobs/scheduler.js';
 import { migrate, openStore } from './storage/database.js';
 import { listenForRevocations } from './storage/notifier.js';
-import { repoFactory } from './storage/repos/index.js';
+import { ChainHead, repoFactory } from './storage/repos/index.js';
 import { createSigningKeyStore } from './storage/repos/signing-keys.repo.js';
 import { createGroupCommitUnitOfWork } from './storage/unit-of-work.js';
 import { VERSION } from './version.js';
@@ -58,9 +58,20 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   const logger = options.logger ?? { level: config.logLevel };
   const credentials = createCredentialFactory();
   let app: FastifyInstance | null = null;
-  const uow = createGroupCommitUnitOfWork(store, repoFactory(store.dialect), (error) =>
-    app?.log.error({ err: error }, 'store commit failed: requests are refused until it recovers'),
-  );
+  const chain = new ChainHead();
+  const uow = createGroupCommitUnitOfWork(store, repoFactory(store.dialect, chain), {
+    onCommitFailure: (error) =>
+      app?.log.error({ err: error }, 'store commit failed: requests are refused until it recovers'),
+    memory: {
+      snapshot: () => chain.current,
+      restore: (s) => {
+        chain.current = s as ChainHead['current'];
+      },
+      reset: () => {
+        chain.current = null;
+      },
+    },
+  });
   const sessions = createSessionsService({
     codec: keyring,
     clock,

@@ -21,6 +21,27 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/**
+ * Kysely prepares every query afresh; preparing costs more than running a point query, so reuse
+ * prepared statements by SQL text. The set of distinct statements is small and fixed by the code
+ * (values are always bound parameters), so the cache is bounded in practice; a cap guards anyway.
+ */
+function withStatementCache(database: SQLite.Database) {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(sql: string) {
+      let statement = cache.get(sql);
+      if (!statement) {
+        if (cache.size >= 2000) cache.clear();
+        statement = database.prepare(sql);
+        cache.set(sql, statement);
+      }
+      return statement;
+    },
+  };
+}
+
 /** Opens the store named by a URL: `sqlite:<path>` (or `sqlite::memory:`) or `postgres://…`. */
 export function openStore(url: string): Store {
   if (url.startsWith('sqlite:')) {
@@ -31,7 +52,9 @@ export function openStore(url: string): Store {
     database.pragma('synchronous = FULL');
     database.pragma('busy_timeout = 5000');
     database.pragma('foreign_keys = ON');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    const db = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: withStatementCache(database) }),
+    });
     return { db, dialect: 'sqlite', pgConfig: null, close: () => db.destroy() };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {

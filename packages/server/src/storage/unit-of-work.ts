@@ -22,11 +22,21 @@ const MAX_BATCH = 512;
  * settles before the shared commit. If the commit itself fails, every unit in it fails with
  * `TESSERA_UNAVAILABLE`: Tessera fails closed rather than answer for what is not on disk.
  */
+/** In-memory state that must follow the transaction (e.g. the audit chain head). */
+export interface TransactionalMemory {
+  snapshot(): unknown;
+  restore(snapshot: unknown): void;
+  /** The transaction failed: forget everything and reload from the store. */
+  reset(): void;
+}
+
 export function createGroupCommitUnitOfWork(
   store: Store,
   makeRepos: RepoFactory,
-  onCommitFailure: (error: unknown) => void = () => {},
+  options: { onCommitFailure?: (error: unknown) => void; memory?: TransactionalMemory } = {},
 ): UnitOfWork & { drain(): Promise<void> } {
+  const onCommitFailure = options.onCommitFailure ?? (() => {});
+  const memory = options.memory;
   let queue: Job[] = [];
   let scheduled = false;
   let running: Promise<void> | null = null;
@@ -44,6 +54,7 @@ export function createGroupCommitUnitOfWork(
   }
 
   async function runJob(trx: Kysely<Database>, job: Job, savepoint: boolean) {
+    const before = memory?.snapshot();
     if (savepoint) await sql`savepoint unit`.execute(trx);
     try {
       const value = await job.work(makeRepos(trx, (fn) => job.afterCommit.push(fn)));
@@ -53,6 +64,7 @@ export function createGroupCommitUnitOfWork(
       if (!savepoint) throw error;
       await sql`rollback to savepoint unit`.execute(trx);
       await sql`release savepoint unit`.execute(trx);
+      memory?.restore(before);
       job.afterCommit = [];
       job.outcome = { ok: false, error };
     }
@@ -67,6 +79,7 @@ export function createGroupCommitUnitOfWork(
         for (const job of batch) await runJob(trx, job, !single);
       });
     } catch (error) {
+      memory?.reset();
       if (single && batch[0]!.outcome === undefined) {
         // The only unit failed and its transaction rolled back: report its own error.
         batch[0]!.reject(error);

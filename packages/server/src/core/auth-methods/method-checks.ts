@@ -17,8 +17,8 @@ export async function refuseReason(
 ): Promise<string | null> {
   if (method.expiresAtMs !== null && method.expiresAtMs <= nowMs) return 'auth_method_expired';
   if (!ipAllowed(method.boundCidrs, ctx.sourceIp)) return 'source_not_in_bound_cidrs';
-  const identity = await repos.identities.get(identityId);
-  if (!identity) return 'identity_missing';
-  if (identity.state !== 'active') return `identity_${identity.state}`;
+  const state = await repos.identities.getState(identityId);
+  if (!state) return 'identity_missing';
+  if (state !== 'active') return `identity_${state}`;
   return null;
 }

@@ -80,10 +80,9 @@ export function createUidPresenter(deps: {
       actor: { credentialRef, ...extra },
     });
     if (!credentials.isWellFormedUidToken(token)) return fail('malformed_uid_token');
-    const credential = await r.uid.findCredential(hash);
-    if (!credential) return fail('unknown_uid_token');
-    const node = await r.uid.getNode(credential.nodeId);
-    if (!node) return fail('uid_node_missing');
+    const found = await r.uid.findPresented(hash);
+    if (!found) return fail('unknown_uid_token');
+    const { credential, node } = found;
     const actor: AuditActor = {
       credentialRef,
       uidNodeId: node.id,
@@ -99,12 +98,15 @@ export function createUidPresenter(deps: {
       return fail(`reuse_of_${credential.state}_token`, actor);
     }
     if (node.expiresAtMs <= now) return fail('uid_token_expired', actor);
-    const refused = await refuseReason(r, method, node.identityId, ctx, now);
-    if (refused) return fail(refused, actor);
+    // For `auth`, the exchange pipeline applies the method-wide checks itself, once.
+    if (purpose !== 'auth') {
+      const refused = await refuseReason(r, method, node.identityId, ctx, now);
+      if (refused) return fail(refused, actor);
+    }
 
     let pending: UidCredential | null = null;
     if (credential.state === 'pending') {
-      // First use of a rotated token: it becomes current, its predecessor superseded (RFC 9700 §4.14.2 style).
+      // First use of a rotated token: it becomes current and its predecessor superseded.
       if (await r.uid.transitionCredential(hash, 'pending', 'current', now)) {
         for (const previous of await r.uid.findCredentialsOfNode(node.id, 'current')) {
           if (previous.hash !== hash)
@@ -112,7 +114,7 @@ export function createUidPresenter(deps: {
         }
       }
     } else {
-      pending = (await r.uid.findCredentialsOfNode(node.id, 'pending'))[0] ?? null;
+      pending = found.pending;
       if (pending && !pending.manualAck) {
         const inGrace = pending.graceUntilMs !== null && now <= pending.graceUntilMs;
         if (!inGrace) return fail('rotated_away_successor_unused', actor);

@@ -6,6 +6,10 @@ export interface UidRepo {
   getNode(id: string): Promise<UidNode | null>;
   insertCredential(credential: UidCredential): Promise<void>;
   findCredential(hash: string): Promise<UidCredential | null>;
+  /** The credential with this hash, its node and the node's pending successor, in one read. */
+  findPresented(
+    hash: string,
+  ): Promise<{ credential: UidCredential; node: UidNode; pending: UidCredential | null } | null>;
   findCredentialsOfNode(nodeId: string, state: UidCredentialState): Promise<UidCredential[]>;
   /** Moves a credential from one state to another; false when it was no longer in `from`. */
   transitionCredential(

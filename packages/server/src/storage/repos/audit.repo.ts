@@ -4,6 +4,7 @@ import type { AuditRepo } from '../../core/audit/audit.repo.js';
 import type { RequestContext } from '../../core/shared/context.js';
 import { sha256Hex } from '../../crypto/credentials.js';
 import type { Dialect } from '../database.js';
+import { prepared } from '../prepared.js';
 import type { Database } from '../schema.js';
 
 /** The hash that chains an event to its predecessor. Any edit, insertion or deletion breaks it. */
@@ -11,14 +12,78 @@ export function chainHash(prevHash: string, fields: readonly unknown[]): string 
   return sha256Hex(`${prevHash}\n${JSON.stringify(fields)}`);
 }
 
-export function createAuditRepo(db: Kysely<Database>, dialect: Dialect): AuditRepo {
+/**
+ * The head of the chain as this process knows it. With SQLite one process owns the ledger, so the
+ * head lives in memory (restored by the unit of work when a unit rolls back, reloaded after a
+ * failed commit). With PostgreSQL several servers append, so the head row is locked per append.
+ */
+export class ChainHead {
+  current: { seq: number; hash: string } | null = null;
+}
+
+const GENESIS = '0'.repeat(64);
+
+const insertEvent = prepared(
+  (
+    db,
+    seq: number,
+    id: string,
+    at: number,
+    type: string,
+    outcome: string,
+    actor: string,
+    resource: string | null,
+    reason: string | null,
+    requestId: string | null,
+    sourceIp: string | null,
+    data: string,
+    prevHash: string,
+    hash: string,
+  ) =>
+    db.insertInto('audit_events').values({
+      seq,
+      id,
+      at,
+      type,
+      outcome,
+      actor,
+      resource,
+      reason,
+      request_id: requestId,
+      source_ip: sourceIp,
+      data,
+      prev_hash: prevHash,
+      hash,
+    }),
+);
+
+export function createAuditRepo(db: Kysely<Database>, dialect: Dialect, chain: ChainHead): AuditRepo {
+  async function headFor(): Promise<{ seq: number; hash: string }> {
+    if (dialect === 'postgres') {
+      const row = await db
+        .selectFrom('audit_head')
+        .select(['seq', 'hash'])
+        .where('id', '=', 1)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      return { seq: Number(row.seq), hash: row.hash };
+    }
+    if (!chain.current) {
+      const last = await db
+        .selectFrom('audit_events')
+        .select(['seq', 'hash'])
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      chain.current = last ? { seq: Number(last.seq), hash: last.hash } : { seq: 0, hash: GENESIS };
+    }
+    return chain.current;
+  }
+
   return {
     async append(event: AuditEvent, ctx: RequestContext, atMs: number) {
-      let headQuery = db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1);
-      // Several servers share one PostgreSQL ledger: the head row lock orders their appends.
-      if (dialect === 'postgres') headQuery = headQuery.forUpdate();
-      const head = await headQuery.executeTakeFirstOrThrow();
-      const seq = Number(head.seq) + 1;
+      const head = await headFor();
+      const seq = head.seq + 1;
       const row = {
         seq,
         id: `ev-${seq}`,
@@ -33,11 +98,26 @@ export function createAuditRepo(db: Kysely<Database>, dialect: Dialect): AuditRe
         data: JSON.stringify({ v: 1, userAgent: ctx.userAgent, ...(event.data ?? {}) }),
       };
       const hash = chainHash(head.hash, Object.values(row));
-      await db
-        .insertInto('audit_events')
-        .values({ ...row, prev_hash: head.hash, hash })
-        .execute();
-      await db.updateTable('audit_head').set({ seq, hash }).where('id', '=', 1).execute();
+      await insertEvent(
+        db,
+        dialect,
+        row.seq,
+        row.id,
+        row.at,
+        row.type,
+        row.outcome,
+        row.actor,
+        row.resource,
+        row.reason,
+        row.request_id,
+        row.source_ip,
+        row.data,
+        head.hash,
+        hash,
+      );
+      if (dialect === 'postgres')
+        await db.updateTable('audit_head').set({ seq, hash }).where('id', '=', 1).execute();
+      else chain.current = { seq, hash };
     },
     async list(afterSeq, limit) {
       const rows = await db

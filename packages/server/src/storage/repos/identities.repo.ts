@@ -6,7 +6,13 @@ import type {
   IdentityState,
 } from '../../core/identities/identities.model.js';
 import type { IdentityRepo } from '../../core/identities/identities.repo.js';
+import type { Dialect } from '../database.js';
+import { prepared } from '../prepared.js';
 import type { Database, IdentityTable } from '../schema.js';
+
+const stateQuery = prepared((db, id: string) =>
+  db.selectFrom('identities').select('state').where('id', '=', id),
+);
 
 function toIdentity(row: Selectable<IdentityTable>, tags: string[]): Identity {
   return {
@@ -25,7 +31,7 @@ function toIdentity(row: Selectable<IdentityTable>, tags: string[]): Identity {
   };
 }
 
-export function createIdentityRepo(db: Kysely<Database>): IdentityRepo {
+export function createIdentityRepo(db: Kysely<Database>, dialect: Dialect): IdentityRepo {
   async function tagsOf(ids: string[]): Promise<Map<string, string[]>> {
     const map = new Map<string, string[]>();
     if (ids.length === 0) return map;
@@ -80,6 +86,10 @@ export function createIdentityRepo(db: Kysely<Database>): IdentityRepo {
     },
     async get(id) {
       return one(await db.selectFrom('identities').selectAll().where('id', '=', id).executeTakeFirst());
+    },
+    async getState(id) {
+      const row = (await stateQuery(db, dialect, id))[0];
+      return row ? (row.state as IdentityState) : null;
     },
     async getByName(name) {
       return one(await db.selectFrom('identities').selectAll().where('name', '=', name).executeTakeFirst());

@@ -6,7 +6,62 @@ import {
   type UidNode,
 } from '../../core/uid/uid.model.js';
 import type { UidRepo } from '../../core/uid/uid.repo.js';
+import type { Dialect } from '../database.js';
+import { prepared } from '../prepared.js';
 import type { Database, UidCredentialTable, UidNodeTable } from '../schema.js';
+
+type PresentedRow = Selectable<UidNodeTable> & {
+  c_hash: string;
+  c_generation: number;
+  c_state: string;
+  c_manual_ack: number;
+  c_grace_until: number | null;
+  c_created_at: number;
+  c_activated_at: number | null;
+  c_superseded_at: number | null;
+  p_hash: string | null;
+  p_generation: number | null;
+  p_state: string | null;
+  p_manual_ack: number | null;
+  p_grace_until: number | null;
+  p_created_at: number | null;
+  p_activated_at: number | null;
+  p_superseded_at: number | null;
+};
+
+/** The hot path of every UID presentation: one indexed read for credential, node and successor. */
+const findPresentedQuery = prepared(
+  (_db, hash: string) => sql<PresentedRow>`
+    select n.*,
+      c.hash as c_hash, c.generation as c_generation, c.state as c_state, c.manual_ack as c_manual_ack,
+      c.grace_until as c_grace_until, c.created_at as c_created_at, c.activated_at as c_activated_at,
+      c.superseded_at as c_superseded_at,
+      p.hash as p_hash, p.generation as p_generation, p.state as p_state, p.manual_ack as p_manual_ack,
+      p.grace_until as p_grace_until, p.created_at as p_created_at, p.activated_at as p_activated_at,
+      p.superseded_at as p_superseded_at
+    from uid_credentials c
+    join uid_nodes n on n.id = c.node_id
+    left join uid_credentials p on p.node_id = c.node_id and p.state = 'pending'
+    where c.hash = ${hash}
+    order by p.generation desc
+    limit 1`,
+);
+
+function prefixed(row: PresentedRow, prefix: 'c_' | 'p_', nodeId: string): UidCredential | null {
+  const r = row as unknown as Record<string, unknown>;
+  if (r[`${prefix}hash`] == null) return null;
+  return toCredential({
+    hash: r[`${prefix}hash`] as string,
+    node_id: nodeId,
+    generation: Number(r[`${prefix}generation`]),
+    state: r[`${prefix}state`] as string,
+    manual_ack: Number(r[`${prefix}manual_ack`]),
+    grace_until: r[`${prefix}grace_until`] == null ? null : Number(r[`${prefix}grace_until`]),
+    created_at: Number(r[`${prefix}created_at`]),
+    activated_at: r[`${prefix}activated_at`] == null ? null : Number(r[`${prefix}activated_at`]),
+    superseded_at: r[`${prefix}superseded_at`] == null ? null : Number(r[`${prefix}superseded_at`]),
+  });
+}
 
 function toNode(r: Selectable<UidNodeTable>): UidNode {
   return {
@@ -46,7 +101,7 @@ function toCredential(r: Selectable<UidCredentialTable>): UidCredential {
 
 const count = (result: { numUpdatedRows: bigint }) => Number(result.numUpdatedRows);
 
-export function createUidRepo(db: Kysely<Database>): UidRepo {
+export function createUidRepo(db: Kysely<Database>, dialect: Dialect): UidRepo {
   const inSubtree = (methodId: string, path: string | null) => {
     let q = db.selectFrom('uid_nodes').where('method_id', '=', methodId);
     if (path) q = q.where('path', '>=', path).where('path', '<', subtreeEnd(path));
@@ -105,6 +160,15 @@ export function createUidRepo(db: Kysely<Database>): UidRepo {
         .where('hash', '=', hash)
         .executeTakeFirst();
       return row ? toCredential(row) : null;
+    },
+    async findPresented(hash) {
+      const row = (await findPresentedQuery(db, dialect, hash))[0];
+      if (!row) return null;
+      return {
+        node: toNode(row),
+        credential: prefixed(row, 'c_', row.id)!,
+        pending: prefixed(row, 'p_', row.id),
+      };
     },
     async findCredentialsOfNode(nodeId, state) {
       const rows = await db

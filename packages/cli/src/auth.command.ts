@@ -1,0 +1,167 @@
+/**
+ * `tessera auth` (credential → session token) and `tessera configure` (profiles).
+ */
+
+import type { AuthRequest, AuthResponse } from '@tessera/sdk';
+import type { ArgReader } from './argv.parser.js';
+import type { CommandContext, CommandSpec } from './cli.context.js';
+import { UsageError } from './cli.errors.js';
+import { DEFAULT_PROFILE, type Profile } from './config.store.js';
+import { formatTime, renderKeyValues } from './output.format.js';
+import { readTokenFile } from './token-file.store.js';
+
+const ACCESS_TYPES = ['universal_identity', 'access_key'] as const;
+
+async function authRequest(args: ArgReader): Promise<AuthRequest> {
+  const accessId = args.str('access-id');
+  const uidToken = args.str('uid-token');
+  const tokenFile = args.str('token-file');
+  const accessKey = args.str('access-key');
+  const type = args.choice('access-type', ACCESS_TYPES) ?? (accessKey ? 'access_key' : 'universal_identity');
+  if (type === 'access_key') {
+    if (!accessId) throw new UsageError('--access-id is required with --access-type access_key');
+    if (!accessKey) throw new UsageError('--access-key is required with --access-type access_key');
+    return { accessType: 'access_key', accessId, accessKey };
+  }
+  if (uidToken && tokenFile) throw new UsageError('give --uid-token or --token-file, not both');
+  const withId = accessId ? { accessId } : {};
+  if (tokenFile) {
+    return { accessType: 'universal_identity', uidToken: await readTokenFile(tokenFile), ...withId };
+  }
+  if (!uidToken)
+    throw new UsageError('--uid-token (or --token-file) is required with --access-type universal_identity');
+  return { accessType: 'universal_identity', uidToken, ...withId };
+}
+
+function renderAuth(answer: AuthResponse, nowMs: number): string {
+  // The session token is shown as t-<jwt> (Akeyless style); the server and SDK accept either form.
+  return [
+    'Authentication succeeded.',
+    `Token: t-${answer.token}`,
+    `Expires: ${formatTime(answer.expiresAt, nowMs)}`,
+    '',
+  ].join('\n');
+}
+
+const auth: CommandSpec = {
+  path: ['auth'],
+  summary: 'Exchange a UID token or an access key for a session token',
+  details:
+    'Prints the session token as `Token: t-<jwt>`. Pass it to other commands with --token or ' +
+    'TESSERA_TOKEN. With --json the raw answer is printed (token without the t- prefix).',
+  options: {
+    'access-id': { type: 'string', placeholder: 'p-…', description: 'access id of the auth method' },
+    'access-type': {
+      type: 'string',
+      placeholder: 'TYPE',
+      description: 'universal_identity or access_key (default: from the credential given)',
+    },
+    'uid-token': { type: 'string', placeholder: 'u-…', description: 'UID token (also --uid_token)' },
+    'token-file': {
+      type: 'string',
+      placeholder: 'FILE',
+      description: 'read the UID token from FILE (raw or UID_TOKEN=…)',
+    },
+    'access-key': {
+      type: 'string',
+      placeholder: 'KEY',
+      description: 'access key (with --access-type access_key)',
+    },
+  },
+  examples: [
+    'tessera auth --access-id p-xxxx --access-type universal_identity --uid_token "$UID_TOKEN"',
+    'T_TOKEN=$(tessera auth --uid-token "$UID_TOKEN" --json | jq -r .token)',
+    'tessera auth --access-id p-admin --access-type access_key --access-key "$KEY"',
+  ],
+  async run(ctx: CommandContext, args: ArgReader): Promise<void> {
+    const answer = await ctx.client.auth(await authRequest(args));
+    ctx.emit(answer, () => renderAuth(answer, ctx.now()));
+  },
+};
+
+async function readKeyArg(ctx: CommandContext, value: string | undefined): Promise<string | undefined> {
+  if (value !== '-') return value;
+  const key = (await ctx.io.readStdin()).trim();
+  if (!key) throw new UsageError('--access-key - read nothing from standard input');
+  return key;
+}
+
+function profileView(name: string, file: string, p: Profile): Record<string, unknown> {
+  return {
+    profile: name,
+    file,
+    url: p.url ?? null,
+    accessId: p.accessId ?? null,
+    accessKeySet: Boolean(p.accessKey),
+  };
+}
+
+const configure: CommandSpec = {
+  path: ['configure'],
+  summary: 'Save the server URL and admin access key in a profile',
+  details:
+    'Profiles live in ~/.tessera/config.json (directory 0700, file 0600; TESSERA_CONFIG_DIR moves it). ' +
+    'Commands that need admin rights exchange the profile’s access key for a session token and cache it. ' +
+    'Without any of --url, --access-id, --access-key the profile is shown (the key is never printed). ' +
+    'Use --access-key - to read the key from standard input (keeps it out of shell history).',
+  options: {
+    'access-id': { type: 'string', placeholder: 'p-…', description: 'admin access id' },
+    'access-key': {
+      type: 'string',
+      placeholder: 'KEY',
+      description: 'admin access key, or - for standard input',
+    },
+  },
+  examples: [
+    'tessera configure --url http://127.0.0.1:8377 --access-id p-admin --access-key - < admin.key',
+    'tessera configure --profile prod --url https://tessera.example.com',
+    'tessera configure --profile prod',
+  ],
+  async run(ctx: CommandContext, args: ArgReader): Promise<void> {
+    const accessId = args.str('access-id');
+    const accessKey = await readKeyArg(ctx, args.str('access-key'));
+    const url = ctx.flags.url;
+    if (url !== undefined && !/^https?:\/\/[^\s]+$/.test(url))
+      throw new UsageError(`--url must be an http(s) URL`);
+    const file = ctx.config.file;
+    if (url === undefined && accessId === undefined && accessKey === undefined) {
+      ctx.emit(profileView(ctx.profileName, file, ctx.profile), () => renderProfile(ctx, ctx.profile));
+      return;
+    }
+    if (accessKey !== undefined && !accessId && !ctx.profile.accessId) {
+      throw new UsageError('--access-key needs --access-id');
+    }
+    const saved = await ctx.config.updateProfile(ctx.profileName, {
+      ...(url !== undefined ? { url: url.replace(/\/+$/, '') } : {}),
+      ...(accessId !== undefined ? { accessId } : {}),
+      ...(accessKey !== undefined ? { accessKey } : {}),
+    });
+    if (accessId !== undefined || accessKey !== undefined || url !== undefined) {
+      await ctx.config.sessionCache(ctx.profileName, ctx.url, saved.accessId ?? '').clear();
+    }
+    ctx.emit(
+      profileView(ctx.profileName, file, saved),
+      () => `Saved profile "${ctx.profileName}" in ${file}.\n`,
+    );
+  },
+};
+
+function renderProfile(ctx: CommandContext, p: Profile): string {
+  const header =
+    Object.keys(p).length === 0
+      ? `Profile "${ctx.profileName}" is not configured${ctx.profileName === DEFAULT_PROFILE ? '' : ' yet'}.\n`
+      : '';
+  return (
+    header +
+    renderKeyValues([
+      ['Profile', ctx.profileName],
+      ['File', ctx.config.file],
+      ['URL', p.url ?? `- (using ${ctx.url})`],
+      ['Access ID', p.accessId ?? '-'],
+      ['Access key', p.accessKey ? 'set' : 'not set'],
+    ])
+  );
+}
+
+/** `auth` and `configure`. */
+export const authCommands: readonly CommandSpec[] = [auth, configure];

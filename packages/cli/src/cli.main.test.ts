@@ -1,0 +1,487 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FetchLike } from '@tessera/sdk';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CliIo } from './cli.context.js';
+import { COMMANDS, main, resolveCommand } from './cli.main.js';
+
+interface Call {
+  method: string;
+  path: string;
+  auth: string | undefined;
+  body: Record<string, unknown> | undefined;
+}
+
+type Handler = (call: Call) => Promise<[number, unknown]> | [number, unknown];
+
+const JWT = 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln';
+const NOW = Date.parse('2025-06-01T10:00:00Z');
+const ISSUED = {
+  token: 'u-NEWTOKEN_abc-123',
+  tokenId: 'node1',
+  authMethodId: 'p-uid',
+  expiresAt: '2025-06-01T11:00:00.000Z',
+  ttlSeconds: 3600,
+};
+const METHOD = {
+  id: 'p-uid',
+  name: '/demo/uid',
+  type: 'universal_identity',
+  identityId: 'i-1',
+  boundCidrs: [],
+  expiresAt: null,
+  createdAt: '2025-06-01T09:00:00.000Z',
+  updatedAt: '2025-06-01T09:00:00.000Z',
+  universalIdentity: {
+    ttlSeconds: 3600,
+    jwtTtlSeconds: 43_200,
+    childTtlLimitSeconds: 86_400,
+    treeLength: 5,
+    denyRotate: false,
+    denyInheritance: false,
+    reusePolicy: 'revoke',
+    rotationGraceSeconds: 120,
+  },
+};
+const IDENTITY = {
+  id: 'i-1',
+  name: 'billing-api',
+  kind: 'service',
+  owner: 'alice@example.com',
+  environment: 'prod',
+  tags: ['a'],
+  state: 'active',
+  description: null,
+  createdAt: '2025-06-01T09:00:00.000Z',
+  updatedAt: '2025-06-01T09:00:00.000Z',
+  lastUsedAt: null,
+  retiredAt: null,
+};
+const TREE = {
+  authMethodId: 'p-uid',
+  maxDepth: 1,
+  numberOfTokens: 1,
+  roots: [
+    {
+      id: 'node1',
+      parentId: null,
+      depth: 1,
+      ttlSeconds: 3600,
+      expiresAt: '2025-06-01T11:00:00.000Z',
+      createdAt: '2025-06-01T09:00:00.000Z',
+      lastRotatedAt: null,
+      denyRotate: false,
+      denyInheritance: false,
+      revoked: false,
+      revokedAt: null,
+      comment: null,
+      children: [],
+    },
+  ],
+};
+
+const ROUTES: Record<string, Handler> = {
+  'POST /v1/auth': () => [
+    200,
+    {
+      token: JWT,
+      tokenType: 'Bearer',
+      expiresIn: 3600,
+      expiresAt: '2025-06-01T11:00:00.000Z',
+      identityId: 'i-1',
+      authMethodId: 'p-admin',
+    },
+  ],
+  'POST /v1/auth-methods': (c) =>
+    c.body?.type === 'access_key'
+      ? [201, { authMethod: { ...METHOD, id: 'p-ak', type: 'access_key' }, accessKey: 'AK-SECRET' }]
+      : [201, { authMethod: METHOD }],
+  'GET /v1/auth-methods': () => [200, { items: [METHOD], nextCursor: null }],
+  'GET /v1/auth-methods/by-name': () => [200, METHOD],
+  'DELETE /v1/auth-methods/p-uid': () => [204, undefined],
+  'POST /v1/uid/tokens': () => [201, ISSUED],
+  'POST /v1/uid/rotate': (c) => [200, { ...ISSUED, pendingAck: c.body?.manualAck === true }],
+  'POST /v1/uid/rotate/ack': () => [200, { tokenId: 'node1', acknowledged: true }],
+  'POST /v1/uid/children': () => [
+    201,
+    { ...ISSUED, token: 'u-CHILD', tokenId: 'node2', parentId: 'node1', depth: 2 },
+  ],
+  'GET /v1/uid/tree': () => [200, TREE],
+  'POST /v1/uid/revoke': (c) => [200, { tokenId: 'node1', type: c.body?.type, revokedCount: 2 }],
+  'POST /v1/identities': () => [201, IDENTITY],
+  'GET /v1/identities': () => [200, { items: [IDENTITY], nextCursor: 'c2' }],
+  'GET /v1/identities/i-1': () => [200, IDENTITY],
+  'PATCH /v1/identities/i-1': () => [200, IDENTITY],
+  'POST /v1/identities/i-1/retire': () => [200, { ...IDENTITY, state: 'retired' }],
+};
+
+let dir: string;
+let calls: Call[];
+let routes: Record<string, Handler>;
+
+const fakeFetch: FetchLike = async (input, init) => {
+  const url = new URL(input);
+  const call: Call = {
+    method: init.method ?? 'GET',
+    path: url.pathname,
+    auth: (init.headers as Record<string, string>).authorization,
+    body: typeof init.body === 'string' ? (JSON.parse(init.body) as Record<string, unknown>) : undefined,
+  };
+  calls.push(call);
+  const handler = routes[`${call.method} ${call.path}`];
+  const [status, body] = handler
+    ? await handler(call)
+    : [404, { error: { code: 'TESSERA_ROUTE_NOT_FOUND', message: 'No such route.', requestId: 'req-404' } }];
+  return new Response(body === undefined ? null : JSON.stringify(body), { status });
+};
+
+async function run(argv: string[], env: Record<string, string> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    env: { TESSERA_CONFIG_DIR: dir, TESSERA_TOKEN: 't-admin-session', ...env },
+    now: () => NOW,
+    readStdin: async () => 'KEY-FROM-STDIN\n',
+    onShutdownSignal: () => () => undefined,
+    fetch: fakeFetch,
+  };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tessera-cli-'));
+  calls = [];
+  routes = { ...ROUTES };
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('--json on every command', () => {
+  const cases: string[][] = [
+    ['auth', '--access-id', 'p-uid', '--access-type', 'universal_identity', '--uid_token', 'u-X'],
+    ['auth-method', 'create', 'universal-identity', '--name', '/demo/uid', '--ttl', '60', '--jwt-ttl', '720'],
+    ['auth-method', 'create', 'access-key', '--name', '/admins/x'],
+    ['auth-method', 'list'],
+    ['auth-method', 'get', '--name', '/demo/uid'],
+    ['auth-method', 'delete', '--name', '/demo/uid'],
+    ['uid-generate-token', '--auth-method-name', '/demo/uid'],
+    ['uid-rotate-token', '--uid-token', 'u-OLD'],
+    ['uid-create-child-token', '--uid-token', 'u-P', '--child-ttl', '30'],
+    [
+      'uid-revoke-token',
+      '--revoke-token',
+      'node1',
+      '--revoke-type',
+      'revokeAll',
+      '--auth-method-name',
+      '/demo/uid',
+    ],
+    ['uid-list-children', '--uid-token', 'u-P'],
+    ['identity', 'create', '--name', 'billing-api', '--kind', 'service', '--owner', 'alice@example.com'],
+    ['identity', 'get', 'i-1'],
+    ['identity', 'list', '--kind', 'service'],
+    ['identity', 'update', 'i-1', '--owner', 'bob@example.com'],
+    ['identity', 'retire', '--id', 'i-1'],
+    ['configure', '--url', 'http://127.0.0.1:9999'],
+  ];
+  it.each(cases)('%s %s %s', async (...argv) => {
+    const result = await run([...argv, '--json']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(() => JSON.parse(result.stdout)).not.toThrow();
+  });
+
+  it('covers every command except server and init', () => {
+    const covered = new Set(cases.map((c) => resolveCommand(c).command?.path.join(' ')));
+    const all = COMMANDS.map((c) => c.path.join(' ')).filter((n) => n !== 'server' && n !== 'init');
+    expect(all.filter((n) => !covered.has(n))).toEqual([]);
+  });
+});
+
+describe('readable output for scripts', () => {
+  it('uid-generate-token prints the bare token alone on stdout', async () => {
+    const r = await run(['uid-generate-token', '--auth-method-name', '/demo/uid']);
+    expect(r.stdout).toBe(`${ISSUED.token}\n`);
+    expect(r.stderr).toContain('node1');
+  });
+
+  it('uid-create-child-token prints the bare child token and sends seconds', async () => {
+    const r = await run([
+      'uid-create-child-token',
+      '--uid-token',
+      'u-P',
+      '--child-ttl',
+      '480',
+      '--child-deny-rotate',
+    ]);
+    expect(r.stdout).toBe('u-CHILD\n');
+    expect(calls[0]?.auth).toBe('Bearer u-P');
+    expect(calls[0]?.body).toEqual({ ttlSeconds: 28_800, denyRotate: true });
+  });
+
+  it('uid-create-child-token admin form names the method and parent', async () => {
+    await run([
+      'uid-create-child-token',
+      '--auth-method-name',
+      '/x',
+      '--uid-token-id',
+      'node1',
+      '--child-ttl',
+      '1',
+    ]);
+    expect(calls[0]?.auth).toBe('Bearer admin-session');
+    expect(calls[0]?.body).toEqual({ ttlSeconds: 60, authMethodName: '/x', parentTokenId: 'node1' });
+  });
+
+  it('uid-rotate-token output works with the seed rotation script', async () => {
+    const r = await run(['uid-rotate-token', '--uid-token', 'u-OLD']);
+    const line = r.stdout.split('\n').find((l) => /(ROTATED TOKEN|Token):/.test(l)) ?? '';
+    expect(line.replace(/.*\[/, '').replace(/\].*/, '')).toBe(ISSUED.token);
+    expect(r.stdout).toBe(`ROTATED TOKEN: [${ISSUED.token}]\n`);
+  });
+
+  it('auth prints Authentication succeeded and a t- token', async () => {
+    const r = await run([
+      'auth',
+      '--access-id',
+      'p-uid',
+      '--access-type',
+      'universal_identity',
+      '--uid-token',
+      'u-X',
+    ]);
+    expect(r.stdout).toBe(
+      `Authentication succeeded.\nToken: t-${JWT}\nExpires: 2025-06-01T11:00:00Z (in 1h)\n`,
+    );
+    expect(calls[0]?.body).toEqual({ accessType: 'universal_identity', uidToken: 'u-X', accessId: 'p-uid' });
+  });
+
+  it('auth-method create universal-identity prints the access id and sends seconds', async () => {
+    const r = await run([
+      'auth-method',
+      'create',
+      'universal-identity',
+      '--name',
+      '/demo/uid',
+      '--ttl',
+      '60',
+      '--jwt-ttl',
+      '720',
+    ]);
+    expect(r.stdout).toBe('p-uid\n');
+    expect(calls[0]?.body).toEqual({
+      type: 'universal_identity',
+      name: '/demo/uid',
+      ttlSeconds: 3600,
+      jwtTtlSeconds: 43_200,
+    });
+  });
+
+  it('uid-revoke-token maps the Akeyless types and tells tokens from ids', async () => {
+    await run([
+      'uid-revoke-token',
+      '--revoke-token',
+      'u-DB',
+      '--revoke-type',
+      'revokeSelf',
+      '--auth-method-name',
+      '/m',
+    ]);
+    await run([
+      'uid-revoke-token',
+      '--revoke-token',
+      'node7',
+      '--revoke-type',
+      'revokeAll',
+      '--uid-token',
+      'u-P',
+    ]);
+    expect(calls[0]?.body).toEqual({ token: 'u-DB', type: 'self', authMethodName: '/m' });
+    expect(calls[0]?.auth).toBe('Bearer admin-session');
+    expect(calls[1]?.body).toEqual({ tokenId: 'node7', type: 'all' });
+    expect(calls[1]?.auth).toBe('Bearer u-P');
+  });
+
+  it('uid-list-children draws the tree', async () => {
+    const r = await run(['uid-list-children', '--uid-token', 'u-P']);
+    expect(r.stdout).toContain('Auth method p-uid: 1 token, max depth 1\nnode1  ttl 60m');
+  });
+});
+
+describe('uid-rotate-token --token-file', () => {
+  it('writes the new token before acknowledging it, keeping the key=value form', async () => {
+    const file = join(dir, 'demo-tokens');
+    await writeFile(file, 'ACCESS_ID=p-uid\nUID_TOKEN=u-OLD\n', { mode: 0o644 });
+    let fileAtAck = '';
+    routes['POST /v1/uid/rotate/ack'] = async (c) => {
+      fileAtAck = await readFile(file, 'utf8');
+      expect(c.auth).toBe('Bearer u-OLD');
+      expect(c.body).toEqual({ newToken: ISSUED.token });
+      return [200, { tokenId: 'node1', acknowledged: true }];
+    };
+    const r = await run(['uid-rotate-token', '--token-file', file, '--manual-ack']);
+    expect(r.code).toBe(0);
+    expect(calls.map((c) => c.path)).toEqual(['/v1/uid/rotate', '/v1/uid/rotate/ack']);
+    expect(calls[0]?.auth).toBe('Bearer u-OLD');
+    expect(fileAtAck).toBe(`ACCESS_ID=p-uid\nUID_TOKEN=${ISSUED.token}\n`);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(r.stdout).not.toContain(ISSUED.token);
+    expect(r.stdout).toContain(`written to ${file}`);
+  });
+  it('does not acknowledge when the file cannot be written, and says the old token is still there', async () => {
+    const file = join(dir, 'not-a-token-file');
+    await writeFile(file, 'DATABASE_URL=postgres://x\nPORT=1\n');
+    const r = await run(['uid-rotate-token', '--uid-token', 'u-OLD', '--token-file', file, '--manual-ack']);
+    expect(r.code).toBe(1);
+    expect(calls.map((c) => c.path)).toEqual(['/v1/uid/rotate']);
+    expect(r.stderr).toContain('TESSERA_UID_PERSIST_FAILED');
+    expect(r.stderr).toContain('it was not acknowledged');
+    expect(r.stderr).not.toContain(ISSUED.token);
+    expect(await readFile(file, 'utf8')).toBe('DATABASE_URL=postgres://x\nPORT=1\n');
+  });
+});
+
+describe('errors and exit codes', () => {
+  it('shows the server code, message, request id and a hint; exit 1', async () => {
+    routes['GET /v1/identities'] = () => [
+      401,
+      { error: { code: 'TESSERA_UNAUTHENTICATED', message: 'No credential.', requestId: 'req-9' } },
+    ];
+    const r = await run(['identity', 'list']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Error: No credential. [TESSERA_UNAUTHENTICATED, 401]');
+    expect(r.stderr).toContain('Request id: req-9');
+    expect(r.stderr).toContain('Hint: run `tessera auth');
+  });
+
+  it('renders errors as JSON on stderr with --json', async () => {
+    routes['POST /v1/uid/rotate'] = () => [
+      401,
+      { error: { code: 'TESSERA_AUTH_FAILED', message: 'Bad.', requestId: 'r' } },
+    ];
+    const r = await run(['uid-rotate-token', '--uid-token', 'u-SECRET-TOKEN', '--json']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(JSON.parse(r.stderr).error.code).toBe('TESSERA_AUTH_FAILED');
+    expect(r.stderr).not.toContain('u-SECRET-TOKEN');
+  });
+
+  it('exits 1 when the token is invalid (seed validity check)', async () => {
+    routes['GET /v1/uid/tree'] = () => [401, { error: { code: 'TESSERA_AUTH_FAILED', message: 'Bad.' } }];
+    expect((await run(['uid-list-children', '--uid-token', 'u-EXPIRED'])).code).toBe(1);
+  });
+
+  it('exits 2 on usage errors', async () => {
+    expect((await run(['uid-list-children', '--bogus'])).code).toBe(2);
+    expect((await run(['uid-revoke-token', '--revoke-token', 'x', '--revoke-type', 'revokeSome'])).code).toBe(
+      2,
+    );
+    expect((await run(['uid-generate-token', '--auth-method-name', 'x', '--ttl', '0'])).code).toBe(2);
+    expect((await run(['nonsense'])).code).toBe(2);
+    expect((await run(['auth-method'])).code).toBe(2);
+    expect((await run(['identity', 'get', 'a', 'b'])).code).toBe(2);
+    expect(calls).toEqual([]);
+  });
+
+  it('asks for a credential when there is none', async () => {
+    const r = await run(['auth-method', 'list'], { TESSERA_TOKEN: '' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('TESSERA_UNAUTHENTICATED');
+    expect(r.stderr).toContain('tessera configure');
+  });
+});
+
+describe('help', () => {
+  it.each(COMMANDS.map((c) => [c.path.join(' ')]))('%s --help has options and examples', async (name) => {
+    const r = await run([...name.split(' '), '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Usage: tessera ${name}`);
+    expect(r.stdout).toContain('Examples:');
+    expect(r.stdout).toContain('--json');
+  });
+
+  it('lists groups and all commands', async () => {
+    expect((await run(['--help'])).stdout).toContain('uid-list-children');
+    expect((await run(['auth-method', 'create', '--help'])).stdout).toContain(
+      'auth-method create access-key',
+    );
+    expect((await run(['help', 'uid-rotate-token'])).stdout).toContain('--token-file');
+  });
+
+  it('finds the command after global options', () => {
+    const r = resolveCommand(['--url', 'http://x', '--json', 'auth-method', 'get', '--name', 'n']);
+    expect(r.command?.path).toEqual(['auth-method', 'get']);
+    expect(r.rest).toEqual(['--url', 'http://x', '--json', '--name', 'n']);
+  });
+});
+
+describe('profiles', () => {
+  it('configure stores the profile privately; admin commands exchange and cache the session', async () => {
+    const c = await run([
+      'configure',
+      '--url',
+      'http://127.0.0.1:9999',
+      '--access-id',
+      'p-admin',
+      '--access-key',
+      '-',
+    ]);
+    expect(c.code).toBe(0);
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(dir, 'config.json'))).mode & 0o777).toBe(0o600);
+    const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
+    expect(config.profiles.default).toEqual({
+      url: 'http://127.0.0.1:9999',
+      accessId: 'p-admin',
+      accessKey: 'KEY-FROM-STDIN',
+    });
+    const shown = await run(['configure']);
+    expect(shown.stdout).toContain('Access key: set');
+    expect(shown.stdout).not.toContain('KEY-FROM-STDIN');
+
+    await run(['auth-method', 'list'], { TESSERA_TOKEN: '' });
+    await run(['auth-method', 'list'], { TESSERA_TOKEN: '' });
+    expect(calls.map((x) => `${x.method} ${x.path}`)).toEqual([
+      'POST /v1/auth',
+      'GET /v1/auth-methods',
+      'GET /v1/auth-methods',
+    ]);
+    expect(calls[0]?.body).toEqual({
+      accessType: 'access_key',
+      accessId: 'p-admin',
+      accessKey: 'KEY-FROM-STDIN',
+    });
+    expect(calls[2]?.auth).toBe(`Bearer ${JWT}`);
+    expect((await stat(join(dir, 'sessions', 'default.json'))).mode & 0o777).toBe(0o600);
+  });
+
+  it('re-authenticates once when the cached session is rejected', async () => {
+    await run(['configure', '--url', 'http://h', '--access-id', 'p-admin', '--access-key', 'K']);
+    let first = true;
+    routes['GET /v1/auth-methods'] = () => {
+      if (first) {
+        first = false;
+        return [401, { error: { code: 'TESSERA_TOKEN_REVOKED', message: 'Revoked.' } }];
+      }
+      return [200, { items: [], nextCursor: null }];
+    };
+    const r = await run(['auth-method', 'list'], { TESSERA_TOKEN: '' });
+    expect(r.code).toBe(0);
+    expect(calls.map((x) => x.path)).toEqual([
+      '/v1/auth',
+      '/v1/auth-methods',
+      '/v1/auth',
+      '/v1/auth-methods',
+    ]);
+  });
+});

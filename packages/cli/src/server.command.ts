@@ -1,0 +1,139 @@
+/**
+ * `tessera server` and `tessera init`: thin wrappers over `@tessera/server`, loaded only when these
+ * commands run (so the other commands start fast and do not load the database drivers).
+ */
+
+import type { ArgReader } from './argv.parser.js';
+import type { CommandContext, CommandSpec } from './cli.context.js';
+import { CliError, UsageError } from './cli.errors.js';
+
+interface ServerOverrides {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  storeUrl?: string;
+  logLevel?: string;
+}
+
+function overrides(args: ArgReader, withListen: boolean): ServerOverrides {
+  const out: ServerOverrides = {};
+  const dataDir = args.str('data-dir');
+  if (dataDir) out.dataDir = dataDir;
+  if (withListen) {
+    const port = args.num('port');
+    if (port !== undefined) {
+      if (!Number.isInteger(port) || port < 0 || port > 65_535)
+        throw new UsageError('--port must be 0-65535');
+      out.port = port;
+    }
+    const host = args.str('host');
+    const storeUrl = args.str('store');
+    const logLevel = args.str('log-level');
+    if (host) out.host = host;
+    if (storeUrl) out.storeUrl = storeUrl;
+    if (logLevel) out.logLevel = logLevel;
+  }
+  return out;
+}
+
+async function loadServer() {
+  return import('@tessera/server');
+}
+
+/** `loadConfig` throws plain Errors with a clear message for bad settings: a usage problem. */
+function loadConfigOrUsage<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    throw new UsageError(`invalid server configuration: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+const server: CommandSpec = {
+  path: ['server'],
+  summary: 'Run the Tessera server (SQLite by default; PostgreSQL with --store)',
+  details:
+    'Initialises the data directory on first start. Stops gracefully on SIGINT/SIGTERM (a second signal ' +
+    'exits at once). Settings not given here come from the environment (see the server docs).',
+  options: {
+    port: { type: 'number', placeholder: 'PORT', description: 'listen port (default 8377)' },
+    host: { type: 'string', placeholder: 'HOST', description: 'listen address (default 127.0.0.1)' },
+    'data-dir': { type: 'string', placeholder: 'DIR', description: 'data directory (SQLite database, keys)' },
+    store: { type: 'string', placeholder: 'URL', description: 'store URL, e.g. postgres://user@host/db' },
+    'log-level': { type: 'string', placeholder: 'LEVEL', description: 'trace, debug, info, warn, error' },
+  },
+  examples: [
+    'tessera server',
+    'tessera server --port 8377 --data-dir /var/lib/tessera',
+    'tessera server --host 0.0.0.0 --store postgres://tessera@db/tessera',
+  ],
+  async run(ctx, args) {
+    const settings = overrides(args, true);
+    const { loadConfig, startServer } = await loadServer();
+    const config = loadConfigOrUsage(() => loadConfig(settings));
+    const running = await startServer(config);
+    ctx.emit({ url: running.url, pid: process.pid }, () => `Tessera server listening on ${running.url}\n`);
+    await waitForShutdown(ctx, running.close.bind(running));
+  },
+};
+
+function waitForShutdown(ctx: CommandContext, close: () => Promise<void>): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let closing = false;
+    const stop = ctx.io.onShutdownSignal((signal) => {
+      if (closing) {
+        ctx.note(`${signal} again: exiting now.`);
+        process.exit(1);
+      }
+      closing = true;
+      ctx.note(`${signal} received: closing (send it again to exit at once)…`);
+      close().then(
+        () => {
+          stop();
+          ctx.note('Server closed.');
+          resolve();
+        },
+        (err: unknown) => {
+          stop();
+          reject(err);
+        },
+      );
+    });
+  });
+}
+
+const init: CommandSpec = {
+  path: ['init'],
+  summary: 'Initialise a data directory and print the admin access key once',
+  details: 'Refuses when the directory is already initialised. Store the key now: it is not shown again.',
+  options: {
+    'data-dir': { type: 'string', placeholder: 'DIR', description: 'data directory to initialise' },
+  },
+  examples: ['tessera init', 'tessera init --data-dir /var/lib/tessera --json'],
+  async run(ctx, args) {
+    const settings = overrides(args, false);
+    const { loadConfig, initDataDir } = await loadServer();
+    const config = loadConfigOrUsage(() => loadConfig(settings));
+    const result = await initDataDir(config);
+    if (!result.created) {
+      throw new CliError(
+        'TESSERA_ALREADY_INITIALISED',
+        `the data directory is already initialised (admin credentials file: ${result.adminFile})`,
+        'use the existing admin access key, or choose another --data-dir',
+      );
+    }
+    ctx.emit(result, () => {
+      const key = result.accessKey ?? `(written to ${result.adminFile})`;
+      return `Access ID: ${result.accessId}\nAccess Key: ${key}\n`;
+    });
+    if (!ctx.json) {
+      ctx.note(
+        'Tessera initialised. The access key is shown only once. Configure the CLI with:\n' +
+          `  tessera configure --access-id ${result.accessId} --access-key -`,
+      );
+    }
+  },
+};
+
+/** `server` and `init`. */
+export const serverCommands: readonly CommandSpec[] = [server, init];

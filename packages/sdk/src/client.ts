@@ -1,0 +1,361 @@
+/**
+ * Low-level typed client for the Tessera native HTTP API (v1). One method per route; each call that
+ * needs a credential takes it explicitly (a session token, with or without `t-`, or a UID token `u-…`).
+ *
+ * Runtime-neutral: uses only `fetch`, `AbortController` and `URL`.
+ *
+ * @packageDocumentation
+ */
+
+import { type CallSpec, DEFAULT_TIMEOUT_MS, type FetchLike, HttpTransport } from './client.transport.js';
+import type {
+  AckUidRotationResponse,
+  AuthMethod,
+  AuthRequest,
+  AuthResponse,
+  CreateAccessKeyAuthMethodRequest,
+  CreateAuthMethodRequest,
+  CreateAuthMethodResponse,
+  CreateIdentityRequest,
+  CreateUidChildRequest,
+  CreateUniversalIdentityAuthMethodRequest,
+  GenerateUidTokenRequest,
+  HealthResponse,
+  Identity,
+  Jwks,
+  ListAuthMethodsQuery,
+  ListIdentitiesQuery,
+  Page,
+  RevokeUidTokenRequest,
+  RevokeUidTokenResponse,
+  RotateUidTokenRequest,
+  UidChildIssued,
+  UidTokenIssued,
+  UidTokenRotated,
+  UidTree,
+  UidTreeQuery,
+  UpdateAuthMethodRequest,
+  UpdateIdentityRequest,
+} from './wire.js';
+
+export type { FetchLike } from './client.transport.js';
+export { bareCredential } from './client.transport.js';
+
+/** Options of {@link TesseraClient}. */
+export interface TesseraClientOptions {
+  /** Base URL of the server, e.g. `http://127.0.0.1:8377`. A trailing slash is ignored. */
+  url: string;
+  /** A `fetch` implementation; defaults to `globalThis.fetch`. */
+  fetch?: FetchLike;
+  /** Per-request timeout in milliseconds; default 30 000. */
+  timeoutMs?: number;
+  /** `User-Agent` header to send; none by default (browsers refuse to set it). */
+  userAgent?: string;
+}
+
+/** Per-call options. */
+export interface RequestOptions {
+  /** Abort the call early. */
+  signal?: AbortSignal;
+}
+
+/** Low-level client: a typed call per route of `docs/http-api.md`. Holds no credentials. */
+export class TesseraClient {
+  /** Normalised base URL (no trailing slash). */
+  readonly url: string;
+  readonly #transport: HttpTransport;
+
+  /** @param options - see {@link TesseraClientOptions} */
+  constructor(options: TesseraClientOptions) {
+    this.url = options.url.replace(/\/+$/, '');
+    const f = options.fetch ?? (globalThis.fetch as FetchLike | undefined);
+    if (!f) throw new TypeError('No fetch implementation: pass options.fetch');
+    this.#transport = new HttpTransport({
+      url: this.url,
+      fetch: f,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      userAgent: options.userAgent,
+    });
+  }
+
+  // ------------------------------------------------------------------ authentication
+
+  /** `POST /v1/auth`: exchange a credential for a session token. */
+  auth(request: AuthRequest, options?: RequestOptions): Promise<AuthResponse> {
+    return this.#call({ method: 'POST', path: '/v1/auth', body: request, signal: options?.signal });
+  }
+
+  // ------------------------------------------------------------------ identities
+
+  /** `POST /v1/identities` (admin). */
+  createIdentity(token: string, body: CreateIdentityRequest, options?: RequestOptions): Promise<Identity> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/identities',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/identities` (admin). */
+  listIdentities(
+    token: string,
+    query: ListIdentitiesQuery = {},
+    options?: RequestOptions,
+  ): Promise<Page<Identity>> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/identities',
+      credential: token,
+      query: { ...query },
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/identities/:id` (admin). */
+  getIdentity(token: string, id: string, options?: RequestOptions): Promise<Identity> {
+    return this.#call({
+      method: 'GET',
+      path: `/v1/identities/${seg(id)}`,
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  /** `PATCH /v1/identities/:id` (admin). */
+  updateIdentity(
+    token: string,
+    id: string,
+    body: UpdateIdentityRequest,
+    options?: RequestOptions,
+  ): Promise<Identity> {
+    return this.#call({
+      method: 'PATCH',
+      path: `/v1/identities/${seg(id)}`,
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/identities/:id/retire` (admin). Terminal: the identity's tokens stop working at once. */
+  retireIdentity(token: string, id: string, options?: RequestOptions): Promise<Identity> {
+    return this.#call({
+      method: 'POST',
+      path: `/v1/identities/${seg(id)}/retire`,
+      credential: token,
+      body: {},
+      signal: options?.signal,
+    });
+  }
+
+  // ------------------------------------------------------------------ auth methods
+
+  /** `POST /v1/auth-methods` (admin) for an access-key method: the answer carries the key, once. */
+  createAuthMethod(
+    token: string,
+    body: CreateAccessKeyAuthMethodRequest,
+    options?: RequestOptions,
+  ): Promise<CreateAuthMethodResponse & { accessKey: string }>;
+  /** `POST /v1/auth-methods` (admin) for a Universal Identity method. */
+  createAuthMethod(
+    token: string,
+    body: CreateUniversalIdentityAuthMethodRequest,
+    options?: RequestOptions,
+  ): Promise<CreateAuthMethodResponse>;
+  /** `POST /v1/auth-methods` (admin). */
+  createAuthMethod(
+    token: string,
+    body: CreateAuthMethodRequest,
+    options?: RequestOptions,
+  ): Promise<CreateAuthMethodResponse>;
+  createAuthMethod(
+    token: string,
+    body: CreateAuthMethodRequest,
+    options?: RequestOptions,
+  ): Promise<CreateAuthMethodResponse> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/auth-methods',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/auth-methods` (admin). */
+  listAuthMethods(
+    token: string,
+    query: ListAuthMethodsQuery = {},
+    options?: RequestOptions,
+  ): Promise<Page<AuthMethod>> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/auth-methods',
+      credential: token,
+      query: { ...query },
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/auth-methods/:id` (admin); `id` is the access id `p-…`. */
+  getAuthMethod(token: string, id: string, options?: RequestOptions): Promise<AuthMethod> {
+    return this.#call({
+      method: 'GET',
+      path: `/v1/auth-methods/${seg(id)}`,
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/auth-methods/by-name?name=` (admin). */
+  getAuthMethodByName(token: string, name: string, options?: RequestOptions): Promise<AuthMethod> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/auth-methods/by-name',
+      credential: token,
+      query: { name },
+      signal: options?.signal,
+    });
+  }
+
+  /** `PATCH /v1/auth-methods/:id` (admin). */
+  updateAuthMethod(
+    token: string,
+    id: string,
+    body: UpdateAuthMethodRequest,
+    options?: RequestOptions,
+  ): Promise<AuthMethod> {
+    return this.#call({
+      method: 'PATCH',
+      path: `/v1/auth-methods/${seg(id)}`,
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `DELETE /v1/auth-methods/:id` (admin). Every token of the method stops working. */
+  deleteAuthMethod(token: string, id: string, options?: RequestOptions): Promise<void> {
+    return this.#call({
+      method: 'DELETE',
+      path: `/v1/auth-methods/${seg(id)}`,
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  // ------------------------------------------------------------------ universal identity
+
+  /** `POST /v1/uid/tokens` (admin): a new root UID token. */
+  generateUidToken(
+    token: string,
+    body: GenerateUidTokenRequest,
+    options?: RequestOptions,
+  ): Promise<UidTokenIssued> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/uid/tokens',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /**
+   * `POST /v1/uid/rotate` (holder). Persist the returned token before using it
+   * (see `TesseraSession.rotateUidToken`, which does this for you).
+   */
+  rotateUidToken(
+    uidToken: string,
+    body: RotateUidTokenRequest = {},
+    options?: RequestOptions,
+  ): Promise<UidTokenRotated> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/uid/rotate',
+      credential: uidToken,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/uid/rotate/ack` (holder, with the OLD token): confirm a manual-ack rotation. */
+  ackUidRotation(
+    oldUidToken: string,
+    newToken: string,
+    options?: RequestOptions,
+  ): Promise<AckUidRotationResponse> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/uid/rotate/ack',
+      credential: oldUidToken,
+      body: { newToken },
+      signal: options?.signal,
+    });
+  }
+
+  /**
+   * `POST /v1/uid/children`: as holder pass the parent `u-` token and the child settings; as admin pass
+   * a session token and `authMethodId|authMethodName` plus `parentTokenId`.
+   */
+  createUidChild(
+    credential: string,
+    body: CreateUidChildRequest,
+    options?: RequestOptions,
+  ): Promise<UidChildIssued> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/uid/children',
+      credential,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/uid/tree`: the holder's subtree, or (admin) the tree named by the query. */
+  getUidTree(credential: string, query: UidTreeQuery = {}, options?: RequestOptions): Promise<UidTree> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/uid/tree',
+      credential,
+      query: { ...query },
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/uid/revoke`: holder (within its subtree) or admin. */
+  revokeUidToken(
+    credential: string,
+    body: RevokeUidTokenRequest,
+    options?: RequestOptions,
+  ): Promise<RevokeUidTokenResponse> {
+    return this.#call({ method: 'POST', path: '/v1/uid/revoke', credential, body, signal: options?.signal });
+  }
+
+  // ------------------------------------------------------------------ public endpoints
+
+  /** `GET /.well-known/jwks.json`: the session-token verification keys. */
+  jwks(options?: RequestOptions): Promise<Jwks> {
+    return this.#call({ method: 'GET', path: '/.well-known/jwks.json', signal: options?.signal });
+  }
+
+  /** `GET /healthz`: liveness. */
+  health(options?: RequestOptions): Promise<HealthResponse> {
+    return this.#call({ method: 'GET', path: '/healthz', signal: options?.signal });
+  }
+
+  /** `GET /readyz`: readiness (store reachable). */
+  ready(options?: RequestOptions): Promise<HealthResponse> {
+    return this.#call({ method: 'GET', path: '/readyz', signal: options?.signal });
+  }
+
+  #call<T>(spec: CallSpec): Promise<T> {
+    return this.#transport.call<T>(spec);
+  }
+}
+
+function seg(value: string): string {
+  return encodeURIComponent(value);
+}

@@ -1,0 +1,35 @@
+/**
+ * `@tessera/sdk`: a runtime-neutral TypeScript client for Tessera (fetch + WebCrypto only).
+ *
+ * - {@link TesseraClient}: one typed call per route of the native HTTP API.
+ * - {@link TesseraSession}: session tokens from an access key or a UID token, cached and renewed;
+ *   safe UID rotation through a {@link UidTokenStore}.
+ * - {@link SessionTokenVerifier}: local verification of session tokens against the JWKS.
+ *
+ * @packageDocumentation
+ */
+
+export type { FetchLike, RequestOptions, TesseraClientOptions } from './client.js';
+export { bareCredential, TesseraClient } from './client.js';
+export type { TesseraNetworkErrorCode, TesseraTokenErrorCode } from './errors.js';
+export {
+  isSessionTokenRejection,
+  TesseraApiError,
+  TesseraError,
+  TesseraNetworkError,
+  TesseraPersistError,
+  TesseraTokenError,
+} from './errors.js';
+export type {
+  CachedSession,
+  CreateChildOptions,
+  SessionCache,
+  SessionCredentials,
+  TesseraSessionOptions,
+  UidRotationResult,
+  UidTokenStore,
+} from './session.js';
+export { MemoryUidTokenStore, TesseraSession } from './session.js';
+export type { SessionTokenClaims, SessionTokenVerifierOptions } from './verifier.js';
+export { SessionTokenVerifier } from './verifier.js';
+export type * from './wire.js';
