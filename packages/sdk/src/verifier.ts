@@ -10,6 +10,7 @@
  */
 
 import type { FetchLike } from './client.js';
+import { type Ed25519PublicKey, importEd25519PublicKey } from './ed25519.js';
 import { TesseraNetworkError, TesseraTokenError } from './errors.js';
 import type { Jwk, Jwks } from './wire.js';
 
@@ -87,7 +88,7 @@ export class SessionTokenVerifier {
   readonly #jwksTimeoutMs: number;
   readonly #maxCached: number;
   readonly #verified = new Map<string, SessionTokenClaims>();
-  #keys = new Map<string, CryptoKey>();
+  #keys = new Map<string, Ed25519PublicKey>();
   #keysLoadedAt = Number.NEGATIVE_INFINITY;
   #lastFetchAt = Number.NEGATIVE_INFINITY;
   #keysInflight: Promise<void> | undefined;
@@ -135,7 +136,7 @@ export class SessionTokenVerifier {
     const signature = decodeBase64Url(parts[2]);
     if (signature.byteLength !== 64) throw invalid('The signature has the wrong length.');
     const signed = ascii.encode(`${parts[0]}.${parts[1]}`);
-    const ok = await crypto.subtle.verify({ name: 'Ed25519' }, key, signature, signed);
+    const ok = await key.verify(signed, signature);
     if (!ok) throw invalid('The signature does not verify.');
 
     const claims = this.#checkClaims(decodeJson(parts[1], 'payload'), this.#clock() / 1000);
@@ -195,7 +196,7 @@ export class SessionTokenVerifier {
     this.#verified.set(jwt, claims);
   }
 
-  async #keyFor(kid: string): Promise<CryptoKey> {
+  async #keyFor(kid: string): Promise<Ed25519PublicKey> {
     const now = this.#clock();
     if (this.#keysInflight) await this.#keysInflight.catch(() => undefined);
     if (this.#staticJwks) {
@@ -235,7 +236,7 @@ export class SessionTokenVerifier {
       this.#lastFetchAt = this.#clock();
       jwks = await this.#fetchJwks();
     }
-    const keys = new Map<string, CryptoKey>();
+    const keys = new Map<string, Ed25519PublicKey>();
     for (const jwk of Array.isArray(jwks.keys) ? jwks.keys : []) {
       const imported = await importEd25519(jwk);
       if (imported) keys.set(imported.kid, imported.key);
@@ -272,7 +273,7 @@ export class SessionTokenVerifier {
   }
 }
 
-async function importEd25519(jwk: Jwk): Promise<{ kid: string; key: CryptoKey } | undefined> {
+async function importEd25519(jwk: Jwk): Promise<{ kid: string; key: Ed25519PublicKey } | undefined> {
   if (!jwk || typeof jwk !== 'object') return undefined;
   if (
     jwk.kty !== 'OKP' ||
@@ -285,15 +286,7 @@ async function importEd25519(jwk: Jwk): Promise<{ kid: string; key: CryptoKey } 
   if (jwk.use !== undefined && jwk.use !== 'sig') return undefined;
   if (jwk.alg !== undefined && !ACCEPTED_ALG.has(jwk.alg)) return undefined;
   try {
-    // Only the public members: `alg`/`key_ops` variants differ between runtimes.
-    const key = await crypto.subtle.importKey(
-      'jwk',
-      { kty: 'OKP', crv: 'Ed25519', x: jwk.x },
-      { name: 'Ed25519' },
-      false,
-      ['verify'],
-    );
-    return { kid: jwk.kid, key };
+    return { kid: jwk.kid, key: await importEd25519PublicKey(jwk.x) };
   } catch {
     return undefined;
   }
