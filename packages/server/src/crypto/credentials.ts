@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 import type { CredentialFactory } from '../core/shared/ports.js';
 
 /**
@@ -48,10 +48,21 @@ export function sha256Hex(value: string | Uint8Array): string {
 
 const NODE_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 
+/**
+ * Identifiers (not credentials) draw from a pooled buffer: one `randomFillSync` per 4 KiB instead
+ * of one per id, which matters on the session-token path (a `jti` per token).
+ */
+const pool = Buffer.alloc(4096);
+let poolOffset = pool.length;
+
 function randomString(length: number, alphabet: string): string {
-  const bytes = randomBytes(length);
+  if (poolOffset + length > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
   let out = '';
-  for (let i = 0; i < length; i++) out += alphabet[bytes[i]! & 31];
+  for (let i = 0; i < length; i++) out += alphabet[pool[poolOffset + i]! & 31];
+  poolOffset += length;
   return out;
 }
 
