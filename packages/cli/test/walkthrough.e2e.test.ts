@@ -23,7 +23,11 @@ async function freePort(): Promise<number> {
   });
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((ok) => {
     execFile(cmd, args, { env, timeout: 120_000 }, (error, stdout, stderr) => {
       ok({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
@@ -41,23 +45,44 @@ describe('CLI walk-through against a real server', () => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-e2e-'));
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    server = spawn(process.execPath, [bin, 'server', '--port', String(port), '--data-dir', join(dir, 'data'), '--log-level', 'warn'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    server = spawn(
+      process.execPath,
+      [bin, 'server', '--port', String(port), '--data-dir', join(dir, 'data'), '--log-level', 'warn'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let log = '';
-    server.stdout!.on('data', (d) => (log += d));
-    server.stderr!.on('data', (d) => (log += d));
+    server.stdout!.on('data', (d) => {
+      log += d;
+    });
+    server.stderr!.on('data', (d) => {
+      log += d;
+    });
     for (let i = 0; ; i++) {
-      const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (i > 200) throw new Error(`server did not start:\n${log}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     writeFileSync(join(dir, 'tessera'), `#!/bin/sh\nexec "${process.execPath}" "${bin}" "$@"\n`);
     chmodSync(join(dir, 'tessera'), 0o755);
-    env = { ...process.env, PATH: `${dir}:${process.env.PATH}`, TESSERA_URL: url, TESSERA_CONFIG_DIR: join(dir, 'config'), HOME: dir };
+    env = {
+      ...process.env,
+      PATH: `${dir}:${process.env.PATH}`,
+      TESSERA_URL: url,
+      TESSERA_CONFIG_DIR: join(dir, 'config'),
+      HOME: dir,
+    };
     const admin = JSON.parse(readFileSync(join(dir, 'data/admin.json'), 'utf8'));
-    const configured = await run(join(dir, 'tessera'), ['configure', '--access-id', admin.accessId, '--access-key', admin.accessKey], env);
+    const configured = await run(
+      join(dir, 'tessera'),
+      ['configure', '--access-id', admin.accessId, '--access-key', admin.accessKey],
+      env,
+    );
     expect(configured.code, configured.stderr).toBe(0);
     expect(configured.stdout + configured.stderr).not.toContain(admin.accessKey);
   }, 60_000);

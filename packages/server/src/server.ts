@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { Kysely } from 'kysely';
 import type { Config } from './config/config.js';
 import { createAccessService } from './core/access/access.service.js';
 import { createAuthService } from './core/auth/auth.service.js';
@@ -26,6 +27,7 @@ import { migrate, openStore } from './storage/database.js';
 import { listenForRevocations } from './storage/notifier.js';
 import { ChainHead, repoFactory } from './storage/repos/index.js';
 import { createSigningKeyStore } from './storage/repos/signing-keys.repo.js';
+import type { Database } from './storage/schema.js';
 import { createGroupCommitUnitOfWork } from './storage/unit-of-work.js';
 import { VERSION } from './version.js';
 
@@ -62,6 +64,15 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   const uow = createGroupCommitUnitOfWork(store, repoFactory(store.dialect, chain), {
     onCommitFailure: (error) =>
       app?.log.error({ err: error }, 'store commit failed: requests are refused until it recovers'),
+    // Several servers write one PostgreSQL: each write transaction first takes the ledger-head lock,
+    // one lock in one order for everyone, so audit chaining and revocation order need no other.
+    ...(store.dialect === 'postgres'
+      ? {
+          begin: async (trx: Kysely<Database>) => {
+            await trx.selectFrom('audit_head').select('seq').where('id', '=', 1).forUpdate().execute();
+          },
+        }
+      : {}),
     memory: {
       snapshot: () => chain.current,
       restore: (s) => {
@@ -98,10 +109,10 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     .register(createUidAuthMethodHandler({ present, maxSessionTtlSeconds: config.maxSessionTtlSeconds }));
   const authMethods = createAuthMethodsService({ uow, clock, credentials, registry, sessions });
   const identities = createIdentitiesService({ uow, clock, credentials, revoker: sessions });
-  const uid = createUidService({ uow, clock, credentials, sessions, present });
   const access = createAccessService({ uow, clock });
   const lastUsed = new LastUsedTracker();
   const limiter = new FailureLimiter(clock, config.authFailureLimit, config.authFailureWindowSeconds * 1000);
+  const uid = createUidService({ uow, clock, credentials, sessions, present, limiter });
   const authenticate = createAuthService({ uow, clock, registry, sessions, limiter, lastUsed });
 
   app = await buildApp({

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { type Config, loadConfig } from '../src/config/config.js';
 import type { Clock } from '../src/core/shared/ports.js';
-import { createTessera, type Tessera } from '../src/server.js';
+import { createTessera, type Tessera, type TesseraOptions } from '../src/server.js';
 
 /** A clock tests move by hand. */
 export class TestClock implements Clock {
@@ -63,20 +63,32 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+export interface TestServerOptions {
+  /** Share an existing store (e.g. a second server on one PostgreSQL database); the caller drops it. */
+  storeUrl?: string;
+  /** The administrator's key when the store already has one (`ensureAdmin` only returns it once). */
+  adminAccessKey?: string;
+  /** Fastify/pino logger options; logging is off by default. */
+  logger?: TesseraOptions['logger'];
+}
+
 /** Boots a Tessera on a fresh store with a test clock, and signs in the administrator. */
 export async function startTestServer(
   kind: StoreKind = 'sqlite',
   env: Record<string, string> = {},
+  options: TestServerOptions = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
-  const pgDb = kind === 'postgres' ? await freshPostgresDatabase() : null;
+  const pgDb = kind === 'postgres' && !options.storeUrl ? await freshPostgresDatabase() : null;
+  const storeUrl = options.storeUrl ?? pgDb?.url;
   const config = loadConfig(
-    { dataDir, port: 0, logLevel: 'silent', ...(pgDb ? { storeUrl: pgDb.url } : {}) },
+    { dataDir, port: 0, logLevel: 'silent', ...(storeUrl ? { storeUrl } : {}) },
     { TESSERA_ISSUER: 'http://tessera.test', TESSERA_REVOCATION_POLL_MS: '50', ...env },
   );
   const clock = new TestClock();
-  const tessera = await createTessera(config, { clock, logger: false });
-  const admin = await tessera.ensureAdmin();
+  const tessera = await createTessera(config, { clock, logger: options.logger ?? false });
+  const created = await tessera.ensureAdmin();
+  const admin = { ...created, accessKey: created.accessKey ?? options.adminAccessKey ?? null };
   const call: TestServer['call'] = async (method, url, opts = {}) => {
     const res = await tessera.app.inject({
       method: method as 'GET',
@@ -139,3 +151,12 @@ export async function uidSetup(
 
 export const uidAuth = (s: TestServer, uidToken: string) =>
   s.call('POST', '/v1/auth', { body: { accessType: 'universal_identity', uidToken } });
+
+/** A fresh administrator session token (the start-up one expires once the test clock passes its TTL). */
+export async function adminSession(s: TestServer): Promise<string> {
+  const auth = await s.call('POST', '/v1/auth', {
+    body: { accessType: 'access_key', accessId: s.adminAccessId, accessKey: s.adminAccessKey },
+  });
+  if (auth.status !== 200) throw new Error(`admin sign-in failed: ${JSON.stringify(auth.body)}`);
+  return auth.body.token;
+}

@@ -27,6 +27,7 @@ import { registerAuthMethodRoutes } from './routes/auth-methods.routes.js';
 import { registerIdentityRoutes } from './routes/identities.routes.js';
 import { registerSystemRoutes } from './routes/system.routes.js';
 import { registerUidRoutes } from './routes/uid.routes.js';
+import { createValidatorCompiler } from './validation.js';
 
 export type TypedApp = FastifyInstance<
   RawServerDefault,
@@ -61,11 +62,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
     genReqId: () => deps.newRequestId(),
     return503OnClosing: true,
-    ajv: {
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
-    },
+    // Router-level refusals (malformed or over-long URL parameters) use the one error shape too.
+    frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
   });
+  app.setValidatorCompiler(createValidatorCompiler());
 
+  // Every body is JSON (docs/http-api.md); anything else is 415, not a string to validate.
+  app.removeContentTypeParser('text/plain');
+  // A POST without a body is an empty object: `{manualAck?}`-style bodies are optional on the wire.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && (request.method === 'POST' || request.method === 'PATCH'))
+      request.body = {};
+  });
   app.decorateRequest('ctx', null as never);
   app.addHook('onRequest', async (request) => {
     const ua = request.headers['user-agent'];

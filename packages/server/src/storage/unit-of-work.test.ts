@@ -2,14 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Identity } from '../core/identities/identities.model.js';
 import { systemContext } from '../core/shared/context.js';
 import { TesseraError } from '../core/shared/errors.js';
 import type { Repos } from '../core/shared/unit-of-work.js';
 import { migrate, openStore, type Store } from './database.js';
-import { repoFactory } from './repos/index.js';
+import { ChainHead, repoFactory } from './repos/index.js';
+import type { Database } from './schema.js';
 import { createGroupCommitUnitOfWork } from './unit-of-work.js';
 
 const identity = (id: string): Identity => ({
@@ -57,7 +58,24 @@ describe('group-commit unit of work on a real SQLite file', () => {
     store = openStore(`sqlite:${file}`);
     await migrate(store);
     commitFailures = [];
-    uow = createGroupCommitUnitOfWork(store, repoFactory('sqlite'), (e) => commitFailures.push(e));
+    // Wired as the server wires it: the SQLite audit head lives in memory and follows the transaction.
+    const chain = new ChainHead();
+    const repos = repoFactory('sqlite', chain);
+    // The repositories, plus the transaction they are bound to (for the commit-failure test only).
+    const withTransaction = (db: Kysely<Database>, afterCommit: (fn: () => void) => void) =>
+      Object.assign(repos(db, afterCommit), { transaction: db });
+    uow = createGroupCommitUnitOfWork(store, withTransaction, {
+      onCommitFailure: (e) => commitFailures.push(e),
+      memory: {
+        snapshot: () => chain.current,
+        restore: (snapshot) => {
+          chain.current = snapshot as ChainHead['current'];
+        },
+        reset: () => {
+          chain.current = null;
+        },
+      },
+    });
     reader = new SQLite(file, { readonly: true, fileMustExist: true });
   });
 
@@ -122,12 +140,17 @@ describe('group-commit unit of work on a real SQLite file', () => {
       expect(e.prev_hash).toBe(prev);
       prev = e.hash;
     }
-    const head = reader.prepare('select seq, hash from audit_head where id = 1').get() as {
+    // The next event chains onto the last committed one (the in-memory head was restored, not left
+    // pointing at the rolled-back event).
+    await uow.write((r) => createIdentity(r, 'i-next'));
+    const next = reader
+      .prepare('select seq, prev_hash from audit_events order by seq desc limit 1')
+      .get() as {
       seq: number;
-      hash: string;
+      prev_hash: string;
     };
-    expect(Number(head.seq)).toBe(199);
-    expect(head.hash).toBe(prev);
+    expect(Number(next.seq)).toBe(200);
+    expect(next.prev_hash).toBe(prev);
   });
 
   it('reports a lone failing unit with its own error and writes nothing', async () => {
@@ -177,7 +200,9 @@ describe('group-commit unit of work on a real SQLite file', () => {
         await createIdentity(r, id);
         r.afterCommit(() => effects.push(id));
         // Simulates the store losing the transaction under the batch (e.g. an I/O error).
-        if (breakTransaction) await sql`rollback`.execute(store.db);
+        if (breakTransaction) {
+          await sql`rollback`.execute((r as Repos & { transaction: Kysely<Database> }).transaction);
+        }
         return id;
       });
     const settled = await Promise.allSettled([unit('i-x1'), unit('i-x2', true), unit('i-x3')]);
@@ -193,6 +218,13 @@ describe('group-commit unit of work on a real SQLite file', () => {
 
     await expect(uow.write((r) => createIdentity(r, 'i-later'))).resolves.toBe('i-later');
     expect(committedIdentity('i-later')).toBeDefined();
+    // The audit chain resumes from what is on disk, not from the lost batch.
+    const events = reader.prepare('select seq, prev_hash from audit_events order by seq').all() as Array<{
+      seq: number;
+      prev_hash: string;
+    }>;
+    expect(events.map((e) => Number(e.seq))).toEqual([1]);
+    expect(events[0]!.prev_hash).toBe('0'.repeat(64));
   });
 
   it('keeps units in a batch isolated from each other’s failures even when they touch the same rows', async () => {

@@ -33,7 +33,12 @@ export interface TransactionalMemory {
 export function createGroupCommitUnitOfWork(
   store: Store,
   makeRepos: RepoFactory,
-  options: { onCommitFailure?: (error: unknown) => void; memory?: TransactionalMemory } = {},
+  options: {
+    onCommitFailure?: (error: unknown) => void;
+    memory?: TransactionalMemory;
+    /** Runs first in every write transaction (e.g. taking the lock that orders writers). */
+    begin?: (trx: Kysely<Database>) => Promise<void>;
+  } = {},
 ): UnitOfWork & { drain(): Promise<void> } {
   const onCommitFailure = options.onCommitFailure ?? (() => {});
   const memory = options.memory;
@@ -76,6 +81,7 @@ export function createGroupCommitUnitOfWork(
     const single = batch.length === 1;
     try {
       await store.db.transaction().execute(async (trx) => {
+        await options.begin?.(trx);
         for (const job of batch) await runJob(trx, job, !single);
       });
     } catch (error) {

@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../audit/audit.model.js';
 import type { Page, RequestContext } from '../shared/context.js';
-import { conflict, ErrorCodes, notFound, TesseraError, validationError } from '../shared/errors.js';
+import { conflict, ErrorCodes, notFound, TesseraError } from '../shared/errors.js';
 import type { Clock, CredentialFactory } from '../shared/ports.js';
 import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
 import type { Identity, IdentityFilter, IdentityKind, IdentityState } from './identities.model.js';
@@ -132,13 +132,6 @@ export function createIdentitiesService({ uow, clock, credentials, revoker }: Id
         await r.audit.append(audit('identity.retired', next), ctx, now);
         return next;
       });
-    },
-
-    /** Validates a name before use; names are path-like and bounded. */
-    assertName(name: string): void {
-      if (!/^[A-Za-z0-9][A-Za-z0-9._\-/]{0,199}$/.test(name) || name.includes('..') || name.includes('//')) {
-        throw validationError('The name must be 1-200 characters of letters, digits, ".", "_", "-" and "/".');
-      }
     },
   };
 }

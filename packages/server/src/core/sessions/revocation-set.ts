@@ -8,6 +8,8 @@ export interface RevocableClaims {
   /** Materialised path of the UID node when the token was issued: `/root/…/node/`. */
   uidp?: string;
   iat: number;
+  /** Millisecond issue time, when the token carries it. */
+  iat_ms?: number;
 }
 
 /**
@@ -38,7 +40,7 @@ export class RevocationSet {
 
   /** The reason the token is revoked, or null. */
   check(claims: RevocableClaims): string | null {
-    const issuedAtMs = claims.iat * 1000;
+    const issuedAtMs = claims.iat_ms ?? claims.iat * 1000;
     const hit = (r: Revocation | undefined) =>
       r !== undefined && issuedAtMs <= r.revokedAtMs ? r.reason : null;
     const direct =

@@ -6,6 +6,8 @@ export interface SessionClaims {
   client_id: string;
   jti: string;
   iat: number;
+  /** Issue time in milliseconds: `iat` has whole seconds, revocation needs to order events within one. */
+  iat_ms: number;
   exp: number;
   /** Auth method (access id). */
   am: string;

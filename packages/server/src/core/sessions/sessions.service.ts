@@ -58,6 +58,7 @@ export function createSessionsService(deps: SessionsServiceDeps) {
       client_id: subject.method.id,
       jti: credentials.newId('s-', 16),
       iat,
+      iat_ms: nowMs,
       exp,
       am: subject.method.id,
       ...(subject.node ? { uid: subject.node.id, uidp: subject.node.path } : {}),
@@ -91,6 +92,7 @@ export function createSessionsService(deps: SessionsServiceDeps) {
       typeof p.jti !== 'string' ||
       typeof p.exp !== 'number' ||
       typeof p.iat !== 'number' ||
+      (p.iat_ms !== undefined && typeof p.iat_ms !== 'number') ||
       (p.uid !== undefined && typeof p.uid !== 'string') ||
       (p.uidp !== undefined && typeof p.uidp !== 'string')
     ) {

@@ -65,6 +65,7 @@ export function isValidCidr(cidr: string): boolean {
 
 /** True when `ip` lies in `cidr`. Invalid input never matches. */
 export function cidrContains(cidr: string, ip: string): boolean {
+  if (!isValidCidr(cidr)) return false;
   const [addr, prefixText] = cidr.split('/');
   const net = addr ? parseIp(addr) : null;
   const target = parseIp(ip);

@@ -1,9 +1,10 @@
 import type { AuditEvent } from '../audit/audit.model.js';
+import type { FailureLimiter } from '../auth/failure-limiter.js';
 import type { AuthMethod, UidSettings } from '../auth-methods/auth-methods.model.js';
 import { isUidMethod } from '../auth-methods/auth-methods.model.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import type { RequestContext } from '../shared/context.js';
-import { authFailed, notFound, TesseraError, validationError } from '../shared/errors.js';
+import { authFailed, ErrorCodes, notFound, TesseraError, validationError } from '../shared/errors.js';
 import type { Clock, CredentialFactory } from '../shared/ports.js';
 import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
 import { depthLimit, inheritanceDenied, rotationConflict, rotationDenied, ttlLimit } from './uid.errors.js';
@@ -49,10 +50,11 @@ export interface UidServiceDeps {
   credentials: CredentialFactory;
   sessions: SessionsService;
   present: UidPresenter;
+  limiter: FailureLimiter;
 }
 
 /** The Universal Identity lifecycle: generate, rotate, ack, child, revoke, list (DESIGN §2). */
-export function createUidService({ uow, clock, credentials, sessions, present }: UidServiceDeps) {
+export function createUidService({ uow, clock, credentials, sessions, present, limiter }: UidServiceDeps) {
   const resourceOf = (method: AuthMethod, node?: UidNode) =>
     `/auth-methods/${method.name}/uid${node ? `/${node.id}` : ''}`;
 
@@ -87,8 +89,15 @@ export function createUidService({ uow, clock, credentials, sessions, present }:
     purpose: UidPurpose,
     ctx: RequestContext,
   ): Promise<PresentedUidToken> {
+    // Holder routes are credential endpoints too: brute force is limited per source (DESIGN §6).
+    if (limiter.isBlocked(ctx.sourceIp)) {
+      throw new TesseraError(ErrorCodes.RATE_LIMITED, 'Too many failed authentications; try again later.', {
+        internalReason: 'too_many_failures',
+      });
+    }
     const p = await present(r, token, purpose, ctx);
     if (!p.ok) {
+      limiter.recordFailure(ctx.sourceIp);
       ctx.actor = { ...ctx.actor, ...p.actor };
       throw authFailed(p.reason);
     }

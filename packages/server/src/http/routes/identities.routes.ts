@@ -37,7 +37,6 @@ export function registerIdentityRoutes(app: TypedApp, deps: { identities: Identi
       },
     },
     async (request, reply) => {
-      svc.assertName(request.body.name);
       reply.status(201);
       return identityToWire(await svc.create(request.body, request.ctx));
     },

@@ -9,6 +9,9 @@ export const REVOCATION_CHANNEL = 'tessera_revocations';
 export function createRevocationRepo(db: Kysely<Database>, dialect: Dialect): RevocationRepo {
   return {
     async insert(r) {
+      // Sequence numbers are taken at insert but seen at commit. On PostgreSQL every write transaction
+      // first locks the ledger head (see createGroupCommitUnitOfWork's `begin`), so commit order is
+      // seq order and a poller reading "after seq N" never skips a late commit.
       const row = await db
         .insertInto('revocations')
         .values({

@@ -1,0 +1,690 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { startTestServer } from './harness.js';
+
+/**
+ * DESIGN §6: unknown or malformed input gets a 4xx with a stable code, never a 5xx, never a stack
+ * trace. Driven by the app's own OpenAPI document, so every route (including new ones) is covered.
+ */
+
+interface Schema {
+  type?: string | string[];
+  const?: unknown;
+  anyOf?: Schema[];
+  enum?: unknown[];
+  properties?: Record<string, Schema>;
+  required?: string[];
+  items?: Schema;
+  minItems?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  minimum?: number;
+  maximum?: number;
+  format?: string;
+  minProperties?: number;
+  additionalProperties?: boolean | Schema;
+  $ref?: string;
+}
+interface Parameter {
+  in: 'query' | 'path' | 'header';
+  name: string;
+  required?: boolean;
+  schema: Schema;
+}
+interface Operation {
+  method: string;
+  path: string;
+  security?: unknown[];
+  parameters: Parameter[];
+  body: Schema | null;
+}
+
+const s = await startTestServer('sqlite', { TESSERA_AUTH_FAILURE_LIMIT: '1000000' });
+afterAll(async () => {
+  await s.close();
+});
+
+const doc = (await s.call('GET', '/openapi.json')).body as {
+  paths: Record<string, Record<string, any>>;
+  components?: { schemas?: Record<string, Schema> };
+};
+
+function resolve(schema: Schema): Schema {
+  if (schema.$ref) {
+    const name = schema.$ref.split('/').at(-1)!;
+    return resolve(doc.components?.schemas?.[name] ?? {});
+  }
+  return schema;
+}
+
+const OPERATIONS: Operation[] = Object.entries(doc.paths).flatMap(([path, ops]) =>
+  Object.entries(ops).map(([method, op]) => ({
+    method: method.toUpperCase(),
+    path,
+    security: op.security,
+    parameters: (op.parameters ?? []) as Parameter[],
+    body: op.requestBody?.content?.['application/json']?.schema
+      ? resolve(op.requestBody.content['application/json'].schema)
+      : null,
+  })),
+);
+
+/** Public operations: no credential needed (an operation may also say so with `security: []`). */
+const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /.well-known/jwks.json', 'POST /v1/auth']);
+const isPublic = (op: Operation) =>
+  PUBLIC.has(`${op.method} ${op.path}`) || (Array.isArray(op.security) && op.security.length === 0);
+/** Routes hidden from the document are routes too. */
+const HIDDEN: Operation[] = [
+  { method: 'GET', path: '/openapi.json', parameters: [], body: null },
+  { method: 'GET', path: '/docs', parameters: [], body: null },
+];
+for (const op of HIDDEN) PUBLIC.add(`${op.method} ${op.path}`);
+
+// ---------------------------------------------------------------------------------------------
+// Values from schemas
+
+const types = (schema: Schema): string[] => {
+  const r = resolve(schema);
+  if (r.anyOf) return r.anyOf.flatMap(types);
+  if (r.enum && !r.type) return [...new Set(r.enum.map((v) => (v === null ? 'null' : typeof v)))];
+  if (r.const !== undefined && !r.type) return [r.const === null ? 'null' : typeof r.const];
+  return Array.isArray(r.type) ? r.type : r.type ? [r.type] : [];
+};
+const nonNull = (schema: Schema): Schema => {
+  const r = resolve(schema);
+  return r.anyOf ? nonNull(r.anyOf.find((v) => !types(v).includes('null') || types(v).length > 1) ?? {}) : r;
+};
+
+const STRING_CANDIDATES = ['sample', 'p-sample', 'sample1', 'a'];
+function sampleString(schema: Schema, length?: number): string {
+  if (schema.format === 'date-time') return '2099-01-01T00:00:00.000Z';
+  const fits = (v: string) =>
+    (!schema.pattern || new RegExp(schema.pattern, 'u').test(v)) &&
+    v.length >= (schema.minLength ?? 0) &&
+    (length !== undefined || v.length <= (schema.maxLength ?? Number.POSITIVE_INFINITY));
+  const candidates =
+    length === undefined
+      ? STRING_CANDIDATES
+      : ['a'.repeat(length), `p-${'a'.repeat(length - 2)}`, `/${'a'.repeat(length - 1)}`];
+  const found = candidates.find(fits);
+  if (found === undefined) throw new Error(`no sample string for ${JSON.stringify(schema)}`);
+  return found;
+}
+
+/** A value the schema accepts. */
+function sample(schema: Schema): unknown {
+  const r = nonNull(schema);
+  if (r.enum) return r.enum[0];
+  if (r.const !== undefined) return r.const;
+  switch (types(r)[0]) {
+    case 'string':
+      return sampleString(r);
+    case 'integer':
+    case 'number':
+      return Math.min(Math.max(600, r.minimum ?? 600), r.maximum ?? 600);
+    case 'boolean':
+      return false;
+    case 'array':
+      return Array.from({ length: r.minItems ?? 0 }, () => sample(r.items ?? {}));
+    case 'object': {
+      const out: Record<string, unknown> = {};
+      const props: Record<string, Schema> = r.properties ?? {};
+      for (const key of r.required ?? []) out[key] = sample(props[key] ?? {});
+      for (const [key, value] of Object.entries(props)) {
+        if (Object.keys(out).length >= (r.minProperties ?? 0)) break;
+        if (!(key in out)) out[key] = sample(value);
+      }
+      return out;
+    }
+    default:
+      return null;
+  }
+}
+
+/** Values of the wrong JSON type for the schema: none of them may be accepted. */
+function wrongTypes(schema: Schema): unknown[] {
+  const accepted = types(schema);
+  const r = nonNull(schema);
+  const out: unknown[] = [];
+  if (!accepted.includes('string')) out.push('600', 'true', 'text');
+  if (!accepted.includes('integer') && !accepted.includes('number')) out.push(12345, 0);
+  if (!accepted.includes('boolean')) out.push(true, false);
+  if (!accepted.includes('object')) out.push({}, { nested: 'x' });
+  if (!accepted.includes('array')) out.push([], [sample(r)]);
+  if (!accepted.includes('null')) out.push(null);
+  if (accepted.includes('integer')) out.push(1.5);
+  return out;
+}
+
+/** Strings far beyond any bound, shaped to pass the field's pattern so only the length is wrong. */
+function oversized(schema: Schema): unknown | undefined {
+  const r = nonNull(schema);
+  if (r.enum || r.const !== undefined) return undefined;
+  if (types(r).includes('string') && r.format !== 'date-time') return sampleString(r, 5000);
+  if (types(r).includes('array') && r.items && types(r.items).includes('string')) {
+    return [sampleString(nonNull(r.items), 5000)];
+  }
+  return undefined;
+}
+
+const outOfRange = (schema: Schema): unknown[] => {
+  const r = nonNull(schema);
+  const out: unknown[] = [];
+  if (!types(r).some((t) => t === 'integer' || t === 'number')) return out;
+  if (r.minimum !== undefined) out.push(r.minimum - 1);
+  if (r.maximum !== undefined) out.push(r.maximum + 1);
+  out.push(Number.MAX_SAFE_INTEGER * 4, -1e308);
+  return out;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+interface Answer {
+  status: number;
+  raw: string;
+  body: any;
+  headers: Record<string, unknown>;
+}
+
+async function send(
+  op: Pick<Operation, 'method'>,
+  url: string,
+  opts: { auth?: string | null; payload?: string; contentType?: string } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = {};
+  if (opts.auth) headers.authorization = opts.auth;
+  if (opts.contentType) headers['content-type'] = opts.contentType;
+  const res = await s.tessera.app.inject({
+    method: op.method as 'GET',
+    url,
+    headers,
+    ...(opts.payload !== undefined ? { payload: opts.payload } : {}),
+  });
+  let body: unknown = null;
+  try {
+    body = res.body ? JSON.parse(res.body) : null;
+  } catch {}
+  return { status: res.statusCode, raw: res.body, body, headers: res.headers };
+}
+
+const ADMIN = `Bearer ${s.adminToken}`;
+const NOT_FOUND_ID = (p: Parameter) => {
+  const r = nonNull(p.schema);
+  const candidates = ['p-doesnotexist', 'doesnotexist'];
+  return candidates.find((c) => !r.pattern || new RegExp(r.pattern, 'u').test(c)) ?? 'doesnotexist';
+};
+
+function urlOf(
+  op: Operation,
+  params: { path?: Record<string, string>; query?: Record<string, string[]> } = {},
+) {
+  let path = op.path;
+  for (const p of op.parameters.filter((x) => x.in === 'path')) {
+    path = path.replace(`{${p.name}}`, encodeURIComponent(params.path?.[p.name] ?? NOT_FOUND_ID(p)));
+  }
+  const query = new URLSearchParams();
+  const base = Object.fromEntries(
+    op.parameters
+      .filter((p) => p.in === 'query' && p.required)
+      .map((p) => [p.name, [String(sample(p.schema))]]),
+  );
+  for (const [k, vs] of Object.entries({ ...base, ...params.query })) for (const v of vs) query.append(k, v);
+  const q = query.toString();
+  return q ? `${path}?${q}` : path;
+}
+
+/**
+ * Bodies whose validity the schema alone cannot express (the service checks the fields each type
+ * needs): complete them, so that a wrong type in one field is the only thing wrong.
+ */
+const COMPLETE_BODIES: Record<string, Record<string, unknown>> = {
+  'POST /v1/auth': { accessType: 'access_key', accessId: 'p-sample', accessKey: 'sample' },
+};
+const baseBody = (op: Operation) =>
+  op.body
+    ? { ...(sample(op.body) as Record<string, unknown>), ...COMPLETE_BODIES[`${op.method} ${op.path}`] }
+    : undefined;
+const json = (value: unknown) => ({ payload: JSON.stringify(value), contentType: 'application/json' });
+const withBase = (op: Operation) => (op.body ? json(baseBody(op)) : {});
+
+const STACK_FRAME = /\bat (?:async )?[\w$.<>[\] ]*\(?(?:file:|node:|\/)[^)\s]*:\d+:\d+/;
+
+/** The invariants of every refusal: 4xx, one error shape, a stable code, nothing internal. */
+function expectCleanRefusal(a: Answer, label: string, method: string) {
+  const where = `${label} → ${a.status} ${a.raw.slice(0, 300)}`;
+  expect(a.status, where).toBeGreaterThanOrEqual(400);
+  expect(a.status, where).toBeLessThan(500);
+  expect(a.raw, where).not.toMatch(STACK_FRAME);
+  expect(a.raw, where).not.toContain('Error:');
+  expect(a.raw, where).not.toContain('node_modules');
+  expect(a.raw, where).not.toMatch(/FST_|SQLITE|syntax error|kysely|\bpg\b/i);
+  if (method === 'HEAD') return;
+  expect(String(a.headers['content-type']), where).toMatch(/^application\/json/);
+  expect(Object.keys(a.body ?? {}), where).toEqual(['error']);
+  const e = a.body.error;
+  expect(e.code, where).toMatch(/^TESSERA_[A-Z_]+$/);
+  expect(typeof e.message, where).toBe('string');
+  expect(e.message.length, where).toBeGreaterThan(0);
+  expect(e.requestId, where).toMatch(/^req-[0-9a-f-]{36}$/);
+  for (const key of Object.keys(e)) expect(['code', 'message', 'requestId', 'details'], where).toContain(key);
+}
+
+/** Runs every case, then reports all that failed at once (one test per route and kind of input). */
+async function check(
+  op: Operation,
+  cases: Array<{
+    label: string;
+    run: () => Promise<Answer>;
+    status?: number | number[];
+    code?: string | string[];
+  }>,
+) {
+  const failures: string[] = [];
+  for (const c of cases) {
+    const a = await c.run();
+    try {
+      expectCleanRefusal(a, c.label, op.method);
+      if (c.status !== undefined) expect([c.status].flat(), `${c.label} → ${a.status}`).toContain(a.status);
+      if (c.code !== undefined && op.method !== 'HEAD') {
+        expect([c.code].flat(), `${c.label} → ${a.body?.error?.code}`).toContain(a.body.error.code);
+      }
+    } catch (error) {
+      failures.push(
+        `${op.method} ${op.path} ${c.label}: got ${a.status} ${a.raw.slice(0, 160)} (${(error as Error).message.split('\n')[0]})`,
+      );
+    }
+  }
+  expect(failures, failures.join('\n')).toEqual([]);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('the OpenAPI document', () => {
+  it('lists the routes of the API', () => {
+    const listed = OPERATIONS.map((o) => `${o.method} ${o.path}`);
+    expect(listed.length).toBeGreaterThanOrEqual(20);
+    for (const route of [
+      'POST /v1/auth',
+      'GET /v1/identities',
+      'POST /v1/uid/rotate',
+      'DELETE /v1/auth-methods/{id}',
+    ]) {
+      expect(listed).toContain(route);
+    }
+  });
+
+  it('bounds the length of every input string (DESIGN §4.5)', () => {
+    const unbounded: string[] = [];
+    const walk = (schema: Schema, where: string) => {
+      const r = resolve(schema);
+      if (r.anyOf) {
+        for (const v of r.anyOf) walk(v, where);
+        return;
+      }
+      const bounded = r.enum || r.const !== undefined || r.maxLength !== undefined;
+      if (types(r).includes('string') && !bounded) {
+        unbounded.push(where);
+      }
+      if (r.items) walk(r.items, `${where}[]`);
+      for (const [k, v] of Object.entries(r.properties ?? {})) walk(v, `${where}.${k}`);
+    };
+    for (const op of OPERATIONS) {
+      if (op.body) walk(op.body, `${op.method} ${op.path} body`);
+      for (const p of op.parameters) walk(p.schema, `${op.method} ${op.path} ${p.in} ${p.name}`);
+    }
+    expect(unbounded).toEqual([]);
+  });
+
+  it('refuses unknown fields in every request body (additionalProperties: false)', () => {
+    const open = OPERATIONS.filter((op) => op.body && op.body.additionalProperties !== false);
+    expect(open.map((op) => `${op.method} ${op.path}`)).toEqual([]);
+  });
+});
+
+describe.each([...OPERATIONS, ...HIDDEN])('$method $path', (op) => {
+  const label = `${op.method} ${op.path}`;
+  const publicRoute = isPublic(op);
+
+  it(
+    publicRoute ? 'answers without a credential' : 'refuses a request without a credential with 401',
+    async () => {
+      const a = await send(op, urlOf(op), { ...withBase(op) });
+      if (publicRoute) {
+        // It may refuse the (sample) credential in the body, never the absence of a bearer token.
+        expect(a.status, a.raw).toBeLessThan(500);
+        expect(a.body?.error?.code, a.raw).not.toBe('TESSERA_UNAUTHENTICATED');
+        return;
+      }
+      // The body is schema-valid: without a credential the answer is about the credential.
+      expectCleanRefusal(a, label, op.method);
+      expect(a.status, a.raw).toBe(401);
+      expect(a.body.error.code).toBe('TESSERA_UNAUTHENTICATED');
+      const head = op.method === 'GET' ? await send({ method: 'HEAD' }, urlOf(op)) : null;
+      if (head) expect(head.status).toBe(401);
+    },
+  );
+
+  it('refuses garbage bearer credentials cleanly', async () => {
+    const garbage = [
+      'Bearer garbage',
+      'Bearer t-garbage',
+      'Bearer eyJhbGciOiJub25lIn0.e30.',
+      'Bearer a.b.c',
+      `Bearer u-${'A'.repeat(49)}`,
+      'Bearer u-short',
+      `Bearer ${'x'.repeat(5000)}`,
+      'Basic dXNlcjpwYXNz',
+      'Bearer',
+      `Bearer ${s.adminToken}x`,
+      `Bearer ${s.adminToken.split('.').slice(0, 2).join('.')}.`,
+    ];
+    const cases = garbage.map((auth) => ({
+      label: `Authorization: ${auth.slice(0, 40)}`,
+      run: () => send(op, urlOf(op), { auth, ...withBase(op) }),
+    }));
+    if (publicRoute) {
+      for (const c of cases) {
+        const a = await c.run();
+        expect(a.status, `${c.label} ${a.raw}`).toBeLessThan(500);
+      }
+      return;
+    }
+    await check(
+      op,
+      cases.map((c) => ({
+        ...c,
+        status: 401,
+        code: ['TESSERA_UNAUTHENTICATED', 'TESSERA_TOKEN_INVALID', 'TESSERA_AUTH_FAILED'],
+      })),
+    );
+  });
+
+  it('refuses unknown routes and methods near it with 404', async () => {
+    const concrete = urlOf(op).split('?')[0]!;
+    await check(op, [
+      // `/x/unknown` may match a parameterised sibling route and fail its validation instead.
+      {
+        label: 'trailing segment',
+        run: () => send(op, `${concrete}/unknown`, { auth: ADMIN }),
+        status: [400, 404],
+      },
+      {
+        label: 'unsupported method',
+        run: () => send({ method: op.method === 'PUT' ? 'PATCH' : 'PUT' }, concrete, { auth: ADMIN }),
+        status: [404, 405],
+      },
+    ]);
+  });
+
+  if (op.body) {
+    const body = op.body;
+    const fields = Object.entries(body.properties ?? {});
+    const post =
+      (value: unknown, auth: string | null = ADMIN) =>
+      () =>
+        send(op, urlOf(op), { auth, ...json(value) });
+
+    it('refuses the wrong JSON type in each body field with 400', async () => {
+      const cases = fields.flatMap(([name, schema]) =>
+        wrongTypes(schema).map((wrong) => ({
+          label: `${name}: ${JSON.stringify(wrong)}`,
+          run: post({ ...baseBody(op), [name]: wrong }),
+          status: 400,
+          code: 'TESSERA_VALIDATION_FAILED',
+        })),
+      );
+      await check(op, cases);
+    });
+
+    it('refuses a body that is not an object with 400', async () => {
+      const cases = ['"text"', '42', 'true', 'null', '[]', `[${JSON.stringify(baseBody(op))}]`].map(
+        (payload) => ({
+          label: `body ${payload.slice(0, 40)}`,
+          run: () => send(op, urlOf(op), { auth: ADMIN, payload, contentType: 'application/json' }),
+          status: 400,
+          code: 'TESSERA_VALIDATION_FAILED',
+        }),
+      );
+      await check(op, cases);
+    });
+
+    it('refuses unknown extra fields with 400', async () => {
+      const cases = [
+        { unexpected: 1 },
+        { isAdmin: true },
+        { admin: true, capabilities: ['*'] },
+        { constructor: { prototype: { polluted: true } } },
+      ].map((extra) => ({
+        label: `extra ${JSON.stringify(extra)}`,
+        run: post({ ...baseBody(op), ...extra }),
+        status: 400,
+        code: 'TESSERA_VALIDATION_FAILED',
+      }));
+      await check(op, cases);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    it('refuses oversized strings (5,000 characters) and out-of-range numbers with 400', async () => {
+      const cases = fields.flatMap(([name, schema]) => {
+        const big = oversized(schema);
+        return [...(big === undefined ? [] : [big]), ...outOfRange(schema)].map((value) => ({
+          label: `${name}: ${JSON.stringify(value).slice(0, 30)}…`,
+          run: post({ ...baseBody(op), [name]: value }),
+          status: 400,
+          code: 'TESSERA_VALIDATION_FAILED',
+        }));
+      });
+      await check(op, cases);
+    });
+
+    it('refuses an empty body, a missing body and invalid JSON with 400', async () => {
+      const payloads = [
+        '',
+        ' ',
+        '{',
+        '{"a":',
+        '{nope}',
+        "{'a':1}",
+        '[',
+        'nul',
+        '"unterminated',
+        '{"a":1}}',
+        '\u0000',
+      ];
+      const cases = [
+        ...payloads.map((payload) => ({
+          label: `payload ${JSON.stringify(payload)}`,
+          run: () => send(op, urlOf(op), { auth: ADMIN, payload, contentType: 'application/json' }),
+          status: 400,
+          code: 'TESSERA_VALIDATION_FAILED',
+        })),
+        {
+          label: '__proto__ key',
+          run: () =>
+            send(op, urlOf(op), {
+              auth: ADMIN,
+              payload: `{"__proto__":{"polluted":true},${JSON.stringify(baseBody(op)).slice(1)}`,
+              contentType: 'application/json',
+            }),
+          status: 400,
+          code: 'TESSERA_VALIDATION_FAILED',
+        },
+      ];
+      if ((body.required ?? []).length > 0 || (body.minProperties ?? 0) > 0) {
+        cases.push(
+          {
+            label: 'no body at all',
+            run: () => send(op, urlOf(op), { auth: ADMIN }),
+            status: 400,
+            code: 'TESSERA_VALIDATION_FAILED',
+          },
+          { label: 'empty object', run: post({}), status: 400, code: 'TESSERA_VALIDATION_FAILED' },
+        );
+      }
+      await check(op, cases);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    it('refuses a body that is not JSON with 415', async () => {
+      const payload = JSON.stringify(baseBody(op));
+      const cases = [
+        'text/plain',
+        'text/plain; charset=utf-8',
+        'application/x-www-form-urlencoded',
+        'application/xml',
+        'multipart/form-data; boundary=x',
+        'application/octet-stream',
+        'image/png',
+      ].map((contentType) => ({
+        label: `content-type ${contentType}`,
+        run: () => send(op, urlOf(op), { auth: ADMIN, payload, contentType }),
+        status: 415,
+        code: 'TESSERA_UNSUPPORTED_MEDIA_TYPE',
+      }));
+      await check(op, cases);
+    });
+
+    it('refuses a body over 64 KiB with 413', async () => {
+      const huge = { ...baseBody(op), padding: 'x'.repeat(70 * 1024) };
+      await check(op, [
+        { label: 'huge body', run: post(huge), status: 413, code: 'TESSERA_PAYLOAD_TOO_LARGE' },
+        { label: 'huge body, no credential', run: post(huge, null), status: [401, 413] },
+        {
+          label: 'huge non-JSON body',
+          run: () =>
+            send(op, urlOf(op), { auth: ADMIN, payload: 'x'.repeat(70 * 1024), contentType: 'text/plain' }),
+          status: [413, 415],
+        },
+      ]);
+    });
+  } else {
+    it('ignores or refuses cleanly a body it does not take', async () => {
+      const payloads: Array<{ payload: string; contentType: string }> = [
+        { payload: '{nope', contentType: 'application/json' },
+        { payload: 'x'.repeat(70 * 1024), contentType: 'application/json' },
+        { payload: 'hello', contentType: 'text/plain' },
+        { payload: '<x/>', contentType: 'application/xml' },
+      ];
+      for (const p of payloads) {
+        const a = await send(op, urlOf(op), { auth: ADMIN, ...p });
+        expect(a.status, `${p.contentType} ${a.raw.slice(0, 200)}`).toBeLessThan(500);
+        if (a.status >= 400) expectCleanRefusal(a, `${p.contentType} body`, op.method);
+      }
+    });
+  }
+
+  const pathParams = op.parameters.filter((p) => p.in === 'path');
+  if (pathParams.length > 0) {
+    it('answers 404 TESSERA_NOT_FOUND for path ids that do not exist', async () => {
+      await check(op, [
+        {
+          label: 'well-formed unknown id',
+          run: () => send(op, urlOf(op), { auth: ADMIN, ...withBase(op) }),
+          status: 404,
+          code: 'TESSERA_NOT_FOUND',
+        },
+      ]);
+    });
+
+    it('refuses malformed path ids cleanly', async () => {
+      const values = [
+        'x'.repeat(5000),
+        'NOT-AN-ID',
+        '%ZZ',
+        '%00',
+        '..',
+        "'; drop table identities; --",
+        '<script>',
+        'p-%2e%2e%2fetc',
+        '🙂',
+      ];
+      const cases = pathParams.flatMap((p) =>
+        values.map((v) => ({
+          label: `${p.name} ${v.slice(0, 30)}`,
+          run: () => {
+            const raw = v.startsWith('%') || v.includes('%2') ? v : encodeURIComponent(v);
+            const url = urlOf(op).replace(encodeURIComponent(NOT_FOUND_ID(p)), raw);
+            return send(op, url, { auth: ADMIN, ...withBase(op) });
+          },
+          status: [400, 404],
+        })),
+      );
+      await check(op, cases);
+    });
+  }
+
+  const queryParams = op.parameters.filter((p) => p.in === 'query');
+  if (queryParams.length > 0) {
+    it('refuses query parameters of the wrong type, shape or size with 400', async () => {
+      const cases = queryParams.flatMap((p) => {
+        const r = nonNull(p.schema);
+        const t = types(r);
+        const bad: string[] = [];
+        if (t.includes('integer') || t.includes('number'))
+          bad.push('abc', '1.5', '1e3x', '', ...outOfRange(r).map(String));
+        if (r.enum) bad.push('not-in-the-enum', '');
+        if (r.pattern) bad.push('!!!', ' ');
+        const big = oversized(r);
+        if (big !== undefined) bad.push(String(big));
+        return [
+          ...bad.map((value) => ({
+            label: `${p.name}=${value.slice(0, 30)}`,
+            run: () => send(op, urlOf(op, { query: { [p.name]: [value] } }), { auth: ADMIN }),
+            status: 400,
+            code: 'TESSERA_VALIDATION_FAILED',
+          })),
+          {
+            label: `${p.name} given twice`,
+            run: () =>
+              send(op, urlOf(op, { query: { [p.name]: [String(sample(r)), String(sample(r))] } }), {
+                auth: ADMIN,
+              }),
+            status: 400,
+            code: 'TESSERA_VALIDATION_FAILED',
+          },
+        ];
+      });
+      cases.push({
+        label: 'unknown query parameter',
+        run: () => send(op, urlOf(op, { query: { bogus: ['1'] } }), { auth: ADMIN }),
+        status: 400,
+        code: 'TESSERA_VALIDATION_FAILED',
+      });
+      for (const p of queryParams.filter((x) => x.required)) {
+        cases.push({
+          label: `missing required ${p.name}`,
+          run: () => send(op, urlOf(op).replace(new RegExp(`[?&]${p.name}=[^&]*`), ''), { auth: ADMIN }),
+          status: 400,
+          code: 'TESSERA_VALIDATION_FAILED',
+        });
+      }
+      await check(op, cases);
+    });
+  }
+});
+
+describe('unknown routes', () => {
+  it.each([
+    ['GET', '/v1/nope'],
+    ['GET', '/v2/identities'],
+    ['POST', '/v1/identities/x/y/z'],
+    ['GET', '/'],
+    ['GET', '/.env'],
+    ['GET', '/v1/../../etc/passwd'],
+    ['DELETE', '/v1/identities'],
+    ['OPTIONS', '/v1/auth'],
+    ['TRACE', '/v1/auth'],
+  ])('%s %s → 404 TESSERA_ROUTE_NOT_FOUND', async (method, url) => {
+    const a = await send({ method }, url, { auth: ADMIN });
+    expectCleanRefusal(a, `${method} ${url}`, method);
+    expect(a.status).toBe(404);
+    expect(a.body.error.code).toBe('TESSERA_ROUTE_NOT_FOUND');
+  });
+
+  it('does not echo a long or hostile URL back in full', async () => {
+    const a = await send({ method: 'GET' }, `/v1/${'<script>'.repeat(500)}`, { auth: ADMIN });
+    expectCleanRefusal(a, 'hostile url', 'GET');
+    expect(a.raw.length).toBeLessThan(1500);
+  });
+});
