@@ -61,7 +61,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   const credentials = createCredentialFactory();
   let app: FastifyInstance | null = null;
   const chain = new ChainHead();
-  const uow = createGroupCommitUnitOfWork(store, repoFactory(store.dialect, chain), {
+  const uow = createGroupCommitUnitOfWork(store, repoFactory(store.dialect, chain, store.direct), {
     onCommitFailure: (error) =>
       app?.log.error({ err: error }, 'store commit failed: requests are refused until it recovers'),
     // Several servers write one PostgreSQL: each write transaction first takes the ledger-head lock,

@@ -13,9 +13,16 @@ import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
+/** Synchronous execution on the SQLite connection, for statements inside the unit of work's transaction. */
+export interface DirectSqlite {
+  execute(sql: string, parameters: readonly unknown[]): unknown[];
+}
+
 export interface Store {
   db: Kysely<Database>;
   dialect: Dialect;
+  /** SQLite only: the connection's statements, run without Kysely's per-query machinery. */
+  direct: DirectSqlite | null;
   /** For PostgreSQL: a dedicated listener connection factory (LISTEN/NOTIFY). */
   pgConfig: pg.PoolConfig | null;
   close(): Promise<void>;
@@ -28,8 +35,15 @@ export interface Store {
  */
 function withStatementCache(database: SQLite.Database) {
   const cache = new Map<string, SQLite.Statement>();
-  return {
+  const self = {
     close: () => database.close(),
+    /** A statement that returns no rows is run; one that does is read in full. */
+    execute(sql: string, parameters: readonly unknown[]): unknown[] {
+      const statement = self.prepare(sql);
+      if (statement.reader) return statement.all(...parameters);
+      statement.run(...parameters);
+      return [];
+    },
     prepare(sql: string) {
       let statement = cache.get(sql);
       if (!statement) {
@@ -40,6 +54,7 @@ function withStatementCache(database: SQLite.Database) {
       return statement;
     },
   };
+  return self;
 }
 
 /** Opens the store named by a URL: `sqlite:<path>` (or `sqlite::memory:`) or `postgres://…`. */
@@ -52,10 +67,9 @@ export function openStore(url: string): Store {
     database.pragma('synchronous = FULL');
     database.pragma('busy_timeout = 5000');
     database.pragma('foreign_keys = ON');
-    const db = new Kysely<Database>({
-      dialect: new SqliteDialect({ database: withStatementCache(database) }),
-    });
-    return { db, dialect: 'sqlite', pgConfig: null, close: () => db.destroy() };
+    const cached = withStatementCache(database);
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
+    return { db, dialect: 'sqlite', direct: cached, pgConfig: null, close: () => db.destroy() };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const pgConfig: pg.PoolConfig = {
@@ -71,7 +85,7 @@ export function openStore(url: string): Store {
     };
     const pool = new pg.Pool(pgConfig);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', pgConfig, close: () => db.destroy() };
+    return { db, dialect: 'postgres', direct: null, pgConfig, close: () => db.destroy() };
   }
   throw new Error('store URL must start with sqlite: or postgres://');
 }

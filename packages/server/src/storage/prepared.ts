@@ -1,5 +1,5 @@
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { Dialect } from './database.js';
+import type { Dialect, DirectSqlite } from './database.js';
 import type { Database } from './schema.js';
 
 const MARKER = '\u0000tessera-arg-';
@@ -21,9 +21,19 @@ interface Buildable<R> {
   compile(provider: Kysely<Database>): CompiledQuery<R>;
 }
 
+/**
+ * Where a repository's queries go: Kysely, or, inside the unit of work's SQLite transaction, the
+ * connection itself (same connection, same transaction, without the per-query promise chain).
+ */
+export interface QueryTarget {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  direct: DirectSqlite | null;
+}
+
 export function prepared<A extends unknown[], R>(build: (db: Kysely<Database>, ...args: A) => Buildable<R>) {
   const templates = new Map<Dialect, Template>();
-  return async (db: Kysely<Database>, dialect: Dialect, ...args: A): Promise<R[]> => {
+  return async ({ db, dialect, direct }: QueryTarget, ...args: A): Promise<R[]> => {
     let template = templates.get(dialect);
     if (!template) {
       const markers = args.map((_, i) => `${MARKER}${i}`) as A;
@@ -37,6 +47,7 @@ export function prepared<A extends unknown[], R>(build: (db: Kysely<Database>, .
       templates.set(dialect, template);
     }
     const parameters = template.slots.map((slot) => (typeof slot === 'number' ? args[slot] : slot.value));
+    if (direct) return direct.execute(template.sql, parameters) as R[];
     return (await db.executeQuery<R>(CompiledQuery.raw(template.sql, parameters))).rows;
   };
 }

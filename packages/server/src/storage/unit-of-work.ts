@@ -58,17 +58,25 @@ export function createGroupCommitUnitOfWork(
     });
   }
 
+  const statement = async (
+    trx: Kysely<Database>,
+    text: 'savepoint unit' | 'release savepoint unit' | 'rollback to savepoint unit',
+  ) => {
+    if (store.direct) store.direct.execute(text, []);
+    else await sql.raw(text).execute(trx);
+  };
+
   async function runJob(trx: Kysely<Database>, job: Job, savepoint: boolean) {
     const before = memory?.snapshot();
-    if (savepoint) await sql`savepoint unit`.execute(trx);
+    if (savepoint) await statement(trx, 'savepoint unit');
     try {
       const value = await job.work(makeRepos(trx, (fn) => job.afterCommit.push(fn)));
-      if (savepoint) await sql`release savepoint unit`.execute(trx);
+      if (savepoint) await statement(trx, 'release savepoint unit');
       job.outcome = { ok: true, value };
     } catch (error) {
       if (!savepoint) throw error;
-      await sql`rollback to savepoint unit`.execute(trx);
-      await sql`release savepoint unit`.execute(trx);
+      await statement(trx, 'rollback to savepoint unit');
+      await statement(trx, 'release savepoint unit');
       memory?.restore(before);
       job.afterCommit = [];
       job.outcome = { ok: false, error };

@@ -3,8 +3,7 @@ import type { AuditEvent, StoredAuditEvent } from '../../core/audit/audit.model.
 import type { AuditRepo } from '../../core/audit/audit.repo.js';
 import type { RequestContext } from '../../core/shared/context.js';
 import { sha256Hex } from '../../crypto/credentials.js';
-import type { Dialect } from '../database.js';
-import { prepared } from '../prepared.js';
+import { prepared, type QueryTarget } from '../prepared.js';
 import type { Database } from '../schema.js';
 
 /** The hash that chains an event to its predecessor. Any edit, insertion or deletion breaks it. */
@@ -57,7 +56,8 @@ const insertEvent = prepared(
     }),
 );
 
-export function createAuditRepo(db: Kysely<Database>, dialect: Dialect, chain: ChainHead): AuditRepo {
+export function createAuditRepo(target: QueryTarget, chain: ChainHead): AuditRepo {
+  const { db, dialect } = target;
   async function headFor(): Promise<{ seq: number; hash: string }> {
     if (dialect === 'postgres') {
       const row = await db
@@ -99,8 +99,7 @@ export function createAuditRepo(db: Kysely<Database>, dialect: Dialect, chain: C
       };
       const hash = chainHash(head.hash, Object.values(row));
       await insertEvent(
-        db,
-        dialect,
+        target,
         row.seq,
         row.id,
         row.at,

@@ -1,8 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { AuthMethod, AuthMethodTypeName } from '../../core/auth-methods/auth-methods.model.js';
 import type { AuthMethodRepo } from '../../core/auth-methods/auth-methods.repo.js';
-import type { Dialect } from '../database.js';
-import { prepared } from '../prepared.js';
+import { prepared, type QueryTarget } from '../prepared.js';
 import type { AuthMethodTable, Database } from '../schema.js';
 
 const getQuery = prepared((db, id: string) => db.selectFrom('auth_methods').selectAll().where('id', '=', id));
@@ -37,13 +36,14 @@ const toRow = (m: AuthMethod) => ({
   updated_at: m.updatedAtMs,
 });
 
-export function createAuthMethodRepo(db: Kysely<Database>, dialect: Dialect): AuthMethodRepo {
+export function createAuthMethodRepo(target: QueryTarget): AuthMethodRepo {
+  const { db } = target;
   return {
     async insert(m) {
       await db.insertInto('auth_methods').values(toRow(m)).execute();
     },
     async get(id) {
-      const row = (await getQuery(db, dialect, id))[0];
+      const row = (await getQuery(target, id))[0];
       return row ? toMethod(row) : null;
     },
     async getByName(name) {

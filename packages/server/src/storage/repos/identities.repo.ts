@@ -6,8 +6,7 @@ import type {
   IdentityState,
 } from '../../core/identities/identities.model.js';
 import type { IdentityRepo } from '../../core/identities/identities.repo.js';
-import type { Dialect } from '../database.js';
-import { prepared } from '../prepared.js';
+import { prepared, type QueryTarget } from '../prepared.js';
 import type { Database, IdentityTable } from '../schema.js';
 
 const stateQuery = prepared((db, id: string) =>
@@ -31,7 +30,8 @@ function toIdentity(row: Selectable<IdentityTable>, tags: string[]): Identity {
   };
 }
 
-export function createIdentityRepo(db: Kysely<Database>, dialect: Dialect): IdentityRepo {
+export function createIdentityRepo(target: QueryTarget): IdentityRepo {
+  const { db } = target;
   async function tagsOf(ids: string[]): Promise<Map<string, string[]>> {
     const map = new Map<string, string[]>();
     if (ids.length === 0) return map;
@@ -88,7 +88,7 @@ export function createIdentityRepo(db: Kysely<Database>, dialect: Dialect): Iden
       return one(await db.selectFrom('identities').selectAll().where('id', '=', id).executeTakeFirst());
     },
     async getState(id) {
-      const row = (await stateQuery(db, dialect, id))[0];
+      const row = (await stateQuery(target, id))[0];
       return row ? (row.state as IdentityState) : null;
     },
     async getByName(name) {

@@ -6,8 +6,7 @@ import {
   type UidNode,
 } from '../../core/uid/uid.model.js';
 import type { UidRepo } from '../../core/uid/uid.repo.js';
-import type { Dialect } from '../database.js';
-import { prepared } from '../prepared.js';
+import { prepared, type QueryTarget } from '../prepared.js';
 import type { Database, UidCredentialTable, UidNodeTable } from '../schema.js';
 
 type PresentedRow = Selectable<UidNodeTable> & {
@@ -43,7 +42,6 @@ const findPresentedQuery = prepared(
     join uid_nodes n on n.id = c.node_id
     left join uid_credentials p on p.node_id = c.node_id and p.state = 'pending'
     where c.hash = ${hash}
-    order by p.generation desc
     limit 1`,
 );
 
@@ -101,7 +99,8 @@ function toCredential(r: Selectable<UidCredentialTable>): UidCredential {
 
 const count = (result: { numUpdatedRows: bigint }) => Number(result.numUpdatedRows);
 
-export function createUidRepo(db: Kysely<Database>, dialect: Dialect): UidRepo {
+export function createUidRepo(target: QueryTarget): UidRepo {
+  const { db } = target;
   const inSubtree = (methodId: string, path: string | null) => {
     let q = db.selectFrom('uid_nodes').where('method_id', '=', methodId);
     if (path) q = q.where('path', '>=', path).where('path', '<', subtreeEnd(path));
@@ -162,7 +161,7 @@ export function createUidRepo(db: Kysely<Database>, dialect: Dialect): UidRepo {
       return row ? toCredential(row) : null;
     },
     async findPresented(hash) {
-      const row = (await findPresentedQuery(db, dialect, hash))[0];
+      const row = (await findPresentedQuery(target, hash))[0];
       if (!row) return null;
       return {
         node: toNode(row),
