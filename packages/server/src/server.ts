@@ -25,7 +25,7 @@ import { buildApp } from './http/app.js';
 import { startJobs } from './jobs/scheduler.js';
 import { migrate, openStore } from './storage/database.js';
 import { listenForRevocations } from './storage/notifier.js';
-import { ChainHead, repoFactory } from './storage/repos/index.js';
+import { AuthMethodCache, ChainHead, repoFactory } from './storage/repos/index.js';
 import { createSigningKeyStore } from './storage/repos/signing-keys.repo.js';
 import type { Database } from './storage/schema.js';
 import { createGroupCommitUnitOfWork } from './storage/unit-of-work.js';
@@ -61,28 +61,35 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   const credentials = createCredentialFactory();
   let app: FastifyInstance | null = null;
   const chain = new ChainHead();
-  const uow = createGroupCommitUnitOfWork(store, repoFactory(store.dialect, chain, store.direct), {
-    onCommitFailure: (error) =>
-      app?.log.error({ err: error }, 'store commit failed: requests are refused until it recovers'),
-    // Several servers write one PostgreSQL: each write transaction first takes the ledger-head lock,
-    // one lock in one order for everyone, so audit chaining and revocation order need no other.
-    ...(store.dialect === 'postgres'
-      ? {
-          begin: async (trx: Kysely<Database>) => {
-            await trx.selectFrom('audit_head').select('seq').where('id', '=', 1).forUpdate().execute();
-          },
-        }
-      : {}),
-    memory: {
-      snapshot: () => chain.current,
-      restore: (s) => {
-        chain.current = s as ChainHead['current'];
-      },
-      reset: () => {
-        chain.current = null;
+  const methodCache = new AuthMethodCache(() => clock.nowMs());
+  const uow = createGroupCommitUnitOfWork(
+    store,
+    repoFactory(store.dialect, { chain, direct: store.direct, methodCache }),
+    {
+      onCommitFailure: (error) =>
+        app?.log.error({ err: error }, 'store commit failed: requests are refused until it recovers'),
+      // Several servers write one PostgreSQL: each write transaction first takes the ledger-head lock,
+      // one lock in one order for everyone, so audit chaining and revocation order need no other.
+      ...(store.dialect === 'postgres'
+        ? {
+            begin: async (trx: Kysely<Database>) => {
+              await trx.selectFrom('audit_head').select('seq').where('id', '=', 1).forUpdate().execute();
+            },
+          }
+        : {}),
+      memory: {
+        snapshot: () => chain.current,
+        restore: (s) => {
+          chain.current = s as ChainHead['current'];
+          methodCache.forget();
+        },
+        reset: () => {
+          chain.current = null;
+          methodCache.forget();
+        },
       },
     },
-  });
+  );
   const sessions = createSessionsService({
     codec: keyring,
     clock,

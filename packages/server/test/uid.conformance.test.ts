@@ -299,6 +299,19 @@ describe.each(STORES)('Universal Identity on %s', (store) => {
     expect((await uidAuth(s, expiring.root.token)).status).toBe(401);
   });
 
+  it('applies a change to the method at once (bound CIDRs narrowed after use)', async () => {
+    const { root, method } = await uidSetup(s);
+    expect((await uidAuth(s, root.token)).status).toBe(200);
+    const narrowed = await s.call('PATCH', `/v1/auth-methods/${method.id}`, {
+      token: s.adminToken,
+      body: { boundCidrs: ['10.0.0.0/8'] },
+    });
+    expect(narrowed.status).toBe(200);
+    expect((await uidAuth(s, root.token)).status).toBe(401);
+    await s.call('PATCH', `/v1/auth-methods/${method.id}`, { token: s.adminToken, body: { boundCidrs: [] } });
+    expect((await uidAuth(s, root.token)).status).toBe(200);
+  });
+
   it('deleting the method revokes its tokens and sessions', async () => {
     const { root, method } = await uidSetup(s);
     const session = (await uidAuth(s, root.token)).body.token;

@@ -60,7 +60,7 @@ describe('group-commit unit of work on a real SQLite file', () => {
     commitFailures = [];
     // Wired as the server wires it: the SQLite audit head lives in memory and follows the transaction.
     const chain = new ChainHead();
-    const repos = repoFactory('sqlite', chain);
+    const repos = repoFactory('sqlite', { chain, direct: null, methodCache: null });
     // The repositories, plus the transaction they are bound to (for the commit-failure test only).
     const withTransaction = (db: Kysely<Database>, afterCommit: (fn: () => void) => void) =>
       Object.assign(repos(db, afterCommit), { transaction: db });

@@ -36,15 +36,53 @@ const toRow = (m: AuthMethod) => ({
   updated_at: m.updatedAtMs,
 });
 
-export function createAuthMethodRepo(target: QueryTarget): AuthMethodRepo {
+/**
+ * Auth methods are read on every authentication and change rarely, so reads by id are cached per
+ * process. A change through this process clears the entry at once (and every unit rollback clears
+ * the cache); a change made by another server is seen within {@link METHOD_CACHE_MS}. Deletion needs
+ * no cache at all to take effect: it revokes every node and session of the method.
+ */
+export class AuthMethodCache {
+  private readonly entries = new Map<string, { method: AuthMethod | null; atMs: number }>();
+  constructor(private readonly now: () => number = Date.now) {}
+
+  get(id: string): AuthMethod | null | undefined {
+    const hit = this.entries.get(id);
+    if (!hit || this.now() - hit.atMs > METHOD_CACHE_MS) return undefined;
+    return hit.method;
+  }
+
+  set(id: string, method: AuthMethod | null): void {
+    if (this.entries.size >= 10_000) this.entries.clear();
+    this.entries.set(id, { method, atMs: this.now() });
+  }
+
+  forget(id?: string): void {
+    if (id === undefined) this.entries.clear();
+    else this.entries.delete(id);
+  }
+}
+
+export const METHOD_CACHE_MS = 1000;
+
+export function createAuthMethodRepo(
+  target: QueryTarget,
+  cache: AuthMethodCache | null = null,
+): AuthMethodRepo {
   const { db } = target;
   return {
     async insert(m) {
+      cache?.forget(m.id);
       await db.insertInto('auth_methods').values(toRow(m)).execute();
     },
     async get(id) {
+      const hit = cache?.get(id);
+      if (hit !== undefined) return hit;
       const row = (await getQuery(target, id))[0];
-      return row ? toMethod(row) : null;
+      const method = row ? toMethod(row) : null;
+      // Only existing methods are cached: a miss may be a method another server is creating.
+      if (method) cache?.set(id, method);
+      return method;
     },
     async getByName(name) {
       const row = await db.selectFrom('auth_methods').selectAll().where('name', '=', name).executeTakeFirst();
@@ -57,10 +95,12 @@ export function createAuthMethodRepo(target: QueryTarget): AuthMethodRepo {
       return (await q.orderBy('id').limit(limit).execute()).map(toMethod);
     },
     async update(m) {
+      cache?.forget(m.id);
       const { id, ...rest } = toRow(m);
       await db.updateTable('auth_methods').set(rest).where('id', '=', id).execute();
     },
     async delete(id) {
+      cache?.forget(id);
       await db.deleteFrom('auth_methods').where('id', '=', id).execute();
     },
   };

@@ -3,31 +3,39 @@ import type { Repos } from '../../core/shared/unit-of-work.js';
 import type { Dialect, DirectSqlite } from '../database.js';
 import type { QueryTarget } from '../prepared.js';
 import type { Database } from '../schema.js';
-
-export { ChainHead };
-
 import { ChainHead, createAuditRepo } from './audit.repo.js';
-import { createAuthMethodRepo } from './auth-methods.repo.js';
+import { AuthMethodCache, createAuthMethodRepo } from './auth-methods.repo.js';
 import { createIdentityRepo } from './identities.repo.js';
 import { createRevocationRepo } from './revocations.repo.js';
 import { createUidRepo } from './uid.repo.js';
 
+export { AuthMethodCache, ChainHead };
+
+/** Process-wide state the repositories share across transactions. */
+export interface RepoState {
+  /** The audit chain head (SQLite). */
+  chain: ChainHead;
+  /** SQLite: the connection, for statements inside the unit of work's transaction. */
+  direct: DirectSqlite | null;
+  /** Auth methods by id. */
+  methodCache: AuthMethodCache | null;
+}
+
 /** Binds every repository to one connection or transaction. */
 export function repoFactory(
   dialect: Dialect,
-  chain: ChainHead = new ChainHead(),
-  direct: DirectSqlite | null = null,
+  state: RepoState = { chain: new ChainHead(), direct: null, methodCache: null },
 ) {
   return (db: Kysely<Database>, afterCommit: (fn: () => void) => void): Repos => {
     // Direct execution only inside the unit of work's transaction: the connection is ours alone
     // there, while reads outside it go through Kysely and wait for the transaction to end.
-    const target: QueryTarget = { db, dialect, direct: db.isTransaction ? direct : null };
+    const target: QueryTarget = { db, dialect, direct: db.isTransaction ? state.direct : null };
     return {
       identities: createIdentityRepo(target),
-      authMethods: createAuthMethodRepo(target),
+      authMethods: createAuthMethodRepo(target, state.methodCache),
       uid: createUidRepo(target),
       revocations: createRevocationRepo(db, dialect),
-      audit: createAuditRepo(target, chain),
+      audit: createAuditRepo(target, state.chain),
       afterCommit,
     };
   };
