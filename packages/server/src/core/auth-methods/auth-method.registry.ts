@@ -1,4 +1,5 @@
 import type { AuditActor } from '../audit/audit.model.js';
+import type { IdentityState } from '../identities/identities.model.js';
 import type { RequestContext } from '../shared/context.js';
 import type { Repos } from '../shared/unit-of-work.js';
 import type { UidNode } from '../uid/uid.model.js';
@@ -18,6 +19,8 @@ export interface AuthenticatedSubject {
   identityId: string;
   node?: UidNode;
   credentialRef: string;
+  /** The identity's state when the handler already read it (saves the pipeline a read). */
+  identityState?: IdentityState | null;
 }
 
 export type AuthenticationResult =

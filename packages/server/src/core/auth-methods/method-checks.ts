@@ -1,3 +1,4 @@
+import type { IdentityState } from '../identities/identities.model.js';
 import { ipAllowed } from '../shared/cidr.js';
 import type { RequestContext } from '../shared/context.js';
 import type { Repos } from '../shared/unit-of-work.js';
@@ -11,13 +12,16 @@ import type { AuthMethod } from './auth-methods.model.js';
 export async function refuseReason(
   repos: Repos,
   method: AuthMethod,
-  identityId: string,
+  subject: { identityId: string; identityState?: IdentityState | null | undefined },
   ctx: RequestContext,
   nowMs: number,
 ): Promise<string | null> {
   if (method.expiresAtMs !== null && method.expiresAtMs <= nowMs) return 'auth_method_expired';
   if (!ipAllowed(method.boundCidrs, ctx.sourceIp)) return 'source_not_in_bound_cidrs';
-  const state = await repos.identities.getState(identityId);
+  const state =
+    subject.identityState !== undefined
+      ? subject.identityState
+      : await repos.identities.getState(subject.identityId);
   if (!state) return 'identity_missing';
   if (state !== 'active') return `identity_${state}`;
   return null;

@@ -77,7 +77,7 @@ export function createAuthService({ uow, clock, registry, sessions, limiter, las
       const result = await handler.authenticate(r, presentation, ctx);
       if (!result.ok) return fail(result.reason, result.actor);
       const { subject } = result;
-      const refused = await refuseReason(r, subject.method, subject.identityId, ctx, now);
+      const refused = await refuseReason(r, subject.method, subject, ctx, now);
       const actor = {
         identityId: subject.identityId,
         authMethodId: subject.method.id,

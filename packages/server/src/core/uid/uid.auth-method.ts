@@ -15,7 +15,7 @@ export function createUidAuthMethodHandler(deps: {
     async authenticate(repos, presentation, ctx) {
       const p = await deps.present(repos, presentation.uidToken ?? '', 'auth', ctx);
       if (!p.ok) return p;
-      const { node, method, credentialRef } = p.token;
+      const { node, method, credentialRef, identityState } = p.token;
       if (presentation.accessId && presentation.accessId !== method.id) {
         return {
           ok: false,
@@ -23,7 +23,10 @@ export function createUidAuthMethodHandler(deps: {
           actor: { credentialRef, uidNodeId: node.id },
         };
       }
-      return { ok: true, subject: { method, identityId: node.identityId, node, credentialRef } };
+      return {
+        ok: true,
+        subject: { method, identityId: node.identityId, node, credentialRef, identityState },
+      };
     },
   };
 }

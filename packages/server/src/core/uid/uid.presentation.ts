@@ -1,6 +1,7 @@
 import type { AuditActor } from '../audit/audit.model.js';
 import { type AuthMethod, isUidMethod, type UidSettings } from '../auth-methods/auth-methods.model.js';
 import { refuseReason } from '../auth-methods/method-checks.js';
+import type { IdentityState } from '../identities/identities.model.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import type { RequestContext } from '../shared/context.js';
 import type { Clock, CredentialFactory } from '../shared/ports.js';
@@ -17,6 +18,7 @@ export interface PresentedUidToken {
   /** The pending successor, when a rotation is awaiting its first use or ack. */
   pending: UidCredential | null;
   credentialRef: string;
+  identityState: IdentityState | null;
 }
 
 export type UidPresentation =
@@ -100,7 +102,13 @@ export function createUidPresenter(deps: {
     if (node.expiresAtMs <= now) return fail('uid_token_expired', actor);
     // For `auth`, the exchange pipeline applies the method-wide checks itself, once.
     if (purpose !== 'auth') {
-      const refused = await refuseReason(r, method, node.identityId, ctx, now);
+      const refused = await refuseReason(
+        r,
+        method,
+        { identityId: node.identityId, identityState: found.identityState },
+        ctx,
+        now,
+      );
       if (refused) return fail(refused, actor);
     }
 
@@ -121,7 +129,10 @@ export function createUidPresenter(deps: {
         if (purpose !== 'rotate') return fail('rotation_pending_use_new_token', actor);
       }
     }
-    return { ok: true, token: { node, method, credential, pending, credentialRef } };
+    return {
+      ok: true,
+      token: { node, method, credential, pending, credentialRef, identityState: found.identityState },
+    };
   };
 }
 

@@ -1,3 +1,4 @@
+import type { IdentityState } from '../identities/identities.model.js';
 import type { UidCredential, UidCredentialState, UidNode } from './uid.model.js';
 
 /** Persistence of UID trees; implemented in storage/. Subtree operations are single statements. */
@@ -7,9 +8,13 @@ export interface UidRepo {
   insertCredential(credential: UidCredential): Promise<void>;
   findCredential(hash: string): Promise<UidCredential | null>;
   /** The credential with this hash, its node and the node's pending successor, in one read. */
-  findPresented(
-    hash: string,
-  ): Promise<{ credential: UidCredential; node: UidNode; pending: UidCredential | null } | null>;
+  findPresented(hash: string): Promise<{
+    credential: UidCredential;
+    node: UidNode;
+    pending: UidCredential | null;
+    /** The node's identity's lifecycle state, read in the same statement. */
+    identityState: IdentityState | null;
+  } | null>;
   findCredentialsOfNode(nodeId: string, state: UidCredentialState): Promise<UidCredential[]>;
   /** Moves a credential from one state to another; false when it was no longer in `from`. */
   transitionCredential(

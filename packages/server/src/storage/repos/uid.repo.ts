@@ -1,4 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
+import type { IdentityState } from '../../core/identities/identities.model.js';
 import {
   subtreeEnd,
   type UidCredential,
@@ -10,6 +11,7 @@ import { prepared, type QueryTarget } from '../prepared.js';
 import type { Database, UidCredentialTable, UidNodeTable } from '../schema.js';
 
 type PresentedRow = Selectable<UidNodeTable> & {
+  i_state: string | null;
   c_hash: string;
   c_generation: number;
   c_state: string;
@@ -31,7 +33,7 @@ type PresentedRow = Selectable<UidNodeTable> & {
 /** The hot path of every UID presentation: one indexed read for credential, node and successor. */
 const findPresentedQuery = prepared(
   (_db, hash: string) => sql<PresentedRow>`
-    select n.*,
+    select n.*, i.state as i_state,
       c.hash as c_hash, c.generation as c_generation, c.state as c_state, c.manual_ack as c_manual_ack,
       c.grace_until as c_grace_until, c.created_at as c_created_at, c.activated_at as c_activated_at,
       c.superseded_at as c_superseded_at,
@@ -40,6 +42,7 @@ const findPresentedQuery = prepared(
       p.superseded_at as p_superseded_at
     from uid_credentials c
     join uid_nodes n on n.id = c.node_id
+    left join identities i on i.id = n.identity_id
     left join uid_credentials p on p.node_id = c.node_id and p.state = 'pending'
     where c.hash = ${hash}
     limit 1`,
@@ -167,6 +170,7 @@ export function createUidRepo(target: QueryTarget): UidRepo {
         node: toNode(row),
         credential: prefixed(row, 'c_', row.id)!,
         pending: prefixed(row, 'p_', row.id),
+        identityState: (row.i_state as IdentityState | null) ?? null,
       };
     },
     async findCredentialsOfNode(nodeId, state) {
