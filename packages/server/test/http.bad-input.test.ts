@@ -362,6 +362,14 @@ describe.each([...OPERATIONS, ...HIDDEN])('$method $path', (op) => {
       expect(a.body.error.code).toBe('TESSERA_UNAUTHENTICATED');
       const head = op.method === 'GET' ? await send({ method: 'HEAD' }, urlOf(op)) : null;
       if (head) expect(head.status).toBe(401);
+      if (op.body) {
+        // Authentication comes before validation: no schema details for callers without a credential.
+        const bad = await send(op, urlOf(op), {
+          payload: JSON.stringify({ unexpected: 1 }),
+          contentType: 'application/json',
+        });
+        expect(bad.status, bad.raw).toBe(401);
+      }
     },
   );
 

@@ -85,27 +85,35 @@ export function installAccessControl(
     return access.authorize(principal, permission.action, resource);
   }
 
-  app.addHook('preHandler', async (request) => {
+  // Authentication first (before the body is validated): a caller without a valid credential
+  // learns nothing but 401. Authorization after validation, when the body's fields are typed.
+  app.addHook('preValidation', async (request) => {
     const declared = request.routeOptions.config.access;
-    if (!declared) return; // 404 handler and the docs assets
-    if ('public' in declared) return;
+    if (!declared || 'public' in declared) return; // public routes, 404 handler, docs assets
     const token = bearer(request);
     if (token === null || token === '') throw unauthenticated();
-    if ('uid' in declared) {
-      if (token.startsWith('u-')) {
-        request.uidCaller = { kind: 'holder', token };
-        return;
-      }
-      const principal = await sessionPrincipal(request, token);
-      const decision = await permitted(request, principal, declared.permission);
-      if (decision.allowed) request.uidCaller = { kind: 'admin', principal };
-      else if (declared.allowUidSession && principal.uidNodeId)
-        request.uidCaller = { kind: 'session', principal };
-      else throw forbidden(`${decision.reason} for ${declared.permission.action}`);
+    if ('uid' in declared && token.startsWith('u-')) {
+      // Verified by the UID service inside its transaction (it may change state).
+      request.uidCaller = { kind: 'holder', token };
       return;
     }
-    const principal = await sessionPrincipal(request, token);
+    await sessionPrincipal(request, token);
+  });
+
+  app.addHook('preHandler', async (request) => {
+    const declared = request.routeOptions.config.access;
+    if (!declared || 'public' in declared || request.uidCaller) return;
+    const principal = request.principal;
+    if (!principal) throw unauthenticated();
     const decision = await permitted(request, principal, declared.permission);
-    if (!decision.allowed) throw forbidden(`${decision.reason} for ${declared.permission.action}`);
+    if (decision.allowed) {
+      if ('uid' in declared) request.uidCaller = { kind: 'admin', principal };
+      return;
+    }
+    if ('uid' in declared && declared.allowUidSession && principal.uidNodeId) {
+      request.uidCaller = { kind: 'session', principal };
+      return;
+    }
+    throw forbidden(`${decision.reason} for ${declared.permission.action}`);
   });
 }
