@@ -55,6 +55,10 @@ export function toTesseraError(error: unknown): TesseraError {
   switch (fe?.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new TesseraError(ErrorCodes.PAYLOAD_TOO_LARGE, 'The request body is too large.');
+    case 'FST_ERR_BAD_URL':
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+    case 'FST_ERR_ASYNC_CONSTRAINT':
+      return new TesseraError(ErrorCodes.VALIDATION_FAILED, 'The request URL is not valid.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new TesseraError(
         ErrorCodes.UNSUPPORTED_MEDIA_TYPE,
