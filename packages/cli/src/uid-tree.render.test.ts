@@ -17,6 +17,7 @@ function node(id: string, over: Partial<UidNode> = {}, children: UidNode[] = [])
     denyInheritance: false,
     revoked: false,
     revokedAt: null,
+    flagged: false,
     comment: null,
     children,
     ...over,
@@ -29,6 +30,7 @@ describe('renderUidTree', () => {
       authMethodId: 'p-abc',
       maxDepth: 3,
       numberOfTokens: 6,
+      truncated: false,
       roots: [
         node('app', { lastRotatedAt: '2025-06-01T09:59:00Z' }, [
           node('db', { ttlSeconds: 1800, expiresAt: '2025-06-01T10:30:00Z', comment: 'database' }),
@@ -59,6 +61,7 @@ describe('renderUidTree', () => {
       authMethodId: 'p-1',
       maxDepth: 3,
       numberOfTokens: 3,
+      truncated: false,
       roots: [node('r', {}, [node('a', {}, [node('a1')]), node('b')])],
     };
     const lines = renderUidTree(tree, NOW).split('\n');
@@ -67,7 +70,10 @@ describe('renderUidTree', () => {
   });
 
   it('says so when there are no tokens, and when the tree was truncated', () => {
-    const empty = renderUidTree({ authMethodId: 'p-1', maxDepth: 0, numberOfTokens: 0, roots: [] }, NOW);
+    const empty = renderUidTree(
+      { authMethodId: 'p-1', maxDepth: 0, numberOfTokens: 0, truncated: false, roots: [] },
+      NOW,
+    );
     expect(empty).toBe('Auth method p-1: 0 tokens, max depth 0\n(no tokens)\n');
     const cut = renderUidTree(
       { authMethodId: 'p-1', maxDepth: 1, numberOfTokens: 1, truncated: true, roots: [node('r')] },

@@ -1,11 +1,20 @@
 /**
  * Wire types for the Tessera native HTTP API (v1), as described in `docs/http-api.md`.
  *
+ * Typed from the route schemas: every shape the server describes is an alias of, or derived from, a type
+ * of `wire.generated.ts`, which `npm run gen:sdk` generates from the server's OpenAPI document. Only
+ * what the server has no schema for (the JWKS, the list of error codes) is written by hand here.
+ *
  * Durations are in seconds and say so in their names; timestamps are ISO-8601 UTC strings.
  * These are plain data shapes: no behaviour, no runtime code.
  *
  * @packageDocumentation
  */
+
+import type * as Gen from './wire.generated.js';
+
+/** `Omit` that fails to compile when a key no longer exists in `T`. */
+type OmitKnown<T, K extends keyof T> = Omit<T, K>;
 
 /** Stable error codes the server returns in {@link ErrorBody}. Unknown codes may appear in newer servers. */
 export type TesseraErrorCode =
@@ -29,21 +38,22 @@ export type TesseraErrorCode =
   | 'TESSERA_RATE_LIMITED'
   | 'TESSERA_UNAVAILABLE';
 
-/** The body of every error answer. */
+type ServerError = Gen.Error['error'];
+
+/**
+ * The body of every error answer (the server's `Error` schema). The SDK also reads error bodies that
+ * did not come from Tessera itself (e.g. a proxy in front of it), so `requestId` is optional here.
+ */
 export interface ErrorBody {
-  error: {
+  error: OmitKnown<ServerError, 'code' | 'requestId'> & {
     code: TesseraErrorCode | (string & Record<never, never>);
-    message: string;
-    requestId?: string;
-    /** Optional structured details (e.g. which field failed validation). Never secrets. */
-    details?: unknown;
+    requestId?: ServerError['requestId'];
   };
 }
 
 /** A page of a listing; `nextCursor` is `null` on the last page. */
-export interface Page<T> {
+export interface Page<T> extends OmitKnown<Gen.GetV1IdentitiesResponse, 'items'> {
   items: T[];
-  nextCursor: string | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -51,129 +61,66 @@ export interface Page<T> {
 // ---------------------------------------------------------------------------------------------
 
 /** The kind of a non-human identity. */
-export type IdentityKind =
-  | 'service'
-  | 'workload'
-  | 'ci-pipeline'
-  | 'ai-agent'
-  | 'mcp-server'
-  | 'device'
-  | 'other';
+export type IdentityKind = Gen.Identity['kind'];
 
 /** Lifecycle state of an identity; `retired` is terminal. */
-export type IdentityState = 'active' | 'suspended' | 'retired';
+export type IdentityState = Gen.Identity['state'];
 
 /** One non-human identity: an inventory entry. */
-export interface Identity {
-  id: string;
-  name: string;
-  kind: IdentityKind;
-  owner: string;
-  environment: string | null;
-  tags: string[];
-  state: IdentityState;
-  description: string | null;
-  createdAt: string;
-  updatedAt: string;
-  lastUsedAt: string | null;
-  retiredAt: string | null;
-}
+export type Identity = Gen.Identity;
 
 /** Body of `POST /v1/identities`. */
-export interface CreateIdentityRequest {
-  name: string;
-  kind: IdentityKind;
-  owner: string;
-  environment?: string | null;
-  tags?: string[];
-  description?: string | null;
-}
+export type CreateIdentityRequest = Gen.PostV1IdentitiesRequest;
 
 /** Body of `PATCH /v1/identities/:id`. */
-export interface UpdateIdentityRequest {
-  owner?: string;
-  environment?: string | null;
-  tags?: string[];
-  description?: string | null;
-  state?: 'active' | 'suspended';
-}
+export type UpdateIdentityRequest = Gen.PatchV1IdentitiesByIdRequest;
 
 /** Query of `GET /v1/identities`. */
-export interface ListIdentitiesQuery {
-  kind?: IdentityKind;
-  owner?: string;
-  tag?: string;
-  state?: IdentityState;
-  limit?: number;
-  cursor?: string;
-}
+export type ListIdentitiesQuery = Gen.GetV1IdentitiesQuery;
 
 // ---------------------------------------------------------------------------------------------
 // Auth methods
 // ---------------------------------------------------------------------------------------------
 
-/** Auth method types. */
-export type AuthMethodType =
-  | 'universal_identity'
-  | 'access_key'
-  | 'oauth_client'
-  | 'oidc_federation'
-  | 'certificate';
+type CreateAuthMethodBody = Gen.PostV1AuthMethodsRequest;
+
+/** Auth method types the server accepts. */
+export type AuthMethodType = CreateAuthMethodBody['type'];
 
 /** What happens when a superseded UID token is used again: revoke the node's subtree, or only flag it. */
-export type UidReusePolicy = 'revoke' | 'flag';
+export type UidReusePolicy = NonNullable<CreateAuthMethodBody['reusePolicy']>;
 
 /** Universal Identity settings of an auth method. */
-export interface UniversalIdentitySettings {
-  ttlSeconds: number;
-  jwtTtlSeconds: number;
-  childTtlLimitSeconds: number;
-  treeLength: number;
-  denyRotate: boolean;
-  denyInheritance: boolean;
-  reusePolicy: UidReusePolicy;
-  rotationGraceSeconds: number;
-}
+export type UniversalIdentitySettings = NonNullable<Gen.AuthMethod['universalIdentity']>;
 
 /** An auth method; `id` is the access id `p-…`. */
-export interface AuthMethod {
-  id: string;
-  name: string;
-  type: AuthMethodType;
-  identityId: string;
-  boundCidrs: string[];
-  expiresAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-  universalIdentity?: UniversalIdentitySettings;
-}
+export type AuthMethod = Gen.AuthMethod;
 
 /** Fields every auth-method creation accepts. */
-export interface CreateAuthMethodCommon {
-  name: string;
-  boundCidrs?: string[];
-  expiresAt?: string | null;
-  identityId?: string;
-  owner?: string;
-}
+export type CreateAuthMethodCommon = Pick<
+  CreateAuthMethodBody,
+  'name' | 'boundCidrs' | 'expiresAt' | 'identityId' | 'owner'
+>;
+
+/** Creation fields that only Universal Identity methods take. */
+type UniversalIdentityOnlyField =
+  | 'ttlSeconds'
+  | 'childTtlLimitSeconds'
+  | 'treeLength'
+  | 'denyRotate'
+  | 'denyInheritance'
+  | 'reusePolicy'
+  | 'rotationGraceSeconds';
 
 /** Body of `POST /v1/auth-methods` for an access-key method. */
-export interface CreateAccessKeyAuthMethodRequest extends CreateAuthMethodCommon {
-  type: 'access_key';
-  jwtTtlSeconds?: number;
+export interface CreateAccessKeyAuthMethodRequest
+  extends OmitKnown<CreateAuthMethodBody, 'type' | UniversalIdentityOnlyField> {
+  type: Extract<AuthMethodType, 'access_key'>;
 }
 
 /** Body of `POST /v1/auth-methods` for a Universal Identity method. */
-export interface CreateUniversalIdentityAuthMethodRequest extends CreateAuthMethodCommon {
-  type: 'universal_identity';
-  ttlSeconds?: number;
-  jwtTtlSeconds?: number;
-  childTtlLimitSeconds?: number;
-  treeLength?: number;
-  denyRotate?: boolean;
-  denyInheritance?: boolean;
-  reusePolicy?: UidReusePolicy;
-  rotationGraceSeconds?: number;
+export interface CreateUniversalIdentityAuthMethodRequest extends OmitKnown<CreateAuthMethodBody, 'type'> {
+  type: Extract<AuthMethodType, 'universal_identity'>;
 }
 
 /** Body of `POST /v1/auth-methods`. */
@@ -182,179 +129,83 @@ export type CreateAuthMethodRequest =
   | CreateUniversalIdentityAuthMethodRequest;
 
 /** Answer of `POST /v1/auth-methods`; `accessKey` is present (once) for access-key methods. */
-export interface CreateAuthMethodResponse {
-  authMethod: AuthMethod;
-  accessKey?: string;
-}
+export type CreateAuthMethodResponse = Gen.PostV1AuthMethodsResponse;
 
 /** Body of `PATCH /v1/auth-methods/:id`. */
-export interface UpdateAuthMethodRequest {
-  ttlSeconds?: number;
-  jwtTtlSeconds?: number;
-  childTtlLimitSeconds?: number;
-  treeLength?: number;
-  denyRotate?: boolean;
-  denyInheritance?: boolean;
-  reusePolicy?: UidReusePolicy;
-  rotationGraceSeconds?: number;
-  boundCidrs?: string[];
-  expiresAt?: string | null;
-}
+export type UpdateAuthMethodRequest = Gen.PatchV1AuthMethodsByIdRequest;
 
 /** Query of `GET /v1/auth-methods`. */
-export interface ListAuthMethodsQuery {
-  type?: AuthMethodType;
-  limit?: number;
-  cursor?: string;
-}
+export type ListAuthMethodsQuery = Gen.GetV1AuthMethodsQuery;
 
 // ---------------------------------------------------------------------------------------------
 // Universal Identity tokens
 // ---------------------------------------------------------------------------------------------
 
 /** A freshly issued UID token. `token` is the bearer secret `u-…`: show it once, store it safely. */
-export interface UidTokenIssued {
-  token: string;
-  tokenId: string;
-  authMethodId: string;
-  expiresAt: string;
-  ttlSeconds: number;
-}
+export type UidTokenIssued = Gen.PostV1UidTokensResponse;
 
 /** Body of `POST /v1/uid/tokens` (admin: a new root). */
-export interface GenerateUidTokenRequest {
-  authMethodId?: string;
-  authMethodName?: string;
-  ttlSeconds?: number;
-  denyRotate?: boolean;
-  denyInheritance?: boolean;
-  comment?: string;
-}
+export type GenerateUidTokenRequest = Gen.PostV1UidTokensRequest;
 
 /** Body of `POST /v1/uid/rotate`. */
-export interface RotateUidTokenRequest {
-  manualAck?: boolean;
-}
+export type RotateUidTokenRequest = Gen.PostV1UidRotateRequest;
 
 /** Answer of `POST /v1/uid/rotate`: the new token; `pendingAck` is true in manual-ack mode. */
-export interface UidTokenRotated extends UidTokenIssued {
-  pendingAck: boolean;
-}
+export type UidTokenRotated = Gen.PostV1UidRotateResponse;
 
 /** Body of `POST /v1/uid/rotate/ack` (sent with the old token as credential). */
-export interface AckUidRotationRequest {
-  newToken: string;
-}
+export type AckUidRotationRequest = Gen.PostV1UidRotateAckRequest;
 
 /** Answer of `POST /v1/uid/rotate/ack`. */
-export interface AckUidRotationResponse {
-  tokenId: string;
-  acknowledged: true;
-}
+export type AckUidRotationResponse = Gen.PostV1UidRotateAckResponse;
 
 /** Body of `POST /v1/uid/children`. Holders send only the child settings; admins also name the parent. */
-export interface CreateUidChildRequest {
-  ttlSeconds?: number;
-  denyRotate?: boolean;
-  denyInheritance?: boolean;
-  comment?: string;
-  authMethodId?: string;
-  authMethodName?: string;
-  parentTokenId?: string;
-}
+export type CreateUidChildRequest = Gen.PostV1UidChildrenRequest;
 
 /** Answer of `POST /v1/uid/children`. */
-export interface UidChildIssued extends UidTokenIssued {
-  parentId: string | null;
-  depth: number;
-}
+export type UidChildIssued = Gen.PostV1UidChildrenResponse;
 
 /** Query of `GET /v1/uid/tree` for admins; holders send none. */
-export interface UidTreeQuery {
-  authMethodId?: string;
-  authMethodName?: string;
-  tokenId?: string;
-}
+export type UidTreeQuery = Gen.GetV1UidTreeQuery;
 
-/** One node of a UID tree. */
-export interface UidNode {
-  id: string;
-  parentId: string | null;
-  depth: number;
-  ttlSeconds: number;
-  expiresAt: string;
-  createdAt: string;
-  lastRotatedAt: string | null;
-  denyRotate: boolean;
-  denyInheritance: boolean;
-  revoked: boolean;
-  revokedAt: string | null;
-  /** True when a superseded token of this node was reused and the method's policy only flags it. */
-  flagged?: boolean;
-  comment: string | null;
-  children: UidNode[];
-}
+/** One node of a UID tree; `flagged` is true when a superseded token of this node was reused. */
+export type UidNode = Gen.UidNode;
 
-/** Answer of `GET /v1/uid/tree`. */
-export interface UidTree {
-  authMethodId: string;
-  maxDepth: number;
-  numberOfTokens: number;
-  /** True when the server cut a very large tree short. */
-  truncated?: boolean;
-  roots: UidNode[];
-}
-
-/** `self` revokes one node (its children move to its parent); `all` revokes the whole subtree. */
-export type UidRevokeType = 'self' | 'all';
+/** Answer of `GET /v1/uid/tree`; `truncated` is true when the server cut a very large tree short. */
+export type UidTree = Gen.GetV1UidTreeResponse;
 
 /** Body of `POST /v1/uid/revoke`: exactly one of `token` / `tokenId`. */
-export interface RevokeUidTokenRequest {
-  token?: string;
-  tokenId?: string;
-  type: UidRevokeType;
-  authMethodId?: string;
-  authMethodName?: string;
-}
+export type RevokeUidTokenRequest = Gen.PostV1UidRevokeRequest;
+
+/** `self` revokes one node (its children move to its parent); `all` revokes the whole subtree. */
+export type UidRevokeType = RevokeUidTokenRequest['type'];
 
 /** Answer of `POST /v1/uid/revoke`. */
-export interface RevokeUidTokenResponse {
-  tokenId: string;
-  type: UidRevokeType;
-  revokedCount: number;
-}
+export type RevokeUidTokenResponse = Gen.PostV1UidRevokeResponse;
 
 // ---------------------------------------------------------------------------------------------
 // Authentication (credential → session token)
 // ---------------------------------------------------------------------------------------------
 
+type AuthBody = Gen.PostV1AuthRequest;
+
 /** Exchange an access id and key. */
-export interface AccessKeyAuthRequest {
-  accessType: 'access_key';
-  accessId: string;
-  accessKey: string;
+export interface AccessKeyAuthRequest extends Required<Pick<AuthBody, 'accessId' | 'accessKey'>> {
+  accessType: Extract<AuthBody['accessType'], 'access_key'>;
 }
 
 /** Exchange a UID token; `accessId` is optional. */
-export interface UniversalIdentityAuthRequest {
-  accessType: 'universal_identity';
-  uidToken: string;
-  accessId?: string;
+export interface UniversalIdentityAuthRequest
+  extends Required<Pick<AuthBody, 'uidToken'>>,
+    Pick<AuthBody, 'accessId'> {
+  accessType: Extract<AuthBody['accessType'], 'universal_identity'>;
 }
 
-/** Body of `POST /v1/auth`. */
+/** Body of `POST /v1/auth` (the server's one schema, split by `accessType`). */
 export type AuthRequest = AccessKeyAuthRequest | UniversalIdentityAuthRequest;
 
 /** Answer of `POST /v1/auth`. `token` is the session JWT (no `t-` prefix). */
-export interface AuthResponse {
-  token: string;
-  tokenType: 'Bearer';
-  expiresIn: number;
-  expiresAt: string;
-  identityId: string;
-  authMethodId: string;
-  uidTokenId?: string;
-}
+export type AuthResponse = Gen.PostV1AuthResponse;
 
 // ---------------------------------------------------------------------------------------------
 // Keys and health
@@ -371,13 +222,10 @@ export interface Jwk {
   [extra: string]: unknown;
 }
 
-/** Answer of `GET /.well-known/jwks.json`. */
+/** Answer of `GET /.well-known/jwks.json` (the route has no response schema). */
 export interface Jwks {
   keys: Jwk[];
 }
 
-/** Answer of `GET /healthz` and `GET /readyz`. */
-export interface HealthResponse {
-  status: string;
-  [extra: string]: unknown;
-}
+/** Answer of `GET /healthz` (`status: 'ok'` and the server version) or of `GET /readyz`. */
+export type HealthResponse = Gen.GetHealthzResponse | Gen.GetReadyzResponse;

@@ -51,7 +51,7 @@ export const AuthMethodSchema = Type.Object(
   {
     id: Type.String({ description: 'The access id (p-…).' }),
     name: Type.String(),
-    type: Type.String(),
+    type: StringEnum(['access_key', 'universal_identity'] as const),
     identityId: Type.String(),
     boundCidrs: Type.Array(Type.String()),
     expiresAt: Nullable(IsoTime),
@@ -65,7 +65,7 @@ export const AuthMethodSchema = Type.Object(
         treeLength: Type.Integer(),
         denyRotate: Type.Boolean(),
         denyInheritance: Type.Boolean(),
-        reusePolicy: Type.String(),
+        reusePolicy: StringEnum(['revoke', 'flag'] as const),
         rotationGraceSeconds: Type.Integer(),
       }),
     ),

@@ -1,5 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { AccessId, IsoTime, Name, Nullable, Token, toIso, toIsoOrNull } from '../shared/schemas.js';
+import { AccessId, IsoTime, Name, Nullable, StringEnum, Token, toIso, toIsoOrNull } from '../shared/schemas.js';
 import type { UidNode, UidTreeNode } from './uid.model.js';
 import type { UidTreeView } from './uid.service.js';
 
@@ -68,7 +68,7 @@ export const RotatedSchema = Type.Composite([IssuedSchema, Type.Object({ pending
 export const AckedSchema = Type.Object({ tokenId: Type.String(), acknowledged: Type.Literal(true) });
 export const RevokedSchema = Type.Object({
   tokenId: Type.String(),
-  type: Type.String(),
+  type: StringEnum(['self', 'all'] as const),
   revokedCount: Type.Integer(),
 });
 
