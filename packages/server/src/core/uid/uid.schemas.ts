@@ -1,5 +1,14 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { AccessId, IsoTime, Name, Nullable, StringEnum, Token, toIso, toIsoOrNull } from '../shared/schemas.js';
+import {
+  AccessId,
+  IsoTime,
+  Name,
+  Nullable,
+  StringEnum,
+  Token,
+  toIso,
+  toIsoOrNull,
+} from '../shared/schemas.js';
 import type { UidNode, UidTreeNode } from './uid.model.js';
 import type { UidTreeView } from './uid.service.js';
 
