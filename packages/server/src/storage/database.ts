@@ -35,14 +35,37 @@ export interface Store {
  */
 function withStatementCache(database: SQLite.Database) {
   const cache = new Map<string, SQLite.Statement>();
+  // Separate statements for direct execution: raw mode is a statement's state, and Kysely's reads
+  // of the same SQL expect objects.
+  const direct = new Map<string, { statement: SQLite.Statement; columns: string[] }>();
   const self = {
     close: () => database.close(),
-    /** A statement that returns no rows is run; one that does is read in full. */
+    /**
+     * A statement that returns no rows is run; one that does is read in full. Rows are read as
+     * arrays and shaped into objects here: better-sqlite3 builds objects property by property
+     * through the V8 API, which costs more than the read itself for wide rows.
+     */
     execute(sql: string, parameters: readonly unknown[]): unknown[] {
-      const statement = self.prepare(sql);
-      if (statement.reader) return statement.all(...parameters);
-      statement.run(...parameters);
-      return [];
+      let entry = direct.get(sql);
+      if (!entry) {
+        const statement = database.prepare(sql);
+        const columns = statement.reader ? statement.columns().map((c) => c.name) : [];
+        if (statement.reader) statement.raw(true);
+        if (direct.size >= 2000) direct.clear();
+        entry = { statement, columns };
+        direct.set(sql, entry);
+      }
+      const { statement, columns } = entry;
+      if (!statement.reader) {
+        statement.run(...parameters);
+        return [];
+      }
+      const rows = statement.all(...parameters) as unknown[][];
+      return rows.map((row) => {
+        const object: Record<string, unknown> = {};
+        for (let i = 0; i < columns.length; i++) object[columns[i]!] = row[i];
+        return object;
+      });
     },
     prepare(sql: string) {
       let statement = cache.get(sql);
