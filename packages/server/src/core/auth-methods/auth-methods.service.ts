@@ -203,7 +203,7 @@ export function createAuthMethodsService({
         const current = await r.authMethods.get(id);
         if (!current) throw notFound('The auth method');
         if (current.isAdmin) throw conflict('The bootstrap administrator auth method cannot be deleted.');
-        const revokedNodes = await r.uid.revokeMethod(id, now, 'auth method deleted');
+        const revokedNodes = await r.uid.revokeMethod(id, now);
         await sessions.revoke(r, 'method', id, 'auth method deleted');
         await r.authMethods.delete(id);
         await r.audit.append(

@@ -31,7 +31,7 @@ export interface UidRepo {
   /** Revokes a node and its whole subtree in one statement; returns how many nodes changed. */
   revokeSubtree(methodId: string, path: string, atMs: number, reason: string): Promise<number>;
   /** Revokes every node of a method in one statement. */
-  revokeMethod(methodId: string, atMs: number, reason: string): Promise<number>;
+  revokeMethod(methodId: string, atMs: number): Promise<number>;
   /** Nodes of a subtree (or of the whole method when `path` is null), ordered by path. */
   listNodes(methodId: string, path: string | null, limit: number): Promise<UidNode[]>;
   countNodes(methodId: string, path: string | null): Promise<number>;

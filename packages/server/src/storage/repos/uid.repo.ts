@@ -236,20 +236,29 @@ export function createUidRepo(target: QueryTarget): UidRepo {
       return count(revoked);
     },
     async revokeSubtree(methodId, path, atMs, reason) {
+      // One statement for the whole subtree, writing only the (unindexed) time, so PostgreSQL can
+      // update rows in place; the reason is kept once, on the node the revocation was aimed at.
       const result = await db
         .updateTable('uid_nodes')
-        .set({ revoked_at: atMs, revoked_reason: reason })
+        .set({ revoked_at: atMs })
         .where('method_id', '=', methodId)
         .where('path', '>=', path)
         .where('path', '<', subtreeEnd(path))
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
+      await db
+        .updateTable('uid_nodes')
+        .set({ revoked_reason: reason })
+        .where('method_id', '=', methodId)
+        .where('path', '=', path)
+        .where('revoked_at', '=', atMs)
+        .execute();
       return count(result);
     },
-    async revokeMethod(methodId, atMs, reason) {
+    async revokeMethod(methodId, atMs) {
       const result = await db
         .updateTable('uid_nodes')
-        .set({ revoked_at: atMs, revoked_reason: reason })
+        .set({ revoked_at: atMs })
         .where('method_id', '=', methodId)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
