@@ -4,6 +4,7 @@ import {
   ADMIN_RULES,
   CAPABILITIES,
   type Capability,
+  type Decision,
   decide,
   pathMatches,
   type Resource,
@@ -200,5 +201,57 @@ describe('ADMIN_RULES', () => {
   it('are still subject to an explicit deny', () => {
     const d = decide([...ADMIN_RULES, rule('/prod/*', ['deny'])], 'read', { type: 'audit', path: '/prod/x' });
     expect(d.allowed).toBe(false);
+  });
+});
+
+describe('the indexed decision agrees with a plain scan', () => {
+  /** The reference: every rule in order, no index. */
+  function naive(rules: readonly Rule[], action: Action, resource: Resource): Decision {
+    let grant: Rule | null = null;
+    for (const rule of rules) {
+      if (rule.ruleType !== '*' && rule.ruleType !== resource.type) continue;
+      if (!pathMatches(rule.path, resource.path)) continue;
+      if (rule.capabilities.includes('deny')) return { allowed: false, reason: 'denied-by-rule', rule };
+      if (
+        !grant &&
+        (rule.capabilities.includes(action) || (action === 'list' && rule.capabilities.length > 0))
+      )
+        grant = rule;
+    }
+    return grant
+      ? { allowed: true, reason: 'granted', rule: grant }
+      : { allowed: false, reason: 'no-matching-rule', rule: null };
+  }
+
+  it('on 3,000 random rule sets and requests', () => {
+    let seed = 42;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const segments = ['a', 'b', 'ab', 'prod', 'x', '*', '+', 'a*', '*b', ''];
+    const pattern = () =>
+      Array.from({ length: 1 + rnd(3) }, () => segments[rnd(segments.length)])
+        .join('/')
+        .replace(/^/, rnd(5) ? '/' : '');
+    const caps: Rule['capabilities'][] = [['read'], ['list'], ['deny'], ['create', 'update'], ['delete']];
+    const types: Rule['ruleType'][] = ['identity', 'auth-method', '*'];
+    const actions: Action[] = ['read', 'list', 'create', 'update', 'delete'];
+    for (let k = 0; k < 3000; k++) {
+      const rules: Rule[] = Array.from({ length: rnd(12) }, (_, i) => ({
+        id: `r${i}`,
+        ruleType: types[rnd(types.length)]!,
+        path: pattern(),
+        capabilities: caps[rnd(caps.length)]!,
+      }));
+      const resource: Resource = {
+        type: rnd(2) ? 'identity' : 'auth-method',
+        path: pattern().replace(/[*+]/g, 'q'),
+      };
+      const action = actions[rnd(actions.length)]!;
+      expect(decide(rules, action, resource), JSON.stringify({ rules, resource, action })).toEqual(
+        naive(rules, action, resource),
+      );
+    }
   });
 });
