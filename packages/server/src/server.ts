@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
@@ -137,7 +136,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     version: VERSION,
     logger,
     trustProxy: config.trustProxy,
-    newRequestId: () => `req-${randomUUID()}`,
+    newRequestId: () => credentials.newId('req-', 24),
   });
   const log = app.log;
   let syncing: Promise<void> | null = null;
