@@ -1,10 +1,8 @@
-import type { Kysely } from 'kysely';
 import type { AuditEvent, StoredAuditEvent } from '../../core/audit/audit.model.js';
 import type { AuditRepo } from '../../core/audit/audit.repo.js';
 import type { RequestContext } from '../../core/shared/context.js';
 import { sha256Hex } from '../../crypto/credentials.js';
 import { prepared, type QueryTarget } from '../prepared.js';
-import type { Database } from '../schema.js';
 
 /** The hash that chains an event to its predecessor. Any edit, insertion or deletion breaks it. */
 export function chainHash(prevHash: string, fields: readonly unknown[]): string {

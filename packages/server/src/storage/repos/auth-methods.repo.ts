@@ -1,8 +1,8 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { AuthMethod, AuthMethodTypeName } from '../../core/auth-methods/auth-methods.model.js';
 import type { AuthMethodRepo } from '../../core/auth-methods/auth-methods.repo.js';
 import { prepared, type QueryTarget } from '../prepared.js';
-import type { AuthMethodTable, Database } from '../schema.js';
+import type { AuthMethodTable } from '../schema.js';
 
 const getQuery = prepared((db, id: string) => db.selectFrom('auth_methods').selectAll().where('id', '=', id));
 

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import type {
   Identity,
   IdentityFilter,
@@ -7,7 +7,7 @@ import type {
 } from '../../core/identities/identities.model.js';
 import type { IdentityRepo } from '../../core/identities/identities.repo.js';
 import { prepared, type QueryTarget } from '../prepared.js';
-import type { Database, IdentityTable } from '../schema.js';
+import type { IdentityTable } from '../schema.js';
 
 const stateQuery = prepared((db, id: string) =>
   db.selectFrom('identities').select('state').where('id', '=', id),

@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { IdentityState } from '../../core/identities/identities.model.js';
 import {
   subtreeEnd,
@@ -8,7 +8,7 @@ import {
 } from '../../core/uid/uid.model.js';
 import type { UidRepo } from '../../core/uid/uid.repo.js';
 import { prepared, type QueryTarget } from '../prepared.js';
-import type { Database, UidCredentialTable, UidNodeTable } from '../schema.js';
+import type { UidCredentialTable, UidNodeTable } from '../schema.js';
 
 type PresentedRow = Selectable<UidNodeTable> & {
   i_state: string | null;
