@@ -81,6 +81,20 @@ const TREE = {
   ],
 };
 
+const AUDIT_EVENT = {
+  seq: 1,
+  id: 'ev-1',
+  at: '2025-06-01T09:59:00.000Z',
+  type: 'auth.failed',
+  outcome: 'failure',
+  actor: { identityId: null, authMethodId: 'p-uid', uidNodeId: null, tokenId: null, credentialRef: null },
+  resource: null,
+  reason: 'unknown_access_id',
+  requestId: 'req-1',
+  sourceIp: '127.0.0.1',
+  data: { v: 1 },
+};
+
 const ROUTES: Record<string, Handler> = {
   'POST /v1/auth': () => [
     200,
@@ -114,6 +128,18 @@ const ROUTES: Record<string, Handler> = {
   'GET /v1/identities/i-1': () => [200, IDENTITY],
   'PATCH /v1/identities/i-1': () => [200, IDENTITY],
   'POST /v1/identities/i-1/retire': () => [200, { ...IDENTITY, state: 'retired' }],
+  'GET /v1/audit/events': () => [200, { items: [AUDIT_EVENT], nextCursor: null }],
+  'POST /v1/audit/hash': () => [200, { hash: `hmac-sha256:${'0'.repeat(64)}` }],
+  'POST /v1/audit/verify': () => [
+    200,
+    {
+      ok: true,
+      checkedEvents: 3,
+      lastSeq: 3,
+      checkpoints: { total: 1, matched: 1, latestSeq: 3 },
+      problem: null,
+    },
+  ],
 };
 
 let dir: string;
@@ -193,6 +219,10 @@ describe('--json on every command', () => {
     ['identity', 'update', 'i-1', '--owner', 'bob@example.com'],
     ['identity', 'retire', '--id', 'i-1'],
     ['configure', '--url', 'http://127.0.0.1:9999'],
+    ['audit', 'list', '--type', 'auth.*'],
+    ['audit', 'failures'],
+    ['audit', 'hash', '--value', 'v'],
+    ['audit', 'verify'],
   ];
   it.each(cases)('%s %s %s', async (...argv) => {
     const result = await run([...argv, '--json']);

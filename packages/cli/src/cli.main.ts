@@ -4,6 +4,8 @@
  */
 
 import { ArgReader, editDistance, type OptionSpecs, parseArgv } from './argv.parser.js';
+import { auditCommands } from './audit.command.js';
+import { auditVerifyCommands } from './audit-verify.command.js';
 import { authCommands } from './auth.command.js';
 import { authMethodCommands } from './auth-method.command.js';
 import { CLI_VERSION, type CliIo, CommandContext, type CommandSpec, GLOBAL_OPTIONS } from './cli.context.js';
@@ -22,6 +24,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...uidRotateCommands,
   ...uidCommands.slice(1),
   ...identityCommands,
+  ...auditCommands,
+  ...auditVerifyCommands,
 ];
 
 /** Result of {@link resolveCommand}. */

@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -103,6 +104,25 @@ describe('CLI walk-through against a real server', () => {
     expect(result.stdout).toMatch(/Token: t-ey/);
     expect(result.stdout).toContain('├──');
   }, 120_000);
+
+  it('verifies the audit ledger online and offline, and names a tampered event', async () => {
+    const online = await run(join(dir, 'tessera'), ['audit', 'verify'], env);
+    expect(online.code, online.stderr).toBe(0);
+    expect(online.stdout).toMatch(/^Audit ledger verified: [\d,]+ events/);
+    const offline = await run(
+      join(dir, 'tessera'),
+      ['audit', 'verify', '--data-dir', join(dir, 'data')],
+      env,
+    );
+    expect(offline.code, offline.stderr).toBe(0);
+    expect(offline.stderr).toMatch(/verified [\d,]+ events/); // progress
+    const db = new SQLite(join(dir, 'data', 'tessera.db'));
+    db.prepare("update audit_events set reason = 'nothing to see' where seq = 3").run();
+    db.close();
+    const tampered = await run(join(dir, 'tessera'), ['audit', 'verify', '--json'], env);
+    expect(tampered.code).toBe(1);
+    expect(JSON.parse(tampered.stdout).problem).toMatchObject({ kind: 'edited', seq: 3 });
+  });
 
   it('shuts down gracefully on SIGTERM', async () => {
     const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)));

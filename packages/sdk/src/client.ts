@@ -10,6 +10,9 @@
 import { type CallSpec, DEFAULT_TIMEOUT_MS, type FetchLike, HttpTransport } from './client.transport.js';
 import type {
   AckUidRotationResponse,
+  AuditEvent,
+  AuditHashResponse,
+  AuditLedgerReport,
   AuthMethod,
   AuthRequest,
   AuthResponse,
@@ -23,6 +26,7 @@ import type {
   HealthResponse,
   Identity,
   Jwks,
+  ListAuditEventsQuery,
   ListAuthMethodsQuery,
   ListIdentitiesQuery,
   Page,
@@ -332,6 +336,50 @@ export class TesseraClient {
     options?: RequestOptions,
   ): Promise<RevokeUidTokenResponse> {
     return this.#call({ method: 'POST', path: '/v1/uid/revoke', credential, body, signal: options?.signal });
+  }
+
+  // ------------------------------------------------------------------ audit
+
+  /**
+   * `GET /v1/audit/events` (admin): newest first with `nextCursor`, or with `afterSeq` oldest first
+   * after that sequence number (to follow the ledger).
+   */
+  listAuditEvents(
+    token: string,
+    query: ListAuditEventsQuery = {},
+    options?: RequestOptions,
+  ): Promise<Page<AuditEvent>> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/audit/events',
+      credential: token,
+      query: { ...query },
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/audit/hash` (admin): the audit HMAC of `value`, to search audit records for it. */
+  auditHash(token: string, value: string, options?: RequestOptions): Promise<AuditHashResponse> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/audit/hash',
+      credential: token,
+      body: { value },
+      signal: options?.signal,
+    });
+  }
+
+  /**
+   * Verifies the audit chain and its signed checkpoints on the server (admin). A tampered ledger is
+   * a 200 with `ok: false` and the first bad event in `problem`.
+   */
+  verifyAuditLedger(token: string, options?: RequestOptions): Promise<AuditLedgerReport> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/audit/verify',
+      credential: token,
+      signal: options?.signal,
+    });
   }
 
   // ------------------------------------------------------------------ public endpoints

@@ -10,6 +10,34 @@
  * @packageDocumentation
  */
 
+export interface AuditEvent {
+  /** Position in the ledger (1, 2, …); page on with `afterSeq` */
+  seq: number;
+  id: string;
+  /** ISO-8601 UTC */
+  at: string;
+  /** e.g. auth.failed, uid.token.rotated, identity.created */
+  type: string;
+  outcome: 'success' | 'failure' | 'denied';
+  /** Who acted. Missing parts are null. */
+  actor: {
+    identityId: string | null;
+    authMethodId: string | null;
+    uidNodeId: string | null;
+    /** Session token id (jti), when one was used */
+    tokenId: string | null;
+    /** Hash prefix of the presented credential: correlates, cannot be replayed */
+    credentialRef: string | null;
+  };
+  resource: string | null;
+  /** The precise internal reason (never sent in error answers) */
+  reason: string | null;
+  requestId: string | null;
+  sourceIp: string | null;
+  /** Type-specific fields (`v` is the event version); never secret values */
+  data: Record<string, unknown>;
+}
+
 export interface AuthMethod {
   /** The access id (p-…). */
   id: string;
@@ -100,6 +128,94 @@ export interface GetHealthzResponse {
  */
 export interface GetReadyzResponse {
   status: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/audit/checkpoint-key`.
+ * The public key that signs audit checkpoints (JWK).
+ */
+export interface GetV1AuditCheckpointKeyResponse {
+  kty: string;
+  crv: string;
+  x: string;
+  kid: string;
+  alg: string;
+  use: string;
+}
+
+/** Querystring of `GET /v1/audit/events`. */
+export interface GetV1AuditEventsQuery {
+  identityId?: string;
+  authMethodId?: string;
+  /** An event type, or a prefix ending in `*` (`uid.token.*`); up to 10, comma-separated, match any */
+  type?: string;
+  outcome?: 'success' | 'failure' | 'denied';
+  resourcePrefix?: string;
+  /** ISO-8601 UTC */
+  since?: string;
+  /** ISO-8601 UTC */
+  until?: string;
+  /** Oldest first, after this sequence number (follow the ledger: pass the last seq seen) */
+  afterSeq?: number;
+  /** `nextCursor` of the previous (newest-first) page */
+  cursor?: string;
+  /** @defaultValue `100` */
+  limit?: number;
+}
+
+/**
+ * Answer 200 of `GET /v1/audit/events`.
+ * List audit events (filtered; newest first, or oldest first after a sequence number).
+ */
+export interface GetV1AuditEventsResponse {
+  items: AuditEvent[];
+  /** Older events: pass as `cursor`. Null on the last page and with `afterSeq` */
+  nextCursor: string | null;
+}
+
+/**
+ * Body of `POST /v1/audit/hash`.
+ * Hash a value with the audit HMAC key, to search audit records for it.
+ */
+export interface PostV1AuditHashRequest {
+  /** The value to hash (sent over TLS; not stored) */
+  value: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/audit/hash`.
+ * Hash a value with the audit HMAC key, to search audit records for it.
+ */
+export interface PostV1AuditHashResponse {
+  /** `hmac-sha256:<hex>`, keyed with the server’s audit HMAC key */
+  hash: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/audit/verify`.
+ * Verify the audit chain and its signed checkpoints.
+ */
+export interface PostV1AuditVerifyResponse {
+  ok: boolean;
+  checkedEvents: number;
+  lastSeq: number;
+  checkpoints: {
+    total: number;
+    matched: number;
+    latestSeq: number | null;
+  };
+  problem: {
+    kind:
+      | 'edited'
+      | 'broken-link'
+      | 'missing-events'
+      | 'truncated'
+      | 'checkpoint-mismatch'
+      | 'forged-checkpoint';
+    /** The first event where the ledger stops being trustworthy. */
+    seq: number;
+    message: string;
+  } | null;
 }
 
 /**

@@ -229,3 +229,28 @@ export interface Jwks {
 
 /** Answer of `GET /healthz` (`status: 'ok'` and the server version) or of `GET /readyz`. */
 export type HealthResponse = Gen.GetHealthzResponse | Gen.GetReadyzResponse;
+
+// ---------------------------------------------------------------------------------------------
+// Audit
+// ---------------------------------------------------------------------------------------------
+
+/** One audit event. `reason` is the precise internal reason; `data` never holds secret values. */
+export type AuditEvent = Gen.AuditEvent;
+
+/** How an audited action ended: `failure` (e.g. a refused credential) or `denied` (by policy or limit). */
+export type AuditOutcome = Gen.AuditEvent['outcome'];
+
+/** Who acted: identity, auth method, UID node, session token id, credential hash prefix (null when unknown). */
+export type AuditActor = Gen.AuditEvent['actor'];
+
+/**
+ * Query of `GET /v1/audit/events`. Without `afterSeq`: newest first, page on with `cursor`. With
+ * `afterSeq`: oldest first after it (follow the ledger with the last `seq` seen).
+ */
+export type ListAuditEventsQuery = Gen.GetV1AuditEventsQuery;
+
+/** Answer of `POST /v1/audit/hash`: `hmac-sha256:<hex>`, to search audit records for a value. */
+export type AuditHashResponse = Gen.PostV1AuditHashResponse;
+
+/** `POST /v1/audit/verify`: the ledger verification report. */
+export type AuditLedgerReport = Gen.PostV1AuditVerifyResponse;

@@ -1,4 +1,5 @@
 export { type Config, type ConfigOverrides, loadConfig } from './config/config.js';
+export type { LedgerReport } from './core/audit/audit.verify.js';
 export { ErrorCodes, TesseraError } from './core/shared/errors.js';
 export { hasValidChecksum, UID_TOKEN_PATTERN } from './crypto/credentials.js';
 export {
@@ -9,5 +10,6 @@ export {
   systemClock,
   type Tessera,
   type TesseraOptions,
+  verifyAuditLedgerOffline,
 } from './server.js';
 export { VERSION } from './version.js';

@@ -1,9 +1,11 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Config } from './config/config.js';
 import { createAccessService } from './core/access/access.service.js';
+import { createAuditService } from './core/audit/audit.service.js';
+import type { LedgerReport } from './core/audit/audit.verify.js';
 import { createAuthService } from './core/auth/auth.service.js';
 import { FailureLimiter } from './core/auth/failure-limiter.js';
 import { LastUsedTracker } from './core/auth/last-used.js';
@@ -11,17 +13,21 @@ import { createAccessKeyHandler } from './core/auth-methods/access-key.auth-meth
 import { AuthMethodRegistry } from './core/auth-methods/auth-method.registry.js';
 import { createAuthMethodsService } from './core/auth-methods/auth-methods.service.js';
 import { createIdentitiesService } from './core/identities/identities.service.js';
+import { createTesseraMetrics } from './core/monitoring/tessera-metrics.js';
 import { createSessionsService } from './core/sessions/sessions.service.js';
 import { systemContext } from './core/shared/context.js';
 import type { Clock } from './core/shared/ports.js';
 import { createUidAuthMethodHandler } from './core/uid/uid.auth-method.js';
 import { createUidPresenter } from './core/uid/uid.presentation.js';
 import { createUidService } from './core/uid/uid.service.js';
+import { createAuditHasher } from './crypto/audit-hash.js';
+import { ChainHasher, CheckpointSigner } from './crypto/audit-ledger.js';
 import { createCredentialFactory } from './crypto/credentials.js';
 import { Keyring } from './crypto/keyring.js';
 import { loadOrCreateRootKeyFile, rootKeyFromBase64 } from './crypto/root-key.js';
 import { buildApp } from './http/app.js';
 import { startJobs } from './jobs/scheduler.js';
+import { CheckpointFile, createLedger } from './storage/audit-ledger.js';
 import { migrate, openStore } from './storage/database.js';
 import { listenForRevocations } from './storage/notifier.js';
 import { AuthMethodCache, ChainHead, repoFactory } from './storage/repos/index.js';
@@ -60,13 +66,27 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   const credentials = createCredentialFactory();
   let app: FastifyInstance | null = null;
   const chain = new ChainHead();
+  const chainHasher = new ChainHasher(rootKey);
+  const checkpointSigner = new CheckpointSigner(rootKey);
+  const ledger = createLedger({
+    store,
+    hasher: chainHasher,
+    signer: checkpointSigner,
+    file: new CheckpointFile(join(config.dataDir, 'audit', 'checkpoints.jsonl')),
+  });
   const methodCache = new AuthMethodCache(() => clock.nowMs());
+  const metrics = createTesseraMetrics({
+    version: VERSION,
+    residentMemoryBytes: () => process.memoryUsage.rss(),
+    revocationSetSize: () => sessions.revocationSetSize(),
+  });
   const uow = createGroupCommitUnitOfWork(
     store,
-    repoFactory(store.dialect, { chain, direct: store.direct, methodCache }),
+    repoFactory(store.dialect, { chain, direct: store.direct, methodCache, hasher: chainHasher }),
     {
       onCommitFailure: (error) =>
         app?.log.error({ err: error }, 'store commit failed: requests are refused until it recovers'),
+      onFlush: (seconds, outcome) => metrics.commit(seconds, outcome),
       // Several servers write one PostgreSQL: each write transaction first takes the ledger-head lock,
       // one lock in one order for everyone, so audit chaining and revocation order need no other.
       ...(store.dialect === 'postgres'
@@ -109,17 +129,18 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   };
   await syncRevocations();
 
-  const present = createUidPresenter({ clock, credentials, sessions });
+  const present = createUidPresenter({ clock, credentials, sessions, metrics });
   const registry = new AuthMethodRegistry()
     .register(createAccessKeyHandler({ credentials, maxSessionTtlSeconds: config.maxSessionTtlSeconds }))
     .register(createUidAuthMethodHandler({ present, maxSessionTtlSeconds: config.maxSessionTtlSeconds }));
   const authMethods = createAuthMethodsService({ uow, clock, credentials, registry, sessions });
   const identities = createIdentitiesService({ uow, clock, credentials, revoker: sessions });
   const access = createAccessService({ uow, clock });
+  const audit = createAuditService({ uow, hasher: createAuditHasher(rootKey) });
   const lastUsed = new LastUsedTracker();
   const limiter = new FailureLimiter(clock, config.authFailureLimit, config.authFailureWindowSeconds * 1000);
-  const uid = createUidService({ uow, clock, credentials, sessions, present, limiter });
-  const authenticate = createAuthService({ uow, clock, registry, sessions, limiter, lastUsed });
+  const uid = createUidService({ uow, clock, credentials, sessions, present, limiter, metrics });
+  const authenticate = createAuthService({ uow, clock, registry, sessions, limiter, lastUsed, metrics });
 
   app = await buildApp({
     sessions,
@@ -128,15 +149,19 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     identities,
     authMethods,
     uid,
+    audit,
     jwks: () => keyring.jwks(),
     ready: async () => {
       await uow.read((r) => r.authMethods.get('p-readiness-probe'));
       return true;
     },
     version: VERSION,
+    auditLedger: { verify: () => ledger.verify(), checkpointKey: () => checkpointSigner.publicJwk() },
     logger,
     trustProxy: config.trustProxy,
     newRequestId: () => credentials.newId('req-', 24),
+    metrics,
+    metricsPublic: config.metricsPublic,
   });
   const log = app.log;
   let syncing: Promise<void> | null = null;
@@ -167,6 +192,11 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
             log.info({ kid: keyring.activeKid() }, 'signing key rotated');
           }
         },
+      },
+      {
+        name: 'audit-checkpoint',
+        intervalMs: config.auditCheckpointSeconds * 1000,
+        run: () => ledger.checkpoint(clock.nowMs()),
       },
       {
         name: 'revocation-prune',
@@ -200,9 +230,11 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     uow,
     keyring,
     sessions,
-    services: { identities, authMethods, uid, access, authenticate },
+    services: { identities, authMethods, uid, access, authenticate, audit },
     ensureAdmin,
     syncRevocations,
+    /** Checkpointing and verification of the audit ledger. */
+    ledger,
     /** Writes accumulated `lastUsedAt` updates now (the job does it every 15 s). */
     flushLastUsed: () => lastUsed.flush(uow),
     /** Graceful: in-flight requests finish, queued writes commit, the store closes. */
@@ -214,6 +246,10 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
       await listener.close();
       await lastUsed.flush(uow).catch(() => {});
       await uow.drain();
+      // A last checkpoint on the way out: deleting what came after it is then detectable too.
+      await ledger
+        .checkpoint(clock.nowMs())
+        .catch((error) => app!.log.error({ err: error }, 'final audit checkpoint failed'));
       await store.close();
     },
   };
@@ -260,5 +296,32 @@ export async function initDataDir(
     return { ...admin, adminFile: join(config.dataDir, 'admin.json') };
   } finally {
     await tessera.close();
+  }
+}
+
+/**
+ * `tessera audit verify --data-dir …`: verifies the ledger of a data directory (or store) without a
+ * running server, reading only; `onProgress` reports after each batch of events.
+ */
+export async function verifyAuditLedgerOffline(
+  config: Config,
+  onProgress?: (checkedEvents: number, lastSeq: number) => void,
+): Promise<LedgerReport> {
+  const keyFile = join(config.dataDir, 'root.key');
+  if (!config.rootKeyBase64 && !existsSync(keyFile)) {
+    throw new Error(`no root key: ${keyFile} does not exist and TESSERA_ROOT_KEY is not set`);
+  }
+  const rootKey = rootKeyFromBase64(config.rootKeyBase64 ?? readFileSync(keyFile, 'utf8'));
+  const store = openStore(config.storeUrl);
+  try {
+    const ledger = createLedger({
+      store,
+      hasher: new ChainHasher(rootKey),
+      signer: new CheckpointSigner(rootKey),
+      file: new CheckpointFile(join(config.dataDir, 'audit', 'checkpoints.jsonl')),
+    });
+    return await ledger.verify(onProgress);
+  } finally {
+    await store.close();
   }
 }

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
+import { ChainHasher } from '../src/crypto/audit-ledger.js';
 import { createCredentialFactory, sha256Hex } from '../src/crypto/credentials.js';
+import { rootKeyFromBase64 } from '../src/crypto/root-key.js';
 import { startServer } from '../src/server.js';
-import { chainHash } from '../src/storage/repos/audit.repo.js';
 import { adminSession, STORES, startTestServer, type TestServer, uidAuth } from './harness.js';
 
 /** DESIGN §6, the security invariants, on every store. */
@@ -301,6 +302,8 @@ describe.each(STORES)('security invariants on %s', (store) => {
       r.source_ip,
       r.data,
     ];
+    const hasher = new ChainHasher(rootKeyFromBase64(readFileSync(join(s.dataDir, 'root.key'), 'utf8')));
+    const chainHash = (prev: string, f: unknown[]) => hasher.hash(prev, f);
     /** The seq of the first event that does not verify, or null. */
     const firstBroken = (events: typeof rows): number | null => {
       let prev = '0'.repeat(64);

@@ -21,8 +21,12 @@ export interface Config {
   authFailureWindowSeconds: number;
   /** How often to pick up revocations made by other servers. */
   revocationPollMs: number;
+  /** How often the audit chain head is signed and written to the checkpoint file. */
+  auditCheckpointSeconds: number;
   /** Trust `X-Forwarded-For` from a reverse proxy for the source address. */
   trustProxy: boolean;
+  /** `GET /metrics` without a credential (for a Prometheus scraper); otherwise `read` on `audit:/metrics`. */
+  metricsPublic: boolean;
   production: boolean;
 }
 
@@ -107,7 +111,15 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       86_400,
     ),
     revocationPollMs: integer('TESSERA_REVOCATION_POLL_MS', env.TESSERA_REVOCATION_POLL_MS, 250, 10, 60_000),
+    auditCheckpointSeconds: integer(
+      'TESSERA_AUDIT_CHECKPOINT_SECONDS',
+      env.TESSERA_AUDIT_CHECKPOINT_SECONDS,
+      60,
+      1,
+      86_400,
+    ),
     trustProxy: env.TESSERA_TRUST_PROXY === 'true',
+    metricsPublic: env.TESSERA_METRICS_PUBLIC === 'true',
     production,
   };
 }

@@ -10,11 +10,14 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import type { AccessService } from '../core/access/access.service.js';
+import type { AuditService } from '../core/audit/audit.service.js';
+import type { LedgerReport } from '../core/audit/audit.verify.js';
 import type { AuthService } from '../core/auth/auth.service.js';
 import { AuthMethodSchema } from '../core/auth-methods/auth-methods.schemas.js';
 import type { AuthMethodsService } from '../core/auth-methods/auth-methods.service.js';
 import { IdentitySchema } from '../core/identities/identities.schemas.js';
 import type { IdentitiesService } from '../core/identities/identities.service.js';
+import type { HttpMetrics } from '../core/monitoring/tessera-metrics.js';
 import type { SessionsService } from '../core/sessions/sessions.service.js';
 import { ErrorCodes, TesseraError } from '../core/shared/errors.js';
 import { ErrorBody } from '../core/shared/schemas.js';
@@ -22,9 +25,13 @@ import { UidNodeSchema } from '../core/uid/uid.schemas.js';
 import type { UidService } from '../core/uid/uid.service.js';
 import { installAccessControl } from './access.js';
 import { errorHandler } from './error-mapper.js';
+import { installRequestMetrics } from './request-metrics.js';
+import { registerAuditRoutes } from './routes/audit.routes.js';
+import { registerAuditLedgerRoutes } from './routes/audit-ledger.routes.js';
 import { registerAuthRoutes } from './routes/auth.routes.js';
 import { registerAuthMethodRoutes } from './routes/auth-methods.routes.js';
 import { registerIdentityRoutes } from './routes/identities.routes.js';
+import { registerMetricsRoutes } from './routes/metrics.routes.js';
 import { registerSystemRoutes } from './routes/system.routes.js';
 import { registerUidRoutes } from './routes/uid.routes.js';
 import { createValidatorCompiler } from './validation.js';
@@ -44,12 +51,17 @@ export interface AppDeps {
   identities: IdentitiesService;
   authMethods: AuthMethodsService;
   uid: UidService;
+  audit: AuditService;
   jwks: () => unknown;
   ready: () => Promise<boolean>;
   version: string;
+  auditLedger: { verify: () => Promise<LedgerReport>; checkpointKey: () => Record<string, unknown> };
   logger: FastifyServerOptions['logger'];
   trustProxy: boolean;
   newRequestId: () => string;
+  metrics: HttpMetrics;
+  /** `GET /metrics` needs no credential. */
+  metricsPublic: boolean;
 }
 
 /** Builds the HTTP application: schema-validated routes, one access hook, one error mapper. */
@@ -97,6 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       'request completed',
     );
   });
+  installRequestMetrics(app, deps.metrics);
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) =>
@@ -140,6 +153,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installAccessControl(app, { sessions: deps.sessions, access: deps.access });
   const typed = app.withTypeProvider<TypeBoxTypeProvider>() as TypedApp;
   registerSystemRoutes(typed, { jwks: deps.jwks, ready: deps.ready, version: deps.version });
+  registerMetricsRoutes(typed, { render: () => deps.metrics.render(), public: deps.metricsPublic });
   registerAuthRoutes(typed, { authenticate: deps.authenticate });
   registerIdentityRoutes(typed, { identities: deps.identities });
   registerAuthMethodRoutes(typed, {
@@ -147,6 +161,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onChange: (id) => deps.access.invalidate(id),
   });
   registerUidRoutes(typed, { uid: deps.uid, authMethods: deps.authMethods });
+  registerAuditRoutes(typed, { audit: deps.audit });
+  registerAuditLedgerRoutes(typed, deps.auditLedger);
   await app.ready();
   return app;
 }

@@ -8,6 +8,7 @@ import type { Identity } from '../core/identities/identities.model.js';
 import { systemContext } from '../core/shared/context.js';
 import { TesseraError } from '../core/shared/errors.js';
 import type { Repos } from '../core/shared/unit-of-work.js';
+import { ChainHasher } from '../crypto/audit-ledger.js';
 import { migrate, openStore, type Store } from './database.js';
 import { ChainHead, repoFactory } from './repos/index.js';
 import type { Database } from './schema.js';
@@ -60,7 +61,12 @@ describe('group-commit unit of work on a real SQLite file', () => {
     commitFailures = [];
     // Wired as the server wires it: the SQLite audit head lives in memory and follows the transaction.
     const chain = new ChainHead();
-    const repos = repoFactory('sqlite', { chain, direct: null, methodCache: null });
+    const repos = repoFactory('sqlite', {
+      chain,
+      direct: null,
+      methodCache: null,
+      hasher: new ChainHasher({ id: 'test', material: Buffer.alloc(32, 7) }),
+    });
     // The repositories, plus the transaction they are bound to (for the commit-failure test only).
     const withTransaction = (db: Kysely<Database>, afterCommit: (fn: () => void) => void) =>
       Object.assign(repos(db, afterCommit), { transaction: db });

@@ -38,6 +38,8 @@ export function createGroupCommitUnitOfWork(
     memory?: TransactionalMemory;
     /** Runs first in every write transaction (e.g. taking the lock that orders writers). */
     begin?: (trx: Kysely<Database>) => Promise<void>;
+    /** Told how long each flush took and how it ended, before any of its units settles. */
+    onFlush?: (durationSeconds: number, outcome: 'committed' | 'rolled_back' | 'failed') => void;
   } = {},
 ): UnitOfWork & { drain(): Promise<void> } {
   const onCommitFailure = options.onCommitFailure ?? (() => {});
@@ -87,6 +89,9 @@ export function createGroupCommitUnitOfWork(
     const batch = queue.length > MAX_BATCH ? queue.splice(0, MAX_BATCH) : queue;
     if (batch === queue) queue = [];
     const single = batch.length === 1;
+    const startedMs = performance.now();
+    const flushed = (outcome: 'committed' | 'rolled_back' | 'failed') =>
+      options.onFlush?.((performance.now() - startedMs) / 1000, outcome);
     try {
       await store.db.transaction().execute(async (trx) => {
         await options.begin?.(trx);
@@ -96,14 +101,17 @@ export function createGroupCommitUnitOfWork(
       memory?.reset();
       if (single && batch[0]!.outcome === undefined) {
         // The only unit failed and its transaction rolled back: report its own error.
+        flushed('rolled_back');
         batch[0]!.reject(error);
         return;
       }
       onCommitFailure(error);
+      flushed('failed');
       const failure = error instanceof TesseraError ? error : unavailable('commit_failed', error);
       for (const job of batch) job.reject(failure);
       return;
     }
+    flushed('committed');
     for (const job of batch) {
       const outcome = job.outcome!;
       if (outcome.ok) {

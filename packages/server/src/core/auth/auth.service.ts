@@ -5,6 +5,7 @@ import type {
   CredentialPresentation,
 } from '../auth-methods/auth-method.registry.js';
 import { refuseReason } from '../auth-methods/method-checks.js';
+import type { Metrics } from '../monitoring/metrics.js';
 import type { IssuedSession, SessionsService } from '../sessions/sessions.service.js';
 import type { RequestContext } from '../shared/context.js';
 import { authFailed, ErrorCodes, TesseraError } from '../shared/errors.js';
@@ -20,6 +21,7 @@ export interface AuthServiceDeps {
   sessions: SessionsService;
   limiter: FailureLimiter;
   lastUsed: LastUsedTracker;
+  metrics: Metrics;
 }
 
 export interface AuthResult extends IssuedSession {
@@ -35,7 +37,15 @@ type Step =
  * the credential (method-specific) → shared method checks → issue → audit, with the audit event
  * committed (group-committed) before the answer.
  */
-export function createAuthService({ uow, clock, registry, sessions, limiter, lastUsed }: AuthServiceDeps) {
+export function createAuthService({
+  uow,
+  clock,
+  registry,
+  sessions,
+  limiter,
+  lastUsed,
+  metrics,
+}: AuthServiceDeps) {
   return async function authenticate(
     presentation: CredentialPresentation,
     ctx: RequestContext,
@@ -54,6 +64,7 @@ export function createAuthService({ uow, clock, registry, sessions, limiter, las
           clock.nowMs(),
         ),
       );
+      metrics.authentication(presentation.accessType, 'rate_limited', 'too_many_failures');
       throw new TesseraError(ErrorCodes.RATE_LIMITED, 'Too many failed authentications; try again later.');
     }
     const handler = registry.get(presentation.accessType);
@@ -101,6 +112,12 @@ export function createAuthService({ uow, clock, registry, sessions, limiter, las
       );
       return { ok: true, subject, session };
     });
+    // Counted once committed, like the audit event; the reason is an internal code, never a value.
+    metrics.authentication(
+      presentation.accessType,
+      step.ok ? 'success' : 'failure',
+      step.ok ? null : step.reason,
+    );
     if (!step.ok) {
       limiter.recordFailure(ctx.sourceIp);
       throw authFailed(step.reason);

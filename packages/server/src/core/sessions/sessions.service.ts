@@ -155,6 +155,8 @@ export function createSessionsService(deps: SessionsServiceDeps) {
       for (const entry of entries) revocations.add(entry);
     },
     highestRevocationSeq: () => revocations.highestSeq,
+    /** Live entries in the in-memory revocation set (a gauge). */
+    revocationSetSize: () => revocations.size,
     pruneRevocations(): void {
       revocations.prune(clock.nowMs());
       const nowSeconds = clock.nowMs() / 1000;

@@ -33,3 +33,13 @@ export interface Logger {
   warn(obj: Record<string, unknown>, msg?: string): void;
   error(obj: Record<string, unknown>, msg?: string): void;
 }
+
+/**
+ * The keyed hash of sensitive values in audit (like Vault's audit-hash): an operator who holds a
+ * value can compute its hash and search for it; the hash alone reveals nothing. Implemented in crypto/
+ * with a key derived from the root key.
+ */
+export interface AuditHasher {
+  /** `hmac-sha256:<hex>` of `value`. */
+  hash(value: string): string;
+}

@@ -2,6 +2,7 @@ import type { AuditActor } from '../audit/audit.model.js';
 import { type AuthMethod, isUidMethod, type UidSettings } from '../auth-methods/auth-methods.model.js';
 import { refuseReason } from '../auth-methods/method-checks.js';
 import type { IdentityState } from '../identities/identities.model.js';
+import type { Metrics } from '../monitoring/metrics.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import type { RequestContext } from '../shared/context.js';
 import type { Clock, CredentialFactory } from '../shared/ports.js';
@@ -34,8 +35,9 @@ export function createUidPresenter(deps: {
   clock: Clock;
   credentials: CredentialFactory;
   sessions: SessionsService;
+  metrics: Metrics;
 }) {
-  const { clock, credentials, sessions } = deps;
+  const { clock, credentials, sessions, metrics } = deps;
 
   async function onReuse(
     r: Repos,
@@ -65,6 +67,7 @@ export function createUidPresenter(deps: {
       ctx,
       now,
     );
+    r.afterCommit(() => metrics.uidReuseDetected(policy));
   }
 
   return async function present(

@@ -2,6 +2,7 @@ import type { AuditEvent } from '../audit/audit.model.js';
 import type { FailureLimiter } from '../auth/failure-limiter.js';
 import type { AuthMethod, UidSettings } from '../auth-methods/auth-methods.model.js';
 import { isUidMethod } from '../auth-methods/auth-methods.model.js';
+import type { Metrics } from '../monitoring/metrics.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import type { RequestContext } from '../shared/context.js';
 import { authFailed, ErrorCodes, notFound, TesseraError, validationError } from '../shared/errors.js';
@@ -44,6 +45,10 @@ const TREE_LIST_LIMIT = 5000;
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: TesseraError };
 
+/** A refused credential is a `failure`; a valid one asking for what it may not do is `denied`. */
+const failureOutcome = (error: TesseraError): 'failure' | 'denied' =>
+  error.code === ErrorCodes.AUTH_FAILED ? 'failure' : 'denied';
+
 export interface UidServiceDeps {
   uow: UnitOfWork;
   clock: Clock;
@@ -51,10 +56,12 @@ export interface UidServiceDeps {
   sessions: SessionsService;
   present: UidPresenter;
   limiter: FailureLimiter;
+  metrics: Metrics;
 }
 
 /** The Universal Identity lifecycle: generate, rotate, ack, child, revoke, list (DESIGN §2). */
-export function createUidService({ uow, clock, credentials, sessions, present, limiter }: UidServiceDeps) {
+export function createUidService(deps: UidServiceDeps) {
+  const { uow, clock, credentials, sessions, present, limiter, metrics } = deps;
   const resourceOf = (method: AuthMethod, node?: UidNode) =>
     `/auth-methods/${method.name}/uid${node ? `/${node.id}` : ''}`;
 
@@ -72,13 +79,17 @@ export function createUidService({ uow, clock, credentials, sessions, present, l
       } catch (error) {
         if (!(error instanceof TesseraError)) throw error;
         await audit({
-          outcome: error.code === 'TESSERA_AUTH_FAILED' ? 'failure' : 'denied',
+          outcome: failureOutcome(error),
           actor: {},
           reason: error.internalReason ?? error.code,
         });
         return { ok: false, error };
       }
     });
+    // A rotation is counted with the outcome its audit event committed with.
+    if (auditType === 'uid.token.rotated') {
+      metrics.uidRotation(outcome.ok ? 'success' : failureOutcome(outcome.error));
+    }
     if (!outcome.ok) throw outcome.error;
     return outcome.value;
   }
@@ -351,6 +362,7 @@ export function createUidService({ uow, clock, credentials, sessions, present, l
           resource: resourceOf(scope.method, node),
           data: { nodeId: node.id, type, revokedCount },
         });
+        r.afterCommit(() => metrics.uidRevocation(type));
         return { tokenId: node.id, revokedCount };
       });
     },

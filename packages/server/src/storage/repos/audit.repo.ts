@@ -1,13 +1,9 @@
 import type { AuditEvent, StoredAuditEvent } from '../../core/audit/audit.model.js';
 import type { AuditRepo } from '../../core/audit/audit.repo.js';
 import type { RequestContext } from '../../core/shared/context.js';
-import { sha256Hex } from '../../crypto/credentials.js';
+import { CHAIN_FIELDS, type ChainHasher } from '../../crypto/audit-ledger.js';
 import { prepared, type QueryTarget } from '../prepared.js';
-
-/** The hash that chains an event to its predecessor. Any edit, insertion or deletion breaks it. */
-export function chainHash(prevHash: string, fields: readonly unknown[]): string {
-  return sha256Hex(`${prevHash}\n${JSON.stringify(fields)}`);
-}
+import { queryAuditEvents } from './audit.query.js';
 
 /**
  * The head of the chain as this process knows it. With SQLite one process owns the ledger, so the
@@ -54,7 +50,7 @@ const insertEvent = prepared(
     }),
 );
 
-export function createAuditRepo(target: QueryTarget, chain: ChainHead): AuditRepo {
+export function createAuditRepo(target: QueryTarget, chain: ChainHead, hasher: ChainHasher): AuditRepo {
   const { db, dialect } = target;
   async function headFor(): Promise<{ seq: number; hash: string }> {
     if (dialect === 'postgres') {
@@ -95,7 +91,10 @@ export function createAuditRepo(target: QueryTarget, chain: ChainHead): AuditRep
         source_ip: ctx.sourceIp,
         data: JSON.stringify({ v: 1, userAgent: ctx.userAgent, ...(event.data ?? {}) }),
       };
-      const hash = chainHash(head.hash, Object.values(row));
+      const hash = hasher.hash(
+        head.hash,
+        CHAIN_FIELDS.map((field) => row[field]),
+      );
       await insertEvent(
         target,
         row.seq,
@@ -142,5 +141,6 @@ export function createAuditRepo(target: QueryTarget, chain: ChainHead): AuditRep
         }),
       );
     },
+    query: (filter, page, limit) => queryAuditEvents(target, filter, page, limit),
   };
 }

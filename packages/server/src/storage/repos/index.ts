@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Repos } from '../../core/shared/unit-of-work.js';
+import type { ChainHasher } from '../../crypto/audit-ledger.js';
 import type { Dialect, DirectSqlite } from '../database.js';
 import type { QueryTarget } from '../prepared.js';
 import type { Database } from '../schema.js';
@@ -19,13 +20,12 @@ export interface RepoState {
   direct: DirectSqlite | null;
   /** Auth methods by id. */
   methodCache: AuthMethodCache | null;
+  /** The keyed hash of the audit chain. */
+  hasher: ChainHasher;
 }
 
 /** Binds every repository to one connection or transaction. */
-export function repoFactory(
-  dialect: Dialect,
-  state: RepoState = { chain: new ChainHead(), direct: null, methodCache: null },
-) {
+export function repoFactory(dialect: Dialect, state: RepoState) {
   return (db: Kysely<Database>, afterCommit: (fn: () => void) => void): Repos => {
     // Direct execution only inside the unit of work's transaction: the connection is ours alone
     // there, while reads outside it go through Kysely and wait for the transaction to end.
@@ -35,7 +35,7 @@ export function repoFactory(
       authMethods: createAuthMethodRepo(target, state.methodCache),
       uid: createUidRepo(target),
       revocations: createRevocationRepo(db, dialect),
-      audit: createAuditRepo(target, state.chain),
+      audit: createAuditRepo(target, state.chain, state.hasher),
       afterCommit,
     };
   };

@@ -1,0 +1,169 @@
+import { AUTH_METHOD_TYPES, REUSE_POLICIES } from '../auth-methods/auth-methods.model.js';
+import { IDENTITY_STATES } from '../identities/identities.model.js';
+import {
+  type AuthOutcome,
+  type Metrics,
+  MetricsRegistry,
+  OTHER_LABEL_VALUE,
+  type UidRequestOutcome,
+} from './metrics.js';
+
+/**
+ * The internal reasons a credential exchange fails for (audit's `reason`). They are codes, not
+ * secrets; a reason missing here is still counted, as `other`.
+ */
+export const AUTH_FAILURE_REASONS = [
+  'too_many_failures',
+  'unknown_access_type',
+  'unknown_access_id',
+  'wrong_access_type',
+  'wrong_access_key',
+  'access_id_does_not_match_token',
+  'malformed_uid_token',
+  'unknown_uid_token',
+  'uid_token_revoked',
+  'uid_token_expired',
+  'auth_method_missing',
+  'reuse_of_superseded_token',
+  'reuse_of_replaced_token',
+  'rotated_away_successor_unused',
+  'rotation_pending_use_new_token',
+  'auth_method_expired',
+  'source_not_in_bound_cidrs',
+  'identity_missing',
+  ...IDENTITY_STATES.filter((s) => s !== 'active').map((s) => `identity_${s}`),
+] as const;
+
+const AUTH_OUTCOMES: readonly AuthOutcome[] = ['success', 'failure', 'rate_limited'];
+const UID_OUTCOMES: readonly UidRequestOutcome[] = ['success', 'failure', 'denied'];
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+/** The route label of a request no route matched. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/** Sub-millisecond resolution: a cached token check is ~10 µs, a durable commit ~200 µs (DESIGN §5). */
+const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const COMMIT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+export interface TesseraMetricsDeps {
+  version: string;
+  /** Read at scrape time: resident set size of the process. */
+  residentMemoryBytes: () => number;
+  /** Read at scrape time: live entries in the in-memory revocation set. */
+  revocationSetSize: () => number;
+}
+
+/** What the HTTP layer reports, and the exposition it serves. */
+export interface HttpMetrics {
+  /** Declares a route pattern (`/v1/identities/:id`) as a value of the `route` label. */
+  declareRoute(pattern: string): void;
+  /** One answered request; `route` is the matched pattern or null, never the raw URL. */
+  request(route: string | null, method: string, statusCode: number, seconds: number): void;
+  render(): string;
+}
+
+/**
+ * How a group-commit flush ended: `committed`; `rolled_back` (its only unit failed on its own and
+ * was undone); `failed` (the store could not commit: every unit in it is refused).
+ */
+export type FlushOutcome = 'committed' | 'rolled_back' | 'failed';
+
+/** What the store's group commit reports. */
+export interface CommitMetrics {
+  /** One group-commit transaction (every write carries its audit events) and how it ended. */
+  commit(seconds: number, outcome: FlushOutcome): void;
+}
+
+export type TesseraMetrics = Metrics & HttpMetrics & CommitMetrics;
+
+/** The metrics of one Tessera server (issue 4, "Monitoring and alerts"), in one registry. */
+export function createTesseraMetrics(deps: TesseraMetricsDeps): TesseraMetrics {
+  const registry = new MetricsRegistry();
+  const routes = new Set<string>([UNMATCHED_ROUTE]);
+
+  const auth = registry
+    .counter({
+      name: 'tessera_auth_total',
+      help: 'Credential exchanges (POST /v1/auth) by auth method type and outcome.',
+      labels: { method: AUTH_METHOD_TYPES, outcome: AUTH_OUTCOMES },
+    })
+    .withAllSeries();
+  const authFailures = registry.counter({
+    name: 'tessera_auth_failures_total',
+    help: 'Refused credential exchanges by auth method type and internal reason code.',
+    labels: { method: AUTH_METHOD_TYPES, reason: AUTH_FAILURE_REASONS },
+  });
+  const rotations = registry
+    .counter({
+      name: 'tessera_uid_rotations_total',
+      help: 'UID token rotation requests by outcome.',
+      labels: { outcome: UID_OUTCOMES },
+    })
+    .withAllSeries();
+  const revocations = registry
+    .counter({
+      name: 'tessera_uid_revocations_total',
+      help: 'UID tokens (self) or subtrees (all) revoked on request.',
+      labels: { type: ['self', 'all'] },
+    })
+    .withAllSeries();
+  const reuse = registry
+    .counter({
+      name: 'tessera_uid_reuse_detections_total',
+      help: 'Rotated-away UID tokens presented again, by the reuse policy applied.',
+      labels: { policy: REUSE_POLICIES },
+    })
+    .withAllSeries();
+  const http = registry.histogram({
+    name: 'tessera_http_request_duration_seconds',
+    help: 'HTTP request duration by route pattern, method and status class.',
+    labels: { route: routes, method: HTTP_METHODS, status_class: STATUS_CLASSES },
+    buckets: HTTP_BUCKETS,
+  });
+  const commitFailures = registry.counter({
+    name: 'tessera_audit_commit_failures_total',
+    help: 'Group-commit transactions (audit events with the changes they record) that failed to commit.',
+  });
+  const commitDuration = registry.histogram({
+    name: 'tessera_audit_write_duration_seconds',
+    help: 'Duration of one group-commit flush: the transaction and its durable commit.',
+    buckets: COMMIT_BUCKETS,
+  });
+  registry.gauge({
+    name: 'tessera_revocation_set_size',
+    help: 'Live revocations held in memory and checked on every session-token verification.',
+    collect: deps.revocationSetSize,
+  });
+  registry.gauge({
+    name: 'process_resident_memory_bytes',
+    help: 'Resident memory size in bytes.',
+    collect: deps.residentMemoryBytes,
+  });
+  registry
+    .gauge({
+      name: 'tessera_build_info',
+      help: 'The running version; always 1.',
+      labels: { version: [deps.version] },
+    })
+    .set({ version: deps.version }, 1);
+
+  return {
+    authentication(method, outcome, reason) {
+      auth.inc({ method, outcome });
+      if (reason !== null) authFailures.inc({ method, reason });
+    },
+    uidRotation: (outcome) => rotations.inc({ outcome }),
+    uidRevocation: (type) => revocations.inc({ type }),
+    uidReuseDetected: (policy) => reuse.inc({ policy }),
+    declareRoute: (pattern) => routes.add(pattern),
+    request(route, method, statusCode, seconds) {
+      const status_class = STATUS_CLASSES[Math.floor(statusCode / 100) - 1] ?? OTHER_LABEL_VALUE;
+      http.observe({ route: route ?? UNMATCHED_ROUTE, method, status_class }, seconds);
+    },
+    commit(seconds, outcome) {
+      commitDuration.observe(undefined, seconds);
+      if (outcome === 'failed') commitFailures.inc();
+    },
+    render: () => registry.render(),
+  };
+}
