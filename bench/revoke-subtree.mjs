@@ -35,7 +35,7 @@ const BUDGET_MS = 1000;
 assertBuilt();
 const { loadConfig, startServer } = await importServer();
 const { createCredentialFactory } = await importServer('crypto/credentials.js');
-const credentials = createCredentialFactory();
+const credentials = createCredentialFactory({ hash: (v) => `unused:${v.length}` });
 const pg = createRequire(join(serverDist, 'index.js'))('pg');
 const trace = installSqlTrace(serverDist);
 

@@ -65,6 +65,8 @@ const HINTS: Record<string, string> = {
   TESSERA_CONFLICT: 'something with that name already exists',
   TESSERA_RATE_LIMITED: 'too many requests: wait a little and retry',
   TESSERA_UNAVAILABLE: 'the server cannot commit right now (store or audit sink): check its logs',
+  TESSERA_AUDIT_UNAVAILABLE:
+    'no audit sink of the server can write, so it refuses changes: check its audit sinks (file, syslog, webhook) and logs',
   TESSERA_NETWORK_ERROR:
     'is a Tessera server running at {url}? Start one with `tessera server`, or set --url / TESSERA_URL',
   TESSERA_TIMEOUT: 'the server at {url} did not answer in time',

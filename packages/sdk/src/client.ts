@@ -12,6 +12,7 @@ import type {
   AckUidRotationResponse,
   AuditEvent,
   AuditHashResponse,
+  AuditArchiveResult,
   AuditLedgerReport,
   AuthMethod,
   AuthRequest,
@@ -378,6 +379,20 @@ export class TesseraClient {
       method: 'POST',
       path: '/v1/audit/verify',
       credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  /**
+   * Exports the oldest audit events through `throughSeq` to an archive file on the server, records
+   * a signed anchor of that event and prunes the exported events (admin).
+   */
+  archiveAuditLedger(token: string, throughSeq: number, options?: RequestOptions): Promise<AuditArchiveResult> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/audit/archive',
+      credential: token,
+      body: { throughSeq },
       signal: options?.signal,
     });
   }

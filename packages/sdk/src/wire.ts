@@ -36,7 +36,8 @@ export type TesseraErrorCode =
   | 'TESSERA_PAYLOAD_TOO_LARGE'
   | 'TESSERA_UNSUPPORTED_MEDIA_TYPE'
   | 'TESSERA_RATE_LIMITED'
-  | 'TESSERA_UNAVAILABLE';
+  | 'TESSERA_UNAVAILABLE'
+  | 'TESSERA_AUDIT_UNAVAILABLE';
 
 type ServerError = Gen.Error['error'];
 
@@ -254,3 +255,4 @@ export type AuditHashResponse = Gen.PostV1AuditHashResponse;
 
 /** `POST /v1/audit/verify`: the ledger verification report. */
 export type AuditLedgerReport = Gen.PostV1AuditVerifyResponse;
+export type AuditArchiveResult = Gen.PostV1AuditArchiveResponse;

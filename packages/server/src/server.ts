@@ -2,10 +2,12 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { Kysely } from 'kysely';
+import { type AuditDelivery, startAuditDelivery } from './audit-sinks/index.js';
 import type { Config } from './config/config.js';
 import { createAccessService } from './core/access/access.service.js';
 import { createAuditService } from './core/audit/audit.service.js';
 import type { LedgerReport } from './core/audit/audit.verify.js';
+import { createDenialRecorder } from './core/audit/denials.js';
 import { createAuthService } from './core/auth/auth.service.js';
 import { FailureLimiter } from './core/auth/failure-limiter.js';
 import { LastUsedTracker } from './core/auth/last-used.js';
@@ -60,10 +62,12 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   const keyring = new Keyring(createSigningKeyStore(store.db), rootKey);
   await keyring.load();
   const maxTokenTtlMs = config.maxSessionTtlSeconds * 1000;
+  const initialKid = keyring.activeKid();
   await keyring.rotateIfDue(clock.nowMs(), config.signingKeyRotationSeconds * 1000, maxTokenTtlMs);
 
   const logger = options.logger ?? { level: config.logLevel };
-  const credentials = createCredentialFactory();
+  const auditHasher = createAuditHasher(rootKey);
+  const credentials = createCredentialFactory(auditHasher);
   let app: FastifyInstance | null = null;
   const chain = new ChainHead();
   const chainHasher = new ChainHasher(rootKey);
@@ -80,13 +84,19 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     residentMemoryBytes: () => process.memoryUsage.rss(),
     revocationSetSize: () => sessions.revocationSetSize(),
   });
+  let delivery: AuditDelivery | null = null;
   const uow = createGroupCommitUnitOfWork(
     store,
     repoFactory(store.dialect, { chain, direct: store.direct, methodCache, hasher: chainHasher }),
     {
       onCommitFailure: (error) =>
         app?.log.error({ err: error }, 'store commit failed: requests are refused until it recovers'),
-      onFlush: (seconds, outcome) => metrics.commit(seconds, outcome),
+      onFlush: (seconds, outcome) => {
+        metrics.commit(seconds, outcome);
+        if (outcome === 'committed') delivery?.committed();
+      },
+      // Fail closed (issue 4): while every audit sink is failing, writes (each appends an event) are refused.
+      gate: () => delivery?.refusal() ?? null,
       // Several servers write one PostgreSQL: each write transaction first takes the ledger-head lock,
       // one lock in one order for everyone, so audit chaining and revocation order need no other.
       ...(store.dialect === 'postgres'
@@ -128,6 +138,14 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     }
   };
   await syncRevocations();
+  delivery = await startAuditDelivery({
+    sinks: config.auditSinks,
+    alerts: config.alerts,
+    uow,
+    clock,
+    metrics,
+    log: () => app?.log,
+  });
 
   const present = createUidPresenter({ clock, credentials, sessions, metrics });
   const registry = new AuthMethodRegistry()
@@ -136,13 +154,15 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   const authMethods = createAuthMethodsService({ uow, clock, credentials, registry, sessions });
   const identities = createIdentitiesService({ uow, clock, credentials, revoker: sessions });
   const access = createAccessService({ uow, clock });
-  const audit = createAuditService({ uow, hasher: createAuditHasher(rootKey) });
+  const audit = createAuditService({ uow, hasher: auditHasher });
   const lastUsed = new LastUsedTracker();
   const limiter = new FailureLimiter(clock, config.authFailureLimit, config.authFailureWindowSeconds * 1000);
   const uid = createUidService({ uow, clock, credentials, sessions, present, limiter, metrics });
   const authenticate = createAuthService({ uow, clock, registry, sessions, limiter, lastUsed, metrics });
 
+  const denials = createDenialRecorder({ uow, clock });
   app = await buildApp({
+    denials,
     sessions,
     access,
     authenticate,
@@ -155,8 +175,13 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
       await uow.read((r) => r.authMethods.get('p-readiness-probe'));
       return true;
     },
+    notReadyReason: () => delivery?.refusal()?.message ?? null,
     version: VERSION,
-    auditLedger: { verify: () => ledger.verify(), checkpointKey: () => checkpointSigner.publicJwk() },
+    auditLedger: {
+      verify: () => ledger.verify(),
+      checkpointKey: () => checkpointSigner.publicJwk(),
+      archive: (throughSeq: number) => ledger.archive(throughSeq, clock.nowMs()),
+    },
     logger,
     trustProxy: config.trustProxy,
     newRequestId: () => credentials.newId('req-', 24),
@@ -164,6 +189,23 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     metricsPublic: config.metricsPublic,
   });
   const log = app.log;
+  /** Key rotations are audited like any other change. */
+  const recordKeyRotation = (previousKid: string | null, reason: string) =>
+    uow.write((r) =>
+      r.audit.append(
+        {
+          type: 'signing_key.rotated',
+          outcome: 'success',
+          actor: {},
+          resource: '/keys/session-tokens',
+          data: { kid: keyring.activeKid(), previousKid, reason },
+        },
+        systemContext('key-rotation'),
+        clock.nowMs(),
+      ),
+    );
+  if (initialKid !== keyring.activeKid())
+    await recordKeyRotation(initialKid, initialKid ? 'due at start-up' : 'first key');
   let syncing: Promise<void> | null = null;
   const syncSoon = () => {
     if (syncing) return;
@@ -186,9 +228,11 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
         intervalMs: 60_000,
         run: async () => {
           await keyring.load();
+          const previousKid = keyring.activeKid();
           if (
             await keyring.rotateIfDue(clock.nowMs(), config.signingKeyRotationSeconds * 1000, maxTokenTtlMs)
           ) {
+            await recordKeyRotation(previousKid, 'scheduled');
             log.info({ kid: keyring.activeKid() }, 'signing key rotated');
           }
         },
@@ -196,8 +240,12 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
       {
         name: 'audit-checkpoint',
         intervalMs: config.auditCheckpointSeconds * 1000,
-        run: () => ledger.checkpoint(clock.nowMs()),
+        run: async () => {
+          const checkpoint = await ledger.checkpoint(clock.nowMs());
+          if (checkpoint) delivery?.checkpoint(checkpoint);
+        },
       },
+      { name: 'denial-summaries', intervalMs: 10_000, run: () => denials.flush() },
       {
         name: 'revocation-prune',
         intervalMs: 60_000,
@@ -206,6 +254,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
           await uow.write((r) => r.revocations.deleteExpired(clock.nowMs()));
         },
       },
+      ...delivery.jobs,
     ],
     (name, error) => log.error({ err: error, job: name }, 'background job failed'),
   );
@@ -235,6 +284,10 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     syncRevocations,
     /** Checkpointing and verification of the audit ledger. */
     ledger,
+    /** Audit sinks, the fail-closed gate and alerts. */
+    auditDelivery: delivery,
+    /** Collapsed authorization denials (their summaries are written every 10 s and at shutdown). */
+    denials,
     /** Writes accumulated `lastUsedAt` updates now (the job does it every 15 s). */
     flushLastUsed: () => lastUsed.flush(uow),
     /** Graceful: in-flight requests finish, queued writes commit, the store closes. */
@@ -245,11 +298,14 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
       await jobs.stop();
       await listener.close();
       await lastUsed.flush(uow).catch(() => {});
+      await denials.flush(true).catch(() => {});
       await uow.drain();
       // A last checkpoint on the way out: deleting what came after it is then detectable too.
       await ledger
         .checkpoint(clock.nowMs())
+        .then((checkpoint) => checkpoint && delivery?.checkpoint(checkpoint))
         .catch((error) => app!.log.error({ err: error }, 'final audit checkpoint failed'));
+      await delivery?.close();
       await store.close();
     },
   };
@@ -306,6 +362,8 @@ export async function initDataDir(
 export async function verifyAuditLedgerOffline(
   config: Config,
   onProgress?: (checkedEvents: number, lastSeq: number) => void,
+  /** Archive files (or a directory of them): verify the whole history from genesis. */
+  options: { archives?: string | readonly string[] } = {},
 ): Promise<LedgerReport> {
   const keyFile = join(config.dataDir, 'root.key');
   if (!config.rootKeyBase64 && !existsSync(keyFile)) {
@@ -320,7 +378,7 @@ export async function verifyAuditLedgerOffline(
       signer: new CheckpointSigner(rootKey),
       file: new CheckpointFile(join(config.dataDir, 'audit', 'checkpoints.jsonl')),
     });
-    return await ledger.verify(onProgress);
+    return await ledger.verify(onProgress, options);
   } finally {
     await store.close();
   }

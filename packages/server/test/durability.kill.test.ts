@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import SQLite from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
 import { verifyAuditLedgerOffline } from '../src/server.js';
+import { SQLite } from '../src/storage/sqlite-driver.js';
 
 /**
  * "No response before its commit" (DESIGN §3), tested the hard way: a real server process is

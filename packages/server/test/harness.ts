@@ -86,10 +86,31 @@ export async function startTestServer(
     { TESSERA_ISSUER: 'http://tessera.test', TESSERA_REVOCATION_POLL_MS: '50', ...env },
   );
   const clock = new TestClock();
-  const tessera = await createTessera(config, { clock, logger: options.logger ?? false });
+  // Unless a test brings its own logger, logs are captured: on close every log line and every audit
+  // event of this server is checked for the credentials that passed through it (DESIGN §6).
+  const logLines: string[] = [];
+  const logger = options.logger ?? {
+    level: 'info',
+    stream: { write: (line: string) => void logLines.push(line) },
+  };
+  const tessera = await createTessera(config, { clock, logger });
+  const secrets = new Set<string>();
+  const collect = (value: unknown) => {
+    if (!value || typeof value !== 'object') return;
+    for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+      if (
+        typeof v === 'string' &&
+        ['token', 'accessKey', 'uidToken', 'newToken'].includes(key) &&
+        v.length >= 16
+      )
+        secrets.add(v);
+    }
+  };
   const created = await tessera.ensureAdmin();
   const admin = { ...created, accessKey: created.accessKey ?? options.adminAccessKey ?? null };
   const call: TestServer['call'] = async (method, url, opts = {}) => {
+    if (opts.token && opts.token.length >= 16) secrets.add(opts.token);
+    if (typeof opts.body === 'object') collect(opts.body);
     const res = await tessera.app.inject({
       method: method as 'GET',
       url,
@@ -106,6 +127,7 @@ export async function startTestServer(
     try {
       body = res.body ? JSON.parse(res.body) : null;
     } catch {}
+    collect(body);
     return { status: res.statusCode, body };
   };
   const auth = await call('POST', '/v1/auth', {
@@ -122,9 +144,20 @@ export async function startTestServer(
     adminAccessKey: admin.accessKey!,
     call,
     async close() {
-      await tessera.close();
-      await pgDb?.drop();
-      rmSync(dataDir, { recursive: true, force: true });
+      const events = JSON.stringify(await tessera.store.db.selectFrom('audit_events').selectAll().execute());
+      try {
+        await tessera.close();
+      } finally {
+        await pgDb?.drop();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+      const logs = logLines.join('');
+      for (const secret of secrets) {
+        const bare = secret.startsWith('t-') ? secret.slice(2) : secret;
+        if (events.includes(bare))
+          throw new Error(`a credential (${bare.slice(0, 6)}…) is in the audit ledger`);
+        if (logs.includes(bare)) throw new Error(`a credential (${bare.slice(0, 6)}…) is in the logs`);
+      }
     },
   };
 }

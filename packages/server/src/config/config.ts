@@ -1,4 +1,10 @@
 import { resolve } from 'node:path';
+import {
+  type AlertsConfig,
+  type AuditSinksConfig,
+  loadAlertsConfig,
+  loadAuditSinksConfig,
+} from './audit.config.js';
 
 /** The one validated configuration object. Only this module reads the environment (DESIGN §4.8). */
 export interface Config {
@@ -27,6 +33,9 @@ export interface Config {
   trustProxy: boolean;
   /** `GET /metrics` without a credential (for a Prometheus scraper); otherwise `read` on `audit:/metrics`. */
   metricsPublic: boolean;
+  /** Audit sinks and the ledger size bound (config/audit.config.ts). */
+  auditSinks: AuditSinksConfig;
+  alerts: AlertsConfig;
   production: boolean;
 }
 
@@ -120,6 +129,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     ),
     trustProxy: env.TESSERA_TRUST_PROXY === 'true',
     metricsPublic: env.TESSERA_METRICS_PUBLIC === 'true',
+    auditSinks: loadAuditSinksConfig(env, dataDir, integer),
+    alerts: loadAlertsConfig(env, integer),
     production,
   };
 }

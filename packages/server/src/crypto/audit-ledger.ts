@@ -38,10 +38,16 @@ export const CHAIN_FIELDS = [
 export class ChainHasher {
   private readonly key: Buffer;
 
-  constructor(rootKey: RootKey) {
-    this.key = Buffer.from(
-      hkdfSync('sha256', rootKey.material, Buffer.alloc(0), 'tessera audit chain v1', 32),
-    );
+  constructor(rootKey: RootKey | { chainKey: Uint8Array }) {
+    this.key =
+      'chainKey' in rootKey
+        ? Buffer.from(rootKey.chainKey)
+        : Buffer.from(hkdfSync('sha256', rootKey.material, Buffer.alloc(0), 'tessera audit chain v1', 32));
+  }
+
+  /** The derived chain key, for this process's own verification workers only (never stored or sent). */
+  chainKey(): Uint8Array {
+    return Uint8Array.from(this.key);
   }
 
   hash(prevHash: string, fields: readonly unknown[]): string {

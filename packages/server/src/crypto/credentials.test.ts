@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { createAuditHasher } from './audit-hash.js';
 import { createCredentialFactory, hasValidChecksum, sha256Hex, UID_TOKEN_PATTERN } from './credentials.js';
 
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const credentials = createCredentialFactory();
+const credentials = createCredentialFactory(createAuditHasher({ id: 'test', material: Buffer.alloc(32, 1) }));
 
 /** Every token `u-…` the scanner pattern finds in `text` (the pattern is global: reset it first). */
 function scan(text: string): string[] {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
-import type { CredentialFactory } from '../core/shared/ports.js';
+import type { AuditHasher, CredentialFactory } from '../core/shared/ports.js';
 
 /**
  * Bearer credential formats.
@@ -67,8 +67,9 @@ function randomString(length: number, alphabet: string): string {
 }
 
 /** The production {@link CredentialFactory}. */
-export function createCredentialFactory(): CredentialFactory {
+export function createCredentialFactory(auditHasher: AuditHasher): CredentialFactory {
   return {
+    auditRef: (credential) => auditHasher.hash(credential),
     newUidToken: () => mint(UID_PREFIX),
     newAccessKey: () => mint(ACCESS_KEY_PREFIX),
     isWellFormedUidToken: (token) => hasValidChecksum(token, UID_PREFIX),

@@ -54,7 +54,12 @@ function bearer(request: FastifyRequest): string | null {
  */
 export function installAccessControl(
   app: FastifyInstance,
-  deps: { sessions: SessionsService; access: AccessService },
+  deps: {
+    sessions: SessionsService;
+    access: AccessService;
+    /** Audits a denied request (collapsing repeats). */
+    onDenied: (request: FastifyRequest, action: string, resource: Resource, reason: string) => Promise<void>;
+  },
 ) {
   const { sessions, access } = deps;
   app.decorateRequest('principal', null);
@@ -114,6 +119,8 @@ export function installAccessControl(
       request.uidCaller = { kind: 'session', principal };
       return;
     }
+    const resource = declared.permission.resource(request);
+    await deps.onDenied(request, declared.permission.action, resource, decision.reason);
     throw forbidden(`${decision.reason} for ${declared.permission.action}`);
   });
 }

@@ -12,6 +12,7 @@ import Fastify, {
 import type { AccessService } from '../core/access/access.service.js';
 import type { AuditService } from '../core/audit/audit.service.js';
 import type { LedgerReport } from '../core/audit/audit.verify.js';
+import type { DenialRecorder } from '../core/audit/denials.js';
 import type { AuthService } from '../core/auth/auth.service.js';
 import { AuthMethodSchema } from '../core/auth-methods/auth-methods.schemas.js';
 import type { AuthMethodsService } from '../core/auth-methods/auth-methods.service.js';
@@ -27,7 +28,7 @@ import { installAccessControl } from './access.js';
 import { errorHandler } from './error-mapper.js';
 import { installRequestMetrics } from './request-metrics.js';
 import { registerAuditRoutes } from './routes/audit.routes.js';
-import { registerAuditLedgerRoutes } from './routes/audit-ledger.routes.js';
+import { type AuditLedgerDeps, registerAuditLedgerRoutes } from './routes/audit-ledger.routes.js';
 import { registerAuthRoutes } from './routes/auth.routes.js';
 import { registerAuthMethodRoutes } from './routes/auth-methods.routes.js';
 import { registerIdentityRoutes } from './routes/identities.routes.js';
@@ -45,6 +46,7 @@ export type TypedApp = FastifyInstance<
 >;
 
 export interface AppDeps {
+  denials: DenialRecorder;
   sessions: SessionsService;
   access: AccessService;
   authenticate: AuthService;
@@ -54,8 +56,10 @@ export interface AppDeps {
   audit: AuditService;
   jwks: () => unknown;
   ready: () => Promise<boolean>;
+  /** Why the server must not take traffic now (e.g. every audit sink failing), or null. */
+  notReadyReason?: () => string | null;
   version: string;
-  auditLedger: { verify: () => Promise<LedgerReport>; checkpointKey: () => Record<string, unknown> };
+  auditLedger: AuditLedgerDeps;
   logger: FastifyServerOptions['logger'];
   trustProxy: boolean;
   newRequestId: () => string;
@@ -150,9 +154,29 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
-  installAccessControl(app, { sessions: deps.sessions, access: deps.access });
+  installAccessControl(app, {
+    sessions: deps.sessions,
+    access: deps.access,
+    onDenied: (request, action, resource, reason) =>
+      deps.denials.record(
+        {
+          type: 'access.denied',
+          outcome: 'denied',
+          actor: {},
+          resource: resource.path,
+          reason,
+          data: { action, resourceType: resource.type, route: request.routeOptions.url ?? null },
+        },
+        request.ctx,
+      ),
+  });
   const typed = app.withTypeProvider<TypeBoxTypeProvider>() as TypedApp;
-  registerSystemRoutes(typed, { jwks: deps.jwks, ready: deps.ready, version: deps.version });
+  registerSystemRoutes(typed, {
+    jwks: deps.jwks,
+    ready: deps.ready,
+    version: deps.version,
+    ...(deps.notReadyReason ? { notReadyReason: deps.notReadyReason } : {}),
+  });
   registerMetricsRoutes(typed, { render: () => deps.metrics.render(), public: deps.metricsPublic });
   registerAuthRoutes(typed, { authenticate: deps.authenticate });
   registerIdentityRoutes(typed, { identities: deps.identities });

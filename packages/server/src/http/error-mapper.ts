@@ -23,6 +23,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   TESSERA_RATE_LIMITED: 429,
   TESSERA_INTERNAL: 500,
   TESSERA_UNAVAILABLE: 503,
+  TESSERA_AUDIT_UNAVAILABLE: 503,
 };
 
 function isUniqueViolation(error: unknown): boolean {

@@ -1,4 +1,3 @@
-import SQLite from 'better-sqlite3';
 import {
   Kysely,
   type Migration,
@@ -9,13 +8,17 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { initialMigration } from './migrations/0001-initial.js';
+import { auditAnchorsMigration } from './migrations/0002-audit-anchors.js';
 import type { Database } from './schema.js';
+import { SQLite, type SqliteDatabase, type SqliteStatement } from './sqlite-driver.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
 /** Synchronous execution on the SQLite connection, for statements inside the unit of work's transaction. */
 export interface DirectSqlite {
   execute(sql: string, parameters: readonly unknown[]): unknown[];
+  /** Whether a transaction is open on the connection. */
+  inTransaction(): boolean;
 }
 
 export interface Store {
@@ -25,6 +28,8 @@ export interface Store {
   direct: DirectSqlite | null;
   /** For PostgreSQL: a dedicated listener connection factory (LISTEN/NOTIFY). */
   pgConfig: pg.PoolConfig | null;
+  /** SQLite on a file: its path (a second, read-only connection can read it under WAL). */
+  sqliteFile?: string | null;
   close(): Promise<void>;
 }
 
@@ -33,13 +38,14 @@ export interface Store {
  * prepared statements by SQL text. The set of distinct statements is small and fixed by the code
  * (values are always bound parameters), so the cache is bounded in practice; a cap guards anyway.
  */
-function withStatementCache(database: SQLite.Database) {
-  const cache = new Map<string, SQLite.Statement>();
+function withStatementCache(database: SqliteDatabase) {
+  const cache = new Map<string, SqliteStatement>();
   // Separate statements for direct execution: raw mode is a statement's state, and Kysely's reads
   // of the same SQL expect objects.
-  const direct = new Map<string, { statement: SQLite.Statement; columns: string[] }>();
+  const direct = new Map<string, { statement: SqliteStatement; columns: string[] }>();
   const self = {
     close: () => database.close(),
+    inTransaction: () => database.inTransaction,
     /**
      * A statement that returns no rows is run; one that does is read in full. Rows are read as
      * arrays and shaped into objects here: better-sqlite3 builds objects property by property
@@ -92,7 +98,8 @@ export function openStore(url: string): Store {
     database.pragma('foreign_keys = ON');
     const cached = withStatementCache(database);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
-    return { db, dialect: 'sqlite', direct: cached, pgConfig: null, close: () => db.destroy() };
+    const sqliteFile = file && file !== ':memory:' && !file.startsWith('file:') ? file : null;
+    return { db, dialect: 'sqlite', direct: cached, pgConfig: null, sqliteFile, close: () => db.destroy() };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const pgConfig: pg.PoolConfig = {
@@ -114,7 +121,7 @@ export function openStore(url: string): Store {
 }
 
 function migrations(dialect: Dialect): Record<string, Migration> {
-  return { '0001-initial': initialMigration(dialect) };
+  return { '0001-initial': initialMigration(dialect), '0002-audit-anchors': auditAnchorsMigration() };
 }
 
 /** Applies pending migrations; safe to run on every start and from several servers at once. */

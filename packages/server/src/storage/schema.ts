@@ -14,6 +14,18 @@ export interface Database {
   signing_keys: SigningKeyTable;
   audit_events: AuditEventTable;
   audit_head: { id: number; seq: number; hash: string };
+  audit_anchors: AuditAnchorTable;
+}
+
+/** A signed anchor: events up to `seq` (from `from_seq`) were archived to `file` and pruned. */
+export interface AuditAnchorTable {
+  seq: number;
+  hash: string;
+  from_seq: number;
+  at: number;
+  kid: string;
+  signature: string;
+  file: string;
 }
 
 export interface IdentityTable {

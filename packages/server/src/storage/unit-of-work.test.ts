@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import SQLite from 'better-sqlite3';
 import { type Kysely, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Identity } from '../core/identities/identities.model.js';
@@ -12,6 +11,7 @@ import { ChainHasher } from '../crypto/audit-ledger.js';
 import { migrate, openStore, type Store } from './database.js';
 import { ChainHead, repoFactory } from './repos/index.js';
 import type { Database } from './schema.js';
+import { SQLite, type SqliteDatabase } from './sqlite-driver.js';
 import { createGroupCommitUnitOfWork } from './unit-of-work.js';
 
 const identity = (id: string): Identity => ({
@@ -43,7 +43,7 @@ async function createIdentity(r: Repos, id: string) {
 describe('group-commit unit of work on a real SQLite file', () => {
   let dir: string;
   let store: Store;
-  let reader: SQLite.Database;
+  let reader: SqliteDatabase;
   let commitFailures: unknown[];
   let uow: ReturnType<typeof createGroupCommitUnitOfWork>;
 

@@ -40,6 +40,8 @@ export function createGroupCommitUnitOfWork(
     begin?: (trx: Kysely<Database>) => Promise<void>;
     /** Told how long each flush took and how it ended, before any of its units settles. */
     onFlush?: (durationSeconds: number, outcome: 'committed' | 'rolled_back' | 'failed') => void;
+    /** Consulted before a write is queued: an error refuses it (fail closed, e.g. no audit sink can write). */
+    gate?: () => TesseraError | null;
   } = {},
 ): UnitOfWork & { drain(): Promise<void> } {
   const onCommitFailure = options.onCommitFailure ?? (() => {});
@@ -68,15 +70,21 @@ export function createGroupCommitUnitOfWork(
     else await sql.raw(text).execute(trx);
   };
 
-  async function runJob(trx: Kysely<Database>, job: Job, savepoint: boolean) {
+  async function runJob(trx: Kysely<Database>, repos: Repos, job: Job, savepoint: boolean) {
+    job.afterCommit = [];
+    job.outcome = undefined;
+    if (!savepoint) {
+      // Optimistic: no savepoint pair; if the unit throws, the whole batch is re-run (see flush).
+      job.outcome = { ok: true, value: await job.work(repos) };
+      return;
+    }
     const before = memory?.snapshot();
-    if (savepoint) await statement(trx, 'savepoint unit');
+    await statement(trx, 'savepoint unit');
     try {
-      const value = await job.work(makeRepos(trx, (fn) => job.afterCommit.push(fn)));
-      if (savepoint) await statement(trx, 'release savepoint unit');
+      const value = await job.work(repos);
+      await statement(trx, 'release savepoint unit');
       job.outcome = { ok: true, value };
     } catch (error) {
-      if (!savepoint) throw error;
       await statement(trx, 'rollback to savepoint unit');
       await statement(trx, 'release savepoint unit');
       memory?.restore(before);
@@ -92,11 +100,42 @@ export function createGroupCommitUnitOfWork(
     const startedMs = performance.now();
     const flushed = (outcome: 'committed' | 'rolled_back' | 'failed') =>
       options.onFlush?.((performance.now() - startedMs) / 1000, outcome);
-    try {
-      await store.db.transaction().execute(async (trx) => {
+    // Units of a batch first run without savepoints (two statements fewer per unit). If one throws,
+    // the transaction rolls back and the batch runs again with a savepoint per unit, so the failing
+    // unit rolls back alone: units only touch the transaction and collect afterCommit callbacks, so
+    // running them again is safe. The repositories are bound once per transaction; `current` routes
+    // afterCommit to the unit that is running (units run one after another).
+    let current: Job | null = null;
+    let unitThrew = false;
+    const savepointsFirst = !single && !store.direct;
+    const attempt = (savepoints: boolean) =>
+      store.db.transaction().execute(async (trx) => {
         await options.begin?.(trx);
-        for (const job of batch) await runJob(trx, job, !single);
+        const repos = makeRepos(trx, (fn) => current!.afterCommit.push(fn));
+        for (const job of batch) {
+          current = job;
+          try {
+            await runJob(trx, repos, job, savepoints);
+          } catch (error) {
+            unitThrew = true;
+            throw error;
+          }
+          // Without a savepoint to release, check the transaction is still there: a unit that lost
+          // it must not let the next ones autocommit.
+          if (!savepoints && store.direct && !store.direct.inTransaction())
+            throw unavailable('transaction_lost');
+        }
       });
+    try {
+      try {
+        // Optimistic on SQLite only: there a lost transaction is seen without a round trip.
+        await attempt(savepointsFirst);
+      } catch (error) {
+        if (single || !unitThrew || savepointsFirst) throw error;
+        memory?.reset();
+        unitThrew = false;
+        await attempt(true);
+      }
     } catch (error) {
       memory?.reset();
       if (single && batch[0]!.outcome === undefined) {
@@ -125,6 +164,8 @@ export function createGroupCommitUnitOfWork(
 
   return {
     write<T>(work: (repos: Repos) => Promise<T>): Promise<T> {
+      const refused = options.gate?.();
+      if (refused) return Promise.reject(refused);
       return new Promise<T>((resolve, reject) => {
         queue.push({ work, resolve: resolve as (v: unknown) => void, reject, afterCommit: [] });
         schedule();

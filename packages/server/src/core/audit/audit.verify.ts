@@ -27,6 +27,17 @@ export interface LedgerSource {
   /** The hash an event must carry, given its predecessor's. */
   hashOf(prevHash: string, row: LedgerRow): string;
   checkpoints: readonly CheckpointClaim[];
+  /**
+   * Signed anchors of archived prefixes: the events up to `seq` were exported to an archive and
+   * pruned from the store, the last of them with `hash`. Each is checked against the event at its
+   * seq whenever that event is read (from an archive).
+   */
+  anchors?: readonly CheckpointClaim[];
+  /**
+   * Where the walk starts: `'anchor'` (default) after the latest anchor, for a store whose oldest
+   * events were archived; `'genesis'` at event 1, when `readBatch` also reads the archives.
+   */
+  from?: 'anchor' | 'genesis';
 }
 
 export type LedgerProblemKind =
@@ -35,7 +46,9 @@ export type LedgerProblemKind =
   | 'missing-events'
   | 'truncated'
   | 'checkpoint-mismatch'
-  | 'forged-checkpoint';
+  | 'forged-checkpoint'
+  | 'anchor-mismatch'
+  | 'forged-anchor';
 
 export interface LedgerProblem {
   kind: LedgerProblemKind;
@@ -49,6 +62,8 @@ export interface LedgerReport {
   checkedEvents: number;
   lastSeq: number;
   checkpoints: { total: number; matched: number; latestSeq: number | null };
+  /** The latest archive anchor (events up to its seq live in archive files), if any. */
+  anchor: { seq: number; hash: string } | null;
   problem: LedgerProblem | null;
 }
 
@@ -73,25 +88,82 @@ export async function verifyLedger(
     bySeq.set(c.seq, c);
     if (!latest || c.seq > latest.seq) latest = c;
   }
+  const anchors = new Map<number, CheckpointClaim>();
+  let anchor: CheckpointClaim | null = null;
+  for (const a of source.anchors ?? []) {
+    if (!a.signatureValid) {
+      return report(0, 0, source, 0, latest, {
+        kind: 'forged-anchor',
+        seq: a.seq,
+        message: `The archive anchor claiming seq ${a.seq} does not carry a valid signature: the record of archived events was altered.`,
+      });
+    }
+    anchors.set(a.seq, a);
+    if (!anchor || a.seq > anchor.seq) anchor = a;
+  }
+  const start = source.from !== 'genesis' && anchor ? anchor : null;
 
-  let expectedSeq = 1;
-  let prevHash = GENESIS_HASH;
+  let expectedSeq = start ? start.seq + 1 : 1;
+  let prevHash = start ? start.hash : GENESIS_HASH;
   let checked = 0;
   let matched = 0;
+  const startClaim = start ? bySeq.get(start.seq) : undefined;
+  if (start && startClaim) {
+    if (startClaim.hash !== start.hash) {
+      return report(
+        0,
+        start.seq,
+        source,
+        0,
+        latest,
+        {
+          kind: 'anchor-mismatch',
+          seq: start.seq,
+          message: `The archive anchor at event ${start.seq} does not match the checkpoint signed at ${new Date(startClaim.atMs).toISOString()}.`,
+        },
+        anchor,
+      );
+    }
+    matched++;
+  }
   for (;;) {
     const rows = await source.readBatch(expectedSeq - 1, BATCH);
     if (rows.length === 0) break;
     for (const row of rows) {
       const problem = checkRow(row, expectedSeq, prevHash, source);
-      if (problem) return report(checked, expectedSeq - 1, source, matched, latest, problem);
+      if (problem) return report(checked, expectedSeq - 1, source, matched, latest, problem, anchor);
+      const anchored = anchors.get(row.seq);
+      if (anchored && anchored.hash !== row.hash) {
+        return report(
+          checked,
+          row.seq,
+          source,
+          matched,
+          latest,
+          {
+            kind: 'anchor-mismatch',
+            seq: row.seq,
+            message: `Event ${row.seq} does not match the archive anchor signed at ${new Date(anchored.atMs).toISOString()}: the archive or the anchor was altered.`,
+          },
+          anchor,
+        );
+      }
       const claim = bySeq.get(row.seq);
       if (claim) {
         if (claim.hash !== row.hash) {
-          return report(checked, row.seq, source, matched, latest, {
-            kind: 'checkpoint-mismatch',
-            seq: row.seq,
-            message: `Event ${row.seq} does not match the checkpoint signed at ${new Date(claim.atMs).toISOString()}: the chain was rewritten.`,
-          });
+          return report(
+            checked,
+            row.seq,
+            source,
+            matched,
+            latest,
+            {
+              kind: 'checkpoint-mismatch',
+              seq: row.seq,
+              message: `Event ${row.seq} does not match the checkpoint signed at ${new Date(claim.atMs).toISOString()}: the chain was rewritten.`,
+            },
+            anchor,
+          );
         }
         matched++;
       }
@@ -102,14 +174,37 @@ export async function verifyLedger(
     onProgress(checked, expectedSeq - 1);
   }
   const lastSeq = expectedSeq - 1;
-  if (latest && latest.seq > lastSeq) {
-    return report(checked, lastSeq, source, matched, latest, {
-      kind: 'truncated',
-      seq: lastSeq + 1,
-      message: `The ledger ends at event ${lastSeq}, but a checkpoint signed at ${new Date(latest.atMs).toISOString()} proves events up to ${latest.seq} existed: the newest events were deleted.`,
-    });
+  if (anchor && anchor.seq > lastSeq) {
+    return report(
+      checked,
+      lastSeq,
+      source,
+      matched,
+      latest,
+      {
+        kind: 'missing-events',
+        seq: lastSeq + 1,
+        message: `The events read end at ${lastSeq}, but the archive anchor proves events up to ${anchor.seq} were archived: an archive file is missing.`,
+      },
+      anchor,
+    );
   }
-  return report(checked, lastSeq, source, matched, latest, null);
+  if (latest && latest.seq > lastSeq) {
+    return report(
+      checked,
+      lastSeq,
+      source,
+      matched,
+      latest,
+      {
+        kind: 'truncated',
+        seq: lastSeq + 1,
+        message: `The ledger ends at event ${lastSeq}, but a checkpoint signed at ${new Date(latest.atMs).toISOString()} proves events up to ${latest.seq} existed: the newest events were deleted.`,
+      },
+      anchor,
+    );
+  }
+  return report(checked, lastSeq, source, matched, latest, null, anchor);
 }
 
 function checkRow(
@@ -145,12 +240,14 @@ function report(
   matched: number,
   latest: CheckpointClaim | null,
   problem: LedgerProblem | null,
+  anchor: CheckpointClaim | null = null,
 ): LedgerReport {
   return {
     ok: problem === null,
     checkedEvents: checked,
     lastSeq,
     checkpoints: { total: source.checkpoints.length, matched, latestSeq: latest?.seq ?? null },
+    anchor: anchor ? { seq: anchor.seq, hash: anchor.hash } : null,
     problem,
   };
 }

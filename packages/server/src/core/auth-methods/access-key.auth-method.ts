@@ -34,13 +34,13 @@ export function createAccessKeyHandler(deps: {
       const storedHash =
         method?.type === 'access_key' && method.secretHash ? method.secretHash : '0'.repeat(64);
       const matches = credentials.equalHashes(storedHash, presentedHash);
-      const actor = { authMethodId: method?.id ?? null, credentialRef: presentedHash.slice(0, 12) };
+      const actor = { authMethodId: method?.id ?? null, credentialRef: credentials.auditRef(key) };
       if (!method) return { ok: false, reason: 'unknown_access_id', actor };
       if (method.type !== 'access_key') return { ok: false, reason: 'wrong_access_type', actor };
       if (!key || !matches) return { ok: false, reason: 'wrong_access_key', actor };
       return {
         ok: true,
-        subject: { method, identityId: method.identityId, credentialRef: presentedHash.slice(0, 12) },
+        subject: { method, identityId: method.identityId, credentialRef: credentials.auditRef(key) },
       };
     },
   };

@@ -1,3 +1,5 @@
+import { ALERT_RULES, type AlertRule } from '../alerts/alert.model.js';
+import { AUDIT_SINK_KINDS, type AuditSinkKind } from '../audit/audit.sink.js';
 import { AUTH_METHOD_TYPES, REUSE_POLICIES } from '../auth-methods/auth-methods.model.js';
 import { IDENTITY_STATES } from '../identities/identities.model.js';
 import {
@@ -74,7 +76,15 @@ export interface CommitMetrics {
   commit(seconds: number, outcome: FlushOutcome): void;
 }
 
-export type TesseraMetrics = Metrics & HttpMetrics & CommitMetrics;
+/** What audit sink delivery and alerting report. */
+export interface AuditSinkMetrics {
+  auditSinkError(sink: AuditSinkKind): void;
+  auditSinkHealthy(sink: AuditSinkKind, healthy: boolean): void;
+  auditSinkLag(sink: AuditSinkKind, lagEvents: number): void;
+  alert(rule: AlertRule): void;
+}
+
+export type TesseraMetrics = Metrics & HttpMetrics & CommitMetrics & AuditSinkMetrics;
 
 /** The metrics of one Tessera server (issue 4, "Monitoring and alerts"), in one registry. */
 export function createTesseraMetrics(deps: TesseraMetricsDeps): TesseraMetrics {
@@ -129,6 +139,26 @@ export function createTesseraMetrics(deps: TesseraMetricsDeps): TesseraMetrics {
     help: 'Duration of one group-commit flush: the transaction and its durable commit.',
     buckets: COMMIT_BUCKETS,
   });
+  const sinkErrors = registry.counter({
+    name: 'tessera_audit_sink_errors_total',
+    help: 'Failed audit sink deliveries (each failed attempt, and events dropped from a full queue).',
+    labels: { sink: AUDIT_SINK_KINDS },
+  });
+  const sinkHealthy = registry.gauge({
+    name: 'tessera_audit_sink_healthy',
+    help: '1 when the last delivery attempt to the audit sink succeeded, 0 when it failed.',
+    labels: { sink: AUDIT_SINK_KINDS },
+  });
+  const sinkLag = registry.gauge({
+    name: 'tessera_audit_sink_lag_events',
+    help: 'Committed audit events not yet delivered to the sink.',
+    labels: { sink: AUDIT_SINK_KINDS },
+  });
+  const alerts = registry.counter({
+    name: 'tessera_alerts_total',
+    help: 'Alerts raised, by rule.',
+    labels: { rule: ALERT_RULES },
+  });
   registry.gauge({
     name: 'tessera_revocation_set_size',
     help: 'Live revocations held in memory and checked on every session-token verification.',
@@ -164,6 +194,10 @@ export function createTesseraMetrics(deps: TesseraMetricsDeps): TesseraMetrics {
       commitDuration.observe(undefined, seconds);
       if (outcome === 'failed') commitFailures.inc();
     },
+    auditSinkError: (sink) => sinkErrors.inc({ sink }),
+    auditSinkHealthy: (sink, healthy) => sinkHealthy.set({ sink }, healthy ? 1 : 0),
+    auditSinkLag: (sink, lagEvents) => sinkLag.set({ sink }, lagEvents),
+    alert: (rule) => alerts.inc({ rule }),
     render: () => registry.render(),
   };
 }

@@ -25,6 +25,12 @@ export interface CredentialFactory {
   newId(prefix: string, length?: number): string;
   /** A random opaque identifier for a UID node (not a credential). */
   newNodeId(): string;
+  /**
+   * How audit events refer to a presented credential: its keyed audit hash (the value
+   * `POST /v1/audit/hash` returns for it), so an operator can find every event of a token without
+   * the ledger holding anything that could be replayed or tested offline.
+   */
+  auditRef(credential: string): string;
 }
 
 /** A logger that never receives secret values. */

@@ -78,7 +78,7 @@ export function createUidPresenter(deps: {
   ): Promise<UidPresentation> {
     const now = clock.nowMs();
     const hash = credentials.hashCredential(token);
-    const credentialRef = hash.slice(0, 12);
+    const credentialRef = credentials.auditRef(token);
     const fail = (reason: string, extra: AuditActor = {}): UidPresentation => ({
       ok: false,
       reason,

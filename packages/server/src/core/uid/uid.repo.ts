@@ -35,4 +35,6 @@ export interface UidRepo {
   /** Nodes of a subtree (or of the whole method when `path` is null), ordered by path. */
   listNodes(methodId: string, path: string | null, limit: number): Promise<UidNode[]>;
   countNodes(methodId: string, path: string | null): Promise<number>;
+  /** Live nodes within `percent` of their TTL from expiry and not rotated for half their TTL. */
+  listNearExpiry(nowMs: number, percent: number, limit: number): Promise<UidNode[]>;
 }

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { LedgerReport } from '../../core/audit/audit.verify.js';
+import type { ArchiveResult } from '../../storage/audit-ledger.js';
 import { errorResponses } from '../../core/shared/schemas.js';
 import type { TypedApp } from '../app.js';
 
@@ -12,6 +13,13 @@ const Report = Type.Object({
     matched: Type.Integer(),
     latestSeq: Type.Union([Type.Integer(), Type.Null()]),
   }),
+  anchor: Type.Union([
+    Type.Object(
+      { seq: Type.Integer(), hash: Type.String() },
+      { description: 'The latest archive anchor: events up to `seq` live in archive files.' },
+    ),
+    Type.Null(),
+  ]),
   problem: Type.Union([
     Type.Object({
       kind: Type.Union(
@@ -22,6 +30,8 @@ const Report = Type.Object({
           'truncated',
           'checkpoint-mismatch',
           'forged-checkpoint',
+          'anchor-mismatch',
+          'forged-anchor',
         ].map((k) => Type.Literal(k)),
       ),
       seq: Type.Integer({ description: 'The first event where the ledger stops being trustworthy.' }),
@@ -31,11 +41,52 @@ const Report = Type.Object({
   ]),
 });
 
-/** Verification of the tamper-evident audit ledger. */
-export function registerAuditLedgerRoutes(
-  app: TypedApp,
-  deps: { verify: () => Promise<LedgerReport>; checkpointKey: () => Record<string, unknown> },
-) {
+const ArchiveReport = Type.Object({
+  fromSeq: Type.Integer(),
+  throughSeq: Type.Integer(),
+  events: Type.Integer(),
+  file: Type.String({ description: 'The archive file on the server (JSON lines, the stored rows).' }),
+  anchor: Type.Object({
+    v: Type.Literal(1),
+    seq: Type.Integer(),
+    hash: Type.String(),
+    atMs: Type.Integer(),
+    kid: Type.String(),
+    signature: Type.String(),
+  }),
+});
+
+export interface AuditLedgerDeps {
+  verify: () => Promise<LedgerReport>;
+  checkpointKey: () => Record<string, unknown>;
+  archive?: (throughSeq: number) => Promise<ArchiveResult>;
+}
+
+/** Verification and archiving of the tamper-evident audit ledger. */
+export function registerAuditLedgerRoutes(app: TypedApp, deps: AuditLedgerDeps) {
+  app.post(
+    '/v1/audit/archive',
+    {
+      config: {
+        access: {
+          permission: { action: 'delete', resource: () => ({ type: 'audit', path: '/audit/ledger' }) },
+        },
+      },
+      schema: {
+        tags: ['audit'],
+        summary: 'Archive and prune the oldest audit events',
+        description:
+          'Exports the stored events from the oldest through `throughSeq` to `<dataDir>/audit/archive/events-<from>-<to>.jsonl` on the server (JSON lines, the stored rows with their hashes, mode 0600), records a signed anchor of event `throughSeq` and prunes the exported events. Verification of the store then starts at the anchor; `tessera audit verify --data-dir … --archives` verifies the whole history. The range is verified first: a broken chain is never archived.',
+        body: Type.Object({ throughSeq: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+        response: { 200: ArchiveReport, ...errorResponses(400, 401, 403, 409) },
+      },
+    },
+    async (request) => {
+      if (!deps.archive) throw new Error('archiving is not available');
+      return deps.archive(request.body.throughSeq);
+    },
+  );
+
   app.post(
     '/v1/audit/verify',
     {

@@ -5,7 +5,12 @@ import type { TypedApp } from '../app.js';
 /** Health, readiness, keys and the API reference: public and cheap. */
 export function registerSystemRoutes(
   app: TypedApp,
-  deps: { jwks: () => unknown; ready: () => Promise<boolean>; version: string },
+  deps: {
+    jwks: () => unknown;
+    ready: () => Promise<boolean>;
+    version: string;
+    notReadyReason?: () => string | null;
+  },
 ) {
   app.get(
     '/healthz',
@@ -29,11 +34,13 @@ export function registerSystemRoutes(
         summary: 'Readiness: the store answers',
         response: {
           200: Type.Object({ status: Type.String() }),
-          503: Type.Object({ status: Type.String() }),
+          503: Type.Object({ status: Type.String(), reason: Type.Optional(Type.String()) }),
         },
       },
     },
     async (_request, reply) => {
+      const reason = deps.notReadyReason?.() ?? null;
+      if (reason !== null) return reply.status(503).send({ status: 'unavailable', reason });
       const ok = await deps.ready().catch(() => false);
       return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable' });
     },

@@ -50,6 +50,9 @@ const insertEvent = prepared(
     }),
 );
 
+/** The insert as run on the SQLite connection inside the unit of work (columns in CHAIN_FIELDS order). */
+const INSERT_DIRECT = `insert into audit_events (${[...CHAIN_FIELDS, 'prev_hash', 'hash'].join(', ')}) values (${Array(CHAIN_FIELDS.length + 2).fill('?').join(', ')})`;
+
 export function createAuditRepo(target: QueryTarget, chain: ChainHead, hasher: ChainHasher): AuditRepo {
   const { db, dialect } = target;
   async function headFor(): Promise<{ seq: number; hash: string }> {
@@ -69,48 +72,61 @@ export function createAuditRepo(target: QueryTarget, chain: ChainHead, hasher: C
         .orderBy('seq', 'desc')
         .limit(1)
         .executeTakeFirst();
-      chain.current = last ? { seq: Number(last.seq), hash: last.hash } : { seq: 0, hash: GENESIS };
+      // Every stored event archived: the chain resumes from the latest archive anchor.
+      const anchor = last
+        ? undefined
+        : await db
+            .selectFrom('audit_anchors')
+            .select(['seq', 'hash'])
+            .orderBy('seq', 'desc')
+            .limit(1)
+            .executeTakeFirst();
+      const top = last ?? anchor;
+      chain.current = top ? { seq: Number(top.seq), hash: top.hash } : { seq: 0, hash: GENESIS };
     }
     return chain.current;
   }
 
   return {
     async append(event: AuditEvent, ctx: RequestContext, atMs: number) {
-      const head = await headFor();
+      // SQLite: the head is in memory once loaded (no promise to wait for on the hot path).
+      const head = dialect !== 'postgres' && chain.current ? chain.current : await headFor();
       const seq = head.seq + 1;
-      const row = {
+      // The chained fields, in CHAIN_FIELDS order (seq, id, at, type, outcome, actor, resource,
+      // reason, request_id, source_ip, data): the array that is hashed is the one that is inserted.
+      const fields: unknown[] = [
         seq,
-        id: `ev-${seq}`,
-        at: atMs,
-        type: event.type,
-        outcome: event.outcome,
-        actor: JSON.stringify({ ...(ctx.actor ?? {}), ...event.actor }),
-        resource: event.resource ?? null,
-        reason: event.reason ?? null,
-        request_id: ctx.requestId,
-        source_ip: ctx.sourceIp,
-        data: JSON.stringify({ v: 1, userAgent: ctx.userAgent, ...(event.data ?? {}) }),
-      };
-      const hash = hasher.hash(
-        head.hash,
-        CHAIN_FIELDS.map((field) => row[field]),
-      );
-      await insertEvent(
-        target,
-        row.seq,
-        row.id,
-        row.at,
-        row.type,
-        row.outcome,
-        row.actor,
-        row.resource,
-        row.reason,
-        row.request_id,
-        row.source_ip,
-        row.data,
-        head.hash,
-        hash,
-      );
+        `ev-${seq}`,
+        atMs,
+        event.type,
+        event.outcome,
+        JSON.stringify(ctx.actor ? { ...ctx.actor, ...event.actor } : event.actor),
+        event.resource ?? null,
+        event.reason ?? null,
+        ctx.requestId,
+        ctx.sourceIp,
+        JSON.stringify({ v: 1, userAgent: ctx.userAgent, ...(event.data ?? {}) }),
+      ];
+      const hash = hasher.hash(head.hash, fields);
+      if (target.direct) {
+        fields.push(head.hash, hash);
+        target.direct.execute(INSERT_DIRECT, fields);
+      } else {
+        const [, id, at, type, outcome, actor, resource, reason, requestId, sourceIp, data] = fields as [
+          number,
+          string,
+          number,
+          string,
+          string,
+          string,
+          string | null,
+          string | null,
+          string | null,
+          string | null,
+          string,
+        ];
+        await insertEvent(target, seq, id, at, type, outcome, actor, resource, reason, requestId, sourceIp, data, head.hash, hash);
+      }
       if (dialect === 'postgres')
         await db.updateTable('audit_head').set({ seq, hash }).where('id', '=', 1).execute();
       else chain.current = { seq, hash };

@@ -268,6 +268,23 @@ export function createUidRepo(target: QueryTarget): UidRepo {
       const rows = await inSubtree(methodId, path).selectAll().orderBy('path').limit(limit).execute();
       return rows.map(toNode);
     },
+    async listNearExpiry(nowMs, percent, limit) {
+      const rows = await db
+        .selectFrom('uid_nodes')
+        .selectAll()
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', nowMs)
+        .where(
+          sql<boolean>`expires_at - cast(${nowMs} as bigint) <= ttl_seconds * cast(${percent * 10} as bigint)`,
+        )
+        .where(
+          sql<boolean>`coalesce(last_rotated_at, created_at) < cast(${nowMs} as bigint) - ttl_seconds * 500`,
+        )
+        .orderBy('expires_at')
+        .limit(limit)
+        .execute();
+      return rows.map(toNode);
+    },
     async countNodes(methodId, path) {
       const row = await inSubtree(methodId, path)
         .select((eb) => eb.fn.countAll<number>().as('n'))

@@ -1,0 +1,181 @@
+import type { StoredAuditEvent } from '../audit/audit.model.js';
+import type { AuditSinkKind } from '../audit/audit.sink.js';
+import type { UidNode } from '../uid/uid.model.js';
+import type { Alert } from './alert.model.js';
+
+/** Pure alert rules over committed audit events and state snapshots (no clock, no I/O). */
+
+const actorFields = (e: StoredAuditEvent) => ({
+  identityId: e.actor.identityId ?? null,
+  authMethodId: e.actor.authMethodId ?? null,
+  uidNodeId: e.actor.uidNodeId ?? null,
+  credentialRef: e.actor.credentialRef ?? null,
+});
+
+/** A rotated-away UID token was presented again: someone else may hold it. */
+export function reuseAlert(e: StoredAuditEvent): Alert | null {
+  if (e.type !== 'uid.token.reuse_detected') return null;
+  const data = e.data ?? {};
+  const nodeId = typeof data.nodeId === 'string' ? data.nodeId : (e.actor.uidNodeId ?? 'unknown');
+  return {
+    rule: 'uid_token_reuse',
+    severity: 'critical',
+    subject: `uid-node:${nodeId}`,
+    title: `Reuse of a rotated UID token detected (node ${nodeId})`,
+    atMs: e.atMs,
+    fields: {
+      ...actorFields(e),
+      nodeId,
+      resource: e.resource ?? null,
+      policy: typeof data.policy === 'string' ? data.policy : null,
+      revokedCount: typeof data.revokedCount === 'number' ? data.revokedCount : null,
+      sourceIp: e.sourceIp,
+      requestId: e.requestId,
+      eventId: e.id,
+      eventHash: e.hash,
+    },
+  };
+}
+
+export interface BurstThresholds {
+  failures: number;
+  windowMs: number;
+}
+
+/** Recent failure times per subject (`identity:…`, `source:…`); the caller keeps it between calls. */
+export type BurstState = Map<string, number[]>;
+
+const isAuthFailure = (e: StoredAuditEvent) => e.type === 'auth.failed' && e.outcome !== 'success';
+
+/**
+ * Counts failed authentications per identity and per source address in a sliding window; an
+ * alert when a subject reaches the threshold (its window then starts over).
+ */
+export function authFailureBurstAlerts(state: BurstState, e: StoredAuditEvent, t: BurstThresholds): Alert[] {
+  if (!isAuthFailure(e)) return [];
+  const subjects: string[] = [];
+  if (e.actor.identityId) subjects.push(`identity:${e.actor.identityId}`);
+  if (e.sourceIp) subjects.push(`source:${e.sourceIp}`);
+  const alerts: Alert[] = [];
+  for (const subject of subjects) {
+    const times = (state.get(subject) ?? []).filter((ms) => ms > e.atMs - t.windowMs);
+    times.push(e.atMs);
+    if (times.length >= t.failures) {
+      state.delete(subject);
+      alerts.push({
+        rule: 'auth_failure_burst',
+        severity: 'warning',
+        subject,
+        title: `${times.length} failed authentications for ${subject} within ${Math.round(t.windowMs / 1000)} s`,
+        atMs: e.atMs,
+        fields: {
+          subject,
+          failures: times.length,
+          windowSeconds: Math.round(t.windowMs / 1000),
+          lastReason: e.reason ?? null,
+          ...actorFields(e),
+          sourceIp: e.sourceIp,
+          lastEventId: e.id,
+        },
+      });
+    } else {
+      state.set(subject, times);
+    }
+  }
+  return alerts;
+}
+
+/** Forgets subjects whose failures all left the window (keeps the state bounded). */
+export function pruneBurstState(state: BurstState, nowMs: number, windowMs: number): void {
+  for (const [subject, times] of state) {
+    if (times[times.length - 1]! <= nowMs - windowMs) state.delete(subject);
+  }
+}
+
+/** A sink turned failing or recovered. */
+export function sinkHealthAlert(
+  kind: AuditSinkKind,
+  healthy: boolean,
+  allFailing: boolean,
+  atMs: number,
+  errorMessage: string | null,
+): Alert {
+  return healthy
+    ? {
+        rule: 'audit_sink_recovered',
+        severity: 'info',
+        subject: `sink:${kind}`,
+        title: `Audit sink ${kind} recovered`,
+        atMs,
+        fields: { sink: kind, healthy: true },
+      }
+    : {
+        rule: 'audit_sink_failing',
+        severity: allFailing ? 'critical' : 'warning',
+        subject: `sink:${kind}`,
+        title: allFailing
+          ? `Audit sink ${kind} is failing and no audit sink can write: requests that need an audit record are refused`
+          : `Audit sink ${kind} is failing`,
+        atMs,
+        fields: { sink: kind, healthy: false, allSinksFailing: allFailing, error: errorMessage },
+      };
+}
+
+/**
+ * A live UID token close to expiry (within `percent` of its TTL) whose node saw no rotation for
+ * half its TTL: its holder is probably not rotating and is about to lose access.
+ */
+export function isNearExpiryWithoutRotation(node: UidNode, nowMs: number, percent: number): boolean {
+  if (node.revokedAtMs !== null || node.expiresAtMs <= nowMs) return false;
+  const ttlMs = node.ttlSeconds * 1000;
+  const lastRotatedMs = node.lastRotatedAtMs ?? node.createdAtMs;
+  return node.expiresAtMs - nowMs <= (ttlMs * percent) / 100 && nowMs - lastRotatedMs > ttlMs / 2;
+}
+
+export function nearExpiryAlerts(nodes: readonly UidNode[], nowMs: number, percent: number): Alert[] {
+  return nodes
+    .filter((n) => isNearExpiryWithoutRotation(n, nowMs, percent))
+    .map((n) => ({
+      rule: 'uid_token_near_expiry' as const,
+      severity: 'warning' as const,
+      subject: `uid-node:${n.id}`,
+      title: `UID token of node ${n.id} expires in ${Math.max(0, Math.round((n.expiresAtMs - nowMs) / 1000))} s and has not been rotated`,
+      atMs: nowMs,
+      fields: {
+        nodeId: n.id,
+        authMethodId: n.methodId,
+        identityId: n.identityId,
+        expiresAt: new Date(n.expiresAtMs).toISOString(),
+        lastRotatedAt: n.lastRotatedAtMs === null ? null : new Date(n.lastRotatedAtMs).toISOString(),
+        ttlSeconds: n.ttlSeconds,
+      },
+    }));
+}
+
+/** The ledger reached 90 % of its configured bound. */
+export function ledgerSizeAlert(events: number, maxEvents: number, atMs: number): Alert | null {
+  if (maxEvents <= 0 || events < maxEvents * 0.9) return null;
+  return {
+    rule: 'audit_ledger_near_full',
+    severity: events >= maxEvents ? 'critical' : 'warning',
+    subject: 'ledger',
+    title: `The audit ledger holds ${events} events, ${Math.floor((events / maxEvents) * 100)} % of its bound (${maxEvents})`,
+    atMs,
+    fields: { events, maxEvents },
+  };
+}
+
+/** Last time each (rule, subject) was sent. */
+export type DedupeState = Map<string, number>;
+
+/** True when the alert may go out: the same rule and subject did not go out within `windowMs`. */
+export function shouldSend(state: DedupeState, alert: Alert, nowMs: number, windowMs: number): boolean {
+  const key = `${alert.rule}\u0000${alert.subject}`;
+  const last = state.get(key);
+  if (last !== undefined && nowMs - last < windowMs) return false;
+  state.set(key, nowMs);
+  if (state.size > 10_000) {
+    for (const [k, at] of state) if (nowMs - at >= windowMs) state.delete(k);
+  }
+  return true;
+}

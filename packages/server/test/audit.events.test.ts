@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUDIT_EVENT_TYPES, type EventTypeSpec } from '../src/core/audit/audit.events.js';
+import { STORES, startTestServer, type TestServer, uidAuth, uidSetup } from './harness.js';
+
+/** Every event type, emitted by a real scenario, held to the catalogue; no secret in any event. */
+describe.each(STORES)('audit events on %s', (store) => {
+  let s: TestServer;
+  const secrets: string[] = [];
+  let events: Array<Record<string, any>> = [];
+
+  beforeAll(async () => {
+    s = await startTestServer(store, { TESSERA_AUTH_FAILURE_LIMIT: '3' });
+    secrets.push(s.adminAccessKey, s.adminToken);
+    const admin = s.adminToken;
+    // identities
+    const id = (
+      await s.call('POST', '/v1/identities', {
+        token: admin,
+        body: { name: 'billing-api', kind: 'service', owner: 'alice@example.com' },
+      })
+    ).body.id;
+    await s.call('PATCH', `/v1/identities/${id}`, { token: admin, body: { owner: 'bob@example.com' } });
+    await s.call('POST', `/v1/identities/${id}/retire`, { token: admin });
+    // auth methods
+    const extra = await s.call('POST', '/v1/auth-methods', {
+      token: admin,
+      body: { type: 'access_key', name: '/ci/deployer' },
+    });
+    secrets.push(extra.body.accessKey);
+    await s.call('PATCH', `/v1/auth-methods/${extra.body.authMethod.id}`, {
+      token: admin,
+      body: { boundCidrs: ['127.0.0.0/8'] },
+    });
+    await s.call('DELETE', `/v1/auth-methods/${extra.body.authMethod.id}`, { token: admin });
+    // UID lifecycle
+    const { root, methodName } = await uidSetup(s);
+    secrets.push(root.token);
+    const session = (await uidAuth(s, root.token)).body.token;
+    secrets.push(session);
+    const kid = await s.call('POST', '/v1/uid/children', { token: root.token, body: { ttlSeconds: 600 } });
+    secrets.push(kid.body.token);
+    const manual = await s.call('POST', '/v1/uid/rotate', {
+      token: kid.body.token,
+      body: { manualAck: true },
+    });
+    secrets.push(manual.body.token);
+    await s.call('POST', '/v1/uid/rotate/ack', {
+      token: kid.body.token,
+      body: { newToken: manual.body.token },
+    });
+    const rotated = await s.call('POST', '/v1/uid/rotate', { token: root.token, body: {} });
+    secrets.push(rotated.body.token);
+    await uidAuth(s, rotated.body.token); // first use
+    await uidAuth(s, root.token); // reuse: theft signal, subtree revoked
+    const other = await uidSetup(s);
+    secrets.push(other.root.token);
+    await s.call('POST', '/v1/uid/revoke', {
+      token: admin,
+      body: { authMethodName: other.methodName, tokenId: other.root.tokenId, type: 'self' },
+    });
+    await s.call('GET', '/v1/uid/tree', { token: `u-${'B'.repeat(49)}` }); // refused holder
+    // a denial, repeated: one event, then one summary with the count
+    const third = await uidSetup(s);
+    const thirdSession = (await uidAuth(s, third.root.token)).body.token;
+    secrets.push(third.root.token, thirdSession);
+    for (let i = 0; i < 4; i++) await s.call('GET', '/v1/identities', { token: thirdSession });
+    s.clock.advance(61);
+    await s.tessera.denials.flush();
+    // failed authentication, then rate limiting of that source
+    for (let i = 0; i < 4; i++) {
+      await s.call('POST', '/v1/auth', {
+        body: { accessType: 'access_key', accessId: s.adminAccessId, accessKey: `tak-wrong-${i}` },
+      });
+    }
+    void methodName;
+    events = (await s.tessera.store.db.selectFrom('audit_events').selectAll().orderBy('seq').execute()).map(
+      (e) => ({
+        ...e,
+        actor: JSON.parse(e.actor),
+        data: JSON.parse(e.data),
+      }),
+    );
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('emits every type in the catalogue, and only those', () => {
+    const seen = new Set(events.map((e) => e.type));
+    expect([...seen].filter((t) => !(t in AUDIT_EVENT_TYPES))).toEqual([]);
+    expect(Object.keys(AUDIT_EVENT_TYPES).filter((t) => !seen.has(t))).toEqual([]);
+  });
+
+  it('gives each event the fields its type requires', () => {
+    for (const e of events) {
+      const spec = (AUDIT_EVENT_TYPES as Record<string, EventTypeSpec>)[e.type]!;
+      const where = `${e.type} #${e.seq}`;
+      expect(spec.outcomes, where).toContain(e.outcome);
+      expect(e.data.v, where).toBe(1);
+      expect(e.request_id, where).toBeTruthy();
+      expect(e.source_ip, where).toBeTruthy();
+      if (spec.reason || e.outcome !== 'success') expect(e.reason, where).toBeTruthy();
+      if (e.outcome === 'success') {
+        for (const field of spec.actor) expect(e.actor[field], `${where}: actor.${field}`).toBeTruthy();
+        for (const field of spec.data) expect(e.data, `${where}: data.${field}`).toHaveProperty(field);
+      }
+    }
+  });
+
+  it('collapses repeated identical denials into one event with a count', () => {
+    const denied = events.filter((e) => e.type === 'access.denied');
+    expect(denied).toHaveLength(2);
+    expect(denied[0]!.data.repeated).toBeUndefined();
+    expect(denied[1]!.data).toMatchObject({ repeated: 3, action: 'list', resourceType: 'identity' });
+  });
+
+  it('never holds a token, key or session token, in any event', () => {
+    const dump = JSON.stringify(events);
+    for (const secret of secrets) {
+      expect(secret, 'a secret was not collected').toBeTruthy();
+      expect(dump.includes(secret), `secret ${secret.slice(0, 6)}… in the audit ledger`).toBe(false);
+      expect(dump.includes(secret.slice(2, 40)), `part of ${secret.slice(0, 6)}… in the audit ledger`).toBe(
+        false,
+      );
+    }
+    expect(dump).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/); // no JWT at all
+  });
+});
