@@ -137,7 +137,18 @@ const ROUTES: Record<string, Handler> = {
       checkedEvents: 3,
       lastSeq: 3,
       checkpoints: { total: 1, matched: 1, latestSeq: 3 },
+      anchor: null,
       problem: null,
+    },
+  ],
+  'POST /v1/audit/archive': (c) => [
+    200,
+    {
+      fromSeq: 1,
+      throughSeq: (c.body as { throughSeq: number }).throughSeq,
+      events: 2,
+      file: '/data/audit/archive/events-1-2.jsonl',
+      anchor: { v: 1, seq: 2, hash: 'a'.repeat(64), atMs: 0, kid: 'ck-x', signature: 'sig' },
     },
   ],
 };
@@ -223,6 +234,7 @@ describe('--json on every command', () => {
     ['audit', 'failures'],
     ['audit', 'hash', '--value', 'v'],
     ['audit', 'verify'],
+    ['audit', 'archive', '--through-seq', '2'],
   ];
   it.each(cases)('%s %s %s', async (...argv) => {
     const result = await run([...argv, '--json']);

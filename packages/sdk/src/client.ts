@@ -10,9 +10,9 @@
 import { type CallSpec, DEFAULT_TIMEOUT_MS, type FetchLike, HttpTransport } from './client.transport.js';
 import type {
   AckUidRotationResponse,
+  AuditArchiveResult,
   AuditEvent,
   AuditHashResponse,
-  AuditArchiveResult,
   AuditLedgerReport,
   AuthMethod,
   AuthRequest,
@@ -387,7 +387,11 @@ export class TesseraClient {
    * Exports the oldest audit events through `throughSeq` to an archive file on the server, records
    * a signed anchor of that event and prunes the exported events (admin).
    */
-  archiveAuditLedger(token: string, throughSeq: number, options?: RequestOptions): Promise<AuditArchiveResult> {
+  archiveAuditLedger(
+    token: string,
+    throughSeq: number,
+    options?: RequestOptions,
+  ): Promise<AuditArchiveResult> {
     return this.#call({
       method: 'POST',
       path: '/v1/audit/archive',

@@ -131,6 +131,36 @@ export interface GetReadyzResponse {
 }
 
 /**
+ * Body of `POST /v1/audit/archive`.
+ * Archive and prune the oldest audit events.
+ *
+ * Exports the stored events from the oldest through `throughSeq` to `<dataDir>/audit/archive/events-<from>-<to>.jsonl` on the server (JSON lines, the stored rows with their hashes, mode 0600), records a signed anchor of event `throughSeq` and prunes the exported events. Verification of the store then starts at the anchor; `tessera audit verify --data-dir … --archives` verifies the whole history. The range is verified first: a broken chain is never archived.
+ */
+export interface PostV1AuditArchiveRequest {
+  throughSeq: number;
+}
+
+/**
+ * Answer 200 of `POST /v1/audit/archive`.
+ * Archive and prune the oldest audit events.
+ */
+export interface PostV1AuditArchiveResponse {
+  fromSeq: number;
+  throughSeq: number;
+  events: number;
+  /** The archive file on the server (JSON lines, the stored rows). */
+  file: string;
+  anchor: {
+    v: 1;
+    seq: number;
+    hash: string;
+    atMs: number;
+    kid: string;
+    signature: string;
+  };
+}
+
+/**
  * Answer 200 of `GET /v1/audit/checkpoint-key`.
  * The public key that signs audit checkpoints (JWK).
  */
@@ -204,6 +234,11 @@ export interface PostV1AuditVerifyResponse {
     matched: number;
     latestSeq: number | null;
   };
+  /** The latest archive anchor: events up to `seq` live in archive files. */
+  anchor: {
+    seq: number;
+    hash: string;
+  } | null;
   problem: {
     kind:
       | 'edited'
@@ -211,7 +246,9 @@ export interface PostV1AuditVerifyResponse {
       | 'missing-events'
       | 'truncated'
       | 'checkpoint-mismatch'
-      | 'forged-checkpoint';
+      | 'forged-checkpoint'
+      | 'anchor-mismatch'
+      | 'forged-anchor';
     /** The first event where the ledger stops being trustworthy. */
     seq: number;
     message: string;

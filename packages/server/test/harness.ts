@@ -40,7 +40,21 @@ export async function freshPostgresDatabase(): Promise<{ url: string; drop(): Pr
     async drop() {
       const c = new pg.Client({ connectionString: PG_ADMIN_URL });
       await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
+      // Give the closed server's pool a moment to finish closing its connections: a forced drop
+      // would terminate them mid-close and surface as errors in whichever test runs next.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await c.query(`drop database if exists ${name}`);
+          break;
+        } catch (error) {
+          if (attempt >= 40) {
+            await c.query(`drop database if exists ${name} with (force)`);
+            break;
+          }
+          if ((error as { code?: string }).code !== '55006') throw error; // object in use
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
       await c.end();
     },
   };

@@ -250,7 +250,10 @@ describe.each(STORES)('security invariants on %s', (store) => {
     // Each failure refers to the presented key by its audit hash: the one an operator gets from
     // POST /v1/audit/hash for that value, so the attempts of one guessed key can be found.
     const firstGuess = guess(0) as { accessKey: string };
-    const searched = await s.call('POST', '/v1/audit/hash', { token: s.adminToken, body: { value: firstGuess.accessKey } });
+    const searched = await s.call('POST', '/v1/audit/hash', {
+      token: s.adminToken,
+      body: { value: firstGuess.accessKey },
+    });
     expect(JSON.parse(failed[0]!.actor).credentialRef).toBe(searched.body.hash);
     for (const e of failed) {
       expect(e.outcome).toBe('failure');

@@ -51,10 +51,15 @@ export class ChainHasher {
   }
 
   hash(prevHash: string, fields: readonly unknown[]): string {
+    return this.hashSerialized(prevHash, JSON.stringify(fields));
+  }
+
+  /** The same hash, given `JSON.stringify(fields)` already (the canonical bytes). */
+  hashSerialized(prevHash: string, serializedFields: string): string {
     return createHmac('sha256', this.key)
       .update(prevHash)
       .update('\n')
-      .update(JSON.stringify(fields))
+      .update(serializedFields)
       .digest('hex');
   }
 }

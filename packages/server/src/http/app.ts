@@ -11,7 +11,6 @@ import Fastify, {
 } from 'fastify';
 import type { AccessService } from '../core/access/access.service.js';
 import type { AuditService } from '../core/audit/audit.service.js';
-import type { LedgerReport } from '../core/audit/audit.verify.js';
 import type { DenialRecorder } from '../core/audit/denials.js';
 import type { AuthService } from '../core/auth/auth.service.js';
 import { AuthMethodSchema } from '../core/auth-methods/auth-methods.schemas.js';

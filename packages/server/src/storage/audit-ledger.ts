@@ -119,7 +119,8 @@ function archiveReader(files: readonly string[]) {
       let row: LedgerRow;
       try {
         row = JSON.parse(line) as LedgerRow;
-        if (typeof row !== 'object' || row === null || typeof row.seq !== 'number') throw new Error('not an event');
+        if (typeof row !== 'object' || row === null || typeof row.seq !== 'number')
+          throw new Error('not an event');
       } catch {
         row = { seq: lastSeq + 1, prev_hash: '', hash: '' };
       }
@@ -200,8 +201,12 @@ function parallelReader(file: string, hasher: ChainHasher, workers: number): Sto
   };
   const rows = (r: VerifyResponse): LedgerRow[] => {
     const out = new Array<LedgerRow>(r.seq.length);
-    for (let i = 0; i < out.length; i++)
-      out[i] = { seq: r.seq[i]!, prev_hash: r.prevHash[i]!, hash: r.hash[i]!, computed: r.ok[i] ? r.hash[i]! : null };
+    const packed = r.packed;
+    for (let i = 0; i < out.length; i++) {
+      const prevHash = packed !== null ? packed.slice(i * 128, i * 128 + 64) : r.prevHash[i]!;
+      const hash = packed !== null ? packed.slice(i * 128 + 64, i * 128 + 128) : r.hash[i]!;
+      out[i] = { seq: r.seq[i]!, prev_hash: prevHash, hash, computed: r.ok[i] ? hash : null };
+    }
     return out;
   };
   return {
@@ -294,7 +299,12 @@ export function createLedger(deps: {
           const out = new Array<LedgerRow>(rows.length);
           for (let i = 0; i < rows.length; i++) {
             const r = rows[i]!;
-            out[i] = { seq: r[0] as number, prev_hash: r[PREV] as string, hash: r[HASH] as string, fields: r };
+            out[i] = {
+              seq: r[0] as number,
+              prev_hash: r[PREV] as string,
+              hash: r[HASH] as string,
+              fields: r,
+            };
             r.length = PREV; // the chained fields, in CHAIN_FIELDS order
           }
           return out;
@@ -323,9 +333,9 @@ export function createLedger(deps: {
     row.computed !== undefined && row.prev_hash === prevHash
       ? ((row.computed as string | null) ?? '')
       : hasher.hash(
-      prevHash,
-      Array.isArray(row.fields) ? row.fields : CHAIN_FIELDS.map((field) => row[field]),
-    );
+          prevHash,
+          Array.isArray(row.fields) ? row.fields : CHAIN_FIELDS.map((field) => row[field]),
+        );
 
   const claim = (c: Checkpoint): CheckpointClaim => ({
     seq: c.seq,
@@ -399,8 +409,7 @@ export function createLedger(deps: {
       const fromSeq = (previous?.seq ?? 0) + 1;
       if (!current || throughSeq > current.seq)
         throw validationError(`throughSeq ${throughSeq} is beyond the newest event (${current?.seq ?? 0})`);
-      if (throughSeq < fromSeq)
-        throw conflict(`events up to ${previous!.seq} are already archived`);
+      if (throughSeq < fromSeq) throw conflict(`events up to ${previous!.seq} are already archived`);
       if (previous && !signer.verify(previous))
         throw conflict(`the archive anchor at ${previous.seq} does not verify`);
 
@@ -416,14 +425,8 @@ export function createLedger(deps: {
       const lines: string[] = [];
       for (const r of rows) {
         const row = { ...r, seq: Number(r.seq), at: Number(r.at) } as LedgerRow;
-        if (
-          row.seq !== expected ||
-          row.prev_hash !== prevHash ||
-          hashOf(prevHash, row) !== row.hash
-        ) {
-          throw conflict(
-            `event ${expected} does not verify: run \`tessera audit verify\` before archiving`,
-          );
+        if (row.seq !== expected || row.prev_hash !== prevHash || hashOf(prevHash, row) !== row.hash) {
+          throw conflict(`event ${expected} does not verify: run \`tessera audit verify\` before archiving`);
         }
         lines.push(JSON.stringify(Object.fromEntries(COLUMNS.map((c) => [c, row[c]]))));
         prevHash = row.hash;

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { LedgerReport } from '../../core/audit/audit.verify.js';
-import type { ArchiveResult } from '../../storage/audit-ledger.js';
 import { errorResponses } from '../../core/shared/schemas.js';
+import type { ArchiveResult } from '../../storage/audit-ledger.js';
 import type { TypedApp } from '../app.js';
 
 const Report = Type.Object({

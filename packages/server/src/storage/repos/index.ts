@@ -35,7 +35,7 @@ export function repoFactory(dialect: Dialect, state: RepoState) {
       authMethods: createAuthMethodRepo(target, state.methodCache),
       uid: createUidRepo(target),
       revocations: createRevocationRepo(db, dialect),
-      audit: createAuditRepo(target, state.chain, state.hasher),
+      audit: createAuditRepo(target, state.chain, state.hasher, state.direct),
       afterCommit,
     };
   };
