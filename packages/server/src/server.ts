@@ -87,7 +87,13 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   let delivery: AuditDelivery | null = null;
   const uow = createGroupCommitUnitOfWork(
     store,
-    repoFactory(store.dialect, { chain, direct: store.direct, methodCache, hasher: chainHasher }),
+    repoFactory(store.dialect, {
+      chain,
+      direct: store.direct,
+      methodCache,
+      hasher: chainHasher,
+      onAppended: (event) => delivery?.appended(event),
+    }),
     {
       onCommitFailure: (error) =>
         app?.log.error({ err: error }, 'store commit failed: requests are refused until it recovers'),

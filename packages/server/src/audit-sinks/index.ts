@@ -1,6 +1,7 @@
 import { createAlertWebhook } from '../alerts/alert-webhook.js';
 import type { AlertsConfig, AuditSinksConfig } from '../config/audit.config.js';
 import { createAlertEngine } from '../core/alerts/alert.engine.js';
+import type { StoredAuditEvent } from '../core/audit/audit.model.js';
 import type { AuditCheckpointRecord, AuditSink } from '../core/audit/audit.sink.js';
 import type { AuditSinkMetrics } from '../core/monitoring/tessera-metrics.js';
 import type { Clock } from '../core/shared/ports.js';
@@ -104,8 +105,10 @@ export async function startAuditDelivery(deps: {
   ];
 
   return {
-    /** Called after each committed flush: new events go to the sinks and the alert rules. */
-    committed: () => void dispatcher.poke(),
+    /** Called after each committed flush; events arrive through `appended`, so nothing to read. */
+    committed: () => {},
+    /** An audit event this process has just committed: to the sinks and the alert rules. */
+    appended: (event: StoredAuditEvent) => dispatcher.offer(event),
     checkpoint: (c: AuditCheckpointRecord) => dispatcher.checkpoint(c),
     /** The fail-closed gate for the unit of work. */
     refusal: () => dispatcher.refusal(),
@@ -115,7 +118,6 @@ export async function startAuditDelivery(deps: {
     jobs,
     alertsIdle: () => notifier.idle(),
     async close() {
-      await dispatcher.poke();
       await dispatcher.close();
       await Promise.race([notifier.idle(), new Promise((r) => setTimeout(r, 2_000).unref())]);
     },

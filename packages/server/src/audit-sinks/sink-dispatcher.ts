@@ -160,11 +160,26 @@ export function createAuditSinkDispatcher(deps: SinkDispatcherDeps) {
     for (const c of channels) deps.onLag?.(c.sink.kind, Math.max(0, headSeq - c.deliveredSeq));
   };
 
+  /** Hands events to every sink and the alert rules, as one batch. */
+  function deliver(events: StoredAuditEvent[]) {
+    const fresh = events.filter((e) => e.seq > lastDeliveredByRead); // a ledger read may have taken some
+    if (fresh.length === 0) return;
+    const last = fresh[fresh.length - 1]!.seq;
+    if (last > headSeq) headSeq = last;
+    const items = fresh.map((event) => ({ event: toAuditRecord(event) }));
+    for (const c of channels) c.enqueue(items);
+    deps.onEvents?.(fresh);
+  }
+
+  /** The newest sequence number a ledger read delivered (offers at or below it are duplicates). */
+  let lastDeliveredByRead = 0;
+
   async function readNew() {
     for (;;) {
       const events = await deps.readAfter(headSeq, READ_BATCH);
       if (events.length === 0) break;
       headSeq = events[events.length - 1]!.seq;
+      lastDeliveredByRead = headSeq;
       const items = events.map((e) => ({ event: toAuditRecord(e) }));
       for (const c of channels) c.enqueue(items);
       deps.onEvents?.(events);
@@ -192,9 +207,31 @@ export function createAuditSinkDispatcher(deps: SinkDispatcherDeps) {
     return reading;
   }
 
+  /** Events offered since the last hand-over (they are committed already). */
+  let held: StoredAuditEvent[] = [];
+  function handOver() {
+    if (reading) {
+      // A ledger read is running: hand over when it is done, skipping what it delivered.
+      void reading.finally(handOver);
+      return;
+    }
+    const batch = held;
+    held = [];
+    deliver(batch);
+  }
+
   return {
     /** New events committed: read them and hand them to every sink. */
     poke,
+    /**
+     * An event this process has just committed, handed over in memory (no read back). Each server
+     * delivers the events it wrote, so on a shared PostgreSQL every event reaches the sinks once.
+     */
+    offer(event: StoredAuditEvent) {
+      // Offers come one by one from the commit that just ended; they are handed on together.
+      held.push(event);
+      if (held.length === 1) queueMicrotask(handOver);
+    },
     /** Writes a signed checkpoint to every sink (in order after the events already queued). */
     checkpoint(checkpoint: AuditCheckpointRecord) {
       for (const c of channels) c.enqueue([{ checkpoint }]);

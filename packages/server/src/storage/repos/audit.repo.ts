@@ -86,6 +86,11 @@ export function createAuditRepo(
   hasher: ChainHasher,
   /** SQLite: the connection, for reads made while holding it (see `list`). */
   connection: DirectSqlite | null = null,
+  /** Hands each appended event, as stored, to `onAppended` once its transaction commits. */
+  published: {
+    afterCommit: (fn: () => void) => void;
+    onAppended: (event: StoredAuditEvent) => void;
+  } | null = null,
 ): AuditRepo {
   const { db, dialect } = target;
   async function headFor(): Promise<{ seq: number; hash: string }> {
@@ -180,6 +185,25 @@ export function createAuditRepo(
       if (dialect === 'postgres')
         await db.updateTable('audit_head').set({ seq, hash }).where('id', '=', 1).execute();
       else chain.current = { seq, hash };
+      if (published) {
+        // The stored event, built from what was just written rather than read back.
+        const stored: StoredAuditEvent = {
+          seq,
+          id: fields[1] as string,
+          atMs,
+          type: event.type,
+          outcome: event.outcome,
+          actor: ctx.actor ? { ...ctx.actor, ...event.actor } : event.actor,
+          resource: event.resource ?? null,
+          reason: event.reason ?? null,
+          requestId: ctx.requestId,
+          sourceIp: ctx.sourceIp,
+          data: { v: 1, userAgent: ctx.userAgent, ...(event.data ?? {}) },
+          prevHash: head.hash,
+          hash,
+        };
+        published.afterCommit(() => published.onAppended(stored));
+      }
     },
     async list(afterSeq, limit) {
       if (connection && !db.isTransaction) {

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { StoredAuditEvent } from '../../core/audit/audit.model.js';
 import type { Repos } from '../../core/shared/unit-of-work.js';
 import type { ChainHasher } from '../../crypto/audit-ledger.js';
 import type { Dialect, DirectSqlite } from '../database.js';
@@ -22,6 +23,8 @@ export interface RepoState {
   methodCache: AuthMethodCache | null;
   /** The keyed hash of the audit chain. */
   hasher: ChainHasher;
+  /** Each appended audit event, once its transaction has committed, in ledger order (audit sinks). */
+  onAppended?: ((event: StoredAuditEvent) => void) | null;
 }
 
 /** Binds every repository to one connection or transaction. */
@@ -35,7 +38,13 @@ export function repoFactory(dialect: Dialect, state: RepoState) {
       authMethods: createAuthMethodRepo(target, state.methodCache),
       uid: createUidRepo(target),
       revocations: createRevocationRepo(db, dialect),
-      audit: createAuditRepo(target, state.chain, state.hasher, state.direct),
+      audit: createAuditRepo(
+        target,
+        state.chain,
+        state.hasher,
+        state.direct,
+        state.onAppended ? { afterCommit, onAppended: state.onAppended } : null,
+      ),
       afterCommit,
     };
   };
