@@ -21,6 +21,7 @@ describe.each(STORES)('audit events on %s', (store) => {
     ).body.id;
     await s.call('PATCH', `/v1/identities/${id}`, { token: admin, body: { owner: 'bob@example.com' } });
     await s.call('POST', `/v1/identities/${id}/retire`, { token: admin });
+    await s.call('GET', `/v1/identities/${id}`, { token: admin }); // a granted read
     // auth methods
     const extra = await s.call('POST', '/v1/auth-methods', {
       token: admin,
@@ -105,6 +106,16 @@ describe.each(STORES)('audit events on %s', (store) => {
         for (const field of spec.data) expect(e.data, `${where}: data.${field}`).toHaveProperty(field);
       }
     }
+  });
+
+  it('records a granted read with the rule that allowed it', () => {
+    const granted = events.filter((e) => e.type === 'access.granted');
+    expect(granted.length).toBeGreaterThanOrEqual(1);
+    expect(granted[0]!.data).toMatchObject({
+      action: 'read',
+      resourceType: 'identity',
+      rule: 'builtin:admin',
+    });
   });
 
   it('collapses repeated identical denials into one event with a count', () => {

@@ -59,6 +59,13 @@ export function installAccessControl(
     access: AccessService;
     /** Audits a denied request (collapsing repeats). */
     onDenied: (request: FastifyRequest, action: string, resource: Resource, reason: string) => Promise<void>;
+    /** Audits a granted read (the rule that allowed it). */
+    onGranted: (
+      request: FastifyRequest,
+      action: string,
+      resource: Resource,
+      ruleId: string | null,
+    ) => Promise<void>;
   },
 ) {
   const { sessions, access } = deps;
@@ -113,6 +120,16 @@ export function installAccessControl(
     const decision = await permitted(request, principal, declared.permission);
     if (decision.allowed) {
       if ('uid' in declared) request.uidCaller = { kind: 'admin', principal };
+      // Reads change nothing, so no service records them: the decision itself is the event.
+      // (Writes are recorded by the service, in the same transaction as the change.)
+      if (request.method === 'GET' || request.method === 'HEAD') {
+        await deps.onGranted(
+          request,
+          declared.permission.action,
+          declared.permission.resource(request),
+          decision.rule?.id ?? null,
+        );
+      }
       return;
     }
     if ('uid' in declared && declared.allowUidSession && principal.uidNodeId) {

@@ -156,6 +156,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installAccessControl(app, {
     sessions: deps.sessions,
     access: deps.access,
+    onGranted: (request, action, resource, ruleId) =>
+      deps.denials.record(
+        {
+          type: 'access.granted',
+          outcome: 'success',
+          actor: {},
+          resource: resource.path,
+          data: {
+            action,
+            resourceType: resource.type,
+            rule: ruleId,
+            route: request.routeOptions.url ?? null,
+          },
+        },
+        request.ctx,
+      ),
     onDenied: (request, action, resource, reason) =>
       deps.denials.record(
         {

@@ -44,6 +44,13 @@ export const AUDIT_EVENT_TYPES = {
     outcomes: ['denied'],
     reason: true,
   },
+  'access.granted': {
+    description: 'A read was allowed by policy (writes are recorded by the change they make).',
+    actor: ['identityId', 'authMethodId'],
+    data: ['action', 'resourceType', 'rule'],
+    outcomes: ['success'],
+    reason: false,
+  },
   'identity.created': {
     description: 'An identity was created.',
     actor: admin,

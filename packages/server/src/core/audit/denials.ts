@@ -13,7 +13,8 @@ interface OpenDenial {
 }
 
 /**
- * Authorization denials, audited without letting a misbehaving client flood the ledger: the first
+ * Authorization decisions (denials, and granted reads: a polling client such as `audit list
+ * --follow` would otherwise feed the ledger with its own reads). They are audited without letting a misbehaving client flood the ledger: the first
  * denial of a kind (same caller, action, resource, reason and source) is written at once; identical
  * ones within the window are counted and written as one event with `repeated` when the window
  * closes (or at shutdown).
@@ -63,7 +64,7 @@ export function createDenialRecorder(deps: { uow: UnitOfWork; clock: Clock; wind
 
   return {
     flush,
-    /** Audits one denial, collapsing repeats. */
+    /** Audits one decision (a denial, or a granted read), collapsing repeats. */
     async record(event: AuditEvent, ctx: RequestContext): Promise<void> {
       const now = clock.nowMs();
       const key = keyOf(event, ctx);
