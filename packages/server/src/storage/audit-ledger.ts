@@ -14,7 +14,6 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import SQLite from 'better-sqlite3';
 import {
   type CheckpointClaim,
   GENESIS_HASH,
@@ -31,6 +30,7 @@ import {
 } from '../crypto/audit-ledger.js';
 import type { VerifyRequest, VerifyResponse } from './audit-verify.worker.js';
 import type { Store } from './database.js';
+import { SQLite } from './sqlite-driver.js';
 
 /**
  * The checkpoint file: one signed checkpoint of the chain head per line (JSON), appended and

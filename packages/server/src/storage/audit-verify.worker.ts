@@ -5,8 +5,8 @@
  * the checkpoints, so hashing, the bulk of the work, runs on several cores.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import SQLite from 'better-sqlite3';
 import { CHAIN_FIELDS, ChainHasher } from '../crypto/audit-ledger.js';
+import { SQLite } from './sqlite-driver.js';
 
 export interface VerifyRequest {
   id: number;
