@@ -1,37 +1,21 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin, run, startServerProcess } from './server-process.js';
 
 /**
  * `tessera audit` against a real server process with the built binary: failed sign-ins show up in
  * `audit failures` the way an operator greps a log for "authentication failed", and `audit list
  * --follow` tails the ledger until Ctrl-C.
  */
-const root = resolve(__dirname, '../../..');
-const bin = join(root, 'packages/cli/dist/bin.js');
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
-
 function tessera(
   args: string[],
   env: NodeJS.ProcessEnv,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((ok) => {
-    execFile(process.execPath, [bin, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
-      ok({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    ok(run(process.execPath, [bin, ...args], env, 60_000));
   });
 }
 
@@ -51,29 +35,9 @@ describe('tessera audit against a real server', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-audit-e2e-'));
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    server = spawn(
-      process.execPath,
-      [bin, 'server', '--port', String(port), '--data-dir', join(dir, 'data'), '--log-level', 'warn'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let log = '';
-    server.stdout!.on('data', (d) => {
-      log += d;
-    });
-    server.stderr!.on('data', (d) => {
-      log += d;
-    });
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`${url}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      if (i > 200) throw new Error(`server did not start:\n${log}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const started = await startServerProcess(join(dir, 'data'));
+    server = started.server;
+    const url = started.url;
     env = { ...process.env, TESSERA_URL: url, TESSERA_CONFIG_DIR: join(dir, 'config'), HOME: dir };
     delete env.TESSERA_TOKEN;
     delete env.TESSERA_PROFILE;

@@ -1,41 +1,15 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQLite } from '../../server/src/storage/sqlite-driver.js';
+import { bin, root, run, startServerProcess } from './server-process.js';
 
 /**
  * The seed's Universal Identity walk-through, run as a shell script against a real server process
  * with the built `tessera` binary: the same thing a person does after `npm install && npm start`.
  */
-const root = resolve(__dirname, '../../..');
-const bin = join(root, 'packages/cli/dist/bin.js');
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
-
-function run(
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((ok) => {
-    execFile(cmd, args, { env, timeout: 120_000 }, (error, stdout, stderr) => {
-      ok({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
-
 describe('CLI walk-through against a real server', () => {
   let dir: string;
   let server: ChildProcess;
@@ -44,31 +18,9 @@ describe('CLI walk-through against a real server', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-e2e-'));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    server = spawn(
-      process.execPath,
-      [bin, 'server', '--port', String(port), '--data-dir', join(dir, 'data'), '--log-level', 'warn'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let log = '';
-    server.stdout!.on('data', (d) => {
-      log += d;
-    });
-    server.stderr!.on('data', (d) => {
-      log += d;
-    });
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`${url}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      if (i > 200) throw new Error(`server did not start:\n${log}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const started = await startServerProcess(join(dir, 'data'));
+    server = started.server;
+    url = started.url;
     writeFileSync(join(dir, 'tessera'), `#!/bin/sh\nexec "${process.execPath}" "${bin}" "$@"\n`);
     chmodSync(join(dir, 'tessera'), 0o755);
     env = {

@@ -6,7 +6,7 @@ import { CHAIN_FIELDS, type ChainHasher } from '../../crypto/audit-ledger.js';
 import type { DirectSqlite } from '../database.js';
 import { prepared, type QueryTarget } from '../prepared.js';
 import type { Database } from '../schema.js';
-import { queryAuditEvents } from './audit.query.js';
+import { queryAuditEvents, toStoredAuditEvent } from './audit.query.js';
 
 /**
  * The head of the chain as this process knows it. With SQLite one process owns the ledger, so the
@@ -57,21 +57,7 @@ const LIST_SQL = `select ${[...CHAIN_FIELDS, 'prev_hash', 'hash'].join(', ')} fr
 
 type AuditEventRow = Selectable<Database['audit_events']>;
 
-const toStored = (r: AuditEventRow): StoredAuditEvent => ({
-  seq: Number(r.seq),
-  id: r.id,
-  atMs: r.at,
-  type: r.type,
-  outcome: r.outcome as StoredAuditEvent['outcome'],
-  actor: JSON.parse(r.actor),
-  resource: r.resource,
-  reason: r.reason,
-  requestId: r.request_id,
-  sourceIp: r.source_ip,
-  data: JSON.parse(r.data),
-  prevHash: r.prev_hash,
-  hash: r.hash,
-});
+const toStored = toStoredAuditEvent;
 
 /** The insert as run on the SQLite connection inside the unit of work (columns in CHAIN_FIELDS order). */
 const INSERT_DIRECT = `insert into audit_events (${[...CHAIN_FIELDS, 'prev_hash', 'hash'].join(', ')}) values (${Array(
