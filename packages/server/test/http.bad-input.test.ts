@@ -209,6 +209,25 @@ async function send(
 }
 
 const ADMIN = `Bearer ${s.adminToken}`;
+/**
+ * Holder-only routes (rotation, its ack) admit nothing but a `u-` token: this one may not rotate, so
+ * a valid body gets a 403 and nothing changes between the cases.
+ */
+const HOLDER = await (async () => {
+  await s.call('POST', '/v1/auth-methods', {
+    token: s.adminToken,
+    body: { type: 'universal_identity', name: '/bad-input/holder', denyRotate: true },
+  });
+  const root = await s.call('POST', '/v1/uid/tokens', {
+    token: s.adminToken,
+    body: { authMethodName: '/bad-input/holder' },
+  });
+  return `Bearer ${root.body.token}`;
+})();
+const holderOnly = (op: Pick<Operation, 'security'>) =>
+  JSON.stringify(op.security) === JSON.stringify([{ uidToken: [] }]);
+/** The credential an operation takes: a UID holder's token, or the administrator's session. */
+const credentialFor = (op: Pick<Operation, 'security'>) => (holderOnly(op) ? HOLDER : ADMIN);
 const NOT_FOUND_ID = (p: Parameter) => {
   const r = nonNull(p.schema);
   const candidates = ['p-doesnotexist', 'doesnotexist'];
@@ -414,12 +433,13 @@ describe.each([...OPERATIONS, ...HIDDEN])('$method $path', (op) => {
       // `/x/unknown` may match a parameterised sibling route and fail its validation instead.
       {
         label: 'trailing segment',
-        run: () => send(op, `${concrete}/unknown`, { auth: ADMIN }),
+        run: () => send(op, `${concrete}/unknown`, { auth: credentialFor(op) }),
         status: [400, 404],
       },
       {
         label: 'unsupported method',
-        run: () => send({ method: op.method === 'PUT' ? 'PATCH' : 'PUT' }, concrete, { auth: ADMIN }),
+        run: () =>
+          send({ method: op.method === 'PUT' ? 'PATCH' : 'PUT' }, concrete, { auth: credentialFor(op) }),
         status: [404, 405],
       },
     ]);
@@ -429,7 +449,7 @@ describe.each([...OPERATIONS, ...HIDDEN])('$method $path', (op) => {
     const body = op.body;
     const fields = Object.entries(body.properties ?? {});
     const post =
-      (value: unknown, auth: string | null = ADMIN) =>
+      (value: unknown, auth: string | null = credentialFor(op)) =>
       () =>
         send(op, urlOf(op), { auth, ...json(value) });
 
@@ -449,7 +469,8 @@ describe.each([...OPERATIONS, ...HIDDEN])('$method $path', (op) => {
       const cases = ['"text"', '42', 'true', 'null', '[]', `[${JSON.stringify(baseBody(op))}]`].map(
         (payload) => ({
           label: `body ${payload.slice(0, 40)}`,
-          run: () => send(op, urlOf(op), { auth: ADMIN, payload, contentType: 'application/json' }),
+          run: () =>
+            send(op, urlOf(op), { auth: credentialFor(op), payload, contentType: 'application/json' }),
           status: 400,
           code: 'TESSERA_VALIDATION_FAILED',
         }),
@@ -503,7 +524,8 @@ describe.each([...OPERATIONS, ...HIDDEN])('$method $path', (op) => {
       const cases = [
         ...payloads.map((payload) => ({
           label: `payload ${JSON.stringify(payload)}`,
-          run: () => send(op, urlOf(op), { auth: ADMIN, payload, contentType: 'application/json' }),
+          run: () =>
+            send(op, urlOf(op), { auth: credentialFor(op), payload, contentType: 'application/json' }),
           status: 400,
           code: 'TESSERA_VALIDATION_FAILED',
         })),
@@ -511,7 +533,7 @@ describe.each([...OPERATIONS, ...HIDDEN])('$method $path', (op) => {
           label: '__proto__ key',
           run: () =>
             send(op, urlOf(op), {
-              auth: ADMIN,
+              auth: credentialFor(op),
               payload: `{"__proto__":{"polluted":true},${JSON.stringify(baseBody(op)).slice(1)}`,
               contentType: 'application/json',
             }),
@@ -523,7 +545,7 @@ describe.each([...OPERATIONS, ...HIDDEN])('$method $path', (op) => {
         cases.push(
           {
             label: 'no body at all',
-            run: () => send(op, urlOf(op), { auth: ADMIN }),
+            run: () => send(op, urlOf(op), { auth: credentialFor(op) }),
             status: 400,
             code: 'TESSERA_VALIDATION_FAILED',
           },
@@ -546,7 +568,7 @@ describe.each([...OPERATIONS, ...HIDDEN])('$method $path', (op) => {
         'image/png',
       ].map((contentType) => ({
         label: `content-type ${contentType}`,
-        run: () => send(op, urlOf(op), { auth: ADMIN, payload, contentType }),
+        run: () => send(op, urlOf(op), { auth: credentialFor(op), payload, contentType }),
         status: 415,
         code: 'TESSERA_UNSUPPORTED_MEDIA_TYPE',
       }));
@@ -561,7 +583,11 @@ describe.each([...OPERATIONS, ...HIDDEN])('$method $path', (op) => {
         {
           label: 'huge non-JSON body',
           run: () =>
-            send(op, urlOf(op), { auth: ADMIN, payload: 'x'.repeat(70 * 1024), contentType: 'text/plain' }),
+            send(op, urlOf(op), {
+              auth: credentialFor(op),
+              payload: 'x'.repeat(70 * 1024),
+              contentType: 'text/plain',
+            }),
           status: [413, 415],
         },
       ]);
@@ -575,7 +601,7 @@ describe.each([...OPERATIONS, ...HIDDEN])('$method $path', (op) => {
         { payload: '<x/>', contentType: 'application/xml' },
       ];
       for (const p of payloads) {
-        const a = await send(op, urlOf(op), { auth: ADMIN, ...p });
+        const a = await send(op, urlOf(op), { auth: credentialFor(op), ...p });
         expect(a.status, `${p.contentType} ${a.raw.slice(0, 200)}`).toBeLessThan(500);
         if (a.status >= 400) expectCleanRefusal(a, `${p.contentType} body`, op.method);
       }
@@ -588,7 +614,7 @@ describe.each([...OPERATIONS, ...HIDDEN])('$method $path', (op) => {
       await check(op, [
         {
           label: 'well-formed unknown id',
-          run: () => send(op, urlOf(op), { auth: ADMIN, ...withBase(op) }),
+          run: () => send(op, urlOf(op), { auth: credentialFor(op), ...withBase(op) }),
           status: 404,
           code: 'TESSERA_NOT_FOUND',
         },
@@ -613,7 +639,7 @@ describe.each([...OPERATIONS, ...HIDDEN])('$method $path', (op) => {
           run: () => {
             const raw = v.startsWith('%') || v.includes('%2') ? v : encodeURIComponent(v);
             const url = urlOf(op).replace(encodeURIComponent(NOT_FOUND_ID(p)), raw);
-            return send(op, url, { auth: ADMIN, ...withBase(op) });
+            return send(op, url, { auth: credentialFor(op), ...withBase(op) });
           },
           status: [400, 404],
         })),
@@ -638,7 +664,7 @@ describe.each([...OPERATIONS, ...HIDDEN])('$method $path', (op) => {
         return [
           ...bad.map((value) => ({
             label: `${p.name}=${value.slice(0, 30)}`,
-            run: () => send(op, urlOf(op, { query: { [p.name]: [value] } }), { auth: ADMIN }),
+            run: () => send(op, urlOf(op, { query: { [p.name]: [value] } }), { auth: credentialFor(op) }),
             status: 400,
             code: 'TESSERA_VALIDATION_FAILED',
           })),
@@ -646,7 +672,7 @@ describe.each([...OPERATIONS, ...HIDDEN])('$method $path', (op) => {
             label: `${p.name} given twice`,
             run: () =>
               send(op, urlOf(op, { query: { [p.name]: [String(sample(r)), String(sample(r))] } }), {
-                auth: ADMIN,
+                auth: credentialFor(op),
               }),
             status: 400,
             code: 'TESSERA_VALIDATION_FAILED',
@@ -655,14 +681,15 @@ describe.each([...OPERATIONS, ...HIDDEN])('$method $path', (op) => {
       });
       cases.push({
         label: 'unknown query parameter',
-        run: () => send(op, urlOf(op, { query: { bogus: ['1'] } }), { auth: ADMIN }),
+        run: () => send(op, urlOf(op, { query: { bogus: ['1'] } }), { auth: credentialFor(op) }),
         status: 400,
         code: 'TESSERA_VALIDATION_FAILED',
       });
       for (const p of queryParams.filter((x) => x.required)) {
         cases.push({
           label: `missing required ${p.name}`,
-          run: () => send(op, urlOf(op).replace(new RegExp(`[?&]${p.name}=[^&]*`), ''), { auth: ADMIN }),
+          run: () =>
+            send(op, urlOf(op).replace(new RegExp(`[?&]${p.name}=[^&]*`), ''), { auth: credentialFor(op) }),
           status: 400,
           code: 'TESSERA_VALIDATION_FAILED',
         });

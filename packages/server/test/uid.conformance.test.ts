@@ -167,6 +167,19 @@ describe.each(STORES)('Universal Identity on %s', (store) => {
     expect((await uidAuth(s, ok[0]!.body.token)).status).toBe(200);
   });
 
+  it('admits only the UID token itself to rotation and its ack', async () => {
+    const { root } = await uidSetup(s);
+    const session = (await uidAuth(s, root.token)).body.token;
+    for (const token of [s.adminToken, session]) {
+      const r = await rotate(token);
+      expect(r.status).toBe(401);
+      expect(r.body.error.code).toBe('TESSERA_UNAUTHENTICATED');
+      const ack = await s.call('POST', '/v1/uid/rotate/ack', { token, body: { newToken: root.token } });
+      expect(ack.status).toBe(401);
+    }
+    expect((await uidAuth(s, root.token)).status).toBe(200);
+  });
+
   it('refuses rotation under deny-rotate', async () => {
     const { root } = await uidSetup(s, { denyRotate: true });
     const r = await rotate(root.token);

@@ -5,18 +5,27 @@ import { unauthenticated } from '../core/sessions/sessions.errors.js';
 import type { Principal } from '../core/sessions/sessions.model.js';
 import type { SessionsService } from '../core/sessions/sessions.service.js';
 import type { RequestContext } from '../core/shared/context.js';
-import { forbidden } from '../core/shared/errors.js';
+import { ErrorCodes, forbidden, TesseraError } from '../core/shared/errors.js';
+
+/** A holder-only route was called with something other than the `u-` token. */
+export const uidTokenRequired = () =>
+  new TesseraError(
+    ErrorCodes.UNAUTHENTICATED,
+    'This operation needs the UID token itself: send "Authorization: Bearer u-…".',
+  );
 
 /**
  * What a route needs, declared on every route (DESIGN §4.6):
  * - `public`: no credential.
  * - `permission`: a session token whose rules allow `action` on the resource.
+ * - `holder`: only the holder of a `u-` token (rotation and its ack are nobody else's).
  * - `uid`: the holder of a `u-` token (checked by the UID service inside its transaction), or a
  *   session token from a UID node when `allowUidSession`, or a session allowed by `permission`.
  */
 export type RouteAccess =
   | { public: true }
   | { permission: Permission }
+  | { holder: true }
   | { uid: true; allowUidSession: boolean; permission: Permission };
 
 export interface Permission {
@@ -104,7 +113,8 @@ export function installAccessControl(
     if (!declared || 'public' in declared) return; // public routes, 404 handler, docs assets
     const token = bearer(request);
     if (token === null || token === '') throw unauthenticated();
-    if ('uid' in declared && token.startsWith('u-')) {
+    if ('holder' in declared && !token.startsWith('u-')) throw uidTokenRequired();
+    if (('uid' in declared || 'holder' in declared) && token.startsWith('u-')) {
       // Verified by the UID service inside its transaction (it may change state).
       request.uidCaller = { kind: 'holder', token };
       return;
@@ -114,7 +124,7 @@ export function installAccessControl(
 
   app.addHook('preHandler', async (request) => {
     const declared = request.routeOptions.config.access;
-    if (!declared || 'public' in declared || request.uidCaller) return;
+    if (!declared || 'public' in declared || 'holder' in declared || request.uidCaller) return;
     const principal = request.principal;
     if (!principal) throw unauthenticated();
     const decision = await permitted(request, principal, declared.permission);

@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { Resource } from '../../core/access/access.policy.js';
 import type { AuthMethodsService } from '../../core/auth-methods/auth-methods.service.js';
-import { ErrorCodes, TesseraError } from '../../core/shared/errors.js';
 import { errorResponses } from '../../core/shared/schemas.js';
 import {
   AckBody,
@@ -19,18 +18,15 @@ import {
   treeToWire,
 } from '../../core/uid/uid.schemas.js';
 import type { UidActor, UidService } from '../../core/uid/uid.service.js';
-import type { UidCaller } from '../access.js';
+import { type UidCaller, uidTokenRequired } from '../access.js';
 import type { TypedApp } from '../app.js';
 
 const tags = ['universal-identity'];
 
-/** Rotation and its ack are the holder's alone: they need the `u-` token itself. */
+/** The `u-` token of a holder-only route (the access hook admits nothing else). */
 function holderToken(caller: UidCaller | null): string {
   if (caller?.kind === 'holder') return caller.token;
-  throw new TesseraError(
-    ErrorCodes.UNAUTHENTICATED,
-    'This operation needs the UID token itself: send "Authorization: Bearer u-…".',
-  );
+  throw uidTokenRequired();
 }
 
 /** The method a request names, as a policy resource. */
@@ -91,16 +87,11 @@ export function registerUidRoutes(app: TypedApp, deps: { uid: UidService; authMe
   app.post(
     '/v1/uid/rotate',
     {
-      config: {
-        access: {
-          uid: true,
-          allowUidSession: false,
-          permission: { action: 'update', resource: () => ({ type: 'uid', path: '/holder-only' }) },
-        },
-      },
+      config: { access: { holder: true } },
       schema: {
         tags,
         summary: 'Rotate the presented UID token (holder)',
+        security: [{ uidToken: [] }],
         description:
           'Authenticate with "Authorization: Bearer u-…". The old token keeps working only to retry this rotation until the new token is first used, acknowledged (manualAck) or the grace window passes. Presenting it after its successor was used is reuse: the subtree is revoked by default.',
         body: RotateBody,
@@ -120,16 +111,11 @@ export function registerUidRoutes(app: TypedApp, deps: { uid: UidService; authMe
   app.post(
     '/v1/uid/rotate/ack',
     {
-      config: {
-        access: {
-          uid: true,
-          allowUidSession: false,
-          permission: { action: 'update', resource: () => ({ type: 'uid', path: '/holder-only' }) },
-        },
-      },
+      config: { access: { holder: true } },
       schema: {
         tags,
         summary: 'Acknowledge a manual-ack rotation (holder, old token)',
+        security: [{ uidToken: [] }],
         body: AckBody,
         response: { 200: AckedSchema, ...errorResponses(400, 401) },
       },
