@@ -2,6 +2,7 @@
 // rotating UID tokens): `node --cpu-prof` for the whole target run, warm-up + --duration (5 s).
 // Prints the top self-time functions and packages; keeps the profile in bench/results/.
 // Usage: node bench/profile.mjs [--duration 5] [--warmup 3] [--connections 50] [--tokens 1000]
+//        node bench/profile.mjs --target tessera-secret-read   (the secret read of bench/secret-read.mjs)
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -19,25 +20,31 @@ const warmupSec = Number(args.warmup ?? 3);
 assertBuilt();
 const profDir = join(root, 'bench', 'results', 'profiles');
 mkdirSync(profDir, { recursive: true });
-const name = `tessera-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`;
+const targetName = String(args.target ?? 'tessera');
+const name = `${targetName}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`;
 const dataDir = mkdtempSync(join(tmpdir(), 'tessera-prof-'));
-const t = await startTarget('tessera', {
+const t = await startTarget(targetName, {
   core: args['server-core'] ?? '0',
   nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', name],
-  args: [
-    '--tokens',
-    String(args.tokens ?? 1000),
-    '--data-dir',
-    dataDir,
-    '--bodies',
-    join(dataDir, 'bodies.jsonl'),
-  ],
+  args:
+    targetName === 'tessera'
+      ? [
+          '--tokens',
+          String(args.tokens ?? 1000),
+          '--data-dir',
+          dataDir,
+          '--bodies',
+          join(dataDir, 'bodies.jsonl'),
+        ]
+      : ['--data-dir', dataDir],
 });
 const load = {
   tool: pickLoadgen(args.loadgen ?? 'auto'),
   url: t.info.url,
   path: t.info.path,
   bodiesFile: t.info.bodiesFile,
+  method: t.info.method,
+  headers: t.info.headers,
   connections: Number(args.connections ?? 50),
   core: args['load-core'] ?? '1',
 };

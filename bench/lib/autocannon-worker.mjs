@@ -12,7 +12,7 @@ const result = await autocannon({
   duration: cfg.durationSec,
   timeout: 10,
   method: cfg.method ?? 'POST',
-  headers: { 'content-type': cfg.contentType ?? 'application/json' },
+  headers: { 'content-type': cfg.contentType ?? 'application/json', ...cfg.headers },
   ...(bodies
     ? {
         requests: [
@@ -22,7 +22,9 @@ const result = await autocannon({
           },
         ],
       }
-    : { body: cfg.body }),
+    : cfg.method === 'GET'
+      ? {}
+      : { body: cfg.body }),
 });
 const total = result.requests.total;
 process.stdout.write(

@@ -49,7 +49,11 @@ function run(argv, { timeoutMs }) {
 const luaString = (s) => `"${String(s).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 
 function wrkScript(cfg) {
-  const head = `local path = ${luaString(cfg.path)}\nlocal headers = { ["Content-Type"] = ${luaString(cfg.contentType ?? 'application/json')} }\n`;
+  const extra = Object.entries(cfg.headers ?? {})
+    .map(([k, v]) => `wrk.headers[${luaString(k)}] = ${luaString(v)}\n`)
+    .join('');
+  const head = `local path = ${luaString(cfg.path)}\nlocal headers = { ["Content-Type"] = ${luaString(cfg.contentType ?? 'application/json')} }\n${extra}`;
+  if (cfg.method === 'GET') return `${head}wrk.method = "GET"\nwrk.path = path\n${wrkDone}`;
   const feed = cfg.bodiesFile
     ? `local bodies = {}
 local idx = 0
@@ -66,18 +70,20 @@ wrk.path = path
 wrk.headers["Content-Type"] = headers["Content-Type"]
 wrk.body = ${luaString(cfg.body)}
 `;
-  const done = `done = function(summary, latency, requests)
+  return head + feed + wrkDone;
+}
+
+const wrkDone = `done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format('WRKJSON {"requests":%d,"durationUs":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50Us":%d,"p90Us":%d,"p99Us":%d,"maxUs":%d}\\n',
     summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
 end
 `;
-  return head + feed + done;
-}
 
 /**
- * Runs one load phase. cfg: { url, path, contentType, body | bodiesFile, connections, durationSec, core, tool }.
+ * Runs one load phase. cfg: { url, path, contentType, body | bodiesFile, connections, durationSec, core, tool,
+ * method ('POST' default, or 'GET': no body), headers (extra request headers, e.g. authorization) }.
  */
 export async function runLoad(cfg) {
   const tool = pickLoadgen(cfg.tool);

@@ -51,7 +51,8 @@ const HINTS: Record<string, string> = {
     'check the access id and the access key or UID token; a UID token that was rotated, revoked or ' +
     'has expired no longer works',
   TESSERA_FORBIDDEN: 'this credential is not allowed to do that',
-  TESSERA_NOT_FOUND: 'check the name or id (`tessera auth-method list`, `tessera identity list`)',
+  TESSERA_NOT_FOUND:
+    'check the name or id (`tessera list-items`, `tessera auth-method list`, `tessera identity list`)',
   TESSERA_ROUTE_NOT_FOUND: 'is {url} a Tessera server of a compatible version?',
   TESSERA_VALIDATION_FAILED: 'check the flags (`--help` shows them with examples)',
   TESSERA_UID_TTL_LIMIT: "the TTL is above the auth method's limit (see `tessera auth-method get --name …`)",
@@ -63,6 +64,16 @@ const HINTS: Record<string, string> = {
     'another rotation of this token is in progress or has just been made: wait a second, read the current ' +
     'token again and retry',
   TESSERA_CONFLICT: 'something with that name already exists',
+  TESSERA_ROLE_BUILTIN: 'tessera-admin is built in: create a role of your own (`tessera create-role`)',
+  TESSERA_ROLE_CYCLE: 'that role already includes this one, directly or through others (`tessera get-role`)',
+  TESSERA_LAST_ADMIN:
+    'associate tessera-admin with another auth method first (`tessera assoc-role-am --role-name tessera-admin …`)',
+  TESSERA_SECRET_NAME_INVALID:
+    'item names are paths of letters, digits and . _ - / @ + = : (no empty, "." or ".." segments, no trailing /)',
+  TESSERA_SECRET_VALUE_INVALID: 'a secret with --format json needs a value that parses as JSON',
+  TESSERA_SECRET_TOO_LARGE: 'a secret value is at most 64 KiB (UTF-8)',
+  TESSERA_SECRET_INTEGRITY:
+    'the stored ciphertext failed its integrity check (altered or moved in the database): restore the item from a backup',
   TESSERA_RATE_LIMITED: 'too many requests: wait a little and retry',
   TESSERA_UNAVAILABLE: 'the server cannot commit right now (store or audit sink): check its logs',
   TESSERA_AUDIT_UNAVAILABLE:

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FetchLike } from '@tessera/sdk';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CliIo } from './cli.context.js';
 import { COMMANDS, main, resolveCommand } from './cli.main.js';
 
@@ -95,6 +95,70 @@ const AUDIT_EVENT = {
   data: { v: 1 },
 };
 
+const SECRET = {
+  id: 's-1',
+  name: '/demo/database-config',
+  format: 'text',
+  description: null,
+  tags: ['prod'],
+  maxVersions: 100,
+  latestVersion: 1,
+  createdAt: '2025-06-01T09:00:00.000Z',
+  updatedAt: '2025-06-01T09:00:00.000Z',
+  deletedAt: null,
+  purgeAfter: null,
+};
+const SECRET_VALUE = {
+  name: '/demo/database-config',
+  version: 1,
+  format: 'text',
+  value: 'postgres://app@db/app',
+  createdAt: '2025-06-01T09:00:00.000Z',
+};
+/** A real data directory for the offline `root-key rotate`. */
+const ROOT_KEY_DATA_DIR = join(tmpdir(), `tessera-cli-root-key-${process.pid}`);
+
+const RULE = {
+  id: 'rr-1',
+  ruleType: 'item',
+  path: '/demo/*',
+  capabilities: ['read', 'list'],
+  expiresAt: null,
+  conditions: null,
+  createdAt: '2025-06-01T09:00:00.000Z',
+  updatedAt: '2025-06-01T09:00:00.000Z',
+};
+const ASSOCIATION = {
+  id: 'ra-1',
+  roleName: 'demo-readers',
+  authMethodId: 'p-uid',
+  authMethodName: '/demo/uid',
+  claims: { environment: ['prod'] },
+  createdAt: '2025-06-01T09:00:00.000Z',
+};
+const ROLE = {
+  name: 'demo-readers',
+  description: null,
+  builtin: false,
+  createdAt: '2025-06-01T09:00:00.000Z',
+  updatedAt: '2025-06-01T09:00:00.000Z',
+  rules: [RULE],
+  includes: [],
+  associations: [ASSOCIATION],
+};
+const EXPLANATION = {
+  allowed: true,
+  reason: 'granted',
+  summary: 'allowed by role demo-readers rule rr-1 (item /demo/*: read, list)',
+  rule: { id: 'rr-1', ruleType: 'item', path: '/demo/*', capabilities: ['read', 'list'] },
+  role: 'demo-readers',
+  association: 'ra-1',
+  principal: { identityId: 'i-1', authMethodId: 'p-uid', uidTokenId: null },
+  resource: { type: 'item', path: '/demo/db' },
+  associations: [{ id: 'ra-1', role: 'demo-readers', matched: true }],
+  notApplied: [],
+};
+
 const ROUTES: Record<string, Handler> = {
   'POST /v1/auth': () => [
     200,
@@ -129,6 +193,21 @@ const ROUTES: Record<string, Handler> = {
   'PATCH /v1/identities/i-1': () => [200, IDENTITY],
   'POST /v1/identities/i-1/retire': () => [200, { ...IDENTITY, state: 'retired' }],
   'GET /v1/audit/events': () => [200, { items: [AUDIT_EVENT], nextCursor: null }],
+  'POST /v1/roles': () => [201, { ...ROLE, rules: [], associations: [] }],
+  'GET /v1/roles': () => [
+    200,
+    {
+      items: [{ ...ROLE, ruleCount: 1, associationCount: 1, rules: undefined, associations: undefined }],
+      nextCursor: null,
+    },
+  ],
+  'GET /v1/roles/demo-readers': () => [200, ROLE],
+  'DELETE /v1/roles/demo-readers': () => [204, undefined],
+  'POST /v1/roles/demo-readers/rules': () => [200, RULE],
+  'DELETE /v1/roles/demo-readers/rules': () => [204, undefined],
+  'POST /v1/roles/demo-readers/associations': () => [201, ASSOCIATION],
+  'DELETE /v1/role-associations/ra-1': () => [204, undefined],
+  'POST /v1/access/explain': () => [200, EXPLANATION],
   'POST /v1/audit/hash': () => [200, { hash: `hmac-sha256:${'0'.repeat(64)}` }],
   'POST /v1/audit/verify': () => [
     200,
@@ -149,6 +228,50 @@ const ROUTES: Record<string, Handler> = {
       events: 2,
       file: '/data/audit/archive/events-1-2.jsonl',
       anchor: { v: 1, seq: 2, hash: 'a'.repeat(64), atMs: 0, kid: 'ck-x', signature: 'sig' },
+    },
+  ],
+  'POST /v1/secrets': () => [201, SECRET],
+  'GET /v1/secrets/value': () => [200, SECRET_VALUE],
+  'POST /v1/secrets/values': (c) => [
+    200,
+    {
+      items: ((c.body as { names: string[] }).names ?? []).map((name, i) => ({
+        ...SECRET_VALUE,
+        name,
+        value: `value-${i}\nline2`,
+      })),
+    },
+  ],
+  'POST /v1/secrets/versions': () => [200, { ...SECRET, latestVersion: 2 }],
+  'GET /v1/secrets': () => [
+    200,
+    { items: [SECRET], folders: ['/demo/sub'], nextCursor: '/demo/database-config' },
+  ],
+  'GET /v1/secrets/describe': () => [
+    200,
+    { ...SECRET, versions: [{ version: 1, sizeBytes: 24, createdAt: '2025-06-01T09:00:00.000Z' }] },
+  ],
+  'DELETE /v1/secrets': () => [
+    200,
+    {
+      id: 's-1',
+      name: '/demo/database-config',
+      deletedAt: '2025-06-01T10:00:00.000Z',
+      purgeAfter: '2025-06-08T10:00:00.000Z',
+      purged: false,
+      versionsDestroyed: 0,
+    },
+  ],
+  'POST /v1/secrets/restore': () => [200, SECRET],
+  'POST /v1/sys/kek/rotate': () => [200, { kekVersion: 2, previousKekVersion: 1, pendingItems: 3 }],
+  'GET /v1/sys/kek': () => [
+    200,
+    {
+      activeVersion: 2,
+      versions: [
+        { version: 1, createdAt: '2025-06-01T09:00:00.000Z', items: 1 },
+        { version: 2, createdAt: '2025-06-01T10:00:00.000Z', items: 2 },
+      ],
     },
   ],
 };
@@ -235,7 +358,34 @@ describe('--json on every command', () => {
     ['audit', 'hash', '--value', 'v'],
     ['audit', 'verify'],
     ['audit', 'archive', '--through-seq', '2'],
+    ['create-role', '--name', 'demo-readers'],
+    ['list-roles'],
+    ['get-role', '--name', 'demo-readers'],
+    ['delete-role', '--name', 'demo-readers'],
+    ['set-role-rule', '--role-name', 'demo-readers', '--path', '/demo/*', '--capability', 'read'],
+    ['delete-role-rule', '--role-name', 'demo-readers', '--path', '/demo/*', '--rule-type', 'item-rule'],
+    ['assoc-role-am', '--role-name', 'demo-readers', '--am-name', '/demo/uid'],
+    ['delete-assoc', '--assoc-id', 'ra-1'],
+    ['access', 'explain', '--path', '/demo/db', '--action', 'read'],
+    ['create-secret', '--name', '/demo/database-config', '--value', 'v', '--tag', 'prod'],
+    ['get-secret-value', '--name', '/demo/database-config'],
+    ['get-secret-value', '--name', '/demo/a', '--name', '/demo/b'],
+    ['update-secret-val', '--name', '/demo/database-config', '--value', 'v2'],
+    ['list-items', '--path', '/demo'],
+    ['describe-item', '--name', '/demo/database-config'],
+    ['delete-item', '--name', '/demo/database-config'],
+    ['restore-item', '--name', '/demo/database-config'],
+    ['secret-kek', 'rotate'],
+    ['secret-kek', 'status'],
+    ['root-key', 'rotate', '--data-dir', ROOT_KEY_DATA_DIR],
   ];
+  beforeAll(async () => {
+    const { initDataDir, loadConfig } = await import('@tessera/server');
+    await initDataDir(loadConfig({ dataDir: ROOT_KEY_DATA_DIR, logLevel: 'silent' }, {}));
+  });
+  afterAll(async () => {
+    await rm(ROOT_KEY_DATA_DIR, { recursive: true, force: true });
+  });
   it.each(cases)('%s %s %s', async (...argv) => {
     const result = await run([...argv, '--json']);
     expect(result.stderr).toBe('');
@@ -251,6 +401,130 @@ describe('--json on every command', () => {
 });
 
 describe('readable output for scripts', () => {
+  it('set-role-rule passes Akeyless rule types, sends seconds and builds conditions', async () => {
+    const r = await run([
+      'set-role-rule',
+      '--role-name',
+      'demo-readers',
+      '--path',
+      '/demo/*',
+      '--rule-type',
+      'auth-method-rule',
+      '--capability',
+      'read,list',
+      '--capability',
+      'deny',
+      '--ttl',
+      '90',
+      '--cidr',
+      '10.0.0.0/8',
+      '--claim',
+      'environment=prod,staging',
+      '--hours',
+      '9-17',
+      '--days',
+      'mon,fri',
+    ]);
+    expect(r.code).toBe(0);
+    expect(calls[0]?.body).toEqual({
+      ruleType: 'auth-method-rule',
+      path: '/demo/*',
+      capabilities: ['read', 'list', 'deny'],
+      ttlSeconds: 5400,
+      conditions: {
+        cidrs: ['10.0.0.0/8'],
+        claims: { environment: ['prod', 'staging'] },
+        timeWindow: { fromHour: 9, toHour: 17, days: ['mon', 'fri'] },
+      },
+    });
+    expect(r.stdout).toContain('Rule rr-1 of role "demo-readers"');
+    const bad = await run(['set-role-rule', '--role-name', 'x', '--path', '/x', '--capability', 'admin']);
+    expect(bad.code).toBe(2);
+    expect(
+      (
+        await run([
+          'set-role-rule',
+          '--role-name',
+          'x',
+          '--path',
+          '/x',
+          '--capability',
+          'read',
+          '--rule-type',
+          'target-rule',
+        ])
+      ).code,
+    ).toBe(2);
+  });
+
+  it('assoc-role-am sends sub-claims (several values per key) and prints the association id', async () => {
+    const r = await run([
+      'assoc-role-am',
+      '--role-name',
+      'demo-readers',
+      '--am-name',
+      '/demo/uid',
+      '--sub-claim',
+      'uid-subtree=node1,node2',
+      '--sub-claims',
+      'kind=service',
+    ]);
+    expect(r.stdout).toBe('ra-1\n');
+    expect(calls[0]?.body).toEqual({
+      authMethodName: '/demo/uid',
+      claims: { 'uid-subtree': ['node1', 'node2'], kind: ['service'] },
+    });
+    expect(
+      (await run(['assoc-role-am', '--role-name', 'r', '--am-name', 'm', '--sub-claim', 'team=x'])).code,
+    ).toBe(2);
+    expect((await run(['assoc-role-am', '--role-name', 'r'])).code).toBe(2);
+  });
+
+  it('access explain reads as a sentence and never prints the token it explains', async () => {
+    const r = await run([
+      'access',
+      'explain',
+      '--for-token',
+      't-OTHER-SESSION',
+      '--path',
+      '/demo/db',
+      '--action',
+      'read',
+      '--rule-type',
+      'item-rule',
+    ]);
+    expect(r.stdout.split('\n')[0]).toBe('allowed by role demo-readers rule rr-1 (item /demo/*: read, list)');
+    expect(r.stdout).not.toContain('t-OTHER-SESSION');
+    expect(calls[0]?.body).toEqual({
+      path: '/demo/db',
+      action: 'read',
+      ruleType: 'item-rule',
+      token: 't-OTHER-SESSION',
+    });
+    routes['POST /v1/access/explain'] = () => [
+      200,
+      {
+        ...EXPLANATION,
+        allowed: false,
+        reason: 'no-matching-rule',
+        summary: 'denied: no matching rule',
+        rule: null,
+        role: null,
+        association: null,
+      },
+    ];
+    expect((await run(['access', 'explain', '--path', '/prod/db', '--action', 'read'])).stdout).toMatch(
+      /^denied: no matching rule\n/,
+    );
+  });
+
+  it('get-role shows rules and associations', async () => {
+    const r = await run(['get-role', '--name', 'demo-readers']);
+    expect(r.stdout).toContain('Role:');
+    expect(r.stdout).toContain('/demo/*');
+    expect(r.stdout).toContain('environment=prod');
+  });
+
   it('uid-generate-token prints the bare token alone on stdout', async () => {
     const r = await run(['uid-generate-token', '--auth-method-name', '/demo/uid']);
     expect(r.stdout).toBe(`${ISSUED.token}\n`);
@@ -525,5 +799,50 @@ describe('profiles', () => {
       '/v1/auth',
       '/v1/auth-methods',
     ]);
+  });
+});
+
+describe('secrets', () => {
+  it('reads the value from standard input or a file, never needing it on the command line', async () => {
+    const fromStdin = await run(['create-secret', '--name', '/demo/x', '--value', '-']);
+    expect(fromStdin.code).toBe(0);
+    expect(calls[0]?.body).toEqual({ name: '/demo/x', value: 'KEY-FROM-STDIN' });
+    expect(fromStdin.stdout).toBe('Created /demo/database-config (version 1, id s-1).\n');
+    const file = join(dir, 'value.json');
+    await writeFile(file, '{"a": 1}\n');
+    await run(['update-secret-val', '--name', '/demo/x', '--value-file', file, '--expected-version', '1']);
+    expect(calls[1]?.body).toEqual({ name: '/demo/x', value: '{"a": 1}\n', expectedVersion: 1 });
+    expect((await run(['create-secret', '--name', '/demo/x'])).code).toBe(2);
+    expect(
+      (await run(['create-secret', '--name', '/demo/x', '--value', 'a', '--value-file', file])).code,
+    ).toBe(2);
+  });
+
+  it('prints one value alone, several as name: value, and reads a version of one name only', async () => {
+    expect((await run(['get-secret-value', '--name', '/demo/database-config'])).stdout).toBe(
+      'postgres://app@db/app\n',
+    );
+    const several = await run(['get-secret-value', '--name', '/demo/a,/demo/b']);
+    expect(calls.at(-1)?.body).toEqual({ names: ['/demo/a', '/demo/b'] });
+    expect(several.stdout).toBe('/demo/a: value-0\n  line2\n/demo/b: value-1\n  line2\n');
+    expect(
+      (await run(['get-secret-value', '--name', '/demo/a', '--name', '/demo/b', '--version', '2'])).code,
+    ).toBe(2);
+  });
+
+  it('lists folders and items, and says how to get the next page', async () => {
+    const r = await run(['list-items', '--path', '/demo', '--current-folder']);
+    expect(r.stdout).toContain('/demo/sub/');
+    expect(r.stdout).toContain('/demo/database-config');
+    expect(r.stderr).toContain('--cursor /demo/database-config');
+  });
+
+  it('deletes with a recovery window and says how to restore', async () => {
+    const r = await run(['delete-item', '--name', '/demo/database-config', '--recovery-days', '7']);
+    expect(r.stdout).toContain('restorable until 2025-06-08T10:00:00Z');
+    expect(r.stdout).toContain('tessera restore-item --name /demo/database-config');
+    expect((await run(['delete-item', '--name', '/x', '--immediately', '--recovery-days', '2'])).code).toBe(
+      2,
+    );
   });
 });

@@ -3,6 +3,7 @@
  * and turns every failure into a message and an exit code (1 for API errors, 2 for usage errors).
  */
 
+import { accessCommands } from './access.command.js';
 import { ArgReader, editDistance, type OptionSpecs, parseArgv } from './argv.parser.js';
 import { auditCommands } from './audit.command.js';
 import { auditVerifyCommands } from './audit-verify.command.js';
@@ -11,6 +12,9 @@ import { authMethodCommands } from './auth-method.command.js';
 import { CLI_VERSION, type CliIo, CommandContext, type CommandSpec, GLOBAL_OPTIONS } from './cli.context.js';
 import { EXIT_USAGE, renderErrorJson, renderErrorText, toErrorReport, UsageError } from './cli.errors.js';
 import { identityCommands } from './identity.command.js';
+import { roleCommands } from './role.command.js';
+import { rootKeyCommands } from './root-key.command.js';
+import { secretCommands } from './secret.command.js';
 import { serverCommands } from './server.command.js';
 import { uidCommands } from './uid.command.js';
 import { uidRotateCommands } from './uid-rotate.command.js';
@@ -24,8 +28,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...uidRotateCommands,
   ...uidCommands.slice(1),
   ...identityCommands,
+  ...roleCommands,
+  ...accessCommands,
   ...auditCommands,
   ...auditVerifyCommands,
+  ...secretCommands,
+  ...rootKeyCommands,
 ];
 
 /** Result of {@link resolveCommand}. */

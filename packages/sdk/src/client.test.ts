@@ -85,6 +85,31 @@ describe('TesseraClient', () => {
     expect(seen[2]?.url).toBe('/v1/identities/..%2Fx');
   });
 
+  it('addresses roles by name and rules by type and path', async () => {
+    seen = [];
+    const c = new TesseraClient({ url });
+    await c.getRole('tok', '/team/ops');
+    await c.setRoleRule('tok', 'ops', { ruleType: 'item-rule', path: '/demo/*', capabilities: ['read'] });
+    await c.deleteRoleRule('tok', 'ops', { ruleType: 'item', path: '/demo/*' });
+    await c.associateRole('tok', 'ops', { authMethodName: '/ci', claims: { environment: ['prod'] } });
+    await c.deleteRoleAssociation('tok', 'ra-1');
+    await c.explainAccess('tok', { path: '/demo/x', action: 'read', token: 't-other' });
+    expect(seen.map((x) => `${x.method} ${x.url}`)).toEqual([
+      'GET /v1/roles/%2Fteam%2Fops',
+      'POST /v1/roles/ops/rules',
+      'DELETE /v1/roles/ops/rules?ruleType=item&path=%2Fdemo%2F*',
+      'POST /v1/roles/ops/associations',
+      'DELETE /v1/role-associations/ra-1',
+      'POST /v1/access/explain',
+    ]);
+    expect(JSON.parse(seen[1]?.body ?? '')).toEqual({
+      ruleType: 'item-rule',
+      path: '/demo/*',
+      capabilities: ['read'],
+    });
+    expect(JSON.parse(seen[5]?.body ?? '')).toEqual({ path: '/demo/x', action: 'read', token: 't-other' });
+  });
+
   it('returns undefined for 204', async () => {
     await expect(new TesseraClient({ url }).deleteAuthMethod('tok', 'p-gone')).resolves.toBeUndefined();
   });

@@ -9,7 +9,9 @@
 
 import { type CallSpec, DEFAULT_TIMEOUT_MS, type FetchLike, HttpTransport } from './client.transport.js';
 import type {
+  AccessExplanation,
   AckUidRotationResponse,
+  AssociateRoleRequest,
   AuditArchiveResult,
   AuditEvent,
   AuditHashResponse,
@@ -21,19 +23,38 @@ import type {
   CreateAuthMethodRequest,
   CreateAuthMethodResponse,
   CreateIdentityRequest,
+  CreateRoleRequest,
+  CreateSecretRequest,
   CreateUidChildRequest,
   CreateUniversalIdentityAuthMethodRequest,
+  DeleteSecretOptions,
+  ExplainAccessRequest,
   GenerateUidTokenRequest,
   HealthResponse,
   Identity,
   Jwks,
+  KekRotation,
+  KekStatus,
   ListAuditEventsQuery,
   ListAuthMethodsQuery,
   ListIdentitiesQuery,
+  ListRolesQuery,
+  ListSecretsQuery,
   Page,
   RevokeUidTokenRequest,
   RevokeUidTokenResponse,
+  Role,
+  RoleAssociation,
+  RoleRule,
+  RoleSummary,
   RotateUidTokenRequest,
+  RuleTypeName,
+  SecretDeletion,
+  SecretDescription,
+  SecretItem,
+  SecretPage,
+  SecretValue,
+  SetRoleRuleRequest,
   UidChildIssued,
   UidTokenIssued,
   UidTokenRotated,
@@ -41,6 +62,7 @@ import type {
   UidTreeQuery,
   UpdateAuthMethodRequest,
   UpdateIdentityRequest,
+  UpdateSecretRequest,
 } from './wire.js';
 
 export type { FetchLike } from './client.transport.js';
@@ -397,6 +419,266 @@ export class TesseraClient {
       path: '/v1/audit/archive',
       credential: token,
       body: { throughSeq },
+      signal: options?.signal,
+    });
+  }
+
+  // ------------------------------------------------------------------ static secrets
+
+  /** `POST /v1/secrets`: a new item with its first version (409 when the name is taken). */
+  createSecret(token: string, body: CreateSecretRequest, options?: RequestOptions): Promise<SecretItem> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/secrets',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/secrets/value`: the latest value of `name`, or `version`. Every read is audited. */
+  getSecretValue(
+    token: string,
+    name: string,
+    version?: number,
+    options?: RequestOptions,
+  ): Promise<SecretValue> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/secrets/value',
+      credential: token,
+      query: version === undefined ? { name } : { name, version },
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/secrets/values`: the latest values of several items, in the order asked; all or nothing. */
+  getSecretValues(token: string, names: readonly string[], options?: RequestOptions): Promise<SecretValue[]> {
+    return this.#call<{ items: SecretValue[] }>({
+      method: 'POST',
+      path: '/v1/secrets/values',
+      credential: token,
+      body: { names: [...names] },
+      signal: options?.signal,
+    }).then((r) => r.items);
+  }
+
+  /** `POST /v1/secrets/versions`: a new version; `expectedVersion` makes it conditional (409). */
+  updateSecretValue(token: string, body: UpdateSecretRequest, options?: RequestOptions): Promise<SecretItem> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/secrets/versions',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/secrets`: the items in a folder (recursive by default), paged; only what the caller may list. */
+  listSecrets(token: string, query: ListSecretsQuery = {}, options?: RequestOptions): Promise<SecretPage> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/secrets',
+      credential: token,
+      query: { ...query },
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/secrets/describe`: metadata and versions, never the value. */
+  describeSecret(token: string, name: string, options?: RequestOptions): Promise<SecretDescription> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/secrets/describe',
+      credential: token,
+      query: { name },
+      signal: options?.signal,
+    });
+  }
+
+  /** `DELETE /v1/secrets`: restorable for `recoveryDays` (default 7), or destroyed `immediately`. */
+  deleteSecret(
+    token: string,
+    name: string,
+    opts: DeleteSecretOptions = {},
+    options?: RequestOptions,
+  ): Promise<SecretDeletion> {
+    return this.#call({
+      method: 'DELETE',
+      path: '/v1/secrets',
+      credential: token,
+      query: { name, ...opts },
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/secrets/restore`: undo a deletion within its recovery window. */
+  restoreSecret(token: string, name: string, options?: RequestOptions): Promise<SecretItem> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/secrets/restore',
+      credential: token,
+      body: { name },
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/sys/kek/rotate` (operator): a new key-encryption key; existing data keys are re-wrapped in the background. */
+  rotateSecretKek(token: string, options?: RequestOptions): Promise<KekRotation> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/sys/kek/rotate',
+      credential: token,
+      body: {},
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/sys/kek` (operator): the active KEK version and how many items each version wraps. */
+  secretKekStatus(token: string, options?: RequestOptions): Promise<KekStatus> {
+    return this.#call({ method: 'GET', path: '/v1/sys/kek', credential: token, signal: options?.signal });
+  }
+
+  // ------------------------------------------------------------------ roles and access
+
+  /** `POST /v1/roles`: a new role with no rules. */
+  createRole(token: string, body: CreateRoleRequest, options?: RequestOptions): Promise<Role> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/roles',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/roles`: roles by name, with their rule and association counts. */
+  listRoles(token: string, query: ListRolesQuery = {}, options?: RequestOptions): Promise<Page<RoleSummary>> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/roles',
+      credential: token,
+      query: { ...query },
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/roles/:name`: the role with its rules, included roles and associations. */
+  getRole(token: string, name: string, options?: RequestOptions): Promise<Role> {
+    return this.#call({
+      method: 'GET',
+      path: `/v1/roles/${seg(name)}`,
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  /** `DELETE /v1/roles/:name`: the role, its rules and associations (409 for the built-in role). */
+  deleteRole(token: string, name: string, options?: RequestOptions): Promise<void> {
+    return this.#call({
+      method: 'DELETE',
+      path: `/v1/roles/${seg(name)}`,
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  /**
+   * `POST /v1/roles/:name/rules`: sets the rule for (role, rule type, path); calling again for the
+   * same triple replaces its capabilities, expiry and conditions.
+   */
+  setRoleRule(
+    token: string,
+    role: string,
+    body: SetRoleRuleRequest,
+    options?: RequestOptions,
+  ): Promise<RoleRule> {
+    return this.#call({
+      method: 'POST',
+      path: `/v1/roles/${seg(role)}/rules`,
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `DELETE /v1/roles/:name/rules?ruleType=&path=` (404 when there is no such rule). */
+  deleteRoleRule(
+    token: string,
+    role: string,
+    rule: { ruleType: RuleTypeName; path: string },
+    options?: RequestOptions,
+  ): Promise<void> {
+    return this.#call({
+      method: 'DELETE',
+      path: `/v1/roles/${seg(role)}/rules`,
+      credential: token,
+      query: { ruleType: rule.ruleType, path: rule.path },
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/roles/:name/includes`: the role includes `included` (409 on a cycle). */
+  includeRole(token: string, role: string, included: string, options?: RequestOptions): Promise<Role> {
+    return this.#call({
+      method: 'POST',
+      path: `/v1/roles/${seg(role)}/includes`,
+      credential: token,
+      body: { role: included },
+      signal: options?.signal,
+    });
+  }
+
+  /** `DELETE /v1/roles/:name/includes/:included`. */
+  excludeRole(token: string, role: string, included: string, options?: RequestOptions): Promise<void> {
+    return this.#call({
+      method: 'DELETE',
+      path: `/v1/roles/${seg(role)}/includes/${seg(included)}`,
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/roles/:name/associations`: associate with an auth method, optionally narrowed by claims. */
+  associateRole(
+    token: string,
+    role: string,
+    body: AssociateRoleRequest,
+    options?: RequestOptions,
+  ): Promise<RoleAssociation> {
+    return this.#call({
+      method: 'POST',
+      path: `/v1/roles/${seg(role)}/associations`,
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `DELETE /v1/role-associations/:id` (409 for the last association granting admin). */
+  deleteRoleAssociation(token: string, id: string, options?: RequestOptions): Promise<void> {
+    return this.#call({
+      method: 'DELETE',
+      path: `/v1/role-associations/${seg(id)}`,
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  /**
+   * `POST /v1/access/explain`: which rule (role, association) allows or denies `action` on `path`,
+   * for the caller, or for another session token in `body.token` (needs read on role:/*).
+   */
+  explainAccess(
+    token: string,
+    body: ExplainAccessRequest,
+    options?: RequestOptions,
+  ): Promise<AccessExplanation> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/access/explain',
+      credential: token,
+      body,
       signal: options?.signal,
     });
   }

@@ -92,6 +92,125 @@ export interface Identity {
   retiredAt: string | null;
 }
 
+export interface Role {
+  name: string;
+  description: string | null;
+  builtin: boolean;
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  updatedAt: string;
+  rules: {
+    id: string;
+    ruleType: string;
+    path: string;
+    capabilities: string[];
+    /** ISO-8601 UTC */
+    expiresAt: string | null;
+    conditions: {
+      claims?: {
+        /** The identity id (`i-…`, the session token `sub`). */
+        'identity-id'?: string[];
+        /** The identity name. */
+        'identity-name'?: string[];
+        /** The identity kind (service, workload, ci-pipeline, ai-agent, mcp-server, device, other). */
+        kind?: string[];
+        /** The identity environment (e.g. prod); absent when the identity has none. */
+        environment?: string[];
+        /** Any one of the identity tags. */
+        tag?: string[];
+        /** A UID node id: matches a principal whose session came from that node or from any node below it. */
+        'uid-subtree'?: string[];
+      };
+      /** The request source address must lie in one of these. */
+      cidrs?: string[];
+      /** UTC; fromHour > toHour wraps past midnight. */
+      timeWindow?: {
+        days?: ('sun' | 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat')[];
+        fromHour: number;
+        toHour: number;
+      };
+    } | null;
+    /** ISO-8601 UTC */
+    createdAt: string;
+    /** ISO-8601 UTC */
+    updatedAt: string;
+  }[];
+  /** Roles whose rules this one includes. */
+  includes: string[];
+  associations: RoleAssociation[];
+}
+
+export interface RoleAssociation {
+  /** The association id (ra-…). */
+  id: string;
+  roleName: string;
+  authMethodId: string;
+  authMethodName: string;
+  claims: {
+    /** The identity id (`i-…`, the session token `sub`). */
+    'identity-id'?: string[];
+    /** The identity name. */
+    'identity-name'?: string[];
+    /** The identity kind (service, workload, ci-pipeline, ai-agent, mcp-server, device, other). */
+    kind?: string[];
+    /** The identity environment (e.g. prod); absent when the identity has none. */
+    environment?: string[];
+    /** Any one of the identity tags. */
+    tag?: string[];
+    /** A UID node id: matches a principal whose session came from that node or from any node below it. */
+    'uid-subtree'?: string[];
+  };
+  /** ISO-8601 UTC */
+  createdAt: string;
+}
+
+export interface SecretDescription {
+  id: string;
+  name: string;
+  /** `text` (default) or `json` (the value must parse as JSON) */
+  format: 'text' | 'json';
+  description: string | null;
+  tags: string[];
+  maxVersions: number;
+  latestVersion: number;
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  updatedAt: string;
+  /** ISO-8601 UTC */
+  deletedAt: string | null;
+  /** ISO-8601 UTC */
+  purgeAfter: string | null;
+  /** The versions held, oldest first. */
+  versions: {
+    version: number;
+    sizeBytes: number;
+    /** ISO-8601 UTC */
+    createdAt: string;
+  }[];
+}
+
+/** A static secret’s metadata (never its value). */
+export interface SecretItem {
+  id: string;
+  name: string;
+  /** `text` (default) or `json` (the value must parse as JSON) */
+  format: 'text' | 'json';
+  description: string | null;
+  tags: string[];
+  maxVersions: number;
+  latestVersion: number;
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  updatedAt: string;
+  /** ISO-8601 UTC */
+  deletedAt: string | null;
+  /** ISO-8601 UTC */
+  purgeAfter: string | null;
+}
+
 export interface UidNode {
   id: string;
   parentId: string | null;
@@ -128,6 +247,75 @@ export interface GetHealthzResponse {
  */
 export interface GetReadyzResponse {
   status: string;
+}
+
+/**
+ * Body of `POST /v1/access/explain`.
+ * Explain an access decision for your own session or another session token.
+ *
+ * The answer names the deciding rule, its role and association, the associations whose claims matched, and rules that matched the path but did not apply (expired, CIDR, time window, claims). Without `token` it explains the caller; with `token` (needs read on role:/*) that token’s principal, with CIDR conditions evaluated for `sourceIp` if given.
+ */
+export interface PostV1AccessExplainRequest {
+  /** Another session token to explain (needs read on role:/*); never echoed. */
+  token?: string;
+  /** `*` matches any characters including `/`; `+` one path segment. A leading `/` is added. */
+  path: string;
+  action: 'read' | 'list' | 'create' | 'update' | 'delete';
+  /** What the path names; default item. */
+  ruleType?:
+    | 'item'
+    | 'auth-method'
+    | 'role'
+    | 'identity'
+    | 'audit'
+    | '*'
+    | 'item-rule'
+    | 'auth-method-rule'
+    | 'role-rule'
+    | 'identity-rule'
+    | 'audit-rule';
+  /** Evaluate CIDR conditions for this address. */
+  sourceIp?: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/access/explain`.
+ * Explain an access decision for your own session or another session token.
+ */
+export interface PostV1AccessExplainResponse {
+  allowed: boolean;
+  reason: 'granted' | 'denied-by-rule' | 'no-matching-rule';
+  summary: string;
+  rule: {
+    id: string;
+    ruleType: string;
+    path: string;
+    capabilities: string[];
+  } | null;
+  role: string | null;
+  association: string | null;
+  principal: {
+    identityId: string;
+    authMethodId: string;
+    uidTokenId: string | null;
+  };
+  resource: {
+    type: string;
+    path: string;
+  };
+  associations: {
+    id: string;
+    role: string;
+    matched: boolean;
+  }[];
+  notApplied: {
+    ruleId: string;
+    role: string;
+    ruleType: string;
+    path: string;
+    capabilities: string[];
+    why: string;
+  }[];
 }
 
 /**
@@ -485,6 +673,458 @@ export interface PostV1IdentitiesByIdRetireParams {
  * Retire an identity (terminal; its tokens stop working).
  */
 export type PostV1IdentitiesByIdRetireResponse = Identity;
+
+/** Path parameters of `DELETE /v1/role-associations/{id}`. */
+export interface DeleteV1RoleAssociationsByIdParams {
+  id: string;
+}
+
+/** Querystring of `GET /v1/roles`. */
+export interface GetV1RolesQuery {
+  /** @defaultValue `50` */
+  limit?: number;
+  /** nextCursor of the previous page */
+  cursor?: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/roles`.
+ * List roles.
+ */
+export interface GetV1RolesResponse {
+  items: {
+    name: string;
+    description: string | null;
+    builtin: boolean;
+    ruleCount: number;
+    associationCount: number;
+    /** ISO-8601 UTC */
+    createdAt: string;
+    /** ISO-8601 UTC */
+    updatedAt: string;
+  }[];
+  nextCursor: string | null;
+}
+
+/**
+ * Body of `POST /v1/roles`.
+ * Create a role (no rules yet).
+ */
+export interface PostV1RolesRequest {
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  name: string;
+  description?: string;
+}
+
+/**
+ * Answer 201 of `POST /v1/roles`.
+ * Create a role (no rules yet).
+ */
+export type PostV1RolesResponse = Role;
+
+/** Path parameters of `GET /v1/roles/{name}`. */
+export interface GetV1RolesByNameParams {
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  name: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/roles/{name}`.
+ * Get a role: its rules, included roles and associations.
+ */
+export type GetV1RolesByNameResponse = Role;
+
+/** Path parameters of `DELETE /v1/roles/{name}`. */
+export interface DeleteV1RolesByNameParams {
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  name: string;
+}
+
+/**
+ * Body of `POST /v1/roles/{name}/associations`.
+ * Associate the role with an auth method, optionally only for principals with given claims.
+ *
+ * Claims (all keys must match; any value per key): identity-id, identity-name, kind, environment, tag, uid-subtree (a UID node id: that node and every node below it).
+ */
+export interface PostV1RolesByNameAssociationsRequest {
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  authMethodName?: string;
+  authMethodId?: string;
+  claims?: {
+    /** The identity id (`i-…`, the session token `sub`). */
+    'identity-id'?: string[];
+    /** The identity name. */
+    'identity-name'?: string[];
+    /** The identity kind (service, workload, ci-pipeline, ai-agent, mcp-server, device, other). */
+    kind?: string[];
+    /** The identity environment (e.g. prod); absent when the identity has none. */
+    environment?: string[];
+    /** Any one of the identity tags. */
+    tag?: string[];
+    /** A UID node id: matches a principal whose session came from that node or from any node below it. */
+    'uid-subtree'?: string[];
+  };
+}
+
+/** Path parameters of `POST /v1/roles/{name}/associations`. */
+export interface PostV1RolesByNameAssociationsParams {
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  name: string;
+}
+
+/**
+ * Answer 201 of `POST /v1/roles/{name}/associations`.
+ * Associate the role with an auth method, optionally only for principals with given claims.
+ */
+export type PostV1RolesByNameAssociationsResponse = RoleAssociation;
+
+/**
+ * Body of `POST /v1/roles/{name}/includes`.
+ * Include another role: its rules apply wherever this role does (no cycles).
+ */
+export interface PostV1RolesByNameIncludesRequest {
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  role: string;
+}
+
+/** Path parameters of `POST /v1/roles/{name}/includes`. */
+export interface PostV1RolesByNameIncludesParams {
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  name: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/roles/{name}/includes`.
+ * Include another role: its rules apply wherever this role does (no cycles).
+ */
+export type PostV1RolesByNameIncludesResponse = Role;
+
+/** Path parameters of `DELETE /v1/roles/{name}/includes/{included}`. */
+export interface DeleteV1RolesByNameIncludesByIncludedParams {
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  name: string;
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  included: string;
+}
+
+/**
+ * Body of `POST /v1/roles/{name}/rules`.
+ * Set the rule for (role, rule type, path): its capabilities, expiry and conditions are replaced.
+ */
+export interface PostV1RolesByNameRulesRequest {
+  /** What the rule is about; Akeyless spellings (item-rule, auth-method-rule, role-rule) are accepted. */
+  ruleType:
+    | 'item'
+    | 'auth-method'
+    | 'role'
+    | 'identity'
+    | 'audit'
+    | '*'
+    | 'item-rule'
+    | 'auth-method-rule'
+    | 'role-rule'
+    | 'identity-rule'
+    | 'audit-rule';
+  /** `*` matches any characters including `/`; `+` one path segment. A leading `/` is added. */
+  path: string;
+  capabilities: ('read' | 'list' | 'create' | 'update' | 'delete' | 'deny')[];
+  /** The rule stops applying after this. */
+  ttlSeconds?: number;
+  /** ISO-8601 UTC */
+  expiresAt?: string;
+  conditions?: {
+    claims?: {
+      /** The identity id (`i-…`, the session token `sub`). */
+      'identity-id'?: string[];
+      /** The identity name. */
+      'identity-name'?: string[];
+      /** The identity kind (service, workload, ci-pipeline, ai-agent, mcp-server, device, other). */
+      kind?: string[];
+      /** The identity environment (e.g. prod); absent when the identity has none. */
+      environment?: string[];
+      /** Any one of the identity tags. */
+      tag?: string[];
+      /** A UID node id: matches a principal whose session came from that node or from any node below it. */
+      'uid-subtree'?: string[];
+    };
+    /** The request source address must lie in one of these. */
+    cidrs?: string[];
+    /** UTC; fromHour > toHour wraps past midnight. */
+    timeWindow?: {
+      days?: ('sun' | 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat')[];
+      fromHour: number;
+      toHour: number;
+    };
+  };
+}
+
+/** Path parameters of `POST /v1/roles/{name}/rules`. */
+export interface PostV1RolesByNameRulesParams {
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  name: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/roles/{name}/rules`.
+ * Set the rule for (role, rule type, path): its capabilities, expiry and conditions are replaced.
+ */
+export interface PostV1RolesByNameRulesResponse {
+  id: string;
+  ruleType: string;
+  path: string;
+  capabilities: string[];
+  /** ISO-8601 UTC */
+  expiresAt: string | null;
+  conditions: {
+    claims?: {
+      /** The identity id (`i-…`, the session token `sub`). */
+      'identity-id'?: string[];
+      /** The identity name. */
+      'identity-name'?: string[];
+      /** The identity kind (service, workload, ci-pipeline, ai-agent, mcp-server, device, other). */
+      kind?: string[];
+      /** The identity environment (e.g. prod); absent when the identity has none. */
+      environment?: string[];
+      /** Any one of the identity tags. */
+      tag?: string[];
+      /** A UID node id: matches a principal whose session came from that node or from any node below it. */
+      'uid-subtree'?: string[];
+    };
+    /** The request source address must lie in one of these. */
+    cidrs?: string[];
+    /** UTC; fromHour > toHour wraps past midnight. */
+    timeWindow?: {
+      days?: ('sun' | 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat')[];
+      fromHour: number;
+      toHour: number;
+    };
+  } | null;
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  updatedAt: string;
+}
+
+/** Querystring of `DELETE /v1/roles/{name}/rules`. */
+export interface DeleteV1RolesByNameRulesQuery {
+  /** What the rule is about; Akeyless spellings (item-rule, auth-method-rule, role-rule) are accepted. */
+  ruleType:
+    | 'item'
+    | 'auth-method'
+    | 'role'
+    | 'identity'
+    | 'audit'
+    | '*'
+    | 'item-rule'
+    | 'auth-method-rule'
+    | 'role-rule'
+    | 'identity-rule'
+    | 'audit-rule';
+  /** `*` matches any characters including `/`; `+` one path segment. A leading `/` is added. */
+  path: string;
+}
+
+/** Path parameters of `DELETE /v1/roles/{name}/rules`. */
+export interface DeleteV1RolesByNameRulesParams {
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  name: string;
+}
+
+/** Querystring of `GET /v1/secrets`. */
+export interface GetV1SecretsQuery {
+  /** A folder: `/demo` lists the items below `/demo/`; `/` (default) lists everything. */
+  prefix?: string;
+  /** Items in sub-folders too (default true); false: only the folder’s own. */
+  recursive?: boolean;
+  /** Include deleted items that can still be restored. */
+  includeDeleted?: boolean;
+  /** @defaultValue `50` */
+  limit?: number;
+  /** The `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/secrets`.
+ * List the items in a folder (paged).
+ */
+export interface GetV1SecretsResponse {
+  items: SecretItem[];
+  /** Immediate sub-folders of the listed folder (first page only). */
+  folders: string[];
+  nextCursor: string | null;
+}
+
+/**
+ * Body of `POST /v1/secrets`.
+ * Create a static secret (its first version).
+ *
+ * Names are paths; a leading `/` is added when missing. 409 when the name is taken, also by a deleted item that can still be restored.
+ */
+export interface PostV1SecretsRequest {
+  /** Item name, e.g. `/demo/database-config` (a leading `/` is added when missing): letters, digits and `. _ - / @ + = :`; no empty, `.` or `..` segments, no trailing `/`; at most 512 characters and 32 segments. */
+  name: string;
+  /** The secret value; at most 65536 bytes of UTF-8 (413 `TESSERA_SECRET_TOO_LARGE` beyond). */
+  value: string;
+  /** `text` (default) or `json` (the value must parse as JSON) */
+  format?: 'text' | 'json';
+  description?: string | null;
+  tags?: string[];
+  /** Versions kept (older ones are destroyed); default 100. */
+  maxVersions?: number;
+}
+
+/**
+ * Answer 201 of `POST /v1/secrets`.
+ * Create a static secret (its first version).
+ */
+export type PostV1SecretsResponse = SecretItem;
+
+/** Querystring of `DELETE /v1/secrets`. */
+export interface DeleteV1SecretsQuery {
+  /** Item name, e.g. `/demo/database-config` (a leading `/` is added when missing): letters, digits and `. _ - / @ + = :`; no empty, `.` or `..` segments, no trailing `/`; at most 512 characters and 32 segments. */
+  name: string;
+  /** Destroy the item and every version now, with no recovery window. */
+  immediately?: boolean;
+  /** Days the item can be restored (default 7). */
+  recoveryDays?: number;
+}
+
+/**
+ * Answer 200 of `DELETE /v1/secrets`.
+ * Delete a secret (restorable for a recovery window, or immediately).
+ */
+export interface DeleteV1SecretsResponse {
+  id: string;
+  name: string;
+  /** ISO-8601 UTC */
+  deletedAt: string;
+  /** ISO-8601 UTC */
+  purgeAfter: string | null;
+  purged: boolean;
+  versionsDestroyed: number;
+}
+
+/** Querystring of `GET /v1/secrets/describe`. */
+export interface GetV1SecretsDescribeQuery {
+  /** Item name, e.g. `/demo/database-config` (a leading `/` is added when missing): letters, digits and `. _ - / @ + = :`; no empty, `.` or `..` segments, no trailing `/`; at most 512 characters and 32 segments. */
+  name: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/secrets/describe`.
+ * Describe a secret: metadata and versions, never the value.
+ */
+export type GetV1SecretsDescribeResponse = SecretDescription;
+
+/**
+ * Body of `POST /v1/secrets/restore`.
+ * Restore a deleted secret within its recovery window.
+ */
+export interface PostV1SecretsRestoreRequest {
+  /** Item name, e.g. `/demo/database-config` (a leading `/` is added when missing): letters, digits and `. _ - / @ + = :`; no empty, `.` or `..` segments, no trailing `/`; at most 512 characters and 32 segments. */
+  name: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/secrets/restore`.
+ * Restore a deleted secret within its recovery window.
+ */
+export type PostV1SecretsRestoreResponse = SecretItem;
+
+/** Querystring of `GET /v1/secrets/value`. */
+export interface GetV1SecretsValueQuery {
+  /** Item name, e.g. `/demo/database-config` (a leading `/` is added when missing): letters, digits and `. _ - / @ + = :`; no empty, `.` or `..` segments, no trailing `/`; at most 512 characters and 32 segments. */
+  name: string;
+  /** Default: the latest. */
+  version?: number;
+}
+
+/**
+ * Answer 200 of `GET /v1/secrets/value`.
+ * Read a secret value (the latest version, or `version`).
+ */
+export interface GetV1SecretsValueResponse {
+  name: string;
+  version: number;
+  /** `text` (default) or `json` (the value must parse as JSON) */
+  format: 'text' | 'json';
+  value: string;
+  /** ISO-8601 UTC */
+  createdAt: string;
+}
+
+/**
+ * Body of `POST /v1/secrets/values`.
+ * Read the latest values of several secrets at once.
+ *
+ * All or nothing: every name must be readable by the caller (403) and exist (404 naming the first missing one). Answers in the order asked, each name once.
+ */
+export interface PostV1SecretsValuesRequest {
+  names: string[];
+}
+
+/**
+ * Answer 200 of `POST /v1/secrets/values`.
+ * Read the latest values of several secrets at once.
+ */
+export interface PostV1SecretsValuesResponse {
+  items: {
+    name: string;
+    version: number;
+    /** `text` (default) or `json` (the value must parse as JSON) */
+    format: 'text' | 'json';
+    value: string;
+    /** ISO-8601 UTC */
+    createdAt: string;
+  }[];
+}
+
+/**
+ * Body of `POST /v1/secrets/versions`.
+ * Write a new version of a secret.
+ *
+ * The new version becomes the latest; versions beyond the item’s `maxVersions` are destroyed. With `expectedVersion`, 409 unless it is still the latest.
+ */
+export interface PostV1SecretsVersionsRequest {
+  /** Item name, e.g. `/demo/database-config` (a leading `/` is added when missing): letters, digits and `. _ - / @ + = :`; no empty, `.` or `..` segments, no trailing `/`; at most 512 characters and 32 segments. */
+  name: string;
+  /** The secret value; at most 65536 bytes of UTF-8 (413 `TESSERA_SECRET_TOO_LARGE` beyond). */
+  value: string;
+  /** Refuse (409) unless this is still the latest version. */
+  expectedVersion?: number;
+}
+
+/**
+ * Answer 200 of `POST /v1/secrets/versions`.
+ * Write a new version of a secret.
+ */
+export type PostV1SecretsVersionsResponse = SecretItem;
+
+/**
+ * Answer 200 of `GET /v1/sys/kek`.
+ * The key-encryption keys: the active version, and how many items each version wraps.
+ */
+export interface GetV1SysKekResponse {
+  activeVersion: number | null;
+  versions: {
+    version: number;
+    /** ISO-8601 UTC */
+    createdAt: string;
+    items: number;
+  }[];
+}
+
+/**
+ * Answer 200 of `POST /v1/sys/kek/rotate`.
+ * Rotate the key-encryption key of secrets (no downtime).
+ */
+export interface PostV1SysKekRotateResponse {
+  kekVersion: number;
+  previousKekVersion: number | null;
+  /** Items whose data keys the background job re-wraps. */
+  pendingItems: number;
+}
 
 /**
  * Body of `POST /v1/uid/children`.

@@ -32,12 +32,19 @@ export type TesseraErrorCode =
   | 'TESSERA_NOT_FOUND'
   | 'TESSERA_ROUTE_NOT_FOUND'
   | 'TESSERA_CONFLICT'
+  | 'TESSERA_ROLE_BUILTIN'
+  | 'TESSERA_ROLE_CYCLE'
+  | 'TESSERA_LAST_ADMIN'
   | 'TESSERA_ROTATION_CONFLICT'
   | 'TESSERA_PAYLOAD_TOO_LARGE'
   | 'TESSERA_UNSUPPORTED_MEDIA_TYPE'
   | 'TESSERA_RATE_LIMITED'
   | 'TESSERA_UNAVAILABLE'
-  | 'TESSERA_AUDIT_UNAVAILABLE';
+  | 'TESSERA_AUDIT_UNAVAILABLE'
+  | 'TESSERA_SECRET_NAME_INVALID'
+  | 'TESSERA_SECRET_VALUE_INVALID'
+  | 'TESSERA_SECRET_TOO_LARGE'
+  | 'TESSERA_SECRET_INTEGRITY';
 
 type ServerError = Gen.Error['error'];
 
@@ -256,3 +263,89 @@ export type AuditHashResponse = Gen.PostV1AuditHashResponse;
 /** `POST /v1/audit/verify`: the ledger verification report. */
 export type AuditLedgerReport = Gen.PostV1AuditVerifyResponse;
 export type AuditArchiveResult = Gen.PostV1AuditArchiveResponse;
+
+// ---------------------------------------------------------------------------------------------
+// Static secrets
+// ---------------------------------------------------------------------------------------------
+
+/** A static secret's metadata (never its value). */
+export type SecretItem = Gen.SecretItem;
+
+/** `text` or `json` (a JSON value must parse). */
+export type SecretFormat = Gen.SecretItem['format'];
+
+/** Metadata plus the versions held (numbers, sizes, times). */
+export type SecretDescription = Gen.SecretDescription;
+
+/** Body of `POST /v1/secrets`. */
+export type CreateSecretRequest = Gen.PostV1SecretsRequest;
+
+/** Body of `POST /v1/secrets/versions`. */
+export type UpdateSecretRequest = Gen.PostV1SecretsVersionsRequest;
+
+/** A decrypted value (`GET /v1/secrets/value`, and each item of `POST /v1/secrets/values`). */
+export type SecretValue = Gen.GetV1SecretsValueResponse;
+
+/** Query of `GET /v1/secrets`. */
+export type ListSecretsQuery = Gen.GetV1SecretsQuery;
+
+/** A page of `GET /v1/secrets`: items, the immediate sub-folders (first page), the next cursor. */
+export type SecretPage = Gen.GetV1SecretsResponse;
+
+/** Options of `DELETE /v1/secrets`. */
+export type DeleteSecretOptions = Omit<Gen.DeleteV1SecretsQuery, 'name'>;
+
+/** Answer of `DELETE /v1/secrets`. */
+export type SecretDeletion = Gen.DeleteV1SecretsResponse;
+
+/** Answer of `POST /v1/sys/kek/rotate`. */
+export type KekRotation = Gen.PostV1SysKekRotateResponse;
+
+/** Answer of `GET /v1/sys/kek`. */
+export type KekStatus = Gen.GetV1SysKekResponse;
+
+// ---------------------------------------------------------------------------------------------
+// Roles and access (ADR 0008)
+// ---------------------------------------------------------------------------------------------
+
+/** A role: its rules, the roles it includes and its associations with auth methods. */
+export type Role = Gen.Role;
+
+/** A rule of a role (unique per role, rule type and path). */
+export type RoleRule = Gen.PostV1RolesByNameRulesResponse;
+
+/** A role associated with an auth method, optionally narrowed by claims. */
+export type RoleAssociation = Gen.RoleAssociation;
+
+/** One line of `GET /v1/roles`. */
+export type RoleSummary = Gen.GetV1RolesResponse['items'][number];
+
+/** Body of `POST /v1/roles`. */
+export type CreateRoleRequest = Gen.PostV1RolesRequest;
+
+/** Query of `GET /v1/roles`. */
+export type ListRolesQuery = Gen.GetV1RolesQuery;
+
+/** Body of `POST /v1/roles/:name/rules`: set (create or replace) the rule for (role, type, path). */
+export type SetRoleRuleRequest = Gen.PostV1RolesByNameRulesRequest;
+
+/** Rule types, native and Akeyless spellings (`item` or `item-rule`). */
+export type RuleTypeName = Gen.PostV1RolesByNameRulesRequest['ruleType'];
+
+/** A capability of a rule. */
+export type Capability = Gen.PostV1RolesByNameRulesRequest['capabilities'][number];
+
+/** Rule conditions: claims, source CIDRs, a UTC time window. */
+export type RuleConditions = NonNullable<Gen.PostV1RolesByNameRulesRequest['conditions']>;
+
+/** A claim filter (association sub-claims, or a rule's claim condition). */
+export type ClaimFilter = Gen.RoleAssociation['claims'];
+
+/** Body of `POST /v1/roles/:name/associations`. */
+export type AssociateRoleRequest = Gen.PostV1RolesByNameAssociationsRequest;
+
+/** Body of `POST /v1/access/explain`. */
+export type ExplainAccessRequest = Gen.PostV1AccessExplainRequest;
+
+/** Answer of `POST /v1/access/explain`. */
+export type AccessExplanation = Gen.PostV1AccessExplainResponse;

@@ -2,6 +2,7 @@ export { type Config, type ConfigOverrides, loadConfig } from './config/config.j
 export type { LedgerReport } from './core/audit/audit.verify.js';
 export { ErrorCodes, TesseraError } from './core/shared/errors.js';
 export { hasValidChecksum, UID_TOKEN_PATTERN } from './crypto/credentials.js';
+export { type RootKeyRotation, rotateRootKeyOffline } from './root-key.rotation.js';
 export {
   ADMIN_METHOD_NAME,
   createTessera,

@@ -5,6 +5,8 @@ import type { Kysely } from 'kysely';
 import { type AuditDelivery, startAuditDelivery } from './audit-sinks/index.js';
 import type { Config } from './config/config.js';
 import { createAccessService } from './core/access/access.service.js';
+import { ADMIN_ROLE_ID } from './core/access/roles.model.js';
+import { createRolesService } from './core/access/roles.service.js';
 import { createAuditService } from './core/audit/audit.service.js';
 import type { LedgerReport } from './core/audit/audit.verify.js';
 import { createDenialRecorder } from './core/audit/denials.js';
@@ -16,6 +18,8 @@ import { AuthMethodRegistry } from './core/auth-methods/auth-method.registry.js'
 import { createAuthMethodsService } from './core/auth-methods/auth-methods.service.js';
 import { createIdentitiesService } from './core/identities/identities.service.js';
 import { createTesseraMetrics } from './core/monitoring/tessera-metrics.js';
+import { createSecretKeysService } from './core/secrets/secrets.keys.js';
+import { createSecretsService } from './core/secrets/secrets.service.js';
 import { createSessionsService } from './core/sessions/sessions.service.js';
 import { systemContext } from './core/shared/context.js';
 import type { Clock } from './core/shared/ports.js';
@@ -27,6 +31,7 @@ import { ChainHasher, CheckpointSigner } from './crypto/audit-ledger.js';
 import { createCredentialFactory } from './crypto/credentials.js';
 import { Keyring } from './crypto/keyring.js';
 import { loadOrCreateRootKeyFile, rootKeyFromBase64 } from './crypto/root-key.js';
+import { createSecretCipher } from './crypto/secret-cipher.js';
 import { buildApp } from './http/app.js';
 import { startJobs } from './jobs/scheduler.js';
 import { CheckpointFile, createLedger } from './storage/audit-ledger.js';
@@ -34,6 +39,7 @@ import { migrate, openStore } from './storage/database.js';
 import { listenForRevocations } from './storage/notifier.js';
 import { AuthMethodCache, ChainHead, repoFactory } from './storage/repos/index.js';
 import { createSigningKeyStore } from './storage/repos/signing-keys.repo.js';
+import { assertRootKeyMatches, auditKeySource } from './storage/root-sealed-keys.js';
 import type { Database } from './storage/schema.js';
 import { createGroupCommitUnitOfWork } from './storage/unit-of-work.js';
 import { VERSION } from './version.js';
@@ -59,6 +65,9 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
 
   const store = openStore(config.storeUrl);
   await migrate(store);
+  await assertRootKeyMatches(store.db, rootKey);
+  // The audit keys come from the original root key, which a root-key rotation keeps sealed (ADR 0007).
+  const auditKey = await auditKeySource(store.db, rootKey);
   const keyring = new Keyring(createSigningKeyStore(store.db), rootKey);
   await keyring.load();
   const maxTokenTtlMs = config.maxSessionTtlSeconds * 1000;
@@ -66,12 +75,12 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   await keyring.rotateIfDue(clock.nowMs(), config.signingKeyRotationSeconds * 1000, maxTokenTtlMs);
 
   const logger = options.logger ?? { level: config.logLevel };
-  const auditHasher = createAuditHasher(rootKey);
+  const auditHasher = createAuditHasher(auditKey);
   const credentials = createCredentialFactory(auditHasher);
   let app: FastifyInstance | null = null;
   const chain = new ChainHead();
-  const chainHasher = new ChainHasher(rootKey);
-  const checkpointSigner = new CheckpointSigner(rootKey);
+  const chainHasher = new ChainHasher(auditKey);
+  const checkpointSigner = new CheckpointSigner(auditKey);
   const ledger = createLedger({
     store,
     hasher: chainHasher,
@@ -160,17 +169,38 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   const authMethods = createAuthMethodsService({ uow, clock, credentials, registry, sessions });
   const identities = createIdentitiesService({ uow, clock, credentials, revoker: sessions });
   const access = createAccessService({ uow, clock });
+  const roles = createRolesService({ uow, clock, credentials, onChange: () => access.invalidate() });
   const audit = createAuditService({ uow, hasher: auditHasher });
   const lastUsed = new LastUsedTracker();
   const limiter = new FailureLimiter(clock, config.authFailureLimit, config.authFailureWindowSeconds * 1000);
   const uid = createUidService({ uow, clock, credentials, sessions, present, limiter, metrics });
   const authenticate = createAuthService({ uow, clock, registry, sessions, limiter, lastUsed, metrics });
 
+  const cipher = createSecretCipher(rootKey);
+  cipher.loadKeks(await uow.read((r) => r.secretKeys.list()));
+  const secrets = createSecretsService({ uow, clock, cipher, ids: credentials });
+  const secretKeys = createSecretKeysService({ uow, clock, cipher });
+  let rewrapping: Promise<unknown> | null = null;
+  /** Re-wraps data keys under the active KEK (once at a time), then destroys unused KEKs. */
+  const rewrapKeys = () => {
+    rewrapping ??= secretKeys
+      .rewrapPending()
+      .then((report) => {
+        if (report.failed > 0)
+          app?.log.error({ failed: report.failed }, 'secret data keys failed to unwrap: their KEK is kept');
+      })
+      .finally(() => {
+        rewrapping = null;
+      });
+    return rewrapping;
+  };
+
   const denials = createDenialRecorder({ uow, clock });
   app = await buildApp({
     denials,
     sessions,
     access,
+    roles,
     authenticate,
     identities,
     authMethods,
@@ -193,6 +223,12 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     newRequestId: () => credentials.newId('req-', 24),
     metrics,
     metricsPublic: config.metricsPublic,
+    clock,
+    secrets,
+    secretKeys,
+    onKekRotated: () => {
+      rewrapKeys().catch((error) => app?.log.error({ err: error }, 'secret key re-wrap failed'));
+    },
   });
   const log = app.log;
   /** Key rotations are audited like any other change. */
@@ -221,8 +257,11 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
         syncing = null;
       });
   };
-  const listener = listenForRevocations(store, syncSoon, (error) =>
-    log.warn({ err: error }, 'revocation listener error; reconnecting'),
+  const listener = listenForRevocations(
+    store,
+    syncSoon,
+    (error) => log.warn({ err: error }, 'revocation listener error; reconnecting'),
+    () => access.invalidate(),
   );
 
   const jobs = startJobs(
@@ -252,6 +291,8 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
         },
       },
       { name: 'denial-summaries', intervalMs: 10_000, run: () => denials.flush() },
+      { name: 'secret-purge', intervalMs: 60_000, run: () => secrets.purgeExpired(clock.nowMs()) },
+      { name: 'secret-kek-rewrap', intervalMs: 30_000, run: rewrapKeys },
       {
         name: 'revocation-prune',
         intervalMs: 60_000,
@@ -268,11 +309,20 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   /** Creates the bootstrap administrator when there is none; returns its key once. */
   async function ensureAdmin(): Promise<{ accessId: string; accessKey: string | null; created: boolean }> {
     const existing = await uow.read((r) => r.authMethods.getByName(ADMIN_METHOD_NAME));
-    if (existing) return { accessId: existing.id, accessKey: null, created: false };
+    if (existing) {
+      // Only if nothing grants admin at all (a crash between creating the method and associating it):
+      // an operator may have moved the administrator role to other methods since.
+      const granted = await uow.read((r) => r.roles.listAssociations({ roleId: ADMIN_ROLE_ID }));
+      if (existing.isAdmin && granted.length === 0)
+        await roles.ensureAdminAssociation(existing.id, systemContext('bootstrap'));
+      return { accessId: existing.id, accessKey: null, created: false };
+    }
     const { method, accessKey } = await authMethods.create(
       { type: 'access_key', name: ADMIN_METHOD_NAME, owner: 'bootstrap', settings: {}, isAdmin: true },
       systemContext('bootstrap'),
     );
+    // The administrator's rights are a role like any other (ADR 0008).
+    await roles.ensureAdminAssociation(method.id, systemContext('bootstrap'));
     return { accessId: method.id, accessKey, created: true };
   }
 
@@ -285,7 +335,9 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     uow,
     keyring,
     sessions,
-    services: { identities, authMethods, uid, access, authenticate, audit },
+    services: { identities, authMethods, uid, access, roles, authenticate, audit, secrets, secretKeys },
+    /** Re-wraps secret data keys under the active KEK now (the job does it every 30 s). */
+    rewrapSecretKeys: rewrapKeys,
     ensureAdmin,
     syncRevocations,
     /** Checkpointing and verification of the audit ledger. */
@@ -302,6 +354,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
       closed = true;
       await app!.close();
       await jobs.stop();
+      await rewrapping?.catch(() => {});
       await listener.close();
       await lastUsed.flush(uow).catch(() => {});
       await denials.flush(true).catch(() => {});
@@ -378,10 +431,11 @@ export async function verifyAuditLedgerOffline(
   const rootKey = rootKeyFromBase64(config.rootKeyBase64 ?? readFileSync(keyFile, 'utf8'));
   const store = openStore(config.storeUrl);
   try {
+    const auditKey = await auditKeySource(store.db, rootKey);
     const ledger = createLedger({
       store,
-      hasher: new ChainHasher(rootKey),
-      signer: new CheckpointSigner(rootKey),
+      hasher: new ChainHasher(auditKey),
+      signer: new CheckpointSigner(auditKey),
       file: new CheckpointFile(join(config.dataDir, 'audit', 'checkpoints.jsonl')),
     });
     return await ledger.verify(onProgress, options);

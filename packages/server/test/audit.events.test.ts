@@ -1,6 +1,46 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/config.js';
 import { AUDIT_EVENT_TYPES, type EventTypeSpec } from '../src/core/audit/audit.events.js';
-import { STORES, startTestServer, type TestServer, uidAuth, uidSetup } from './harness.js';
+import { rotateRootKeyOffline } from '../src/root-key.rotation.js';
+import { initDataDir } from '../src/server.js';
+import { openStore } from '../src/storage/database.js';
+import {
+  freshPostgresDatabase,
+  STORES,
+  type StoreKind,
+  startTestServer,
+  type TestServer,
+  uidAuth,
+  uidSetup,
+} from './harness.js';
+
+/** `root_key.rotated`, from an offline rotation of a fresh data dir. */
+async function rootKeyRotationEvents(store: StoreKind): Promise<Array<Record<string, any>>> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-events-'));
+  const pg = store === 'postgres' ? await freshPostgresDatabase() : null;
+  const config = loadConfig({ dataDir, logLevel: 'silent', ...(pg ? { storeUrl: pg.url } : {}) }, {});
+  try {
+    await initDataDir(config);
+    await rotateRootKeyOffline(config);
+    const store = openStore(config.storeUrl);
+    try {
+      const rows = await store.db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('type', '=', 'root_key.rotated')
+        .execute();
+      return rows.map((e) => ({ ...e, actor: JSON.parse(e.actor), data: JSON.parse(e.data) }));
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await pg?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
 
 /** Every event type, emitted by a real scenario, held to the catalogue; no secret in any event. */
 describe.each(STORES)('audit events on %s', (store) => {
@@ -60,6 +100,27 @@ describe.each(STORES)('audit events on %s', (store) => {
       body: { authMethodName: other.methodName, tokenId: other.root.tokenId, type: 'self' },
     });
     await s.call('GET', '/v1/uid/tree', { token: `u-${'B'.repeat(49)}` }); // refused holder
+    // roles: create, rules, inclusion, an association and its deletion, an explanation, deletion
+    // (the bootstrap association of the administrator role was the first role.associated)
+    for (const name of ['auditors', 'audit-base'])
+      await s.call('POST', '/v1/roles', { token: admin, body: { name } });
+    await s.call('POST', '/v1/roles/auditors/rules', {
+      token: admin,
+      body: { ruleType: 'audit', path: '/events', capabilities: ['list'], ttlSeconds: 3600 },
+    });
+    await s.call('DELETE', '/v1/roles/auditors/rules?ruleType=audit&path=%2Fevents', { token: admin });
+    await s.call('POST', '/v1/roles/auditors/includes', { token: admin, body: { role: 'audit-base' } });
+    await s.call('DELETE', '/v1/roles/auditors/includes/audit-base', { token: admin });
+    const assoc = await s.call('POST', '/v1/roles/auditors/associations', {
+      token: admin,
+      body: { authMethodName: methodName, claims: { environment: ['prod'] } },
+    });
+    await s.call('POST', '/v1/access/explain', {
+      token: admin,
+      body: { token: admin, path: '/events', action: 'list', ruleType: 'audit' },
+    });
+    await s.call('DELETE', `/v1/role-associations/${assoc.body.id}`, { token: admin });
+    await s.call('DELETE', '/v1/roles/auditors', { token: admin });
     // a denial, repeated: one event, then one summary with the count
     const third = await uidSetup(s);
     const thirdSession = (await uidAuth(s, third.root.token)).body.token;
@@ -74,6 +135,24 @@ describe.each(STORES)('audit events on %s', (store) => {
       });
     }
     void methodName;
+    // static secrets: create, read, update, delete, restore, KEK rotation and re-wrap, purge
+    await s.call('POST', '/v1/secrets', {
+      token: admin,
+      body: { name: '/audit/db', value: 'secret-value-1' },
+    });
+    await s.call('GET', '/v1/secrets/value?name=/audit/db', { token: admin });
+    await s.call('POST', '/v1/secrets/versions', {
+      token: admin,
+      body: { name: '/audit/db', value: 'secret-value-2' },
+    });
+    await s.call('DELETE', '/v1/secrets?name=/audit/db', { token: admin });
+    await s.call('POST', '/v1/secrets/restore', { token: admin, body: { name: '/audit/db' } });
+    await s.call('POST', '/v1/sys/kek/rotate', { token: admin, body: {} });
+    await s.tessera.rewrapSecretKeys();
+    await s.call('DELETE', '/v1/secrets?name=/audit/db&recoveryDays=1', { token: admin });
+    s.clock.advance(86_400);
+    await s.tessera.services.secrets.purgeExpired(s.clock.nowMs());
+    secrets.push('secret-value-1', 'secret-value-2');
     events = (await s.tessera.store.db.selectFrom('audit_events').selectAll().orderBy('seq').execute()).map(
       (e) => ({
         ...e,
@@ -81,6 +160,8 @@ describe.each(STORES)('audit events on %s', (store) => {
         data: JSON.parse(e.data),
       }),
     );
+    // the root key is replaced offline (no server running): on a data dir of its own
+    events.push(...(await rootKeyRotationEvents(store)));
   });
   afterAll(async () => {
     await s?.close();

@@ -109,7 +109,7 @@ describe.each(STORES)('audit query on %s', (store) => {
     }
     expect(page.items[0]).toMatchObject({
       type: 'access.granted',
-      resource: '/audit/events',
+      resource: '/events',
       actor: { identityId: expect.any(String) },
     });
     expect(page.items[1]!.type).toBe('identity.created');

@@ -72,8 +72,16 @@ export interface TestServer {
   call(
     method: string,
     url: string,
-    opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
+    opts?: {
+      token?: string;
+      body?: unknown;
+      headers?: Record<string, string>;
+      /** The request's source address (default 127.0.0.1), for CIDR-bound methods and rules. */
+      remoteAddress?: string;
+    },
   ): Promise<{ status: number; body: any }>;
+  /** A credential that reached the test some other way (an external client): checked on close too. */
+  track(credential: string): void;
   close(): Promise<void>;
 }
 
@@ -128,6 +136,7 @@ export async function startTestServer(
     const res = await tessera.app.inject({
       method: method as 'GET',
       url,
+      ...(opts.remoteAddress ? { remoteAddress: opts.remoteAddress } : {}),
       headers: {
         ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
         ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
@@ -157,6 +166,9 @@ export async function startTestServer(
     adminAccessId: admin.accessId,
     adminAccessKey: admin.accessKey!,
     call,
+    track(credential) {
+      if (credential.length >= 16) secrets.add(credential);
+    },
     async close() {
       const events = JSON.stringify(await tessera.store.db.selectFrom('audit_events').selectAll().execute());
       try {

@@ -1,5 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import type { RootKey } from './envelope.js';
 
 function fromMaterial(material: Buffer): RootKey {
@@ -30,4 +39,22 @@ export function loadOrCreateRootKeyFile(path: string): { key: RootKey; created: 
   writeFileSync(path, `${material.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
   chmodSync(path, 0o600);
   return { key: fromMaterial(material), created: true };
+}
+
+/** A new random root key, and its base64 form (what `root.key` and `TESSERA_ROOT_KEY` hold). */
+export function generateRootKey(): { key: RootKey; base64: string } {
+  const material = randomBytes(32);
+  return { key: fromMaterial(material), base64: material.toString('base64') };
+}
+
+/** Writes a root key file (mode 0600, refusing to overwrite) and flushes it to disk. */
+export function writeRootKeyFile(path: string, base64: string): void {
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(fd, `${base64}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  chmodSync(path, 0o600);
 }

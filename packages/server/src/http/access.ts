@@ -26,12 +26,40 @@ export type RouteAccess =
   | { public: true }
   | { permission: Permission }
   | { holder: true }
-  | { uid: true; allowUidSession: boolean; permission: Permission };
+  | { uid: true; allowUidSession: boolean; permission: Permission }
+  | { filter: ResultFilter };
 
 export interface Permission {
   action: Action;
-  resource: (request: FastifyRequest) => Resource;
+  /** May look the resource up (an association id names its role only in the store). */
+  resource: (request: FastifyRequest) => Resource | Promise<Resource>;
+  /**
+   * Several resources at once (a read of many secrets): every one must be allowed. The first
+   * refused one is the one audited and reported.
+   */
+  resources?: (request: FastifyRequest) => Resource[] | Promise<Resource[]>;
+  /**
+   * A granted `read`/`list` is recorded as an `access.granted` event unless this is false: only for
+   * a read that must not write (verifying the audit ledger must not append to the chain it checks).
+   */
+  recordGrant?: boolean;
 }
+
+/**
+ * Any authenticated session may call the route; the handler shows only what the caller's rules
+ * allow, asking `request.permits(action, resource)` for each result (a listing by prefix, where
+ * no single resource could be checked up front).
+ */
+export interface ResultFilter {
+  action: Action;
+  type: Resource['type'];
+}
+
+/**
+ * Where a route group finds the caller's credential, when not in the `Authorization` header (the
+ * Akeyless-compatible API carries it in the body). Returns null when there is none.
+ */
+export type CredentialSource = (request: FastifyRequest) => string | null;
 
 /** How the caller of a UID route is acting. */
 export type UidCaller =
@@ -42,13 +70,28 @@ export type UidCaller =
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: RouteAccess;
+    /** Where the credential is (default: the `Authorization: Bearer` header). */
+    credentialFrom?: CredentialSource;
+    /**
+     * A `u-` token is also accepted where a session is needed: it is exchanged for a session on
+     * the spot, as `POST /v1/auth` would (the Akeyless API allows `uid-token` on every call).
+     */
+    uidTokenAsSession?: boolean;
   }
   interface FastifyRequest {
     ctx: RequestContext;
     principal: Principal | null;
     uidCaller: UidCaller | null;
+    /**
+     * Whether the caller's rules allow `action` on `resource` (session callers): how `filter` routes
+     * choose what to show, and how an answer says what the caller may do with what it shows.
+     */
+    permits: (action: Action, resource: Resource) => Promise<boolean>;
   }
 }
+
+/** What a decision needs from the request besides the principal (its time is the access service's clock). */
+const accessRequest = (request: FastifyRequest) => ({ sourceIp: request.ip });
 
 function bearer(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
@@ -75,11 +118,17 @@ export function installAccessControl(
       resource: Resource,
       ruleId: string | null,
     ) => Promise<void>;
+    /**
+     * Exchanges a `u-` token for a session token (the `/v1/auth` pipeline, audited as such), for
+     * routes that set `uidTokenAsSession`.
+     */
+    exchangeUidToken?: (token: string, request: FastifyRequest) => Promise<string>;
   },
 ) {
   const { sessions, access } = deps;
   app.decorateRequest('principal', null);
   app.decorateRequest('uidCaller', null);
+  app.decorateRequest('permits', null as never);
 
   app.addHook('onRoute', (route: RouteOptions) => {
     const declared = (route.config as { access?: RouteAccess } | undefined)?.access;
@@ -101,9 +150,27 @@ export function installAccessControl(
     return principal;
   }
 
-  async function permitted(request: FastifyRequest, principal: Principal, permission: Permission) {
-    const resource = permission.resource(request);
-    return access.authorize(principal, permission.action, resource);
+  /** Every resource must be allowed; granted reads are recorded one by one, the first refusal ends it. */
+  async function permittedAll(
+    request: FastifyRequest,
+    principal: Principal,
+    permission: Permission,
+    resources: Resource[],
+  ) {
+    const decisions = await Promise.all(
+      resources.map((r) => access.authorize(principal, permission.action, r, accessRequest(request))),
+    );
+    const refused = decisions.findIndex((d) => !d.allowed);
+    if (refused !== -1) {
+      const d = decisions[refused]!;
+      await deps.onDenied(request, permission.action, resources[refused]!, d.reason);
+      throw forbidden(`${d.reason} for ${permission.action}`);
+    }
+    if ((permission.action === 'read' || permission.action === 'list') && permission.recordGrant !== false) {
+      for (const [i, resource] of resources.entries()) {
+        await deps.onGranted(request, permission.action, resource, decisions[i]!.rule?.id ?? null);
+      }
+    }
   }
 
   // Authentication first (before the body is validated): a caller without a valid credential
@@ -111,12 +178,17 @@ export function installAccessControl(
   app.addHook('preValidation', async (request) => {
     const declared = request.routeOptions.config.access;
     if (!declared || 'public' in declared) return; // public routes, 404 handler, docs assets
-    const token = bearer(request);
+    const from = request.routeOptions.config.credentialFrom;
+    const token = from ? from(request) : bearer(request);
     if (token === null || token === '') throw unauthenticated();
     if ('holder' in declared && !token.startsWith('u-')) throw uidTokenRequired();
     if (('uid' in declared || 'holder' in declared) && token.startsWith('u-')) {
       // Verified by the UID service inside its transaction (it may change state).
       request.uidCaller = { kind: 'holder', token };
+      return;
+    }
+    if (token.startsWith('u-') && request.routeOptions.config.uidTokenAsSession && deps.exchangeUidToken) {
+      await sessionPrincipal(request, await deps.exchangeUidToken(token, request));
       return;
     }
     await sessionPrincipal(request, token);
@@ -127,18 +199,33 @@ export function installAccessControl(
     if (!declared || 'public' in declared || 'holder' in declared || request.uidCaller) return;
     const principal = request.principal;
     if (!principal) throw unauthenticated();
-    const decision = await permitted(request, principal, declared.permission);
+    request.permits = async (action, resource) =>
+      (await access.authorize(principal, action, resource, accessRequest(request))).allowed;
+    if ('filter' in declared) return;
+    if (declared.permission.resources) {
+      await permittedAll(
+        request,
+        principal,
+        declared.permission,
+        await declared.permission.resources(request),
+      );
+      return;
+    }
+    const resource = await declared.permission.resource(request);
+    const decision = await access.authorize(
+      principal,
+      declared.permission.action,
+      resource,
+      accessRequest(request),
+    );
     if (decision.allowed) {
       if ('uid' in declared) request.uidCaller = { kind: 'admin', principal };
-      // Reads change nothing, so no service records them: the decision itself is the event.
-      // (Writes are recorded by the service, in the same transaction as the change.)
-      if (request.method === 'GET' || request.method === 'HEAD') {
-        await deps.onGranted(
-          request,
-          declared.permission.action,
-          declared.permission.resource(request),
-          decision.rule?.id ?? null,
-        );
+      // Reads change nothing, so services need not record them: the decision itself is the event
+      // (whatever the HTTP method: the Akeyless API reads with POST). Writes are recorded by the
+      // service, in the same transaction as the change.
+      const read = declared.permission.action === 'read' || declared.permission.action === 'list';
+      if (read && declared.permission.recordGrant !== false) {
+        await deps.onGranted(request, declared.permission.action, resource, decision.rule?.id ?? null);
       }
       return;
     }
@@ -146,7 +233,6 @@ export function installAccessControl(
       request.uidCaller = { kind: 'session', principal };
       return;
     }
-    const resource = declared.permission.resource(request);
     await deps.onDenied(request, declared.permission.action, resource, decision.reason);
     throw forbidden(`${decision.reason} for ${declared.permission.action}`);
   });

@@ -10,6 +10,7 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import type { AccessService } from '../core/access/access.service.js';
+import type { RolesService } from '../core/access/roles.service.js';
 import type { AuditService } from '../core/audit/audit.service.js';
 import type { DenialRecorder } from '../core/audit/denials.js';
 import type { AuthService } from '../core/auth/auth.service.js';
@@ -18,20 +19,26 @@ import type { AuthMethodsService } from '../core/auth-methods/auth-methods.servi
 import { IdentitySchema } from '../core/identities/identities.schemas.js';
 import type { IdentitiesService } from '../core/identities/identities.service.js';
 import type { HttpMetrics } from '../core/monitoring/tessera-metrics.js';
+import type { SecretKeysService } from '../core/secrets/secrets.keys.js';
+import type { SecretsService } from '../core/secrets/secrets.service.js';
 import type { SessionsService } from '../core/sessions/sessions.service.js';
 import { ErrorCodes, TesseraError } from '../core/shared/errors.js';
+import type { Clock } from '../core/shared/ports.js';
 import { ErrorBody } from '../core/shared/schemas.js';
 import { UidNodeSchema } from '../core/uid/uid.schemas.js';
 import type { UidService } from '../core/uid/uid.service.js';
 import { installAccessControl } from './access.js';
 import { errorHandler } from './error-mapper.js';
 import { installRequestMetrics } from './request-metrics.js';
+import { registerAccessRoutes } from './routes/access.routes.js';
 import { registerAuditRoutes } from './routes/audit.routes.js';
 import { type AuditLedgerDeps, registerAuditLedgerRoutes } from './routes/audit-ledger.routes.js';
 import { registerAuthRoutes } from './routes/auth.routes.js';
 import { registerAuthMethodRoutes } from './routes/auth-methods.routes.js';
 import { registerIdentityRoutes } from './routes/identities.routes.js';
 import { registerMetricsRoutes } from './routes/metrics.routes.js';
+import { registerRoleRoutes } from './routes/roles.routes.js';
+import { registerSecretRoutes } from './routes/secrets.routes.js';
 import { registerSystemRoutes } from './routes/system.routes.js';
 import { registerUidRoutes } from './routes/uid.routes.js';
 import { createValidatorCompiler } from './validation.js';
@@ -48,6 +55,8 @@ export interface AppDeps {
   denials: DenialRecorder;
   sessions: SessionsService;
   access: AccessService;
+  /** Roles, rules and associations (ADR 0008). */
+  roles: RolesService;
   authenticate: AuthService;
   identities: IdentitiesService;
   authMethods: AuthMethodsService;
@@ -65,6 +74,13 @@ export interface AppDeps {
   metrics: HttpMetrics;
   /** `GET /metrics` needs no credential. */
   metricsPublic: boolean;
+  /** Static secrets and their key-encryption keys. */
+  secrets: SecretsService;
+  secretKeys: SecretKeysService;
+  /** A KEK rotation committed: start re-wrapping now rather than at the job's next run. */
+  onKekRotated?: () => void;
+  /** The server's clock (tests inject one). */
+  clock: Clock;
 }
 
 /** Builds the HTTP application: schema-validated routes, one access hook, one error mapper. */
@@ -77,6 +93,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
     genReqId: () => deps.newRequestId(),
     return503OnClosing: true,
+    // The Akeyless SDK sends `//auth` when its base path ends with a slash.
+    routerOptions: { ignoreDuplicateSlashes: true },
     // Router-level refusals (malformed or over-long URL parameters) use the one error shape too.
     frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
   });
@@ -156,6 +174,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installAccessControl(app, {
     sessions: deps.sessions,
     access: deps.access,
+    exchangeUidToken: async (token, request) =>
+      (await deps.authenticate({ accessType: 'universal_identity', uidToken: token }, request.ctx)).token,
     onGranted: (request, action, resource, ruleId) =>
       deps.denials.record(
         {
@@ -200,8 +220,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onChange: (id) => deps.access.invalidate(id),
   });
   registerUidRoutes(typed, { uid: deps.uid, authMethods: deps.authMethods });
+  registerRoleRoutes(typed, { roles: deps.roles, authMethods: deps.authMethods });
+  registerAccessRoutes(typed, { access: deps.access, sessions: deps.sessions, denials: deps.denials });
   registerAuditRoutes(typed, { audit: deps.audit });
   registerAuditLedgerRoutes(typed, deps.auditLedger);
+  registerSecretRoutes(typed, {
+    secrets: deps.secrets,
+    secretKeys: deps.secretKeys,
+    ...(deps.onKekRotated ? { onKekRotated: deps.onKekRotated } : {}),
+  });
   await app.ready();
   return app;
 }

@@ -6,6 +6,8 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   TESSERA_VALIDATION_FAILED: 400,
   TESSERA_UID_TTL_LIMIT: 400,
   TESSERA_UID_DEPTH_LIMIT: 400,
+  TESSERA_SECRET_NAME_INVALID: 400,
+  TESSERA_SECRET_VALUE_INVALID: 400,
   TESSERA_AUTH_FAILED: 401,
   TESSERA_UNAUTHENTICATED: 401,
   TESSERA_TOKEN_INVALID: 401,
@@ -17,11 +19,16 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   TESSERA_NOT_FOUND: 404,
   TESSERA_ROUTE_NOT_FOUND: 404,
   TESSERA_CONFLICT: 409,
+  TESSERA_ROLE_BUILTIN: 409,
+  TESSERA_ROLE_CYCLE: 409,
+  TESSERA_LAST_ADMIN: 409,
   TESSERA_ROTATION_CONFLICT: 409,
   TESSERA_PAYLOAD_TOO_LARGE: 413,
+  TESSERA_SECRET_TOO_LARGE: 413,
   TESSERA_UNSUPPORTED_MEDIA_TYPE: 415,
   TESSERA_RATE_LIMITED: 429,
   TESSERA_INTERNAL: 500,
+  TESSERA_SECRET_INTEGRITY: 500,
   TESSERA_UNAVAILABLE: 503,
   TESSERA_AUDIT_UNAVAILABLE: 503,
 };
@@ -77,8 +84,14 @@ export function toTesseraError(error: unknown): TesseraError {
   });
 }
 
-/** Fastify error handler: one JSON error shape, no stack traces, secrets never echoed. */
-export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+/**
+ * Maps anything thrown to a TesseraError and its status, and logs it: the internal reason for a
+ * refusal, the cause for a failure. Protocol front doors render the result in their own format.
+ */
+export function classifyError(
+  error: unknown,
+  request: FastifyRequest,
+): { error: TesseraError; status: number } {
   const e = toTesseraError(error);
   const status = STATUS_BY_CODE[e.code];
   if (status >= 500) {
@@ -86,6 +99,12 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
   } else {
     request.log.info({ code: e.code, reason: e.internalReason }, 'request refused');
   }
+  return { error: e, status };
+}
+
+/** Fastify error handler: one JSON error shape, no stack traces, secrets never echoed. */
+export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+  const { error: e, status } = classifyError(error, request);
   if (status === 401) reply.header('www-authenticate', `Bearer error="invalid_token"`);
   return reply.status(status).send({
     error: {

@@ -9,6 +9,8 @@ import {
 import pg from 'pg';
 import { initialMigration } from './migrations/0001-initial.js';
 import { auditAnchorsMigration } from './migrations/0002-audit-anchors.js';
+import { secretsMigration } from './migrations/0003-secrets.js';
+import { rolesMigration } from './migrations/0004-roles.js';
 import type { Database } from './schema.js';
 import { SQLite, type SqliteDatabase, type SqliteStatement } from './sqlite-driver.js';
 
@@ -121,7 +123,12 @@ export function openStore(url: string): Store {
 }
 
 function migrations(dialect: Dialect): Record<string, Migration> {
-  return { '0001-initial': initialMigration(dialect), '0002-audit-anchors': auditAnchorsMigration() };
+  return {
+    '0001-initial': initialMigration(dialect),
+    '0002-audit-anchors': auditAnchorsMigration(),
+    '0003-secrets': secretsMigration(dialect),
+    '0004-roles': rolesMigration(),
+  };
 }
 
 /** Applies pending migrations; safe to run on every start and from several servers at once. */

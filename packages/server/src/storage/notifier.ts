@@ -1,16 +1,19 @@
 import pg from 'pg';
 import type { Store } from './database.js';
 import { REVOCATION_CHANNEL } from './repos/revocations.repo.js';
+import { ACCESS_CHANNEL } from './repos/roles.repo.js';
 
 /**
  * On PostgreSQL, a dedicated connection LISTENs for revocations committed by any server and calls
  * `onRevocation` at once; polling stays as the fallback (and is all there is on SQLite, where
- * one process owns the store). Reconnects with backoff if the connection drops.
+ * one process owns the store). Likewise for changes to roles and associations (`onAccessChange`;
+ * the access cache's short TTL is the fallback). Reconnects with backoff if the connection drops.
  */
 export function listenForRevocations(
   store: Store,
   onRevocation: () => void,
   onError: (error: unknown) => void,
+  onAccessChange: () => void = () => {},
 ): { close(): Promise<void> } {
   if (store.dialect !== 'postgres' || !store.pgConfig) return { close: async () => {} };
   let client: pg.Client | null = null;
@@ -21,7 +24,7 @@ export function listenForRevocations(
   const connect = async () => {
     if (closed) return;
     const c = new pg.Client({ connectionString: store.pgConfig!.connectionString });
-    c.on('notification', () => onRevocation());
+    c.on('notification', (n) => (n.channel === ACCESS_CHANNEL ? onAccessChange() : onRevocation()));
     c.on('error', (error) => {
       onError(error);
       reconnect();
@@ -29,9 +32,11 @@ export function listenForRevocations(
     try {
       await c.connect();
       await c.query(`LISTEN ${REVOCATION_CHANNEL}`);
+      await c.query(`LISTEN ${ACCESS_CHANNEL}`);
       client = c;
       delayMs = 100;
       onRevocation(); // catch up on anything missed while disconnected
+      onAccessChange();
     } catch (error) {
       onError(error);
       c.end().catch(() => {});

@@ -15,6 +15,14 @@ export interface Database {
   audit_events: AuditEventTable;
   audit_head: { id: number; seq: number; hash: string };
   audit_anchors: AuditAnchorTable;
+  secrets: SecretTable;
+  secret_versions: SecretVersionTable;
+  secret_keks: { version: number; sealed: string; created_at: number };
+  root_sealed_keys: { name: string; sealed: string; updated_at: number };
+  roles: RoleTable;
+  role_rules: RoleRuleTable;
+  role_inclusions: { role_id: string; included_id: string; created_at: number };
+  role_associations: RoleAssociationTable;
 }
 
 /** A signed anchor: events up to `seq` (from `from_seq`) were archived to `file` and pruned. */
@@ -121,4 +129,64 @@ export interface AuditEventTable {
   data: string;
   prev_hash: string;
   hash: string;
+}
+
+/** A role; `path` is its name with one leading slash (unique: `ops` and `/ops` are one role). */
+export interface RoleTable {
+  id: string;
+  name: string;
+  path: string;
+  description: string | null;
+  builtin: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A rule of a role, unique per (role, rule type, path). `capabilities` and `conditions` are JSON. */
+export interface RoleRuleTable {
+  id: string;
+  role_id: string;
+  rule_type: string;
+  path: string;
+  capabilities: string;
+  conditions: string | null;
+  expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A role associated with an auth method; `claims` is the JSON claim filter (`{}`: everyone). */
+export interface RoleAssociationTable {
+  id: string;
+  role_id: string;
+  auth_method_id: string;
+  claims: string;
+  created_at: number;
+}
+
+/** A static secret: metadata and its data key wrapped by KEK `kek_version`; `tags` is a JSON array. */
+export interface SecretTable {
+  id: string;
+  name: string;
+  folder: string;
+  format: string;
+  description: string | null;
+  tags: string;
+  max_versions: number;
+  latest_version: number;
+  wrapped_key: string;
+  kek_version: number;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+  purge_after: number | null;
+}
+
+/** One version of a secret: the value as AES-256-GCM ciphertext under the item's data key. */
+export interface SecretVersionTable {
+  secret_id: string;
+  version: number;
+  ciphertext: string;
+  size_bytes: number;
+  created_at: number;
 }

@@ -8,12 +8,13 @@ import {
   decide,
   pathMatches,
   type Resource,
+  RULE_TYPES,
   type Rule,
   type RuleType,
 } from './access.policy.js';
 
 const ACTIONS: Action[] = ['read', 'list', 'create', 'update', 'delete'];
-const TYPES: Exclude<RuleType, '*'>[] = ['identity', 'auth-method', 'uid', 'audit'];
+const TYPES: Exclude<RuleType, '*'>[] = [...RULE_TYPES];
 const PATHS = ['/prod/db/main', '/prod/db', '/prod/config', '/dev/db/main', '/', '/a.b/c'];
 
 let n = 0;
@@ -46,7 +47,7 @@ describe('decide: default deny', () => {
   it('refuses a rule with no capabilities, even for list', () => {
     const rules = [rule('*', [])];
     for (const action of ACTIONS)
-      expect(decide(rules, action, { type: 'uid', path: '/x' }).allowed).toBe(false);
+      expect(decide(rules, action, { type: 'item', path: '/x' }).allowed).toBe(false);
   });
 });
 
@@ -91,9 +92,9 @@ describe('decide: deny beats allow', () => {
   });
 
   it('a deny of another rule type does not refuse', () => {
-    const rules = [rule('*', ['read']), rule('*', ['deny'], 'uid')];
+    const rules = [rule('*', ['read']), rule('*', ['deny'], 'item')];
     expect(decide(rules, 'read', { type: 'identity', path: '/x' }).allowed).toBe(true);
-    expect(decide(rules, 'read', { type: 'uid', path: '/x' }).allowed).toBe(false);
+    expect(decide(rules, 'read', { type: 'item', path: '/x' }).allowed).toBe(false);
   });
 
   it('returns the first matching grant as the deciding rule', () => {

@@ -1,45 +1,169 @@
 import type { Principal } from '../sessions/sessions.model.js';
 import type { Clock } from '../shared/ports.js';
-import type { UnitOfWork } from '../shared/unit-of-work.js';
+import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
+import { type ClaimIdentity, needsIdentity, type PrincipalClaims, principalClaims } from './access.claims.js';
+import type { AccessContext } from './access.conditions.js';
+import { type Explanation, explainAccess } from './access.explain.js';
 import {
+  type AccessDecision,
   type Action,
-  ADMIN_RULES,
-  type Decision,
-  decide,
+  buildMethodPolicy,
+  decideAccess,
+  type MethodPolicy,
+  type PolicyRole,
   type Resource,
-  type Rule,
 } from './access.policy.js';
 
-const RULE_CACHE_MS = 2000;
+/**
+ * How long a compiled policy (or an identity's claims) is trusted without a reload. Changes made
+ * through this server drop it at once; on PostgreSQL other servers hear of a change by NOTIFY at
+ * its commit, and this bounds staleness should a notification be lost.
+ */
+export const ACCESS_CACHE_MS = 2000;
+
+/** What the HTTP layer knows about a request beyond its principal. */
+export interface AccessRequest {
+  /** The source address; null or absent when unknown (CIDR conditions then fail closed). */
+  sourceIp?: string | null;
+  /** The instant to decide at; the service clock when absent. */
+  nowMs?: number;
+}
+
+interface LoadedPolicy {
+  policy: MethodPolicy;
+  /** Some claim filter or condition tests identity attributes: look the identity up. */
+  needsIdentity: boolean;
+}
+
+/** Loads an auth method's associations and every role they reach (inclusion followed, cycle-safe). */
+async function loadPolicy(r: Repos, authMethodId: string): Promise<LoadedPolicy> {
+  const associations = await r.roles.listAssociations({ authMethodId });
+  const roles = new Map<string, PolicyRole & { rules: PolicyRole['rules'][number][]; includes: string[] }>();
+  for (let frontier = [...new Set(associations.map((a) => a.roleId))]; frontier.length > 0; ) {
+    const [found, rules, edges] = await Promise.all([
+      r.roles.getRolesById(frontier),
+      r.roles.listRules(frontier),
+      r.roles.listIncludes(frontier),
+    ]);
+    for (const role of found) roles.set(role.id, { id: role.id, name: role.name, rules: [], includes: [] });
+    for (const rule of rules) roles.get(rule.roleId)?.rules.push(rule);
+    for (const edge of edges) roles.get(edge.roleId)?.includes.push(edge.includedId);
+    frontier = [...new Set(edges.map((e) => e.includedId))].filter((id) => !roles.has(id));
+  }
+  const policy = buildMethodPolicy(
+    associations.map((a) => ({ id: a.id, roleId: a.roleId, claims: a.claims })),
+    roles,
+  );
+  const identityNeeded =
+    policy.associations.some((a) => needsIdentity(a.claims)) ||
+    [...roles.values()].some((role) => role.rules.some((rule) => needsIdentity(rule.conditions?.claims)));
+  return { policy, needsIdentity: identityNeeded };
+}
 
 /**
- * Resolves a principal's rules (cached briefly per auth method) and decides requests with the
- * pure policy function. Until roles arrive, the bootstrap administrator method holds every
- * capability and other methods hold none beyond their own UID subtree.
+ * Resolves a principal's policy — the roles associated with its auth method, compiled, cached per
+ * auth method (and, inside the policy, per set of matching associations: per claim set) — and
+ * decides requests with the pure policy function. `invalidate` drops what a change made stale.
  */
-export function createAccessService({ uow, clock }: { uow: UnitOfWork; clock: Clock }) {
-  const cache = new Map<string, { rules: readonly Rule[]; atMs: number }>();
+export function createAccessService({
+  uow,
+  clock,
+  cacheMs = ACCESS_CACHE_MS,
+}: {
+  uow: UnitOfWork;
+  clock: Clock;
+  cacheMs?: number;
+}) {
+  const policies = new Map<string, { loaded: LoadedPolicy; atMs: number }>();
+  const identities = new Map<string, { identity: ClaimIdentity | null; atMs: number }>();
+  /** Bumped by `invalidate`: a load that began before a change is not cached after it. */
+  let generation = 0;
 
-  async function rulesFor(authMethodId: string): Promise<readonly Rule[]> {
+  /** Loads in flight, so a burst of requests on a cold cache reads the store once. */
+  const loading = new Map<string, { promise: Promise<LoadedPolicy>; generation: number }>();
+
+  async function policyFor(authMethodId: string): Promise<LoadedPolicy> {
     const now = clock.nowMs();
-    const hit = cache.get(authMethodId);
-    if (hit && now - hit.atMs < RULE_CACHE_MS) return hit.rules;
-    const method = await uow.read((r) => r.authMethods.get(authMethodId));
-    const rules = method?.isAdmin ? ADMIN_RULES : [];
-    if (cache.size > 10_000) cache.clear();
-    cache.set(authMethodId, { rules, atMs: now });
-    return rules;
+    const hit = policies.get(authMethodId);
+    if (hit && now - hit.atMs < cacheMs) return hit.loaded;
+    const pending = loading.get(authMethodId);
+    if (pending && pending.generation === generation) return pending.promise;
+    const started = generation;
+    const promise = uow.read((r) => loadPolicy(r, authMethodId));
+    loading.set(authMethodId, { promise, generation: started });
+    try {
+      const loaded = await promise;
+      if (started === generation) {
+        if (policies.size > 10_000) policies.clear();
+        policies.set(authMethodId, { loaded, atMs: now });
+      }
+      return loaded;
+    } finally {
+      if (loading.get(authMethodId)?.promise === promise) loading.delete(authMethodId);
+    }
+  }
+
+  async function identityOf(identityId: string): Promise<ClaimIdentity | null> {
+    const now = clock.nowMs();
+    const hit = identities.get(identityId);
+    if (hit && now - hit.atMs < cacheMs) return hit.identity;
+    const found = await uow.read((r) => r.identities.get(identityId));
+    const identity = found
+      ? { name: found.name, kind: found.kind, environment: found.environment, tags: found.tags }
+      : null;
+    if (identities.size > 10_000) identities.clear();
+    identities.set(identityId, { identity, atMs: now });
+    return identity;
+  }
+
+  /** The principal's claims: the session's, plus its identity's when some filter needs them. */
+  async function claimsOf(principal: Principal, loaded: LoadedPolicy): Promise<PrincipalClaims> {
+    return principalClaims(principal, loaded.needsIdentity ? await identityOf(principal.identityId) : null);
+  }
+
+  async function contextFor(
+    principal: Principal,
+    loaded: LoadedPolicy,
+    request: AccessRequest,
+  ): Promise<AccessContext> {
+    return {
+      nowMs: request.nowMs ?? clock.nowMs(),
+      sourceIp: request.sourceIp ?? null,
+      claims: await claimsOf(principal, loaded),
+    };
   }
 
   return {
-    rulesFor,
-    async authorize(principal: Principal, action: Action, resource: Resource): Promise<Decision> {
-      return decide(await rulesFor(principal.authMethodId), action, resource);
+    /** Decides `action` on `resource` for `principal` (ADR 0008). */
+    async authorize(
+      principal: Principal,
+      action: Action,
+      resource: Resource,
+      request: AccessRequest = {},
+    ): Promise<AccessDecision> {
+      const loaded = await policyFor(principal.authMethodId);
+      return decideAccess(loaded.policy, action, resource, await contextFor(principal, loaded, request));
     },
-    /** Forgets cached rules (after a change to methods or roles). */
+
+    /** The decision with its reasons: matched associations and rules that did not apply. */
+    async explain(
+      principal: Principal,
+      action: Action,
+      resource: Resource,
+      request: AccessRequest = {},
+    ): Promise<Explanation> {
+      const loaded = await policyFor(principal.authMethodId);
+      return explainAccess(loaded.policy, action, resource, await contextFor(principal, loaded, request));
+    },
+
+    /** Forgets cached policies and claims (after a change to roles, associations or methods). */
     invalidate(authMethodId?: string) {
-      if (authMethodId) cache.delete(authMethodId);
-      else cache.clear();
+      generation++;
+      if (authMethodId) policies.delete(authMethodId);
+      else {
+        policies.clear();
+        identities.clear();
+      }
     },
   };
 }

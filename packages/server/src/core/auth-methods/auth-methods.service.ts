@@ -1,3 +1,4 @@
+import { assertNotLastAdmin } from '../access/roles.service.js';
 import type { Identity } from '../identities/identities.model.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import { isValidCidr } from '../shared/cidr.js';
@@ -203,6 +204,9 @@ export function createAuthMethodsService({
         const current = await r.authMethods.get(id);
         if (!current) throw notFound('The auth method');
         if (current.isAdmin) throw conflict('The bootstrap administrator auth method cannot be deleted.');
+        await assertNotLastAdmin(r, id);
+        await r.roles.deleteAssociationsOfMethod(id);
+        await r.roles.announceChange();
         const revokedNodes = await r.uid.revokeMethod(id, now);
         await sessions.revoke(r, 'method', id, 'auth method deleted');
         await r.authMethods.delete(id);

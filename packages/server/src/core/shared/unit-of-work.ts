@@ -1,6 +1,8 @@
+import type { RoleRepo } from '../access/roles.repo.js';
 import type { AuditRepo } from '../audit/audit.repo.js';
 import type { AuthMethodRepo } from '../auth-methods/auth-methods.repo.js';
 import type { IdentityRepo } from '../identities/identities.repo.js';
+import type { SecretKeyRepo, SecretsRepo } from '../secrets/secrets.repo.js';
 import type { RevocationRepo } from '../sessions/revocations.repo.js';
 import type { UidRepo } from '../uid/uid.repo.js';
 
@@ -11,6 +13,10 @@ export interface Repos {
   uid: UidRepo;
   revocations: RevocationRepo;
   audit: AuditRepo;
+  roles: RoleRepo;
+  secrets: SecretsRepo;
+  /** The key-encryption keys of secrets (sealed under the root key). */
+  secretKeys: SecretKeyRepo;
   /** Runs `fn` once the transaction has committed (in-memory effects, notifications). */
   afterCommit(fn: () => void): void;
 }

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { auditResource } from '../../core/access/access.resources.js';
 import type { LedgerReport } from '../../core/audit/audit.verify.js';
 import { errorResponses } from '../../core/shared/schemas.js';
 import type { ArchiveResult } from '../../storage/audit-ledger.js';
@@ -69,7 +70,7 @@ export function registerAuditLedgerRoutes(app: TypedApp, deps: AuditLedgerDeps) 
     {
       config: {
         access: {
-          permission: { action: 'delete', resource: () => ({ type: 'audit', path: '/audit/ledger' }) },
+          permission: { action: 'delete', resource: () => auditResource('ledger') },
         },
       },
       schema: {
@@ -92,7 +93,8 @@ export function registerAuditLedgerRoutes(app: TypedApp, deps: AuditLedgerDeps) 
     {
       config: {
         access: {
-          permission: { action: 'read', resource: () => ({ type: 'audit', path: '/audit/ledger' }) },
+          // Verification reads the chain; recording the grant would append to the chain it checks.
+          permission: { action: 'read', resource: () => auditResource('ledger'), recordGrant: false },
         },
       },
       schema: {
@@ -111,7 +113,7 @@ export function registerAuditLedgerRoutes(app: TypedApp, deps: AuditLedgerDeps) 
     {
       config: {
         access: {
-          permission: { action: 'read', resource: () => ({ type: 'audit', path: '/audit/ledger' }) },
+          permission: { action: 'read', resource: () => auditResource('ledger') },
         },
       },
       schema: {

@@ -1,4 +1,4 @@
-import type { Resource } from '../../core/access/access.policy.js';
+import { auditResource } from '../../core/access/access.resources.js';
 import {
   AuditEventPage,
   AuditEventSchema,
@@ -11,7 +11,6 @@ import type { AuditService } from '../../core/audit/audit.service.js';
 import { errorResponses } from '../../core/shared/schemas.js';
 import type { TypedApp } from '../app.js';
 
-const audit = (path: string): Resource => ({ type: 'audit', path });
 const tags = ['audit'];
 
 /** Reading the audit ledger, and the audit hash of a value. */
@@ -22,7 +21,7 @@ export function registerAuditRoutes(app: TypedApp, deps: { audit: AuditService }
   app.get(
     '/v1/audit/events',
     {
-      config: { access: { permission: { action: 'list', resource: () => audit('/audit/events') } } },
+      config: { access: { permission: { action: 'list', resource: () => auditResource('events') } } },
       schema: {
         tags,
         summary: 'List audit events (filtered; newest first, or oldest first after a sequence number)',
@@ -43,7 +42,7 @@ export function registerAuditRoutes(app: TypedApp, deps: { audit: AuditService }
   app.post(
     '/v1/audit/hash',
     {
-      config: { access: { permission: { action: 'read', resource: () => audit('/audit/hash') } } },
+      config: { access: { permission: { action: 'read', resource: () => auditResource('hash') } } },
       schema: {
         tags,
         summary: 'Hash a value with the audit HMAC key, to search audit records for it',

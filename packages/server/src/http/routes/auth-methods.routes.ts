@@ -1,4 +1,5 @@
-import type { Resource } from '../../core/access/access.policy.js';
+import type { FastifyRequest } from 'fastify';
+import { allOf, authMethodResource } from '../../core/access/access.resources.js';
 import {
   AuthMethodIdParams,
   AuthMethodPage,
@@ -14,7 +15,6 @@ import type { AuthMethodsService } from '../../core/auth-methods/auth-methods.se
 import { errorResponses } from '../../core/shared/schemas.js';
 import type { TypedApp } from '../app.js';
 
-const methods = (path = '/auth-methods/*'): Resource => ({ type: 'auth-method', path });
 const tags = ['auth-methods'];
 
 /** Auth methods: how identities prove who they are. */
@@ -23,6 +23,11 @@ export function registerAuthMethodRoutes(
   deps: { authMethods: AuthMethodsService; onChange: (id?: string) => void },
 ) {
   const svc = deps.authMethods;
+  /** Routes by access id: the policy path is the method's name (ADR 0008), looked up. */
+  const theMethod = async (request: FastifyRequest) => {
+    const id = (request.params as { id: string }).id;
+    return authMethodResource((await svc.get(id).catch(() => null))?.name ?? id);
+  };
 
   app.post(
     '/v1/auth-methods',
@@ -31,7 +36,7 @@ export function registerAuthMethodRoutes(
         access: {
           permission: {
             action: 'create',
-            resource: (r) => methods(`/auth-methods/${(r.body as { name: string }).name}`),
+            resource: (r) => authMethodResource((r.body as { name: string }).name),
           },
         },
       },
@@ -65,7 +70,7 @@ export function registerAuthMethodRoutes(
   app.get(
     '/v1/auth-methods',
     {
-      config: { access: { permission: { action: 'list', resource: () => methods() } } },
+      config: { access: { permission: { action: 'list', resource: () => allOf('auth-method') } } },
       schema: {
         tags,
         summary: 'List auth methods',
@@ -90,7 +95,7 @@ export function registerAuthMethodRoutes(
         access: {
           permission: {
             action: 'read',
-            resource: (r) => methods(`/auth-methods/${(r.query as { name: string }).name}`),
+            resource: (r) => authMethodResource((r.query as { name: string }).name),
           },
         },
       },
@@ -107,7 +112,7 @@ export function registerAuthMethodRoutes(
   app.get(
     '/v1/auth-methods/:id',
     {
-      config: { access: { permission: { action: 'read', resource: () => methods() } } },
+      config: { access: { permission: { action: 'read', resource: theMethod } } },
       schema: {
         tags,
         summary: 'Get an auth method by access id',
@@ -121,7 +126,7 @@ export function registerAuthMethodRoutes(
   app.patch(
     '/v1/auth-methods/:id',
     {
-      config: { access: { permission: { action: 'update', resource: () => methods() } } },
+      config: { access: { permission: { action: 'update', resource: theMethod } } },
       schema: {
         tags,
         summary: 'Update an auth method',
@@ -149,7 +154,7 @@ export function registerAuthMethodRoutes(
   app.delete(
     '/v1/auth-methods/:id',
     {
-      config: { access: { permission: { action: 'delete', resource: () => methods() } } },
+      config: { access: { permission: { action: 'delete', resource: theMethod } } },
       schema: {
         tags,
         summary: 'Delete an auth method and revoke every token it issued',

@@ -1,4 +1,5 @@
-import type { Resource } from '../../core/access/access.policy.js';
+import type { FastifyRequest } from 'fastify';
+import { allOf, identityResource } from '../../core/access/access.resources.js';
 import {
   CreateIdentityBody,
   IdentityIdParams,
@@ -11,12 +12,16 @@ import type { IdentitiesService } from '../../core/identities/identities.service
 import { errorResponses } from '../../core/shared/schemas.js';
 import type { TypedApp } from '../app.js';
 
-const identities = (path = '/identities/*'): Resource => ({ type: 'identity', path });
 const tags = ['identities'];
 
 /** The identity inventory. */
 export function registerIdentityRoutes(app: TypedApp, deps: { identities: IdentitiesService }) {
   const svc = deps.identities;
+  /** Routes by id: the policy path is the identity's name (ADR 0008), looked up. */
+  const theIdentity = async (request: FastifyRequest) => {
+    const id = (request.params as { id: string }).id;
+    return identityResource((await svc.get(id).catch(() => null))?.name ?? id);
+  };
 
   app.post(
     '/v1/identities',
@@ -25,7 +30,7 @@ export function registerIdentityRoutes(app: TypedApp, deps: { identities: Identi
         access: {
           permission: {
             action: 'create',
-            resource: (r) => identities(`/identities/${(r.body as { name: string }).name}`),
+            resource: (r) => identityResource((r.body as { name: string }).name),
           },
         },
       },
@@ -45,7 +50,7 @@ export function registerIdentityRoutes(app: TypedApp, deps: { identities: Identi
   app.get(
     '/v1/identities',
     {
-      config: { access: { permission: { action: 'list', resource: () => identities() } } },
+      config: { access: { permission: { action: 'list', resource: () => allOf('identity') } } },
       schema: {
         tags,
         summary: 'List identities (paged, filtered)',
@@ -63,7 +68,7 @@ export function registerIdentityRoutes(app: TypedApp, deps: { identities: Identi
   app.get(
     '/v1/identities/:id',
     {
-      config: { access: { permission: { action: 'read', resource: () => identities() } } },
+      config: { access: { permission: { action: 'read', resource: theIdentity } } },
       schema: {
         tags,
         summary: 'Get an identity',
@@ -77,7 +82,7 @@ export function registerIdentityRoutes(app: TypedApp, deps: { identities: Identi
   app.patch(
     '/v1/identities/:id',
     {
-      config: { access: { permission: { action: 'update', resource: () => identities() } } },
+      config: { access: { permission: { action: 'update', resource: theIdentity } } },
       schema: {
         tags,
         summary: 'Update an identity',
@@ -92,7 +97,7 @@ export function registerIdentityRoutes(app: TypedApp, deps: { identities: Identi
   app.post(
     '/v1/identities/:id/retire',
     {
-      config: { access: { permission: { action: 'delete', resource: () => identities() } } },
+      config: { access: { permission: { action: 'delete', resource: theIdentity } } },
       schema: {
         tags,
         summary: 'Retire an identity (terminal; its tokens stop working)',

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { Resource } from '../../core/access/access.policy.js';
+import { authMethodResource, UID_ACTIONS } from '../../core/access/access.resources.js';
 import type { AuthMethodsService } from '../../core/auth-methods/auth-methods.service.js';
 import { errorResponses } from '../../core/shared/schemas.js';
 import {
@@ -29,45 +30,60 @@ function holderToken(caller: UidCaller | null): string {
   throw uidTokenRequired();
 }
 
-/** The method a request names, as a policy resource. */
-function methodResource(request: FastifyRequest): Resource {
+/**
+ * The method a request names, as a policy resource: UID operations are rules on their auth method
+ * (`auth-method:/<name>`, actions in `UID_ACTIONS`); `/*` when the request names none.
+ */
+async function methodResource(authMethods: AuthMethodsService, request: FastifyRequest): Promise<Resource> {
   const ref = { ...(request.query as object), ...(request.body as object) } as {
     authMethodName?: string;
     authMethodId?: string;
   };
-  return { type: 'uid', path: `/auth-methods/${ref.authMethodName ?? ref.authMethodId ?? '*'}` };
+  // A method named by access id: its policy path is its name.
+  const byId = ref.authMethodId ? await authMethods.get(ref.authMethodId).catch(() => null) : null;
+  return authMethodResource(ref.authMethodName ?? byId?.name ?? ref.authMethodId);
+}
+
+type MethodRef = { authMethodId?: string | undefined; authMethodName?: string | undefined };
+
+/**
+ * Who is acting on a UID tree: the holder of the presented `u-` token, a session from a UID node
+ * (on its own subtree), or an administrator naming the method. Shared with the Akeyless commands.
+ */
+export async function uidActorOf(
+  authMethods: AuthMethodsService,
+  caller: UidCaller | null,
+  ref: MethodRef,
+): Promise<UidActor> {
+  if (!caller) throw new Error('uid route reached without a caller');
+  if (caller.kind === 'holder') return { kind: 'holder', token: caller.token };
+  if (caller.kind === 'session') {
+    return {
+      kind: 'session',
+      nodeId: caller.principal.uidNodeId!,
+      methodId: caller.principal.authMethodId,
+    };
+  }
+  if (!ref.authMethodId && !ref.authMethodName && caller.principal.uidNodeId) {
+    return { kind: 'session', nodeId: caller.principal.uidNodeId, methodId: caller.principal.authMethodId };
+  }
+  return {
+    kind: 'admin',
+    method: await authMethods.resolve({ id: ref.authMethodId, name: ref.authMethodName }),
+  };
 }
 
 /** Universal Identity: token trees for machines with no platform identity. */
 export function registerUidRoutes(app: TypedApp, deps: { uid: UidService; authMethods: AuthMethodsService }) {
   const { uid, authMethods } = deps;
 
-  async function actorOf(
-    caller: UidCaller | null,
-    ref: { authMethodId?: string | undefined; authMethodName?: string | undefined },
-  ): Promise<UidActor> {
-    if (!caller) throw new Error('uid route reached without a caller');
-    if (caller.kind === 'holder') return { kind: 'holder', token: caller.token };
-    if (caller.kind === 'session') {
-      return {
-        kind: 'session',
-        nodeId: caller.principal.uidNodeId!,
-        methodId: caller.principal.authMethodId,
-      };
-    }
-    if (!ref.authMethodId && !ref.authMethodName && caller.principal.uidNodeId) {
-      return { kind: 'session', nodeId: caller.principal.uidNodeId, methodId: caller.principal.authMethodId };
-    }
-    return {
-      kind: 'admin',
-      method: await authMethods.resolve({ id: ref.authMethodId, name: ref.authMethodName }),
-    };
-  }
+  const actorOf = (caller: UidCaller | null, ref: MethodRef) => uidActorOf(authMethods, caller, ref);
+  const theMethod = (request: FastifyRequest) => methodResource(authMethods, request);
 
   app.post(
     '/v1/uid/tokens',
     {
-      config: { access: { permission: { action: 'create', resource: methodResource } } },
+      config: { access: { permission: { action: UID_ACTIONS.generate, resource: theMethod } } },
       schema: {
         tags,
         summary: 'Generate a root UID token (admin)',
@@ -133,7 +149,7 @@ export function registerUidRoutes(app: TypedApp, deps: { uid: UidService; authMe
         access: {
           uid: true,
           allowUidSession: false,
-          permission: { action: 'create', resource: methodResource },
+          permission: { action: UID_ACTIONS.createChild, resource: theMethod },
         },
       },
       schema: {
@@ -159,7 +175,7 @@ export function registerUidRoutes(app: TypedApp, deps: { uid: UidService; authMe
         access: {
           uid: true,
           allowUidSession: true,
-          permission: { action: 'list', resource: methodResource },
+          permission: { action: UID_ACTIONS.listTree, resource: theMethod },
         },
       },
       schema: {
@@ -183,7 +199,7 @@ export function registerUidRoutes(app: TypedApp, deps: { uid: UidService; authMe
         access: {
           uid: true,
           allowUidSession: true,
-          permission: { action: 'delete', resource: methodResource },
+          permission: { action: UID_ACTIONS.revoke, resource: theMethod },
         },
       },
       schema: {

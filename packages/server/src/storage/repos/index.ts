@@ -9,6 +9,8 @@ import { ChainHead, createAuditRepo } from './audit.repo.js';
 import { AuthMethodCache, createAuthMethodRepo } from './auth-methods.repo.js';
 import { createIdentityRepo } from './identities.repo.js';
 import { createRevocationRepo } from './revocations.repo.js';
+import { createRoleRepo } from './roles.repo.js';
+import { createSecretKeyRepo, createSecretsRepo } from './secrets.repo.js';
 import { createUidRepo } from './uid.repo.js';
 
 export { AuthMethodCache, ChainHead };
@@ -45,6 +47,9 @@ export function repoFactory(dialect: Dialect, state: RepoState) {
         state.direct,
         state.onAppended ? { afterCommit, onAppended: state.onAppended } : null,
       ),
+      roles: createRoleRepo(db, dialect),
+      secrets: createSecretsRepo(target),
+      secretKeys: createSecretKeyRepo(target),
       afterCommit,
     };
   };

@@ -1,0 +1,94 @@
+import type { ResourceType } from '../../core/access/access.policy.js';
+import { allOf } from '../../core/access/access.resources.js';
+import type { AccessService } from '../../core/access/access.service.js';
+import { normaliseRulePath, ruleTypeFromWire } from '../../core/access/roles.model.js';
+import { ExplainBody, ExplanationSchema, explanationToWire } from '../../core/access/roles.schemas.js';
+import type { DenialRecorder } from '../../core/audit/denials.js';
+import type { Principal } from '../../core/sessions/sessions.model.js';
+import type { SessionsService } from '../../core/sessions/sessions.service.js';
+import { forbidden, TesseraError, validationError } from '../../core/shared/errors.js';
+import { errorResponses } from '../../core/shared/schemas.js';
+import type { TypedApp } from '../app.js';
+
+/**
+ * `POST /v1/access/explain`: which rule (role, association) allows or denies an action, and why.
+ * Any session may explain its own access; explaining another session token needs `read` on
+ * `role:/*`, checked before the token is even looked at (no validity oracle), and the token is
+ * never echoed, logged or audited.
+ */
+export function registerAccessRoutes(
+  app: TypedApp,
+  deps: { access: AccessService; sessions: SessionsService; denials: DenialRecorder },
+) {
+  const { access, sessions, denials } = deps;
+
+  app.post(
+    '/v1/access/explain',
+    {
+      // Any session: the handler checks what explaining another token needs.
+      config: { access: { filter: { action: 'read', type: 'role' } } },
+      schema: {
+        tags: ['roles'],
+        summary: 'Explain an access decision for your own session or another session token',
+        description:
+          'The answer names the deciding rule, its role and association, the associations whose claims matched, and rules that matched the path but did not apply (expired, CIDR, time window, claims). Without `token` it explains the caller; with `token` (needs read on role:/*) that token’s principal, with CIDR conditions evaluated for `sourceIp` if given.',
+        body: ExplainBody,
+        response: { 200: ExplanationSchema, ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      const ruleType = ruleTypeFromWire(body.ruleType ?? 'item');
+      const path = normaliseRulePath(body.path);
+      if (!ruleType || ruleType === '*') throw validationError('ruleType must name one kind of object.');
+      if (!path) throw validationError('path is not a valid name.');
+      const resource = { type: ruleType as ResourceType, path };
+      let subject: Principal = request.principal!;
+      if (body.token !== undefined) {
+        const needed = allOf('role');
+        if (!(await request.permits('read', needed))) {
+          await denials.record(
+            {
+              type: 'access.denied',
+              outcome: 'denied',
+              actor: {},
+              resource: needed.path,
+              reason: 'no-matching-rule',
+              data: { action: 'read', resourceType: 'role', route: request.routeOptions.url ?? null },
+            },
+            request.ctx,
+          );
+          throw forbidden('explaining another token needs read on role:/*');
+        }
+        try {
+          subject = sessions.toPrincipal(await sessions.verify(body.token));
+        } catch (error) {
+          const code = error instanceof TesseraError ? error.code : 'TESSERA_TOKEN_INVALID';
+          throw validationError('The token to explain is not a valid session token.', { tokenError: code });
+        }
+      }
+      const explanation = await access.explain(subject, body.action, resource, {
+        sourceIp: body.sourceIp ?? (body.token === undefined ? request.ip : null),
+      });
+      if (body.token !== undefined) {
+        await denials.record(
+          {
+            type: 'access.explained',
+            outcome: 'success',
+            actor: {},
+            resource: path,
+            data: {
+              action: body.action,
+              resourceType: ruleType,
+              allowed: explanation.decision.allowed,
+              subjectIdentityId: subject.identityId,
+              subjectAuthMethodId: subject.authMethodId,
+            },
+          },
+          request.ctx,
+        );
+      }
+      return explanationToWire(explanation, subject, resource);
+    },
+  );
+}
