@@ -28,6 +28,7 @@ import { ErrorBody } from '../core/shared/schemas.js';
 import { UidNodeSchema } from '../core/uid/uid.schemas.js';
 import type { UidService } from '../core/uid/uid.service.js';
 import { installAccessControl } from './access.js';
+import { registerAkeylessApi } from './compat/akeyless/akeyless.commands.js';
 import { errorHandler } from './error-mapper.js';
 import { installRequestMetrics } from './request-metrics.js';
 import { registerAccessRoutes } from './routes/access.routes.js';
@@ -228,6 +229,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     secrets: deps.secrets,
     secretKeys: deps.secretKeys,
     ...(deps.onKekRotated ? { onKekRotated: deps.onKekRotated } : {}),
+  });
+  await registerAkeylessApi(typed, {
+    authenticate: deps.authenticate,
+    sessions: deps.sessions,
+    authMethods: deps.authMethods,
+    uid: deps.uid,
+    roles: deps.roles,
+    secrets: deps.secrets,
+    onMethodChange: (id) => deps.access.invalidate(id),
+    nowMs: () => deps.clock.nowMs(),
   });
   await app.ready();
   return app;
