@@ -207,6 +207,8 @@ const ROUTES: Record<string, Handler> = {
   'DELETE /v1/roles/demo-readers/rules': () => [204, undefined],
   'POST /v1/roles/demo-readers/associations': () => [201, ASSOCIATION],
   'DELETE /v1/role-associations/ra-1': () => [204, undefined],
+  'POST /v1/roles/demo-readers/includes': () => [200, ROLE],
+  'DELETE /v1/roles/demo-readers/includes/common': () => [204, undefined],
   'POST /v1/access/explain': () => [200, EXPLANATION],
   'POST /v1/audit/hash': () => [200, { hash: `hmac-sha256:${'0'.repeat(64)}` }],
   'POST /v1/audit/verify': () => [
@@ -366,6 +368,8 @@ describe('--json on every command', () => {
     ['delete-role-rule', '--role-name', 'demo-readers', '--path', '/demo/*', '--rule-type', 'item-rule'],
     ['assoc-role-am', '--role-name', 'demo-readers', '--am-name', '/demo/uid'],
     ['delete-assoc', '--assoc-id', 'ra-1'],
+    ['include-role', '--role-name', 'demo-readers', '--included-role', 'common'],
+    ['exclude-role', '--role-name', 'demo-readers', '--included-role', 'common'],
     ['access', 'explain', '--path', '/demo/db', '--action', 'read'],
     ['create-secret', '--name', '/demo/database-config', '--value', 'v', '--tag', 'prod'],
     ['get-secret-value', '--name', '/demo/database-config'],

@@ -359,6 +359,42 @@ const deleteAssoc: CommandSpec = {
   },
 };
 
+const INCLUSION: OptionSpecs = {
+  'role-name': { type: 'string', placeholder: 'NAME', required: true, description: 'the including role' },
+  'included-role': {
+    type: 'string',
+    placeholder: 'NAME',
+    required: true,
+    description: 'the role whose rules it gains',
+  },
+};
+
+const includeRole: CommandSpec = {
+  path: ['include-role'],
+  summary: 'Make a role include another (it gains the other role’s rules; cycles are refused)',
+  options: INCLUSION,
+  examples: ['tessera include-role --role-name payments-service --included-role common-readers'],
+  async run(ctx, args) {
+    const role = args.requireStr('role-name');
+    const included = args.requireStr('included-role');
+    await ctx.withAdmin((t) => ctx.client.includeRole(t, role, included));
+    ctx.emit({ role, included }, () => `Role "${role}" now includes "${included}".\n`);
+  },
+};
+
+const excludeRole: CommandSpec = {
+  path: ['exclude-role'],
+  summary: 'Stop a role including another',
+  options: INCLUSION,
+  examples: ['tessera exclude-role --role-name payments-service --included-role common-readers'],
+  async run(ctx, args) {
+    const role = args.requireStr('role-name');
+    const included = args.requireStr('included-role');
+    await ctx.withAdmin((t) => ctx.client.excludeRole(t, role, included));
+    ctx.emit({ role, excluded: included }, () => `Role "${role}" no longer includes "${included}".\n`);
+  },
+};
+
 /** The role commands, in help order. */
 export const roleCommands: readonly CommandSpec[] = [
   createRole,
@@ -367,6 +403,8 @@ export const roleCommands: readonly CommandSpec[] = [
   deleteRole,
   setRoleRule,
   deleteRoleRule,
+  includeRole,
+  excludeRole,
   assocRoleAm,
   deleteAssoc,
 ];

@@ -464,6 +464,16 @@ describe.each(STORES)('the rest of the Akeyless command set through the SDK (%s)
       '/svc/a/two',
     ]);
 
+    // The listing is an authorization decision like any read: recorded.
+    const events = await s.call('GET', '/v1/audit/events?type=access.granted&resourcePrefix=/svc/a', {
+      token: s.adminToken,
+    });
+    expect(events.body.items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ resource: '/svc/a', data: expect.objectContaining({ action: 'list' }) }),
+      ]),
+    );
+
     const deleted = await api.deleteItem(model('DeleteItem', { name: '/svc/a/two', token: admin }));
     expect(deleted.item_name).toBe('/svc/a/two');
     expect(deleted.deletion_date).toBeInstanceOf(Date);

@@ -53,6 +53,11 @@ export interface Permission {
 export interface ResultFilter {
   action: Action;
   type: Resource['type'];
+  /**
+   * What is being listed (a folder, `/*`): the listing itself is then recorded like any granted
+   * read, as `list` on that path. Routes that record their own event leave it out.
+   */
+  scope?: (request: FastifyRequest) => string;
 }
 
 /**
@@ -201,7 +206,11 @@ export function installAccessControl(
     if (!principal) throw unauthenticated();
     request.permits = async (action, resource) =>
       (await access.authorize(principal, action, resource, accessRequest(request))).allowed;
-    if ('filter' in declared) return;
+    if ('filter' in declared) {
+      const { scope, action, type } = declared.filter;
+      if (scope) await deps.onGranted(request, action, { type, path: scope(request) }, null);
+      return;
+    }
     if (declared.permission.resources) {
       await permittedAll(
         request,

@@ -78,7 +78,15 @@ export function registerSecretRoutes(
   app.get(
     '/v1/secrets',
     {
-      config: { access: { filter: { action: 'list', type: 'item' } } },
+      config: {
+        access: {
+          filter: {
+            action: 'list',
+            type: 'item',
+            scope: (r) => itemResource((r.query as { prefix?: string }).prefix ?? '*').path,
+          },
+        },
+      },
       schema: {
         tags,
         summary: 'List the items in a folder (paged)',

@@ -264,7 +264,7 @@ export function registerAkeylessAuthCommands(c: CommandRegistrar, deps: Akeyless
 
   const listSpec = {
     summary: 'List the auth methods the caller may list',
-    access: { filter: { action: 'list' as const, type: 'auth-method' as const } },
+    access: { filter: { action: 'list' as const, type: 'auth-method' as const, scope: () => '/*' } },
     body: ListMethods,
   };
   const list = async (request: CommandRequest<typeof ListMethods>) => {

@@ -4,7 +4,7 @@ import type { SecretDescription, SecretFormat, SecretMetadata } from '../../../c
 import type { SecretsService } from '../../../core/secrets/secrets.service.js';
 import { validationError } from '../../../core/shared/errors.js';
 import { type CommandRegistrar, commandBody, Int, NonEmpty, Str, Strings } from './akeyless.api.js';
-import { item, itemNamed } from './akeyless.resources.js';
+import { bodyKey, item, itemNamed } from './akeyless.resources.js';
 
 const MAX_VALUE = 96 * 1024;
 const CreateSecret = commandBody({
@@ -190,7 +190,9 @@ export function registerAkeylessSecretCommands(c: CommandRegistrar, deps: { secr
     'list-items',
     {
       summary: 'List the items under a path the caller may list',
-      access: { filter: { action: 'list', type: 'item' } },
+      access: {
+        filter: { action: 'list', type: 'item', scope: (r) => item(bodyKey(r, 'path') || '*').path },
+      },
       body: ListItems,
     },
     async (request) => {
