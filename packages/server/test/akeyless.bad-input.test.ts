@@ -16,7 +16,12 @@ interface Spec {
 
 const specs: Spec[] = [];
 registerAkeylessCommands(
-  { command: (name, spec) => specs.push({ name, body: spec.body, access: spec.access }) },
+  {
+    command: (names, spec) => {
+      for (const name of typeof names === 'string' ? [names] : names)
+        specs.push({ name, body: spec.body, access: spec.access });
+    },
+  },
   {} as never,
 );
 

@@ -38,8 +38,9 @@ export type CommandRequest<B extends TObject> = FastifyRequest<{ Body: Static<B>
 
 /** Registers command handlers on the `/akeyless` scope. */
 export interface CommandRegistrar {
+  /** `names`: the command, or the command and its aliases (the SDK's older and newer spellings). */
   command<B extends TObject>(
-    name: string,
+    names: string | readonly string[],
     spec: { access: RouteAccess; body: B; summary: string },
     handler: (request: CommandRequest<B>, reply: FastifyReply) => Promise<unknown>,
   ): void;
@@ -88,20 +89,22 @@ export async function mountAkeylessApi(
         ),
       );
       register({
-        command(name, spec, handler) {
-          typed.post(
-            `/${name}`,
-            {
-              config: { access: spec.access, credentialFrom: credentialFromBody, uidTokenAsSession: true },
-              // Not part of the native OpenAPI document (and so not of the SDK's wire types).
-              schema: { hide: true, summary: spec.summary, body: spec.body },
-            },
-            async (request, reply) => {
-              const answer = await handler(request as never, reply);
-              reply.type('application/json; charset=utf-8');
-              return answer ?? {};
-            },
-          );
+        command(names, spec, handler) {
+          for (const name of typeof names === 'string' ? [names] : names) {
+            typed.post(
+              `/${name}`,
+              {
+                config: { access: spec.access, credentialFrom: credentialFromBody, uidTokenAsSession: true },
+                // Not part of the native OpenAPI document (and so not of the SDK's wire types).
+                schema: { hide: true, summary: spec.summary, body: spec.body },
+              },
+              async (request, reply) => {
+                const answer = await handler(request as never, reply);
+                reply.type('application/json; charset=utf-8');
+                return answer ?? {};
+              },
+            );
+          }
         },
       });
     },

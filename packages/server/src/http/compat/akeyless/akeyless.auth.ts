@@ -259,8 +259,7 @@ export function registerAkeylessAuthCommands(c: CommandRegistrar, deps: Akeyless
     );
     return { access_id: method.id, access_key: accessKey, name: method.name };
   };
-  c.command('create-auth-method', createKeySpec, createKey);
-  c.command('auth-method-create-api-key', createKeySpec, createKey);
+  c.command(['create-auth-method', 'auth-method-create-api-key'], createKeySpec, createKey);
 
   const listSpec = {
     summary: 'List the auth methods the caller may list',
@@ -287,8 +286,7 @@ export function registerAkeylessAuthCommands(c: CommandRegistrar, deps: Akeyless
     }
     return { auth_methods: visible, next_page: page.nextCursor ?? '' };
   };
-  c.command('list-auth-methods', listSpec, list);
-  c.command('auth-method-list', listSpec, list);
+  c.command(['list-auth-methods', 'auth-method-list'], listSpec, list);
 
   const getSpec = {
     summary: 'Get an auth method',
@@ -299,8 +297,7 @@ export function registerAkeylessAuthCommands(c: CommandRegistrar, deps: Akeyless
     const method = await authMethods.getByName(request.body.name);
     return authMethodToAkeyless(method, await deps.rolesOfMethod(method));
   };
-  c.command('get-auth-method', getSpec, get);
-  c.command('auth-method-get', getSpec, get);
+  c.command(['get-auth-method', 'auth-method-get'], getSpec, get);
 
   const deleteSpec = {
     summary: 'Delete an auth method and revoke every token it issued',
@@ -313,6 +310,5 @@ export function registerAkeylessAuthCommands(c: CommandRegistrar, deps: Akeyless
     deps.onMethodChange(method.id);
     return { name: method.name };
   };
-  c.command('delete-auth-method', deleteSpec, remove);
-  c.command('auth-method-delete', deleteSpec, remove);
+  c.command(['delete-auth-method', 'auth-method-delete'], deleteSpec, remove);
 }
