@@ -435,6 +435,16 @@ describe.each(STORES)('the rest of the Akeyless command set through the SDK (%s)
       model('GetSecretValue', { names: ['/svc/a/one'], version: 1, token: admin }),
     );
     expect(first['/svc/a/one']).toBe('v1');
+    // The largest value the vault takes (64 KiB of UTF-8, JSON-escaped on the wire) goes through.
+    const big = '"'.repeat(64 * 1024);
+    await api.createSecret(model('CreateSecret', { name: '/svc/big', value: big, token: admin }));
+    expect(
+      (await api.getSecretValue(model('GetSecretValue', { names: ['/svc/big'], token: admin })))['/svc/big'],
+    ).toBe(big);
+    const tooBig = await refusal(
+      api.createSecret(model('CreateSecret', { name: '/svc/too-big', value: `${big}x`, token: admin })),
+    );
+    expect(tooBig.status).toBe(413);
     const bad = await refusal(
       api.createSecret(
         model('CreateSecret', { name: '/svc/bad', value: '{nope', format: 'json', token: admin }),

@@ -41,7 +41,13 @@ export interface CommandRegistrar {
   /** `names`: the command, or the command and its aliases (the SDK's older and newer spellings). */
   command<B extends TObject>(
     names: string | readonly string[],
-    spec: { access: RouteAccess; body: B; summary: string },
+    spec: {
+      access: RouteAccess;
+      body: B;
+      summary: string;
+      /** A larger body limit than the server's default (commands that carry a secret value). */
+      bodyLimit?: number;
+    },
     handler: (request: CommandRequest<B>, reply: FastifyReply) => Promise<unknown>,
   ): void;
 }
@@ -95,6 +101,7 @@ export async function mountAkeylessApi(
               `/${name}`,
               {
                 config: { access: spec.access, credentialFrom: credentialFromBody, uidTokenAsSession: true },
+                ...(spec.bodyLimit ? { bodyLimit: spec.bodyLimit } : {}),
                 // Not part of the native OpenAPI document (and so not of the SDK's wire types).
                 schema: { hide: true, summary: spec.summary, body: spec.body },
               },

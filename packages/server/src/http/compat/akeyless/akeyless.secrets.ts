@@ -1,12 +1,14 @@
 import { Type } from '@sinclair/typebox';
 import type { Action, Resource } from '../../../core/access/access.policy.js';
 import type { SecretDescription, SecretFormat, SecretMetadata } from '../../../core/secrets/secrets.model.js';
+import { SECRET_BODY_LIMIT } from '../../../core/secrets/secrets.schemas.js';
 import type { SecretsService } from '../../../core/secrets/secrets.service.js';
 import { validationError } from '../../../core/shared/errors.js';
 import { type CommandRegistrar, commandBody, Int, NonEmpty, Str, Strings } from './akeyless.api.js';
 import { bodyKey, item, itemNamed } from './akeyless.resources.js';
 
-const MAX_VALUE = 96 * 1024;
+/** The service bounds the value (64 KiB of UTF-8); the schema only bounds the string read. */
+const MAX_VALUE = SECRET_BODY_LIMIT;
 const CreateSecret = commandBody({
   name: NonEmpty(512),
   value: Type.String({ maxLength: MAX_VALUE }),
@@ -90,6 +92,7 @@ export function registerAkeylessSecretCommands(c: CommandRegistrar, deps: { secr
     'create-secret',
     {
       summary: 'Create a static secret',
+      bodyLimit: SECRET_BODY_LIMIT,
       access: { permission: { action: 'create', resource: named } },
       body: CreateSecret,
     },
@@ -146,6 +149,7 @@ export function registerAkeylessSecretCommands(c: CommandRegistrar, deps: { secr
     'update-secret-val',
     {
       summary: 'Write a new version of a secret',
+      bodyLimit: SECRET_BODY_LIMIT,
       access: { permission: { action: 'update', resource: named } },
       body: UpdateValue,
     },
