@@ -7,11 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFileSink, rotatedPath } from '../src/audit-sinks/file.sink.js';
-import { createAuditSinkDispatcher } from '../src/audit-sinks/sink-dispatcher.js';
+import { type AuditSinkDispatcher, createAuditSinkDispatcher } from '../src/audit-sinks/sink-dispatcher.js';
 import { createSyslogSink } from '../src/audit-sinks/syslog.sink.js';
 import { createWebhookSink } from '../src/audit-sinks/webhook.sink.js';
 import type { StoredAuditEvent } from '../src/core/audit/audit.model.js';
-import { type AuditRecord, toAuditRecord } from '../src/core/audit/audit.sink.js';
+import {
+  type AuditCheckpointRecord,
+  type AuditRecord,
+  type AuditSink,
+  toAuditRecord,
+} from '../src/core/audit/audit.sink.js';
 import { startTestServer, type TestServer } from './harness.js';
 
 const event = (seq: number, extra: Partial<StoredAuditEvent> = {}): StoredAuditEvent => ({
@@ -234,7 +239,151 @@ describe('webhook sink through the dispatcher', () => {
       ['webhook', true],
     ]);
     expect(dispatcher.refusal()).toBeNull();
-    expect(dispatcher.status()).toEqual([{ kind: 'webhook', healthy: true, lagEvents: 0 }]);
+    expect(dispatcher.status()).toEqual([
+      { kind: 'webhook', healthy: true, lagEvents: 0, catchingUp: false, queued: 0 },
+    ]);
+  });
+});
+
+/** A sink taking `delayMs` per write, throwing while `failing()`, recording what it accepted. */
+function fakeSink(options: { delayMs: number; failing?: () => boolean }) {
+  const received: Array<{ seq: number } | { checkpoint: number }> = [];
+  const attempt = async () => {
+    await new Promise((r) => setTimeout(r, options.delayMs));
+    if (options.failing?.()) throw new Error('sink down');
+  };
+  const sink: AuditSink = {
+    kind: 'file',
+    async write(events) {
+      await attempt();
+      for (const e of events) received.push({ seq: e.seq });
+    },
+    async writeCheckpoint(checkpoint) {
+      await attempt();
+      received.push({ checkpoint: checkpoint.seq });
+    },
+    close: async () => {},
+  };
+  return { sink, received };
+}
+
+const checkpointAt = (seq: number): AuditCheckpointRecord => ({
+  v: 1,
+  seq,
+  hash: 'c'.repeat(64),
+  atMs: seq,
+  kid: 'k',
+  signature: 's',
+});
+
+/**
+ * Commits `total` events in commits of `perCommit` (each offered after its commit, like the unit of
+ * work does), with a checkpoint of the head every `checkpointEvery` events, far faster than the sink
+ * drains. Returns once the sink has every event and checkpoint.
+ */
+async function overflow(
+  sink: AuditSink,
+  received: ReturnType<typeof fakeSink>['received'],
+  sample: (dispatcher: AuditSinkDispatcher) => void = () => {},
+) {
+  const total = 1_500;
+  const perCommit = 25;
+  const checkpointEvery = 300;
+  const ledger: StoredAuditEvent[] = [];
+  const catchUps: boolean[] = [];
+  const health: boolean[] = [];
+  const dispatcher = createAuditSinkDispatcher({
+    sinks: [sink],
+    startSeq: 0,
+    readAfter: async (seq, limit) => {
+      await new Promise((r) => setImmediate(r));
+      return ledger.filter((e) => e.seq > seq).slice(0, limit);
+    },
+    options: { batchSize: 10, maxQueue: 50, retryInitialMs: 5, retryMaxMs: 20 },
+    onCatchUp: (_kind, catchingUp) => catchUps.push(catchingUp),
+    onHealthChange: (_kind, healthy) => health.push(healthy),
+  });
+  cleanups.push(() => dispatcher.close(0));
+  const checkpoints: number[] = [];
+  for (let seq = 1; seq <= total; seq++) {
+    const e = event(seq);
+    ledger.push(e);
+    dispatcher.offer(e);
+    if (seq % perCommit === 0) {
+      await new Promise((r) => setImmediate(r));
+      sample(dispatcher);
+    }
+    if (seq % checkpointEvery === 0) {
+      dispatcher.checkpoint(checkpointAt(seq));
+      checkpoints.push(seq);
+    }
+  }
+  await until(() => received.length === total + checkpoints.length, 20_000);
+  sample(dispatcher);
+  return { dispatcher, total, checkpoints, catchUps, health };
+}
+
+/** Every event exactly once in seq order, and each checkpoint once, after the event it covers. */
+function expectLosslessCopy(
+  received: ReturnType<typeof fakeSink>['received'],
+  total: number,
+  checkpoints: number[],
+) {
+  const seqs = received.flatMap((r) => ('seq' in r ? [r.seq] : []));
+  expect(seqs).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+  const at = received.flatMap((r, index) => ('checkpoint' in r ? [[r.checkpoint, index]] : []));
+  expect(at.map(([seq]) => seq)).toEqual(checkpoints);
+  for (const [seq, index] of at) {
+    expect(received.findIndex((r) => 'seq' in r && r.seq === seq)).toBeLessThan(index!);
+  }
+}
+
+describe('a sink slower than the ledger (queue overflow)', () => {
+  it('catches up from the ledger: every event once, in order, checkpoints after their events', async () => {
+    const { sink, received } = fakeSink({ delayMs: 1 });
+    const { dispatcher, total, checkpoints, catchUps, health } = await overflow(sink, received);
+    expectLosslessCopy(received, total, checkpoints);
+    expect(catchUps.length).toBeGreaterThanOrEqual(2);
+    expect(catchUps).toEqual(catchUps.map((_, i) => i % 2 === 0)); // started, caught up, ...
+    expect(health).toEqual([]);
+    expect(dispatcher.status()).toEqual([
+      { kind: 'file', healthy: true, lagEvents: 0, catchingUp: false, queued: 0 },
+    ]);
+  });
+
+  it('keeps the guarantee when the sink fails and recovers while behind', async () => {
+    let writes = 0;
+    const { sink, received } = fakeSink({ delayMs: 1, failing: () => ++writes % 7 < 3 });
+    const { dispatcher, total, checkpoints, health } = await overflow(sink, received);
+    expectLosslessCopy(received, total, checkpoints);
+    expect(health.length).toBeGreaterThanOrEqual(2);
+    expect(health).toEqual(health.map((_, i) => i % 2 === 1)); // failing, recovered, ...
+    expect(dispatcher.refusal()).toBeNull();
+    expect(dispatcher.status()[0]).toMatchObject({ healthy: true, lagEvents: 0, catchingUp: false });
+  });
+
+  it('holds at most maxQueue + one batch in memory', async () => {
+    const { sink, received } = fakeSink({ delayMs: 1 });
+    let maxQueued = 0;
+    let sawCatchUp = false;
+    const sample = (dispatcher: AuditSinkDispatcher) => {
+      const [status] = dispatcher.status();
+      maxQueued = Math.max(maxQueued, status!.queued);
+      sawCatchUp ||= status!.catchingUp;
+    };
+    let watched: AuditSinkDispatcher | undefined;
+    const write = sink.write;
+    sink.write = (events) => {
+      if (watched) sample(watched);
+      return write(events);
+    };
+    await overflow(sink, received, (dispatcher) => {
+      watched = dispatcher;
+      sample(dispatcher);
+    });
+    expect(sawCatchUp).toBe(true);
+    expect(maxQueued).toBeGreaterThan(0);
+    expect(maxQueued).toBeLessThanOrEqual(50 + 10);
   });
 });
 

@@ -81,6 +81,10 @@ export async function startAuditDelivery(deps: {
       log.warn({ err: error, sink: kind }, 'audit sink delivery failed');
     },
     onLag: (kind, lag) => metrics.auditSinkLag(kind, lag),
+    onCatchUp: (kind, catchingUp) => {
+      if (catchingUp) log.warn({ sink: kind }, 'audit sink is behind its queue: catching up from the ledger');
+      else log.info({ sink: kind }, 'audit sink caught up with the ledger');
+    },
     onHealthChange: (kind, healthy, error) => {
       metrics.auditSinkHealthy(kind, healthy);
       const allFailing = dispatcher.refusal() !== null;

@@ -141,7 +141,7 @@ export function createTesseraMetrics(deps: TesseraMetricsDeps): TesseraMetrics {
   });
   const sinkErrors = registry.counter({
     name: 'tessera_audit_sink_errors_total',
-    help: 'Failed audit sink deliveries (each failed attempt, and events dropped from a full queue).',
+    help: 'Failed audit sink deliveries (each failed attempt) and failed ledger reads while catching up.',
     labels: { sink: AUDIT_SINK_KINDS },
   });
   const sinkHealthy = registry.gauge({
