@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FetchLike } from '@tessera/sdk';
@@ -117,6 +117,8 @@ const SECRET_VALUE = {
 };
 /** A real data directory for the offline `root-key rotate`. */
 const ROOT_KEY_DATA_DIR = join(tmpdir(), `tessera-cli-root-key-${process.pid}`);
+/** A UID token file for `agent` and `run`. */
+const AGENT_DIR = join(tmpdir(), `tessera-cli-agent-${process.pid}`);
 
 const RULE = {
   id: 'rr-1',
@@ -382,13 +384,35 @@ describe('--json on every command', () => {
     ['secret-kek', 'rotate'],
     ['secret-kek', 'status'],
     ['root-key', 'rotate', '--data-dir', ROOT_KEY_DATA_DIR],
+    [
+      'agent',
+      '--uid-token-file',
+      join(AGENT_DIR, 'token'),
+      '--server-url',
+      'http://127.0.0.1:8377',
+      '--once',
+    ],
+    // No `--` here: the test appends --json, which must reach the CLI, not the child.
+    [
+      'run',
+      '--uid-token-file',
+      join(AGENT_DIR, 'token'),
+      '--env',
+      'DB=/demo/database-config',
+      process.execPath,
+      '-e',
+      '',
+    ],
   ];
   beforeAll(async () => {
     const { initDataDir, loadConfig } = await import('@tessera/server');
     await initDataDir(loadConfig({ dataDir: ROOT_KEY_DATA_DIR, logLevel: 'silent' }, {}));
+    await mkdir(AGENT_DIR, { recursive: true });
+    await writeFile(join(AGENT_DIR, 'token'), 'UID_TOKEN=u-X\n', { mode: 0o600 });
   });
   afterAll(async () => {
     await rm(ROOT_KEY_DATA_DIR, { recursive: true, force: true });
+    await rm(AGENT_DIR, { recursive: true, force: true });
   });
   it.each(cases)('%s %s %s', async (...argv) => {
     const result = await run([...argv, '--json']);

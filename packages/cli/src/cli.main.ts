@@ -4,6 +4,8 @@
  */
 
 import { accessCommands } from './access.command.js';
+import { agentCommands } from './agent/agent.command.js';
+import { CommandExit } from './agent/agent.exit.js';
 import { ArgReader, editDistance, type OptionSpecs, parseArgv } from './argv.parser.js';
 import { auditCommands } from './audit.command.js';
 import { auditVerifyCommands } from './audit-verify.command.js';
@@ -14,6 +16,7 @@ import { EXIT_USAGE, renderErrorJson, renderErrorText, toErrorReport, UsageError
 import { identityCommands } from './identity.command.js';
 import { roleCommands } from './role.command.js';
 import { rootKeyCommands } from './root-key.command.js';
+import { runCommands } from './run.command.js';
 import { secretCommands } from './secret.command.js';
 import { serverCommands } from './server.command.js';
 import { uidCommands } from './uid.command.js';
@@ -34,6 +37,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...auditVerifyCommands,
   ...secretCommands,
   ...rootKeyCommands,
+  ...agentCommands,
+  ...runCommands,
 ];
 
 /** Result of {@link resolveCommand}. */
@@ -136,7 +141,9 @@ export function overviewHelp(commands: readonly CommandSpec[] = COMMANDS, group?
  * @returns the exit code
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  const wantsJson = argv.some((a) => a === '--json' || a === '--json=true');
+  // Arguments after `--` belong to a child command (`tessera run -- cmd --help`), not to the CLI.
+  const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  const wantsJson = own.some((a) => a === '--json' || a === '--json=true');
   const first = argv[0];
   if (first === '--version' || first === 'version') {
     io.stdout(wantsJson ? `${JSON.stringify({ version: CLI_VERSION })}\n` : `tessera ${CLI_VERSION}\n`);
@@ -144,7 +151,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
   const helpCommand = first === 'help';
   const { command, words, rest } = resolveCommand(helpCommand ? argv.slice(1) : argv);
-  const helpAsked = helpCommand || rest.includes('--help') || rest.includes('-h');
+  const ownRest = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  const helpAsked = helpCommand || ownRest.includes('--help') || ownRest.includes('-h');
   if (!command) {
     if (words.length === 0) {
       io.stdout(overviewHelp());
@@ -176,6 +184,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     await command.run(ctx, args);
     return 0;
   } catch (err) {
+    if (err instanceof CommandExit) return err.exitCode;
     return fail(io, err, wantsJson, name, url);
   }
 }

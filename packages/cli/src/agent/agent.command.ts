@@ -1,0 +1,265 @@
+/**
+ * `tessera agent`: keeps a UID token alive on a machine (rotation at a fraction of its TTL, saved
+ * before use), a session token fresh, and secrets rendered to files. Wires the pure core to the real
+ * process: files, clock, timers, signals (SIGTERM/SIGINT stop, SIGHUP reloads) and `/healthz`.
+ */
+
+import { randomInt } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { TesseraClient } from '@tessera/sdk';
+import { CLI_VERSION, type CommandContext, type CommandSpec } from '../cli.context.js';
+import { renderErrorJson, renderErrorText } from '../cli.errors.js';
+import { writeFileAtomic } from '../file.atomic.js';
+import { FileUidTokenStore } from '../token-file.store.js';
+import {
+  type AgentFlagOverrides,
+  type AgentSettings,
+  parseAgentConfigText,
+  resolveAgentSettings,
+} from './agent.config.js';
+import { AgentCore, AgentFatalError, type AgentFiles, loadTemplates } from './agent.core.js';
+import { CommandExit } from './agent.exit.js';
+import { type HealthServer, startHealthServer } from './agent.health.js';
+import { type AgentEvent, type AgentLog, formatAgentEvent } from './agent.log.js';
+import { runAgentLoop } from './agent.loop.js';
+
+/** Exit code when the UID token is refused: systemd's RestartPreventExitStatus=2 stops restarts. */
+export const EXIT_TOKEN_REFUSED = 2;
+
+const nodeFiles: AgentFiles = {
+  async read(path) {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  },
+  async writeAtomic(path, content) {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(path, content);
+  },
+};
+
+const random = (): number => randomInt(0, 2 ** 32) / 2 ** 32;
+
+async function loadSettings(ctx: CommandContext, configPath: string | undefined, flags: AgentFlagOverrides) {
+  const raw = configPath ? parseAgentConfigText(await readConfig(configPath), configPath) : {};
+  return resolveAgentSettings(raw, flags, {
+    serverUrl: ctx.url,
+    cwd: process.cwd(),
+    source: configPath ?? 'command line',
+  });
+}
+
+async function readConfig(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read agent config ${path} (${(err as NodeJS.ErrnoException).code ?? 'EIO'})`);
+  }
+}
+
+async function buildCore(ctx: CommandContext, settings: AgentSettings, log: AgentLog): Promise<AgentCore> {
+  const client = new TesseraClient({
+    url: settings.serverUrl,
+    userAgent: `tessera-agent/${CLI_VERSION}`,
+    timeoutMs: 10_000,
+    ...(ctx.io.fetch ? { fetch: ctx.io.fetch } : {}),
+  });
+  return new AgentCore(
+    {
+      client,
+      store: new FileUidTokenStore(settings.uidTokenFile),
+      files: nodeFiles,
+      log,
+      now: () => ctx.now(),
+      random,
+      env: ctx.io.env,
+    },
+    {
+      uidTokenFile: settings.uidTokenFile,
+      ...(settings.sessionTokenFile ? { sessionTokenFile: settings.sessionTokenFile } : {}),
+      rotateAtFraction: settings.rotateAtFraction,
+      renderIntervalSeconds: settings.renderIntervalSeconds,
+      templates: await loadTemplates(settings.templates, nodeFiles),
+    },
+  );
+}
+
+function reportFatal(ctx: CommandContext, err: AgentFatalError): never {
+  const report = { code: err.code, message: err.message, exitCode: 1 };
+  ctx.io.stderr(ctx.json ? renderErrorJson(report) : renderErrorText(report, 'agent'));
+  throw new CommandExit(EXIT_TOKEN_REFUSED);
+}
+
+/** `--once`: one cycle, a summary on stdout, exit 0 (2 when the token is refused). */
+async function runOnce(ctx: CommandContext, settings: AgentSettings): Promise<void> {
+  const events: AgentEvent[] = [];
+  const core = await buildCore(ctx, settings, (e) => events.push(e));
+  let report: Awaited<ReturnType<AgentCore['cycle']>>;
+  try {
+    report = await core.cycle();
+  } catch (err) {
+    if (err instanceof AgentFatalError) reportFatal(ctx, err);
+    throw err;
+  }
+  core.state.status = 'ok';
+  ctx.emit({ ...report, state: core.state, events }, () => {
+    const s = core.state;
+    const lines = [
+      `UID token ${s.uidTokenId} expires ${s.uidTokenExpiresAt}; next rotation at ${s.nextRotationAt}.`,
+      report.rotated
+        ? `Rotated; the new token is saved in ${settings.uidTokenFile}.`
+        : 'Not rotated (not due).',
+      `Session token valid until ${s.sessionExpiresAt}` +
+        (settings.sessionTokenFile ? ` (in ${settings.sessionTokenFile}).` : '.'),
+    ];
+    if (settings.templates.length > 0)
+      lines.push(
+        report.written.length > 0
+          ? `Rendered: ${report.written.join(', ')}.`
+          : 'Rendered files are up to date.',
+      );
+    return `${lines.join('\n')}\n`;
+  });
+}
+
+/** The long-running agent. */
+async function runForever(
+  ctx: CommandContext,
+  first: AgentSettings,
+  reloadSettings: () => Promise<AgentSettings>,
+): Promise<void> {
+  const log: AgentLog = (e) => ctx.io.stderr(formatAgentEvent(e, ctx.now(), ctx.json));
+  let settings = first;
+  let core = await buildCore(ctx, settings, log);
+  let stop = false;
+  let reload = false;
+  let wake: (() => void) | undefined;
+  const sleep = (ms: number) =>
+    new Promise<void>((ok) => {
+      const done = () => {
+        clearTimeout(timer);
+        wake = undefined;
+        ok();
+      };
+      const timer = setTimeout(done, ms);
+      wake = done;
+    });
+  const offShutdown = ctx.io.onShutdownSignal((signal) => {
+    log({ level: 'info', event: 'agent.stopping', message: `${signal} received; stopping` });
+    stop = true;
+    wake?.();
+  });
+  const onHup = () => {
+    reload = true;
+    wake?.();
+  };
+  process.on('SIGHUP', onHup);
+  const healthState = () => ({
+    ...core.state,
+    serverUrl: settings.serverUrl,
+    uidTokenFile: settings.uidTokenFile,
+  });
+  let health: HealthServer | undefined;
+  try {
+    if (settings.healthListen) health = await startHealthServer(settings.healthListen, healthState);
+    log({
+      level: 'info',
+      event: 'agent.starting',
+      message: `agent starting for ${settings.serverUrl}`,
+      fields: {
+        uidTokenFile: settings.uidTokenFile,
+        templates: settings.templates.length,
+        healthPort: health?.port ?? null,
+      },
+    });
+    for (;;) {
+      const end = await runAgentLoop({
+        core,
+        log,
+        now: () => ctx.now(),
+        random,
+        sleep,
+        stopped: () => stop || reload,
+      });
+      if (end.kind === 'fatal') reportFatal(ctx, end.error);
+      if (stop) break;
+      reload = false;
+      try {
+        const next = await reloadSettings();
+        const nextCore = await buildCore(ctx, next, log);
+        if (JSON.stringify(next.healthListen) !== JSON.stringify(settings.healthListen)) {
+          await health?.close();
+          health = next.healthListen ? await startHealthServer(next.healthListen, healthState) : undefined;
+        }
+        settings = next;
+        core = nextCore;
+        log({ level: 'info', event: 'config.reloaded', message: 'configuration reloaded (SIGHUP)' });
+      } catch (err) {
+        log({
+          level: 'error',
+          event: 'config.reload_failed',
+          message: `reload failed, keeping the previous configuration: ${(err as Error).message}`,
+        });
+      }
+    }
+  } finally {
+    offShutdown();
+    process.off('SIGHUP', onHup);
+    await health?.close();
+  }
+  log({ level: 'info', event: 'agent.stopped', message: 'agent stopped' });
+}
+
+const agent: CommandSpec = {
+  path: ['agent'],
+  summary: 'Keep a UID token rotated, a session token fresh and secrets rendered to files',
+  details:
+    'Reads a YAML config (--config) whose keys are server_url, uid_token_file, session_token_file, ' +
+    'health_listen, rotate_at_fraction, render_interval_seconds and templates; flags override it. ' +
+    'Rotates the UID token at about rotate_at_fraction of its TTL (±10% jitter), saving the new token ' +
+    'atomically before acknowledging it. Logs every state change to stderr (JSON lines with --json). ' +
+    'Exits 2, without retrying, when the server refuses the UID token itself (revoked or expired). ' +
+    'SIGHUP reloads the config; SIGTERM/SIGINT stop it (exit 0). --once runs one cycle and exits.',
+  options: {
+    config: { type: 'string', placeholder: 'FILE', description: 'agent config (YAML)' },
+    'server-url': { type: 'string', placeholder: 'URL', description: 'overrides server_url' },
+    'uid-token-file': { type: 'string', placeholder: 'FILE', description: 'overrides uid_token_file' },
+    'session-token-file': {
+      type: 'string',
+      placeholder: 'FILE',
+      description: 'overrides session_token_file',
+    },
+    'health-listen': { type: 'string', placeholder: 'HOST:PORT', description: 'overrides health_listen' },
+    once: {
+      type: 'boolean',
+      description: 'one cycle (session, rotation if due, templates), a summary on stdout, then exit',
+    },
+  },
+  examples: [
+    'tessera agent --config /etc/tessera/agent.yaml',
+    'tessera agent --uid-token-file ./tokens/application-service-token --server-url http://127.0.0.1:8377 --once',
+  ],
+  async run(ctx, args) {
+    const configPath = args.str('config');
+    const flags: AgentFlagOverrides = {};
+    const pick = (name: string, key: keyof AgentFlagOverrides) => {
+      const v = args.str(name);
+      if (v !== undefined) flags[key] = v;
+    };
+    pick('server-url', 'serverUrl');
+    pick('uid-token-file', 'uidTokenFile');
+    pick('session-token-file', 'sessionTokenFile');
+    pick('health-listen', 'healthListen');
+    const load = () => loadSettings(ctx, configPath, flags);
+    const settings = await load();
+    if (args.bool('once')) return runOnce(ctx, settings);
+    return runForever(ctx, settings, load);
+  },
+};
+
+/** `agent`. */
+export const agentCommands: readonly CommandSpec[] = [agent];

@@ -1,0 +1,170 @@
+/**
+ * The agent's configuration: the YAML contract (`tessera agent --config agent.yaml`), validated into
+ * one object, with command-line flags overriding the file. Relative paths are resolved against the
+ * working directory (like Vault Agent), so a config written by a script next to `./tokens/` works
+ * when the agent is started from that directory.
+ */
+
+import { resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { UsageError } from '../cli.errors.js';
+
+/** One rendered file. */
+export interface TemplateSettings {
+  /** Absolute path of the rendered file (written atomically, mode 0600). */
+  destination: string;
+  /** Inline template text, or undefined when `templateFile` is used. */
+  template?: string;
+  /** Absolute path of a template file. */
+  templateFile?: string;
+}
+
+/** The agent's settings after validation and flag overrides. */
+export interface AgentSettings {
+  serverUrl: string;
+  uidTokenFile: string;
+  sessionTokenFile?: string;
+  /** `host:port` for `GET /healthz`. */
+  healthListen?: { host: string; port: number };
+  /** Rotate at this fraction of the UID token's TTL (±10% jitter). */
+  rotateAtFraction: number;
+  renderIntervalSeconds: number;
+  templates: TemplateSettings[];
+}
+
+/** Flag overrides (undefined = not given). */
+export interface AgentFlagOverrides {
+  serverUrl?: string;
+  uidTokenFile?: string;
+  sessionTokenFile?: string;
+  healthListen?: string;
+}
+
+/** The keys of the YAML file, exactly. */
+export const CONFIG_KEYS = [
+  'server_url',
+  'uid_token_file',
+  'session_token_file',
+  'health_listen',
+  'rotate_at_fraction',
+  'render_interval_seconds',
+  'templates',
+] as const;
+const TEMPLATE_KEYS = ['destination', 'template', 'template_file'] as const;
+
+export const DEFAULT_ROTATE_AT_FRACTION = 0.5;
+export const DEFAULT_RENDER_INTERVAL_SECONDS = 60;
+
+type Raw = Record<string, unknown>;
+
+/**
+ * Parses and checks the YAML text of a config file.
+ *
+ * @param text - the file's content
+ * @param source - the file name, for messages
+ * @throws {@link UsageError} naming the problem (unknown key, wrong type, YAML syntax)
+ */
+export function parseAgentConfigText(text: string, source: string): Raw {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  const first = doc.errors[0];
+  if (first) throw new UsageError(`${source}: invalid YAML: ${first.message.split('\n')[0]}`);
+  const value: unknown = doc.toJS() ?? {};
+  if (typeof value !== 'object' || Array.isArray(value) || value === null)
+    throw new UsageError(`${source}: expected a mapping of settings (server_url: …, uid_token_file: …)`);
+  checkKeys(value as Raw, CONFIG_KEYS, source);
+  return value as Raw;
+}
+
+function checkKeys(value: Raw, allowed: readonly string[], where: string): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key))
+      throw new UsageError(`${where}: unknown key "${key}" (allowed: ${allowed.join(', ')})`);
+  }
+}
+
+function str(raw: Raw, key: string, where: string): string | undefined {
+  const v = raw[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || v.trim() === '' || v.length > 4096)
+    throw new UsageError(`${where}: ${key} must be a non-empty string`);
+  return v;
+}
+
+function num(raw: Raw, key: string, where: string, min: number, max: number): number | undefined {
+  const v = raw[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)
+    throw new UsageError(`${where}: ${key} must be a number between ${min} and ${max}`);
+  return v;
+}
+
+/** `127.0.0.1:8378`, `[::1]:8378` or `:8378` (loopback). */
+export function parseListen(text: string, where: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(text.trim());
+  const port = Number(m?.[3]);
+  if (!m || !Number.isInteger(port) || port > 65535)
+    throw new UsageError(`${where}: health_listen must be HOST:PORT, e.g. 127.0.0.1:8378`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+function templates(raw: Raw, where: string, cwd: string): TemplateSettings[] {
+  const list = raw.templates;
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) throw new UsageError(`${where}: templates must be a list`);
+  return list.map((item: unknown, i) => {
+    const at = `${where}: templates[${i}]`;
+    if (typeof item !== 'object' || item === null || Array.isArray(item))
+      throw new UsageError(`${at} must be a mapping (destination, template or template_file)`);
+    checkKeys(item as Raw, TEMPLATE_KEYS, at);
+    const destination = str(item as Raw, 'destination', at);
+    const inline = (item as Raw).template;
+    const file = str(item as Raw, 'template_file', at);
+    if (!destination) throw new UsageError(`${at}: destination is required`);
+    if ((inline === undefined) === (file === undefined))
+      throw new UsageError(`${at}: give exactly one of template and template_file`);
+    if (inline !== undefined && (typeof inline !== 'string' || inline.length > 65_536))
+      throw new UsageError(`${at}: template must be a string (at most 64 KiB)`);
+    return {
+      destination: resolve(cwd, destination),
+      ...(typeof inline === 'string' ? { template: inline } : {}),
+      ...(file ? { templateFile: resolve(cwd, file) } : {}),
+    };
+  });
+}
+
+/**
+ * Builds the settings from the parsed file (or `{}`) and the flags; flags win.
+ *
+ * @param raw - output of {@link parseAgentConfigText}, or `{}` without a file
+ * @param flags - command-line overrides
+ * @param defaults - `serverUrl` when neither the flag nor the file names one; `cwd` for relative paths
+ * @throws {@link UsageError} when something required is missing or invalid
+ */
+export function resolveAgentSettings(
+  raw: Raw,
+  flags: AgentFlagOverrides,
+  defaults: { serverUrl: string; cwd: string; source: string },
+): AgentSettings {
+  const where = defaults.source;
+  const serverUrl = (flags.serverUrl ?? str(raw, 'server_url', where) ?? defaults.serverUrl).replace(
+    /\/+$/,
+    '',
+  );
+  if (!/^https?:\/\/[^\s/]+/.test(serverUrl))
+    throw new UsageError(`${where}: server_url must be an http(s) URL, e.g. http://127.0.0.1:8377`);
+  const uidTokenFile = flags.uidTokenFile ?? str(raw, 'uid_token_file', where);
+  if (!uidTokenFile)
+    throw new UsageError('the UID token file is required: uid_token_file in the config, or --uid-token-file');
+  const sessionTokenFile = flags.sessionTokenFile ?? str(raw, 'session_token_file', where);
+  const listen = flags.healthListen ?? str(raw, 'health_listen', where);
+  return {
+    serverUrl,
+    uidTokenFile: resolve(defaults.cwd, uidTokenFile),
+    ...(sessionTokenFile ? { sessionTokenFile: resolve(defaults.cwd, sessionTokenFile) } : {}),
+    ...(listen ? { healthListen: parseListen(listen, where) } : {}),
+    rotateAtFraction: num(raw, 'rotate_at_fraction', where, 0.01, 0.95) ?? DEFAULT_ROTATE_AT_FRACTION,
+    renderIntervalSeconds:
+      num(raw, 'render_interval_seconds', where, 1, 86_400) ?? DEFAULT_RENDER_INTERVAL_SECONDS,
+    templates: templates(raw, where, defaults.cwd),
+  };
+}
