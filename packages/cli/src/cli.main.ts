@@ -5,14 +5,20 @@
 
 import { accessCommands } from './access.command.js';
 import { agentCommands } from './agent/agent.command.js';
-import { CommandExit } from './agent/agent.exit.js';
 import { ArgReader, editDistance, type OptionSpecs, parseArgv } from './argv.parser.js';
 import { auditCommands } from './audit.command.js';
 import { auditVerifyCommands } from './audit-verify.command.js';
 import { authCommands } from './auth.command.js';
 import { authMethodCommands } from './auth-method.command.js';
 import { CLI_VERSION, type CliIo, CommandContext, type CommandSpec, GLOBAL_OPTIONS } from './cli.context.js';
-import { EXIT_USAGE, renderErrorJson, renderErrorText, toErrorReport, UsageError } from './cli.errors.js';
+import {
+  CommandExit,
+  EXIT_USAGE,
+  renderErrorJson,
+  renderErrorText,
+  toErrorReport,
+  UsageError,
+} from './cli.errors.js';
 import { identityCommands } from './identity.command.js';
 import { roleCommands } from './role.command.js';
 import { rootKeyCommands } from './root-key.command.js';

@@ -7,9 +7,8 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { TesseraClient, TesseraSession } from '@tessera/sdk';
-import { CommandExit } from './agent/agent.exit.js';
 import { CLI_VERSION, type CommandSpec } from './cli.context.js';
-import { CliError, UsageError } from './cli.errors.js';
+import { CliError, CommandExit, UsageError } from './cli.errors.js';
 import { FileUidTokenStore } from './token-file.store.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

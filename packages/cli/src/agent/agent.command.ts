@@ -9,7 +9,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TesseraClient } from '@tessera/sdk';
 import { CLI_VERSION, type CommandContext, type CommandSpec } from '../cli.context.js';
-import { renderErrorJson, renderErrorText } from '../cli.errors.js';
+import { CommandExit, renderErrorJson, renderErrorText } from '../cli.errors.js';
 import { writeFileAtomic } from '../file.atomic.js';
 import { FileUidTokenStore } from '../token-file.store.js';
 import {
@@ -19,7 +19,6 @@ import {
   resolveAgentSettings,
 } from './agent.config.js';
 import { AgentCore, AgentFatalError, type AgentFiles, loadTemplates } from './agent.core.js';
-import { CommandExit } from './agent.exit.js';
 import { type HealthServer, startHealthServer } from './agent.health.js';
 import { type AgentEvent, type AgentLog, formatAgentEvent } from './agent.log.js';
 import { runAgentLoop } from './agent.loop.js';
