@@ -1,4 +1,4 @@
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { AuditCheckpointRecord, AuditRecord, AuditSink } from '../core/audit/audit.sink.js';
 
@@ -17,9 +17,34 @@ export function rotatedPath(path: string, index: number): string {
   return join(dirname(path), `${basename(path, ext)}.${index}${ext}`);
 }
 
+/**
+ * How long a file handle is kept open. Appending through an open handle costs one write per batch
+ * instead of mkdir + open + write + close (each a round trip through the libuv pool, which competes
+ * with the event loop for the same core under load); reopening by path at least this often follows
+ * the file if something outside Tessera moved it (logrotate), as reopening per batch did.
+ */
+const REOPEN_AFTER_MS = 1_000;
+
 /** JSON lines (one event or checkpoint per line), mode 0600, size-based rotation. */
 export function createFileSink({ path, maxBytes, keep }: FileSinkOptions): AuditSink {
   let size: number | null = null;
+  let handle: FileHandle | null = null;
+  let openedAtMs = 0;
+
+  async function release() {
+    const h = handle;
+    handle = null;
+    await h?.close();
+  }
+
+  async function writable(): Promise<FileHandle> {
+    if (handle && performance.now() - openedAtMs < REOPEN_AFTER_MS) return handle;
+    await release();
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    handle = await open(path, 'a', 0o600);
+    openedAtMs = performance.now();
+    return handle;
+  }
 
   async function currentSize(): Promise<number> {
     if (size === null)
@@ -43,16 +68,21 @@ export function createFileSink({ path, maxBytes, keep }: FileSinkOptions): Audit
   }
 
   async function append(lines: string[]) {
-    const text = lines.map((l) => `${l}\n`).join('');
+    const text = `${lines.join('\n')}\n`;
     const bytes = Buffer.byteLength(text);
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     const current = await currentSize();
-    if (current > 0 && current + bytes > maxBytes) await rotate();
-    const handle = await open(path, 'a', 0o600);
+    if (current > 0 && current + bytes > maxBytes) {
+      await release();
+      await rotate();
+    }
+    const target = await writable();
     try {
-      await handle.writeFile(text);
-    } finally {
-      await handle.close();
+      await target.writeFile(text);
+    } catch (error) {
+      // Reopened on the next attempt (the sink is retried with backoff).
+      await release().catch(() => {});
+      size = null;
+      throw error;
     }
     size = (size ?? 0) + bytes;
   }
@@ -61,6 +91,6 @@ export function createFileSink({ path, maxBytes, keep }: FileSinkOptions): Audit
     kind: 'file',
     write: (events: readonly AuditRecord[]) => append(events.map((e) => JSON.stringify(e))),
     writeCheckpoint: (checkpoint: AuditCheckpointRecord) => append([JSON.stringify({ checkpoint })]),
-    close: async () => {},
+    close: () => release(),
   };
 }
