@@ -161,6 +161,67 @@ const EXPLANATION = {
   notApplied: [],
 };
 
+const ROTATED = {
+  id: 'rs-1',
+  name: '/prod/orders-db',
+  type: 'mysql',
+  strategy: 'two-account',
+  usernames: ['orders_a', 'orders_b'],
+  currentUsername: 'orders_a',
+  version: 1,
+  intervalSeconds: 86_400,
+  graceSeconds: 600,
+  rotatedAt: '2025-06-01T09:00:00.000Z',
+  nextRotationAt: '2025-06-02T09:00:00.000Z',
+  retireAt: null,
+  failures: 0,
+  lastError: null,
+  lastFailureAt: null,
+  nextAttemptAt: null,
+  createdAt: '2025-06-01T09:00:00.000Z',
+};
+const ROTATED_VALUE = {
+  name: '/prod/orders-db',
+  username: 'orders_a',
+  password: 'Rotated-Pa55word',
+  version: 1,
+  rotatedAt: '2025-06-01T09:00:00.000Z',
+  nextRotationAt: '2025-06-02T09:00:00.000Z',
+};
+
+const DYNAMIC = {
+  id: 'ds-1',
+  name: '/prod/pg',
+  type: 'postgresql',
+  description: null,
+  settings: {
+    host: 'db.internal',
+    port: 5432,
+    database: 'orders',
+    adminUsername: 'tessera_admin',
+    usernamePrefix: 'tsr_',
+  },
+  defaultTtlSeconds: 3600,
+  maxTtlSeconds: 86_400,
+  leaseQuota: 50,
+  sweepDrop: false,
+  createdAt: '2025-06-01T09:00:00.000Z',
+  updatedAt: '2025-06-01T09:00:00.000Z',
+};
+const LEASE = {
+  leaseId: 'l-1',
+  name: '/prod/pg',
+  identityId: 'i-1',
+  username: 'tsr_abc123',
+  state: 'active',
+  createdAt: '2025-06-01T09:00:00.000Z',
+  expiresAt: '2025-06-01T10:00:00.000Z',
+  maxExpiresAt: '2025-06-02T09:00:00.000Z',
+  attempts: 0,
+  lastError: null,
+  revokedAt: null,
+};
+
 const ROUTES: Record<string, Handler> = {
   'POST /v1/auth': () => [
     200,
@@ -267,6 +328,46 @@ const ROUTES: Record<string, Handler> = {
     },
   ],
   'POST /v1/secrets/restore': () => [200, SECRET],
+  'POST /v1/rotated-secrets': (c) => [
+    201,
+    {
+      ...ROTATED,
+      strategy: (c.body?.strategy as string | undefined) ?? 'two-account',
+      usernames: c.body?.usernames,
+      intervalSeconds: c.body?.intervalSeconds ?? null,
+    },
+  ],
+  'GET /v1/rotated-secrets/value': () => [200, ROTATED_VALUE],
+  'POST /v1/rotated-secrets/rotate': () => [
+    200,
+    {
+      ...ROTATED,
+      version: 2,
+      currentUsername: 'orders_b',
+      rotatedAt: '2025-06-01T10:00:00.000Z',
+      retireAt: '2025-06-01T10:10:00.000Z',
+    },
+  ],
+  'GET /v1/rotated-secrets/describe': () => [200, ROTATED],
+  'POST /v1/dynamic-secrets': (c) => [201, { ...DYNAMIC, name: c.body?.name }],
+  'GET /v1/dynamic-secrets/describe': () => [200, DYNAMIC],
+  'POST /v1/dynamic-secrets/credentials': () => [
+    201,
+    {
+      leaseId: 'l-1',
+      name: '/prod/pg',
+      username: 'tsr_abc123',
+      password: 'Dyn4micPassw0rdDyn4micPassw0rd12',
+      ttlSeconds: 3600,
+      expiresAt: LEASE.expiresAt,
+      maxExpiresAt: LEASE.maxExpiresAt,
+    },
+  ],
+  'POST /v1/dynamic-secrets/sweep': () => [200, { orphans: ['tsr_rogue'], dropped: [], failed: [] }],
+  'GET /v1/leases': () => [200, { items: [LEASE], nextCursor: null }],
+  'POST /v1/leases/renew': () => [200, LEASE],
+  'POST /v1/leases/revoke': () => [200, { lease: { ...LEASE, state: 'revoked' }, sessionsTerminated: 1 }],
+  'POST /v1/leases/revoke-prefix': () => [202, { marked: 3 }],
   'POST /v1/sys/kek/rotate': () => [200, { kekVersion: 2, previousKekVersion: 1, pendingItems: 3 }],
   'GET /v1/sys/kek': () => [
     200,
@@ -383,6 +484,52 @@ describe('--json on every command', () => {
     ['restore-item', '--name', '/demo/database-config'],
     ['secret-kek', 'rotate'],
     ['secret-kek', 'status'],
+    [
+      'create-rotated-secret',
+      '--name',
+      '/prod/orders-db',
+      '--type',
+      'mysql',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '3306',
+      '--admin-user',
+      'root',
+      '--admin-password-file',
+      '-',
+      '--username-a',
+      'orders_a',
+      '--username-b',
+      'orders_b',
+    ],
+    ['rotate-secret', '--name', '/prod/orders-db'],
+    ['get-rotated-secret-value', '--name', '/prod/orders-db'],
+    ['describe-rotated-secret', '--name', '/prod/orders-db'],
+    [
+      'create-dynamic-secret',
+      'postgresql',
+      '--name',
+      '/prod/pg',
+      '--host',
+      'db.internal',
+      '--db-name',
+      'orders',
+      '--admin-user',
+      'tessera_admin',
+      '--admin-password-file',
+      '-',
+      '--ttl',
+      '1h',
+      '--max-ttl',
+      '24h',
+    ],
+    ['get-dynamic-secret-value', '--name', '/prod/pg'],
+    ['describe-dynamic-secret', '--name', '/prod/pg'],
+    ['list-leases', '--name', '/prod/pg'],
+    ['renew-lease', '--lease-id', 'l-1'],
+    ['revoke-lease', '--lease-id', 'l-1'],
+    ['sweep-dynamic-secret', '--name', '/prod/pg'],
     ['root-key', 'rotate', '--data-dir', ROOT_KEY_DATA_DIR],
     [
       'agent',
@@ -872,5 +1019,157 @@ describe('secrets', () => {
     expect((await run(['delete-item', '--name', '/x', '--immediately', '--recovery-days', '2'])).code).toBe(
       2,
     );
+  });
+});
+
+describe('rotated secrets', () => {
+  const base = [
+    'create-rotated-secret',
+    '--name',
+    '/prod/orders-db',
+    '--type',
+    'mysql',
+    '--host',
+    'db.internal',
+    '--port',
+    '3306',
+    '--admin-user',
+    'tessera_admin',
+  ];
+
+  it('reads the admin password from standard input, converts minutes to seconds', async () => {
+    const r = await run([
+      ...base,
+      '--admin-password-file',
+      '-',
+      '--username-a',
+      'orders_a',
+      '--username-b',
+      'orders_b',
+      '--interval',
+      '1440',
+      '--grace',
+      '10',
+      '--database',
+      'orders',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(calls.at(-1)?.body).toEqual({
+      name: '/prod/orders-db',
+      type: 'mysql',
+      host: 'db.internal',
+      port: 3306,
+      database: 'orders',
+      adminUsername: 'tessera_admin',
+      adminPassword: 'KEY-FROM-STDIN',
+      usernames: ['orders_a', 'orders_b'],
+      intervalSeconds: 86_400,
+      graceSeconds: 600,
+    });
+    expect(r.stdout).toContain('Created /prod/orders-db (two-account, accounts orders_a, orders_b');
+    expect(r.stdout).not.toContain('KEY-FROM-STDIN');
+  });
+
+  it('reads the admin password and creation statements from files; single account', async () => {
+    await writeFile(join(dir, 'admin.pw'), 'file-Pa55\n', { mode: 0o600 });
+    await writeFile(join(dir, 'grants.sql'), "GRANT SELECT, INSERT ON app.* TO '{{name}}'@'%'\n\n");
+    const r = await run([
+      ...base,
+      '--admin-password-file',
+      join(dir, 'admin.pw'),
+      '--single-account',
+      '--username',
+      'app',
+      '--creation-statements-file',
+      join(dir, 'grants.sql'),
+      '--grace',
+      '0',
+    ]);
+    expect(r.code).toBe(0);
+    expect(calls.at(-1)?.body).toMatchObject({
+      adminPassword: 'file-Pa55',
+      strategy: 'single-account',
+      usernames: ['app'],
+      creationStatements: ["GRANT SELECT, INSERT ON app.* TO '{{name}}'@'%'"],
+      graceSeconds: 0,
+    });
+  });
+
+  it('refuses a password flag, missing or mixed accounts, and a bad type (usage errors, no call)', async () => {
+    const accounts = ['--username-a', 'a', '--username-b', 'b'];
+    for (const argv of [
+      [...base, '--admin-password', 'plain', ...accounts],
+      [...base, ...accounts],
+      [...base, '--admin-password-file', '-', '--username-a', 'a'],
+      [...base, '--admin-password-file', '-', '--username-a', 'a', '--username-b', 'a'],
+      [...base, '--admin-password-file', '-', '--single-account', ...accounts],
+      [...base, '--admin-password-file', '-', '--username', 'u', ...accounts],
+      [...base.slice(0, 4), 'mongodb', ...base.slice(5), '--admin-password-file', '-', ...accounts],
+    ]) {
+      const r = await run(argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+    }
+    expect(calls.filter((c) => c.path.startsWith('/v1/rotated-secrets'))).toEqual([]);
+  });
+
+  it('prints the credential, the state, and the rotation', async () => {
+    const value = await run(['get-rotated-secret-value', '--name', '/prod/orders-db']);
+    expect(value.stdout).toMatch(/Username: +orders_a\n/);
+    expect(value.stdout).toMatch(/Password: +Rotated-Pa55word\n/);
+    const json = JSON.parse(
+      (await run(['get-rotated-secret-value', '--name', '/prod/orders-db', '--json'])).stdout,
+    );
+    expect(json).toEqual(ROTATED_VALUE);
+    const d = await run(['describe-rotated-secret', '--name', '/prod/orders-db']);
+    expect(d.stdout).toMatch(/Current account: +orders_a/);
+    expect(d.stdout).toMatch(/Interval: +1d/);
+    expect(d.stdout).not.toContain('Password');
+    const r = await run(['rotate-secret', '--name', '/prod/orders-db']);
+    expect(calls.at(-1)).toMatchObject({
+      method: 'POST',
+      path: '/v1/rotated-secrets/rotate',
+      body: { name: '/prod/orders-db' },
+    });
+    expect(r.stdout).toContain(
+      'Rotated /prod/orders-db: version 2, account orders_b; the previous account is changed 2025-06-01T10:10:00Z',
+    );
+  });
+});
+
+describe('dynamic secrets', () => {
+  it('create-dynamic-secret postgresql reads the password from stdin and sends seconds', async () => {
+    const r = await run([
+      'create-dynamic-secret',
+      'postgresql',
+      '--name',
+      '/prod/pg',
+      '--host',
+      'db.internal',
+      '--admin-user',
+      'tessera_admin',
+      '--admin-password-file',
+      '-',
+      '--creation-statement',
+      'CREATE ROLE "{{name}}" LOGIN',
+      '--ttl',
+      '30m',
+      '--max-ttl',
+      '2h',
+    ]);
+    expect(r.code).toBe(0);
+    const body = calls.find((c) => c.path === '/v1/dynamic-secrets')?.body as Record<string, any>;
+    expect(body).toMatchObject({ type: 'postgresql', defaultTtlSeconds: 1800, maxTtlSeconds: 7200 });
+    expect(body.settings).toMatchObject({
+      adminPassword: 'KEY-FROM-STDIN',
+      creationStatements: ['CREATE ROLE "{{name}}" LOGIN'],
+    });
+  });
+
+  it('revoke-lease by lease id or by prefix; list-leases shows a table', async () => {
+    expect((await run(['revoke-lease', '--lease-id', 'l-1'])).stdout).toContain('1 session(s) terminated');
+    expect((await run(['revoke-lease', '--prefix', '/prod/'])).stdout).toContain('3 lease(s)');
+    expect((await run(['revoke-lease'])).code).toBe(2);
+    expect((await run(['list-leases'])).stdout).toMatch(/l-1 +\/prod\/pg +tsr_abc123 +active/);
   });
 });

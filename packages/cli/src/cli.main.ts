@@ -19,9 +19,11 @@ import {
   toErrorReport,
   UsageError,
 } from './cli.errors.js';
+import { dynamicSecretCommands } from './dynamic-secret.command.js';
 import { identityCommands } from './identity.command.js';
 import { roleCommands } from './role.command.js';
 import { rootKeyCommands } from './root-key.command.js';
+import { rotatedSecretCommands } from './rotated-secret.command.js';
 import { runCommands } from './run.command.js';
 import { secretCommands } from './secret.command.js';
 import { serverCommands } from './server.command.js';
@@ -42,6 +44,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...auditCommands,
   ...auditVerifyCommands,
   ...secretCommands,
+  ...rotatedSecretCommands,
+  ...dynamicSecretCommands,
   ...rootKeyCommands,
   ...agentCommands,
   ...runCommands,

@@ -22,12 +22,17 @@ import type {
   CreateAccessKeyAuthMethodRequest,
   CreateAuthMethodRequest,
   CreateAuthMethodResponse,
+  CreateDynamicSecretRequest,
   CreateIdentityRequest,
   CreateRoleRequest,
+  CreateRotatedSecretRequest,
   CreateSecretRequest,
   CreateUidChildRequest,
   CreateUniversalIdentityAuthMethodRequest,
   DeleteSecretOptions,
+  DynamicCredential,
+  DynamicSecret,
+  DynamicSecretPage,
   ExplainAccessRequest,
   GenerateUidTokenRequest,
   HealthResponse,
@@ -35,9 +40,13 @@ import type {
   Jwks,
   KekRotation,
   KekStatus,
+  Lease,
+  LeasePage,
+  LeaseRevocation,
   ListAuditEventsQuery,
   ListAuthMethodsQuery,
   ListIdentitiesQuery,
+  ListLeasesQuery,
   ListRolesQuery,
   ListSecretsQuery,
   Page,
@@ -47,6 +56,8 @@ import type {
   RoleAssociation,
   RoleRule,
   RoleSummary,
+  RotatedSecret,
+  RotatedSecretValue,
   RotateUidTokenRequest,
   RuleTypeName,
   SecretDeletion,
@@ -55,6 +66,7 @@ import type {
   SecretPage,
   SecretValue,
   SetRoleRuleRequest,
+  SweepReport,
   UidChildIssued,
   UidTokenIssued,
   UidTokenRotated,
@@ -537,6 +549,206 @@ export class TesseraClient {
   /** `GET /v1/sys/kek` (operator): the active KEK version and how many items each version wraps. */
   secretKekStatus(token: string, options?: RequestOptions): Promise<KekStatus> {
     return this.#call({ method: 'GET', path: '/v1/sys/kek', credential: token, signal: options?.signal });
+  }
+
+  // ------------------------------------------------------------------ rotated secrets
+
+  /**
+   * `POST /v1/rotated-secrets`: Tessera takes over the target's accounts and rotates their credential
+   * (409 when the item name is taken, 503 when the target cannot be reached). Never returns a credential.
+   */
+  createRotatedSecret(
+    token: string,
+    body: CreateRotatedSecretRequest,
+    options?: RequestOptions,
+  ): Promise<RotatedSecret> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/rotated-secrets',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/rotated-secrets/value`: the current credential. Every read is audited (never the password). */
+  getRotatedSecretValue(token: string, name: string, options?: RequestOptions): Promise<RotatedSecretValue> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/rotated-secrets/value',
+      credential: token,
+      query: { name },
+      signal: options?.signal,
+    });
+  }
+
+  /**
+   * `POST /v1/rotated-secrets/rotate`: rotate now. 409 while a rotation runs or the previous grace period
+   * does (`details.retryAfterSeconds`); 503 when the target fails (the last good credential is kept).
+   */
+  rotateSecret(token: string, name: string, options?: RequestOptions): Promise<RotatedSecret> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/rotated-secrets/rotate',
+      credential: token,
+      body: { name },
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/rotated-secrets/describe`: accounts, schedule and failures, never a credential. */
+  describeRotatedSecret(token: string, name: string, options?: RequestOptions): Promise<RotatedSecret> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/rotated-secrets/describe',
+      credential: token,
+      query: { name },
+      signal: options?.signal,
+    });
+  }
+
+  // ------------------------------------------------------------------ dynamic secrets and leases
+
+  /** `POST /v1/dynamic-secrets`: a producer; the admin credential is sealed and never returned. */
+  createDynamicSecret(
+    token: string,
+    body: CreateDynamicSecretRequest,
+    options?: RequestOptions,
+  ): Promise<DynamicSecret> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/dynamic-secrets',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/dynamic-secrets/describe`: settings without the admin password. */
+  describeDynamicSecret(token: string, name: string, options?: RequestOptions): Promise<DynamicSecret> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/dynamic-secrets/describe',
+      credential: token,
+      query: { name },
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/dynamic-secrets`: the dynamic secrets the caller may list, paged. */
+  listDynamicSecrets(
+    token: string,
+    query: { prefix?: string; limit?: number; cursor?: string } = {},
+    options?: RequestOptions,
+  ): Promise<DynamicSecretPage> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/dynamic-secrets',
+      credential: token,
+      query: { ...query },
+      signal: options?.signal,
+    });
+  }
+
+  /** `DELETE /v1/dynamic-secrets`: 409 while it has live leases, unless `revokeLeases`. */
+  deleteDynamicSecret(
+    token: string,
+    name: string,
+    opts: { revokeLeases?: boolean } = {},
+    options?: RequestOptions,
+  ): Promise<DynamicSecret> {
+    return this.#call({
+      method: 'DELETE',
+      path: '/v1/dynamic-secrets',
+      credential: token,
+      query: { name, ...opts },
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/dynamic-secrets/credentials`: a new account and its lease; the password is shown once. */
+  getDynamicSecretValue(
+    token: string,
+    name: string,
+    opts: { ttlSeconds?: number } = {},
+    options?: RequestOptions,
+  ): Promise<DynamicCredential> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/dynamic-secrets/credentials',
+      credential: token,
+      body: { name, ...opts },
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/dynamic-secrets/sweep`: accounts matching the prefix with no live lease (dropped if `drop`). */
+  sweepDynamicSecret(
+    token: string,
+    name: string,
+    opts: { drop?: boolean } = {},
+    options?: RequestOptions,
+  ): Promise<SweepReport> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/dynamic-secrets/sweep',
+      credential: token,
+      body: { name, ...opts },
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/leases`: by item, identity or state (e.g. `revoke_failed`), paged. */
+  listLeases(token: string, query: ListLeasesQuery = {}, options?: RequestOptions): Promise<LeasePage> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/leases',
+      credential: token,
+      query: { ...query },
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/leases/renew`: never past the lease's maximum. */
+  renewLease(
+    token: string,
+    leaseId: string,
+    opts: { incrementSeconds?: number } = {},
+    options?: RequestOptions,
+  ): Promise<Lease> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/leases/renew',
+      credential: token,
+      body: { leaseId, ...opts },
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/leases/revoke`: drops the account and terminates its sessions now. */
+  revokeLease(token: string, leaseId: string, options?: RequestOptions): Promise<LeaseRevocation> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/leases/revoke',
+      credential: token,
+      body: { leaseId },
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/leases/revoke-prefix`: every live lease under an item-name prefix and/or of an identity (revoked by the reaper at once). */
+  revokeLeases(
+    token: string,
+    by: { prefix?: string; identityId?: string },
+    options?: RequestOptions,
+  ): Promise<{ marked: number }> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/leases/revoke-prefix',
+      credential: token,
+      body: by,
+      signal: options?.signal,
+    });
   }
 
   // ------------------------------------------------------------------ roles and access

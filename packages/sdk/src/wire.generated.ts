@@ -165,6 +165,33 @@ export interface RoleAssociation {
   createdAt: string;
 }
 
+/** A rotated secret’s state (never a password or the admin credential). */
+export interface RotatedSecret {
+  id: string;
+  name: string;
+  type: string;
+  strategy: string;
+  usernames: string[];
+  currentUsername: string;
+  version: number;
+  intervalSeconds: number | null;
+  graceSeconds: number;
+  /** ISO-8601 UTC */
+  rotatedAt: string | null;
+  /** ISO-8601 UTC */
+  nextRotationAt: string | null;
+  /** ISO-8601 UTC */
+  retireAt: string | null;
+  failures: number;
+  lastError: string | null;
+  /** ISO-8601 UTC */
+  lastFailureAt: string | null;
+  /** ISO-8601 UTC */
+  nextAttemptAt: string | null;
+  /** ISO-8601 UTC */
+  createdAt: string;
+}
+
 export interface SecretDescription {
   id: string;
   name: string;
@@ -589,6 +616,182 @@ export interface DeleteV1AuthMethodsByIdParams {
   id: string;
 }
 
+/** Querystring of `GET /v1/dynamic-secrets`. */
+export interface GetV1DynamicSecretsQuery {
+  prefix?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/dynamic-secrets`.
+ * List dynamic secrets (paged).
+ */
+export interface GetV1DynamicSecretsResponse {
+  items: {
+    id: string;
+    name: string;
+    type: string;
+    description: string | null;
+    /** Without the admin password. */
+    settings: Record<string, unknown>;
+    defaultTtlSeconds: number;
+    maxTtlSeconds: number;
+    leaseQuota: number;
+    sweepDrop: boolean;
+    createdAt: string;
+    updatedAt: string;
+  }[];
+  nextCursor: string | null;
+}
+
+/**
+ * Body of `POST /v1/dynamic-secrets`.
+ * Create a dynamic secret (a producer).
+ *
+ * The admin credential is sealed like a secret value and never returned.
+ */
+export interface PostV1DynamicSecretsRequest {
+  name: string;
+  /** `postgresql`, `mysql`, `redis`. */
+  type: string;
+  description?: string;
+  settings: {
+    host: string;
+    port?: number;
+    database?: string;
+    adminUsername?: string;
+    /** Sealed at rest; never returned. */
+    adminPassword?: string;
+    creationStatements?: string[];
+    revocationStatements?: string[];
+    usernameTemplate?: string;
+    usernamePrefix?: string;
+    reassignOwnedTo?: string;
+    tls?: boolean;
+    options?: Record<string, string | number | boolean>;
+  };
+  /** Seconds. */
+  defaultTtlSeconds?: number;
+  /** Seconds. */
+  maxTtlSeconds?: number;
+  leaseQuota?: number;
+  sweepDrop?: boolean;
+  /** Connect to the target first (default true). */
+  check?: boolean;
+}
+
+/**
+ * Answer 201 of `POST /v1/dynamic-secrets`.
+ * Create a dynamic secret (a producer).
+ */
+export interface PostV1DynamicSecretsResponse {
+  id: string;
+  name: string;
+  type: string;
+  description: string | null;
+  /** Without the admin password. */
+  settings: Record<string, unknown>;
+  defaultTtlSeconds: number;
+  maxTtlSeconds: number;
+  leaseQuota: number;
+  sweepDrop: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Querystring of `DELETE /v1/dynamic-secrets`. */
+export interface DeleteV1DynamicSecretsQuery {
+  name: string;
+  revokeLeases?: boolean;
+}
+
+/**
+ * Answer 200 of `DELETE /v1/dynamic-secrets`.
+ * Delete a dynamic secret.
+ */
+export interface DeleteV1DynamicSecretsResponse {
+  id: string;
+  name: string;
+  type: string;
+  description: string | null;
+  /** Without the admin password. */
+  settings: Record<string, unknown>;
+  defaultTtlSeconds: number;
+  maxTtlSeconds: number;
+  leaseQuota: number;
+  sweepDrop: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/**
+ * Body of `POST /v1/dynamic-secrets/credentials`.
+ * Get credentials: creates an account and a lease; the password is shown once.
+ */
+export interface PostV1DynamicSecretsCredentialsRequest {
+  name: string;
+  /** Seconds. */
+  ttlSeconds?: number;
+}
+
+/**
+ * Answer 201 of `POST /v1/dynamic-secrets/credentials`.
+ * Get credentials: creates an account and a lease; the password is shown once.
+ */
+export interface PostV1DynamicSecretsCredentialsResponse {
+  leaseId: string;
+  name: string;
+  username: string;
+  password: string;
+  ttlSeconds: number;
+  expiresAt: string;
+  maxExpiresAt: string;
+}
+
+/** Querystring of `GET /v1/dynamic-secrets/describe`. */
+export interface GetV1DynamicSecretsDescribeQuery {
+  name: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/dynamic-secrets/describe`.
+ * Describe a dynamic secret (settings without the password).
+ */
+export interface GetV1DynamicSecretsDescribeResponse {
+  id: string;
+  name: string;
+  type: string;
+  description: string | null;
+  /** Without the admin password. */
+  settings: Record<string, unknown>;
+  defaultTtlSeconds: number;
+  maxTtlSeconds: number;
+  leaseQuota: number;
+  sweepDrop: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/**
+ * Body of `POST /v1/dynamic-secrets/sweep`.
+ * Find (and optionally drop) accounts matching the prefix that have no live lease.
+ */
+export interface PostV1DynamicSecretsSweepRequest {
+  name: string;
+  drop?: boolean;
+}
+
+/**
+ * Answer 200 of `POST /v1/dynamic-secrets/sweep`.
+ * Find (and optionally drop) accounts matching the prefix that have no live lease.
+ */
+export interface PostV1DynamicSecretsSweepResponse {
+  orphans: string[];
+  dropped: string[];
+  failed: string[];
+}
+
 /** Querystring of `GET /v1/identities`. */
 export interface GetV1IdentitiesQuery {
   kind?: 'service' | 'workload' | 'ci-pipeline' | 'ai-agent' | 'mcp-server' | 'device' | 'other';
@@ -673,6 +876,114 @@ export interface PostV1IdentitiesByIdRetireParams {
  * Retire an identity (terminal; its tokens stop working).
  */
 export type PostV1IdentitiesByIdRetireResponse = Identity;
+
+/** Querystring of `GET /v1/leases`. */
+export interface GetV1LeasesQuery {
+  name?: string;
+  identityId?: string;
+  state?: 'creating' | 'active' | 'revoking' | 'revoked' | 'failed' | 'revoke_failed';
+  limit?: number;
+  cursor?: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/leases`.
+ * List leases (paged): by item, identity, state (e.g. `revoke_failed`).
+ */
+export interface GetV1LeasesResponse {
+  items: {
+    leaseId: string;
+    name: string;
+    identityId: string;
+    username: string;
+    state: string;
+    createdAt: string;
+    expiresAt: string;
+    maxExpiresAt: string;
+    attempts: number;
+    lastError: string | null;
+    revokedAt: string | null;
+  }[];
+  nextCursor: string | null;
+}
+
+/**
+ * Body of `POST /v1/leases/renew`.
+ * Renew a lease (bounded by its maximum).
+ */
+export interface PostV1LeasesRenewRequest {
+  /** A lease id, `l-…`. */
+  leaseId: string;
+  /** Seconds. */
+  incrementSeconds?: number;
+}
+
+/**
+ * Answer 200 of `POST /v1/leases/renew`.
+ * Renew a lease (bounded by its maximum).
+ */
+export interface PostV1LeasesRenewResponse {
+  leaseId: string;
+  name: string;
+  identityId: string;
+  username: string;
+  state: string;
+  createdAt: string;
+  expiresAt: string;
+  maxExpiresAt: string;
+  attempts: number;
+  lastError: string | null;
+  revokedAt: string | null;
+}
+
+/**
+ * Body of `POST /v1/leases/revoke`.
+ * Revoke a lease now: drops the account and terminates its sessions.
+ */
+export interface PostV1LeasesRevokeRequest {
+  /** A lease id, `l-…`. */
+  leaseId: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/leases/revoke`.
+ * Revoke a lease now: drops the account and terminates its sessions.
+ */
+export interface PostV1LeasesRevokeResponse {
+  lease: {
+    leaseId: string;
+    name: string;
+    identityId: string;
+    username: string;
+    state: string;
+    createdAt: string;
+    expiresAt: string;
+    maxExpiresAt: string;
+    attempts: number;
+    lastError: string | null;
+    revokedAt: string | null;
+  };
+  sessionsTerminated: number;
+}
+
+/**
+ * Body of `POST /v1/leases/revoke-prefix`.
+ * Revoke every live lease of the items under a name prefix, or of an identity.
+ *
+ * Needs `delete` on all items. The leases are made due now and the reaper revokes them at once (202).
+ */
+export interface PostV1LeasesRevokePrefixRequest {
+  prefix?: string;
+  identityId?: string;
+}
+
+/**
+ * Answer 202 of `POST /v1/leases/revoke-prefix`.
+ * Revoke every live lease of the items under a name prefix, or of an identity.
+ */
+export interface PostV1LeasesRevokePrefixResponse {
+  marked: number;
+}
 
 /** Path parameters of `DELETE /v1/role-associations/{id}`. */
 export interface DeleteV1RoleAssociationsByIdParams {
@@ -928,6 +1239,91 @@ export interface DeleteV1RolesByNameRulesQuery {
 export interface DeleteV1RolesByNameRulesParams {
   /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
   name: string;
+}
+
+/**
+ * Body of `POST /v1/rotated-secrets`.
+ * Create a rotated secret: Tessera takes over the accounts and rotates their credential.
+ *
+ * The target is checked and the accounts get passwords only Tessera knows (created with `creationStatements` when missing). The admin credential is sealed and never returned.
+ */
+export interface PostV1RotatedSecretsRequest {
+  /** Item name, e.g. `/prod/orders-db` (rotated secrets share the item namespace). */
+  name: string;
+  /** The target kind (its producer). */
+  type: 'mysql' | 'redis' | 'postgresql';
+  host: string;
+  port: number;
+  database?: string;
+  /** The target’s administrator (Redis: `default`). */
+  adminUsername: string;
+  /** Sealed at rest, never returned or logged. */
+  adminPassword: string;
+  tls?: boolean;
+  /** Grants of the accounts, should Tessera have to create them (templates `{{name}}`, `{{password}}`). */
+  creationStatements?: string[];
+  /** Default `two-account`. */
+  strategy?: 'two-account' | 'single-account';
+  /** Two accounts with the same grants (two-account), or one (single-account). */
+  usernames: string[];
+  intervalSeconds?: number | null;
+  graceSeconds?: number;
+}
+
+/**
+ * Answer 201 of `POST /v1/rotated-secrets`.
+ * Create a rotated secret: Tessera takes over the accounts and rotates their credential.
+ */
+export type PostV1RotatedSecretsResponse = RotatedSecret;
+
+/** Querystring of `GET /v1/rotated-secrets/describe`. */
+export interface GetV1RotatedSecretsDescribeQuery {
+  /** Item name, e.g. `/prod/orders-db` (rotated secrets share the item namespace). */
+  name: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/rotated-secrets/describe`.
+ * Describe a rotated secret: accounts, schedule, failures; never a credential.
+ */
+export type GetV1RotatedSecretsDescribeResponse = RotatedSecret;
+
+/**
+ * Body of `POST /v1/rotated-secrets/rotate`.
+ * Rotate a rotated secret now.
+ *
+ * 409 while a rotation is under way or the previous rotation’s grace period runs (`details.retryAfterSeconds`); 503 when the target fails (the last good credential is kept, the rotation is retried with backoff).
+ */
+export interface PostV1RotatedSecretsRotateRequest {
+  /** Item name, e.g. `/prod/orders-db` (rotated secrets share the item namespace). */
+  name: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/rotated-secrets/rotate`.
+ * Rotate a rotated secret now.
+ */
+export type PostV1RotatedSecretsRotateResponse = RotatedSecret;
+
+/** Querystring of `GET /v1/rotated-secrets/value`. */
+export interface GetV1RotatedSecretsValueQuery {
+  /** Item name, e.g. `/prod/orders-db` (rotated secrets share the item namespace). */
+  name: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/rotated-secrets/value`.
+ * Read the current credential of a rotated secret.
+ */
+export interface GetV1RotatedSecretsValueResponse {
+  name: string;
+  username: string;
+  password: string;
+  version: number;
+  /** ISO-8601 UTC */
+  rotatedAt: string | null;
+  /** ISO-8601 UTC */
+  nextRotationAt: string | null;
 }
 
 /** Querystring of `GET /v1/secrets`. */

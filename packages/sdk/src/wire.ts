@@ -19,6 +19,8 @@ type OmitKnown<T, K extends keyof T> = Omit<T, K>;
 /** Stable error codes the server returns in {@link ErrorBody}. Unknown codes may appear in newer servers. */
 export type TesseraErrorCode =
   | 'TESSERA_VALIDATION_FAILED'
+  | 'TESSERA_LEASE_QUOTA'
+  | 'TESSERA_PRODUCER_FAILED'
   | 'TESSERA_UID_TTL_LIMIT'
   | 'TESSERA_UID_DEPTH_LIMIT'
   | 'TESSERA_AUTH_FAILED'
@@ -303,6 +305,56 @@ export type KekRotation = Gen.PostV1SysKekRotateResponse;
 
 /** Answer of `GET /v1/sys/kek`. */
 export type KekStatus = Gen.GetV1SysKekResponse;
+
+// ---------------------------------------------------------------------------------------------
+// Rotated secrets (ADR 0011)
+// ---------------------------------------------------------------------------------------------
+
+/** A rotated secret's state: accounts, schedule, failures (never a password or the admin credential). */
+export type RotatedSecret = Gen.RotatedSecret;
+
+/** Body of `POST /v1/rotated-secrets`. */
+export type CreateRotatedSecretRequest = Gen.PostV1RotatedSecretsRequest;
+
+/** `two-account` (default) or `single-account`. */
+export type RotationStrategy = NonNullable<Gen.PostV1RotatedSecretsRequest['strategy']>;
+
+/** The target kind of a rotated secret (its producer). */
+export type RotatedSecretType = Gen.PostV1RotatedSecretsRequest['type'];
+
+/** The current credential of a rotated secret (`GET /v1/rotated-secrets/value`). */
+export type RotatedSecretValue = Gen.GetV1RotatedSecretsValueResponse;
+
+// ---------------------------------------------------------------------------------------------
+// Dynamic secrets and leases (ADR 0010)
+// ---------------------------------------------------------------------------------------------
+
+/** A dynamic secret (a producer): its settings without the admin password. */
+export type DynamicSecret = Gen.PostV1DynamicSecretsResponse;
+
+/** Body of `POST /v1/dynamic-secrets`. */
+export type CreateDynamicSecretRequest = Gen.PostV1DynamicSecretsRequest;
+
+/** A page of `GET /v1/dynamic-secrets`. */
+export type DynamicSecretPage = Gen.GetV1DynamicSecretsResponse;
+
+/** A credential with its lease (`POST /v1/dynamic-secrets/credentials`): the password is shown once. */
+export type DynamicCredential = Gen.PostV1DynamicSecretsCredentialsResponse;
+
+/** A lease (never a password). */
+export type Lease = Gen.PostV1LeasesRenewResponse;
+
+/** Query of `GET /v1/leases`. */
+export type ListLeasesQuery = Gen.GetV1LeasesQuery;
+
+/** A page of `GET /v1/leases`. */
+export type LeasePage = Gen.GetV1LeasesResponse;
+
+/** Answer of `POST /v1/leases/revoke`. */
+export type LeaseRevocation = Gen.PostV1LeasesRevokeResponse;
+
+/** Answer of `POST /v1/dynamic-secrets/sweep`. */
+export type SweepReport = Gen.PostV1DynamicSecretsSweepResponse;
 
 // ---------------------------------------------------------------------------------------------
 // Roles and access (ADR 0008)

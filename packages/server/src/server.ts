@@ -16,8 +16,11 @@ import { LastUsedTracker } from './core/auth/last-used.js';
 import { createAccessKeyHandler } from './core/auth-methods/access-key.auth-method.js';
 import { AuthMethodRegistry } from './core/auth-methods/auth-method.registry.js';
 import { createAuthMethodsService } from './core/auth-methods/auth-methods.service.js';
+import { createDynamicSecretsService } from './core/dynamic/dynamic.service.js';
+import { createLeasesService } from './core/dynamic/leases.service.js';
 import { createIdentitiesService } from './core/identities/identities.service.js';
 import { createTesseraMetrics } from './core/monitoring/tessera-metrics.js';
+import { createRotationService, type RotationOptions } from './core/rotation/rotation.service.js';
 import { createSecretKeysService } from './core/secrets/secrets.keys.js';
 import { createSecretsService } from './core/secrets/secrets.service.js';
 import { createSessionsService } from './core/sessions/sessions.service.js';
@@ -30,10 +33,15 @@ import { createAuditHasher } from './crypto/audit-hash.js';
 import { ChainHasher, CheckpointSigner } from './crypto/audit-ledger.js';
 import { createCredentialFactory } from './crypto/credentials.js';
 import { Keyring } from './crypto/keyring.js';
+import { randomPassword } from './crypto/random-password.js';
 import { loadOrCreateRootKeyFile, rootKeyFromBase64 } from './crypto/root-key.js';
 import { createSecretCipher } from './crypto/secret-cipher.js';
 import { buildApp } from './http/app.js';
 import { startJobs } from './jobs/scheduler.js';
+import { createMysqlProducer } from './producers/mysql.producer.js';
+import { createPostgresProducer } from './producers/postgresql.producer.js';
+import { createRedisProducer } from './producers/redis.producer.js';
+import { ProducerRegistry } from './producers/registry.js';
 import { CheckpointFile, createLedger } from './storage/audit-ledger.js';
 import { migrate, openStore } from './storage/database.js';
 import { listenForRevocations } from './storage/notifier.js';
@@ -51,6 +59,10 @@ export interface TesseraOptions {
   clock?: Clock;
   /** Fastify logger options; defaults to JSON logs at the configured level. */
   logger?: FastifyServerOptions['logger'];
+  /** Rotated secrets: backoff and claim timings (tests shorten them). */
+  rotation?: Partial<RotationOptions>;
+  /** How often the rotation job looks for due work; default 1 s. */
+  rotationPollMs?: number;
 }
 
 export const systemClock: Clock = { nowMs: () => Date.now() };
@@ -88,10 +100,13 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     file: new CheckpointFile(join(config.dataDir, 'audit', 'checkpoints.jsonl')),
   });
   const methodCache = new AuthMethodCache(() => clock.nowMs());
+  /** Refreshed by the lease reaper job (a gauge is read synchronously at scrape time). */
+  let leasesRevokeFailed = 0;
   const metrics = createTesseraMetrics({
     version: VERSION,
     residentMemoryBytes: () => process.memoryUsage.rss(),
     revocationSetSize: () => sessions.revocationSetSize(),
+    leasesRevokeFailed: () => leasesRevokeFailed,
   });
   let delivery: AuditDelivery | null = null;
   const uow = createGroupCommitUnitOfWork(
@@ -167,7 +182,25 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     .register(createAccessKeyHandler({ credentials, maxSessionTtlSeconds: config.maxSessionTtlSeconds }))
     .register(createUidAuthMethodHandler({ present, maxSessionTtlSeconds: config.maxSessionTtlSeconds }));
   const authMethods = createAuthMethodsService({ uow, clock, credentials, registry, sessions });
-  const identities = createIdentitiesService({ uow, clock, credentials, revoker: sessions });
+  // Retiring or suspending an identity also makes its leases due (no I/O in that transaction); the
+  // reaper revokes them right after the commit (issue 6).
+  let leasesRef: ReturnType<typeof createLeasesService> | null = null;
+  const identities = createIdentitiesService({
+    uow,
+    clock,
+    credentials,
+    revoker: {
+      async revokeIdentityTokens(r, identityId, reason) {
+        await sessions.revokeIdentityTokens(r, identityId, reason);
+        if (reason !== 'identity retired' || !leasesRef) return;
+        if ((await leasesRef.markIdentityDue(r, identityId)) > 0)
+          r.afterCommit(
+            () =>
+              void leasesRef?.reap().catch((error) => app?.log.error({ err: error }, 'lease reaping failed')),
+          );
+      },
+    },
+  });
   const access = createAccessService({ uow, clock });
   const roles = createRolesService({ uow, clock, credentials, onChange: () => access.invalidate() });
   const audit = createAuditService({ uow, hasher: auditHasher });
@@ -180,6 +213,29 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   cipher.loadKeks(await uow.read((r) => r.secretKeys.list()));
   const secrets = createSecretsService({ uow, clock, cipher, ids: credentials });
   const secretKeys = createSecretKeysService({ uow, clock, cipher });
+  const producers = new ProducerRegistry()
+    .register(createPostgresProducer())
+    .register(createMysqlProducer())
+    .register(createRedisProducer());
+  const rotation = createRotationService({
+    uow,
+    clock,
+    cipher,
+    ids: credentials,
+    producer: (type) => producers.get(type),
+    newPassword: () => randomPassword(32),
+    ...(options.rotation ? { options: options.rotation } : {}),
+  });
+  const dynamicSecrets = createDynamicSecretsService({ uow, clock, cipher, producers, ids: credentials });
+  const leases = createLeasesService({
+    uow,
+    clock,
+    items: dynamicSecrets,
+    producers,
+    ids: credentials,
+    random: (length) => randomPassword(Math.max(16, length)).slice(0, length),
+  });
+  leasesRef = leases;
   let rewrapping: Promise<unknown> | null = null;
   /** Re-wraps data keys under the active KEK (once at a time), then destroys unused KEKs. */
   const rewrapKeys = () => {
@@ -226,6 +282,8 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     clock,
     secrets,
     secretKeys,
+    dynamic: { items: dynamicSecrets, leases },
+    rotation,
     onKekRotated: () => {
       rewrapKeys().catch((error) => app?.log.error({ err: error }, 'secret key re-wrap failed'));
     },
@@ -292,6 +350,21 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
       },
       { name: 'denial-summaries', intervalMs: 10_000, run: () => denials.flush() },
       { name: 'secret-purge', intervalMs: 60_000, run: () => secrets.purgeExpired(clock.nowMs()) },
+      {
+        name: 'lease-reaper',
+        intervalMs: 5000,
+        run: async () => {
+          const report = await leases.reap();
+          leasesRevokeFailed = await leases.countRevokeFailed();
+          if (report.failed > 0)
+            log.error(
+              { failed: report.failed },
+              'leases could not be revoked: see GET /v1/leases?state=revoke_failed',
+            );
+        },
+      },
+      // Due rotations, retries (with backoff) and retirements after the grace period (ADR 0011).
+      { name: 'secret-rotation', intervalMs: options.rotationPollMs ?? 1000, run: () => rotation.runDue() },
       { name: 'secret-kek-rewrap', intervalMs: 30_000, run: rewrapKeys },
       {
         name: 'revocation-prune',
@@ -335,7 +408,22 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     uow,
     keyring,
     sessions,
-    services: { identities, authMethods, uid, access, roles, authenticate, audit, secrets, secretKeys },
+    services: {
+      identities,
+      authMethods,
+      uid,
+      access,
+      roles,
+      authenticate,
+      audit,
+      secrets,
+      secretKeys,
+      dynamicSecrets,
+      leases,
+      rotation,
+    },
+    /** Runs the lease reaper now (the job runs it every few seconds). */
+    reapLeases: () => leases.reap(),
     /** Re-wraps secret data keys under the active KEK now (the job does it every 30 s). */
     rewrapSecretKeys: rewrapKeys,
     ensureAdmin,
@@ -354,6 +442,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
       closed = true;
       await app!.close();
       await jobs.stop();
+      await producers.close();
       await rewrapping?.catch(() => {});
       await listener.close();
       await lastUsed.flush(uow).catch(() => {});

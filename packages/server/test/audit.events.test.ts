@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
 import { AUDIT_EVENT_TYPES, type EventTypeSpec } from '../src/core/audit/audit.events.js';
@@ -149,7 +151,108 @@ describe.each(STORES)('audit events on %s', (store) => {
     await s.call('POST', '/v1/secrets/restore', { token: admin, body: { name: '/audit/db' } });
     await s.call('POST', '/v1/sys/kek/rotate', { token: admin, body: {} });
     await s.tessera.rewrapSecretKeys();
+    // rotated secrets (on the real MariaDB): create, read, rotate, and a failed rotation (the idle
+    // account was dropped behind Tessera's back)
+    const rs = `tsra${process.pid % 100000}_${store.slice(0, 2)}${Math.random().toString(36).slice(2, 5)}`;
+    await s.call('POST', '/v1/rotated-secrets', {
+      token: admin,
+      body: {
+        name: '/audit/rotated',
+        type: 'mysql',
+        host: '127.0.0.1',
+        port: 3306,
+        adminUsername: 'root',
+        adminPassword: '',
+        usernames: [`${rs}_a`, `${rs}_b`],
+        graceSeconds: 0,
+      },
+    });
+    const rotatedValue = await s.call('GET', '/v1/rotated-secrets/value?name=/audit/rotated', {
+      token: admin,
+    });
+    secrets.push(rotatedValue.body.password);
+    await s.call('POST', '/v1/rotated-secrets/rotate', { token: admin, body: { name: '/audit/rotated' } });
+    const mariadb = await mysql.createConnection({
+      host: '127.0.0.1',
+      port: 3306,
+      user: 'root',
+      password: '',
+    });
+    await mariadb.query("DROP USER IF EXISTS ?@'%'", [`${rs}_a`]);
+    await s.call('POST', '/v1/rotated-secrets/rotate', { token: admin, body: { name: '/audit/rotated' } });
+    await mariadb.query("DROP USER IF EXISTS ?@'%'", [`${rs}_b`]);
+    await mariadb.end();
     await s.call('DELETE', '/v1/secrets?name=/audit/db&recoveryDays=1', { token: admin });
+    // dynamic secrets (on the real PostgreSQL): create, issue, renew, revoke, sweep, delete; a failed
+    // issue; a lease the reaper gives up on (its revocation statement always fails)
+    const dsTarget = await freshPostgresDatabase();
+    const dsDb = new URL(dsTarget.url).pathname.slice(1);
+    const dsPrefix = `tsrae${process.pid % 100000}${store.slice(0, 2)}${Math.random().toString(36).slice(2, 5)}_`;
+    const dsSettings = {
+      host: '127.0.0.1',
+      port: 5432,
+      database: dsDb,
+      adminUsername: 'postgres',
+      usernamePrefix: dsPrefix,
+    };
+    await s.call('POST', '/v1/dynamic-secrets', {
+      token: admin,
+      body: { name: '/audit/dynamic', type: 'postgresql', settings: dsSettings },
+    });
+    const leased = await s.call('POST', '/v1/dynamic-secrets/credentials', {
+      token: admin,
+      body: { name: '/audit/dynamic' },
+    });
+    secrets.push(leased.body.password);
+    await s.call('POST', '/v1/leases/renew', { token: admin, body: { leaseId: leased.body.leaseId } });
+    await s.call('POST', '/v1/leases/revoke', { token: admin, body: { leaseId: leased.body.leaseId } });
+    await s.call('POST', '/v1/dynamic-secrets/sweep', { token: admin, body: { name: '/audit/dynamic' } });
+    await s.call('DELETE', '/v1/dynamic-secrets?name=/audit/dynamic', { token: admin });
+    await s.call('POST', '/v1/dynamic-secrets', {
+      token: admin,
+      body: {
+        name: '/audit/dynamic-broken',
+        type: 'postgresql',
+        settings: {
+          ...dsSettings,
+          creationStatements: [`CREATE ROLE "{{name}}" LOGIN PASSWORD '{{password}}'`],
+          revocationStatements: ['SELECT tessera_no_such_function()'],
+        },
+        defaultTtlSeconds: 60,
+      },
+    });
+    const doomed = await s.call('POST', '/v1/dynamic-secrets/credentials', {
+      token: admin,
+      body: { name: '/audit/dynamic-broken' },
+    });
+    secrets.push(doomed.body.password);
+    await s.call('POST', '/v1/dynamic-secrets', {
+      token: admin,
+      body: {
+        name: '/audit/dynamic-refused',
+        type: 'postgresql',
+        settings: {
+          ...dsSettings,
+          creationStatements: ['CREATE ROLE "{{name}}" LOGIN', 'SELECT tessera_no_such_function()'],
+        },
+      },
+    });
+    await s.call('POST', '/v1/dynamic-secrets/credentials', {
+      token: admin,
+      body: { name: '/audit/dynamic-refused' },
+    });
+    for (let i = 0; i < 8; i++) {
+      s.clock.advance(700);
+      await s.tessera.reapLeases();
+    }
+    const dsAdmin = new pg.Client({ connectionString: dsTarget.url });
+    await dsAdmin.connect();
+    const leftover = await dsAdmin.query('select rolname from pg_roles where rolname like $1', [
+      `${dsPrefix}%`,
+    ]);
+    for (const row of leftover.rows) await dsAdmin.query(`drop role if exists "${row.rolname}"`);
+    await dsAdmin.end();
+    await dsTarget.drop();
     s.clock.advance(86_400);
     await s.tessera.services.secrets.purgeExpired(s.clock.nowMs());
     secrets.push('secret-value-1', 'secret-value-2');

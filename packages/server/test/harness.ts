@@ -92,6 +92,8 @@ export interface TestServerOptions {
   adminAccessKey?: string;
   /** Fastify/pino logger options; logging is off by default. */
   logger?: TesseraOptions['logger'];
+  /** Other options of the server (rotation timings…). */
+  tessera?: Omit<TesseraOptions, 'clock' | 'logger'>;
 }
 
 /** Boots a Tessera on a fresh store with a test clock, and signs in the administrator. */
@@ -115,7 +117,7 @@ export async function startTestServer(
     level: 'info',
     stream: { write: (line: string) => void logLines.push(line) },
   };
-  const tessera = await createTessera(config, { clock, logger });
+  const tessera = await createTessera(config, { ...options.tessera, clock, logger });
   const secrets = new Set<string>();
   const collect = (value: unknown) => {
     if (!value || typeof value !== 'object') return;

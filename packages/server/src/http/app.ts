@@ -16,9 +16,12 @@ import type { DenialRecorder } from '../core/audit/denials.js';
 import type { AuthService } from '../core/auth/auth.service.js';
 import { AuthMethodSchema } from '../core/auth-methods/auth-methods.schemas.js';
 import type { AuthMethodsService } from '../core/auth-methods/auth-methods.service.js';
+import type { DynamicSecretsService } from '../core/dynamic/dynamic.service.js';
+import type { LeasesService } from '../core/dynamic/leases.service.js';
 import { IdentitySchema } from '../core/identities/identities.schemas.js';
 import type { IdentitiesService } from '../core/identities/identities.service.js';
 import type { HttpMetrics } from '../core/monitoring/tessera-metrics.js';
+import type { RotationService } from '../core/rotation/rotation.service.js';
 import type { SecretKeysService } from '../core/secrets/secrets.keys.js';
 import type { SecretsService } from '../core/secrets/secrets.service.js';
 import type { SessionsService } from '../core/sessions/sessions.service.js';
@@ -36,9 +39,11 @@ import { registerAuditRoutes } from './routes/audit.routes.js';
 import { type AuditLedgerDeps, registerAuditLedgerRoutes } from './routes/audit-ledger.routes.js';
 import { registerAuthRoutes } from './routes/auth.routes.js';
 import { registerAuthMethodRoutes } from './routes/auth-methods.routes.js';
+import { registerDynamicSecretRoutes } from './routes/dynamic-secrets.routes.js';
 import { registerIdentityRoutes } from './routes/identities.routes.js';
 import { registerMetricsRoutes } from './routes/metrics.routes.js';
 import { registerRoleRoutes } from './routes/roles.routes.js';
+import { registerRotatedSecretRoutes } from './routes/rotated-secrets.routes.js';
 import { registerSecretRoutes } from './routes/secrets.routes.js';
 import { registerSystemRoutes } from './routes/system.routes.js';
 import { registerUidRoutes } from './routes/uid.routes.js';
@@ -82,6 +87,10 @@ export interface AppDeps {
   onKekRotated?: () => void;
   /** The server's clock (tests inject one). */
   clock: Clock;
+  /** Dynamic secrets and their leases (issue 6). */
+  dynamic?: { items: DynamicSecretsService; leases: LeasesService };
+  /** Rotated secrets (issue 6, ADR 0011). */
+  rotation?: RotationService;
 }
 
 /** Builds the HTTP application: schema-validated routes, one access hook, one error mapper. */
@@ -230,6 +239,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     secretKeys: deps.secretKeys,
     ...(deps.onKekRotated ? { onKekRotated: deps.onKekRotated } : {}),
   });
+  if (deps.dynamic) registerDynamicSecretRoutes(typed, deps.dynamic);
+  if (deps.rotation) registerRotatedSecretRoutes(typed, { rotation: deps.rotation });
   await registerAkeylessApi(typed, {
     authenticate: deps.authenticate,
     sessions: deps.sessions,
@@ -237,6 +248,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     uid: deps.uid,
     roles: deps.roles,
     secrets: deps.secrets,
+    ...(deps.dynamic ? { dynamicSecrets: deps.dynamic.items, leases: deps.dynamic.leases } : {}),
     onMethodChange: (id) => deps.access.invalidate(id),
     nowMs: () => deps.clock.nowMs(),
   });

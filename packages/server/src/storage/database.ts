@@ -11,6 +11,8 @@ import { initialMigration } from './migrations/0001-initial.js';
 import { auditAnchorsMigration } from './migrations/0002-audit-anchors.js';
 import { secretsMigration } from './migrations/0003-secrets.js';
 import { rolesMigration } from './migrations/0004-roles.js';
+import { dynamicSecretsMigration } from './migrations/0005-dynamic-secrets.js';
+import { rotatedSecretsMigration } from './migrations/0006-rotated-secrets.js';
 import type { Database } from './schema.js';
 import { SQLite, type SqliteDatabase, type SqliteStatement } from './sqlite-driver.js';
 
@@ -128,6 +130,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0002-audit-anchors': auditAnchorsMigration(),
     '0003-secrets': secretsMigration(dialect),
     '0004-roles': rolesMigration(),
+    '0005-dynamic-secrets': dynamicSecretsMigration(dialect),
+    '0006-rotated-secrets': rotatedSecretsMigration(),
   };
 }
 

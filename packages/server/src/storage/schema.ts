@@ -23,6 +23,72 @@ export interface Database {
   role_rules: RoleRuleTable;
   role_inclusions: { role_id: string; included_id: string; created_at: number };
   role_associations: RoleAssociationTable;
+  dynamic_secrets: DynamicSecretTable;
+  leases: LeaseTable;
+  rotated_secrets: RotatedSecretTable;
+}
+
+/** A rotated secret (issue 6, ADR 0011): settings and current password sealed in `sealed`. */
+export interface RotatedSecretTable {
+  id: string;
+  name: string;
+  producer_type: string;
+  strategy: string;
+  usernames: string;
+  current_index: number;
+  version: number;
+  interval_seconds: number | null;
+  grace_seconds: number;
+  rotated_at: number | null;
+  next_rotation_at: number | null;
+  retire_index: number | null;
+  retire_at: number | null;
+  failures: number;
+  last_error: string | null;
+  last_failure_at: number | null;
+  next_attempt_at: number | null;
+  claimed_until: number | null;
+  row_version: number;
+  sealed: string;
+  wrapped_key: string;
+  kek_version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A dynamic secret (issue 6): its producer settings sealed like a secret value. */
+export interface DynamicSecretTable {
+  id: string;
+  name: string;
+  type: string;
+  description: string | null;
+  public_settings: string;
+  sealed_settings: string;
+  wrapped_key: string;
+  kek_version: number;
+  default_ttl_seconds: number;
+  max_ttl_seconds: number;
+  lease_quota: number;
+  sweep_drop: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One account minted on a dynamic secret's target. */
+export interface LeaseTable {
+  id: string;
+  item_id: string;
+  item_name: string;
+  identity_id: string;
+  username: string;
+  state: string;
+  created_at: number;
+  expires_at: number;
+  max_expires_at: number;
+  next_attempt_at: number;
+  attempts: number;
+  last_error: string | null;
+  revoked_at: number | null;
 }
 
 /** A signed anchor: events up to `seq` (from `from_seq`) were archived to `file` and pruned. */

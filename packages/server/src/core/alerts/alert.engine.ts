@@ -11,6 +11,7 @@ import {
   nearExpiryAlerts,
   pruneBurstState,
   reuseAlert,
+  rotationFailureAlert,
   shouldSend,
   sinkHealthAlert,
 } from './alert.rules.js';
@@ -46,6 +47,7 @@ export function createAlertEngine({ notifier, clock, settings, onAlert }: AlertE
     observe(events: readonly StoredAuditEvent[]) {
       for (const e of events) {
         raise(reuseAlert(e));
+        raise(rotationFailureAlert(e));
         const t = { failures: settings.authFailureBurst, windowMs };
         for (const a of authFailureBurstAlerts(bursts, e, t)) raise(a);
       }

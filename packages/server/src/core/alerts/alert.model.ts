@@ -6,6 +6,7 @@ export const ALERT_RULES = [
   'audit_sink_recovered',
   'uid_token_near_expiry',
   'audit_ledger_near_full',
+  'rotated_secret_rotation_failed',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 

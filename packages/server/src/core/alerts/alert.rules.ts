@@ -37,6 +37,30 @@ export function reuseAlert(e: StoredAuditEvent): Alert | null {
   };
 }
 
+/** A rotation step failed on its target: the last good credential is kept and retried (issue 6, ADR 0011). */
+export function rotationFailureAlert(e: StoredAuditEvent): Alert | null {
+  if (e.type !== 'rotated_secret.rotation_failed') return null;
+  const data = e.data ?? {};
+  const field = (k: string) =>
+    typeof data[k] === 'string' || typeof data[k] === 'number' ? (data[k] as string | number) : null;
+  return {
+    rule: 'rotated_secret_rotation_failed',
+    severity: 'warning',
+    subject: `rotated-secret:${e.resource ?? 'unknown'}`,
+    title: `Rotation of ${e.resource ?? 'a rotated secret'} failed (the last good credential is kept)`,
+    atMs: e.atMs,
+    fields: {
+      resource: e.resource ?? null,
+      rotatedSecretId: field('rotatedSecretId'),
+      phase: field('phase'),
+      failures: field('failures'),
+      nextAttemptAt: field('nextAttemptAt'),
+      eventId: e.id,
+      eventHash: e.hash,
+    },
+  };
+}
+
 export interface BurstThresholds {
   failures: number;
   windowMs: number;

@@ -276,6 +276,97 @@ export const AUDIT_EVENT_TYPES = {
     outcomes: ['success'],
     reason: false,
   },
+  'dynamic_secret.created': {
+    description: 'A dynamic secret (producer) was created; its settings are sealed, never recorded.',
+    actor: admin,
+    data: ['itemId', 'itemType', 'defaultTtlSeconds', 'maxTtlSeconds'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'dynamic_secret.deleted': {
+    description: 'A dynamic secret with no live lease was deleted.',
+    actor: admin,
+    data: ['itemId', 'itemType'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'dynamic_secret.swept': {
+    description:
+      'Accounts matching the prefix with no live lease were looked for on the target (and dropped if asked).',
+    actor: [],
+    data: ['itemId', 'found', 'dropped'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'lease.issued': {
+    description: 'An account was created on the target and leased (username and expiry; never the password).',
+    actor: ['identityId'],
+    data: ['leaseId', 'identityId', 'username', 'ttlSeconds', 'expiresAt'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'lease.issue_failed': {
+    description:
+      'The target refused to create a leased account (what may exist was dropped or is being retried).',
+    actor: ['identityId'],
+    data: ['leaseId', 'identityId', 'username'],
+    outcomes: ['failure'],
+    reason: true,
+  },
+  'lease.renewed': {
+    description: 'A lease was extended (never past its maximum).',
+    actor: ['identityId'],
+    data: ['leaseId', 'identityId', 'username', 'expiresAt', 'capped'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'lease.revoked': {
+    description:
+      'A leased account was dropped and its sessions terminated (on request, on expiry, or its identity retired).',
+    actor: [],
+    data: ['leaseId', 'identityId', 'username', 'reason', 'existed', 'sessionsTerminated'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'lease.revoke_failed': {
+    description: 'The reaper gave up revoking a lease after its last attempt (state revoke_failed; alert).',
+    actor: [],
+    data: ['leaseId', 'identityId', 'username', 'attempts'],
+    outcomes: ['failure'],
+    reason: true,
+  },
+  'rotated_secret.created': {
+    description:
+      'A rotated secret was created: Tessera took over its accounts on the target (never a credential).',
+    actor: ['identityId', 'authMethodId'],
+    data: ['rotatedSecretId', 'producerType', 'strategy', 'intervalSeconds', 'graceSeconds'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'rotated_secret.read': {
+    description:
+      'The current credential of a rotated secret was read: which item and version (never the password).',
+    actor: ['identityId', 'authMethodId'],
+    data: ['rotatedSecretId', 'version'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'rotated_secret.rotated': {
+    description:
+      'A rotation step succeeded: `switch` (the idle account got a new password and became current) or `retire` (the previous account was changed after the grace period).',
+    actor: [],
+    data: ['rotatedSecretId', 'phase', 'account', 'version'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'rotated_secret.rotation_failed': {
+    description:
+      'A rotation step failed on the target: the last good credential is kept, the step is retried with backoff (alert).',
+    actor: [],
+    data: ['rotatedSecretId', 'phase', 'account', 'failures', 'nextAttemptAt', 'version'],
+    outcomes: ['failure'],
+    reason: true,
+  },
   'root_key.rotated': {
     description: 'The root key was replaced offline; the signing keys and KEKs were re-sealed under it.',
     actor: [],

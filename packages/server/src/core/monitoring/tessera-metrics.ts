@@ -53,6 +53,8 @@ export interface TesseraMetricsDeps {
   residentMemoryBytes: () => number;
   /** Read at scrape time: live entries in the in-memory revocation set. */
   revocationSetSize: () => number;
+  /** Read at scrape time: leases the reaper gave up on (`revoke_failed`, issue 6); alert when > 0. */
+  leasesRevokeFailed?: () => number;
 }
 
 /** What the HTTP layer reports, and the exposition it serves. */
@@ -163,6 +165,11 @@ export function createTesseraMetrics(deps: TesseraMetricsDeps): TesseraMetrics {
     name: 'tessera_revocation_set_size',
     help: 'Live revocations held in memory and checked on every session-token verification.',
     collect: deps.revocationSetSize,
+  });
+  registry.gauge({
+    name: 'tessera_leases_revoke_failed',
+    help: 'Dynamic-secret leases the reaper could not revoke after its last attempt (GET /v1/leases?state=revoke_failed).',
+    collect: () => deps.leasesRevokeFailed?.() ?? 0,
   });
   registry.gauge({
     name: 'process_resident_memory_bytes',

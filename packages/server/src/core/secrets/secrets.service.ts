@@ -185,8 +185,8 @@ export function createSecretsService({ uow, clock, cipher, ids }: SecretsService
   return {
     /**
      * Creates an item with its first version. 409 `TESSERA_CONFLICT` when the name is taken (also by
-     * a deleted, still restorable item); `TESSERA_SECRET_NAME_INVALID`, `TESSERA_SECRET_TOO_LARGE`,
-     * `TESSERA_SECRET_VALUE_INVALID` for bad input.
+     * a deleted, still restorable item, or by a rotated secret); `TESSERA_SECRET_NAME_INVALID`,
+     * `TESSERA_SECRET_TOO_LARGE`, `TESSERA_SECRET_VALUE_INVALID` for bad input.
      */
     async create(input: CreateSecretInput, ctx: RequestContext): Promise<SecretMetadata> {
       const name = normaliseSecretName(input.name);
@@ -203,6 +203,8 @@ export function createSecretsService({ uow, clock, cipher, ids }: SecretsService
         const now = clock.nowMs();
         const existing = await r.secrets.get(name);
         if (existing) throw secretExists(existing.deletedAtMs !== null);
+        // Rotated secrets share the item namespace (ADR 0011); the rotation service checks the reverse.
+        if (await r.rotatedSecrets.get(name)) throw secretExists(false);
         const kekVersion = await keks.active(r, ctx);
         const dek = cipher.newDataKey();
         try {

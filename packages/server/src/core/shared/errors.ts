@@ -33,6 +33,10 @@ export const ErrorCodes = {
   SECRET_TOO_LARGE: 'TESSERA_SECRET_TOO_LARGE',
   /** A stored ciphertext failed authentication (tampered or swapped rows): never a caller's fault. */
   SECRET_INTEGRITY: 'TESSERA_SECRET_INTEGRITY',
+  /** An identity holds as many live leases of a dynamic secret as its quota allows (issue 6). */
+  LEASE_QUOTA: 'TESSERA_LEASE_QUOTA',
+  /** A dynamic secret's target (database, Redis…) refused or failed an operation. */
+  PRODUCER_FAILED: 'TESSERA_PRODUCER_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,7 +1,9 @@
 import type { RoleRepo } from '../access/roles.repo.js';
 import type { AuditRepo } from '../audit/audit.repo.js';
 import type { AuthMethodRepo } from '../auth-methods/auth-methods.repo.js';
+import type { DynamicRepo } from '../dynamic/dynamic.model.js';
 import type { IdentityRepo } from '../identities/identities.repo.js';
+import type { RotatedSecretRepo } from '../rotation/rotation.repo.js';
 import type { SecretKeyRepo, SecretsRepo } from '../secrets/secrets.repo.js';
 import type { RevocationRepo } from '../sessions/revocations.repo.js';
 import type { UidRepo } from '../uid/uid.repo.js';
@@ -17,6 +19,10 @@ export interface Repos {
   secrets: SecretsRepo;
   /** The key-encryption keys of secrets (sealed under the root key). */
   secretKeys: SecretKeyRepo;
+  /** Dynamic secrets and their leases (issue 6). */
+  dynamic: DynamicRepo;
+  /** Credentials Tessera owns on targets and rotates (issue 6). */
+  rotatedSecrets: RotatedSecretRepo;
   /** Runs `fn` once the transaction has committed (in-memory effects, notifications). */
   afterCommit(fn: () => void): void;
 }

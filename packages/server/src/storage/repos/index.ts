@@ -7,9 +7,11 @@ import type { QueryTarget } from '../prepared.js';
 import type { Database } from '../schema.js';
 import { ChainHead, createAuditRepo } from './audit.repo.js';
 import { AuthMethodCache, createAuthMethodRepo } from './auth-methods.repo.js';
+import { createDynamicRepo } from './dynamic.repo.js';
 import { createIdentityRepo } from './identities.repo.js';
 import { createRevocationRepo } from './revocations.repo.js';
 import { createRoleRepo } from './roles.repo.js';
+import { createRotatedSecretRepo } from './rotated-secrets.repo.js';
 import { createSecretKeyRepo, createSecretsRepo } from './secrets.repo.js';
 import { createUidRepo } from './uid.repo.js';
 
@@ -50,6 +52,8 @@ export function repoFactory(dialect: Dialect, state: RepoState) {
       roles: createRoleRepo(db, dialect),
       secrets: createSecretsRepo(target),
       secretKeys: createSecretKeyRepo(target),
+      dynamic: createDynamicRepo(db, dialect),
+      rotatedSecrets: createRotatedSecretRepo(db),
       afterCommit,
     };
   };

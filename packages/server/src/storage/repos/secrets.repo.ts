@@ -242,7 +242,24 @@ export function createSecretsRepo(target: QueryTarget): SecretsRepo {
         .select(['kek_version', (eb) => eb.fn.countAll<number>().as('n')])
         .groupBy('kek_version')
         .execute();
-      return new Map(rows.map((r) => [Number(r.kek_version), Number(r.n)]));
+      const counts = new Map(rows.map((r) => [Number(r.kek_version), Number(r.n)]));
+      // Dynamic secrets' settings are wrapped by the same KEKs: a KEK they use is never destroyed.
+      const dynamic = await db
+        .selectFrom('dynamic_secrets')
+        .select(['kek_version', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy('kek_version')
+        .execute();
+      for (const r of dynamic)
+        counts.set(Number(r.kek_version), (counts.get(Number(r.kek_version)) ?? 0) + Number(r.n));
+      // So are rotated secrets' (ADR 0011).
+      const rotated = await db
+        .selectFrom('rotated_secrets')
+        .select(['kek_version', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy('kek_version')
+        .execute();
+      for (const r of rotated)
+        counts.set(Number(r.kek_version), (counts.get(Number(r.kek_version)) ?? 0) + Number(r.n));
+      return counts;
     },
   };
 }

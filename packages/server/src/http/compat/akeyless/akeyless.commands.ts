@@ -1,6 +1,7 @@
 import type { TypedApp } from '../../app.js';
 import { type CommandRegistrar, mountAkeylessApi } from './akeyless.api.js';
 import { type AkeylessAuthDeps, registerAkeylessAuthCommands } from './akeyless.auth.js';
+import { registerAkeylessDynamicCommands } from './akeyless.dynamic.js';
 import { methodAssociationToAkeyless, registerAkeylessRoleCommands } from './akeyless.roles.js';
 import { registerAkeylessSecretCommands } from './akeyless.secrets.js';
 import { registerAkeylessUidCommands } from './akeyless.uid.js';
@@ -8,7 +9,8 @@ import { registerAkeylessUidCommands } from './akeyless.uid.js';
 export type AkeylessDeps = Omit<AkeylessAuthDeps, 'rolesOfMethod'> &
   Parameters<typeof registerAkeylessUidCommands>[1] &
   Parameters<typeof registerAkeylessRoleCommands>[1] &
-  Parameters<typeof registerAkeylessSecretCommands>[1];
+  Parameters<typeof registerAkeylessSecretCommands>[1] &
+  Parameters<typeof registerAkeylessDynamicCommands>[1];
 
 /** Every Akeyless command Tessera answers (docs/akeyless-compat.md). */
 export function registerAkeylessCommands(commands: CommandRegistrar, deps: AkeylessDeps) {
@@ -20,6 +22,7 @@ export function registerAkeylessCommands(commands: CommandRegistrar, deps: Akeyl
   registerAkeylessUidCommands(commands, deps);
   registerAkeylessRoleCommands(commands, deps);
   registerAkeylessSecretCommands(commands, deps);
+  registerAkeylessDynamicCommands(commands, deps);
 }
 
 /** Mounts the Akeyless-compatible API at `/akeyless`. */

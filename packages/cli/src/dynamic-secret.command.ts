@@ -1,0 +1,344 @@
+/**
+ * Dynamic secrets and leases (issue 6, ADR 0010): `create-dynamic-secret postgresql`,
+ * `get-dynamic-secret-value`, `describe-dynamic-secret`, `list-leases`, `renew-lease`,
+ * `revoke-lease`, `sweep-dynamic-secret`.
+ */
+
+import { readFile } from 'node:fs/promises';
+import type { CreateDynamicSecretRequest, DynamicCredential, DynamicSecret, Lease } from '@tessera/sdk';
+import type { ArgReader, OptionSpecs } from './argv.parser.js';
+import type { CommandContext, CommandSpec } from './cli.context.js';
+import { UsageError } from './cli.errors.js';
+import { formatDuration, formatTime, listText, renderKeyValues, renderTable } from './output.format.js';
+
+const NAME: OptionSpecs = {
+  name: {
+    type: 'string',
+    placeholder: 'NAME',
+    required: true,
+    description: 'item name, e.g. /prod/orders-db',
+  },
+};
+
+/** `3600`, `90s`, `60m`, `1h30m`, `2d` → seconds (a bare number is seconds). */
+export function parseDurationSeconds(value: string, flag: string): number {
+  if (/^\d{1,9}$/.test(value)) return Number(value);
+  const units: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+  if (!/^(?:\d{1,7}[smhd])+$/.test(value))
+    throw new UsageError(`--${flag} must be seconds or a duration such as 60m, 1h, 1h30m`);
+  return value.match(/\d+[smhd]/g)!.reduce((sum, p) => sum + Number(p.slice(0, -1)) * units[p.slice(-1)]!, 0);
+}
+
+const duration = (args: ArgReader, flag: string) => {
+  const v = args.str(flag);
+  return v === undefined ? undefined : parseDurationSeconds(v, flag);
+};
+
+/** Never a plain flag value: it would show in `ps` and the shell history. */
+async function readAdminPassword(ctx: CommandContext, args: ArgReader): Promise<string> {
+  const file = args.str('admin-password-file');
+  if (file === undefined || file === '')
+    throw new UsageError(
+      'the administrator password is required: --admin-password-file FILE (or - for standard input)',
+    );
+  return (file === '-' ? await ctx.io.readStdin() : await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+}
+
+export function renderDynamicSecret(d: DynamicSecret, nowMs: number): string {
+  const s = d.settings as Record<string, unknown>;
+  return renderKeyValues([
+    ['Name', d.name],
+    ['ID', d.id],
+    ['Type', d.type],
+    ['Target', `${String(s.host)}:${String(s.port)}${s.database ? `/${String(s.database)}` : ''}`],
+    ['Admin user', String(s.adminUsername ?? '')],
+    ['Username prefix', String(s.usernamePrefix ?? '')],
+    ['TTL', formatDuration(d.defaultTtlSeconds)],
+    ['Maximum TTL', formatDuration(d.maxTtlSeconds)],
+    ['Lease quota', `${d.leaseQuota} per identity`],
+    ['Sweep drops', d.sweepDrop ? 'yes' : 'no'],
+    ['Created', formatTime(d.createdAt, nowMs)],
+  ]);
+}
+
+export function renderCredential(c: DynamicCredential, nowMs: number): string {
+  return renderKeyValues([
+    ['Username', c.username],
+    ['Password', c.password],
+    ['Lease', c.leaseId],
+    ['Expires', formatTime(c.expiresAt, nowMs)],
+    ['Renewable until', formatTime(c.maxExpiresAt, nowMs)],
+  ]);
+}
+
+export function renderLeases(items: readonly Lease[], nowMs: number): string {
+  if (items.length === 0) return 'No leases.\n';
+  return renderTable(
+    ['LEASE', 'ITEM', 'USERNAME', 'STATE', 'EXPIRES', 'LAST ERROR'],
+    items.map((l) => [
+      l.leaseId,
+      l.name,
+      l.username,
+      l.state,
+      formatTime(l.expiresAt, nowMs),
+      l.lastError ?? '',
+    ]),
+  );
+}
+
+const createPostgresql: CommandSpec = {
+  path: ['create-dynamic-secret', 'postgresql'],
+  summary: 'Create a PostgreSQL dynamic secret: each read mints a role that is dropped when its lease ends',
+  details:
+    'The administrator password is read from a file or standard input, sealed, and never returned. ' +
+    'Creation statements take {{name}}, {{password}} and {{expiration}} (quoted safely); the default ' +
+    'creates a LOGIN role valid until the lease’s maximum. Revocation ends the role’s sessions, handles ' +
+    'its owned objects (--reassign-owned-to, else DROP OWNED) and drops it.',
+  options: {
+    ...NAME,
+    host: { type: 'string', placeholder: 'HOST', required: true, description: 'the database host' },
+    port: { type: 'number', placeholder: 'PORT', description: 'the database port (default 5432)' },
+    'db-name': { type: 'string', placeholder: 'DB', description: 'the database to connect to' },
+    'admin-user': {
+      type: 'string',
+      placeholder: 'USER',
+      required: true,
+      description: 'a role with CREATEROLE',
+    },
+    'admin-password-file': {
+      type: 'string',
+      placeholder: 'FILE',
+      required: true,
+      description: 'read the administrator password from FILE; - reads standard input',
+    },
+    'creation-statement': {
+      type: 'list',
+      placeholder: 'SQL',
+      description: 'a creation statement (repeatable); default: CREATE ROLE … LOGIN PASSWORD … VALID UNTIL …',
+    },
+    'revocation-statement': {
+      type: 'list',
+      placeholder: 'SQL',
+      description: 'a revocation statement (repeatable)',
+    },
+    'username-prefix': {
+      type: 'string',
+      placeholder: 'PREFIX',
+      description: 'prefix of minted roles (default tsr_)',
+    },
+    'reassign-owned-to': {
+      type: 'string',
+      placeholder: 'ROLE',
+      description: 'owner of revoked roles’ objects',
+    },
+    ttl: { type: 'string', placeholder: 'DURATION', description: 'default lease TTL (seconds, or 60m, 1h)' },
+    'max-ttl': {
+      type: 'string',
+      placeholder: 'DURATION',
+      description: 'maximum lease TTL, renewals included',
+    },
+    'lease-quota': { type: 'number', placeholder: 'N', description: 'live leases per identity (default 50)' },
+  },
+  examples: [
+    'tessera create-dynamic-secret postgresql --name /prod/orders-db --host db.internal --db-name orders \\\n' +
+      '    --admin-user tessera_admin --admin-password-file admin.pw --ttl 1h --max-ttl 24h \\\n' +
+      `    --creation-statement 'CREATE ROLE "{{name}}" LOGIN PASSWORD '"'"'{{password}}'"'"'; GRANT reader TO "{{name}}"'`,
+  ],
+  async run(ctx, args) {
+    const port = args.positiveInt('port');
+    if (port !== undefined && port > 65535) throw new UsageError('--port must be a port number (1-65535)');
+    const database = args.str('db-name');
+    const creation = args.list('creation-statement');
+    const revocation = args.list('revocation-statement');
+    const prefix = args.str('username-prefix');
+    const reassign = args.str('reassign-owned-to');
+    const ttl = duration(args, 'ttl');
+    const maxTtl = duration(args, 'max-ttl');
+    const quota = args.positiveInt('lease-quota');
+    const body: CreateDynamicSecretRequest = {
+      name: args.requireStr('name'),
+      type: 'postgresql',
+      settings: {
+        host: args.requireStr('host'),
+        ...(port !== undefined ? { port } : {}),
+        ...(database !== undefined ? { database } : {}),
+        adminUsername: args.requireStr('admin-user'),
+        adminPassword: await readAdminPassword(ctx, args),
+        ...(creation ? { creationStatements: creation } : {}),
+        ...(revocation ? { revocationStatements: revocation } : {}),
+        ...(prefix ? { usernamePrefix: prefix } : {}),
+        ...(reassign ? { reassignOwnedTo: reassign } : {}),
+      },
+      ...(ttl !== undefined ? { defaultTtlSeconds: ttl } : {}),
+      ...(maxTtl !== undefined ? { maxTtlSeconds: maxTtl } : {}),
+      ...(quota !== undefined ? { leaseQuota: quota } : {}),
+    };
+    const d = await ctx.withAdmin((t) => ctx.client.createDynamicSecret(t, body));
+    ctx.emit(
+      d,
+      () => `Created ${d.name} (${d.type}, TTL ${formatDuration(d.defaultTtlSeconds)}, id ${d.id}).\n`,
+    );
+  },
+};
+
+const getValue: CommandSpec = {
+  path: ['get-dynamic-secret-value'],
+  summary: 'Mint a credential: a new account and its lease (the password is shown once)',
+  options: {
+    ...NAME,
+    ttl: { type: 'string', placeholder: 'DURATION', description: 'lease TTL (≤ the item’s maximum)' },
+  },
+  examples: [
+    'tessera get-dynamic-secret-value --name /prod/orders-db',
+    'tessera get-dynamic-secret-value --name /prod/orders-db --ttl 15m --json | jq -r .password',
+  ],
+  async run(ctx, args) {
+    const name = args.requireStr('name');
+    const ttl = duration(args, 'ttl');
+    const c = await ctx.withAdmin((t) =>
+      ctx.client.getDynamicSecretValue(t, name, ttl !== undefined ? { ttlSeconds: ttl } : {}),
+    );
+    ctx.emit(c, () => renderCredential(c, ctx.now()));
+  },
+};
+
+const describe: CommandSpec = {
+  path: ['describe-dynamic-secret'],
+  summary: 'Show a dynamic secret’s settings (never the administrator password)',
+  options: NAME,
+  examples: ['tessera describe-dynamic-secret --name /prod/orders-db'],
+  async run(ctx, args) {
+    const name = args.requireStr('name');
+    const d = await ctx.withAdmin((t) => ctx.client.describeDynamicSecret(t, name));
+    ctx.emit(d, () => renderDynamicSecret(d, ctx.now()));
+  },
+};
+
+const listLeases: CommandSpec = {
+  path: ['list-leases'],
+  summary: 'List leases: of an item, of an identity, or in a state (e.g. revoke_failed)',
+  options: {
+    name: { type: 'string', placeholder: 'NAME', description: 'only this dynamic secret’s leases' },
+    'identity-id': { type: 'string', placeholder: 'ID', description: 'only this identity’s leases' },
+    state: {
+      type: 'string',
+      placeholder: 'STATE',
+      description: 'creating, active, revoking, revoked, failed, revoke_failed',
+    },
+    limit: { type: 'number', placeholder: 'N', description: 'at most N (default 100)' },
+  },
+  examples: [
+    'tessera list-leases --name /prod/orders-db --state active',
+    'tessera list-leases --state revoke_failed',
+  ],
+  async run(ctx, args) {
+    const state = args.choice('state', [
+      'creating',
+      'active',
+      'revoking',
+      'revoked',
+      'failed',
+      'revoke_failed',
+    ] as const);
+    const name = args.str('name');
+    const identityId = args.str('identity-id');
+    const limit = args.positiveInt('limit');
+    const page = await ctx.withAdmin((t) =>
+      ctx.client.listLeases(t, {
+        ...(name ? { name } : {}),
+        ...(identityId ? { identityId } : {}),
+        ...(state ? { state } : {}),
+        ...(limit ? { limit } : {}),
+      }),
+    );
+    ctx.emit(page, () => renderLeases(page.items, ctx.now()));
+  },
+};
+
+const renew: CommandSpec = {
+  path: ['renew-lease'],
+  summary: 'Extend a lease (never past its maximum)',
+  options: {
+    'lease-id': { type: 'string', placeholder: 'ID', required: true, description: 'the lease (l-…)' },
+    increment: { type: 'string', placeholder: 'DURATION', description: 'from now (default: the item’s TTL)' },
+  },
+  examples: ['tessera renew-lease --lease-id l-abc --increment 1h'],
+  async run(ctx, args) {
+    const leaseId = args.requireStr('lease-id');
+    const increment = duration(args, 'increment');
+    const l = await ctx.withAdmin((t) =>
+      ctx.client.renewLease(t, leaseId, increment !== undefined ? { incrementSeconds: increment } : {}),
+    );
+    ctx.emit(l, () => `Renewed ${l.leaseId}: expires ${formatTime(l.expiresAt, ctx.now())}.\n`);
+  },
+};
+
+const revoke: CommandSpec = {
+  path: ['revoke-lease'],
+  summary:
+    'Revoke a lease now (drops the account, ends its sessions), or every lease under a prefix or of an identity',
+  options: {
+    'lease-id': { type: 'string', placeholder: 'ID', description: 'the lease (l-…)' },
+    prefix: {
+      type: 'string',
+      placeholder: 'PREFIX',
+      description: 'every live lease of the items under PREFIX',
+    },
+    'identity-id': { type: 'string', placeholder: 'ID', description: 'every live lease of an identity' },
+  },
+  examples: ['tessera revoke-lease --lease-id l-abc', 'tessera revoke-lease --prefix /prod/'],
+  async run(ctx, args) {
+    const leaseId = args.str('lease-id');
+    const prefix = args.str('prefix');
+    const identityId = args.str('identity-id');
+    if (leaseId && (prefix || identityId))
+      throw new UsageError('give --lease-id, or --prefix/--identity-id, not both');
+    if (leaseId) {
+      const r = await ctx.withAdmin((t) => ctx.client.revokeLease(t, leaseId));
+      ctx.emit(
+        r,
+        () =>
+          `Revoked ${r.lease.leaseId} (${r.lease.username}); ${r.sessionsTerminated} session(s) terminated.\n`,
+      );
+      return;
+    }
+    if (!prefix && !identityId) throw new UsageError('give --lease-id, --prefix or --identity-id');
+    const r = await ctx.withAdmin((t) =>
+      ctx.client.revokeLeases(t, { ...(prefix ? { prefix } : {}), ...(identityId ? { identityId } : {}) }),
+    );
+    ctx.emit(r, () => `${r.marked} lease(s) are being revoked.\n`);
+  },
+};
+
+const sweep: CommandSpec = {
+  path: ['sweep-dynamic-secret'],
+  summary:
+    'Find accounts on the target that match the prefix but have no live lease (and drop them with --drop)',
+  options: { ...NAME, drop: { type: 'boolean', description: 'drop the accounts found' } },
+  examples: [
+    'tessera sweep-dynamic-secret --name /prod/orders-db',
+    'tessera sweep-dynamic-secret --name /prod/orders-db --drop',
+  ],
+  async run(ctx, args) {
+    const name = args.requireStr('name');
+    const r = await ctx.withAdmin((t) =>
+      ctx.client.sweepDynamicSecret(t, name, args.bool('drop') ? { drop: true } : {}),
+    );
+    ctx.emit(
+      r,
+      () =>
+        `${r.orphans.length} account(s) without a live lease${r.orphans.length ? `: ${listText(r.orphans)}` : ''}` +
+        `${r.dropped.length ? `; dropped ${r.dropped.length}` : ''}${r.failed.length ? `; ${r.failed.length} could not be dropped` : ''}.\n`,
+    );
+  },
+};
+
+export const dynamicSecretCommands: readonly CommandSpec[] = [
+  createPostgresql,
+  getValue,
+  describe,
+  listLeases,
+  renew,
+  revoke,
+  sweep,
+];

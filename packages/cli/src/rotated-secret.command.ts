@@ -1,0 +1,264 @@
+/**
+ * Rotated secrets (issue 6, ADR 0011): Tessera owns a database or Redis credential and rotates it on a
+ * schedule or on demand. `create-rotated-secret`, `rotate-secret`, `get-rotated-secret-value`,
+ * `describe-rotated-secret`.
+ */
+
+import { readFile } from 'node:fs/promises';
+import type { CreateRotatedSecretRequest, RotatedSecret, RotatedSecretValue } from '@tessera/sdk';
+import type { ArgReader, OptionSpecs } from './argv.parser.js';
+import type { CommandContext, CommandSpec } from './cli.context.js';
+import { UsageError } from './cli.errors.js';
+import { minutesToSeconds } from './duration.units.js';
+import { formatDuration, formatTime, listText, renderKeyValues } from './output.format.js';
+
+const NAME: OptionSpecs = {
+  name: {
+    type: 'string',
+    placeholder: 'NAME',
+    required: true,
+    description: 'item name, e.g. /prod/orders-db',
+  },
+};
+
+/** Drops one trailing newline (`echo pw > file`, a terminal's Enter). */
+const chomp = (text: string): string => text.replace(/\r?\n$/, '');
+
+/**
+ * The administrator password from `--admin-password-file FILE` or `-` (standard input). Never a plain
+ * flag value: it would show in `ps` and the shell history.
+ */
+async function readAdminPassword(ctx: CommandContext, args: ArgReader): Promise<string> {
+  const file = args.str('admin-password-file');
+  if (file === undefined || file === '')
+    throw new UsageError(
+      'the administrator password is required: --admin-password-file FILE, or --admin-password-file - to read it from standard input',
+    );
+  return chomp(file === '-' ? await ctx.io.readStdin() : await readFile(file, 'utf8'));
+}
+
+/** `--single-account --username U`, or `--username-a A --username-b B` (the default, two-account). */
+function readAccounts(args: ArgReader): Pick<CreateRotatedSecretRequest, 'strategy' | 'usernames'> {
+  const single = args.bool('single-account');
+  const one = args.str('username');
+  const a = args.str('username-a');
+  const b = args.str('username-b');
+  if (single) {
+    if (a !== undefined || b !== undefined)
+      throw new UsageError('--single-account takes --username, not --username-a/--username-b');
+    if (!one) throw new UsageError('--single-account needs --username');
+    return { strategy: 'single-account', usernames: [one] };
+  }
+  if (one !== undefined)
+    throw new UsageError(
+      '--username goes with --single-account; two accounts take --username-a and --username-b',
+    );
+  if (!a || !b)
+    throw new UsageError('--username-a and --username-b are required (or --single-account --username U)');
+  if (a === b) throw new UsageError('--username-a and --username-b must differ');
+  return { usernames: [a, b] };
+}
+
+/** Key/value description of a rotated secret's state (never a credential). */
+export function renderRotatedSecret(r: RotatedSecret, nowMs: number): string {
+  return renderKeyValues([
+    ['Name', r.name],
+    ['ID', r.id],
+    ['Type', r.type],
+    ['Strategy', r.strategy],
+    ['Accounts', listText(r.usernames)],
+    ['Current account', r.currentUsername],
+    ['Version', String(r.version)],
+    ['Interval', r.intervalSeconds === null ? 'on demand only' : formatDuration(r.intervalSeconds)],
+    ['Grace period', r.strategy === 'two-account' ? formatDuration(r.graceSeconds) : undefined],
+    ['Rotated', formatTime(r.rotatedAt, nowMs)],
+    ['Next rotation', formatTime(r.nextRotationAt, nowMs)],
+    ['Previous account retired', r.retireAt ? formatTime(r.retireAt, nowMs) : undefined],
+    ['Failures', String(r.failures)],
+    ['Last error', r.lastError ?? undefined],
+    ['Last failure', r.lastFailureAt ? formatTime(r.lastFailureAt, nowMs) : undefined],
+    ['Next attempt', r.nextAttemptAt ? formatTime(r.nextAttemptAt, nowMs) : undefined],
+    ['Created', formatTime(r.createdAt, nowMs)],
+  ]);
+}
+
+/** The credential for people. */
+export function renderRotatedValue(v: RotatedSecretValue, nowMs: number): string {
+  return renderKeyValues([
+    ['Username', v.username],
+    ['Password', v.password],
+    ['Version', String(v.version)],
+    ['Rotated', formatTime(v.rotatedAt, nowMs)],
+    ['Next rotation', formatTime(v.nextRotationAt, nowMs)],
+  ]);
+}
+
+const create: CommandSpec = {
+  path: ['create-rotated-secret'],
+  summary: 'Create a rotated secret: Tessera takes over database (or Redis) accounts and rotates them',
+  details:
+    'Two-account (default): the next password goes to the idle account, readers switch to it, and the ' +
+    'previous account is changed only after the grace period, so a credential read just before a ' +
+    'rotation keeps working. --single-account changes the one account at once (a credential read just ' +
+    'before can stop working). Accounts missing on the target are created with the creation statements. ' +
+    'The administrator password is read from a file or standard input, sealed, and never returned.',
+  options: {
+    ...NAME,
+    type: { type: 'string', placeholder: 'TYPE', required: true, description: 'mysql, redis or postgresql' },
+    host: { type: 'string', placeholder: 'HOST', required: true, description: 'the target’s host' },
+    port: { type: 'number', placeholder: 'PORT', required: true, description: 'the target’s port' },
+    database: { type: 'string', placeholder: 'DB', description: 'the database to connect to' },
+    'admin-user': {
+      type: 'string',
+      placeholder: 'USER',
+      required: true,
+      description: 'the target’s administrator (Redis: default)',
+    },
+    'admin-password-file': {
+      type: 'string',
+      placeholder: 'FILE',
+      required: true,
+      description:
+        'read the administrator password from FILE; - reads standard input (one trailing newline dropped)',
+    },
+    'username-a': { type: 'string', placeholder: 'USER', description: 'first account (two-account)' },
+    'username-b': {
+      type: 'string',
+      placeholder: 'USER',
+      description: 'second account, with the same grants (two-account)',
+    },
+    'single-account': { type: 'boolean', description: 'rotate a single account (give --username)' },
+    username: { type: 'string', placeholder: 'USER', description: 'the account (--single-account)' },
+    interval: {
+      type: 'number',
+      placeholder: 'MINUTES',
+      description: 'rotate every MINUTES (at least 1); default: only on demand (rotate-secret)',
+    },
+    grace: {
+      type: 'number',
+      placeholder: 'MINUTES',
+      description: 'two-account: how long the previous credential keeps working (default 5; 0 allowed)',
+    },
+    'creation-statements-file': {
+      type: 'string',
+      placeholder: 'FILE',
+      description:
+        'statements that create a missing account, one per line ({{name}}, {{password}}), e.g. its GRANTs',
+    },
+    tls: { type: 'boolean', description: 'connect to the target over TLS' },
+  },
+  examples: [
+    'tessera create-rotated-secret --name /prod/orders-db --type mysql --host db.internal --port 3306 \\\n' +
+      '    --admin-user tessera_admin --admin-password-file admin.pw --username-a orders_a --username-b orders_b \\\n' +
+      '    --interval 1440 --grace 10',
+    'printf %s "$ADMIN_PW" | tessera create-rotated-secret --name /prod/cache --type redis --host 10.0.0.5 \\\n' +
+      '    --port 6379 --admin-user default --admin-password-file - --single-account --username app',
+    'tessera create-rotated-secret --name /prod/pg --type postgresql --host 127.0.0.1 --port 5432 \\\n' +
+      '    --database orders --admin-user postgres --admin-password-file pg.pw --username-a app_a --username-b app_b',
+  ],
+  async run(ctx, args) {
+    const name = args.requireStr('name');
+    const type = args.choice('type', ['mysql', 'redis', 'postgresql'] as const);
+    if (!type) throw new UsageError('--type is required: mysql, redis or postgresql');
+    const host = args.requireStr('host');
+    const port = args.positiveInt('port');
+    if (port === undefined || port > 65535) throw new UsageError('--port must be a port number (1-65535)');
+    const database = args.str('database');
+    const adminUsername = args.requireStr('admin-user');
+    const accounts = readAccounts(args);
+    const interval = args.num('interval');
+    const grace = args.num('grace');
+    if (grace !== undefined && (!Number.isFinite(grace) || grace < 0))
+      throw new UsageError('--grace must be a number of minutes (0 or more)');
+    const statementsFile = args.str('creation-statements-file');
+    const creationStatements =
+      statementsFile === undefined
+        ? undefined
+        : (await readFile(statementsFile, 'utf8'))
+            .split(/\r?\n/)
+            .map((l) => l.trim())
+            .filter((l) => l !== '');
+    const adminPassword = await readAdminPassword(ctx, args);
+    const body: CreateRotatedSecretRequest = {
+      name,
+      type,
+      host,
+      port,
+      ...(database !== undefined ? { database } : {}),
+      adminUsername,
+      adminPassword,
+      ...(args.bool('tls') ? { tls: true } : {}),
+      ...(creationStatements ? { creationStatements } : {}),
+      ...accounts,
+      ...(interval !== undefined ? { intervalSeconds: minutesToSeconds(interval, 'interval') } : {}),
+      ...(grace !== undefined ? { graceSeconds: grace === 0 ? 0 : minutesToSeconds(grace, 'grace') } : {}),
+    };
+    const r = await ctx.withAdmin((t) => ctx.client.createRotatedSecret(t, body));
+    ctx.emit(
+      r,
+      () =>
+        `Created ${r.name} (${r.strategy}, accounts ${listText(r.usernames)}, id ${r.id}); ` +
+        `${r.intervalSeconds === null ? 'rotated on demand only' : `rotated every ${formatDuration(r.intervalSeconds)}`}.\n`,
+    );
+  },
+};
+
+const rotate: CommandSpec = {
+  path: ['rotate-secret'],
+  summary: 'Rotate a rotated secret now',
+  details:
+    'Refused (with the seconds to wait) while a rotation is under way or the previous rotation’s grace ' +
+    'period runs. When the target fails, the last good credential is kept and the rotation is retried ' +
+    'with backoff.',
+  options: NAME,
+  examples: [
+    'tessera rotate-secret --name /prod/orders-db',
+    'tessera rotate-secret --name /prod/orders-db --json',
+  ],
+  async run(ctx, args) {
+    const name = args.requireStr('name');
+    const r = await ctx.withAdmin((t) => ctx.client.rotateSecret(t, name));
+    ctx.emit(
+      r,
+      () =>
+        `Rotated ${r.name}: version ${r.version}, account ${r.currentUsername}` +
+        `${r.retireAt ? `; the previous account is changed ${formatTime(r.retireAt, ctx.now())}` : ''}.\n`,
+    );
+  },
+};
+
+const get: CommandSpec = {
+  path: ['get-rotated-secret-value'],
+  summary: 'Print the current credential of a rotated secret',
+  details:
+    'Applications should read it again when they reconnect. Every read is audited (the version, never ' +
+    'the password).',
+  options: NAME,
+  examples: [
+    'tessera get-rotated-secret-value --name /prod/orders-db',
+    'tessera get-rotated-secret-value --name /prod/orders-db --json | jq -r .password',
+  ],
+  async run(ctx, args) {
+    const name = args.requireStr('name');
+    const v = await ctx.withAdmin((t) => ctx.client.getRotatedSecretValue(t, name));
+    ctx.emit(v, () => renderRotatedValue(v, ctx.now()));
+  },
+};
+
+const describe: CommandSpec = {
+  path: ['describe-rotated-secret'],
+  summary: 'Show a rotated secret’s accounts, schedule and failures (never a credential)',
+  options: NAME,
+  examples: [
+    'tessera describe-rotated-secret --name /prod/orders-db',
+    'tessera describe-rotated-secret --name /prod/orders-db --json',
+  ],
+  async run(ctx, args) {
+    const name = args.requireStr('name');
+    const r = await ctx.withAdmin((t) => ctx.client.describeRotatedSecret(t, name));
+    ctx.emit(r, () => renderRotatedSecret(r, ctx.now()));
+  },
+};
+
+/** The rotated-secret commands. */
+export const rotatedSecretCommands: readonly CommandSpec[] = [create, rotate, get, describe];

@@ -1,0 +1,158 @@
+import mysql from 'mysql2/promise';
+import type {
+  AccountSpec,
+  Producer,
+  ProducerSettings,
+  RevocationResult,
+} from '../core/dynamic/producer.port.js';
+import { assertAccountName, normaliseCommonSettings, timeoutMs } from './producer.settings.js';
+
+/** MariaDB/MySQL accounts (issue 6). One short admin connection per operation: rare and never pooled. */
+
+/** Used when the creation statements create no account themselves. */
+const DEFAULT_CREATE = "CREATE USER {{name}}@'%' IDENTIFIED BY {{password}}";
+/** Used when no creation statement grants anything: read access to the configured database. */
+const defaultGrant = (database: string | null) =>
+  database ? `GRANT SELECT ON ${mysql.escapeId(database)}.* TO {{name}}@'%'` : null;
+
+/**
+ * Substitutes the templates with quoted literals (the driver's escaping), whether or not the
+ * template author quoted them: `'{{name}}'`, `"{{name}}"`, `` `{{name}}` `` and `{{name}}` all
+ * become `'name'`, valid wherever MySQL takes an account name or a string.
+ */
+export function renderMysqlStatement(
+  statement: string,
+  account: Omit<AccountSpec, 'expiresAtMs'> & { expiresAtMs?: number },
+): string {
+  const values: Record<string, string> = {
+    name: account.username,
+    password: account.password,
+    expiration: new Date(account.expiresAtMs ?? 0).toISOString().slice(0, 19).replace('T', ' '),
+  };
+  return statement.replace(/(['"`]?)\{\{(name|password|expiration)\}\}\1/g, (_m, _q, key: string) =>
+    mysql.escape(values[key]!),
+  );
+}
+
+async function connect(settings: ProducerSettings) {
+  return mysql.createConnection({
+    host: settings.host,
+    port: settings.port,
+    user: settings.adminUsername,
+    password: settings.adminPassword,
+    ...(settings.database ? { database: settings.database } : {}),
+    connectTimeout: timeoutMs(settings),
+    multipleStatements: false,
+    ...(settings.tls ? { ssl: { rejectUnauthorized: true } } : {}),
+  });
+}
+
+async function withAdmin<T>(
+  settings: ProducerSettings,
+  work: (c: mysql.Connection) => Promise<T>,
+): Promise<T> {
+  const connection = await connect(settings);
+  try {
+    return await work(connection);
+  } finally {
+    await connection.end().catch(() => connection.destroy());
+  }
+}
+
+/** The hosts an account exists for (an account is `'user'@'host'`). */
+async function hostsOf(c: mysql.Connection, username: string): Promise<string[]> {
+  const [rows] = await c.query('SELECT Host AS host FROM mysql.user WHERE User = ?', [username]);
+  return (rows as Array<{ host: string }>).map((r) => r.host);
+}
+
+/** Ends every connection of the account; returns how many were ended. */
+async function killSessions(c: mysql.Connection, username: string): Promise<number> {
+  const [rows] = await c.query('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?', [
+    username,
+  ]);
+  let killed = 0;
+  for (const { id } of rows as Array<{ id: number }>) {
+    try {
+      await c.query(`KILL CONNECTION ${Number(id)}`);
+      killed++;
+    } catch (error) {
+      // The session ended on its own between the listing and the kill.
+      if ((error as { errno?: number }).errno !== 1094) throw error;
+    }
+  }
+  return killed;
+}
+
+const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+export function createMysqlProducer(): Producer {
+  return {
+    type: 'mysql',
+    normaliseSettings(input) {
+      return normaliseCommonSettings(input, { port: 3306, adminUsername: 'root', usernamePrefix: 'tsr_' });
+    },
+    async check(settings) {
+      await withAdmin(settings, async (c) => {
+        await c.query('SELECT 1');
+      });
+    },
+    async createAccount(settings, account) {
+      assertAccountName(account.username, 80);
+      const statements = [...settings.creationStatements];
+      if (!statements.some((s) => /\bcreate\s+user\b/i.test(s))) statements.unshift(DEFAULT_CREATE);
+      if (!statements.some((s) => /\bgrant\b/i.test(s))) {
+        const grant = defaultGrant(settings.database);
+        if (grant) statements.push(grant);
+      }
+      await withAdmin(settings, async (c) => {
+        try {
+          for (const statement of statements) await c.query(renderMysqlStatement(statement, account));
+        } catch (error) {
+          // Nothing left behind: a half-created account is dropped (it had no sessions yet).
+          if ((error as { errno?: number }).errno !== 1396)
+            for (const host of await hostsOf(c, account.username).catch(() => []))
+              await c.query('DROP USER IF EXISTS ?@?', [account.username, host]).catch(() => {});
+          throw error;
+        }
+      });
+    },
+    async revokeAccount(settings, username): Promise<RevocationResult> {
+      assertAccountName(username, 80);
+      return withAdmin(settings, async (c) => {
+        const hosts = await hostsOf(c, username);
+        // Lock first, so no new session starts between the kill and the drop (MariaDB ≥ 10.4, MySQL ≥ 5.7.6).
+        for (const host of hosts)
+          await c.query('ALTER USER ?@? ACCOUNT LOCK', [username, host]).catch(() => {});
+        let sessionsTerminated = await killSessions(c, username);
+        if (settings.revocationStatements.length > 0) {
+          for (const statement of settings.revocationStatements)
+            await c.query(renderMysqlStatement(statement, { username, password: '' }));
+        } else {
+          for (const host of hosts) await c.query('DROP USER IF EXISTS ?@?', [username, host]);
+        }
+        // A session that authenticated before the lock and after the listing.
+        sessionsTerminated += await killSessions(c, username);
+        return { existed: hosts.length > 0, sessionsTerminated };
+      });
+    },
+    async listAccounts(settings) {
+      return withAdmin(settings, async (c) => {
+        const [rows] = await c.query(
+          "SELECT DISTINCT User AS name FROM mysql.user WHERE User LIKE ? ESCAPE '\\\\' ORDER BY User",
+          [likePrefix(settings.usernamePrefix)],
+        );
+        return (rows as Array<{ name: string | Buffer }>).map((r) => String(r.name));
+      });
+    },
+    async setPassword(settings, username, password) {
+      assertAccountName(username, 80);
+      await withAdmin(settings, async (c) => {
+        const hosts = await hostsOf(c, username);
+        if (hosts.length === 0) throw new Error(`account ${username} does not exist on the target`);
+        // Sessions already open stay open: only new logins need the new password.
+        for (const host of hosts) await c.query('ALTER USER ?@? IDENTIFIED BY ?', [username, host, password]);
+      });
+    },
+    async close() {},
+  };
+}
