@@ -31,6 +31,22 @@ export class FakeTesseraServer {
   down = false;
   reuseDetected = 0;
   calls: string[] = [];
+  /** Dynamic secret leases (issue 6): TTL and maximum of new leases, and their state. */
+  leaseTtlSeconds = 600;
+  leaseMaxTtlSeconds = 1800;
+  /** Set to refuse every renewal (400), as the server does for a lease it cannot renew. */
+  refuseRenewals = false;
+  readonly leases = new Map<
+    string,
+    {
+      name: string;
+      username: string;
+      password: string;
+      expiresAtMs: number;
+      maxExpiresAtMs: number;
+      state: 'active' | 'revoked';
+    }
+  >();
   /** Called after a route changed state and before it answers: throw to lose the answer. */
   afterHandle: ((route: string) => void) | undefined;
   #n = 0;
@@ -178,10 +194,74 @@ export class FakeTesseraServer {
         },
       ];
     }
-    if (route === 'POST /v1/secrets/values') {
+    const sessionOk = () => {
       const exp = this.sessions.get(auth ?? '');
-      if (exp === undefined || exp <= now || this.node.revoked)
-        return [401, { error: { code: 'TESSERA_TOKEN_EXPIRED', message: 'expired', requestId: 'r' } }];
+      return exp !== undefined && exp > now && !this.node.revoked;
+    };
+    const expired: [number, unknown] = [
+      401,
+      { error: { code: 'TESSERA_TOKEN_EXPIRED', message: 'expired', requestId: 'r' } },
+    ];
+    const leaseWire = (id: string) => {
+      const l = this.leases.get(id)!;
+      return {
+        leaseId: id,
+        name: l.name,
+        identityId: 'i-1',
+        username: l.username,
+        state: l.state,
+        createdAt: new Date(0).toISOString(),
+        expiresAt: new Date(l.expiresAtMs).toISOString(),
+        maxExpiresAt: new Date(l.maxExpiresAtMs).toISOString(),
+        attempts: 0,
+        lastError: null,
+        revokedAt: null,
+      };
+    };
+    if (route === 'POST /v1/dynamic-secrets/credentials') {
+      if (!sessionOk()) return expired;
+      const n = ++this.#n;
+      const id = `l-${n}`;
+      this.leases.set(id, {
+        name: body.name as string,
+        username: `tsr_user_${n}`,
+        password: `pw-secret-${n}`,
+        expiresAtMs: now + this.leaseTtlSeconds * 1000,
+        maxExpiresAtMs: now + this.leaseMaxTtlSeconds * 1000,
+        state: 'active',
+      });
+      const l = this.leases.get(id)!;
+      return [
+        201,
+        {
+          leaseId: id,
+          name: l.name,
+          username: l.username,
+          password: l.password,
+          ttlSeconds: this.leaseTtlSeconds,
+          expiresAt: new Date(l.expiresAtMs).toISOString(),
+          maxExpiresAt: new Date(l.maxExpiresAtMs).toISOString(),
+        },
+      ];
+    }
+    if (route === 'POST /v1/leases/renew') {
+      if (!sessionOk()) return expired;
+      const l = this.leases.get(body.leaseId as string);
+      if (!l) return [404, { error: { code: 'TESSERA_NOT_FOUND', message: 'no lease', requestId: 'r' } }];
+      if (this.refuseRenewals || l.state !== 'active' || l.expiresAtMs <= now)
+        return [400, { error: { code: 'TESSERA_VALIDATION', message: 'cannot renew', requestId: 'r' } }];
+      l.expiresAtMs = Math.min(now + this.leaseTtlSeconds * 1000, l.maxExpiresAtMs);
+      return [200, leaseWire(body.leaseId as string)];
+    }
+    if (route === 'POST /v1/leases/revoke') {
+      if (!sessionOk()) return expired;
+      const l = this.leases.get(body.leaseId as string);
+      if (!l) return [404, { error: { code: 'TESSERA_NOT_FOUND', message: 'no lease', requestId: 'r' } }];
+      l.state = 'revoked';
+      return [200, { lease: leaseWire(body.leaseId as string), sessionsTerminated: 0 }];
+    }
+    if (route === 'POST /v1/secrets/values') {
+      if (!sessionOk()) return expired;
       const names = body.names as string[];
       return [
         200,

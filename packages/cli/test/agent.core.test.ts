@@ -269,3 +269,142 @@ describe('agent core: templates', () => {
     expect(JSON.stringify(s.events)).not.toContain('pw-');
   });
 });
+
+describe('agent core: dynamic secret leases (injected clock)', () => {
+  const MIN = 60_000;
+  const pgTemplate = {
+    destination: '/r/pg.env',
+    template: 'PGUSER={{ dynamic "/demo/pg" "username" }}\nPGPASSWORD={{ dynamic "/demo/pg" "password" }}\n',
+  };
+  const userTemplate = { destination: '/r/user', template: '{{ dynamic "/demo/pg" "username" }}' };
+
+  /** Records the lease routes with the fake clock's time (minutes since `start`). */
+  function recordLeaseCalls(s: Awaited<ReturnType<typeof setup>>, start: number) {
+    const calls: string[] = [];
+    s.server.afterHandle = (route) => {
+      if (/leases|dynamic/.test(route)) calls.push(`${route.split('/').pop()}@${(s.clock.ms - start) / MIN}`);
+    };
+    return calls;
+  }
+
+  it('one lease per name, renewed at half its remaining TTL, replaced at its maximum; the old lease is revoked after the grace', async () => {
+    const s = await setup({ templates: [pgTemplate, userTemplate] });
+    const start = s.clock.ms;
+    const calls = recordLeaseCalls(s, start);
+    const core = await s.make();
+    // The file always names a live lease: check it at every write.
+    const write = s.files.api.writeAtomic;
+    const fileUsers: { user: string; at: number }[] = [];
+    s.files.api.writeAtomic = async (p, c) => {
+      await write(p, c);
+      if (p !== '/r/user') return;
+      const lease = [...s.server.leases.values()].find((l) => l.username === c);
+      expect(lease?.state).toBe('active');
+      expect(lease!.expiresAtMs).toBeGreaterThan(s.clock.ms);
+      fileUsers.push({ user: c, at: (s.clock.ms - start) / MIN });
+    };
+    const { end } = await runUntil(core, s.clock, start + 40 * MIN);
+    expect(end.kind).toBe('stopped');
+    // TTL 10 min, maximum 30 min, random 0.5 (no jitter): renew at 5, 10, 15, 20 (capped at 30),
+    // replace at 25 (half of the 10 min left), revoke the old lease 60 s after the switch.
+    expect(calls).toEqual([
+      'credentials@0',
+      'renew@5',
+      'renew@10',
+      'renew@15',
+      'renew@20',
+      'credentials@25',
+      'revoke@26',
+      'renew@30',
+      'renew@35',
+    ]);
+    expect(fileUsers).toEqual([
+      { user: 'tsr_user_3', at: 0 },
+      { user: expect.stringMatching(/^tsr_user_\d+$/), at: 25 },
+    ]);
+    expect(fileUsers[1]!.user).not.toBe(fileUsers[0]!.user);
+    const leases = [...s.server.leases.values()];
+    expect(leases.map((l) => l.state)).toEqual(['revoked', 'active']);
+    expect(s.files.files.get('/r/pg.env')).toBe(
+      `PGUSER=${leases[1]!.username}\nPGPASSWORD=${leases[1]!.password}\n`,
+    );
+    expect(JSON.stringify(s.events)).not.toContain('pw-secret');
+    expect(core.state.leases).toEqual([
+      expect.objectContaining({ name: '/demo/pg', username: leases[1]!.username }),
+    ]);
+  });
+
+  it('spreads renewals by ±10% of half the remaining TTL', async () => {
+    for (const [r, expected] of [
+      [0, 0.45],
+      [0.999, 0.55],
+    ] as const) {
+      const s = await setup({ random: () => r, templates: [userTemplate] });
+      const core = await s.make();
+      await core.cycle();
+      const lease = [...core.leases.held.values()][0]!;
+      const planned = lease.renewAtMs - s.clock.ms;
+      expect(Math.abs(planned - expected * 10 * MIN)).toBeLessThan(1000);
+    }
+  });
+
+  it('a refused renewal gets a new lease, re-renders, and revokes the old one after the grace', async () => {
+    const s = await setup({ templates: [userTemplate] });
+    const core = await s.make();
+    await core.cycle();
+    const first = s.files.files.get('/r/user');
+    s.server.refuseRenewals = true;
+    s.clock.advance(5 * MIN);
+    await core.cycle();
+    const second = s.files.files.get('/r/user');
+    expect(second).not.toBe(first);
+    const byUser = (u: string | undefined) => [...s.server.leases.values()].find((l) => l.username === u)!;
+    expect(byUser(first).state).toBe('active'); // still usable during the grace
+    s.clock.advance(59_000);
+    await core.cycle();
+    expect(byUser(first).state).toBe('active');
+    s.clock.advance(2000);
+    await core.cycle();
+    expect(byUser(first).state).toBe('revoked');
+    expect(byUser(second).state).toBe('active');
+    expect(s.events.map((e) => e.event)).toContain('lease.renew_refused');
+  });
+
+  it('an unreachable server is retried with backoff: the lease is kept, not replaced', async () => {
+    const s = await setup({ templates: [userTemplate] });
+    const core = await s.make();
+    await core.cycle();
+    s.clock.advance(5 * MIN);
+    s.server.down = true;
+    await expect(core.cycle()).rejects.toThrow();
+    s.server.down = false;
+    s.clock.advance(10_000);
+    await core.cycle();
+    expect(s.server.leases.size).toBe(1);
+    expect([...s.server.leases.values()][0]!.expiresAtMs).toBe(s.clock.ms + 10 * MIN);
+  });
+
+  it('keeps the leases when it stops; revokeLeases (revoke_leases_on_exit) revokes held and retiring ones', async () => {
+    const s = await setup({ templates: [userTemplate] });
+    const core = await s.make();
+    await core.cycle();
+    s.server.refuseRenewals = true;
+    s.clock.advance(5 * MIN);
+    await core.cycle(); // replaced: one held, one retiring (in its grace)
+    expect(core.leases.retiring).toHaveLength(1);
+    expect([...s.server.leases.values()].map((l) => l.state)).toEqual(['active', 'active']);
+    await core.revokeLeases();
+    expect([...s.server.leases.values()].map((l) => l.state)).toEqual(['revoked', 'revoked']);
+    expect(core.leases.held.size).toBe(0);
+  });
+
+  it('a reloaded core adopts the leases instead of taking new ones', async () => {
+    const s = await setup({ templates: [userTemplate] });
+    const first = await s.make();
+    await first.cycle();
+    const next = await s.make();
+    next.adoptLeases(first);
+    await next.cycle();
+    expect(s.server.leases.size).toBe(1);
+  });
+});

@@ -83,6 +83,7 @@ async function buildCore(ctx: CommandContext, settings: AgentSettings, log: Agen
       rotateAtFraction: settings.rotateAtFraction,
       renderIntervalSeconds: settings.renderIntervalSeconds,
       templates: await loadTemplates(settings.templates, nodeFiles),
+      leaseRevokeGraceSeconds: settings.leaseRevokeGraceSeconds,
     },
   );
 }
@@ -103,6 +104,9 @@ async function runOnce(ctx: CommandContext, settings: AgentSettings): Promise<vo
   } catch (err) {
     if (err instanceof AgentFatalError) reportFatal(ctx, err);
     throw err;
+  } finally {
+    // The rendered credentials stay valid for the application unless told otherwise.
+    if (settings.revokeLeasesOnExit) await core.revokeLeases();
   }
   core.state.status = 'ok';
   ctx.emit({ ...report, state: core.state, events }, () => {
@@ -190,6 +194,7 @@ async function runForever(
       try {
         const next = await reloadSettings();
         const nextCore = await buildCore(ctx, next, log);
+        nextCore.adoptLeases(core);
         if (JSON.stringify(next.healthListen) !== JSON.stringify(settings.healthListen)) {
           await health?.close();
           health = next.healthListen ? await startHealthServer(next.healthListen, healthState) : undefined;
@@ -205,6 +210,14 @@ async function runForever(
         });
       }
     }
+    if (settings.revokeLeasesOnExit) {
+      log({
+        level: 'info',
+        event: 'leases.revoking',
+        message: 'revoking the leases (revoke_leases_on_exit)',
+      });
+      await core.revokeLeases();
+    }
   } finally {
     offShutdown();
     process.off('SIGHUP', onHup);
@@ -218,7 +231,10 @@ const agent: CommandSpec = {
   summary: 'Keep a UID token rotated, a session token fresh and secrets rendered to files',
   details:
     'Reads a YAML config (--config) whose keys are server_url, uid_token_file, session_token_file, ' +
-    'health_listen, rotate_at_fraction, render_interval_seconds and templates; flags override it. ' +
+    'health_listen, rotate_at_fraction, render_interval_seconds, templates, lease_revoke_grace_seconds and ' +
+    'revoke_leases_on_exit; flags override it. Templates may read dynamic secrets ({{ dynamic "NAME" "password" }}): ' +
+    'one lease per name, renewed at about half its remaining TTL, replaced (file re-rendered, old lease ' +
+    'revoked after lease_revoke_grace_seconds) when it cannot be renewed; leases are kept on exit. ' +
     'Rotates the UID token at about rotate_at_fraction of its TTL (±10% jitter), saving the new token ' +
     'atomically before acknowledging it. Logs every state change to stderr (JSON lines with --json). ' +
     'Exits 2, without retrying, when the server refuses the UID token itself (revoked or expired). ' +

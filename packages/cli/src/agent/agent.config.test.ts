@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseDynamicEnvMappings } from '../run.command.js';
 import { parseAgentConfigText, resolveAgentSettings } from './agent.config.js';
 import { parseTemplate, renderTemplate } from './agent.template.js';
 
@@ -13,6 +14,8 @@ describe('agent config', () => {
         'session_token_file: ./tokens/s',
         'health_listen: 127.0.0.1:8378',
         'rotate_at_fraction: 0.4',
+        'lease_revoke_grace_seconds: 30',
+        'revoke_leases_on_exit: true',
         'templates:',
         '  - destination: ./r/db.json',
         '    template: \'{{ secret "/demo/db" }}\'',
@@ -33,7 +36,16 @@ describe('agent config', () => {
         { destination: '/srv/app/r/db.json', template: '{{ secret "/demo/db" }}' },
         { destination: '/abs/out', templateFile: '/srv/app/t.tmpl' },
       ],
+      leaseRevokeGraceSeconds: 30,
+      revokeLeasesOnExit: true,
     });
+    const plain = resolveAgentSettings({ uid_token_file: 't' }, {}, defaults);
+    expect(plain.leaseRevokeGraceSeconds).toBe(60);
+    expect(plain.revokeLeasesOnExit).toBe(false);
+    const notBool = parseAgentConfigText('uid_token_file: t\nrevoke_leases_on_exit: "yes"\n', 'a.yaml');
+    expect(() => resolveAgentSettings(notBool, {}, defaults)).toThrow(
+      /revoke_leases_on_exit must be true or false/,
+    );
   });
 
   it('refuses unknown keys, bad values and missing essentials with a clear message', () => {
@@ -76,5 +88,36 @@ describe('agent templates', () => {
     expect(() => renderTemplate(parseTemplate('{{ secret "/x" "f" }}', 't'), secrets, {})).toThrow(
       /not JSON/,
     );
+  });
+});
+
+describe('dynamic secrets in templates and tessera run', () => {
+  it('renders lease fields; one lease per name; refuses unknown fields', () => {
+    const t = parseTemplate(
+      'u={{ dynamic "/pg" "username" }} p={{ dynamic "/pg" "password" }} id={{ dynamic "/pg" "leaseId" }}',
+      't',
+    );
+    expect(t.dynamicNames).toEqual(['/pg']);
+    expect(t.secretNames).toEqual([]);
+    const lease = {
+      username: 'tsr_a',
+      password: 'pw',
+      leaseId: 'l-1',
+      expiresAt: '2030-01-01T00:00:00.000Z',
+    };
+    expect(renderTemplate(t, new Map(), {}, new Map([['/pg', lease]]))).toBe('u=tsr_a p=pw id=l-1');
+    expect(() => renderTemplate(t, new Map(), {})).toThrow(/dynamic secret \/pg has no lease/);
+    expect(() => parseTemplate('{{ dynamic "/pg" "adminPassword" }}', 't')).toThrow(/field is one of/);
+    expect(() => parseTemplate('{{ dynamic "/pg" }}', 't')).toThrow(/wrong arguments/);
+  });
+
+  it('parses --dynamic-env NAME=/path:field', () => {
+    expect(parseDynamicEnvMappings(['PGUSER=/demo/pg:username', 'PGPASSWORD=/demo/pg:password'])).toEqual([
+      { name: 'PGUSER', secret: '/demo/pg', field: 'username' },
+      { name: 'PGPASSWORD', secret: '/demo/pg', field: 'password' },
+    ]);
+    expect(() => parseDynamicEnvMappings(['PGUSER=/demo/pg'])).toThrow(/NAME=\/path\/to\/dynamic:field/);
+    expect(() => parseDynamicEnvMappings(['PGUSER=/demo/pg:admin'])).toThrow(/field must be one of/);
+    expect(() => parseDynamicEnvMappings(['A=/x:username', 'A=/x:password'])).toThrow(/given twice/);
   });
 });

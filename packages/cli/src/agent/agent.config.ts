@@ -30,6 +30,10 @@ export interface AgentSettings {
   rotateAtFraction: number;
   renderIntervalSeconds: number;
   templates: TemplateSettings[];
+  /** Seconds between the switch to a replacement lease and the revocation of the old one. */
+  leaseRevokeGraceSeconds: number;
+  /** Revoke the held leases when the agent exits (default: keep them, the app still uses them). */
+  revokeLeasesOnExit: boolean;
 }
 
 /** Flag overrides (undefined = not given). */
@@ -49,11 +53,14 @@ export const CONFIG_KEYS = [
   'rotate_at_fraction',
   'render_interval_seconds',
   'templates',
+  'lease_revoke_grace_seconds',
+  'revoke_leases_on_exit',
 ] as const;
 const TEMPLATE_KEYS = ['destination', 'template', 'template_file'] as const;
 
 export const DEFAULT_ROTATE_AT_FRACTION = 0.5;
 export const DEFAULT_RENDER_INTERVAL_SECONDS = 60;
+export const DEFAULT_LEASE_REVOKE_GRACE_SECONDS = 60;
 
 type Raw = Record<string, unknown>;
 
@@ -95,6 +102,13 @@ function num(raw: Raw, key: string, where: string, min: number, max: number): nu
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)
     throw new UsageError(`${where}: ${key} must be a number between ${min} and ${max}`);
+  return v;
+}
+
+function bool(raw: Raw, key: string, where: string): boolean | undefined {
+  const v = raw[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw new UsageError(`${where}: ${key} must be true or false`);
   return v;
 }
 
@@ -166,5 +180,8 @@ export function resolveAgentSettings(
     renderIntervalSeconds:
       num(raw, 'render_interval_seconds', where, 1, 86_400) ?? DEFAULT_RENDER_INTERVAL_SECONDS,
     templates: templates(raw, where, defaults.cwd),
+    leaseRevokeGraceSeconds:
+      num(raw, 'lease_revoke_grace_seconds', where, 0, 86_400) ?? DEFAULT_LEASE_REVOKE_GRACE_SECONDS,
+    revokeLeasesOnExit: bool(raw, 'revoke_leases_on_exit', where) ?? false,
   };
 }

@@ -23,6 +23,7 @@ import {
   type UidTokenStore,
 } from '@tessera/sdk';
 import type { TemplateSettings } from './agent.config.js';
+import { LeaseKeeper } from './agent.leases.js';
 import type { AgentLog } from './agent.log.js';
 import { type ParsedTemplate, parseTemplate, renderTemplate } from './agent.template.js';
 
@@ -55,6 +56,8 @@ export interface AgentCoreOptions {
   rotateAtFraction: number;
   renderIntervalSeconds: number;
   templates: LoadedTemplate[];
+  /** Grace before a replaced lease is revoked (default 60 s). */
+  leaseRevokeGraceSeconds?: number;
 }
 
 /** A template ready to render. */
@@ -73,6 +76,8 @@ export interface AgentState {
   sessionExpiresAt: string | null;
   lastRenderAt: string | null;
   renderedFiles: number;
+  /** Leases held on dynamic secrets (no credential). */
+  leases: { name: string; leaseId: string; username: string; expiresAt: string; maxExpiresAt: string }[];
   lastError: { code: string; message: string; at: string } | null;
   consecutiveFailures: number;
 }
@@ -135,6 +140,8 @@ export class AgentCore {
   #sessionFileDirty = false;
   #nextRenderAtMs = 0;
   #recoveryTried = false;
+  /** Leases of the dynamic secrets the templates read. */
+  readonly leases: LeaseKeeper;
   readonly state: AgentState = {
     status: 'starting',
     uidTokenId: null,
@@ -144,6 +151,7 @@ export class AgentCore {
     sessionExpiresAt: null,
     lastRenderAt: null,
     renderedFiles: 0,
+    leases: [],
     lastError: null,
     consecutiveFailures: 0,
   };
@@ -158,14 +166,30 @@ export class AgentCore {
       now: deps.now,
       cache: this.#sessionRecorder(),
     });
+    this.leases = new LeaseKeeper(
+      {
+        client: deps.client,
+        withToken: (fn) => this.#withUidRecovery(() => this.#session.withToken(fn)),
+        now: deps.now,
+        random: deps.random,
+        log: deps.log,
+      },
+      { replace: true, revokeGraceSeconds: options.leaseRevokeGraceSeconds ?? 60 },
+    );
   }
 
-  /** One pass: session, expiry, rotation, templates. Throws {@link AgentFatalError} when the token is dead. */
+  /**
+   * One pass: session, expiry, rotation, leases, templates, revocation of replaced leases. Throws
+   * {@link AgentFatalError} when the token is dead.
+   */
   async cycle(): Promise<CycleReport> {
     await this.ensureSession();
     await this.ensureTokenStatus();
     const rotated = await this.rotateIfDue();
+    await this.maintainLeases();
     const written = await this.renderIfDue();
+    await this.leases.revokeDue();
+    this.#recordLeases();
     await this.#flushSessionFile();
     this.#recoveryTried = false;
     return { rotated, written };
@@ -174,7 +198,7 @@ export class AgentCore {
   /** When the next step is due (epoch ms): session renewal, rotation or rendering. */
   nextWakeAt(): number {
     const now = this.#deps.now();
-    const candidates = [this.#sessionTiming?.renewAtMs, this.#token?.rotateAtMs];
+    const candidates = [this.#sessionTiming?.renewAtMs, this.#token?.rotateAtMs, this.leases.nextWakeAt()];
     if (this.#options.templates.length > 0) candidates.push(this.#nextRenderAtMs);
     const due = candidates.filter((t): t is number => t !== undefined);
     return due.length > 0 ? Math.min(...due) : now + 60_000;
@@ -244,11 +268,35 @@ export class AgentCore {
     await this.ensureSession();
   }
 
-  /** Step 4: read the secrets and rewrite the files whose content changed. */
+  /**
+   * Step 4: renew the leases that are due; a lease that cannot be renewed any more is replaced, and
+   * the files are rendered again at once (the old lease is revoked after the grace).
+   */
+  async maintainLeases(): Promise<void> {
+    const replaced = await this.leases.maintain();
+    if (replaced.length > 0) this.#nextRenderAtMs = 0;
+  }
+
+  /** Takes over the leases of the core this one replaces (configuration reload). */
+  adoptLeases(previous: AgentCore): void {
+    this.leases.adopt(previous.leases);
+  }
+
+  /** Step 5: read the secrets, get leases, and rewrite the files whose content changed. */
   async renderIfDue(): Promise<string[]> {
     const templates = this.#options.templates;
     const now = this.#deps.now();
-    if (templates.length === 0 || now < this.#nextRenderAtMs) return [];
+    const dynamicNames = [...new Set(templates.flatMap((t) => t.parsed.dynamicNames))];
+    // A lease held for a name no template reads any more (reload) is retired at once.
+    if (templates.length === 0 || now < this.#nextRenderAtMs) {
+      if (dynamicNames.length === 0 && this.leases.held.size > 0) {
+        await this.leases.ensure([]);
+        this.leases.switched();
+      }
+      return [];
+    }
+    await this.leases.ensure(dynamicNames);
+    const dynamic = this.leases.values();
     const names = [...new Set(templates.flatMap((t) => t.parsed.secretNames))];
     const values = new Map<string, string>();
     if (names.length > 0) {
@@ -259,7 +307,7 @@ export class AgentCore {
     }
     const written: string[] = [];
     for (const t of templates) {
-      const content = renderTemplate(t.parsed, values, this.#deps.env);
+      const content = renderTemplate(t.parsed, values, this.#deps.env, dynamic);
       if ((await this.#deps.files.read(t.destination)) === content) continue;
       await this.#deps.files.writeAtomic(t.destination, content);
       written.push(t.destination);
@@ -273,10 +321,28 @@ export class AgentCore {
     this.#nextRenderAtMs = now + this.#options.renderIntervalSeconds * 1000;
     this.state.lastRenderAt = iso(now);
     this.state.renderedFiles = templates.length;
+    // Every file now holds the current credentials: the grace of replaced leases starts.
+    this.leases.switched();
     return written;
   }
 
+  /** Revokes every lease held (exit with `revoke_leases_on_exit`). */
+  async revokeLeases(): Promise<void> {
+    await this.leases.revokeAll();
+    this.#recordLeases();
+  }
+
   // ------------------------------------------------------------------ internals
+
+  #recordLeases(): void {
+    this.state.leases = [...this.leases.held.values()].map((l) => ({
+      name: l.name,
+      leaseId: l.leaseId,
+      username: l.username,
+      expiresAt: iso(l.expiresAtMs) as string,
+      maxExpiresAt: iso(l.maxExpiresAtMs) as string,
+    }));
+  }
 
   #schedule(tokenId: string, expiresAtMs: number, ttlSeconds: number): void {
     const ttlMs = ttlSeconds * 1000;

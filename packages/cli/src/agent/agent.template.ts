@@ -4,22 +4,29 @@
  * - `{{ secret "NAME" }}` — the value of the secret NAME;
  * - `{{ secret "NAME" "field" }}` — a top-level field of a JSON secret (strings as they are, other
  *   values as JSON);
- * - `{{ env "VAR" }}` — an environment variable of the agent (empty when unset).
+ * - `{{ env "VAR" }}` — an environment variable of the agent (empty when unset);
+ * - `{{ dynamic "NAME" "field" }}` — a field (`username`, `password`, `leaseId`, `expiresAt`) of the
+ *   lease the agent holds on the dynamic secret NAME (one lease per name, shared by all templates).
  *
  * Everything outside `{{ … }}` is copied as it is. Errors name the line, never a value.
  */
+
+import { DYNAMIC_FIELDS, type DynamicField, type DynamicValues } from './agent.leases.js';
 
 /** One piece of a parsed template. */
 export type TemplatePart =
   | { kind: 'text'; text: string }
   | { kind: 'secret'; name: string; field?: string }
-  | { kind: 'env'; name: string };
+  | { kind: 'env'; name: string }
+  | { kind: 'dynamic'; name: string; field: DynamicField };
 
 /** A parsed template. */
 export interface ParsedTemplate {
   parts: TemplatePart[];
   /** The secret names it reads, without duplicates. */
   secretNames: string[];
+  /** The dynamic secret names it reads, without duplicates. */
+  dynamicNames: string[];
 }
 
 /** A template that cannot be parsed or rendered. */
@@ -60,10 +67,17 @@ function parseAction(body: string, where: string): TemplatePart {
       ? { kind: 'secret', name: args[0], field: args[1] }
       : { kind: 'secret', name: args[0] };
   }
+  if (fn === 'dynamic' && args.length === 2 && args[0]) {
+    if (!(DYNAMIC_FIELDS as readonly string[]).includes(args[1] as string))
+      throw new TemplateError(
+        `${where}: dynamic "NAME" "field": field is one of ${DYNAMIC_FIELDS.join(', ')}`,
+      );
+    return { kind: 'dynamic', name: args[0], field: args[1] as DynamicField };
+  }
   if (fn === 'env' && args.length === 1 && /^[A-Za-z_][A-Za-z0-9_]*$/.test(args[0] as string))
     return { kind: 'env', name: args[0] as string };
   throw new TemplateError(
-    `${where}: unknown action "${fn}" or wrong arguments (secret "NAME" ["field"] | env "VAR")`,
+    `${where}: unknown action "${fn}" or wrong arguments (secret "NAME" ["field"] | env "VAR" | dynamic "NAME" "field")`,
   );
 }
 
@@ -91,7 +105,8 @@ export function parseTemplate(text: string, source: string): ParsedTemplate {
     at = close + 2;
   }
   const secretNames = [...new Set(parts.flatMap((p) => (p.kind === 'secret' ? [p.name] : [])))];
-  return { parts, secretNames };
+  const dynamicNames = [...new Set(parts.flatMap((p) => (p.kind === 'dynamic' ? [p.name] : [])))];
+  return { parts, secretNames, dynamicNames };
 }
 
 function field(value: string, name: string, key: string): string {
@@ -113,17 +128,24 @@ function field(value: string, name: string, key: string): string {
  * @param template - from {@link parseTemplate}
  * @param secrets - secret values by name (must hold every name in `secretNames`)
  * @param env - the environment for `env`
+ * @param dynamic - credentials by dynamic secret name (must hold every name in `dynamicNames`)
  * @throws {@link TemplateError} for a missing secret or field
  */
 export function renderTemplate(
   template: ParsedTemplate,
   secrets: ReadonlyMap<string, string>,
   env: Readonly<Record<string, string | undefined>>,
+  dynamic: ReadonlyMap<string, DynamicValues> = new Map(),
 ): string {
   return template.parts
     .map((part) => {
       if (part.kind === 'text') return part.text;
       if (part.kind === 'env') return env[part.name] ?? '';
+      if (part.kind === 'dynamic') {
+        const lease = dynamic.get(part.name);
+        if (lease === undefined) throw new TemplateError(`dynamic secret ${part.name} has no lease`);
+        return lease[part.field];
+      }
       const value = secrets.get(part.name);
       if (value === undefined) throw new TemplateError(`secret ${part.name} was not read`);
       return part.field === undefined ? value : field(value, part.name, part.field);
