@@ -5,6 +5,7 @@ import {
   authFailureBurstAlerts,
   type BurstState,
   isNearExpiryWithoutRotation,
+  leaseRevokeFailedAlert,
   ledgerSizeAlert,
   nearExpiryAlerts,
   reuseAlert,
@@ -123,6 +124,24 @@ describe('alert rules (pure)', () => {
     expect(ledgerSizeAlert(1_000, 0, 1)).toBeNull();
   });
 
+  it('raises a critical alert per dynamic secret when a lease is left revoke_failed', () => {
+    const a = leaseRevokeFailedAlert(
+      ev(3, {
+        type: 'lease.revoke_failed',
+        resource: '/prod/db',
+        reason: 'connect ECONNREFUSED 127.0.0.1:1',
+        data: { leaseId: 'l-1', identityId: 'i-1', username: 'tsr_x', attempts: 6 },
+      }),
+    );
+    expect(a).toMatchObject({
+      rule: 'lease_revoke_failed',
+      severity: 'critical',
+      subject: 'dynamic-secret:/prod/db',
+      fields: { leaseId: 'l-1', username: 'tsr_x', attempts: 6, reason: 'connect ECONNREFUSED 127.0.0.1:1' },
+    });
+    expect(leaseRevokeFailedAlert(ev(4, { type: 'lease.revoked', resource: '/prod/db' }))).toBeNull();
+  });
+
   it('deduplicates the same alert for the same subject within the window', () => {
     const state = new Map<string, number>();
     const a = ledgerSizeAlert(95, 100, 1)!;
@@ -180,5 +199,70 @@ describe('alert delivery end to end', () => {
       expect(b).not.toContain(fresh);
       expect(b).not.toContain(s.adminAccessKey);
     }
+  });
+
+  it('delivers an alert when the reaper leaves a lease revoke_failed', async () => {
+    const bodies: string[] = [];
+    hook = createServer((req, res) => {
+      let text = '';
+      req.on('data', (c) => {
+        text += c;
+      });
+      req.on('end', () => {
+        bodies.push(text);
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((r) => hook!.listen(0, '127.0.0.1', r));
+    server = await startTestServer('sqlite', {
+      TESSERA_ALERT_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/slack`,
+    });
+    const s = server;
+    const name = '/alerts/unreachable-redis';
+    // A target that refuses connections: every revocation attempt fails.
+    const created = await s.call('POST', '/v1/dynamic-secrets', {
+      token: s.adminToken,
+      body: {
+        name,
+        type: 'redis',
+        check: false,
+        settings: { host: '127.0.0.1', port: 1, options: { connectTimeoutMs: 200 } },
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const item = (await s.tessera.uow.read((r) => r.dynamic.getItem(name)))!;
+    const now = s.clock.nowMs();
+    // A lease on its last attempt (the reaper gives up after 6).
+    await s.tessera.uow.write((r) =>
+      r.dynamic.insertLease({
+        id: 'l-alert1',
+        itemId: item.id,
+        itemName: name,
+        identityId: 'i-x',
+        username: 'tsr_alert1',
+        state: 'revoking',
+        createdAtMs: now - 60_000,
+        expiresAtMs: now - 1000,
+        maxExpiresAtMs: now - 1000,
+        nextAttemptAtMs: now,
+        attempts: 5,
+        lastError: 'connect ECONNREFUSED',
+        revokedAtMs: null,
+      }),
+    );
+    const report = await s.tessera.reapLeases();
+    expect(report).toMatchObject({ revoked: 0, failed: 1 });
+    expect((await s.tessera.services.leases.getLease('l-alert1')).state).toBe('revoke_failed');
+    const end = Date.now() + 5_000;
+    while (!bodies.some((b) => b.includes('lease_revoke_failed')) && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 20));
+    const alert = JSON.parse(bodies.find((b) => b.includes('lease_revoke_failed'))!);
+    expect(alert.alert).toMatchObject({
+      rule: 'lease_revoke_failed',
+      severity: 'critical',
+      subject: `dynamic-secret:${name}`,
+    });
+    expect(alert.text).toMatch(/could not be revoked/);
+    for (const b of bodies) expect(b).not.toContain(s.adminAccessKey);
   });
 });

@@ -20,6 +20,8 @@ const tag = `tsrp${process.pid % 100000}_${Math.random().toString(36).slice(2, 6
 const targetDb = `tessera_rot_${tag}`;
 const A = `${tag}_a`;
 const B = `${tag}_b`;
+const C = `${tag}_c`;
+const D = `${tag}_d`;
 
 async function adminQuery(text: string, values: unknown[] = [], database = targetDb) {
   const c = new pg.Client({ ...PG, database });
@@ -67,10 +69,10 @@ beforeAll(async () => {
   await adminQuery('create table rotation_probe (id int)');
 });
 afterAll(async () => {
-  for (const role of [A, B])
+  for (const role of [A, B, C, D])
     await adminQuery(`drop owned by "${role}"; drop role if exists "${role}"`).catch(() => {});
   await adminQuery(`drop database if exists ${targetDb} with (force)`, [], 'postgres');
-  for (const role of [A, B])
+  for (const role of [A, B, C, D])
     await adminQuery(`drop role if exists "${role}"`, [], 'postgres').catch(() => {});
 });
 
@@ -129,4 +131,32 @@ describe('two-account rotated secrets on PostgreSQL', () => {
       expect(await passwordMatches(old.username, old.password), `v${v} still set`).toBe(false);
     }
   }, 60_000);
+
+  it('creates missing accounts with the default statement and no expiry (not VALID UNTIL 1970)', async () => {
+    const name = '/rotation/pg-default';
+    const created = await api('POST', '/v1/rotated-secrets', {
+      name,
+      type: 'postgresql',
+      host: PG.host,
+      port: PG.port,
+      database: targetDb,
+      adminUsername: 'postgres',
+      adminPassword: 'unused-trust',
+      usernames: [C, D],
+      graceSeconds: 1,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const { rows } = await adminQuery(
+      "select rolname, rolcanlogin, rolvaliduntil, rolvaliduntil = 'infinity' as never from pg_authid where rolname = any($1) order by rolname",
+      [[C, D]],
+    );
+    expect(rows.map((r) => r.rolname)).toEqual([C, D]);
+    for (const r of rows) {
+      expect(r.rolcanlogin).toBe(true);
+      // Either no clause or 'infinity'; never a date in the past.
+      expect(r.rolvaliduntil === null || r.never === true, `${r.rolname}: ${r.rolvaliduntil}`).toBe(true);
+    }
+    const current = (await value(name)).body;
+    expect(await passwordMatches(current.username, current.password)).toBe(true);
+  });
 });

@@ -15,6 +15,9 @@ const DEFAULT_CREATE = "CREATE USER {{name}}@'%' IDENTIFIED BY {{password}}";
 const defaultGrant = (database: string | null) =>
   database ? `GRANT SELECT ON ${mysql.escapeId(database)}.* TO {{name}}@'%'` : null;
 
+/** `{{expiration}}` of an account without expiry. */
+export const MYSQL_NEVER = '9999-12-31 23:59:59';
+
 /**
  * Substitutes the templates with quoted literals (the driver's escaping), whether or not the
  * template author quoted them: `'{{name}}'`, `"{{name}}"`, `` `{{name}}` `` and `{{name}}` all
@@ -22,12 +25,16 @@ const defaultGrant = (database: string | null) =>
  */
 export function renderMysqlStatement(
   statement: string,
-  account: Omit<AccountSpec, 'expiresAtMs'> & { expiresAtMs?: number },
+  account: Omit<AccountSpec, 'expiresAtMs'> & { expiresAtMs?: number | null },
 ): string {
   const values: Record<string, string> = {
     name: account.username,
     password: account.password,
-    expiration: new Date(account.expiresAtMs ?? 0).toISOString().slice(0, 19).replace('T', ' '),
+    // No expiry: the largest DATETIME (never the epoch, which reads as long expired).
+    expiration:
+      account.expiresAtMs == null
+        ? MYSQL_NEVER
+        : new Date(account.expiresAtMs).toISOString().slice(0, 19).replace('T', ' '),
   };
   return statement.replace(/(['"`]?)\{\{(name|password|expiration)\}\}\1/g, (_m, _q, key: string) =>
     mysql.escape(values[key]!),
@@ -83,6 +90,27 @@ async function killSessions(c: mysql.Connection, username: string): Promise<numb
   return killed;
 }
 
+/** Locks the account, ends its sessions, drops it (or runs the custom statements). Idempotent. */
+async function revokeOn(
+  c: mysql.Connection,
+  settings: ProducerSettings,
+  username: string,
+): Promise<RevocationResult> {
+  const hosts = await hostsOf(c, username);
+  // Lock first, so no new session starts between the kill and the drop (MariaDB ≥ 10.4, MySQL ≥ 5.7.6).
+  for (const host of hosts) await c.query('ALTER USER ?@? ACCOUNT LOCK', [username, host]).catch(() => {});
+  let sessionsTerminated = await killSessions(c, username);
+  if (settings.revocationStatements.length > 0) {
+    for (const statement of settings.revocationStatements)
+      await c.query(renderMysqlStatement(statement, { username, password: '' }));
+  } else {
+    for (const host of hosts) await c.query('DROP USER IF EXISTS ?@?', [username, host]);
+  }
+  // A session that authenticated before the lock and after the listing.
+  sessionsTerminated += await killSessions(c, username);
+  return { existed: hosts.length > 0, sessionsTerminated };
+}
+
 const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 export function createMysqlProducer(): Producer {
@@ -118,21 +146,24 @@ export function createMysqlProducer(): Producer {
     },
     async revokeAccount(settings, username): Promise<RevocationResult> {
       assertAccountName(username, 80);
+      return withAdmin(settings, (c) => revokeOn(c, settings, username));
+    },
+    /**
+     * The reaper's batch: one admin connection, the accounts one after another (one connection per
+     * account, 100 × 4 in flight, exhausted MariaDB's max_connections: bench/leases.mjs).
+     */
+    async revokeAccounts(settings, usernames) {
       return withAdmin(settings, async (c) => {
-        const hosts = await hostsOf(c, username);
-        // Lock first, so no new session starts between the kill and the drop (MariaDB ≥ 10.4, MySQL ≥ 5.7.6).
-        for (const host of hosts)
-          await c.query('ALTER USER ?@? ACCOUNT LOCK', [username, host]).catch(() => {});
-        let sessionsTerminated = await killSessions(c, username);
-        if (settings.revocationStatements.length > 0) {
-          for (const statement of settings.revocationStatements)
-            await c.query(renderMysqlStatement(statement, { username, password: '' }));
-        } else {
-          for (const host of hosts) await c.query('DROP USER IF EXISTS ?@?', [username, host]);
+        const out: Array<RevocationResult | Error> = [];
+        for (const username of usernames) {
+          try {
+            assertAccountName(username, 80);
+            out.push(await revokeOn(c, settings, username));
+          } catch (error) {
+            out.push(error instanceof Error ? error : new Error(String(error)));
+          }
         }
-        // A session that authenticated before the lock and after the listing.
-        sessionsTerminated += await killSessions(c, username);
-        return { existed: hosts.length > 0, sessionsTerminated };
+        return out;
       });
     },
     async listAccounts(settings) {

@@ -46,12 +46,13 @@ export const quoteLiteral = (value: string) =>
  */
 export function renderPgStatement(
   statement: string,
-  account: { username: string; password?: string; expiresAtMs?: number },
+  account: { username: string; password?: string; expiresAtMs?: number | null },
 ): string {
   const values: Record<string, string> = {
     name: account.username,
     password: account.password ?? '',
-    expiration: new Date(account.expiresAtMs ?? 0).toISOString(),
+    // No expiry: `VALID UNTIL 'infinity'` (never the epoch, which is an account expired in 1970).
+    expiration: account.expiresAtMs == null ? 'infinity' : new Date(account.expiresAtMs).toISOString(),
   };
   return statement.replace(/(['"]?)\{\{(name|password|expiration)\}\}(['"]?)/g, (whole, open, key, close) => {
     const value = values[key as string]!;

@@ -62,6 +62,17 @@ async function withAdmin<T>(settings: ProducerSettings, work: (c: Client) => Pro
 const exists = async (c: Client, username: string) =>
   (await c.sendCommand(['ACL', 'GETUSER', username])) !== null;
 
+/** Disables the user, ends its connections, deletes it. Idempotent. */
+async function revokeOn(c: Client, username: string): Promise<RevocationResult> {
+  if (!(await exists(c, username))) return { existed: false, sessionsTerminated: 0 };
+  // Disabled first: no new session can authenticate while the existing ones are ended.
+  await c.sendCommand(['ACL', 'SETUSER', username, 'off', 'resetpass']);
+  const killed = Number(await c.sendCommand(['CLIENT', 'KILL', 'USER', username]));
+  // Redis ≥ 7 also disconnects the clients of a deleted user.
+  await c.sendCommand(['ACL', 'DELUSER', username]);
+  return { existed: true, sessionsTerminated: killed };
+}
+
 function assertRedisName(username: string): void {
   assertAccountName(username, 64);
   if (username === 'default')
@@ -85,6 +96,7 @@ export function createRedisProducer(): Producer {
         await c.sendCommand(['ACL', 'WHOAMI']);
       });
     },
+    // Redis ACL users have no expiry: `account.expiresAtMs` (null or not) is enforced by the reaper alone.
     async createAccount(settings, account) {
       assertRedisName(account.username);
       const rules = redisRules(settings.creationStatements, account.username);
@@ -105,14 +117,21 @@ export function createRedisProducer(): Producer {
     },
     async revokeAccount(settings, username): Promise<RevocationResult> {
       assertRedisName(username);
+      return withAdmin(settings, (c) => revokeOn(c, username));
+    },
+    /** The reaper's batch: one admin connection for all the accounts (not one each, all at once). */
+    async revokeAccounts(settings, usernames) {
       return withAdmin(settings, async (c) => {
-        if (!(await exists(c, username))) return { existed: false, sessionsTerminated: 0 };
-        // Disabled first: no new session can authenticate while the existing ones are ended.
-        await c.sendCommand(['ACL', 'SETUSER', username, 'off', 'resetpass']);
-        const killed = Number(await c.sendCommand(['CLIENT', 'KILL', 'USER', username]));
-        // Redis ≥ 7 also disconnects the clients of a deleted user.
-        await c.sendCommand(['ACL', 'DELUSER', username]);
-        return { existed: true, sessionsTerminated: killed };
+        const out: Array<RevocationResult | Error> = [];
+        for (const username of usernames) {
+          try {
+            assertRedisName(username);
+            out.push(await revokeOn(c, username));
+          } catch (error) {
+            out.push(error instanceof Error ? error : new Error(String(error)));
+          }
+        }
+        return out;
       });
     },
     async listAccounts(settings) {

@@ -7,6 +7,7 @@ import {
   authFailureBurstAlerts,
   type BurstState,
   type DedupeState,
+  leaseRevokeFailedAlert,
   ledgerSizeAlert,
   nearExpiryAlerts,
   pruneBurstState,
@@ -48,6 +49,7 @@ export function createAlertEngine({ notifier, clock, settings, onAlert }: AlertE
       for (const e of events) {
         raise(reuseAlert(e));
         raise(rotationFailureAlert(e));
+        raise(leaseRevokeFailedAlert(e));
         const t = { failures: settings.authFailureBurst, windowMs };
         for (const a of authFailureBurstAlerts(bursts, e, t)) raise(a);
       }

@@ -7,6 +7,7 @@ export const ALERT_RULES = [
   'uid_token_near_expiry',
   'audit_ledger_near_full',
   'rotated_secret_rotation_failed',
+  'lease_revoke_failed',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 

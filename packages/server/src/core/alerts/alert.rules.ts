@@ -61,6 +61,36 @@ export function rotationFailureAlert(e: StoredAuditEvent): Alert | null {
   };
 }
 
+/**
+ * The reaper gave up revoking a lease (`revoke_failed`, after its retries): the account may still
+ * work on the target past its lease (issue 6, ADR 0010). The subject is the dynamic secret, so a
+ * target down for many leases at once alerts once per dedupe window, not once per lease.
+ */
+export function leaseRevokeFailedAlert(e: StoredAuditEvent): Alert | null {
+  if (e.type !== 'lease.revoke_failed') return null;
+  const data = e.data ?? {};
+  const field = (k: string) =>
+    typeof data[k] === 'string' || typeof data[k] === 'number' ? (data[k] as string | number) : null;
+  return {
+    rule: 'lease_revoke_failed',
+    severity: 'critical',
+    subject: `dynamic-secret:${e.resource ?? 'unknown'}`,
+    title: `A lease of ${e.resource ?? 'a dynamic secret'} could not be revoked: its account may still work on the target`,
+    atMs: e.atMs,
+    fields: {
+      resource: e.resource ?? null,
+      leaseId: field('leaseId'),
+      username: field('username'),
+      identityId: field('identityId'),
+      attempts: field('attempts'),
+      // Redacted at the source (first line, quoted values elided, ≤ 300 characters).
+      reason: e.reason ?? null,
+      eventId: e.id,
+      eventHash: e.hash,
+    },
+  };
+}
+
 export interface BurstThresholds {
   failures: number;
   windowMs: number;

@@ -39,7 +39,11 @@ export interface ProducerSettings {
 export interface AccountSpec {
   username: string;
   password: string;
-  expiresAtMs: number;
+  /**
+   * When the target should stop accepting the account (`{{expiration}}`); null: never (a rotated
+   * secret's accounts). A producer must not turn null into a past date (1970).
+   */
+  expiresAtMs: number | null;
 }
 
 /** What a producer reports about an account it was asked to remove. */

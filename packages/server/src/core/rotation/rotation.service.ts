@@ -344,7 +344,8 @@ export function createRotationService(deps: {
           await producer.setPassword(settings, username, password);
         } catch {
           // Missing: created with the settings' creation statements (the same grants for both).
-          await producer.createAccount(settings, { username, password, expiresAtMs: 0 });
+          // No expiry: a rotated account lives until Tessera changes its password.
+          await producer.createAccount(settings, { username, password, expiresAtMs: null });
         }
       }
       const id = deps.ids.newId('rs-');

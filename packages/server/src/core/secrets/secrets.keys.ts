@@ -5,6 +5,7 @@ import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
 import type { DataKey, SecretCipher } from './secrets.cipher.js';
 import { secretIntegrity } from './secrets.errors.js';
 import type { KekStatus, SecretItem } from './secrets.model.js';
+import { WRAPPED_KINDS } from './secrets.repo.js';
 
 /** The audit resource of the key-encryption keys. */
 export const KEK_RESOURCE = '/sys/keys/kek';
@@ -100,20 +101,29 @@ export function createSecretKeysService({
     return uow.write(async (r) => {
       const active = await keks.sync(r);
       if (active === null) return { rewrapped: 0, failed: 0, more: false };
-      const batch = await r.secrets.wrappedBelow(active, limit);
+      // Static secrets first, then dynamic secrets' settings and rotated secrets' sealed state: the
+      // same KEKs wrap their data keys (with the row id as AAD), so an old KEK can go once all have moved.
       let rewrapped = 0;
       let failed = 0;
-      for (const item of batch) {
-        let dek: DataKey;
-        try {
-          dek = cipher.unwrap(item.wrappedKey, item.kekVersion, item.id);
-        } catch {
-          failed++;
-          continue;
+      let full = false;
+      let left = limit;
+      for (const kind of WRAPPED_KINDS) {
+        if (left === 0) break;
+        const batch = await r.secrets.wrappedBelow(active, left, kind);
+        left -= batch.length;
+        if (left === 0) full = true;
+        for (const item of batch) {
+          let dek: DataKey;
+          try {
+            dek = cipher.unwrap(item.wrappedKey, item.kekVersion, item.id);
+          } catch {
+            failed++;
+            continue;
+          }
+          const wrapped = cipher.wrap(dek, active, item.id);
+          dek.fill(0);
+          if (await r.secrets.rewrap(item.id, item.kekVersion, wrapped, active, kind)) rewrapped++;
         }
-        const wrapped = cipher.wrap(dek, active, item.id);
-        dek.fill(0);
-        if (await r.secrets.rewrap(item.id, item.kekVersion, wrapped, active)) rewrapped++;
       }
       if (rewrapped > 0) {
         await r.audit.append(
@@ -128,7 +138,7 @@ export function createSecretKeysService({
           clock.nowMs(),
         );
       }
-      return { rewrapped, failed, more: batch.length === limit && rewrapped > 0 };
+      return { rewrapped, failed, more: full && rewrapped > 0 };
     });
   }
 

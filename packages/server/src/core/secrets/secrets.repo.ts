@@ -7,6 +7,10 @@ import type {
 } from './secrets.model.js';
 
 /** Which items a listing reads: names in [`low`, `high`), optionally only those in one folder. */
+/** The rows whose data keys the secret KEKs wrap: static secrets, dynamic secrets, rotated secrets. */
+export type WrappedKind = 'secret' | 'dynamic' | 'rotated';
+export const WRAPPED_KINDS: readonly WrappedKind[] = ['secret', 'dynamic', 'rotated'];
+
 export interface SecretListFilter {
   low: string;
   high: string;
@@ -39,13 +43,26 @@ export interface SecretsRepo {
   folders(low: string, high: string, includeDeleted: boolean, limit: number): Promise<string[]>;
   /** Deleted items whose recovery window ended at or before `nowMs`. */
   dueForPurge(nowMs: number, limit: number): Promise<SecretItem[]>;
-  /** Items whose data key is wrapped by a KEK older than `kekVersion`. */
+  /**
+   * Items of `kind` (static secrets by default; dynamic secrets' settings and rotated secrets' sealed
+   * state are wrapped by the same KEKs) whose data key is wrapped by a KEK older than `kekVersion`.
+   */
   wrappedBelow(
     kekVersion: number,
     limit: number,
+    kind?: WrappedKind,
   ): Promise<Array<Pick<SecretItem, 'id' | 'wrappedKey' | 'kekVersion'>>>;
-  /** Re-wraps an item's data key, if it is still wrapped by `fromKekVersion`; false when not. */
-  rewrap(secretId: string, fromKekVersion: number, wrappedKey: string, kekVersion: number): Promise<boolean>;
+  /**
+   * Re-wraps an item's data key, if it is still wrapped by `fromKekVersion`; false when not. The
+   * data key and the ciphertext are unchanged (a rotated secret's row version too: its AAD binds it).
+   */
+  rewrap(
+    secretId: string,
+    fromKekVersion: number,
+    wrappedKey: string,
+    kekVersion: number,
+    kind?: WrappedKind,
+  ): Promise<boolean>;
   /** How many items each KEK version wraps. */
   countByKek(): Promise<Map<number, number>>;
 }

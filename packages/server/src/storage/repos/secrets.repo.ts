@@ -5,9 +5,16 @@ import type {
   SecretValueRecord,
   SecretVersionRecord,
 } from '../../core/secrets/secrets.model.js';
-import type { SecretKeyRepo, SecretsRepo } from '../../core/secrets/secrets.repo.js';
+import type { SecretKeyRepo, SecretsRepo, WrappedKind } from '../../core/secrets/secrets.repo.js';
 import { prepared, type QueryTarget } from '../prepared.js';
 import type { SecretTable } from '../schema.js';
+
+/** The table of each kind of row whose data key a secret KEK wraps (same `id`, `wrapped_key`, `kek_version`). */
+const WRAPPED_TABLES = {
+  secret: 'secrets',
+  dynamic: 'dynamic_secrets',
+  rotated: 'rotated_secrets',
+} as const satisfies Record<WrappedKind, string>;
 
 const ITEM_COLUMNS = [
   's.id',
@@ -217,9 +224,9 @@ export function createSecretsRepo(target: QueryTarget): SecretsRepo {
         .execute();
       return rows.map(toItem);
     },
-    async wrappedBelow(kekVersion, limit) {
+    async wrappedBelow(kekVersion, limit, kind = 'secret') {
       const rows = await db
-        .selectFrom('secrets')
+        .selectFrom(WRAPPED_TABLES[kind])
         .select(['id', 'wrapped_key', 'kek_version'])
         .where('kek_version', '<', kekVersion)
         .orderBy('id')
@@ -227,9 +234,9 @@ export function createSecretsRepo(target: QueryTarget): SecretsRepo {
         .execute();
       return rows.map((r) => ({ id: r.id, wrappedKey: r.wrapped_key, kekVersion: Number(r.kek_version) }));
     },
-    async rewrap(secretId, fromKekVersion, wrappedKey, kekVersion) {
+    async rewrap(secretId, fromKekVersion, wrappedKey, kekVersion, kind = 'secret') {
       const result = await db
-        .updateTable('secrets')
+        .updateTable(WRAPPED_TABLES[kind])
         .set({ wrapped_key: wrappedKey, kek_version: kekVersion })
         .where('id', '=', secretId)
         .where('kek_version', '=', fromKekVersion)
