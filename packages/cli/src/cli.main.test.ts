@@ -524,6 +524,19 @@ describe('--json on every command', () => {
       '--max-ttl',
       '24h',
     ],
+    [
+      'create-dynamic-secret',
+      'mysql',
+      '--name',
+      '/prod/pg',
+      '--host',
+      'db',
+      '--admin-user',
+      'root',
+      '--admin-password-file',
+      '-',
+    ],
+    ['create-dynamic-secret', 'redis', '--name', '/prod/pg', '--host', 'cache'],
     ['get-dynamic-secret-value', '--name', '/prod/pg'],
     ['describe-dynamic-secret', '--name', '/prod/pg'],
     ['list-leases', '--name', '/prod/pg'],
@@ -1164,6 +1177,50 @@ describe('dynamic secrets', () => {
       adminPassword: 'KEY-FROM-STDIN',
       creationStatements: ['CREATE ROLE "{{name}}" LOGIN'],
     });
+  });
+
+  it('create-dynamic-secret mysql and redis send their type; redis may go without an admin password', async () => {
+    const my = await run([
+      'create-dynamic-secret',
+      'mysql',
+      '--name',
+      '/prod/pg',
+      '--host',
+      'db',
+      '--db-name',
+      'shop',
+      '--admin-user',
+      'root',
+      '--admin-password-file',
+      '-',
+    ]);
+    expect(my.code).toBe(0);
+    const myBody = calls.filter((c) => c.path === '/v1/dynamic-secrets').at(-1)?.body as Record<string, any>;
+    expect(myBody).toMatchObject({
+      type: 'mysql',
+      settings: { database: 'shop', adminPassword: 'KEY-FROM-STDIN' },
+    });
+    expect((await run(['create-dynamic-secret', 'mysql', '--name', '/x', '--host', 'db'])).code).toBe(2);
+    const redis = await run([
+      'create-dynamic-secret',
+      'redis',
+      '--name',
+      '/prod/pg',
+      '--host',
+      'cache',
+      '--creation-statement',
+      '~cache:* +@read',
+    ]);
+    expect(redis.code).toBe(0);
+    const redisBody = calls.filter((c) => c.path === '/v1/dynamic-secrets').at(-1)?.body as Record<
+      string,
+      any
+    >;
+    expect(redisBody).toMatchObject({
+      type: 'redis',
+      settings: { host: 'cache', creationStatements: ['~cache:* +@read'] },
+    });
+    expect(redisBody.settings.adminPassword).toBeUndefined();
   });
 
   it('revoke-lease by lease id or by prefix; list-leases shows a table', async () => {

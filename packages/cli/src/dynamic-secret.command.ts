@@ -1,5 +1,5 @@
 /**
- * Dynamic secrets and leases (issue 6, ADR 0010): `create-dynamic-secret postgresql`,
+ * Dynamic secrets and leases (issue 6, ADR 0010): `create-dynamic-secret postgresql|mysql|redis`,
  * `get-dynamic-secret-value`, `describe-dynamic-secret`, `list-leases`, `renew-lease`,
  * `revoke-lease`, `sweep-dynamic-secret`.
  */
@@ -86,100 +86,184 @@ export function renderLeases(items: readonly Lease[], nowMs: number): string {
   );
 }
 
-const createPostgresql: CommandSpec = {
-  path: ['create-dynamic-secret', 'postgresql'],
-  summary: 'Create a PostgreSQL dynamic secret: each read mints a role that is dropped when its lease ends',
-  details:
-    'The administrator password is read from a file or standard input, sealed, and never returned. ' +
-    'Creation statements take {{name}}, {{password}} and {{expiration}} (quoted safely); the default ' +
-    'creates a LOGIN role valid until the lease’s maximum. Revocation ends the role’s sessions, handles ' +
-    'its owned objects (--reassign-owned-to, else DROP OWNED) and drops it.',
-  options: {
-    ...NAME,
-    host: { type: 'string', placeholder: 'HOST', required: true, description: 'the database host' },
-    port: { type: 'number', placeholder: 'PORT', description: 'the database port (default 5432)' },
-    'db-name': { type: 'string', placeholder: 'DB', description: 'the database to connect to' },
-    'admin-user': {
-      type: 'string',
-      placeholder: 'USER',
-      required: true,
-      description: 'a role with CREATEROLE',
-    },
-    'admin-password-file': {
-      type: 'string',
-      placeholder: 'FILE',
-      required: true,
-      description: 'read the administrator password from FILE; - reads standard input',
-    },
-    'creation-statement': {
-      type: 'list',
-      placeholder: 'SQL',
-      description: 'a creation statement (repeatable); default: CREATE ROLE … LOGIN PASSWORD … VALID UNTIL …',
-    },
-    'revocation-statement': {
-      type: 'list',
-      placeholder: 'SQL',
-      description: 'a revocation statement (repeatable)',
-    },
-    'username-prefix': {
-      type: 'string',
-      placeholder: 'PREFIX',
-      description: 'prefix of minted roles (default tsr_)',
-    },
-    'reassign-owned-to': {
-      type: 'string',
-      placeholder: 'ROLE',
-      description: 'owner of revoked roles’ objects',
-    },
-    ttl: { type: 'string', placeholder: 'DURATION', description: 'default lease TTL (seconds, or 60m, 1h)' },
-    'max-ttl': {
-      type: 'string',
-      placeholder: 'DURATION',
-      description: 'maximum lease TTL, renewals included',
-    },
-    'lease-quota': { type: 'number', placeholder: 'N', description: 'live leases per identity (default 50)' },
-  },
-  examples: [
-    'tessera create-dynamic-secret postgresql --name /prod/orders-db --host db.internal --db-name orders \\\n' +
+/** What differs between the producers' `create-dynamic-secret <type>` commands. */
+interface ProducerCli {
+  type: CreateDynamicSecretRequest['type'];
+  title: string;
+  details: string;
+  defaultPort: number;
+  adminUser: string;
+  /** Redis may run without an administrator password (the default user, nopass). */
+  passwordOptional: boolean;
+  database: boolean;
+  reassignOwned: boolean;
+  creationHelp: string;
+  example: string;
+}
+
+const PRODUCERS: readonly ProducerCli[] = [
+  {
+    type: 'postgresql',
+    title: 'PostgreSQL dynamic secret: each read mints a role that is dropped when its lease ends',
+    details:
+      'Creation statements take {{name}}, {{password}} and {{expiration}} (quoted safely); the default ' +
+      'creates a LOGIN role valid until the lease’s maximum. Revocation ends the role’s sessions, handles ' +
+      'its owned objects (--reassign-owned-to, else DROP OWNED) and drops it.',
+    defaultPort: 5432,
+    adminUser: 'a role with CREATEROLE',
+    passwordOptional: false,
+    database: true,
+    reassignOwned: true,
+    creationHelp: 'a creation statement (repeatable); default: CREATE ROLE … LOGIN PASSWORD … VALID UNTIL …',
+    example:
+      'tessera create-dynamic-secret postgresql --name /prod/orders-db --host db.internal --db-name orders \\\n' +
       '    --admin-user tessera_admin --admin-password-file admin.pw --ttl 1h --max-ttl 24h \\\n' +
       `    --creation-statement 'CREATE ROLE "{{name}}" LOGIN PASSWORD '"'"'{{password}}'"'"'; GRANT reader TO "{{name}}"'`,
-  ],
-  async run(ctx, args) {
-    const port = args.positiveInt('port');
-    if (port !== undefined && port > 65535) throw new UsageError('--port must be a port number (1-65535)');
-    const database = args.str('db-name');
-    const creation = args.list('creation-statement');
-    const revocation = args.list('revocation-statement');
-    const prefix = args.str('username-prefix');
-    const reassign = args.str('reassign-owned-to');
-    const ttl = duration(args, 'ttl');
-    const maxTtl = duration(args, 'max-ttl');
-    const quota = args.positiveInt('lease-quota');
-    const body: CreateDynamicSecretRequest = {
-      name: args.requireStr('name'),
-      type: 'postgresql',
-      settings: {
-        host: args.requireStr('host'),
-        ...(port !== undefined ? { port } : {}),
-        ...(database !== undefined ? { database } : {}),
-        adminUsername: args.requireStr('admin-user'),
-        adminPassword: await readAdminPassword(ctx, args),
-        ...(creation ? { creationStatements: creation } : {}),
-        ...(revocation ? { revocationStatements: revocation } : {}),
-        ...(prefix ? { usernamePrefix: prefix } : {}),
-        ...(reassign ? { reassignOwnedTo: reassign } : {}),
-      },
-      ...(ttl !== undefined ? { defaultTtlSeconds: ttl } : {}),
-      ...(maxTtl !== undefined ? { maxTtlSeconds: maxTtl } : {}),
-      ...(quota !== undefined ? { leaseQuota: quota } : {}),
-    };
-    const d = await ctx.withAdmin((t) => ctx.client.createDynamicSecret(t, body));
-    ctx.emit(
-      d,
-      () => `Created ${d.name} (${d.type}, TTL ${formatDuration(d.defaultTtlSeconds)}, id ${d.id}).\n`,
-    );
   },
-};
+  {
+    type: 'mysql',
+    title: 'MariaDB/MySQL dynamic secret: each read mints a user that is dropped when its lease ends',
+    details:
+      'Creation statements take {{name}}, {{password}} and {{expiration}} (escaped by the driver); the ' +
+      'default creates the user and grants SELECT on --db-name. Revocation kills the user’s connections ' +
+      'and drops it.',
+    defaultPort: 3306,
+    adminUser: 'a user with CREATE USER, GRANT OPTION and CONNECTION ADMIN (or PROCESS + SUPER)',
+    passwordOptional: false,
+    database: true,
+    reassignOwned: false,
+    creationHelp:
+      "a creation statement (repeatable); default: CREATE USER {{name}}@'%' … + GRANT SELECT ON <db>.*",
+    example:
+      'tessera create-dynamic-secret mysql --name /prod/shop-db --host db.internal --db-name shop \\\n' +
+      '    --admin-user tessera_admin --admin-password-file admin.pw --ttl 30m',
+  },
+  {
+    type: 'redis',
+    title:
+      'Redis dynamic secret: each read mints an ACL user that is deleted (and disconnected) when its lease ends',
+    details:
+      'Creation statements are ACL rules for the new user (e.g. "~cache:* +@read"); the user gets them ' +
+      'with its random password. Revocation deletes the user, which disconnects its clients. Without ' +
+      '--admin-password-file the default user is used with no password.',
+    defaultPort: 6379,
+    adminUser: 'a user allowed ACL SETUSER, DELUSER, USERS and CLIENT KILL (default: default)',
+    passwordOptional: true,
+    database: false,
+    reassignOwned: false,
+    creationHelp: 'ACL rules for minted users (repeatable), e.g. "~cache:* +@read"',
+    example:
+      "tessera create-dynamic-secret redis --name /prod/cache --host cache.internal --creation-statement '~cache:* +@read' --ttl 15m",
+  },
+];
+
+function createCommand(p: ProducerCli): CommandSpec {
+  return {
+    path: ['create-dynamic-secret', p.type],
+    summary: `Create a ${p.title}`,
+    details: `The administrator password is read from a file or standard input, sealed, and never returned. ${p.details}`,
+    options: {
+      ...NAME,
+      host: { type: 'string', placeholder: 'HOST', required: true, description: 'the target host' },
+      port: {
+        type: 'number',
+        placeholder: 'PORT',
+        description: `the target port (default ${p.defaultPort})`,
+      },
+      ...(p.database
+        ? { 'db-name': { type: 'string' as const, placeholder: 'DB', description: 'the database' } }
+        : {}),
+      'admin-user': {
+        type: 'string',
+        placeholder: 'USER',
+        required: !p.passwordOptional,
+        description: p.adminUser,
+      },
+      'admin-password-file': {
+        type: 'string',
+        placeholder: 'FILE',
+        required: !p.passwordOptional,
+        description: 'read the administrator password from FILE; - reads standard input',
+      },
+      'creation-statement': { type: 'list', placeholder: 'STATEMENT', description: p.creationHelp },
+      'revocation-statement': {
+        type: 'list',
+        placeholder: 'STATEMENT',
+        description: 'a revocation statement (repeatable)',
+      },
+      'username-prefix': {
+        type: 'string',
+        placeholder: 'PREFIX',
+        description: 'prefix of minted accounts (default tsr_)',
+      },
+      ...(p.reassignOwned
+        ? {
+            'reassign-owned-to': {
+              type: 'string' as const,
+              placeholder: 'ROLE',
+              description: 'owner of revoked roles’ objects',
+            },
+          }
+        : {}),
+      ttl: {
+        type: 'string',
+        placeholder: 'DURATION',
+        description: 'default lease TTL (seconds, or 60m, 1h)',
+      },
+      'max-ttl': {
+        type: 'string',
+        placeholder: 'DURATION',
+        description: 'maximum lease TTL, renewals included',
+      },
+      'lease-quota': {
+        type: 'number',
+        placeholder: 'N',
+        description: 'live leases per identity (default 50)',
+      },
+    },
+    examples: [p.example],
+    async run(ctx, args) {
+      const port = args.positiveInt('port');
+      if (port !== undefined && port > 65535) throw new UsageError('--port must be a port number (1-65535)');
+      const database = p.database ? args.str('db-name') : undefined;
+      const adminUser = args.str('admin-user');
+      const creation = args.list('creation-statement');
+      const revocation = args.list('revocation-statement');
+      const prefix = args.str('username-prefix');
+      const reassign = p.reassignOwned ? args.str('reassign-owned-to') : undefined;
+      const ttl = duration(args, 'ttl');
+      const maxTtl = duration(args, 'max-ttl');
+      const quota = args.positiveInt('lease-quota');
+      const password =
+        p.passwordOptional && args.str('admin-password-file') === undefined
+          ? undefined
+          : await readAdminPassword(ctx, args);
+      const body: CreateDynamicSecretRequest = {
+        name: args.requireStr('name'),
+        type: p.type,
+        settings: {
+          host: args.requireStr('host'),
+          ...(port !== undefined ? { port } : {}),
+          ...(database !== undefined ? { database } : {}),
+          ...(adminUser !== undefined ? { adminUsername: adminUser } : {}),
+          ...(password !== undefined ? { adminPassword: password } : {}),
+          ...(creation ? { creationStatements: creation } : {}),
+          ...(revocation ? { revocationStatements: revocation } : {}),
+          ...(prefix ? { usernamePrefix: prefix } : {}),
+          ...(reassign ? { reassignOwnedTo: reassign } : {}),
+        },
+        ...(ttl !== undefined ? { defaultTtlSeconds: ttl } : {}),
+        ...(maxTtl !== undefined ? { maxTtlSeconds: maxTtl } : {}),
+        ...(quota !== undefined ? { leaseQuota: quota } : {}),
+      };
+      const d = await ctx.withAdmin((t) => ctx.client.createDynamicSecret(t, body));
+      ctx.emit(
+        d,
+        () => `Created ${d.name} (${d.type}, TTL ${formatDuration(d.defaultTtlSeconds)}, id ${d.id}).\n`,
+      );
+    },
+  };
+}
 
 const getValue: CommandSpec = {
   path: ['get-dynamic-secret-value'],
@@ -334,7 +418,7 @@ const sweep: CommandSpec = {
 };
 
 export const dynamicSecretCommands: readonly CommandSpec[] = [
-  createPostgresql,
+  ...PRODUCERS.map(createCommand),
   getValue,
   describe,
   listLeases,
