@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './harness.js';
+import type { TestServer } from './harness.js';
 import {
   mysqlCanQuery as canQuery,
-  followRealTime,
   MYSQL_HOST as HOST,
   MYSQL_PORT as PORT,
   mysqlRoot as root,
   rotatedSecretsApi,
   shiftClock,
   sleep,
+  startMariadbRotationTest,
 } from './rotation.helpers.js';
 
 /**
@@ -26,30 +26,23 @@ describe('single-account rotated secrets on MariaDB', () => {
   const { api, value, rotate, describe: describeItem } = rotatedSecretsApi(() => s);
   const name = '/rotation/single-db';
 
+  let fixture: Awaited<ReturnType<typeof startMariadbRotationTest>>;
+
   beforeAll(async () => {
-    const c = await root();
-    await c.query("CREATE USER ?@'%' IDENTIFIED BY ?", [ADMIN, ADMIN_PASSWORD]);
-    await c.query("GRANT CREATE USER ON *.* TO ?@'%'", [ADMIN]);
-    await c.query("GRANT SELECT ON mysql.* TO ?@'%'", [ADMIN]);
-    await c.query("GRANT SELECT ON test.* TO ?@'%' WITH GRANT OPTION", [ADMIN]);
-    await c.end();
-    s = await startTestServer(
-      'sqlite',
-      {},
-      { tessera: { rotation: { backoffBaseMs: 5000 }, rotationPollMs: 200 } },
-    );
-    followRealTime(s);
+    fixture = await startMariadbRotationTest({
+      run,
+      admin: ADMIN,
+      adminPassword: ADMIN_PASSWORD,
+      grants: [
+        "GRANT CREATE USER ON *.* TO ?@'%'",
+        "GRANT SELECT ON mysql.* TO ?@'%'",
+        "GRANT SELECT ON test.* TO ?@'%' WITH GRANT OPTION",
+      ],
+    });
+    s = fixture.server;
   });
 
-  afterAll(async () => {
-    await s?.close();
-    const c = await root();
-    const [rows] = await c.query('SELECT User AS u, Host AS h FROM mysql.user WHERE User LIKE ?', [
-      `${run}%`,
-    ]);
-    for (const { u, h } of rows as Array<{ u: string; h: string }>) await c.query('DROP USER ?@?', [u, h]);
-    await c.end();
-  });
+  afterAll(() => fixture?.close());
 
   it('rotates the one account at once: the new credential connects, the previous one does not', async () => {
     const created = await api('POST', '/v1/rotated-secrets', {

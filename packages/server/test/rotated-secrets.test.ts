@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rotationFailureAlert } from '../src/core/alerts/alert.rules.js';
 import type { StoredAuditEvent } from '../src/core/audit/audit.model.js';
-import { startTestServer, type TestServer } from './harness.js';
+import type { TestServer } from './harness.js';
 import {
   mysqlCanQuery as canQuery,
-  followRealTime,
   MYSQL_HOST as HOST,
   mysqlConnect,
   MYSQL_PORT as PORT,
@@ -13,6 +12,7 @@ import {
   rotateTimes,
   shiftClock,
   sleep,
+  startMariadbRotationTest,
   startReconnectLoop,
 } from './rotation.helpers.js';
 
@@ -42,34 +42,27 @@ describe('rotated secrets on MariaDB', () => {
       ...extra,
     });
 
+  let fixture: Awaited<ReturnType<typeof startMariadbRotationTest>>;
+
   beforeAll(async () => {
     // A dedicated administrator whose rights the failure test can take away and give back.
-    const c = await root();
-    await c.query("CREATE USER ?@'%' IDENTIFIED BY ?", [ADMIN, ADMIN_PASSWORD]);
-    await c
-      .query("GRANT CREATE USER, PROCESS, CONNECTION ADMIN ON *.* TO ?@'%'", [ADMIN])
-      .catch(() => c.query("GRANT CREATE USER, PROCESS, SUPER ON *.* TO ?@'%'", [ADMIN]));
-    await c.query("GRANT SELECT ON mysql.* TO ?@'%'", [ADMIN]);
-    await c.query("GRANT SELECT ON test.* TO ?@'%' WITH GRANT OPTION", [ADMIN]);
-    await c.end();
-    // The server's clock moves with real time here: the grace period is a real second.
-    s = await startTestServer(
-      'sqlite',
-      {},
-      { tessera: { rotation: { backoffBaseMs: 5000 }, rotationPollMs: 200 } },
-    );
-    followRealTime(s);
+    fixture = await startMariadbRotationTest({
+      run,
+      admin: ADMIN,
+      adminPassword: ADMIN_PASSWORD,
+      grants: [
+        [
+          "GRANT CREATE USER, PROCESS, CONNECTION ADMIN ON *.* TO ?@'%'",
+          "GRANT CREATE USER, PROCESS, SUPER ON *.* TO ?@'%'",
+        ],
+        "GRANT SELECT ON mysql.* TO ?@'%'",
+        "GRANT SELECT ON test.* TO ?@'%' WITH GRANT OPTION",
+      ],
+    });
+    s = fixture.server;
   });
 
-  afterAll(async () => {
-    await s?.close();
-    const c = await root();
-    const [rows] = await c.query('SELECT User AS u, Host AS h FROM mysql.user WHERE User LIKE ?', [
-      `${run}%`,
-    ]);
-    for (const { u, h } of rows as Array<{ u: string; h: string }>) await c.query('DROP USER ?@?', [u, h]);
-    await c.end();
-  });
+  afterAll(() => fixture?.close());
 
   it('keeps a client reconnecting every ~20 ms working through 3 rotations, zero failed connections', async () => {
     const name = '/rotation/orders-db';

@@ -4,7 +4,7 @@
  * re-reads the credential and reconnects in a loop, counting failed connections.
  */
 import mysql from 'mysql2/promise';
-import type { TestServer } from './harness.js';
+import { startTestServer, type TestServer } from './harness.js';
 
 export const MYSQL_HOST = process.env.TESSERA_TEST_MYSQL_HOST ?? '127.0.0.1';
 export const MYSQL_PORT = Number(process.env.TESSERA_TEST_MYSQL_PORT ?? 3306);
@@ -38,6 +38,48 @@ export async function mysqlCanQuery(user: string, password: string): Promise<boo
     () => true,
     () => false,
   );
+}
+
+/**
+ * A MariaDB administrator for a test run, with `grants` (a pair is tried in order: the first that
+ * this MariaDB accepts), and a Tessera whose clock follows real time and whose rotation job polls
+ * every 200 ms. `close` stops the server and drops every account whose name starts with `run`.
+ */
+export async function startMariadbRotationTest(opts: {
+  run: string;
+  admin: string;
+  adminPassword: string;
+  grants: ReadonlyArray<string | readonly [string, string]>;
+}): Promise<{ server: TestServer; close(): Promise<void> }> {
+  const c = await mysqlRoot();
+  await c.query("CREATE USER ?@'%' IDENTIFIED BY ?", [opts.admin, opts.adminPassword]);
+  for (const grant of opts.grants) {
+    const [first, fallback] = typeof grant === 'string' ? [grant, null] : grant;
+    await c.query(first, [opts.admin]).catch((error) => {
+      if (!fallback) throw error;
+      return c.query(fallback, [opts.admin]);
+    });
+  }
+  await c.end();
+  const server = await startTestServer(
+    'sqlite',
+    {},
+    { tessera: { rotation: { backoffBaseMs: 5000 }, rotationPollMs: 200 } },
+  );
+  followRealTime(server);
+  return {
+    server,
+    async close() {
+      await server.close();
+      const root = await mysqlRoot();
+      const [rows] = await root.query('SELECT User AS u, Host AS h FROM mysql.user WHERE User LIKE ?', [
+        `${opts.run}%`,
+      ]);
+      for (const { u, h } of rows as Array<{ u: string; h: string }>)
+        await root.query('DROP USER ?@?', [u, h]);
+      await root.end();
+    },
+  };
 }
 
 /** Makes the server's clock follow real time from now on (grace periods and the job are real). */
