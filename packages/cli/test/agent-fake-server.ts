@@ -117,6 +117,9 @@ export class FakeTesseraServer {
     const route = `${method} ${path}`;
     this.calls.push(route);
     if (route === 'POST /v1/auth') {
+      // A token is exchanged only for its own method (the real server's rule).
+      if (body.accessId !== undefined && body.accessId !== 'p-uid')
+        return [401, { error: { code: 'TESSERA_AUTH_FAILED', message: 'Authentication failed.' } }];
       this.#present(body.uidToken as string, 'auth');
       const token = `jwt${++this.#n}`;
       this.sessions.set(token, now + this.sessionTtlSeconds * 1000);

@@ -21,7 +21,11 @@ function memoryFiles() {
 }
 
 async function setup(
-  options: { random?: () => number; templates?: { destination: string; template: string }[] } = {},
+  options: {
+    random?: () => number;
+    templates?: { destination: string; template: string }[];
+    authMethod?: string;
+  } = {},
 ) {
   const clock = new FakeClock();
   const server = new FakeTesseraServer(clock);
@@ -41,6 +45,7 @@ async function setup(
       },
       {
         uidTokenFile: '/t/token',
+        ...(options.authMethod ? { authMethod: options.authMethod } : {}),
         sessionTokenFile: '/t/session',
         rotateAtFraction: 0.5,
         renderIntervalSeconds: 60,
@@ -186,6 +191,17 @@ describe('agent core: failures', () => {
       expect(end.error.message).toContain('/t/token');
       expect(end.error.message).toMatch(/revoked|expired/);
     }
+  });
+
+  it('sends the configured auth method: its own works, another is refused as fatal (no retry loop)', async () => {
+    const own = await setup({ authMethod: 'p-uid' });
+    await (await own.make()).cycle();
+    expect(own.server.sessions.size).toBe(1);
+    const other = await setup({ authMethod: 'p-someone-else' });
+    const core = await other.make();
+    const { end, sleeps } = await runUntil(core, other.clock, other.clock.ms + HOUR);
+    expect(end.kind).toBe('fatal');
+    expect(sleeps).toEqual([]);
   });
 
   it('backs off exponentially with jitter while the server is down for longer than a session, then recovers', async () => {

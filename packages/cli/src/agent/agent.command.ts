@@ -79,6 +79,7 @@ async function buildCore(ctx: CommandContext, settings: AgentSettings, log: Agen
     },
     {
       uidTokenFile: settings.uidTokenFile,
+      ...(settings.authMethod ? { authMethod: settings.authMethod } : {}),
       ...(settings.sessionTokenFile ? { sessionTokenFile: settings.sessionTokenFile } : {}),
       rotateAtFraction: settings.rotateAtFraction,
       renderIntervalSeconds: settings.renderIntervalSeconds,
@@ -243,6 +244,7 @@ const agent: CommandSpec = {
     config: { type: 'string', placeholder: 'FILE', description: 'agent config (YAML)' },
     'server-url': { type: 'string', placeholder: 'URL', description: 'overrides server_url' },
     'uid-token-file': { type: 'string', placeholder: 'FILE', description: 'overrides uid_token_file' },
+    'auth-method': { type: 'string', placeholder: 'ACCESS_ID', description: 'overrides auth_method (p-…)' },
     'session-token-file': {
       type: 'string',
       placeholder: 'FILE',
@@ -267,6 +269,7 @@ const agent: CommandSpec = {
     };
     pick('server-url', 'serverUrl');
     pick('uid-token-file', 'uidTokenFile');
+    pick('auth-method', 'authMethod');
     pick('session-token-file', 'sessionTokenFile');
     pick('health-listen', 'healthListen');
     const load = () => loadSettings(ctx, configPath, flags);

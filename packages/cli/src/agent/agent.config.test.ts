@@ -48,6 +48,14 @@ describe('agent config', () => {
     );
   });
 
+  it('takes the auth method by access id (file or flag) and refuses anything else', () => {
+    const raw = parseAgentConfigText('uid_token_file: ./t\nauth_method: p-abc123', 'agent.yaml');
+    expect(resolveAgentSettings(raw, {}, defaults).authMethod).toBe('p-abc123');
+    expect(resolveAgentSettings(raw, { authMethod: 'p-other' }, defaults).authMethod).toBe('p-other');
+    const bad = parseAgentConfigText('uid_token_file: ./t\nauth_method: /demo/uid', 'agent.yaml');
+    expect(() => resolveAgentSettings(bad, {}, defaults)).toThrow(/access id/);
+  });
+
   it('refuses unknown keys, bad values and missing essentials with a clear message', () => {
     expect(() => parseAgentConfigText('uid_token_file: x\nrotate_every: 3\n', 'a.yaml')).toThrow(
       /unknown key "rotate_every"/,

@@ -23,6 +23,8 @@ export interface TemplateSettings {
 export interface AgentSettings {
   serverUrl: string;
   uidTokenFile: string;
+  /** The access id (`p-…`) of the auth method the token must belong to; the server refuses others. */
+  authMethod?: string;
   sessionTokenFile?: string;
   /** `host:port` for `GET /healthz`. */
   healthListen?: { host: string; port: number };
@@ -39,6 +41,7 @@ export interface AgentSettings {
 /** Flag overrides (undefined = not given). */
 export interface AgentFlagOverrides {
   serverUrl?: string;
+  authMethod?: string;
   uidTokenFile?: string;
   sessionTokenFile?: string;
   healthListen?: string;
@@ -48,6 +51,7 @@ export interface AgentFlagOverrides {
 export const CONFIG_KEYS = [
   'server_url',
   'uid_token_file',
+  'auth_method',
   'session_token_file',
   'health_listen',
   'rotate_at_fraction',
@@ -169,11 +173,15 @@ export function resolveAgentSettings(
   const uidTokenFile = flags.uidTokenFile ?? str(raw, 'uid_token_file', where);
   if (!uidTokenFile)
     throw new UsageError('the UID token file is required: uid_token_file in the config, or --uid-token-file');
+  const authMethod = flags.authMethod ?? str(raw, 'auth_method', where);
+  if (authMethod !== undefined && !/^p-[a-z0-9]{1,62}$/.test(authMethod))
+    throw new UsageError(`${where}: auth_method must be the auth method's access id (p-…)`);
   const sessionTokenFile = flags.sessionTokenFile ?? str(raw, 'session_token_file', where);
   const listen = flags.healthListen ?? str(raw, 'health_listen', where);
   return {
     serverUrl,
     uidTokenFile: resolve(defaults.cwd, uidTokenFile),
+    ...(authMethod ? { authMethod } : {}),
     ...(sessionTokenFile ? { sessionTokenFile: resolve(defaults.cwd, sessionTokenFile) } : {}),
     ...(listen ? { healthListen: parseListen(listen, where) } : {}),
     rotateAtFraction: num(raw, 'rotate_at_fraction', where, 0.01, 0.95) ?? DEFAULT_ROTATE_AT_FRACTION,

@@ -52,6 +52,8 @@ export interface AgentCoreDeps {
 /** What the core needs from the settings. */
 export interface AgentCoreOptions {
   uidTokenFile: string;
+  /** The auth method's access id, sent with every exchange (the server refuses a token of another). */
+  authMethod?: string;
   sessionTokenFile?: string;
   rotateAtFraction: number;
   renderIntervalSeconds: number;
@@ -162,7 +164,11 @@ export class AgentCore {
     this.#options = options;
     this.#session = new TesseraSession({
       client: deps.client,
-      credentials: { accessType: 'universal_identity', uidTokenStore: deps.store },
+      credentials: {
+        accessType: 'universal_identity',
+        uidTokenStore: deps.store,
+        ...(options.authMethod ? { accessId: options.authMethod } : {}),
+      },
       now: deps.now,
       cache: this.#sessionRecorder(),
     });
