@@ -124,7 +124,7 @@ export async function startTestServer(
     for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
       if (
         typeof v === 'string' &&
-        ['token', 'accessKey', 'uidToken', 'newToken'].includes(key) &&
+        ['token', 'accessKey', 'uidToken', 'newToken', 'password', 'adminPassword'].includes(key) &&
         v.length >= 16
       )
         secrets.add(v);
