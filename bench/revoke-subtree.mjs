@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from './lib/args.mjs';
 import { assertBuilt, importServer, serverDist } from './lib/server-dist.mjs';
 import { installSqlTrace } from './lib/sql-trace.mjs';
+import { median } from './lib/stats.mjs';
 import { startTarget } from './lib/targets.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -39,10 +40,6 @@ const credentials = createCredentialFactory({ hash: (v) => `unused:${v.length}` 
 const pg = createRequire(join(serverDist, 'index.js'))('pg');
 const trace = installSqlTrace(serverDist);
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const ms = (x) => (x === null || x === undefined ? 'n/a' : `${x.toFixed(1)} ms`);
 
 async function http(base, method, path, { token, body } = {}) {

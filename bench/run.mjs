@@ -15,6 +15,7 @@ import { parseArgs } from './lib/args.mjs';
 import { cpuDelta, cpuSnapshot, waitForQuiet } from './lib/cpu.mjs';
 import { pickLoadgen, runLoad } from './lib/loadgen.mjs';
 import { assertBuilt, serverDist } from './lib/server-dist.mjs';
+import { median } from './lib/stats.mjs';
 import { startTarget } from './lib/targets.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,11 +47,6 @@ const BUDGETS = [
   { ref: 'ed25519-endpoint', min: 0.75, text: '>= 75% of the minimal Ed25519 JWT endpoint' },
   { ref: 'bare-fastify', min: null, text: 'information only (no budget for /v1/auth)' },
 ];
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** Counts durable audit events of a finished Tessera SQLite data dir. */
 async function auditCounts(storeUrl) {

@@ -14,6 +14,7 @@ import { parseArgs } from './lib/args.mjs';
 import { cpuDelta, cpuSnapshot, waitForQuiet } from './lib/cpu.mjs';
 import { pickLoadgen, runLoad } from './lib/loadgen.mjs';
 import { assertBuilt, serverDist } from './lib/server-dist.mjs';
+import { median } from './lib/stats.mjs';
 import { startTarget } from './lib/targets.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -47,11 +48,6 @@ const TARGETS = [
 ];
 
 assertBuilt();
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** `secret.read` events on disk (SQLite data dir), to check every answered read was audited. */
 async function secretReads(storeUrl) {

@@ -4,47 +4,20 @@
 // one of its UID tokens (the administrator's session when roles are not available). Then serves;
 // the load generator sends `GET /v1/secrets/value?name=…` with that session token.
 // Usage: node bench/targets/tessera-secret-read.mjs --port 9106 [--store postgres://…] [--value-bytes 64]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { onStop, parseArgs, ready } from '../lib/args.mjs';
-import { importServer, serverDist } from '../lib/server-dist.mjs';
-
-const { loadConfig, startServer } = await importServer();
+import { serverDist } from '../lib/server-dist.mjs';
+import { startBenchTessera } from '../lib/tessera-target.mjs';
 
 const args = parseArgs();
 const port = Number(args.port ?? 9106);
 const valueBytes = Number(args['value-bytes'] ?? 64);
-const dataDir = args['data-dir'] ?? mkdtempSync(join(tmpdir(), 'tessera-bench-secret-'));
-const ownsDataDir = !args['data-dir'] && !args.keep;
-
-const config = loadConfig(
-  { port, host: '127.0.0.1', dataDir, logLevel: 'warn', ...(args.store ? { storeUrl: args.store } : {}) },
-  { ...process.env, TESSERA_ISSUER: process.env.TESSERA_ISSUER ?? `http://127.0.0.1:${port}` },
-);
-const server = await startServer(config);
-const { tessera } = server;
-const storeUrl = config.storeUrl.startsWith('sqlite:')
-  ? config.storeUrl
-  : config.storeUrl.replace(/\/\/[^@]*@/, '//');
-
-async function call(method, url, { token, body } = {}) {
-  const res = await tessera.app.inject({
-    method,
-    url,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body ? { payload: JSON.stringify(body) } : {}),
-  });
-  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : null };
-}
-
-function expect(res, status, what) {
-  if (res.status !== status) throw new Error(`${what}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
-}
+const { server, dataDir, ownsDataDir, storeUrl, call, expect } = await startBenchTessera({
+  args,
+  port,
+  dataDirPrefix: 'tessera-bench-secret-',
+});
 
 const SECRET = '/bench/db-password';
 

@@ -4,48 +4,21 @@
 // Usage: node bench/targets/tessera.mjs --port 9104 --tokens 1000 --bodies /tmp/tessera-bodies.jsonl
 //        node bench/targets/tessera.mjs --port 9105 --peer --store postgres://… --data-dir <the first
 //        server's data dir, for its root.key>   (a second server on the same store: no setup)
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { onStop, parseArgs, ready } from '../lib/args.mjs';
-import { importServer, serverDist } from '../lib/server-dist.mjs';
-
-const { loadConfig, startServer } = await importServer();
+import { serverDist } from '../lib/server-dist.mjs';
+import { startBenchTessera } from '../lib/tessera-target.mjs';
 
 const args = parseArgs();
 const port = Number(args.port ?? 9104);
 const tokenCount = Number(args.tokens ?? 1000);
-const dataDir = args['data-dir'] ?? mkdtempSync(join(tmpdir(), 'tessera-bench-'));
+const { server, dataDir, ownsDataDir, storeUrl, call, expect } = await startBenchTessera({
+  args,
+  port,
+  dataDirPrefix: 'tessera-bench-',
+});
 const bodiesFile = args.bodies ?? join(dataDir, 'bodies.jsonl');
-const ownsDataDir = !args['data-dir'] && !args.keep;
-
-const config = loadConfig(
-  { port, host: '127.0.0.1', dataDir, logLevel: 'warn', ...(args.store ? { storeUrl: args.store } : {}) },
-  { ...process.env, TESSERA_ISSUER: process.env.TESSERA_ISSUER ?? `http://127.0.0.1:${port}` },
-);
-const server = await startServer(config);
-const { tessera } = server;
-const storeUrl = config.storeUrl.startsWith('sqlite:')
-  ? config.storeUrl
-  : config.storeUrl.replace(/\/\/[^@]*@/, '//');
-
-async function call(method, url, { token, body } = {}) {
-  const res = await tessera.app.inject({
-    method,
-    url,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body ? { payload: JSON.stringify(body) } : {}),
-  });
-  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : null };
-}
-
-function expect(res, status, what) {
-  if (res.status !== status) throw new Error(`${what}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
-}
 
 async function setUp() {
   const admin = JSON.parse(readFileSync(join(dataDir, 'admin.json'), 'utf8'));
