@@ -162,7 +162,8 @@ describe('alert delivery end to end', () => {
     hook = null;
   });
 
-  it('delivers a Slack-shaped alert on reuse of a rotated UID token, with no token in it', async () => {
+  /** A webhook receiver collecting every body, and a server whose alerts go to it. */
+  async function serverWithWebhook(): Promise<{ s: TestServer; bodies: string[] }> {
     const bodies: string[] = [];
     hook = createServer((req, res) => {
       let text = '';
@@ -178,19 +179,26 @@ describe('alert delivery end to end', () => {
     server = await startTestServer('sqlite', {
       TESSERA_ALERT_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/slack`,
     });
-    const s = server;
+    return { s: server, bodies };
+  }
+
+  /** The first delivered alert of `rule` (waits up to 5 s for it). */
+  async function alertOf(bodies: string[], rule: string) {
+    const end = Date.now() + 5_000;
+    while (!bodies.some((b) => b.includes(rule)) && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 20));
+    return JSON.parse(bodies.find((b) => b.includes(rule))!);
+  }
+
+  it('delivers a Slack-shaped alert on reuse of a rotated UID token, with no token in it', async () => {
+    const { s, bodies } = await serverWithWebhook();
     const { root } = await uidSetup(s);
     const rotated = await s.call('POST', '/v1/uid/rotate', { token: root.token, body: {} });
     expect(rotated.status, JSON.stringify(rotated.body)).toBeLessThan(300);
     const fresh = rotated.body.token as string;
     expect((await uidAuth(s, fresh)).status).toBe(200);
     expect((await uidAuth(s, root.token)).status).toBe(401);
-    const end = Date.now() + 5_000;
-    while (!bodies.some((b) => b.includes('uid_token_reuse')) && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const body = bodies.find((b) => b.includes('uid_token_reuse'))!;
-    const alert = JSON.parse(body);
+    const alert = await alertOf(bodies, 'uid_token_reuse');
     expect(alert.text).toMatch(/Reuse of a rotated UID token/);
     expect(alert.alert).toMatchObject({ rule: 'uid_token_reuse', severity: 'critical' });
     expect(Array.isArray(alert.attachments[0].fields)).toBe(true);
@@ -202,22 +210,7 @@ describe('alert delivery end to end', () => {
   });
 
   it('delivers an alert when the reaper leaves a lease revoke_failed', async () => {
-    const bodies: string[] = [];
-    hook = createServer((req, res) => {
-      let text = '';
-      req.on('data', (c) => {
-        text += c;
-      });
-      req.on('end', () => {
-        bodies.push(text);
-        res.writeHead(200).end('ok');
-      });
-    });
-    await new Promise<void>((r) => hook!.listen(0, '127.0.0.1', r));
-    server = await startTestServer('sqlite', {
-      TESSERA_ALERT_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/slack`,
-    });
-    const s = server;
+    const { s, bodies } = await serverWithWebhook();
     const name = '/alerts/unreachable-redis';
     // A target that refuses connections: every revocation attempt fails.
     const created = await s.call('POST', '/v1/dynamic-secrets', {
@@ -253,10 +246,7 @@ describe('alert delivery end to end', () => {
     const report = await s.tessera.reapLeases();
     expect(report).toMatchObject({ revoked: 0, failed: 1 });
     expect((await s.tessera.services.leases.getLease('l-alert1')).state).toBe('revoke_failed');
-    const end = Date.now() + 5_000;
-    while (!bodies.some((b) => b.includes('lease_revoke_failed')) && Date.now() < end)
-      await new Promise((r) => setTimeout(r, 20));
-    const alert = JSON.parse(bodies.find((b) => b.includes('lease_revoke_failed'))!);
+    const alert = await alertOf(bodies, 'lease_revoke_failed');
     expect(alert.alert).toMatchObject({
       rule: 'lease_revoke_failed',
       severity: 'critical',
