@@ -34,8 +34,12 @@ const duration = (args: ArgReader, flag: string) => {
   return v === undefined ? undefined : parseDurationSeconds(v, flag);
 };
 
-/** Never a plain flag value: it would show in `ps` and the shell history. */
-async function readAdminPassword(ctx: CommandContext, args: ArgReader): Promise<string> {
+/**
+ * The administrator password from `--admin-password-file FILE` or `-` (standard input), one trailing
+ * newline dropped. Never a plain flag value: it would show in `ps` and the shell history. Shared by
+ * the dynamic- and rotated-secret commands.
+ */
+export async function readAdminPassword(ctx: CommandContext, args: ArgReader): Promise<string> {
   const file = args.str('admin-password-file');
   if (file === undefined || file === '')
     throw new UsageError(

@@ -7,9 +7,10 @@
 import { readFile } from 'node:fs/promises';
 import type { CreateRotatedSecretRequest, RotatedSecret, RotatedSecretValue } from '@tessera/sdk';
 import type { ArgReader, OptionSpecs } from './argv.parser.js';
-import type { CommandContext, CommandSpec } from './cli.context.js';
+import type { CommandSpec } from './cli.context.js';
 import { UsageError } from './cli.errors.js';
 import { minutesToSeconds } from './duration.units.js';
+import { readAdminPassword } from './dynamic-secret.command.js';
 import { formatDuration, formatTime, listText, renderKeyValues } from './output.format.js';
 
 const NAME: OptionSpecs = {
@@ -20,22 +21,6 @@ const NAME: OptionSpecs = {
     description: 'item name, e.g. /prod/orders-db',
   },
 };
-
-/** Drops one trailing newline (`echo pw > file`, a terminal's Enter). */
-const chomp = (text: string): string => text.replace(/\r?\n$/, '');
-
-/**
- * The administrator password from `--admin-password-file FILE` or `-` (standard input). Never a plain
- * flag value: it would show in `ps` and the shell history.
- */
-async function readAdminPassword(ctx: CommandContext, args: ArgReader): Promise<string> {
-  const file = args.str('admin-password-file');
-  if (file === undefined || file === '')
-    throw new UsageError(
-      'the administrator password is required: --admin-password-file FILE, or --admin-password-file - to read it from standard input',
-    );
-  return chomp(file === '-' ? await ctx.io.readStdin() : await readFile(file, 'utf8'));
-}
 
 /** `--single-account --username U`, or `--username-a A --username-b B` (the default, two-account). */
 function readAccounts(args: ArgReader): Pick<CreateRotatedSecretRequest, 'strategy' | 'usernames'> {
