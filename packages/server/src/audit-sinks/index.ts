@@ -36,18 +36,13 @@ const NEAR_EXPIRY_SCAN_LIMIT = 1_000;
 export async function startAuditDelivery(deps: {
   sinks: AuditSinksConfig;
   alerts: AlertsConfig;
-  uow: UnitOfWork;
+  /** Reads of the committed ledger (the sinks catch up from it). */
+  uow: Pick<UnitOfWork, 'read'>;
   clock: Clock;
   metrics: AuditSinkMetrics;
-  /** The logger (available once the HTTP app exists). */
-  log: () => Log | undefined;
+  log: Log;
 }) {
-  const { uow, clock, metrics } = deps;
-  const log: Log = {
-    warn: (o, m) => deps.log()?.warn(o, m),
-    error: (o, m) => deps.log()?.error(o, m),
-    info: (o, m) => deps.log()?.info(o, m),
-  };
+  const { uow, clock, metrics, log } = deps;
   const notifier = createAlertWebhook({
     url: deps.alerts.webhookUrl,
     retryInitialMs: deps.alerts.retryInitialMs,

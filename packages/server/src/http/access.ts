@@ -106,9 +106,19 @@ function bearer(request: FastifyRequest): string | null {
 }
 
 /**
- * Installs authentication and authorization. Refuses to start (throws while routes register) if a
- * route declares no access, so a route cannot be forgotten open.
+ * Refuses to start (throws while routes register) if a route of any door declares no access, so a
+ * route cannot be forgotten open. Installed once, on the root context, before every door.
  */
+export function requireDeclaredAccess(app: FastifyInstance) {
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const declared = (route.config as { access?: RouteAccess } | undefined)?.access;
+    if (!declared && route.url !== '*' && !route.url.startsWith('/docs')) {
+      throw new Error(`route ${route.method} ${route.url} declares no access; refusing to start`);
+    }
+  });
+}
+
+/** Installs authentication and authorization on one door's context (its hooks stay in it). */
 export function installAccessControl(
   app: FastifyInstance,
   deps: {
@@ -134,13 +144,6 @@ export function installAccessControl(
   app.decorateRequest('principal', null);
   app.decorateRequest('uidCaller', null);
   app.decorateRequest('permits', null as never);
-
-  app.addHook('onRoute', (route: RouteOptions) => {
-    const declared = (route.config as { access?: RouteAccess } | undefined)?.access;
-    if (!declared && route.url !== '*' && !route.url.startsWith('/docs')) {
-      throw new Error(`route ${route.method} ${route.url} declares no access; refusing to start`);
-    }
-  });
 
   async function sessionPrincipal(request: FastifyRequest, token: string): Promise<Principal> {
     const claims = await sessions.verify(token);

@@ -9,45 +9,21 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
-import type { AccessService } from '../core/access/access.service.js';
-import type { RolesService } from '../core/access/roles.service.js';
-import type { AuditService } from '../core/audit/audit.service.js';
-import type { DenialRecorder } from '../core/audit/denials.js';
-import type { AuthService } from '../core/auth/auth.service.js';
 import { AuthMethodSchema } from '../core/auth-methods/auth-methods.schemas.js';
-import type { AuthMethodsService } from '../core/auth-methods/auth-methods.service.js';
-import type { DynamicSecretsService } from '../core/dynamic/dynamic.service.js';
-import type { LeasesService } from '../core/dynamic/leases.service.js';
 import { IdentitySchema } from '../core/identities/identities.schemas.js';
-import type { IdentitiesService } from '../core/identities/identities.service.js';
 import type { HttpMetrics } from '../core/monitoring/tessera-metrics.js';
-import type { RotationService } from '../core/rotation/rotation.service.js';
-import type { SecretKeysService } from '../core/secrets/secrets.keys.js';
-import type { SecretsService } from '../core/secrets/secrets.service.js';
-import type { SessionsService } from '../core/sessions/sessions.service.js';
 import { ErrorCodes, TesseraError } from '../core/shared/errors.js';
-import type { Clock } from '../core/shared/ports.js';
 import { ErrorBody } from '../core/shared/schemas.js';
 import { UidNodeSchema } from '../core/uid/uid.schemas.js';
-import type { UidService } from '../core/uid/uid.service.js';
-import { installAccessControl } from './access.js';
-import { registerAkeylessApi } from './compat/akeyless/akeyless.commands.js';
+import { requireDeclaredAccess } from './access.js';
+import type { FrontDoor } from './doors/door.js';
 import { errorHandler } from './error-mapper.js';
 import { installRequestMetrics } from './request-metrics.js';
-import { registerAccessRoutes } from './routes/access.routes.js';
-import { registerAuditRoutes } from './routes/audit.routes.js';
-import { type AuditLedgerDeps, registerAuditLedgerRoutes } from './routes/audit-ledger.routes.js';
-import { registerAuthRoutes } from './routes/auth.routes.js';
-import { registerAuthMethodRoutes } from './routes/auth-methods.routes.js';
-import { registerDynamicSecretRoutes } from './routes/dynamic-secrets.routes.js';
-import { registerIdentityRoutes } from './routes/identities.routes.js';
-import { registerMetricsRoutes } from './routes/metrics.routes.js';
-import { registerRoleRoutes } from './routes/roles.routes.js';
-import { registerRotatedSecretRoutes } from './routes/rotated-secrets.routes.js';
-import { registerSecretRoutes } from './routes/secrets.routes.js';
-import { registerSystemRoutes } from './routes/system.routes.js';
-import { registerUidRoutes } from './routes/uid.routes.js';
 import { createValidatorCompiler } from './validation.js';
+
+type ValidatorFactory = NonNullable<
+  NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']
+>['buildValidator'];
 
 export type TypedApp = FastifyInstance<
   RawServerDefault,
@@ -57,49 +33,37 @@ export type TypedApp = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
-export interface AppDeps {
-  denials: DenialRecorder;
-  sessions: SessionsService;
-  access: AccessService;
-  /** Roles, rules and associations (ADR 0008). */
-  roles: RolesService;
-  authenticate: AuthService;
-  identities: IdentitiesService;
-  authMethods: AuthMethodsService;
-  uid: UidService;
-  audit: AuditService;
-  jwks: () => unknown;
-  ready: () => Promise<boolean>;
-  /** Why the server must not take traffic now (e.g. every audit sink failing), or null. */
-  notReadyReason?: () => string | null;
+export interface HttpDeps {
+  /** The process logger (created before anything else, ADR 0013). */
+  log: FastifyBaseLogger;
   version: string;
-  auditLedger: AuditLedgerDeps;
-  logger: FastifyServerOptions['logger'];
   trustProxy: boolean;
   newRequestId: () => string;
   metrics: HttpMetrics;
-  /** `GET /metrics` needs no credential. */
-  metricsPublic: boolean;
-  /** Static secrets and their key-encryption keys. */
-  secrets: SecretsService;
-  secretKeys: SecretKeysService;
-  /** A KEK rotation committed: start re-wrapping now rather than at the job's next run. */
-  onKekRotated?: () => void;
-  /** The server's clock (tests inject one). */
-  clock: Clock;
-  /** Dynamic secrets and their leases (issue 6). */
-  dynamic?: { items: DynamicSecretsService; leases: LeasesService };
-  /** Rotated secrets (issue 6, ADR 0011). */
-  rotation?: RotationService;
+  /** The front doors, each mounted as its own encapsulated context, in this order. */
+  doors: readonly FrontDoor[];
 }
 
-/** Builds the HTTP application: schema-validated routes, one access hook, one error mapper. */
-export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+/**
+ * Builds the HTTP application: what every door shares lives on the root context (request context
+ * and log line, metrics, the OpenAPI document, the rule that every route declares its access, the
+ * not-found answer); each front door is an encapsulated child with its own parsers, limits,
+ * authentication and error rendering.
+ */
+export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
+  const validatorCompiler = createValidatorCompiler();
   const app = Fastify({
-    logger: deps.logger,
+    // Given as a factory, not with setValidatorCompiler: a door that adds schemas rebuilds its
+    // compiler from the factory, and would otherwise get Fastify's default (coercing) one. (The
+    // factory's declared type is Ajv's; at run time it returns a route-schema compiler like ours.)
+    schemaController: {
+      compilersFactory: { buildValidator: (() => validatorCompiler) as unknown as ValidatorFactory },
+    },
+    loggerInstance: deps.log,
     // Our own one line per request (below) replaces Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: deps.trustProxy,
+    // The ceiling for a route that sets no limit of its own; every door sets its own default.
     bodyLimit: 64 * 1024,
     genReqId: () => deps.newRequestId(),
     return503OnClosing: true,
@@ -108,15 +72,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Router-level refusals (malformed or over-long URL parameters) use the one error shape too.
     frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
   });
-  app.setValidatorCompiler(createValidatorCompiler());
 
-  // Every body is JSON (docs/http-api.md); anything else is 415, not a string to validate.
-  app.removeContentTypeParser('text/plain');
-  // A POST without a body is an empty object: `{manualAck?}`-style bodies are optional on the wire.
-  app.addHook('preValidation', async (request) => {
-    if (request.body === undefined && (request.method === 'POST' || request.method === 'PATCH'))
-      request.body = {};
-  });
   app.decorateRequest('ctx', null as never);
   app.addHook('onRequest', async (request) => {
     const ua = request.headers['user-agent'];
@@ -180,78 +136,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       buildLocalReference: (json, _baseUri, _fragment, i) => (json.$id as string) ?? `def-${i}`,
     },
   });
-
-  installAccessControl(app, {
-    sessions: deps.sessions,
-    access: deps.access,
-    exchangeUidToken: async (token, request) =>
-      (await deps.authenticate({ accessType: 'universal_identity', uidToken: token }, request.ctx)).token,
-    onGranted: (request, action, resource, ruleId) =>
-      deps.denials.record(
-        {
-          type: 'access.granted',
-          outcome: 'success',
-          actor: {},
-          resource: resource.path,
-          data: {
-            action,
-            resourceType: resource.type,
-            rule: ruleId,
-            route: request.routeOptions.url ?? null,
-          },
-        },
-        request.ctx,
-      ),
-    onDenied: (request, action, resource, reason) =>
-      deps.denials.record(
-        {
-          type: 'access.denied',
-          outcome: 'denied',
-          actor: {},
-          resource: resource.path,
-          reason,
-          data: { action, resourceType: resource.type, route: request.routeOptions.url ?? null },
-        },
-        request.ctx,
-      ),
-  });
-  const typed = app.withTypeProvider<TypeBoxTypeProvider>() as TypedApp;
-  registerSystemRoutes(typed, {
-    jwks: deps.jwks,
-    ready: deps.ready,
-    version: deps.version,
-    ...(deps.notReadyReason ? { notReadyReason: deps.notReadyReason } : {}),
-  });
-  registerMetricsRoutes(typed, { render: () => deps.metrics.render(), public: deps.metricsPublic });
-  registerAuthRoutes(typed, { authenticate: deps.authenticate });
-  registerIdentityRoutes(typed, { identities: deps.identities });
-  registerAuthMethodRoutes(typed, {
-    authMethods: deps.authMethods,
-    onChange: (id) => deps.access.invalidate(id),
-  });
-  registerUidRoutes(typed, { uid: deps.uid, authMethods: deps.authMethods });
-  registerRoleRoutes(typed, { roles: deps.roles, authMethods: deps.authMethods });
-  registerAccessRoutes(typed, { access: deps.access, sessions: deps.sessions, denials: deps.denials });
-  registerAuditRoutes(typed, { audit: deps.audit });
-  registerAuditLedgerRoutes(typed, deps.auditLedger);
-  registerSecretRoutes(typed, {
-    secrets: deps.secrets,
-    secretKeys: deps.secretKeys,
-    ...(deps.onKekRotated ? { onKekRotated: deps.onKekRotated } : {}),
-  });
-  if (deps.dynamic) registerDynamicSecretRoutes(typed, deps.dynamic);
-  if (deps.rotation) registerRotatedSecretRoutes(typed, { rotation: deps.rotation });
-  await registerAkeylessApi(typed, {
-    authenticate: deps.authenticate,
-    sessions: deps.sessions,
-    authMethods: deps.authMethods,
-    uid: deps.uid,
-    roles: deps.roles,
-    secrets: deps.secrets,
-    ...(deps.dynamic ? { dynamicSecrets: deps.dynamic.items, leases: deps.dynamic.leases } : {}),
-    onMethodChange: (id) => deps.access.invalidate(id),
-    nowMs: () => deps.clock.nowMs(),
-  });
+  requireDeclaredAccess(app);
+  for (const door of deps.doors) {
+    await app.register(async (scope) => door.register(scope), { prefix: door.prefix });
+  }
   await app.ready();
   return app;
 }

@@ -47,3 +47,10 @@ export interface AuthMethod {
 
 export const isUidMethod = (m: AuthMethod): m is AuthMethod & { settings: UidSettings } =>
   m.type === 'universal_identity';
+
+declare module '../shared/events.js' {
+  interface DomainEvents {
+    /** An auth method was created, changed or deleted (in the transaction that did it). */
+    'auth_method.changed': { authMethodId: string; change: 'created' | 'updated' | 'deleted' };
+  }
+}

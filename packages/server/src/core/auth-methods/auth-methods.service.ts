@@ -4,6 +4,7 @@ import type { SessionsService } from '../sessions/sessions.service.js';
 import { isValidCidr } from '../shared/cidr.js';
 import type { Page, RequestContext } from '../shared/context.js';
 import { conflict, notFound, validationError } from '../shared/errors.js';
+import type { EventBus } from '../shared/events.js';
 import type { Clock, CredentialFactory } from '../shared/ports.js';
 import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
 import type { AuthMethodRegistry } from './auth-method.registry.js';
@@ -31,6 +32,8 @@ export interface AuthMethodsServiceDeps {
   credentials: CredentialFactory;
   registry: AuthMethodRegistry;
   sessions: SessionsService;
+  /** Changes are announced (caches of decisions drop what they held for the method). */
+  events: EventBus;
 }
 
 function checkCidrs(cidrs: string[] | undefined): string[] {
@@ -48,6 +51,7 @@ export function createAuthMethodsService({
   credentials,
   registry,
   sessions,
+  events,
 }: AuthMethodsServiceDeps) {
   function handler(type: string) {
     const h = registry.get(type);
@@ -111,6 +115,7 @@ export function createAuthMethodsService({
         updatedAtMs: now,
       };
       await r.authMethods.insert(method);
+      await events.publish(r, 'auth_method.changed', { authMethodId: method.id, change: 'created' });
       await r.audit.append(
         {
           type: 'auth_method.created',
@@ -179,6 +184,7 @@ export function createAuthMethodsService({
           updatedAtMs: now,
         };
         await r.authMethods.update(next);
+        await events.publish(r, 'auth_method.changed', { authMethodId: id, change: 'updated' });
         await r.audit.append(
           {
             type: 'auth_method.updated',
@@ -210,6 +216,7 @@ export function createAuthMethodsService({
         const revokedNodes = await r.uid.revokeMethod(id, now);
         await sessions.revoke(r, 'method', id, 'auth method deleted');
         await r.authMethods.delete(id);
+        await events.publish(r, 'auth_method.changed', { authMethodId: id, change: 'deleted' });
         await r.audit.append(
           {
             type: 'auth_method.deleted',

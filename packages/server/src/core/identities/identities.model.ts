@@ -34,3 +34,13 @@ export interface IdentityFilter {
   tag?: string;
   state?: IdentityState;
 }
+
+declare module '../shared/events.js' {
+  interface DomainEvents {
+    /**
+     * An identity was suspended or retired, inside the transaction that changed it: its session
+     * tokens are revoked and (when retired) its leases made due in that same transaction.
+     */
+    'identity.deactivated': { identityId: string; state: 'suspended' | 'retired' };
+  }
+}

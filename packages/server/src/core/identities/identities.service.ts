@@ -1,8 +1,9 @@
 import type { AuditEvent } from '../audit/audit.model.js';
 import type { Page, RequestContext } from '../shared/context.js';
 import { conflict, ErrorCodes, notFound, TesseraError } from '../shared/errors.js';
+import type { EventBus } from '../shared/events.js';
 import type { Clock, CredentialFactory } from '../shared/ports.js';
-import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
+import type { UnitOfWork } from '../shared/unit-of-work.js';
 import type { Identity, IdentityFilter, IdentityKind, IdentityState } from './identities.model.js';
 
 export interface CreateIdentityInput {
@@ -22,22 +23,18 @@ export interface UpdateIdentityInput {
   state?: Exclude<IdentityState, 'retired'>;
 }
 
-/** What happens to tokens when an identity stops being active; implemented by the sessions service. */
-export interface IdentityRevoker {
-  revokeIdentityTokens(repos: Repos, identityId: string, reason: string): Promise<void>;
-}
-
 export interface IdentitiesServiceDeps {
   uow: UnitOfWork;
   clock: Clock;
   credentials: CredentialFactory;
-  revoker: IdentityRevoker;
+  /** Identities that stop being active are announced: sessions, leases… react (ADR 0013). */
+  events: EventBus;
 }
 
 const normaliseTags = (tags: string[] | undefined) => [...new Set(tags ?? [])].sort();
 
 /** Create, read, list, update and retire identities (the inventory). */
-export function createIdentitiesService({ uow, clock, credentials, revoker }: IdentitiesServiceDeps) {
+export function createIdentitiesService({ uow, clock, credentials, events }: IdentitiesServiceDeps) {
   const audit = (type: string, identity: Identity, data: Record<string, unknown> = {}): AuditEvent => ({
     type,
     outcome: 'success',
@@ -109,7 +106,7 @@ export function createIdentitiesService({ uow, clock, credentials, revoker }: Id
         };
         await r.identities.update(next);
         if (current.state === 'active' && next.state === 'suspended') {
-          await revoker.revokeIdentityTokens(r, id, 'identity suspended');
+          await events.publish(r, 'identity.deactivated', { identityId: id, state: 'suspended' });
         }
         await r.audit.append(
           audit('identity.updated', next, { changed: Object.keys(patch).sort() }),
@@ -128,7 +125,7 @@ export function createIdentitiesService({ uow, clock, credentials, revoker }: Id
         if (current.state === 'retired') return current;
         const next: Identity = { ...current, state: 'retired', retiredAtMs: now, updatedAtMs: now };
         await r.identities.update(next);
-        await revoker.revokeIdentityTokens(r, id, 'identity retired');
+        await events.publish(r, 'identity.deactivated', { identityId: id, state: 'retired' });
         await r.audit.append(audit('identity.retired', next), ctx, now);
         return next;
       });

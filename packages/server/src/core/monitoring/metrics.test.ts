@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { escapeLabelValue, formatNumber, MetricsRegistry, OTHER_LABEL_VALUE } from './metrics.js';
-import { createTesseraMetrics } from './tessera-metrics.js';
+import { createTesseraMetrics, registerRevocationSetGauge } from './tessera-metrics.js';
 
 const lines = (text: string) => text.trimEnd().split('\n');
 
@@ -179,8 +179,11 @@ describe('metrics registry', () => {
 });
 
 describe('Tessera metrics', () => {
-  const make = () =>
-    createTesseraMetrics({ version: '9.9.9', residentMemoryBytes: () => 1234, revocationSetSize: () => 7 });
+  const make = () => {
+    const m = createTesseraMetrics({ version: '9.9.9', residentMemoryBytes: () => 1234 });
+    registerRevocationSetGauge(m.registry, () => 7);
+    return m;
+  };
 
   it('maps the core reports onto the named metrics with closed label sets', () => {
     const m = make();

@@ -51,10 +51,6 @@ export interface TesseraMetricsDeps {
   version: string;
   /** Read at scrape time: resident set size of the process. */
   residentMemoryBytes: () => number;
-  /** Read at scrape time: live entries in the in-memory revocation set. */
-  revocationSetSize: () => number;
-  /** Read at scrape time: leases the reaper gave up on (`revoke_failed`, issue 6); alert when > 0. */
-  leasesRevokeFailed?: () => number;
 }
 
 /** What the HTTP layer reports, and the exposition it serves. */
@@ -86,7 +82,13 @@ export interface AuditSinkMetrics {
   alert(rule: AlertRule): void;
 }
 
-export type TesseraMetrics = Metrics & HttpMetrics & CommitMetrics & AuditSinkMetrics;
+export type TesseraMetrics = Metrics &
+  HttpMetrics &
+  CommitMetrics &
+  AuditSinkMetrics & {
+    /** Where a capability registers metrics of its own (ADR 0013). */
+    registry: MetricsRegistry;
+  };
 
 /** The metrics of one Tessera server (issue 4, "Monitoring and alerts"), in one registry. */
 export function createTesseraMetrics(deps: TesseraMetricsDeps): TesseraMetrics {
@@ -162,16 +164,6 @@ export function createTesseraMetrics(deps: TesseraMetricsDeps): TesseraMetrics {
     labels: { rule: ALERT_RULES },
   });
   registry.gauge({
-    name: 'tessera_revocation_set_size',
-    help: 'Live revocations held in memory and checked on every session-token verification.',
-    collect: deps.revocationSetSize,
-  });
-  registry.gauge({
-    name: 'tessera_leases_revoke_failed',
-    help: 'Dynamic-secret leases the reaper could not revoke after its last attempt (GET /v1/leases?state=revoke_failed).',
-    collect: () => deps.leasesRevokeFailed?.() ?? 0,
-  });
-  registry.gauge({
     name: 'process_resident_memory_bytes',
     help: 'Resident memory size in bytes.',
     collect: deps.residentMemoryBytes,
@@ -185,6 +177,7 @@ export function createTesseraMetrics(deps: TesseraMetricsDeps): TesseraMetrics {
     .set({ version: deps.version }, 1);
 
   return {
+    registry,
     authentication(method, outcome, reason) {
       auth.inc({ method, outcome });
       if (reason !== null) authFailures.inc({ method, reason });
@@ -207,4 +200,22 @@ export function createTesseraMetrics(deps: TesseraMetricsDeps): TesseraMetrics {
     alert: (rule) => alerts.inc({ rule }),
     render: () => registry.render(),
   };
+}
+
+/** Live entries in the in-memory revocation set; registered by the sessions module. */
+export function registerRevocationSetGauge(registry: MetricsRegistry, size: () => number) {
+  registry.gauge({
+    name: 'tessera_revocation_set_size',
+    help: 'Live revocations held in memory and checked on every session-token verification.',
+    collect: size,
+  });
+}
+
+/** Leases the reaper gave up on (`revoke_failed`); registered by the dynamic-secrets module. */
+export function registerLeasesRevokeFailedGauge(registry: MetricsRegistry, count: () => number) {
+  registry.gauge({
+    name: 'tessera_leases_revoke_failed',
+    help: 'Dynamic-secret leases the reaper could not revoke after its last attempt (GET /v1/leases?state=revoke_failed).',
+    collect: count,
+  });
 }

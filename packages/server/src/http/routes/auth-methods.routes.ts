@@ -18,10 +18,7 @@ import type { TypedApp } from '../app.js';
 const tags = ['auth-methods'];
 
 /** Auth methods: how identities prove who they are. */
-export function registerAuthMethodRoutes(
-  app: TypedApp,
-  deps: { authMethods: AuthMethodsService; onChange: (id?: string) => void },
-) {
+export function registerAuthMethodRoutes(app: TypedApp, deps: { authMethods: AuthMethodsService }) {
   const svc = deps.authMethods;
   /** Routes by access id: the policy path is the method's name (ADR 0008), looked up. */
   const theMethod = async (request: FastifyRequest) => {
@@ -146,7 +143,6 @@ export function registerAuthMethodRoutes(
         },
         request.ctx,
       );
-      deps.onChange(method.id);
       return authMethodToWire(method);
     },
   );
@@ -164,7 +160,6 @@ export function registerAuthMethodRoutes(
     },
     async (request, reply) => {
       await svc.delete(request.params.id, request.ctx);
-      deps.onChange(request.params.id);
       return reply.status(204).send();
     },
   );

@@ -29,7 +29,24 @@ export interface RepoState {
   hasher: ChainHasher;
   /** Each appended audit event, once its transaction has committed, in ledger order (audit sinks). */
   onAppended?: ((event: StoredAuditEvent) => void) | null;
+  /** Repositories capabilities contribute (ADR 0013), by name. */
+  contributed?: ReadonlyArray<readonly [string, (target: QueryTarget) => unknown]>;
 }
+
+/** The repositories every unit of work has; a contribution may not reuse these names. */
+export const BUILT_IN_REPOS: ReadonlySet<string> = new Set([
+  'identities',
+  'authMethods',
+  'uid',
+  'revocations',
+  'audit',
+  'roles',
+  'secrets',
+  'secretKeys',
+  'dynamic',
+  'rotatedSecrets',
+  'afterCommit',
+]);
 
 /** Binds every repository to one connection or transaction. */
 export function repoFactory(dialect: Dialect, state: RepoState) {
@@ -37,7 +54,7 @@ export function repoFactory(dialect: Dialect, state: RepoState) {
     // Direct execution only inside the unit of work's transaction: the connection is ours alone
     // there, while reads outside it go through Kysely and wait for the transaction to end.
     const target: QueryTarget = { db, dialect, direct: db.isTransaction ? state.direct : null };
-    return {
+    const repos = {
       identities: createIdentityRepo(target),
       authMethods: createAuthMethodRepo(target, state.methodCache),
       uid: createUidRepo(target),
@@ -55,6 +72,11 @@ export function repoFactory(dialect: Dialect, state: RepoState) {
       dynamic: createDynamicRepo(db, dialect),
       rotatedSecrets: createRotatedSecretRepo(db),
       afterCommit,
-    };
+    } as Repos;
+    if (state.contributed) {
+      const bag = repos as unknown as Record<string, unknown>;
+      for (const [name, make] of state.contributed) bag[name] = make(target);
+    }
+    return repos;
   };
 }

@@ -1,5 +1,5 @@
 import { type Static, type TObject, type TProperties, Type } from '@sinclair/typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, TesseraError } from '../../../core/shared/errors.js';
 import type { RouteAccess } from '../../access.js';
 import type { TypedApp } from '../../app.js';
@@ -72,49 +72,44 @@ function renderError(error: unknown, request: FastifyRequest, reply: FastifyRepl
 }
 
 /**
- * Mounts the commands under `prefix`. `register` receives a registrar whose commands declare their
- * access like every other route; the server refuses to start when one does not.
+ * Mounts the commands on `scope`, the Akeyless door's own context (mounted at `/akeyless`).
+ * `register` receives a registrar whose commands declare their access like every other route; the
+ * server refuses to start when one does not.
  */
-export async function mountAkeylessApi(
-  app: TypedApp,
-  prefix: string,
+export function mountAkeylessCommands(
+  scope: FastifyInstance,
   register: (commands: CommandRegistrar) => void,
 ) {
-  await app.register(
-    async (scope) => {
-      const typed = scope as unknown as TypedApp;
-      typed.setErrorHandler(renderError);
-      typed.setNotFoundHandler((request, reply) =>
-        renderError(
-          new TesseraError(
-            ErrorCodes.ROUTE_NOT_FOUND,
-            `Unknown command ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}; Akeyless commands are POST /akeyless/<command>.`,
-          ),
-          request,
-          reply,
-        ),
-      );
-      register({
-        command(names, spec, handler) {
-          for (const name of typeof names === 'string' ? [names] : names) {
-            typed.post(
-              `/${name}`,
-              {
-                config: { access: spec.access, credentialFrom: credentialFromBody, uidTokenAsSession: true },
-                ...(spec.bodyLimit ? { bodyLimit: spec.bodyLimit } : {}),
-                // Not part of the native OpenAPI document (and so not of the SDK's wire types).
-                schema: { hide: true, summary: spec.summary, body: spec.body },
-              },
-              async (request, reply) => {
-                const answer = await handler(request as never, reply);
-                reply.type('application/json; charset=utf-8');
-                return answer ?? {};
-              },
-            );
-          }
-        },
-      });
-    },
-    { prefix },
+  const typed = scope as unknown as TypedApp;
+  typed.setErrorHandler(renderError);
+  typed.setNotFoundHandler((request, reply) =>
+    renderError(
+      new TesseraError(
+        ErrorCodes.ROUTE_NOT_FOUND,
+        `Unknown command ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}; Akeyless commands are POST /akeyless/<command>.`,
+      ),
+      request,
+      reply,
+    ),
   );
+  register({
+    command(names, spec, handler) {
+      for (const name of typeof names === 'string' ? [names] : names) {
+        typed.post(
+          `/${name}`,
+          {
+            config: { access: spec.access, credentialFrom: credentialFromBody, uidTokenAsSession: true },
+            ...(spec.bodyLimit ? { bodyLimit: spec.bodyLimit } : {}),
+            // Not part of the native OpenAPI document (and so not of the SDK's wire types).
+            schema: { hide: true, summary: spec.summary, body: spec.body },
+          },
+          async (request, reply) => {
+            const answer = await handler(request as never, reply);
+            reply.type('application/json; charset=utf-8');
+            return answer ?? {};
+          },
+        );
+      }
+    },
+  });
 }

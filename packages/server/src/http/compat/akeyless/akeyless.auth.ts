@@ -133,8 +133,6 @@ export interface AkeylessAuthDeps {
   authMethods: AuthMethodsService;
   /** Role associations of a method, in the SDK's `AuthMethodRoleAssociation` shape. */
   rolesOfMethod: (method: AuthMethod) => Promise<unknown[]>;
-  /** Forget cached policy for a method that changed. */
-  onMethodChange: (id: string) => void;
   nowMs: () => number;
 }
 
@@ -229,7 +227,6 @@ export function registerAkeylessAuthCommands(c: CommandRegistrar, deps: Akeyless
       { ...common(body), settings: uidSettings(body) },
       request.ctx,
     );
-    deps.onMethodChange(method.id);
     return withName ? { name: method.name } : {};
   };
   const updateUidSpec = {
@@ -307,7 +304,6 @@ export function registerAkeylessAuthCommands(c: CommandRegistrar, deps: Akeyless
   const remove = async (request: CommandRequest<typeof ByName>) => {
     const method = await authMethods.getByName(request.body.name);
     await authMethods.delete(method.id, request.ctx);
-    deps.onMethodChange(method.id);
     return { name: method.name };
   };
   c.command(['delete-auth-method', 'auth-method-delete'], deleteSpec, remove);

@@ -1,5 +1,4 @@
-import type { TypedApp } from '../../app.js';
-import { type CommandRegistrar, mountAkeylessApi } from './akeyless.api.js';
+import type { CommandRegistrar } from './akeyless.api.js';
 import { type AkeylessAuthDeps, registerAkeylessAuthCommands } from './akeyless.auth.js';
 import { registerAkeylessDynamicCommands } from './akeyless.dynamic.js';
 import { methodAssociationToAkeyless, registerAkeylessRoleCommands } from './akeyless.roles.js';
@@ -23,9 +22,4 @@ export function registerAkeylessCommands(commands: CommandRegistrar, deps: Akeyl
   registerAkeylessRoleCommands(commands, deps);
   registerAkeylessSecretCommands(commands, deps);
   registerAkeylessDynamicCommands(commands, deps);
-}
-
-/** Mounts the Akeyless-compatible API at `/akeyless`. */
-export async function registerAkeylessApi(app: TypedApp, deps: AkeylessDeps) {
-  await mountAkeylessApi(app, '/akeyless', (commands) => registerAkeylessCommands(commands, deps));
 }

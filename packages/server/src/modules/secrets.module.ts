@@ -1,0 +1,62 @@
+import type { SecretCipher } from '../core/secrets/secrets.cipher.js';
+import { createSecretKeysService, type SecretKeysService } from '../core/secrets/secrets.keys.js';
+import { createSecretsService, type SecretsService } from '../core/secrets/secrets.service.js';
+import { createSecretCipher } from '../crypto/secret-cipher.js';
+import { registerSecretRoutes } from '../http/routes/secrets.routes.js';
+import type { CapabilityModule } from '../platform/module.js';
+import type { Platform } from '../platform/platform.js';
+
+export interface SecretsServices {
+  secrets: SecretsService;
+  secretKeys: SecretKeysService;
+  /** Envelope encryption under the versioned KEKs; dynamic and rotated secrets seal with it too. */
+  cipher: SecretCipher;
+  /** Re-wraps data keys under the active KEK now (once at a time); the job does it every 30 s. */
+  rewrapKeys: () => Promise<unknown>;
+}
+
+/** Static secrets and the key-encryption keys every secret's data key is wrapped under (ADR 0007). */
+export function createSecretsModule(platform: Platform): CapabilityModule<SecretsServices> {
+  const { uow, clock, log } = platform;
+  const cipher = createSecretCipher(platform.rootKey);
+  const secrets = createSecretsService({ uow, clock, cipher, ids: platform.credentials });
+  const secretKeys = createSecretKeysService({ uow, clock, cipher });
+  let rewrapping: Promise<unknown> | null = null;
+  const rewrapKeys = () => {
+    rewrapping ??= secretKeys
+      .rewrapPending()
+      .then((report) => {
+        if (report.failed > 0)
+          log.error({ failed: report.failed }, 'secret data keys failed to unwrap: their KEK is kept');
+      })
+      .finally(() => {
+        rewrapping = null;
+      });
+    return rewrapping;
+  };
+  return {
+    name: 'secrets',
+    services: { secrets, secretKeys, cipher, rewrapKeys },
+    async start() {
+      cipher.loadKeks(await uow.read((r) => r.secretKeys.list()));
+    },
+    routes: {
+      native: (app) =>
+        registerSecretRoutes(app, {
+          secrets,
+          secretKeys,
+          // A KEK rotation committed: start re-wrapping now rather than at the job's next run.
+          onKekRotated: () => {
+            rewrapKeys().catch((error) => log.error({ err: error }, 'secret key re-wrap failed'));
+          },
+        }),
+    },
+    jobs: [
+      { name: 'secret-purge', intervalMs: 60_000, run: () => secrets.purgeExpired(clock.nowMs()) },
+      { name: 'secret-kek-rewrap', intervalMs: 30_000, run: rewrapKeys },
+    ],
+    async close() {
+      await rewrapping?.catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import { registerRevocationSetGauge } from '../core/monitoring/tessera-metrics.js';
+import { createSessionsService, type SessionsService } from '../core/sessions/sessions.service.js';
+import { systemContext } from '../core/shared/context.js';
+import type { CapabilityModule } from '../platform/module.js';
+import type { Platform } from '../platform/platform.js';
+
+const REVOCATION_BATCH = 10_000;
+
+/**
+ * Session tokens: issuance and verification, the revocation set every server checks (synced from
+ * the store, pushed by other servers), and the signing keys' scheduled rotation.
+ */
+export function createSessionsModule(platform: Platform): CapabilityModule<{
+  sessions: SessionsService;
+  /** Reads revocations other servers committed (the job does it every poll interval). */
+  syncRevocations: () => Promise<void>;
+}> {
+  const { config, clock, keyring, uow, log } = platform;
+  const maxTokenTtlMs = config.maxSessionTtlSeconds * 1000;
+  const sessions = createSessionsService({
+    codec: keyring,
+    clock,
+    credentials: platform.credentials,
+    config: {
+      issuer: config.issuer,
+      audience: config.audience,
+      maxSessionTtlSeconds: config.maxSessionTtlSeconds,
+    },
+    reloadKeys: () => keyring.load(),
+  });
+  registerRevocationSetGauge(platform.metrics.registry, () => sessions.revocationSetSize());
+  // A suspended or retired identity's tokens stop working in the transaction that changed it.
+  platform.events.within('identity.deactivated', (r, { identityId, state }) =>
+    sessions.revokeIdentityTokens(r, identityId, `identity ${state}`),
+  );
+
+  const syncRevocations = async () => {
+    for (;;) {
+      const batch = await uow.read((r) =>
+        r.revocations.listAfter(sessions.highestRevocationSeq(), REVOCATION_BATCH),
+      );
+      sessions.applyRevocations(batch);
+      if (batch.length < REVOCATION_BATCH) return;
+    }
+  };
+  let syncing: Promise<void> | null = null;
+  platform.cluster.onRevocation(() => {
+    syncing ??= syncRevocations()
+      .catch((error) => log.error({ err: error }, 'revocation sync failed'))
+      .finally(() => {
+        syncing = null;
+      });
+  });
+
+  /** Key rotations are audited like any other change. */
+  const recordKeyRotation = (previousKid: string | null, reason: string) =>
+    uow.write((r) =>
+      r.audit.append(
+        {
+          type: 'signing_key.rotated',
+          outcome: 'success',
+          actor: {},
+          resource: '/keys/session-tokens',
+          data: { kid: keyring.activeKid(), previousKid, reason },
+        },
+        systemContext('key-rotation'),
+        clock.nowMs(),
+      ),
+    );
+  const rotateKeyIfDue = async (reason: string) => {
+    const previousKid = keyring.activeKid();
+    if (await keyring.rotateIfDue(clock.nowMs(), config.signingKeyRotationSeconds * 1000, maxTokenTtlMs)) {
+      await recordKeyRotation(previousKid, previousKid ? reason : 'first key');
+      log.info({ kid: keyring.activeKid() }, 'signing key rotated');
+    }
+  };
+
+  return {
+    name: 'sessions',
+    services: { sessions, syncRevocations },
+    async start() {
+      await rotateKeyIfDue('due at start-up');
+      await syncRevocations();
+    },
+    jobs: [
+      { name: 'revocation-sync', intervalMs: config.revocationPollMs, run: syncRevocations },
+      {
+        name: 'signing-key-rotation',
+        intervalMs: 60_000,
+        run: async () => {
+          await keyring.load();
+          await rotateKeyIfDue('scheduled');
+        },
+      },
+      {
+        name: 'revocation-prune',
+        intervalMs: 60_000,
+        run: async () => {
+          sessions.pruneRevocations();
+          await uow.write((r) => r.revocations.deleteExpired(clock.nowMs()));
+        },
+      },
+    ],
+    close: async () => {
+      await syncing;
+    },
+  };
+}
