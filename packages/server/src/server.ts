@@ -10,6 +10,7 @@ import { ChainHasher, CheckpointSigner } from './crypto/audit-ledger.js';
 import { rootKeyFromBase64 } from './crypto/root-key.js';
 import { buildApp } from './http/app.js';
 import { akeylessDoor } from './http/doors/akeyless.door.js';
+import type { DoorAccessDeps, FrontDoor } from './http/doors/door.js';
 import { nativeDoor } from './http/doors/native.door.js';
 import { systemDoor } from './http/doors/system.door.js';
 import { startJobs } from './jobs/scheduler.js';
@@ -25,7 +26,7 @@ import { createSystemModule } from './modules/system.module.js';
 import { createUidModule } from './modules/uid.module.js';
 import { createLogger, type LoggerOptions } from './platform/logger.js';
 import type { CapabilityModule, DoorRoutes } from './platform/module.js';
-import { openPlatform } from './platform/platform.js';
+import { openPlatform, type Platform } from './platform/platform.js';
 import { CheckpointFile, createLedger } from './storage/audit-ledger.js';
 import { openStore } from './storage/database.js';
 import { auditKeySource } from './storage/root-sealed-keys.js';
@@ -42,6 +43,13 @@ export interface TesseraOptions {
   rotation?: Partial<RotationOptions>;
   /** How often the rotation job looks for due work; default 1 s. */
   rotationPollMs?: number;
+  /**
+   * Capabilities beyond the built-in ones (an embedding product's, or a new one being developed),
+   * composed after them from the platform alone; their routes join the native and system doors.
+   */
+  capabilities?: ReadonlyArray<(platform: Platform) => CapabilityModule>;
+  /** Front doors beyond the built-in ones, mounted after them (each its own encapsulated context). */
+  doors?: ReadonlyArray<(access: DoorAccessDeps) => FrontDoor>;
 }
 
 export const systemClock: Clock = { nowMs: () => Date.now() };
@@ -75,6 +83,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     ...(options.rotationPollMs ? { pollMs: options.rotationPollMs } : {}),
   });
   const system = createSystemModule(platform);
+  const extensions = (options.capabilities ?? []).map((create) => create(platform));
   const modules: CapabilityModule[] = [
     sessions,
     identities,
@@ -86,12 +95,13 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     dynamic,
     rotated,
     system,
+    ...extensions,
   ];
 
   await platform.start();
   for (const module of modules) await module.start?.();
 
-  const doorAccess = {
+  const doorAccess: DoorAccessDeps = {
     sessions: sessions.services.sessions,
     access: access.services.access,
     denials: audit.services.denials,
@@ -116,6 +126,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
         leases: dynamic.services.leases,
         nowMs: () => clock.nowMs(),
       }),
+      ...(options.doors ?? []).map((door) => door(doorAccess)),
     ],
   });
   const jobs = startJobs([...platform.jobs, ...modules.flatMap((m) => m.jobs ?? [])], (name, error) =>
@@ -167,6 +178,10 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     reapLeases: () => dynamic.services.leases.reap(),
     /** Re-wraps secret data keys under the active KEK now (the job does it every 30 s). */
     rewrapSecretKeys: secrets.services.rewrapKeys,
+    /** Every capability by name, as composed (introspection; embedding products' capabilities too). */
+    modules: Object.fromEntries(modules.map((m) => [m.name, m])) as Readonly<
+      Record<string, CapabilityModule>
+    >,
     ensureAdmin,
     syncRevocations: sessions.services.syncRevocations,
     /** Checkpointing and verification of the audit ledger. */

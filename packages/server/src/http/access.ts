@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { Action, Resource } from '../core/access/access.policy.js';
 import type { AccessService } from '../core/access/access.service.js';
 import { unauthenticated } from '../core/sessions/sessions.errors.js';
-import type { Principal } from '../core/sessions/sessions.model.js';
+import type { Principal, SenderContext } from '../core/sessions/sessions.model.js';
 import type { SessionsService } from '../core/sessions/sessions.service.js';
 import type { RequestContext } from '../core/shared/context.js';
 import { ErrorCodes, forbidden, TesseraError } from '../core/shared/errors.js';
@@ -98,11 +98,24 @@ declare module 'fastify' {
 /** What a decision needs from the request besides the principal (its time is the access service's clock). */
 const accessRequest = (request: FastifyRequest) => ({ sourceIp: request.ip });
 
+/** The token of `Authorization: Bearer …` or `Authorization: DPoP …` (RFC 9449 §7.1); '' if malformed. */
 function bearer(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
   if (!header) return null;
-  const match = /^Bearer[ \t]+(\S{1,4096})[ \t]*$/i.exec(header);
+  const match = /^(?:Bearer|DPoP)[ \t]+(\S{1,4096})[ \t]*$/i.exec(header);
   return match ? match[1]! : '';
+}
+
+/** What the request proves beside its token, for sender-constrained tokens (DPoP, mTLS). */
+function senderOf(request: FastifyRequest): SenderContext {
+  const header = request.headers.authorization ?? '';
+  const dpop = request.headers.dpop;
+  return {
+    scheme: /^DPoP[ \t]/i.test(header) ? 'DPoP' : 'Bearer',
+    method: request.method,
+    url: `${request.protocol}://${request.host}${request.url.split('?')[0]}`,
+    dpopProof: typeof dpop === 'string' ? dpop : undefined,
+  };
 }
 
 /**
@@ -145,8 +158,12 @@ export function installAccessControl(
   app.decorateRequest('uidCaller', null);
   app.decorateRequest('permits', null as never);
 
-  async function sessionPrincipal(request: FastifyRequest, token: string): Promise<Principal> {
-    const claims = await sessions.verify(token);
+  async function sessionPrincipal(
+    request: FastifyRequest,
+    token: string,
+    fromHeader: boolean,
+  ): Promise<Principal> {
+    const claims = await sessions.verify(token, fromHeader ? senderOf(request) : undefined);
     const principal = sessions.toPrincipal(claims);
     request.principal = principal;
     request.ctx.actor = {
@@ -196,10 +213,10 @@ export function installAccessControl(
       return;
     }
     if (token.startsWith('u-') && request.routeOptions.config.uidTokenAsSession && deps.exchangeUidToken) {
-      await sessionPrincipal(request, await deps.exchangeUidToken(token, request));
+      await sessionPrincipal(request, await deps.exchangeUidToken(token, request), false);
       return;
     }
-    await sessionPrincipal(request, token);
+    await sessionPrincipal(request, token, !from);
   });
 
   app.addHook('preHandler', async (request) => {

@@ -27,7 +27,7 @@ export function createAccessKeyHandler(deps: {
     },
     async authenticate(repos, presentation) {
       const accessId = presentation.accessId ?? '';
-      const key = presentation.accessKey ?? '';
+      const key = presentation.credential.kind === 'access_key' ? presentation.credential.accessKey : '';
       const presentedHash = credentials.hashCredential(key);
       const method = accessId ? await repos.authMethods.get(accessId) : null;
       // Compare even when the method is missing, so both failures take the same time.
@@ -35,6 +35,8 @@ export function createAccessKeyHandler(deps: {
         method?.type === 'access_key' && method.secretHash ? method.secretHash : '0'.repeat(64);
       const matches = credentials.equalHashes(storedHash, presentedHash);
       const actor = { authMethodId: method?.id ?? null, credentialRef: credentials.auditRef(key) };
+      if (presentation.credential.kind !== 'access_key')
+        return { ok: false, reason: 'wrong_credential_kind', actor };
       if (!method) return { ok: false, reason: 'unknown_access_id', actor };
       if (method.type !== 'access_key') return { ok: false, reason: 'wrong_access_type', actor };
       if (!key || !matches) return { ok: false, reason: 'wrong_access_key', actor };

@@ -5,13 +5,72 @@ import type { Repos } from '../shared/unit-of-work.js';
 import type { UidNode } from '../uid/uid.model.js';
 import type { AuthMethod, AuthMethodTypeName } from './auth-methods.model.js';
 
-/** A credential as presented to `POST /v1/auth`. Fields are type-specific. */
+/**
+ * What a caller presents, one variant per kind of proof (issue 11). Each auth-method kind accepts
+ * the variants it understands and refuses the others (`wrong_credential_kind`); a front door only
+ * translates its wire format into one of these.
+ */
+export type PresentedCredential =
+  /** An access id's random key (administrators, bootstrap). */
+  | { kind: 'access_key'; accessKey: string }
+  /** A Universal Identity `u-` token. */
+  | { kind: 'uid_token'; uidToken: string }
+  /** An OAuth client's secret (RFC 6749 §2.3.1). */
+  | { kind: 'client_secret'; clientId: string; clientSecret: string }
+  /** A signed client assertion (RFC 7523 §2.2, `private_key_jwt`). */
+  | { kind: 'client_assertion'; clientId: string | null; assertionType: string; assertion: string }
+  /** A client certificate presented over mTLS (RFC 8705), verified by the TLS layer. */
+  | { kind: 'client_certificate'; clientId: string | null; certificateDer: Uint8Array }
+  /** A JWT from a trusted external issuer (workload identity federation). */
+  | { kind: 'federated_jwt'; jwt: string }
+  /** A token to exchange (RFC 8693), optionally with the actor's own. */
+  | {
+      kind: 'subject_token';
+      subjectToken: string;
+      subjectTokenType: string;
+      actorToken?: { token: string; tokenType: string };
+    };
+
+export type CredentialKind = PresentedCredential['kind'];
+
+/** A credential as presented to the exchange pipeline (`POST /v1/auth`, the Akeyless `auth`, …). */
 export interface CredentialPresentation {
+  /** The kind of auth method the caller names; selects the handler. */
   accessType: AuthMethodTypeName;
+  /** The auth method the caller names (required by some kinds, a cross-check for others). */
   accessId?: string | undefined;
-  accessKey?: string | undefined;
-  uidToken?: string | undefined;
+  credential: PresentedCredential;
 }
+
+/**
+ * Why a presentation was refused: internal, audited and counted, never shown to the caller (who
+ * sees one uniform 401). A closed set, so a reason cannot drift into free text.
+ */
+export const AUTH_FAILURE_REASONS = [
+  'too_many_failures',
+  'unknown_access_type',
+  'wrong_credential_kind',
+  'unknown_access_id',
+  'wrong_access_type',
+  'wrong_access_key',
+  'access_id_does_not_match_token',
+  'malformed_uid_token',
+  'unknown_uid_token',
+  'uid_token_revoked',
+  'uid_token_expired',
+  'auth_method_missing',
+  'reuse_of_superseded_token',
+  'reuse_of_replaced_token',
+  'rotated_away_successor_unused',
+  'rotation_pending_use_new_token',
+  'auth_method_expired',
+  'source_not_in_bound_cidrs',
+  'identity_missing',
+  'identity_suspended',
+  'identity_retired',
+] as const;
+
+export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
 
 /** Who a credential proved to be. */
 export interface AuthenticatedSubject {
@@ -25,7 +84,7 @@ export interface AuthenticatedSubject {
 
 export type AuthenticationResult =
   | { ok: true; subject: AuthenticatedSubject }
-  | { ok: false; reason: string; actor: AuditActor };
+  | { ok: false; reason: AuthFailureReason; actor: AuditActor };
 
 /**
  * One kind of auth method. Every kind (access keys, UID, and later OAuth clients, OIDC federation,

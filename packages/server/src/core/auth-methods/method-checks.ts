@@ -2,6 +2,7 @@ import type { IdentityState } from '../identities/identities.model.js';
 import { ipAllowed } from '../shared/cidr.js';
 import type { RequestContext } from '../shared/context.js';
 import type { Repos } from '../shared/unit-of-work.js';
+import type { AuthFailureReason } from './auth-method.registry.js';
 import type { AuthMethod } from './auth-methods.model.js';
 
 /**
@@ -15,7 +16,7 @@ export async function refuseReason(
   subject: { identityId: string; identityState?: IdentityState | null | undefined },
   ctx: RequestContext,
   nowMs: number,
-): Promise<string | null> {
+): Promise<AuthFailureReason | null> {
   if (method.expiresAtMs !== null && method.expiresAtMs <= nowMs) return 'auth_method_expired';
   if (!ipAllowed(method.boundCidrs, ctx.sourceIp)) return 'source_not_in_bound_cidrs';
   const state =

@@ -19,13 +19,22 @@ export const AuthBody = Type.Object(
 
 /** Checks the fields the access type needs and returns the presentation. */
 export function credentialFromBody(body: Static<typeof AuthBody>): CredentialPresentation {
-  if (body.accessType === 'access_key' && (!body.accessId || !body.accessKey)) {
-    throw validationError('accessType access_key needs accessId and accessKey.', { field: 'accessKey' });
+  if (body.accessType === 'access_key') {
+    if (!body.accessId || !body.accessKey)
+      throw validationError('accessType access_key needs accessId and accessKey.', { field: 'accessKey' });
+    return {
+      accessType: 'access_key',
+      accessId: body.accessId,
+      credential: { kind: 'access_key', accessKey: body.accessKey },
+    };
   }
-  if (body.accessType === 'universal_identity' && !body.uidToken) {
+  if (!body.uidToken)
     throw validationError('accessType universal_identity needs uidToken.', { field: 'uidToken' });
-  }
-  return body;
+  return {
+    accessType: 'universal_identity',
+    ...(body.accessId ? { accessId: body.accessId } : {}),
+    credential: { kind: 'uid_token', uidToken: body.uidToken },
+  };
 }
 
 export const AuthResponse = Type.Object({

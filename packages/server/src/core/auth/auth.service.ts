@@ -1,6 +1,7 @@
 import type { AuditActor } from '../audit/audit.model.js';
 import type {
   AuthenticatedSubject,
+  AuthFailureReason,
   AuthMethodRegistry,
   CredentialPresentation,
 } from '../auth-methods/auth-method.registry.js';
@@ -30,7 +31,7 @@ export interface AuthResult extends IssuedSession {
 
 type Step =
   | { ok: true; subject: AuthenticatedSubject; session: IssuedSession }
-  | { ok: false; reason: string };
+  | { ok: false; reason: AuthFailureReason };
 
 /**
  * `POST /v1/auth`: exchange a credential for a session token. The pipeline: rate limit → resolve
@@ -70,7 +71,7 @@ export function createAuthService({
     const handler = registry.get(presentation.accessType);
     const step = await uow.write<Step>(async (r) => {
       const now = clock.nowMs();
-      const fail = async (reason: string, actor: AuditActor): Promise<Step> => {
+      const fail = async (reason: AuthFailureReason, actor: AuditActor): Promise<Step> => {
         await r.audit.append(
           {
             type: 'auth.failed',

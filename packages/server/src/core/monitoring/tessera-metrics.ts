@@ -1,7 +1,7 @@
 import { ALERT_RULES, type AlertRule } from '../alerts/alert.model.js';
 import { AUDIT_SINK_KINDS, type AuditSinkKind } from '../audit/audit.sink.js';
+import { AUTH_FAILURE_REASONS } from '../auth-methods/auth-method.registry.js';
 import { AUTH_METHOD_TYPES, REUSE_POLICIES } from '../auth-methods/auth-methods.model.js';
-import { IDENTITY_STATES } from '../identities/identities.model.js';
 import {
   type AuthOutcome,
   type Metrics,
@@ -9,32 +9,6 @@ import {
   OTHER_LABEL_VALUE,
   type UidRequestOutcome,
 } from './metrics.js';
-
-/**
- * The internal reasons a credential exchange fails for (audit's `reason`). They are codes, not
- * secrets; a reason missing here is still counted, as `other`.
- */
-export const AUTH_FAILURE_REASONS = [
-  'too_many_failures',
-  'unknown_access_type',
-  'unknown_access_id',
-  'wrong_access_type',
-  'wrong_access_key',
-  'access_id_does_not_match_token',
-  'malformed_uid_token',
-  'unknown_uid_token',
-  'uid_token_revoked',
-  'uid_token_expired',
-  'auth_method_missing',
-  'reuse_of_superseded_token',
-  'reuse_of_replaced_token',
-  'rotated_away_successor_unused',
-  'rotation_pending_use_new_token',
-  'auth_method_expired',
-  'source_not_in_bound_cidrs',
-  'identity_missing',
-  ...IDENTITY_STATES.filter((s) => s !== 'active').map((s) => `identity_${s}`),
-] as const;
 
 const AUTH_OUTCOMES: readonly AuthOutcome[] = ['success', 'failure', 'rate_limited'];
 const UID_OUTCOMES: readonly UidRequestOutcome[] = ['success', 'failure', 'denied'];

@@ -5,7 +5,14 @@ import type { UidNode } from '../uid/uid.model.js';
 import { RevocationSet } from './revocation-set.js';
 import type { Revocation } from './revocations.repo.js';
 import { tokenExpired, tokenInvalid, tokenRevoked } from './sessions.errors.js';
-import type { JwtCodec, Principal, SessionClaims } from './sessions.model.js';
+import type {
+  DpopProofVerifier,
+  JwtCodec,
+  Principal,
+  SenderContext,
+  SessionClaims,
+  SessionGrant,
+} from './sessions.model.js';
 
 export interface SessionsConfig {
   issuer: string;
@@ -23,6 +30,8 @@ export interface SessionsServiceDeps {
   reloadKeys: () => Promise<void>;
   /** Entries for the verified-token cache before it is cleared; bounded memory. */
   cacheLimit?: number;
+  /** DPoP proofs (RFC 9449); without it, DPoP-bound tokens are refused (fail closed). */
+  dpop?: DpopProofVerifier;
 }
 
 export interface IssuedSession {
@@ -42,18 +51,23 @@ export function createSessionsService(deps: SessionsServiceDeps) {
   const cacheLimit = deps.cacheLimit ?? 100_000;
   let lastKeyReloadMs = 0;
 
-  function issue(subject: { method: AuthMethod; identityId: string; node?: UidNode }): IssuedSession {
+  function issue(
+    subject: { method: AuthMethod; identityId: string; node?: UidNode },
+    grant: SessionGrant = {},
+  ): IssuedSession {
     const nowMs = clock.nowMs();
     const iat = Math.floor(nowMs / 1000);
     const methodTtl = subject.method.settings.jwtTtlSeconds;
-    let exp = iat + Math.min(methodTtl, config.maxSessionTtlSeconds);
+    let exp =
+      iat + Math.min(methodTtl, config.maxSessionTtlSeconds, grant.ttlSeconds ?? Number.POSITIVE_INFINITY);
     // Nothing outlives the credential it came from (ADR 0003).
     if (subject.node) exp = Math.min(exp, Math.floor(subject.node.expiresAtMs / 1000));
     if (subject.method.expiresAtMs !== null)
       exp = Math.min(exp, Math.floor(subject.method.expiresAtMs / 1000));
+    const audience = grant.audience ?? config.audience;
     const claims: SessionClaims = {
       iss: config.issuer,
-      aud: config.audience,
+      aud: typeof audience === 'string' ? audience : audience.length === 1 ? audience[0]! : [...audience],
       sub: subject.identityId,
       client_id: subject.method.id,
       jti: credentials.newId('s-', 16),
@@ -62,6 +76,9 @@ export function createSessionsService(deps: SessionsServiceDeps) {
       exp,
       am: subject.method.id,
       ...(subject.node ? { uid: subject.node.id, uidp: subject.node.path } : {}),
+      ...(grant.scope?.length ? { scope: grant.scope.join(' ') } : {}),
+      ...(grant.confirmation ? { cnf: grant.confirmation } : {}),
+      ...(grant.actor ? { act: grant.actor } : {}),
     };
     return {
       token: codec.signJwt(claims as unknown as Record<string, unknown>),
@@ -94,15 +111,50 @@ export function createSessionsService(deps: SessionsServiceDeps) {
       typeof p.iat !== 'number' ||
       (p.iat_ms !== undefined && typeof p.iat_ms !== 'number') ||
       (p.uid !== undefined && typeof p.uid !== 'string') ||
-      (p.uidp !== undefined && typeof p.uidp !== 'string')
+      (p.uidp !== undefined && typeof p.uidp !== 'string') ||
+      (p.scope !== undefined && typeof p.scope !== 'string') ||
+      (p.cnf !== undefined && (typeof p.cnf !== 'object' || p.cnf === null)) ||
+      (p.act !== undefined && (typeof p.act !== 'object' || p.act === null))
     ) {
       throw tokenInvalid('bad_claims');
     }
     return p as unknown as SessionClaims;
   }
 
-  /** Verifies a session token (with or without the `t-` prefix) and returns its claims. */
-  async function verify(rawToken: string): Promise<SessionClaims> {
+  /**
+   * Refuses a sender-constrained token used without proof of its key (RFC 9449 §7.1, RFC 8705
+   * §3): checked on every request, after the cache, since the proof is per request.
+   */
+  async function checkSender(claims: SessionClaims, token: string, sender: SenderContext | undefined) {
+    const cnf = claims.cnf;
+    if (!cnf) {
+      if (sender?.scheme === 'DPoP') throw tokenInvalid('dpop_scheme_for_unbound_token');
+      return;
+    }
+    if (cnf['x5t#S256'] !== undefined) {
+      const presented = sender?.certificateThumbprint;
+      // Thumbprints are public values: a plain comparison.
+      if (!presented || presented !== cnf['x5t#S256']) throw tokenInvalid('certificate_binding_mismatch');
+    }
+    if (cnf.jkt !== undefined) {
+      if (sender?.scheme !== 'DPoP' || !sender.dpopProof) throw tokenInvalid('dpop_proof_missing');
+      if (!deps.dpop) throw tokenInvalid('dpop_unsupported');
+      const proof = await deps.dpop.verify(sender.dpopProof, {
+        method: sender.method,
+        url: sender.url,
+        accessToken: token,
+        nowMs: clock.nowMs(),
+      });
+      if (!proof.ok) throw tokenInvalid(`dpop_${proof.reason}`);
+      if (proof.jkt !== cnf.jkt) throw tokenInvalid('dpop_key_mismatch');
+    }
+  }
+
+  /**
+   * Verifies a session token (with or without the `t-` prefix) and returns its claims. `sender`
+   * is what the request proved beside the token; a sender-constrained token needs it.
+   */
+  async function verify(rawToken: string, sender?: SenderContext): Promise<SessionClaims> {
     const token = rawToken.startsWith('t-') ? rawToken.slice(2) : rawToken;
     if (token.length > 4096) throw tokenInvalid('too_long');
     const nowSeconds = clock.nowMs() / 1000;
@@ -121,6 +173,7 @@ export function createSessionsService(deps: SessionsServiceDeps) {
     }
     const revoked = revocations.check(claims);
     if (revoked) throw tokenRevoked(revoked);
+    await checkSender(claims, token, sender);
     return claims;
   }
 

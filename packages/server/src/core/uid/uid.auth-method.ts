@@ -13,7 +13,9 @@ export function createUidAuthMethodHandler(deps: {
     normaliseSettings: (input, current) =>
       normaliseUidSettings(input, current as UidSettings | null, deps.maxSessionTtlSeconds),
     async authenticate(repos, presentation, ctx) {
-      const p = await deps.present(repos, presentation.uidToken ?? '', 'auth', ctx);
+      if (presentation.credential.kind !== 'uid_token')
+        return { ok: false, reason: 'wrong_credential_kind', actor: {} };
+      const p = await deps.present(repos, presentation.credential.uidToken, 'auth', ctx);
       if (!p.ok) return p;
       const { node, method, credentialRef, identityState } = p.token;
       if (presentation.accessId && presentation.accessId !== method.id) {

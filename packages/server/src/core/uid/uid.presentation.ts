@@ -1,4 +1,5 @@
 import type { AuditActor } from '../audit/audit.model.js';
+import type { AuthFailureReason } from '../auth-methods/auth-method.registry.js';
 import { type AuthMethod, isUidMethod, type UidSettings } from '../auth-methods/auth-methods.model.js';
 import { refuseReason } from '../auth-methods/method-checks.js';
 import type { IdentityState } from '../identities/identities.model.js';
@@ -24,7 +25,7 @@ export interface PresentedUidToken {
 
 export type UidPresentation =
   | { ok: true; token: PresentedUidToken }
-  | { ok: false; reason: string; actor: AuditActor };
+  | { ok: false; reason: AuthFailureReason; actor: AuditActor };
 
 /**
  * The UID credential state machine (DESIGN §2). Runs inside a write transaction because a
@@ -79,7 +80,7 @@ export function createUidPresenter(deps: {
     const now = clock.nowMs();
     const hash = credentials.hashCredential(token);
     const credentialRef = credentials.auditRef(token);
-    const fail = (reason: string, extra: AuditActor = {}): UidPresentation => ({
+    const fail = (reason: AuthFailureReason, extra: AuditActor = {}): UidPresentation => ({
       ok: false,
       reason,
       actor: { credentialRef, ...extra },

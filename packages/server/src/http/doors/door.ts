@@ -31,7 +31,12 @@ export function installDoorAccess(scope: FastifyInstance, deps: DoorAccessDeps) 
     sessions: deps.sessions,
     access: deps.access,
     exchangeUidToken: async (token, request) =>
-      (await deps.authenticate({ accessType: 'universal_identity', uidToken: token }, request.ctx)).token,
+      (
+        await deps.authenticate(
+          { accessType: 'universal_identity', credential: { kind: 'uid_token', uidToken: token } },
+          request.ctx,
+        )
+      ).token,
     onGranted: (request, action, resource, ruleId) =>
       deps.denials.record(
         {

@@ -153,14 +153,21 @@ export function registerAkeylessAuthCommands(c: CommandRegistrar, deps: Akeyless
             field: 'access-key',
           });
         result = await deps.authenticate(
-          { accessType: 'access_key', accessId: body['access-id'], accessKey: body['access-key'] },
+          {
+            accessType: 'access_key',
+            accessId: body['access-id'],
+            credential: { kind: 'access_key', accessKey: body['access-key'] },
+          },
           request.ctx,
         );
       } else if (accessType === 'universal_identity') {
         const uidToken = body['uid-token'];
         if (!uidToken)
           throw validationError('access-type universal_identity needs uid-token.', { field: 'uid-token' });
-        result = await deps.authenticate({ accessType: 'universal_identity', uidToken }, request.ctx);
+        result = await deps.authenticate(
+          { accessType: 'universal_identity', credential: { kind: 'uid_token', uidToken } },
+          request.ctx,
+        );
       } else {
         throw validationError(
           `access-type ${accessType.slice(0, 40)} is not supported; use access_key or universal_identity.`,
