@@ -44,8 +44,10 @@ import { createRedisProducer } from './producers/redis.producer.js';
 import { ProducerRegistry } from './producers/registry.js';
 import { CheckpointFile, createLedger } from './storage/audit-ledger.js';
 import { migrate, openStore } from './storage/database.js';
+import { startLeaderElection } from './storage/leader.js';
 import { listenForRevocations } from './storage/notifier.js';
 import { AuthMethodCache, ChainHead, repoFactory } from './storage/repos/index.js';
+import { createOneTimeKeyRepo } from './storage/repos/one-time-keys.repo.js';
 import { createSigningKeyStore } from './storage/repos/signing-keys.repo.js';
 import { assertRootKeyMatches, auditKeySource } from './storage/root-sealed-keys.js';
 import type { Database } from './storage/schema.js';
@@ -107,6 +109,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     residentMemoryBytes: () => process.memoryUsage.rss(),
     revocationSetSize: () => sessions.revocationSetSize(),
     leasesRevokeFailed: () => leasesRevokeFailed,
+    leader: () => leadership.isLeader(),
   });
   let delivery: AuditDelivery | null = null;
   const uow = createGroupCommitUnitOfWork(
@@ -315,6 +318,13 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
         syncing = null;
       });
   };
+  // Once-per-cluster jobs run on the leader only (PostgreSQL advisory lock; SQLite: always).
+  const leadership = startLeaderElection(store, {
+    onChange: (leader) =>
+      log.info({ leader }, leader ? 'leader: running cluster jobs' : 'no longer the leader'),
+    onError: (error) => log.warn({ err: error }, 'leader election: connection error; retrying'),
+  });
+  const oneTimeKeys = createOneTimeKeyRepo(store.db, clock);
   const listener = listenForRevocations(
     store,
     syncSoon,
@@ -324,10 +334,21 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
 
   const jobs = startJobs(
     [
-      { name: 'revocation-sync', intervalMs: config.revocationPollMs, run: syncRevocations },
-      { name: 'last-used-flush', intervalMs: 15_000, run: () => lastUsed.flush(uow) },
+      // Scopes (jobs/scheduler.ts): `every-server` jobs keep this server's memory current or flush
+      // it; `leader` jobs change the shared store and must run once per cluster.
+      {
+        name: 'revocation-sync',
+        scope: 'every-server',
+        intervalMs: config.revocationPollMs,
+        run: syncRevocations,
+      },
+      { name: 'last-used-flush', scope: 'every-server', intervalMs: 15_000, run: () => lastUsed.flush(uow) },
+      // Every server must learn a new active key; only the leader creates one (else each server
+      // would rotate when due, and retire the others' new keys).
+      { name: 'signing-key-reload', scope: 'every-server', intervalMs: 60_000, run: () => keyring.load() },
       {
         name: 'signing-key-rotation',
+        scope: 'leader',
         intervalMs: 60_000,
         run: async () => {
           await keyring.load();
@@ -342,16 +363,26 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
       },
       {
         name: 'audit-checkpoint',
+        // The head of the shared ledger, signed once per cluster (the final one at close is per server).
+        scope: 'leader',
         intervalMs: config.auditCheckpointSeconds * 1000,
         run: async () => {
           const checkpoint = await ledger.checkpoint(clock.nowMs());
           if (checkpoint) delivery?.checkpoint(checkpoint);
         },
       },
-      { name: 'denial-summaries', intervalMs: 10_000, run: () => denials.flush() },
-      { name: 'secret-purge', intervalMs: 60_000, run: () => secrets.purgeExpired(clock.nowMs()) },
+      // This server's collapsed denials.
+      { name: 'denial-summaries', scope: 'every-server', intervalMs: 10_000, run: () => denials.flush() },
       {
+        name: 'secret-purge',
+        scope: 'leader',
+        intervalMs: 60_000,
+        run: () => secrets.purgeExpired(clock.nowMs()),
+      },
+      {
+        // The revoke_failed gauge is therefore current on the leader only.
         name: 'lease-reaper',
+        scope: 'leader',
         intervalMs: 5000,
         run: async () => {
           const report = await leases.reap();
@@ -364,19 +395,36 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
         },
       },
       // Due rotations, retries (with backoff) and retirements after the grace period (ADR 0011).
-      { name: 'secret-rotation', intervalMs: options.rotationPollMs ?? 1000, run: () => rotation.runDue() },
-      { name: 'secret-kek-rewrap', intervalMs: 30_000, run: rewrapKeys },
+      {
+        name: 'secret-rotation',
+        scope: 'leader',
+        intervalMs: options.rotationPollMs ?? 1000,
+        run: () => rotation.runDue(),
+      },
+      { name: 'secret-kek-rewrap', scope: 'leader', intervalMs: 30_000, run: rewrapKeys },
+      // The in-memory revocation set on every server; the shared table once per cluster.
       {
         name: 'revocation-prune',
+        scope: 'every-server',
         intervalMs: 60_000,
-        run: async () => {
-          sessions.pruneRevocations();
-          await uow.write((r) => r.revocations.deleteExpired(clock.nowMs()));
-        },
+        run: async () => sessions.pruneRevocations(),
+      },
+      {
+        name: 'revocation-table-prune',
+        scope: 'leader',
+        intervalMs: 60_000,
+        run: () => uow.write((r) => r.revocations.deleteExpired(clock.nowMs())),
+      },
+      {
+        name: 'one-time-key-prune',
+        scope: 'leader',
+        intervalMs: 60_000,
+        run: () => oneTimeKeys.pruneExpired(),
       },
       ...delivery.jobs,
     ],
     (name, error) => log.error({ err: error, job: name }, 'background job failed'),
+    { isLeader: () => leadership.isLeader() },
   );
 
   /** Creates the bootstrap administrator when there is none; returns its key once. */
@@ -408,6 +456,10 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     uow,
     keyring,
     sessions,
+    /** Whether this server runs the once-per-cluster jobs (storage/leader.ts). */
+    leadership,
+    /** One-time values (JWT `jti`, DPoP proofs, approval grants), atomic across servers. */
+    oneTimeKeys,
     services: {
       identities,
       authMethods,
@@ -442,6 +494,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
       closed = true;
       await app!.close();
       await jobs.stop();
+      await leadership.close();
       await producers.close();
       await rewrapping?.catch(() => {});
       await listener.close();

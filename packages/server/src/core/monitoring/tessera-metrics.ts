@@ -55,6 +55,8 @@ export interface TesseraMetricsDeps {
   revocationSetSize: () => number;
   /** Read at scrape time: leases the reaper gave up on (`revoke_failed`, issue 6); alert when > 0. */
   leasesRevokeFailed?: () => number;
+  /** Read at scrape time: whether this server runs the cluster's leader jobs (storage/leader.ts). */
+  leader?: () => boolean;
 }
 
 /** What the HTTP layer reports, and the exposition it serves. */
@@ -170,6 +172,11 @@ export function createTesseraMetrics(deps: TesseraMetricsDeps): TesseraMetrics {
     name: 'tessera_leases_revoke_failed',
     help: 'Dynamic-secret leases the reaper could not revoke after its last attempt (GET /v1/leases?state=revoke_failed).',
     collect: () => deps.leasesRevokeFailed?.() ?? 0,
+  });
+  registry.gauge({
+    name: 'tessera_leader',
+    help: '1 while this server is the leader that runs the once-per-cluster background jobs, else 0.',
+    collect: () => (deps.leader?.() === false ? 0 : 1),
   });
   registry.gauge({
     name: 'process_resident_memory_bytes',
