@@ -527,6 +527,7 @@ export async function startServer(
   options: TesseraOptions = {},
 ): Promise<{ url: string; close(): Promise<void>; tessera: Tessera }> {
   const tessera = await createTessera(config, options);
+  for (const warning of config.warnings) tessera.app.log.warn(warning);
   const admin = await tessera.ensureAdmin();
   if (admin.created && admin.accessKey) {
     const path = writeAdminFile(config.dataDir, admin.accessId, admin.accessKey);
