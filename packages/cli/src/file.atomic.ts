@@ -4,7 +4,6 @@
  * partial file.
  */
 
-import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -23,7 +22,12 @@ export const DIR_MODE = 0o700;
 export async function writeFileAtomic(path: string, content: string): Promise<void> {
   const target = await resolveTarget(path);
   const dir = dirname(target);
-  const temp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  // The name only has to be unique: `wx` (O_CREAT|O_EXCL) refuses an existing file or symlink, so a
+  // guessable name cannot redirect the write; the directory is the owner's anyway.
+  const temp = join(
+    dir,
+    `.${basename(target)}.${process.pid}.${Math.random().toString(36).slice(2, 12)}.tmp`,
+  );
   const handle = await open(temp, 'wx', FILE_MODE);
   try {
     try {

@@ -9,7 +9,6 @@
  */
 
 import { spawn } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import { constants } from 'node:os';
 import { TesseraClient, TesseraSession } from '@tessera/sdk';
 import { DYNAMIC_FIELDS, type DynamicField, LeaseKeeper } from './agent/agent.leases.js';
@@ -71,7 +70,8 @@ function keepLeases(keeper: LeaseKeeper, now: () => number, onError: (err: unkno
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let failures = 0;
-  const random = (): number => randomInt(0, 2 ** 32) / 2 ** 32;
+  // Jitter for retries: spreading clients out needs no cryptographic randomness.
+  const random = (): number => Math.random();
   const plan = (ms: number) => {
     if (stopped) return;
     timer = setTimeout(tick, Math.max(0, Math.min(ms, MAX_SLEEP_MS)));
@@ -199,7 +199,7 @@ const run: CommandSpec = {
         client,
         withToken: (fn) => session.withToken(fn),
         now: () => ctx.now(),
-        random: () => randomInt(0, 2 ** 32) / 2 ** 32,
+        random: () => Math.random(),
         log,
       },
       { replace: false, revokeGraceSeconds: 0 },

@@ -13,6 +13,7 @@ interface ServerOverrides {
   dataDir?: string;
   storeUrl?: string;
   logLevel?: string;
+  production?: boolean;
 }
 
 function overrides(args: ArgReader, withListen: boolean): ServerOverrides {
@@ -32,6 +33,7 @@ function overrides(args: ArgReader, withListen: boolean): ServerOverrides {
     if (host) out.host = host;
     if (storeUrl) out.storeUrl = storeUrl;
     if (logLevel) out.logLevel = logLevel;
+    if (args.bool('production')) out.production = true;
   }
   return out;
 }
@@ -61,6 +63,10 @@ const server: CommandSpec = {
     'data-dir': { type: 'string', placeholder: 'DIR', description: 'data directory (SQLite database, keys)' },
     store: { type: 'string', placeholder: 'URL', description: 'store URL, e.g. postgres://user@host/db' },
     'log-level': { type: 'string', placeholder: 'LEVEL', description: 'trace, debug, info, warn, error' },
+    production: {
+      type: 'boolean',
+      description: 'refuse development defaults: a generated root key, an http issuer, no audit sink',
+    },
   },
   examples: [
     'tessera server',
@@ -111,7 +117,9 @@ const init: CommandSpec = {
   },
   examples: ['tessera init', 'tessera init --data-dir /var/lib/tessera --json'],
   async run(ctx, args) {
-    const settings = overrides(args, false);
+    // Not a server start: init creates the root key on purpose (that is how a production data
+    // directory is prepared), so production mode's start-up refusals do not apply.
+    const settings = { ...overrides(args, false), production: false };
     const { loadConfig, initDataDir } = await loadServer();
     const config = loadConfigOrUsage(() => loadConfig(settings));
     const result = await initDataDir(config);

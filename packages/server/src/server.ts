@@ -129,8 +129,10 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
       ...(options.doors ?? []).map((door) => door(doorAccess)),
     ],
   });
-  const jobs = startJobs([...platform.jobs, ...modules.flatMap((m) => m.jobs ?? [])], (name, error) =>
-    log.error({ err: error, job: name }, 'background job failed'),
+  const jobs = startJobs(
+    [...platform.jobs, ...modules.flatMap((m) => m.jobs ?? [])],
+    (name, error) => log.error({ err: error, job: name }, 'background job failed'),
+    { isLeader: () => platform.leadership.isLeader() },
   );
 
   const { authMethods } = authentication.services;
@@ -182,6 +184,10 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     modules: Object.fromEntries(modules.map((m) => [m.name, m])) as Readonly<
       Record<string, CapabilityModule>
     >,
+    /** Whether this server runs the once-per-cluster jobs (storage/leader.ts). */
+    leadership: platform.leadership,
+    /** One-time values (JWT `jti`, DPoP proofs, approval grants), atomic across servers. */
+    oneTimeKeys: platform.oneTimeKeys,
     ensureAdmin,
     syncRevocations: sessions.services.syncRevocations,
     /** Checkpointing and verification of the audit ledger. */
@@ -232,6 +238,7 @@ export async function startServer(
       'first start: administrator credentials written (mode 0600)',
     );
   }
+  for (const warning of config.warnings) tessera.app.log.warn(warning);
   const address = await tessera.app.listen({ host: config.host, port: config.port });
   tessera.app.log.info(
     { url: address, store: config.storeUrl.split(':')[0], version: VERSION },

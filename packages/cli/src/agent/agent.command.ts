@@ -4,7 +4,6 @@
  * process: files, clock, timers, signals (SIGTERM/SIGINT stop, SIGHUP reloads) and `/healthz`.
  */
 
-import { randomInt } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TesseraClient } from '@tessera/sdk';
@@ -41,7 +40,8 @@ const nodeFiles: AgentFiles = {
   },
 };
 
-const random = (): number => randomInt(0, 2 ** 32) / 2 ** 32;
+/** Jitter for retry and renewal delays: spreading agents out needs no cryptographic randomness. */
+const random = (): number => Math.random();
 
 async function loadSettings(ctx: CommandContext, configPath: string | undefined, flags: AgentFlagOverrides) {
   const raw = configPath ? parseAgentConfigText(await readConfig(configPath), configPath) : {};

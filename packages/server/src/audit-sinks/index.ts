@@ -94,6 +94,8 @@ export async function startAuditDelivery(deps: {
     {
       name: 'uid-near-expiry-alerts',
       intervalMs: deps.alerts.expiryScanSeconds * 1000,
+      // A scan of the shared store: on every server it would raise each alert once per server.
+      scope: 'leader',
       run: async () =>
         alerts.nearExpiry(
           await uow.read((r) =>

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   type AlertsConfig,
@@ -36,7 +37,13 @@ export interface Config {
   /** Audit sinks and the ledger size bound (config/audit.config.ts). */
   auditSinks: AuditSinksConfig;
   alerts: AlertsConfig;
+  /**
+   * Production mode (`TESSERA_ENV=production` or `--production`): the development defaults below are
+   * refused at start instead of warned about.
+   */
   production: boolean;
+  /** Development defaults in use (see {@link productionProblems}): the server logs each once at start. */
+  warnings: readonly string[];
 }
 
 export interface ConfigOverrides {
@@ -45,6 +52,8 @@ export interface ConfigOverrides {
   dataDir?: string | undefined;
   storeUrl?: string | undefined;
   logLevel?: string | undefined;
+  /** `--production`: as `TESSERA_ENV=production`; `false` overrides the environment (`tessera init`). */
+  production?: boolean | undefined;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -80,15 +89,19 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   }
   const logLevel = (overrides.logLevel ?? env.TESSERA_LOG_LEVEL ?? 'info') as Config['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) throw new Error(`log level must be one of ${LOG_LEVELS.join(', ')}`);
-  const production = (env.TESSERA_ENV ?? env.NODE_ENV) === 'production';
+  const mode = env.TESSERA_ENV?.trim() || 'development';
+  if (mode !== 'production' && mode !== 'development')
+    throw new Error('TESSERA_ENV must be production or development');
+  const production = overrides.production ?? mode === 'production';
   const rootKeyBase64 = env.TESSERA_ROOT_KEY?.trim() || null;
   if (rootKeyBase64 !== null && Buffer.from(rootKeyBase64, 'base64').length !== 32) {
     throw new Error('TESSERA_ROOT_KEY must be 32 bytes, base64-encoded');
   }
   const displayHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const issuerSetting = env.TESSERA_ISSUER?.trim() || null;
   const issuer =
-    env.TESSERA_ISSUER ?? `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}`;
-  return {
+    issuerSetting ?? `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}`;
+  const config: Omit<Config, 'warnings'> = {
     host,
     port,
     dataDir,
@@ -133,4 +146,42 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     alerts: loadAlertsConfig(env, integer),
     production,
   };
+  const problems = productionProblems(config, {
+    issuerIsDefault: issuerSetting === null,
+    rootKeyFileExists: rootKeyBase64 !== null || existsSync(resolve(dataDir, 'root.key')),
+  });
+  if (production && problems.length > 0)
+    throw new Error(
+      `production mode (TESSERA_ENV=production or --production) refuses to start:\n- ${problems.join('\n- ')}`,
+    );
+  return { ...config, warnings: problems.map((p) => `development default (refused in production): ${p}`) };
+}
+
+/**
+ * What production mode refuses (issue 11): each a development default that is unsafe in production,
+ * with what to do instead. In development the same list is logged once, as warnings.
+ */
+export function productionProblems(
+  config: Omit<Config, 'warnings'>,
+  facts: { issuerIsDefault: boolean; rootKeyFileExists: boolean },
+): string[] {
+  const problems: string[] = [];
+  if (!facts.rootKeyFileExists)
+    problems.push(
+      `the root key would be created at start in ${resolve(config.dataDir, 'root.key')}, next to the data ` +
+        'it protects: set TESSERA_ROOT_KEY (base64 of 32 random bytes) or provision that file beforehand (`tessera init` creates it)',
+    );
+  if (facts.issuerIsDefault)
+    problems.push(
+      `the token issuer is the default ${config.issuer}: set TESSERA_ISSUER to the https:// URL clients reach this server at`,
+    );
+  else if (!config.issuer.startsWith('https://'))
+    problems.push(`the token issuer ${config.issuer} is not an https:// URL: set TESSERA_ISSUER to one`);
+  const sinks = config.auditSinks;
+  if (!sinks.file && !sinks.syslog && !sinks.webhook)
+    problems.push(
+      'no audit sink (TESSERA_AUDIT_FILE=off and neither TESSERA_AUDIT_SYSLOG nor TESSERA_AUDIT_WEBHOOK_URL): ' +
+        'events would exist only in the store they describe; configure at least one sink',
+    );
+  return problems;
 }

@@ -28,7 +28,9 @@ export function createAuditModule(
         });
       },
     },
-    jobs: [{ name: 'denial-summaries', intervalMs: 10_000, run: () => denials.flush() }],
+    jobs: [
+      { name: 'denial-summaries', scope: 'every-server', intervalMs: 10_000, run: () => denials.flush() },
+    ],
     async close() {
       await denials.flush(true).catch(() => {});
     },

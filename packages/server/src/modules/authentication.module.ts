@@ -54,7 +54,9 @@ export function createAuthenticationModule(
         registerAuthMethodRoutes(app, { authMethods });
       },
     },
-    jobs: [{ name: 'last-used-flush', intervalMs: 15_000, run: () => lastUsed.flush(uow) }],
+    jobs: [
+      { name: 'last-used-flush', scope: 'every-server', intervalMs: 15_000, run: () => lastUsed.flush(uow) },
+    ],
     async close() {
       await lastUsed.flush(uow).catch(() => {});
     },

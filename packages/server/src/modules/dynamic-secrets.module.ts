@@ -62,6 +62,8 @@ export function createDynamicSecretsModule(
     jobs: [
       {
         name: 'lease-reaper',
+        // The revoke_failed gauge is therefore current on the leader only.
+        scope: 'leader',
         intervalMs: 5000,
         run: async () => {
           const report = await leases.reap();

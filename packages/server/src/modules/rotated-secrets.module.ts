@@ -36,6 +36,13 @@ export function createRotatedSecretsModule(
     services: { rotation },
     routes: { native: (app) => registerRotatedSecretRoutes(app, { rotation }) },
     // Due rotations, retries (with backoff) and retirements after the grace period.
-    jobs: [{ name: 'secret-rotation', intervalMs: deps.pollMs ?? 1000, run: () => rotation.runDue() }],
+    jobs: [
+      {
+        name: 'secret-rotation',
+        scope: 'leader',
+        intervalMs: deps.pollMs ?? 1000,
+        run: () => rotation.runDue(),
+      },
+    ],
   };
 }

@@ -52,8 +52,13 @@ export function createSecretsModule(platform: Platform): CapabilityModule<Secret
         }),
     },
     jobs: [
-      { name: 'secret-purge', intervalMs: 60_000, run: () => secrets.purgeExpired(clock.nowMs()) },
-      { name: 'secret-kek-rewrap', intervalMs: 30_000, run: rewrapKeys },
+      {
+        name: 'secret-purge',
+        scope: 'leader',
+        intervalMs: 60_000,
+        run: () => secrets.purgeExpired(clock.nowMs()),
+      },
+      { name: 'secret-kek-rewrap', scope: 'leader', intervalMs: 30_000, run: rewrapKeys },
     ],
     async close() {
       await rewrapping?.catch(() => {});

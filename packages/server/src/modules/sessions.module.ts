@@ -83,22 +83,38 @@ export function createSessionsModule(platform: Platform): CapabilityModule<{
       await syncRevocations();
     },
     jobs: [
-      { name: 'revocation-sync', intervalMs: config.revocationPollMs, run: syncRevocations },
+      // Scopes (jobs/scheduler.ts): `every-server` jobs keep this server's memory current;
+      // `leader` jobs change the shared store and run once per cluster.
+      {
+        name: 'revocation-sync',
+        scope: 'every-server',
+        intervalMs: config.revocationPollMs,
+        run: syncRevocations,
+      },
+      // Every server must learn a new active key; only the leader creates one (else each server
+      // would rotate when due, and retire the others' new keys).
+      { name: 'signing-key-reload', scope: 'every-server', intervalMs: 60_000, run: () => keyring.load() },
       {
         name: 'signing-key-rotation',
+        scope: 'leader',
         intervalMs: 60_000,
         run: async () => {
           await keyring.load();
           await rotateKeyIfDue('scheduled');
         },
       },
+      // The in-memory revocation set on every server; the shared table once per cluster.
       {
         name: 'revocation-prune',
+        scope: 'every-server',
         intervalMs: 60_000,
-        run: async () => {
-          sessions.pruneRevocations();
-          await uow.write((r) => r.revocations.deleteExpired(clock.nowMs()));
-        },
+        run: async () => sessions.pruneRevocations(),
+      },
+      {
+        name: 'revocation-table-prune',
+        scope: 'leader',
+        intervalMs: 60_000,
+        run: () => uow.write((r) => r.revocations.deleteExpired(clock.nowMs())),
       },
     ],
     close: async () => {

@@ -4,9 +4,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import { startAuditDelivery } from '../audit-sinks/index.js';
 import type { Config } from '../config/config.js';
-import { createTesseraMetrics } from '../core/monitoring/tessera-metrics.js';
+import { createTesseraMetrics, registerLeaderGauge } from '../core/monitoring/tessera-metrics.js';
 import { createEventBus, type EventBus } from '../core/shared/events.js';
-import type { Clock } from '../core/shared/ports.js';
+import type { Clock, OneTimeKeys } from '../core/shared/ports.js';
 import type { UnitOfWork } from '../core/shared/unit-of-work.js';
 import { createAuditHasher } from '../crypto/audit-hash.js';
 import { ChainHasher, CheckpointSigner } from '../crypto/audit-ledger.js';
@@ -17,8 +17,10 @@ import { loadOrCreateRootKeyFile, rootKeyFromBase64 } from '../crypto/root-key.j
 import type { Job } from '../jobs/scheduler.js';
 import { CheckpointFile, createLedger } from '../storage/audit-ledger.js';
 import { migrate, openStore, type Store } from '../storage/database.js';
+import { type Leadership, startLeaderElection } from '../storage/leader.js';
 import { listenForRevocations } from '../storage/notifier.js';
 import { AuthMethodCache, BUILT_IN_REPOS, ChainHead, repoFactory } from '../storage/repos/index.js';
+import { createOneTimeKeyRepo } from '../storage/repos/one-time-keys.repo.js';
 import { createSigningKeyStore } from '../storage/repos/signing-keys.repo.js';
 import { assertRootKeyMatches, auditKeySource } from '../storage/root-sealed-keys.js';
 import type { Database } from '../storage/schema.js';
@@ -61,6 +63,10 @@ export interface Platform {
     onRevocation(listener: () => void): void;
     onAccessChange(listener: () => void): void;
   };
+  /** Whether this server runs the once-per-cluster jobs (PostgreSQL advisory lock; SQLite: always). */
+  readonly leadership: Leadership;
+  /** One-time values (JWT `jti`, DPoP proofs, approval grants), consumed atomically across servers. */
+  readonly oneTimeKeys: OneTimeKeys;
   /** The platform's own periodic work (audit checkpoints, sink alerts). */
   readonly jobs: Job[];
   /** Applies capability migrations; called once every module is composed. */
@@ -176,14 +182,29 @@ export async function openPlatform(config: Config, { clock, log }: PlatformOptio
       for (const fn of accessListeners) fn();
     },
   );
+  const leadership = startLeaderElection(store, {
+    onChange: (leader) =>
+      log.info({ leader }, leader ? 'leader: running cluster jobs' : 'no longer the leader'),
+    onError: (error) => log.warn({ err: error }, 'leader election: connection error; retrying'),
+  });
+  registerLeaderGauge(metrics.registry, () => leadership.isLeader());
+  const oneTimeKeys = createOneTimeKeyRepo(store.db, clock);
   const jobs: Job[] = [
     {
       name: 'audit-checkpoint',
+      // The head of the shared ledger, signed once per cluster (the final one at close is per server).
+      scope: 'leader',
       intervalMs: config.auditCheckpointSeconds * 1000,
       run: async () => {
         const checkpoint = await ledger.checkpoint(clock.nowMs());
         if (checkpoint) delivery.checkpoint(checkpoint);
       },
+    },
+    {
+      name: 'one-time-key-prune',
+      scope: 'leader',
+      intervalMs: 60_000,
+      run: () => oneTimeKeys.pruneExpired(),
     },
     ...delivery.jobs,
   ];
@@ -209,9 +230,12 @@ export async function openPlatform(config: Config, { clock, log }: PlatformOptio
       onRevocation: (fn) => void revocationListeners.push(fn),
       onAccessChange: (fn) => void accessListeners.push(fn),
     },
+    leadership,
+    oneTimeKeys,
     jobs,
     start: () => storage.migrate(store),
     async close() {
+      await leadership.close();
       await listener.close();
       await uow.drain();
       // A last checkpoint on the way out: deleting what came after it is then detectable too.

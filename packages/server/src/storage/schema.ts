@@ -26,6 +26,8 @@ export interface Database {
   dynamic_secrets: DynamicSecretTable;
   leases: LeaseTable;
   rotated_secrets: RotatedSecretTable;
+  /** One-time keys (`OneTimeKeys.consume`): remembered until `expires_at`. */
+  one_time_keys: { key: string; expires_at: number };
 }
 
 /** A rotated secret (issue 6, ADR 0011): settings and current password sealed in `sealed`. */

@@ -193,3 +193,12 @@ export function registerLeasesRevokeFailedGauge(registry: MetricsRegistry, count
     collect: count,
   });
 }
+
+/** Whether this server runs the cluster's leader jobs (storage/leader.ts); registered by the platform. */
+export function registerLeaderGauge(registry: MetricsRegistry, isLeader: () => boolean) {
+  registry.gauge({
+    name: 'tessera_leader',
+    help: '1 while this server is the leader that runs the once-per-cluster background jobs, else 0.',
+    collect: () => (isLeader() ? 1 : 0),
+  });
+}

@@ -49,3 +49,18 @@ export interface AuditHasher {
   /** `hmac-sha256:<hex>` of `value`. */
   hash(value: string): string;
 }
+
+/**
+ * One-time values (issue 11): a JWT `jti`, a DPoP proof, an approval grant may be used once. Backed
+ * by the store, so "once" holds across every server sharing it.
+ */
+export interface OneTimeKeys {
+  /**
+   * True the first time `key` is seen within `ttlSeconds`, false for every later call while it is
+   * remembered; once its TTL has passed the key may be consumed again. Atomic across servers.
+   * `key` is at most 512 characters (hash a longer or attacker-shaped value first).
+   */
+  consume(key: string, ttlSeconds: number): Promise<boolean>;
+  /** Forgets keys whose TTL has passed; returns how many. */
+  pruneExpired(): Promise<number>;
+}
