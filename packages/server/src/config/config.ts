@@ -20,6 +20,11 @@ export interface Config {
   audience: string;
   /** Root key (base64, 32 bytes) given directly; otherwise `<dataDir>/root.key` is used or created. */
   rootKeyBase64: string | null;
+  /**
+   * Start sealed (`--sealed` / `TESSERA_SEALED=true`): wait for k-of-n root-key shares on
+   * `POST /v1/sys/unseal` (ADR 0012). Without a key file and key, an existing store starts sealed anyway.
+   */
+  sealed: boolean;
   maxSessionTtlSeconds: number;
   signingKeyRotationSeconds: number;
   /** Failed credential presentations allowed per source address per window. */
@@ -45,6 +50,7 @@ export interface ConfigOverrides {
   dataDir?: string | undefined;
   storeUrl?: string | undefined;
   logLevel?: string | undefined;
+  sealed?: boolean | undefined;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -97,6 +103,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     issuer,
     audience: env.TESSERA_AUDIENCE ?? 'tessera',
     rootKeyBase64,
+    sealed: overrides.sealed ?? env.TESSERA_SEALED === 'true',
     maxSessionTtlSeconds: integer(
       'TESSERA_MAX_SESSION_TTL_SECONDS',
       env.TESSERA_MAX_SESSION_TTL_SECONDS,

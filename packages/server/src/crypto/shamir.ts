@@ -34,13 +34,13 @@ const LOG = new Uint8Array(256);
 
 function mul(a: number, b: number): number {
   if (a === 0 || b === 0) return 0;
-  return EXP[LOG[a] + LOG[b]]!;
+  return EXP[(LOG[a] ?? 0) + (LOG[b] ?? 0)]!;
 }
 
 function div(a: number, b: number): number {
   if (b === 0) throw new Error('division by zero in GF(256)');
   if (a === 0) return 0;
-  return EXP[LOG[a] + 255 - LOG[b]]!;
+  return EXP[(LOG[a] ?? 0) + 255 - (LOG[b] ?? 0)]!;
 }
 
 /** Why a set of shares was refused; `message` never contains a share. */
