@@ -13,6 +13,7 @@ interface ServerOverrides {
   dataDir?: string;
   storeUrl?: string;
   logLevel?: string;
+  sealed?: boolean;
 }
 
 function overrides(args: ArgReader, withListen: boolean): ServerOverrides {
@@ -32,6 +33,7 @@ function overrides(args: ArgReader, withListen: boolean): ServerOverrides {
     if (host) out.host = host;
     if (storeUrl) out.storeUrl = storeUrl;
     if (logLevel) out.logLevel = logLevel;
+    if (args.bool('sealed')) out.sealed = true;
   }
   return out;
 }
@@ -61,18 +63,46 @@ const server: CommandSpec = {
     'data-dir': { type: 'string', placeholder: 'DIR', description: 'data directory (SQLite database, keys)' },
     store: { type: 'string', placeholder: 'URL', description: 'store URL, e.g. postgres://user@host/db' },
     'log-level': { type: 'string', placeholder: 'LEVEL', description: 'trace, debug, info, warn, error' },
+    sealed: {
+      type: 'boolean',
+      description: 'start sealed and wait for root-key shares (`tessera unseal`); env TESSERA_SEALED=true',
+    },
   },
   examples: [
     'tessera server',
+    'tessera server --data-dir /var/lib/tessera --sealed',
     'tessera server --port 8377 --data-dir /var/lib/tessera',
     'tessera server --host 0.0.0.0 --store postgres://tessera@db/tessera',
   ],
   async run(ctx, args) {
     const settings = overrides(args, true);
-    const { loadConfig, startServer } = await loadServer();
+    const { loadConfig, chooseStartMode, startServerOrSealed } = await loadServer();
     const config = loadConfigOrUsage(() => loadConfig(settings));
-    const running = await startServer(config);
-    ctx.emit({ url: running.url, pid: process.pid }, () => `Tessera server listening on ${running.url}\n`);
+    // Contradictory key settings (--sealed with a key at hand) are usage errors, like bad settings.
+    await chooseStartMode(config).catch((err: Error) => {
+      throw new UsageError(`invalid server configuration: ${err.message}`);
+    });
+    const running = await startServerOrSealed(config);
+    if (running.sealed) {
+      ctx.emit(
+        { url: running.url, pid: process.pid, sealed: true },
+        () => `Tessera server sealed on ${running.url}\n`,
+      );
+      ctx.note('Sealed: waiting for root-key shares (`tessera unseal --url URL --share-file FILE`).');
+      running.ready.then(
+        (ready) =>
+          ctx.emit(
+            { url: ready.url, pid: process.pid, sealed: false },
+            () => `Unsealed: Tessera server listening on ${ready.url}\n`,
+          ),
+        (err: Error) => {
+          ctx.note(`The server could not start after unsealing: ${err.message}`);
+          void running.close().finally(() => process.exit(1));
+        },
+      );
+    } else {
+      ctx.emit({ url: running.url, pid: process.pid }, () => `Tessera server listening on ${running.url}\n`);
+    }
     await waitForShutdown(ctx, running.close.bind(running));
   },
 };

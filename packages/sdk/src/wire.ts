@@ -309,6 +309,12 @@ export type KekRotation = Gen.PostV1SysKekRotateResponse;
 /** Answer of `GET /v1/sys/kek`. */
 export type KekStatus = Gen.GetV1SysKekResponse;
 
+/**
+ * Answer of `GET /v1/sys/seal-status` and `POST /v1/sys/unseal` (ADR 0012): `threshold` is known once
+ * a first share was given; `keyId` names the root key the store is sealed under.
+ */
+export type SealStatus = Gen.GetV1SysSealStatusResponse;
+
 // ---------------------------------------------------------------------------------------------
 // Rotated secrets (ADR 0011)
 // ---------------------------------------------------------------------------------------------
