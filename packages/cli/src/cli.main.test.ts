@@ -369,6 +369,8 @@ const ROUTES: Record<string, Handler> = {
   'POST /v1/leases/revoke': () => [200, { lease: { ...LEASE, state: 'revoked' }, sessionsTerminated: 1 }],
   'POST /v1/leases/revoke-prefix': () => [202, { marked: 3 }],
   'POST /v1/sys/kek/rotate': () => [200, { kekVersion: 2, previousKekVersion: 1, pendingItems: 3 }],
+  'GET /v1/sys/seal-status': () => [200, { sealed: true, threshold: null, progress: 0, keyId: 'k-abcdefgh' }],
+  'POST /v1/sys/unseal': () => [200, { sealed: true, threshold: 3, progress: 1, keyId: 'k-abcdefgh' }],
   'GET /v1/sys/kek': () => [
     200,
     {
@@ -544,6 +546,8 @@ describe('--json on every command', () => {
     ['revoke-lease', '--lease-id', 'l-1'],
     ['sweep-dynamic-secret', '--name', '/prod/pg'],
     ['root-key', 'rotate', '--data-dir', ROOT_KEY_DATA_DIR],
+    ['root-key', 'split', '--data-dir', ROOT_KEY_DATA_DIR, '--shares', '3', '--threshold', '2'],
+    ['unseal', '--share', '-'],
     [
       'agent',
       '--uid-token-file',

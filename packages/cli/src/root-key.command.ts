@@ -127,11 +127,12 @@ const split: CommandSpec = {
     );
     if (remove) {
       const removed = removeRootKeyFile(config.dataDir);
-      ctx.note(
-        `Deleted ${removed}. The server now starts sealed: ${threshold} share holders unseal it with ` +
-          '`tessera unseal --url URL --share-file FILE` (or --share - to read the share from stdin).',
-      );
-    } else if (result.keyFile) {
+      if (!ctx.json)
+        ctx.note(
+          `Deleted ${removed}. The server now starts sealed: ${threshold} share holders unseal it with ` +
+            '`tessera unseal --url URL --share-file FILE` (or --share - to read the share from stdin).',
+        );
+    } else if (result.keyFile && !ctx.json) {
       ctx.note(
         `${result.keyFile} is still there, so the server keeps starting without shares. Once the shares ` +
           'are stored, run again with --remove-key-file --yes, or delete the file yourself.',

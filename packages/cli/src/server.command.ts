@@ -88,7 +88,8 @@ const server: CommandSpec = {
         { url: running.url, pid: process.pid, sealed: true },
         () => `Tessera server sealed on ${running.url}\n`,
       );
-      ctx.note('Sealed: waiting for root-key shares (`tessera unseal --url URL --share-file FILE`).');
+      if (!ctx.json)
+        ctx.note('Sealed: waiting for root-key shares (`tessera unseal --url URL --share-file FILE`).');
       running.ready.then(
         (ready) =>
           ctx.emit(

@@ -54,6 +54,7 @@ export function registerSystemRoutes(
       schema: {
         tags: ['system'],
         summary: 'Seal status: false once the server runs (a sealed server waits for root-key shares)',
+        security: [],
         response: {
           200: Type.Object({
             sealed: Type.Boolean(),
