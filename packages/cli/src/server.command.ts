@@ -143,8 +143,17 @@ const init: CommandSpec = {
   examples: ['tessera init', 'tessera init --data-dir /var/lib/tessera --json'],
   async run(ctx, args) {
     const settings = overrides(args, false);
-    const { loadConfig, initDataDir } = await loadServer();
+    const { loadConfig, initDataDir, chooseStartMode } = await loadServer();
     const config = loadConfigOrUsage(() => loadConfig(settings));
+    // A store sealed under a key that is not here (split with --remove-key-file): initialising would
+    // create a new, wrong root.key next to it.
+    if (!config.rootKeyBase64 && (await chooseStartMode({ ...config, sealed: false })).sealed) {
+      throw new CliError(
+        'TESSERA_ALREADY_INITIALISED',
+        'the data directory is already initialised, and its root key is split into key shares (no root.key)',
+        'start it with `tessera server` and unseal it with `tessera unseal`',
+      );
+    }
     const result = await initDataDir(config);
     if (!result.created) {
       throw new CliError(

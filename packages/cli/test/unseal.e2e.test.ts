@@ -101,6 +101,12 @@ describe('tessera root-key split and tessera unseal', () => {
       return file;
     });
 
+    // `init` on the sealed data dir must not create a new, wrong key next to the store.
+    const init = await tessera(['init', '--data-dir', data], env);
+    expect(init.code).toBe(1);
+    expect(init.stderr).toMatch(/TESSERA_ALREADY_INITIALISED/);
+    expect(existsSync(join(data, 'root.key'))).toBe(false);
+
     const sealed = await startServerProcess(data);
     stops.push(sealed.stop);
     const url = sealed.url;

@@ -2,9 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rootKeyFromBase64 } from '../src/crypto/root-key.js';
 import { split } from '../src/crypto/shamir.js';
 import { removeRootKeyFile, splitRootKeyOffline } from '../src/unseal/root-key-split.js';
-import { chooseStartMode, startServerOrSealed, type UnsealableServer } from '../src/unseal/sealed-start.js';
+import {
+  chooseStartMode,
+  startServerOrSealed,
+  storeSealingKeyIds,
+  type UnsealableServer,
+} from '../src/unseal/sealed-start.js';
+import { freshPostgresDatabase, startTestServer } from './harness.js';
 import { http, type PreparedDataDir, prepareDataDir } from './unseal.helpers.js';
 
 /** Sealed start and unsealing with 3 of 5 root-key shares (ADR 0012), over real HTTP. */
@@ -140,4 +147,26 @@ describe('unseal with k-of-n root-key shares', () => {
     await server.close();
     server = null;
   }, 60_000);
+});
+
+describe('sealed start on PostgreSQL', () => {
+  it('a fresh database is not sealed; once a server sealed rows under a key, its id is what shares must name', async () => {
+    const fresh = await freshPostgresDatabase();
+    try {
+      expect(await storeSealingKeyIds(fresh.url)).toEqual(new Set());
+    } finally {
+      await fresh.drop();
+    }
+    const s = await startTestServer('postgres');
+    try {
+      const keyFile = join(s.dataDir, 'root.key');
+      const keyId = rootKeyFromBase64(readFileSync(keyFile, 'utf8')).id;
+      expect(await storeSealingKeyIds(s.config.storeUrl)).toEqual(new Set([keyId]));
+      expect(await chooseStartMode(s.config)).toEqual({ sealed: false });
+      rmSync(keyFile);
+      expect(await chooseStartMode(s.config)).toEqual({ sealed: true, storeKeyIds: new Set([keyId]) });
+    } finally {
+      await s.close();
+    }
+  }, 90_000);
 });
