@@ -1234,3 +1234,25 @@ describe('dynamic secrets', () => {
     expect((await run(['list-leases'])).stdout).toMatch(/l-1 +\/prod\/pg +tsr_abc123 +active/);
   });
 });
+
+describe('unseal', () => {
+  it('reads the share from stdin only, prints the progress, and says how to unseal a sealed server', async () => {
+    const given = await run(['unseal', '--share', '-']);
+    expect(given.code, given.stderr).toBe(0);
+    expect(given.stdout).toBe('Key share accepted: 1 of 3 (2 more needed). Still sealed.\n');
+    expect(calls.find((c) => c.path === '/v1/sys/unseal')?.body).toEqual({ share: 'KEY-FROM-STDIN' });
+    const literal = await run(['unseal', '--share', 'tessera-share-1-3-abc']);
+    expect(literal.code).toBe(2);
+    expect(literal.stderr).toMatch(/shell history/);
+    expect(calls.filter((c) => c.path === '/v1/sys/unseal')).toHaveLength(1);
+    expect((await run(['unseal'])).stdout).toBe('Sealed: 0 of ? key shares given (root key k-abcdefgh).\n');
+    routes['GET /v1/identities'] = () => [
+      503,
+      { error: { code: 'TESSERA_SEALED', message: 'Tessera is sealed.', requestId: 'req-sealed-1' } },
+    ];
+    const sealed = await run(['identity', 'list']);
+    expect(sealed.code).toBe(1);
+    expect(sealed.stderr).toMatch(/TESSERA_SEALED/);
+    expect(sealed.stderr).toMatch(/tessera unseal --url http:\/\/127\.0\.0\.1:8377 --share-file FILE/);
+  });
+});
