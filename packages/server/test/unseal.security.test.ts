@@ -87,6 +87,42 @@ describe('unseal: security', () => {
     await expect(createTessera(config, { logger: false })).rejects.toThrow(/sealed under root key/);
   }, 60_000);
 
+  it('answers hostile input with a 4xx and a stable code, never a 5xx', async () => {
+    server = await startServerOrSealed(prepared.config, { logger: false, unsealAttemptsPerMinute: 1000 });
+    const url = `${server.url}/v1/sys/unseal`;
+    const send = async (body: string, type = 'application/json') => {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': type }, body });
+      return { status: res.status, code: ((await res.json()) as any).error?.code };
+    };
+    expect(await send('x'.repeat(10_000))).toEqual({ status: 413, code: 'TESSERA_PAYLOAD_TOO_LARGE' });
+    expect(await send('share=x', 'application/x-www-form-urlencoded')).toEqual({
+      status: 415,
+      code: 'TESSERA_UNSUPPORTED_MEDIA_TYPE',
+    });
+    for (const body of [
+      '',
+      'null',
+      '[]',
+      '{"share": 5}',
+      '{"share": ""}',
+      `{"share": "${'a'.repeat(2000)}"}`,
+    ])
+      expect(await send(body)).toMatchObject({ status: 400 });
+    for (const share of [
+      'tessera-share-999-3-abcdefghij-AAAA-00000000',
+      `tessera-share-1-3-${'é'.repeat(10)}-AA-00000000`,
+    ])
+      expect(await send(JSON.stringify({ share }))).toEqual({
+        status: 400,
+        code: 'TESSERA_UNSEAL_SHARE_INVALID',
+      });
+    expect((await fetch(`${server.url}/v1/sys/unseal`)).status).toBe(503);
+    // A malformed path is still just "sealed" (or a 400), never an internal error.
+    expect([400, 503]).toContain((await fetch(`${server.url}/%zz`)).status);
+    await server.close();
+    server = null;
+  }, 60_000);
+
   it('rate-limits unseal attempts per source address (429 with Retry-After)', async () => {
     server = await startServerOrSealed(prepared.config, { logger: false, unsealAttemptsPerMinute: 3 });
     const url = server.url;
