@@ -76,6 +76,12 @@ const HINTS: Record<string, string> = {
     'the stored ciphertext failed its integrity check (altered or moved in the database): restore the item from a backup',
   TESSERA_RATE_LIMITED: 'too many requests: wait a little and retry',
   TESSERA_UNAVAILABLE: 'the server cannot commit right now (store or audit sink): check its logs',
+  TESSERA_SEALED:
+    'the server is sealed: key-share holders unseal it with `tessera unseal --url {url} --share-file FILE`',
+  TESSERA_UNSEAL_SHARE_INVALID:
+    "check the share for a typo, and that it is a share of this server's root key (`tessera unseal --url {url}` shows its key id)",
+  TESSERA_UNSEAL_KEY_MISMATCH:
+    'the shares given so far were discarded: each holder gives their share again (all from the same `tessera root-key split`)',
   TESSERA_AUDIT_UNAVAILABLE:
     'no audit sink of the server can write, so it refuses changes: check its audit sinks (file, syslog, webhook) and logs',
   TESSERA_NETWORK_ERROR:

@@ -369,6 +369,8 @@ const ROUTES: Record<string, Handler> = {
   'POST /v1/leases/revoke': () => [200, { lease: { ...LEASE, state: 'revoked' }, sessionsTerminated: 1 }],
   'POST /v1/leases/revoke-prefix': () => [202, { marked: 3 }],
   'POST /v1/sys/kek/rotate': () => [200, { kekVersion: 2, previousKekVersion: 1, pendingItems: 3 }],
+  'GET /v1/sys/seal-status': () => [200, { sealed: true, threshold: null, progress: 0, keyId: 'k-abcdefgh' }],
+  'POST /v1/sys/unseal': () => [200, { sealed: true, threshold: 3, progress: 1, keyId: 'k-abcdefgh' }],
   'GET /v1/sys/kek': () => [
     200,
     {
@@ -544,6 +546,8 @@ describe('--json on every command', () => {
     ['revoke-lease', '--lease-id', 'l-1'],
     ['sweep-dynamic-secret', '--name', '/prod/pg'],
     ['root-key', 'rotate', '--data-dir', ROOT_KEY_DATA_DIR],
+    ['root-key', 'split', '--data-dir', ROOT_KEY_DATA_DIR, '--shares', '3', '--threshold', '2'],
+    ['unseal', '--share', '-'],
     [
       'agent',
       '--uid-token-file',
@@ -1228,5 +1232,27 @@ describe('dynamic secrets', () => {
     expect((await run(['revoke-lease', '--prefix', '/prod/'])).stdout).toContain('3 lease(s)');
     expect((await run(['revoke-lease'])).code).toBe(2);
     expect((await run(['list-leases'])).stdout).toMatch(/l-1 +\/prod\/pg +tsr_abc123 +active/);
+  });
+});
+
+describe('unseal', () => {
+  it('reads the share from stdin only, prints the progress, and says how to unseal a sealed server', async () => {
+    const given = await run(['unseal', '--share', '-']);
+    expect(given.code, given.stderr).toBe(0);
+    expect(given.stdout).toBe('Key share accepted: 1 of 3 (2 more needed). Still sealed.\n');
+    expect(calls.find((c) => c.path === '/v1/sys/unseal')?.body).toEqual({ share: 'KEY-FROM-STDIN' });
+    const literal = await run(['unseal', '--share', 'tessera-share-1-3-abc']);
+    expect(literal.code).toBe(2);
+    expect(literal.stderr).toMatch(/shell history/);
+    expect(calls.filter((c) => c.path === '/v1/sys/unseal')).toHaveLength(1);
+    expect((await run(['unseal'])).stdout).toBe('Sealed: 0 of ? key shares given (root key k-abcdefgh).\n');
+    routes['GET /v1/identities'] = () => [
+      503,
+      { error: { code: 'TESSERA_SEALED', message: 'Tessera is sealed.', requestId: 'req-sealed-1' } },
+    ];
+    const sealed = await run(['identity', 'list']);
+    expect(sealed.code).toBe(1);
+    expect(sealed.stderr).toMatch(/TESSERA_SEALED/);
+    expect(sealed.stderr).toMatch(/tessera unseal --url http:\/\/127\.0\.0\.1:8377 --share-file FILE/);
   });
 });

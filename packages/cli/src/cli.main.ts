@@ -29,6 +29,7 @@ import { secretCommands } from './secret.command.js';
 import { serverCommands } from './server.command.js';
 import { uidCommands } from './uid.command.js';
 import { uidRotateCommands } from './uid-rotate.command.js';
+import { unsealCommands } from './unseal.command.js';
 
 /** Every command, in help order. */
 export const COMMANDS: readonly CommandSpec[] = [
@@ -47,6 +48,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...rotatedSecretCommands,
   ...dynamicSecretCommands,
   ...rootKeyCommands,
+  ...unsealCommands,
   ...agentCommands,
   ...runCommands,
 ];

@@ -1,5 +1,6 @@
 /**
  * `tessera root-key rotate`: replaces the root key of a data directory, offline (ADR 0007).
+ * `tessera root-key split`: splits it into k-of-n key shares for a sealed start (ADR 0012).
  */
 
 import type { CommandSpec } from './cli.context.js';
@@ -56,5 +57,89 @@ const rotate: CommandSpec = {
   },
 };
 
+const split: CommandSpec = {
+  path: ['root-key', 'split'],
+  summary: 'Split the root key into key shares, any THRESHOLD of which unseal the server (offline)',
+  details:
+    "Reads DATA_DIR/root.key (or TESSERA_ROOT_KEY) and prints SHARES key shares (Shamir's secret sharing), " +
+    'once: any THRESHOLD of them rebuild the key, fewer reveal nothing. Give each to a different person. ' +
+    'With --remove-key-file --yes the key file is then deleted, and `tessera server` starts sealed: it ' +
+    'serves nothing until THRESHOLD holders run `tessera unseal`, at every start. Without --remove-key-file ' +
+    'nothing changes on disk (keep the file, or delete it yourself once the shares are stored).',
+  options: {
+    'data-dir': { type: 'string', placeholder: 'DIR', required: true, description: 'the data directory' },
+    store: {
+      type: 'string',
+      placeholder: 'URL',
+      description: 'the store, if not the SQLite file in the data dir',
+    },
+    shares: { type: 'number', placeholder: 'N', required: true, description: 'how many shares (2-255)' },
+    threshold: {
+      type: 'number',
+      placeholder: 'K',
+      required: true,
+      description: 'how many shares rebuild the key (2-N)',
+    },
+    'remove-key-file': {
+      type: 'boolean',
+      description: 'delete DATA_DIR/root.key after printing the shares (needs --yes)',
+    },
+    yes: {
+      type: 'boolean',
+      description: 'confirm --remove-key-file: the shares are the only copy of the key',
+    },
+  },
+  examples: [
+    'tessera root-key split --data-dir /var/lib/tessera --shares 5 --threshold 3',
+    'tessera root-key split --data-dir /var/lib/tessera --shares 5 --threshold 3 --remove-key-file --yes',
+  ],
+  async run(ctx, args) {
+    const dataDir = args.str('data-dir');
+    if (!dataDir) throw new UsageError('--data-dir is required');
+    const shares = args.num('shares');
+    const threshold = args.num('threshold');
+    if (shares === undefined || !Number.isInteger(shares) || shares < 2 || shares > 255)
+      throw new UsageError('--shares must be an integer from 2 to 255');
+    if (threshold === undefined || !Number.isInteger(threshold) || threshold < 2 || threshold > shares)
+      throw new UsageError('--threshold must be an integer from 2 to the number of shares');
+    const remove = args.bool('remove-key-file');
+    if (remove && !args.bool('yes'))
+      throw new UsageError(
+        '--remove-key-file deletes the only copy of the root key besides the shares: add --yes to confirm',
+      );
+    const storeUrl = args.str('store');
+    const { loadConfig, splitRootKeyOffline, removeRootKeyFile } = await import('@tessera/server');
+    const config = loadConfig(
+      { dataDir, ...(storeUrl ? { storeUrl } : {}), logLevel: 'silent' },
+      ctx.io.env as NodeJS.ProcessEnv,
+    );
+    if (remove && config.rootKeyBase64)
+      throw new UsageError('the root key comes from TESSERA_ROOT_KEY: there is no key file to remove');
+    const result = await splitRootKeyOffline(config, { shares, threshold });
+    ctx.emit({ keyId: result.keyId, threshold, shares: result.shares, keyFileRemoved: remove }, () =>
+      [
+        `Root key ${result.keyId} split into ${shares} key shares; any ${threshold} of them rebuild it.`,
+        'They are shown only this once. Give each to a different person; never store two together.',
+        '',
+        ...result.shares,
+        '',
+      ].join('\n'),
+    );
+    if (remove) {
+      const removed = removeRootKeyFile(config.dataDir);
+      if (!ctx.json)
+        ctx.note(
+          `Deleted ${removed}. The server now starts sealed: ${threshold} share holders unseal it with ` +
+            '`tessera unseal --url URL --share-file FILE` (or --share - to read the share from stdin).',
+        );
+    } else if (result.keyFile && !ctx.json) {
+      ctx.note(
+        `${result.keyFile} is still there, so the server keeps starting without shares. Once the shares ` +
+          'are stored, run again with --remove-key-file --yes, or delete the file yourself.',
+      );
+    }
+  },
+};
+
 /** The root-key commands. */
-export const rootKeyCommands: readonly CommandSpec[] = [rotate];
+export const rootKeyCommands: readonly CommandSpec[] = [rotate, split];

@@ -14,6 +14,7 @@ interface ServerOverrides {
   storeUrl?: string;
   logLevel?: string;
   production?: boolean;
+  sealed?: boolean;
 }
 
 function overrides(args: ArgReader, withListen: boolean): ServerOverrides {
@@ -34,6 +35,7 @@ function overrides(args: ArgReader, withListen: boolean): ServerOverrides {
     if (storeUrl) out.storeUrl = storeUrl;
     if (logLevel) out.logLevel = logLevel;
     if (args.bool('production')) out.production = true;
+    if (args.bool('sealed')) out.sealed = true;
   }
   return out;
 }
@@ -67,18 +69,47 @@ const server: CommandSpec = {
       type: 'boolean',
       description: 'refuse development defaults: a generated root key, an http issuer, no audit sink',
     },
+    sealed: {
+      type: 'boolean',
+      description: 'start sealed and wait for root-key shares (`tessera unseal`); env TESSERA_SEALED=true',
+    },
   },
   examples: [
     'tessera server',
+    'tessera server --data-dir /var/lib/tessera --sealed',
     'tessera server --port 8377 --data-dir /var/lib/tessera',
     'tessera server --host 0.0.0.0 --store postgres://tessera@db/tessera',
   ],
   async run(ctx, args) {
     const settings = overrides(args, true);
-    const { loadConfig, startServer } = await loadServer();
+    const { loadConfig, chooseStartMode, startServerOrSealed } = await loadServer();
     const config = loadConfigOrUsage(() => loadConfig(settings));
-    const running = await startServer(config);
-    ctx.emit({ url: running.url, pid: process.pid }, () => `Tessera server listening on ${running.url}\n`);
+    // Contradictory key settings (--sealed with a key at hand) are usage errors, like bad settings.
+    await chooseStartMode(config).catch((err: Error) => {
+      throw new UsageError(`invalid server configuration: ${err.message}`);
+    });
+    const running = await startServerOrSealed(config);
+    if (running.sealed) {
+      ctx.emit(
+        { url: running.url, pid: process.pid, sealed: true },
+        () => `Tessera server sealed on ${running.url}\n`,
+      );
+      if (!ctx.json)
+        ctx.note('Sealed: waiting for root-key shares (`tessera unseal --url URL --share-file FILE`).');
+      running.ready.then(
+        (ready) =>
+          ctx.emit(
+            { url: ready.url, pid: process.pid, sealed: false },
+            () => `Unsealed: Tessera server listening on ${ready.url}\n`,
+          ),
+        (err: Error) => {
+          ctx.note(`The server could not start after unsealing: ${err.message}`);
+          void running.close().finally(() => process.exit(1));
+        },
+      );
+    } else {
+      ctx.emit({ url: running.url, pid: process.pid }, () => `Tessera server listening on ${running.url}\n`);
+    }
     await waitForShutdown(ctx, running.close.bind(running));
   },
 };
@@ -120,8 +151,17 @@ const init: CommandSpec = {
     // Not a server start: init creates the root key on purpose (that is how a production data
     // directory is prepared), so production mode's start-up refusals do not apply.
     const settings = { ...overrides(args, false), production: false };
-    const { loadConfig, initDataDir } = await loadServer();
+    const { loadConfig, initDataDir, chooseStartMode } = await loadServer();
     const config = loadConfigOrUsage(() => loadConfig(settings));
+    // A store sealed under a key that is not here (split with --remove-key-file): initialising would
+    // create a new, wrong root.key next to it.
+    if (!config.rootKeyBase64 && (await chooseStartMode({ ...config, sealed: false })).sealed) {
+      throw new CliError(
+        'TESSERA_ALREADY_INITIALISED',
+        'the data directory is already initialised, and its root key is split into key shares (no root.key)',
+        'start it with `tessera server` and unseal it with `tessera unseal`',
+      );
+    }
     const result = await initDataDir(config);
     if (!result.created) {
       throw new CliError(

@@ -60,6 +60,7 @@ import type {
   RotatedSecretValue,
   RotateUidTokenRequest,
   RuleTypeName,
+  SealStatus,
   SecretDeletion,
   SecretDescription,
   SecretItem,
@@ -549,6 +550,19 @@ export class TesseraClient {
   /** `GET /v1/sys/kek` (operator): the active KEK version and how many items each version wraps. */
   secretKekStatus(token: string, options?: RequestOptions): Promise<KekStatus> {
     return this.#call({ method: 'GET', path: '/v1/sys/kek', credential: token, signal: options?.signal });
+  }
+
+  /** `GET /v1/sys/seal-status` (public): whether the server waits for root-key shares, and how many it has. */
+  sealStatus(options?: RequestOptions): Promise<SealStatus> {
+    return this.#call({ method: 'GET', path: '/v1/sys/seal-status', signal: options?.signal });
+  }
+
+  /**
+   * `POST /v1/sys/unseal` (public, sealed server only): gives one root-key share; the answer says how
+   * many of how many are in, and `sealed: false` once the key is rebuilt (ADR 0012).
+   */
+  unseal(share: string, options?: RequestOptions): Promise<SealStatus> {
+    return this.#call({ method: 'POST', path: '/v1/sys/unseal', body: { share }, signal: options?.signal });
   }
 
   // ------------------------------------------------------------------ rotated secrets

@@ -1523,6 +1523,17 @@ export interface PostV1SysKekRotateResponse {
 }
 
 /**
+ * Answer 200 of `GET /v1/sys/seal-status`.
+ * Seal status: false once the server runs (a sealed server waits for root-key shares).
+ */
+export interface GetV1SysSealStatusResponse {
+  sealed: boolean;
+  threshold: number | null;
+  progress: number;
+  keyId: string | null;
+}
+
+/**
  * Body of `POST /v1/uid/children`.
  * Create a child token (holder, or admin with parentTokenId).
  */

@@ -46,7 +46,10 @@ export type TesseraErrorCode =
   | 'TESSERA_SECRET_NAME_INVALID'
   | 'TESSERA_SECRET_VALUE_INVALID'
   | 'TESSERA_SECRET_TOO_LARGE'
-  | 'TESSERA_SECRET_INTEGRITY';
+  | 'TESSERA_SECRET_INTEGRITY'
+  | 'TESSERA_SEALED'
+  | 'TESSERA_UNSEAL_SHARE_INVALID'
+  | 'TESSERA_UNSEAL_KEY_MISMATCH';
 
 type ServerError = Gen.Error['error'];
 
@@ -305,6 +308,12 @@ export type KekRotation = Gen.PostV1SysKekRotateResponse;
 
 /** Answer of `GET /v1/sys/kek`. */
 export type KekStatus = Gen.GetV1SysKekResponse;
+
+/**
+ * Answer of `GET /v1/sys/seal-status` and `POST /v1/sys/unseal` (ADR 0012): `threshold` is known once
+ * a first share was given; `keyId` names the root key the store is sealed under.
+ */
+export type SealStatus = Gen.GetV1SysSealStatusResponse;
 
 // ---------------------------------------------------------------------------------------------
 // Rotated secrets (ADR 0011)

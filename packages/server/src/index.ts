@@ -13,4 +13,13 @@ export {
   type TesseraOptions,
   verifyAuditLedgerOffline,
 } from './server.js';
+export { type RootKeySplit, removeRootKeyFile, splitRootKeyOffline } from './unseal/root-key-split.js';
+export {
+  chooseStartMode,
+  type StartMode,
+  startServerOrSealed,
+  storeSealingKeyIds,
+  type UnsealableOptions,
+  type UnsealableServer,
+} from './unseal/sealed-start.js';
 export { VERSION } from './version.js';

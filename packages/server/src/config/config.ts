@@ -21,6 +21,11 @@ export interface Config {
   audience: string;
   /** Root key (base64, 32 bytes) given directly; otherwise `<dataDir>/root.key` is used or created. */
   rootKeyBase64: string | null;
+  /**
+   * Start sealed (`--sealed` / `TESSERA_SEALED=true`): wait for k-of-n root-key shares on
+   * `POST /v1/sys/unseal` (ADR 0012). Without a key file and key, an existing store starts sealed anyway.
+   */
+  sealed: boolean;
   maxSessionTtlSeconds: number;
   signingKeyRotationSeconds: number;
   /** Failed credential presentations allowed per source address per window. */
@@ -54,6 +59,7 @@ export interface ConfigOverrides {
   logLevel?: string | undefined;
   /** `--production`: as `TESSERA_ENV=production`; `false` overrides the environment (`tessera init`). */
   production?: boolean | undefined;
+  sealed?: boolean | undefined;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -110,6 +116,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     issuer,
     audience: env.TESSERA_AUDIENCE ?? 'tessera',
     rootKeyBase64,
+    sealed: overrides.sealed ?? env.TESSERA_SEALED === 'true',
     maxSessionTtlSeconds: integer(
       'TESSERA_MAX_SESSION_TTL_SECONDS',
       env.TESSERA_MAX_SESSION_TTL_SECONDS,
@@ -148,7 +155,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   };
   const problems = productionProblems(config, {
     issuerIsDefault: issuerSetting === null,
-    rootKeyFileExists: rootKeyBase64 !== null || existsSync(resolve(dataDir, 'root.key')),
+    // Sealed: the key arrives as shares at start (ADR 0012), it is never created.
+    rootKeyFileExists: rootKeyBase64 !== null || config.sealed || existsSync(resolve(dataDir, 'root.key')),
   });
   if (production && problems.length > 0)
     throw new Error(

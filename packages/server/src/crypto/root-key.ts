@@ -11,15 +11,19 @@ import {
 } from 'node:fs';
 import type { RootKey } from './envelope.js';
 
+/** The id that names a root key without revealing it: a truncated hash of the material (10 characters). */
+export function rootKeyId(material: Uint8Array): string {
+  return createHash('sha256').update('tessera-root-key-id').update(material).digest('base64url').slice(0, 10);
+}
+
 function fromMaterial(material: Buffer): RootKey {
   if (material.length !== 32) throw new Error('the root key must be 32 bytes (base64-encoded)');
-  // The id names the key without revealing it: a truncated hash of the material.
-  const id = createHash('sha256')
-    .update('tessera-root-key-id')
-    .update(material)
-    .digest('base64url')
-    .slice(0, 10);
-  return { id, material };
+  return { id: rootKeyId(material), material };
+}
+
+/** A root key from its 32 bytes (e.g. recombined from key shares). */
+export function rootKeyFromMaterial(material: Uint8Array): RootKey {
+  return fromMaterial(Buffer.from(material));
 }
 
 /** Parses a base64 root key given in configuration. */

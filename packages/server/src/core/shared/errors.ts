@@ -37,6 +37,12 @@ export const ErrorCodes = {
   LEASE_QUOTA: 'TESSERA_LEASE_QUOTA',
   /** A dynamic secret's target (database, Redis…) refused or failed an operation. */
   PRODUCER_FAILED: 'TESSERA_PRODUCER_FAILED',
+  /** The server is sealed: it waits for root-key shares (ADR 0012). */
+  SEALED: 'TESSERA_SEALED',
+  /** A key share that is malformed, fails its checksum, belongs to another key or was already given. */
+  UNSEAL_SHARE_INVALID: 'TESSERA_UNSEAL_SHARE_INVALID',
+  /** The shares combined into a key that does not open the store: unseal progress is reset. */
+  UNSEAL_KEY_MISMATCH: 'TESSERA_UNSEAL_KEY_MISMATCH',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -46,6 +46,28 @@ export function registerSystemRoutes(
     },
   );
 
+  // The sealed listener answers the same route with sealed: true (ADR 0012).
+  app.get(
+    '/v1/sys/seal-status',
+    {
+      config: { access: { public: true } },
+      schema: {
+        tags: ['system'],
+        summary: 'Seal status: false once the server runs (a sealed server waits for root-key shares)',
+        security: [],
+        response: {
+          200: Type.Object({
+            sealed: Type.Boolean(),
+            threshold: Type.Union([Type.Integer(), Type.Null()]),
+            progress: Type.Integer(),
+            keyId: Type.Union([Type.String(), Type.Null()]),
+          }),
+        },
+      },
+    },
+    async () => ({ sealed: false, threshold: null, progress: 0, keyId: null }),
+  );
+
   app.get(
     '/.well-known/jwks.json',
     {
