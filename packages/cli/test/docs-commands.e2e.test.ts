@@ -101,11 +101,13 @@ function exec(
 
 /** `tessera server` (through node_modules/.bin, as a user runs it) with its log in `server.log`. */
 async function startServer(work: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const bin = join(root, 'node_modules/.bin/tessera');
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: npm install links it (issue 10 item 1)`);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const log = openSync(join(work, 'server.log'), 'a');
   const server = spawn(
-    join(root, 'node_modules/.bin/tessera'),
+    bin,
     ['server', '--port', String(port), '--data-dir', join(work, '.tessera'), '--log-level', 'warn'],
     { cwd: work, stdio: ['ignore', log, log] },
   );
