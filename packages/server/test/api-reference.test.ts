@@ -31,7 +31,7 @@ describe('API reference at /docs', () => {
     // Every script and stylesheet is a relative URL on this server.
     const assets = [...res.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
     expect(assets.length).toBeGreaterThanOrEqual(5);
-    expect(res.body).not.toMatch(/(?:src|href)="(?:https?:)?\/\//);
+    expect(res.body).not.toMatch(/https?:\/\/|(?:src|href)="\/\//);
     for (const asset of assets) {
       const url = new URL(asset, 'http://tessera.test/docs').pathname;
       const a = await get(url);
@@ -39,6 +39,13 @@ describe('API reference at /docs', () => {
       expect(a.body.length, url).toBeGreaterThan(0);
     }
     expect(assets.some((a) => a.endsWith('swagger-ui-bundle.js'))).toBe(true);
+    // Stylesheets load nothing from another host either (inline data: images only).
+    for (const css of assets.filter((a) => a.endsWith('.css'))) {
+      const body = (await get(new URL(css, 'http://tessera.test/docs').pathname)).body;
+      for (const [, ref] of body.matchAll(/url\(\s*["']?([^"')]*)/g))
+        expect(ref, css).toMatch(/^(?:data:|[^:/]*$)/);
+      expect(body, css).not.toMatch(/@import/);
+    }
     expect(assets.some((a) => a.endsWith('swagger-ui.css'))).toBe(true);
     // The initializer points at this server's OpenAPI document and no external validator.
     const init = await get('/docs/static/swagger-initializer.js');
