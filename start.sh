@@ -11,8 +11,8 @@ usage() {
   cat <<'EOF'
 Usage: ./start.sh [--all | --help]
 
-The Universal Identity demo (an administrator, a platform engineer, an application service), against a Tessera server that the script starts
-itself (free port, throw-away data directory) and stops on exit.
+The Universal Identity demo (an administrator, a platform engineer, an application service),
+against a Tessera server that the script starts itself (free port, throw-away data directory) and stops on exit.
 
   (no option)  interactive menu
   --all        run the complete three-persona workflow (every step) without questions; exits
