@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tessera's interactive Universal Identity demo: the seed document's three personas (admin, platform
+# Tessera's interactive Universal Identity demo: three personas (admin, platform
 # engineer, application service) against a throw-away Tessera server that this script starts on a
 # free port and stops on exit. `./start.sh --help` for usage.
 #
@@ -11,8 +11,8 @@ usage() {
   cat <<'EOF'
 Usage: ./start.sh [--all | --help]
 
-The Universal Identity demo of the seed document, against a Tessera server that the script starts
-itself (free port, throw-away data directory) and stops on exit.
+The Universal Identity demo (an administrator, a platform engineer, an application service),
+against a Tessera server that the script starts itself (free port, throw-away data directory) and stops on exit.
 
   (no option)  interactive menu
   --all        run the complete three-persona workflow (every step) without questions; exits
@@ -450,7 +450,7 @@ step_platform() {
     printf '%s\n' "$uid" | write_private "$SERVICE_TOKEN"
     check_private "$SERVICE_TOKEN"
     rm -f "$CLIENT_TOKENS"
-    explain "A quick check that the deployed token is valid (the seed's monitoring test: the holder lists its own token tree)."
+    explain "A quick check that the deployed token is valid (a monitoring check: the holder lists its own token tree)."
     run tessera uid-list-children --uid-token "$uid"
     state_set handoff yes
     ok "token $(masked "$uid") deployed to $(rel "$SERVICE_TOKEN") (mode $(file_mode "$SERVICE_TOKEN")); hand-off copy deleted"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Secretless machine authentication with Tessera Universal Identity (the seed's Python example).
+"""Secretless machine authentication with Tessera Universal Identity (a complete example).
 
 A service holds only its UID token, in a file put there by the platform engineer (or kept rotated by
 `tessera agent`). It exchanges the token for a short-lived session token, reads its database

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Universal Identity walk-through of the seed document, with `tessera` in place of `akeyless`.
+# Akeyless's Universal Identity walk-through, with `tessera` in place of `akeyless`.
 # Needs a running server (TESSERA_URL) and an administrator profile (`tessera configure`).
 # Every step checks its outcome; the script fails at the first surprise.
 set -euo pipefail
@@ -20,7 +20,7 @@ tessera auth --access-id "$ACCESS_ID" --access-type universal_identity --uid_tok
 T_TOKEN=$(grep -o 't-[A-Za-z0-9._-]*' /tmp/tessera-auth.$$ | head -n1); rm -f /tmp/tessera-auth.$$
 [[ -n $T_TOKEN ]] || fail "no session token"
 
-step "Application: rotate (the seed's rotation script parses this output)"
+step "Application: rotate (rotation scripts written for Akeyless parse this output)"
 NEW_TOKEN_OUTPUT=$(tessera uid-rotate-token --uid-token "$UID_TOKEN")
 NEW_TOKEN=$(echo "$NEW_TOKEN_OUTPUT" | grep -E "(ROTATED TOKEN|Token):" | sed 's/.*\[//' | sed 's/\].*//')
 [[ $NEW_TOKEN == u-* && $NEW_TOKEN != "$UID_TOKEN" ]] || fail "rotation gave no new token"

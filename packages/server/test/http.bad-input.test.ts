@@ -721,7 +721,8 @@ describe('unknown routes', () => {
     ['GET', '/v1/nope'],
     ['GET', '/v2/identities'],
     ['POST', '/v1/identities/x/y/z'],
-    ['GET', '/'],
+    ['POST', '/'], // GET / redirects to the API reference (api-reference.test.ts)
+    ['GET', '/index.html'],
     ['GET', '/.env'],
     ['GET', '/v1/../../etc/passwd'],
     ['DELETE', '/v1/identities'],
