@@ -1,6 +1,6 @@
 import type { Principal } from '../sessions/sessions.model.js';
 import type { Clock } from '../shared/ports.js';
-import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
+import type { ReadRepos, Repos, UnitOfWork } from '../shared/unit-of-work.js';
 import { type ClaimIdentity, needsIdentity, type PrincipalClaims, principalClaims } from './access.claims.js';
 import type { AccessContext } from './access.conditions.js';
 import { type Explanation, explainAccess } from './access.explain.js';
@@ -36,7 +36,7 @@ interface LoadedPolicy {
 }
 
 /** Loads an auth method's associations and every role they reach (inclusion followed, cycle-safe). */
-async function loadPolicy(r: Repos, authMethodId: string): Promise<LoadedPolicy> {
+async function loadPolicy(r: ReadRepos, authMethodId: string): Promise<LoadedPolicy> {
   const associations = await r.roles.listAssociations({ authMethodId });
   const roles = new Map<string, PolicyRole & { rules: PolicyRole['rules'][number][]; includes: string[] }>();
   for (let frontier = [...new Set(associations.map((a) => a.roleId))]; frontier.length > 0; ) {

@@ -3,7 +3,7 @@ import type { Page, RequestContext } from '../shared/context.js';
 import { notFound, validationError } from '../shared/errors.js';
 import type { Clock, CredentialFactory } from '../shared/ports.js';
 import { toIsoOrNull } from '../shared/schemas.js';
-import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
+import type { ReadRepos, Repos, UnitOfWork } from '../shared/unit-of-work.js';
 import { type ClaimFilter, isEmptyFilter, normaliseClaimFilter } from './access.claims.js';
 import { normaliseConditions } from './access.conditions.js';
 import {
@@ -125,7 +125,7 @@ export function createRolesService({ uow, clock, credentials, onChange }: RolesS
     return method;
   }
 
-  async function details(r: Repos, role: Role): Promise<RoleDetails> {
+  async function details(r: ReadRepos, role: Role): Promise<RoleDetails> {
     const [rules, edges, associations] = await Promise.all([
       r.roles.listRules([role.id]),
       r.roles.listIncludes([role.id]),

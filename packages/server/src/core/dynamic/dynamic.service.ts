@@ -5,7 +5,7 @@ import { normaliseSecretName } from '../secrets/secrets.names.js';
 import type { RequestContext } from '../shared/context.js';
 import { conflict, validationError } from '../shared/errors.js';
 import type { Clock } from '../shared/ports.js';
-import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
+import type { ReadRepos, Repos, UnitOfWork } from '../shared/unit-of-work.js';
 import {
   describeFailure,
   dynamicSecretHasLeases,
@@ -61,7 +61,7 @@ export function createDynamicSecretsService({ uow, clock, cipher, producers, ids
   }
 
   /** The full settings of an item (decrypted in memory only, for the producer). */
-  async function unseal(r: Repos, item: DynamicSecret): Promise<ProducerSettings> {
+  async function unseal(r: ReadRepos, item: DynamicSecret): Promise<ProducerSettings> {
     const dek = await keks.unwrap(r, item);
     return JSON.parse(cipher.decrypt(dek, item.sealedSettings, settingsAad(item.id))) as ProducerSettings;
   }

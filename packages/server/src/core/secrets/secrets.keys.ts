@@ -1,7 +1,7 @@
 import type { AuditEvent } from '../audit/audit.model.js';
 import { type RequestContext, systemContext } from '../shared/context.js';
 import type { Clock } from '../shared/ports.js';
-import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
+import type { ReadRepos, Repos, UnitOfWork } from '../shared/unit-of-work.js';
 import type { DataKey, SecretCipher } from './secrets.cipher.js';
 import { secretIntegrity } from './secrets.errors.js';
 import type { KekStatus, SecretItem } from './secrets.model.js';
@@ -17,7 +17,7 @@ const REWRAP_BATCH = 200;
  */
 export function kekAccess(cipher: SecretCipher, clock: Clock) {
   /** Loads the KEKs in the store into the cipher and forgets those no longer there. */
-  async function sync(r: Repos): Promise<number | null> {
+  async function sync(r: ReadRepos): Promise<number | null> {
     const rows = await r.secretKeys.list();
     cipher.loadKeks(rows, true);
     return rows.length === 0 ? null : Math.max(...rows.map((k) => k.version));
@@ -42,7 +42,7 @@ export function kekAccess(cipher: SecretCipher, clock: Clock) {
     },
 
     /** The data key of an item; an integrity error when its wrapping fails to authenticate. */
-    async unwrap(r: Repos, item: Pick<SecretItem, 'id' | 'wrappedKey' | 'kekVersion'>): Promise<DataKey> {
+    async unwrap(r: ReadRepos, item: Pick<SecretItem, 'id' | 'wrappedKey' | 'kekVersion'>): Promise<DataKey> {
       if (!cipher.hasKek(item.kekVersion)) await sync(r);
       if (!cipher.hasKek(item.kekVersion))
         throw secretIntegrity(`item ${item.id}: KEK version ${item.kekVersion} is not in the store`);

@@ -27,6 +27,41 @@ export interface Repos {
   afterCommit(fn: () => void): void;
 }
 
+/** Method names that only read, by the repositories' naming convention. */
+type ReadPrefix =
+  | 'get'
+  | 'list'
+  | 'find'
+  | 'count'
+  | 'query'
+  | 'has'
+  | 'is'
+  | 'search'
+  | 'load'
+  | 'read'
+  | 'latest'
+  | 'exists'
+  | 'head'
+  | 'versions'
+  | 'folders'
+  | 'live'
+  | 'due';
+type ReadMethods<T> = {
+  [K in keyof T]: K extends `${ReadPrefix}${string}`
+    ? T[K] extends (...args: never[]) => unknown
+      ? K
+      : never
+    : never;
+}[keyof T];
+
+/**
+ * The repositories as a read hands them out: only their reading methods, so a read cannot write
+ * (outside a transaction, a write would commit on its own, unaudited and ungrouped).
+ */
+export type ReadRepos = {
+  readonly [K in Exclude<keyof Repos, 'afterCommit'>]: Pick<Repos[K], ReadMethods<Repos[K]>>;
+};
+
 /**
  * Transactions are scopes (DESIGN §4.7): the work function receives repositories bound to the
  * transaction, so there is no optional `tx` argument to forget. `write` resolves only after its
@@ -34,5 +69,5 @@ export interface Repos {
  */
 export interface UnitOfWork {
   write<T>(work: (repos: Repos) => Promise<T>): Promise<T>;
-  read<T>(work: (repos: Repos) => Promise<T>): Promise<T>;
+  read<T>(work: (repos: ReadRepos) => Promise<T>): Promise<T>;
 }

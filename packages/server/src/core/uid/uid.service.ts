@@ -7,7 +7,7 @@ import type { SessionsService } from '../sessions/sessions.service.js';
 import type { RequestContext } from '../shared/context.js';
 import { authFailed, ErrorCodes, notFound, TesseraError, validationError } from '../shared/errors.js';
 import type { Clock, CredentialFactory } from '../shared/ports.js';
-import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
+import type { ReadRepos, Repos, UnitOfWork } from '../shared/unit-of-work.js';
 import { depthLimit, inheritanceDenied, rotationConflict, rotationDenied, ttlLimit } from './uid.errors.js';
 import { subtreeEnd, type UidCredential, type UidNode, type UidTreeNode } from './uid.model.js';
 import type { PresentedUidToken, UidPresenter, UidPurpose } from './uid.presentation.js';
@@ -203,6 +203,11 @@ export function createUidService(deps: UidServiceDeps) {
       const p = await presentOrThrow(r, actor.token, purpose, ctx);
       return { method: p.method, node: p.node as UidNode | null };
     }
+    return readScopeOf(r, actor);
+  }
+
+  /** The scope of a session or admin caller: reads only (a holder's token is presented, a write). */
+  async function readScopeOf(r: ReadRepos, actor: Exclude<UidActor, { kind: 'holder' }>) {
     if (actor.kind === 'session') {
       const node = await r.uid.getNode(actor.nodeId);
       const method = await r.authMethods.get(actor.methodId);
@@ -372,7 +377,7 @@ export function createUidService(deps: UidServiceDeps) {
       const { method, node } =
         actor.kind === 'holder'
           ? await run(ctx, 'uid.tree.listed', (r) => scopeOf(r, actor, 'tree', ctx))
-          : await uow.read((r) => scopeOf(r, actor, 'tree', ctx));
+          : await uow.read((r) => readScopeOf(r, actor));
       return uow.read(async (r) => {
         let root = node;
         if (tokenId) {
