@@ -13,11 +13,11 @@ import { AuthMethodSchema } from '../core/auth-methods/auth-methods.schemas.js';
 import { IdentitySchema } from '../core/identities/identities.schemas.js';
 import type { HttpMetrics } from '../core/monitoring/tessera-metrics.js';
 import { ErrorCodes, TesseraError } from '../core/shared/errors.js';
-import { ErrorBody } from '../core/shared/schemas.js';
 import { UidNodeSchema } from '../core/uid/uid.schemas.js';
 import { requireDeclaredAccess } from './access.js';
 import type { FrontDoor } from './doors/door.js';
 import { errorHandler } from './error-mapper.js';
+import { ErrorBody } from './error-schemas.js';
 import { installRequestMetrics } from './request-metrics.js';
 import { createValidatorCompiler } from './validation.js';
 

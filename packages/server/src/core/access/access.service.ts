@@ -1,6 +1,6 @@
 import type { Principal } from '../sessions/sessions.model.js';
 import type { Clock } from '../shared/ports.js';
-import type { ReadRepos, Repos, UnitOfWork } from '../shared/unit-of-work.js';
+import type { ReadRepos, UnitOfWork } from '../shared/unit-of-work.js';
 import { type ClaimIdentity, needsIdentity, type PrincipalClaims, principalClaims } from './access.claims.js';
 import type { AccessContext } from './access.conditions.js';
 import { type Explanation, explainAccess } from './access.explain.js';

@@ -6,7 +6,7 @@ import type {
   CredentialPresentation,
 } from '../auth-methods/auth-method.registry.js';
 import { refuseReason } from '../auth-methods/method-checks.js';
-import type { Metrics } from '../monitoring/metrics.js';
+import type { Metrics } from '../monitoring/metrics.port.js';
 import type { IssuedSession, SessionsService } from '../sessions/sessions.service.js';
 import type { RequestContext } from '../shared/context.js';
 import { authFailed, ErrorCodes, TesseraError } from '../shared/errors.js';

@@ -5,7 +5,7 @@ import { normaliseSecretName } from '../secrets/secrets.names.js';
 import type { RequestContext } from '../shared/context.js';
 import { conflict, validationError } from '../shared/errors.js';
 import type { Clock } from '../shared/ports.js';
-import type { ReadRepos, Repos, UnitOfWork } from '../shared/unit-of-work.js';
+import type { ReadRepos, UnitOfWork } from '../shared/unit-of-work.js';
 import {
   describeFailure,
   dynamicSecretHasLeases,

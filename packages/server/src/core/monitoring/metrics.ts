@@ -17,24 +17,7 @@ export type LabelValues = readonly string[] | ReadonlySet<string>;
 
 type Labels<L extends string> = Readonly<Record<L, string>>;
 
-/**
- * What the core reports (DESIGN §4.3: injected, never imported as a global). Label values are codes
- * from closed sets; an implementation maps anything else to `other`.
- */
-export interface Metrics {
-  /** One credential exchange (`POST /v1/auth`), after its audit event committed. */
-  authentication(method: string, outcome: AuthOutcome, reason: string | null): void;
-  /** One rotation request of a UID token, after its audit event committed. */
-  uidRotation(outcome: UidRequestOutcome): void;
-  /** A UID token (`self`) or subtree (`all`) revoked on request. */
-  uidRevocation(type: 'self' | 'all'): void;
-  /** A rotated-away UID token presented again, handled by the method's policy. */
-  uidReuseDetected(policy: string): void;
-}
-
-export type AuthOutcome = 'success' | 'failure' | 'rate_limited';
-/** `failure`: the credential was refused; `denied`: it was valid but the request was not allowed. */
-export type UidRequestOutcome = 'success' | 'failure' | 'denied';
+export type { AuthOutcome, Metrics, UidRequestOutcome } from './metrics.port.js';
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;

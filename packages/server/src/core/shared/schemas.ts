@@ -19,20 +19,5 @@ export const Cursor = Type.String({ minLength: 1, maxLength: 100 });
 export const AccessId = Type.String({ minLength: 3, maxLength: 64, pattern: '^p-[a-z0-9]+$' });
 export const Token = Type.String({ minLength: 1, maxLength: 4096 });
 
-export const ErrorBody = Type.Object(
-  {
-    error: Type.Object({
-      code: Type.String({ maxLength: 64 }),
-      message: Type.String({ maxLength: 1000 }),
-      requestId: Type.String({ maxLength: 100 }),
-      details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    }),
-  },
-  { $id: 'Error', description: 'Every error: a stable code, a public message and the request id.' },
-);
-
-export const errorResponses = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((s) => [s, Type.Ref('Error')])) as Record<number, TSchema>;
-
 export const toIso = (ms: number) => new Date(ms).toISOString();
 export const toIsoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

@@ -3,7 +3,7 @@ import type { AuthFailureReason } from '../auth-methods/auth-method.registry.js'
 import { type AuthMethod, isUidMethod, type UidSettings } from '../auth-methods/auth-methods.model.js';
 import { refuseReason } from '../auth-methods/method-checks.js';
 import type { IdentityState } from '../identities/identities.model.js';
-import type { Metrics } from '../monitoring/metrics.js';
+import type { Metrics } from '../monitoring/metrics.port.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import type { RequestContext } from '../shared/context.js';
 import type { Clock, CredentialFactory } from '../shared/ports.js';

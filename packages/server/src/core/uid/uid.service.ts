@@ -2,7 +2,7 @@ import type { AuditEvent } from '../audit/audit.model.js';
 import type { FailureLimiter } from '../auth/failure-limiter.js';
 import type { AuthMethod, UidSettings } from '../auth-methods/auth-methods.model.js';
 import { isUidMethod } from '../auth-methods/auth-methods.model.js';
-import type { Metrics } from '../monitoring/metrics.js';
+import type { Metrics } from '../monitoring/metrics.port.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import type { RequestContext } from '../shared/context.js';
 import { authFailed, ErrorCodes, notFound, TesseraError, validationError } from '../shared/errors.js';

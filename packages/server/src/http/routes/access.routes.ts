@@ -7,8 +7,8 @@ import type { DenialRecorder } from '../../core/audit/denials.js';
 import type { Principal } from '../../core/sessions/sessions.model.js';
 import type { SessionsService } from '../../core/sessions/sessions.service.js';
 import { forbidden, TesseraError, validationError } from '../../core/shared/errors.js';
-import { errorResponses } from '../../core/shared/schemas.js';
 import type { TypedApp } from '../app.js';
+import { errorResponses } from '../error-schemas.js';
 
 /**
  * `POST /v1/access/explain`: which rule (role, association) allows or denies an action, and why.

@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import { auditResource } from '../../core/access/access.resources.js';
 import type { LedgerReport } from '../../core/audit/audit.verify.js';
-import { errorResponses } from '../../core/shared/schemas.js';
 import type { ArchiveResult } from '../../storage/audit-ledger.js';
 import type { TypedApp } from '../app.js';
+import { errorResponses } from '../error-schemas.js';
 
 const Report = Type.Object({
   ok: Type.Boolean(),

@@ -8,8 +8,8 @@ import {
   ListAuditEventsQuery,
 } from '../../core/audit/audit.schemas.js';
 import type { AuditService } from '../../core/audit/audit.service.js';
-import { errorResponses } from '../../core/shared/schemas.js';
 import type { TypedApp } from '../app.js';
+import { errorResponses } from '../error-schemas.js';
 
 const tags = ['audit'];
 

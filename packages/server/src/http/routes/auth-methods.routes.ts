@@ -12,8 +12,8 @@ import {
   UpdateAuthMethodBody,
 } from '../../core/auth-methods/auth-methods.schemas.js';
 import type { AuthMethodsService } from '../../core/auth-methods/auth-methods.service.js';
-import { errorResponses } from '../../core/shared/schemas.js';
 import type { TypedApp } from '../app.js';
+import { errorResponses } from '../error-schemas.js';
 
 const tags = ['auth-methods'];
 

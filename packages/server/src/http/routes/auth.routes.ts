@@ -1,7 +1,7 @@
 import { AuthBody, AuthResponse, credentialFromBody } from '../../core/auth/auth.schemas.js';
 import type { AuthService } from '../../core/auth/auth.service.js';
-import { errorResponses } from '../../core/shared/schemas.js';
 import type { TypedApp } from '../app.js';
+import { errorResponses } from '../error-schemas.js';
 
 /** `POST /v1/auth`: exchange an access key or a UID token for a session token. */
 export function registerAuthRoutes(app: TypedApp, deps: { authenticate: AuthService }) {

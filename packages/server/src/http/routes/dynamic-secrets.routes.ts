@@ -23,8 +23,8 @@ import type { DynamicSecretsService } from '../../core/dynamic/dynamic.service.j
 import type { LeasesService } from '../../core/dynamic/leases.service.js';
 import { normaliseSecretName } from '../../core/secrets/secrets.names.js';
 import { forbidden, validationError } from '../../core/shared/errors.js';
-import { errorResponses } from '../../core/shared/schemas.js';
 import type { TypedApp } from '../app.js';
+import { errorResponses } from '../error-schemas.js';
 
 const tags = ['dynamic-secrets'];
 const item = (name: string): Resource => itemResource(normaliseSecretName(name));

@@ -9,8 +9,8 @@ import {
   UpdateIdentityBody,
 } from '../../core/identities/identities.schemas.js';
 import type { IdentitiesService } from '../../core/identities/identities.service.js';
-import { errorResponses } from '../../core/shared/schemas.js';
 import type { TypedApp } from '../app.js';
+import { errorResponses } from '../error-schemas.js';
 
 const tags = ['identities'];
 

@@ -2,9 +2,9 @@ import { Type } from '@sinclair/typebox';
 import type { Resource } from '../../core/access/access.policy.js';
 import { auditResource } from '../../core/access/access.resources.js';
 import { EXPOSITION_CONTENT_TYPE } from '../../core/monitoring/metrics.js';
-import { errorResponses } from '../../core/shared/schemas.js';
 import type { RouteAccess } from '../access.js';
 import type { TypedApp } from '../app.js';
+import { errorResponses } from '../error-schemas.js';
 
 /** What a non-public scrape needs: `read` on this resource. */
 export const METRICS_RESOURCE: Resource = auditResource('metrics');

@@ -22,8 +22,8 @@ import {
 } from '../../core/access/roles.schemas.js';
 import type { RolesService } from '../../core/access/roles.service.js';
 import type { AuthMethodsService } from '../../core/auth-methods/auth-methods.service.js';
-import { errorResponses } from '../../core/shared/schemas.js';
 import type { TypedApp } from '../app.js';
+import { errorResponses } from '../error-schemas.js';
 
 const tags = ['roles'];
 const params = (r: FastifyRequest) => r.params as { name: string; included?: string };

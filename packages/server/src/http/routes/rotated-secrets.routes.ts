@@ -12,8 +12,8 @@ import {
 } from '../../core/rotation/rotation.schemas.js';
 import type { RotationService } from '../../core/rotation/rotation.service.js';
 import { normaliseSecretName } from '../../core/secrets/secrets.names.js';
-import { errorResponses } from '../../core/shared/schemas.js';
 import type { TypedApp } from '../app.js';
+import { errorResponses } from '../error-schemas.js';
 
 const tags = ['rotated-secrets'];
 

@@ -29,8 +29,8 @@ import {
   UpdateSecretBody,
 } from '../../core/secrets/secrets.schemas.js';
 import type { SecretsService } from '../../core/secrets/secrets.service.js';
-import { errorResponses } from '../../core/shared/schemas.js';
 import type { TypedApp } from '../app.js';
+import { errorResponses } from '../error-schemas.js';
 
 const tags = ['secrets'];
 

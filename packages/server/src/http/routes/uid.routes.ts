@@ -2,7 +2,6 @@ import type { FastifyRequest } from 'fastify';
 import type { Resource } from '../../core/access/access.policy.js';
 import { authMethodResource, UID_ACTIONS } from '../../core/access/access.resources.js';
 import type { AuthMethodsService } from '../../core/auth-methods/auth-methods.service.js';
-import { errorResponses } from '../../core/shared/schemas.js';
 import {
   AckBody,
   AckedSchema,
@@ -21,6 +20,7 @@ import {
 import type { UidActor, UidService } from '../../core/uid/uid.service.js';
 import { type UidCaller, uidTokenRequired } from '../access.js';
 import type { TypedApp } from '../app.js';
+import { errorResponses } from '../error-schemas.js';
 
 const tags = ['universal-identity'];
 
