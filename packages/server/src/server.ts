@@ -98,8 +98,14 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     ...extensions,
   ];
 
-  await platform.start();
-  for (const module of modules) await module.start?.();
+  try {
+    await platform.start();
+    for (const module of modules) await module.start?.();
+  } catch (error) {
+    // Nothing is serving yet: release what the platform opened (store, leader lock, listener).
+    await platform.close().catch(() => {});
+    throw error;
+  }
 
   const doorAccess: DoorAccessDeps = {
     sessions: sessions.services.sessions,

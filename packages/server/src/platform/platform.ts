@@ -90,8 +90,13 @@ function loadRootKey(config: Config): RootKey {
 export async function openPlatform(config: Config, { clock, log }: PlatformOptions): Promise<Platform> {
   const rootKey = loadRootKey(config);
   const store = openStore(config.storeUrl);
-  await migrate(store);
-  await assertRootKeyMatches(store.db, rootKey);
+  try {
+    await migrate(store);
+    await assertRootKeyMatches(store.db, rootKey);
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
   // The audit keys come from the original root key, which a root-key rotation keeps sealed (ADR 0007).
   const auditKey = await auditKeySource(store.db, rootKey);
   const keyring = new Keyring(createSigningKeyStore(store.db), rootKey);
