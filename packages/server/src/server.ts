@@ -43,6 +43,7 @@ import { createPostgresProducer } from './producers/postgresql.producer.js';
 import { createRedisProducer } from './producers/redis.producer.js';
 import { ProducerRegistry } from './producers/registry.js';
 import { CheckpointFile, createLedger } from './storage/audit-ledger.js';
+import { acquireDataDirLock } from './storage/data-dir-lock.js';
 import { migrate, openStore } from './storage/database.js';
 import { listenForRevocations } from './storage/notifier.js';
 import { AuthMethodCache, ChainHead, repoFactory } from './storage/repos/index.js';
@@ -469,7 +470,16 @@ function writeAdminFile(dataDir: string, accessId: string, accessKey: string): s
 }
 
 /** Starts a server: on first start it creates the administrator and writes `admin.json` (0600). */
-export async function startServer(
+export async function startServer(config: Config, options: TesseraOptions = {}) {
+  const unlock = acquireDataDirLock(config.dataDir, 'server'); // offline commands refuse while held
+  const running = await startUnlocked(config, options).catch((error: unknown) => {
+    unlock();
+    throw error;
+  });
+  return { ...running, close: () => running.close().finally(unlock) };
+}
+
+async function startUnlocked(
   config: Config,
   options: TesseraOptions = {},
 ): Promise<{ url: string; close(): Promise<void>; tessera: Tessera }> {
@@ -494,12 +504,17 @@ export async function startServer(
 export async function initDataDir(
   config: Config,
 ): Promise<{ accessId: string; accessKey: string | null; created: boolean; adminFile: string }> {
-  const tessera = await createTessera(config, { logger: false });
+  const unlock = acquireDataDirLock(config.dataDir, 'init');
   try {
-    const admin = await tessera.ensureAdmin();
-    return { ...admin, adminFile: join(config.dataDir, 'admin.json') };
+    const tessera = await createTessera(config, { logger: false });
+    try {
+      const admin = await tessera.ensureAdmin();
+      return { ...admin, adminFile: join(config.dataDir, 'admin.json') };
+    } finally {
+      await tessera.close();
+    }
   } finally {
-    await tessera.close();
+    unlock();
   }
 }
 
