@@ -277,6 +277,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     },
     logger,
     trustProxy: config.trustProxy,
+    httpTimeouts: config.httpTimeouts,
     newRequestId: () => credentials.newId('req-', 24),
     metrics,
     metricsPublic: config.metricsPublic,

@@ -9,6 +9,7 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
+import type { HttpTimeouts } from '../config/config.js';
 import type { AccessService } from '../core/access/access.service.js';
 import type { RolesService } from '../core/access/roles.service.js';
 import type { AuditService } from '../core/audit/audit.service.js';
@@ -47,6 +48,7 @@ import { registerRotatedSecretRoutes } from './routes/rotated-secrets.routes.js'
 import { registerSecretRoutes } from './routes/secrets.routes.js';
 import { registerSystemRoutes } from './routes/system.routes.js';
 import { registerUidRoutes } from './routes/uid.routes.js';
+import { httpTimeoutOptions } from './timeouts.js';
 import { createValidatorCompiler } from './validation.js';
 
 export type TypedApp = FastifyInstance<
@@ -76,6 +78,8 @@ export interface AppDeps {
   auditLedger: AuditLedgerDeps;
   logger: FastifyServerOptions['logger'];
   trustProxy: boolean;
+  /** Slow and idle connections are dropped (config `httpTimeouts`). */
+  httpTimeouts?: HttpTimeouts;
   newRequestId: () => string;
   metrics: HttpMetrics;
   /** `GET /metrics` needs no credential. */
@@ -103,6 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
     genReqId: () => deps.newRequestId(),
     return503OnClosing: true,
+    ...httpTimeoutOptions(deps.httpTimeouts),
     // The Akeyless SDK sends `//auth` when its base path ends with a slash.
     routerOptions: { ignoreDuplicateSlashes: true },
     // Router-level refusals (malformed or over-long URL parameters) use the one error shape too.
