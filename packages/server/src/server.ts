@@ -207,8 +207,18 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   const audit = createAuditService({ uow, hasher: auditHasher });
   const lastUsed = new LastUsedTracker();
   const limiter = new FailureLimiter(clock, config.authFailureLimit, config.authFailureWindowSeconds * 1000);
-  const uid = createUidService({ uow, clock, credentials, sessions, present, limiter, metrics });
-  const authenticate = createAuthService({ uow, clock, registry, sessions, limiter, lastUsed, metrics });
+  const denials = createDenialRecorder({ uow, clock });
+  const uid = createUidService({ uow, clock, credentials, sessions, present, limiter, denials, metrics });
+  const authenticate = createAuthService({
+    uow,
+    clock,
+    registry,
+    sessions,
+    limiter,
+    denials,
+    lastUsed,
+    metrics,
+  });
 
   const cipher = createSecretCipher(rootKey);
   cipher.loadKeks(await uow.read((r) => r.secretKeys.list()));
@@ -252,7 +262,6 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     return rewrapping;
   };
 
-  const denials = createDenialRecorder({ uow, clock });
   app = await buildApp({
     denials,
     sessions,

@@ -65,6 +65,16 @@ export class TesseraError extends Error {
 export const validationError = (message: string, details?: Record<string, unknown>) =>
   new TesseraError(ErrorCodes.VALIDATION_FAILED, message, details ? { details } : {});
 
+/**
+ * Too many failed authentications from one source; `retryAfterSeconds` (until its window ends) is
+ * the response's `Retry-After` (RFC 9110 §10.2.3) and a public detail.
+ */
+export const rateLimited = (retryAfterSeconds: number) =>
+  new TesseraError(ErrorCodes.RATE_LIMITED, 'Too many failed authentications; try again later.', {
+    internalReason: 'too_many_failures',
+    details: { retryAfterSeconds },
+  });
+
 export const notFound = (what: string) => new TesseraError(ErrorCodes.NOT_FOUND, `${what} was not found.`);
 
 export const conflict = (message: string) => new TesseraError(ErrorCodes.CONFLICT, message);

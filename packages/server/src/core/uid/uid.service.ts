@@ -1,11 +1,19 @@
 import type { AuditEvent } from '../audit/audit.model.js';
+import type { DenialRecorder } from '../audit/denials.js';
 import type { FailureLimiter } from '../auth/failure-limiter.js';
 import type { AuthMethod, UidSettings } from '../auth-methods/auth-methods.model.js';
 import { isUidMethod } from '../auth-methods/auth-methods.model.js';
 import type { Metrics } from '../monitoring/metrics.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import type { RequestContext } from '../shared/context.js';
-import { authFailed, ErrorCodes, notFound, TesseraError, validationError } from '../shared/errors.js';
+import {
+  authFailed,
+  ErrorCodes,
+  notFound,
+  rateLimited,
+  TesseraError,
+  validationError,
+} from '../shared/errors.js';
 import type { Clock, CredentialFactory } from '../shared/ports.js';
 import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
 import { depthLimit, inheritanceDenied, rotationConflict, rotationDenied, ttlLimit } from './uid.errors.js';
@@ -56,12 +64,14 @@ export interface UidServiceDeps {
   sessions: SessionsService;
   present: UidPresenter;
   limiter: FailureLimiter;
+  /** Refusals of a blocked source are audited through it, one event per window with a count. */
+  denials: Pick<DenialRecorder, 'record'>;
   metrics: Metrics;
 }
 
 /** The Universal Identity lifecycle: generate, rotate, ack, child, revoke, list (DESIGN §2). */
 export function createUidService(deps: UidServiceDeps) {
-  const { uow, clock, credentials, sessions, present, limiter, metrics } = deps;
+  const { uow, clock, credentials, sessions, present, limiter, denials, metrics } = deps;
   const resourceOf = (method: AuthMethod, node?: UidNode) =>
     `/auth-methods/${method.name}/uid${node ? `/${node.id}` : ''}`;
 
@@ -78,6 +88,7 @@ export function createUidService(deps: UidServiceDeps) {
         return { ok: true, value: await act(r, audit) };
       } catch (error) {
         if (!(error instanceof TesseraError)) throw error;
+        if (error.code === ErrorCodes.RATE_LIMITED) return { ok: false, error }; // audited below, collapsed
         await audit({
           outcome: failureOutcome(error),
           actor: {},
@@ -86,6 +97,18 @@ export function createUidService(deps: UidServiceDeps) {
         return { ok: false, error };
       }
     });
+    if (!outcome.ok && outcome.error.code === ErrorCodes.RATE_LIMITED) {
+      await denials.record(
+        {
+          type: 'auth.rate_limited',
+          outcome: 'denied',
+          actor: {},
+          reason: 'too_many_failures',
+          data: { operation: auditType },
+        },
+        ctx,
+      );
+    }
     // A rotation is counted with the outcome its audit event committed with.
     if (auditType === 'uid.token.rotated') {
       metrics.uidRotation(outcome.ok ? 'success' : failureOutcome(outcome.error));
@@ -101,11 +124,7 @@ export function createUidService(deps: UidServiceDeps) {
     ctx: RequestContext,
   ): Promise<PresentedUidToken> {
     // Holder routes are credential endpoints too: brute force is limited per source (DESIGN §6).
-    if (limiter.isBlocked(ctx.sourceIp)) {
-      throw new TesseraError(ErrorCodes.RATE_LIMITED, 'Too many failed authentications; try again later.', {
-        internalReason: 'too_many_failures',
-      });
-    }
+    if (limiter.isBlocked(ctx.sourceIp)) throw rateLimited(limiter.retryAfterSeconds(ctx.sourceIp));
     const p = await present(r, token, purpose, ctx);
     if (!p.ok) {
       limiter.recordFailure(ctx.sourceIp);
