@@ -116,6 +116,7 @@ export type CreateAuthMethodCommon = Pick<
 type UniversalIdentityOnlyField =
   | 'ttlSeconds'
   | 'childTtlLimitSeconds'
+  | 'childCountLimit'
   | 'treeLength'
   | 'denyRotate'
   | 'denyInheritance'

@@ -2,7 +2,7 @@ import type { AuditEvent } from '../audit/audit.model.js';
 import type { DenialRecorder } from '../audit/denials.js';
 import type { FailureLimiter } from '../auth/failure-limiter.js';
 import type { AuthMethod, UidSettings } from '../auth-methods/auth-methods.model.js';
-import { isUidMethod } from '../auth-methods/auth-methods.model.js';
+import { isUidMethod, uidChildCountLimit } from '../auth-methods/auth-methods.model.js';
 import type { Metrics } from '../monitoring/metrics.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import type { RequestContext } from '../shared/context.js';
@@ -16,8 +16,21 @@ import {
 } from '../shared/errors.js';
 import type { Clock, CredentialFactory } from '../shared/ports.js';
 import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
-import { depthLimit, inheritanceDenied, rotationConflict, rotationDenied, ttlLimit } from './uid.errors.js';
-import { subtreeEnd, type UidCredential, type UidNode, type UidTreeNode } from './uid.model.js';
+import {
+  childLimit,
+  depthLimit,
+  inheritanceDenied,
+  rotationConflict,
+  rotationDenied,
+  ttlLimit,
+} from './uid.errors.js';
+import {
+  subtreeEnd,
+  type UidCreator,
+  type UidCredential,
+  type UidNode,
+  type UidTreeNode,
+} from './uid.model.js';
 import type { PresentedUidToken, UidPresenter, UidPurpose } from './uid.presentation.js';
 import { buildForest, forestDepth } from './uid.tree.js';
 
@@ -171,6 +184,7 @@ export function createUidService(deps: UidServiceDeps) {
     parent: UidNode | null,
     opts: ChildOptions,
     ttlSeconds: number,
+    createdBy: UidCreator | null,
   ): Promise<IssuedUidToken> {
     const now = clock.nowMs();
     const id = credentials.newNodeId();
@@ -192,6 +206,7 @@ export function createUidService(deps: UidServiceDeps) {
       revokedAtMs: null,
       revokedReason: null,
       flaggedAtMs: null,
+      createdBy,
     };
     await r.uid.insertNode(node);
     return { token: await newCredential(r, node, 'current', 1), node };
@@ -202,33 +217,66 @@ export function createUidService(deps: UidServiceDeps) {
     return method;
   }
 
+  /**
+   * A child's TTL is independent of its parent's (bounded by the method's child TTL limit only), so
+   * a child may outlive its parent; what bounds the persistence a stolen token can buy is the
+   * per-node child count limit, the creator recorded on the node and in the event, and the
+   * `uid_child_unusual` alert on the event's `firstChild` / parent-expiry fields (issue 10).
+   */
   async function createChildUnder(
     r: Repos,
     method: AuthMethod & { settings: UidSettings },
     parent: UidNode,
     opts: ChildOptions,
-  ): Promise<IssuedUidToken> {
+    createdBy: UidCreator,
+  ): Promise<IssuedUidToken & { children: { ever: number; live: number } }> {
     if (parent.denyInheritance) throw inheritanceDenied();
     if (parent.depth + 1 > method.settings.treeLength) throw depthLimit(method.settings.treeLength);
     const limit = method.settings.childTtlLimitSeconds;
     const ttl = opts.ttlSeconds ?? Math.min(method.settings.ttlSeconds, limit);
     if (ttl > limit) throw ttlLimit(limit);
-    return insertNode(r, method, parent, opts, ttl);
+    const children = await r.uid.countChildren(parent.id, clock.nowMs());
+    const countLimit = uidChildCountLimit(method.settings);
+    if (children.live >= countLimit) throw childLimit(countLimit);
+    return { ...(await insertNode(r, method, parent, opts, ttl, createdBy)), children };
+  }
+
+  /** The credential acting, as recorded on the nodes it creates (ids and references, never a token). */
+  function creatorOf(
+    actor: UidActor,
+    scope: { node: UidNode | null; generation: number },
+    ctx: RequestContext,
+  ): UidCreator {
+    if (actor.kind === 'holder')
+      return {
+        kind: 'holder',
+        nodeId: scope.node!.id,
+        generation: scope.generation,
+        credentialRef: ctx.actor?.credentialRef ?? null,
+      };
+    if (actor.kind === 'session')
+      return { kind: 'session', nodeId: actor.nodeId, sessionId: ctx.actor?.tokenId ?? null };
+    return {
+      kind: 'admin',
+      identityId: ctx.actor?.identityId ?? null,
+      authMethodId: ctx.actor?.authMethodId ?? null,
+      sessionId: ctx.actor?.tokenId ?? null,
+    };
   }
 
   /** Resolves the node an actor may act on, and the method it belongs to. */
   async function scopeOf(r: Repos, actor: UidActor, purpose: UidPurpose, ctx: RequestContext) {
     if (actor.kind === 'holder') {
       const p = await presentOrThrow(r, actor.token, purpose, ctx);
-      return { method: p.method, node: p.node as UidNode | null };
+      return { method: p.method, node: p.node as UidNode | null, generation: p.credential.generation };
     }
     if (actor.kind === 'session') {
       const node = await r.uid.getNode(actor.nodeId);
       const method = await r.authMethods.get(actor.methodId);
       if (!node || node.revokedAtMs !== null || !method) throw authFailed('session_uid_node_gone');
-      return { method: uidMethod(method), node: node as UidNode | null };
+      return { method: uidMethod(method), node: node as UidNode | null, generation: 0 };
     }
-    return { method: uidMethod(actor.method), node: null as UidNode | null };
+    return { method: uidMethod(actor.method), node: null as UidNode | null, generation: 0 };
   }
 
   return {
@@ -238,7 +286,14 @@ export function createUidService(deps: UidServiceDeps) {
       const ttl = opts.ttlSeconds ?? m.settings.ttlSeconds;
       if (ttl > m.settings.ttlSeconds) throw ttlLimit(m.settings.ttlSeconds);
       return run(ctx, 'uid.token.generated', async (r, audit) => {
-        const issued = await insertNode(r, m, null, opts, ttl);
+        const issued = await insertNode(
+          r,
+          m,
+          null,
+          opts,
+          ttl,
+          creatorOf({ kind: 'admin', method: m }, { node: null, generation: 0 }, ctx),
+        );
         await audit({
           outcome: 'success',
           actor: {},
@@ -328,12 +383,25 @@ export function createUidService(deps: UidServiceDeps) {
             throw validationError('The parent token is revoked or expired.');
           }
         }
-        const issued = await createChildUnder(r, scope.method, parent!, opts);
+        const createdBy = creatorOf(actor, scope, ctx);
+        const { children, ...issued } = await createChildUnder(r, scope.method, parent!, opts, createdBy);
+        const now = clock.nowMs();
         await audit({
           outcome: 'success',
           actor: {},
           resource: resourceOf(scope.method, issued.node),
-          data: { nodeId: issued.node.id, parentId: parent!.id, ttlSeconds: issued.node.ttlSeconds },
+          data: {
+            nodeId: issued.node.id,
+            parentId: parent!.id,
+            ttlSeconds: issued.node.ttlSeconds,
+            createdBy,
+            // What the `uid_child_unusual` alert looks at (core/alerts).
+            firstChild: children.ever === 0,
+            liveChildren: children.live + 1,
+            childCountLimit: uidChildCountLimit(scope.method.settings),
+            parentTtlSeconds: parent!.ttlSeconds,
+            parentRemainingSeconds: Math.max(0, Math.floor((parent!.expiresAtMs - now) / 1000)),
+          },
         });
         return issued;
       });
