@@ -481,7 +481,9 @@ function writeAdminFile(dataDir: string, accessId: string, accessKey: string): s
 
 /** Starts a server: on first start it creates the administrator and writes `admin.json` (0600). */
 export async function startServer(config: Config, options: TesseraOptions = {}) {
-  const unlock = acquireDataDirLock(config.dataDir, 'server'); // offline commands refuse while held
+  // Offline commands refuse while it is held; servers of one PostgreSQL store may share a data dir.
+  const shared = config.storeUrl.startsWith('postgres');
+  const unlock = acquireDataDirLock(config.dataDir, 'server', shared ? 'shared' : 'exclusive');
   const running = await startUnlocked(config, options).catch((error: unknown) => {
     unlock();
     throw error;

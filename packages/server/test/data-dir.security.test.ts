@@ -21,6 +21,7 @@ import { loadConfig } from '../src/config/config.js';
 import { rotateRootKeyOffline } from '../src/root-key.rotation.js';
 import { initDataDir, startServer } from '../src/server.js';
 import { acquireDataDirLock, DataDirLockedError } from '../src/storage/data-dir-lock.js';
+import { freshPostgresDatabase } from './harness.js';
 
 let dir: string;
 let dataDir: string;
@@ -89,6 +90,40 @@ describe('the data-directory lock', () => {
     await server.close();
     writeFileSync(join(dataDir, 'server.lock'), 'not a lock');
     await rotateRootKeyOffline(config());
+  });
+
+  it('servers of one PostgreSQL store may share a data dir; offline commands refuse while any runs', async () => {
+    const pg = await freshPostgresDatabase();
+    try {
+      const pgConfig = () =>
+        loadConfig(
+          { dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent', storeUrl: pg.url },
+          { TESSERA_ISSUER: 'http://t.test' },
+        );
+      const first = await startServer(pgConfig(), { logger: false });
+      const second = await startServer(pgConfig(), { logger: false }).catch(async (e) => {
+        await first.close();
+        throw e;
+      });
+      await expect(rotateRootKeyOffline(pgConfig())).rejects.toThrow(
+        `in use by a running Tessera server (pid ${process.pid})`,
+      );
+      await first.close();
+      // One server still runs.
+      await expect(rotateRootKeyOffline(pgConfig())).rejects.toThrow(DataDirLockedError);
+      await second.close();
+      expect(readdirSync(dataDir).filter((f) => f.includes('lock'))).toEqual([]);
+      await rotateRootKeyOffline(pgConfig());
+      // And a server does not start under an offline command (shared mode checks the exclusive lock).
+      const release = acquireDataDirLock(dataDir, 'root-key rotate');
+      try {
+        await expect(startServer(pgConfig(), { logger: false })).rejects.toThrow(/tessera root-key rotate/);
+      } finally {
+        release();
+      }
+    } finally {
+      await pg.drop();
+    }
   });
 
   it('an offline command holds the lock while it runs, so a server cannot start under it', () => {

@@ -1,8 +1,10 @@
-import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The lock file a running server (or an offline command) holds in its data directory. */
+/** The exclusive lock: a server on a SQLite store, or an offline command. */
 export const LOCK_FILE = 'server.lock';
+/** Shared locks, one per server of a PostgreSQL store (several may share a data dir for its root key). */
+const SHARED = /^server-(\d+)\.lock$/;
 
 /** A data directory is held by another live process. */
 export class DataDirLockedError extends Error {
@@ -10,13 +12,14 @@ export class DataDirLockedError extends Error {
     readonly dataDir: string,
     readonly pid: number,
     readonly holder: string,
+    lockFile: string,
   ) {
     super(
       holder === 'server'
         ? `the data directory ${dataDir} is in use by a running Tessera server (pid ${pid}); stop it first ` +
-            `(lock file ${join(dataDir, LOCK_FILE)})`
+            `(lock file ${lockFile})`
         : `the data directory ${dataDir} is in use by \`tessera ${holder}\` (pid ${pid}); wait for it to finish ` +
-            `(lock file ${join(dataDir, LOCK_FILE)})`,
+            `(lock file ${lockFile})`,
     );
     this.name = 'DataDirLockedError';
   }
@@ -49,43 +52,75 @@ function read(path: string): LockContent | null {
   }
 }
 
+/** Throws when a live process holds `path`; removes it when its process is gone (a stale lock). */
+function refuseIfHeld(dataDir: string, path: string, ownNonce: string): void {
+  const current = read(path);
+  if (current && current.nonce === ownNonce) return;
+  if (current && alive(current.pid)) throw new DataDirLockedError(dataDir, current.pid, current.holder, path);
+  rmSync(path, { force: true });
+}
+
+/** Writes `path` whole (under a private name, then linked into place: atomic, fails if it exists). */
+function create(path: string, content: LockContent): boolean {
+  const temporary = `${path}.${content.nonce}`;
+  writeFileSync(temporary, `${JSON.stringify(content)}\n`, { mode: 0o600 });
+  try {
+    linkSync(temporary, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return false;
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+}
+
 /**
- * Takes `<dataDir>/server.lock` (created exclusively, mode 0600) for `holder` (`server`, or the offline
- * command's name), so that offline commands do not run under a live server and a server does not
- * start under them (issue 10, item 9). A lock left by a process that no longer exists is taken over.
- * Returns the release function, which removes the file only while it is still this holder's.
+ * Holds `<dataDir>` for `holder` (issue 10, item 9) so that offline commands (`init`, `root-key
+ * rotate`) never run under a live server and a server never starts under them. `exclusive` (a
+ * server on SQLite, or an offline command) takes `server.lock`; a shared holder (a server of a
+ * PostgreSQL store: several may use one data dir for its root key) writes `server-<pid>.lock`, and
+ * an exclusive holder refuses while any live one exists. Each side writes its file before looking
+ * for the other's, so of two racing starts at least one sees the other. A lock whose process no
+ * longer exists is taken over. Returns the release function (it removes only this holder's file).
  *
- * @throws {@link DataDirLockedError} when a live process holds the lock
+ * @throws {@link DataDirLockedError} naming the pid of a live holder
  */
-export function acquireDataDirLock(dataDir: string, holder: string): () => void {
+export function acquireDataDirLock(
+  dataDir: string,
+  holder: string,
+  mode: 'exclusive' | 'shared' = 'exclusive',
+): () => void {
   // An offline command on a directory that does not exist leaves it so (it fails on its own terms).
   if (holder !== 'server' && holder !== 'init' && !existsSync(dataDir)) return () => {};
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const path = join(dataDir, LOCK_FILE);
-  const nonce = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  // Written whole under a private name, then linked into place: the link is atomic and fails if
-  // the lock exists, so no one ever reads a half-written lock.
-  const temporary = `${path}.${nonce}`;
-  writeFileSync(temporary, `${JSON.stringify({ pid: process.pid, holder, nonce })}\n`, { mode: 0o600 });
-  try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        linkSync(temporary, path);
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 2) throw error;
-        const current = read(path);
-        if (current && alive(current.pid)) throw new DataDirLockedError(dataDir, current.pid, current.holder);
-        rmSync(path, { force: true }); // stale: its process is gone (or the file is not a lock)
-      }
+  const content = { pid: process.pid, holder, nonce: `${process.pid}-${Date.now()}-${Math.random()}` };
+  const exclusive = join(dataDir, LOCK_FILE);
+  const mine = mode === 'exclusive' ? exclusive : join(dataDir, `server-${process.pid}.lock`);
+  const release = () => {
+    if (read(mine)?.nonce === content.nonce) rmSync(mine, { force: true });
+  };
+  if (mode === 'exclusive') {
+    for (let attempt = 0; !create(exclusive, content); attempt++) {
+      if (attempt >= 2) throw new Error(`could not take the lock ${exclusive}`);
+      refuseIfHeld(dataDir, exclusive, content.nonce);
     }
-  } finally {
-    rmSync(temporary, { force: true });
+  } else {
+    writeFileSync(mine, `${JSON.stringify(content)}\n`, { mode: 0o600 });
+  }
+  try {
+    if (mode === 'shared') refuseIfHeld(dataDir, exclusive, content.nonce);
+    else
+      for (const name of readdirSync(dataDir))
+        if (SHARED.test(name)) refuseIfHeld(dataDir, join(dataDir, name), content.nonce);
+  } catch (error) {
+    release();
+    throw error;
   }
   let released = false;
   return () => {
     if (released) return;
     released = true;
-    if (read(path)?.nonce === nonce) rmSync(path, { force: true });
+    release();
   };
 }
