@@ -8,6 +8,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ChildBurstState, unusualChildAlerts } from '../src/core/alerts/alert.rules.js';
+import type { StoredAuditEvent } from '../src/core/audit/audit.model.js';
 import { STORES, startTestServer, type TestServer, uidSetup } from './harness.js';
 
 const child = (s: TestServer, token: string, body: Record<string, unknown> = {}) =>
@@ -151,5 +153,46 @@ describe.each(STORES)('UID child creation on %s', (store) => {
       expect(b).not.toContain(root.token);
       expect(b).not.toContain(other.root.token);
     }
+  });
+});
+
+describe('the uid_child_unusual rule (pure)', () => {
+  const event = (seq: number, data: Record<string, unknown>): StoredAuditEvent => ({
+    seq,
+    id: `ev-${seq}`,
+    atMs: 1_000_000 + seq * 1000,
+    type: 'uid.token.child_created',
+    outcome: 'success',
+    actor: { uidNodeId: 'p1', credentialRef: 'hmac-sha256:ab' },
+    resource: '/auth-methods/m/uid/c',
+    reason: null,
+    requestId: null,
+    sourceIp: '10.0.0.1',
+    data: { parentId: 'p1', nodeId: `c${seq}`, ttlSeconds: 86_400, parentTtlSeconds: 3600, ...data },
+    prevHash: '0'.repeat(64),
+    hash: '1'.repeat(64),
+  });
+  const t = { burst: 3, windowMs: 10_000, expiryPercent: 10 };
+
+  it('first child, burst within the window, parent within expiryPercent of its TTL; nothing else', () => {
+    const state: ChildBurstState = new Map();
+    const reasons = (e: StoredAuditEvent) => unusualChildAlerts(state, e, t).map((a) => a.fields.reason);
+    expect(reasons(event(1, { firstChild: true, parentRemainingSeconds: 3000 }))).toEqual(['first_child']);
+    expect(reasons(event(2, { firstChild: false, parentRemainingSeconds: 361 }))).toEqual([]);
+    expect(reasons(event(3, { firstChild: false, parentRemainingSeconds: 360 }))).toEqual([
+      'parent_near_expiry',
+      'burst',
+    ]);
+    // The burst window starts over; children outside the window do not count.
+    expect(reasons(event(30, { firstChild: false, parentRemainingSeconds: 3000 }))).toEqual([]);
+    expect(reasons(event(31, { firstChild: false, parentRemainingSeconds: 3000 }))).toEqual([]);
+    expect(reasons(event(45, { firstChild: false, parentRemainingSeconds: 3000 }))).toEqual([]);
+    // Failed creations and other events never alert.
+    expect(unusualChildAlerts(state, { ...event(46, { firstChild: true }), outcome: 'denied' }, t)).toEqual(
+      [],
+    );
+    expect(
+      unusualChildAlerts(state, { ...event(47, { firstChild: true }), type: 'uid.token.rotated' }, t),
+    ).toEqual([]);
   });
 });
