@@ -90,6 +90,15 @@ describe('the data-directory lock', () => {
     await server.close();
     writeFileSync(join(dataDir, 'server.lock'), 'not a lock');
     await rotateRootKeyOffline(config());
+    // A restarted process that got the same pid (a container's pid 1 after a crash) is not the holder.
+    const earlier = {
+      pid: process.pid,
+      holder: 'server',
+      nonce: 'y',
+      processStartMs: Date.now() - 86_400_000,
+    };
+    writeFileSync(join(dataDir, 'server.lock'), JSON.stringify(earlier));
+    await (await startServer(config(), { logger: false })).close();
   });
 
   it('servers of one PostgreSQL store may share a data dir; offline commands refuse while any runs', async () => {
@@ -124,7 +133,7 @@ describe('the data-directory lock', () => {
     } finally {
       await pg.drop();
     }
-  });
+  }, 60_000);
 
   it('an offline command holds the lock while it runs, so a server cannot start under it', () => {
     mkdirSync(join(dir, 'other'));

@@ -29,7 +29,12 @@ interface LockContent {
   pid: number;
   holder: string;
   nonce: string;
+  /** When the holding process started (ms): tells a restarted process that reused the pid apart. */
+  processStartMs?: number;
 }
+
+/** This process's start, to the second or so. */
+const processStartMs = () => Math.round(Date.now() - process.uptime() * 1000);
 
 function alive(pid: number): boolean {
   try {
@@ -45,7 +50,12 @@ function read(path: string): LockContent | null {
   try {
     const content = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockContent>;
     return typeof content.pid === 'number' && Number.isInteger(content.pid) && content.pid > 0
-      ? { pid: content.pid, holder: String(content.holder ?? 'server'), nonce: String(content.nonce ?? '') }
+      ? {
+          pid: content.pid,
+          holder: String(content.holder ?? 'server'),
+          nonce: String(content.nonce ?? ''),
+          ...(typeof content.processStartMs === 'number' ? { processStartMs: content.processStartMs } : {}),
+        }
       : null;
   } catch {
     return null;
@@ -56,7 +66,13 @@ function read(path: string): LockContent | null {
 function refuseIfHeld(dataDir: string, path: string, ownNonce: string): void {
   const current = read(path);
   if (current && current.nonce === ownNonce) return;
-  if (current && alive(current.pid)) throw new DataDirLockedError(dataDir, current.pid, current.holder, path);
+  // A lock with this very pid from an earlier process (a container's pid 1 after a crash) is stale.
+  const earlierIncarnation =
+    current?.pid === process.pid &&
+    current.processStartMs !== undefined &&
+    Math.abs(current.processStartMs - processStartMs()) > 2_000;
+  if (current && !earlierIncarnation && alive(current.pid))
+    throw new DataDirLockedError(dataDir, current.pid, current.holder, path);
   rmSync(path, { force: true });
 }
 
@@ -94,7 +110,12 @@ export function acquireDataDirLock(
   // An offline command on a directory that does not exist leaves it so (it fails on its own terms).
   if (holder !== 'server' && holder !== 'init' && !existsSync(dataDir)) return () => {};
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const content = { pid: process.pid, holder, nonce: `${process.pid}-${Date.now()}-${Math.random()}` };
+  const content: LockContent = {
+    pid: process.pid,
+    holder,
+    nonce: `${process.pid}-${Date.now()}-${Math.random()}`,
+    processStartMs: processStartMs(),
+  };
   const exclusive = join(dataDir, LOCK_FILE);
   const mine = mode === 'exclusive' ? exclusive : join(dataDir, `server-${process.pid}.lock`);
   const release = () => {
