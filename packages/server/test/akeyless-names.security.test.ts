@@ -21,6 +21,9 @@ const COMMANDS: Array<[string, (bad: string) => Record<string, unknown>]> = [
   ['delete-role', (bad) => ({ name: bad })],
   ['set-role-rule', (bad) => ({ 'role-name': bad, path: '/x/*', capability: ['read'] })],
   ['assoc-role-am', (bad) => ({ 'role-name': 'r', 'am-name': bad })],
+  // A rule pattern is checked with the native rule-path schema.
+  ['set-role-rule', (bad) => ({ 'role-name': 'r', path: bad, capability: ['read'] })],
+  ['delete-role-rule', (bad) => ({ 'role-name': 'r', path: bad })],
   ['create-secret', (bad) => ({ name: bad, value: 'v' })],
   ['get-secret-value', (bad) => ({ names: [bad] })],
   ['describe-item', (bad) => ({ name: bad })],
@@ -59,8 +62,12 @@ describe('Akeyless commands validate names before any access decision', () => {
   it('a bad name is a 400 {error} for a caller with no rights, and nothing is decided or audited', async () => {
     const problems: string[] = [];
     for (const [command, body] of COMMANDS) {
-      // A folder may end with "/" (`list-items --path /team/`).
-      for (const bad of BAD_NAMES.filter((n) => command !== 'list-items' || n !== '/trailing/')) {
+      // A folder may end with "/" (`list-items --path /team/`); a rule pattern is characters only
+      // (`/a//b` is a pattern that matches nothing, not an error).
+      const bads = command.endsWith('role-rule')
+        ? BAD_NAMES.filter((n) => !/^[A-Za-z0-9/*+._@:=~-]+$/.test(n))
+        : BAD_NAMES.filter((n) => command !== 'list-items' || n !== '/trailing/');
+      for (const bad of bads) {
         for (const [who, token] of [
           ['nobody', nobody],
           ['admin', `t-${s.adminToken}`],
