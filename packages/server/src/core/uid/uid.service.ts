@@ -2,7 +2,7 @@ import type { AuditEvent } from '../audit/audit.model.js';
 import type { DenialRecorder } from '../audit/denials.js';
 import type { FailureLimiter } from '../auth/failure-limiter.js';
 import type { AuthMethod, UidSettings } from '../auth-methods/auth-methods.model.js';
-import { isUidMethod, uidChildCountLimit } from '../auth-methods/auth-methods.model.js';
+import { isUidMethod } from '../auth-methods/auth-methods.model.js';
 import type { Metrics } from '../monitoring/metrics.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import type { RequestContext } from '../shared/context.js';
@@ -16,14 +16,8 @@ import {
 } from '../shared/errors.js';
 import type { Clock, CredentialFactory } from '../shared/ports.js';
 import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
-import {
-  childLimit,
-  depthLimit,
-  inheritanceDenied,
-  rotationConflict,
-  rotationDenied,
-  ttlLimit,
-} from './uid.errors.js';
+import { type ChildCount, checkChild, childCreatedData, creatorOf } from './uid.children.js';
+import { rotationConflict, rotationDenied, ttlLimit } from './uid.errors.js';
 import {
   subtreeEnd,
   type UidCreator,
@@ -217,51 +211,16 @@ export function createUidService(deps: UidServiceDeps) {
     return method;
   }
 
-  /**
-   * A child's TTL is independent of its parent's (bounded by the method's child TTL limit only), so
-   * a child may outlive its parent; what bounds the persistence a stolen token can buy is the
-   * per-node child count limit, the creator recorded on the node and in the event, and the
-   * `uid_child_unusual` alert on the event's `firstChild` / parent-expiry fields (issue 10).
-   */
+  /** The checks of `uid.children.ts`, then the node (its TTL may exceed its parent's). */
   async function createChildUnder(
     r: Repos,
     method: AuthMethod & { settings: UidSettings },
     parent: UidNode,
     opts: ChildOptions,
     createdBy: UidCreator,
-  ): Promise<IssuedUidToken & { children: { ever: number; live: number } }> {
-    if (parent.denyInheritance) throw inheritanceDenied();
-    if (parent.depth + 1 > method.settings.treeLength) throw depthLimit(method.settings.treeLength);
-    const limit = method.settings.childTtlLimitSeconds;
-    const ttl = opts.ttlSeconds ?? Math.min(method.settings.ttlSeconds, limit);
-    if (ttl > limit) throw ttlLimit(limit);
-    const children = await r.uid.countChildren(parent.id, clock.nowMs());
-    const countLimit = uidChildCountLimit(method.settings);
-    if (children.live >= countLimit) throw childLimit(countLimit);
-    return { ...(await insertNode(r, method, parent, opts, ttl, createdBy)), children };
-  }
-
-  /** The credential acting, as recorded on the nodes it creates (ids and references, never a token). */
-  function creatorOf(
-    actor: UidActor,
-    scope: { node: UidNode | null; generation: number },
-    ctx: RequestContext,
-  ): UidCreator {
-    if (actor.kind === 'holder')
-      return {
-        kind: 'holder',
-        nodeId: scope.node!.id,
-        generation: scope.generation,
-        credentialRef: ctx.actor?.credentialRef ?? null,
-      };
-    if (actor.kind === 'session')
-      return { kind: 'session', nodeId: actor.nodeId, sessionId: ctx.actor?.tokenId ?? null };
-    return {
-      kind: 'admin',
-      identityId: ctx.actor?.identityId ?? null,
-      authMethodId: ctx.actor?.authMethodId ?? null,
-      sessionId: ctx.actor?.tokenId ?? null,
-    };
+  ): Promise<IssuedUidToken & { children: ChildCount }> {
+    const { ttlSeconds, children } = await checkChild(r, method, parent, opts.ttlSeconds, clock.nowMs());
+    return { ...(await insertNode(r, method, parent, opts, ttlSeconds, createdBy)), children };
   }
 
   /** Resolves the node an actor may act on, and the method it belongs to. */
@@ -390,18 +349,7 @@ export function createUidService(deps: UidServiceDeps) {
           outcome: 'success',
           actor: {},
           resource: resourceOf(scope.method, issued.node),
-          data: {
-            nodeId: issued.node.id,
-            parentId: parent!.id,
-            ttlSeconds: issued.node.ttlSeconds,
-            createdBy,
-            // What the `uid_child_unusual` alert looks at (core/alerts).
-            firstChild: children.ever === 0,
-            liveChildren: children.live + 1,
-            childCountLimit: uidChildCountLimit(scope.method.settings),
-            parentTtlSeconds: parent!.ttlSeconds,
-            parentRemainingSeconds: Math.max(0, Math.floor((parent!.expiresAtMs - now) / 1000)),
-          },
+          data: childCreatedData(issued.node, parent!, scope.method, createdBy, children, now),
         });
         return issued;
       });
