@@ -59,6 +59,7 @@ export function universalIdentityBody(args: ArgReader): CreateUniversalIdentityA
   const jwtTtlSeconds = optionalMinutesToSeconds(args.num('jwt-ttl'), 'jwt-ttl');
   const childTtlLimitSeconds = optionalMinutesToSeconds(args.num('child-ttl-limit'), 'child-ttl-limit');
   const treeLength = args.positiveInt('tree-length');
+  const childCountLimit = args.positiveInt('child-count-limit');
   const grace = args.num('rotation-grace-seconds');
   const reusePolicy = args.choice('reuse-policy', ['revoke', 'flag'] as const);
   if (grace !== undefined && (!Number.isInteger(grace) || grace < 0)) {
@@ -68,6 +69,7 @@ export function universalIdentityBody(args: ArgReader): CreateUniversalIdentityA
   if (jwtTtlSeconds !== undefined) body.jwtTtlSeconds = jwtTtlSeconds;
   if (childTtlLimitSeconds !== undefined) body.childTtlLimitSeconds = childTtlLimitSeconds;
   if (treeLength !== undefined) body.treeLength = treeLength;
+  if (childCountLimit !== undefined) body.childCountLimit = childCountLimit;
   if (args.bool('deny-rotate')) body.denyRotate = true;
   if (args.bool('deny-inheritance')) body.denyInheritance = true;
   if (reusePolicy) body.reusePolicy = reusePolicy;
@@ -93,6 +95,11 @@ const createUid: CommandSpec = {
       type: 'number',
       placeholder: 'MIN',
       description: 'maximum child token TTL in minutes',
+    },
+    'child-count-limit': {
+      type: 'number',
+      placeholder: 'N',
+      description: 'most live child tokens one token may have (default 100)',
     },
     'tree-length': { type: 'number', placeholder: 'N', description: 'maximum depth of the token tree' },
     'deny-rotate': { type: 'boolean', description: 'root tokens may not be rotated' },
@@ -225,6 +232,7 @@ export function renderAuthMethod(m: AuthMethod, nowMs: number): string {
     ['TTL', uid ? formatDuration(uid.ttlSeconds) : undefined],
     ['JWT TTL', uid ? formatDuration(uid.jwtTtlSeconds) : undefined],
     ['Child TTL limit', uid ? formatDuration(uid.childTtlLimitSeconds) : undefined],
+    ['Child count limit', uid ? `${uid.childCountLimit} live children per token` : undefined],
     ['Tree length', uid ? String(uid.treeLength) : undefined],
     ['Deny rotate', uid ? yesNo(uid.denyRotate) : undefined],
     ['Deny inheritance', uid ? yesNo(uid.denyInheritance) : undefined],

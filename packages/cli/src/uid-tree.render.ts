@@ -27,6 +27,15 @@ export function describeUidNode(node: UidNode, nowMs: number): string {
   );
   if (flags.length > 0) parts.push(`[${flags.join(', ')}]`);
   if (node.comment) parts.push(JSON.stringify(node.comment));
+  const by = node.createdBy;
+  if (by)
+    parts.push(
+      by.kind === 'holder'
+        ? `created by ${by.nodeId}'s token (generation ${by.generation})`
+        : by.kind === 'session'
+          ? `created by a session of ${by.nodeId}`
+          : `created by administrator ${by.identityId ?? '?'}`,
+    );
   return parts.join('  ');
 }
 

@@ -301,8 +301,8 @@ function splitCompact(jwt: string): [string, string, string] {
   const parts = jwt.split('.');
   if (parts.length !== 3) throw invalid('The token is not a compact JWS.');
   const [h, p, s] = parts as [string, string, string];
-  if (!BASE64URL.test(h) || !BASE64URL.test(p) || !BASE64URL.test(s))
-    throw invalid('The token is not base64url.');
+  if (!isCanonicalBase64Url(h) || !isCanonicalBase64Url(p) || !isCanonicalBase64Url(s))
+    throw invalid('The token is not canonical base64url.');
   return [h, p, s];
 }
 
@@ -328,9 +328,25 @@ function decodeJson(segment: string, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** Base64url (no padding) to bytes, with `atob` (present in browsers, Node, Deno, Bun, workers). */
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * Whether `segment` is canonical base64url (RFC 7515 §2): the URL-safe alphabet, no padding, and
+ * the unused low bits of the last character zero — the one spelling its bytes encode to, so a
+ * token cannot be rewritten into another string that still verifies.
+ */
+export function isCanonicalBase64Url(segment: string): boolean {
+  if (!BASE64URL.test(segment)) return false;
+  const rest = segment.length % 4;
+  if (rest === 1) return false;
+  if (rest === 0) return true;
+  const last = ALPHABET.indexOf(segment.charAt(segment.length - 1));
+  return (last & (rest === 2 ? 0x0f : 0x03)) === 0;
+}
+
+/** Canonical base64url (no padding) to bytes, with `atob` (present in browsers, Node, Deno, Bun, workers). */
 export function decodeBase64Url(segment: string): Uint8Array<ArrayBuffer> {
-  if (!BASE64URL.test(segment) || segment.length % 4 === 1) throw invalid('Bad base64url.');
+  if (!isCanonicalBase64Url(segment)) throw invalid('Bad base64url.');
   const b64 = segment.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((segment.length + 3) % 4);
   const bin = atob(b64);
   const out = new Uint8Array(bin.length);

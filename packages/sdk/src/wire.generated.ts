@@ -55,6 +55,7 @@ export interface AuthMethod {
     ttlSeconds: number;
     jwtTtlSeconds: number;
     childTtlLimitSeconds: number;
+    childCountLimit: number;
     treeLength: number;
     denyRotate: boolean;
     denyInheritance: boolean;
@@ -256,6 +257,20 @@ export interface UidNode {
   revokedAt: string | null;
   flagged: boolean;
   comment: string | null;
+  /** The credential that created the token (null for tokens created before this was recorded). */
+  createdBy: {
+    kind: 'holder' | 'session' | 'admin';
+    /** holder, session: the creating node */
+    nodeId?: string;
+    /** holder: the generation of the parent's token that was used */
+    generation?: number;
+    /** holder: the audit hash of that token (never the token) */
+    credentialRef?: string | null;
+    /** session, admin: the session (jti) */
+    sessionId?: string | null;
+    identityId?: string | null;
+    authMethodId?: string | null;
+  } | null;
   children: UidNode[];
 }
 
@@ -537,6 +552,8 @@ export interface PostV1AuthMethodsRequest {
   jwtTtlSeconds?: number;
   /** Upper bound of a child token TTL (seconds). */
   childTtlLimitSeconds?: number;
+  /** Most live children one token may have. */
+  childCountLimit?: number;
   /** Maximum depth of a token tree. */
   treeLength?: number;
   denyRotate?: boolean;
@@ -589,6 +606,8 @@ export interface PatchV1AuthMethodsByIdRequest {
   jwtTtlSeconds?: number;
   /** Upper bound of a child token TTL (seconds). */
   childTtlLimitSeconds?: number;
+  /** Most live children one token may have. */
+  childCountLimit?: number;
   /** Maximum depth of a token tree. */
   treeLength?: number;
   denyRotate?: boolean;

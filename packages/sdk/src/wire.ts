@@ -119,6 +119,7 @@ export type CreateAuthMethodCommon = Pick<
 type UniversalIdentityOnlyField =
   | 'ttlSeconds'
   | 'childTtlLimitSeconds'
+  | 'childCountLimit'
   | 'treeLength'
   | 'denyRotate'
   | 'denyInheritance'

@@ -7,6 +7,7 @@ import { ChainHasher } from './crypto/audit-ledger.js';
 import { type RootKey, seal, unseal } from './crypto/envelope.js';
 import { generateRootKey, rootKeyFromBase64, writeRootKeyFile } from './crypto/root-key.js';
 import { kekSealAad } from './crypto/secret-cipher.js';
+import { acquireDataDirLock } from './storage/data-dir-lock.js';
 import { migrate, openStore } from './storage/database.js';
 import { ChainHead, createAuditRepo } from './storage/repos/audit.repo.js';
 import { AUDIT_KEY_SEED, auditKeySource, rootSealedAad, sealingKeyIds } from './storage/root-sealed-keys.js';
@@ -58,6 +59,15 @@ export async function rotateRootKeyOffline(
   config: Config,
   options: RootKeyRotationOptions = {},
 ): Promise<RootKeyRotation> {
+  const unlock = acquireDataDirLock(config.dataDir, 'root-key rotate'); // never under a live server
+  try {
+    return await rotateLocked(config, options);
+  } finally {
+    unlock();
+  }
+}
+
+async function rotateLocked(config: Config, options: RootKeyRotationOptions): Promise<RootKeyRotation> {
   const nowMs = () => (options.clock ?? { nowMs: () => Date.now() }).nowMs();
   const keyFile = join(config.dataDir, 'root.key');
   const fromEnv = config.rootKeyBase64 !== null;

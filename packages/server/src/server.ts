@@ -28,6 +28,7 @@ import { createLogger, type LoggerOptions } from './platform/logger.js';
 import type { CapabilityModule, DoorRoutes } from './platform/module.js';
 import { openPlatform, type Platform } from './platform/platform.js';
 import { CheckpointFile, createLedger } from './storage/audit-ledger.js';
+import { acquireDataDirLock } from './storage/data-dir-lock.js';
 import { openStore } from './storage/database.js';
 import { auditKeySource } from './storage/root-sealed-keys.js';
 import { VERSION } from './version.js';
@@ -67,13 +68,20 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   const sessions = createSessionsModule(platform);
   const identities = createIdentitiesModule(platform);
   const audit = createAuditModule(platform);
-  const authentication = createAuthenticationModule(platform, { sessions: sessions.services.sessions });
+  const authentication = createAuthenticationModule(platform, {
+    sessions: sessions.services.sessions,
+    denials: audit.services.denials,
+  });
   const access = createAccessModule(platform, {
     sessions: sessions.services.sessions,
     denials: audit.services.denials,
     authMethods: authentication.services.authMethods,
   });
-  const uid = createUidModule(platform, { sessions: sessions.services.sessions, ...authentication.services });
+  const uid = createUidModule(platform, {
+    sessions: sessions.services.sessions,
+    denials: audit.services.denials,
+    ...authentication.services,
+  });
   const secrets = createSecretsModule(platform);
   const dynamic = createDynamicSecretsModule(platform, { cipher: secrets.services.cipher });
   const rotated = createRotatedSecretsModule(platform, {
@@ -117,6 +125,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     log,
     version: VERSION,
     trustProxy: config.trustProxy,
+    timeouts: config.httpTimeouts,
     newRequestId: () => platform.credentials.newId('req-', 24),
     metrics: platform.metrics,
     doors: [
@@ -231,7 +240,18 @@ function writeAdminFile(dataDir: string, accessId: string, accessKey: string): s
 }
 
 /** Starts a server: on first start it creates the administrator and writes `admin.json` (0600). */
-export async function startServer(
+export async function startServer(config: Config, options: TesseraOptions = {}) {
+  // Offline commands refuse while it is held; servers of one PostgreSQL store may share a data dir.
+  const shared = config.storeUrl.startsWith('postgres');
+  const unlock = acquireDataDirLock(config.dataDir, 'server', shared ? 'shared' : 'exclusive');
+  const running = await startUnlocked(config, options).catch((error: unknown) => {
+    unlock();
+    throw error;
+  });
+  return { ...running, close: () => running.close().finally(unlock) };
+}
+
+async function startUnlocked(
   config: Config,
   options: TesseraOptions = {},
 ): Promise<{ url: string; close(): Promise<void>; tessera: Tessera }> {
@@ -257,12 +277,17 @@ export async function startServer(
 export async function initDataDir(
   config: Config,
 ): Promise<{ accessId: string; accessKey: string | null; created: boolean; adminFile: string }> {
-  const tessera = await createTessera(config, { logger: false });
+  const unlock = acquireDataDirLock(config.dataDir, 'init');
   try {
-    const admin = await tessera.ensureAdmin();
-    return { ...admin, adminFile: join(config.dataDir, 'admin.json') };
+    const tessera = await createTessera(config, { logger: false });
+    try {
+      const admin = await tessera.ensureAdmin();
+      return { ...admin, adminFile: join(config.dataDir, 'admin.json') };
+    } finally {
+      await tessera.close();
+    }
   } finally {
-    await tessera.close();
+    unlock();
   }
 }
 

@@ -25,6 +25,9 @@ export interface AlertsConfig {
   expiryPercent: number;
   expiryScanSeconds: number;
   retryInitialMs: number;
+  /** Unusual UID child creation: this many children of one node within the window is a burst. */
+  uidChildBurst: number;
+  uidChildBurstWindowSeconds: number;
 }
 
 type Int = (name: string, raw: string | undefined, fallback: number, min: number, max: number) => number;
@@ -149,5 +152,19 @@ export function loadAlertsConfig(env: NodeJS.ProcessEnv, integer: Int): AlertsCo
       86_400,
     ),
     retryInitialMs: integer('TESSERA_ALERT_RETRY_MS', env.TESSERA_ALERT_RETRY_MS, 1_000, 1, 60_000),
+    uidChildBurst: integer(
+      'TESSERA_ALERT_UID_CHILD_BURST',
+      env.TESSERA_ALERT_UID_CHILD_BURST,
+      5,
+      1,
+      1_000_000,
+    ),
+    uidChildBurstWindowSeconds: integer(
+      'TESSERA_ALERT_UID_CHILD_BURST_WINDOW_SECONDS',
+      env.TESSERA_ALERT_UID_CHILD_BURST_WINDOW_SECONDS,
+      600,
+      1,
+      86_400,
+    ),
   };
 }

@@ -46,9 +46,23 @@ export interface Config {
    * Production mode (`TESSERA_ENV=production` or `--production`): the development defaults below are
    * refused at start instead of warned about.
    */
+  /** HTTP server timeouts: slow or idle connections are dropped. */
+  httpTimeouts: HttpTimeouts;
   production: boolean;
   /** Development defaults in use (see {@link productionProblems}): the server logs each once at start. */
   warnings: readonly string[];
+}
+
+/** HTTP server timeouts, in ms (Fastify / node:http; 0 disables one). */
+export interface HttpTimeouts {
+  /** Receiving a request's headers (node `headersTimeout`): the slow-headers (slowloris) guard. */
+  headersMs: number;
+  /** Receiving a whole request, headers and body (`requestTimeout`). */
+  requestMs: number;
+  /** An idle keep-alive connection between requests (`keepAliveTimeout`). */
+  keepAliveMs: number;
+  /** A socket with no activity at all (`connectionTimeout`). */
+  connectionMs: number;
 }
 
 export interface ConfigOverrides {
@@ -79,6 +93,20 @@ function integer(
     );
   }
   return value;
+}
+
+function loadHttpTimeouts(env: NodeJS.ProcessEnv): HttpTimeouts {
+  const ms = (name: string, fallback: number) => integer(name, env[name], fallback, 0, 3_600_000);
+  const timeouts = {
+    headersMs: ms('TESSERA_HTTP_HEADERS_TIMEOUT_MS', 10_000),
+    requestMs: ms('TESSERA_HTTP_REQUEST_TIMEOUT_MS', 30_000),
+    // Above the usual load balancers' idle timeout (60 s), so they close first.
+    keepAliveMs: ms('TESSERA_HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000),
+    connectionMs: ms('TESSERA_HTTP_CONNECTION_TIMEOUT_MS', 120_000),
+  };
+  if (timeouts.requestMs > 0 && (timeouts.headersMs === 0 || timeouts.headersMs > timeouts.requestMs))
+    throw new Error('TESSERA_HTTP_HEADERS_TIMEOUT_MS must be at most TESSERA_HTTP_REQUEST_TIMEOUT_MS');
+  return timeouts;
 }
 
 /**
@@ -151,6 +179,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     metricsPublic: env.TESSERA_METRICS_PUBLIC === 'true',
     auditSinks: loadAuditSinksConfig(env, dataDir, integer),
     alerts: loadAlertsConfig(env, integer),
+    httpTimeouts: loadHttpTimeouts(env),
     production,
   };
   const problems = productionProblems(config, {

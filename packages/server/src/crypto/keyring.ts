@@ -6,6 +6,7 @@ import {
   sign,
   verify,
 } from 'node:crypto';
+import { decodeCanonicalBase64Url } from './base64url.js';
 import { type RootKey, seal, unseal } from './envelope.js';
 
 /** A signing key as persisted: the private half sealed under the root key. */
@@ -142,11 +143,15 @@ export class Keyring {
     ) {
       return { ok: false, reason: 'malformed' };
     }
+    const headerBytes = decodeCanonicalBase64Url(token.slice(0, first));
+    const payloadBytes = decodeCanonicalBase64Url(token.slice(first + 1, second));
+    const signature = decodeCanonicalBase64Url(token.slice(second + 1));
+    if (!headerBytes || !payloadBytes || !signature) return { ok: false, reason: 'malformed' };
     let header: Record<string, unknown>;
     let payload: Record<string, unknown>;
     try {
-      header = JSON.parse(Buffer.from(token.slice(0, first), 'base64url').toString('utf8'));
-      payload = JSON.parse(Buffer.from(token.slice(first + 1, second), 'base64url').toString('utf8'));
+      header = JSON.parse(headerBytes.toString('utf8'));
+      payload = JSON.parse(payloadBytes.toString('utf8'));
     } catch {
       return { ok: false, reason: 'malformed' };
     }
@@ -158,7 +163,6 @@ export class Keyring {
     }
     const key = this.keys.get(header.kid);
     if (!key) return { ok: false, reason: 'unknown_kid' };
-    const signature = Buffer.from(token.slice(second + 1), 'base64url');
     if (
       signature.length !== 64 ||
       !verify(null, Buffer.from(token.slice(0, second)), key.publicKey, signature)

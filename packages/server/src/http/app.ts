@@ -9,6 +9,7 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
+import type { HttpTimeouts } from '../config/config.js';
 import { AuthMethodSchema } from '../core/auth-methods/auth-methods.schemas.js';
 import { IdentitySchema } from '../core/identities/identities.schemas.js';
 import type { HttpMetrics } from '../core/monitoring/tessera-metrics.js';
@@ -19,6 +20,7 @@ import type { FrontDoor } from './doors/door.js';
 import { errorHandler } from './error-mapper.js';
 import { ErrorBody } from './error-schemas.js';
 import { installRequestMetrics } from './request-metrics.js';
+import { httpTimeoutOptions } from './timeouts.js';
 import { createValidatorCompiler } from './validation.js';
 
 type ValidatorFactory = NonNullable<
@@ -38,6 +40,8 @@ export interface HttpDeps {
   log: FastifyBaseLogger;
   version: string;
   trustProxy: boolean;
+  /** HTTP server timeouts: slow or idle connections are dropped. */
+  timeouts?: HttpTimeouts;
   newRequestId: () => string;
   metrics: HttpMetrics;
   /** The front doors, each mounted as its own encapsulated context, in this order. */
@@ -67,6 +71,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
     genReqId: () => deps.newRequestId(),
     return503OnClosing: true,
+    ...httpTimeoutOptions(deps.timeouts),
     // The Akeyless SDK sends `//auth` when its base path ends with a slash.
     routerOptions: { ignoreDuplicateSlashes: true },
     // Router-level refusals (malformed or over-long URL parameters) use the one error shape too.

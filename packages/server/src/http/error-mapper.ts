@@ -25,6 +25,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   TESSERA_ROLE_CYCLE: 409,
   TESSERA_LAST_ADMIN: 409,
   TESSERA_ROTATION_CONFLICT: 409,
+  TESSERA_UID_CHILD_LIMIT: 409,
   TESSERA_PAYLOAD_TOO_LARGE: 413,
   TESSERA_SECRET_TOO_LARGE: 413,
   TESSERA_UNSUPPORTED_MEDIA_TYPE: 415,
@@ -107,10 +108,24 @@ export function classifyError(
   return { error: e, status };
 }
 
+/** When a refused caller may try again: without a window of its own, a quota frees up in about this. */
+const DEFAULT_RETRY_AFTER_SECONDS = 30;
+
+/** Every 429 says when to come back (`Retry-After`, whole seconds, RFC 9110 §10.2.3). */
+export function setRetryAfter(reply: FastifyReply, e: TesseraError, status: number): void {
+  if (status !== 429) return;
+  const seconds = e.details?.retryAfterSeconds;
+  reply.header(
+    'retry-after',
+    String(typeof seconds === 'number' && seconds >= 1 ? Math.ceil(seconds) : DEFAULT_RETRY_AFTER_SECONDS),
+  );
+}
+
 /** Fastify error handler: one JSON error shape, no stack traces, secrets never echoed. */
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply) {
   const { error: e, status } = classifyError(error, request);
   if (status === 401) reply.header('www-authenticate', `Bearer error="invalid_token"`);
+  setRetryAfter(reply, e, status);
   return reply.status(status).send({
     error: {
       code: e.code,

@@ -1,3 +1,4 @@
+import type { DenialRecorder } from '../core/audit/denials.js';
 import { type AuthService, createAuthService } from '../core/auth/auth.service.js';
 import { FailureLimiter } from '../core/auth/failure-limiter.js';
 import { LastUsedTracker } from '../core/auth/last-used.js';
@@ -27,7 +28,11 @@ export interface AuthenticationServices {
 /** Auth methods and the exchange of a credential for a session token. */
 export function createAuthenticationModule(
   platform: Platform,
-  deps: { sessions: SessionsService },
+  deps: {
+    sessions: SessionsService;
+    /** Refusals of a blocked source are recorded collapsed (one event, then one summary per window). */
+    denials: Pick<DenialRecorder, 'record'>;
+  },
 ): CapabilityModule<AuthenticationServices> {
   const { uow, clock, config, credentials, metrics } = platform;
   const { sessions } = deps;
@@ -44,7 +49,16 @@ export function createAuthenticationModule(
   });
   const lastUsed = new LastUsedTracker();
   const limiter = new FailureLimiter(clock, config.authFailureLimit, config.authFailureWindowSeconds * 1000);
-  const authenticate = createAuthService({ uow, clock, registry, sessions, limiter, lastUsed, metrics });
+  const authenticate = createAuthService({
+    uow,
+    clock,
+    registry,
+    sessions,
+    limiter,
+    lastUsed,
+    denials: deps.denials,
+    metrics,
+  });
   return {
     name: 'authentication',
     services: { registry, authMethods, authenticate, limiter, lastUsed },

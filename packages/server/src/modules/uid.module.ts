@@ -1,3 +1,4 @@
+import type { DenialRecorder } from '../core/audit/denials.js';
 import type { FailureLimiter } from '../core/auth/failure-limiter.js';
 import type { AuthMethodRegistry } from '../core/auth-methods/auth-method.registry.js';
 import type { AuthMethodsService } from '../core/auth-methods/auth-methods.service.js';
@@ -20,6 +21,7 @@ export function createUidModule(
     registry: AuthMethodRegistry;
     authMethods: AuthMethodsService;
     limiter: FailureLimiter;
+    denials: Pick<DenialRecorder, 'record'>;
   },
 ): CapabilityModule<{ uid: UidService }> {
   const { uow, clock, credentials, metrics, config } = platform;
@@ -35,6 +37,7 @@ export function createUidModule(
     sessions,
     present,
     limiter: deps.limiter,
+    denials: deps.denials,
     metrics,
   });
   return {

@@ -1,3 +1,4 @@
+import { chmodSync, closeSync, openSync, statSync } from 'node:fs';
 import {
   Kysely,
   type Migration,
@@ -14,6 +15,7 @@ import { rolesMigration } from './migrations/0004-roles.js';
 import { dynamicSecretsMigration } from './migrations/0005-dynamic-secrets.js';
 import { rotatedSecretsMigration } from './migrations/0006-rotated-secrets.js';
 import { oneTimeKeysMigration } from './migrations/0007-one-time-keys.js';
+import { uidCreatedByMigration } from './migrations/0008-uid-created-by.js';
 import type { Database } from './schema.js';
 import { SQLite, type SqliteDatabase, type SqliteStatement } from './sqlite-driver.js';
 
@@ -91,10 +93,25 @@ function withStatementCache(database: SqliteDatabase) {
   return self;
 }
 
+/**
+ * The database and its companions are readable by their owner only (issue 10): the file is created
+ * 0600 before SQLite opens it — SQLite gives `-wal` and `-shm` the database file's mode — and files
+ * left by an earlier version with the umask's mode are narrowed.
+ */
+function ownerOnlyFiles(file: string) {
+  closeSync(openSync(file, 'a', 0o600));
+  for (const path of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
+    try {
+      if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+    } catch {} // absent
+  }
+}
+
 /** Opens the store named by a URL: `sqlite:<path>` (or `sqlite::memory:`) or `postgres://…`. */
 export function openStore(url: string): Store {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (file && file !== ':memory:' && !file.startsWith('file:')) ownerOnlyFiles(file);
     const database = new SQLite(file || ':memory:');
     database.pragma('journal_mode = WAL');
     // FULL: a commit is on disk before it returns; group commit makes that affordable.
@@ -134,6 +151,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0005-dynamic-secrets': dynamicSecretsMigration(dialect),
     '0006-rotated-secrets': rotatedSecretsMigration(),
     '0007-one-time-keys': oneTimeKeysMigration(),
+    '0008-uid-created-by': uidCreatedByMigration(),
   };
 }
 

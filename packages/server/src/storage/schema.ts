@@ -150,6 +150,8 @@ export interface UidNodeTable {
   revoked_at: number | null;
   revoked_reason: string | null;
   flagged_at: number | null;
+  /** JSON `UidCreator` (migration 0007); null before it. */
+  created_by: string | null;
 }
 
 export interface UidCredentialTable {

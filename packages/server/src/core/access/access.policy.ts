@@ -52,7 +52,9 @@ function patternToRegExp(pattern: string): RegExp {
       .split('')
       .map((ch) => (ch === '*' ? '.*' : ch === '+' ? '[^/]+' : ch.replace(/[.?^${}()|[\]\\/]/g, '\\$&')))
       .join('');
-    re = new RegExp(`^${body}$`);
+    // `s` (dotAll): `*` is any characters, line breaks included (ADR 0008); without it a name
+    // holding a line break would slip past `/prefix/*`, deny rules included.
+    re = new RegExp(`^${body}$`, 's');
     if (compiled.size > 10_000) compiled.clear();
     compiled.set(pattern, re);
   }

@@ -6,6 +6,7 @@ import type { Alert, AlertNotifier, AlertRule } from './alert.model.js';
 import {
   authFailureBurstAlerts,
   type BurstState,
+  type ChildBurstState,
   type DedupeState,
   leaseRevokeFailedAlert,
   ledgerSizeAlert,
@@ -15,6 +16,7 @@ import {
   rotationFailureAlert,
   shouldSend,
   sinkHealthAlert,
+  unusualChildAlerts,
 } from './alert.rules.js';
 
 export interface AlertEngineDeps {
@@ -25,6 +27,9 @@ export interface AlertEngineDeps {
     authFailureWindowSeconds: number;
     dedupeSeconds: number;
     expiryPercent: number;
+    /** Unusual child creation: children of one node within the window that make a burst. */
+    uidChildBurst?: number;
+    uidChildBurstWindowSeconds?: number;
   };
   /** Each alert that went out (metrics). */
   onAlert?: (rule: AlertRule) => void;
@@ -33,6 +38,12 @@ export interface AlertEngineDeps {
 /** Runs the rules over what happens and sends each alert once per dedupe window. */
 export function createAlertEngine({ notifier, clock, settings, onAlert }: AlertEngineDeps) {
   const bursts: BurstState = new Map();
+  const childBursts: ChildBurstState = new Map();
+  const child = {
+    burst: settings.uidChildBurst ?? 5,
+    windowMs: (settings.uidChildBurstWindowSeconds ?? 600) * 1000,
+    expiryPercent: settings.expiryPercent,
+  };
   const sent: DedupeState = new Map();
   const windowMs = settings.authFailureWindowSeconds * 1000;
 
@@ -52,8 +63,10 @@ export function createAlertEngine({ notifier, clock, settings, onAlert }: AlertE
         raise(leaseRevokeFailedAlert(e));
         const t = { failures: settings.authFailureBurst, windowMs };
         for (const a of authFailureBurstAlerts(bursts, e, t)) raise(a);
+        for (const a of unusualChildAlerts(childBursts, e, child)) raise(a);
       }
       if (bursts.size > 1_000) pruneBurstState(bursts, clock.nowMs(), windowMs);
+      if (childBursts.size > 1_000) pruneBurstState(childBursts, clock.nowMs(), child.windowMs);
     },
     /** A sink changed health; transitions are rare and each is reported (no dedupe). */
     sinkHealth(kind: AuditSinkKind, healthy: boolean, allFailing: boolean, error: unknown) {

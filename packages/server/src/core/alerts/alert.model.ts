@@ -8,6 +8,7 @@ export const ALERT_RULES = [
   'audit_ledger_near_full',
   'rotated_secret_rotation_failed',
   'lease_revoke_failed',
+  'uid_child_unusual',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 

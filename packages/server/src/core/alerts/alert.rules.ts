@@ -91,6 +91,80 @@ export function leaseRevokeFailedAlert(e: StoredAuditEvent): Alert | null {
   };
 }
 
+export interface ChildThresholds {
+  /** Children of one node within `windowMs` that make a burst. */
+  burst: number;
+  windowMs: number;
+  /** A child created when its parent has at most this percentage of its TTL left. */
+  expiryPercent: number;
+}
+
+/** Recent child creations per parent node; the caller keeps it between calls. */
+export type ChildBurstState = Map<string, number[]>;
+
+/**
+ * Unusual child creation (issue 10): a child's TTL does not depend on its parent's, so a stolen
+ * token — even one about to expire — can leave a long-lived credential behind without ever meeting
+ * reuse detection. Three signs, each its own alert subject: the parent's first child ever, a burst
+ * of children from one parent, and a child created by a parent close to its expiry.
+ */
+export function unusualChildAlerts(state: ChildBurstState, e: StoredAuditEvent, t: ChildThresholds): Alert[] {
+  if (e.type !== 'uid.token.child_created' || e.outcome !== 'success') return [];
+  const data = e.data ?? {};
+  const parentId = typeof data.parentId === 'string' ? data.parentId : null;
+  if (!parentId) return [];
+  const num = (k: string) => (typeof data[k] === 'number' ? (data[k] as number) : null);
+  const creator = (data.createdBy ?? {}) as Record<string, unknown>;
+  const base = {
+    ...actorFields(e),
+    parentId,
+    childId: typeof data.nodeId === 'string' ? data.nodeId : null,
+    childTtlSeconds: num('ttlSeconds'),
+    createdByKind: typeof creator.kind === 'string' ? creator.kind : null,
+    parentRemainingSeconds: num('parentRemainingSeconds'),
+    parentTtlSeconds: num('parentTtlSeconds'),
+    liveChildren: num('liveChildren'),
+    resource: e.resource ?? null,
+    sourceIp: e.sourceIp,
+    requestId: e.requestId,
+    eventId: e.id,
+  };
+  const alerts: Alert[] = [];
+  const raise = (reason: string, severity: Alert['severity'], title: string, extra = {}) =>
+    alerts.push({
+      rule: 'uid_child_unusual',
+      severity,
+      subject: `uid-node:${parentId}:${reason}`,
+      title,
+      atMs: e.atMs,
+      fields: { reason, ...base, ...extra },
+    });
+  if (data.firstChild === true)
+    raise('first_child', 'info', `UID node ${parentId} created its first child token`);
+  const remaining = num('parentRemainingSeconds');
+  const parentTtl = num('parentTtlSeconds');
+  if (remaining !== null && parentTtl !== null && remaining * 100 <= parentTtl * t.expiryPercent)
+    raise(
+      'parent_near_expiry',
+      'warning',
+      `UID node ${parentId} created a child token ${remaining} s before its own expiry (the child lives ${num('ttlSeconds') ?? '?'} s)`,
+    );
+  const times = (state.get(parentId) ?? []).filter((ms) => ms > e.atMs - t.windowMs);
+  times.push(e.atMs);
+  if (times.length >= t.burst) {
+    state.delete(parentId);
+    raise(
+      'burst',
+      'warning',
+      `UID node ${parentId} created ${times.length} child tokens within ${Math.round(t.windowMs / 1000)} s`,
+      { children: times.length, windowSeconds: Math.round(t.windowMs / 1000) },
+    );
+  } else {
+    state.set(parentId, times);
+  }
+  return alerts;
+}
+
 export interface BurstThresholds {
   failures: number;
   windowMs: number;

@@ -10,8 +10,10 @@ export interface UidSettings {
   ttlSeconds: number;
   /** Lifetime of session tokens issued for the method's tokens. */
   jwtTtlSeconds: number;
-  /** Upper bound of a child token's TTL. */
+  /** Upper bound of a child token's TTL (independent of its parent's: a child may outlive it). */
   childTtlLimitSeconds: number;
+  /** Most live (unrevoked, unexpired) children one node may have. */
+  childCountLimit: number;
   /** Maximum depth of a token tree (a root is depth 1). */
   treeLength: number;
   /** Default for new root tokens: they may not rotate. */
@@ -44,6 +46,9 @@ export interface AuthMethod {
   createdAtMs: number;
   updatedAtMs: number;
 }
+
+/** The per-node child count limit (methods stored before it existed have the default, 100). */
+export const uidChildCountLimit = (s: UidSettings): number => s.childCountLimit ?? 100;
 
 export const isUidMethod = (m: AuthMethod): m is AuthMethod & { settings: UidSettings } =>
   m.type === 'universal_identity';

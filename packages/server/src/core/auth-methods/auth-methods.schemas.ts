@@ -10,7 +10,7 @@ import {
   toIso,
   toIsoOrNull,
 } from '../shared/schemas.js';
-import { type AuthMethod, isUidMethod } from './auth-methods.model.js';
+import { type AuthMethod, isUidMethod, uidChildCountLimit } from './auth-methods.model.js';
 
 const Seconds = (description: string) => Type.Integer({ minimum: 1, maximum: 400 * 86_400, description });
 const Cidrs = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 });
@@ -19,6 +19,9 @@ const UidSettingsFields = {
   ttlSeconds: Type.Optional(Seconds('TTL of root tokens and of a rotated token (seconds).')),
   jwtTtlSeconds: Type.Optional(Seconds('Lifetime of session tokens (seconds).')),
   childTtlLimitSeconds: Type.Optional(Seconds('Upper bound of a child token TTL (seconds).')),
+  childCountLimit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 100_000, description: 'Most live children one token may have.' }),
+  ),
   treeLength: Type.Optional(
     Type.Integer({ minimum: 1, maximum: 32, description: 'Maximum depth of a token tree.' }),
   ),
@@ -62,6 +65,7 @@ export const AuthMethodSchema = Type.Object(
         ttlSeconds: Type.Integer(),
         jwtTtlSeconds: Type.Integer(),
         childTtlLimitSeconds: Type.Integer(),
+        childCountLimit: Type.Integer(),
         treeLength: Type.Integer(),
         denyRotate: Type.Boolean(),
         denyInheritance: Type.Boolean(),
@@ -103,7 +107,9 @@ export function authMethodToWire(m: AuthMethod): Static<typeof AuthMethodSchema>
     expiresAt: toIsoOrNull(m.expiresAtMs),
     createdAt: toIso(m.createdAtMs),
     updatedAt: toIso(m.updatedAtMs),
-    ...(isUidMethod(m) ? { universalIdentity: { ...m.settings } } : {}),
+    ...(isUidMethod(m)
+      ? { universalIdentity: { ...m.settings, childCountLimit: uidChildCountLimit(m.settings) } }
+      : {}),
   };
 }
 

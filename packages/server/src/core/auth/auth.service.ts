@@ -1,4 +1,5 @@
 import type { AuditActor } from '../audit/audit.model.js';
+import type { DenialRecorder } from '../audit/denials.js';
 import type {
   AuthenticatedSubject,
   AuthFailureReason,
@@ -9,7 +10,7 @@ import { refuseReason } from '../auth-methods/method-checks.js';
 import type { Metrics } from '../monitoring/metrics.port.js';
 import type { IssuedSession, SessionsService } from '../sessions/sessions.service.js';
 import type { RequestContext } from '../shared/context.js';
-import { authFailed, ErrorCodes, TesseraError } from '../shared/errors.js';
+import { authFailed, rateLimited } from '../shared/errors.js';
 import type { Clock } from '../shared/ports.js';
 import type { UnitOfWork } from '../shared/unit-of-work.js';
 import type { FailureLimiter } from './failure-limiter.js';
@@ -21,6 +22,8 @@ export interface AuthServiceDeps {
   registry: AuthMethodRegistry;
   sessions: SessionsService;
   limiter: FailureLimiter;
+  /** Refusals of a blocked source are audited through it, one event per window with a count. */
+  denials: Pick<DenialRecorder, 'record'>;
   lastUsed: LastUsedTracker;
   metrics: Metrics;
 }
@@ -44,6 +47,7 @@ export function createAuthService({
   registry,
   sessions,
   limiter,
+  denials,
   lastUsed,
   metrics,
 }: AuthServiceDeps) {
@@ -52,21 +56,19 @@ export function createAuthService({
     ctx: RequestContext,
   ): Promise<AuthResult> {
     if (limiter.isBlocked(ctx.sourceIp)) {
-      await uow.write((r) =>
-        r.audit.append(
-          {
-            type: 'auth.rate_limited',
-            outcome: 'denied',
-            actor: {},
-            reason: 'too_many_failures',
-            data: { accessType: presentation.accessType },
-          },
-          ctx,
-          clock.nowMs(),
-        ),
+      // Collapsed per source and window: a blocked client cannot grow the ledger (issue 10).
+      await denials.record(
+        {
+          type: 'auth.rate_limited',
+          outcome: 'denied',
+          actor: {},
+          reason: 'too_many_failures',
+          data: { accessType: presentation.accessType },
+        },
+        ctx,
       );
       metrics.authentication(presentation.accessType, 'rate_limited', 'too_many_failures');
-      throw new TesseraError(ErrorCodes.RATE_LIMITED, 'Too many failed authentications; try again later.');
+      throw rateLimited(limiter.retryAfterSeconds(ctx.sourceIp));
     }
     const handler = registry.get(presentation.accessType);
     const step = await uow.write<Step>(async (r) => {

@@ -24,6 +24,13 @@ export class FailureLimiter {
     return w.failures >= this.maxFailures;
   }
 
+  /** Whole seconds until `key`'s window ends (at least 1): the `Retry-After` of a refusal. */
+  retryAfterSeconds(key: string): number {
+    const w = this.windows.get(key);
+    if (!w) return 1;
+    return Math.max(1, Math.ceil((w.startMs + this.windowMs - this.clock.nowMs()) / 1000));
+  }
+
   recordFailure(key: string): void {
     const now = this.clock.nowMs();
     const w = this.windows.get(key);

@@ -21,6 +21,8 @@ export const ErrorCodes = {
   UID_INHERITANCE_DENIED: 'TESSERA_UID_INHERITANCE_DENIED',
   UID_TTL_LIMIT: 'TESSERA_UID_TTL_LIMIT',
   UID_DEPTH_LIMIT: 'TESSERA_UID_DEPTH_LIMIT',
+  /** A UID node already has as many live children as its method allows. */
+  UID_CHILD_LIMIT: 'TESSERA_UID_CHILD_LIMIT',
   ROTATION_CONFLICT: 'TESSERA_ROTATION_CONFLICT',
   RATE_LIMITED: 'TESSERA_RATE_LIMITED',
   PAYLOAD_TOO_LARGE: 'TESSERA_PAYLOAD_TOO_LARGE',
@@ -70,6 +72,16 @@ export class TesseraError extends Error {
 
 export const validationError = (message: string, details?: Record<string, unknown>) =>
   new TesseraError(ErrorCodes.VALIDATION_FAILED, message, details ? { details } : {});
+
+/**
+ * Too many failed authentications from one source; `retryAfterSeconds` (until its window ends) is
+ * the response's `Retry-After` (RFC 9110 §10.2.3) and a public detail.
+ */
+export const rateLimited = (retryAfterSeconds: number) =>
+  new TesseraError(ErrorCodes.RATE_LIMITED, 'Too many failed authentications; try again later.', {
+    internalReason: 'too_many_failures',
+    details: { retryAfterSeconds },
+  });
 
 export const notFound = (what: string) => new TesseraError(ErrorCodes.NOT_FOUND, `${what} was not found.`);
 

@@ -21,6 +21,13 @@ export const depthLimit = (treeLength: number) =>
     details: { treeLength },
   });
 
+export const childLimit = (childCountLimit: number) =>
+  new TesseraError(
+    ErrorCodes.UID_CHILD_LIMIT,
+    `This token already has ${childCountLimit} live child tokens, the auth method's limit; revoke some first.`,
+    { details: { childCountLimit } },
+  );
+
 export const rotationConflict = () =>
   new TesseraError(
     ErrorCodes.ROTATION_CONFLICT,

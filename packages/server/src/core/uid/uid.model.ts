@@ -24,7 +24,18 @@ export interface UidNode {
   revokedReason: string | null;
   /** Set when reuse was detected under the `flag` policy. */
   flaggedAtMs: number | null;
+  /** Who created the node (null for nodes created before this was recorded). */
+  createdBy: UidCreator | null;
 }
+
+/**
+ * The credential that created a node: the parent's `u-` token (its node, generation and audit
+ * reference — never the token), a session from a UID node, or an administrator's session.
+ */
+export type UidCreator =
+  | { kind: 'holder'; nodeId: string; generation: number; credentialRef: string | null }
+  | { kind: 'session'; nodeId: string; sessionId: string | null }
+  | { kind: 'admin'; identityId: string | null; authMethodId: string | null; sessionId: string | null };
 
 /**
  * Credential states. A rotation creates a `pending` successor; its first use (or an explicit ack)

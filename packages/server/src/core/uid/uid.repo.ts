@@ -5,6 +5,8 @@ import type { UidCredential, UidCredentialState, UidNode } from './uid.model.js'
 export interface UidRepo {
   insertNode(node: UidNode): Promise<void>;
   getNode(id: string): Promise<UidNode | null>;
+  /** The children a node has ever had, and those still live (unrevoked, unexpired at `nowMs`). */
+  countChildren(parentId: string, nowMs: number): Promise<{ ever: number; live: number }>;
   insertCredential(credential: UidCredential): Promise<void>;
   findCredential(hash: string): Promise<UidCredential | null>;
   /** The credential with this hash, its node and the node's pending successor, in one read. */

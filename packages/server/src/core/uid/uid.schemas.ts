@@ -95,6 +95,27 @@ const NodeFields = {
   revokedAt: Nullable(IsoTime),
   flagged: Type.Boolean(),
   comment: Nullable(Type.String()),
+  createdBy: Nullable(
+    Type.Object(
+      {
+        kind: StringEnum(['holder', 'session', 'admin'] as const),
+        nodeId: Type.Optional(Type.String({ description: 'holder, session: the creating node' })),
+        generation: Type.Optional(
+          Type.Integer({ description: "holder: the generation of the parent's token that was used" }),
+        ),
+        credentialRef: Type.Optional(
+          Nullable(Type.String({ description: 'holder: the audit hash of that token (never the token)' })),
+        ),
+        sessionId: Type.Optional(Nullable(Type.String({ description: 'session, admin: the session (jti)' }))),
+        identityId: Type.Optional(Nullable(Type.String())),
+        authMethodId: Type.Optional(Nullable(Type.String())),
+      },
+      {
+        description:
+          'The credential that created the token (null for tokens created before this was recorded).',
+      },
+    ),
+  ),
 };
 export const UidNodeSchema = Type.Recursive(
   (This) => Type.Object({ ...NodeFields, children: Type.Array(This) }),
@@ -141,6 +162,7 @@ function nodeToWire(n: UidTreeNode): WireNode {
     revokedAt: toIsoOrNull(n.revokedAtMs),
     flagged: n.flaggedAtMs !== null,
     comment: n.comment,
+    createdBy: n.createdBy,
     children: n.children.map(nodeToWire),
   };
 }

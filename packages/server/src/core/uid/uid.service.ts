@@ -1,15 +1,30 @@
 import type { AuditEvent } from '../audit/audit.model.js';
+import type { DenialRecorder } from '../audit/denials.js';
 import type { FailureLimiter } from '../auth/failure-limiter.js';
 import type { AuthMethod, UidSettings } from '../auth-methods/auth-methods.model.js';
 import { isUidMethod } from '../auth-methods/auth-methods.model.js';
 import type { Metrics } from '../monitoring/metrics.port.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import type { RequestContext } from '../shared/context.js';
-import { authFailed, ErrorCodes, notFound, TesseraError, validationError } from '../shared/errors.js';
+import {
+  authFailed,
+  ErrorCodes,
+  notFound,
+  rateLimited,
+  TesseraError,
+  validationError,
+} from '../shared/errors.js';
 import type { Clock, CredentialFactory } from '../shared/ports.js';
 import type { ReadRepos, Repos, UnitOfWork } from '../shared/unit-of-work.js';
-import { depthLimit, inheritanceDenied, rotationConflict, rotationDenied, ttlLimit } from './uid.errors.js';
-import { subtreeEnd, type UidCredential, type UidNode, type UidTreeNode } from './uid.model.js';
+import { type ChildCount, checkChild, childCreatedData, creatorOf } from './uid.children.js';
+import { rotationConflict, rotationDenied, ttlLimit } from './uid.errors.js';
+import {
+  subtreeEnd,
+  type UidCreator,
+  type UidCredential,
+  type UidNode,
+  type UidTreeNode,
+} from './uid.model.js';
 import type { PresentedUidToken, UidPresenter, UidPurpose } from './uid.presentation.js';
 import { buildForest, forestDepth } from './uid.tree.js';
 
@@ -56,12 +71,14 @@ export interface UidServiceDeps {
   sessions: SessionsService;
   present: UidPresenter;
   limiter: FailureLimiter;
+  /** Refusals of a blocked source are audited through it, one event per window with a count. */
+  denials: Pick<DenialRecorder, 'record'>;
   metrics: Metrics;
 }
 
 /** The Universal Identity lifecycle: generate, rotate, ack, child, revoke, list (DESIGN §2). */
 export function createUidService(deps: UidServiceDeps) {
-  const { uow, clock, credentials, sessions, present, limiter, metrics } = deps;
+  const { uow, clock, credentials, sessions, present, limiter, denials, metrics } = deps;
   const resourceOf = (method: AuthMethod, node?: UidNode) =>
     `/auth-methods/${method.name}/uid${node ? `/${node.id}` : ''}`;
 
@@ -78,6 +95,7 @@ export function createUidService(deps: UidServiceDeps) {
         return { ok: true, value: await act(r, audit) };
       } catch (error) {
         if (!(error instanceof TesseraError)) throw error;
+        if (error.code === ErrorCodes.RATE_LIMITED) return { ok: false, error }; // audited below, collapsed
         await audit({
           outcome: failureOutcome(error),
           actor: {},
@@ -86,6 +104,18 @@ export function createUidService(deps: UidServiceDeps) {
         return { ok: false, error };
       }
     });
+    if (!outcome.ok && outcome.error.code === ErrorCodes.RATE_LIMITED) {
+      await denials.record(
+        {
+          type: 'auth.rate_limited',
+          outcome: 'denied',
+          actor: {},
+          reason: 'too_many_failures',
+          data: { operation: auditType },
+        },
+        ctx,
+      );
+    }
     // A rotation is counted with the outcome its audit event committed with.
     if (auditType === 'uid.token.rotated') {
       metrics.uidRotation(outcome.ok ? 'success' : failureOutcome(outcome.error));
@@ -101,11 +131,7 @@ export function createUidService(deps: UidServiceDeps) {
     ctx: RequestContext,
   ): Promise<PresentedUidToken> {
     // Holder routes are credential endpoints too: brute force is limited per source (DESIGN §6).
-    if (limiter.isBlocked(ctx.sourceIp)) {
-      throw new TesseraError(ErrorCodes.RATE_LIMITED, 'Too many failed authentications; try again later.', {
-        internalReason: 'too_many_failures',
-      });
-    }
+    if (limiter.isBlocked(ctx.sourceIp)) throw rateLimited(limiter.retryAfterSeconds(ctx.sourceIp));
     const p = await present(r, token, purpose, ctx);
     if (!p.ok) {
       limiter.recordFailure(ctx.sourceIp);
@@ -152,6 +178,7 @@ export function createUidService(deps: UidServiceDeps) {
     parent: UidNode | null,
     opts: ChildOptions,
     ttlSeconds: number,
+    createdBy: UidCreator | null,
   ): Promise<IssuedUidToken> {
     const now = clock.nowMs();
     const id = credentials.newNodeId();
@@ -173,6 +200,7 @@ export function createUidService(deps: UidServiceDeps) {
       revokedAtMs: null,
       revokedReason: null,
       flaggedAtMs: null,
+      createdBy,
     };
     await r.uid.insertNode(node);
     return { token: await newCredential(r, node, 'current', 1), node };
@@ -183,25 +211,23 @@ export function createUidService(deps: UidServiceDeps) {
     return method;
   }
 
+  /** The checks of `uid.children.ts`, then the node (its TTL may exceed its parent's). */
   async function createChildUnder(
     r: Repos,
     method: AuthMethod & { settings: UidSettings },
     parent: UidNode,
     opts: ChildOptions,
-  ): Promise<IssuedUidToken> {
-    if (parent.denyInheritance) throw inheritanceDenied();
-    if (parent.depth + 1 > method.settings.treeLength) throw depthLimit(method.settings.treeLength);
-    const limit = method.settings.childTtlLimitSeconds;
-    const ttl = opts.ttlSeconds ?? Math.min(method.settings.ttlSeconds, limit);
-    if (ttl > limit) throw ttlLimit(limit);
-    return insertNode(r, method, parent, opts, ttl);
+    createdBy: UidCreator,
+  ): Promise<IssuedUidToken & { children: ChildCount }> {
+    const { ttlSeconds, children } = await checkChild(r, method, parent, opts.ttlSeconds, clock.nowMs());
+    return { ...(await insertNode(r, method, parent, opts, ttlSeconds, createdBy)), children };
   }
 
   /** Resolves the node an actor may act on, and the method it belongs to. */
   async function scopeOf(r: Repos, actor: UidActor, purpose: UidPurpose, ctx: RequestContext) {
     if (actor.kind === 'holder') {
       const p = await presentOrThrow(r, actor.token, purpose, ctx);
-      return { method: p.method, node: p.node as UidNode | null };
+      return { method: p.method, node: p.node as UidNode | null, generation: p.credential.generation };
     }
     return readScopeOf(r, actor);
   }
@@ -212,9 +238,9 @@ export function createUidService(deps: UidServiceDeps) {
       const node = await r.uid.getNode(actor.nodeId);
       const method = await r.authMethods.get(actor.methodId);
       if (!node || node.revokedAtMs !== null || !method) throw authFailed('session_uid_node_gone');
-      return { method: uidMethod(method), node: node as UidNode | null };
+      return { method: uidMethod(method), node: node as UidNode | null, generation: 0 };
     }
-    return { method: uidMethod(actor.method), node: null as UidNode | null };
+    return { method: uidMethod(actor.method), node: null as UidNode | null, generation: 0 };
   }
 
   return {
@@ -224,7 +250,14 @@ export function createUidService(deps: UidServiceDeps) {
       const ttl = opts.ttlSeconds ?? m.settings.ttlSeconds;
       if (ttl > m.settings.ttlSeconds) throw ttlLimit(m.settings.ttlSeconds);
       return run(ctx, 'uid.token.generated', async (r, audit) => {
-        const issued = await insertNode(r, m, null, opts, ttl);
+        const issued = await insertNode(
+          r,
+          m,
+          null,
+          opts,
+          ttl,
+          creatorOf({ kind: 'admin', method: m }, { node: null, generation: 0 }, ctx),
+        );
         await audit({
           outcome: 'success',
           actor: {},
@@ -314,12 +347,14 @@ export function createUidService(deps: UidServiceDeps) {
             throw validationError('The parent token is revoked or expired.');
           }
         }
-        const issued = await createChildUnder(r, scope.method, parent!, opts);
+        const createdBy = creatorOf(actor, scope, ctx);
+        const { children, ...issued } = await createChildUnder(r, scope.method, parent!, opts, createdBy);
+        const now = clock.nowMs();
         await audit({
           outcome: 'success',
           actor: {},
           resource: resourceOf(scope.method, issued.node),
-          data: { nodeId: issued.node.id, parentId: parent!.id, ttlSeconds: issued.node.ttlSeconds },
+          data: childCreatedData(issued.node, parent!, scope.method, createdBy, children, now),
         });
         return issued;
       });

@@ -5,6 +5,7 @@ export const UID_DEFAULTS: UidSettings = {
   ttlSeconds: 3600,
   jwtTtlSeconds: 3600,
   childTtlLimitSeconds: 86_400,
+  childCountLimit: 100,
   treeLength: 5,
   denyRotate: false,
   denyInheritance: false,
@@ -55,6 +56,14 @@ export function normaliseUidSettings(
       maxSessionTtlSeconds,
     ),
     childTtlLimitSeconds: int(input, 'childTtlLimitSeconds', base.childTtlLimitSeconds, 60, YEAR_SECONDS),
+    // Methods stored before the setting existed have none: the default applies.
+    childCountLimit: int(
+      input,
+      'childCountLimit',
+      base.childCountLimit ?? UID_DEFAULTS.childCountLimit,
+      1,
+      100_000,
+    ),
     treeLength: int(input, 'treeLength', base.treeLength, 1, 32),
     denyRotate: bool(input, 'denyRotate', base.denyRotate),
     denyInheritance: bool(input, 'denyInheritance', base.denyInheritance),

@@ -2,6 +2,7 @@ import { type Selectable, sql } from 'kysely';
 import type { IdentityState } from '../../core/identities/identities.model.js';
 import {
   subtreeEnd,
+  type UidCreator,
   type UidCredential,
   type UidCredentialState,
   type UidNode,
@@ -83,7 +84,17 @@ function toNode(r: Selectable<UidNodeTable>): UidNode {
     revokedAtMs: r.revoked_at,
     revokedReason: r.revoked_reason,
     flaggedAtMs: r.flagged_at,
+    createdBy: parseCreator(r.created_by),
   };
+}
+
+function parseCreator(raw: string | null | undefined): UidCreator | null {
+  if (!raw) return null;
+  try {
+    return JSON.parse(raw) as UidCreator;
+  } catch {
+    return null;
+  }
 }
 
 function toCredential(r: Selectable<UidCredentialTable>): UidCredential {
@@ -132,8 +143,16 @@ export function createUidRepo(target: QueryTarget): UidRepo {
           revoked_at: n.revokedAtMs,
           revoked_reason: n.revokedReason,
           flagged_at: n.flaggedAtMs,
+          created_by: n.createdBy ? JSON.stringify(n.createdBy) : null,
         })
         .execute();
+    },
+    async countChildren(parentId, nowMs) {
+      const { rows } = await sql<{ ever: number | string; live: number | string | null }>`
+        select count(*) as ever,
+          sum(case when revoked_at is null and expires_at > ${nowMs} then 1 else 0 end) as live
+        from uid_nodes where parent_id = ${parentId}`.execute(db);
+      return { ever: Number(rows[0]?.ever ?? 0), live: Number(rows[0]?.live ?? 0) };
     },
     async getNode(id) {
       const row = await db.selectFrom('uid_nodes').selectAll().where('id', '=', id).executeTakeFirst();

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, TesseraError } from '../../../core/shared/errors.js';
 import type { RouteAccess } from '../../access.js';
 import type { TypedApp } from '../../app.js';
-import { classifyError } from '../../error-mapper.js';
+import { classifyError, setRetryAfter } from '../../error-mapper.js';
 import { credentialFromBody } from './akeyless.wire.js';
 
 /**
@@ -64,6 +64,7 @@ function renderError(error: unknown, request: FastifyRequest, reply: FastifyRepl
   ) {
     message = `Missing required parameter: ${field}.`;
   }
+  setRetryAfter(reply, e, status);
   return reply
     .status(status)
     .header('x-tessera-error-code', e.code)

@@ -4,6 +4,7 @@ import {
   type RoleDetails,
   ruleTypeToAkeyless,
 } from '../../../core/access/roles.model.js';
+import { RulePath } from '../../../core/access/roles.schemas.js';
 import type { RolesService } from '../../../core/access/roles.service.js';
 import { notFound, validationError } from '../../../core/shared/errors.js';
 import { type CommandRegistrar, commandBody, Int, NonEmpty, Str } from './akeyless.api.js';
@@ -16,16 +17,17 @@ const CreateRole = commandBody({
   comment: Type.Optional(Str(1000)),
 });
 const ByName = commandBody({ name: NonEmpty(200) });
+// The rule path is checked by the native schema, before any access decision (issue 10).
 const SetRule = commandBody({
   'role-name': NonEmpty(200),
-  path: NonEmpty(512),
+  path: RulePath,
   capability: Type.Array(Type.String({ minLength: 1, maxLength: 20 }), { minItems: 1, maxItems: 10 }),
   'rule-type': Type.Optional(Str(40)),
   ttl: Type.Optional(Int(0, 600_000)),
 });
 const DeleteRule = commandBody({
   'role-name': NonEmpty(200),
-  path: NonEmpty(512),
+  path: RulePath,
   'rule-type': Type.Optional(Str(40)),
 });
 const Assoc = commandBody({

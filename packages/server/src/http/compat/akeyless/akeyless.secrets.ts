@@ -5,7 +5,7 @@ import { SECRET_BODY_LIMIT } from '../../../core/secrets/secrets.schemas.js';
 import type { SecretsService } from '../../../core/secrets/secrets.service.js';
 import { validationError } from '../../../core/shared/errors.js';
 import { type CommandRegistrar, commandBody, Int, NonEmpty, Str, Strings } from './akeyless.api.js';
-import { bodyKey, item, itemNamed } from './akeyless.resources.js';
+import { bodyKey, folder, item, itemNamed } from './akeyless.resources.js';
 
 /** The service bounds the value (64 KiB of UTF-8); the schema only bounds the string read. */
 const MAX_VALUE = SECRET_BODY_LIMIT;
@@ -195,7 +195,7 @@ export function registerAkeylessSecretCommands(c: CommandRegistrar, deps: { secr
     {
       summary: 'List the items under a path the caller may list',
       access: {
-        filter: { action: 'list', type: 'item', scope: (r) => item(bodyKey(r, 'path') || '*').path },
+        filter: { action: 'list', type: 'item', scope: (r) => folder(bodyKey(r, 'path')).path },
       },
       body: ListItems,
     },
