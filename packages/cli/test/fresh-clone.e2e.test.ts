@@ -11,13 +11,15 @@ import { root } from './server-process.js';
  * checkout's CLI (never fetch a public package of that name), must print no engine warning on the
  * supported Node versions, and must leave package-lock.json exactly as committed.
  *
- * `npm install` builds better-sqlite3 from source here (about two minutes on this machine), so the
+ * `npm install` builds better-sqlite3 from source here (about two minutes on an idle machine), so the
  * test is slow; it runs once in `npm test` (one root vitest config, so not once per package). Set
  * TESSERA_SKIP_FRESH_CLONE=1 to leave it out of a local run.
  */
 
 const SKIP = process.env.TESSERA_SKIP_FRESH_CLONE === '1' || !existsSync(join(root, '.git'));
-const INSTALL_TIMEOUT_MS = 330_000;
+// About two minutes on an idle machine; these 2-core machines are shared, and under load the
+// from-source build of better-sqlite3 alone has taken over five.
+const INSTALL_TIMEOUT_MS = 540_000;
 
 function sh(
   cmd: string,
@@ -102,7 +104,7 @@ describe.skipIf(SKIP)('a fresh clone', () => {
     expect(status.code).toBe(0);
     expect(status.stdout).not.toContain('package-lock.json');
     expect(status.stdout.trim()).toBe('');
-  }, 360_000);
+  }, 600_000);
 
   it('the bin says how to build when dist/ is missing, instead of a stack trace', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-no-dist-'));

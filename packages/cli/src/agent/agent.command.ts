@@ -12,14 +12,9 @@ import { CLI_VERSION, type CommandContext, type CommandSpec } from '../cli.conte
 import { CommandExit, renderErrorJson, renderErrorText } from '../cli.errors.js';
 import { writeFileAtomic } from '../file.atomic.js';
 import { FileUidTokenStore } from '../token-file.store.js';
-import {
-  type AgentFlagOverrides,
-  type AgentSettings,
-  parseAgentConfigText,
-  resolveAgentSettings,
-} from './agent.config.js';
+import type { AgentFlagOverrides, AgentSettings } from './agent.config.js';
 import { AgentCore, AgentFatalError, type AgentFiles, loadTemplates } from './agent.core.js';
-import { type HealthServer, startHealthServer } from './agent.health.js';
+import type { HealthServer, startHealthServer as StartHealthServer } from './agent.health.js';
 import { type AgentEvent, type AgentLog, formatAgentEvent } from './agent.log.js';
 import { runAgentLoop } from './agent.loop.js';
 
@@ -41,9 +36,15 @@ const nodeFiles: AgentFiles = {
   },
 };
 
+/** node:http is loaded only by an agent that serves /healthz. */
+const startHealthServer: typeof StartHealthServer = async (...args) =>
+  (await import('./agent.health.js')).startHealthServer(...args);
+
 const random = (): number => randomInt(0, 2 ** 32) / 2 ** 32;
 
 async function loadSettings(ctx: CommandContext, configPath: string | undefined, flags: AgentFlagOverrides) {
+  // Loaded here, not at start-up: the YAML parser costs every other command ~40 ms (issue 10, item 8).
+  const { parseAgentConfigText, resolveAgentSettings } = await import('./agent.config.js');
   const raw = configPath ? parseAgentConfigText(await readConfig(configPath), configPath) : {};
   return resolveAgentSettings(raw, flags, {
     serverUrl: ctx.url,
