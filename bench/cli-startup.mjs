@@ -67,24 +67,38 @@ try {
     ['--help', ['--help']],
     ['list-items (round trip)', ['list-items', '--path', '/bench']],
   ];
+  // CPU (user + system) of the children, from /proc/self/stat (clock ticks of 10 ms): steadier than
+  // wall time on a loaded machine.
+  const childCpuMs = () => {
+    const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    return (Number(f[13]) + Number(f[14])) * 10;
+  };
   const times = new Map();
+  const cpu = new Map();
   for (let i = 0; i < runs; i++) {
     for (const t of targets) {
       for (const [name, args] of cases) {
+        const c0 = childCpuMs();
         const t0 = performance.now();
         const r = spawnSync(t.cmd[0], [...t.cmd.slice(1), ...args], { env, stdio: 'ignore' });
         const ms = performance.now() - t0;
+        const cpuMs = childCpuMs() - c0;
         if (r.status !== 0) throw new Error(`${t.name} ${args.join(' ')} exited ${r.status}`);
         const key = `${t.name} | ${name}`;
         times.set(key, [...(times.get(key) ?? []), ms]);
+        cpu.set(key, [...(cpu.get(key) ?? []), cpuMs]);
       }
     }
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  console.log(`| command | median of ${runs} | min | max |\n|---|---:|---:|---:|`);
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  console.log(`load average after the runs: ${load}`);
+  console.log(`| build | command | wall, median of ${runs} | wall min | CPU (user+sys), median |`);
+  console.log('|---|---|---:|---:|---:|');
   for (const [key, xs] of times) {
+    const [build, command] = key.split(' | ');
     console.log(
-      `| ${key} | ${median(xs).toFixed(0)} ms | ${Math.min(...xs).toFixed(0)} ms | ${Math.max(...xs).toFixed(0)} ms |`,
+      `| ${build} | ${command} | ${median(xs).toFixed(0)} ms | ${Math.min(...xs).toFixed(0)} ms | ${median(cpu.get(key)).toFixed(0)} ms |`,
     );
   }
 } finally {
