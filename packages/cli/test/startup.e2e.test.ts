@@ -19,7 +19,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const hooks = join(dir, 'hooks.mjs');
 writeFileSync(
   hooks,
-  'export async function load(url, context, next) { process.stderr.write(`LOADED ${url}\\n`); return next(url, context); }\n',
+  "export async function load(url, context, next) { process.stderr.write('LOADED ' + url + '\\n'); return next(url, context); }\n",
 );
 const register = join(dir, 'register.mjs');
 writeFileSync(
