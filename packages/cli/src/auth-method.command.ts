@@ -59,7 +59,7 @@ export function universalIdentityBody(args: ArgReader): CreateUniversalIdentityA
   const jwtTtlSeconds = durationFlag(args, 'jwt-ttl', 'minutes');
   const childTtlLimitSeconds = durationFlag(args, 'child-ttl-limit', 'minutes');
   const treeLength = args.positiveInt('tree-length');
-  const grace = args.num('rotation-grace-seconds');
+  const grace = durationFlag(args, 'rotation-grace-seconds', 'seconds', { allowZero: true });
   const reusePolicy = args.choice('reuse-policy', ['revoke', 'flag'] as const);
   if (grace !== undefined && (!Number.isInteger(grace) || grace < 0)) {
     throw new UsageError('--rotation-grace-seconds must be a whole number of seconds');
@@ -107,9 +107,10 @@ const createUid: CommandSpec = {
       description: 'on reuse of a rotated-away token: revoke the subtree (default) or only flag it',
     },
     'rotation-grace-seconds': {
-      type: 'number',
-      placeholder: 'SEC',
-      description: 'how long the old token may finish a rotation whose answer was lost',
+      type: 'string',
+      placeholder: 'DURATION',
+      description:
+        'how long the old token may finish a rotation whose answer was lost (bare number: seconds)',
     },
   },
   examples: [

@@ -86,6 +86,11 @@ describe('durations: units everywhere, bare numbers keep their documented unit',
       [['auth-method', 'create', 'universal-identity', '--name', '/a', '--ttl', '12h'], 'ttlSeconds', 43_200],
       [['auth-method', 'create', 'universal-identity', '--name', '/a', '--ttl', '60'], 'ttlSeconds', 3600],
       [['auth-method', 'create', 'access-key', '--name', '/a', '--jwt-ttl', '15m'], 'jwtTtlSeconds', 900],
+      [
+        ['auth-method', 'create', 'universal-identity', '--name', '/a', '--rotation-grace-seconds', '2m'],
+        'rotationGraceSeconds',
+        120,
+      ],
       [['uid-create-child-token', '--uid-token', 'u-P', '--child-ttl', '90s'], 'ttlSeconds', 90],
       [
         ['set-role-rule', '--role-name', 'r', '--path', '/x/*', '--capability', 'read', '--ttl', '7d'],
