@@ -253,6 +253,7 @@ describe('small things a newcomer meets', () => {
   it('--version prints the version', async () => {
     expect((await run(['--version'])).stdout).toMatch(/^tessera \d+\.\d+\.\d+\n$/);
     expect(JSON.parse((await run(['--version', '--json'])).stdout)).toHaveProperty('version');
+    expect(JSON.parse((await run(['--json', '--version'])).stdout)).toHaveProperty('version');
   });
 
   it('a URL without a scheme is a usage error that says what to write', async () => {
