@@ -174,6 +174,19 @@ describe('one flag name per concept', () => {
   });
 });
 
+describe('one name for the server URL', () => {
+  it('--url everywhere; the agent and run read the old --server-url as a hidden alias', async () => {
+    for (const name of ['agent', 'run']) {
+      const command = COMMANDS.find((c) => c.path.join(' ') === name)!;
+      expect(Object.keys(command.options)).not.toContain('server-url');
+      expect(commandHelp(command)).not.toContain('--server-url');
+    }
+    const r = await run(['auth-method', 'list', '--server-url', 'localhost:1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--url must be an http:// or https:// URL');
+  });
+});
+
 describe('--json shapes', () => {
   it('every list command prints {items: [...]} (only audit list --follow streams JSON lines)', async () => {
     // Every GET answers a page, so a list command added later is checked too.

@@ -36,6 +36,8 @@ export const GLOBAL_OPTIONS: OptionSpecs = {
     type: 'string',
     placeholder: 'URL',
     description: `server URL (env TESSERA_URL; default ${DEFAULT_URL})`,
+    // The agent and `run` used to call it --server-url: one name per concept, the old one still read.
+    hiddenAliases: ['server-url'],
   },
   token: { type: 'string', placeholder: 'TOKEN', description: 'session token t-… (env TESSERA_TOKEN)' },
   profile: {

@@ -243,7 +243,6 @@ const agent: CommandSpec = {
     'SIGHUP reloads the config; SIGTERM/SIGINT stop it (exit 0). --once runs one cycle and exits.',
   options: {
     config: { type: 'string', placeholder: 'FILE', description: 'agent config (YAML)' },
-    'server-url': { type: 'string', placeholder: 'URL', description: 'overrides server_url' },
     'uid-token-file': { type: 'string', placeholder: 'FILE', description: 'overrides uid_token_file' },
     'auth-method': { type: 'string', placeholder: 'ACCESS_ID', description: 'overrides auth_method (p-…)' },
     'session-token-file': {
@@ -259,7 +258,7 @@ const agent: CommandSpec = {
   },
   examples: [
     'tessera agent --config /etc/tessera/agent.yaml',
-    'tessera agent --uid-token-file ./tokens/application-service-token --server-url http://127.0.0.1:8377 --once',
+    'tessera agent --uid-token-file ./tokens/application-service-token --url http://127.0.0.1:8377 --once',
   ],
   async run(ctx, args) {
     const configPath = args.str('config');
@@ -268,7 +267,9 @@ const agent: CommandSpec = {
       const v = args.str(name);
       if (v !== undefined) flags[key] = v;
     };
-    pick('server-url', 'serverUrl');
+    // One flag for the server URL everywhere: --url (--server-url is a hidden alias of it); given on
+    // the command line it overrides server_url of the config file.
+    if (ctx.flags.url !== undefined) flags.serverUrl = ctx.url;
     pick('uid-token-file', 'uidTokenFile');
     pick('auth-method', 'authMethod');
     pick('session-token-file', 'sessionTokenFile');
