@@ -51,11 +51,11 @@ if (($# > 1)); then usage >&2; exit 2; fi
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$SCRIPT_DIR"
 
-CLI=$SCRIPT_DIR/packages/cli/dist/bin.js
+CLI=$SCRIPT_DIR/packages/cli/bin/tessera.js
 NODE=$(command -v node || true)
 if [[ -z $NODE ]]; then echo "start.sh: node is not installed (Node.js 20 or later)" >&2; exit 1; fi
-if [[ ! -f $CLI ]]; then
-  echo "start.sh: $CLI is missing: run 'npm install' (or 'npm run build') first" >&2
+if [[ ! -f $SCRIPT_DIR/packages/cli/dist/bin.js ]]; then
+  echo "start.sh: packages/cli/dist/bin.js is missing: run 'npm install' (or 'npm run build') first" >&2
   exit 1
 fi
 

@@ -139,7 +139,7 @@ const out = [];
 // --- server start and idle RSS; CLI round trip ------------------------------------------------
 {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-micro-'));
-  const bin = join(root, 'packages/cli/dist/bin.js');
+  const bin = join(root, 'packages/cli/bin/tessera.js');
   const t0 = performance.now();
   const server = spawn(
     process.execPath,

@@ -1,6 +1,6 @@
 """Test harness: a real Tessera server on a free port with a throw-away data directory.
 
-Starts ``node packages/cli/dist/bin.js server --data-dir <tmp> --port 0`` (the server prints
+Starts ``node packages/cli/bin/tessera.js server --data-dir <tmp> --port 0`` (the server prints
 ``Tessera server listening on <url>``), waits for ``/readyz``, signs in as the administrator
 (``admin.json``) and offers a small admin API over urllib (independent of the client under test).
 """
@@ -20,7 +20,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON_ROOT = os.path.dirname(HERE)  # clients/python
 REPO_ROOT = os.path.dirname(os.path.dirname(PYTHON_ROOT))
-BIN = os.path.join(REPO_ROOT, "packages", "cli", "dist", "bin.js")
+BIN = os.path.join(REPO_ROOT, "packages", "cli", "bin", "tessera.js")
 
 if PYTHON_ROOT not in sys.path:
     sys.path.insert(0, PYTHON_ROOT)

@@ -6,6 +6,7 @@
 
 import type { AccessExplanation, ExplainAccessRequest } from '@tessera/sdk';
 import type { CommandSpec } from './cli.context.js';
+import { CommandExit, EXIT_FAILURE } from './cli.errors.js';
 import { RULE_TYPES } from './role.command.js';
 
 const ACTIONS = ['read', 'list', 'create', 'update', 'delete'] as const;
@@ -33,7 +34,8 @@ const explain: CommandSpec = {
   details:
     'Prints "allowed by role X rule Y (type path: capabilities)" or "denied: …". The credential used ' +
     '(--token, or the profile) is the one explained, unless --for-token names another session token ' +
-    '(that needs read on every role). The explained token is never printed.',
+    '(that needs read on every role). The explained token is never printed. Exits 0 when allowed, 1 ' +
+    'when denied (the explanation is printed either way).',
   options: {
     path: { type: 'string', placeholder: 'PATH', required: true, description: 'the object, e.g. /demo/db' },
     action: { type: 'string', placeholder: 'ACTION', required: true, description: ACTIONS.join(', ') },
@@ -70,6 +72,8 @@ const explain: CommandSpec = {
     } as ExplainAccessRequest;
     const explanation = await ctx.withAdmin((t) => ctx.client.explainAccess(t, body));
     ctx.emit(explanation, () => renderExplanation(explanation));
+    // Like `test`: a script can write `if tessera access explain …; then`. The answer is printed either way.
+    if (!explanation.allowed) throw new CommandExit(EXIT_FAILURE);
   },
 };
 

@@ -14,6 +14,8 @@ export interface OptionSpec {
   description: string;
   /** Other names (without `--`), e.g. Akeyless spellings. */
   aliases?: string[];
+  /** Older names still accepted but not shown in help (one flag name per concept). */
+  hiddenAliases?: string[];
   /** Value placeholder in help, e.g. `MIN`. */
   placeholder?: string;
   /** Shown in help as required; checked by the command. */
@@ -41,7 +43,9 @@ function buildIndex(specs: OptionSpecs): Map<string, string> {
   const index = new Map<string, string>();
   for (const [name, spec] of Object.entries(specs)) {
     index.set(normaliseFlagName(name), name);
-    for (const alias of spec.aliases ?? []) index.set(normaliseFlagName(alias), name);
+    for (const alias of [...(spec.aliases ?? []), ...(spec.hiddenAliases ?? [])]) {
+      index.set(normaliseFlagName(alias), name);
+    }
   }
   return index;
 }

@@ -139,6 +139,9 @@ describe('parseAuditTime', () => {
     expect(parseAuditTime('15m', NOW, 'since')).toBe('2026-11-22T11:45:00.000Z');
     expect(parseAuditTime('2h', NOW, 'since')).toBe('2026-11-22T10:00:00.000Z');
     expect(parseAuditTime('7d', NOW, 'until')).toBe('2026-11-15T12:00:00.000Z');
+    // The CLI's one duration syntax: combined units, as the CLI prints durations.
+    expect(parseAuditTime('1h30m', NOW, 'since')).toBe('2026-11-22T10:30:00.000Z');
+    expect(parseAuditTime('1h 30m', NOW, 'since')).toBe('2026-11-22T10:30:00.000Z');
   });
 
   it.each(['yesterday', '15', '1w', '-2h', '2026-13-45', 'Nov 1 2026', ''])('refuses "%s"', (value) => {

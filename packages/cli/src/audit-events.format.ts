@@ -5,6 +5,7 @@
 
 import type { AuditActor, AuditEvent } from '@tessera/sdk';
 import { UsageError } from './cli.errors.js';
+import { parseDuration } from './duration.units.js';
 import { isoSeconds } from './output.format.js';
 
 /** Longest event type today (`uid.token.reuse_detected`): the type column's width. */
@@ -67,9 +68,6 @@ export function jsonLine(e: AuditEvent): string {
   return `${JSON.stringify(e)}\n`;
 }
 
-const RELATIVE = /^(\d{1,9})(s|m|h|d)$/;
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
 /**
  * A `--since`/`--until` value: an ISO-8601 time, or a duration ago (`30s`, `15m`, `2h`, `7d`).
  *
@@ -77,10 +75,9 @@ const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
  * @throws {@link UsageError} for anything else
  */
 export function parseAuditTime(value: string, nowMs: number, flag: string): string {
-  const relative = RELATIVE.exec(value.trim());
-  if (relative) {
-    const unit = relative[2] as keyof typeof UNIT_MS;
-    return new Date(nowMs - Number(relative[1]) * UNIT_MS[unit]).toISOString();
+  // A duration ago, read by the one duration parser of the CLI (units required here: 15m, 2h, 1h30m).
+  if (/^(?:[\d.]+\s*[smhd]\s*)+$/i.test(value.trim())) {
+    return new Date(nowMs - parseDuration(value, flag, 'seconds') * 1000).toISOString();
   }
   // Only full ISO-8601 dates (with or without a time): not whatever else Date.parse guesses at.
   const ms = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value.trim())

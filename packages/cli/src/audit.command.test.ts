@@ -125,16 +125,13 @@ describe('tessera audit list', () => {
     expect(r.stderr).toContain('tessera audit list --cursor 8');
   });
 
-  it('prints JSON lines with --json, and passes --cursor on', async () => {
-    answer = () => ({ items: [ev(5), ev(4)], nextCursor: null });
+  it('prints {items, nextCursor} with --json (oldest first), and passes --cursor on', async () => {
+    answer = () => ({ items: [ev(5), ev(4)], nextCursor: '3' });
     const r = await run(['audit', 'list', '--cursor', '6', '--json']);
     expect(queries[0]!.get('cursor')).toBe('6');
-    expect(
-      r.stdout
-        .trimEnd()
-        .split('\n')
-        .map((l) => JSON.parse(l).seq),
-    ).toEqual([4, 5]);
+    const doc = JSON.parse(r.stdout) as { items: Array<{ seq: number }>; nextCursor: string };
+    expect(doc.items.map((e) => e.seq)).toEqual([4, 5]);
+    expect(doc.nextCursor).toBe('3');
     expect(r.stderr).toBe('');
   });
 

@@ -106,8 +106,8 @@ const list: CommandSpec = {
   summary: 'Show audit events (filters, paging, --follow for a live tail)',
   details:
     'Readable output is one line per event, oldest first: time, outcome, type, resource, actor ' +
-    '(identity/auth method/UID node) and the internal reason. --json prints JSON lines (one event per ' +
-    'line). Without --follow the newest --limit events are shown (default 100) and older ones are paged ' +
+    '(identity/auth method/UID node) and the internal reason. --json prints {"items": [events], ' +
+    '"nextCursor"} like every list, and with --follow JSON lines (one event per line, as they come). Without --follow the newest --limit events are shown (default 100) and older ones are paged ' +
     'with --cursor; --follow then keeps printing new events every second until interrupted (Ctrl-C). ' +
     '--since and --until take an ISO-8601 time or a duration ago (15m, 2h, 7d).',
   options: {
@@ -159,9 +159,13 @@ const list: CommandSpec = {
         ...(cursor ? { cursor } : {}),
       }),
     );
+    if (ctx.json && !following) {
+      // One document, like every other list: {items, nextCursor}. Only --follow streams JSON lines.
+      ctx.printJson({ items: [...page.items].reverse(), nextCursor: page.nextCursor });
+      return;
+    }
     print([...page.items].reverse());
     if (!following) {
-      if (ctx.json) return;
       if (page.items.length === 0) ctx.note('No audit events.');
       if (page.nextCursor) ctx.note(`Older: tessera audit list --cursor ${page.nextCursor} (same filters)`);
       return;
@@ -184,7 +188,7 @@ const failures: CommandSpec = {
     'Events of type auth.failed and uid.* with outcome failure, oldest first, one line each starting ' +
     'with the time and "authentication failed" (so `grep "authentication failed"` works as on a log ' +
     'file), then reason=…, the event, the actor (identity/auth method/UID node), the source address ' +
-    'and the request id. --json prints JSON lines.',
+    'and the request id. --json prints {"items": [events]}, oldest first.',
   options: {
     limit: { type: 'number', placeholder: 'N', description: 'how many (1-500; default 100)' },
   },
@@ -198,8 +202,12 @@ const failures: CommandSpec = {
     const page = await ctx.withAdmin((t) =>
       ctx.client.listAuditEvents(t, { type: FAILED_AUTH_TYPES, outcome: 'failure', limit }),
     );
+    if (ctx.json) {
+      ctx.printJson({ items: [...page.items].reverse() });
+      return;
+    }
     printer(ctx, formatFailureLine)([...page.items].reverse());
-    if (page.items.length === 0 && !ctx.json) ctx.note('No failed authentications.');
+    if (page.items.length === 0) ctx.note('No failed authentications.');
   },
 };
 

@@ -1,13 +1,13 @@
 /**
  * `tessera auth-method create universal-identity|access-key`, `list`, `get`, `delete`.
- * TTL flags are in minutes; the API takes seconds.
+ * TTL flags take units (`90s`, `30m`, `12h`, `7d`); a bare number is minutes. The API takes seconds.
  */
 
 import type { AuthMethod, AuthMethodType, CreateUniversalIdentityAuthMethodRequest } from '@tessera/sdk';
 import type { ArgReader, OptionSpecs } from './argv.parser.js';
 import type { CommandContext, CommandSpec } from './cli.context.js';
 import { UsageError } from './cli.errors.js';
-import { optionalMinutesToSeconds } from './duration.units.js';
+import { durationFlag } from './duration.units.js';
 import {
   formatDuration,
   formatTime,
@@ -55,12 +55,12 @@ function commonBody(args: ArgReader) {
 /** Builds the create request of a Universal Identity method from the flags (minutes → seconds). */
 export function universalIdentityBody(args: ArgReader): CreateUniversalIdentityAuthMethodRequest {
   const body: CreateUniversalIdentityAuthMethodRequest = { type: 'universal_identity', ...commonBody(args) };
-  const ttlSeconds = optionalMinutesToSeconds(args.num('ttl'), 'ttl');
-  const jwtTtlSeconds = optionalMinutesToSeconds(args.num('jwt-ttl'), 'jwt-ttl');
-  const childTtlLimitSeconds = optionalMinutesToSeconds(args.num('child-ttl-limit'), 'child-ttl-limit');
+  const ttlSeconds = durationFlag(args, 'ttl', 'minutes');
+  const jwtTtlSeconds = durationFlag(args, 'jwt-ttl', 'minutes');
+  const childTtlLimitSeconds = durationFlag(args, 'child-ttl-limit', 'minutes');
   const treeLength = args.positiveInt('tree-length');
   const childCountLimit = args.positiveInt('child-count-limit');
-  const grace = args.num('rotation-grace-seconds');
+  const grace = durationFlag(args, 'rotation-grace-seconds', 'seconds', { allowZero: true });
   const reusePolicy = args.choice('reuse-policy', ['revoke', 'flag'] as const);
   if (grace !== undefined && (!Number.isInteger(grace) || grace < 0)) {
     throw new UsageError('--rotation-grace-seconds must be a whole number of seconds');
@@ -81,20 +81,24 @@ const createUid: CommandSpec = {
   path: ['auth-method', 'create', 'universal-identity'],
   summary: 'Create a Universal Identity auth method (prints its access id)',
   details:
-    'TTLs are in MINUTES. Prints the access id p-… alone on stdout, so ACCESS_ID=$(…) works; details go to ' +
+    'TTLs take units (90s, 30m, 12h, 7d); a bare number is MINUTES. Prints the access id p-… alone on stdout, so ACCESS_ID=$(…) works; details go to ' +
     'stderr. Omitted settings take the server defaults.',
   options: {
     ...COMMON_CREATE,
     ttl: {
-      type: 'number',
-      placeholder: 'MIN',
-      description: 'UID token lifetime in minutes (reset by rotation)',
+      type: 'string',
+      placeholder: 'DURATION',
+      description: 'UID token lifetime, e.g. 60m, 12h (bare number: minutes; reset by rotation)',
     },
-    'jwt-ttl': { type: 'number', placeholder: 'MIN', description: 'session token lifetime in minutes' },
+    'jwt-ttl': {
+      type: 'string',
+      placeholder: 'DURATION',
+      description: 'session token lifetime, e.g. 15m (bare number: minutes)',
+    },
     'child-ttl-limit': {
-      type: 'number',
-      placeholder: 'MIN',
-      description: 'maximum child token TTL in minutes',
+      type: 'string',
+      placeholder: 'DURATION',
+      description: 'maximum child token TTL (bare number: minutes)',
     },
     'child-count-limit': {
       type: 'number',
@@ -110,9 +114,10 @@ const createUid: CommandSpec = {
       description: 'on reuse of a rotated-away token: revoke the subtree (default) or only flag it',
     },
     'rotation-grace-seconds': {
-      type: 'number',
-      placeholder: 'SEC',
-      description: 'how long the old token may finish a rotation whose answer was lost',
+      type: 'string',
+      placeholder: 'DURATION',
+      description:
+        'how long the old token may finish a rotation whose answer was lost (bare number: seconds)',
     },
   },
   examples: [
@@ -139,14 +144,18 @@ const createAccessKey: CommandSpec = {
     'The access key is shown only now: store it safely (e.g. with `tessera configure --access-key -`).',
   options: {
     ...COMMON_CREATE,
-    'jwt-ttl': { type: 'number', placeholder: 'MIN', description: 'session token lifetime in minutes' },
+    'jwt-ttl': {
+      type: 'string',
+      placeholder: 'DURATION',
+      description: 'session token lifetime, e.g. 15m (bare number: minutes)',
+    },
   },
   examples: [
     'tessera auth-method create access-key --name /admins/ci-bootstrap',
     'tessera auth-method create access-key --name /admins/alice --owner alice@example.com --json',
   ],
   async run(ctx, args) {
-    const jwtTtlSeconds = optionalMinutesToSeconds(args.num('jwt-ttl'), 'jwt-ttl');
+    const jwtTtlSeconds = durationFlag(args, 'jwt-ttl', 'minutes');
     const body = {
       type: 'access_key' as const,
       ...commonBody(args),

@@ -2,11 +2,17 @@
  * `tessera auth` (credential → session token) and `tessera configure` (profiles).
  */
 
-import type { AuthRequest, AuthResponse } from '@tessera/sdk';
+import {
+  type AuthRequest,
+  type AuthResponse,
+  type CachedSession,
+  type SessionCache,
+  TesseraSession,
+} from '@tessera/sdk';
 import type { ArgReader } from './argv.parser.js';
 import type { CommandContext, CommandSpec } from './cli.context.js';
-import { UsageError } from './cli.errors.js';
-import { DEFAULT_PROFILE, type Profile } from './config.store.js';
+import { CliError, UsageError } from './cli.errors.js';
+import { DEFAULT_PROFILE, mergeProfile, type Profile } from './config.store.js';
 import { formatTime, renderKeyValues } from './output.format.js';
 import { readTokenFile } from './token-file.store.js';
 
@@ -103,8 +109,15 @@ const configure: CommandSpec = {
     'Profiles live in ~/.tessera/config.json (directory 0700, file 0600; TESSERA_CONFIG_DIR moves it). ' +
     'Commands that need admin rights exchange the profile’s access key for a session token and cache it. ' +
     'Without any of --url, --access-id, --access-key the profile is shown (the key is never printed). ' +
-    'Use --access-key - to read the key from standard input (keeps it out of shell history).',
+    'Use --access-key - to read the key from standard input (keeps it out of shell history). The key ' +
+    'is kept apart from the profile in ~/.tessera/credentials.json (0600). Before saving, the access id ' +
+    'and key are checked against the server (an exchange for a session token); if that fails nothing ' +
+    'is saved. --no-verify saves without the check (e.g. before the server runs).',
   options: {
+    verify: {
+      type: 'boolean',
+      description: 'check the credential against the server before saving (default; --no-verify skips)',
+    },
     'access-id': { type: 'string', placeholder: 'p-…', description: 'admin access id' },
     'access-key': {
       type: 'string',
@@ -131,20 +144,56 @@ const configure: CommandSpec = {
     if (accessKey !== undefined && !accessId && !ctx.profile.accessId) {
       throw new UsageError('--access-key needs --access-id');
     }
-    const saved = await ctx.config.updateProfile(ctx.profileName, {
+    const changes: Profile = {
       ...(url !== undefined ? { url: url.replace(/\/+$/, '') } : {}),
       ...(accessId !== undefined ? { accessId } : {}),
       ...(accessKey !== undefined ? { accessKey } : {}),
-    });
-    if (accessId !== undefined || accessKey !== undefined || url !== undefined) {
-      await ctx.config.sessionCache(ctx.profileName, ctx.url, saved.accessId ?? '').clear();
-    }
+    };
+    const next = mergeProfile(ctx.profile, changes);
+    // Check the credential against the server first: a typo must not replace a working profile.
+    const verified =
+      next.accessId && next.accessKey && args.maybeBool('verify') !== false
+        ? await verifyAccessKey(ctx, next.accessId, next.accessKey)
+        : undefined;
+    const saved = await ctx.config.updateProfile(ctx.profileName, changes);
+    const cache = ctx.config.sessionCache(ctx.profileName, ctx.url, saved.accessId ?? '');
+    await cache.clear();
+    if (verified) await cache.save(verified);
     ctx.emit(
       profileView(ctx.profileName, file, saved),
       () => `Saved profile "${ctx.profileName}" in ${file}.\n`,
     );
   },
 };
+
+/** Exchanges the access key for a session token; the token is what the profile's cache then holds. */
+async function verifyAccessKey(
+  ctx: CommandContext,
+  accessId: string,
+  accessKey: string,
+): Promise<CachedSession> {
+  let session: CachedSession | undefined;
+  const memory: SessionCache = {
+    load: async () => undefined,
+    save: async (s) => {
+      session = s;
+    },
+    clear: async () => {},
+  };
+  try {
+    await new TesseraSession({
+      client: ctx.client,
+      credentials: { accessType: 'access_key', accessId, accessKey },
+      cache: memory,
+      now: () => ctx.now(),
+    }).getToken();
+  } catch (err) {
+    ctx.note(`The credential was not saved: it does not work against ${ctx.url}.`);
+    throw err;
+  }
+  if (!session) throw new CliError('TESSERA_CLI_ERROR', 'the server gave no session token');
+  return session;
+}
 
 function renderProfile(ctx: CommandContext, p: Profile): string {
   const header =

@@ -6,7 +6,7 @@
 
 import { type FetchLike, TesseraClient, TesseraSession } from '@tessera/sdk';
 import type { ArgReader, OptionSpecs } from './argv.parser.js';
-import { CliError } from './cli.errors.js';
+import { CliError, UsageError } from './cli.errors.js';
 import { ConfigStore, checkProfileName, configDir, DEFAULT_PROFILE, type Profile } from './config.store.js';
 import { jsonText } from './output.format.js';
 
@@ -36,6 +36,8 @@ export const GLOBAL_OPTIONS: OptionSpecs = {
     type: 'string',
     placeholder: 'URL',
     description: `server URL (env TESSERA_URL; default ${DEFAULT_URL})`,
+    // The agent and `run` used to call it --server-url: one name per concept, the old one still read.
+    hiddenAliases: ['server-url'],
   },
   token: { type: 'string', placeholder: 'TOKEN', description: 'session token t-… (env TESSERA_TOKEN)' },
   profile: {
@@ -59,6 +61,38 @@ export interface CommandSpec {
   options: OptionSpecs;
   examples: readonly string[];
   run(ctx: CommandContext, args: ArgReader): Promise<void>;
+}
+
+/**
+ * The server URL: flag, else `TESSERA_URL`, else the profile's, else {@link DEFAULT_URL}; refused
+ * with a usage message (naming where it came from) unless it is an absolute http(s) URL.
+ */
+export function checkUrl(
+  flag: string | undefined,
+  env: string | undefined,
+  profileUrl: string | undefined,
+  profileName: string,
+): string {
+  const [value, source] = flag
+    ? [flag, '--url']
+    : env
+      ? [env, 'TESSERA_URL']
+      : profileUrl
+        ? [profileUrl, `the URL of profile "${profileName}"`]
+        : [DEFAULT_URL, 'the default URL'];
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || !parsed.host) {
+    const guess = /^[\w.-]+(:\d+)?(\/.*)?$/.test(value) ? ` (did you mean http://${value}?)` : '';
+    throw new UsageError(
+      `${source} must be an http:// or https:// URL such as ${DEFAULT_URL}, got "${value}"${guess}`,
+    );
+  }
+  return value.replace(/\/+$/, '');
 }
 
 /** Context of one command invocation. */
@@ -95,7 +129,7 @@ export class CommandContext {
       ...(token !== undefined ? { token } : {}),
       ...(profileFlag !== undefined ? { profile: profileFlag } : {}),
     };
-    this.url = (url || io.env.TESSERA_URL || profile.url || DEFAULT_URL).replace(/\/+$/, '');
+    this.url = checkUrl(url, io.env.TESSERA_URL, profile.url, profileName);
     this.#token = token || io.env.TESSERA_TOKEN || undefined;
     this.client = new TesseraClient({
       url: this.url,

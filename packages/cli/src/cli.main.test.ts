@@ -948,15 +948,16 @@ describe('profiles', () => {
     expect((await stat(dir)).mode & 0o777).toBe(0o700);
     expect((await stat(join(dir, 'config.json'))).mode & 0o777).toBe(0o600);
     const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
-    expect(config.profiles.default).toEqual({
-      url: 'http://127.0.0.1:9999',
-      accessId: 'p-admin',
-      accessKey: 'KEY-FROM-STDIN',
-    });
+    // The key is not in the general config file but in credentials.json (0600).
+    expect(config.profiles.default).toEqual({ url: 'http://127.0.0.1:9999', accessId: 'p-admin' });
+    expect((await stat(join(dir, 'credentials.json'))).mode & 0o777).toBe(0o600);
+    const credentials = JSON.parse(await readFile(join(dir, 'credentials.json'), 'utf8'));
+    expect(credentials.profiles.default).toEqual({ accessKey: 'KEY-FROM-STDIN' });
     const shown = await run(['configure']);
     expect(shown.stdout).toContain('Access key: set');
     expect(shown.stdout).not.toContain('KEY-FROM-STDIN');
 
+    // configure checked the key (POST /v1/auth) and cached that session; both commands reuse it.
     await run(['auth-method', 'list'], { TESSERA_TOKEN: '' });
     await run(['auth-method', 'list'], { TESSERA_TOKEN: '' });
     expect(calls.map((x) => `${x.method} ${x.path}`)).toEqual([

@@ -157,7 +157,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
   const wantsJson = own.some((a) => a === '--json' || a === '--json=true');
   const first = argv[0];
-  if (first === '--version' || first === 'version') {
+  // `tessera --version`, `tessera version`, and `--version` among global options (`--json --version`).
+  const onlyGlobals = own.every((a) => a === '--version' || a === '--json' || a === '--json=true');
+  if (first === '--version' || first === 'version' || (own.includes('--version') && onlyGlobals)) {
     io.stdout(wantsJson ? `${JSON.stringify({ version: CLI_VERSION })}\n` : `tessera ${CLI_VERSION}\n`);
     return 0;
   }

@@ -1,7 +1,9 @@
 /**
- * CLI configuration: named profiles in `~/.tessera/config.json` (directory 0700, file 0600; the
- * directory is `TESSERA_CONFIG_DIR` when set) and, per profile, a cached session token with its
- * expiry in `sessions/<profile>.json` (0600).
+ * CLI configuration: named profiles in `~/.tessera/config.json` (URL and access id; directory 0700,
+ * file 0600; the directory is `TESSERA_CONFIG_DIR` when set), their admin access keys apart in
+ * `credentials.json` (0600), and, per profile, a cached session token with its expiry in
+ * `sessions/<profile>.json` (0600). A config file written by an older CLI, with the key inside, is
+ * migrated the first time it is read.
  */
 
 import { readFile, rm } from 'node:fs/promises';
@@ -11,7 +13,7 @@ import type { CachedSession, SessionCache } from '@tessera/sdk';
 import { CliError, UsageError } from './cli.errors.js';
 import { ensurePrivateDir, writeFileAtomic } from './file.atomic.js';
 
-/** One profile. */
+/** One profile, as the commands see it (the key comes from the credentials file). */
 export interface Profile {
   url?: string;
   accessId?: string;
@@ -22,6 +24,12 @@ export interface Profile {
 export interface ConfigFile {
   version: 1;
   profiles: Record<string, Profile>;
+}
+
+/** The credentials file: the admin access key of each profile. */
+interface CredentialsFile {
+  version: 1;
+  profiles: Record<string, { accessKey?: string }>;
 }
 
 /** The profile used when none is named. */
@@ -42,7 +50,7 @@ export function configDir(env: Record<string, string | undefined>): string {
   return env.TESSERA_CONFIG_DIR || join(homedir(), '.tessera');
 }
 
-/** Reads and writes the config file of one directory. */
+/** Reads and writes the config and credentials files of one directory. */
 export class ConfigStore {
   /** @param dir - the config directory */
   constructor(readonly dir: string) {}
@@ -52,26 +60,31 @@ export class ConfigStore {
     return join(this.dir, 'config.json');
   }
 
-  /** The whole config (empty when the file does not exist). */
+  /** Path of the credentials file. */
+  get credentialsFile(): string {
+    return join(this.dir, 'credentials.json');
+  }
+
+  /** The whole config with each profile's key (empty when the files do not exist). */
   async read(): Promise<ConfigFile> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, profiles: {} };
-      throw new CliError('TESSERA_CONFIG_UNREADABLE', `cannot read ${this.file} (${errCode(err)})`);
+    const config = await readJson(this.file);
+    const credentials = await readJson(this.credentialsFile);
+    const profiles = objectOf(config?.profiles) as Record<string, Profile>;
+    const keys = objectOf(credentials?.profiles) as CredentialsFile['profiles'];
+    const legacy = Object.entries(profiles).filter(([, p]) => typeof p?.accessKey === 'string');
+    if (legacy.length > 0) {
+      // An older CLI kept the key in config.json: move it to credentials.json (never overwriting a
+      // key already there), then rewrite config.json without it.
+      for (const [name, p] of legacy) keys[name] = { accessKey: keys[name]?.accessKey ?? p.accessKey };
+      await this.#write(stripKeys(profiles), keys);
     }
-    try {
-      const parsed = JSON.parse(text) as Partial<ConfigFile>;
-      const profiles = parsed.profiles && typeof parsed.profiles === 'object' ? parsed.profiles : {};
-      return { version: 1, profiles };
-    } catch {
-      throw new CliError(
-        'TESSERA_CONFIG_INVALID',
-        `${this.file} is not valid JSON`,
-        'fix or delete the file',
-      );
+    const merged: Record<string, Profile> = {};
+    for (const [name, p] of Object.entries(profiles)) {
+      const { accessKey: _ignored, ...rest } = p ?? {};
+      const accessKey = keys[name]?.accessKey;
+      merged[name] = { ...rest, ...(typeof accessKey === 'string' ? { accessKey } : {}) };
     }
+    return { version: 1, profiles: merged };
   }
 
   /** One profile (empty when absent). */
@@ -79,17 +92,26 @@ export class ConfigStore {
     return (await this.read()).profiles[checkProfileName(name)] ?? {};
   }
 
-  /** Merges `changes` into profile `name` and writes the file (0600, atomic). */
+  /** Merges `changes` into profile `name` and writes the files (0600, atomic). */
   async updateProfile(name: string, changes: Profile): Promise<Profile> {
     const config = await this.read();
-    const merged: Profile = { ...config.profiles[checkProfileName(name)] };
-    for (const [key, value] of Object.entries(changes) as Array<[keyof Profile, string | undefined]>) {
-      if (value !== undefined) merged[key] = value;
-    }
+    const merged: Profile = mergeProfile(config.profiles[checkProfileName(name)] ?? {}, changes);
     config.profiles[name] = merged;
-    await ensurePrivateDir(this.dir);
-    await writeFileAtomic(this.file, `${JSON.stringify(config, null, 2)}\n`);
+    const keys: CredentialsFile['profiles'] = {};
+    for (const [n, p] of Object.entries(config.profiles)) {
+      if (p.accessKey !== undefined) keys[n] = { accessKey: p.accessKey };
+    }
+    await this.#write(stripKeys(config.profiles), keys);
     return merged;
+  }
+
+  async #write(profiles: Record<string, Profile>, keys: CredentialsFile['profiles']): Promise<void> {
+    await ensurePrivateDir(this.dir);
+    // The key first: a crash between the two writes leaves it in both files, never in neither.
+    const credentials: CredentialsFile = { version: 1, profiles: keys };
+    await writeFileAtomic(this.credentialsFile, `${JSON.stringify(credentials, null, 2)}\n`);
+    const config: ConfigFile = { version: 1, profiles };
+    await writeFileAtomic(this.file, `${JSON.stringify(config, null, 2)}\n`);
   }
 
   /** The session cache of a profile, bound to the URL and access id it was made for. */
@@ -150,6 +172,43 @@ export class FileSessionCache implements SessionCache {
   /** @inheritDoc */
   async clear(): Promise<void> {
     await rm(this.#file, { force: true });
+  }
+}
+
+/** `profile` with the defined values of `changes` on top. */
+export function mergeProfile(profile: Profile, changes: Profile): Profile {
+  const merged: Profile = { ...profile };
+  for (const [key, value] of Object.entries(changes) as Array<[keyof Profile, string | undefined]>) {
+    if (value !== undefined) merged[key] = value;
+  }
+  return merged;
+}
+
+function stripKeys(profiles: Record<string, Profile>): Record<string, Profile> {
+  const out: Record<string, Profile> = {};
+  for (const [name, p] of Object.entries(profiles)) {
+    const { accessKey: _key, ...rest } = p ?? {};
+    out[name] = rest;
+  }
+  return out;
+}
+
+function objectOf(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? { ...(value as object) } : {};
+}
+
+async function readJson(file: string): Promise<{ profiles?: unknown } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new CliError('TESSERA_CONFIG_UNREADABLE', `cannot read ${file} (${errCode(err)})`);
+  }
+  try {
+    return JSON.parse(text) as { profiles?: unknown };
+  } catch {
+    throw new CliError('TESSERA_CONFIG_INVALID', `${file} is not valid JSON`, 'fix or delete the file');
   }
 }
 

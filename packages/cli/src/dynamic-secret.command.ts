@@ -9,6 +9,7 @@ import type { CreateDynamicSecretRequest, DynamicCredential, DynamicSecret, Leas
 import type { ArgReader, OptionSpecs } from './argv.parser.js';
 import type { CommandContext, CommandSpec } from './cli.context.js';
 import { UsageError } from './cli.errors.js';
+import { durationFlag } from './duration.units.js';
 import { formatDuration, formatTime, listText, renderKeyValues, renderTable } from './output.format.js';
 
 const NAME: OptionSpecs = {
@@ -20,19 +21,8 @@ const NAME: OptionSpecs = {
   },
 };
 
-/** `3600`, `90s`, `60m`, `1h30m`, `2d` → seconds (a bare number is seconds). */
-export function parseDurationSeconds(value: string, flag: string): number {
-  if (/^\d{1,9}$/.test(value)) return Number(value);
-  const units: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
-  if (!/^(?:\d{1,7}[smhd])+$/.test(value))
-    throw new UsageError(`--${flag} must be seconds or a duration such as 60m, 1h, 1h30m`);
-  return value.match(/\d+[smhd]/g)!.reduce((sum, p) => sum + Number(p.slice(0, -1)) * units[p.slice(-1)]!, 0);
-}
-
-const duration = (args: ArgReader, flag: string) => {
-  const v = args.str(flag);
-  return v === undefined ? undefined : parseDurationSeconds(v, flag);
-};
+/** `3600`, `90s`, `60m`, `1h30m`, `2d` → seconds (a bare number is seconds here). */
+const duration = (args: ArgReader, flag: string) => durationFlag(args, flag, 'seconds');
 
 /**
  * The administrator password from `--admin-password-file FILE` or `-` (standard input), one trailing
@@ -175,7 +165,14 @@ function createCommand(p: ProducerCli): CommandSpec {
         description: `the target port (default ${p.defaultPort})`,
       },
       ...(p.database
-        ? { 'db-name': { type: 'string' as const, placeholder: 'DB', description: 'the database' } }
+        ? {
+            'db-name': {
+              type: 'string' as const,
+              placeholder: 'DB',
+              description: 'the database',
+              hiddenAliases: ['database'],
+            },
+          }
         : {}),
       'admin-user': {
         type: 'string',
@@ -212,7 +209,7 @@ function createCommand(p: ProducerCli): CommandSpec {
       ttl: {
         type: 'string',
         placeholder: 'DURATION',
-        description: 'default lease TTL (seconds, or 60m, 1h)',
+        description: 'default lease TTL, e.g. 60m, 1h (bare number: seconds)',
       },
       'max-ttl': {
         type: 'string',

@@ -3,6 +3,7 @@
  */
 
 import type { CliIo } from './cli.context.js';
+import { nodeHttpFetch } from './http.fetch.js';
 
 /** Builds the {@link CliIo} of the running Node.js process. */
 export function nodeIo(): CliIo {
@@ -14,6 +15,7 @@ export function nodeIo(): CliIo {
       process.stderr.write(text);
     },
     env: process.env,
+    fetch: nodeHttpFetch,
     now: () => Date.now(),
     async readStdin(): Promise<string> {
       const chunks: Buffer[] = [];

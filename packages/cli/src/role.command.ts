@@ -15,7 +15,7 @@ import type {
 import type { ArgReader, OptionSpecs } from './argv.parser.js';
 import type { CommandSpec } from './cli.context.js';
 import { UsageError } from './cli.errors.js';
-import { optionalMinutesToSeconds } from './duration.units.js';
+import { durationFlag } from './duration.units.js';
 import { formatTime, listText, renderKeyValues, renderTable, yesNo } from './output.format.js';
 
 const RULE_TYPE_WORDS = ['item', 'auth-method', 'role', 'identity', 'audit'] as const;
@@ -244,9 +244,9 @@ const setRoleRule: CommandSpec = {
       aliases: ['capabilities'],
     },
     ttl: {
-      type: 'number',
-      placeholder: 'MIN',
-      description: 'the rule stops applying after this many minutes',
+      type: 'string',
+      placeholder: 'DURATION',
+      description: 'the rule stops applying after this long, e.g. 90m, 7d (bare number: minutes)',
     },
     cidr: {
       type: 'list',
@@ -270,7 +270,7 @@ const setRoleRule: CommandSpec = {
     const bad = capabilities.find((c) => !(CAPABILITIES as readonly string[]).includes(c));
     if (bad !== undefined)
       throw new UsageError(`--capability: "${bad}" is not one of ${CAPABILITIES.join(', ')}`);
-    const ttlSeconds = optionalMinutesToSeconds(args.num('ttl'), 'ttl');
+    const ttlSeconds = durationFlag(args, 'ttl', 'minutes');
     const when = conditions(args);
     const body: SetRoleRuleRequest = {
       ruleType: ruleType(args),

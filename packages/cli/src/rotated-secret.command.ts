@@ -9,7 +9,7 @@ import type { CreateRotatedSecretRequest, RotatedSecret, RotatedSecretValue } fr
 import type { ArgReader, OptionSpecs } from './argv.parser.js';
 import type { CommandSpec } from './cli.context.js';
 import { UsageError } from './cli.errors.js';
-import { minutesToSeconds } from './duration.units.js';
+import { durationFlag } from './duration.units.js';
 import { readAdminPassword } from './dynamic-secret.command.js';
 import { formatDuration, formatTime, listText, renderKeyValues } from './output.format.js';
 
@@ -92,7 +92,12 @@ const create: CommandSpec = {
     type: { type: 'string', placeholder: 'TYPE', required: true, description: 'mysql, redis or postgresql' },
     host: { type: 'string', placeholder: 'HOST', required: true, description: 'the target’s host' },
     port: { type: 'number', placeholder: 'PORT', required: true, description: 'the target’s port' },
-    database: { type: 'string', placeholder: 'DB', description: 'the database to connect to' },
+    'db-name': {
+      type: 'string',
+      placeholder: 'DB',
+      description: 'the database to connect to',
+      hiddenAliases: ['database'],
+    },
     'admin-user': {
       type: 'string',
       placeholder: 'USER',
@@ -115,14 +120,14 @@ const create: CommandSpec = {
     'single-account': { type: 'boolean', description: 'rotate a single account (give --username)' },
     username: { type: 'string', placeholder: 'USER', description: 'the account (--single-account)' },
     interval: {
-      type: 'number',
-      placeholder: 'MINUTES',
-      description: 'rotate every MINUTES (at least 1); default: only on demand (rotate-secret)',
+      type: 'string',
+      placeholder: 'DURATION',
+      description: 'rotate every DURATION, e.g. 24h (bare number: minutes); default: only on demand',
     },
     grace: {
-      type: 'number',
-      placeholder: 'MINUTES',
-      description: 'two-account: how long the previous credential keeps working (default 5; 0 allowed)',
+      type: 'string',
+      placeholder: 'DURATION',
+      description: 'two-account: how long the previous credential keeps working (default 5m; 0 allowed)',
     },
     'creation-statements-file': {
       type: 'string',
@@ -135,11 +140,11 @@ const create: CommandSpec = {
   examples: [
     'tessera create-rotated-secret --name /prod/orders-db --type mysql --host db.internal --port 3306 \\\n' +
       '    --admin-user tessera_admin --admin-password-file admin.pw --username-a orders_a --username-b orders_b \\\n' +
-      '    --interval 1440 --grace 10',
+      '    --interval 24h --grace 10m',
     'printf %s "$ADMIN_PW" | tessera create-rotated-secret --name /prod/cache --type redis --host 10.0.0.5 \\\n' +
       '    --port 6379 --admin-user default --admin-password-file - --single-account --username app',
     'tessera create-rotated-secret --name /prod/pg --type postgresql --host 127.0.0.1 --port 5432 \\\n' +
-      '    --database orders --admin-user postgres --admin-password-file pg.pw --username-a app_a --username-b app_b',
+      '    --db-name orders --admin-user postgres --admin-password-file pg.pw --username-a app_a --username-b app_b',
   ],
   async run(ctx, args) {
     const name = args.requireStr('name');
@@ -148,13 +153,11 @@ const create: CommandSpec = {
     const host = args.requireStr('host');
     const port = args.positiveInt('port');
     if (port === undefined || port > 65535) throw new UsageError('--port must be a port number (1-65535)');
-    const database = args.str('database');
+    const database = args.str('db-name');
     const adminUsername = args.requireStr('admin-user');
     const accounts = readAccounts(args);
-    const interval = args.num('interval');
-    const grace = args.num('grace');
-    if (grace !== undefined && (!Number.isFinite(grace) || grace < 0))
-      throw new UsageError('--grace must be a number of minutes (0 or more)');
+    const intervalSeconds = durationFlag(args, 'interval', 'minutes');
+    const graceSeconds = durationFlag(args, 'grace', 'minutes', { allowZero: true });
     const statementsFile = args.str('creation-statements-file');
     const creationStatements =
       statementsFile === undefined
@@ -175,8 +178,8 @@ const create: CommandSpec = {
       ...(args.bool('tls') ? { tls: true } : {}),
       ...(creationStatements ? { creationStatements } : {}),
       ...accounts,
-      ...(interval !== undefined ? { intervalSeconds: minutesToSeconds(interval, 'interval') } : {}),
-      ...(grace !== undefined ? { graceSeconds: grace === 0 ? 0 : minutesToSeconds(grace, 'grace') } : {}),
+      ...(intervalSeconds !== undefined ? { intervalSeconds } : {}),
+      ...(graceSeconds !== undefined ? { graceSeconds } : {}),
     };
     const r = await ctx.withAdmin((t) => ctx.client.createRotatedSecret(t, body));
     ctx.emit(

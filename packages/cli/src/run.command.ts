@@ -10,11 +10,11 @@
 
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { TesseraClient, TesseraSession } from '@tessera/sdk';
+import { TesseraSession } from '@tessera/sdk';
 import { DYNAMIC_FIELDS, type DynamicField, LeaseKeeper } from './agent/agent.leases.js';
 import { type AgentLog, formatAgentEvent } from './agent/agent.log.js';
 import { backoffDelayMs, MAX_SLEEP_MS } from './agent/agent.loop.js';
-import { CLI_VERSION, type CommandSpec } from './cli.context.js';
+import type { CommandSpec } from './cli.context.js';
 import { CliError, CommandExit, UsageError } from './cli.errors.js';
 import { FileUidTokenStore } from './token-file.store.js';
 
@@ -143,7 +143,6 @@ const run: CommandSpec = {
       required: true,
       description: 'the UID token (raw u-… or a UID_TOKEN=… line)',
     },
-    'server-url': { type: 'string', placeholder: 'URL', description: 'server URL (default: --url)' },
     env: {
       type: 'list',
       placeholder: 'NAME=/path',
@@ -170,14 +169,7 @@ const run: CommandSpec = {
         throw new UsageError(`${d.name} is given both with --env and --dynamic-env`);
     const command = args.positionals;
     if (command.length === 0) throw new UsageError('the command to run is missing: tessera run … -- COMMAND');
-    const serverUrl = args.str('server-url');
-    const client = serverUrl
-      ? new TesseraClient({
-          url: serverUrl,
-          userAgent: `tessera-cli/${CLI_VERSION}`,
-          ...(ctx.io.fetch ? { fetch: ctx.io.fetch } : {}),
-        })
-      : ctx.client;
+    const client = ctx.client;
     const env: NodeJS.ProcessEnv = { ...ctx.io.env };
     const session = new TesseraSession({
       client,

@@ -13,7 +13,7 @@ import type {
 import type { ArgReader, OptionSpecs } from './argv.parser.js';
 import type { CommandContext, CommandSpec } from './cli.context.js';
 import { UsageError } from './cli.errors.js';
-import { optionalMinutesToSeconds } from './duration.units.js';
+import { durationFlag } from './duration.units.js';
 import { formatDuration, formatTime } from './output.format.js';
 import { renderUidTree } from './uid-tree.render.js';
 
@@ -51,13 +51,14 @@ function printIssued(ctx: CommandContext, issued: UidTokenIssued, what: string):
 const generate: CommandSpec = {
   path: ['uid-generate-token'],
   summary: 'Generate a root UID token for an auth method (admin)',
-  details: 'Prints the bare u-… token on stdout; details on stderr. --ttl is in MINUTES.',
+  details:
+    'Prints the bare u-… token on stdout; details on stderr. --ttl takes units (90s, 30m, 12h, 7d); a bare number is MINUTES.',
   options: {
     ...METHOD,
     ttl: {
-      type: 'number',
-      placeholder: 'MIN',
-      description: "token lifetime in minutes (default: the method's TTL)",
+      type: 'string',
+      placeholder: 'DURATION',
+      description: "token lifetime, e.g. 60m (bare number: minutes; default: the method's TTL)",
     },
     'deny-rotate': { type: 'boolean', description: 'the token may not be rotated' },
     'deny-inheritance': { type: 'boolean', description: 'the token may not create children' },
@@ -71,7 +72,7 @@ const generate: CommandSpec = {
     const selector = methodSelector(args);
     if (!selector.authMethodName && !selector.authMethodId)
       throw new UsageError('--auth-method-name is required');
-    const ttlSeconds = optionalMinutesToSeconds(args.num('ttl'), 'ttl');
+    const ttlSeconds = durationFlag(args, 'ttl', 'minutes');
     const comment = args.str('comment');
     const body = {
       ...selector,
@@ -89,13 +90,17 @@ const createChild: CommandSpec = {
   path: ['uid-create-child-token'],
   summary: 'Create a child UID token below a token (holder) or below a node id (admin)',
   details:
-    'As holder: --uid-token PARENT. As admin: --auth-method-name N --uid-token-id PARENT_ID. --child-ttl is ' +
-    'in MINUTES and bounded by the method’s child TTL limit. Prints the bare child token on stdout.',
+    'As holder: --uid-token PARENT. As admin: --auth-method-name N --uid-token-id PARENT_ID. --child-ttl takes ' +
+    'units (30m, 8h); a bare number is MINUTES. It is bounded by the method’s child TTL limit. Prints the bare child token on stdout.',
   options: {
     ...UID_TOKEN,
     ...METHOD,
     'uid-token-id': { type: 'string', placeholder: 'ID', description: 'parent node id (admin form)' },
-    'child-ttl': { type: 'number', placeholder: 'MIN', description: 'child token lifetime in minutes' },
+    'child-ttl': {
+      type: 'string',
+      placeholder: 'DURATION',
+      description: 'child token lifetime, e.g. 8h (bare number: minutes)',
+    },
     'deny-rotate': {
       type: 'boolean',
       description: 'the child may not rotate',
@@ -117,7 +122,7 @@ const createChild: CommandSpec = {
     const uidToken = args.str('uid-token');
     const parentTokenId = args.str('uid-token-id');
     const selector = methodSelector(args);
-    const ttlSeconds = optionalMinutesToSeconds(args.num('child-ttl'), 'child-ttl');
+    const ttlSeconds = durationFlag(args, 'child-ttl', 'minutes');
     const comment = args.str('comment');
     const body: CreateUidChildRequest = {
       ...(ttlSeconds ? { ttlSeconds } : {}),

@@ -94,10 +94,7 @@ describe('tessera audit against a real server', () => {
     expect(failures.stdout).not.toContain('tak-not-the-key');
 
     const json = await tessera(['audit', 'failures', '--json'], env);
-    const events = json.stdout
-      .trimEnd()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const events = (JSON.parse(json.stdout) as { items: Array<{ reason: string }> }).items;
     expect(events.map((e) => e.reason)).toEqual(['wrong_access_key', 'unknown_access_id']);
   }, 60_000);
 

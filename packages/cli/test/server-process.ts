@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 
 /** Helpers for the CLI's end-to-end tests: a real server process and the built `tessera` binary. */
 export const root = resolve(__dirname, '../../..');
-export const bin = join(root, 'packages/cli/dist/bin.js');
+export const bin = join(root, 'packages/cli/bin/tessera.js');
 
 export async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {

@@ -13,7 +13,7 @@ import { SQLite } from '../src/storage/sqlite-driver.js';
  * killed with SIGKILL while exchanges are in flight. After a restart every exchange that got a 200
  * has its audit event, and the chain verifies.
  */
-const bin = resolve(__dirname, '../../cli/dist/bin.js');
+const bin = resolve(__dirname, '../../cli/bin/tessera.js');
 
 async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {

@@ -11,14 +11,9 @@ import { CLI_VERSION, type CommandContext, type CommandSpec } from '../cli.conte
 import { CommandExit, renderErrorJson, renderErrorText } from '../cli.errors.js';
 import { writeFileAtomic } from '../file.atomic.js';
 import { FileUidTokenStore } from '../token-file.store.js';
-import {
-  type AgentFlagOverrides,
-  type AgentSettings,
-  parseAgentConfigText,
-  resolveAgentSettings,
-} from './agent.config.js';
+import type { AgentFlagOverrides, AgentSettings } from './agent.config.js';
 import { AgentCore, AgentFatalError, type AgentFiles, loadTemplates } from './agent.core.js';
-import { type HealthServer, startHealthServer } from './agent.health.js';
+import type { HealthServer, startHealthServer as StartHealthServer } from './agent.health.js';
 import { type AgentEvent, type AgentLog, formatAgentEvent } from './agent.log.js';
 import { runAgentLoop } from './agent.loop.js';
 
@@ -40,10 +35,16 @@ const nodeFiles: AgentFiles = {
   },
 };
 
+/** node:http is loaded only by an agent that serves /healthz. */
+const startHealthServer: typeof StartHealthServer = async (...args) =>
+  (await import('./agent.health.js')).startHealthServer(...args);
+
 /** Jitter for retry and renewal delays: spreading agents out needs no cryptographic randomness. */
 const random = (): number => Math.random();
 
 async function loadSettings(ctx: CommandContext, configPath: string | undefined, flags: AgentFlagOverrides) {
+  // Loaded here, not at start-up: the YAML parser costs every other command ~40 ms (issue 10, item 8).
+  const { parseAgentConfigText, resolveAgentSettings } = await import('./agent.config.js');
   const raw = configPath ? parseAgentConfigText(await readConfig(configPath), configPath) : {};
   return resolveAgentSettings(raw, flags, {
     serverUrl: ctx.url,
@@ -242,7 +243,6 @@ const agent: CommandSpec = {
     'SIGHUP reloads the config; SIGTERM/SIGINT stop it (exit 0). --once runs one cycle and exits.',
   options: {
     config: { type: 'string', placeholder: 'FILE', description: 'agent config (YAML)' },
-    'server-url': { type: 'string', placeholder: 'URL', description: 'overrides server_url' },
     'uid-token-file': { type: 'string', placeholder: 'FILE', description: 'overrides uid_token_file' },
     'auth-method': { type: 'string', placeholder: 'ACCESS_ID', description: 'overrides auth_method (p-…)' },
     'session-token-file': {
@@ -258,7 +258,7 @@ const agent: CommandSpec = {
   },
   examples: [
     'tessera agent --config /etc/tessera/agent.yaml',
-    'tessera agent --uid-token-file ./tokens/application-service-token --server-url http://127.0.0.1:8377 --once',
+    'tessera agent --uid-token-file ./tokens/application-service-token --url http://127.0.0.1:8377 --once',
   ],
   async run(ctx, args) {
     const configPath = args.str('config');
@@ -267,7 +267,9 @@ const agent: CommandSpec = {
       const v = args.str(name);
       if (v !== undefined) flags[key] = v;
     };
-    pick('server-url', 'serverUrl');
+    // One flag for the server URL everywhere: --url (--server-url is a hidden alias of it); given on
+    // the command line it overrides server_url of the config file.
+    if (ctx.flags.url !== undefined) flags.serverUrl = ctx.url;
     pick('uid-token-file', 'uidTokenFile');
     pick('auth-method', 'authMethod');
     pick('session-token-file', 'sessionTokenFile');
