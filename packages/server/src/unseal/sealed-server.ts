@@ -105,6 +105,8 @@ export async function startSealedServer(options: SealedServerOptions): Promise<S
     logger: options.logger ?? false,
     trustProxy: options.trustProxy,
     bodyLimit: 4096,
+    // Unknown body fields are refused (400), as on the native API, not silently dropped.
+    ajv: { customOptions: { removeAdditional: false } },
     genReqId: () => `req-sealed-${++sequence}`,
     connectionTimeout: 10_000,
     requestTimeout: 10_000,
