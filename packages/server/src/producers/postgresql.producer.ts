@@ -8,6 +8,7 @@ import type {
 import { validationError } from '../core/shared/errors.js';
 import { sha256Hex } from '../crypto/credentials.js';
 import { normaliseCommonSettings, timeoutMs } from './producer.settings.js';
+import { AccountDisabledError, classified, classifyTargetError } from './target-errors.js';
 
 /**
  * PostgreSQL roles as dynamic credentials (issue 6, ADR 0010). Revocation is the part peers get
@@ -108,42 +109,76 @@ export function createPostgresProducer(options: { poolSize?: number } = {}): Pro
     }
   }
 
-  /** The default revocation of roles that exist: no login, sessions ended, owned objects handled, dropped. */
+  /**
+   * Step 1 of a revocation, committed on its own before any clean-up (issue 10): the roles can no
+   * longer log in (NOLOGIN, no password, expired), and the administrator becomes a member of them
+   * where it is not one yet — PostgreSQL 15 gives a `CREATEROLE` administrator no right to end their
+   * sessions or drop what they own otherwise (PostgreSQL 16 makes the creator an admin member anyway).
+   * Whatever the clean-up does next, the credential is dead once this commits.
+   */
+  async function disableRoles(s: ProducerSettings, names: readonly string[]) {
+    const client = await poolOf(s).connect();
+    try {
+      for (const n of names)
+        await client.query(`ALTER ROLE ${quoteIdent(n)} NOLOGIN PASSWORD NULL VALID UNTIL '-infinity'`);
+      for (const n of names) {
+        const member = await client.query<{ m: boolean }>(
+          "SELECT pg_has_role(current_user, $1, 'USAGE') AS m",
+          [n],
+        );
+        if (!member.rows[0]?.m) await client.query(`GRANT ${quoteIdent(n)} TO CURRENT_USER`);
+      }
+      const ended = await client.query<{ usename: string }>(TERMINATE_SESSIONS, [names]);
+      const counts = new Map<string, number>();
+      for (const row of ended.rows) counts.set(row.usename, (counts.get(row.usename) ?? 0) + 1);
+      return counts;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Step 2: owned objects handled, grants dropped, roles dropped (one transaction; may fail). */
   async function dropRoles(c: pg.PoolClient, s: ProducerSettings, names: readonly string[]) {
     const list = names.map(quoteIdent).join(', ');
-    await c.query(names.map((n) => `ALTER ROLE ${quoteIdent(n)} NOLOGIN`).join('; '));
-    const ended = await c.query<{ usename: string }>(TERMINATE_SESSIONS, [names]);
     if (s.reassignOwnedTo) await c.query(`REASSIGN OWNED BY ${list} TO ${quoteIdent(s.reassignOwnedTo)}`);
     // Drops the remaining grants too (privileges on objects of this database, default privileges).
     await c.query(`DROP OWNED BY ${list}`);
     await c.query(`DROP ROLE IF EXISTS ${list}`);
-    const counts = new Map<string, number>();
-    for (const row of ended.rows) counts.set(row.usename, (counts.get(row.usename) ?? 0) + 1);
-    return counts;
   }
 
   async function revokeBatch(s: ProducerSettings, usernames: readonly string[]): Promise<RevocationResult[]> {
-    return inTransaction(s, async (c) => {
-      const existing = new Set(
-        (
-          await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[])', [
-            usernames,
-          ])
-        ).rows.map((r) => r.rolname),
-      );
-      let ended = new Map<string, number>();
-      if (s.revocationStatements.length > 0) {
-        for (const name of existing)
-          for (const statement of s.revocationStatements)
-            await c.query(renderPgStatement(statement, { username: name }));
-        // Custom statements or not, no session outlives its credential.
-        const rows = await c.query<{ usename: string }>(TERMINATE_SESSIONS, [[...existing]]);
-        for (const row of rows.rows) ended.set(row.usename, (ended.get(row.usename) ?? 0) + 1);
-      } else if (existing.size > 0) {
-        ended = await dropRoles(c, s, [...existing]);
-      }
-      return usernames.map((u) => ({ existed: existing.has(u), sessionsTerminated: ended.get(u) ?? 0 }));
-    });
+    const { rows } = await classified([s.adminPassword], () =>
+      poolOf(s).query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[])', [
+        usernames,
+      ]),
+    );
+    const existing = rows.map((r) => r.rolname);
+    const results = () =>
+      usernames.map((u) => ({ existed: existing.includes(u), sessionsTerminated: ended.get(u) ?? 0 }));
+    let ended = new Map<string, number>();
+    if (existing.length === 0) return results();
+    try {
+      ended = await disableRoles(s, existing);
+    } catch (error) {
+      throw classifyTargetError(error, [s.adminPassword]);
+    }
+    try {
+      await inTransaction(s, async (c) => {
+        if (s.revocationStatements.length > 0) {
+          for (const name of existing)
+            for (const statement of s.revocationStatements)
+              await c.query(renderPgStatement(statement, { username: name }));
+        } else {
+          await dropRoles(c, s, existing);
+        }
+      });
+      // Custom statements or not, no session outlives its credential (one opened before step 1 ended).
+      const again = await poolOf(s).query<{ usename: string }>(TERMINATE_SESSIONS, [existing]);
+      for (const row of again.rows) ended.set(row.usename, (ended.get(row.usename) ?? 0) + 1);
+    } catch (error) {
+      throw new AccountDisabledError(classifyTargetError(error, [s.adminPassword]));
+    }
+    return results();
   }
 
   return {
@@ -169,21 +204,25 @@ export function createPostgresProducer(options: { poolSize?: number } = {}): Pro
     },
 
     async check(s) {
-      const client = await poolOf(s).connect();
-      try {
-        await client.query('SELECT 1');
-      } finally {
-        client.release();
-      }
+      await classified([s.adminPassword], async () => {
+        const client = await poolOf(s).connect();
+        try {
+          await client.query('SELECT 1');
+        } finally {
+          client.release();
+        }
+      });
     },
 
     async createAccount(s, account: AccountSpec) {
       if (account.username.length > PG_MAX_NAME)
         throw validationError('The username is too long for PostgreSQL.');
       // One transaction: a failed statement leaves no half-made role behind.
-      await inTransaction(s, async (c) => {
-        for (const statement of s.creationStatements) await c.query(renderPgStatement(statement, account));
-      });
+      await classified([s.adminPassword, account.password], () =>
+        inTransaction(s, async (c) => {
+          for (const statement of s.creationStatements) await c.query(renderPgStatement(statement, account));
+        }),
+      );
     },
 
     async revokeAccount(s, username) {
@@ -209,15 +248,19 @@ export function createPostgresProducer(options: { poolSize?: number } = {}): Pro
 
     async listAccounts(s) {
       const escaped = s.usernamePrefix.replace(/[\\%_]/g, (ch) => `\\${ch}`);
-      const rows = await poolOf(s).query<{ rolname: string }>(
-        "SELECT rolname FROM pg_roles WHERE rolname LIKE $1 ESCAPE '\\' ORDER BY rolname",
-        [`${escaped}%`],
+      const rows = await classified([s.adminPassword], () =>
+        poolOf(s).query<{ rolname: string }>(
+          "SELECT rolname FROM pg_roles WHERE rolname LIKE $1 ESCAPE '\\' ORDER BY rolname",
+          [`${escaped}%`],
+        ),
       );
       return rows.rows.map((r) => r.rolname);
     },
 
     async setPassword(s, username, password) {
-      await poolOf(s).query(`ALTER ROLE ${quoteIdent(username)} WITH PASSWORD ${quoteLiteral(password)}`);
+      await classified([s.adminPassword, password], () =>
+        poolOf(s).query(`ALTER ROLE ${quoteIdent(username)} WITH PASSWORD ${quoteLiteral(password)}`),
+      );
     },
 
     async close() {

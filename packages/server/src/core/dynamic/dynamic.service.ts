@@ -7,10 +7,10 @@ import { conflict, validationError } from '../shared/errors.js';
 import type { Clock } from '../shared/ports.js';
 import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
 import {
-  describeFailure,
   dynamicSecretHasLeases,
   dynamicSecretNotFound,
-  producerFailed,
+  targetFailed,
+  targetRejected,
 } from './dynamic.errors.js';
 import type { DynamicSecret } from './dynamic.model.js';
 import type { Producer, ProducerSettings } from './producer.port.js';
@@ -101,7 +101,7 @@ export function createDynamicSecretsService({ uow, clock, cipher, producers, ids
         try {
           await producer.check(settings);
         } catch (error) {
-          throw producerFailed(`check failed: ${describeFailure(error)}`);
+          throw targetRejected(error);
         }
       }
       const now = clock.nowMs();
@@ -180,7 +180,7 @@ export function createDynamicSecretsService({ uow, clock, cipher, producers, ids
       try {
         accounts = await producer.listAccounts(settings);
       } catch (error) {
-        throw producerFailed(`sweep list failed: ${describeFailure(error)}`);
+        throw targetFailed('list its accounts', error);
       }
       // Read after listing: a lease row is written before its account is created, so an account
       // listed above that belongs to a lease has its row by now.

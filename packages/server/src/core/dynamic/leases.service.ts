@@ -3,7 +3,7 @@ import { type RequestContext, systemContext } from '../shared/context.js';
 import { validationError } from '../shared/errors.js';
 import type { Clock } from '../shared/ports.js';
 import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
-import { describeFailure, leaseNotFound, leaseQuotaExceeded, producerFailed } from './dynamic.errors.js';
+import { describeFailure, leaseNotFound, leaseQuotaExceeded, targetFailed } from './dynamic.errors.js';
 import type { DynamicSecret, Lease, LeaseFilter } from './dynamic.model.js';
 import { renderUsername } from './dynamic.names.js';
 import { DEFAULTS, type DynamicSecretsService, type Producers } from './dynamic.service.js';
@@ -270,7 +270,7 @@ export function createLeasesService(deps: LeasesDeps) {
             clock.nowMs(),
           );
         });
-        throw producerFailed(`create account failed: ${reason}`);
+        throw targetFailed('create the account', error);
       }
       // 3. Live.
       const active: Lease = { ...lease, state: 'active', nextAttemptAtMs: lease.expiresAtMs };
@@ -322,8 +322,7 @@ export function createLeasesService(deps: LeasesDeps) {
       if (!claimed) return { lease: await getLease(id), sessionsTerminated: 0 };
       const [outcome] = await revokeOnTargets([claimed]);
       await finish([outcome!], ctx, 'requested');
-      if (outcome!.result instanceof Error)
-        throw producerFailed(`revoke failed: ${describeFailure(outcome!.result)}`);
+      if (outcome!.result instanceof Error) throw targetFailed('revoke the account', outcome!.result);
       return { lease: await getLease(id), sessionsTerminated: outcome!.result.sessionsTerminated };
     },
 

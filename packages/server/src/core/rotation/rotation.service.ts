@@ -1,4 +1,5 @@
 import type { AuditEvent } from '../audit/audit.model.js';
+import { targetRejected } from '../dynamic/dynamic.errors.js';
 import type { Producer, ProducerType } from '../dynamic/producer.port.js';
 import type { SecretCipher } from '../secrets/secrets.cipher.js';
 import { kekAccess } from '../secrets/secrets.keys.js';
@@ -336,7 +337,10 @@ export function createRotationService(deps: {
       if (taken) throw rotatedSecretExists();
 
       // Outside any transaction: the target is checked and the accounts get passwords only Tessera knows.
-      await producer.check(settings);
+      // A refusal (wrong admin password, unreachable, missing privilege) is a 422 with its reason.
+      await producer.check(settings).catch((error: unknown) => {
+        throw targetRejected(error);
+      });
       const current = deps.newPassword();
       for (const [i, username] of input.usernames.entries()) {
         const password = i === 0 ? current : deps.newPassword();
@@ -345,7 +349,11 @@ export function createRotationService(deps: {
         } catch {
           // Missing: created with the settings' creation statements (the same grants for both).
           // No expiry: a rotated account lives until Tessera changes its password.
-          await producer.createAccount(settings, { username, password, expiresAtMs: null });
+          await producer
+            .createAccount(settings, { username, password, expiresAtMs: null })
+            .catch((error: unknown) => {
+              throw targetRejected(error);
+            });
         }
       }
       const id = deps.ids.newId('rs-');

@@ -37,6 +37,11 @@ export const ErrorCodes = {
   LEASE_QUOTA: 'TESSERA_LEASE_QUOTA',
   /** A dynamic secret's target (database, Redis…) refused or failed an operation. */
   PRODUCER_FAILED: 'TESSERA_PRODUCER_FAILED',
+  /**
+   * A dynamic or rotated secret's target refused the settings given at creation (wrong admin
+   * password, unreachable host, missing privilege, missing database): `details.reason` says which.
+   */
+  TARGET_REJECTED: 'TESSERA_TARGET_REJECTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
