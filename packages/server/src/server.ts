@@ -159,6 +159,10 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
       maxSessionTtlSeconds: config.maxSessionTtlSeconds,
     },
     reloadKeys: () => keyring.load(),
+    // Leases end with the UID token / auth method they came through (issue 10); identities: below.
+    onRevoke: async (r, { kind, subject }) => {
+      if (kind !== 'identity') await leasesRef?.markCredentialDue(r, { kind, subject });
+    },
   });
   const syncRevocations = async () => {
     for (;;) {

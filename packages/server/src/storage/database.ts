@@ -13,6 +13,7 @@ import { secretsMigration } from './migrations/0003-secrets.js';
 import { rolesMigration } from './migrations/0004-roles.js';
 import { dynamicSecretsMigration } from './migrations/0005-dynamic-secrets.js';
 import { rotatedSecretsMigration } from './migrations/0006-rotated-secrets.js';
+import { leaseOriginMigration } from './migrations/0007-lease-origin.js';
 import type { Database } from './schema.js';
 import { SQLite, type SqliteDatabase, type SqliteStatement } from './sqlite-driver.js';
 
@@ -132,6 +133,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0004-roles': rolesMigration(),
     '0005-dynamic-secrets': dynamicSecretsMigration(dialect),
     '0006-rotated-secrets': rotatedSecretsMigration(),
+    '0007-lease-origin': leaseOriginMigration(),
   };
 }
 

@@ -23,6 +23,15 @@ export interface SessionsServiceDeps {
   reloadKeys: () => Promise<void>;
   /** Entries for the verified-token cache before it is cleared; bounded memory. */
   cacheLimit?: number;
+  /**
+   * Called inside the transaction that revokes a credential (a UID node or subtree, an auth
+   * method, an identity's tokens), for what else must end with it (its leases, issue 10). It may
+   * only write through `repos` and schedule work after commit.
+   */
+  onRevoke?: (
+    repos: Repos,
+    revocation: { kind: Revocation['kind']; subject: string; reason: string },
+  ) => Promise<unknown>;
 }
 
 export interface IssuedSession {
@@ -144,6 +153,7 @@ export function createSessionsService(deps: SessionsServiceDeps) {
     };
     const seq = await repos.revocations.insert(entry);
     repos.afterCommit(() => revocations.add({ ...entry, seq }));
+    await deps.onRevoke?.(repos, { kind, subject, reason });
   }
 
   return {

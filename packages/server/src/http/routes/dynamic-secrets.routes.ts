@@ -154,10 +154,10 @@ export function registerDynamicSecretRoutes(
       },
     },
     async (request, reply) => {
-      const identityId = request.principal!.identityId;
+      // The lease records the credential it was obtained through: revoking it revokes the lease.
       const { lease, password } = await leases.issue(
         request.body.name,
-        identityId,
+        request.principal!,
         request.body.ttlSeconds,
         request.ctx,
       );
