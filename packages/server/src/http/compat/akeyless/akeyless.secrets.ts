@@ -54,14 +54,21 @@ function format(value: string | undefined): SecretFormat | undefined {
 const ACTIONS: Action[] = ['read', 'list', 'create', 'update', 'delete'];
 const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString());
 
-/** The SDK's `Item` for a static secret; never the value. */
+/** Akeyless's `item_type` of each kind of item (list-items shows them all). */
+const AKEYLESS_ITEM_TYPES = {
+  static: 'STATIC_SECRET',
+  dynamic: 'DYNAMIC_SECRET',
+  rotated: 'ROTATED_SECRET',
+} as const;
+
+/** The SDK's `Item` for an item; never the value. */
 function itemToAkeyless(m: SecretMetadata | SecretDescription, clientPermissions?: string[]) {
   const versions = 'versions' in m ? m.versions : null;
   return {
     item_name: m.name,
     display_id: m.id,
-    item_type: 'STATIC_SECRET',
-    item_sub_type: 'generic',
+    item_type: AKEYLESS_ITEM_TYPES[m.type ?? 'static'],
+    item_sub_type: m.type === 'dynamic' || m.type === 'rotated' ? '' : 'generic',
     item_state: m.deletedAtMs === null ? 'Enabled' : 'Deleted',
     is_enabled: m.deletedAtMs === null,
     item_metadata: m.description ?? '',
