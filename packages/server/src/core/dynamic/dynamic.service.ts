@@ -108,7 +108,8 @@ export function createDynamicSecretsService({ uow, clock, cipher, producers, ids
       const id = ids.newId('ds-');
       return uow.write(async (r) => {
         if (await r.dynamic.getItem(name)) throw conflict('A dynamic secret with this name already exists.');
-        if (await r.secrets.get(name)) throw conflict('An item with this name already exists.');
+        if ((await r.secrets.get(name)) ?? (await r.rotatedSecrets.get(name)))
+          throw conflict('An item with this name already exists.');
         const kekVersion = await keks.active(r, ctx);
         const dek = cipher.newDataKey();
         const item: DynamicSecret = {

@@ -14,6 +14,7 @@ import {
   rotationBusy,
   rotationFailed,
 } from './rotation.errors.js';
+import { createRotatedSecretLifecycle, validateSchedule } from './rotation.lifecycle.js';
 import {
   type RotatedSecretRecord,
   type RotatedSecretSealed,
@@ -59,8 +60,11 @@ export const DEFAULT_ROTATION_OPTIONS: RotationOptions = {
 
 type Action = { kind: 'rotate'; index: number } | { kind: 'retire'; index: number };
 
-const MIN_INTERVAL_SECONDS = 60;
-const MAX_GRACE_SECONDS = 7 * 86_400;
+/** Item names are unique across static, dynamic and rotated secrets. */
+const nameTaken = async (r: Repos, name: string) =>
+  Boolean(
+    (await r.rotatedSecrets.get(name)) ?? (await r.secrets.get(name)) ?? (await r.dynamic.getItem(name)),
+  );
 
 /** A failure reason fit for audit and storage: no credential, bounded. */
 function safeReason(error: unknown, secrets: readonly string[]): string {
@@ -303,7 +307,11 @@ export function createRotationService(deps: {
     return outcome;
   }
 
+  const lifecycle = createRotatedSecretLifecycle({ uow, clock, producerOf, unseal, save, event });
+
   return {
+    ...lifecycle,
+
     async create(input: CreateRotatedSecretInput, ctx: RequestContext): Promise<RotatedSecretRecord> {
       const name = normaliseSecretName(input.name);
       const producer = producerOf(input.producerType);
@@ -315,25 +323,9 @@ export function createRotationService(deps: {
           field: 'usernames',
         });
       const interval = input.intervalSeconds ?? null;
-      if (
-        interval !== null &&
-        (!Number.isInteger(interval) || interval < MIN_INTERVAL_SECONDS || interval > 366 * 86_400)
-      )
-        throw validationError(`intervalSeconds must be an integer in [${MIN_INTERVAL_SECONDS}, 31622400].`, {
-          field: 'intervalSeconds',
-        });
       const grace = input.graceSeconds ?? 300;
-      if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS)
-        throw validationError(`graceSeconds must be an integer in [0, ${MAX_GRACE_SECONDS}].`, {
-          field: 'graceSeconds',
-        });
-      if (interval !== null && strategy === 'two-account' && grace >= interval)
-        throw validationError('graceSeconds must be shorter than intervalSeconds.', {
-          field: 'graceSeconds',
-        });
-      const taken = await uow.read(
-        async (r) => (await r.rotatedSecrets.get(name)) ?? (await r.secrets.get(name)),
-      );
+      validateSchedule(strategy, interval, grace);
+      const taken = await uow.read(async (r) => nameTaken(r, name));
       if (taken) throw rotatedSecretExists();
 
       // Outside any transaction: the target is checked and the accounts get passwords only Tessera knows.
@@ -358,7 +350,7 @@ export function createRotationService(deps: {
       }
       const id = deps.ids.newId('rs-');
       return uow.write(async (r) => {
-        if ((await r.rotatedSecrets.get(name)) ?? (await r.secrets.get(name))) throw rotatedSecretExists();
+        if (await nameTaken(r, name)) throw rotatedSecretExists();
         const now = clock.nowMs();
         const record: RotatedSecretRecord = {
           id,
