@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../audit/audit.model.js';
 import { targetRejected } from '../dynamic/dynamic.errors.js';
-import type { Producer, ProducerType } from '../dynamic/producer.port.js';
+import { type Producer, type ProducerType, TargetError } from '../dynamic/producer.port.js';
 import type { SecretCipher } from '../secrets/secrets.cipher.js';
 import { kekAccess } from '../secrets/secrets.keys.js';
 import { normaliseSecretName } from '../secrets/secrets.names.js';
@@ -215,10 +215,12 @@ export function createRotationService(deps: {
     const username = record.usernames[action.index]!;
     const password = action.kind === 'rotate' ? sealed.pending! : deps.newPassword();
     let failure: string | null = null;
+    let failureReason = 'target_error';
     try {
       await producerOf(record.producerType).setPassword(sealed.settings, username, password);
     } catch (error) {
       failure = safeReason(error, [password, sealed.current, sealed.settings.adminPassword]);
+      if (error instanceof TargetError) failureReason = error.reason;
     }
     const outcome = await uow.write(async (r) => {
       const now = clock.nowMs();
@@ -303,7 +305,7 @@ export function createRotationService(deps: {
       );
       return saved;
     });
-    if (failure !== null && demand) throw rotationFailed(failure);
+    if (failure !== null && demand) throw rotationFailed(failure, failureReason);
     return outcome;
   }
 
