@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './harness.js';
 import { type LeastPrivilegeTarget, mysqlTarget, pgTarget, redisTarget } from './least-privilege-targets.js';
@@ -67,6 +68,27 @@ describe.each([
     expect(issued.body.error.code).toBe('TESSERA_PRODUCER_FAILED');
     expect(issued.body.error.details.reason).toBe('unreachable');
     expectNoSecret(issued.body, settings);
+  });
+
+  it('a target that accepts connections but never answers: 422 timeout', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const settings = target.settings({ port, options: { connectTimeoutMs: 300 } });
+      const res = await create(settings);
+      expect(res.status, JSON.stringify(res.body)).toBe(422);
+      expect(res.body.error.details.reason).toBe('timeout');
+      expect(res.body.error.message).toMatch(/did not answer in time/);
+      expectNoSecret(res.body, settings);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
   });
 
   it('a missing privilege: 502 permission_denied naming what was refused when a credential is asked for', async () => {

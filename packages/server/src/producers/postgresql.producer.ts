@@ -85,6 +85,8 @@ export function createPostgresProducer(options: { poolSize?: number } = {}): Pro
         idleTimeoutMillis: 10_000,
         connectionTimeoutMillis: timeoutMs(s),
         statement_timeout: 30_000,
+        // Client side too: a target that stops answering must not hold a request forever.
+        query_timeout: 35_000,
         ...(s.tls ? { ssl: { rejectUnauthorized: true } } : {}),
       });
       // An idle client's error (the target restarted) must not crash the server.

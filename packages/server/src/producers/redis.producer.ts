@@ -44,6 +44,8 @@ async function withAdmin<T>(settings: ProducerSettings, work: (c: Client) => Pro
       host: settings.host,
       port: settings.port,
       connectTimeout: timeoutMs(settings),
+      // A target that accepts the connection but never answers must not hold the request forever.
+      socketTimeout: Math.max(2 * timeoutMs(settings), 1000),
       reconnectStrategy: false,
       ...(settings.tls ? { tls: true as const } : {}),
     },
