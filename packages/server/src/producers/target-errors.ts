@@ -29,6 +29,7 @@ const PG_REASONS: Record<string, TargetFailureReason> = {
   '3D000': 'database_not_found',
   '57014': 'timeout',
   '42704': 'account_missing',
+  '42710': 'account_exists',
 };
 const MYSQL_REASONS: Record<number, TargetFailureReason> = {
   1045: 'authentication_failed',
@@ -40,6 +41,7 @@ const MYSQL_REASONS: Record<number, TargetFailureReason> = {
   1370: 'permission_denied',
   1410: 'permission_denied',
   1049: 'database_not_found',
+  1396: 'account_exists',
 };
 
 function reasonOf(error: unknown): { reason: TargetFailureReason; detail?: string } {
@@ -54,6 +56,7 @@ function reasonOf(error: unknown): { reason: TargetFailureReason; detail?: strin
   if (/^(WRONGPASS|NOAUTH)\b/.test(message)) return { reason: 'authentication_failed' };
   if (/^NOPERM\b/.test(message)) return { reason: 'permission_denied' };
   if (/does not exist on the target/.test(message)) return { reason: 'account_missing' };
+  if (/already exists on the target/.test(message)) return { reason: 'account_exists' };
   return { reason: 'target_error' };
 }
 
@@ -75,6 +78,7 @@ const PUBLIC: Record<TargetFailureReason, string> = {
   timeout: 'the target did not answer in time',
   database_not_found: 'the database does not exist',
   account_missing: 'the account does not exist on the target',
+  account_exists: 'the account already exists on the target',
   target_error: 'the target failed the operation',
 };
 
@@ -88,7 +92,7 @@ export function classifyTargetError(error: unknown, secrets: readonly string[] =
   const { reason, detail } = reasonOf(error);
   const base = PUBLIC[reason];
   const message =
-    reason === 'permission_denied' || reason === 'account_missing'
+    reason === 'permission_denied' || reason === 'account_missing' || reason === 'account_exists'
       ? `${base}: ${scrub(error, secrets)}`
       : detail
         ? `${base} (${detail})`

@@ -95,6 +95,7 @@ export type TargetFailureReason =
   | 'timeout'
   | 'database_not_found'
   | 'account_missing'
+  | 'account_exists'
   | 'target_error';
 
 /** A classified target failure; `message` is safe to show (scrubbed, bounded). */
