@@ -103,3 +103,43 @@ describe('postgresql: a clean-up that fails leaves a dead account and a revoke_f
     expect(await target.canLogIn(username, password)).toBe(false);
   });
 });
+
+describe('mysql: a clean-up that fails still leaves the account locked with an unknown password', () => {
+  const target = mysqlTarget(`f${tag}`);
+  let s: TestServer;
+  const name = '/lp/mysql-failing-cleanup';
+
+  beforeAll(async () => {
+    await target.setUp();
+    s = await startTestServer('sqlite');
+    // Custom revocation statements that the target refuses every time.
+    const created = await s.call('POST', '/v1/dynamic-secrets', {
+      token: s.adminToken,
+      body: {
+        name,
+        type: 'mysql',
+        settings: target.settings({ revocationStatements: ['DROP TABLE mysql.tessera_no_such_table'] }),
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+  });
+  afterAll(async () => {
+    await s?.close();
+    await target.tearDown();
+  });
+
+  it('revoke answers 502 (account disabled) and the old password no longer logs in', async () => {
+    const issued = await s.call('POST', '/v1/dynamic-secrets/credentials', {
+      token: s.adminToken,
+      body: { name },
+    });
+    expect(issued.status, JSON.stringify(issued.body)).toBe(201);
+    const { leaseId, username, password } = issued.body;
+    s.track(password);
+    await target.ownSomething(username, password);
+    const revoked = await s.call('POST', '/v1/leases/revoke', { token: s.adminToken, body: { leaseId } });
+    expect(revoked.status, JSON.stringify(revoked.body)).toBe(502);
+    expect(revoked.body.error.details.accountDisabled).toBe(true);
+    expect(await target.canLogIn(username, password)).toBe(false);
+  });
+});
