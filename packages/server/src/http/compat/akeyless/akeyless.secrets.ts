@@ -208,7 +208,10 @@ export function registerAkeylessSecretCommands(c: CommandRegistrar, deps: { secr
     },
     async (request) => {
       const body = request.body;
-      if (body.type && body.type.length > 0 && !body.type.includes('static-secret')) {
+      // Akeyless's `type` filter: `static-secret`, `dynamic-secret`, `rotated-secret` (absent: all).
+      const kinds = body.type && body.type.length > 0 ? new Set(body.type) : null;
+      const wanted = (t: string | undefined) => !kinds || kinds.has(`${t ?? 'static'}-secret`);
+      if (kinds && !['static', 'dynamic', 'rotated'].some((t) => wanted(t))) {
         return { items: [], folders: [], next_page: '' };
       }
       const page = await secrets.list(
@@ -220,7 +223,9 @@ export function registerAkeylessSecretCommands(c: CommandRegistrar, deps: { secr
         },
         (path) => request.permits('list', item(path)),
       );
-      const items = body.filter ? page.items.filter((i) => i.name.includes(body.filter!)) : page.items;
+      const items = page.items.filter(
+        (i) => wanted(i.type) && (!body.filter || i.name.includes(body.filter)),
+      );
       return {
         items: items.map((i) => itemToAkeyless(i)),
         folders: page.folders,
