@@ -128,7 +128,8 @@ export function createPostgresProducer(options: { poolSize?: number } = {}): Pro
           "SELECT pg_has_role(current_user, $1, 'USAGE') AS m",
           [n],
         );
-        if (!member.rows[0]?.m) await client.query(`GRANT ${quoteIdent(n)} TO CURRENT_USER`);
+        // Best effort: without it, ending the sessions below fails and says why (no silent success).
+        if (!member.rows[0]?.m) await client.query(`GRANT ${quoteIdent(n)} TO CURRENT_USER`).catch(() => {});
       }
       const ended = await client.query<{ usename: string }>(TERMINATE_SESSIONS, [names]);
       const counts = new Map<string, number>();
