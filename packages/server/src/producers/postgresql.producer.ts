@@ -1,9 +1,10 @@
 import pg from 'pg';
-import type {
-  AccountSpec,
-  Producer,
-  ProducerSettings,
-  RevocationResult,
+import {
+  type AccountSpec,
+  type Producer,
+  type ProducerSettings,
+  type RevocationResult,
+  TargetError,
 } from '../core/dynamic/producer.port.js';
 import { validationError } from '../core/shared/errors.js';
 import { sha256Hex } from '../crypto/credentials.js';
@@ -24,6 +25,9 @@ import { AccountDisabledError, classified, classifyTargetError } from './target-
  */
 const TERMINATE_SESSIONS =
   'SELECT usename FROM (SELECT usename, pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE usename = ANY($1::text[])) t WHERE ended';
+
+/** Failures that concern the whole target, not one account. */
+const TARGET_WIDE = new Set(['unreachable', 'timeout', 'authentication_failed', 'database_not_found']);
 
 /** PostgreSQL's identifier limit (NAMEDATALEN - 1). */
 export const PG_MAX_NAME = 63;
@@ -235,7 +239,10 @@ export function createPostgresProducer(options: { poolSize?: number } = {}): Pro
     async revokeAccounts(s, usernames) {
       try {
         return await revokeBatch(s, usernames);
-      } catch {
+      } catch (error) {
+        // A target that cannot be reached (or refuses the administrator) fails every account alike:
+        // no point in waiting for a timeout per account.
+        if (error instanceof TargetError && TARGET_WIDE.has(error.reason)) return usernames.map(() => error);
         // One bad account must not fail its batch: each on its own, so the error names the right one.
         const out: Array<RevocationResult | Error> = [];
         for (const u of usernames) {
