@@ -118,6 +118,26 @@ describe.each([
     expectNoSecret(res.body, settings);
   });
 
+  it('a rotated secret whose administrator lacks a privilege: 422 permission_denied', async () => {
+    const settings = target.unprivilegedSettings();
+    const res = await s.call('POST', '/v1/rotated-secrets', {
+      token: s.adminToken,
+      body: {
+        name: `/errors/${type}/rotated-weak`,
+        type,
+        host: settings.host,
+        port: settings.port,
+        ...(settings.database ? { database: settings.database } : {}),
+        adminUsername: settings.adminUsername,
+        adminPassword: settings.adminPassword,
+        usernames: [`tsr_lp_e${tag}_wa`, `tsr_lp_e${tag}_wb`],
+      },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(422);
+    expect(res.body.error.details.reason).toBe('permission_denied');
+    expectNoSecret(res.body, settings);
+  });
+
   it.runIf(type !== 'postgresql')('a rotated secret with a wrong admin password: 422, not 500', async () => {
     const settings = target.settings({ adminPassword: `wrong-admin-password-${tag}` });
     const res = await s.call('POST', '/v1/rotated-secrets', {

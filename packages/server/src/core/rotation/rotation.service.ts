@@ -340,7 +340,9 @@ export function createRotationService(deps: {
         const password = i === 0 ? current : deps.newPassword();
         try {
           await producer.setPassword(settings, username, password);
-        } catch {
+        } catch (error) {
+          // Another refusal (a missing privilege…) is reported as such, not as a failed creation.
+          if (error instanceof TargetError && error.reason !== 'account_missing') throw targetRejected(error);
           // Missing: created with the settings' creation statements (the same grants for both).
           // No expiry: a rotated account lives until Tessera changes its password.
           await producer
