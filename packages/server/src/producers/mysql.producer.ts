@@ -76,22 +76,24 @@ async function hostsOf(c: mysql.Connection, username: string): Promise<string[]>
   return (rows as Array<{ host: string }>).map((r) => r.host);
 }
 
-/** Ends every connection of the account; returns how many were ended. */
-async function killSessions(c: mysql.Connection, username: string): Promise<number> {
+/**
+ * Ends every connection of the account not in `killed` (a connection being killed can still be
+ * listed for a moment: it is counted once); adds what it ended to `killed`.
+ */
+async function killSessions(c: mysql.Connection, username: string, killed: Set<number>): Promise<void> {
   const [rows] = await c.query('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?', [
     username,
   ]);
-  let killed = 0;
   for (const { id } of rows as Array<{ id: number }>) {
+    if (killed.has(Number(id))) continue;
     try {
       await c.query(`KILL CONNECTION ${Number(id)}`);
-      killed++;
+      killed.add(Number(id));
     } catch (error) {
       // The session ended on its own between the listing and the kill.
       if ((error as { errno?: number }).errno !== 1094) throw error;
     }
   }
-  return killed;
 }
 
 /**
@@ -107,12 +109,12 @@ async function revokeOn(
 ): Promise<RevocationResult> {
   const secrets = [settings.adminPassword];
   const hosts = await classified(secrets, () => hostsOf(c, username));
-  let sessionsTerminated = 0;
+  const killed = new Set<number>();
   await classified(secrets, async () => {
     // Lock and forget the password (MariaDB ≥ 10.4, MySQL ≥ 5.7.6): no new session can start.
     for (const host of hosts)
       await c.query('ALTER USER ?@? IDENTIFIED BY ? ACCOUNT LOCK', [username, host, randomPassword(40)]);
-    sessionsTerminated = await killSessions(c, username);
+    await killSessions(c, username, killed);
   });
   try {
     if (settings.revocationStatements.length > 0) {
@@ -122,11 +124,11 @@ async function revokeOn(
       for (const host of hosts) await c.query('DROP USER IF EXISTS ?@?', [username, host]);
     }
     // A session that authenticated before the lock and after the listing.
-    sessionsTerminated += await killSessions(c, username);
+    await killSessions(c, username, killed);
   } catch (error) {
     throw new AccountDisabledError(classifyTargetError(error, secrets));
   }
-  return { existed: hosts.length > 0, sessionsTerminated };
+  return { existed: hosts.length > 0, sessionsTerminated: killed.size };
 }
 
 const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
