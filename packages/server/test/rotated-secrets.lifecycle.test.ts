@@ -85,6 +85,17 @@ describe('rotated secret lifecycle and item listings', () => {
       cursor = page.body.nextCursor;
     } while (cursor);
     expect(seen).toEqual(['/rl/cache', '/rl/dynamic', '/rl/static']);
+    // A folder holding only a dynamic or rotated item is a folder too.
+    const only = await api('POST', '/v1/dynamic-secrets', {
+      name: '/rlx/only-dynamic',
+      type: 'redis',
+      settings: { host: REDIS.host, port: REDIS.port },
+      check: false,
+    });
+    expect(only.status, JSON.stringify(only.body)).toBe(201);
+    const root = await api('GET', '/v1/secrets?prefix=/&recursive=false');
+    expect(root.body.folders).toEqual(expect.arrayContaining(['/rl', '/rlx']));
+    expect(root.body.items.map((i: { name: string }) => i.name)).not.toContain('/rl/cache');
   });
 
   it('names stay unique across the kinds', async () => {

@@ -2,6 +2,7 @@ import type { DynamicSecret } from '../dynamic/dynamic.model.js';
 import type { RotatedSecretRecord } from '../rotation/rotation.model.js';
 import type { Repos } from '../shared/unit-of-work.js';
 import type { SecretItem, SecretMetadata } from './secrets.model.js';
+import { folderOf } from './secrets.names.js';
 import type { SecretListFilter } from './secrets.repo.js';
 
 /**
@@ -63,4 +64,21 @@ function rotatedToMetadata(x: RotatedSecretRecord): SecretMetadata {
     updatedAtMs: x.updatedAtMs,
     type: 'rotated',
   };
+}
+
+/**
+ * The folders dynamic and rotated items sit in under `[low, high)` (their tables have no folder
+ * column; they are few, so a bounded scan of names is enough).
+ */
+export async function otherKindsFolders(
+  r: Repos,
+  low: string,
+  high: string,
+  limit = 1000,
+): Promise<string[]> {
+  const [dynamics, rotated] = await Promise.all([
+    r.dynamic.listItems(low, null, limit),
+    r.rotatedSecrets.list(low, null, limit),
+  ]);
+  return [...dynamics, ...rotated].filter((i) => i.name >= low && i.name < high).map((i) => folderOf(i.name));
 }

@@ -15,7 +15,7 @@ import {
   secretVersionNotFound,
 } from './secrets.errors.js';
 import { kekAccess } from './secrets.keys.js';
-import { listAllKinds } from './secrets.listing.js';
+import { listAllKinds, otherKindsFolders } from './secrets.listing.js';
 import {
   DEFAULT_MAX_VERSIONS,
   DEFAULT_RECOVERY_DAYS,
@@ -368,7 +368,10 @@ export function createSecretsService({ uow, clock, cipher, ids }: SecretsService
       }
       let folders: string[] = [];
       if (!after) {
-        const below = await uow.read((r) => r.secrets.folders(low, high, includeDeleted, FOLDERS_LIMIT));
+        const below = await uow.read(async (r) => [
+          ...(await r.secrets.folders(low, high, includeDeleted, FOLDERS_LIMIT)),
+          ...(await otherKindsFolders(r, low, high)),
+        ]);
         const children = [
           ...new Set(below.map((f) => childFolder(folder, f)).filter((f) => f !== null)),
         ].sort();
