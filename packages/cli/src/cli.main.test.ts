@@ -107,6 +107,7 @@ const SECRET = {
   updatedAt: '2025-06-01T09:00:00.000Z',
   deletedAt: null,
   purgeAfter: null,
+  type: 'static',
 };
 const SECRET_VALUE = {
   name: '/demo/database-config',
@@ -310,7 +311,14 @@ const ROUTES: Record<string, Handler> = {
   'POST /v1/secrets/versions': () => [200, { ...SECRET, latestVersion: 2 }],
   'GET /v1/secrets': () => [
     200,
-    { items: [SECRET], folders: ['/demo/sub'], nextCursor: '/demo/database-config' },
+    {
+      items: [
+        SECRET,
+        { ...SECRET, id: 'ds-1', name: '/demo/orders-db', type: 'dynamic', latestVersion: 0, maxVersions: 0 },
+      ],
+      folders: ['/demo/sub'],
+      nextCursor: '/demo/database-config',
+    },
   ],
   'GET /v1/secrets/describe': () => [
     200,
@@ -349,6 +357,11 @@ const ROUTES: Record<string, Handler> = {
     },
   ],
   'GET /v1/rotated-secrets/describe': () => [200, ROTATED],
+  'GET /v1/rotated-secrets': () => [200, { items: [ROTATED], nextCursor: null }],
+  'PATCH /v1/rotated-secrets': (c) => [200, { ...ROTATED, ...(c.body ?? {}) }],
+  'DELETE /v1/rotated-secrets': () => [200, ROTATED],
+  'GET /v1/dynamic-secrets': () => [200, { items: [DYNAMIC], nextCursor: null }],
+  'DELETE /v1/dynamic-secrets': () => [200, DYNAMIC],
   'POST /v1/dynamic-secrets': (c) => [201, { ...DYNAMIC, name: c.body?.name }],
   'GET /v1/dynamic-secrets/describe': () => [200, DYNAMIC],
   'POST /v1/dynamic-secrets/credentials': () => [
@@ -508,6 +521,9 @@ describe('--json on every command', () => {
     ['rotate-secret', '--name', '/prod/orders-db'],
     ['get-rotated-secret-value', '--name', '/prod/orders-db'],
     ['describe-rotated-secret', '--name', '/prod/orders-db'],
+    ['list-rotated-secrets', '--path', '/prod'],
+    ['update-rotated-secret', '--name', '/prod/orders-db', '--interval', '720', '--grace', '10'],
+    ['delete-rotated-secret', '--name', '/prod/orders-db'],
     [
       'create-dynamic-secret',
       'postgresql',
@@ -541,6 +557,8 @@ describe('--json on every command', () => {
     ['create-dynamic-secret', 'redis', '--name', '/prod/pg', '--host', 'cache'],
     ['get-dynamic-secret-value', '--name', '/prod/pg'],
     ['describe-dynamic-secret', '--name', '/prod/pg'],
+    ['list-dynamic-secrets', '--path', '/prod'],
+    ['delete-dynamic-secret', '--name', '/prod/pg', '--revoke-leases'],
     ['list-leases', '--name', '/prod/pg'],
     ['renew-lease', '--lease-id', 'l-1'],
     ['revoke-lease', '--lease-id', 'l-1'],
@@ -1027,6 +1045,8 @@ describe('secrets', () => {
     const r = await run(['list-items', '--path', '/demo', '--current-folder']);
     expect(r.stdout).toContain('/demo/sub/');
     expect(r.stdout).toContain('/demo/database-config');
+    // Dynamic and rotated items are listed too, with their type.
+    expect(r.stdout).toMatch(/\/demo\/orders-db +dynamic/);
     expect(r.stderr).toContain('--cursor /demo/database-config');
   });
 

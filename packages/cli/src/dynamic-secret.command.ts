@@ -10,6 +10,7 @@ import type { ArgReader, OptionSpecs } from './argv.parser.js';
 import type { CommandContext, CommandSpec } from './cli.context.js';
 import { UsageError } from './cli.errors.js';
 import { durationFlag } from './duration.units.js';
+import { dynamicSecretItemCommands } from './dynamic-secret-items.command.js';
 import { formatDuration, formatTime, listText, renderKeyValues, renderTable } from './output.format.js';
 
 const NAME: OptionSpecs = {
@@ -422,6 +423,7 @@ export const dynamicSecretCommands: readonly CommandSpec[] = [
   ...PRODUCERS.map(createCommand),
   getValue,
   describe,
+  ...dynamicSecretItemCommands,
   listLeases,
   renew,
   revoke,

@@ -1,17 +1,22 @@
 /**
  * Rotated secrets (issue 6, ADR 0011): Tessera owns a database or Redis credential and rotates it on a
  * schedule or on demand. `create-rotated-secret`, `rotate-secret`, `get-rotated-secret-value`,
- * `describe-rotated-secret`.
+ * `describe-rotated-secret`, `list-rotated-secrets`, `update-rotated-secret`, `delete-rotated-secret`.
  */
 
 import { readFile } from 'node:fs/promises';
-import type { CreateRotatedSecretRequest, RotatedSecret, RotatedSecretValue } from '@tessera/sdk';
+import type {
+  CreateRotatedSecretRequest,
+  RotatedSecret,
+  RotatedSecretValue,
+  UpdateRotatedSecretRequest,
+} from '@tessera/sdk';
 import type { ArgReader, OptionSpecs } from './argv.parser.js';
 import type { CommandSpec } from './cli.context.js';
 import { UsageError } from './cli.errors.js';
 import { durationFlag } from './duration.units.js';
 import { readAdminPassword } from './dynamic-secret.command.js';
-import { formatDuration, formatTime, listText, renderKeyValues } from './output.format.js';
+import { formatDuration, formatTime, listText, renderKeyValues, renderTable } from './output.format.js';
 
 const NAME: OptionSpecs = {
   name: {
@@ -248,5 +253,135 @@ const describe: CommandSpec = {
   },
 };
 
+const list: CommandSpec = {
+  path: ['list-rotated-secrets'],
+  summary: 'List the rotated secrets you may list (under a path)',
+  options: {
+    path: { type: 'string', placeholder: 'PATH', description: 'only the items under PATH, e.g. /prod' },
+    limit: { type: 'number', placeholder: 'N', description: 'at most N (default 50)' },
+    cursor: {
+      type: 'string',
+      placeholder: 'NAME',
+      description: 'continue after NAME (from the previous page)',
+    },
+  },
+  examples: ['tessera list-rotated-secrets', 'tessera list-rotated-secrets --path /prod --json'],
+  async run(ctx, args) {
+    const path = args.str('path');
+    const limit = args.positiveInt('limit');
+    const cursor = args.str('cursor');
+    const page = await ctx.withAdmin((t) =>
+      ctx.client.listRotatedSecrets(t, {
+        ...(path ? { prefix: path } : {}),
+        ...(limit ? { limit } : {}),
+        ...(cursor ? { cursor } : {}),
+      }),
+    );
+    ctx.emit(page, () =>
+      page.items.length === 0
+        ? 'No rotated secrets.\n'
+        : renderTable(
+            ['NAME', 'TYPE', 'ACCOUNT', 'VERSION', 'NEXT ROTATION', 'FAILURES'],
+            page.items.map((r) => [
+              r.name,
+              r.type,
+              r.currentUsername,
+              String(r.version),
+              r.intervalSeconds === null ? 'on demand' : formatTime(r.nextRotationAt, ctx.now()),
+              String(r.failures),
+            ]),
+          ),
+    );
+    if (page.nextCursor && !ctx.json)
+      ctx.note(`More: tessera list-rotated-secrets --cursor ${page.nextCursor}`);
+  },
+};
+
+const update: CommandSpec = {
+  path: ['update-rotated-secret'],
+  summary: 'Change a rotated secret’s schedule, grace period or administrator credential',
+  details:
+    'A new administrator password is read from a file or standard input and checked against the target ' +
+    'before it is saved. --on-demand stops scheduled rotations (rotate-secret still works).',
+  options: {
+    ...NAME,
+    interval: {
+      type: 'string',
+      placeholder: 'DURATION',
+      description: 'rotate every DURATION, e.g. 24h (bare number: minutes)',
+    },
+    'on-demand': { type: 'boolean', description: 'no scheduled rotation any more; only rotate-secret' },
+    grace: {
+      type: 'string',
+      placeholder: 'DURATION',
+      description: 'two-account: how long the previous credential keeps working (0 allowed)',
+    },
+    'admin-user': { type: 'string', placeholder: 'USER', description: 'a new administrator account' },
+    'admin-password-file': {
+      type: 'string',
+      placeholder: 'FILE',
+      description: 'read a new administrator password from FILE; - reads standard input',
+    },
+  },
+  examples: [
+    'tessera update-rotated-secret --name /prod/orders-db --interval 12h --grace 10m',
+    'tessera update-rotated-secret --name /prod/orders-db --on-demand',
+    'printf %s "$NEW_PW" | tessera update-rotated-secret --name /prod/orders-db --admin-password-file -',
+  ],
+  async run(ctx, args) {
+    const name = args.requireStr('name');
+    const intervalSeconds = durationFlag(args, 'interval', 'minutes');
+    const onDemand = args.bool('on-demand');
+    if (intervalSeconds !== undefined && onDemand)
+      throw new UsageError('give --interval or --on-demand, not both');
+    const graceSeconds = durationFlag(args, 'grace', 'minutes', { allowZero: true });
+    const adminUsername = args.str('admin-user');
+    const adminPassword =
+      args.str('admin-password-file') !== undefined ? await readAdminPassword(ctx, args) : undefined;
+    const changes: UpdateRotatedSecretRequest = {
+      ...(intervalSeconds !== undefined ? { intervalSeconds } : {}),
+      ...(onDemand ? { intervalSeconds: null } : {}),
+      ...(graceSeconds !== undefined ? { graceSeconds } : {}),
+      ...(adminUsername !== undefined ? { adminUsername } : {}),
+      ...(adminPassword !== undefined ? { adminPassword } : {}),
+    };
+    if (Object.keys(changes).length === 0)
+      throw new UsageError(
+        'nothing to change: give --interval, --on-demand, --grace, --admin-user or --admin-password-file',
+      );
+    const r = await ctx.withAdmin((t) => ctx.client.updateRotatedSecret(t, name, changes));
+    ctx.emit(r, () => renderRotatedSecret(r, ctx.now()));
+  },
+};
+
+const remove: CommandSpec = {
+  path: ['delete-rotated-secret'],
+  summary: 'Delete a rotated secret: its rotation stops; the accounts stay on the target as they are',
+  details:
+    'Tessera stops rotating and forgets the credential. The accounts are neither dropped nor changed: ' +
+    'the current one keeps the password Tessera last set (read it first with get-rotated-secret-value ' +
+    'if it is still needed), then drop or re-password the accounts on the target.',
+  options: NAME,
+  examples: ['tessera delete-rotated-secret --name /prod/orders-db'],
+  async run(ctx, args) {
+    const name = args.requireStr('name');
+    const r = await ctx.withAdmin((t) => ctx.client.deleteRotatedSecret(t, name));
+    ctx.emit(
+      r,
+      () =>
+        `Deleted the rotated secret ${r.name}; no more rotations. The accounts ${listText(r.usernames)} ` +
+        'are left on the target as they are.\n',
+    );
+  },
+};
+
 /** The rotated-secret commands. */
-export const rotatedSecretCommands: readonly CommandSpec[] = [create, rotate, get, describe];
+export const rotatedSecretCommands: readonly CommandSpec[] = [
+  create,
+  rotate,
+  get,
+  describe,
+  list,
+  update,
+  remove,
+];

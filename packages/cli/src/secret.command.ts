@@ -212,15 +212,17 @@ const list: CommandSpec = {
     ctx.emit(page, () => {
       if (page.items.length === 0 && page.folders.length === 0) return 'No items.\n';
       const rows = [
-        ...page.folders.map((f) => [`${f}/`, 'folder', '', '']),
+        ...page.folders.map((f) => [`${f}/`, 'folder', '', '', '']),
+        // Dynamic and rotated items have no format or versions of their own.
         ...page.items.map((i) => [
           i.name,
-          i.deletedAt ? `${i.format} (deleted)` : i.format,
-          String(i.latestVersion),
+          i.type,
+          i.type !== 'static' ? '-' : i.deletedAt ? `${i.format} (deleted)` : i.format,
+          i.type !== 'static' ? '-' : String(i.latestVersion),
           formatTime(i.updatedAt, ctx.now()),
         ]),
       ];
-      return renderTable(['NAME', 'FORMAT', 'VERSION', 'UPDATED'], rows);
+      return renderTable(['NAME', 'TYPE', 'FORMAT', 'VERSION', 'UPDATED'], rows);
     });
     if (page.nextCursor && !ctx.json)
       ctx.note(`More: tessera list-items${path ? ` --path ${path}` : ''} --cursor ${page.nextCursor}`);

@@ -57,6 +57,7 @@ import type {
   RoleRule,
   RoleSummary,
   RotatedSecret,
+  RotatedSecretPage,
   RotatedSecretValue,
   RotateUidTokenRequest,
   RuleTypeName,
@@ -75,6 +76,7 @@ import type {
   UidTreeQuery,
   UpdateAuthMethodRequest,
   UpdateIdentityRequest,
+  UpdateRotatedSecretRequest,
   UpdateSecretRequest,
 } from './wire.js';
 
@@ -615,6 +617,54 @@ export class TesseraClient {
     return this.#call({
       method: 'GET',
       path: '/v1/rotated-secrets/describe',
+      credential: token,
+      query: { name },
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/rotated-secrets`: the rotated secrets the caller may list, paged. */
+  listRotatedSecrets(
+    token: string,
+    query: { prefix?: string; limit?: number; cursor?: string } = {},
+    options?: RequestOptions,
+  ): Promise<RotatedSecretPage> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/rotated-secrets',
+      credential: token,
+      query: { ...query },
+      signal: options?.signal,
+    });
+  }
+
+  /**
+   * `PATCH /v1/rotated-secrets`: change the schedule (`intervalSeconds: null`: on demand only), the
+   * grace period or the administrator credential (checked against the target first: 422 when refused).
+   */
+  updateRotatedSecret(
+    token: string,
+    name: string,
+    changes: UpdateRotatedSecretRequest,
+    options?: RequestOptions,
+  ): Promise<RotatedSecret> {
+    return this.#call({
+      method: 'PATCH',
+      path: '/v1/rotated-secrets',
+      credential: token,
+      body: { ...changes, name },
+      signal: options?.signal,
+    });
+  }
+
+  /**
+   * `DELETE /v1/rotated-secrets`: the rotation stops for good; the accounts stay on the target as they
+   * are (read the value first if it is still needed).
+   */
+  deleteRotatedSecret(token: string, name: string, options?: RequestOptions): Promise<RotatedSecret> {
+    return this.#call({
+      method: 'DELETE',
+      path: '/v1/rotated-secrets',
       credential: token,
       query: { name },
       signal: options?.signal,

@@ -210,6 +210,8 @@ export interface SecretDescription {
   deletedAt: string | null;
   /** ISO-8601 UTC */
   purgeAfter: string | null;
+  /** The kind of item. Dynamic and rotated items have no versions (0) or format of their own; their routes are /v1/dynamic-secrets and /v1/rotated-secrets. */
+  type: 'static' | 'dynamic' | 'rotated';
   /** The versions held, oldest first. */
   versions: {
     version: number;
@@ -237,6 +239,8 @@ export interface SecretItem {
   deletedAt: string | null;
   /** ISO-8601 UTC */
   purgeAfter: string | null;
+  /** The kind of item. Dynamic and rotated items have no versions (0) or format of their own; their routes are /v1/dynamic-secrets and /v1/rotated-secrets. */
+  type: 'static' | 'dynamic' | 'rotated';
 }
 
 export interface UidNode {
@@ -922,6 +926,8 @@ export interface GetV1LeasesResponse {
     attempts: number;
     lastError: string | null;
     revokedAt: string | null;
+    authMethodId: string | null;
+    uidNodeId: string | null;
   }[];
   nextCursor: string | null;
 }
@@ -953,6 +959,8 @@ export interface PostV1LeasesRenewResponse {
   attempts: number;
   lastError: string | null;
   revokedAt: string | null;
+  authMethodId: string | null;
+  uidNodeId: string | null;
 }
 
 /**
@@ -981,6 +989,8 @@ export interface PostV1LeasesRevokeResponse {
     attempts: number;
     lastError: string | null;
     revokedAt: string | null;
+    authMethodId: string | null;
+    uidNodeId: string | null;
   };
   sessionsTerminated: number;
 }
@@ -1260,6 +1270,22 @@ export interface DeleteV1RolesByNameRulesParams {
   name: string;
 }
 
+/** Querystring of `GET /v1/rotated-secrets`. */
+export interface GetV1RotatedSecretsQuery {
+  prefix?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/rotated-secrets`.
+ * List rotated secrets (paged); only those the caller may list.
+ */
+export interface GetV1RotatedSecretsResponse {
+  items: RotatedSecret[];
+  nextCursor: string | null;
+}
+
 /**
  * Body of `POST /v1/rotated-secrets`.
  * Create a rotated secret: Tessera takes over the accounts and rotates their credential.
@@ -1294,6 +1320,41 @@ export interface PostV1RotatedSecretsRequest {
  * Create a rotated secret: Tessera takes over the accounts and rotates their credential.
  */
 export type PostV1RotatedSecretsResponse = RotatedSecret;
+
+/**
+ * Body of `PATCH /v1/rotated-secrets`.
+ * Update a rotated secret: schedule, grace period, administrator credential.
+ *
+ * A new administrator credential is checked against the target first (422 `TESSERA_TARGET_REJECTED` with `details.reason` when refused). `intervalSeconds: null` stops scheduled rotations (on demand only). 409 while a rotation holds the secret. Audited as `rotated_secret.updated`, never with a credential.
+ */
+export interface PatchV1RotatedSecretsRequest {
+  /** Item name, e.g. `/prod/orders-db` (rotated secrets share the item namespace). */
+  name: string;
+  /** null: on demand only. */
+  intervalSeconds?: number | null;
+  graceSeconds?: number;
+  adminUsername?: string;
+  /** Checked against the target, sealed, never returned. */
+  adminPassword?: string;
+}
+
+/**
+ * Answer 200 of `PATCH /v1/rotated-secrets`.
+ * Update a rotated secret: schedule, grace period, administrator credential.
+ */
+export type PatchV1RotatedSecretsResponse = RotatedSecret;
+
+/** Querystring of `DELETE /v1/rotated-secrets`. */
+export interface DeleteV1RotatedSecretsQuery {
+  /** Item name, e.g. `/prod/orders-db` (rotated secrets share the item namespace). */
+  name: string;
+}
+
+/**
+ * Answer 200 of `DELETE /v1/rotated-secrets`.
+ * Delete a rotated secret: its rotation stops; the accounts stay on the target as they are.
+ */
+export type DeleteV1RotatedSecretsResponse = RotatedSecret;
 
 /** Querystring of `GET /v1/rotated-secrets/describe`. */
 export interface GetV1RotatedSecretsDescribeQuery {

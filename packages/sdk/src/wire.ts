@@ -335,6 +335,12 @@ export type RotatedSecretType = Gen.PostV1RotatedSecretsRequest['type'];
 /** The current credential of a rotated secret (`GET /v1/rotated-secrets/value`). */
 export type RotatedSecretValue = Gen.GetV1RotatedSecretsValueResponse;
 
+/** A page of `GET /v1/rotated-secrets`. */
+export type RotatedSecretPage = Gen.GetV1RotatedSecretsResponse;
+
+/** Body of `PATCH /v1/rotated-secrets` (without `name`): schedule, grace period, admin credential. */
+export type UpdateRotatedSecretRequest = Omit<Gen.PatchV1RotatedSecretsRequest, 'name'>;
+
 // ---------------------------------------------------------------------------------------------
 // Dynamic secrets and leases (ADR 0010)
 // ---------------------------------------------------------------------------------------------

@@ -106,4 +106,20 @@ describe('akeyless SDK: PostgreSQL dynamic secrets', () => {
       expect(revoked.body.lease.state).toBe('revoked');
     }
   });
+
+  it('list-items shows dynamic secrets as DYNAMIC_SECRET; the type filter keeps or hides them', async () => {
+    const all = (await api.listItems(model('ListItems', { path: '/ak', token }))) as Record<string, any>;
+    const types = Object.fromEntries(
+      (all.items as Array<{ item_name: string; item_type: string }>).map((i) => [i.item_name, i.item_type]),
+    );
+    expect(types).toEqual({ '/ak/pg': 'DYNAMIC_SECRET', '/ak/pg-old': 'DYNAMIC_SECRET' });
+    const dynamicOnly = (await api.listItems(
+      model('ListItems', { path: '/ak', type: ['dynamic-secret'], token }),
+    )) as Record<string, any>;
+    expect(dynamicOnly.items).toHaveLength(2);
+    const staticOnly = (await api.listItems(
+      model('ListItems', { path: '/ak', type: ['static-secret'], token }),
+    )) as Record<string, any>;
+    expect(staticOnly.items ?? []).toEqual([]);
+  });
 });

@@ -182,6 +182,12 @@ describe.each(STORES)('audit events on %s', (store) => {
     await s.call('POST', '/v1/rotated-secrets/rotate', { token: admin, body: { name: '/audit/rotated' } });
     await mariadb.query("DROP USER IF EXISTS ?@'%'", [`${rs}_b`]);
     await mariadb.end();
+    // ... updated, then deleted (its rotation stops)
+    await s.call('PATCH', '/v1/rotated-secrets', {
+      token: admin,
+      body: { name: '/audit/rotated', intervalSeconds: 3600 },
+    });
+    await s.call('DELETE', '/v1/rotated-secrets?name=/audit/rotated', { token: admin });
     await s.call('DELETE', '/v1/secrets?name=/audit/db&recoveryDays=1', { token: admin });
     // dynamic secrets (on the real PostgreSQL): create, issue, renew, revoke, sweep, delete; a failed
     // issue; a lease the reaper gives up on (its revocation statement always fails)

@@ -126,6 +126,8 @@ describe('rotated secrets on MariaDB', () => {
     await c.query('FLUSH PRIVILEGES');
     const failed = await api('POST', '/v1/rotated-secrets/rotate', { name });
     expect(failed.status).toBe(503);
+    // Issue 10: the stable reason the target gave, not only a server log line.
+    expect(failed.body.error.details.reason).toBe('permission_denied');
     expect(JSON.stringify(failed.body)).not.toContain(ADMIN_PASSWORD);
     let state = await describeItem(name);
     expect(state).toMatchObject({ version: 1, failures: 1, currentUsername: `${run}_c` });

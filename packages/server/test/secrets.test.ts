@@ -263,6 +263,7 @@ describe.each(STORES)('static secrets on %s', (store) => {
         'name',
         'purgeAfter',
         'tags',
+        'type',
         'updatedAt',
         'versions',
       ].sort(),

@@ -53,6 +53,11 @@ export function createDynamicSecretsModule(
     if (state === 'retired' && (await leases.markIdentityDue(r, identityId)) > 0)
       r.afterCommit(() => void reap());
   });
+  // Leases end with the credential they were obtained through (a UID token or subtree, an auth
+  // method); the reaper revokes them after the commit. Retirement is handled above.
+  platform.events.within('credential.revoked', async (r, { kind, subject }) => {
+    if (kind !== 'identity') await leases.markCredentialDue(r, { kind, subject });
+  });
   return {
     name: 'dynamic-secrets',
     services: { dynamicSecrets, leases, producers },

@@ -27,6 +27,7 @@ export function createSessionsModule(platform: Platform): CapabilityModule<{
       maxSessionTtlSeconds: config.maxSessionTtlSeconds,
     },
     reloadKeys: () => keyring.load(),
+    events: platform.events,
   });
   registerRevocationSetGauge(platform.metrics.registry, () => sessions.revocationSetSize());
   // A suspended or retired identity's tokens stop working in the transaction that changed it.

@@ -5,7 +5,9 @@ import type {
   ProducerSettings,
   RevocationResult,
 } from '../core/dynamic/producer.port.js';
+import { randomPassword } from '../crypto/random-password.js';
 import { assertAccountName, normaliseCommonSettings, timeoutMs } from './producer.settings.js';
+import { AccountDisabledError, classified, classifyTargetError } from './target-errors.js';
 
 /** MariaDB/MySQL accounts (issue 6). One short admin connection per operation: rare and never pooled. */
 
@@ -58,9 +60,11 @@ async function withAdmin<T>(
   settings: ProducerSettings,
   work: (c: mysql.Connection) => Promise<T>,
 ): Promise<T> {
-  const connection = await connect(settings);
+  const connection = await classified([settings.adminPassword], () => connect(settings));
   try {
     return await work(connection);
+  } catch (error) {
+    throw classifyTargetError(error, [settings.adminPassword]);
   } finally {
     await connection.end().catch(() => connection.destroy());
   }
@@ -72,43 +76,59 @@ async function hostsOf(c: mysql.Connection, username: string): Promise<string[]>
   return (rows as Array<{ host: string }>).map((r) => r.host);
 }
 
-/** Ends every connection of the account; returns how many were ended. */
-async function killSessions(c: mysql.Connection, username: string): Promise<number> {
+/**
+ * Ends every connection of the account not in `killed` (a connection being killed can still be
+ * listed for a moment: it is counted once); adds what it ended to `killed`.
+ */
+async function killSessions(c: mysql.Connection, username: string, killed: Set<number>): Promise<void> {
   const [rows] = await c.query('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?', [
     username,
   ]);
-  let killed = 0;
   for (const { id } of rows as Array<{ id: number }>) {
+    if (killed.has(Number(id))) continue;
     try {
       await c.query(`KILL CONNECTION ${Number(id)}`);
-      killed++;
+      killed.add(Number(id));
     } catch (error) {
       // The session ended on its own between the listing and the kill.
       if ((error as { errno?: number }).errno !== 1094) throw error;
     }
   }
-  return killed;
 }
 
-/** Locks the account, ends its sessions, drops it (or runs the custom statements). Idempotent. */
+/**
+ * Revokes an account (issue 10: the credential dies first, whatever the clean-up does): each of its
+ * hosts is locked and given an unknown password in one statement, its sessions are killed, then it
+ * is dropped (or the custom statements run). A failure of the first step is a plain error (retried);
+ * a failure after it is an `AccountDisabledError`. Idempotent.
+ */
 async function revokeOn(
   c: mysql.Connection,
   settings: ProducerSettings,
   username: string,
 ): Promise<RevocationResult> {
-  const hosts = await hostsOf(c, username);
-  // Lock first, so no new session starts between the kill and the drop (MariaDB ≥ 10.4, MySQL ≥ 5.7.6).
-  for (const host of hosts) await c.query('ALTER USER ?@? ACCOUNT LOCK', [username, host]).catch(() => {});
-  let sessionsTerminated = await killSessions(c, username);
-  if (settings.revocationStatements.length > 0) {
-    for (const statement of settings.revocationStatements)
-      await c.query(renderMysqlStatement(statement, { username, password: '' }));
-  } else {
-    for (const host of hosts) await c.query('DROP USER IF EXISTS ?@?', [username, host]);
+  const secrets = [settings.adminPassword];
+  const hosts = await classified(secrets, () => hostsOf(c, username));
+  const killed = new Set<number>();
+  await classified(secrets, async () => {
+    // Lock and forget the password (MariaDB ≥ 10.4, MySQL ≥ 5.7.6): no new session can start.
+    for (const host of hosts)
+      await c.query('ALTER USER ?@? IDENTIFIED BY ? ACCOUNT LOCK', [username, host, randomPassword(40)]);
+    await killSessions(c, username, killed);
+  });
+  try {
+    if (settings.revocationStatements.length > 0) {
+      for (const statement of settings.revocationStatements)
+        await c.query(renderMysqlStatement(statement, { username, password: '' }));
+    } else {
+      for (const host of hosts) await c.query('DROP USER IF EXISTS ?@?', [username, host]);
+    }
+    // A session that authenticated before the lock and after the listing.
+    await killSessions(c, username, killed);
+  } catch (error) {
+    throw new AccountDisabledError(classifyTargetError(error, secrets));
   }
-  // A session that authenticated before the lock and after the listing.
-  sessionsTerminated += await killSessions(c, username);
-  return { existed: hosts.length > 0, sessionsTerminated };
+  return { existed: hosts.length > 0, sessionsTerminated: killed.size };
 }
 
 const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -160,7 +180,7 @@ export function createMysqlProducer(): Producer {
             assertAccountName(username, 80);
             out.push(await revokeOn(c, settings, username));
           } catch (error) {
-            out.push(error instanceof Error ? error : new Error(String(error)));
+            out.push(classifyTargetError(error, [settings.adminPassword]));
           }
         }
         return out;

@@ -1,13 +1,15 @@
 import pg from 'pg';
-import type {
-  AccountSpec,
-  Producer,
-  ProducerSettings,
-  RevocationResult,
+import {
+  type AccountSpec,
+  type Producer,
+  type ProducerSettings,
+  type RevocationResult,
+  TargetError,
 } from '../core/dynamic/producer.port.js';
 import { validationError } from '../core/shared/errors.js';
 import { sha256Hex } from '../crypto/credentials.js';
 import { normaliseCommonSettings, timeoutMs } from './producer.settings.js';
+import { AccountDisabledError, classified, classifyTargetError } from './target-errors.js';
 
 /**
  * PostgreSQL roles as dynamic credentials (issue 6, ADR 0010). Revocation is the part peers get
@@ -23,6 +25,9 @@ import { normaliseCommonSettings, timeoutMs } from './producer.settings.js';
  */
 const TERMINATE_SESSIONS =
   'SELECT usename FROM (SELECT usename, pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE usename = ANY($1::text[])) t WHERE ended';
+
+/** Failures that concern the whole target, not one account. */
+const TARGET_WIDE = new Set(['unreachable', 'timeout', 'authentication_failed', 'database_not_found']);
 
 /** PostgreSQL's identifier limit (NAMEDATALEN - 1). */
 export const PG_MAX_NAME = 63;
@@ -84,6 +89,8 @@ export function createPostgresProducer(options: { poolSize?: number } = {}): Pro
         idleTimeoutMillis: 10_000,
         connectionTimeoutMillis: timeoutMs(s),
         statement_timeout: 30_000,
+        // Client side too: a target that stops answering must not hold a request forever.
+        query_timeout: 35_000,
         ...(s.tls ? { ssl: { rejectUnauthorized: true } } : {}),
       });
       // An idle client's error (the target restarted) must not crash the server.
@@ -108,42 +115,77 @@ export function createPostgresProducer(options: { poolSize?: number } = {}): Pro
     }
   }
 
-  /** The default revocation of roles that exist: no login, sessions ended, owned objects handled, dropped. */
+  /**
+   * Step 1 of a revocation, committed on its own before any clean-up (issue 10): the roles can no
+   * longer log in (NOLOGIN, no password, expired), and the administrator becomes a member of them
+   * where it is not one yet — PostgreSQL 15 gives a `CREATEROLE` administrator no right to end their
+   * sessions or drop what they own otherwise (PostgreSQL 16 makes the creator an admin member anyway).
+   * Whatever the clean-up does next, the credential is dead once this commits.
+   */
+  async function disableRoles(s: ProducerSettings, names: readonly string[]) {
+    const client = await poolOf(s).connect();
+    try {
+      for (const n of names)
+        await client.query(`ALTER ROLE ${quoteIdent(n)} NOLOGIN PASSWORD NULL VALID UNTIL '-infinity'`);
+      for (const n of names) {
+        const member = await client.query<{ m: boolean }>(
+          "SELECT pg_has_role(current_user, $1, 'USAGE') AS m",
+          [n],
+        );
+        // Best effort: without it, ending the sessions below fails and says why (no silent success).
+        if (!member.rows[0]?.m) await client.query(`GRANT ${quoteIdent(n)} TO CURRENT_USER`).catch(() => {});
+      }
+      const ended = await client.query<{ usename: string }>(TERMINATE_SESSIONS, [names]);
+      const counts = new Map<string, number>();
+      for (const row of ended.rows) counts.set(row.usename, (counts.get(row.usename) ?? 0) + 1);
+      return counts;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Step 2: owned objects handled, grants dropped, roles dropped (one transaction; may fail). */
   async function dropRoles(c: pg.PoolClient, s: ProducerSettings, names: readonly string[]) {
     const list = names.map(quoteIdent).join(', ');
-    await c.query(names.map((n) => `ALTER ROLE ${quoteIdent(n)} NOLOGIN`).join('; '));
-    const ended = await c.query<{ usename: string }>(TERMINATE_SESSIONS, [names]);
     if (s.reassignOwnedTo) await c.query(`REASSIGN OWNED BY ${list} TO ${quoteIdent(s.reassignOwnedTo)}`);
     // Drops the remaining grants too (privileges on objects of this database, default privileges).
     await c.query(`DROP OWNED BY ${list}`);
     await c.query(`DROP ROLE IF EXISTS ${list}`);
-    const counts = new Map<string, number>();
-    for (const row of ended.rows) counts.set(row.usename, (counts.get(row.usename) ?? 0) + 1);
-    return counts;
   }
 
   async function revokeBatch(s: ProducerSettings, usernames: readonly string[]): Promise<RevocationResult[]> {
-    return inTransaction(s, async (c) => {
-      const existing = new Set(
-        (
-          await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[])', [
-            usernames,
-          ])
-        ).rows.map((r) => r.rolname),
-      );
-      let ended = new Map<string, number>();
-      if (s.revocationStatements.length > 0) {
-        for (const name of existing)
-          for (const statement of s.revocationStatements)
-            await c.query(renderPgStatement(statement, { username: name }));
-        // Custom statements or not, no session outlives its credential.
-        const rows = await c.query<{ usename: string }>(TERMINATE_SESSIONS, [[...existing]]);
-        for (const row of rows.rows) ended.set(row.usename, (ended.get(row.usename) ?? 0) + 1);
-      } else if (existing.size > 0) {
-        ended = await dropRoles(c, s, [...existing]);
-      }
-      return usernames.map((u) => ({ existed: existing.has(u), sessionsTerminated: ended.get(u) ?? 0 }));
-    });
+    const { rows } = await classified([s.adminPassword], () =>
+      poolOf(s).query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[])', [
+        usernames,
+      ]),
+    );
+    const existing = rows.map((r) => r.rolname);
+    const results = () =>
+      usernames.map((u) => ({ existed: existing.includes(u), sessionsTerminated: ended.get(u) ?? 0 }));
+    let ended = new Map<string, number>();
+    if (existing.length === 0) return results();
+    try {
+      ended = await disableRoles(s, existing);
+    } catch (error) {
+      throw classifyTargetError(error, [s.adminPassword]);
+    }
+    try {
+      await inTransaction(s, async (c) => {
+        if (s.revocationStatements.length > 0) {
+          for (const name of existing)
+            for (const statement of s.revocationStatements)
+              await c.query(renderPgStatement(statement, { username: name }));
+        } else {
+          await dropRoles(c, s, existing);
+        }
+      });
+      // Custom statements or not, no session outlives its credential (one opened before step 1 ended).
+      const again = await poolOf(s).query<{ usename: string }>(TERMINATE_SESSIONS, [existing]);
+      for (const row of again.rows) ended.set(row.usename, (ended.get(row.usename) ?? 0) + 1);
+    } catch (error) {
+      throw new AccountDisabledError(classifyTargetError(error, [s.adminPassword]));
+    }
+    return results();
   }
 
   return {
@@ -169,21 +211,25 @@ export function createPostgresProducer(options: { poolSize?: number } = {}): Pro
     },
 
     async check(s) {
-      const client = await poolOf(s).connect();
-      try {
-        await client.query('SELECT 1');
-      } finally {
-        client.release();
-      }
+      await classified([s.adminPassword], async () => {
+        const client = await poolOf(s).connect();
+        try {
+          await client.query('SELECT 1');
+        } finally {
+          client.release();
+        }
+      });
     },
 
     async createAccount(s, account: AccountSpec) {
       if (account.username.length > PG_MAX_NAME)
         throw validationError('The username is too long for PostgreSQL.');
       // One transaction: a failed statement leaves no half-made role behind.
-      await inTransaction(s, async (c) => {
-        for (const statement of s.creationStatements) await c.query(renderPgStatement(statement, account));
-      });
+      await classified([s.adminPassword, account.password], () =>
+        inTransaction(s, async (c) => {
+          for (const statement of s.creationStatements) await c.query(renderPgStatement(statement, account));
+        }),
+      );
     },
 
     async revokeAccount(s, username) {
@@ -193,7 +239,10 @@ export function createPostgresProducer(options: { poolSize?: number } = {}): Pro
     async revokeAccounts(s, usernames) {
       try {
         return await revokeBatch(s, usernames);
-      } catch {
+      } catch (error) {
+        // A target that cannot be reached (or refuses the administrator) fails every account alike:
+        // no point in waiting for a timeout per account.
+        if (error instanceof TargetError && TARGET_WIDE.has(error.reason)) return usernames.map(() => error);
         // One bad account must not fail its batch: each on its own, so the error names the right one.
         const out: Array<RevocationResult | Error> = [];
         for (const u of usernames) {
@@ -209,15 +258,19 @@ export function createPostgresProducer(options: { poolSize?: number } = {}): Pro
 
     async listAccounts(s) {
       const escaped = s.usernamePrefix.replace(/[\\%_]/g, (ch) => `\\${ch}`);
-      const rows = await poolOf(s).query<{ rolname: string }>(
-        "SELECT rolname FROM pg_roles WHERE rolname LIKE $1 ESCAPE '\\' ORDER BY rolname",
-        [`${escaped}%`],
+      const rows = await classified([s.adminPassword], () =>
+        poolOf(s).query<{ rolname: string }>(
+          "SELECT rolname FROM pg_roles WHERE rolname LIKE $1 ESCAPE '\\' ORDER BY rolname",
+          [`${escaped}%`],
+        ),
       );
       return rows.rows.map((r) => r.rolname);
     },
 
     async setPassword(s, username, password) {
-      await poolOf(s).query(`ALTER ROLE ${quoteIdent(username)} WITH PASSWORD ${quoteLiteral(password)}`);
+      await classified([s.adminPassword, password], () =>
+        poolOf(s).query(`ALTER ROLE ${quoteIdent(username)} WITH PASSWORD ${quoteLiteral(password)}`),
+      );
     },
 
     async close() {

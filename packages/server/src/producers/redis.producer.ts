@@ -2,6 +2,7 @@ import { createClient } from 'redis';
 import type { Producer, ProducerSettings, RevocationResult } from '../core/dynamic/producer.port.js';
 import { validationError } from '../core/shared/errors.js';
 import { assertAccountName, normaliseCommonSettings, timeoutMs } from './producer.settings.js';
+import { AccountDisabledError, classified, classifyTargetError } from './target-errors.js';
 
 /**
  * Redis ACL users (issue 6). Each creation statement is a line of ACL rules (`~app:* +@read`);
@@ -43,6 +44,8 @@ async function withAdmin<T>(settings: ProducerSettings, work: (c: Client) => Pro
       host: settings.host,
       port: settings.port,
       connectTimeout: timeoutMs(settings),
+      // A target that accepts the connection but never answers must not hold the request forever.
+      socketTimeout: Math.max(2 * timeoutMs(settings), 1000),
       reconnectStrategy: false,
       ...(settings.tls ? { tls: true as const } : {}),
     },
@@ -51,9 +54,12 @@ async function withAdmin<T>(settings: ProducerSettings, work: (c: Client) => Pro
   });
   // Failures surface as rejected commands; the listener only keeps them off the process's 'error'.
   client.on('error', () => {});
-  await client.connect();
+  const secrets = [settings.adminPassword];
+  await classified(secrets, () => client.connect());
   try {
     return await work(client as unknown as Client);
+  } catch (error) {
+    throw classifyTargetError(error, secrets);
   } finally {
     client.destroy();
   }
@@ -68,8 +74,12 @@ async function revokeOn(c: Client, username: string): Promise<RevocationResult> 
   // Disabled first: no new session can authenticate while the existing ones are ended.
   await c.sendCommand(['ACL', 'SETUSER', username, 'off', 'resetpass']);
   const killed = Number(await c.sendCommand(['CLIENT', 'KILL', 'USER', username]));
-  // Redis ≥ 7 also disconnects the clients of a deleted user.
-  await c.sendCommand(['ACL', 'DELUSER', username]);
+  try {
+    // Redis ≥ 7 also disconnects the clients of a deleted user.
+    await c.sendCommand(['ACL', 'DELUSER', username]);
+  } catch (error) {
+    throw new AccountDisabledError(classifyTargetError(error));
+  }
   return { existed: true, sessionsTerminated: killed };
 }
 
@@ -128,7 +138,7 @@ export function createRedisProducer(): Producer {
             assertRedisName(username);
             out.push(await revokeOn(c, username));
           } catch (error) {
-            out.push(error instanceof Error ? error : new Error(String(error)));
+            out.push(classifyTargetError(error, [settings.adminPassword]));
           }
         }
         return out;

@@ -91,6 +91,10 @@ export interface LeaseTable {
   attempts: number;
   last_error: string | null;
   revoked_at: number | null;
+  /** The credential the lease was obtained through (migration 0007; null on older leases). */
+  auth_method_id: string | null;
+  uid_node_id: string | null;
+  uid_node_path: string | null;
 }
 
 /** A signed anchor: events up to `seq` (from `from_seq`) were archived to `file` and pruned. */

@@ -322,7 +322,7 @@ export const AUDIT_EVENT_TYPES = {
   },
   'lease.revoked': {
     description:
-      'A leased account was dropped and its sessions terminated (on request, on expiry, or its identity retired).',
+      'A leased account was disabled, its sessions terminated and it was dropped (on request, on expiry, or when its identity, UID token or auth method was revoked).',
     actor: [],
     data: ['leaseId', 'identityId', 'username', 'reason', 'existed', 'sessionsTerminated'],
     outcomes: ['success'],
@@ -366,6 +366,22 @@ export const AUDIT_EVENT_TYPES = {
     data: ['rotatedSecretId', 'phase', 'account', 'failures', 'nextAttemptAt', 'version'],
     outcomes: ['failure'],
     reason: true,
+  },
+  'rotated_secret.updated': {
+    description:
+      'A rotated secret’s schedule, grace period or administrator credential changed (whether the credential changed; never a credential).',
+    actor: ['identityId', 'authMethodId'],
+    data: ['rotatedSecretId', 'intervalSeconds', 'graceSeconds', 'adminCredentialChanged'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'rotated_secret.deleted': {
+    description:
+      'A rotated secret was deleted: its rotation stopped; its accounts were left on the target as they were.',
+    actor: ['identityId', 'authMethodId'],
+    data: ['rotatedSecretId', 'usernames', 'accountsLeft'],
+    outcomes: ['success'],
+    reason: false,
   },
   'root_key.rotated': {
     description: 'The root key was replaced offline; the signing keys and KEKs were re-sealed under it.',

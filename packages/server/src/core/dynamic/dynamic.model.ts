@@ -53,7 +53,22 @@ export interface Lease {
   attempts: number;
   lastError: string | null;
   revokedAtMs: number | null;
+  /**
+   * The credential the lease was obtained through (issue 10): revoking it (the UID token, its
+   * subtree, the auth method) revokes the lease. Absent or null: not known (older leases, the system).
+   */
+  authMethodId?: string | null;
+  uidNodeId?: string | null;
+  /** The UID node's materialised path `/<root>/…/<id>/`, so a subtree's leases are found by segment. */
+  uidNodePath?: string | null;
 }
+
+/** A revoked credential whose leases go with it (the session revocation kinds, issue 10). */
+export type RevokedCredential =
+  | { kind: 'node'; subject: string }
+  | { kind: 'subtree'; subject: string }
+  | { kind: 'method'; subject: string }
+  | { kind: 'identity'; subject: string };
 
 export interface LeaseFilter {
   itemName?: string;
@@ -96,6 +111,8 @@ export interface DynamicRepo {
     filter: { identityId?: string; itemPrefix?: string; itemId?: string },
     nowMs: number,
   ): Promise<number>;
+  /** Makes the live leases obtained through a revoked credential due now; returns how many. */
+  markCredentialDue(credential: RevokedCredential, nowMs: number): Promise<number>;
   /** Usernames of an item's leases in a live state (the sweep keeps these). */
   liveUsernames(itemId: string): Promise<Set<string>>;
   listLeases(filter: LeaseFilter, limit: number): Promise<Lease[]>;

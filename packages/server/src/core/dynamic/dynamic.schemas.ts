@@ -79,6 +79,9 @@ export const LeaseWire = Type.Object({
   attempts: Type.Integer(),
   lastError: Type.Union([Type.String(), Type.Null()]),
   revokedAt: Type.Union([Type.String(), Type.Null()]),
+  /** The credential the lease was obtained through (null: not recorded); revoking it revokes the lease. */
+  authMethodId: Type.Union([Type.String({ maxLength: 64 }), Type.Null()]),
+  uidNodeId: Type.Union([Type.String({ maxLength: 64 }), Type.Null()]),
 });
 
 export const CredentialWire = Type.Object({
@@ -161,4 +164,6 @@ export const leaseToWire = (l: Lease) => ({
   attempts: l.attempts,
   lastError: l.lastError,
   revokedAt: toIsoOrNull(l.revokedAtMs),
+  authMethodId: l.authMethodId ?? null,
+  uidNodeId: l.uidNodeId ?? null,
 });

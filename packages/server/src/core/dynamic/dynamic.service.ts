@@ -7,10 +7,10 @@ import { conflict, validationError } from '../shared/errors.js';
 import type { Clock } from '../shared/ports.js';
 import type { ReadRepos, UnitOfWork } from '../shared/unit-of-work.js';
 import {
-  describeFailure,
   dynamicSecretHasLeases,
   dynamicSecretNotFound,
-  producerFailed,
+  targetFailed,
+  targetRejected,
 } from './dynamic.errors.js';
 import type { DynamicSecret } from './dynamic.model.js';
 import type { Producer, ProducerSettings } from './producer.port.js';
@@ -101,14 +101,15 @@ export function createDynamicSecretsService({ uow, clock, cipher, producers, ids
         try {
           await producer.check(settings);
         } catch (error) {
-          throw producerFailed(`check failed: ${describeFailure(error)}`);
+          throw targetRejected(error);
         }
       }
       const now = clock.nowMs();
       const id = ids.newId('ds-');
       return uow.write(async (r) => {
         if (await r.dynamic.getItem(name)) throw conflict('A dynamic secret with this name already exists.');
-        if (await r.secrets.get(name)) throw conflict('An item with this name already exists.');
+        if ((await r.secrets.get(name)) ?? (await r.rotatedSecrets.get(name)))
+          throw conflict('An item with this name already exists.');
         const kekVersion = await keks.active(r, ctx);
         const dek = cipher.newDataKey();
         const item: DynamicSecret = {
@@ -180,7 +181,7 @@ export function createDynamicSecretsService({ uow, clock, cipher, producers, ids
       try {
         accounts = await producer.listAccounts(settings);
       } catch (error) {
-        throw producerFailed(`sweep list failed: ${describeFailure(error)}`);
+        throw targetFailed('list its accounts', error);
       }
       // Read after listing: a lease row is written before its account is created, so an account
       // listed above that belongs to a lease has its row by now.

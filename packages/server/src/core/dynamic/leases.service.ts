@@ -3,8 +3,8 @@ import { type RequestContext, systemContext } from '../shared/context.js';
 import { validationError } from '../shared/errors.js';
 import type { Clock } from '../shared/ports.js';
 import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
-import { describeFailure, leaseNotFound, leaseQuotaExceeded, producerFailed } from './dynamic.errors.js';
-import type { DynamicSecret, Lease, LeaseFilter } from './dynamic.model.js';
+import { describeFailure, leaseNotFound, leaseQuotaExceeded, targetFailed } from './dynamic.errors.js';
+import type { DynamicSecret, Lease, LeaseFilter, RevokedCredential } from './dynamic.model.js';
 import { renderUsername } from './dynamic.names.js';
 import { DEFAULTS, type DynamicSecretsService, type Producers } from './dynamic.service.js';
 import type { RevocationResult } from './producer.port.js';
@@ -45,6 +45,14 @@ const DEFAULT_OPTIONS: LeaseOptions = {
 
 /** Backoff of the n-th failed attempt: 5 s doubling, at most 10 minutes. */
 export const backoffMs = (attempt: number) => Math.min(5000 * 2 ** Math.max(0, attempt - 1), 600_000);
+
+/** Who obtains a lease, through which credential (a session's principal). */
+export interface LeaseOrigin {
+  identityId: string;
+  authMethodId?: string | null;
+  uidNodeId?: string | null;
+  uidNodePath?: string | null;
+}
 
 export interface IssuedCredential {
   lease: Lease;
@@ -207,10 +215,11 @@ export function createLeasesService(deps: LeasesDeps) {
     /** Creates an account and its lease; the password is returned here once and never stored. */
     async issue(
       name: string,
-      identityId: string,
+      origin: LeaseOrigin,
       ttlSeconds: number | undefined,
       ctx: RequestContext,
     ): Promise<IssuedCredential> {
+      const { identityId } = origin;
       const item = await items.get(name);
       const settings = await items.unseal(item);
       const producer = producers.get(item.type);
@@ -238,6 +247,9 @@ export function createLeasesService(deps: LeasesDeps) {
         attempts: 0,
         lastError: null,
         revokedAtMs: null,
+        authMethodId: origin.authMethodId ?? null,
+        uidNodeId: origin.uidNodeId ?? null,
+        uidNodePath: origin.uidNodePath ?? null,
       };
       // 1. The trace first (DESIGN §4.7: no network call inside a transaction): a crash from here on
       //    leaves a `creating` lease naming the account, which the reaper revokes after the grace.
@@ -270,7 +282,7 @@ export function createLeasesService(deps: LeasesDeps) {
             clock.nowMs(),
           );
         });
-        throw producerFailed(`create account failed: ${reason}`);
+        throw targetFailed('create the account', error);
       }
       // 3. Live.
       const active: Lease = { ...lease, state: 'active', nextAttemptAtMs: lease.expiresAtMs };
@@ -322,8 +334,7 @@ export function createLeasesService(deps: LeasesDeps) {
       if (!claimed) return { lease: await getLease(id), sessionsTerminated: 0 };
       const [outcome] = await revokeOnTargets([claimed]);
       await finish([outcome!], ctx, 'requested');
-      if (outcome!.result instanceof Error)
-        throw producerFailed(`revoke failed: ${describeFailure(outcome!.result)}`);
+      if (outcome!.result instanceof Error) throw targetFailed('revoke the account', outcome!.result);
       return { lease: await getLease(id), sessionsTerminated: outcome!.result.sessionsTerminated };
     },
 
@@ -338,6 +349,17 @@ export function createLeasesService(deps: LeasesDeps) {
 
     /** For a transaction that retires an identity: its leases become due (no I/O here). */
     markIdentityDue: (r: Repos, identityId: string) => r.dynamic.markDue({ identityId }, clock.nowMs()),
+
+    /**
+     * For a transaction that revokes a credential (a UID token, its subtree, an auth method): the
+     * leases obtained through it become due in that transaction, and the reaper runs after commit
+     * (no target I/O inside a transaction; should the process die first, the reaper job finds them).
+     */
+    async markCredentialDue(r: Repos, credential: RevokedCredential): Promise<number> {
+      const marked = await r.dynamic.markCredentialDue(credential, clock.nowMs());
+      if (marked > 0) r.afterCommit(() => void this.reap().catch(() => {}));
+      return marked;
+    },
 
     /** Runs the reaper now (joins a pass in progress, then runs one more so new work is seen). */
     async reap(): Promise<ReapReport> {

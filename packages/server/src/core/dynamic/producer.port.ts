@@ -82,3 +82,44 @@ export interface Producer {
   /** Releases pooled connections (server shutdown). */
   close(): Promise<void>;
 }
+
+/**
+ * Why a target refused or failed an operation (issue 10): a stable reason an administrator can act
+ * on. Producers classify their drivers' errors into these; the public message never holds a
+ * password, a statement or the driver's full text.
+ */
+export type TargetFailureReason =
+  | 'authentication_failed'
+  | 'permission_denied'
+  | 'unreachable'
+  | 'timeout'
+  | 'database_not_found'
+  | 'account_missing'
+  | 'account_exists'
+  | 'target_error';
+
+/** A classified target failure; `message` is safe to show (scrubbed, bounded). */
+export class TargetError extends Error {
+  constructor(
+    readonly reason: TargetFailureReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TargetError';
+  }
+}
+
+/**
+ * A revocation whose first step succeeded — the account can no longer log in and its sessions are
+ * ended — but whose clean-up (owned objects, dropping the account) failed. The lease stays due (and
+ * ends `revoke_failed`, alerted), but the credential is not alive.
+ */
+export class AccountDisabledError extends Error {
+  readonly failure: TargetError;
+  constructor(failure: Error) {
+    super(`the account is disabled, but its clean-up failed: ${failure.message}`);
+    this.name = 'AccountDisabledError';
+    this.failure =
+      failure instanceof TargetError ? failure : new TargetError('target_error', failure.message);
+  }
+}

@@ -10,10 +10,13 @@ export const rotatedSecretExists = () =>
 export const rotationBusy = (message: string, retryAfterSeconds: number) =>
   new TesseraError(ErrorCodes.CONFLICT, message, { details: { retryAfterSeconds } });
 
-/** The target refused or could not be reached; the last good credential is kept. */
-export const rotationFailed = (reason: string) =>
+/**
+ * The target refused or could not be reached; the last good credential is kept. `targetReason`: the
+ * stable reason the producer classified (authentication_failed, permission_denied, unreachable…).
+ */
+export const rotationFailed = (reason: string, targetReason = 'target_error') =>
   new TesseraError(
     ErrorCodes.UNAVAILABLE,
     'The rotation failed; the last good credential is kept and the rotation will be retried.',
-    { internalReason: reason },
+    { internalReason: reason, details: { reason: targetReason } },
   );

@@ -9,6 +9,10 @@ export interface RotatedSecretRepo {
    * stored row is still at `expectedRowVersion`; false when another writer got there first.
    */
   update(record: RotatedSecretRecord, expectedRowVersion: number): Promise<boolean>;
+  /** Rows whose name is in `[prefix, prefix + U+10FFFF)`, after `afterName`, by name. */
+  list(prefix: string, afterName: string | null, limit: number): Promise<RotatedSecretRecord[]>;
+  /** Deletes the row if it is still at `expectedRowVersion`; false otherwise. */
+  delete(id: string, expectedRowVersion: number): Promise<boolean>;
   /** Names of unclaimed rows with work due at `nowMs` (a rotation, a retry or a retirement). */
   due(nowMs: number, limit: number): Promise<string[]>;
 }

@@ -46,6 +46,30 @@ export const CreateRotatedSecretBody = Type.Object(
 );
 
 export const RotatedSecretNameQuery = Type.Object({ name: Name }, { additionalProperties: false });
+
+export const ListRotatedSecretsQuery = Type.Object(
+  {
+    prefix: Type.Optional(Type.String({ maxLength: MAX_SECRET_NAME_LENGTH })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+    cursor: Type.Optional(Type.String({ maxLength: MAX_SECRET_NAME_LENGTH })),
+  },
+  { additionalProperties: false },
+);
+
+export const UpdateRotatedSecretBody = Type.Object(
+  {
+    name: Name,
+    intervalSeconds: Type.Optional(
+      Nullable(Type.Integer({ minimum: 60, maximum: 31_622_400, description: 'null: on demand only.' })),
+    ),
+    graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 604_800 })),
+    adminUsername: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    adminPassword: Type.Optional(
+      Type.String({ maxLength: 1024, description: 'Checked against the target, sealed, never returned.' }),
+    ),
+  },
+  { additionalProperties: false },
+);
 export const RotatedSecretNameBody = Type.Object({ name: Name }, { additionalProperties: false });
 
 export const RotatedSecretSchema = Type.Object(

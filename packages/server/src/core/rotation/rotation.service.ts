@@ -1,18 +1,20 @@
 import type { AuditEvent } from '../audit/audit.model.js';
-import type { Producer, ProducerType } from '../dynamic/producer.port.js';
+import { targetRejected } from '../dynamic/dynamic.errors.js';
+import { type Producer, type ProducerType, TargetError } from '../dynamic/producer.port.js';
 import type { SecretCipher } from '../secrets/secrets.cipher.js';
 import { kekAccess } from '../secrets/secrets.keys.js';
 import { normaliseSecretName } from '../secrets/secrets.names.js';
 import { type RequestContext, systemContext } from '../shared/context.js';
 import { validationError } from '../shared/errors.js';
 import type { Clock } from '../shared/ports.js';
-import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
+import type { ReadRepos, Repos, UnitOfWork } from '../shared/unit-of-work.js';
 import {
   rotatedSecretExists,
   rotatedSecretNotFound,
   rotationBusy,
   rotationFailed,
 } from './rotation.errors.js';
+import { createRotatedSecretLifecycle, validateSchedule } from './rotation.lifecycle.js';
 import {
   type RotatedSecretRecord,
   type RotatedSecretSealed,
@@ -58,8 +60,11 @@ export const DEFAULT_ROTATION_OPTIONS: RotationOptions = {
 
 type Action = { kind: 'rotate'; index: number } | { kind: 'retire'; index: number };
 
-const MIN_INTERVAL_SECONDS = 60;
-const MAX_GRACE_SECONDS = 7 * 86_400;
+/** Item names are unique across static, dynamic and rotated secrets. */
+const nameTaken = async (r: ReadRepos, name: string) =>
+  Boolean(
+    (await r.rotatedSecrets.get(name)) ?? (await r.secrets.get(name)) ?? (await r.dynamic.getItem(name)),
+  );
 
 /** A failure reason fit for audit and storage: no credential, bounded. */
 function safeReason(error: unknown, secrets: readonly string[]): string {
@@ -95,7 +100,7 @@ export function createRotationService(deps: {
     return producer;
   };
 
-  async function unseal(r: Repos, record: RotatedSecretRecord): Promise<RotatedSecretSealed> {
+  async function unseal(r: ReadRepos, record: RotatedSecretRecord): Promise<RotatedSecretSealed> {
     const dek = await keks.unwrap(r, {
       id: record.id,
       wrappedKey: record.wrappedKey,
@@ -210,10 +215,12 @@ export function createRotationService(deps: {
     const username = record.usernames[action.index]!;
     const password = action.kind === 'rotate' ? sealed.pending! : deps.newPassword();
     let failure: string | null = null;
+    let failureReason = 'target_error';
     try {
       await producerOf(record.producerType).setPassword(sealed.settings, username, password);
     } catch (error) {
       failure = safeReason(error, [password, sealed.current, sealed.settings.adminPassword]);
+      if (error instanceof TargetError) failureReason = error.reason;
     }
     const outcome = await uow.write(async (r) => {
       const now = clock.nowMs();
@@ -298,11 +305,15 @@ export function createRotationService(deps: {
       );
       return saved;
     });
-    if (failure !== null && demand) throw rotationFailed(failure);
+    if (failure !== null && demand) throw rotationFailed(failure, failureReason);
     return outcome;
   }
 
+  const lifecycle = createRotatedSecretLifecycle({ uow, clock, producerOf, unseal, save, event });
+
   return {
+    ...lifecycle,
+
     async create(input: CreateRotatedSecretInput, ctx: RequestContext): Promise<RotatedSecretRecord> {
       const name = normaliseSecretName(input.name);
       const producer = producerOf(input.producerType);
@@ -314,43 +325,36 @@ export function createRotationService(deps: {
           field: 'usernames',
         });
       const interval = input.intervalSeconds ?? null;
-      if (
-        interval !== null &&
-        (!Number.isInteger(interval) || interval < MIN_INTERVAL_SECONDS || interval > 366 * 86_400)
-      )
-        throw validationError(`intervalSeconds must be an integer in [${MIN_INTERVAL_SECONDS}, 31622400].`, {
-          field: 'intervalSeconds',
-        });
       const grace = input.graceSeconds ?? 300;
-      if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS)
-        throw validationError(`graceSeconds must be an integer in [0, ${MAX_GRACE_SECONDS}].`, {
-          field: 'graceSeconds',
-        });
-      if (interval !== null && strategy === 'two-account' && grace >= interval)
-        throw validationError('graceSeconds must be shorter than intervalSeconds.', {
-          field: 'graceSeconds',
-        });
-      const taken = await uow.read(
-        async (r) => (await r.rotatedSecrets.get(name)) ?? (await r.secrets.get(name)),
-      );
+      validateSchedule(strategy, interval, grace);
+      const taken = await uow.read(async (r) => nameTaken(r, name));
       if (taken) throw rotatedSecretExists();
 
       // Outside any transaction: the target is checked and the accounts get passwords only Tessera knows.
-      await producer.check(settings);
+      // A refusal (wrong admin password, unreachable, missing privilege) is a 422 with its reason.
+      await producer.check(settings).catch((error: unknown) => {
+        throw targetRejected(error);
+      });
       const current = deps.newPassword();
       for (const [i, username] of input.usernames.entries()) {
         const password = i === 0 ? current : deps.newPassword();
         try {
           await producer.setPassword(settings, username, password);
-        } catch {
+        } catch (error) {
+          // Another refusal (a missing privilege…) is reported as such, not as a failed creation.
+          if (error instanceof TargetError && error.reason !== 'account_missing') throw targetRejected(error);
           // Missing: created with the settings' creation statements (the same grants for both).
           // No expiry: a rotated account lives until Tessera changes its password.
-          await producer.createAccount(settings, { username, password, expiresAtMs: null });
+          await producer
+            .createAccount(settings, { username, password, expiresAtMs: null })
+            .catch((error: unknown) => {
+              throw targetRejected(error);
+            });
         }
       }
       const id = deps.ids.newId('rs-');
       return uow.write(async (r) => {
-        if ((await r.rotatedSecrets.get(name)) ?? (await r.secrets.get(name))) throw rotatedSecretExists();
+        if (await nameTaken(r, name)) throw rotatedSecretExists();
         const now = clock.nowMs();
         const record: RotatedSecretRecord = {
           id,

@@ -65,7 +65,14 @@ export interface SecretMetadata {
   updatedAtMs: number;
   deletedAtMs: number | null;
   purgeAfterMs: number | null;
+  /**
+   * The kind of item (issue 10: listings show every item). Dynamic and rotated items have no
+   * versions or format of their own: `format` is `text`, the version numbers 0. Absent: static.
+   */
+  type?: ItemType;
 }
+
+export type ItemType = 'static' | 'dynamic' | 'rotated';
 
 /** `describe`: metadata and the versions held (numbers, sizes, times). */
 export interface SecretDescription extends SecretMetadata {

@@ -62,6 +62,10 @@ const itemFields = {
   updatedAt: IsoTime,
   deletedAt: Nullable(IsoTime),
   purgeAfter: Nullable(IsoTime),
+  type: StringEnum(
+    ['static', 'dynamic', 'rotated'] as const,
+    'The kind of item. Dynamic and rotated items have no versions (0) or format of their own; their routes are /v1/dynamic-secrets and /v1/rotated-secrets.',
+  ),
 };
 
 export const SecretItemSchema = Type.Object(itemFields, {
@@ -204,6 +208,7 @@ export function secretToWire(m: SecretMetadata): Static<typeof SecretItemSchema>
     updatedAt: toIso(m.updatedAtMs),
     deletedAt: toIsoOrNull(m.deletedAtMs),
     purgeAfter: toIsoOrNull(m.purgeAfterMs),
+    type: m.type ?? 'static',
   };
 }
 

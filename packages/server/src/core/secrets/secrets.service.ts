@@ -15,6 +15,7 @@ import {
   secretVersionNotFound,
 } from './secrets.errors.js';
 import { kekAccess } from './secrets.keys.js';
+import { listAllKinds, otherKindsFolders } from './secrets.listing.js';
 import {
   DEFAULT_MAX_VERSIONS,
   DEFAULT_RECOVERY_DAYS,
@@ -343,17 +344,20 @@ export function createSecretsService({ uow, clock, cipher, ids }: SecretsService
         folder: query.recursive === false ? folder : null,
         includeDeleted,
       };
-      const items: SecretItem[] = [];
+      const items: SecretMetadata[] = [];
       let cursor = after;
       let scanned = 0;
       let exhausted = false;
       while (items.length < limit && scanned < limit * 10) {
-        const batch = await uow.read((r) => r.secrets.list({ ...filter, afterName: cursor }, limit + 1));
+        // Static, dynamic and rotated items in one name order (names are unique across the three).
+        const batch = await uow.read((r) => listAllKinds(r, filter, cursor, limit + 1, toMetadata));
         let consumed = 0;
         for (const item of batch) {
           if (items.length === limit) break;
           consumed++;
           cursor = item.name;
+          if (filter.folder !== null && item.type !== 'static' && folderOf(item.name) !== filter.folder)
+            continue;
           if (!visible || (await visible(item.name, 'item'))) items.push(item);
         }
         scanned += consumed;
@@ -364,14 +368,21 @@ export function createSecretsService({ uow, clock, cipher, ids }: SecretsService
       }
       let folders: string[] = [];
       if (!after) {
-        const below = await uow.read((r) => r.secrets.folders(low, high, includeDeleted, FOLDERS_LIMIT));
+        const below = await uow.read(async (r) => [
+          ...(await r.secrets.folders(low, high, includeDeleted, FOLDERS_LIMIT)),
+          ...(await otherKindsFolders(r, low, high)),
+        ]);
         const children = [
           ...new Set(below.map((f) => childFolder(folder, f)).filter((f) => f !== null)),
         ].sort();
         for (const child of children) if (!visible || (await visible(child, 'folder'))) folders.push(child);
         folders = folders.slice(0, FOLDERS_LIMIT);
       }
-      return { items: items.map(toMetadata), folders, nextCursor: exhausted ? null : cursor };
+      return {
+        items,
+        folders,
+        nextCursor: exhausted ? null : cursor,
+      };
     },
 
     /** Metadata and versions (numbers, sizes, times) of an item, deleted or not; never its value. */

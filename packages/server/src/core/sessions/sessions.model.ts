@@ -98,3 +98,17 @@ export interface JwtCodec {
     | { ok: false; reason: 'malformed' | 'unknown_kid' | 'bad_signature' | 'bad_header' };
   hasKid(kid: string): boolean;
 }
+
+declare module '../shared/events.js' {
+  interface DomainEvents {
+    /**
+     * A credential was revoked (a UID node or subtree, an auth method, an identity's tokens), inside
+     * the transaction that revoked it: what was obtained through it ends with it.
+     */
+    'credential.revoked': {
+      kind: 'node' | 'subtree' | 'method' | 'identity';
+      subject: string;
+      reason: string;
+    };
+  }
+}

@@ -1,4 +1,5 @@
 import type { AuthMethod } from '../auth-methods/auth-methods.model.js';
+import type { EventBus } from '../shared/events.js';
 import type { Clock, CredentialFactory } from '../shared/ports.js';
 import type { Repos } from '../shared/unit-of-work.js';
 import type { UidNode } from '../uid/uid.model.js';
@@ -32,6 +33,11 @@ export interface SessionsServiceDeps {
   cacheLimit?: number;
   /** DPoP proofs (RFC 9449); without it, DPoP-bound tokens are refused (fail closed). */
   dpop?: DpopProofVerifier;
+  /**
+   * Revocations are announced (`credential.revoked`) inside the transaction that revokes, for what
+   * else must end with the credential (its leases): ADR 0013.
+   */
+  events?: EventBus;
 }
 
 export interface IssuedSession {
@@ -197,6 +203,7 @@ export function createSessionsService(deps: SessionsServiceDeps) {
     };
     const seq = await repos.revocations.insert(entry);
     repos.afterCommit(() => revocations.add({ ...entry, seq }));
+    await deps.events?.publish(repos, 'credential.revoked', { kind, subject, reason });
   }
 
   return {

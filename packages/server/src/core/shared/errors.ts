@@ -45,6 +45,11 @@ export const ErrorCodes = {
   UNSEAL_SHARE_INVALID: 'TESSERA_UNSEAL_SHARE_INVALID',
   /** The shares combined into a key that does not open the store: unseal progress is reset. */
   UNSEAL_KEY_MISMATCH: 'TESSERA_UNSEAL_KEY_MISMATCH',
+  /**
+   * A dynamic or rotated secret's target refused the settings given at creation (wrong admin
+   * password, unreachable host, missing privilege, missing database): `details.reason` says which.
+   */
+  TARGET_REJECTED: 'TESSERA_TARGET_REJECTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -63,7 +63,7 @@ export function registerDynamicSecretRoutes(
         summary: 'Create a dynamic secret (a producer)',
         description: 'The admin credential is sealed like a secret value and never returned.',
         body: CreateDynamicSecretBody,
-        response: { 201: DynamicSecretWire, ...errorResponses(400, 401, 403, 409, 502) },
+        response: { 201: DynamicSecretWire, ...errorResponses(400, 401, 403, 409, 422, 502) },
       },
     },
     async (request, reply) => {
@@ -129,7 +129,7 @@ export function registerDynamicSecretRoutes(
         description:
           'Refused (409) while it has live leases, unless `revokeLeases=true`: they are revoked first, and the deletion still fails if one could not be.',
         querystring: DeleteQuery,
-        response: { 200: DynamicSecretWire, ...errorResponses(400, 401, 403, 404, 409) },
+        response: { 200: DynamicSecretWire, ...errorResponses(400, 401, 403, 404, 409, 502) },
       },
     },
     async (request) =>
@@ -154,10 +154,10 @@ export function registerDynamicSecretRoutes(
       },
     },
     async (request, reply) => {
-      const identityId = request.principal!.identityId;
+      // The lease records the credential it was obtained through: revoking it revokes the lease.
       const { lease, password } = await leases.issue(
         request.body.name,
-        identityId,
+        request.principal!,
         request.body.ttlSeconds,
         request.ctx,
       );

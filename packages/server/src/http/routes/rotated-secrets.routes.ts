@@ -1,14 +1,17 @@
+import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Resource } from '../../core/access/access.policy.js';
 import { itemResource } from '../../core/access/access.resources.js';
 import {
   CreateRotatedSecretBody,
+  ListRotatedSecretsQuery,
   RotatedSecretNameBody,
   RotatedSecretNameQuery,
   RotatedSecretSchema,
   RotatedSecretValueResponse,
   rotatedSecretToWire,
   rotatedValueToWire,
+  UpdateRotatedSecretBody,
 } from '../../core/rotation/rotation.schemas.js';
 import type { RotationService } from '../../core/rotation/rotation.service.js';
 import { normaliseSecretName } from '../../core/secrets/secrets.names.js';
@@ -37,7 +40,7 @@ export function registerRotatedSecretRoutes(app: TypedApp, deps: { rotation: Rot
         description:
           'The target is checked and the accounts get passwords only Tessera knows (created with `creationStatements` when missing). The admin credential is sealed and never returned.',
         body: CreateRotatedSecretBody,
-        response: { 201: { $ref: 'RotatedSecret' }, ...errorResponses(400, 401, 403, 409, 503) },
+        response: { 201: { $ref: 'RotatedSecret' }, ...errorResponses(400, 401, 403, 409, 422, 503) },
       },
     },
     async (request, reply) => {
@@ -98,6 +101,68 @@ export function registerRotatedSecretRoutes(app: TypedApp, deps: { rotation: Rot
       },
     },
     async (request) => rotatedSecretToWire(await svc.rotate(request.body.name, request.ctx)),
+  );
+
+  app.get(
+    '/v1/rotated-secrets',
+    {
+      config: { access: { filter: { action: 'list', type: 'item' } } },
+      schema: {
+        tags,
+        summary: 'List rotated secrets (paged); only those the caller may list',
+        querystring: ListRotatedSecretsQuery,
+        response: {
+          200: Type.Object({
+            items: Type.Array(Type.Ref('RotatedSecret')),
+            nextCursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+          ...errorResponses(400, 401),
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const page = await svc.list(q.prefix, q.cursor ?? null, q.limit ?? 50);
+      const shown = [];
+      for (const r of page.items)
+        if (await request.permits('list', item(r.name))) shown.push(rotatedSecretToWire(r));
+      return { items: shown, nextCursor: page.nextCursor };
+    },
+  );
+
+  app.patch(
+    '/v1/rotated-secrets',
+    {
+      config: { access: { permission: { action: 'update', resource: nameIn('body') } } },
+      schema: {
+        tags,
+        summary: 'Update a rotated secret: schedule, grace period, administrator credential',
+        description:
+          'A new administrator credential is checked against the target first (422 `TESSERA_TARGET_REJECTED` with `details.reason` when refused). `intervalSeconds: null` stops scheduled rotations (on demand only). 409 while a rotation holds the secret. Audited as `rotated_secret.updated`, never with a credential.',
+        body: UpdateRotatedSecretBody,
+        response: { 200: { $ref: 'RotatedSecret' }, ...errorResponses(400, 401, 403, 404, 409, 422) },
+      },
+    },
+    async (request) => {
+      const { name, ...patch } = request.body;
+      return rotatedSecretToWire(await svc.update(name, patch, request.ctx));
+    },
+  );
+
+  app.delete(
+    '/v1/rotated-secrets',
+    {
+      config: { access: { permission: { action: 'delete', resource: nameIn('query') } } },
+      schema: {
+        tags,
+        summary: 'Delete a rotated secret: its rotation stops; the accounts stay on the target as they are',
+        description:
+          'No rotation or retirement runs again. The accounts are not dropped or changed: the current one keeps the password Tessera last set (read it first if it is still needed), and during a grace period the previous one keeps its own. 409 while a rotation holds the secret. Audited as `rotated_secret.deleted`.',
+        querystring: RotatedSecretNameQuery,
+        response: { 200: { $ref: 'RotatedSecret' }, ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => rotatedSecretToWire(await svc.delete(request.query.name, request.ctx)),
   );
 
   app.get(

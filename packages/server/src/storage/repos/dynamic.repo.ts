@@ -36,6 +36,9 @@ const toLease = (r: LeaseTable): Lease => ({
   attempts: Number(r.attempts),
   lastError: r.last_error,
   revokedAtMs: r.revoked_at === null ? null : Number(r.revoked_at),
+  authMethodId: r.auth_method_id ?? null,
+  uidNodeId: r.uid_node_id ?? null,
+  uidNodePath: r.uid_node_path ?? null,
 });
 
 const columns: Record<string, keyof LeaseTable> = {
@@ -117,6 +120,9 @@ export function createDynamicRepo(db: Kysely<Database>, dialect: Dialect): Dynam
           next_attempt_at: l.nextAttemptAtMs,
           attempts: l.attempts,
           last_error: l.lastError,
+          auth_method_id: l.authMethodId ?? null,
+          uid_node_id: l.uidNodeId ?? null,
+          uid_node_path: l.uidNodePath ?? null,
           revoked_at: l.revokedAtMs,
         })
         .execute();
@@ -200,6 +206,23 @@ export function createDynamicRepo(db: Kysely<Database>, dialect: Dialect): Dynam
         q = q
           .where('item_name', '>=', filter.itemPrefix)
           .where('item_name', '<', prefixHigh(filter.itemPrefix));
+      const result = await q.executeTakeFirst();
+      return Number(result.numUpdatedRows ?? 0);
+    },
+    async markCredentialDue(credential, nowMs) {
+      let q = db
+        .updateTable('leases')
+        .set({ expires_at: sql`case when expires_at < ${nowMs} then expires_at else ${nowMs} end` })
+        .where('state', 'in', ['active', 'creating']);
+      const { kind, subject } = credential;
+      if (kind === 'node') q = q.where('uid_node_id', '=', subject);
+      else if (kind === 'method') q = q.where('auth_method_id', '=', subject);
+      else if (kind === 'identity') q = q.where('identity_id', '=', subject);
+      else {
+        // The subtree of a node: every lease whose UID path has the node as a segment.
+        const escaped = subject.replace(/[\\%_]/g, (c) => `\\${c}`);
+        q = q.where(sql<boolean>`uid_node_path like ${`%/${escaped}/%`} escape '\\'`);
+      }
       const result = await q.executeTakeFirst();
       return Number(result.numUpdatedRows ?? 0);
     },

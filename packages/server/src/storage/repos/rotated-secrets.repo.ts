@@ -82,6 +82,23 @@ export function createRotatedSecretRepo(db: Kysely<Database>): RotatedSecretRepo
         .executeTakeFirst();
       return row ? toRecord(row) : null;
     },
+    async list(prefix, afterName, limit) {
+      let q = db
+        .selectFrom('rotated_secrets')
+        .selectAll()
+        .where('name', '>=', prefix)
+        .where('name', '<', `${prefix}\u{10ffff}`);
+      if (afterName) q = q.where('name', '>', afterName);
+      return (await q.orderBy('name').limit(limit).execute()).map(toRecord);
+    },
+    async delete(id, expectedRowVersion) {
+      const result = await db
+        .deleteFrom('rotated_secrets')
+        .where('id', '=', id)
+        .where('row_version', '=', expectedRowVersion)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) === 1;
+    },
     async update(record, expectedRowVersion) {
       const result = await db
         .updateTable('rotated_secrets')

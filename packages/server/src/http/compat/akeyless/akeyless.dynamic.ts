@@ -153,7 +153,7 @@ export function registerAkeylessDynamicCommands(
     async (request) => {
       const { lease, password } = await leases.issue(
         request.body.name,
-        request.principal!.identityId,
+        request.principal!,
         undefined,
         request.ctx,
       );

@@ -54,14 +54,21 @@ function format(value: string | undefined): SecretFormat | undefined {
 const ACTIONS: Action[] = ['read', 'list', 'create', 'update', 'delete'];
 const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString());
 
-/** The SDK's `Item` for a static secret; never the value. */
+/** Akeyless's `item_type` of each kind of item (list-items shows them all). */
+const AKEYLESS_ITEM_TYPES = {
+  static: 'STATIC_SECRET',
+  dynamic: 'DYNAMIC_SECRET',
+  rotated: 'ROTATED_SECRET',
+} as const;
+
+/** The SDK's `Item` for an item; never the value. */
 function itemToAkeyless(m: SecretMetadata | SecretDescription, clientPermissions?: string[]) {
   const versions = 'versions' in m ? m.versions : null;
   return {
     item_name: m.name,
     display_id: m.id,
-    item_type: 'STATIC_SECRET',
-    item_sub_type: 'generic',
+    item_type: AKEYLESS_ITEM_TYPES[m.type ?? 'static'],
+    item_sub_type: m.type === 'dynamic' || m.type === 'rotated' ? '' : 'generic',
     item_state: m.deletedAtMs === null ? 'Enabled' : 'Deleted',
     is_enabled: m.deletedAtMs === null,
     item_metadata: m.description ?? '',
@@ -201,7 +208,10 @@ export function registerAkeylessSecretCommands(c: CommandRegistrar, deps: { secr
     },
     async (request) => {
       const body = request.body;
-      if (body.type && body.type.length > 0 && !body.type.includes('static-secret')) {
+      // Akeyless's `type` filter: `static-secret`, `dynamic-secret`, `rotated-secret` (absent: all).
+      const kinds = body.type && body.type.length > 0 ? new Set(body.type) : null;
+      const wanted = (t: string | undefined) => !kinds || kinds.has(`${t ?? 'static'}-secret`);
+      if (kinds && !['static', 'dynamic', 'rotated'].some((t) => wanted(t))) {
         return { items: [], folders: [], next_page: '' };
       }
       const page = await secrets.list(
@@ -213,7 +223,9 @@ export function registerAkeylessSecretCommands(c: CommandRegistrar, deps: { secr
         },
         (path) => request.permits('list', item(path)),
       );
-      const items = body.filter ? page.items.filter((i) => i.name.includes(body.filter!)) : page.items;
+      const items = page.items.filter(
+        (i) => wanted(i.type) && (!body.filter || i.name.includes(body.filter)),
+      );
       return {
         items: items.map((i) => itemToAkeyless(i)),
         folders: page.folders,
