@@ -42,12 +42,7 @@ const MYSQL_ROOT = { host: '127.0.0.1', port: 3306, user: 'root', password: '' }
  * line. Such a line still runs (in a subshell) and its outcome is printed, but a failure does not
  * stop the block or fail the test. Remove an entry once its fix has landed: the test says so.
  */
-const KNOWN_BROKEN: { line: string; reason: string }[] = [
-  {
-    line: 'npx tessera revoke-lease --lease-id "$LEASE"',
-    reason: 'issue 10 item 3: DROP ROLE by a CREATEROLE admin fails on PostgreSQL 15 (502)',
-  },
-];
+const KNOWN_BROKEN: { line: string; reason: string }[] = [];
 const KNOWN_MARK = '::docs-test-known-broken::';
 
 /** Runs each known-broken command so that its failure is reported, not fatal. */

@@ -1,6 +1,6 @@
 import type { DynamicSecret } from '../dynamic/dynamic.model.js';
 import type { RotatedSecretRecord } from '../rotation/rotation.model.js';
-import type { ReadRepos, Repos } from '../shared/unit-of-work.js';
+import type { ReadRepos } from '../shared/unit-of-work.js';
 import type { SecretItem, SecretMetadata } from './secrets.model.js';
 import { folderOf } from './secrets.names.js';
 import type { SecretListFilter } from './secrets.repo.js';
