@@ -2,7 +2,7 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, r
 import { dirname, join } from 'node:path';
 import type { Config } from './config/config.js';
 import { systemContext } from './core/shared/context.js';
-import type { Clock } from './core/shared/ports.js';
+import type { Clock } from './core/shared/platform.port.js';
 import { ChainHasher } from './crypto/audit-ledger.js';
 import { type RootKey, seal, unseal } from './crypto/envelope.js';
 import { generateRootKey, rootKeyFromBase64, writeRootKeyFile } from './crypto/root-key.js';

@@ -6,17 +6,17 @@ import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFileSink, rotatedPath } from '../src/audit-sinks/file.sink.js';
-import { type AuditSinkDispatcher, createAuditSinkDispatcher } from '../src/audit-sinks/sink-dispatcher.js';
-import { createSyslogSink } from '../src/audit-sinks/syslog.sink.js';
-import { createWebhookSink } from '../src/audit-sinks/webhook.sink.js';
+import { createFileSink, rotatedPath } from '../src/audit/sinks/file.sink.js';
+import { type AuditSinkDispatcher, createAuditSinkDispatcher } from '../src/audit/sinks/sink-dispatcher.js';
+import { createSyslogSink } from '../src/audit/sinks/syslog.sink.js';
+import { createWebhookSink } from '../src/audit/sinks/webhook.sink.js';
 import type { StoredAuditEvent } from '../src/core/audit/audit.model.js';
 import {
   type AuditCheckpointRecord,
   type AuditRecord,
   type AuditSink,
   toAuditRecord,
-} from '../src/core/audit/audit.sink.js';
+} from '../src/core/audit/audit-sink.port.js';
 import { startTestServer, type TestServer } from './harness.js';
 
 const event = (seq: number, extra: Partial<StoredAuditEvent> = {}): StoredAuditEvent => ({

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { type Config, loadConfig } from '../src/config/config.js';
-import type { Clock } from '../src/core/shared/ports.js';
+import type { Clock } from '../src/core/shared/platform.port.js';
 import { createTessera, type Tessera, type TesseraOptions } from '../src/server.js';
 
 /** A clock tests move by hand. */

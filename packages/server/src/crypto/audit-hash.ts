@@ -1,5 +1,5 @@
 import { createHmac, hkdfSync } from 'node:crypto';
-import type { AuditHasher } from '../core/shared/ports.js';
+import type { AuditHasher } from '../core/shared/platform.port.js';
 import type { RootKey } from './envelope.js';
 
 /** HKDF label of the audit HMAC key (RFC 5869 `info`): a key used for nothing else. */

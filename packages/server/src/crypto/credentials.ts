@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
-import type { AuditHasher, CredentialFactory } from '../core/shared/ports.js';
+import type { AuditHasher, CredentialFactory } from '../core/shared/platform.port.js';
 
 /**
  * Bearer credential formats.

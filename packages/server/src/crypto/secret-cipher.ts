@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { DataKey, SecretCipher } from '../core/secrets/secrets.cipher.js';
+import type { DataKey, SecretCipher } from '../core/secrets/secret-cipher.port.js';
 import type { StoredKek } from '../core/secrets/secrets.model.js';
 import { type RootKey, seal, unseal } from './envelope.js';
 

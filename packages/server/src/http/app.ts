@@ -12,9 +12,9 @@ import Fastify, {
 import type { HttpTimeouts } from '../config/config.js';
 import { AuthMethodSchema } from '../core/auth-methods/auth-methods.schemas.js';
 import { IdentitySchema } from '../core/identities/identities.schemas.js';
-import type { HttpMetrics } from '../core/monitoring/tessera-metrics.js';
 import { ErrorCodes, TesseraError } from '../core/shared/errors.js';
 import { UidNodeSchema } from '../core/uid/uid.schemas.js';
+import type { HttpMetrics } from '../monitoring/tessera-metrics.js';
 import { requireDeclaredAccess } from './access.js';
 import type { FrontDoor } from './doors/door.js';
 import { errorHandler } from './error-mapper.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, RouteOptions } from 'fastify';
-import type { HttpMetrics } from '../core/monitoring/tessera-metrics.js';
+import type { HttpMetrics } from '../monitoring/tessera-metrics.js';
 
 /**
  * Times every answered request by route pattern (`/v1/identities/:id`), never by raw URL: the

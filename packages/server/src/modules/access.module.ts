@@ -1,7 +1,7 @@
 import { type AccessService, createAccessService } from '../core/access/access.service.js';
-import { createRolesService, type RolesService } from '../core/access/roles.service.js';
 import type { DenialRecorder } from '../core/audit/denials.js';
 import type { AuthMethodsService } from '../core/auth-methods/auth-methods.service.js';
+import { createRolesService, type RolesService } from '../core/roles/roles.service.js';
 import type { SessionsService } from '../core/sessions/sessions.service.js';
 import { registerAccessRoutes } from '../http/routes/access.routes.js';
 import { registerRoleRoutes } from '../http/routes/roles.routes.js';

@@ -1,10 +1,10 @@
 import type { DynamicSecretsService } from '../core/dynamic/dynamic.service.js';
 import { createDynamicSecretsService } from '../core/dynamic/dynamic.service.js';
-import { createLeasesService, type LeasesService } from '../core/dynamic/leases.service.js';
-import { registerLeasesRevokeFailedGauge } from '../core/monitoring/tessera-metrics.js';
-import type { SecretCipher } from '../core/secrets/secrets.cipher.js';
+import { createLeasesService, type LeasesService } from '../core/leases/leases.service.js';
+import type { SecretCipher } from '../core/secrets/secret-cipher.port.js';
 import { randomPassword } from '../crypto/random-password.js';
 import { registerDynamicSecretRoutes } from '../http/routes/dynamic-secrets.routes.js';
+import { registerLeasesRevokeFailedGauge } from '../monitoring/tessera-metrics.js';
 import type { CapabilityModule } from '../platform/module.js';
 import type { Platform } from '../platform/platform.js';
 import { createMysqlProducer } from '../producers/mysql.producer.js';

@@ -2,8 +2,8 @@ import {
   createRotationService,
   type RotationOptions,
   type RotationService,
-} from '../core/rotation/rotation.service.js';
-import type { SecretCipher } from '../core/secrets/secrets.cipher.js';
+} from '../core/rotated-secrets/rotated-secrets.service.js';
+import type { SecretCipher } from '../core/secrets/secret-cipher.port.js';
 import { randomPassword } from '../crypto/random-password.js';
 import { registerRotatedSecretRoutes } from '../http/routes/rotated-secrets.routes.js';
 import type { CapabilityModule } from '../platform/module.js';

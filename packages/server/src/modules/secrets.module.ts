@@ -1,4 +1,4 @@
-import type { SecretCipher } from '../core/secrets/secrets.cipher.js';
+import type { SecretCipher } from '../core/secrets/secret-cipher.port.js';
 import { createSecretKeysService, type SecretKeysService } from '../core/secrets/secrets.keys.js';
 import { createSecretsService, type SecretsService } from '../core/secrets/secrets.service.js';
 import { createSecretCipher } from '../crypto/secret-cipher.js';

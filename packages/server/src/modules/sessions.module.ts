@@ -1,6 +1,6 @@
-import { registerRevocationSetGauge } from '../core/monitoring/tessera-metrics.js';
 import { createSessionsService, type SessionsService } from '../core/sessions/sessions.service.js';
 import { systemContext } from '../core/shared/context.js';
+import { registerRevocationSetGauge } from '../monitoring/tessera-metrics.js';
 import type { CapabilityModule } from '../platform/module.js';
 import type { Platform } from '../platform/platform.js';
 

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { FailureLimiter } from '../core/auth/failure-limiter.js';
 import { ErrorCodes, TesseraError } from '../core/shared/errors.js';
-import type { Clock } from '../core/shared/ports.js';
+import type { Clock } from '../core/shared/platform.port.js';
 import type { RootKey } from '../crypto/envelope.js';
 import { rootKeyFromMaterial } from '../crypto/root-key.js';
 import { checkCompatible, combine, type KeyShare, parseShare, ShareError } from '../crypto/shamir.js';

@@ -3,8 +3,9 @@
  * one role grants the same things through either front door (ADR 0008): the type names the kind,
  * the path is the object's name with one leading slash.
  */
+
+import { namePath } from '../roles/roles.model.js';
 import type { Action, Resource, ResourceType } from './access.policy.js';
-import { namePath } from './roles.model.js';
 
 /** The resource of the object `name` of kind `type`; `*` (or an empty name) stands for all of them. */
 export const named = (type: ResourceType, name: string | null | undefined): Resource => ({

@@ -1,5 +1,5 @@
 import type { Principal } from '../sessions/sessions.model.js';
-import type { Clock } from '../shared/ports.js';
+import type { Clock } from '../shared/platform.port.js';
 import type { ReadRepos, UnitOfWork } from '../shared/unit-of-work.js';
 import { type ClaimIdentity, needsIdentity, type PrincipalClaims, principalClaims } from './access.claims.js';
 import type { AccessContext } from './access.conditions.js';

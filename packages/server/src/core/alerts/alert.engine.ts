@@ -1,6 +1,6 @@
 import type { StoredAuditEvent } from '../audit/audit.model.js';
-import type { AuditSinkKind } from '../audit/audit.sink.js';
-import type { Clock } from '../shared/ports.js';
+import type { AuditSinkKind } from '../audit/audit-sink.port.js';
+import type { Clock } from '../shared/platform.port.js';
 import type { UidNode } from '../uid/uid.model.js';
 import type { Alert, AlertNotifier, AlertRule } from './alert.model.js';
 import {

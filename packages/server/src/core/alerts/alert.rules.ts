@@ -1,5 +1,5 @@
 import type { StoredAuditEvent } from '../audit/audit.model.js';
-import type { AuditSinkKind } from '../audit/audit.sink.js';
+import type { AuditSinkKind } from '../audit/audit-sink.port.js';
 import type { UidNode } from '../uid/uid.model.js';
 import type { Alert } from './alert.model.js';
 

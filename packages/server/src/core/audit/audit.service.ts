@@ -1,6 +1,6 @@
 import type { Page } from '../shared/context.js';
 import { validationError } from '../shared/errors.js';
-import type { AuditHasher } from '../shared/ports.js';
+import type { AuditHasher } from '../shared/platform.port.js';
 import type { UnitOfWork } from '../shared/unit-of-work.js';
 import type { AuditOutcome, StoredAuditEvent } from './audit.model.js';
 import type { AuditFilter, AuditPageRequest, AuditTypePattern } from './audit.repo.js';

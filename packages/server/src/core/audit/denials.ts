@@ -1,5 +1,5 @@
 import type { RequestContext } from '../shared/context.js';
-import type { Clock } from '../shared/ports.js';
+import type { Clock } from '../shared/platform.port.js';
 import type { UnitOfWork } from '../shared/unit-of-work.js';
 import type { AuditEvent } from './audit.model.js';
 

@@ -1,5 +1,5 @@
 import { validationError } from '../shared/errors.js';
-import type { CredentialFactory } from '../shared/ports.js';
+import type { CredentialFactory } from '../shared/platform.port.js';
 import type { AuthMethodHandler } from './auth-method.registry.js';
 import type { AccessKeySettings } from './auth-methods.model.js';
 

@@ -1,11 +1,11 @@
-import { assertNotLastAdmin } from '../access/roles.service.js';
 import type { Identity } from '../identities/identities.model.js';
+import { assertNotLastAdmin } from '../roles/roles.service.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import { isValidCidr } from '../shared/cidr.js';
 import type { Page, RequestContext } from '../shared/context.js';
 import { conflict, notFound, validationError } from '../shared/errors.js';
 import type { EventBus } from '../shared/events.js';
-import type { Clock, CredentialFactory } from '../shared/ports.js';
+import type { Clock, CredentialFactory } from '../shared/platform.port.js';
 import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
 import type { AuthMethodRegistry } from './auth-method.registry.js';
 import type { AuthMethod, AuthMethodTypeName } from './auth-methods.model.js';

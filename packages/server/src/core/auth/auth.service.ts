@@ -11,7 +11,7 @@ import type { Metrics } from '../monitoring/metrics.port.js';
 import type { IssuedSession, SessionsService } from '../sessions/sessions.service.js';
 import type { RequestContext } from '../shared/context.js';
 import { authFailed, rateLimited } from '../shared/errors.js';
-import type { Clock } from '../shared/ports.js';
+import type { Clock } from '../shared/platform.port.js';
 import type { UnitOfWork } from '../shared/unit-of-work.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import type { LastUsedTracker } from './last-used.js';

@@ -1,4 +1,4 @@
-import type { Clock } from '../shared/ports.js';
+import type { Clock } from '../shared/platform.port.js';
 
 /**
  * Limits failed credential presentations per source (DESIGN §6: brute force is rate-limited and

@@ -1,10 +1,10 @@
 import type { AuditEvent } from '../audit/audit.model.js';
-import type { SecretCipher } from '../secrets/secrets.cipher.js';
+import type { SecretCipher } from '../secrets/secret-cipher.port.js';
 import { kekAccess } from '../secrets/secrets.keys.js';
 import { normaliseSecretName } from '../secrets/secrets.names.js';
 import type { RequestContext } from '../shared/context.js';
 import { conflict, validationError } from '../shared/errors.js';
-import type { Clock } from '../shared/ports.js';
+import type { Clock } from '../shared/platform.port.js';
 import type { ReadRepos, UnitOfWork } from '../shared/unit-of-work.js';
 import {
   dynamicSecretHasLeases,

@@ -2,7 +2,7 @@ import type { AuditEvent } from '../audit/audit.model.js';
 import type { Page, RequestContext } from '../shared/context.js';
 import { conflict, ErrorCodes, notFound, TesseraError } from '../shared/errors.js';
 import type { EventBus } from '../shared/events.js';
-import type { Clock, CredentialFactory } from '../shared/ports.js';
+import type { Clock, CredentialFactory } from '../shared/platform.port.js';
 import type { UnitOfWork } from '../shared/unit-of-work.js';
 import type { Identity, IdentityFilter, IdentityKind, IdentityState } from './identities.model.js';
 

@@ -1,8 +1,8 @@
 import type { AuditEvent } from '../audit/audit.model.js';
 import { type RequestContext, systemContext } from '../shared/context.js';
-import type { Clock } from '../shared/ports.js';
+import type { Clock } from '../shared/platform.port.js';
 import type { ReadRepos, Repos, UnitOfWork } from '../shared/unit-of-work.js';
-import type { DataKey, SecretCipher } from './secrets.cipher.js';
+import type { DataKey, SecretCipher } from './secret-cipher.port.js';
 import { secretIntegrity } from './secrets.errors.js';
 import type { KekStatus, SecretItem } from './secrets.model.js';
 import { WRAPPED_KINDS } from './secrets.repo.js';

@@ -1,5 +1,5 @@
 import type { DynamicSecret } from '../dynamic/dynamic.model.js';
-import type { RotatedSecretRecord } from '../rotation/rotation.model.js';
+import type { RotatedSecretRecord } from '../rotated-secrets/rotated-secrets.model.js';
 import type { ReadRepos } from '../shared/unit-of-work.js';
 import type { SecretItem, SecretMetadata } from './secrets.model.js';
 import { folderOf } from './secrets.names.js';

@@ -1,9 +1,9 @@
 import type { AuditEvent } from '../audit/audit.model.js';
 import { type RequestContext, systemContext } from '../shared/context.js';
 import { validationError } from '../shared/errors.js';
-import type { Clock, CredentialFactory } from '../shared/ports.js';
+import type { Clock, CredentialFactory } from '../shared/platform.port.js';
 import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
-import { type SecretCipher, valueAad } from './secrets.cipher.js';
+import { type SecretCipher, valueAad } from './secret-cipher.port.js';
 import {
   secretExists,
   secretIntegrity,

@@ -1,6 +1,6 @@
 import type { AuthMethod } from '../auth-methods/auth-methods.model.js';
 import type { EventBus } from '../shared/events.js';
-import type { Clock, CredentialFactory } from '../shared/ports.js';
+import type { Clock, CredentialFactory } from '../shared/platform.port.js';
 import type { Repos } from '../shared/unit-of-work.js';
 import type { UidNode } from '../uid/uid.model.js';
 import { RevocationSet } from './revocation-set.js';

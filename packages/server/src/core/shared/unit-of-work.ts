@@ -1,9 +1,9 @@
-import type { RoleRepo } from '../access/roles.repo.js';
 import type { AuditRepo } from '../audit/audit.repo.js';
 import type { AuthMethodRepo } from '../auth-methods/auth-methods.repo.js';
 import type { DynamicRepo } from '../dynamic/dynamic.model.js';
 import type { IdentityRepo } from '../identities/identities.repo.js';
-import type { RotatedSecretRepo } from '../rotation/rotation.repo.js';
+import type { RoleRepo } from '../roles/roles.repo.js';
+import type { RotatedSecretRepo } from '../rotated-secrets/rotated-secrets.repo.js';
 import type { SecretKeyRepo, SecretsRepo } from '../secrets/secrets.repo.js';
 import type { RevocationRepo } from '../sessions/revocations.repo.js';
 import type { UidRepo } from '../uid/uid.repo.js';

@@ -6,7 +6,7 @@ import type { IdentityState } from '../identities/identities.model.js';
 import type { Metrics } from '../monitoring/metrics.port.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import type { RequestContext } from '../shared/context.js';
-import type { Clock, CredentialFactory } from '../shared/ports.js';
+import type { Clock, CredentialFactory } from '../shared/platform.port.js';
 import type { Repos } from '../shared/unit-of-work.js';
 import type { UidCredential, UidNode } from './uid.model.js';
 

@@ -14,7 +14,7 @@ import {
   TesseraError,
   validationError,
 } from '../shared/errors.js';
-import type { Clock, CredentialFactory } from '../shared/ports.js';
+import type { Clock, CredentialFactory } from '../shared/platform.port.js';
 import type { ReadRepos, Repos, UnitOfWork } from '../shared/unit-of-work.js';
 import { type ChildCount, checkChild, childCreatedData, creatorOf } from './uid.children.js';
 import { rotationConflict, rotationDenied, ttlLimit } from './uid.errors.js';

@@ -1,9 +1,9 @@
 import type { ResourceType } from '../../core/access/access.policy.js';
 import { allOf } from '../../core/access/access.resources.js';
 import type { AccessService } from '../../core/access/access.service.js';
-import { normaliseRulePath, ruleTypeFromWire } from '../../core/access/roles.model.js';
-import { ExplainBody, ExplanationSchema, explanationToWire } from '../../core/access/roles.schemas.js';
 import type { DenialRecorder } from '../../core/audit/denials.js';
+import { normaliseRulePath, ruleTypeFromWire } from '../../core/roles/roles.model.js';
+import { ExplainBody, ExplanationSchema, explanationToWire } from '../../core/roles/roles.schemas.js';
 import type { Principal } from '../../core/sessions/sessions.model.js';
 import type { SessionsService } from '../../core/sessions/sessions.service.js';
 import { forbidden, TesseraError, validationError } from '../../core/shared/errors.js';

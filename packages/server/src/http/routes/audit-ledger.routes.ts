@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
+import type { ArchiveResult } from '../../audit/audit.ledger.js';
 import { auditResource } from '../../core/access/access.resources.js';
 import type { LedgerReport } from '../../core/audit/audit.verify.js';
-import type { ArchiveResult } from '../../storage/audit-ledger.js';
 import type { TypedApp } from '../app.js';
 import { errorResponses } from '../error-schemas.js';
 

@@ -20,7 +20,7 @@ import {
   SweepBody,
 } from '../../core/dynamic/dynamic.schemas.js';
 import type { DynamicSecretsService } from '../../core/dynamic/dynamic.service.js';
-import type { LeasesService } from '../../core/dynamic/leases.service.js';
+import type { LeasesService } from '../../core/leases/leases.service.js';
 import { normaliseSecretName } from '../../core/secrets/secrets.names.js';
 import { forbidden, validationError } from '../../core/shared/errors.js';
 import type { TypedApp } from '../app.js';

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Resource } from '../../core/access/access.policy.js';
 import { auditResource } from '../../core/access/access.resources.js';
-import { EXPOSITION_CONTENT_TYPE } from '../../core/monitoring/metrics.js';
+import { EXPOSITION_CONTENT_TYPE } from '../../monitoring/prometheus.js';
 import type { RouteAccess } from '../access.js';
 import type { TypedApp } from '../app.js';
 import { errorResponses } from '../error-schemas.js';

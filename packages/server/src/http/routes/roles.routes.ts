@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { allOf, authMethodResource, roleResource } from '../../core/access/access.resources.js';
-import { inclusionNotFound, ruleNotFound } from '../../core/access/roles.errors.js';
+import type { AuthMethodsService } from '../../core/auth-methods/auth-methods.service.js';
+import { inclusionNotFound, ruleNotFound } from '../../core/roles/roles.errors.js';
 import {
   AssociateBody,
   AssociationIdParams,
@@ -19,9 +20,8 @@ import {
   roleToWire,
   ruleToWire,
   SetRuleBody,
-} from '../../core/access/roles.schemas.js';
-import type { RolesService } from '../../core/access/roles.service.js';
-import type { AuthMethodsService } from '../../core/auth-methods/auth-methods.service.js';
+} from '../../core/roles/roles.schemas.js';
+import type { RolesService } from '../../core/roles/roles.service.js';
 import type { TypedApp } from '../app.js';
 import { errorResponses } from '../error-schemas.js';
 

@@ -12,8 +12,8 @@ import {
   rotatedSecretToWire,
   rotatedValueToWire,
   UpdateRotatedSecretBody,
-} from '../../core/rotation/rotation.schemas.js';
-import type { RotationService } from '../../core/rotation/rotation.service.js';
+} from '../../core/rotated-secrets/rotated-secrets.schemas.js';
+import type { RotationService } from '../../core/rotated-secrets/rotated-secrets.service.js';
 import { normaliseSecretName } from '../../core/secrets/secrets.names.js';
 import type { TypedApp } from '../app.js';
 import { errorResponses } from '../error-schemas.js';

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Clock, OneTimeKeys } from '../../core/shared/ports.js';
+import type { Clock, OneTimeKeys } from '../../core/shared/platform.port.js';
 import type { Database } from '../schema.js';
 
 const MAX_KEY_LENGTH = 512;

@@ -7,8 +7,8 @@ import {
   type RoleAssociation,
   type RoleRule,
   type RoleSummary,
-} from '../../core/access/roles.model.js';
-import type { RoleRepo } from '../../core/access/roles.repo.js';
+} from '../../core/roles/roles.model.js';
+import type { RoleRepo } from '../../core/roles/roles.repo.js';
 import type { Dialect } from '../database.js';
 import type { Database, RoleRuleTable, RoleTable } from '../schema.js';
 

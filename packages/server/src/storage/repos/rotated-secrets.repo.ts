@@ -1,7 +1,10 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { ProducerType } from '../../core/dynamic/producer.port.js';
-import type { RotatedSecretRecord, RotationStrategy } from '../../core/rotation/rotation.model.js';
-import type { RotatedSecretRepo } from '../../core/rotation/rotation.repo.js';
+import type {
+  RotatedSecretRecord,
+  RotationStrategy,
+} from '../../core/rotated-secrets/rotated-secrets.model.js';
+import type { RotatedSecretRepo } from '../../core/rotated-secrets/rotated-secrets.repo.js';
 import type { Database, RotatedSecretTable } from '../schema.js';
 
 const num = (v: number | null) => (v === null ? null : Number(v));

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { DynamicSecret } from '../../../core/dynamic/dynamic.model.js';
 import type { DynamicSecretsService } from '../../../core/dynamic/dynamic.service.js';
-import type { LeasesService } from '../../../core/dynamic/leases.service.js';
+import type { LeasesService } from '../../../core/leases/leases.service.js';
 import { validationError } from '../../../core/shared/errors.js';
 import { type CommandRegistrar, commandBody, NonEmpty, Str, Strings } from './akeyless.api.js';
 import { itemNamed } from './akeyless.resources.js';

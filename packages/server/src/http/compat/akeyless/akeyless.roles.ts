@@ -3,9 +3,9 @@ import {
   type RoleAssociation,
   type RoleDetails,
   ruleTypeToAkeyless,
-} from '../../../core/access/roles.model.js';
-import { RulePath } from '../../../core/access/roles.schemas.js';
-import type { RolesService } from '../../../core/access/roles.service.js';
+} from '../../../core/roles/roles.model.js';
+import { RulePath } from '../../../core/roles/roles.schemas.js';
+import type { RolesService } from '../../../core/roles/roles.service.js';
 import { notFound, validationError } from '../../../core/shared/errors.js';
 import { type CommandRegistrar, commandBody, Int, NonEmpty, Str } from './akeyless.api.js';
 import { authMethod, bodyKey, role, roleNamed } from './akeyless.resources.js';

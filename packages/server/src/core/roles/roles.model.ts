@@ -2,8 +2,14 @@
  * Roles: named sets of rules, associated with auth methods (optionally narrowed by claims) and
  * able to include other roles. ADR 0008.
  */
-import type { ClaimFilter } from './access.claims.js';
-import { CAPABILITIES, type Capability, RULE_TYPES, type Rule, type RuleType } from './access.policy.js';
+import type { ClaimFilter } from '../access/access.claims.js';
+import {
+  CAPABILITIES,
+  type Capability,
+  RULE_TYPES,
+  type Rule,
+  type RuleType,
+} from '../access/access.policy.js';
 
 /** The built-in administrator role: rule type `*`, path `*`, every capability; not editable. */
 export const ADMIN_ROLE_NAME = 'tessera-admin';

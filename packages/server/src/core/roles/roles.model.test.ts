@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CLAIM_KEYS, claimsMatch, normaliseClaimFilter, principalClaims } from './access.claims.js';
-import { normaliseConditions } from './access.conditions.js';
+import { CLAIM_KEYS, claimsMatch, normaliseClaimFilter, principalClaims } from '../access/access.claims.js';
+import { normaliseConditions } from '../access/access.conditions.js';
 import {
   normaliseCapabilities,
   normaliseRulePath,

@@ -1,14 +1,14 @@
-import { ALERT_RULES, type AlertRule } from '../alerts/alert.model.js';
-import { AUDIT_SINK_KINDS, type AuditSinkKind } from '../audit/audit.sink.js';
-import { AUTH_FAILURE_REASONS } from '../auth-methods/auth-method.registry.js';
-import { AUTH_METHOD_TYPES, REUSE_POLICIES } from '../auth-methods/auth-methods.model.js';
+import { ALERT_RULES, type AlertRule } from '../core/alerts/alert.model.js';
+import { AUDIT_SINK_KINDS, type AuditSinkKind } from '../core/audit/audit-sink.port.js';
+import { AUTH_FAILURE_REASONS } from '../core/auth-methods/auth-method.registry.js';
+import { AUTH_METHOD_TYPES, REUSE_POLICIES } from '../core/auth-methods/auth-methods.model.js';
 import {
   type AuthOutcome,
   type Metrics,
   MetricsRegistry,
   OTHER_LABEL_VALUE,
   type UidRequestOutcome,
-} from './metrics.js';
+} from './prometheus.js';
 
 const AUTH_OUTCOMES: readonly AuthOutcome[] = ['success', 'failure', 'rate_limited'];
 const UID_OUTCOMES: readonly UidRequestOutcome[] = ['success', 'failure', 'denied'];

@@ -1,5 +1,5 @@
-import { backoffDelayMs } from '../audit-sinks/backoff.js';
-import type { Alert, AlertNotifier } from '../core/alerts/alert.model.js';
+import type { Alert, AlertNotifier } from '../../core/alerts/alert.model.js';
+import { backoffDelayMs } from '../sinks/backoff.js';
 
 export interface AlertWebhookOptions {
   url: string | null;

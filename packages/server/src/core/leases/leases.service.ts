@@ -1,13 +1,18 @@
 import type { AuditEvent } from '../audit/audit.model.js';
+import {
+  describeFailure,
+  leaseNotFound,
+  leaseQuotaExceeded,
+  targetFailed,
+} from '../dynamic/dynamic.errors.js';
+import type { DynamicSecret, Lease, LeaseFilter, RevokedCredential } from '../dynamic/dynamic.model.js';
+import { renderUsername } from '../dynamic/dynamic.names.js';
+import { DEFAULTS, type DynamicSecretsService, type Producers } from '../dynamic/dynamic.service.js';
+import type { RevocationResult } from '../dynamic/producer.port.js';
 import { type RequestContext, systemContext } from '../shared/context.js';
 import { validationError } from '../shared/errors.js';
-import type { Clock } from '../shared/ports.js';
+import type { Clock } from '../shared/platform.port.js';
 import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
-import { describeFailure, leaseNotFound, leaseQuotaExceeded, targetFailed } from './dynamic.errors.js';
-import type { DynamicSecret, Lease, LeaseFilter, RevokedCredential } from './dynamic.model.js';
-import { renderUsername } from './dynamic.names.js';
-import { DEFAULTS, type DynamicSecretsService, type Producers } from './dynamic.service.js';
-import type { RevocationResult } from './producer.port.js';
 
 export interface LeasesDeps {
   uow: UnitOfWork;

@@ -1,5 +1,14 @@
 import { type Static, Type } from '@sinclair/typebox';
 import {
+  CLAIMS,
+  type ClaimFilter,
+  MAX_CLAIM_VALUE_LENGTH,
+  MAX_CLAIM_VALUES,
+} from '../access/access.claims.js';
+import { MAX_CONDITION_CIDRS, WEEKDAYS } from '../access/access.conditions.js';
+import type { Explanation } from '../access/access.explain.js';
+import { CAPABILITIES, RULE_TYPES } from '../access/access.policy.js';
+import {
   AccessId,
   IsoTime,
   Limit,
@@ -9,10 +18,6 @@ import {
   toIso,
   toIsoOrNull,
 } from '../shared/schemas.js';
-import { CLAIMS, type ClaimFilter, MAX_CLAIM_VALUE_LENGTH, MAX_CLAIM_VALUES } from './access.claims.js';
-import { MAX_CONDITION_CIDRS, WEEKDAYS } from './access.conditions.js';
-import type { Explanation } from './access.explain.js';
-import { CAPABILITIES, RULE_TYPES } from './access.policy.js';
 import {
   MAX_RULE_PATH_LENGTH,
   type RoleAssociation,

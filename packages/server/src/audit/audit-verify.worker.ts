@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { CHAIN_FIELDS, ChainHasher } from '../crypto/audit-ledger.js';
-import { SQLite } from './sqlite-driver.js';
+import { SQLite } from '../storage/sqlite-driver.js';
 
 export interface VerifyRequest {
   id: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeLabelValue, formatNumber, MetricsRegistry, OTHER_LABEL_VALUE } from './metrics.js';
+import { escapeLabelValue, formatNumber, MetricsRegistry, OTHER_LABEL_VALUE } from './prometheus.js';
 import { createTesseraMetrics, registerRevocationSetGauge } from './tessera-metrics.js';
 
 const lines = (text: string) => text.trimEnd().split('\n');

@@ -1,12 +1,12 @@
-import type { StoredAuditEvent } from '../core/audit/audit.model.js';
+import type { StoredAuditEvent } from '../../core/audit/audit.model.js';
 import {
   type AuditCheckpointRecord,
   type AuditSink,
   type AuditSinkKind,
   auditUnavailable,
   toAuditRecord,
-} from '../core/audit/audit.sink.js';
-import type { TesseraError } from '../core/shared/errors.js';
+} from '../../core/audit/audit-sink.port.js';
+import type { TesseraError } from '../../core/shared/errors.js';
 import { SinkChannel, type SinkChannelDeps } from './sink-channel.js';
 
 export type SinkDispatcherOptions = SinkChannelDeps['options'];

@@ -1,11 +1,11 @@
-import type { StoredAuditEvent } from '../core/audit/audit.model.js';
+import type { StoredAuditEvent } from '../../core/audit/audit.model.js';
 import {
   type AuditCheckpointRecord,
   type AuditRecord,
   type AuditSink,
   type AuditSinkKind,
   toAuditRecord,
-} from '../core/audit/audit.sink.js';
+} from '../../core/audit/audit-sink.port.js';
 import { backoffDelayMs } from './backoff.js';
 
 type Item = { event: AuditRecord } | { checkpoint: AuditCheckpointRecord };

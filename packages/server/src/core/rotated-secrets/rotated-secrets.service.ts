@@ -1,26 +1,26 @@
 import type { AuditEvent } from '../audit/audit.model.js';
 import { targetRejected } from '../dynamic/dynamic.errors.js';
 import { type Producer, type ProducerType, TargetError } from '../dynamic/producer.port.js';
-import type { SecretCipher } from '../secrets/secrets.cipher.js';
+import type { SecretCipher } from '../secrets/secret-cipher.port.js';
 import { kekAccess } from '../secrets/secrets.keys.js';
 import { normaliseSecretName } from '../secrets/secrets.names.js';
 import { type RequestContext, systemContext } from '../shared/context.js';
 import { validationError } from '../shared/errors.js';
-import type { Clock } from '../shared/ports.js';
+import type { Clock } from '../shared/platform.port.js';
 import type { ReadRepos, Repos, UnitOfWork } from '../shared/unit-of-work.js';
 import {
   rotatedSecretExists,
   rotatedSecretNotFound,
   rotationBusy,
   rotationFailed,
-} from './rotation.errors.js';
-import { createRotatedSecretLifecycle, validateSchedule } from './rotation.lifecycle.js';
+} from './rotated-secrets.errors.js';
+import { createRotatedSecretLifecycle, validateSchedule } from './rotated-secrets.lifecycle.js';
 import {
   type RotatedSecretRecord,
   type RotatedSecretSealed,
   type RotationStrategy,
   rotatedAad,
-} from './rotation.model.js';
+} from './rotated-secrets.model.js';
 
 /** What an administrator gives to create a rotated secret (validated here; settings by the producer). */
 export interface CreateRotatedSecretInput {

@@ -1,4 +1,4 @@
-import type { RotatedSecretRecord } from './rotation.model.js';
+import type { RotatedSecretRecord } from './rotated-secrets.model.js';
 
 /** Persistence of rotated secrets; implemented in storage/. Credentials only ever appear sealed. */
 export interface RotatedSecretRepo {

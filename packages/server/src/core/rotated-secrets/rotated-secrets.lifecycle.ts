@@ -4,10 +4,10 @@ import type { Producer, ProducerSettings } from '../dynamic/producer.port.js';
 import { normaliseSecretName } from '../secrets/secrets.names.js';
 import type { RequestContext } from '../shared/context.js';
 import { validationError } from '../shared/errors.js';
-import type { Clock } from '../shared/ports.js';
+import type { Clock } from '../shared/platform.port.js';
 import type { ReadRepos, Repos, UnitOfWork } from '../shared/unit-of-work.js';
-import { rotatedSecretNotFound, rotationBusy } from './rotation.errors.js';
-import type { RotatedSecretRecord, RotatedSecretSealed } from './rotation.model.js';
+import { rotatedSecretNotFound, rotationBusy } from './rotated-secrets.errors.js';
+import type { RotatedSecretRecord, RotatedSecretSealed } from './rotated-secrets.model.js';
 
 /** What an update may change: the schedule, and the administrator credential (checked first). */
 export interface UpdateRotatedSecretInput {

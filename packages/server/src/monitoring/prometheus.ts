@@ -17,7 +17,7 @@ export type LabelValues = readonly string[] | ReadonlySet<string>;
 
 type Labels<L extends string> = Readonly<Record<L, string>>;
 
-export type { AuthOutcome, Metrics, UidRequestOutcome } from './metrics.port.js';
+export type { AuthOutcome, Metrics, UidRequestOutcome } from '../core/monitoring/metrics.port.js';
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;

@@ -28,9 +28,9 @@ import {
   type Checkpoint,
   type CheckpointSigner,
 } from '../crypto/audit-ledger.js';
+import type { Store } from '../storage/database.js';
+import { SQLite } from '../storage/sqlite-driver.js';
 import type { VerifyRequest, VerifyResponse } from './audit-verify.worker.js';
-import type { Store } from './database.js';
-import { SQLite } from './sqlite-driver.js';
 
 /**
  * The checkpoint file: one signed checkpoint of the chain head per line (JSON), appended and

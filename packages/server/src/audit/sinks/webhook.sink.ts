@@ -1,4 +1,4 @@
-import type { AuditCheckpointRecord, AuditRecord, AuditSink } from '../core/audit/audit.sink.js';
+import type { AuditCheckpointRecord, AuditRecord, AuditSink } from '../../core/audit/audit-sink.port.js';
 
 export interface WebhookSinkOptions {
   url: string;

@@ -1,11 +1,11 @@
+import { type ClaimFilter, isEmptyFilter, normaliseClaimFilter } from '../access/access.claims.js';
+import { normaliseConditions } from '../access/access.conditions.js';
 import type { AuditEvent } from '../audit/audit.model.js';
 import type { Page, RequestContext } from '../shared/context.js';
 import { notFound, validationError } from '../shared/errors.js';
-import type { Clock, CredentialFactory } from '../shared/ports.js';
+import type { Clock, CredentialFactory } from '../shared/platform.port.js';
 import { toIsoOrNull } from '../shared/schemas.js';
 import type { ReadRepos, Repos, UnitOfWork } from '../shared/unit-of-work.js';
-import { type ClaimFilter, isEmptyFilter, normaliseClaimFilter } from './access.claims.js';
-import { normaliseConditions } from './access.conditions.js';
 import {
   associationExists,
   associationNotFound,

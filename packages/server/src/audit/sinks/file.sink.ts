@@ -1,6 +1,6 @@
 import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import type { AuditCheckpointRecord, AuditRecord, AuditSink } from '../core/audit/audit.sink.js';
+import type { AuditCheckpointRecord, AuditRecord, AuditSink } from '../../core/audit/audit-sink.port.js';
 
 export interface FileSinkOptions {
   /** `…/events.jsonl`; rotated files are `events.1.jsonl` (newest) … `events.<keep>.jsonl`. */

@@ -1,7 +1,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
-import type { AuditCheckpointRecord, AuditRecord, AuditSink } from '../core/audit/audit.sink.js';
+import type { AuditCheckpointRecord, AuditRecord, AuditSink } from '../../core/audit/audit-sink.port.js';
 
 export interface SyslogSinkOptions {
   transport: 'udp' | 'tcp';

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { MAX_SECRET_NAME_LENGTH, SECRET_NAME_PATTERN } from '../secrets/secrets.names.js';
 import { IsoTime, Nullable, StringEnum, toIsoOrNull } from '../shared/schemas.js';
-import type { RotatedSecretRecord } from './rotation.model.js';
-import type { RotatedSecretValue } from './rotation.service.js';
+import type { RotatedSecretRecord } from './rotated-secrets.model.js';
+import type { RotatedSecretValue } from './rotated-secrets.service.js';
 
 const Name = Type.String({
   minLength: 1,
