@@ -127,7 +127,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
         title: 'Tessera',
         version: deps.version,
         description:
-          'Identity for non-human identities: Universal Identity tokens, session tokens, identities and auth methods. Durations are seconds; times are ISO-8601 UTC.',
+          'Tessera, the identity platform for non-human identities: the inventory of identities and their owners, auth methods (Universal Identity tokens, access keys), session tokens, roles and access decisions, static, dynamic and rotated secrets, and the hash-chained audit ledger. Send a session token as `Authorization: Bearer …` (get one from `POST /v1/auth`). Durations are seconds; times are ISO-8601 UTC.',
       },
       components: {
         securitySchemes: {

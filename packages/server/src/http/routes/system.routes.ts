@@ -13,6 +13,13 @@ export const DOCS_CSP =
   "script-src-attr 'none'; style-src 'self'";
 
 /** Health, readiness, keys and the API reference: public and cheap. */
+/** The reference's header mark: the product's name, not the framework's. */
+const LOGO_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" width="150" height="40" viewBox="0 0 150 40">' +
+  '<rect x="2" y="8" width="10" height="10" fill="#7fd1b9"/><rect x="14" y="8" width="10" height="10" fill="#f2c14e"/>' +
+  '<rect x="2" y="20" width="10" height="10" fill="#f78154"/><rect x="14" y="20" width="10" height="10" fill="#4d9de0"/>' +
+  '<text x="32" y="28" font-family="sans-serif" font-size="22" font-weight="700" fill="#ffffff">Tessera</text></svg>';
+
 export function registerSystemRoutes(
   app: TypedApp,
   deps: {
@@ -100,6 +107,7 @@ export function registerSystemRoutes(
     staticCSP: DOCS_CSP,
     validatorUrl: false,
     theme: { title: 'Tessera API reference' },
+    logo: { type: 'image/svg+xml', content: Buffer.from(LOGO_SVG), href: '/docs' },
     uiConfig: {
       deepLinking: true,
       filter: true,
