@@ -1,5 +1,7 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { oauthDoor } from './capabilities/oauth/oauth.door.js';
+import { createOAuthModule } from './capabilities/oauth/oauth.module.js';
 import type { Config } from './config/config.js';
 import { ADMIN_ROLE_ID } from './core/access/roles.model.js';
 import type { LedgerReport } from './core/audit/audit.verify.js';
@@ -83,6 +85,10 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     ...(options.rotationPollMs ? { pollMs: options.rotationPollMs } : {}),
   });
   const system = createSystemModule(platform);
+  const oauth = createOAuthModule(platform, {
+    sessions: sessions.services.sessions,
+    ...authentication.services,
+  });
   const extensions = (options.capabilities ?? []).map((create) => create(platform));
   const modules: CapabilityModule[] = [
     sessions,
@@ -95,6 +101,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     dynamic,
     rotated,
     system,
+    oauth,
     ...extensions,
   ];
 
@@ -126,6 +133,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
         leases: dynamic.services.leases,
         nowMs: () => clock.nowMs(),
       }),
+      oauthDoor(doorAccess, oauth.services.oauth),
       ...(options.doors ?? []).map((door) => door(doorAccess)),
     ],
   });

@@ -68,6 +68,19 @@ export const AUTH_FAILURE_REASONS = [
   'identity_missing',
   'identity_suspended',
   'identity_retired',
+  'unknown_client',
+  'wrong_client_auth_method',
+  'wrong_client_secret',
+  'assertion_malformed',
+  'assertion_alg_not_allowed',
+  'assertion_unknown_key',
+  'assertion_bad_signature',
+  'assertion_expired',
+  'assertion_lifetime_too_long',
+  'assertion_wrong_audience',
+  'assertion_wrong_issuer',
+  'assertion_missing_claim',
+  'assertion_replayed',
 ] as const;
 
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];

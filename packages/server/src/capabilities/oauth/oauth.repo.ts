@@ -1,0 +1,98 @@
+import { type Kysely, type Migration, sql } from 'kysely';
+import type { QueryTarget } from '../../storage/prepared.js';
+
+/** One secret of an OAuth client, stored hashed; a rotated-away one may live on for a grace period. */
+export interface ClientSecretRecord {
+  id: string;
+  clientId: string;
+  secretHash: string;
+  createdAtMs: number;
+  /** Null while it is the current secret. */
+  expiresAtMs: number | null;
+}
+
+export interface OAuthClientSecretsRepo {
+  insert(secret: ClientSecretRecord): Promise<void>;
+  /** Secrets of a client still usable at `nowMs`, newest first. */
+  listUsable(clientId: string, nowMs: number): Promise<ClientSecretRecord[]>;
+  /** Makes every current secret of a client expire at `expiresAtMs` (rotation). */
+  expireCurrent(clientId: string, expiresAtMs: number): Promise<void>;
+  deleteOfClient(clientId: string): Promise<void>;
+}
+
+declare module '../../core/shared/unit-of-work.js' {
+  interface Repos {
+    oauthClientSecrets: OAuthClientSecretsRepo;
+  }
+}
+
+/** The capability's own migration history (`tessera_migrations_oauth`). */
+export const oauthMigrations = (): Record<string, Migration> => ({
+  '0001-oauth-client-secrets': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('oauth_client_secrets')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at_ms', 'bigint')
+        .execute();
+      await db.schema
+        .createIndex('oauth_client_secrets_client_idx')
+        .on('oauth_client_secrets')
+        .column('client_id')
+        .execute();
+    },
+  },
+});
+
+interface Row {
+  id: string;
+  client_id: string;
+  secret_hash: string;
+  created_at_ms: number | string;
+  expires_at_ms: number | string | null;
+}
+
+export function createOAuthClientSecretsRepo({ db }: QueryTarget): OAuthClientSecretsRepo {
+  const table = db as unknown as Kysely<{ oauth_client_secrets: Row }>;
+  return {
+    async insert(s) {
+      await table
+        .insertInto('oauth_client_secrets')
+        .values({
+          id: s.id,
+          client_id: s.clientId,
+          secret_hash: s.secretHash,
+          created_at_ms: s.createdAtMs,
+          expires_at_ms: s.expiresAtMs,
+        })
+        .execute();
+    },
+    async listUsable(clientId, nowMs) {
+      const rows = await sql<Row>`
+        select id, client_id, secret_hash, created_at_ms, expires_at_ms from oauth_client_secrets
+        where client_id = ${clientId} and (expires_at_ms is null or expires_at_ms > ${nowMs})
+        order by created_at_ms desc, id limit 5`.execute(table);
+      return rows.rows.map((r) => ({
+        id: r.id,
+        clientId: r.client_id,
+        secretHash: r.secret_hash,
+        createdAtMs: Number(r.created_at_ms),
+        expiresAtMs: r.expires_at_ms === null ? null : Number(r.expires_at_ms),
+      }));
+    },
+    async expireCurrent(clientId, expiresAtMs) {
+      await table
+        .updateTable('oauth_client_secrets')
+        .set({ expires_at_ms: expiresAtMs })
+        .where('client_id', '=', clientId)
+        .where('expires_at_ms', 'is', null)
+        .execute();
+    },
+    async deleteOfClient(clientId) {
+      await table.deleteFrom('oauth_client_secrets').where('client_id', '=', clientId).execute();
+    },
+  };
+}

@@ -1,0 +1,240 @@
+import { exportJWK, generateKeyPair } from 'jose';
+import * as oauth from 'oauth4webapi';
+import * as openid from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestServer } from './harness.js';
+import { createClient, startLiveServer } from './oauth.helpers.js';
+
+const RESOURCE = 'https://api.example.test/';
+
+/** Public JWK set of a fresh key pair (the private key stays with the client). */
+async function keyPair(alg: 'ES256' | 'Ed25519' | 'EdDSA' | 'PS256') {
+  const pair = await generateKeyPair(alg, { extractable: true });
+  const jwk = { ...(await exportJWK(pair.publicKey)), kid: `k-${alg}`, use: 'sig' };
+  return { ...pair, jwks: { keys: [jwk] }, kid: jwk.kid };
+}
+
+/**
+ * Conformance with OAuth clients we did not write (issue 12): oauth4webapi 3 and openid-client 6
+ * against a live Tessera on 127.0.0.1.
+ */
+describe('OAuth authorization server with oauth4webapi and openid-client', () => {
+  let s: TestServer & { issuer: string };
+  let as: oauth.AuthorizationServer;
+  const insecure = { [oauth.allowInsecureRequests]: true } as const;
+
+  beforeAll(async () => {
+    s = await startLiveServer();
+    const issuer = new URL(s.issuer);
+    as = await oauth.processDiscoveryResponse(
+      issuer,
+      await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }),
+    );
+  });
+  afterAll(() => s?.close());
+
+  it('publishes RFC 8414 metadata that the clients accept', () => {
+    expect(as.issuer).toBe(s.issuer);
+    expect(as.token_endpoint).toBe(`${s.issuer}/oauth/token`);
+    expect(as.jwks_uri).toBe(`${s.issuer}/.well-known/jwks.json`);
+    expect(as.token_endpoint_auth_methods_supported).toEqual(
+      expect.arrayContaining(['client_secret_basic', 'client_secret_post', 'private_key_jwt']),
+    );
+    expect(as.dpop_signing_alg_values_supported).toEqual(
+      expect.arrayContaining(['ES256', 'EdDSA', 'Ed25519']),
+    );
+  });
+
+  it('client_credentials with client_secret_basic, and the token works on the resource it names', async () => {
+    const c = await createClient(s, 'svc-basic', { scopes: ['read', 'write'], resources: [RESOURCE] });
+    const client = { client_id: c.clientId };
+    const response = await oauth.clientCredentialsGrantRequest(
+      as,
+      client,
+      oauth.ClientSecretBasic(c.clientSecret!),
+      { scope: 'read', resource: RESOURCE },
+      insecure,
+    );
+    const tokens = await oauth.processClientCredentialsResponse(as, client, response);
+    s.track(tokens.access_token);
+    expect(tokens.token_type).toBe('bearer');
+    expect(tokens.scope).toBe('read');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    // RFC 9068: a resource server can validate it with oauth4webapi alone.
+    const claims = await oauth.validateJwtAccessToken(
+      as,
+      new Request(RESOURCE, { headers: { authorization: `Bearer ${tokens.access_token}` } }),
+      RESOURCE,
+      insecure,
+    );
+    expect(claims).toMatchObject({ client_id: c.clientId, scope: 'read', aud: RESOURCE, iss: s.issuer });
+  });
+
+  it('client_secret_post, and a token for Tessera itself works on its API', async () => {
+    const c = await createClient(s, 'svc-post', { tokenEndpointAuthMethod: 'client_secret_post' });
+    const client = { client_id: c.clientId };
+    const tokens = await oauth.processClientCredentialsResponse(
+      as,
+      client,
+      await oauth.clientCredentialsGrantRequest(
+        as,
+        client,
+        oauth.ClientSecretPost(c.clientSecret!),
+        {},
+        insecure,
+      ),
+    );
+    s.track(tokens.access_token);
+    const api = await fetch(`${s.issuer}/v1/dynamic-secrets`, {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
+    expect(api.status).toBe(200);
+    // Basic with a client registered for post is refused, uniformly.
+    const wrong = await oauth.clientCredentialsGrantRequest(
+      as,
+      client,
+      oauth.ClientSecretBasic(c.clientSecret!),
+      {},
+      insecure,
+    );
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic /);
+    expect(await wrong.json()).toEqual({ error: 'invalid_client', error_description: expect.any(String) });
+  });
+
+  for (const alg of ['Ed25519', 'ES256'] as const) {
+    it(`private_key_jwt with ${alg}`, async () => {
+      const keys = await keyPair(alg);
+      const c = await createClient(s, `svc-jwt-${alg}`, {
+        tokenEndpointAuthMethod: 'private_key_jwt',
+        jwks: keys.jwks,
+        scopes: ['read'],
+      });
+      expect(c.clientSecret).toBeUndefined();
+      const client = { client_id: c.clientId };
+      const auth = oauth.PrivateKeyJwt({ key: keys.privateKey, kid: keys.kid });
+      const tokens = await oauth.processClientCredentialsResponse(
+        as,
+        client,
+        await oauth.clientCredentialsGrantRequest(as, client, auth, { scope: 'read' }, insecure),
+      );
+      s.track(tokens.access_token);
+      expect(tokens.scope).toBe('read');
+    });
+  }
+
+  it('DPoP with a server nonce: the retry after use_dpop_nonce gets a DPoP-bound token, refused without its proof', async () => {
+    const keys = await keyPair('ES256');
+    const c = await createClient(s, 'svc-dpop', {
+      tokenEndpointAuthMethod: 'private_key_jwt',
+      jwks: keys.jwks,
+      dpopBoundAccessTokens: true,
+    });
+    const client = { client_id: c.clientId };
+    const auth = oauth.PrivateKeyJwt({ key: keys.privateKey, kid: keys.kid });
+    const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
+    const grant = () => oauth.clientCredentialsGrantRequest(as, client, auth, {}, { DPoP, ...insecure });
+    let tokens: oauth.TokenEndpointResponse;
+    let retried = false;
+    try {
+      tokens = await oauth.processClientCredentialsResponse(as, client, await grant());
+    } catch (error) {
+      expect(oauth.isDPoPNonceError(error)).toBe(true);
+      retried = true;
+      tokens = await oauth.processClientCredentialsResponse(as, client, await grant());
+    }
+    expect(retried).toBe(true);
+    s.track(tokens.access_token);
+    expect(tokens.token_type).toBe('dpop');
+    const url = new URL(`${s.issuer}/v1/dynamic-secrets`);
+    const withProof = await oauth.protectedResourceRequest(
+      tokens.access_token,
+      'GET',
+      url,
+      undefined,
+      undefined,
+      {
+        DPoP,
+        ...insecure,
+      },
+    );
+    expect(withProof.status).toBe(200);
+    // Stolen: presented as a bearer token, or with a proof of another key.
+    const bearer = await fetch(url, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(bearer.status).toBe(401);
+    const thief = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
+    const stolen = await oauth
+      .protectedResourceRequest(tokens.access_token, 'GET', url, undefined, undefined, {
+        DPoP: thief,
+        ...insecure,
+      })
+      .catch((error: unknown) => error);
+    expect(stolen).toBeInstanceOf(oauth.WWWAuthenticateChallengeError);
+    expect((stolen as oauth.WWWAuthenticateChallengeError).response.status).toBe(401);
+  });
+
+  it('introspection and revocation (RFC 7662, RFC 7009); a revoked token is refused by the API', async () => {
+    const c = await createClient(s, 'svc-introspect', { scopes: ['read'] });
+    const client = { client_id: c.clientId };
+    const auth = oauth.ClientSecretBasic(c.clientSecret!);
+    const tokens = await oauth.processClientCredentialsResponse(
+      as,
+      client,
+      await oauth.clientCredentialsGrantRequest(as, client, auth, { scope: 'read' }, insecure),
+    );
+    s.track(tokens.access_token);
+    const active = await oauth.processIntrospectionResponse(
+      as,
+      client,
+      await oauth.introspectionRequest(as, client, auth, tokens.access_token, insecure),
+    );
+    expect(active).toMatchObject({
+      active: true,
+      client_id: c.clientId,
+      scope: 'read',
+      token_type: 'Bearer',
+    });
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(as, client, auth, tokens.access_token, insecure),
+    );
+    const inactive = await oauth.processIntrospectionResponse(
+      as,
+      client,
+      await oauth.introspectionRequest(as, client, auth, tokens.access_token, insecure),
+    );
+    expect(inactive).toEqual({ active: false });
+    const api = await fetch(`${s.issuer}/v1/dynamic-secrets`, {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
+    expect(api.status).toBe(401);
+  });
+
+  it('openid-client 6: discovery, private_key_jwt (EdDSA), DPoP with automatic nonce retry, resource, introspection, revocation', async () => {
+    const keys = await keyPair('Ed25519');
+    const c = await createClient(s, 'svc-openid-client', {
+      tokenEndpointAuthMethod: 'private_key_jwt',
+      jwks: keys.jwks,
+      scopes: ['read'],
+      resources: [RESOURCE],
+    });
+    const config = await openid.discovery(
+      new URL(s.issuer),
+      c.clientId,
+      {},
+      openid.PrivateKeyJwt({ key: keys.privateKey, kid: keys.kid }),
+      { execute: [openid.allowInsecureRequests], algorithm: 'oauth2' },
+    );
+    const DPoP = openid.getDPoPHandle(config, await openid.randomDPoPKeyPair('EdDSA'));
+    const tokens = await openid.clientCredentialsGrant(
+      config,
+      { scope: 'read', resource: RESOURCE },
+      { DPoP },
+    );
+    s.track(tokens.access_token);
+    expect(tokens.token_type).toBe('dpop');
+    const introspected = await openid.tokenIntrospection(config, tokens.access_token);
+    expect(introspected).toMatchObject({ active: true, aud: RESOURCE, cnf: { jkt: expect.any(String) } });
+    await openid.tokenRevocation(config, tokens.access_token);
+    expect((await openid.tokenIntrospection(config, tokens.access_token)).active).toBe(false);
+  });
+});
