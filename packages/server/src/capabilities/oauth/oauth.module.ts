@@ -32,6 +32,23 @@ const CLOCK_TOLERANCE_SECONDS = 30;
 /** A DPoP nonce is valid for its window and the one before (RFC 9449 §8). */
 const NONCE_WINDOW_MS = 120_000;
 
+const Strings = Type.Array(Type.String());
+const MetadataSchema = Type.Object({
+  issuer: Type.String(),
+  token_endpoint: Type.String(),
+  jwks_uri: Type.String(),
+  introspection_endpoint: Type.String(),
+  revocation_endpoint: Type.String(),
+  grant_types_supported: Strings,
+  response_types_supported: Strings,
+  token_endpoint_auth_methods_supported: Strings,
+  token_endpoint_auth_signing_alg_values_supported: Strings,
+  introspection_endpoint_auth_methods_supported: Strings,
+  revocation_endpoint_auth_methods_supported: Strings,
+  dpop_signing_alg_values_supported: Strings,
+  tls_client_certificate_bound_access_tokens: Type.Boolean(),
+});
+
 /**
  * The OAuth 2 authorization server (issue 12): `oauth_client` auth methods, their native API, the
  * token, introspection and revocation endpoints (the `/oauth` door, `oauthDoor`) and RFC 8414
@@ -127,7 +144,7 @@ export function createOAuthModule(
             schema: {
               tags: ['oauth'],
               summary: 'OAuth 2 authorization server metadata (RFC 8414)',
-              response: { 200: Type.Object({}, { additionalProperties: true }) },
+              response: { 200: MetadataSchema },
             },
           },
           async () => metadata,
