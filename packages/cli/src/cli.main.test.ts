@@ -232,6 +232,7 @@ const OAUTH_CLIENT = {
   resources: [],
   accessTokenTtlSeconds: 600,
   dpopBoundAccessTokens: false,
+  mayActFor: [],
   boundCidrs: [],
   expiresAt: null,
   createdAt: '2025-06-01T10:00:00.000Z',

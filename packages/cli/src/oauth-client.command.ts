@@ -42,6 +42,11 @@ const SETTINGS: OptionSpecs = {
   },
   'token-ttl': { type: 'number', placeholder: 'SEC', description: 'access token lifetime in seconds' },
   dpop: { type: 'boolean', description: 'every access token must be DPoP-bound' },
+  'may-act-for': {
+    type: 'list',
+    placeholder: 'CLIENT_IDS',
+    description: 'token exchange: client ids whose tokens this client may exchange (RFC 8693)',
+  },
   'bound-cidrs': {
     type: 'list',
     placeholder: 'CIDRS',
@@ -56,6 +61,7 @@ async function settingsBody(args: ArgReader): Promise<UpdateOAuthClientRequest> 
   const resources = args.list('resources');
   const ttl = args.positiveInt('token-ttl');
   const cidrs = args.list('bound-cidrs');
+  const mayActFor = args.list('may-act-for');
   let jwks: UpdateOAuthClientRequest['jwks'];
   if (jwksFile !== undefined) {
     try {
@@ -72,6 +78,7 @@ async function settingsBody(args: ArgReader): Promise<UpdateOAuthClientRequest> 
     ...(ttl !== undefined ? { accessTokenTtlSeconds: ttl } : {}),
     ...(args.bool('dpop') ? { dpopBoundAccessTokens: true } : {}),
     ...(cidrs ? { boundCidrs: cidrs } : {}),
+    ...(mayActFor ? { mayActFor } : {}),
   };
 }
 
@@ -91,6 +98,7 @@ export function renderOAuthClient(c: OAuthClient, nowMs: number): string {
     ['Resources', listText(c.resources)],
     ['Token TTL', formatDuration(c.accessTokenTtlSeconds)],
     ['DPoP required', yesNo(c.dpopBoundAccessTokens)],
+    ['May act for', listText(c.mayActFor)],
     ['Bound CIDRs', listText(c.boundCidrs)],
     ['Created', formatTime(c.createdAt, nowMs)],
   ]);

@@ -105,6 +105,7 @@ export interface OAuthClient {
   resources: string[];
   accessTokenTtlSeconds: number;
   dpopBoundAccessTokens: boolean;
+  mayActFor: string[];
   boundCidrs: string[];
   /** ISO-8601 UTC */
   expiresAt: string | null;
@@ -1060,6 +1061,8 @@ export interface PostV1OauthClientsRequest {
   resources?: string[];
   accessTokenTtlSeconds?: number;
   dpopBoundAccessTokens?: boolean;
+  /** Token exchange: client ids whose tokens this client may exchange (RFC 8693). */
+  mayActFor?: string[];
   boundCidrs?: string[];
   /** ISO-8601 UTC */
   expiresAt?: string | null;
@@ -1099,6 +1102,8 @@ export interface PatchV1OauthClientsByIdRequest {
   resources?: string[];
   accessTokenTtlSeconds?: number;
   dpopBoundAccessTokens?: boolean;
+  /** Token exchange: client ids whose tokens this client may exchange (RFC 8693). */
+  mayActFor?: string[];
   boundCidrs?: string[];
   /** ISO-8601 UTC */
   expiresAt?: string | null;

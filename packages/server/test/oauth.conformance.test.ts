@@ -209,6 +209,74 @@ describe('OAuth authorization server with oauth4webapi and openid-client', () =>
     expect(api.status).toBe(401);
   });
 
+  it('token exchange (RFC 8693) with an actor token: the issued token names the subject and the actor chain', async () => {
+    const subjectClient = await createClient(s, 'svc-user-facing', { scopes: ['read', 'write'] });
+    const agent = await createClient(s, 'svc-agent', {
+      scopes: ['read'],
+      resources: [RESOURCE],
+      mayActFor: [subjectClient.clientId],
+    });
+    const subjectAuth = oauth.ClientSecretBasic(subjectClient.clientSecret!);
+    const sc = { client_id: subjectClient.clientId };
+    const subject = await oauth.processClientCredentialsResponse(
+      as,
+      sc,
+      await oauth.clientCredentialsGrantRequest(as, sc, subjectAuth, { scope: 'read write' }, insecure),
+    );
+    const ac = { client_id: agent.clientId };
+    const basic = oauth.ClientSecretBasic(agent.clientSecret!);
+    const own = await oauth.processClientCredentialsResponse(
+      as,
+      ac,
+      await oauth.clientCredentialsGrantRequest(as, ac, basic, {}, insecure),
+    );
+    s.track(subject.access_token);
+    s.track(own.access_token);
+    const exchanged = await oauth.processGenericTokenEndpointResponse(
+      as,
+      ac,
+      await oauth.genericTokenEndpointRequest(
+        as,
+        ac,
+        basic,
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+        {
+          subject_token: subject.access_token,
+          subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+          actor_token: own.access_token,
+          actor_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+          resource: RESOURCE,
+          scope: 'read',
+        },
+        insecure,
+      ),
+    );
+    s.track(exchanged.access_token);
+    expect(exchanged.issued_token_type).toBe('urn:ietf:params:oauth:token-type:access_token');
+    const claims = await oauth.validateJwtAccessToken(
+      as,
+      new Request(RESOURCE, { headers: { authorization: `Bearer ${exchanged.access_token}` } }),
+      RESOURCE,
+      insecure,
+    );
+    const subjectIdentity = JSON.parse(
+      Buffer.from(subject.access_token.split('.')[1]!, 'base64url').toString(),
+    ).sub;
+    expect(claims).toMatchObject({
+      sub: subjectIdentity,
+      client_id: agent.clientId,
+      scope: 'read',
+      act: { client_id: agent.clientId },
+    });
+    // The agent's own introspection sees the token it obtained.
+    const seen = await oauth.processIntrospectionResponse(
+      as,
+      ac,
+      await oauth.introspectionRequest(as, ac, basic, exchanged.access_token, insecure),
+    );
+    expect(seen).toMatchObject({ active: true, act: { client_id: agent.clientId } });
+  });
+
   it('openid-client 6: discovery, private_key_jwt (EdDSA), DPoP with automatic nonce retry, resource, introspection, revocation', async () => {
     const keys = await keyPair('Ed25519');
     const c = await createClient(s, 'svc-openid-client', {

@@ -448,6 +448,95 @@ describe.each(STORES)('OAuth authorization server security on %s', (store) => {
     });
   });
 
+  describe('token exchange (RFC 8693)', () => {
+    const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+    const AT = 'urn:ietf:params:oauth:token-type:access_token';
+    const basic = (c: { clientId: string; clientSecret?: string }) => ({
+      authorization: `Basic ${Buffer.from(`${c.clientId}:${c.clientSecret}`).toString('base64')}`,
+    });
+    const grant = async (
+      c: { clientId: string; clientSecret?: string },
+      params: Record<string, string> = {},
+    ) => {
+      const r = await post('/oauth/token', { grant_type: 'client_credentials', ...params }, basic(c));
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      s.track(r.body.access_token);
+      return r.body.access_token as string;
+    };
+    const exchange = (c: { clientId: string; clientSecret?: string }, params: Record<string, string>) =>
+      post(
+        '/oauth/token',
+        { grant_type: EXCHANGE, subject_token_type: AT, resource: RESOURCE, ...params },
+        basic(c),
+      );
+
+    it('refuses an exchange the policy does not allow, that broadens scope, or with an inactive subject', async () => {
+      const subject = await createClient(s, 'xchg-subject', { scopes: ['read', 'write'] });
+      const allowed = await createClient(s, 'xchg-allowed', {
+        resources: [RESOURCE],
+        mayActFor: [subject.clientId],
+      });
+      const stranger = await createClient(s, 'xchg-stranger', { resources: [RESOURCE] });
+      const token = await grant(subject, { scope: 'read' });
+      expectOAuthError(await exchange(stranger, { subject_token: token }), 400, 'invalid_grant');
+      expect(await lastAudit('oauth.token_refused')).toMatchObject({ reason: 'may_act_denied' });
+      expectOAuthError(
+        await exchange(allowed, { subject_token: token, scope: 'read write' }),
+        400,
+        'invalid_scope',
+      );
+      expect(await lastAudit('oauth.token_refused')).toMatchObject({ reason: 'exchange_scope_broader' });
+      expectOAuthError(await exchange(allowed, { subject_token: 'not-a-token' }), 400, 'invalid_grant');
+      expectOAuthError(
+        await exchange(allowed, { subject_token: token, resource: 'https://other.test/' }),
+        400,
+        'invalid_target',
+      );
+      expectOAuthError(await exchange(allowed, {}), 400, 'invalid_request');
+      // The actor token must be the calling client's own.
+      expectOAuthError(
+        await exchange(allowed, { subject_token: token, actor_token: token, actor_token_type: AT }),
+        400,
+        'invalid_grant',
+      );
+      const ok = await exchange(allowed, { subject_token: token });
+      expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+      s.track(ok.body.access_token);
+      expect(ok.body.scope).toBe('read');
+      const exchanged = await lastAudit('oauth.token_exchanged');
+      expect(exchanged.data.parties).toEqual(expect.arrayContaining([allowed.clientId]));
+      // Revoking the subject token's identity makes the exchange fail.
+      expect(
+        (await s.call('DELETE', `/v1/oauth-clients/${subject.clientId}`, { token: s.adminToken })).status,
+      ).toBe(204);
+      expectOAuthError(await exchange(allowed, { subject_token: token }), 400, 'invalid_grant');
+    });
+
+    it('nests the act chain and refuses a chain deeper than allowed', async () => {
+      const first = await createClient(s, 'chain-0', { scopes: ['read'], resources: [RESOURCE] });
+      let token = await grant(first, { scope: 'read' });
+      let previous = first.clientId;
+      for (let depth = 1; depth <= 5; depth++) {
+        const c = await createClient(s, `chain-${depth}`, { resources: [RESOURCE], mayActFor: [previous] });
+        const r = await exchange(c, { subject_token: token });
+        if (depth <= 4) {
+          expect(r.status, JSON.stringify(r.body)).toBe(200);
+          s.track(r.body.access_token);
+          token = r.body.access_token;
+          const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+          expect(payload.act.client_id).toBe(c.clientId);
+          let d = 0;
+          for (let a = payload.act; a; a = a.act) d++;
+          expect(d).toBe(depth);
+        } else {
+          expectOAuthError(r, 400, 'invalid_grant');
+          expect(await lastAudit('oauth.token_refused')).toMatchObject({ reason: 'act_chain_too_deep' });
+        }
+        previous = c.clientId;
+      }
+    });
+  });
+
   describe('introspection and revocation (RFC 7662, RFC 7009)', () => {
     it("a client learns nothing about another client's token, and cannot revoke it", async () => {
       const r = await jwtGrant(await assertion());

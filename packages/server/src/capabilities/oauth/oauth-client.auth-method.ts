@@ -16,6 +16,7 @@ const SETTINGS = [
   'scopes',
   'resources',
   'dpopBoundAccessTokens',
+  'mayActFor',
 ];
 /** RFC 6749 §3.3 scope-token. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/;
@@ -89,6 +90,10 @@ export function createOAuthClientHandler(deps: {
             ? (previous?.resources ?? [])
             : stringList(input.resources, 'resources', isResourceIndicator),
         dpopBoundAccessTokens: dpop,
+        mayActFor:
+          input.mayActFor === undefined
+            ? (previous?.mayActFor ?? [])
+            : stringList(input.mayActFor, 'mayActFor', (v) => /^p-[a-z0-9]{1,62}$/.test(v)),
       };
     },
     async authenticate(repos, presentation) {

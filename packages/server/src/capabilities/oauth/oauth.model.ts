@@ -45,6 +45,12 @@ export type ClientCredentials =
   | { kind: 'client_assertion'; clientId: string | null; assertion: string }
   | { kind: 'none'; clientId: string | null };
 
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+export const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
+/** The longest delegation chain a token may carry (actors, outermost first). */
+export const MAX_ACTOR_CHAIN_DEPTH = 4;
+
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 export const TOKEN_ENDPOINT_PATH = '/oauth/token';
 export const INTROSPECTION_ENDPOINT_PATH = '/oauth/introspect';

@@ -19,6 +19,7 @@ import {
   METADATA_PATH,
   REVOCATION_ENDPOINT_PATH,
   TOKEN_ENDPOINT_PATH,
+  TOKEN_EXCHANGE_GRANT,
 } from './oauth.model.js';
 import { createOAuthClientSecretsRepo, oauthMigrations } from './oauth.repo.js';
 import { registerOAuthClientRoutes } from './oauth.routes.js';
@@ -121,7 +122,7 @@ export function createOAuthModule(
     jwks_uri: `${issuer}/.well-known/jwks.json`,
     introspection_endpoint: `${issuer}${INTROSPECTION_ENDPOINT_PATH}`,
     revocation_endpoint: `${issuer}${REVOCATION_ENDPOINT_PATH}`,
-    grant_types_supported: ['client_credentials'],
+    grant_types_supported: ['client_credentials', TOKEN_EXCHANGE_GRANT],
     response_types_supported: [],
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],

@@ -26,6 +26,12 @@ const Settings = {
   resources: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { maxItems: 50 })),
   accessTokenTtlSeconds: Type.Optional(Type.Integer({ minimum: 30, maximum: 86_400 })),
   dpopBoundAccessTokens: Type.Optional(Type.Boolean()),
+  mayActFor: Type.Optional(
+    Type.Array(Type.String({ minLength: 3, maxLength: 64 }), {
+      maxItems: 50,
+      description: 'Token exchange: client ids whose tokens this client may exchange (RFC 8693).',
+    }),
+  ),
   boundCidrs: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 })),
   expiresAt: Type.Optional(Nullable(IsoTime)),
 };
@@ -50,6 +56,7 @@ const OAuthClientSchema = Type.Object(
     resources: Type.Array(Type.String()),
     accessTokenTtlSeconds: Type.Integer(),
     dpopBoundAccessTokens: Type.Boolean(),
+    mayActFor: Type.Array(Type.String()),
     boundCidrs: Type.Array(Type.String()),
     expiresAt: Nullable(IsoTime),
     createdAt: IsoTime,
@@ -75,6 +82,7 @@ function toWire(c: OAuthClient): Static<typeof OAuthClientSchema> {
     resources: s.resources,
     accessTokenTtlSeconds: s.jwtTtlSeconds,
     dpopBoundAccessTokens: s.dpopBoundAccessTokens,
+    mayActFor: s.mayActFor ?? [],
     boundCidrs: c.boundCidrs,
     expiresAt: toIsoOrNull(c.expiresAtMs),
     createdAt: toIso(c.createdAtMs),
@@ -85,7 +93,14 @@ function toWire(c: OAuthClient): Static<typeof OAuthClientSchema> {
 /** The wire's settings in the auth method's terms. */
 function settingsOf(body: Record<string, unknown>) {
   const out: Record<string, unknown> = {};
-  for (const key of ['tokenEndpointAuthMethod', 'jwks', 'scopes', 'resources', 'dpopBoundAccessTokens'])
+  for (const key of [
+    'tokenEndpointAuthMethod',
+    'jwks',
+    'scopes',
+    'resources',
+    'dpopBoundAccessTokens',
+    'mayActFor',
+  ])
     if (body[key] !== undefined) out[key] = body[key];
   if (body.accessTokenTtlSeconds !== undefined) out.jwtTtlSeconds = body.accessTokenTtlSeconds;
   return out;

@@ -13,9 +13,10 @@ import type { RequestContext } from '../../core/shared/context.js';
 import type { Clock, CredentialFactory } from '../../core/shared/ports.js';
 import type { Repos, UnitOfWork } from '../../core/shared/unit-of-work.js';
 import type { AssertionFailure, DpopCheck, DpopFailure } from '../../crypto/jose-verify.js';
-import { type ClientCredentials, invalidClient, OAuthError } from './oauth.model.js';
+import { type ClientCredentials, invalidClient, OAuthError, TOKEN_EXCHANGE_GRANT } from './oauth.model.js';
+import { createTokenExchange } from './oauth-exchange.js';
 
-type OAuthClient = AuthMethod & { settings: OAuthClientSettings };
+export type OAuthClient = AuthMethod & { settings: OAuthClientSettings };
 
 export interface OAuthServiceDeps {
   uow: UnitOfWork;
@@ -48,10 +49,21 @@ export interface TokenRequest {
 
 export interface TokenResponse {
   access_token: string;
+  issued_token_type?: string;
   token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   scope?: string;
 }
+
+export type AuditFn = (
+  r: Repos,
+  type: string,
+  outcome: 'success' | 'failure' | 'denied',
+  actor: AuditActor,
+  ctx: RequestContext,
+  data: Record<string, unknown>,
+  reason?: string,
+) => Promise<unknown>;
 
 /** The payload of a JWT, unverified: only to find which client's keys to verify it with. */
 function unverifiedSubject(jwt: string): string | null {
@@ -73,7 +85,7 @@ function unverifiedSubject(jwt: string): string | null {
 export function createOAuthService(deps: OAuthServiceDeps) {
   const { uow, clock, credentials, sessions, limiter, config } = deps;
 
-  const audit = (
+  const audit: AuditFn = (
     r: Repos,
     type: string,
     outcome: 'success' | 'failure' | 'denied',
@@ -215,6 +227,8 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     throw error;
   }
 
+  const exchange = createTokenExchange({ uow, clock, sessions, refuse, audit });
+
   function grantedScopes(client: OAuthClient, requested: string | undefined): string[] | OAuthError {
     if (requested === undefined) return client.settings.scopes;
     const scopes = [...new Set(requested.split(' ').filter(Boolean))];
@@ -234,8 +248,8 @@ export function createOAuthService(deps: OAuthServiceDeps) {
   async function token(request: TokenRequest, ctx: RequestContext): Promise<TokenResponse> {
     const grantType = request.params.grant_type;
     if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required.');
-    if (grantType !== 'client_credentials')
-      throw new OAuthError('unsupported_grant_type', 'Only client_credentials is supported.');
+    if (grantType !== 'client_credentials' && grantType !== TOKEN_EXCHANGE_GRANT)
+      throw new OAuthError('unsupported_grant_type', 'Supported: client_credentials and token exchange.');
     const { client, credentialRef } = await authenticateClient(request.credentials, ctx, 'token');
 
     let jkt: string | null = null;
@@ -271,6 +285,8 @@ export function createOAuthService(deps: OAuthServiceDeps) {
         new OAuthError('invalid_request', 'This client must send a DPoP proof.', 400, 'dpop_proof_missing'),
       );
     }
+
+    if (grantType === TOKEN_EXCHANGE_GRANT) return exchange(client, credentialRef, request, jkt, ctx);
 
     const scopes = grantedScopes(client, request.params.scope);
     if (scopes instanceof OAuthError)

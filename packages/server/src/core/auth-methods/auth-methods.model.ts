@@ -44,6 +44,11 @@ export interface OAuthClientSettings {
   resources: string[];
   /** Every access token must be DPoP-bound (RFC 9449 §5.2 `dpop_bound_access_tokens`). */
   dpopBoundAccessTokens: boolean;
+  /**
+   * Token exchange (RFC 8693): the clients whose tokens this client may exchange, acting for their
+   * subject (a `may_act` policy held by the actor's registration). Empty: no exchange.
+   */
+  mayActFor: string[];
 }
 
 /** One way of proving identity; its id is the public access id `p-…`. */

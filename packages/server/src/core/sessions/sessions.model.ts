@@ -49,6 +49,8 @@ export interface SessionGrant {
   scope?: readonly string[];
   confirmation?: Confirmation;
   actor?: ActorClaim;
+  /** The OAuth client the token is issued to, when not the method itself (token exchange). */
+  clientId?: string;
   /** A shorter lifetime than the method's. */
   ttlSeconds?: number;
 }

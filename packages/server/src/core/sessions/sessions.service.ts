@@ -69,7 +69,7 @@ export function createSessionsService(deps: SessionsServiceDeps) {
       iss: config.issuer,
       aud: typeof audience === 'string' ? audience : audience.length === 1 ? audience[0]! : [...audience],
       sub: subject.identityId,
-      client_id: subject.method.id,
+      client_id: grant.clientId ?? subject.method.id,
       jti: credentials.newId('s-', 16),
       iat,
       iat_ms: nowMs,
