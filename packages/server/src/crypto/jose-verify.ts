@@ -3,9 +3,10 @@ import {
   calculateJwkThumbprint,
   createLocalJWKSet,
   decodeProtectedHeader,
-  EmbeddedJWK,
   errors,
+  importJWK,
   type JWK,
+  type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose';
 import type { DpopProofVerifier } from '../core/sessions/sessions.model.js';
@@ -45,6 +46,46 @@ export function publicJwksProblem(jwks: unknown): string | null {
   return null;
 }
 
+/** A bounded cache (insertion order; the oldest entry goes first). */
+function boundedCache<V>(limit: number) {
+  const map = new Map<string, V>();
+  return {
+    get: (key: string) => map.get(key),
+    set(key: string, value: V) {
+      if (map.size >= limit) map.delete(map.keys().next().value as string);
+      map.set(key, value);
+    },
+  };
+}
+
+/** Imported client key sets, by their JSON: a client's keys are imported once, not per request. */
+const keySets = boundedCache<JWTVerifyGetKey>(1000);
+function keySetOf(jwks: { keys: JWK[] }): JWTVerifyGetKey {
+  const id = JSON.stringify(jwks);
+  let set = keySets.get(id);
+  if (!set) {
+    set = createLocalJWKSet(jwks);
+    keySets.set(id, set);
+  }
+  return set;
+}
+
+/** Imported DPoP public keys with their thumbprints, by the JWK's JSON and the algorithm. */
+const proofKeys = boundedCache<Promise<{ key: Awaited<ReturnType<typeof importJWK>>; jkt: string }>>(10_000);
+function proofKeyOf(jwk: JWK, alg: string) {
+  const id = `${alg}:${JSON.stringify(jwk)}`;
+  let entry = proofKeys.get(id);
+  if (!entry) {
+    entry = Promise.all([importJWK({ ...jwk, ext: true }, alg), calculateJwkThumbprint(jwk, 'sha256')]).then(
+      ([key, jkt]) => ({ key, jkt }),
+    );
+    // A key that does not import is not cached (it is refused, and may not be retried cheaply).
+    entry.catch(() => undefined);
+    proofKeys.set(id, entry);
+  }
+  return entry;
+}
+
 export type AssertionFailure =
   | 'assertion_malformed'
   | 'assertion_alg_not_allowed'
@@ -74,7 +115,7 @@ export async function verifyClientAssertion(
   if (assertion.length > 8192) return { ok: false, reason: 'assertion_malformed' };
   let payload: Record<string, unknown>;
   try {
-    const verified = await jwtVerify(assertion, createLocalJWKSet(expected.jwks), {
+    const verified = await jwtVerify(assertion, keySetOf(expected.jwks), {
       algorithms: [...ASYMMETRIC_ALGORITHMS],
       issuer: expected.clientId,
       subject: expected.clientId,
@@ -167,8 +208,11 @@ export function createDpopVerifier(deps: {
     if (typeof jwk !== 'object' || jwk === null || publicJwksProblem({ keys: [jwk] }) !== null)
       return { ok: false, reason: 'bad_jwk' };
     let payload: Record<string, unknown>;
+    let jkt: string;
     try {
-      const verified = await jwtVerify(proof, EmbeddedJWK, {
+      const imported = await proofKeyOf(jwk as JWK, header.alg as string);
+      jkt = imported.jkt;
+      const verified = await jwtVerify(proof, imported.key, {
         typ: 'dpop+jwt',
         algorithms: [...ASYMMETRIC_ALGORITHMS],
         currentDate: new Date(expected.nowMs),
@@ -193,7 +237,6 @@ export function createDpopVerifier(deps: {
       return { ok: false, reason: 'ath_mismatch' };
     if (expected.nonceValid && (typeof payload.nonce !== 'string' || !expected.nonceValid(payload.nonce)))
       return { ok: false, reason: 'nonce_required' };
-    const jkt = await calculateJwkThumbprint(jwk as JWK, 'sha256');
     if (!(await deps.consume(`dpop:${jkt}:${payload.jti}`, window * 2 + 1)))
       return { ok: false, reason: 'replayed' };
     return { ok: true, jkt };

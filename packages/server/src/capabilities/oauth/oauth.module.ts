@@ -14,6 +14,7 @@ import {
 import type { TypedApp } from '../../http/app.js';
 import type { CapabilityModule } from '../../platform/module.js';
 import type { Platform } from '../../platform/platform.js';
+import { createOneTimeKeyRepo } from '../../storage/repos/one-time-keys.repo.js';
 import {
   INTROSPECTION_ENDPOINT_PATH,
   METADATA_PATH,
@@ -63,7 +64,10 @@ export function createOAuthModule(
   platform.storage.contribute({
     name: 'oauth',
     migrations: oauthMigrations,
-    repos: { oauthClientSecrets: createOAuthClientSecretsRepo },
+    repos: {
+      oauthClientSecrets: createOAuthClientSecretsRepo,
+      oauthOneTimeKeys: ({ db }) => createOneTimeKeyRepo(db, clock),
+    },
   });
   const handler = createOAuthClientHandler({
     credentials,
@@ -79,7 +83,8 @@ export function createOAuthModule(
 
   const issuer = config.issuer.replace(/\/+$/, '');
   const tokenEndpoint = `${issuer}${TOKEN_ENDPOINT_PATH}`;
-  const consume = (key: string, ttl: number) => platform.oneTimeKeys.consume(key, ttl);
+  // Exactly once across servers (the store decides), group-committed with concurrent requests.
+  const consume = (key: string, ttl: number) => uow.write((r) => r.oauthOneTimeKeys.consume(key, ttl));
   const dpop = createDpopVerifier({ consume });
   // Nonces are a keyed hash of the time window: every server of a cluster issues and accepts the same.
   const nonceOf = (window: number) => credentials.auditRef(`dpop-nonce:${window}`).slice(-32);

@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
+import type { OneTimeKeys } from '../../core/shared/ports.js';
 import type { QueryTarget } from '../../storage/prepared.js';
 
 /** One secret of an OAuth client, stored hashed; a rotated-away one may live on for a grace period. */
@@ -23,6 +24,11 @@ export interface OAuthClientSecretsRepo {
 declare module '../../core/shared/unit-of-work.js' {
   interface Repos {
     oauthClientSecrets: OAuthClientSecretsRepo;
+    /**
+     * The one-time keys (`one_time_keys`) inside a unit of work: a `jti` consumed here commits with
+     * the other requests' writes of the same group commit instead of costing a commit of its own.
+     */
+    oauthOneTimeKeys: OneTimeKeys;
   }
 }
 

@@ -146,19 +146,12 @@ export function createOAuthService(deps: OAuthServiceDeps) {
         if (!checked.ok) assertionFailure = checked.reason;
       }
     }
-    const outcome = await uow.write(async (r) => {
-      const fail = async (reason: AuthFailureReason, actor: AuditActor) => {
-        await audit(
-          r,
-          'oauth.client_auth_failed',
-          'failure',
-          actor,
-          ctx,
-          { endpoint, method: presented.kind },
-          reason,
-        );
-        return { ok: false as const, reason };
-      };
+    type Outcome =
+      | { ok: true; client: OAuthClient; credentialRef: string }
+      | { ok: false; reason: AuthFailureReason; actor: AuditActor };
+    // Reads only: a successful authentication writes nothing (the token's issue is audited).
+    const outcome = await uow.read(async (r): Promise<Outcome> => {
+      const fail = (reason: AuthFailureReason, actor: AuditActor): Outcome => ({ ok: false, reason, actor });
       let client: OAuthClient;
       let credentialRef: string;
       if (presented.kind === 'none') return fail('unknown_client', { authMethodId: null });
@@ -198,6 +191,18 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       return { ok: true as const, client, credentialRef };
     });
     if (!outcome.ok) {
+      const { reason, actor } = outcome;
+      await uow.write((r) =>
+        audit(
+          r,
+          'oauth.client_auth_failed',
+          'failure',
+          actor,
+          ctx,
+          { endpoint, method: presented.kind },
+          reason,
+        ),
+      );
       limiter.recordFailure(`oauth-src:${ctx.sourceIp}`);
       if (claimedId) limiter.recordFailure(`oauth-client:${claimedId}`);
       throw invalidClient(outcome.reason);
