@@ -86,6 +86,15 @@ function proofKeyOf(jwk: JWK, alg: string) {
   return entry;
 }
 
+/**
+ * The one-time key that makes a verified JWT single-use (RFC 7523 §3 point 7, RFC 9449 §11.1): the
+ * caller consumes it, in the transaction that acts on the JWT, and refuses the JWT if it was spent.
+ */
+export interface ReplayKey {
+  key: string;
+  ttlSeconds: number;
+}
+
 export type AssertionFailure =
   | 'assertion_malformed'
   | 'assertion_alg_not_allowed'
@@ -109,9 +118,8 @@ export async function verifyClientAssertion(
     nowMs: number;
     maxLifetimeSeconds: number;
     clockToleranceSeconds: number;
-    consume(key: string, ttlSeconds: number): Promise<boolean>;
   },
-): Promise<{ ok: true } | { ok: false; reason: AssertionFailure }> {
+): Promise<{ ok: true; replay: ReplayKey } | { ok: false; reason: AssertionFailure }> {
   if (assertion.length > 8192) return { ok: false, reason: 'assertion_malformed' };
   let payload: Record<string, unknown>;
   try {
@@ -135,10 +143,8 @@ export async function verifyClientAssertion(
   const jti = payload.jti;
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256)
     return { ok: false, reason: 'assertion_missing_claim' };
-  const ttl = Math.ceil(exp - now) + expected.clockToleranceSeconds + 1;
-  if (!(await expected.consume(`oauth-assertion:${expected.clientId}:${jti}`, ttl)))
-    return { ok: false, reason: 'assertion_replayed' };
-  return { ok: true };
+  const ttlSeconds = Math.ceil(exp - now) + expected.clockToleranceSeconds + 1;
+  return { ok: true, replay: { key: `oauth-assertion:${expected.clientId}:${jti}`, ttlSeconds } };
 }
 
 function assertionReason(error: unknown): AssertionFailure {
@@ -183,7 +189,10 @@ export interface DpopCheck {
 /** SHA-256 of an access token, base64url (the proof's `ath`). */
 export const accessTokenHash = (token: string) => createHash('sha256').update(token).digest('base64url');
 
-/** A DPoP proof checker (RFC 9449 §4.3); `consume` makes each proof single-use across servers. */
+/**
+ * A DPoP proof checker (RFC 9449 §4.3). `check` verifies and returns the proof's replay key for the
+ * caller to consume; the sessions port consumes it at once with `consume`.
+ */
 export function createDpopVerifier(deps: {
   consume(key: string, ttlSeconds: number): Promise<boolean>;
   /** How far `iat` may be from now, either way. */
@@ -193,7 +202,7 @@ export function createDpopVerifier(deps: {
   async function check(
     proof: string,
     expected: DpopCheck,
-  ): Promise<{ ok: true; jkt: string } | { ok: false; reason: DpopFailure }> {
+  ): Promise<{ ok: true; jkt: string; replay: ReplayKey } | { ok: false; reason: DpopFailure }> {
     if (proof.length > 8192 || proof.split('.').length !== 3) return { ok: false, reason: 'malformed' };
     let header: Record<string, unknown>;
     try {
@@ -237,20 +246,23 @@ export function createDpopVerifier(deps: {
       return { ok: false, reason: 'ath_mismatch' };
     if (expected.nonceValid && (typeof payload.nonce !== 'string' || !expected.nonceValid(payload.nonce)))
       return { ok: false, reason: 'nonce_required' };
-    if (!(await deps.consume(`dpop:${jkt}:${payload.jti}`, window * 2 + 1)))
-      return { ok: false, reason: 'replayed' };
-    return { ok: true, jkt };
+    return { ok: true, jkt, replay: { key: `dpop:${jkt}:${payload.jti}`, ttlSeconds: window * 2 + 1 } };
   }
 
   /** The sessions service's port: a proof presented with an access token on Tessera's API. */
   const port: DpopProofVerifier = {
-    verify: (proof, request) =>
-      check(proof, {
+    async verify(proof, request) {
+      const checked = await check(proof, {
         method: request.method,
         urls: [withoutQuery(request.url)],
         accessToken: request.accessToken,
         nowMs: request.nowMs,
-      }),
+      });
+      if (!checked.ok) return checked;
+      if (!(await deps.consume(checked.replay.key, checked.replay.ttlSeconds)))
+        return { ok: false, reason: 'replayed' };
+      return { ok: true, jkt: checked.jkt };
+    },
   };
   return { check, port };
 }

@@ -83,9 +83,10 @@ export function createOAuthModule(
 
   const issuer = config.issuer.replace(/\/+$/, '');
   const tokenEndpoint = `${issuer}${TOKEN_ENDPOINT_PATH}`;
-  // Exactly once across servers (the store decides), group-committed with concurrent requests.
-  const consume = (key: string, ttl: number) => uow.write((r) => r.oauthOneTimeKeys.consume(key, ttl));
-  const dpop = createDpopVerifier({ consume });
+  // Replay keys are consumed by the service inside the transaction that issues the token.
+  const dpop = createDpopVerifier({
+    consume: (key, ttl) => uow.write((r) => r.oauthOneTimeKeys.consume(key, ttl)),
+  });
   // Nonces are a keyed hash of the time window: every server of a cluster issues and accepts the same.
   const nonceOf = (window: number) => credentials.auditRef(`dpop-nonce:${window}`).slice(-32);
   const windowNow = () => Math.floor(clock.nowMs() / NONCE_WINDOW_MS);
@@ -104,7 +105,6 @@ export function createOAuthModule(
         nowMs: clock.nowMs(),
         maxLifetimeSeconds: MAX_ASSERTION_LIFETIME_SECONDS,
         clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
-        consume,
       }),
     checkDpop: dpop.check,
     nonces: {

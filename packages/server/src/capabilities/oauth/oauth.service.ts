@@ -12,7 +12,7 @@ import type { SessionsService } from '../../core/sessions/sessions.service.js';
 import type { RequestContext } from '../../core/shared/context.js';
 import type { Clock, CredentialFactory } from '../../core/shared/ports.js';
 import type { Repos, UnitOfWork } from '../../core/shared/unit-of-work.js';
-import type { AssertionFailure, DpopCheck, DpopFailure } from '../../crypto/jose-verify.js';
+import type { AssertionFailure, DpopCheck, DpopFailure, ReplayKey } from '../../crypto/jose-verify.js';
 import { type ClientCredentials, invalidClient, OAuthError, TOKEN_EXCHANGE_GRANT } from './oauth.model.js';
 import { createTokenExchange } from './oauth-exchange.js';
 
@@ -29,11 +29,11 @@ export interface OAuthServiceDeps {
   verifyAssertion(
     assertion: string,
     client: { clientId: string; jwks: { keys: Record<string, unknown>[] } },
-  ): Promise<{ ok: true } | { ok: false; reason: AssertionFailure }>;
+  ): Promise<{ ok: true; replay: ReplayKey } | { ok: false; reason: AssertionFailure }>;
   checkDpop(
     proof: string,
     expected: DpopCheck,
-  ): Promise<{ ok: true; jkt: string } | { ok: false; reason: DpopFailure }>;
+  ): Promise<{ ok: true; jkt: string; replay: ReplayKey } | { ok: false; reason: DpopFailure }>;
   nonces: { current(): string; isValid(nonce: string): boolean };
   config: { issuer: string; tokenEndpoint: string; audience: string };
 }
@@ -53,6 +53,16 @@ export interface TokenResponse {
   token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   scope?: string;
+}
+
+/** A client that proved who it is; an assertion's `jti` is still to be consumed (`replay`). */
+export interface AuthenticatedClient {
+  client: OAuthClient;
+  credentialRef: string;
+  replay: ReplayKey | null;
+  presented: ClientCredentials;
+  claimedId: string | null;
+  endpoint: string;
 }
 
 export type AuditFn = (
@@ -107,16 +117,46 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     );
   }
 
+  type Outcome =
+    | { ok: true; client: OAuthClient; credentialRef: string }
+    | { ok: false; reason: AuthFailureReason; actor: AuditActor };
+
+  /** Audits a failed client authentication, counts it, and throws the uniform `invalid_client`. */
+  async function clientAuthFailed(
+    reason: AuthFailureReason,
+    actor: AuditActor,
+    presented: ClientCredentials,
+    claimedId: string | null,
+    ctx: RequestContext,
+    endpoint: string,
+    r?: Repos,
+  ): Promise<never> {
+    const record = (repos: Repos) =>
+      audit(
+        repos,
+        'oauth.client_auth_failed',
+        'failure',
+        actor,
+        ctx,
+        { endpoint, method: presented.kind },
+        reason,
+      );
+    await (r ? record(r) : uow.write(record));
+    limiter.recordFailure(`oauth-src:${ctx.sourceIp}`);
+    if (claimedId) limiter.recordFailure(`oauth-client:${claimedId}`);
+    throw invalidClient(reason);
+  }
+
   /**
    * Authenticates the client at any endpoint; throws a uniform `invalid_client` (401) after
-   * auditing the precise reason. Runs the assertion check (and its `jti` consumption) before the
-   * transaction, never inside it.
+   * auditing the precise reason. Reads only: an assertion's `jti` is returned as a replay key for
+   * the caller to consume in the transaction that acts on it (`spend`).
    */
   async function authenticateClient(
     presented: ClientCredentials,
     ctx: RequestContext,
     endpoint: string,
-  ): Promise<{ client: OAuthClient; credentialRef: string }> {
+  ): Promise<AuthenticatedClient> {
     const claimedId =
       presented.kind === 'client_assertion'
         ? (presented.clientId ?? unverifiedSubject(presented.assertion))
@@ -135,21 +175,6 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       );
       throw new OAuthError('invalid_request', 'Too many failed client authentications; retry later.', 429);
     }
-    let assertionFailure: AssertionFailure | null = null;
-    if (presented.kind === 'client_assertion' && claimedId) {
-      const method = await uow.read((r) => r.authMethods.get(claimedId));
-      if (method && isOAuthClient(method) && method.settings.tokenEndpointAuthMethod === 'private_key_jwt') {
-        const checked = await deps.verifyAssertion(presented.assertion, {
-          clientId: method.id,
-          jwks: method.settings.jwks ?? { keys: [] },
-        });
-        if (!checked.ok) assertionFailure = checked.reason;
-      }
-    }
-    type Outcome =
-      | { ok: true; client: OAuthClient; credentialRef: string }
-      | { ok: false; reason: AuthFailureReason; actor: AuditActor };
-    // Reads only: a successful authentication writes nothing (the token's issue is audited).
     const outcome = await uow.read(async (r): Promise<Outcome> => {
       const fail = (reason: AuthFailureReason, actor: AuditActor): Outcome => ({ ok: false, reason, actor });
       let client: OAuthClient;
@@ -182,33 +207,66 @@ export function createOAuthService(deps: OAuthServiceDeps) {
           return fail('wrong_client_auth_method', actor);
         if (presented.clientId !== null && presented.clientId !== unverifiedSubject(presented.assertion))
           return fail('assertion_wrong_issuer', actor);
-        if (assertionFailure) return fail(assertionFailure, actor);
         client = method;
       }
       const refused = await refuseReason(r, client, { identityId: client.identityId }, ctx, clock.nowMs());
       if (refused)
         return fail(refused, { authMethodId: client.id, identityId: client.identityId, credentialRef });
-      return { ok: true as const, client, credentialRef };
+      return { ok: true, client, credentialRef };
     });
-    if (!outcome.ok) {
-      const { reason, actor } = outcome;
-      await uow.write((r) =>
-        audit(
-          r,
-          'oauth.client_auth_failed',
-          'failure',
-          actor,
+    if (!outcome.ok)
+      return clientAuthFailed(outcome.reason, outcome.actor, presented, claimedId, ctx, endpoint);
+    const { client, credentialRef } = outcome;
+    let replay: ReplayKey | null = null;
+    if (presented.kind === 'client_assertion') {
+      const checked = await deps.verifyAssertion(presented.assertion, {
+        clientId: client.id,
+        jwks: client.settings.jwks ?? { keys: [] },
+      });
+      if (!checked.ok)
+        return clientAuthFailed(
+          checked.reason,
+          { authMethodId: client.id, credentialRef },
+          presented,
+          claimedId,
           ctx,
-          { endpoint, method: presented.kind },
-          reason,
-        ),
-      );
-      limiter.recordFailure(`oauth-src:${ctx.sourceIp}`);
-      if (claimedId) limiter.recordFailure(`oauth-client:${claimedId}`);
-      throw invalidClient(outcome.reason);
+          endpoint,
+        );
+      replay = checked.replay;
     }
-    ctx.actor = { identityId: outcome.client.identityId, authMethodId: outcome.client.id };
-    return { client: outcome.client, credentialRef: outcome.credentialRef };
+    ctx.actor = { identityId: client.identityId, authMethodId: client.id };
+    return { client, credentialRef, replay, presented, claimedId, endpoint };
+  }
+
+  /**
+   * Consumes an authenticated client's assertion `jti` in `r` (the transaction that acts on it):
+   * false when it was spent already, after auditing the replay as a failed authentication.
+   */
+  async function spent(r: Repos, auth: AuthenticatedClient, ctx: RequestContext): Promise<boolean> {
+    if (!auth.replay || (await r.oauthOneTimeKeys.consume(auth.replay.key, auth.replay.ttlSeconds)))
+      return false;
+    await audit(
+      r,
+      'oauth.client_auth_failed',
+      'failure',
+      { authMethodId: auth.client.id, credentialRef: auth.credentialRef },
+      ctx,
+      { endpoint: auth.endpoint, method: auth.presented.kind },
+      'assertion_replayed',
+    );
+    return true;
+  }
+
+  /** After a transaction found the assertion spent: count the failure and answer `invalid_client`. */
+  function replayed(auth: AuthenticatedClient, ctx: RequestContext): never {
+    limiter.recordFailure(`oauth-src:${ctx.sourceIp}`);
+    if (auth.claimedId) limiter.recordFailure(`oauth-client:${auth.claimedId}`);
+    throw invalidClient('assertion_replayed');
+  }
+
+  /** Consumes the assertion in a transaction of its own (introspection, revocation, exchange). */
+  async function spend(auth: AuthenticatedClient, ctx: RequestContext): Promise<void> {
+    if (auth.replay && (await uow.write((r) => spent(r, auth, ctx)))) replayed(auth, ctx);
   }
 
   /** Audits a refused token request of an authenticated client, then throws its OAuth error. */
@@ -255,9 +313,11 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required.');
     if (grantType !== 'client_credentials' && grantType !== TOKEN_EXCHANGE_GRANT)
       throw new OAuthError('unsupported_grant_type', 'Supported: client_credentials and token exchange.');
-    const { client, credentialRef } = await authenticateClient(request.credentials, ctx, 'token');
+    const auth = await authenticateClient(request.credentials, ctx, 'token');
+    const { client, credentialRef } = auth;
 
     let jkt: string | null = null;
+    let proofReplay: ReplayKey | null = null;
     if (request.dpopProof !== undefined) {
       const proof = await deps.checkDpop(request.dpopProof, {
         method: 'POST',
@@ -282,7 +342,10 @@ export function createOAuthService(deps: OAuthServiceDeps) {
           ctx,
           new OAuthError('invalid_dpop_proof', 'The DPoP proof is invalid.', 400, `dpop_${proof.reason}`),
         );
-      } else jkt = proof.jkt;
+      } else {
+        jkt = proof.jkt;
+        proofReplay = proof.replay;
+      }
     } else if (client.settings.dpopBoundAccessTokens) {
       await refuse(
         client,
@@ -291,7 +354,19 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       );
     }
 
-    if (grantType === TOKEN_EXCHANGE_GRANT) return exchange(client, credentialRef, request, jkt, ctx);
+    if (grantType === TOKEN_EXCHANGE_GRANT) {
+      await spend(auth, ctx);
+      if (
+        proofReplay &&
+        !(await uow.write((r) => r.oauthOneTimeKeys.consume(proofReplay.key, proofReplay.ttlSeconds)))
+      )
+        await refuse(
+          client,
+          ctx,
+          new OAuthError('invalid_dpop_proof', 'The DPoP proof was used before.', 400, 'dpop_replayed'),
+        );
+      return exchange(client, credentialRef, request, jkt, ctx);
+    }
 
     const scopes = grantedScopes(client, request.params.scope);
     if (scopes instanceof OAuthError)
@@ -313,7 +388,21 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       );
     const audience = request.resources.length ? request.resources : config.audience;
 
+    // One transaction: both single-use values are spent with the token they bought, or neither.
     const issued = await uow.write(async (r) => {
+      if (await spent(r, auth, ctx)) return 'assertion_replayed' as const;
+      if (proofReplay && !(await r.oauthOneTimeKeys.consume(proofReplay.key, proofReplay.ttlSeconds))) {
+        await audit(
+          r,
+          'oauth.token_refused',
+          'denied',
+          { authMethodId: client.id, identityId: client.identityId },
+          ctx,
+          {},
+          'dpop_replayed',
+        );
+        return 'dpop_replayed' as const;
+      }
       const session = sessions.issue(
         { method: client, identityId: client.identityId },
         {
@@ -344,6 +433,9 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       );
       return session;
     });
+    if (issued === 'assertion_replayed') replayed(auth, ctx);
+    if (issued === 'dpop_replayed')
+      throw new OAuthError('invalid_dpop_proof', 'The DPoP proof was used before.', 400, 'dpop_replayed');
     return {
       access_token: issued.token,
       token_type: jkt ? 'DPoP' : 'Bearer',
@@ -366,7 +458,9 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     ) {
       const raw = params.token;
       if (!raw) throw new OAuthError('invalid_request', 'token is required.');
-      const { client } = await authenticateClient(presented, ctx, 'introspect');
+      const auth = await authenticateClient(presented, ctx, 'introspect');
+      await spend(auth, ctx);
+      const { client } = auth;
       const claims = await sessions.introspect(raw);
       if (!claims || !owns(client, claims)) return { active: false };
       return {
@@ -392,7 +486,9 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     ) {
       const raw = params.token;
       if (!raw) throw new OAuthError('invalid_request', 'token is required.');
-      const { client } = await authenticateClient(presented, ctx, 'revoke');
+      const auth = await authenticateClient(presented, ctx, 'revoke');
+      await spend(auth, ctx);
+      const { client } = auth;
       const claims = await sessions.introspect(raw);
       if (!claims || !owns(client, claims)) return;
       await uow.write(async (r) => {
