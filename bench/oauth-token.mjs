@@ -135,6 +135,7 @@ try {
       const target = await startTarget(name, {
         core: serverCore,
         args: ['--client-jwk', JSON.stringify(clientJwk)],
+        ...(profileDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
       });
       try {
         const file = join(dir, `${name}.jsonl`);
