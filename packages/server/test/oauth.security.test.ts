@@ -564,6 +564,30 @@ describe.each(STORES)('OAuth authorization server security on %s', (store) => {
       });
     });
 
+    it('an administrator session may introspect any token; a session without rights learns nothing', async () => {
+      const r = await jwtGrant(await assertion());
+      const token = r.body.access_token as string;
+      s.track(token);
+      const asAdmin = await post('/oauth/introspect', { token }, { authorization: `Bearer ${s.adminToken}` });
+      expect(asAdmin.body).toMatchObject({ active: true, client_id: jwtClient });
+      const c = await createClient(s, 'no-rights-client');
+      const own = await post(
+        '/oauth/token',
+        { grant_type: 'client_credentials' },
+        { authorization: `Basic ${Buffer.from(`${c.clientId}:${c.clientSecret}`).toString('base64')}` },
+      );
+      s.track(own.body.access_token);
+      const asOther = await post(
+        '/oauth/introspect',
+        { token },
+        { authorization: `Bearer ${own.body.access_token}` },
+      );
+      expect(asOther.body).toEqual({ active: false });
+      const bad = await post('/oauth/introspect', { token }, { authorization: 'Bearer not-a-session' });
+      expectOAuthError(bad, 401, 'invalid_token');
+      expect(bad.headers['www-authenticate']).toMatch(/^Bearer /);
+    });
+
     it('deleting a client makes its tokens inactive everywhere', async () => {
       const c = await createClient(s, 'short-lived-client');
       const basic = {

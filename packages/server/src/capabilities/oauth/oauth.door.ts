@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authMethodResource } from '../../core/access/access.resources.js';
 import {
   type DoorAccessDeps,
   defaultBodyLimit,
@@ -151,7 +152,28 @@ export function oauthDoor(access: DoorAccessDeps, oauth: OAuthService): FrontDoo
       });
       scope.post('/introspect', { config }, async (request) => {
         const form = formOf(request);
-        return oauth.introspect(form.params, clientCredentials(request, form.params), request.ctx);
+        const session = /^(Bearer|DPoP)[ \t]+(\S{1,4096})[ \t]*$/i.exec(request.headers.authorization ?? '');
+        if (!session)
+          return oauth.introspect(form.params, clientCredentials(request, form.params), request.ctx);
+        // An administrator's session (RFC 7662 §2.1 allows any authorization the server accepts).
+        const claims = await access.sessions
+          .verify(session[2]!, {
+            scheme: session[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer',
+            method: request.method,
+            url: requestUrl(request),
+            dpopProof: typeof request.headers.dpop === 'string' ? request.headers.dpop : undefined,
+          })
+          .catch(() => {
+            throw new OAuthError('invalid_token', 'The session token is not valid.', 401);
+          });
+        const principal = access.sessions.toPrincipal(claims);
+        request.ctx.actor = { identityId: principal.identityId, authMethodId: principal.authMethodId };
+        return oauth.introspectForSession(form.params, async (clientName) => {
+          const decision = await access.access.authorize(principal, 'read', authMethodResource(clientName), {
+            sourceIp: request.ctx.sourceIp,
+          });
+          return decision.allowed;
+        });
       });
       scope.post('/revoke', { config }, async (request, reply) => {
         const form = formOf(request);
@@ -164,7 +186,13 @@ export function oauthDoor(access: DoorAccessDeps, oauth: OAuthService): FrontDoo
 
 function renderError(error: unknown, request: FastifyRequest, reply: FastifyReply) {
   if (error instanceof OAuthError) {
-    if (error.status === 401) reply.header('www-authenticate', 'Basic realm="tessera", charset="UTF-8"');
+    if (error.status === 401)
+      reply.header(
+        'www-authenticate',
+        error.error === 'invalid_token'
+          ? 'Bearer error="invalid_token"'
+          : 'Basic realm="tessera", charset="UTF-8"',
+      );
     if (error.status === 429) reply.header('retry-after', '60');
     request.log.info({ code: error.error, reason: error.reason }, 'oauth request refused');
     return reply.status(error.status).send({ error: error.error, error_description: error.description });

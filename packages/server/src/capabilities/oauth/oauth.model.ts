@@ -12,6 +12,7 @@ export type OAuthErrorCode =
   | 'invalid_dpop_proof'
   | 'use_dpop_nonce'
   | 'unsupported_token_type'
+  | 'invalid_token'
   | 'slow_down';
 
 /** An OAuth error: rendered by the door as `{error, error_description}` with its status. */

@@ -75,6 +75,24 @@ export type AuditFn = (
   reason?: string,
 ) => Promise<unknown>;
 
+/** RFC 7662 §2.2: an active token's claims. */
+function activeAnswer(claims: SessionClaims) {
+  return {
+    active: true,
+    iss: claims.iss,
+    sub: claims.sub,
+    aud: claims.aud,
+    client_id: claims.client_id,
+    jti: claims.jti,
+    iat: claims.iat,
+    exp: claims.exp,
+    token_type: claims.cnf?.jkt ? 'DPoP' : 'Bearer',
+    ...(claims.scope ? { scope: claims.scope } : {}),
+    ...(claims.cnf ? { cnf: claims.cnf } : {}),
+    ...(claims.act ? { act: claims.act } : {}),
+  };
+}
+
 /** The payload of a JWT, unverified: only to find which client's keys to verify it with. */
 function unverifiedSubject(jwt: string): string | null {
   const part = jwt.split('.')[1];
@@ -462,21 +480,22 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       await spend(auth, ctx);
       const { client } = auth;
       const claims = await sessions.introspect(raw);
-      if (!claims || !owns(client, claims)) return { active: false };
-      return {
-        active: true,
-        iss: claims.iss,
-        sub: claims.sub,
-        aud: claims.aud,
-        client_id: claims.client_id,
-        jti: claims.jti,
-        iat: claims.iat,
-        exp: claims.exp,
-        token_type: claims.cnf?.jkt ? 'DPoP' : 'Bearer',
-        ...(claims.scope ? { scope: claims.scope } : {}),
-        ...(claims.cnf ? { cnf: claims.cnf } : {}),
-        ...(claims.act ? { act: claims.act } : {}),
-      };
+      return claims && owns(client, claims) ? activeAnswer(claims) : { active: false };
+    },
+    /**
+     * RFC 7662 for an administrator's session instead of a client: any token whose client the
+     * caller may read (`read` on the client's auth method, through its roles).
+     */
+    async introspectForSession(
+      params: Readonly<Record<string, string>>,
+      mayRead: (clientName: string) => Promise<boolean>,
+    ) {
+      const raw = params.token;
+      if (!raw) throw new OAuthError('invalid_request', 'token is required.');
+      const claims = await sessions.introspect(raw);
+      if (!claims) return { active: false };
+      const method = await uow.read((r) => r.authMethods.get(claims.client_id));
+      return method && (await mayRead(method.name)) ? activeAnswer(claims) : { active: false };
     },
     /** RFC 7009: revokes the caller's own token everywhere; anything else is a silent success. */
     async revoke(
