@@ -134,52 +134,73 @@ export function oauthDoor(access: DoorAccessDeps, oauth: OAuthService): FrontDoo
       );
       const config = { access: { public: true as const } };
 
-      scope.post('/token', { config }, async (request) => {
-        const form = formOf(request);
-        const dpop = request.headers.dpop;
-        if (Array.isArray(dpop) || (typeof dpop === 'string' && dpop.includes(',')))
-          throw new OAuthError('invalid_dpop_proof', 'Send exactly one DPoP proof.');
-        return oauth.token(
-          {
-            params: form.params,
-            resources: form.resources,
-            credentials: clientCredentials(request, form.params),
-            dpopProof: dpop,
-            requestUrl: requestUrl(request),
-          },
-          request.ctx,
-        );
-      });
-      scope.post('/introspect', { config }, async (request) => {
-        const form = formOf(request);
-        const session = /^(Bearer|DPoP)[ \t]+(\S{1,4096})[ \t]*$/i.exec(request.headers.authorization ?? '');
-        if (!session)
-          return oauth.introspect(form.params, clientCredentials(request, form.params), request.ctx);
-        // An administrator's session (RFC 7662 §2.1 allows any authorization the server accepts).
-        const claims = await access.sessions
-          .verify(session[2]!, {
-            scheme: session[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer',
-            method: request.method,
-            url: requestUrl(request),
-            dpopProof: typeof request.headers.dpop === 'string' ? request.headers.dpop : undefined,
-          })
-          .catch(() => {
-            throw new OAuthError('invalid_token', 'The session token is not valid.', 401);
+      // Client authentication happens inside (RFC 6749 §2.3): no bearer credential at the HTTP layer.
+      const doc = (summary: string) => ({ tags: ['oauth'], summary, security: [] });
+      scope.post(
+        '/token',
+        { config, schema: doc('OAuth 2 token endpoint (RFC 6749, 7523, 8693, 9449)') },
+        async (request) => {
+          const form = formOf(request);
+          const dpop = request.headers.dpop;
+          if (Array.isArray(dpop) || (typeof dpop === 'string' && dpop.includes(',')))
+            throw new OAuthError('invalid_dpop_proof', 'Send exactly one DPoP proof.');
+          return oauth.token(
+            {
+              params: form.params,
+              resources: form.resources,
+              credentials: clientCredentials(request, form.params),
+              dpopProof: dpop,
+              requestUrl: requestUrl(request),
+            },
+            request.ctx,
+          );
+        },
+      );
+      scope.post(
+        '/introspect',
+        { config, schema: doc('Token introspection (RFC 7662)') },
+        async (request) => {
+          const form = formOf(request);
+          const session = /^(Bearer|DPoP)[ \t]+(\S{1,4096})[ \t]*$/i.exec(
+            request.headers.authorization ?? '',
+          );
+          if (!session)
+            return oauth.introspect(form.params, clientCredentials(request, form.params), request.ctx);
+          // An administrator's session (RFC 7662 §2.1 allows any authorization the server accepts).
+          const claims = await access.sessions
+            .verify(session[2]!, {
+              scheme: session[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer',
+              method: request.method,
+              url: requestUrl(request),
+              dpopProof: typeof request.headers.dpop === 'string' ? request.headers.dpop : undefined,
+            })
+            .catch(() => {
+              throw new OAuthError('invalid_token', 'The session token is not valid.', 401);
+            });
+          const principal = access.sessions.toPrincipal(claims);
+          request.ctx.actor = { identityId: principal.identityId, authMethodId: principal.authMethodId };
+          return oauth.introspectForSession(form.params, async (clientName) => {
+            const decision = await access.access.authorize(
+              principal,
+              'read',
+              authMethodResource(clientName),
+              {
+                sourceIp: request.ctx.sourceIp,
+              },
+            );
+            return decision.allowed;
           });
-        const principal = access.sessions.toPrincipal(claims);
-        request.ctx.actor = { identityId: principal.identityId, authMethodId: principal.authMethodId };
-        return oauth.introspectForSession(form.params, async (clientName) => {
-          const decision = await access.access.authorize(principal, 'read', authMethodResource(clientName), {
-            sourceIp: request.ctx.sourceIp,
-          });
-          return decision.allowed;
-        });
-      });
-      scope.post('/revoke', { config }, async (request, reply) => {
-        const form = formOf(request);
-        await oauth.revoke(form.params, clientCredentials(request, form.params), request.ctx);
-        return reply.status(200).send();
-      });
+        },
+      );
+      scope.post(
+        '/revoke',
+        { config, schema: doc('Token revocation (RFC 7009)') },
+        async (request, reply) => {
+          const form = formOf(request);
+          await oauth.revoke(form.params, clientCredentials(request, form.params), request.ctx);
+          return reply.status(200).send();
+        },
+      );
     },
   };
 }

@@ -150,6 +150,7 @@ export function createOAuthModule(
             schema: {
               tags: ['oauth'],
               summary: 'OAuth 2 authorization server metadata (RFC 8414)',
+              security: [],
               response: { 200: MetadataSchema },
             },
           },
