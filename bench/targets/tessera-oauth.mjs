@@ -36,6 +36,35 @@ const client = expect(
   201,
   'register the OAuth client',
 ).client;
+// For the introspection and exchange figures: a secret client, its token, and an actor allowed to
+// exchange that client's tokens.
+const subject = expect(
+  await call('POST', '/v1/oauth-clients', {
+    token: adminToken,
+    body: { name: '/bench/subject', scopes: ['api:read'], accessTokenTtlSeconds: 3600 },
+  }),
+  201,
+  'register the subject client',
+);
+const actor = expect(
+  await call('POST', '/v1/oauth-clients', {
+    token: adminToken,
+    body: { name: '/bench/actor', resources: [RESOURCE], mayActFor: [subject.client.clientId] },
+  }),
+  201,
+  'register the actor client',
+);
+const basic = (c) => `Basic ${Buffer.from(`${c.client.clientId}:${c.clientSecret}`).toString('base64')}`;
+const subjectToken = JSON.parse(
+  (
+    await tessera.app.inject({
+      method: 'POST',
+      url: '/oauth/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(subject) },
+      payload: 'grant_type=client_credentials&scope=api%3Aread',
+    })
+  ).body,
+).access_token;
 const nonce = (
   await tessera.app.inject({
     method: 'POST',
@@ -54,6 +83,21 @@ ready({
   resource: RESOURCE,
   scope: 'api:read',
   nonce,
+  introspect: {
+    path: '/oauth/introspect',
+    authorization: basic(subject),
+    body: new URLSearchParams({ token: subjectToken }).toString(),
+  },
+  exchange: {
+    path: '/oauth/token',
+    authorization: basic(actor),
+    body: new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: subjectToken,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      resource: RESOURCE,
+    }).toString(),
+  },
   dataDir,
   storeUrl,
   pid: process.pid,
