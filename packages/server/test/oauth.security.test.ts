@@ -202,6 +202,26 @@ describe.each(STORES)('OAuth authorization server security on %s', (store) => {
       expect(await lastAudit('oauth.client_auth_failed')).toMatchObject({ reason });
     });
 
+    it.each(['RS256', 'PS256', 'EdDSA'] as const)('accepts a %s client key', async (alg) => {
+      const pair = await generateKeyPair(alg === 'EdDSA' ? 'Ed25519' : alg, { extractable: true });
+      const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1' };
+      const c = await createClient(s, `alg-${alg}`, {
+        tokenEndpointAuthMethod: 'private_key_jwt',
+        jwks: { keys: [jwk] },
+      });
+      const a = await new SignJWT({ jti: randomUUID() })
+        .setProtectedHeader({ alg, kid: 'k1' })
+        .setIssuer(c.clientId)
+        .setSubject(c.clientId)
+        .setAudience(TOKEN_URL)
+        .setIssuedAt(nowS())
+        .setExpirationTime(nowS() + 60)
+        .sign(pair.privateKey);
+      const r = await jwtGrant(a);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      s.track(r.body.access_token);
+    });
+
     it('refuses an assertion signed with another key, with HS256, or malformed', async () => {
       const other = await keys();
       expectOAuthError(await jwtGrant(await assertion({}, other.privateKey)), 401, 'invalid_client');
