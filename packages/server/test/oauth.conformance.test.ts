@@ -1,4 +1,6 @@
-import { exportJWK, generateKeyPair } from 'jose';
+import { createHash } from 'node:crypto';
+import { SessionTokenVerifier } from '@tessera/sdk';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as openid from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,7 +134,8 @@ describe('OAuth authorization server with oauth4webapi and openid-client', () =>
     });
     const client = { client_id: c.clientId };
     const auth = oauth.PrivateKeyJwt({ key: keys.privateKey, kid: keys.kid });
-    const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
+    const holderKeys = await oauth.generateKeyPair('ES256', { extractable: true });
+    const DPoP = oauth.DPoP(client, holderKeys);
     const grant = () => oauth.clientCredentialsGrantRequest(as, client, auth, {}, { DPoP, ...insecure });
     let tokens: oauth.TokenEndpointResponse;
     let retried = false;
@@ -171,6 +174,43 @@ describe('OAuth authorization server with oauth4webapi and openid-client', () =>
       .catch((error: unknown) => error);
     expect(stolen).toBeInstanceOf(oauth.WWWAuthenticateChallengeError);
     expect((stolen as oauth.WWWAuthenticateChallengeError).response.status).toBe(401);
+
+    // The SDK verifier (a resource server verifying locally) refuses it too without the holder's proof.
+    const verifier = new SessionTokenVerifier({
+      jwksUrl: `${s.issuer}/.well-known/jwks.json`,
+      audience: 'tessera',
+    });
+    await expect(verifier.verify(tokens.access_token)).rejects.toMatchObject({
+      code: 'TESSERA_TOKEN_INVALID',
+    });
+    const api = `${s.issuer}/v1/dynamic-secrets`;
+    const proofBy = async (keys: CryptoKeyPair, claims: Record<string, unknown> = {}) =>
+      new SignJWT({
+        htm: 'GET',
+        htu: api,
+        iat: Math.floor(Date.now() / 1000),
+        jti: crypto.randomUUID(),
+        ath: createHash('sha256').update(tokens.access_token).digest('base64url'),
+        ...claims,
+      })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(keys.publicKey) })
+        .sign(keys.privateKey);
+    const good = await proofBy(holderKeys);
+    const sender = { method: 'GET', url: api, dpopProof: good };
+    expect(await verifier.verify(tokens.access_token, sender)).toMatchObject({ client_id: c.clientId });
+    await expect(verifier.verify(tokens.access_token, sender)).rejects.toThrow(/used before/);
+    const thiefKeys = await oauth.generateKeyPair('ES256', { extractable: true });
+    for (const dpopProof of [
+      await proofBy(thiefKeys),
+      await proofBy(holderKeys, { htm: 'POST' }),
+      await proofBy(holderKeys, { ath: 'x' }),
+      await proofBy(holderKeys, { iat: Math.floor(Date.now() / 1000) - 600 }),
+    ])
+      await expect(
+        verifier.verify(tokens.access_token, { method: 'GET', url: api, dpopProof }),
+      ).rejects.toMatchObject({
+        code: 'TESSERA_TOKEN_INVALID',
+      });
   });
 
   it('introspection and revocation (RFC 7662, RFC 7009); a revoked token is refused by the API', async () => {
