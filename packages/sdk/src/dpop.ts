@@ -145,3 +145,54 @@ export async function verifyDpopProof(
   if (payload.ath !== ath) throw invalid('ath does not match the access token');
   return { jkt: await jwkThumbprint(jwk), jti: payload.jti };
 }
+
+const SIGNING: Record<string, { sign: AlgorithmIdentifier | EcdsaParams | RsaPssParams }> = {
+  ES256: { sign: { name: 'ECDSA', hash: 'SHA-256' } },
+  EdDSA: { sign: { name: 'Ed25519' } },
+  Ed25519: { sign: { name: 'Ed25519' } },
+  PS256: { sign: { name: 'RSA-PSS', saltLength: 32 } },
+  RS256: { sign: { name: 'RSASSA-PKCS1-v1_5' } },
+};
+
+function encodeJson(value: unknown): string {
+  return base64url(ascii.encode(JSON.stringify(value)).buffer as ArrayBuffer);
+}
+
+/**
+ * Creates a DPoP proof (RFC 9449 §4.2) for one request with a WebCrypto key pair whose public key
+ * is extractable (e.g. `crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true,
+ * ['sign', 'verify'])`). Give `accessToken` when the proof goes with it (`ath`), and the server's
+ * `DPoP-Nonce` when it asked for one.
+ */
+export async function createDpopProof(
+  keyPair: CryptoKeyPair,
+  request: {
+    method: string;
+    url: string;
+    accessToken?: string;
+    nonce?: string;
+    alg?: 'ES256' | 'EdDSA' | 'PS256' | 'RS256';
+  },
+): Promise<string> {
+  const exported = await crypto.subtle.exportKey('jwk', keyPair.publicKey);
+  const kty = String(exported.kty);
+  const alg = request.alg ?? (kty === 'EC' ? 'ES256' : kty === 'OKP' ? 'EdDSA' : 'PS256');
+  const members = THUMBPRINT_MEMBERS[kty];
+  if (!members) throw new TypeError('createDpopProof: unsupported key type');
+  const jwk = Object.fromEntries(members.map((m) => [m, (exported as Record<string, unknown>)[m]]));
+  const idBytes = crypto.getRandomValues(new Uint8Array(16));
+  const payload: Record<string, unknown> = {
+    htm: request.method,
+    htu: withoutQuery(request.url),
+    iat: Math.floor(Date.now() / 1000),
+    jti: base64url(idBytes.buffer as ArrayBuffer),
+    ...(request.nonce ? { nonce: request.nonce } : {}),
+    ...(request.accessToken
+      ? { ath: base64url(await crypto.subtle.digest('SHA-256', ascii.encode(request.accessToken))) }
+      : {}),
+  };
+  const input = `${encodeJson({ typ: 'dpop+jwt', alg, jwk })}.${encodeJson(payload)}`;
+  const signing = SIGNING[alg] as { sign: AlgorithmIdentifier };
+  const signature = await crypto.subtle.sign(signing.sign, keyPair.privateKey, ascii.encode(input));
+  return `${input}.${base64url(signature)}`;
+}

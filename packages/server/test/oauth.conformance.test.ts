@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { SessionTokenVerifier } from '@tessera/sdk';
+import { createDpopProof, SessionTokenVerifier } from '@tessera/sdk';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as openid from 'openid-client';
@@ -211,6 +211,20 @@ describe('OAuth authorization server with oauth4webapi and openid-client', () =>
       ).rejects.toMatchObject({
         code: 'TESSERA_TOKEN_INVALID',
       });
+
+    // A proof made by the SDK is accepted by Tessera's API and by the SDK verifier.
+    const sdkProof = () =>
+      createDpopProof(holderKeys, { method: 'GET', url: api, accessToken: tokens.access_token });
+    const viaSdk = await fetch(api, {
+      headers: { authorization: `DPoP ${tokens.access_token}`, dpop: await sdkProof() },
+    });
+    expect(viaSdk.status).toBe(200);
+    const checked = await verifier.verify(tokens.access_token, {
+      method: 'GET',
+      url: api,
+      dpopProof: await sdkProof(),
+    });
+    expect(checked.cnf).toEqual({ jkt: expect.any(String) });
   });
 
   it('introspection and revocation (RFC 7662, RFC 7009); a revoked token is refused by the API', async () => {
