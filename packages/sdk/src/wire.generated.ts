@@ -439,6 +439,8 @@ export interface GetV1AuditEventsQuery {
   type?: string;
   outcome?: 'success' | 'failure' | 'denied';
   resourcePrefix?: string;
+  /** Up to 5 ids (identity `i-…`, auth method or OAuth client `p-…`), comma-separated: events where each one acted or is a party of a delegation (token exchange); all must match */
+  party?: string;
   /** ISO-8601 UTC */
   since?: string;
   /** ISO-8601 UTC */

@@ -525,6 +525,15 @@ describe.each(STORES)('OAuth authorization server security on %s', (store) => {
       expect(ok.body.scope).toBe('read');
       const exchanged = await lastAudit('oauth.token_exchanged');
       expect(exchanged.data.parties).toEqual(expect.arrayContaining([allowed.clientId]));
+      // "Everything the allowed client did for the subject": both parties of the chain.
+      const both = `${subject.body.client.identityId},${allowed.clientId}`;
+      const found = await s.call('GET', `/v1/audit/events?party=${both}`, { token: s.adminToken });
+      expect(found.status, JSON.stringify(found.body)).toBe(200);
+      expect(found.body.items.map((e: { type: string }) => e.type)).toEqual(['oauth.token_exchanged']);
+      const neither = await s.call('GET', `/v1/audit/events?party=${both},${stranger.clientId}`, {
+        token: s.adminToken,
+      });
+      expect(neither.body.items).toEqual([]);
       // Revoking the subject token's identity makes the exchange fail.
       expect(
         (await s.call('DELETE', `/v1/oauth-clients/${subject.clientId}`, { token: s.adminToken })).status,
