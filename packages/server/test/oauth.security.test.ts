@@ -365,8 +365,8 @@ describe.each(STORES)('OAuth authorization server security on %s', (store) => {
   });
 
   describe('DPoP (RFC 9449)', () => {
-    const dpopGrant = async (p: string, clientId = dpopClient) =>
-      jwtGrant(await assertion({}, clientKeys.privateKey, 'ES256', clientId), {}, { dpop: p });
+    const dpopGrant = async (p: string, clientId = dpopClient, headers: Record<string, string> = {}) =>
+      jwtGrant(await assertion({}, clientKeys.privateKey, 'ES256', clientId), {}, { dpop: p, ...headers });
 
     it('a DPoP-bound client must send a proof', async () => {
       expectOAuthError(
@@ -393,6 +393,7 @@ describe.each(STORES)('OAuth authorization server security on %s', (store) => {
     it.each([
       ['wrong htm', { htm: 'GET' }, {}],
       ['wrong htu', { htu: 'http://tessera.test/other' }, {}],
+      ['htu of another server (even with its Host header)', { htu: 'http://evil.test/oauth/token' }, {}],
       ['stale iat', { iat: -300 }, {}],
       ['iat in the future', { iat: 300 }, {}],
       ['wrong typ', {}, { typ: 'JWT' }],
@@ -409,7 +410,9 @@ describe.each(STORES)('OAuth authorization server security on %s', (store) => {
         const pair = await generateKeyPair('ES256', { extractable: true });
         h.jwk = await exportJWK(pair.privateKey);
       }
-      expectOAuthError(await dpopGrant(await proof(k, c, h)), 400, 'invalid_dpop_proof');
+      const p = await proof(k, c, h);
+      const host = typeof c.htu === 'string' ? { host: new URL(c.htu).host } : {};
+      expectOAuthError(await dpopGrant(p, dpopClient, host), 400, 'invalid_dpop_proof');
     });
 
     it('refuses a replayed proof, a proof signed with another key than its jwk, and a symmetric one', async () => {

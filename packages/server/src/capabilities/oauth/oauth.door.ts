@@ -150,7 +150,6 @@ export function oauthDoor(access: DoorAccessDeps, oauth: OAuthService): FrontDoo
               resources: form.resources,
               credentials: clientCredentials(request, form.params),
               dpopProof: dpop,
-              requestUrl: requestUrl(request),
             },
             request.ctx,
           );

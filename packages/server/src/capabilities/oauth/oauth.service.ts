@@ -43,8 +43,6 @@ export interface TokenRequest {
   resources: readonly string[];
   credentials: ClientCredentials;
   dpopProof: string | undefined;
-  /** The URL the request reached (a proof may name it or the published endpoint). */
-  requestUrl: string;
 }
 
 export interface TokenResponse {
@@ -339,7 +337,9 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     if (request.dpopProof !== undefined) {
       const proof = await deps.checkDpop(request.dpopProof, {
         method: 'POST',
-        urls: [config.tokenEndpoint, request.requestUrl],
+        // Only the published endpoint: the request's Host header is the client's to choose, and a
+        // proof made for another server's token endpoint must not be replayable here.
+        urls: [config.tokenEndpoint],
         nowMs: clock.nowMs(),
         nonceValid: deps.nonces.isValid,
       });
