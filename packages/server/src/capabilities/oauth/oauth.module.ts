@@ -14,7 +14,6 @@ import {
 import type { TypedApp } from '../../http/app.js';
 import type { CapabilityModule } from '../../platform/module.js';
 import type { Platform } from '../../platform/platform.js';
-import { createOneTimeKeyRepo } from '../../storage/repos/one-time-keys.repo.js';
 import {
   INTROSPECTION_ENDPOINT_PATH,
   METADATA_PATH,
@@ -22,7 +21,7 @@ import {
   TOKEN_ENDPOINT_PATH,
   TOKEN_EXCHANGE_GRANT,
 } from './oauth.model.js';
-import { createOAuthClientSecretsRepo, oauthMigrations } from './oauth.repo.js';
+import { createOAuthClientSecretsRepo, createOAuthOneTimeKeysRepo, oauthMigrations } from './oauth.repo.js';
 import { registerOAuthClientRoutes } from './oauth.routes.js';
 import { createOAuthService, type OAuthService } from './oauth.service.js';
 import { createOAuthClientHandler } from './oauth-client.auth-method.js';
@@ -66,7 +65,7 @@ export function createOAuthModule(
     migrations: oauthMigrations,
     repos: {
       oauthClientSecrets: createOAuthClientSecretsRepo,
-      oauthOneTimeKeys: ({ db }) => createOneTimeKeyRepo(db, clock),
+      oauthOneTimeKeys: (target) => createOAuthOneTimeKeysRepo(target, clock),
     },
   });
   const handler = createOAuthClientHandler({

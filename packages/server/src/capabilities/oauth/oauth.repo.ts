@@ -1,6 +1,6 @@
 import { type Kysely, type Migration, sql } from 'kysely';
-import type { OneTimeKeys } from '../../core/shared/ports.js';
-import type { QueryTarget } from '../../storage/prepared.js';
+import type { Clock, OneTimeKeys } from '../../core/shared/ports.js';
+import { prepared, type QueryTarget } from '../../storage/prepared.js';
 
 /** One secret of an OAuth client, stored hashed; a rotated-away one may live on for a grace period. */
 export interface ClientSecretRecord {
@@ -100,5 +100,38 @@ export function createOAuthClientSecretsRepo({ db }: QueryTarget): OAuthClientSe
     async deleteOfClient(clientId) {
       await table.deleteFrom('oauth_client_secrets').where('client_id', '=', clientId).execute();
     },
+  };
+}
+
+/** `one_time_keys` upsert (storage/repos/one-time-keys.repo.ts), compiled once: a row when new. */
+const consumeQuery = prepared((db, key: string, expiresAt: number, nowMs: number) =>
+  db
+    .insertInto('one_time_keys')
+    .values({ key, expires_at: expiresAt })
+    .onConflict((oc) =>
+      oc
+        .column('key')
+        .doUpdateSet({ expires_at: (eb) => eb.ref('excluded.expires_at') })
+        .where('one_time_keys.expires_at', '<=', nowMs),
+    )
+    .returning('key'),
+);
+
+/**
+ * One-time keys inside the caller's unit of work (the token endpoint spends two per token): the
+ * same statement and semantics as the platform's `consume`, prepared, and committed with the token.
+ */
+export function createOAuthOneTimeKeysRepo(target: QueryTarget, clock: Clock): OneTimeKeys {
+  return {
+    async consume(key, ttlSeconds) {
+      if (key.length === 0 || key.length > 512)
+        throw new RangeError('a one-time key must be 1 to 512 characters');
+      if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0)
+        throw new RangeError('a one-time key needs a positive TTL');
+      const nowMs = clock.nowMs();
+      const rows = await consumeQuery(target, key, nowMs + Math.ceil(ttlSeconds * 1000), nowMs);
+      return rows.length > 0;
+    },
+    pruneExpired: async () => 0, // the platform's job prunes the table
   };
 }
