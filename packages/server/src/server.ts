@@ -113,6 +113,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     access: access.services.access,
     denials: audit.services.denials,
     authenticate: authentication.services.authenticate,
+    publicBaseUrl: config.issuer.replace(/\/+$/, ''),
   };
   const app = await buildApp({
     log,

@@ -468,6 +468,17 @@ describe.each(STORES)('OAuth authorization server security on %s', (store) => {
       expect(
         (await api({ authorization: `DPoP ${token}`, dpop: await apiProof(k, { htm: 'POST' }) })).statusCode,
       ).toBe(401);
+      // A proof for another server's URL does not pass, whatever Host header comes with it.
+      const elsewhere = await apiProof(k, { htu: 'http://evil.test/v1/dynamic-secrets' });
+      const hostile = await api({ host: 'evil.test', authorization: `DPoP ${token}`, dpop: elsewhere });
+      expect(hostile.statusCode).toBe(401);
+      // …while the holder's proof for the public URL passes from any Host.
+      const viaProxy = await api({
+        host: 'internal:8377',
+        authorization: `DPoP ${token}`,
+        dpop: await apiProof(k),
+      });
+      expect(viaProxy.statusCode).toBe(200);
     });
   });
 

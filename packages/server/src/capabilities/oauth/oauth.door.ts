@@ -170,7 +170,9 @@ export function oauthDoor(access: DoorAccessDeps, oauth: OAuthService): FrontDoo
             .verify(session[2]!, {
               scheme: session[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer',
               method: request.method,
-              url: requestUrl(request),
+              url: access.publicBaseUrl
+                ? `${access.publicBaseUrl}${request.url.split('?')[0]}`
+                : requestUrl(request),
               dpopProof: typeof request.headers.dpop === 'string' ? request.headers.dpop : undefined,
             })
             .catch(() => {
