@@ -30,6 +30,7 @@ function filterOf(ctx: CommandContext, args: ArgReader): ListAuditEventsQuery {
   const type = args.str('type');
   const outcome = args.choice('outcome', OUTCOMES);
   const resourcePrefix = args.str('resource-prefix');
+  const party = args.list('party');
   const since = args.str('since');
   const until = args.str('until');
   if (identityId) q.identityId = identityId;
@@ -37,6 +38,7 @@ function filterOf(ctx: CommandContext, args: ArgReader): ListAuditEventsQuery {
   if (type) q.type = type;
   if (outcome) q.outcome = outcome;
   if (resourcePrefix) q.resourcePrefix = resourcePrefix;
+  if (party) q.party = party.join(',');
   if (since) q.since = parseAuditTime(since, ctx.now(), 'since');
   if (until) q.until = parseAuditTime(until, ctx.now(), 'until');
   return q;
@@ -124,6 +126,11 @@ const list: CommandSpec = {
     },
     outcome: { type: 'string', placeholder: 'OUTCOME', description: OUTCOMES.join(', ') },
     'resource-prefix': { type: 'string', placeholder: 'PATH', description: 'resources starting with PATH' },
+    party: {
+      type: 'list',
+      placeholder: 'IDS',
+      description: 'events where every one of these ids (i-…, p-…) acted or is a party of a delegation',
+    },
     since: {
       type: 'string',
       placeholder: 'TIME',

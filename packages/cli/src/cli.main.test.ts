@@ -223,6 +223,23 @@ const LEASE = {
   revokedAt: null,
 };
 
+const OAUTH_CLIENT = {
+  clientId: 'p-oc',
+  name: '/svc/billing',
+  identityId: 'i-1',
+  tokenEndpointAuthMethod: 'client_secret_basic',
+  jwks: null,
+  scopes: ['read'],
+  resources: [],
+  accessTokenTtlSeconds: 600,
+  dpopBoundAccessTokens: false,
+  mayActFor: [],
+  boundCidrs: [],
+  expiresAt: null,
+  createdAt: '2025-06-01T10:00:00.000Z',
+  updatedAt: '2025-06-01T10:00:00.000Z',
+};
+
 const ROUTES: Record<string, Handler> = {
   'POST /v1/auth': () => [
     200,
@@ -242,6 +259,12 @@ const ROUTES: Record<string, Handler> = {
   'GET /v1/auth-methods': () => [200, { items: [METHOD], nextCursor: null }],
   'GET /v1/auth-methods/by-name': () => [200, METHOD],
   'DELETE /v1/auth-methods/p-uid': () => [204, undefined],
+  'POST /v1/oauth-clients': () => [201, { client: OAUTH_CLIENT, clientSecret: 'tcs-SECRET' }],
+  'GET /v1/oauth-clients': () => [200, { items: [OAUTH_CLIENT], nextCursor: null }],
+  'GET /v1/oauth-clients/p-oc': () => [200, OAUTH_CLIENT],
+  'PATCH /v1/oauth-clients/p-oc': (c) => [200, { ...OAUTH_CLIENT, ...c.body }],
+  'POST /v1/oauth-clients/p-oc/rotate-secret': () => [200, { client: OAUTH_CLIENT, clientSecret: 'tcs-NEW' }],
+  'DELETE /v1/oauth-clients/p-oc': () => [204, undefined],
   'POST /v1/uid/tokens': () => [201, ISSUED],
   'POST /v1/uid/rotate': (c) => [200, { ...ISSUED, pendingAck: c.body?.manualAck === true }],
   'POST /v1/uid/rotate/ack': () => [200, { tokenId: 'node1', acknowledged: true }],
@@ -454,6 +477,12 @@ describe('--json on every command', () => {
     ['auth-method', 'list'],
     ['auth-method', 'get', '--name', '/demo/uid'],
     ['auth-method', 'delete', '--name', '/demo/uid'],
+    ['oauth-client', 'create', '--name', '/svc/billing', '--scopes', 'read'],
+    ['oauth-client', 'list'],
+    ['oauth-client', 'get', '--client-id', 'p-oc'],
+    ['oauth-client', 'update', '--client-id', 'p-oc', '--dpop'],
+    ['oauth-client', 'rotate-secret', '--client-id', 'p-oc'],
+    ['oauth-client', 'delete', '--client-id', 'p-oc'],
     ['uid-generate-token', '--auth-method-name', '/demo/uid'],
     ['uid-rotate-token', '--uid-token', 'u-OLD'],
     ['uid-create-child-token', '--uid-token', 'u-P', '--child-ttl', '30'],

@@ -21,6 +21,7 @@ import {
 } from './cli.errors.js';
 import { dynamicSecretCommands } from './dynamic-secret.command.js';
 import { identityCommands } from './identity.command.js';
+import { oauthClientCommands } from './oauth-client.command.js';
 import { roleCommands } from './role.command.js';
 import { rootKeyCommands } from './root-key.command.js';
 import { rotatedSecretCommands } from './rotated-secret.command.js';
@@ -36,6 +37,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...serverCommands,
   ...authCommands,
   ...authMethodCommands,
+  ...oauthClientCommands,
   ...uidCommands.slice(0, 1),
   ...uidRotateCommands,
   ...uidCommands.slice(1),

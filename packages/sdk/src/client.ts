@@ -24,6 +24,8 @@ import type {
   CreateAuthMethodResponse,
   CreateDynamicSecretRequest,
   CreateIdentityRequest,
+  CreateOAuthClientRequest,
+  CreateOAuthClientResponse,
   CreateRoleRequest,
   CreateRotatedSecretRequest,
   CreateSecretRequest,
@@ -49,6 +51,8 @@ import type {
   ListLeasesQuery,
   ListRolesQuery,
   ListSecretsQuery,
+  OAuthClient,
+  OAuthServerMetadata,
   Page,
   RevokeUidTokenRequest,
   RevokeUidTokenResponse,
@@ -76,6 +80,7 @@ import type {
   UidTreeQuery,
   UpdateAuthMethodRequest,
   UpdateIdentityRequest,
+  UpdateOAuthClientRequest,
   UpdateRotatedSecretRequest,
   UpdateSecretRequest,
 } from './wire.js';
@@ -284,6 +289,99 @@ export class TesseraClient {
       method: 'DELETE',
       path: `/v1/auth-methods/${seg(id)}`,
       credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  // ------------------------------------------------------------------ OAuth clients
+
+  /** `POST /v1/oauth-clients`: registers an OAuth client; its secret (if any) is returned once. */
+  createOAuthClient(
+    token: string,
+    body: CreateOAuthClientRequest,
+    options?: RequestOptions,
+  ): Promise<CreateOAuthClientResponse> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/oauth-clients',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/oauth-clients`. */
+  listOAuthClients(
+    token: string,
+    query: { limit?: number; cursor?: string } = {},
+    options?: RequestOptions,
+  ): Promise<Page<OAuthClient>> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/oauth-clients',
+      credential: token,
+      query: { ...query },
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/oauth-clients/:id`; `id` is the `client_id`. */
+  getOAuthClient(token: string, id: string, options?: RequestOptions): Promise<OAuthClient> {
+    return this.#call({
+      method: 'GET',
+      path: `/v1/oauth-clients/${seg(id)}`,
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  /** `PATCH /v1/oauth-clients/:id`. */
+  updateOAuthClient(
+    token: string,
+    id: string,
+    body: UpdateOAuthClientRequest,
+    options?: RequestOptions,
+  ): Promise<OAuthClient> {
+    return this.#call({
+      method: 'PATCH',
+      path: `/v1/oauth-clients/${seg(id)}`,
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `DELETE /v1/oauth-clients/:id`: every token it obtained stops working. */
+  deleteOAuthClient(token: string, id: string, options?: RequestOptions): Promise<void> {
+    return this.#call({
+      method: 'DELETE',
+      path: `/v1/oauth-clients/${seg(id)}`,
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/oauth-clients/:id/rotate-secret`: the new secret, once; the old one lives `graceSeconds`. */
+  rotateOAuthClientSecret(
+    token: string,
+    id: string,
+    body: { graceSeconds?: number } = {},
+    options?: RequestOptions,
+  ): Promise<CreateOAuthClientResponse & { clientSecret: string }> {
+    return this.#call({
+      method: 'POST',
+      path: `/v1/oauth-clients/${seg(id)}/rotate-secret`,
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /.well-known/oauth-authorization-server` (RFC 8414, public). */
+  getOAuthServerMetadata(options?: RequestOptions): Promise<OAuthServerMetadata> {
+    return this.#call({
+      method: 'GET',
+      path: '/.well-known/oauth-authorization-server',
       signal: options?.signal,
     });
   }

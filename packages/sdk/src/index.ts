@@ -11,6 +11,8 @@
 
 export type { FetchLike, RequestOptions, TesseraClientOptions } from './client.js';
 export { bareCredential, TesseraClient } from './client.js';
+export type { SenderProof } from './dpop.js';
+export { createDpopProof, jwkThumbprint, verifyDpopProof } from './dpop.js';
 export type { TesseraNetworkErrorCode, TesseraTokenErrorCode } from './errors.js';
 export {
   isSessionTokenRejection,

@@ -10,6 +10,7 @@
  */
 
 import type { FetchLike } from './client.js';
+import { type SenderProof, verifyDpopProof } from './dpop.js';
 import { type Ed25519PublicKey, importEd25519PublicKey } from './ed25519.js';
 import { TesseraNetworkError, TesseraTokenError } from './errors.js';
 import type { Jwk, Jwks } from './wire.js';
@@ -64,6 +65,8 @@ export interface SessionTokenVerifierOptions {
   jwksTimeoutMs?: number;
   /** Maximum number of verified tokens remembered; default 10 000. */
   maxCachedTokens?: number;
+  /** How far a DPoP proof's `iat` may be from now, either way, in seconds; default 60. */
+  dpopIatWindowSeconds?: number;
 }
 
 const MAX_TOKEN_LENGTH = 16_384;
@@ -88,6 +91,9 @@ export class SessionTokenVerifier {
   readonly #jwksTimeoutMs: number;
   readonly #maxCached: number;
   readonly #verified = new Map<string, SessionTokenClaims>();
+  readonly #dpopWindow: number;
+  /** DPoP proofs seen (`jkt:jti` → forget after), so that each is accepted once. */
+  readonly #proofsSeen = new Map<string, number>();
   #keys = new Map<string, Ed25519PublicKey>();
   #keysLoadedAt = Number.NEGATIVE_INFINITY;
   #lastFetchAt = Number.NEGATIVE_INFINITY;
@@ -109,15 +115,46 @@ export class SessionTokenVerifier {
     this.#refetchIntervalMs = options.jwksRefetchIntervalMs ?? 30_000;
     this.#jwksTimeoutMs = options.jwksTimeoutMs ?? 5_000;
     this.#maxCached = options.maxCachedTokens ?? 10_000;
+    this.#dpopWindow = options.dpopIatWindowSeconds ?? 60;
   }
 
   /**
-   * Verifies a session token (`<jwt>` or `t-<jwt>`) and returns its claims.
+   * Verifies a session token (`<jwt>` or `t-<jwt>`) and returns its claims. A DPoP-bound token
+   * (`cnf.jkt`, RFC 9449) needs `sender` with the request's `DPoP` proof of that key, and a
+   * certificate-bound one (`cnf.x5t#S256`) is refused here (this verifier does not see TLS): a
+   * stolen sender-constrained token is worthless without its key.
    *
    * @throws {@link TesseraTokenError} `TESSERA_TOKEN_INVALID` or `TESSERA_TOKEN_EXPIRED`
    * @throws {@link TesseraNetworkError} when no keys could be fetched at all
    */
-  async verify(token: string): Promise<SessionTokenClaims> {
+  async verify(token: string, sender?: SenderProof): Promise<SessionTokenClaims> {
+    const claims = await this.#verifyToken(token);
+    const cnf = claims.cnf;
+    if (cnf === undefined) return claims;
+    if (cnf['x5t#S256'] !== undefined) throw invalid('The token is bound to a client certificate.');
+    if (typeof cnf.jkt !== 'string') throw invalid('The token has an unsupported cnf.');
+    if (!sender?.dpopProof) throw invalid('The token is DPoP-bound: the request has no DPoP proof.');
+    const nowSeconds = this.#clock() / 1000;
+    const proof = await verifyDpopProof(sender.dpopProof, {
+      method: sender.method,
+      url: sender.url,
+      accessToken: token.startsWith('t-') ? token.slice(2) : token,
+      nowSeconds,
+      iatWindowSeconds: this.#dpopWindow,
+    });
+    if (proof.jkt !== cnf.jkt)
+      throw invalid('The DPoP proof is signed by another key than the token is bound to.');
+    const seen = `${proof.jkt}:${proof.jti}`;
+    for (const [key, until] of this.#proofsSeen) {
+      if (until > nowSeconds && this.#proofsSeen.size < 100_000) break;
+      this.#proofsSeen.delete(key);
+    }
+    if (this.#proofsSeen.has(seen)) throw invalid('The DPoP proof was used before.');
+    this.#proofsSeen.set(seen, nowSeconds + 2 * this.#dpopWindow);
+    return claims;
+  }
+
+  async #verifyToken(token: string): Promise<SessionTokenClaims> {
     if (typeof token !== 'string') throw invalid('The token is not a string.');
     const jwt = token.startsWith('t-') ? token.slice(2) : token;
     const nowSeconds = this.#clock() / 1000;

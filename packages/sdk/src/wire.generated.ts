@@ -42,7 +42,7 @@ export interface AuthMethod {
   /** The access id (p-…). */
   id: string;
   name: string;
-  type: 'access_key' | 'universal_identity';
+  type: 'access_key' | 'universal_identity' | 'oauth_client';
   identityId: string;
   boundCidrs: string[];
   /** ISO-8601 UTC */
@@ -91,6 +91,29 @@ export interface Identity {
   lastUsedAt: string | null;
   /** ISO-8601 UTC */
   retiredAt: string | null;
+}
+
+export interface OAuthClient {
+  /** The client_id: the auth method access id (p-…). */
+  clientId: string;
+  name: string;
+  identityId: string;
+  tokenEndpointAuthMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  jwks: {
+    keys: Record<string, unknown>[];
+  } | null;
+  scopes: string[];
+  resources: string[];
+  accessTokenTtlSeconds: number;
+  dpopBoundAccessTokens: boolean;
+  mayActFor: string[];
+  boundCidrs: string[];
+  /** ISO-8601 UTC */
+  expiresAt: string | null;
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  updatedAt: string;
 }
 
 export interface Role {
@@ -279,6 +302,26 @@ export interface UidNode {
 }
 
 /**
+ * Answer 200 of `GET /.well-known/oauth-authorization-server`.
+ * OAuth 2 authorization server metadata (RFC 8414).
+ */
+export interface GetWellKnownOauthAuthorizationServerResponse {
+  issuer: string;
+  token_endpoint: string;
+  jwks_uri: string;
+  introspection_endpoint: string;
+  revocation_endpoint: string;
+  grant_types_supported: string[];
+  response_types_supported: string[];
+  token_endpoint_auth_methods_supported: string[];
+  token_endpoint_auth_signing_alg_values_supported: string[];
+  introspection_endpoint_auth_methods_supported: string[];
+  revocation_endpoint_auth_methods_supported: string[];
+  dpop_signing_alg_values_supported: string[];
+  tls_client_certificate_bound_access_tokens: boolean;
+}
+
+/**
  * Answer 200 of `GET /healthz`.
  * Liveness.
  */
@@ -415,6 +458,8 @@ export interface GetV1AuditEventsQuery {
   type?: string;
   outcome?: 'success' | 'failure' | 'denied';
   resourcePrefix?: string;
+  /** Up to 5 ids (identity `i-…`, auth method or OAuth client `p-…`), comma-separated: events where each one acted or is a party of a delegation (token exchange); all must match */
+  party?: string;
   /** ISO-8601 UTC */
   since?: string;
   /** ISO-8601 UTC */
@@ -522,7 +567,7 @@ export interface PostV1AuthResponse {
 
 /** Querystring of `GET /v1/auth-methods`. */
 export interface GetV1AuthMethodsQuery {
-  type?: 'access_key' | 'universal_identity';
+  type?: 'access_key' | 'universal_identity' | 'oauth_client';
   /** @defaultValue `50` */
   limit?: number;
   cursor?: string;
@@ -1012,6 +1057,127 @@ export interface PostV1LeasesRevokePrefixRequest {
  */
 export interface PostV1LeasesRevokePrefixResponse {
   marked: number;
+}
+
+/** Querystring of `GET /v1/oauth-clients`. */
+export interface GetV1OauthClientsQuery {
+  /** @defaultValue `50` */
+  limit?: number;
+  cursor?: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/oauth-clients`.
+ * List OAuth clients.
+ */
+export interface GetV1OauthClientsResponse {
+  items: OAuthClient[];
+  nextCursor: string | null;
+}
+
+/**
+ * Body of `POST /v1/oauth-clients`.
+ * Register an OAuth client.
+ */
+export interface PostV1OauthClientsRequest {
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  name: string;
+  identityId?: string;
+  owner?: string;
+  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  jwks?: {
+    keys: Record<string, unknown>[];
+  } | null;
+  scopes?: string[];
+  resources?: string[];
+  accessTokenTtlSeconds?: number;
+  dpopBoundAccessTokens?: boolean;
+  /** Token exchange: client ids whose tokens this client may exchange (RFC 8693). */
+  mayActFor?: string[];
+  boundCidrs?: string[];
+  /** ISO-8601 UTC */
+  expiresAt?: string | null;
+}
+
+/**
+ * Answer 201 of `POST /v1/oauth-clients`.
+ * Register an OAuth client.
+ */
+export interface PostV1OauthClientsResponse {
+  client: OAuthClient;
+  /** Shown once (client_secret_* clients). */
+  clientSecret?: string;
+}
+
+/** Path parameters of `GET /v1/oauth-clients/{id}`. */
+export interface GetV1OauthClientsByIdParams {
+  id: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/oauth-clients/{id}`.
+ * Get an OAuth client.
+ */
+export type GetV1OauthClientsByIdResponse = OAuthClient;
+
+/**
+ * Body of `PATCH /v1/oauth-clients/{id}`.
+ * Update an OAuth client.
+ */
+export interface PatchV1OauthClientsByIdRequest {
+  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  jwks?: {
+    keys: Record<string, unknown>[];
+  } | null;
+  scopes?: string[];
+  resources?: string[];
+  accessTokenTtlSeconds?: number;
+  dpopBoundAccessTokens?: boolean;
+  /** Token exchange: client ids whose tokens this client may exchange (RFC 8693). */
+  mayActFor?: string[];
+  boundCidrs?: string[];
+  /** ISO-8601 UTC */
+  expiresAt?: string | null;
+}
+
+/** Path parameters of `PATCH /v1/oauth-clients/{id}`. */
+export interface PatchV1OauthClientsByIdParams {
+  id: string;
+}
+
+/**
+ * Answer 200 of `PATCH /v1/oauth-clients/{id}`.
+ * Update an OAuth client.
+ */
+export type PatchV1OauthClientsByIdResponse = OAuthClient;
+
+/** Path parameters of `DELETE /v1/oauth-clients/{id}`. */
+export interface DeleteV1OauthClientsByIdParams {
+  id: string;
+}
+
+/**
+ * Body of `POST /v1/oauth-clients/{id}/rotate-secret`.
+ * Rotate an OAuth client secret (the new one is shown once).
+ */
+export interface PostV1OauthClientsByIdRotateSecretRequest {
+  /** How long the old secret still works. */
+  graceSeconds?: number;
+}
+
+/** Path parameters of `POST /v1/oauth-clients/{id}/rotate-secret`. */
+export interface PostV1OauthClientsByIdRotateSecretParams {
+  id: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/oauth-clients/{id}/rotate-secret`.
+ * Rotate an OAuth client secret (the new one is shown once).
+ */
+export interface PostV1OauthClientsByIdRotateSecretResponse {
+  client: OAuthClient;
+  /** Shown once (client_secret_* clients). */
+  clientSecret?: string;
 }
 
 /** Path parameters of `DELETE /v1/role-associations/{id}`. */

@@ -148,6 +148,17 @@ export type CreateAuthMethodResponse = Gen.PostV1AuthMethodsResponse;
 /** Body of `PATCH /v1/auth-methods/:id`. */
 export type UpdateAuthMethodRequest = Gen.PatchV1AuthMethodsByIdRequest;
 
+/** An OAuth client (issue 12): an `oauth_client` auth method; `clientId` is its access id. */
+export type OAuthClient = Gen.OAuthClient;
+/** `POST /v1/oauth-clients` body. */
+export type CreateOAuthClientRequest = Gen.PostV1OauthClientsRequest;
+/** `POST /v1/oauth-clients` and `POST /v1/oauth-clients/:id/rotate-secret` answer: the secret is shown once. */
+export type CreateOAuthClientResponse = Gen.PostV1OauthClientsResponse;
+/** `PATCH /v1/oauth-clients/:id` body. */
+export type UpdateOAuthClientRequest = Gen.PatchV1OauthClientsByIdRequest;
+/** RFC 8414 metadata of the authorization server. */
+export type OAuthServerMetadata = Gen.GetWellKnownOauthAuthorizationServerResponse;
+
 /** Query of `GET /v1/auth-methods`. */
 export type ListAuthMethodsQuery = Gen.GetV1AuthMethodsQuery;
 

@@ -1,6 +1,8 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointFile, createLedger } from './audit/audit.ledger.js';
+import { oauthDoor } from './capabilities/oauth/oauth.door.js';
+import { createOAuthModule } from './capabilities/oauth/oauth.module.js';
 import type { Config } from './config/config.js';
 import type { LedgerReport } from './core/audit/audit.verify.js';
 import { ADMIN_ROLE_ID } from './core/roles/roles.model.js';
@@ -91,6 +93,10 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     ...(options.rotationPollMs ? { pollMs: options.rotationPollMs } : {}),
   });
   const system = createSystemModule(platform);
+  const oauth = createOAuthModule(platform, {
+    sessions: sessions.services.sessions,
+    ...authentication.services,
+  });
   const extensions = (options.capabilities ?? []).map((create) => create(platform));
   const modules: CapabilityModule[] = [
     sessions,
@@ -103,6 +109,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     dynamic,
     rotated,
     system,
+    oauth,
     ...extensions,
   ];
 
@@ -120,6 +127,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     access: access.services.access,
     denials: audit.services.denials,
     authenticate: authentication.services.authenticate,
+    publicBaseUrl: config.issuer.replace(/\/+$/, ''),
   };
   const app = await buildApp({
     log,
@@ -141,6 +149,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
         leases: dynamic.services.leases,
         nowMs: () => clock.nowMs(),
       }),
+      oauthDoor(doorAccess, oauth.services.oauth),
       ...(options.doors ?? []).map((door) => door(doorAccess)),
     ],
   });

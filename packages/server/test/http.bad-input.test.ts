@@ -279,7 +279,10 @@ const withBase = (op: Operation) => (op.body ? json(baseBody(op)) : {});
 const STACK_FRAME = /\bat (?:async )?[\w$.<>[\] ]*\(?(?:file:|node:|\/)[^)\s]*:\d+:\d+/;
 
 /** The invariants of every refusal: 4xx, one error shape, a stable code, nothing internal. */
-function expectCleanRefusal(a: Answer, label: string, method: string) {
+/** The OAuth door answers in RFC 6749 §5.2 form, not Tessera's (its own tests: oauth.security.test.ts). */
+const OAUTH_DOOR = /^\/oauth\//;
+
+function expectCleanRefusal(a: Answer, label: string, method: string, path = '') {
   const where = `${label} → ${a.status} ${a.raw.slice(0, 300)}`;
   expect(a.status, where).toBeGreaterThanOrEqual(400);
   expect(a.status, where).toBeLessThan(500);
@@ -289,6 +292,11 @@ function expectCleanRefusal(a: Answer, label: string, method: string) {
   expect(a.raw, where).not.toMatch(/FST_|SQLITE|syntax error|kysely|\bpg\b/i);
   if (method === 'HEAD') return;
   expect(String(a.headers['content-type']), where).toMatch(/^application\/json/);
+  if (OAUTH_DOOR.test(path)) {
+    expect(Object.keys(a.body ?? {}).sort(), where).toEqual(['error', 'error_description']);
+    expect(a.body.error, where).toMatch(/^[a-z_]+$/);
+    return;
+  }
   expect(Object.keys(a.body ?? {}), where).toEqual(['error']);
   const e = a.body.error;
   expect(e.code, where).toMatch(/^TESSERA_[A-Z_]+$/);
@@ -312,7 +320,7 @@ async function check(
   for (const c of cases) {
     const a = await c.run();
     try {
-      expectCleanRefusal(a, c.label, op.method);
+      expectCleanRefusal(a, c.label, op.method, op.path);
       if (c.status !== undefined) expect([c.status].flat(), `${c.label} → ${a.status}`).toContain(a.status);
       if (c.code !== undefined && op.method !== 'HEAD') {
         expect([c.code].flat(), `${c.label} → ${a.body?.error?.code}`).toContain(a.body.error.code);
@@ -613,7 +621,7 @@ describe.each([...OPERATIONS, ...HIDDEN])('$method $path', (op) => {
       for (const p of payloads) {
         const a = await send(op, urlOf(op), { auth: credentialFor(op), ...p });
         expect(a.status, `${p.contentType} ${a.raw.slice(0, 200)}`).toBeLessThan(500);
-        if (a.status >= 400) expectCleanRefusal(a, `${p.contentType} body`, op.method);
+        if (a.status >= 400) expectCleanRefusal(a, `${p.contentType} body`, op.method, op.path);
       }
     });
   }

@@ -31,6 +31,10 @@ function mint(prefix: string): string {
   return `${prefix}${body}${checksum(body)}`;
 }
 
+/** OAuth client secrets (`client_secret_basic`/`_post`): recognisable like the other credentials. */
+export const CLIENT_SECRET_PREFIX = 'tcs-';
+export const newClientSecret = () => mint(CLIENT_SECRET_PREFIX);
+
 /** True when `token` is `<prefix><43 chars><checksum>` and the checksum matches. */
 export function hasValidChecksum(token: string, prefix: string = UID_PREFIX): boolean {
   if (token.length !== prefix.length + BODY_LENGTH + CHECKSUM_LENGTH || !token.startsWith(prefix))

@@ -106,14 +106,19 @@ function bearer(request: FastifyRequest): string | null {
   return match ? match[1]! : '';
 }
 
-/** What the request proves beside its token, for sender-constrained tokens (DPoP, mTLS). */
-function senderOf(request: FastifyRequest): SenderContext {
+/**
+ * What the request proves beside its token, for sender-constrained tokens (DPoP, mTLS). The URL a
+ * DPoP proof must name is the server's public one (`publicBaseUrl`, the issuer) when known: the
+ * Host header is the client's to choose, and a proof made for another server must not pass here.
+ */
+function senderOf(request: FastifyRequest, publicBaseUrl: string | undefined): SenderContext {
   const header = request.headers.authorization ?? '';
   const dpop = request.headers.dpop;
+  const path = request.url.split('?')[0];
   return {
     scheme: /^DPoP[ \t]/i.test(header) ? 'DPoP' : 'Bearer',
     method: request.method,
-    url: `${request.protocol}://${request.host}${request.url.split('?')[0]}`,
+    url: publicBaseUrl ? `${publicBaseUrl}${path}` : `${request.protocol}://${request.host}${path}`,
     dpopProof: typeof dpop === 'string' ? dpop : undefined,
   };
 }
@@ -151,6 +156,8 @@ export function installAccessControl(
      * routes that set `uidTokenAsSession`.
      */
     exchangeUidToken?: (token: string, request: FastifyRequest) => Promise<string>;
+    /** The server's public URL (its issuer), which DPoP proofs name; else the request's own. */
+    publicBaseUrl?: string | undefined;
   },
 ) {
   const { sessions, access } = deps;
@@ -163,7 +170,10 @@ export function installAccessControl(
     token: string,
     fromHeader: boolean,
   ): Promise<Principal> {
-    const claims = await sessions.verify(token, fromHeader ? senderOf(request) : undefined);
+    const claims = await sessions.verify(
+      token,
+      fromHeader ? senderOf(request, deps.publicBaseUrl) : undefined,
+    );
     const principal = sessions.toPrincipal(claims);
     request.principal = principal;
     request.ctx.actor = {

@@ -56,7 +56,8 @@ export function createDynamicSecretsModule(
   // Leases end with the credential they were obtained through (a UID token or subtree, an auth
   // method); the reaper revokes them after the commit. Retirement is handled above.
   platform.events.within('credential.revoked', async (r, { kind, subject }) => {
-    if (kind !== 'identity') await leases.markCredentialDue(r, { kind, subject });
+    // A single session token ('token') obtains nothing that outlives it by itself.
+    if (kind !== 'identity' && kind !== 'token') await leases.markCredentialDue(r, { kind, subject });
   });
   return {
     name: 'dynamic-secrets',

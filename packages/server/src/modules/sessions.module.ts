@@ -1,5 +1,6 @@
 import { createSessionsService, type SessionsService } from '../core/sessions/sessions.service.js';
 import { systemContext } from '../core/shared/context.js';
+import { createDpopVerifier } from '../crypto/jose-verify.js';
 import { registerRevocationSetGauge } from '../monitoring/tessera-metrics.js';
 import type { CapabilityModule } from '../platform/module.js';
 import type { Platform } from '../platform/platform.js';
@@ -28,6 +29,8 @@ export function createSessionsModule(platform: Platform): CapabilityModule<{
     },
     reloadKeys: () => keyring.load(),
     events: platform.events,
+    // `Authorization: DPoP` on every door (RFC 9449 §7): each proof single-use across servers.
+    dpop: createDpopVerifier({ consume: (key, ttl) => platform.oneTimeKeys.consume(key, ttl) }).port,
   });
   registerRevocationSetGauge(platform.metrics.registry, () => sessions.revocationSetSize());
   // A suspended or retired identity's tokens stop working in the transaction that changed it.

@@ -25,6 +25,11 @@ export interface AuditFilter {
   types?: AuditTypePattern[];
   outcome?: AuditOutcome;
   resourcePrefix?: string;
+  /**
+   * Every one of these ids is a party: the actor's identity or auth method, or one of the
+   * `data.parties` a delegation event (token exchange) records.
+   */
+  parties?: string[];
   /** Inclusive lower bound of the event time. */
   sinceMs?: number;
   /** Exclusive upper bound of the event time. */

@@ -63,6 +63,15 @@ export const ListAuditEventsQuery = Type.Object(
     ),
     outcome: Type.Optional(Outcome),
     resourcePrefix: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+    party: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 330,
+        pattern: '^[A-Za-z0-9_.:-]+(,[A-Za-z0-9_.:-]+){0,4}$',
+        description:
+          'Up to 5 ids (identity `i-…`, auth method or OAuth client `p-…`), comma-separated: events where each one acted or is a party of a delegation (token exchange); all must match',
+      }),
+    ),
     since: Type.Optional(IsoTime),
     until: Type.Optional(IsoTime),
     afterSeq: Type.Optional(

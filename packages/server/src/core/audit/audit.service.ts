@@ -13,6 +13,8 @@ export interface AuditEventQuery {
   type?: string;
   outcome?: AuditOutcome;
   resourcePrefix?: string;
+  /** Comma-separated party ids; every one must be a party of the event. */
+  party?: string;
   since?: string;
   until?: string;
   /** Oldest first after this sequence number (follow mode); no cursor then. */
@@ -64,6 +66,12 @@ export function toAuditFilter(q: AuditEventQuery): AuditFilter {
   if (q.type !== undefined) filter.types = parseTypePatterns(q.type);
   if (q.outcome !== undefined) filter.outcome = q.outcome;
   if (q.resourcePrefix !== undefined) filter.resourcePrefix = q.resourcePrefix;
+  if (q.party !== undefined) {
+    const parties = q.party.split(',');
+    if (parties.length > 5 || parties.some((x) => x.length === 0 || x.length > 64))
+      throw validationError('party takes up to 5 ids, comma-separated.', { field: 'party' });
+    filter.parties = parties;
+  }
   const sinceMs = timeOf(q.since, 'since');
   const untilMs = timeOf(q.until, 'until');
   if (sinceMs !== undefined && untilMs !== undefined && sinceMs >= untilMs) {

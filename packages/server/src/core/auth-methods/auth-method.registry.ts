@@ -1,7 +1,7 @@
 import type { AuditActor } from '../audit/audit.model.js';
 import type { IdentityState } from '../identities/identities.model.js';
 import type { RequestContext } from '../shared/context.js';
-import type { Repos } from '../shared/unit-of-work.js';
+import type { ReadRepos, Repos } from '../shared/unit-of-work.js';
 import type { UidNode } from '../uid/uid.model.js';
 import type { AuthMethod, AuthMethodTypeName } from './auth-methods.model.js';
 
@@ -68,6 +68,19 @@ export const AUTH_FAILURE_REASONS = [
   'identity_missing',
   'identity_suspended',
   'identity_retired',
+  'unknown_client',
+  'wrong_client_auth_method',
+  'wrong_client_secret',
+  'assertion_malformed',
+  'assertion_alg_not_allowed',
+  'assertion_unknown_key',
+  'assertion_bad_signature',
+  'assertion_expired',
+  'assertion_lifetime_too_long',
+  'assertion_wrong_audience',
+  'assertion_wrong_issuer',
+  'assertion_missing_claim',
+  'assertion_replayed',
 ] as const;
 
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
@@ -104,6 +117,18 @@ export interface AuthMethodHandler {
    */
   authenticate(
     repos: Repos,
+    presentation: CredentialPresentation,
+    ctx: RequestContext,
+  ): Promise<AuthenticationResult>;
+}
+
+/**
+ * A kind whose credential check only reads (no state changes on presentation, unlike UID
+ * rotation): callers may run it in a read, outside a write transaction.
+ */
+export interface ReadOnlyAuthMethodHandler extends Omit<AuthMethodHandler, 'authenticate'> {
+  authenticate(
+    repos: ReadRepos,
     presentation: CredentialPresentation,
     ctx: RequestContext,
   ): Promise<AuthenticationResult>;

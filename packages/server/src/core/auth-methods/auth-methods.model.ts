@@ -1,4 +1,4 @@
-export const AUTH_METHOD_TYPES = ['access_key', 'universal_identity'] as const;
+export const AUTH_METHOD_TYPES = ['access_key', 'universal_identity', 'oauth_client'] as const;
 export type AuthMethodTypeName = (typeof AUTH_METHOD_TYPES)[number];
 
 export const REUSE_POLICIES = ['revoke', 'flag'] as const;
@@ -30,13 +30,36 @@ export interface AccessKeySettings {
   jwtTtlSeconds: number;
 }
 
+export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+
+/** Settings of an `oauth_client` auth method (issue 12): the client's registration. */
+export interface OAuthClientSettings {
+  /** Lifetime of the access tokens issued to the client. */
+  jwtTtlSeconds: number;
+  tokenEndpointAuthMethod: ClientAuthMethod;
+  /** Public keys for `private_key_jwt` (RFC 7517 set); private members are refused. */
+  jwks: { keys: Record<string, unknown>[] } | null;
+  /** Scopes the client may request (a token never carries another). */
+  scopes: string[];
+  /** Resource servers (RFC 8707 `resource`) the client may request tokens for. */
+  resources: string[];
+  /** Every access token must be DPoP-bound (RFC 9449 §5.2 `dpop_bound_access_tokens`). */
+  dpopBoundAccessTokens: boolean;
+  /**
+   * Token exchange (RFC 8693): the clients whose tokens this client may exchange, acting for their
+   * subject (a `may_act` policy held by the actor's registration). Empty: no exchange.
+   */
+  mayActFor: string[];
+}
+
 /** One way of proving identity; its id is the public access id `p-…`. */
 export interface AuthMethod {
   id: string;
   name: string;
   type: AuthMethodTypeName;
   identityId: string;
-  settings: UidSettings | AccessKeySettings;
+  settings: UidSettings | AccessKeySettings | OAuthClientSettings;
   /** Hash of the access key (access_key methods only). */
   secretHash: string | null;
   /** The bootstrap administrator method created on first start. */
@@ -52,6 +75,9 @@ export const uidChildCountLimit = (s: UidSettings): number => s.childCountLimit 
 
 export const isUidMethod = (m: AuthMethod): m is AuthMethod & { settings: UidSettings } =>
   m.type === 'universal_identity';
+
+export const isOAuthClient = (m: AuthMethod): m is AuthMethod & { settings: OAuthClientSettings } =>
+  m.type === 'oauth_client';
 
 declare module '../shared/events.js' {
   interface DomainEvents {

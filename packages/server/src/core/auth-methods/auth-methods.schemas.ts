@@ -54,7 +54,7 @@ export const AuthMethodSchema = Type.Object(
   {
     id: Type.String({ description: 'The access id (p-…).' }),
     name: Type.String(),
-    type: StringEnum(['access_key', 'universal_identity'] as const),
+    type: StringEnum(['access_key', 'universal_identity', 'oauth_client'] as const),
     identityId: Type.String(),
     boundCidrs: Type.Array(Type.String()),
     expiresAt: Nullable(IsoTime),
@@ -90,7 +90,7 @@ export const AuthMethodIdParams = Type.Object({ id: AccessId });
 export const ByNameQuery = Type.Object({ name: Name }, { additionalProperties: false });
 export const ListAuthMethodsQuery = Type.Object(
   {
-    type: Type.Optional(StringEnum(['access_key', 'universal_identity'] as const)),
+    type: Type.Optional(StringEnum(['access_key', 'universal_identity', 'oauth_client'] as const)),
     limit: Type.Optional(Limit),
     cursor: Type.Optional(Cursor),
   },

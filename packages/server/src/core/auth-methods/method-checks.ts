@@ -1,7 +1,7 @@
 import type { IdentityState } from '../identities/identities.model.js';
 import { ipAllowed } from '../shared/cidr.js';
 import type { RequestContext } from '../shared/context.js';
-import type { Repos } from '../shared/unit-of-work.js';
+import type { ReadRepos } from '../shared/unit-of-work.js';
 import type { AuthFailureReason } from './auth-method.registry.js';
 import type { AuthMethod } from './auth-methods.model.js';
 
@@ -11,7 +11,7 @@ import type { AuthMethod } from './auth-methods.model.js';
  * reason for refusal, or null.
  */
 export async function refuseReason(
-  repos: Repos,
+  repos: ReadRepos,
   method: AuthMethod,
   subject: { identityId: string; identityState?: IdentityState | null | undefined },
   ctx: RequestContext,

@@ -8,6 +8,8 @@ export interface RevocableClaims {
   /** Materialised path of the UID node when the token was issued: `/root/…/node/`. */
   uidp?: string;
   iat: number;
+  /** The token's own id (single-token revocation, RFC 7009). */
+  jti?: string;
   /** Millisecond issue time, when the token carries it. */
   iat_ms?: number;
 }
@@ -21,6 +23,7 @@ export class RevocationSet {
   private readonly subtrees = new Map<string, Revocation>();
   private readonly methods = new Map<string, Revocation>();
   private readonly identities = new Map<string, Revocation>();
+  private readonly tokens = new Map<string, Revocation>();
   private lastSeq = 0;
 
   get highestSeq(): number {
@@ -28,7 +31,7 @@ export class RevocationSet {
   }
 
   get size(): number {
-    return this.nodes.size + this.subtrees.size + this.methods.size + this.identities.size;
+    return this.nodes.size + this.subtrees.size + this.methods.size + this.identities.size + this.tokens.size;
   }
 
   add(entry: Revocation): void {
@@ -44,6 +47,7 @@ export class RevocationSet {
     const hit = (r: Revocation | undefined) =>
       r !== undefined && issuedAtMs <= r.revokedAtMs ? r.reason : null;
     const direct =
+      (claims.jti ? hit(this.tokens.get(claims.jti)) : null) ??
       hit(this.identities.get(claims.sub)) ??
       hit(this.methods.get(claims.am)) ??
       (claims.uid ? hit(this.nodes.get(claims.uid)) : null);
@@ -61,7 +65,7 @@ export class RevocationSet {
 
   /** Forgets revocations whose every affected token has expired. */
   prune(nowMs: number): void {
-    for (const map of [this.nodes, this.subtrees, this.methods, this.identities]) {
+    for (const map of [this.nodes, this.subtrees, this.methods, this.identities, this.tokens]) {
       for (const [key, entry] of map) if (entry.expiresAtMs < nowMs) map.delete(key);
     }
   }
@@ -76,6 +80,8 @@ export class RevocationSet {
         return this.methods;
       case 'identity':
         return this.identities;
+      case 'token':
+        return this.tokens;
     }
   }
 }

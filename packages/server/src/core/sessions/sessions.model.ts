@@ -49,6 +49,8 @@ export interface SessionGrant {
   scope?: readonly string[];
   confirmation?: Confirmation;
   actor?: ActorClaim;
+  /** The OAuth client the token is issued to, when not the method itself (token exchange). */
+  clientId?: string;
   /** A shorter lifetime than the method's. */
   ttlSeconds?: number;
 }
@@ -106,7 +108,7 @@ declare module '../shared/events.js' {
      * the transaction that revoked it: what was obtained through it ends with it.
      */
     'credential.revoked': {
-      kind: 'node' | 'subtree' | 'method' | 'identity';
+      kind: 'node' | 'subtree' | 'method' | 'identity' | 'token';
       subject: string;
       reason: string;
     };

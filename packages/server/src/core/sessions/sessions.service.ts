@@ -75,7 +75,7 @@ export function createSessionsService(deps: SessionsServiceDeps) {
       iss: config.issuer,
       aud: typeof audience === 'string' ? audience : audience.length === 1 ? audience[0]! : [...audience],
       sub: subject.identityId,
-      client_id: subject.method.id,
+      client_id: grant.clientId ?? subject.method.id,
       jti: credentials.newId('s-', 16),
       iat,
       iat_ms: nowMs,
@@ -93,7 +93,7 @@ export function createSessionsService(deps: SessionsServiceDeps) {
     };
   }
 
-  async function decode(token: string): Promise<SessionClaims> {
+  async function decode(token: string, anyAudience = false): Promise<SessionClaims> {
     let result = codec.verifyJwt(token);
     if (!result.ok && result.reason === 'unknown_kid') {
       const nowMs = clock.nowMs();
@@ -107,7 +107,7 @@ export function createSessionsService(deps: SessionsServiceDeps) {
     const p = result.payload;
     const aud = p.aud;
     const audOk = aud === config.audience || (Array.isArray(aud) && aud.includes(config.audience));
-    if (!audOk) throw tokenInvalid('wrong_audience');
+    if (!audOk && !anyAudience) throw tokenInvalid('wrong_audience');
     if (p.iss !== config.issuer) throw tokenInvalid('wrong_issuer');
     if (
       typeof p.sub !== 'string' ||
@@ -206,9 +206,23 @@ export function createSessionsService(deps: SessionsServiceDeps) {
     await deps.events?.publish(repos, 'credential.revoked', { kind, subject, reason });
   }
 
+  /**
+   * A token's claims when it is active for any audience (RFC 7662 introspection), or null: signed
+   * by this server, not expired, not revoked. The sender constraint is reported, not checked.
+   */
+  async function introspect(rawToken: string): Promise<SessionClaims | null> {
+    const token = rawToken.startsWith('t-') ? rawToken.slice(2) : rawToken;
+    if (token.length > 4096) return null;
+    const claims = await decode(token, true).catch(() => null);
+    const nowSeconds = clock.nowMs() / 1000;
+    if (!claims || claims.exp <= nowSeconds || claims.iat > nowSeconds + CLOCK_SKEW_SECONDS) return null;
+    return revocations.check(claims) ? null : claims;
+  }
+
   return {
     issue,
     verify,
+    introspect,
     revoke,
     /** Applies revocations read from the store (start-up, polling, notifications). */
     applyRevocations(entries: Revocation[]): void {

@@ -23,6 +23,8 @@ export interface DoorAccessDeps {
   denials: DenialRecorder;
   /** `u-` tokens exchanged on the spot where a door accepts them as sessions (the Akeyless API). */
   authenticate: AuthService;
+  /** The server's public URL (the issuer): what DPoP proofs must name (`htu`). */
+  publicBaseUrl?: string;
 }
 
 /** Authentication and authorization of one door, audited through the one denial recorder. */
@@ -30,6 +32,7 @@ export function installDoorAccess(scope: FastifyInstance, deps: DoorAccessDeps) 
   installAccessControl(scope, {
     sessions: deps.sessions,
     access: deps.access,
+    publicBaseUrl: deps.publicBaseUrl,
     exchangeUidToken: async (token, request) =>
       (
         await deps.authenticate(

@@ -15,6 +15,15 @@ function actorField(dialect: Dialect, field: ActorField) {
     : sql<string>`json_extract(actor, ${sql.lit(`$.${field}`)})`;
 }
 
+/** `id` acted (the actor's identity or auth method) or is one of the event's `data.parties`. */
+function isParty(dialect: Dialect, id: string) {
+  const inData =
+    dialect === 'postgres'
+      ? sql<boolean>`coalesce((data::jsonb -> 'parties') @> jsonb_build_array(${id}::text), false)`
+      : sql<boolean>`exists (select 1 from json_each(data, '$.parties') where json_each.value = ${id})`;
+  return sql<boolean>`(${actorField(dialect, 'identityId')} = ${id} or ${actorField(dialect, 'authMethodId')} = ${id} or ${inData})`;
+}
+
 /**
  * `column` starts with `prefix`. `substr` rather than `LIKE`: exact and case-sensitive on both
  * stores, with no wildcard characters (`_` appears in event types) to escape.
@@ -61,6 +70,7 @@ export async function queryAuditEvents(
   }
   if (filter.outcome !== undefined) q = q.where('outcome', '=', filter.outcome);
   if (filter.resourcePrefix !== undefined) q = q.where(startsWith('resource', filter.resourcePrefix));
+  for (const party of filter.parties ?? []) q = q.where(isParty(dialect, party));
   if (filter.sinceMs !== undefined) q = q.where('at', '>=', filter.sinceMs);
   if (filter.untilMs !== undefined) q = q.where('at', '<', filter.untilMs);
   if (page.order === 'ascending') {

@@ -1,0 +1,115 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin, run, startServerProcess } from './server-process.js';
+
+const tessera = (args: string[], env: NodeJS.ProcessEnv) =>
+  run(process.execPath, [bin, ...args], env, 60_000);
+
+/** `tessera oauth-client …` against a real server process, and the secret it prints at work. */
+describe('tessera oauth-client against a real server', () => {
+  let dir: string;
+  let server: ChildProcess;
+  let env: NodeJS.ProcessEnv;
+  let url: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-oauth-e2e-'));
+    const started = await startServerProcess(join(dir, 'data'));
+    server = started.server;
+    url = started.url;
+    env = { ...process.env, TESSERA_URL: url, TESSERA_CONFIG_DIR: join(dir, 'config'), HOME: dir };
+    delete env.TESSERA_TOKEN;
+    delete env.TESSERA_PROFILE;
+    const admin = JSON.parse(readFileSync(join(dir, 'data/admin.json'), 'utf8'));
+    const configured = await tessera(
+      ['configure', '--access-id', admin.accessId, '--access-key', admin.accessKey],
+      env,
+    );
+    expect(configured.code, configured.stderr).toBe(0);
+  }, 60_000);
+
+  afterAll(async () => {
+    if (server && server.exitCode === null) {
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const token = (clientId: string, secret: string) =>
+    fetch(`${url}/oauth/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+      },
+      body: 'grant_type=client_credentials&scope=read',
+    });
+
+  it('create, list, get, update, rotate-secret, delete; the printed secret obtains a token', async () => {
+    const created = await tessera(
+      ['oauth-client', 'create', '--name', '/svc/billing', '--scopes', 'read,write', '--json'],
+      env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const { client, clientSecret } = JSON.parse(created.stdout);
+    expect(clientSecret).toMatch(/^tcs-/);
+    expect(client).toMatchObject({
+      name: '/svc/billing',
+      scopes: ['read', 'write'],
+      tokenEndpointAuthMethod: 'client_secret_basic',
+    });
+    expect((await token(client.clientId, clientSecret)).status).toBe(200);
+
+    const listed = await tessera(['oauth-client', 'list'], env);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(client.clientId);
+    const got = await tessera(['oauth-client', 'get', '--client-id', client.clientId, '--json'], env);
+    expect(JSON.parse(got.stdout).clientId).toBe(client.clientId);
+
+    const updated = await tessera(
+      ['oauth-client', 'update', '--client-id', client.clientId, '--scopes', 'write', '--json'],
+      env,
+    );
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(JSON.parse(updated.stdout).scopes).toEqual(['write']);
+    const narrowed = await token(client.clientId, clientSecret);
+    expect(narrowed.status).toBe(400);
+    expect((await narrowed.json()).error).toBe('invalid_scope');
+
+    const rotated = await tessera(['oauth-client', 'rotate-secret', '--client-id', client.clientId], env);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const newSecret = /Client Secret: (\S+)/.exec(rotated.stdout)[1]!;
+    expect(newSecret).not.toBe(clientSecret);
+    expect((await token(client.clientId, clientSecret)).status).toBe(401);
+
+    const jwks = join(dir, 'private.jwks.json');
+    writeFileSync(
+      jwks,
+      JSON.stringify({ keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43), d: 'B'.repeat(43) }] }),
+    );
+    const refused = await tessera(
+      [
+        'oauth-client',
+        'create',
+        '--name',
+        '/svc/agent',
+        '--auth-method',
+        'private_key_jwt',
+        '--jwks-file',
+        jwks,
+      ],
+      env,
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/public/);
+
+    const deleted = await tessera(['oauth-client', 'delete', '--client-id', client.clientId], env);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect((await tessera(['oauth-client', 'get', '--client-id', client.clientId], env)).code).not.toBe(0);
+  });
+});

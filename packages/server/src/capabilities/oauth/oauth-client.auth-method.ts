@@ -1,0 +1,130 @@
+import type { ReadOnlyAuthMethodHandler } from '../../core/auth-methods/auth-method.registry.js';
+import {
+  CLIENT_AUTH_METHODS,
+  type ClientAuthMethod,
+  isOAuthClient,
+  type OAuthClientSettings,
+} from '../../core/auth-methods/auth-methods.model.js';
+import { validationError } from '../../core/shared/errors.js';
+import type { Clock, CredentialFactory } from '../../core/shared/platform.port.js';
+
+const DEFAULT_TTL_SECONDS = 600;
+const SETTINGS = [
+  'jwtTtlSeconds',
+  'tokenEndpointAuthMethod',
+  'jwks',
+  'scopes',
+  'resources',
+  'dpopBoundAccessTokens',
+  'mayActFor',
+];
+/** RFC 6749 §3.3 scope-token. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/;
+
+/** A resource indicator (RFC 8707 §2): an absolute URI without a fragment. */
+export function isResourceIndicator(value: string): boolean {
+  if (value.length > 512 || value.includes('#')) return false;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:' || url.protocol === 'urn:';
+  } catch {
+    return false;
+  }
+}
+
+function stringList(input: unknown, field: string, valid: (v: string) => boolean): string[] {
+  if (!Array.isArray(input) || input.length > 50 || input.some((v) => typeof v !== 'string' || !valid(v)))
+    throw validationError(`${field} must be a list of at most 50 valid values.`, { field });
+  return [...new Set(input as string[])];
+}
+
+/**
+ * `oauth_client` (issue 12): an OAuth client is an auth method of its identity. Secrets are
+ * checked here (so `client_secret_*` clients can also use `POST /v1/auth`-style pipelines);
+ * assertions need a single-use `jti` and are checked by the token endpoint before it.
+ */
+export function createOAuthClientHandler(deps: {
+  credentials: CredentialFactory;
+  clock: Clock;
+  maxSessionTtlSeconds: number;
+  /** Why a JWK set is not a set of public keys, or null (crypto/jose-verify.ts). */
+  jwksProblem(jwks: unknown): string | null;
+}): ReadOnlyAuthMethodHandler {
+  const { credentials } = deps;
+  return {
+    type: 'oauth_client',
+    normaliseSettings(input, current) {
+      const foreign = Object.keys(input).find((k) => !SETTINGS.includes(k));
+      if (foreign) throw validationError(`oauth_client methods do not take ${foreign}.`, { field: foreign });
+      const previous = current as OAuthClientSettings | null;
+      const ttl = input.jwtTtlSeconds ?? previous?.jwtTtlSeconds ?? DEFAULT_TTL_SECONDS;
+      if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 30 || ttl > deps.maxSessionTtlSeconds)
+        throw validationError(`accessTokenTtlSeconds must be between 30 and ${deps.maxSessionTtlSeconds}.`);
+      const authMethod = (input.tokenEndpointAuthMethod ??
+        previous?.tokenEndpointAuthMethod ??
+        'client_secret_basic') as ClientAuthMethod;
+      if (!CLIENT_AUTH_METHODS.includes(authMethod))
+        throw validationError(`tokenEndpointAuthMethod must be one of ${CLIENT_AUTH_METHODS.join(', ')}.`);
+      let jwks = previous?.jwks ?? null;
+      if (input.jwks !== undefined) {
+        if (input.jwks !== null) {
+          const problem = deps.jwksProblem(input.jwks);
+          if (problem) throw validationError(`jwks: ${problem}.`, { field: 'jwks' });
+        }
+        jwks = input.jwks as OAuthClientSettings['jwks'];
+      }
+      if (authMethod === 'private_key_jwt' && !jwks)
+        throw validationError('private_key_jwt clients need jwks (their public keys).', { field: 'jwks' });
+      const dpop = input.dpopBoundAccessTokens ?? previous?.dpopBoundAccessTokens ?? false;
+      if (typeof dpop !== 'boolean') throw validationError('dpopBoundAccessTokens must be a boolean.');
+      return {
+        jwtTtlSeconds: ttl,
+        tokenEndpointAuthMethod: authMethod,
+        jwks,
+        scopes:
+          input.scopes === undefined
+            ? (previous?.scopes ?? [])
+            : stringList(input.scopes, 'scopes', (v) => SCOPE_TOKEN.test(v)),
+        resources:
+          input.resources === undefined
+            ? (previous?.resources ?? [])
+            : stringList(input.resources, 'resources', isResourceIndicator),
+        dpopBoundAccessTokens: dpop,
+        mayActFor:
+          input.mayActFor === undefined
+            ? (previous?.mayActFor ?? [])
+            : stringList(input.mayActFor, 'mayActFor', (v) => /^p-[a-z0-9]{1,62}$/.test(v)),
+      };
+    },
+    async authenticate(repos, presentation) {
+      const credential = presentation.credential;
+      if (credential.kind !== 'client_secret')
+        return { ok: false, reason: 'wrong_credential_kind', actor: { authMethodId: null } };
+      const presentedHash = credentials.hashCredential(credential.clientSecret);
+      const actor = { authMethodId: null, credentialRef: credentials.auditRef(credential.clientSecret) };
+      const method =
+        credential.clientId.length <= 64 ? await repos.authMethods.get(credential.clientId) : null;
+      const secrets =
+        method && isOAuthClient(method)
+          ? await repos.oauthClientSecrets.listUsable(method.id, deps.clock.nowMs())
+          : [];
+      // Compare against every usable secret (and a dummy when there is none): same work either way.
+      let matches = false;
+      for (const stored of secrets.length ? secrets.map((s) => s.secretHash) : ['0'.repeat(64)])
+        if (credentials.equalHashes(stored, presentedHash)) matches = true;
+      if (!method || !isOAuthClient(method)) return { ok: false, reason: 'unknown_client', actor };
+      const known = { ...actor, authMethodId: method.id };
+      if (!method.settings.tokenEndpointAuthMethod.startsWith('client_secret_'))
+        return { ok: false, reason: 'wrong_client_auth_method', actor: known };
+      if (!matches) return { ok: false, reason: 'wrong_client_secret', actor: known };
+      return {
+        ok: true,
+        subject: {
+          method,
+          identityId: method.identityId,
+          credentialRef: credentials.auditRef(credential.clientSecret),
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,205 @@
+import { refuseReason } from '../../core/auth-methods/method-checks.js';
+import type { ActorClaim } from '../../core/sessions/sessions.model.js';
+import type { SessionsService } from '../../core/sessions/sessions.service.js';
+import type { RequestContext } from '../../core/shared/context.js';
+import type { Clock } from '../../core/shared/platform.port.js';
+import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
+import { ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE, MAX_ACTOR_CHAIN_DEPTH, OAuthError } from './oauth.model.js';
+import type { AuditFn, OAuthClient, TokenRequest, TokenResponse } from './oauth.service.js';
+
+function chainDepth(act: ActorClaim | undefined): number {
+  return act ? 1 + chainDepth(act.act) : 0;
+}
+
+/** Every party of a delegation chain, subject first (what `audit list` can filter by). */
+function chainParties(act: ActorClaim, subject: string): string[] {
+  const parties = [subject];
+  for (let a: ActorClaim | undefined = act; a; a = a.act)
+    parties.push(a.sub, ...(a.client_id ? [a.client_id] : []));
+  return parties;
+}
+
+export function createTokenExchange(deps: {
+  uow: UnitOfWork;
+  clock: Clock;
+  sessions: SessionsService;
+  refuse(
+    client: OAuthClient,
+    ctx: RequestContext,
+    error: OAuthError,
+    data?: Record<string, unknown>,
+  ): Promise<never>;
+  audit: AuditFn;
+}) {
+  const { uow, clock, sessions, refuse, audit } = deps;
+  /**
+   * RFC 8693 token exchange: `client` acts for the subject of `subject_token`. Allowed when the
+   * client's registration names the subject token's client (`mayActFor`); the result is never
+   * broader than the subject token (scopes a subset, audience a resource the client may ask for,
+   * lifetime within the subject token's) and carries the delegation chain in `act`.
+   */
+  return async function exchange(
+    client: OAuthClient,
+    credentialRef: string,
+    request: TokenRequest,
+    jkt: string | null,
+    ctx: RequestContext,
+  ): Promise<TokenResponse> {
+    const p = request.params;
+    const tokenTypes = [ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE];
+    if (!p.subject_token || !p.subject_token_type)
+      throw new OAuthError('invalid_request', 'subject_token and subject_token_type are required.');
+    if (
+      !tokenTypes.includes(p.subject_token_type) ||
+      (p.actor_token_type && !tokenTypes.includes(p.actor_token_type))
+    )
+      return refuse(
+        client,
+        ctx,
+        new OAuthError('invalid_request', 'Unsupported token type.', 400, 'unsupported_token_type'),
+      );
+    if (p.actor_token !== undefined && !p.actor_token_type)
+      throw new OAuthError('invalid_request', 'actor_token_type is required with actor_token.');
+    if (p.requested_token_type !== undefined && p.requested_token_type !== ACCESS_TOKEN_TYPE)
+      return refuse(
+        client,
+        ctx,
+        new OAuthError(
+          'invalid_request',
+          'Only access tokens can be requested.',
+          400,
+          'unsupported_requested_token_type',
+        ),
+      );
+    const subject = await sessions.introspect(p.subject_token);
+    if (!subject)
+      return refuse(
+        client,
+        ctx,
+        new OAuthError('invalid_grant', 'The subject token is not active.', 400, 'subject_token_inactive'),
+      );
+    if (p.actor_token !== undefined) {
+      // The actor token proves who acts: it must be the calling client's own.
+      const actor = await sessions.introspect(p.actor_token);
+      if (!actor || actor.client_id !== client.id)
+        return refuse(
+          client,
+          ctx,
+          new OAuthError(
+            'invalid_grant',
+            'The actor token is not the client’s own active token.',
+            400,
+            'actor_token_invalid',
+          ),
+        );
+    }
+    if (!(client.settings.mayActFor ?? []).includes(subject.client_id))
+      return refuse(
+        client,
+        ctx,
+        new OAuthError('invalid_grant', 'This client may not act for that subject.', 400, 'may_act_denied'),
+        {
+          subjectClient: subject.client_id,
+        },
+      );
+    const actorChain: ActorClaim = {
+      sub: client.identityId,
+      client_id: client.id,
+      ...(subject.act ? { act: subject.act } : {}),
+    };
+    if (chainDepth(actorChain) > MAX_ACTOR_CHAIN_DEPTH)
+      return refuse(
+        client,
+        ctx,
+        new OAuthError('invalid_grant', 'The delegation chain is too deep.', 400, 'act_chain_too_deep'),
+        {
+          depth: chainDepth(actorChain),
+        },
+      );
+    const subjectScopes = subject.scope ? subject.scope.split(' ') : [];
+    let scopes = subjectScopes;
+    if (p.scope !== undefined) {
+      const asked = [...new Set(p.scope.split(' ').filter(Boolean))];
+      if (asked.length === 0 || asked.some((x) => !subjectScopes.includes(x)))
+        return refuse(
+          client,
+          ctx,
+          new OAuthError(
+            'invalid_scope',
+            'The exchange may not broaden the subject token’s scope.',
+            400,
+            'exchange_scope_broader',
+          ),
+        );
+      scopes = asked;
+    }
+    const wanted = [...request.resources, ...(p.audience ? [p.audience] : [])];
+    if (wanted.length === 0)
+      throw new OAuthError('invalid_request', 'Name the target with resource or audience.');
+    const unknown = wanted.find((res) => !client.settings.resources.includes(res));
+    if (unknown !== undefined)
+      return refuse(
+        client,
+        ctx,
+        new OAuthError(
+          'invalid_target',
+          'A requested resource is not allowed for this client.',
+          400,
+          'resource_not_allowed',
+        ),
+      );
+
+    const issued = await uow.write(async (r) => {
+      const method = await r.authMethods.get(subject.am);
+      if (!method) return null;
+      if (await refuseReason(r, method, { identityId: subject.sub }, ctx, clock.nowMs())) return null;
+      const session = sessions.issue(
+        { method, identityId: subject.sub },
+        {
+          audience: wanted,
+          scope: scopes,
+          actor: actorChain,
+          clientId: client.id,
+          ttlSeconds: Math.max(1, subject.exp - Math.floor(clock.nowMs() / 1000)),
+          ...(jkt ? { confirmation: { jkt } } : {}),
+        },
+      );
+      await audit(
+        r,
+        'oauth.token_exchanged',
+        'success',
+        {
+          authMethodId: client.id,
+          identityId: client.identityId,
+          credentialRef,
+          tokenId: session.claims.jti,
+        },
+        ctx,
+        {
+          subject: subject.sub,
+          subjectClient: subject.client_id,
+          subjectTokenId: subject.jti,
+          act: actorChain,
+          parties: chainParties(actorChain, subject.sub),
+          audience: wanted,
+          scope: scopes,
+          dpop: jkt !== null,
+        },
+      );
+      return session;
+    });
+    if (!issued)
+      return refuse(
+        client,
+        ctx,
+        new OAuthError('invalid_grant', 'The subject is no longer active.', 400, 'subject_inactive'),
+      );
+    return {
+      access_token: issued.token,
+      token_type: jkt ? 'DPoP' : 'Bearer',
+      expires_in: Math.max(0, Math.floor((issued.expiresAtMs - clock.nowMs()) / 1000)),
+      issued_token_type: ACCESS_TOKEN_TYPE,
+      ...(scopes.length ? { scope: scopes.join(' ') } : {}),
+    };
+  };
+}

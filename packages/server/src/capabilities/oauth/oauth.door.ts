@@ -1,0 +1,229 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authMethodResource } from '../../core/access/access.resources.js';
+import {
+  type DoorAccessDeps,
+  defaultBodyLimit,
+  type FrontDoor,
+  installDoorAccess,
+} from '../../http/doors/door.js';
+import { classifyError } from '../../http/error-mapper.js';
+import {
+  CLIENT_ASSERTION_TYPE,
+  type ClientCredentials,
+  INTROSPECTION_ENDPOINT_PATH,
+  OAuthError,
+  REVOCATION_ENDPOINT_PATH,
+  TOKEN_ENDPOINT_PATH,
+} from './oauth.model.js';
+import type { OAuthService } from './oauth.service.js';
+
+/** Form bodies are small; anything larger is refused before parsing. */
+export const OAUTH_BODY_LIMIT_BYTES = 16 * 1024;
+/** Parameters that may repeat (RFC 8707 §2: several `resource`s). */
+const REPEATABLE = new Set(['resource']);
+
+interface Form {
+  params: Record<string, string>;
+  resources: string[];
+  duplicated: string | null;
+}
+
+function parseForm(body: string): Form {
+  const params: Record<string, string> = {};
+  const resources: string[] = [];
+  let duplicated: string | null = null;
+  for (const [key, value] of new URLSearchParams(body)) {
+    if (REPEATABLE.has(key)) resources.push(value);
+    else if (Object.hasOwn(params, key)) duplicated ??= key;
+    else params[key] = value;
+  }
+  return { params, resources, duplicated };
+}
+
+/** Client authentication as presented (RFC 6749 §2.3, RFC 7523 §2.2); only one method at a time. */
+function clientCredentials(request: FastifyRequest, params: Record<string, string>): ClientCredentials {
+  const header = request.headers.authorization;
+  const basic = header ? /^Basic[ \t]+([A-Za-z0-9+/=]{1,2048})[ \t]*$/i.exec(header) : null;
+  if (header && !basic)
+    throw new OAuthError('invalid_request', 'Only Basic client authentication is accepted here.');
+  const used = [basic, params.client_secret, params.client_assertion].filter(
+    (v) => v !== undefined && v !== null,
+  );
+  if (used.length > 1)
+    throw new OAuthError('invalid_request', 'Use exactly one client authentication method.');
+  if (basic) {
+    const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw new OAuthError('invalid_request', 'Malformed Basic credentials.');
+    const formDecode = (v: string) => {
+      try {
+        return decodeURIComponent(v.replace(/\+/g, ' '));
+      } catch {
+        throw new OAuthError('invalid_request', 'Malformed Basic credentials.');
+      }
+    };
+    const clientId = formDecode(decoded.slice(0, colon));
+    if (params.client_id !== undefined && params.client_id !== clientId)
+      throw new OAuthError('invalid_request', 'client_id does not match the Basic credentials.');
+    return {
+      kind: 'client_secret',
+      via: 'client_secret_basic',
+      clientId,
+      secret: formDecode(decoded.slice(colon + 1)),
+    };
+  }
+  if (params.client_assertion !== undefined) {
+    if (params.client_assertion_type !== CLIENT_ASSERTION_TYPE)
+      throw new OAuthError('invalid_request', `client_assertion_type must be ${CLIENT_ASSERTION_TYPE}.`);
+    return {
+      kind: 'client_assertion',
+      clientId: params.client_id ?? null,
+      assertion: params.client_assertion,
+    };
+  }
+  if (params.client_secret !== undefined) {
+    if (!params.client_id)
+      throw new OAuthError('invalid_request', 'client_id is required with client_secret.');
+    return {
+      kind: 'client_secret',
+      via: 'client_secret_post',
+      clientId: params.client_id,
+      secret: params.client_secret,
+    };
+  }
+  return { kind: 'none', clientId: params.client_id ?? null };
+}
+
+function formOf(request: FastifyRequest): Form {
+  const form = request.body as Form | undefined;
+  if (!form || typeof form !== 'object' || !('params' in form))
+    throw new OAuthError('invalid_request', 'The body must be application/x-www-form-urlencoded.');
+  if (form.duplicated) throw new OAuthError('invalid_request', `Parameter ${form.duplicated} is repeated.`);
+  return form;
+}
+
+const requestUrl = (request: FastifyRequest) =>
+  `${request.protocol}://${request.host}${request.url.split('?')[0]}`;
+
+/**
+ * The OAuth 2 authorization server's door (issue 12, ADR 0013): `application/x-www-form-urlencoded`
+ * bodies only, RFC 6749 §5.2 errors (`{error, error_description}`), `Cache-Control: no-store` on
+ * every answer, `WWW-Authenticate` on 401, a fresh `DPoP-Nonce` on every answer.
+ */
+export function oauthDoor(access: DoorAccessDeps, oauth: OAuthService): FrontDoor {
+  return {
+    name: 'oauth',
+    prefix: '/oauth',
+    register(scope: FastifyInstance) {
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser(
+        'application/x-www-form-urlencoded',
+        { parseAs: 'string' },
+        (_req, body, done) => done(null, parseForm(body as string)),
+      );
+      defaultBodyLimit(scope, OAUTH_BODY_LIMIT_BYTES);
+      installDoorAccess(scope, access);
+      scope.addHook('onSend', async (_request, reply) => {
+        reply.header('cache-control', 'no-store');
+        reply.header('pragma', 'no-cache');
+        reply.header('dpop-nonce', oauth.currentNonce());
+      });
+      scope.setErrorHandler((error, request, reply) => renderError(error, request, reply));
+      scope.setNotFoundHandler((_request, reply) =>
+        reply.status(404).send({ error: 'invalid_request', error_description: 'No such OAuth endpoint.' }),
+      );
+      const config = { access: { public: true as const } };
+
+      // Client authentication happens inside (RFC 6749 §2.3): no bearer credential at the HTTP layer.
+      const doc = (summary: string) => ({ tags: ['oauth'], summary, security: [] });
+      scope.post(
+        '/token',
+        { config, schema: doc('OAuth 2 token endpoint (RFC 6749, 7523, 8693, 9449)') },
+        async (request) => {
+          const form = formOf(request);
+          const dpop = request.headers.dpop;
+          if (Array.isArray(dpop) || (typeof dpop === 'string' && dpop.includes(',')))
+            throw new OAuthError('invalid_dpop_proof', 'Send exactly one DPoP proof.');
+          return oauth.token(
+            {
+              params: form.params,
+              resources: form.resources,
+              credentials: clientCredentials(request, form.params),
+              dpopProof: dpop,
+            },
+            request.ctx,
+          );
+        },
+      );
+      scope.post(
+        '/introspect',
+        { config, schema: doc('Token introspection (RFC 7662)') },
+        async (request) => {
+          const form = formOf(request);
+          const session = /^(Bearer|DPoP)[ \t]+(\S{1,4096})[ \t]*$/i.exec(
+            request.headers.authorization ?? '',
+          );
+          if (!session)
+            return oauth.introspect(form.params, clientCredentials(request, form.params), request.ctx);
+          // An administrator's session (RFC 7662 §2.1 allows any authorization the server accepts).
+          const claims = await access.sessions
+            .verify(session[2]!, {
+              scheme: session[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer',
+              method: request.method,
+              url: access.publicBaseUrl
+                ? `${access.publicBaseUrl}${request.url.split('?')[0]}`
+                : requestUrl(request),
+              dpopProof: typeof request.headers.dpop === 'string' ? request.headers.dpop : undefined,
+            })
+            .catch(() => {
+              throw new OAuthError('invalid_token', 'The session token is not valid.', 401);
+            });
+          const principal = access.sessions.toPrincipal(claims);
+          request.ctx.actor = { identityId: principal.identityId, authMethodId: principal.authMethodId };
+          return oauth.introspectForSession(form.params, async (clientName) => {
+            const decision = await access.access.authorize(
+              principal,
+              'read',
+              authMethodResource(clientName),
+              {
+                sourceIp: request.ctx.sourceIp,
+              },
+            );
+            return decision.allowed;
+          });
+        },
+      );
+      scope.post(
+        '/revoke',
+        { config, schema: doc('Token revocation (RFC 7009)') },
+        async (request, reply) => {
+          const form = formOf(request);
+          await oauth.revoke(form.params, clientCredentials(request, form.params), request.ctx);
+          return reply.status(200).send();
+        },
+      );
+    },
+  };
+}
+
+function renderError(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof OAuthError) {
+    if (error.status === 401)
+      reply.header(
+        'www-authenticate',
+        error.error === 'invalid_token'
+          ? 'Bearer error="invalid_token"'
+          : 'Basic realm="tessera", charset="UTF-8"',
+      );
+    if (error.status === 429) reply.header('retry-after', '60');
+    request.log.info({ code: error.error, reason: error.reason }, 'oauth request refused');
+    return reply.status(error.status).send({ error: error.error, error_description: error.description });
+  }
+  // Fastify's own refusals (size, media type, malformed body) and anything unexpected.
+  const { error: e, status } = classifyError(error, request);
+  if (status >= 500)
+    return reply.status(500).send({ error: 'server_error', error_description: 'Internal error.' });
+  return reply.status(status).send({ error: 'invalid_request', error_description: e.message });
+}
+
+export const OAUTH_PATHS = [TOKEN_ENDPOINT_PATH, INTROSPECTION_ENDPOINT_PATH, REVOCATION_ENDPOINT_PATH];

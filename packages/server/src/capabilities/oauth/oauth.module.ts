@@ -1,0 +1,161 @@
+import { Type } from '@sinclair/typebox';
+import { FailureLimiter } from '../../core/auth/failure-limiter.js';
+import type { AuthMethodRegistry } from '../../core/auth-methods/auth-method.registry.js';
+import { CLIENT_AUTH_METHODS } from '../../core/auth-methods/auth-methods.model.js';
+import type { AuthMethodsService } from '../../core/auth-methods/auth-methods.service.js';
+import type { SessionsService } from '../../core/sessions/sessions.service.js';
+import { newClientSecret } from '../../crypto/credentials.js';
+import {
+  ASYMMETRIC_ALGORITHMS,
+  createDpopVerifier,
+  publicJwksProblem,
+  verifyClientAssertion,
+} from '../../crypto/jose-verify.js';
+import type { TypedApp } from '../../http/app.js';
+import type { CapabilityModule } from '../../platform/module.js';
+import type { Platform } from '../../platform/platform.js';
+import {
+  INTROSPECTION_ENDPOINT_PATH,
+  METADATA_PATH,
+  REVOCATION_ENDPOINT_PATH,
+  TOKEN_ENDPOINT_PATH,
+  TOKEN_EXCHANGE_GRANT,
+} from './oauth.model.js';
+import { createOAuthClientSecretsRepo, createOAuthOneTimeKeysRepo, oauthMigrations } from './oauth.repo.js';
+import { registerOAuthClientRoutes } from './oauth.routes.js';
+import { createOAuthService, type OAuthService } from './oauth.service.js';
+import { createOAuthClientHandler } from './oauth-client.auth-method.js';
+import { createOAuthClientsService, type OAuthClientsService } from './oauth-clients.service.js';
+
+/** A client assertion may not live longer than this (RFC 7523 §3 point 4: a bounded `exp`). */
+const MAX_ASSERTION_LIFETIME_SECONDS = 300;
+const CLOCK_TOLERANCE_SECONDS = 30;
+/** A DPoP nonce is valid for its window and the one before (RFC 9449 §8). */
+const NONCE_WINDOW_MS = 120_000;
+
+const Strings = Type.Array(Type.String());
+const MetadataSchema = Type.Object({
+  issuer: Type.String(),
+  token_endpoint: Type.String(),
+  jwks_uri: Type.String(),
+  introspection_endpoint: Type.String(),
+  revocation_endpoint: Type.String(),
+  grant_types_supported: Strings,
+  response_types_supported: Strings,
+  token_endpoint_auth_methods_supported: Strings,
+  token_endpoint_auth_signing_alg_values_supported: Strings,
+  introspection_endpoint_auth_methods_supported: Strings,
+  revocation_endpoint_auth_methods_supported: Strings,
+  dpop_signing_alg_values_supported: Strings,
+  tls_client_certificate_bound_access_tokens: Type.Boolean(),
+});
+
+/**
+ * The OAuth 2 authorization server (issue 12): `oauth_client` auth methods, their native API, the
+ * token, introspection and revocation endpoints (the `/oauth` door, `oauthDoor`) and RFC 8414
+ * metadata. Access tokens are Tessera's session JWTs (RFC 9068).
+ */
+export function createOAuthModule(
+  platform: Platform,
+  deps: { sessions: SessionsService; registry: AuthMethodRegistry; authMethods: AuthMethodsService },
+): CapabilityModule<{ oauth: OAuthService; clients: OAuthClientsService }> {
+  const { uow, clock, config, credentials } = platform;
+  platform.storage.contribute({
+    name: 'oauth',
+    migrations: oauthMigrations,
+    repos: {
+      oauthClientSecrets: createOAuthClientSecretsRepo,
+      oauthOneTimeKeys: (target) => createOAuthOneTimeKeysRepo(target, clock),
+    },
+  });
+  const handler = createOAuthClientHandler({
+    credentials,
+    clock,
+    maxSessionTtlSeconds: config.maxSessionTtlSeconds,
+    jwksProblem: publicJwksProblem,
+  });
+  deps.registry.register(handler);
+  // A deleted client's secrets go with it, in the same transaction.
+  platform.events.within('auth_method.changed', async (r, { authMethodId, change }) => {
+    if (change === 'deleted') await r.oauthClientSecrets.deleteOfClient(authMethodId);
+  });
+
+  const issuer = config.issuer.replace(/\/+$/, '');
+  const tokenEndpoint = `${issuer}${TOKEN_ENDPOINT_PATH}`;
+  // Replay keys are consumed by the service inside the transaction that issues the token.
+  const dpop = createDpopVerifier({
+    consume: (key, ttl) => uow.write((r) => r.oauthOneTimeKeys.consume(key, ttl)),
+  });
+  // Nonces are a keyed hash of the time window: every server of a cluster issues and accepts the same.
+  const nonceOf = (window: number) => credentials.auditRef(`dpop-nonce:${window}`).slice(-32);
+  const windowNow = () => Math.floor(clock.nowMs() / NONCE_WINDOW_MS);
+  const oauth = createOAuthService({
+    uow,
+    clock,
+    credentials,
+    sessions: deps.sessions,
+    secretHandler: handler,
+    limiter: new FailureLimiter(clock, config.authFailureLimit, config.authFailureWindowSeconds * 1000),
+    verifyAssertion: (assertion, client) =>
+      verifyClientAssertion(assertion, {
+        clientId: client.clientId,
+        jwks: client.jwks as never,
+        audiences: [issuer, `${issuer}/`, tokenEndpoint],
+        nowMs: clock.nowMs(),
+        maxLifetimeSeconds: MAX_ASSERTION_LIFETIME_SECONDS,
+        clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
+      }),
+    checkDpop: dpop.check,
+    nonces: {
+      current: () => nonceOf(windowNow()),
+      isValid: (nonce) => nonce === nonceOf(windowNow()) || nonce === nonceOf(windowNow() - 1),
+    },
+    config: { issuer, tokenEndpoint, audience: config.audience },
+  });
+  const clients = createOAuthClientsService({
+    uow,
+    clock,
+    credentials,
+    authMethods: deps.authMethods,
+    newSecret: newClientSecret,
+  });
+
+  const metadata = {
+    issuer,
+    token_endpoint: tokenEndpoint,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    introspection_endpoint: `${issuer}${INTROSPECTION_ENDPOINT_PATH}`,
+    revocation_endpoint: `${issuer}${REVOCATION_ENDPOINT_PATH}`,
+    grant_types_supported: ['client_credentials', TOKEN_EXCHANGE_GRANT],
+    response_types_supported: [],
+    token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
+    introspection_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    dpop_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
+    tls_client_certificate_bound_access_tokens: false,
+  };
+
+  return {
+    name: 'oauth',
+    services: { oauth, clients },
+    routes: {
+      native: (app: TypedApp) => registerOAuthClientRoutes(app, { clients }),
+      system(app: TypedApp) {
+        app.get(
+          METADATA_PATH,
+          {
+            config: { access: { public: true } },
+            schema: {
+              tags: ['oauth'],
+              summary: 'OAuth 2 authorization server metadata (RFC 8414)',
+              security: [],
+              response: { 200: MetadataSchema },
+            },
+          },
+          async () => metadata,
+        );
+      },
+    },
+  };
+}

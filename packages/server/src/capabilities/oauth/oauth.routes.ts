@@ -1,0 +1,273 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import { allOf, authMethodResource } from '../../core/access/access.resources.js';
+import { CLIENT_AUTH_METHODS } from '../../core/auth-methods/auth-methods.model.js';
+import {
+  AccessId,
+  Cursor,
+  IsoTime,
+  Limit,
+  Name,
+  Nullable,
+  StringEnum,
+  toIso,
+  toIsoOrNull,
+} from '../../core/shared/schemas.js';
+import type { TypedApp } from '../../http/app.js';
+import { errorResponses } from '../../http/error-schemas.js';
+import type { OAuthClient, OAuthClientsService } from './oauth-clients.service.js';
+
+const tags = ['oauth'];
+const Jwk = Type.Record(Type.String({ maxLength: 16 }), Type.Unknown(), { maxProperties: 16 });
+const Settings = {
+  tokenEndpointAuthMethod: Type.Optional(StringEnum(CLIENT_AUTH_METHODS)),
+  jwks: Type.Optional(Nullable(Type.Object({ keys: Type.Array(Jwk, { maxItems: 10 }) }))),
+  scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
+  resources: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { maxItems: 50 })),
+  accessTokenTtlSeconds: Type.Optional(Type.Integer({ minimum: 30, maximum: 86_400 })),
+  dpopBoundAccessTokens: Type.Optional(Type.Boolean()),
+  mayActFor: Type.Optional(
+    Type.Array(Type.String({ minLength: 3, maxLength: 64 }), {
+      maxItems: 50,
+      description: 'Token exchange: client ids whose tokens this client may exchange (RFC 8693).',
+    }),
+  ),
+  boundCidrs: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 })),
+  expiresAt: Type.Optional(Nullable(IsoTime)),
+};
+const CreateBody = Type.Object(
+  {
+    name: Name,
+    identityId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    owner: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    ...Settings,
+  },
+  { additionalProperties: false },
+);
+const UpdateBody = Type.Object(Settings, { additionalProperties: false, minProperties: 1 });
+const OAuthClientSchema = Type.Object(
+  {
+    clientId: Type.String({ description: 'The client_id: the auth method access id (p-…).' }),
+    name: Type.String(),
+    identityId: Type.String(),
+    tokenEndpointAuthMethod: StringEnum(CLIENT_AUTH_METHODS),
+    jwks: Nullable(Type.Object({ keys: Type.Array(Jwk) })),
+    scopes: Type.Array(Type.String()),
+    resources: Type.Array(Type.String()),
+    accessTokenTtlSeconds: Type.Integer(),
+    dpopBoundAccessTokens: Type.Boolean(),
+    mayActFor: Type.Array(Type.String()),
+    boundCidrs: Type.Array(Type.String()),
+    expiresAt: Nullable(IsoTime),
+    createdAt: IsoTime,
+    updatedAt: IsoTime,
+  },
+  { $id: 'OAuthClient' },
+);
+const Created = Type.Object({
+  client: Type.Ref('OAuthClient'),
+  clientSecret: Type.Optional(Type.String({ description: 'Shown once (client_secret_* clients).' })),
+});
+const Params = Type.Object({ id: AccessId });
+
+function toWire(c: OAuthClient): Static<typeof OAuthClientSchema> {
+  const s = c.settings;
+  return {
+    clientId: c.id,
+    name: c.name,
+    identityId: c.identityId,
+    tokenEndpointAuthMethod: s.tokenEndpointAuthMethod,
+    jwks: s.jwks,
+    scopes: s.scopes,
+    resources: s.resources,
+    accessTokenTtlSeconds: s.jwtTtlSeconds,
+    dpopBoundAccessTokens: s.dpopBoundAccessTokens,
+    mayActFor: s.mayActFor ?? [],
+    boundCidrs: c.boundCidrs,
+    expiresAt: toIsoOrNull(c.expiresAtMs),
+    createdAt: toIso(c.createdAtMs),
+    updatedAt: toIso(c.updatedAtMs),
+  };
+}
+
+/** The wire's settings in the auth method's terms. */
+function settingsOf(body: Record<string, unknown>) {
+  const out: Record<string, unknown> = {};
+  for (const key of [
+    'tokenEndpointAuthMethod',
+    'jwks',
+    'scopes',
+    'resources',
+    'dpopBoundAccessTokens',
+    'mayActFor',
+  ])
+    if (body[key] !== undefined) out[key] = body[key];
+  if (body.accessTokenTtlSeconds !== undefined) out.jwtTtlSeconds = body.accessTokenTtlSeconds;
+  return out;
+}
+const expiresOf = (v: string | null | undefined) =>
+  v === undefined ? {} : { expiresAtMs: v === null ? null : Date.parse(v) };
+
+/** `/v1/oauth-clients`: OAuth clients are auth methods, checked as `auth-method` on their name. */
+export function registerOAuthClientRoutes(app: TypedApp, deps: { clients: OAuthClientsService }) {
+  const svc = deps.clients;
+  app.addSchema(OAuthClientSchema);
+  const theClient = async (request: FastifyRequest) => {
+    const id = (request.params as { id: string }).id;
+    return authMethodResource((await svc.get(id).catch(() => null))?.name ?? id);
+  };
+
+  app.post(
+    '/v1/oauth-clients',
+    {
+      config: {
+        access: {
+          permission: {
+            action: 'create',
+            resource: (r) => authMethodResource((r.body as { name: string }).name),
+          },
+        },
+      },
+      schema: {
+        tags,
+        summary: 'Register an OAuth client',
+        body: CreateBody,
+        response: { 201: Created, ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const { client, clientSecret } = await svc.create(
+        {
+          name: b.name,
+          ...(b.identityId ? { identityId: b.identityId } : {}),
+          ...(b.owner ? { owner: b.owner } : {}),
+          ...(b.boundCidrs ? { boundCidrs: b.boundCidrs } : {}),
+          ...expiresOf(b.expiresAt),
+          settings: settingsOf(b),
+        },
+        request.ctx,
+      );
+      reply.status(201);
+      return { client: toWire(client), ...(clientSecret ? { clientSecret } : {}) };
+    },
+  );
+
+  app.get(
+    '/v1/oauth-clients',
+    {
+      config: { access: { permission: { action: 'list', resource: () => allOf('auth-method') } } },
+      schema: {
+        tags,
+        summary: 'List OAuth clients',
+        querystring: Type.Object(
+          { limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            items: Type.Array(Type.Ref('OAuthClient')),
+            nextCursor: Nullable(Type.String()),
+          }),
+          ...errorResponses(400, 401, 403),
+        },
+      },
+    },
+    async (request) => {
+      const page = await svc.list(request.query.limit ?? 50, request.query.cursor ?? null);
+      return { items: page.items.map(toWire), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    '/v1/oauth-clients/:id',
+    {
+      config: { access: { permission: { action: 'read', resource: theClient } } },
+      schema: {
+        tags,
+        summary: 'Get an OAuth client',
+        params: Params,
+        response: { 200: Type.Ref('OAuthClient'), ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => toWire(await svc.get(request.params.id)),
+  );
+
+  app.patch(
+    '/v1/oauth-clients/:id',
+    {
+      config: { access: { permission: { action: 'update', resource: theClient } } },
+      schema: {
+        tags,
+        summary: 'Update an OAuth client',
+        params: Params,
+        body: UpdateBody,
+        response: { 200: Type.Ref('OAuthClient'), ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      return toWire(
+        await svc.update(
+          request.params.id,
+          {
+            ...(b.boundCidrs ? { boundCidrs: b.boundCidrs } : {}),
+            ...expiresOf(b.expiresAt),
+            settings: settingsOf(b),
+          },
+          request.ctx,
+        ),
+      );
+    },
+  );
+
+  app.delete(
+    '/v1/oauth-clients/:id',
+    {
+      config: { access: { permission: { action: 'delete', resource: theClient } } },
+      schema: {
+        tags,
+        summary: 'Delete an OAuth client (its tokens stop working)',
+        params: Params,
+        response: { 204: { type: 'null' }, ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      await svc.delete(request.params.id, request.ctx);
+      return reply.status(204).send();
+    },
+  );
+
+  app.post(
+    '/v1/oauth-clients/:id/rotate-secret',
+    {
+      config: { access: { permission: { action: 'update', resource: theClient } } },
+      schema: {
+        tags,
+        summary: 'Rotate an OAuth client secret (the new one is shown once)',
+        params: Params,
+        body: Type.Object(
+          {
+            graceSeconds: Type.Optional(
+              Type.Integer({
+                minimum: 0,
+                maximum: 86_400,
+                description: 'How long the old secret still works.',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Created, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { client, clientSecret } = await svc.rotateSecret(
+        request.params.id,
+        request.body.graceSeconds ?? 0,
+        request.ctx,
+      );
+      return { client: toWire(client), clientSecret };
+    },
+  );
+}
