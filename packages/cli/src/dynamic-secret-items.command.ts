@@ -3,43 +3,17 @@
  * or deleted): `list-dynamic-secrets`, `delete-dynamic-secret`.
  */
 
-import type { OptionSpecs } from './argv.parser.js';
 import type { CommandSpec } from './cli.context.js';
+import { ITEM_NAME, noteNextPage, PAGED_LIST_OPTIONS, pagedListQuery } from './item-list.options.js';
 import { formatDuration, formatTime, renderTable } from './output.format.js';
-
-const NAME: OptionSpecs = {
-  name: {
-    type: 'string',
-    placeholder: 'NAME',
-    required: true,
-    description: 'item name, e.g. /prod/orders-db',
-  },
-};
 
 const list: CommandSpec = {
   path: ['list-dynamic-secrets'],
   summary: 'List the dynamic secrets you may list (under a path)',
-  options: {
-    path: { type: 'string', placeholder: 'PATH', description: 'only the items under PATH, e.g. /prod' },
-    limit: { type: 'number', placeholder: 'N', description: 'at most N (default 50)' },
-    cursor: {
-      type: 'string',
-      placeholder: 'NAME',
-      description: 'continue after NAME (from the previous page)',
-    },
-  },
+  options: PAGED_LIST_OPTIONS,
   examples: ['tessera list-dynamic-secrets', 'tessera list-dynamic-secrets --path /prod --json'],
   async run(ctx, args) {
-    const path = args.str('path');
-    const limit = args.positiveInt('limit');
-    const cursor = args.str('cursor');
-    const page = await ctx.withAdmin((t) =>
-      ctx.client.listDynamicSecrets(t, {
-        ...(path ? { prefix: path } : {}),
-        ...(limit ? { limit } : {}),
-        ...(cursor ? { cursor } : {}),
-      }),
-    );
+    const page = await ctx.withAdmin((t) => ctx.client.listDynamicSecrets(t, pagedListQuery(args)));
     ctx.emit(page, () =>
       page.items.length === 0
         ? 'No dynamic secrets.\n'
@@ -54,8 +28,7 @@ const list: CommandSpec = {
             ]),
           ),
     );
-    if (page.nextCursor && !ctx.json)
-      ctx.note(`More: tessera list-dynamic-secrets --cursor ${page.nextCursor}`);
+    noteNextPage(ctx, 'list-dynamic-secrets', page.nextCursor);
   },
 };
 
@@ -66,7 +39,7 @@ const remove: CommandSpec = {
     'The settings are what revokes the accounts, so a dynamic secret with live leases is kept unless ' +
     '--revoke-leases revokes them first (drops their accounts, ends their sessions).',
   options: {
-    ...NAME,
+    ...ITEM_NAME,
     'revoke-leases': { type: 'boolean', description: 'revoke its live leases first' },
   },
   examples: [

@@ -6,21 +6,13 @@
 
 import { readFile } from 'node:fs/promises';
 import type { CreateDynamicSecretRequest, DynamicCredential, DynamicSecret, Lease } from '@tessera/sdk';
-import type { ArgReader, OptionSpecs } from './argv.parser.js';
+import type { ArgReader } from './argv.parser.js';
 import type { CommandContext, CommandSpec } from './cli.context.js';
 import { UsageError } from './cli.errors.js';
 import { durationFlag } from './duration.units.js';
 import { dynamicSecretItemCommands } from './dynamic-secret-items.command.js';
+import { ITEM_NAME } from './item-list.options.js';
 import { formatDuration, formatTime, listText, renderKeyValues, renderTable } from './output.format.js';
-
-const NAME: OptionSpecs = {
-  name: {
-    type: 'string',
-    placeholder: 'NAME',
-    required: true,
-    description: 'item name, e.g. /prod/orders-db',
-  },
-};
 
 /** `3600`, `90s`, `60m`, `1h30m`, `2d` → seconds (a bare number is seconds here). */
 const duration = (args: ArgReader, flag: string) => durationFlag(args, flag, 'seconds');
@@ -158,7 +150,7 @@ function createCommand(p: ProducerCli): CommandSpec {
     summary: `Create a ${p.title}`,
     details: `The administrator password is read from a file or standard input, sealed, and never returned. ${p.details}`,
     options: {
-      ...NAME,
+      ...ITEM_NAME,
       host: { type: 'string', placeholder: 'HOST', required: true, description: 'the target host' },
       port: {
         type: 'number',
@@ -271,7 +263,7 @@ const getValue: CommandSpec = {
   path: ['get-dynamic-secret-value'],
   summary: 'Mint a credential: a new account and its lease (the password is shown once)',
   options: {
-    ...NAME,
+    ...ITEM_NAME,
     ttl: { type: 'string', placeholder: 'DURATION', description: 'lease TTL (≤ the item’s maximum)' },
   },
   examples: [
@@ -291,7 +283,7 @@ const getValue: CommandSpec = {
 const describe: CommandSpec = {
   path: ['describe-dynamic-secret'],
   summary: 'Show a dynamic secret’s settings (never the administrator password)',
-  options: NAME,
+  options: ITEM_NAME,
   examples: ['tessera describe-dynamic-secret --name /prod/orders-db'],
   async run(ctx, args) {
     const name = args.requireStr('name');
@@ -400,7 +392,7 @@ const sweep: CommandSpec = {
   path: ['sweep-dynamic-secret'],
   summary:
     'Find accounts on the target that match the prefix but have no live lease (and drop them with --drop)',
-  options: { ...NAME, drop: { type: 'boolean', description: 'drop the accounts found' } },
+  options: { ...ITEM_NAME, drop: { type: 'boolean', description: 'drop the accounts found' } },
   examples: [
     'tessera sweep-dynamic-secret --name /prod/orders-db',
     'tessera sweep-dynamic-secret --name /prod/orders-db --drop',

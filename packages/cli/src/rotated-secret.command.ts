@@ -11,21 +11,13 @@ import type {
   RotatedSecretValue,
   UpdateRotatedSecretRequest,
 } from '@tessera/sdk';
-import type { ArgReader, OptionSpecs } from './argv.parser.js';
+import type { ArgReader } from './argv.parser.js';
 import type { CommandSpec } from './cli.context.js';
 import { UsageError } from './cli.errors.js';
 import { durationFlag } from './duration.units.js';
 import { readAdminPassword } from './dynamic-secret.command.js';
+import { ITEM_NAME, noteNextPage, PAGED_LIST_OPTIONS, pagedListQuery } from './item-list.options.js';
 import { formatDuration, formatTime, listText, renderKeyValues, renderTable } from './output.format.js';
-
-const NAME: OptionSpecs = {
-  name: {
-    type: 'string',
-    placeholder: 'NAME',
-    required: true,
-    description: 'item name, e.g. /prod/orders-db',
-  },
-};
 
 /** `--single-account --username U`, or `--username-a A --username-b B` (the default, two-account). */
 function readAccounts(args: ArgReader): Pick<CreateRotatedSecretRequest, 'strategy' | 'usernames'> {
@@ -93,7 +85,7 @@ const create: CommandSpec = {
     'before can stop working). Accounts missing on the target are created with the creation statements. ' +
     'The administrator password is read from a file or standard input, sealed, and never returned.',
   options: {
-    ...NAME,
+    ...ITEM_NAME,
     type: { type: 'string', placeholder: 'TYPE', required: true, description: 'mysql, redis or postgresql' },
     host: { type: 'string', placeholder: 'HOST', required: true, description: 'the target’s host' },
     port: { type: 'number', placeholder: 'PORT', required: true, description: 'the target’s port' },
@@ -203,7 +195,7 @@ const rotate: CommandSpec = {
     'Refused (with the seconds to wait) while a rotation is under way or the previous rotation’s grace ' +
     'period runs. When the target fails, the last good credential is kept and the rotation is retried ' +
     'with backoff.',
-  options: NAME,
+  options: ITEM_NAME,
   examples: [
     'tessera rotate-secret --name /prod/orders-db',
     'tessera rotate-secret --name /prod/orders-db --json',
@@ -226,7 +218,7 @@ const get: CommandSpec = {
   details:
     'Applications should read it again when they reconnect. Every read is audited (the version, never ' +
     'the password).',
-  options: NAME,
+  options: ITEM_NAME,
   examples: [
     'tessera get-rotated-secret-value --name /prod/orders-db',
     'tessera get-rotated-secret-value --name /prod/orders-db --json | jq -r .password',
@@ -241,7 +233,7 @@ const get: CommandSpec = {
 const describe: CommandSpec = {
   path: ['describe-rotated-secret'],
   summary: 'Show a rotated secret’s accounts, schedule and failures (never a credential)',
-  options: NAME,
+  options: ITEM_NAME,
   examples: [
     'tessera describe-rotated-secret --name /prod/orders-db',
     'tessera describe-rotated-secret --name /prod/orders-db --json',
@@ -256,27 +248,10 @@ const describe: CommandSpec = {
 const list: CommandSpec = {
   path: ['list-rotated-secrets'],
   summary: 'List the rotated secrets you may list (under a path)',
-  options: {
-    path: { type: 'string', placeholder: 'PATH', description: 'only the items under PATH, e.g. /prod' },
-    limit: { type: 'number', placeholder: 'N', description: 'at most N (default 50)' },
-    cursor: {
-      type: 'string',
-      placeholder: 'NAME',
-      description: 'continue after NAME (from the previous page)',
-    },
-  },
+  options: PAGED_LIST_OPTIONS,
   examples: ['tessera list-rotated-secrets', 'tessera list-rotated-secrets --path /prod --json'],
   async run(ctx, args) {
-    const path = args.str('path');
-    const limit = args.positiveInt('limit');
-    const cursor = args.str('cursor');
-    const page = await ctx.withAdmin((t) =>
-      ctx.client.listRotatedSecrets(t, {
-        ...(path ? { prefix: path } : {}),
-        ...(limit ? { limit } : {}),
-        ...(cursor ? { cursor } : {}),
-      }),
-    );
+    const page = await ctx.withAdmin((t) => ctx.client.listRotatedSecrets(t, pagedListQuery(args)));
     ctx.emit(page, () =>
       page.items.length === 0
         ? 'No rotated secrets.\n'
@@ -292,8 +267,7 @@ const list: CommandSpec = {
             ]),
           ),
     );
-    if (page.nextCursor && !ctx.json)
-      ctx.note(`More: tessera list-rotated-secrets --cursor ${page.nextCursor}`);
+    noteNextPage(ctx, 'list-rotated-secrets', page.nextCursor);
   },
 };
 
@@ -304,7 +278,7 @@ const update: CommandSpec = {
     'A new administrator password is read from a file or standard input and checked against the target ' +
     'before it is saved. --on-demand stops scheduled rotations (rotate-secret still works).',
   options: {
-    ...NAME,
+    ...ITEM_NAME,
     interval: {
       type: 'string',
       placeholder: 'DURATION',
@@ -361,7 +335,7 @@ const remove: CommandSpec = {
     'Tessera stops rotating and forgets the credential. The accounts are neither dropped nor changed: ' +
     'the current one keeps the password Tessera last set (read it first with get-rotated-secret-value ' +
     'if it is still needed), then drop or re-password the accounts on the target.',
-  options: NAME,
+  options: ITEM_NAME,
   examples: ['tessera delete-rotated-secret --name /prod/orders-db'],
   async run(ctx, args) {
     const name = args.requireStr('name');
