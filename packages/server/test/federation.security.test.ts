@@ -234,6 +234,53 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
     expect(shapes.size).toBe(1);
   });
 
+  it('the same token works through OAuth token exchange (subject_token_type jwt) for a client allowed to act for the method', async () => {
+    const RESOURCE = 'https://api.example.test/';
+    const JWT_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
+    const client = async (name: string, mayActFor: string[]) => {
+      const c = await admin('POST', '/v1/oauth-clients', { name, resources: [RESOURCE], mayActFor });
+      expect(c.status, JSON.stringify(c.body)).toBe(201);
+      s.track(c.body.clientSecret);
+      return `Basic ${Buffer.from(`${c.body.client.clientId}:${c.body.clientSecret}`).toString('base64')}`;
+    };
+    const deployer = await client('/svc/deployer', [ghMethod]);
+    const stranger = await client('/svc/stranger', []);
+    const exchange = async (authorization: string, jwt: string) => {
+      s.track(jwt);
+      const res = await s.tessera.app.inject({
+        method: 'POST',
+        url: '/oauth/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization },
+        payload: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+          subject_token: jwt,
+          subject_token_type: JWT_TYPE,
+          resource: RESOURCE,
+        }).toString(),
+      });
+      return { status: res.statusCode, body: JSON.parse(res.body) };
+    };
+    const ok = await exchange(deployer, await gh.mint(githubActionsClaims(gh.url, AUD, nowS())));
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    s.track(ok.body.access_token);
+    const claims = JSON.parse(Buffer.from(ok.body.access_token.split('.')[1], 'base64url').toString());
+    const identity = (await admin('GET', `/v1/identities/${claims.sub}`)).body;
+    expect(identity.name).toBe('ci/github/acme/app');
+    expect(claims.am).toBe(ghMethod);
+    expect(claims.aud).toBe(RESOURCE);
+    expect(claims.act.client_id).toMatch(/^p-/);
+    // A client not allowed to act for the method, and a token whose claims do not match: refused.
+    const strangerAnswer = await exchange(stranger, await gh.mint(githubActionsClaims(gh.url, AUD, nowS())));
+    expect(strangerAnswer.status).toBe(400);
+    expect(strangerAnswer.body.error).toBe('invalid_grant');
+    const evil = await exchange(
+      deployer,
+      await gh.mint(githubActionsClaims(gh.url, AUD, nowS(), { repository: 'evil/app' })),
+    );
+    expect(evil.status).toBe(400);
+    expect(evil.body.error).toBe('invalid_grant');
+  });
+
   it("follows the issuer's key rotation mid-test, refreshing on an unknown kid at a bounded rate", async () => {
     const before = await auth(ghMethod, await gh.mint(githubActionsClaims(gh.url, AUD, nowS())));
     expect(before.status).toBe(200);

@@ -30,6 +30,16 @@ export function createTokenExchange(deps: {
     data?: Record<string, unknown>,
   ): Promise<never>;
   audit: AuditFn;
+  /**
+   * Workload identity federation (issue 13): a `subject_token_type=…:jwt` that is not a Tessera
+   * token is tried against the `oidc_federation` methods the client may act for. Returns the
+   * subject's claims as if a session of that method, or null.
+   */
+  federatedSubject?(
+    jwt: string,
+    methodIds: readonly string[],
+    ctx: RequestContext,
+  ): Promise<{ sub: string; am: string; exp: number; jti: string } | null>;
 }) {
   const { uow, clock, sessions, refuse, audit } = deps;
   /**
@@ -71,7 +81,21 @@ export function createTokenExchange(deps: {
           'unsupported_requested_token_type',
         ),
       );
-    const subject = await sessions.introspect(p.subject_token);
+    const subject: {
+      sub: string;
+      am: string;
+      exp: number;
+      jti: string;
+      client_id: string;
+      scope?: string | undefined;
+      act?: ActorClaim | undefined;
+    } | null =
+      (await sessions.introspect(p.subject_token)) ??
+      (p.subject_token_type === JWT_TOKEN_TYPE && deps.federatedSubject
+        ? await deps
+            .federatedSubject(p.subject_token, client.settings.mayActFor ?? [], ctx)
+            .then((f) => (f ? { ...f, client_id: f.am } : null))
+        : null);
     if (!subject)
       return refuse(
         client,

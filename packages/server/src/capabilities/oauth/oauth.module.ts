@@ -111,6 +111,32 @@ export function createOAuthModule(
       isValid: (nonce) => nonce === nonceOf(windowNow()) || nonce === nonceOf(windowNow() - 1),
     },
     config: { issuer, tokenEndpoint, audience: config.audience },
+    federatedSubject: async (jwt, methodIds, ctx) => {
+      // Registered by the federation capability (composed later); absent when it is not mounted.
+      const handler = deps.registry.get('oidc_federation');
+      if (!handler?.prepare) return null;
+      for (const accessId of methodIds) {
+        const presentation = {
+          accessType: 'oidc_federation' as const,
+          accessId,
+          credential: { kind: 'federated_jwt' as const, jwt },
+        };
+        const prepared = (await handler.prepare(presentation, ctx)) as {
+          ok?: boolean;
+          payload?: { exp?: unknown };
+        };
+        if (!prepared?.ok) continue;
+        const result = await uow.write((r) => handler.authenticate(r, presentation, ctx, prepared));
+        if (!result.ok) continue;
+        return {
+          sub: result.subject.identityId,
+          am: result.subject.method.id,
+          exp: Number(prepared.payload?.exp),
+          jti: result.subject.credentialRef,
+        };
+      }
+      return null;
+    },
   });
   const clients = createOAuthClientsService({
     uow,
