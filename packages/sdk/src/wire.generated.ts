@@ -691,6 +691,19 @@ export interface PatchV1AuthMethodsByIdRequest {
   denyInheritance?: boolean;
   reusePolicy?: 'revoke' | 'flag';
   rotationGraceSeconds?: number;
+  /** Fills issuer conventions. */
+  preset?: 'github-actions' | 'gitlab' | 'kubernetes' | 'spiffe';
+  /** The trusted `iss`. */
+  issuer?: string;
+  audience?: string | string[];
+  algorithms?: string[];
+  maxTokenAgeSeconds?: number;
+  boundClaims?: Record<string, string | string[]>;
+  identityTemplate?: string | null;
+  createIdentities?: boolean;
+  jwks?: {
+    keys: Record<string, unknown>[];
+  } | null;
   boundCidrs?: string[];
   /** ISO-8601 UTC */
   expiresAt?: string | null;

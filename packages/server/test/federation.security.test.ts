@@ -381,6 +381,28 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
     );
   });
 
+  it('bound claims can be changed with PATCH, and take effect at once', async () => {
+    const m = await admin('POST', '/v1/auth-methods', {
+      type: 'oidc_federation',
+      name: '/federation/patched',
+      issuer: gh.url,
+      audience: AUD,
+      algorithms: ['RS256'],
+      boundClaims: { repository: 'acme/app' },
+    });
+    expect(m.status).toBe(201);
+    const id = m.body.authMethod.id;
+    const token = () => gh.mint(githubActionsClaims(gh.url, AUD, nowS()));
+    expect((await auth(id, await token())).status).toBe(200);
+    const patched = await admin('PATCH', `/v1/auth-methods/${id}`, {
+      boundClaims: { repository: 'acme/other' },
+    });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body.oidcFederation.boundClaims).toEqual({ repository: 'acme/other' });
+    await refusedWith(id, await token(), 'federation_claim_mismatch');
+    expect((await admin('PATCH', `/v1/auth-methods/${id}`, { algorithms: ['HS256'] })).status).toBe(400);
+  });
+
   it('a pinned JWKS (air-gapped) needs no discovery', async () => {
     const before = k8s.hits['/.well-known/openid-configuration'] ?? 0;
     const pinned = await admin('POST', '/v1/auth-methods', {
@@ -420,6 +442,8 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
       { ...base, name: '/f/private', jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] } },
       { ...base, name: '/f/preset', preset: 'nope' },
     ];
+    // Federation settings on another kind are refused, not silently dropped.
+    bad.push({ type: 'universal_identity', name: '/f/uid', issuer: gh.url } as never);
     for (const body of bad) {
       const r = await admin('POST', '/v1/auth-methods', body);
       expect(r.status, JSON.stringify(body)).toBe(400);

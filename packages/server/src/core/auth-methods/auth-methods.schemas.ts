@@ -86,7 +86,12 @@ export const CreateAuthMethodBody = Type.Object(
 );
 
 export const UpdateAuthMethodBody = Type.Object(
-  { ...UidSettingsFields, boundCidrs: Type.Optional(Cidrs), expiresAt: Type.Optional(Nullable(IsoTime)) },
+  {
+    ...UidSettingsFields,
+    ...FederationFields,
+    boundCidrs: Type.Optional(Cidrs),
+    expiresAt: Type.Optional(Nullable(IsoTime)),
+  },
   { additionalProperties: false, minProperties: 1 },
 );
 
