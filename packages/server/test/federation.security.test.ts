@@ -117,6 +117,12 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
       owner: 'platform-team',
       tags: ['ci', 'github'],
     });
+    expect((await lastAudit('identity.created')).data).toMatchObject({
+      identityId: r.body.identityId,
+      owner: 'platform-team',
+      via: 'oidc_federation',
+      issuer: gh.url,
+    });
     // Audit: the issuer, the subject and the matched claims; never the JWT.
     const event = await lastAudit('auth.succeeded');
     expect(event.data.federation).toEqual({

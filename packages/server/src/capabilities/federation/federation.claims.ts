@@ -61,7 +61,8 @@ export function checkBoundClaims(
     const value = claimValue(payload, name);
     if (value === null) return { ok: false, claim: name, missing: true };
     if (!matcherMatches(matcher, value)) return { ok: false, claim: name, missing: false };
-    matched[name] = value;
+    // Recorded in audit: bounded, whatever the issuer put in the claim.
+    matched[name] = value.length > 300 ? `${value.slice(0, 300)}…` : value;
   }
   return { ok: true, matched };
 }
