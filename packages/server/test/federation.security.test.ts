@@ -285,6 +285,10 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
     );
     expect(evil.status).toBe(400);
     expect(evil.body.error).toBe('invalid_grant');
+    expect(await lastAudit('oauth.token_refused')).toMatchObject({
+      reason: 'subject_token_inactive',
+      data: { federationReason: 'federation_claim_mismatch' },
+    });
   });
 
   it("follows the issuer's key rotation mid-test, refreshing on an unknown kid at a bounded rate", async () => {

@@ -39,7 +39,7 @@ export function createTokenExchange(deps: {
     jwt: string,
     methodIds: readonly string[],
     ctx: RequestContext,
-  ): Promise<{ sub: string; am: string; exp: number; jti: string } | null>;
+  ): Promise<{ sub: string; am: string; exp: number; jti: string } | { refused: string } | null>;
 }) {
   const { uow, clock, sessions, refuse, audit } = deps;
   /**
@@ -81,7 +81,8 @@ export function createTokenExchange(deps: {
           'unsupported_requested_token_type',
         ),
       );
-    const subject: {
+    let federationReason: string | null = null;
+    let subject: {
       sub: string;
       am: string;
       exp: number;
@@ -89,18 +90,19 @@ export function createTokenExchange(deps: {
       client_id: string;
       scope?: string | undefined;
       act?: ActorClaim | undefined;
-    } | null =
-      (await sessions.introspect(p.subject_token)) ??
-      (p.subject_token_type === JWT_TOKEN_TYPE && deps.federatedSubject
-        ? await deps
-            .federatedSubject(p.subject_token, client.settings.mayActFor ?? [], ctx)
-            .then((f) => (f ? { ...f, client_id: f.am } : null))
-        : null);
+    } | null = await sessions.introspect(p.subject_token);
+    if (!subject && p.subject_token_type === JWT_TOKEN_TYPE && deps.federatedSubject) {
+      const federated = await deps.federatedSubject(p.subject_token, client.settings.mayActFor ?? [], ctx);
+      if (federated && 'refused' in federated) federationReason = federated.refused;
+      else if (federated) subject = { ...federated, client_id: federated.am };
+    }
     if (!subject)
       return refuse(
         client,
         ctx,
         new OAuthError('invalid_grant', 'The subject token is not active.', 400, 'subject_token_inactive'),
+        // The precise reason a federated JWT was refused (audited, never answered).
+        federationReason ? { federationReason } : undefined,
       );
     if (p.actor_token !== undefined) {
       // The actor token proves who acts: it must be the calling client's own.

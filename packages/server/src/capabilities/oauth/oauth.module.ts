@@ -115,6 +115,7 @@ export function createOAuthModule(
       // Registered by the federation capability (composed later); absent when it is not mounted.
       const handler = deps.registry.get('oidc_federation');
       if (!handler?.prepare) return null;
+      let refused: string | null = null;
       for (const accessId of methodIds) {
         const presentation = {
           accessType: 'oidc_federation' as const,
@@ -123,11 +124,19 @@ export function createOAuthModule(
         };
         const prepared = (await handler.prepare(presentation, ctx)) as {
           ok?: boolean;
+          reason?: string;
           payload?: { exp?: unknown };
         };
-        if (!prepared?.ok) continue;
+        if (!prepared?.ok) {
+          // A method of another kind in mayActFor says nothing about this JWT.
+          if (prepared?.reason && prepared.reason !== 'wrong_access_type') refused = prepared.reason;
+          continue;
+        }
         const result = await uow.write((r) => handler.authenticate(r, presentation, ctx, prepared));
-        if (!result.ok) continue;
+        if (!result.ok) {
+          refused = result.reason;
+          continue;
+        }
         return {
           sub: result.subject.identityId,
           am: result.subject.method.id,
@@ -135,7 +144,7 @@ export function createOAuthModule(
           jti: result.subject.credentialRef,
         };
       }
-      return null;
+      return refused ? { refused } : null;
     },
   });
   const clients = createOAuthClientsService({
