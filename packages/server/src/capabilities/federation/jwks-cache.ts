@@ -45,6 +45,11 @@ export function createJwksCache(clock: Clock, options: JwksCacheOptions) {
       headers: { accept: 'application/json' },
     });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    // Refuse a declared oversize body before reading it; a chunked one is checked once read.
+    if (Number(response.headers.get('content-length') ?? 0) > maxBytes) {
+      await response.body?.cancel();
+      throw new Error('document too large');
+    }
     const text = await response.text();
     if (text.length > maxBytes) throw new Error('document too large');
     return JSON.parse(text);
