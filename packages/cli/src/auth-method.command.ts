@@ -1,9 +1,15 @@
 /**
- * `tessera auth-method create universal-identity|access-key`, `list`, `get`, `delete`.
+ * `tessera auth-method create universal-identity|access-key|oidc-federation`, `list`, `get`, `delete`.
  * TTL flags take units (`90s`, `30m`, `12h`, `7d`); a bare number is minutes. The API takes seconds.
  */
 
-import type { AuthMethod, AuthMethodType, CreateUniversalIdentityAuthMethodRequest } from '@tessera/sdk';
+import { readFile } from 'node:fs/promises';
+import type {
+  AuthMethod,
+  AuthMethodType,
+  CreateOidcFederationAuthMethodRequest,
+  CreateUniversalIdentityAuthMethodRequest,
+} from '@tessera/sdk';
 import type { ArgReader, OptionSpecs } from './argv.parser.js';
 import type { CommandContext, CommandSpec } from './cli.context.js';
 import { UsageError } from './cli.errors.js';
@@ -171,6 +177,131 @@ const createAccessKey: CommandSpec = {
   },
 };
 
+const PRESETS = ['github-actions', 'gitlab', 'kubernetes', 'spiffe'] as const;
+
+/**
+ * `--bound-claim KEY=PATTERN`, repeatable. A value with commas is a list matcher
+ * (`environment=production,staging`); `*` is a glob (`repository=acme/*`).
+ */
+export function boundClaimsOf(items: readonly string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  let last: string | null = null;
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) {
+      // The list parser split `KEY=a,b` at the comma: `b` belongs to the previous claim.
+      if (last === null || !item) throw new UsageError(`--bound-claim must be KEY=PATTERN; got "${item}"`);
+      const prev = out[last]!;
+      out[last] = [...(Array.isArray(prev) ? prev : [prev]), item];
+      continue;
+    }
+    last = item.slice(0, eq);
+    const value = item.slice(eq + 1);
+    if (!value) throw new UsageError(`--bound-claim ${last} needs a pattern`);
+    out[last] = value;
+  }
+  return out;
+}
+
+/** Builds the create request of an `oidc_federation` method from the flags. */
+export async function oidcFederationBody(args: ArgReader): Promise<CreateOidcFederationAuthMethodRequest> {
+  const body: CreateOidcFederationAuthMethodRequest = { type: 'oidc_federation', ...commonBody(args) };
+  const preset = args.choice('preset', PRESETS);
+  const issuer = args.str('issuer');
+  const audience = args.list('audience');
+  const claims = args.list('bound-claim');
+  const template = args.str('identity-template');
+  const algorithms = args.list('algorithms');
+  const maxAge = durationFlag(args, 'max-token-age', 'seconds');
+  const jwtTtlSeconds = durationFlag(args, 'jwt-ttl', 'minutes');
+  const jwksFile = args.str('jwks-file');
+  if (preset) body.preset = preset;
+  if (issuer) body.issuer = issuer;
+  if (audience) body.audience = audience.length === 1 ? audience[0]! : audience;
+  if (claims) body.boundClaims = boundClaimsOf(claims);
+  if (template !== undefined) body.identityTemplate = template === 'none' ? null : template;
+  if (args.bool('require-registered-identity')) body.createIdentities = false;
+  if (algorithms) body.algorithms = algorithms;
+  if (maxAge !== undefined) body.maxTokenAgeSeconds = maxAge;
+  if (jwtTtlSeconds !== undefined) body.jwtTtlSeconds = jwtTtlSeconds;
+  if (jwksFile) {
+    let jwks: unknown;
+    try {
+      jwks = JSON.parse(await readFile(jwksFile, 'utf8'));
+    } catch {
+      throw new UsageError(`--jwks-file ${jwksFile} is not a readable JSON file`);
+    }
+    body.jwks = jwks as CreateOidcFederationAuthMethodRequest['jwks'];
+  }
+  return body;
+}
+
+const createOidcFederation: CommandSpec = {
+  path: ['auth-method', 'create', 'oidc-federation'],
+  summary: 'Create an OIDC federation auth method: trust a CI or cluster issuer (prints its access id)',
+  details:
+    'Workloads with a platform identity (GitHub Actions, GitLab CI, Kubernetes service accounts, SPIFFE) ' +
+    'exchange their issuer-signed JWT for a session, with no stored secret. Every --bound-claim must ' +
+    'match (exact, glob with *, or a comma list). --identity-template names the identity from claims ' +
+    "(created on first use with the method identity's owner and tags, unless --require-registered-identity). " +
+    '--jwks-file pins the issuer keys (air-gapped: no discovery). Presets fill the issuer and template.',
+  options: {
+    ...COMMON_CREATE,
+    preset: {
+      type: 'string',
+      placeholder: PRESETS.join('|'),
+      description: 'fill issuer and template conventions',
+    },
+    issuer: { type: 'string', placeholder: 'URL', description: 'the trusted issuer (iss), https' },
+    audience: { type: 'list', placeholder: 'AUD', description: 'accepted aud value(s) (required)' },
+    'bound-claim': {
+      type: 'list',
+      placeholder: 'KEY=PATTERN',
+      description: 'a claim that must match (repeatable; all must match), e.g. repository=acme/*',
+    },
+    'identity-template': {
+      type: 'string',
+      placeholder: 'T',
+      description: 'identity name from claims, e.g. ci/github/{repository} (none: the method identity)',
+    },
+    'require-registered-identity': {
+      type: 'boolean',
+      description: 'refuse tokens whose templated identity does not exist yet',
+    },
+    algorithms: {
+      type: 'list',
+      placeholder: 'ALGS',
+      description: 'allowed algorithms (default RS256,ES256)',
+    },
+    'max-token-age': {
+      type: 'string',
+      placeholder: 'DURATION',
+      description: 'the oldest iat accepted, e.g. 10m (bare number: seconds; default 1h)',
+    },
+    'jwt-ttl': {
+      type: 'string',
+      placeholder: 'DURATION',
+      description: 'session token lifetime, e.g. 15m (bare number: minutes)',
+    },
+    'jwks-file': { type: 'string', placeholder: 'FILE', description: 'pinned JWK set (no discovery)' },
+  },
+  examples: [
+    'tessera auth-method create oidc-federation --name /ci/github --preset github-actions --audience https://tessera.example.com --bound-claim repository=acme/* --bound-claim ref=refs/heads/main',
+    'tessera auth-method create oidc-federation --name /k8s/prod --preset kubernetes --issuer https://k8s.example.com --audience tessera --bound-claim kubernetes.io.namespace=payments,billing',
+    'tessera auth-method create oidc-federation --name /spiffe --preset spiffe --issuer https://spire.example.com --audience tessera --bound-claim sub=spiffe://example.org/* --jwks-file bundle.jwks.json',
+  ],
+  async run(ctx, args) {
+    const body = await oidcFederationBody(args);
+    const { authMethod } = await ctx.withAdmin((t) => ctx.client.createAuthMethod(t, body));
+    if (ctx.json) {
+      ctx.printJson({ authMethod });
+      return;
+    }
+    ctx.out(`${authMethod.id}\n`);
+    ctx.note(`Created OIDC federation auth method "${authMethod.name}" (access id ${authMethod.id}).`);
+  },
+};
+
 const list: CommandSpec = {
   path: ['auth-method', 'list'],
   summary: 'List auth methods',
@@ -280,4 +411,11 @@ const remove: CommandSpec = {
 };
 
 /** The auth-method commands. */
-export const authMethodCommands: readonly CommandSpec[] = [createUid, createAccessKey, list, get, remove];
+export const authMethodCommands: readonly CommandSpec[] = [
+  createUid,
+  createAccessKey,
+  createOidcFederation,
+  list,
+  get,
+  remove,
+];

@@ -2,6 +2,7 @@
  * `tessera auth` (credential → session token) and `tessera configure` (profiles).
  */
 
+import { readFile } from 'node:fs/promises';
 import {
   type AuthRequest,
   type AuthResponse,
@@ -16,14 +17,38 @@ import { DEFAULT_PROFILE, mergeProfile, type Profile } from './config.store.js';
 import { formatTime, renderKeyValues } from './output.format.js';
 import { readTokenFile } from './token-file.store.js';
 
-const ACCESS_TYPES = ['universal_identity', 'access_key'] as const;
+const ACCESS_TYPES = ['universal_identity', 'access_key', 'oidc_federation'] as const;
 
-async function authRequest(args: ArgReader): Promise<AuthRequest> {
+/** The workload JWT: `--jwt-file FILE`, `--jwt -` (standard input) or `--jwt JWT`. */
+async function federatedJwt(args: ArgReader, io: CommandContext['io']): Promise<string> {
+  const file = args.str('jwt-file');
+  const inline = args.str('jwt');
+  if (file && inline) throw new UsageError('give --jwt or --jwt-file, not both');
+  let jwt: string | undefined;
+  if (file) {
+    try {
+      jwt = await readFile(file, 'utf8');
+    } catch {
+      throw new UsageError(`--jwt-file ${file} cannot be read`);
+    }
+  } else if (inline === '-') jwt = await io.readStdin();
+  else jwt = inline;
+  jwt = jwt?.trim();
+  if (!jwt)
+    throw new UsageError('--jwt-file FILE or --jwt - (standard input) is required with oidc_federation');
+  return jwt;
+}
+
+async function authRequest(args: ArgReader, io: CommandContext['io']): Promise<AuthRequest> {
   const accessId = args.str('access-id');
   const uidToken = args.str('uid-token');
   const tokenFile = args.str('token-file');
   const accessKey = args.str('access-key');
   const type = args.choice('access-type', ACCESS_TYPES) ?? (accessKey ? 'access_key' : 'universal_identity');
+  if (type === 'oidc_federation') {
+    if (!accessId) throw new UsageError('--access-id is required with --access-type oidc_federation');
+    return { accessType: 'oidc_federation', accessId, jwt: await federatedJwt(args, io) };
+  }
   if (type === 'access_key') {
     if (!accessId) throw new UsageError('--access-id is required with --access-type access_key');
     if (!accessKey) throw new UsageError('--access-key is required with --access-type access_key');
@@ -51,7 +76,7 @@ function renderAuth(answer: AuthResponse, nowMs: number): string {
 
 const auth: CommandSpec = {
   path: ['auth'],
-  summary: 'Exchange a UID token or an access key for a session token',
+  summary: 'Exchange a UID token, an access key or a workload JWT for a session token',
   details:
     'Prints the session token as `Token: t-<jwt>`. Pass it to other commands with --token or ' +
     'TESSERA_TOKEN. With --json the raw answer is printed (token without the t- prefix).',
@@ -60,7 +85,17 @@ const auth: CommandSpec = {
     'access-type': {
       type: 'string',
       placeholder: 'TYPE',
-      description: 'universal_identity or access_key (default: from the credential given)',
+      description: 'universal_identity, access_key or oidc_federation (default: from the credential given)',
+    },
+    'jwt-file': {
+      type: 'string',
+      placeholder: 'FILE',
+      description: 'read the workload JWT from FILE (with --access-type oidc_federation)',
+    },
+    jwt: {
+      type: 'string',
+      placeholder: 'JWT|-',
+      description: 'the workload JWT, or - to read it from standard input (oidc_federation)',
     },
     'uid-token': { type: 'string', placeholder: 'u-…', description: 'UID token (also --uid_token)' },
     'token-file': {
@@ -78,9 +113,10 @@ const auth: CommandSpec = {
     'tessera auth --access-id p-xxxx --access-type universal_identity --uid_token "$UID_TOKEN"',
     'T_TOKEN=$(tessera auth --uid-token "$UID_TOKEN" --json | jq -r .token)',
     'tessera auth --access-id p-admin --access-type access_key --access-key "$KEY"',
+    'tessera auth --access-type oidc_federation --access-id p-xxxx --jwt-file "$RUNNER_TEMP/oidc.jwt"',
   ],
   async run(ctx: CommandContext, args: ArgReader): Promise<void> {
-    const answer = await ctx.client.auth(await authRequest(args));
+    const answer = await ctx.client.auth(await authRequest(args, ctx.io));
     ctx.emit(answer, () => renderAuth(answer, ctx.now()));
   },
 };

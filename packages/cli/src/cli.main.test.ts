@@ -474,6 +474,20 @@ describe('--json on every command', () => {
     ['auth', '--access-id', 'p-uid', '--access-type', 'universal_identity', '--uid_token', 'u-X'],
     ['auth-method', 'create', 'universal-identity', '--name', '/demo/uid', '--ttl', '60', '--jwt-ttl', '720'],
     ['auth-method', 'create', 'access-key', '--name', '/admins/x'],
+    [
+      'auth-method',
+      'create',
+      'oidc-federation',
+      '--name',
+      '/ci/github',
+      '--preset',
+      'github-actions',
+      '--audience',
+      'https://tessera.test',
+      '--bound-claim',
+      'repository=acme/*',
+    ],
+    ['auth', '--access-type', 'oidc_federation', '--access-id', 'p-fed', '--jwt', '-'],
     ['auth-method', 'list'],
     ['auth-method', 'get', '--name', '/demo/uid'],
     ['auth-method', 'delete', '--name', '/demo/uid'],
@@ -636,6 +650,72 @@ describe('--json on every command', () => {
     const covered = new Set(cases.map((c) => resolveCommand(c).command?.path.join(' ')));
     const all = COMMANDS.map((c) => c.path.join(' ')).filter((n) => n !== 'server' && n !== 'init');
     expect(all.filter((n) => !covered.has(n))).toEqual([]);
+  });
+});
+
+describe('oidc federation', () => {
+  it('create sends presets, bound claims (exact, glob, list) and the template', async () => {
+    const r = await run([
+      'auth-method',
+      'create',
+      'oidc-federation',
+      '--name',
+      '/k8s/prod',
+      '--preset',
+      'kubernetes',
+      '--issuer',
+      'https://k8s.example.test',
+      '--audience',
+      'tessera',
+      '--bound-claim',
+      'kubernetes.io.namespace=payments,billing',
+      '--bound-claim',
+      'kubernetes.io.serviceaccount.name=api',
+      '--bound-claim',
+      'sub=system:serviceaccount:*',
+      '--require-registered-identity',
+      '--max-token-age',
+      '10m',
+    ]);
+    expect(r.code).toBe(0);
+    expect(calls.at(-1)?.body).toEqual({
+      type: 'oidc_federation',
+      name: '/k8s/prod',
+      preset: 'kubernetes',
+      issuer: 'https://k8s.example.test',
+      audience: 'tessera',
+      boundClaims: {
+        'kubernetes.io.namespace': ['payments', 'billing'],
+        'kubernetes.io.serviceaccount.name': 'api',
+        sub: 'system:serviceaccount:*',
+      },
+      createIdentities: false,
+      maxTokenAgeSeconds: 600,
+    });
+  });
+
+  it('auth reads the workload JWT from a file or standard input, never needing a stored secret', async () => {
+    const file = join(dir, 'oidc.jwt');
+    await writeFile(file, 'eyJ.header.sig\n');
+    expect(
+      (await run(['auth', '--access-type', 'oidc_federation', '--access-id', 'p-fed', '--jwt-file', file]))
+        .code,
+    ).toBe(0);
+    expect(calls.at(-1)?.body).toEqual({
+      accessType: 'oidc_federation',
+      accessId: 'p-fed',
+      jwt: 'eyJ.header.sig',
+    });
+    expect(
+      (await run(['auth', '--access-type', 'oidc_federation', '--access-id', 'p-fed', '--jwt', '-'])).code,
+    ).toBe(0);
+    expect(calls.at(-1)?.body).toEqual({
+      accessType: 'oidc_federation',
+      accessId: 'p-fed',
+      jwt: 'KEY-FROM-STDIN',
+    });
+    const missing = await run(['auth', '--access-type', 'oidc_federation', '--access-id', 'p-fed']);
+    expect(missing.code).not.toBe(0);
   });
 });
 

@@ -26,6 +26,7 @@ import type {
   CreateIdentityRequest,
   CreateOAuthClientRequest,
   CreateOAuthClientResponse,
+  CreateOidcFederationAuthMethodRequest,
   CreateRoleRequest,
   CreateRotatedSecretRequest,
   CreateSecretRequest,
@@ -132,6 +133,14 @@ export class TesseraClient {
     return this.#call({ method: 'POST', path: '/v1/auth', body: request, signal: options?.signal });
   }
 
+  /**
+   * `POST /v1/auth` with a workload JWT (GitHub Actions, GitLab CI, Kubernetes, SPIFFE): the
+   * `oidc_federation` method `accessId` verifies it; no stored secret is involved.
+   */
+  authWithJwt(accessId: string, jwt: string, options?: RequestOptions): Promise<AuthResponse> {
+    return this.auth({ accessType: 'oidc_federation', accessId, jwt }, options);
+  }
+
   // ------------------------------------------------------------------ identities
 
   /** `POST /v1/identities` (admin). */
@@ -209,6 +218,12 @@ export class TesseraClient {
   createAuthMethod(
     token: string,
     body: CreateUniversalIdentityAuthMethodRequest,
+    options?: RequestOptions,
+  ): Promise<CreateAuthMethodResponse>;
+  /** `POST /v1/auth-methods` (admin) for an `oidc_federation` method. */
+  createAuthMethod(
+    token: string,
+    body: CreateOidcFederationAuthMethodRequest,
     options?: RequestOptions,
   ): Promise<CreateAuthMethodResponse>;
   /** `POST /v1/auth-methods` (admin). */

@@ -42,7 +42,7 @@ export interface AuthMethod {
   /** The access id (p-…). */
   id: string;
   name: string;
-  type: 'access_key' | 'universal_identity' | 'oauth_client';
+  type: 'access_key' | 'universal_identity' | 'oauth_client' | 'oidc_federation';
   identityId: string;
   boundCidrs: string[];
   /** ISO-8601 UTC */
@@ -61,6 +61,19 @@ export interface AuthMethod {
     denyInheritance: boolean;
     reusePolicy: 'revoke' | 'flag';
     rotationGraceSeconds: number;
+  };
+  oidcFederation?: {
+    preset: string | null;
+    issuer: string;
+    audiences: string[];
+    algorithms: string[];
+    maxTokenAgeSeconds: number;
+    boundClaims: Record<string, string | string[]>;
+    identityTemplate: string | null;
+    createIdentities: boolean;
+    /** A pinned JWK set replaces discovery. */
+    pinnedJwks: boolean;
+    jwtTtlSeconds: number;
   };
 }
 
@@ -542,10 +555,12 @@ export interface PostV1AuditVerifyResponse {
  */
 export interface PostV1AuthRequest {
   /** How the caller proves who it is. */
-  accessType: 'access_key' | 'universal_identity';
+  accessType: 'access_key' | 'universal_identity' | 'oidc_federation';
   accessId?: string;
   accessKey?: string;
   uidToken?: string;
+  /** oidc_federation: the workload JWT of a trusted external issuer. */
+  jwt?: string;
 }
 
 /**
@@ -567,7 +582,7 @@ export interface PostV1AuthResponse {
 
 /** Querystring of `GET /v1/auth-methods`. */
 export interface GetV1AuthMethodsQuery {
-  type?: 'access_key' | 'universal_identity' | 'oauth_client';
+  type?: 'access_key' | 'universal_identity' | 'oauth_client' | 'oidc_federation';
   /** @defaultValue `50` */
   limit?: number;
   cursor?: string;
@@ -587,7 +602,7 @@ export interface GetV1AuthMethodsResponse {
  * Create an auth method.
  */
 export interface PostV1AuthMethodsRequest {
-  type: 'access_key' | 'universal_identity';
+  type: 'access_key' | 'universal_identity' | 'oidc_federation';
   /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
   name: string;
   identityId?: string;
@@ -609,6 +624,19 @@ export interface PostV1AuthMethodsRequest {
   denyInheritance?: boolean;
   reusePolicy?: 'revoke' | 'flag';
   rotationGraceSeconds?: number;
+  /** Fills issuer conventions. */
+  preset?: 'github-actions' | 'gitlab' | 'kubernetes' | 'spiffe';
+  /** The trusted `iss`. */
+  issuer?: string;
+  audience?: string | string[];
+  algorithms?: string[];
+  maxTokenAgeSeconds?: number;
+  boundClaims?: Record<string, string | string[]>;
+  identityTemplate?: string | null;
+  createIdentities?: boolean;
+  jwks?: {
+    keys: Record<string, unknown>[];
+  } | null;
 }
 
 /**
@@ -663,6 +691,19 @@ export interface PatchV1AuthMethodsByIdRequest {
   denyInheritance?: boolean;
   reusePolicy?: 'revoke' | 'flag';
   rotationGraceSeconds?: number;
+  /** Fills issuer conventions. */
+  preset?: 'github-actions' | 'gitlab' | 'kubernetes' | 'spiffe';
+  /** The trusted `iss`. */
+  issuer?: string;
+  audience?: string | string[];
+  algorithms?: string[];
+  maxTokenAgeSeconds?: number;
+  boundClaims?: Record<string, string | string[]>;
+  identityTemplate?: string | null;
+  createIdentities?: boolean;
+  jwks?: {
+    keys: Record<string, unknown>[];
+  } | null;
   boundCidrs?: string[];
   /** ISO-8601 UTC */
   expiresAt?: string | null;

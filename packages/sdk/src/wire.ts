@@ -126,21 +126,47 @@ type UniversalIdentityOnlyField =
   | 'reusePolicy'
   | 'rotationGraceSeconds';
 
+/** Creation fields that only `oidc_federation` methods take (workload identity federation). */
+type OidcFederationOnlyField =
+  | 'preset'
+  | 'issuer'
+  | 'audience'
+  | 'algorithms'
+  | 'maxTokenAgeSeconds'
+  | 'boundClaims'
+  | 'identityTemplate'
+  | 'createIdentities'
+  | 'jwks';
+
 /** Body of `POST /v1/auth-methods` for an access-key method. */
 export interface CreateAccessKeyAuthMethodRequest
-  extends OmitKnown<CreateAuthMethodBody, 'type' | UniversalIdentityOnlyField> {
+  extends OmitKnown<CreateAuthMethodBody, 'type' | UniversalIdentityOnlyField | OidcFederationOnlyField> {
   type: Extract<AuthMethodType, 'access_key'>;
 }
 
 /** Body of `POST /v1/auth-methods` for a Universal Identity method. */
-export interface CreateUniversalIdentityAuthMethodRequest extends OmitKnown<CreateAuthMethodBody, 'type'> {
+export interface CreateUniversalIdentityAuthMethodRequest
+  extends OmitKnown<CreateAuthMethodBody, 'type' | OidcFederationOnlyField> {
   type: Extract<AuthMethodType, 'universal_identity'>;
 }
+
+/**
+ * Body of `POST /v1/auth-methods` for an `oidc_federation` method: JWTs of a trusted external
+ * issuer (GitHub Actions, GitLab CI, Kubernetes, SPIFFE) exchanged for sessions, no stored secret.
+ */
+export interface CreateOidcFederationAuthMethodRequest
+  extends OmitKnown<CreateAuthMethodBody, 'type' | UniversalIdentityOnlyField> {
+  type: Extract<AuthMethodType, 'oidc_federation'>;
+}
+
+/** Settings of an `oidc_federation` auth method, as the server shows them. */
+export type OidcFederationSettings = NonNullable<Gen.AuthMethod['oidcFederation']>;
 
 /** Body of `POST /v1/auth-methods`. */
 export type CreateAuthMethodRequest =
   | CreateAccessKeyAuthMethodRequest
-  | CreateUniversalIdentityAuthMethodRequest;
+  | CreateUniversalIdentityAuthMethodRequest
+  | CreateOidcFederationAuthMethodRequest;
 
 /** Answer of `POST /v1/auth-methods`; `accessKey` is present (once) for access-key methods. */
 export type CreateAuthMethodResponse = Gen.PostV1AuthMethodsResponse;
@@ -226,8 +252,13 @@ export interface UniversalIdentityAuthRequest
   accessType: Extract<AuthBody['accessType'], 'universal_identity'>;
 }
 
+/** Exchange a workload JWT of a trusted issuer (an `oidc_federation` method's access id). */
+export interface OidcFederationAuthRequest extends Required<Pick<AuthBody, 'accessId' | 'jwt'>> {
+  accessType: Extract<AuthBody['accessType'], 'oidc_federation'>;
+}
+
 /** Body of `POST /v1/auth` (the server's one schema, split by `accessType`). */
-export type AuthRequest = AccessKeyAuthRequest | UniversalIdentityAuthRequest;
+export type AuthRequest = AccessKeyAuthRequest | UniversalIdentityAuthRequest | OidcFederationAuthRequest;
 
 /** Answer of `POST /v1/auth`. `token` is the session JWT (no `t-` prefix). */
 export type AuthResponse = Gen.PostV1AuthResponse;

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointFile, createLedger } from './audit/audit.ledger.js';
+import { createFederationModule } from './capabilities/federation/federation.module.js';
 import { oauthDoor } from './capabilities/oauth/oauth.door.js';
 import { createOAuthModule } from './capabilities/oauth/oauth.module.js';
 import type { Config } from './config/config.js';
@@ -97,6 +98,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     sessions: sessions.services.sessions,
     ...authentication.services,
   });
+  const federation = createFederationModule(platform, { registry: authentication.services.registry });
   const extensions = (options.capabilities ?? []).map((create) => create(platform));
   const modules: CapabilityModule[] = [
     sessions,
@@ -110,6 +112,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     rotated,
     system,
     oauth,
+    federation,
     ...extensions,
   ];
 

@@ -30,6 +30,16 @@ export function createTokenExchange(deps: {
     data?: Record<string, unknown>,
   ): Promise<never>;
   audit: AuditFn;
+  /**
+   * Workload identity federation (issue 13): a `subject_token_type=…:jwt` that is not a Tessera
+   * token is tried against the `oidc_federation` methods the client may act for. Returns the
+   * subject's claims as if a session of that method, or null.
+   */
+  federatedSubject?(
+    jwt: string,
+    methodIds: readonly string[],
+    ctx: RequestContext,
+  ): Promise<{ sub: string; am: string; exp: number; jti: string } | { refused: string } | null>;
 }) {
   const { uow, clock, sessions, refuse, audit } = deps;
   /**
@@ -71,12 +81,28 @@ export function createTokenExchange(deps: {
           'unsupported_requested_token_type',
         ),
       );
-    const subject = await sessions.introspect(p.subject_token);
+    let federationReason: string | null = null;
+    let subject: {
+      sub: string;
+      am: string;
+      exp: number;
+      jti: string;
+      client_id: string;
+      scope?: string | undefined;
+      act?: ActorClaim | undefined;
+    } | null = await sessions.introspect(p.subject_token);
+    if (!subject && p.subject_token_type === JWT_TOKEN_TYPE && deps.federatedSubject) {
+      const federated = await deps.federatedSubject(p.subject_token, client.settings.mayActFor ?? [], ctx);
+      if (federated && 'refused' in federated) federationReason = federated.refused;
+      else if (federated) subject = { ...federated, client_id: federated.am };
+    }
     if (!subject)
       return refuse(
         client,
         ctx,
         new OAuthError('invalid_grant', 'The subject token is not active.', 400, 'subject_token_inactive'),
+        // The precise reason a federated JWT was refused (audited, never answered).
+        federationReason ? { federationReason } : undefined,
       );
     if (p.actor_token !== undefined) {
       // The actor token proves who acts: it must be the calling client's own.

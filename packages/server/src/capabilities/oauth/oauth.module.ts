@@ -111,6 +111,41 @@ export function createOAuthModule(
       isValid: (nonce) => nonce === nonceOf(windowNow()) || nonce === nonceOf(windowNow() - 1),
     },
     config: { issuer, tokenEndpoint, audience: config.audience },
+    federatedSubject: async (jwt, methodIds, ctx) => {
+      // Registered by the federation capability (composed later); absent when it is not mounted.
+      const handler = deps.registry.get('oidc_federation');
+      if (!handler?.prepare) return null;
+      let refused: string | null = null;
+      for (const accessId of methodIds) {
+        const presentation = {
+          accessType: 'oidc_federation' as const,
+          accessId,
+          credential: { kind: 'federated_jwt' as const, jwt },
+        };
+        const prepared = (await handler.prepare(presentation, ctx)) as {
+          ok?: boolean;
+          reason?: string;
+          payload?: { exp?: unknown };
+        };
+        if (!prepared?.ok) {
+          // A method of another kind in mayActFor says nothing about this JWT.
+          if (prepared?.reason && prepared.reason !== 'wrong_access_type') refused = prepared.reason;
+          continue;
+        }
+        const result = await uow.write((r) => handler.authenticate(r, presentation, ctx, prepared));
+        if (!result.ok) {
+          refused = result.reason;
+          continue;
+        }
+        return {
+          sub: result.subject.identityId,
+          am: result.subject.method.id,
+          exp: Number(prepared.payload?.exp),
+          jti: result.subject.credentialRef,
+        };
+      }
+      return refused ? { refused } : null;
+    },
   });
   const clients = createOAuthClientsService({
     uow,

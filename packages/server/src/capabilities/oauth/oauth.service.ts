@@ -39,6 +39,8 @@ export interface OAuthServiceDeps {
   ): Promise<{ ok: true; jkt: string; replay: ReplayKey } | { ok: false; reason: DpopFailure }>;
   nonces: { current(): string; isValid(nonce: string): boolean };
   config: { issuer: string; tokenEndpoint: string; audience: string };
+  /** Token exchange of a federated workload JWT (issue 13); see `createTokenExchange`. */
+  federatedSubject?: Parameters<typeof createTokenExchange>[0]['federatedSubject'];
 }
 
 export interface TokenRequest {
@@ -309,7 +311,14 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     throw error;
   }
 
-  const exchange = createTokenExchange({ uow, clock, sessions, refuse, audit });
+  const exchange = createTokenExchange({
+    uow,
+    clock,
+    sessions,
+    refuse,
+    audit,
+    ...(deps.federatedSubject ? { federatedSubject: deps.federatedSubject } : {}),
+  });
 
   function grantedScopes(client: OAuthClient, requested: string | undefined): string[] | OAuthError {
     if (requested === undefined) return client.settings.scopes;

@@ -17,14 +17,16 @@ const admin = ['identityId', 'authMethodId', 'tokenId'] as const;
 
 export const AUDIT_EVENT_TYPES = {
   'auth.succeeded': {
-    description: 'A credential was exchanged for a session token.',
+    description:
+      'A credential was exchanged for a session token (oidc_federation: `federation` holds the issuer, subject and matched claims, never the JWT).',
     actor: ['identityId', 'authMethodId', 'tokenId', 'credentialRef'],
     data: ['accessType', 'expiresAt'],
     outcomes: ['success'],
     reason: false,
   },
   'auth.failed': {
-    description: 'A credential presented for exchange was refused (the reason is only here).',
+    description:
+      'A credential presented for exchange was refused (the reason is only here; oidc_federation: `federation` holds the issuer and, when known, the subject and the failing claim).',
     actor: [],
     data: ['accessType'],
     outcomes: ['failure'],

@@ -81,6 +81,21 @@ export const AUTH_FAILURE_REASONS = [
   'assertion_wrong_issuer',
   'assertion_missing_claim',
   'assertion_replayed',
+  'federation_malformed_jwt',
+  'federation_unknown_issuer',
+  'federation_wrong_audience',
+  'federation_alg_not_allowed',
+  'federation_unknown_key',
+  'federation_bad_signature',
+  'federation_expired',
+  'federation_not_yet_valid',
+  'federation_issued_in_future',
+  'federation_too_old',
+  'federation_missing_claim',
+  'federation_claim_mismatch',
+  'federation_jwks_unavailable',
+  'federation_identity_not_registered',
+  'federation_bad_identity_name',
 ] as const;
 
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
@@ -93,11 +108,13 @@ export interface AuthenticatedSubject {
   credentialRef: string;
   /** The identity's state when the handler already read it (saves the pipeline a read). */
   identityState?: IdentityState | null;
+  /** Extra audit data of the success event (never a credential): e.g. a federated issuer and subject. */
+  auditData?: Record<string, unknown>;
 }
 
 export type AuthenticationResult =
   | { ok: true; subject: AuthenticatedSubject }
-  | { ok: false; reason: AuthFailureReason; actor: AuditActor };
+  | { ok: false; reason: AuthFailureReason; actor: AuditActor; auditData?: Record<string, unknown> };
 
 /**
  * One kind of auth method. Every kind (access keys, UID, and later OAuth clients, OIDC federation,
@@ -119,7 +136,13 @@ export interface AuthMethodHandler {
     repos: Repos,
     presentation: CredentialPresentation,
     ctx: RequestContext,
+    prepared?: unknown,
   ): Promise<AuthenticationResult>;
+  /**
+   * Work done before the write transaction, whose result is given to `authenticate`: network
+   * calls (a federated issuer's JWKS) and signature checks never run inside a transaction.
+   */
+  prepare?(presentation: CredentialPresentation, ctx: RequestContext): Promise<unknown>;
 }
 
 /**

@@ -1,4 +1,9 @@
-export const AUTH_METHOD_TYPES = ['access_key', 'universal_identity', 'oauth_client'] as const;
+export const AUTH_METHOD_TYPES = [
+  'access_key',
+  'universal_identity',
+  'oauth_client',
+  'oidc_federation',
+] as const;
 export type AuthMethodTypeName = (typeof AUTH_METHOD_TYPES)[number];
 
 export const REUSE_POLICIES = ['revoke', 'flag'] as const;
@@ -53,13 +58,42 @@ export interface OAuthClientSettings {
   mayActFor: string[];
 }
 
+/** A bound-claim matcher: exact (`refs/heads/main`), glob (`acme/*`) or a list (any one of). */
+export type ClaimMatcher = string | string[];
+
+/**
+ * Settings of an `oidc_federation` auth method (issue 13): JWTs of an external issuer (a CI
+ * provider, a cluster, a SPIFFE trust domain) exchanged for sessions, with no stored secret.
+ */
+export interface OidcFederationSettings {
+  jwtTtlSeconds: number;
+  /** The preset the method was created from, for the record (`github-actions`, …), or null. */
+  preset: string | null;
+  /** The `iss` the tokens must carry; discovery is fetched from it unless `jwks` is pinned. */
+  issuer: string;
+  /** Accepted `aud` values (any one). */
+  audiences: string[];
+  /** Asymmetric algorithms only: never `none`, never HMAC. */
+  algorithms: string[];
+  /** The most a token may be old (now − `iat`), in seconds. */
+  maxTokenAgeSeconds: number;
+  /** Every claim named must match (all of them). */
+  boundClaims: Record<string, ClaimMatcher>;
+  /** Names the identity from claims (`ci/github/{repository}`); null: the method's own identity. */
+  identityTemplate: string | null;
+  /** Create the named identity on first use (with the method identity's owner and tags). */
+  createIdentities: boolean;
+  /** A pinned JWK set (air-gapped sites): no discovery, no fetching. */
+  jwks: { keys: Record<string, unknown>[] } | null;
+}
+
 /** One way of proving identity; its id is the public access id `p-…`. */
 export interface AuthMethod {
   id: string;
   name: string;
   type: AuthMethodTypeName;
   identityId: string;
-  settings: UidSettings | AccessKeySettings | OAuthClientSettings;
+  settings: UidSettings | AccessKeySettings | OAuthClientSettings | OidcFederationSettings;
   /** Hash of the access key (access_key methods only). */
   secretHash: string | null;
   /** The bootstrap administrator method created on first start. */
@@ -78,6 +112,9 @@ export const isUidMethod = (m: AuthMethod): m is AuthMethod & { settings: UidSet
 
 export const isOAuthClient = (m: AuthMethod): m is AuthMethod & { settings: OAuthClientSettings } =>
   m.type === 'oauth_client';
+
+export const isOidcFederation = (m: AuthMethod): m is AuthMethod & { settings: OidcFederationSettings } =>
+  m.type === 'oidc_federation';
 
 declare module '../shared/events.js' {
   interface DomainEvents {

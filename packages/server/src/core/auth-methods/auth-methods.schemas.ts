@@ -10,7 +10,7 @@ import {
   toIso,
   toIsoOrNull,
 } from '../shared/schemas.js';
-import { type AuthMethod, isUidMethod, uidChildCountLimit } from './auth-methods.model.js';
+import { type AuthMethod, isOidcFederation, isUidMethod, uidChildCountLimit } from './auth-methods.model.js';
 
 const Seconds = (description: string) => Type.Integer({ minimum: 1, maximum: 400 * 86_400, description });
 const Cidrs = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 });
@@ -31,6 +31,41 @@ const UidSettingsFields = {
   rotationGraceSeconds: Type.Optional(Type.Integer({ minimum: 5, maximum: 3600 })),
 };
 
+const ClaimMatcher = Type.Union([
+  Type.String({ minLength: 1, maxLength: 500 }),
+  Type.Array(Type.String({ minLength: 1, maxLength: 500 }), { minItems: 1, maxItems: 50 }),
+]);
+
+/** `oidc_federation` settings (issue 13); the handler checks them and fills presets. */
+const FederationFields = {
+  preset: Type.Optional(
+    StringEnum(['github-actions', 'gitlab', 'kubernetes', 'spiffe'] as const, 'Fills issuer conventions.'),
+  ),
+  issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'The trusted `iss`.' })),
+  audience: Type.Optional(
+    Type.Union([
+      Type.String({ minLength: 1, maxLength: 512 }),
+      Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { minItems: 1, maxItems: 10 }),
+    ]),
+  ),
+  algorithms: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 16 }), { maxItems: 10 })),
+  maxTokenAgeSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 86_400 })),
+  boundClaims: Type.Optional(
+    Type.Record(Type.String({ minLength: 1, maxLength: 100 }), ClaimMatcher, { maxProperties: 30 }),
+  ),
+  identityTemplate: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 200 }))),
+  createIdentities: Type.Optional(Type.Boolean()),
+  jwks: Type.Optional(
+    Nullable(
+      Type.Object({
+        keys: Type.Array(Type.Record(Type.String({ maxLength: 16 }), Type.Unknown(), { maxProperties: 16 }), {
+          maxItems: 10,
+        }),
+      }),
+    ),
+  ),
+};
+
 const Common = {
   name: Name,
   identityId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
@@ -41,12 +76,22 @@ const Common = {
 
 /** One object for every type (clear errors for a wrong `type`); the service rejects settings a type does not take. */
 export const CreateAuthMethodBody = Type.Object(
-  { type: StringEnum(['access_key', 'universal_identity'] as const), ...Common, ...UidSettingsFields },
+  {
+    type: StringEnum(['access_key', 'universal_identity', 'oidc_federation'] as const),
+    ...Common,
+    ...UidSettingsFields,
+    ...FederationFields,
+  },
   { additionalProperties: false },
 );
 
 export const UpdateAuthMethodBody = Type.Object(
-  { ...UidSettingsFields, boundCidrs: Type.Optional(Cidrs), expiresAt: Type.Optional(Nullable(IsoTime)) },
+  {
+    ...UidSettingsFields,
+    ...FederationFields,
+    boundCidrs: Type.Optional(Cidrs),
+    expiresAt: Type.Optional(Nullable(IsoTime)),
+  },
   { additionalProperties: false, minProperties: 1 },
 );
 
@@ -54,7 +99,7 @@ export const AuthMethodSchema = Type.Object(
   {
     id: Type.String({ description: 'The access id (p-…).' }),
     name: Type.String(),
-    type: StringEnum(['access_key', 'universal_identity', 'oauth_client'] as const),
+    type: StringEnum(['access_key', 'universal_identity', 'oauth_client', 'oidc_federation'] as const),
     identityId: Type.String(),
     boundCidrs: Type.Array(Type.String()),
     expiresAt: Nullable(IsoTime),
@@ -71,6 +116,20 @@ export const AuthMethodSchema = Type.Object(
         denyInheritance: Type.Boolean(),
         reusePolicy: StringEnum(['revoke', 'flag'] as const),
         rotationGraceSeconds: Type.Integer(),
+      }),
+    ),
+    oidcFederation: Type.Optional(
+      Type.Object({
+        preset: Nullable(Type.String()),
+        issuer: Type.String(),
+        audiences: Type.Array(Type.String()),
+        algorithms: Type.Array(Type.String()),
+        maxTokenAgeSeconds: Type.Integer(),
+        boundClaims: Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String())])),
+        identityTemplate: Nullable(Type.String()),
+        createIdentities: Type.Boolean(),
+        pinnedJwks: Type.Boolean({ description: 'A pinned JWK set replaces discovery.' }),
+        jwtTtlSeconds: Type.Integer(),
       }),
     ),
   },
@@ -90,7 +149,9 @@ export const AuthMethodIdParams = Type.Object({ id: AccessId });
 export const ByNameQuery = Type.Object({ name: Name }, { additionalProperties: false });
 export const ListAuthMethodsQuery = Type.Object(
   {
-    type: Type.Optional(StringEnum(['access_key', 'universal_identity', 'oauth_client'] as const)),
+    type: Type.Optional(
+      StringEnum(['access_key', 'universal_identity', 'oauth_client', 'oidc_federation'] as const),
+    ),
     limit: Type.Optional(Limit),
     cursor: Type.Optional(Cursor),
   },
@@ -109,6 +170,22 @@ export function authMethodToWire(m: AuthMethod): Static<typeof AuthMethodSchema>
     updatedAt: toIso(m.updatedAtMs),
     ...(isUidMethod(m)
       ? { universalIdentity: { ...m.settings, childCountLimit: uidChildCountLimit(m.settings) } }
+      : {}),
+    ...(isOidcFederation(m)
+      ? {
+          oidcFederation: {
+            preset: m.settings.preset,
+            issuer: m.settings.issuer,
+            audiences: m.settings.audiences,
+            algorithms: m.settings.algorithms,
+            maxTokenAgeSeconds: m.settings.maxTokenAgeSeconds,
+            boundClaims: m.settings.boundClaims,
+            identityTemplate: m.settings.identityTemplate,
+            createIdentities: m.settings.createIdentities,
+            pinnedJwks: m.settings.jwks !== null,
+            jwtTtlSeconds: m.settings.jwtTtlSeconds,
+          },
+        }
       : {}),
   };
 }

@@ -9,10 +9,20 @@ import { AccessId, IsoTime, StringEnum, Token } from '../shared/schemas.js';
  */
 export const AuthBody = Type.Object(
   {
-    accessType: StringEnum(['access_key', 'universal_identity'] as const, 'How the caller proves who it is.'),
+    accessType: StringEnum(
+      ['access_key', 'universal_identity', 'oidc_federation'] as const,
+      'How the caller proves who it is.',
+    ),
     accessId: Type.Optional(AccessId),
     accessKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     uidToken: Type.Optional(Token),
+    jwt: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 16_384,
+        description: 'oidc_federation: the workload JWT of a trusted external issuer.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -26,6 +36,15 @@ export function credentialFromBody(body: Static<typeof AuthBody>): CredentialPre
       accessType: 'access_key',
       accessId: body.accessId,
       credential: { kind: 'access_key', accessKey: body.accessKey },
+    };
+  }
+  if (body.accessType === 'oidc_federation') {
+    if (!body.accessId || !body.jwt)
+      throw validationError('accessType oidc_federation needs accessId and jwt.', { field: 'jwt' });
+    return {
+      accessType: 'oidc_federation',
+      accessId: body.accessId,
+      credential: { kind: 'federated_jwt', jwt: body.jwt },
     };
   }
   if (!body.uidToken)

@@ -71,16 +71,21 @@ export function createAuthService({
       throw rateLimited(limiter.retryAfterSeconds(ctx.sourceIp));
     }
     const handler = registry.get(presentation.accessType);
+    const prepared = handler?.prepare ? await handler.prepare(presentation, ctx) : undefined;
     const step = await uow.write<Step>(async (r) => {
       const now = clock.nowMs();
-      const fail = async (reason: AuthFailureReason, actor: AuditActor): Promise<Step> => {
+      const fail = async (
+        reason: AuthFailureReason,
+        actor: AuditActor,
+        extra?: Record<string, unknown>,
+      ): Promise<Step> => {
         await r.audit.append(
           {
             type: 'auth.failed',
             outcome: 'failure',
             actor,
             reason,
-            data: { accessType: presentation.accessType },
+            data: { ...extra, accessType: presentation.accessType },
           },
           ctx,
           now,
@@ -88,8 +93,8 @@ export function createAuthService({
         return { ok: false, reason };
       };
       if (!handler) return fail('unknown_access_type', {});
-      const result = await handler.authenticate(r, presentation, ctx);
-      if (!result.ok) return fail(result.reason, result.actor);
+      const result = await handler.authenticate(r, presentation, ctx, prepared);
+      if (!result.ok) return fail(result.reason, result.actor, result.auditData);
       const { subject } = result;
       const refused = await refuseReason(r, subject.method, subject, ctx, now);
       const actor = {
@@ -98,7 +103,7 @@ export function createAuthService({
         uidNodeId: subject.node?.id ?? null,
         credentialRef: subject.credentialRef,
       };
-      if (refused) return fail(refused, actor);
+      if (refused) return fail(refused, actor, subject.auditData);
       const session = sessions.issue(subject);
       await r.audit.append(
         {
@@ -106,6 +111,7 @@ export function createAuthService({
           outcome: 'success',
           actor: { ...actor, tokenId: session.claims.jti },
           data: {
+            ...subject.auditData,
             accessType: presentation.accessType,
             expiresAt: new Date(session.expiresAtMs).toISOString(),
           },

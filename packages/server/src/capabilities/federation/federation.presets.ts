@@ -1,0 +1,45 @@
+/**
+ * Presets (issue 13): the issuer, audience conventions and claim names of common workload issuers.
+ * A preset only fills what the operator did not give; bound claims are always the operator's.
+ */
+export interface FederationPreset {
+  /** The fixed issuer, when the provider has one (cluster and SPIFFE issuers are per site). */
+  issuer: string | null;
+  /** Default audience, when the provider has a convention. */
+  audience: string | null;
+  /** Default identity template. */
+  identityTemplate: string | null;
+  /** The claims operators usually bind, documented for the CLI and the docs. */
+  claims: string[];
+}
+
+export const FEDERATION_PRESETS: Record<string, FederationPreset> = {
+  // https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect
+  'github-actions': {
+    issuer: 'https://token.actions.githubusercontent.com',
+    audience: null,
+    identityTemplate: 'ci/github/{repository}',
+    claims: ['repository', 'repository_owner', 'ref', 'environment', 'job_workflow_ref', 'event_name'],
+  },
+  // https://docs.gitlab.com/ee/ci/secrets/id_token_authentication.html
+  gitlab: {
+    issuer: 'https://gitlab.com',
+    audience: null,
+    identityTemplate: 'ci/gitlab/{project_path}',
+    claims: ['project_path', 'namespace_path', 'ref', 'ref_type', 'ref_protected', 'environment'],
+  },
+  // Projected service-account tokens (TokenRequest API): the issuer is the cluster's.
+  kubernetes: {
+    issuer: null,
+    audience: null,
+    identityTemplate: 'k8s/{kubernetes.io.namespace}/{kubernetes.io.serviceaccount.name}',
+    claims: ['kubernetes.io.namespace', 'kubernetes.io.serviceaccount.name', 'sub'],
+  },
+  // SPIFFE JWT-SVIDs: `sub` is the SPIFFE ID; the trust domain's bundle is usually pinned (jwks).
+  spiffe: {
+    issuer: null,
+    audience: null,
+    identityTemplate: null,
+    claims: ['sub'],
+  },
+};

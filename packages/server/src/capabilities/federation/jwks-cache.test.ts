@@ -1,0 +1,81 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allowedUrl, createJwksCache } from './jwks-cache.js';
+
+const KEY = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k1' };
+
+describe('JWKS cache', () => {
+  let server: Server;
+  let url = '';
+  let discoveryIssuer: (url: string) => string = (u) => u;
+  let keys: unknown = { keys: [KEY] };
+  let status = 200;
+  let fetches = 0;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      fetches++;
+      if (status !== 200) return void res.writeHead(status).end();
+      const body =
+        req.url === '/.well-known/openid-configuration'
+          ? { issuer: discoveryIssuer(url), jwks_uri: `${url}/keys` }
+          : keys;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  const setup = () => {
+    const clock = {
+      ms: 1_000_000,
+      nowMs() {
+        return this.ms;
+      },
+    };
+    const jwksProblem = (j: unknown) => (Array.isArray((j as { keys?: unknown }).keys) ? null : 'bad');
+    return { clock, cache: createJwksCache(clock, { jwksProblem, minRefreshIntervalMs: 10_000 }) };
+  };
+
+  it('refuses a discovery document naming another issuer (OIDC Discovery §4.3)', async () => {
+    discoveryIssuer = () => 'https://someone-else.example';
+    const { cache } = setup();
+    expect(await cache.keysFor(url, 'k1')).toBeNull();
+    discoveryIssuer = (u) => u;
+  });
+
+  it('caches; refreshes on an unknown kid at most once per interval; serves stale within the limit', async () => {
+    const { clock, cache } = setup();
+    expect(await cache.keysFor(url, 'k1')).toEqual({ keys: [KEY] });
+    const before = fetches;
+    expect(await cache.keysFor(url, 'k1')).toEqual({ keys: [KEY] });
+    expect(await cache.keysFor(url, 'unknown')).toEqual({ keys: [KEY] }); // within the interval: no fetch
+    expect(fetches).toBe(before);
+    clock.ms += 11_000;
+    await cache.keysFor(url, 'unknown');
+    expect(fetches).toBe(before + 2); // discovery + keys
+    status = 503;
+    clock.ms += 11 * 60_000; // stale, issuer down
+    expect(await cache.keysFor(url, 'k1')).toEqual({ keys: [KEY] });
+    clock.ms += 25 * 3600_000; // beyond the stale limit
+    expect(await cache.keysFor(url, 'k1')).toBeNull();
+    status = 200;
+  });
+
+  it('keeps the last good set when the issuer serves an unusable one', async () => {
+    const { clock, cache } = setup();
+    expect(await cache.keysFor(url, 'k1')).toEqual({ keys: [KEY] });
+    keys = { nope: true };
+    clock.ms += 11 * 60_000;
+    expect(await cache.keysFor(url, 'k1')).toEqual({ keys: [KEY] });
+    keys = { keys: [KEY] };
+  });
+
+  it('https only, except a loopback test issuer', () => {
+    expect(allowedUrl(new URL('https://issuer.example'))).toBe(true);
+    expect(allowedUrl(new URL('http://127.0.0.1:8080'))).toBe(true);
+    expect(allowedUrl(new URL('http://issuer.example'))).toBe(false);
+    expect(allowedUrl(new URL('ftp://issuer.example'))).toBe(false);
+  });
+});
