@@ -357,12 +357,14 @@ export interface PostV1AccessExplainRequest {
     | 'role'
     | 'identity'
     | 'audit'
+    | 'scope'
     | '*'
     | 'item-rule'
     | 'auth-method-rule'
     | 'role-rule'
     | 'identity-rule'
-    | 'audit-rule';
+    | 'audit-rule'
+    | 'scope-rule';
   /** Evaluate CIDR conditions for this address. */
   sourceIp?: string;
 }
@@ -1325,12 +1327,14 @@ export interface PostV1RolesByNameRulesRequest {
     | 'role'
     | 'identity'
     | 'audit'
+    | 'scope'
     | '*'
     | 'item-rule'
     | 'auth-method-rule'
     | 'role-rule'
     | 'identity-rule'
-    | 'audit-rule';
+    | 'audit-rule'
+    | 'scope-rule';
   /** `*` matches any characters including `/`; `+` one path segment. A leading `/` is added. */
   path: string;
   capabilities: ('read' | 'list' | 'create' | 'update' | 'delete' | 'deny')[];
@@ -1420,12 +1424,14 @@ export interface DeleteV1RolesByNameRulesQuery {
     | 'role'
     | 'identity'
     | 'audit'
+    | 'scope'
     | '*'
     | 'item-rule'
     | 'auth-method-rule'
     | 'role-rule'
     | 'identity-rule'
-    | 'audit-rule';
+    | 'audit-rule'
+    | 'scope-rule';
   /** `*` matches any characters including `/`; `+` one path segment. A leading `/` is added. */
   path: string;
 }

@@ -96,6 +96,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   const oauth = createOAuthModule(platform, {
     sessions: sessions.services.sessions,
     ...authentication.services,
+    access: access.services.access,
   });
   const extensions = (options.capabilities ?? []).map((create) => create(platform));
   const modules: CapabilityModule[] = [

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import type { AccessService } from '../../core/access/access.service.js';
 import { FailureLimiter } from '../../core/auth/failure-limiter.js';
 import type { AuthMethodRegistry } from '../../core/auth-methods/auth-method.registry.js';
 import { CLIENT_AUTH_METHODS } from '../../core/auth-methods/auth-methods.model.js';
@@ -57,7 +58,12 @@ const MetadataSchema = Type.Object({
  */
 export function createOAuthModule(
   platform: Platform,
-  deps: { sessions: SessionsService; registry: AuthMethodRegistry; authMethods: AuthMethodsService },
+  deps: {
+    sessions: SessionsService;
+    registry: AuthMethodRegistry;
+    authMethods: AuthMethodsService;
+    access: AccessService;
+  },
 ): CapabilityModule<{ oauth: OAuthService; clients: OAuthClientsService }> {
   const { uow, clock, config, credentials } = platform;
   platform.storage.contribute({
@@ -110,6 +116,21 @@ export function createOAuthModule(
       current: () => nonceOf(windowNow()),
       isValid: (nonce) => nonce === nonceOf(windowNow()) || nonce === nonceOf(windowNow() - 1),
     },
+    scopeGranted: async (client, scope) =>
+      (
+        await deps.access.authorize(
+          {
+            identityId: client.identityId,
+            authMethodId: client.id,
+            via: 'session',
+            tokenId: null,
+            uidNodeId: null,
+            uidNodePath: null,
+          },
+          'read',
+          { type: 'scope', path: `/${scope}` },
+        )
+      ).allowed,
     config: { issuer, tokenEndpoint, audience: config.audience },
   });
   const clients = createOAuthClientsService({

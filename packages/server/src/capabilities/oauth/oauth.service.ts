@@ -38,6 +38,8 @@ export interface OAuthServiceDeps {
     expected: DpopCheck,
   ): Promise<{ ok: true; jkt: string; replay: ReplayKey } | { ok: false; reason: DpopFailure }>;
   nonces: { current(): string; isValid(nonce: string): boolean };
+  /** Whether the client's roles grant `scope` (`read` on `scope:/<scope>`): a token carries no other. */
+  scopeGranted(client: OAuthClient, scope: string): Promise<boolean>;
   config: { issuer: string; tokenEndpoint: string; audience: string };
 }
 
@@ -311,20 +313,39 @@ export function createOAuthService(deps: OAuthServiceDeps) {
 
   const exchange = createTokenExchange({ uow, clock, sessions, refuse, audit });
 
-  function grantedScopes(client: OAuthClient, requested: string | undefined): string[] | OAuthError {
-    if (requested === undefined) return client.settings.scopes;
+  /**
+   * The scopes of a `client_credentials` token: those asked for, each registered for the client and
+   * granted by its roles (else `invalid_scope`); without `scope`, the registered scopes its roles
+   * grant (RFC 6749 §3.3: the response then names them).
+   */
+  async function grantedScopes(
+    client: OAuthClient,
+    requested: string | undefined,
+  ): Promise<string[] | OAuthError> {
+    const granted = async (scopes: readonly string[]) => {
+      const allowed = await Promise.all(scopes.map((s) => deps.scopeGranted(client, s)));
+      return scopes.filter((_, i) => allowed[i]);
+    };
+    if (requested === undefined) return granted(client.settings.scopes);
     const scopes = [...new Set(requested.split(' ').filter(Boolean))];
     if (scopes.length === 0 || requested.length > 2048)
       return new OAuthError('invalid_scope', 'The scope is empty or too long.', 400, 'scope_malformed');
     const unknown = scopes.find((s) => !client.settings.scopes.includes(s));
-    return unknown === undefined
-      ? scopes
-      : new OAuthError(
-          'invalid_scope',
-          'A requested scope is not allowed for this client.',
-          400,
-          'scope_not_allowed',
-        );
+    if (unknown !== undefined)
+      return new OAuthError(
+        'invalid_scope',
+        'A requested scope is not allowed for this client.',
+        400,
+        'scope_not_allowed',
+      );
+    if ((await granted(scopes)).length !== scopes.length)
+      return new OAuthError(
+        'invalid_scope',
+        'A requested scope is not granted to this client by its roles.',
+        400,
+        'scope_not_granted',
+      );
+    return scopes;
   }
 
   async function token(request: TokenRequest, ctx: RequestContext): Promise<TokenResponse> {
@@ -389,7 +410,7 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       return exchange(client, credentialRef, request, jkt, ctx);
     }
 
-    const scopes = grantedScopes(client, request.params.scope);
+    const scopes = await grantedScopes(client, request.params.scope);
     if (scopes instanceof OAuthError)
       return refuse(client, ctx, scopes, { scope: request.params.scope?.slice(0, 200) });
     const unknownResource = request.resources.find((res) => !client.settings.resources.includes(res));
