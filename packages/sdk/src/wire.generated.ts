@@ -311,6 +311,7 @@ export interface GetWellKnownOauthAuthorizationServerResponse {
   jwks_uri: string;
   introspection_endpoint: string;
   revocation_endpoint: string;
+  registration_endpoint: string;
   grant_types_supported: string[];
   response_types_supported: string[];
   token_endpoint_auth_methods_supported: string[];
@@ -328,6 +329,21 @@ export interface GetWellKnownOauthAuthorizationServerResponse {
 export interface GetHealthzResponse {
   status: 'ok';
   version: string;
+}
+
+/** Path parameters of `GET /oauth/register/{clientId}`. */
+export interface GetOauthRegisterByClientIdParams {
+  clientId: string;
+}
+
+/** Path parameters of `PUT /oauth/register/{clientId}`. */
+export interface PutOauthRegisterByClientIdParams {
+  clientId: string;
+}
+
+/** Path parameters of `DELETE /oauth/register/{clientId}`. */
+export interface DeleteOauthRegisterByClientIdParams {
+  clientId: string;
 }
 
 /**

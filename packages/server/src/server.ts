@@ -150,7 +150,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
         leases: dynamic.services.leases,
         nowMs: () => clock.nowMs(),
       }),
-      oauthDoor(doorAccess, oauth.services.oauth),
+      oauthDoor(doorAccess, oauth.services.oauth, oauth.services.registration),
       ...(options.doors ?? []).map((door) => door(doorAccess)),
     ],
   });

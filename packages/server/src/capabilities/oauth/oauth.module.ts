@@ -5,7 +5,7 @@ import type { AuthMethodRegistry } from '../../core/auth-methods/auth-method.reg
 import { CLIENT_AUTH_METHODS } from '../../core/auth-methods/auth-methods.model.js';
 import type { AuthMethodsService } from '../../core/auth-methods/auth-methods.service.js';
 import type { SessionsService } from '../../core/sessions/sessions.service.js';
-import { newClientSecret } from '../../crypto/credentials.js';
+import { newClientSecret, newRegistrationAccessToken } from '../../crypto/credentials.js';
 import {
   ASYMMETRIC_ALGORITHMS,
   createDpopVerifier,
@@ -18,15 +18,22 @@ import type { Platform } from '../../platform/platform.js';
 import {
   INTROSPECTION_ENDPOINT_PATH,
   METADATA_PATH,
+  REGISTRATION_ENDPOINT_PATH,
   REVOCATION_ENDPOINT_PATH,
   TOKEN_ENDPOINT_PATH,
   TOKEN_EXCHANGE_GRANT,
 } from './oauth.model.js';
-import { createOAuthClientSecretsRepo, createOAuthOneTimeKeysRepo, oauthMigrations } from './oauth.repo.js';
+import {
+  createOAuthClientSecretsRepo,
+  createOAuthOneTimeKeysRepo,
+  createOAuthRegistrationTokensRepo,
+  oauthMigrations,
+} from './oauth.repo.js';
 import { registerOAuthClientRoutes } from './oauth.routes.js';
 import { createOAuthService, type OAuthService } from './oauth.service.js';
 import { createOAuthClientHandler } from './oauth-client.auth-method.js';
 import { createOAuthClientsService, type OAuthClientsService } from './oauth-clients.service.js';
+import { createOAuthRegistration, type OAuthRegistration } from './oauth-registration.js';
 
 /** A client assertion may not live longer than this (RFC 7523 §3 point 4: a bounded `exp`). */
 const MAX_ASSERTION_LIFETIME_SECONDS = 300;
@@ -41,6 +48,7 @@ const MetadataSchema = Type.Object({
   jwks_uri: Type.String(),
   introspection_endpoint: Type.String(),
   revocation_endpoint: Type.String(),
+  registration_endpoint: Type.String(),
   grant_types_supported: Strings,
   response_types_supported: Strings,
   token_endpoint_auth_methods_supported: Strings,
@@ -64,7 +72,7 @@ export function createOAuthModule(
     authMethods: AuthMethodsService;
     access: AccessService;
   },
-): CapabilityModule<{ oauth: OAuthService; clients: OAuthClientsService }> {
+): CapabilityModule<{ oauth: OAuthService; clients: OAuthClientsService; registration: OAuthRegistration }> {
   const { uow, clock, config, credentials } = platform;
   platform.storage.contribute({
     name: 'oauth',
@@ -72,6 +80,7 @@ export function createOAuthModule(
     repos: {
       oauthClientSecrets: createOAuthClientSecretsRepo,
       oauthOneTimeKeys: (target) => createOAuthOneTimeKeysRepo(target, clock),
+      oauthRegistrationTokens: createOAuthRegistrationTokensRepo,
     },
   });
   const handler = createOAuthClientHandler({
@@ -83,7 +92,10 @@ export function createOAuthModule(
   deps.registry.register(handler);
   // A deleted client's secrets go with it, in the same transaction.
   platform.events.within('auth_method.changed', async (r, { authMethodId, change }) => {
-    if (change === 'deleted') await r.oauthClientSecrets.deleteOfClient(authMethodId);
+    if (change === 'deleted') {
+      await r.oauthClientSecrets.deleteOfClient(authMethodId);
+      await r.oauthRegistrationTokens.deleteOfClient(authMethodId);
+    }
   });
 
   const issuer = config.issuer.replace(/\/+$/, '');
@@ -140,6 +152,16 @@ export function createOAuthModule(
     authMethods: deps.authMethods,
     newSecret: newClientSecret,
   });
+  const registrationEndpoint = `${issuer}${REGISTRATION_ENDPOINT_PATH}`;
+  const registration = createOAuthRegistration({
+    uow,
+    clock,
+    credentials,
+    clients,
+    jwksProblem: publicJwksProblem,
+    newToken: newRegistrationAccessToken,
+    registrationUri: (clientId) => `${registrationEndpoint}/${clientId}`,
+  });
 
   const metadata = {
     issuer,
@@ -147,6 +169,7 @@ export function createOAuthModule(
     jwks_uri: `${issuer}/.well-known/jwks.json`,
     introspection_endpoint: `${issuer}${INTROSPECTION_ENDPOINT_PATH}`,
     revocation_endpoint: `${issuer}${REVOCATION_ENDPOINT_PATH}`,
+    registration_endpoint: registrationEndpoint,
     grant_types_supported: ['client_credentials', TOKEN_EXCHANGE_GRANT],
     response_types_supported: [],
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
@@ -159,7 +182,7 @@ export function createOAuthModule(
 
   return {
     name: 'oauth',
-    services: { oauth, clients },
+    services: { oauth, clients, registration },
     routes: {
       native: (app: TypedApp) => registerOAuthClientRoutes(app, { clients }),
       system(app: TypedApp) {
