@@ -107,6 +107,12 @@ export interface OAuthClient {
   accessTokenTtlSeconds: number;
   dpopBoundAccessTokens: boolean;
   mayActFor: string[];
+  trustedIssuers: {
+    issuer: string;
+    jwks: {
+      keys: Record<string, unknown>[];
+    };
+  }[];
   boundCidrs: string[];
   /** ISO-8601 UTC */
   expiresAt: string | null;
@@ -1112,6 +1118,13 @@ export interface PostV1OauthClientsRequest {
   dpopBoundAccessTokens?: boolean;
   /** Token exchange: client ids whose tokens this client may exchange (RFC 8693). */
   mayActFor?: string[];
+  /** JWT-bearer grant (RFC 7523 §2.1): issuers whose assertions the client may present. */
+  trustedIssuers?: {
+    issuer: string;
+    jwks: {
+      keys: Record<string, unknown>[];
+    };
+  }[];
   boundCidrs?: string[];
   /** ISO-8601 UTC */
   expiresAt?: string | null;
@@ -1153,6 +1166,13 @@ export interface PatchV1OauthClientsByIdRequest {
   dpopBoundAccessTokens?: boolean;
   /** Token exchange: client ids whose tokens this client may exchange (RFC 8693). */
   mayActFor?: string[];
+  /** JWT-bearer grant (RFC 7523 §2.1): issuers whose assertions the client may present. */
+  trustedIssuers?: {
+    issuer: string;
+    jwks: {
+      keys: Record<string, unknown>[];
+    };
+  }[];
   boundCidrs?: string[];
   /** ISO-8601 UTC */
   expiresAt?: string | null;

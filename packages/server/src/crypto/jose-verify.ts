@@ -137,6 +137,72 @@ export async function verifyClientAssertion(
   return { ok: true, replay: { key: `oauth-assertion:${expected.clientId}:${jti}`, ttlSeconds } };
 }
 
+export type GrantAssertionFailure =
+  | 'malformed'
+  | 'alg_not_allowed'
+  | 'untrusted_issuer'
+  | 'unknown_key'
+  | 'bad_signature'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'lifetime_too_long'
+  | 'wrong_audience'
+  | 'missing_claim';
+
+/**
+ * RFC 7523 §3 for the JWT-bearer grant (§2.1): an assertion from one of the client's trusted
+ * issuers, signed by that issuer's key, for this server (`aud`), with `sub`, a bounded `exp` and a
+ * `jti` the caller makes single-use (`replay`).
+ */
+export async function verifyGrantAssertion(
+  assertion: string,
+  expected: {
+    issuers: readonly { issuer: string; jwks: { keys: JWK[] } }[];
+    audiences: readonly string[];
+    nowMs: number;
+    maxLifetimeSeconds: number;
+    clockToleranceSeconds: number;
+  },
+): Promise<
+  | { ok: true; issuer: string; subject: string; replay: ReplayKey }
+  | { ok: false; reason: GrantAssertionFailure }
+> {
+  if (assertion.length > 8192) return { ok: false, reason: 'malformed' };
+  try {
+    const jws = decodeJws(assertion);
+    if (!algorithmAllowed(jws.header.alg)) return { ok: false, reason: 'alg_not_allowed' };
+    const p = jws.payload;
+    const trusted = expected.issuers.find((i) => i.issuer === p.iss);
+    if (!trusted) return { ok: false, reason: 'untrusted_issuer' };
+    verifyWithKeySet(jws, trusted.jwks.keys);
+    for (const claim of ['sub', 'aud', 'exp', 'jti'] as const)
+      if (p[claim] === undefined) return { ok: false, reason: 'missing_claim' };
+    const audiences = typeof p.aud === 'string' ? [p.aud] : Array.isArray(p.aud) ? p.aud : [];
+    if (!audiences.some((a) => typeof a === 'string' && expected.audiences.includes(a)))
+      return { ok: false, reason: 'wrong_audience' };
+    const now = Math.floor(expected.nowMs / 1000);
+    checkTimeClaims(p, now, expected.clockToleranceSeconds);
+    const exp = p.exp as number;
+    if (exp - now > expected.maxLifetimeSeconds + expected.clockToleranceSeconds)
+      return { ok: false, reason: 'lifetime_too_long' };
+    if (typeof p.sub !== 'string' || p.sub.length === 0 || p.sub.length > 256)
+      return { ok: false, reason: 'missing_claim' };
+    if (typeof p.jti !== 'string' || p.jti.length === 0 || p.jti.length > 256)
+      return { ok: false, reason: 'missing_claim' };
+    const ttlSeconds = Math.ceil(exp - now) + expected.clockToleranceSeconds + 1;
+    return {
+      ok: true,
+      issuer: trusted.issuer,
+      subject: p.sub,
+      replay: { key: `oauth-grant-assertion:${trusted.issuer}:${p.jti}`, ttlSeconds },
+    };
+  } catch (error) {
+    if (!(error instanceof JwsError)) return { ok: false, reason: 'malformed' };
+    if (error.reason === 'no_matching_key') return { ok: false, reason: 'unknown_key' };
+    return { ok: false, reason: error.reason };
+  }
+}
+
 function assertionReason(error: unknown): AssertionFailure {
   if (!(error instanceof JwsError)) return 'assertion_malformed';
   switch (error.reason) {

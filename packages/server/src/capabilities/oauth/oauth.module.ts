@@ -11,12 +11,14 @@ import {
   createDpopVerifier,
   publicJwksProblem,
   verifyClientAssertion,
+  verifyGrantAssertion,
 } from '../../crypto/jose-verify.js';
 import type { TypedApp } from '../../http/app.js';
 import type { CapabilityModule } from '../../platform/module.js';
 import type { Platform } from '../../platform/platform.js';
 import {
   INTROSPECTION_ENDPOINT_PATH,
+  JWT_BEARER_GRANT,
   METADATA_PATH,
   REGISTRATION_ENDPOINT_PATH,
   REVOCATION_ENDPOINT_PATH,
@@ -38,6 +40,8 @@ import { createOAuthRegistration, type OAuthRegistration } from './oauth-registr
 /** A client assertion may not live longer than this (RFC 7523 §3 point 4: a bounded `exp`). */
 const MAX_ASSERTION_LIFETIME_SECONDS = 300;
 const CLOCK_TOLERANCE_SECONDS = 30;
+/** A JWT-bearer grant assertion (RFC 7523 §2.1) may live up to an hour (an IdP's ID-JAG). */
+const MAX_GRANT_ASSERTION_LIFETIME_SECONDS = 3600;
 /** A DPoP nonce is valid for its window and the one before (RFC 9449 §8). */
 const NONCE_WINDOW_MS = 120_000;
 
@@ -124,6 +128,14 @@ export function createOAuthModule(
         clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
       }),
     checkDpop: dpop.check,
+    verifyGrantAssertion: (assertion, issuers) =>
+      verifyGrantAssertion(assertion, {
+        issuers: issuers as never,
+        audiences: [issuer, `${issuer}/`, tokenEndpoint],
+        nowMs: clock.nowMs(),
+        maxLifetimeSeconds: MAX_GRANT_ASSERTION_LIFETIME_SECONDS,
+        clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
+      }),
     nonces: {
       current: () => nonceOf(windowNow()),
       isValid: (nonce) => nonce === nonceOf(windowNow()) || nonce === nonceOf(windowNow() - 1),
@@ -170,7 +182,7 @@ export function createOAuthModule(
     introspection_endpoint: `${issuer}${INTROSPECTION_ENDPOINT_PATH}`,
     revocation_endpoint: `${issuer}${REVOCATION_ENDPOINT_PATH}`,
     registration_endpoint: registrationEndpoint,
-    grant_types_supported: ['client_credentials', TOKEN_EXCHANGE_GRANT],
+    grant_types_supported: ['client_credentials', TOKEN_EXCHANGE_GRANT, JWT_BEARER_GRANT],
     response_types_supported: [],
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],

@@ -8,6 +8,7 @@ import {
   type AuthMethod,
   isOAuthClient,
   type OAuthClientSettings,
+  type TrustedIssuer,
 } from '../../core/auth-methods/auth-methods.model.js';
 import { refuseReason } from '../../core/auth-methods/method-checks.js';
 import type { SessionClaims } from '../../core/sessions/sessions.model.js';
@@ -15,8 +16,20 @@ import type { SessionsService } from '../../core/sessions/sessions.service.js';
 import type { RequestContext } from '../../core/shared/context.js';
 import type { Clock, CredentialFactory } from '../../core/shared/platform.port.js';
 import type { Repos, UnitOfWork } from '../../core/shared/unit-of-work.js';
-import type { AssertionFailure, DpopCheck, DpopFailure, ReplayKey } from '../../crypto/jose-verify.js';
-import { type ClientCredentials, invalidClient, OAuthError, TOKEN_EXCHANGE_GRANT } from './oauth.model.js';
+import type {
+  AssertionFailure,
+  DpopCheck,
+  DpopFailure,
+  GrantAssertionFailure,
+  ReplayKey,
+} from '../../crypto/jose-verify.js';
+import {
+  type ClientCredentials,
+  invalidClient,
+  JWT_BEARER_GRANT,
+  OAuthError,
+  TOKEN_EXCHANGE_GRANT,
+} from './oauth.model.js';
 import { createTokenExchange } from './oauth-exchange.js';
 
 export type OAuthClient = AuthMethod & { settings: OAuthClientSettings };
@@ -38,6 +51,14 @@ export interface OAuthServiceDeps {
     expected: DpopCheck,
   ): Promise<{ ok: true; jkt: string; replay: ReplayKey } | { ok: false; reason: DpopFailure }>;
   nonces: { current(): string; isValid(nonce: string): boolean };
+  /** RFC 7523 §2.1/§3: an assertion from one of `issuers` (the client's trusted issuers). */
+  verifyGrantAssertion(
+    assertion: string,
+    issuers: readonly TrustedIssuer[],
+  ): Promise<
+    | { ok: true; issuer: string; subject: string; replay: ReplayKey }
+    | { ok: false; reason: GrantAssertionFailure }
+  >;
   /** Whether the client's roles grant `scope` (`read` on `scope:/<scope>`): a token carries no other. */
   scopeGranted(client: OAuthClient, scope: string): Promise<boolean>;
   config: { issuer: string; tokenEndpoint: string; audience: string };
@@ -351,8 +372,15 @@ export function createOAuthService(deps: OAuthServiceDeps) {
   async function token(request: TokenRequest, ctx: RequestContext): Promise<TokenResponse> {
     const grantType = request.params.grant_type;
     if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required.');
-    if (grantType !== 'client_credentials' && grantType !== TOKEN_EXCHANGE_GRANT)
-      throw new OAuthError('unsupported_grant_type', 'Supported: client_credentials and token exchange.');
+    if (
+      grantType !== 'client_credentials' &&
+      grantType !== TOKEN_EXCHANGE_GRANT &&
+      grantType !== JWT_BEARER_GRANT
+    )
+      throw new OAuthError(
+        'unsupported_grant_type',
+        'Supported: client_credentials, token exchange and the JWT-bearer grant.',
+      );
     const auth = await authenticateClient(request.credentials, ctx, 'token');
     const { client, credentialRef } = auth;
 
@@ -410,6 +438,27 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       return exchange(client, credentialRef, request, jkt, ctx);
     }
 
+    // RFC 7523 §2.1: an assertion from an issuer the client trusts; the token is still the
+    // client's (its identity, its roles), and records whom the assertion named.
+    let grantAssertion: { issuer: string; subject: string; replay: ReplayKey } | null = null;
+    if (grantType === JWT_BEARER_GRANT) {
+      const assertion = request.params.assertion;
+      if (!assertion) await refuse(client, ctx, new OAuthError('invalid_request', 'assertion is required.'));
+      const checked = await deps.verifyGrantAssertion(assertion!, client.settings.trustedIssuers ?? []);
+      if (!checked.ok)
+        await refuse(
+          client,
+          ctx,
+          new OAuthError(
+            'invalid_grant',
+            'The assertion is not valid.',
+            400,
+            `grant_assertion_${checked.reason}`,
+          ),
+        );
+      else grantAssertion = checked;
+    }
+
     const scopes = await grantedScopes(client, request.params.scope);
     if (scopes instanceof OAuthError)
       return refuse(client, ctx, scopes, { scope: request.params.scope?.slice(0, 200) });
@@ -445,6 +494,21 @@ export function createOAuthService(deps: OAuthServiceDeps) {
         );
         return 'dpop_replayed' as const;
       }
+      if (
+        grantAssertion &&
+        !(await r.oauthOneTimeKeys.consume(grantAssertion.replay.key, grantAssertion.replay.ttlSeconds))
+      ) {
+        await audit(
+          r,
+          'oauth.token_refused',
+          'denied',
+          { authMethodId: client.id, identityId: client.identityId },
+          ctx,
+          { grantType },
+          'grant_assertion_replayed',
+        );
+        return 'grant_assertion_replayed' as const;
+      }
       const session = sessions.issue(
         { method: client, identityId: client.identityId },
         {
@@ -470,12 +534,22 @@ export function createOAuthService(deps: OAuthServiceDeps) {
           audience,
           scope: scopes,
           dpop: jkt !== null,
+          ...(grantAssertion
+            ? { assertion: { iss: grantAssertion.issuer, sub: grantAssertion.subject } }
+            : {}),
           expiresAt: new Date(session.expiresAtMs).toISOString(),
         },
       );
       return session;
     });
     if (issued === 'assertion_replayed') replayed(auth, ctx);
+    if (issued === 'grant_assertion_replayed')
+      throw new OAuthError(
+        'invalid_grant',
+        'The assertion was used before.',
+        400,
+        'grant_assertion_replayed',
+      );
     if (issued === 'dpop_replayed')
       throw new OAuthError('invalid_dpop_proof', 'The DPoP proof was used before.', 400, 'dpop_replayed');
     return {
