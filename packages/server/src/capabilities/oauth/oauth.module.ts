@@ -109,7 +109,17 @@ export function createOAuthModule(
     consume: (key, ttl) => uow.write((r) => r.oauthOneTimeKeys.consume(key, ttl)),
   });
   // Nonces are a keyed hash of the time window: every server of a cluster issues and accepts the same.
-  const nonceOf = (window: number) => credentials.auditRef(`dpop-nonce:${window}`).slice(-32);
+  // Memoised per window: every token request checks a nonce and every answer carries one.
+  const nonces = new Map<number, string>();
+  const nonceOf = (window: number) => {
+    let nonce = nonces.get(window);
+    if (nonce === undefined) {
+      nonce = credentials.auditRef(`dpop-nonce:${window}`).slice(-32);
+      if (nonces.size >= 4) nonces.delete(nonces.keys().next().value as number);
+      nonces.set(window, nonce);
+    }
+    return nonce;
+  };
   const windowNow = () => Math.floor(clock.nowMs() / NONCE_WINDOW_MS);
   const oauth = createOAuthService({
     uow,
