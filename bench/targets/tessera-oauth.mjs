@@ -54,6 +54,26 @@ const actor = expect(
   201,
   'register the actor client',
 );
+// A token carries only the scopes the client's roles grant: one role grants `api:read` to both.
+expect(
+  await call('POST', '/v1/roles', { token: adminToken, body: { name: 'bench-scopes' } }),
+  201,
+  'scope role',
+);
+expect(
+  await call('POST', '/v1/roles/bench-scopes/rules', {
+    token: adminToken,
+    body: { ruleType: 'scope', path: '/api:read', capabilities: ['read'] },
+  }),
+  200,
+  'scope rule',
+);
+for (const authMethodId of [client.clientId, subject.client.clientId])
+  expect(
+    await call('POST', '/v1/roles/bench-scopes/associations', { token: adminToken, body: { authMethodId } }),
+    201,
+    'scope role association',
+  );
 const basic = (c) => `Basic ${Buffer.from(`${c.client.clientId}:${c.clientSecret}`).toString('base64')}`;
 const subjectToken = JSON.parse(
   (

@@ -42,7 +42,7 @@ const explain: CommandSpec = {
     'rule-type': {
       type: 'string',
       placeholder: 'TYPE',
-      description: 'item (default), auth-method, role, identity, audit (Akeyless item-rule… too)',
+      description: 'item (default), auth-method, role, identity, audit, scope (Akeyless item-rule… too)',
     },
     'for-token': { type: 'string', placeholder: 'TOKEN', description: 'explain this other session token' },
     'source-ip': {

@@ -33,7 +33,8 @@ const SETTINGS: OptionSpecs = {
   scopes: {
     type: 'list',
     placeholder: 'SCOPES',
-    description: 'comma-separated scopes the client may request',
+    description:
+      'comma-separated scopes the client may request (each also granted by its roles: read on a scope rule)',
   },
   resources: {
     type: 'list',

@@ -120,6 +120,12 @@ export interface OAuthClient {
   accessTokenTtlSeconds: number;
   dpopBoundAccessTokens: boolean;
   mayActFor: string[];
+  trustedIssuers: {
+    issuer: string;
+    jwks: {
+      keys: Record<string, unknown>[];
+    };
+  }[];
   boundCidrs: string[];
   /** ISO-8601 UTC */
   expiresAt: string | null;
@@ -324,6 +330,7 @@ export interface GetWellKnownOauthAuthorizationServerResponse {
   jwks_uri: string;
   introspection_endpoint: string;
   revocation_endpoint: string;
+  registration_endpoint: string;
   grant_types_supported: string[];
   response_types_supported: string[];
   token_endpoint_auth_methods_supported: string[];
@@ -341,6 +348,21 @@ export interface GetWellKnownOauthAuthorizationServerResponse {
 export interface GetHealthzResponse {
   status: 'ok';
   version: string;
+}
+
+/** Path parameters of `GET /oauth/register/{clientId}`. */
+export interface GetOauthRegisterByClientIdParams {
+  clientId: string;
+}
+
+/** Path parameters of `PUT /oauth/register/{clientId}`. */
+export interface PutOauthRegisterByClientIdParams {
+  clientId: string;
+}
+
+/** Path parameters of `DELETE /oauth/register/{clientId}`. */
+export interface DeleteOauthRegisterByClientIdParams {
+  clientId: string;
 }
 
 /**
@@ -370,12 +392,14 @@ export interface PostV1AccessExplainRequest {
     | 'role'
     | 'identity'
     | 'audit'
+    | 'scope'
     | '*'
     | 'item-rule'
     | 'auth-method-rule'
     | 'role-rule'
     | 'identity-rule'
-    | 'audit-rule';
+    | 'audit-rule'
+    | 'scope-rule';
   /** Evaluate CIDR conditions for this address. */
   sourceIp?: string;
 }
@@ -1135,6 +1159,13 @@ export interface PostV1OauthClientsRequest {
   dpopBoundAccessTokens?: boolean;
   /** Token exchange: client ids whose tokens this client may exchange (RFC 8693). */
   mayActFor?: string[];
+  /** JWT-bearer grant (RFC 7523 §2.1): issuers whose assertions the client may present. */
+  trustedIssuers?: {
+    issuer: string;
+    jwks: {
+      keys: Record<string, unknown>[];
+    };
+  }[];
   boundCidrs?: string[];
   /** ISO-8601 UTC */
   expiresAt?: string | null;
@@ -1176,6 +1207,13 @@ export interface PatchV1OauthClientsByIdRequest {
   dpopBoundAccessTokens?: boolean;
   /** Token exchange: client ids whose tokens this client may exchange (RFC 8693). */
   mayActFor?: string[];
+  /** JWT-bearer grant (RFC 7523 §2.1): issuers whose assertions the client may present. */
+  trustedIssuers?: {
+    issuer: string;
+    jwks: {
+      keys: Record<string, unknown>[];
+    };
+  }[];
   boundCidrs?: string[];
   /** ISO-8601 UTC */
   expiresAt?: string | null;
@@ -1366,12 +1404,14 @@ export interface PostV1RolesByNameRulesRequest {
     | 'role'
     | 'identity'
     | 'audit'
+    | 'scope'
     | '*'
     | 'item-rule'
     | 'auth-method-rule'
     | 'role-rule'
     | 'identity-rule'
-    | 'audit-rule';
+    | 'audit-rule'
+    | 'scope-rule';
   /** `*` matches any characters including `/`; `+` one path segment. A leading `/` is added. */
   path: string;
   capabilities: ('read' | 'list' | 'create' | 'update' | 'delete' | 'deny')[];
@@ -1461,12 +1501,14 @@ export interface DeleteV1RolesByNameRulesQuery {
     | 'role'
     | 'identity'
     | 'audit'
+    | 'scope'
     | '*'
     | 'item-rule'
     | 'auth-method-rule'
     | 'role-rule'
     | 'identity-rule'
-    | 'audit-rule';
+    | 'audit-rule'
+    | 'scope-rule';
   /** `*` matches any characters including `/`; `+` one path segment. A leading `/` is added. */
   path: string;
 }

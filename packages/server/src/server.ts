@@ -97,6 +97,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   const oauth = createOAuthModule(platform, {
     sessions: sessions.services.sessions,
     ...authentication.services,
+    access: access.services.access,
   });
   const federation = createFederationModule(platform, { registry: authentication.services.registry });
   const extensions = (options.capabilities ?? []).map((create) => create(platform));
@@ -152,7 +153,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
         leases: dynamic.services.leases,
         nowMs: () => clock.nowMs(),
       }),
-      oauthDoor(doorAccess, oauth.services.oauth),
+      oauthDoor(doorAccess, oauth.services.oauth, oauth.services.registration),
       ...(options.doors ?? []).map((door) => door(doorAccess)),
     ],
   });

@@ -359,4 +359,32 @@ describe('OAuth authorization server with oauth4webapi and openid-client', () =>
     await openid.tokenRevocation(config, tokens.access_token);
     expect((await openid.tokenIntrospection(config, tokens.access_token)).active).toBe(false);
   });
+
+  it('openid-client 6: dynamic registration (RFC 7591) with an initial access token, then client_credentials', async () => {
+    const keys = await keyPair('Ed25519');
+    const config = await openid.dynamicClientRegistration(
+      new URL(s.issuer),
+      {
+        client_name: '/dynamic/openid-client',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: keys.jwks as never,
+        grant_types: ['client_credentials'],
+      },
+      openid.PrivateKeyJwt({ key: keys.privateKey, kid: keys.kid }),
+      { execute: [openid.allowInsecureRequests], algorithm: 'oauth2', initialAccessToken: s.adminToken },
+    );
+    const registered = config.clientMetadata();
+    expect(registered.client_id).toMatch(/^p-/);
+    s.track(registered.registration_access_token as string);
+    expect(registered.registration_client_uri).toBe(`${s.issuer}/oauth/register/${registered.client_id}`);
+    const tokens = await openid.clientCredentialsGrant(config);
+    s.track(tokens.access_token);
+    expect(tokens.token_type.toLowerCase()).toBe('bearer');
+    // RFC 7592: read with the registration access token, then delete.
+    const uri = registered.registration_client_uri as string;
+    const auth = { authorization: `Bearer ${registered.registration_access_token}` };
+    expect((await (await fetch(uri, { headers: auth })).json()).client_name).toBe('/dynamic/openid-client');
+    expect((await fetch(uri, { method: 'DELETE', headers: auth })).status).toBe(204);
+    await expect(openid.clientCredentialsGrant(config)).rejects.toThrow();
+  });
 });

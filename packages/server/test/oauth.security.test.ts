@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES, startTestServer, type TestServer } from './harness.js';
-import { createClient } from './oauth.helpers.js';
+import { createClient, grantScopesTo } from './oauth.helpers.js';
 
 const ISSUER = 'http://tessera.test';
 const TOKEN_URL = `${ISSUER}/oauth/token`;
@@ -361,6 +361,59 @@ describe.each(STORES)('OAuth authorization server security on %s', (store) => {
       expect(payload).toMatchObject({ aud: RESOURCE, scope: 'read', client_id: jwtClient, iss: ISSUER });
       // A token for another audience is not accepted by Tessera's own API.
       expect((await s.call('GET', '/v1/dynamic-secrets', { token: r.body.access_token })).status).toBe(401);
+    });
+
+    it('a token carries only scopes the client’s roles grant (read on scope:/<scope>)', async () => {
+      const c = await createClient(s, 'scoped-by-roles', {
+        scopes: ['read', 'write', 'admin'],
+        grantScopes: false,
+      });
+      const auth = {
+        authorization: `Basic ${Buffer.from(`${c.clientId}:${c.clientSecret}`).toString('base64')}`,
+      };
+      const grant = (params: Record<string, string> = {}) =>
+        post('/oauth/token', { grant_type: 'client_credentials', ...params }, auth);
+      const claims = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+
+      // Registered but granted by no role: refused when asked for, left out otherwise.
+      expectOAuthError(await grant({ scope: 'read' }), 400, 'invalid_scope');
+      expect(await lastAudit('oauth.token_refused')).toMatchObject({ reason: 'scope_not_granted' });
+      const none = await grant();
+      expect(none.status, JSON.stringify(none.body)).toBe(200);
+      s.track(none.body.access_token);
+      expect(none.body.scope).toBeUndefined();
+      expect(claims(none.body.access_token).scope).toBeUndefined();
+
+      // A role granting read on scope:/read and scope:/write; another capability does not grant.
+      await grantScopesTo(s, c.clientId, ['read', 'write']);
+      await grantScopesTo(s, c.clientId, ['admin'], ['list', 'update']);
+      const ok = await grant({ scope: 'read write' });
+      expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+      s.track(ok.body.access_token);
+      expect(claims(ok.body.access_token).scope).toBe('read write');
+      expectOAuthError(await grant({ scope: 'read admin' }), 400, 'invalid_scope');
+      expect(await lastAudit('oauth.token_refused')).toMatchObject({ reason: 'scope_not_granted' });
+      // Without `scope`: the registered scopes the roles grant, named in the response (RFC 6749 §3.3).
+      const defaults = await grant();
+      s.track(defaults.body.access_token);
+      expect(defaults.body.scope).toBe('read write');
+      expect(claims(defaults.body.access_token).scope).toBe('read write');
+
+      // A deny rule beats the grant.
+      const denied = await grantScopesTo(s, c.clientId, ['write'], ['deny']);
+      expectOAuthError(await grant({ scope: 'write' }), 400, 'invalid_scope');
+      const afterDeny = await grant();
+      s.track(afterDeny.body.access_token);
+      expect(afterDeny.body.scope).toBe('read');
+      // Removing the deny role's association restores the scope (cached decisions are invalidated).
+      expect((await s.call('DELETE', `/v1/roles/${denied}`, { token: s.adminToken })).status).toBe(204);
+      const restored = await grant({ scope: 'write' });
+      expect(restored.status, JSON.stringify(restored.body)).toBe(200);
+      s.track(restored.body.access_token);
+      // A scope the client is not registered for stays refused whatever its roles grant.
+      await grantScopesTo(s, c.clientId, ['other']);
+      expectOAuthError(await grant({ scope: 'other' }), 400, 'invalid_scope');
+      expect(await lastAudit('oauth.token_refused')).toMatchObject({ reason: 'scope_not_allowed' });
     });
   });
 

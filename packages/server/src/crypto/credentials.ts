@@ -34,6 +34,9 @@ function mint(prefix: string): string {
 /** OAuth client secrets (`client_secret_basic`/`_post`): recognisable like the other credentials. */
 export const CLIENT_SECRET_PREFIX = 'tcs-';
 export const newClientSecret = () => mint(CLIENT_SECRET_PREFIX);
+/** RFC 7592 registration access tokens of dynamically registered OAuth clients. */
+export const REGISTRATION_TOKEN_PREFIX = 'trt-';
+export const newRegistrationAccessToken = () => mint(REGISTRATION_TOKEN_PREFIX);
 
 /** True when `token` is `<prefix><43 chars><checksum>` and the checksum matches. */
 export function hasValidChecksum(token: string, prefix: string = UID_PREFIX): boolean {

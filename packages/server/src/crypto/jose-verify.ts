@@ -1,15 +1,17 @@
 import { createHash } from 'node:crypto';
-import {
-  calculateJwkThumbprint,
-  createLocalJWKSet,
-  decodeProtectedHeader,
-  errors,
-  importJWK,
-  type JWK,
-  type JWTVerifyGetKey,
-  jwtVerify,
-} from 'jose';
 import type { DpopProofVerifier } from '../core/sessions/sessions.model.js';
+import {
+  checkTimeClaims,
+  decodeJws,
+  JwsError,
+  jwkThumbprint,
+  type PublicJwk,
+  signatureValid,
+  usableKey,
+  verifyWithKeySet,
+} from './jws-verify.js';
+
+type JWK = PublicJwk & Record<string, unknown>;
 
 /**
  * JWS verification for the OAuth authorization server (issue 12), the only place besides the
@@ -19,6 +21,8 @@ import type { DpopProofVerifier } from '../core/sessions/sessions.model.js';
 
 /** Client keys and DPoP keys: asymmetric only (RFC 9449 §4.3 point 5; RFC 7523 private_key_jwt). */
 export const ASYMMETRIC_ALGORITHMS = ['ES256', 'PS256', 'RS256', 'EdDSA', 'Ed25519'] as const;
+
+const algorithmAllowed = (alg: unknown) => (ASYMMETRIC_ALGORITHMS as readonly unknown[]).includes(alg);
 
 /** Members only a private (or symmetric) JWK has. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
@@ -46,44 +50,17 @@ export function publicJwksProblem(jwks: unknown): string | null {
   return null;
 }
 
-/** A bounded cache (insertion order; the oldest entry goes first). */
-function boundedCache<V>(limit: number) {
-  const map = new Map<string, V>();
-  return {
-    get: (key: string) => map.get(key),
-    set(key: string, value: V) {
-      if (map.size >= limit) map.delete(map.keys().next().value as string);
-      map.set(key, value);
-    },
-  };
-}
-
-/** Imported client key sets, by their JSON: a client's keys are imported once, not per request. */
-const keySets = boundedCache<JWTVerifyGetKey>(1000);
-function keySetOf(jwks: { keys: JWK[] }): JWTVerifyGetKey {
-  const id = JSON.stringify(jwks);
-  let set = keySets.get(id);
-  if (!set) {
-    set = createLocalJWKSet(jwks);
-    keySets.set(id, set);
+/** DPoP key thumbprints, by the JWK's JSON (bounded; the oldest goes first). */
+const thumbprints = new Map<string, string>();
+function thumbprintOf(jwk: JWK): string {
+  const id = JSON.stringify(jwk);
+  let jkt = thumbprints.get(id);
+  if (jkt === undefined) {
+    jkt = jwkThumbprint(jwk);
+    if (thumbprints.size >= 10_000) thumbprints.delete(thumbprints.keys().next().value as string);
+    thumbprints.set(id, jkt);
   }
-  return set;
-}
-
-/** Imported DPoP public keys with their thumbprints, by the JWK's JSON and the algorithm. */
-const proofKeys = boundedCache<Promise<{ key: Awaited<ReturnType<typeof importJWK>>; jkt: string }>>(10_000);
-function proofKeyOf(jwk: JWK, alg: string) {
-  const id = `${alg}:${JSON.stringify(jwk)}`;
-  let entry = proofKeys.get(id);
-  if (!entry) {
-    entry = Promise.all([importJWK({ ...jwk, ext: true }, alg), calculateJwkThumbprint(jwk, 'sha256')]).then(
-      ([key, jkt]) => ({ key, jkt }),
-    );
-    // A key that does not import is not cached (it is refused, and may not be retried cheaply).
-    entry.catch(() => undefined);
-    proofKeys.set(id, entry);
-  }
-  return entry;
+  return jkt;
 }
 
 /**
@@ -123,16 +100,29 @@ export async function verifyClientAssertion(
   if (assertion.length > 8192) return { ok: false, reason: 'assertion_malformed' };
   let payload: Record<string, unknown>;
   try {
-    const verified = await jwtVerify(assertion, keySetOf(expected.jwks), {
-      algorithms: [...ASYMMETRIC_ALGORITHMS],
-      issuer: expected.clientId,
-      subject: expected.clientId,
-      audience: [...expected.audiences],
-      currentDate: new Date(expected.nowMs),
-      clockTolerance: expected.clockToleranceSeconds,
-      requiredClaims: ['exp', 'jti'],
-    });
-    payload = verified.payload as Record<string, unknown>;
+    const jws = decodeJws(assertion);
+    if (!algorithmAllowed(jws.header.alg)) return { ok: false, reason: 'assertion_alg_not_allowed' };
+    verifyWithKeySet(jws, expected.jwks.keys);
+    payload = jws.payload;
+    // The claim checks of jose's jwtVerify, in its order: presence, iss, sub, aud, then time.
+    for (const claim of ['exp', 'jti', 'iss', 'sub', 'aud'] as const)
+      if (payload[claim] === undefined)
+        return {
+          ok: false,
+          reason:
+            claim === 'iss' || claim === 'sub'
+              ? 'assertion_wrong_issuer'
+              : claim === 'aud'
+                ? 'assertion_wrong_audience'
+                : 'assertion_missing_claim',
+        };
+    if (payload.iss !== expected.clientId || payload.sub !== expected.clientId)
+      return { ok: false, reason: 'assertion_wrong_issuer' };
+    const aud = payload.aud;
+    const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+    if (!audiences.some((a) => typeof a === 'string' && expected.audiences.includes(a)))
+      return { ok: false, reason: 'assertion_wrong_audience' };
+    checkTimeClaims(payload, Math.floor(expected.nowMs / 1000), expected.clockToleranceSeconds);
   } catch (error) {
     return { ok: false, reason: assertionReason(error) };
   }
@@ -147,19 +137,86 @@ export async function verifyClientAssertion(
   return { ok: true, replay: { key: `oauth-assertion:${expected.clientId}:${jti}`, ttlSeconds } };
 }
 
-function assertionReason(error: unknown): AssertionFailure {
-  if (error instanceof errors.JWTExpired) return 'assertion_expired';
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.claim === 'aud') return 'assertion_wrong_audience';
-    if (error.claim === 'iss' || error.claim === 'sub') return 'assertion_wrong_issuer';
-    if (error.reason === 'missing') return 'assertion_missing_claim';
-    return 'assertion_malformed';
+export type GrantAssertionFailure =
+  | 'malformed'
+  | 'alg_not_allowed'
+  | 'untrusted_issuer'
+  | 'unknown_key'
+  | 'bad_signature'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'lifetime_too_long'
+  | 'wrong_audience'
+  | 'missing_claim';
+
+/**
+ * RFC 7523 §3 for the JWT-bearer grant (§2.1): an assertion from one of the client's trusted
+ * issuers, signed by that issuer's key, for this server (`aud`), with `sub`, a bounded `exp` and a
+ * `jti` the caller makes single-use (`replay`).
+ */
+export async function verifyGrantAssertion(
+  assertion: string,
+  expected: {
+    issuers: readonly { issuer: string; jwks: { keys: JWK[] } }[];
+    audiences: readonly string[];
+    nowMs: number;
+    maxLifetimeSeconds: number;
+    clockToleranceSeconds: number;
+  },
+): Promise<
+  | { ok: true; issuer: string; subject: string; replay: ReplayKey }
+  | { ok: false; reason: GrantAssertionFailure }
+> {
+  if (assertion.length > 8192) return { ok: false, reason: 'malformed' };
+  try {
+    const jws = decodeJws(assertion);
+    if (!algorithmAllowed(jws.header.alg)) return { ok: false, reason: 'alg_not_allowed' };
+    const p = jws.payload;
+    const trusted = expected.issuers.find((i) => i.issuer === p.iss);
+    if (!trusted) return { ok: false, reason: 'untrusted_issuer' };
+    verifyWithKeySet(jws, trusted.jwks.keys);
+    for (const claim of ['sub', 'aud', 'exp', 'jti'] as const)
+      if (p[claim] === undefined) return { ok: false, reason: 'missing_claim' };
+    const audiences = typeof p.aud === 'string' ? [p.aud] : Array.isArray(p.aud) ? p.aud : [];
+    if (!audiences.some((a) => typeof a === 'string' && expected.audiences.includes(a)))
+      return { ok: false, reason: 'wrong_audience' };
+    const now = Math.floor(expected.nowMs / 1000);
+    checkTimeClaims(p, now, expected.clockToleranceSeconds);
+    const exp = p.exp as number;
+    if (exp - now > expected.maxLifetimeSeconds + expected.clockToleranceSeconds)
+      return { ok: false, reason: 'lifetime_too_long' };
+    if (typeof p.sub !== 'string' || p.sub.length === 0 || p.sub.length > 256)
+      return { ok: false, reason: 'missing_claim' };
+    if (typeof p.jti !== 'string' || p.jti.length === 0 || p.jti.length > 256)
+      return { ok: false, reason: 'missing_claim' };
+    const ttlSeconds = Math.ceil(exp - now) + expected.clockToleranceSeconds + 1;
+    return {
+      ok: true,
+      issuer: trusted.issuer,
+      subject: p.sub,
+      replay: { key: `oauth-grant-assertion:${trusted.issuer}:${p.jti}`, ttlSeconds },
+    };
+  } catch (error) {
+    if (!(error instanceof JwsError)) return { ok: false, reason: 'malformed' };
+    if (error.reason === 'no_matching_key') return { ok: false, reason: 'unknown_key' };
+    return { ok: false, reason: error.reason };
   }
-  if (error instanceof errors.JOSEAlgNotAllowed) return 'assertion_alg_not_allowed';
-  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys)
-    return 'assertion_unknown_key';
-  if (error instanceof errors.JWSSignatureVerificationFailed) return 'assertion_bad_signature';
-  return 'assertion_malformed';
+}
+
+function assertionReason(error: unknown): AssertionFailure {
+  if (!(error instanceof JwsError)) return 'assertion_malformed';
+  switch (error.reason) {
+    case 'expired':
+      return 'assertion_expired';
+    case 'alg_not_allowed':
+      return 'assertion_alg_not_allowed';
+    case 'no_matching_key':
+      return 'assertion_unknown_key';
+    case 'bad_signature':
+      return 'assertion_bad_signature';
+    default:
+      return 'assertion_malformed';
+  }
 }
 
 export type DpopFailure =
@@ -203,34 +260,26 @@ export function createDpopVerifier(deps: {
     proof: string,
     expected: DpopCheck,
   ): Promise<{ ok: true; jkt: string; replay: ReplayKey } | { ok: false; reason: DpopFailure }> {
-    if (proof.length > 8192 || proof.split('.').length !== 3) return { ok: false, reason: 'malformed' };
-    let header: Record<string, unknown>;
+    if (proof.length > 8192) return { ok: false, reason: 'malformed' };
+    let jws: ReturnType<typeof decodeJws>;
     try {
-      header = decodeProtectedHeader(proof) as Record<string, unknown>;
+      jws = decodeJws(proof);
     } catch {
       return { ok: false, reason: 'malformed' };
     }
+    const { header, payload } = jws;
     if (header.typ !== 'dpop+jwt') return { ok: false, reason: 'bad_typ' };
-    if (!(ASYMMETRIC_ALGORITHMS as readonly unknown[]).includes(header.alg))
-      return { ok: false, reason: 'alg_not_allowed' };
+    if (!algorithmAllowed(header.alg)) return { ok: false, reason: 'alg_not_allowed' };
     const jwk = header.jwk;
     if (typeof jwk !== 'object' || jwk === null || publicJwksProblem({ keys: [jwk] }) !== null)
       return { ok: false, reason: 'bad_jwk' };
-    let payload: Record<string, unknown>;
-    let jkt: string;
+    const key = usableKey(jwk as JWK, header.alg as string);
+    if (!key) return { ok: false, reason: 'malformed' };
+    if (!signatureValid(jws, key)) return { ok: false, reason: 'bad_signature' };
+    const jkt = thumbprintOf(jwk as JWK);
     try {
-      const imported = await proofKeyOf(jwk as JWK, header.alg as string);
-      jkt = imported.jkt;
-      const verified = await jwtVerify(proof, imported.key, {
-        typ: 'dpop+jwt',
-        algorithms: [...ASYMMETRIC_ALGORITHMS],
-        currentDate: new Date(expected.nowMs),
-      });
-      payload = verified.payload as Record<string, unknown>;
-    } catch (error) {
-      if (error instanceof errors.JWSSignatureVerificationFailed)
-        return { ok: false, reason: 'bad_signature' };
-      if (error instanceof errors.JOSEAlgNotAllowed) return { ok: false, reason: 'alg_not_allowed' };
+      checkTimeClaims(payload, Math.floor(expected.nowMs / 1000), 0);
+    } catch {
       return { ok: false, reason: 'malformed' };
     }
     if (typeof payload.htm !== 'string' || payload.htm !== expected.method)

@@ -17,6 +17,7 @@ const SETTINGS = [
   'resources',
   'dpopBoundAccessTokens',
   'mayActFor',
+  'trustedIssuers',
 ];
 /** RFC 6749 §3.3 scope-token. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/;
@@ -43,6 +44,28 @@ function stringList(input: unknown, field: string, valid: (v: string) => boolean
  * checked here (so `client_secret_*` clients can also use `POST /v1/auth`-style pipelines);
  * assertions need a single-use `jti` and are checked by the token endpoint before it.
  */
+/** JWT-bearer grant issuers: an `https` (or `http`) issuer URL each, once, with public keys. */
+function trustedIssuersOf(input: unknown, jwksProblem: (jwks: unknown) => string | null) {
+  if (!Array.isArray(input) || input.length > 10)
+    throw validationError('trustedIssuers must be a list of at most 10 {issuer, jwks}.');
+  const seen = new Set<string>();
+  return input.map((entry: unknown) => {
+    const e = entry as { issuer?: unknown; jwks?: unknown } | null;
+    if (
+      typeof e !== 'object' ||
+      e === null ||
+      typeof e.issuer !== 'string' ||
+      !/^https?:\/\/\S{1,500}$/.test(e.issuer)
+    )
+      throw validationError('Each trusted issuer needs an issuer URL.');
+    if (seen.has(e.issuer)) throw validationError('A trusted issuer is listed twice.');
+    seen.add(e.issuer);
+    const problem = jwksProblem(e.jwks);
+    if (problem) throw validationError(`trustedIssuers: ${problem}.`);
+    return { issuer: e.issuer, jwks: e.jwks as { keys: Record<string, unknown>[] } };
+  });
+}
+
 export function createOAuthClientHandler(deps: {
   credentials: CredentialFactory;
   clock: Clock;
@@ -94,6 +117,10 @@ export function createOAuthClientHandler(deps: {
           input.mayActFor === undefined
             ? (previous?.mayActFor ?? [])
             : stringList(input.mayActFor, 'mayActFor', (v) => /^p-[a-z0-9]{1,62}$/.test(v)),
+        trustedIssuers:
+          input.trustedIssuers === undefined
+            ? (previous?.trustedIssuers ?? [])
+            : trustedIssuersOf(input.trustedIssuers, deps.jwksProblem),
       };
     },
     async authenticate(repos, presentation) {

@@ -16,6 +16,8 @@ import {
   TOKEN_ENDPOINT_PATH,
 } from './oauth.model.js';
 import type { OAuthService } from './oauth.service.js';
+import type { OAuthRegistration } from './oauth-registration.js';
+import { registerRegistrationRoutes } from './oauth-registration.routes.js';
 
 /** Form bodies are small; anything larger is refused before parsing. */
 export const OAUTH_BODY_LIMIT_BYTES = 16 * 1024;
@@ -110,7 +112,11 @@ const requestUrl = (request: FastifyRequest) =>
  * bodies only, RFC 6749 §5.2 errors (`{error, error_description}`), `Cache-Control: no-store` on
  * every answer, `WWW-Authenticate` on 401, a fresh `DPoP-Nonce` on every answer.
  */
-export function oauthDoor(access: DoorAccessDeps, oauth: OAuthService): FrontDoor {
+export function oauthDoor(
+  access: DoorAccessDeps,
+  oauth: OAuthService,
+  registration?: OAuthRegistration,
+): FrontDoor {
   return {
     name: 'oauth',
     prefix: '/oauth',
@@ -202,6 +208,7 @@ export function oauthDoor(access: DoorAccessDeps, oauth: OAuthService): FrontDoo
           return reply.status(200).send();
         },
       );
+      if (registration) registerRegistrationRoutes(scope, access, registration);
     },
   };
 }

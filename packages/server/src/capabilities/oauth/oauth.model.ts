@@ -13,7 +13,10 @@ export type OAuthErrorCode =
   | 'use_dpop_nonce'
   | 'unsupported_token_type'
   | 'invalid_token'
-  | 'slow_down';
+  | 'slow_down'
+  | 'invalid_client_metadata'
+  | 'invalid_redirect_uri'
+  | 'insufficient_scope';
 
 /** An OAuth error: rendered by the door as `{error, error_description}` with its status. */
 export class OAuthError extends Error {
@@ -46,6 +49,8 @@ export type ClientCredentials =
   | { kind: 'client_assertion'; clientId: string | null; assertion: string }
   | { kind: 'none'; clientId: string | null };
 
+/** RFC 7523 §2.1. */
+export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 export const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
@@ -56,4 +61,5 @@ export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-typ
 export const TOKEN_ENDPOINT_PATH = '/oauth/token';
 export const INTROSPECTION_ENDPOINT_PATH = '/oauth/introspect';
 export const REVOCATION_ENDPOINT_PATH = '/oauth/revoke';
+export const REGISTRATION_ENDPOINT_PATH = '/oauth/register';
 export const METADATA_PATH = '/.well-known/oauth-authorization-server';

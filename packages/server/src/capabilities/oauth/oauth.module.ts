@@ -1,35 +1,47 @@
 import { Type } from '@sinclair/typebox';
+import type { AccessService } from '../../core/access/access.service.js';
 import { FailureLimiter } from '../../core/auth/failure-limiter.js';
 import type { AuthMethodRegistry } from '../../core/auth-methods/auth-method.registry.js';
 import { CLIENT_AUTH_METHODS } from '../../core/auth-methods/auth-methods.model.js';
 import type { AuthMethodsService } from '../../core/auth-methods/auth-methods.service.js';
 import type { SessionsService } from '../../core/sessions/sessions.service.js';
-import { newClientSecret } from '../../crypto/credentials.js';
+import { newClientSecret, newRegistrationAccessToken } from '../../crypto/credentials.js';
 import {
   ASYMMETRIC_ALGORITHMS,
   createDpopVerifier,
   publicJwksProblem,
   verifyClientAssertion,
+  verifyGrantAssertion,
 } from '../../crypto/jose-verify.js';
 import type { TypedApp } from '../../http/app.js';
 import type { CapabilityModule } from '../../platform/module.js';
 import type { Platform } from '../../platform/platform.js';
 import {
   INTROSPECTION_ENDPOINT_PATH,
+  JWT_BEARER_GRANT,
   METADATA_PATH,
+  REGISTRATION_ENDPOINT_PATH,
   REVOCATION_ENDPOINT_PATH,
   TOKEN_ENDPOINT_PATH,
   TOKEN_EXCHANGE_GRANT,
 } from './oauth.model.js';
-import { createOAuthClientSecretsRepo, createOAuthOneTimeKeysRepo, oauthMigrations } from './oauth.repo.js';
+import {
+  createOAuthClientSecretsRepo,
+  createOAuthOneTimeKeysRepo,
+  createOAuthRegistrationTokensRepo,
+  oauthMigrations,
+} from './oauth.repo.js';
 import { registerOAuthClientRoutes } from './oauth.routes.js';
 import { createOAuthService, type OAuthService } from './oauth.service.js';
 import { createOAuthClientHandler } from './oauth-client.auth-method.js';
 import { createOAuthClientsService, type OAuthClientsService } from './oauth-clients.service.js';
+import { createOAuthRegistration, type OAuthRegistration } from './oauth-registration.js';
 
 /** A client assertion may not live longer than this (RFC 7523 §3 point 4: a bounded `exp`). */
 const MAX_ASSERTION_LIFETIME_SECONDS = 300;
 const CLOCK_TOLERANCE_SECONDS = 30;
+/** A JWT-bearer grant assertion (RFC 7523 §2.1) may live up to an hour (an IdP's ID-JAG). */
+const MAX_GRANT_ASSERTION_LIFETIME_SECONDS = 3600;
 /** A DPoP nonce is valid for its window and the one before (RFC 9449 §8). */
 const NONCE_WINDOW_MS = 120_000;
 
@@ -40,6 +52,7 @@ const MetadataSchema = Type.Object({
   jwks_uri: Type.String(),
   introspection_endpoint: Type.String(),
   revocation_endpoint: Type.String(),
+  registration_endpoint: Type.String(),
   grant_types_supported: Strings,
   response_types_supported: Strings,
   token_endpoint_auth_methods_supported: Strings,
@@ -57,8 +70,13 @@ const MetadataSchema = Type.Object({
  */
 export function createOAuthModule(
   platform: Platform,
-  deps: { sessions: SessionsService; registry: AuthMethodRegistry; authMethods: AuthMethodsService },
-): CapabilityModule<{ oauth: OAuthService; clients: OAuthClientsService }> {
+  deps: {
+    sessions: SessionsService;
+    registry: AuthMethodRegistry;
+    authMethods: AuthMethodsService;
+    access: AccessService;
+  },
+): CapabilityModule<{ oauth: OAuthService; clients: OAuthClientsService; registration: OAuthRegistration }> {
   const { uow, clock, config, credentials } = platform;
   platform.storage.contribute({
     name: 'oauth',
@@ -66,6 +84,7 @@ export function createOAuthModule(
     repos: {
       oauthClientSecrets: createOAuthClientSecretsRepo,
       oauthOneTimeKeys: (target) => createOAuthOneTimeKeysRepo(target, clock),
+      oauthRegistrationTokens: createOAuthRegistrationTokensRepo,
     },
   });
   const handler = createOAuthClientHandler({
@@ -77,7 +96,10 @@ export function createOAuthModule(
   deps.registry.register(handler);
   // A deleted client's secrets go with it, in the same transaction.
   platform.events.within('auth_method.changed', async (r, { authMethodId, change }) => {
-    if (change === 'deleted') await r.oauthClientSecrets.deleteOfClient(authMethodId);
+    if (change === 'deleted') {
+      await r.oauthClientSecrets.deleteOfClient(authMethodId);
+      await r.oauthRegistrationTokens.deleteOfClient(authMethodId);
+    }
   });
 
   const issuer = config.issuer.replace(/\/+$/, '');
@@ -87,7 +109,17 @@ export function createOAuthModule(
     consume: (key, ttl) => uow.write((r) => r.oauthOneTimeKeys.consume(key, ttl)),
   });
   // Nonces are a keyed hash of the time window: every server of a cluster issues and accepts the same.
-  const nonceOf = (window: number) => credentials.auditRef(`dpop-nonce:${window}`).slice(-32);
+  // Memoised per window: every token request checks a nonce and every answer carries one.
+  const nonces = new Map<number, string>();
+  const nonceOf = (window: number) => {
+    let nonce = nonces.get(window);
+    if (nonce === undefined) {
+      nonce = credentials.auditRef(`dpop-nonce:${window}`).slice(-32);
+      if (nonces.size >= 4) nonces.delete(nonces.keys().next().value as number);
+      nonces.set(window, nonce);
+    }
+    return nonce;
+  };
   const windowNow = () => Math.floor(clock.nowMs() / NONCE_WINDOW_MS);
   const oauth = createOAuthService({
     uow,
@@ -106,10 +138,33 @@ export function createOAuthModule(
         clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
       }),
     checkDpop: dpop.check,
+    verifyGrantAssertion: (assertion, issuers) =>
+      verifyGrantAssertion(assertion, {
+        issuers: issuers as never,
+        audiences: [issuer, `${issuer}/`, tokenEndpoint],
+        nowMs: clock.nowMs(),
+        maxLifetimeSeconds: MAX_GRANT_ASSERTION_LIFETIME_SECONDS,
+        clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
+      }),
     nonces: {
       current: () => nonceOf(windowNow()),
       isValid: (nonce) => nonce === nonceOf(windowNow()) || nonce === nonceOf(windowNow() - 1),
     },
+    scopeGranted: async (client, scope) =>
+      (
+        await deps.access.authorize(
+          {
+            identityId: client.identityId,
+            authMethodId: client.id,
+            via: 'session',
+            tokenId: null,
+            uidNodeId: null,
+            uidNodePath: null,
+          },
+          'read',
+          { type: 'scope', path: `/${scope}` },
+        )
+      ).allowed,
     config: { issuer, tokenEndpoint, audience: config.audience },
     federatedSubject: async (jwt, methodIds, ctx) => {
       // Registered by the federation capability (composed later); absent when it is not mounted.
@@ -154,6 +209,16 @@ export function createOAuthModule(
     authMethods: deps.authMethods,
     newSecret: newClientSecret,
   });
+  const registrationEndpoint = `${issuer}${REGISTRATION_ENDPOINT_PATH}`;
+  const registration = createOAuthRegistration({
+    uow,
+    clock,
+    credentials,
+    clients,
+    jwksProblem: publicJwksProblem,
+    newToken: newRegistrationAccessToken,
+    registrationUri: (clientId) => `${registrationEndpoint}/${clientId}`,
+  });
 
   const metadata = {
     issuer,
@@ -161,7 +226,8 @@ export function createOAuthModule(
     jwks_uri: `${issuer}/.well-known/jwks.json`,
     introspection_endpoint: `${issuer}${INTROSPECTION_ENDPOINT_PATH}`,
     revocation_endpoint: `${issuer}${REVOCATION_ENDPOINT_PATH}`,
-    grant_types_supported: ['client_credentials', TOKEN_EXCHANGE_GRANT],
+    registration_endpoint: registrationEndpoint,
+    grant_types_supported: ['client_credentials', TOKEN_EXCHANGE_GRANT, JWT_BEARER_GRANT],
     response_types_supported: [],
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
@@ -173,7 +239,7 @@ export function createOAuthModule(
 
   return {
     name: 'oauth',
-    services: { oauth, clients },
+    services: { oauth, clients, registration },
     routes: {
       native: (app: TypedApp) => registerOAuthClientRoutes(app, { clients }),
       system(app: TypedApp) {

@@ -29,7 +29,16 @@ declare module '../../core/shared/unit-of-work.js' {
      * the other requests' writes of the same group commit instead of costing a commit of its own.
      */
     oauthOneTimeKeys: OneTimeKeys;
+    oauthRegistrationTokens: OAuthRegistrationTokensRepo;
   }
+}
+
+/** RFC 7592 registration access tokens, one per dynamically registered client, stored hashed. */
+export interface OAuthRegistrationTokensRepo {
+  /** Sets (or replaces) the client's token hash. */
+  put(clientId: string, tokenHash: string, nowMs: number): Promise<void>;
+  hashOf(clientId: string): Promise<string | null>;
+  deleteOfClient(clientId: string): Promise<void>;
 }
 
 /** The capability's own migration history (`tessera_migrations_oauth`). */
@@ -51,7 +60,47 @@ export const oauthMigrations = (): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0002-oauth-registration-tokens': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('oauth_registration_tokens')
+        .addColumn('client_id', 'text', (c) => c.primaryKey())
+        .addColumn('token_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 });
+
+interface RegistrationRow {
+  client_id: string;
+  token_hash: string;
+  created_at_ms: number | string;
+}
+
+export function createOAuthRegistrationTokensRepo({ db }: QueryTarget): OAuthRegistrationTokensRepo {
+  const table = db as unknown as Kysely<{ oauth_registration_tokens: RegistrationRow }>;
+  return {
+    async put(clientId, tokenHash, nowMs) {
+      await table.deleteFrom('oauth_registration_tokens').where('client_id', '=', clientId).execute();
+      await table
+        .insertInto('oauth_registration_tokens')
+        .values({ client_id: clientId, token_hash: tokenHash, created_at_ms: nowMs })
+        .execute();
+    },
+    async hashOf(clientId) {
+      const row = await table
+        .selectFrom('oauth_registration_tokens')
+        .select('token_hash')
+        .where('client_id', '=', clientId)
+        .executeTakeFirst();
+      return row?.token_hash ?? null;
+    },
+    async deleteOfClient(clientId) {
+      await table.deleteFrom('oauth_registration_tokens').where('client_id', '=', clientId).execute();
+    },
+  };
+}
 
 interface Row {
   id: string;

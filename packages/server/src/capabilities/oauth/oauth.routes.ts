@@ -32,6 +32,21 @@ const Settings = {
       description: 'Token exchange: client ids whose tokens this client may exchange (RFC 8693).',
     }),
   ),
+  trustedIssuers: Type.Optional(
+    Type.Array(
+      Type.Object(
+        {
+          issuer: Type.String({ minLength: 1, maxLength: 512 }),
+          jwks: Type.Object({ keys: Type.Array(Jwk, { maxItems: 10 }) }),
+        },
+        { additionalProperties: false },
+      ),
+      {
+        maxItems: 10,
+        description: 'JWT-bearer grant (RFC 7523 §2.1): issuers whose assertions the client may present.',
+      },
+    ),
+  ),
   boundCidrs: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 })),
   expiresAt: Type.Optional(Nullable(IsoTime)),
 };
@@ -57,6 +72,9 @@ const OAuthClientSchema = Type.Object(
     accessTokenTtlSeconds: Type.Integer(),
     dpopBoundAccessTokens: Type.Boolean(),
     mayActFor: Type.Array(Type.String()),
+    trustedIssuers: Type.Array(
+      Type.Object({ issuer: Type.String(), jwks: Type.Object({ keys: Type.Array(Jwk) }) }),
+    ),
     boundCidrs: Type.Array(Type.String()),
     expiresAt: Nullable(IsoTime),
     createdAt: IsoTime,
@@ -83,6 +101,7 @@ function toWire(c: OAuthClient): Static<typeof OAuthClientSchema> {
     accessTokenTtlSeconds: s.jwtTtlSeconds,
     dpopBoundAccessTokens: s.dpopBoundAccessTokens,
     mayActFor: s.mayActFor ?? [],
+    trustedIssuers: s.trustedIssuers ?? [],
     boundCidrs: c.boundCidrs,
     expiresAt: toIsoOrNull(c.expiresAtMs),
     createdAt: toIso(c.createdAtMs),
@@ -100,6 +119,7 @@ function settingsOf(body: Record<string, unknown>) {
     'resources',
     'dpopBoundAccessTokens',
     'mayActFor',
+    'trustedIssuers',
   ])
     if (body[key] !== undefined) out[key] = body[key];
   if (body.accessTokenTtlSeconds !== undefined) out.jwtTtlSeconds = body.accessTokenTtlSeconds;

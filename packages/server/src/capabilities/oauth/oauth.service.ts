@@ -8,6 +8,7 @@ import {
   type AuthMethod,
   isOAuthClient,
   type OAuthClientSettings,
+  type TrustedIssuer,
 } from '../../core/auth-methods/auth-methods.model.js';
 import { refuseReason } from '../../core/auth-methods/method-checks.js';
 import type { SessionClaims } from '../../core/sessions/sessions.model.js';
@@ -15,8 +16,20 @@ import type { SessionsService } from '../../core/sessions/sessions.service.js';
 import type { RequestContext } from '../../core/shared/context.js';
 import type { Clock, CredentialFactory } from '../../core/shared/platform.port.js';
 import type { Repos, UnitOfWork } from '../../core/shared/unit-of-work.js';
-import type { AssertionFailure, DpopCheck, DpopFailure, ReplayKey } from '../../crypto/jose-verify.js';
-import { type ClientCredentials, invalidClient, OAuthError, TOKEN_EXCHANGE_GRANT } from './oauth.model.js';
+import type {
+  AssertionFailure,
+  DpopCheck,
+  DpopFailure,
+  GrantAssertionFailure,
+  ReplayKey,
+} from '../../crypto/jose-verify.js';
+import {
+  type ClientCredentials,
+  invalidClient,
+  JWT_BEARER_GRANT,
+  OAuthError,
+  TOKEN_EXCHANGE_GRANT,
+} from './oauth.model.js';
 import { createTokenExchange } from './oauth-exchange.js';
 
 export type OAuthClient = AuthMethod & { settings: OAuthClientSettings };
@@ -38,6 +51,16 @@ export interface OAuthServiceDeps {
     expected: DpopCheck,
   ): Promise<{ ok: true; jkt: string; replay: ReplayKey } | { ok: false; reason: DpopFailure }>;
   nonces: { current(): string; isValid(nonce: string): boolean };
+  /** RFC 7523 §2.1/§3: an assertion from one of `issuers` (the client's trusted issuers). */
+  verifyGrantAssertion(
+    assertion: string,
+    issuers: readonly TrustedIssuer[],
+  ): Promise<
+    | { ok: true; issuer: string; subject: string; replay: ReplayKey }
+    | { ok: false; reason: GrantAssertionFailure }
+  >;
+  /** Whether the client's roles grant `scope` (`read` on `scope:/<scope>`): a token carries no other. */
+  scopeGranted(client: OAuthClient, scope: string): Promise<boolean>;
   config: { issuer: string; tokenEndpoint: string; audience: string };
   /** Token exchange of a federated workload JWT (issue 13); see `createTokenExchange`. */
   federatedSubject?: Parameters<typeof createTokenExchange>[0]['federatedSubject'];
@@ -320,27 +343,53 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     ...(deps.federatedSubject ? { federatedSubject: deps.federatedSubject } : {}),
   });
 
-  function grantedScopes(client: OAuthClient, requested: string | undefined): string[] | OAuthError {
-    if (requested === undefined) return client.settings.scopes;
+  /**
+   * The scopes of a `client_credentials` token: those asked for, each registered for the client and
+   * granted by its roles (else `invalid_scope`); without `scope`, the registered scopes its roles
+   * grant (RFC 6749 §3.3: the response then names them).
+   */
+  async function grantedScopes(
+    client: OAuthClient,
+    requested: string | undefined,
+  ): Promise<string[] | OAuthError> {
+    const granted = async (scopes: readonly string[]) => {
+      const allowed = await Promise.all(scopes.map((s) => deps.scopeGranted(client, s)));
+      return scopes.filter((_, i) => allowed[i]);
+    };
+    if (requested === undefined) return granted(client.settings.scopes);
     const scopes = [...new Set(requested.split(' ').filter(Boolean))];
     if (scopes.length === 0 || requested.length > 2048)
       return new OAuthError('invalid_scope', 'The scope is empty or too long.', 400, 'scope_malformed');
     const unknown = scopes.find((s) => !client.settings.scopes.includes(s));
-    return unknown === undefined
-      ? scopes
-      : new OAuthError(
-          'invalid_scope',
-          'A requested scope is not allowed for this client.',
-          400,
-          'scope_not_allowed',
-        );
+    if (unknown !== undefined)
+      return new OAuthError(
+        'invalid_scope',
+        'A requested scope is not allowed for this client.',
+        400,
+        'scope_not_allowed',
+      );
+    if ((await granted(scopes)).length !== scopes.length)
+      return new OAuthError(
+        'invalid_scope',
+        'A requested scope is not granted to this client by its roles.',
+        400,
+        'scope_not_granted',
+      );
+    return scopes;
   }
 
   async function token(request: TokenRequest, ctx: RequestContext): Promise<TokenResponse> {
     const grantType = request.params.grant_type;
     if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required.');
-    if (grantType !== 'client_credentials' && grantType !== TOKEN_EXCHANGE_GRANT)
-      throw new OAuthError('unsupported_grant_type', 'Supported: client_credentials and token exchange.');
+    if (
+      grantType !== 'client_credentials' &&
+      grantType !== TOKEN_EXCHANGE_GRANT &&
+      grantType !== JWT_BEARER_GRANT
+    )
+      throw new OAuthError(
+        'unsupported_grant_type',
+        'Supported: client_credentials, token exchange and the JWT-bearer grant.',
+      );
     const auth = await authenticateClient(request.credentials, ctx, 'token');
     const { client, credentialRef } = auth;
 
@@ -398,7 +447,28 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       return exchange(client, credentialRef, request, jkt, ctx);
     }
 
-    const scopes = grantedScopes(client, request.params.scope);
+    // RFC 7523 §2.1: an assertion from an issuer the client trusts; the token is still the
+    // client's (its identity, its roles), and records whom the assertion named.
+    let grantAssertion: { issuer: string; subject: string; replay: ReplayKey } | null = null;
+    if (grantType === JWT_BEARER_GRANT) {
+      const assertion = request.params.assertion;
+      if (!assertion) await refuse(client, ctx, new OAuthError('invalid_request', 'assertion is required.'));
+      const checked = await deps.verifyGrantAssertion(assertion!, client.settings.trustedIssuers ?? []);
+      if (!checked.ok)
+        await refuse(
+          client,
+          ctx,
+          new OAuthError(
+            'invalid_grant',
+            'The assertion is not valid.',
+            400,
+            `grant_assertion_${checked.reason}`,
+          ),
+        );
+      else grantAssertion = checked;
+    }
+
+    const scopes = await grantedScopes(client, request.params.scope);
     if (scopes instanceof OAuthError)
       return refuse(client, ctx, scopes, { scope: request.params.scope?.slice(0, 200) });
     const unknownResource = request.resources.find((res) => !client.settings.resources.includes(res));
@@ -433,6 +503,21 @@ export function createOAuthService(deps: OAuthServiceDeps) {
         );
         return 'dpop_replayed' as const;
       }
+      if (
+        grantAssertion &&
+        !(await r.oauthOneTimeKeys.consume(grantAssertion.replay.key, grantAssertion.replay.ttlSeconds))
+      ) {
+        await audit(
+          r,
+          'oauth.token_refused',
+          'denied',
+          { authMethodId: client.id, identityId: client.identityId },
+          ctx,
+          { grantType },
+          'grant_assertion_replayed',
+        );
+        return 'grant_assertion_replayed' as const;
+      }
       const session = sessions.issue(
         { method: client, identityId: client.identityId },
         {
@@ -458,12 +543,22 @@ export function createOAuthService(deps: OAuthServiceDeps) {
           audience,
           scope: scopes,
           dpop: jkt !== null,
+          ...(grantAssertion
+            ? { assertion: { iss: grantAssertion.issuer, sub: grantAssertion.subject } }
+            : {}),
           expiresAt: new Date(session.expiresAtMs).toISOString(),
         },
       );
       return session;
     });
     if (issued === 'assertion_replayed') replayed(auth, ctx);
+    if (issued === 'grant_assertion_replayed')
+      throw new OAuthError(
+        'invalid_grant',
+        'The assertion was used before.',
+        400,
+        'grant_assertion_replayed',
+      );
     if (issued === 'dpop_replayed')
       throw new OAuthError('invalid_dpop_proof', 'The DPoP proof was used before.', 400, 'dpop_replayed');
     return {

@@ -14,9 +14,10 @@ export type Action = Exclude<Capability, 'deny'>;
 
 /**
  * What a rule is about. Extensible: a new kind of object adds its word here (and its Akeyless
- * spelling in `roles.model.ts`). `*` (native API only) matches every type.
+ * spelling in `roles.model.ts`). `*` (native API only) matches every type. `scope` is an OAuth
+ * scope a client may carry in its tokens (`read` on `scope:/<scope>`, issue 12).
  */
-export const RULE_TYPES = ['item', 'auth-method', 'role', 'identity', 'audit'] as const;
+export const RULE_TYPES = ['item', 'auth-method', 'role', 'identity', 'audit', 'scope'] as const;
 export type ResourceType = (typeof RULE_TYPES)[number];
 export type RuleType = ResourceType | '*';
 

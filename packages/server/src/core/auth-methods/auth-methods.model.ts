@@ -56,6 +56,17 @@ export interface OAuthClientSettings {
    * subject (a `may_act` policy held by the actor's registration). Empty: no exchange.
    */
   mayActFor: string[];
+  /**
+   * JWT-bearer grant (RFC 7523 §2.1): issuers whose assertions this client may present, each with
+   * its public keys. Absent or empty: no such grant.
+   */
+  trustedIssuers?: TrustedIssuer[];
+}
+
+/** An issuer of JWT-bearer grant assertions (an enterprise IdP) and its public keys. */
+export interface TrustedIssuer {
+  issuer: string;
+  jwks: { keys: Record<string, unknown>[] };
 }
 
 /** A bound-claim matcher: exact (`refs/heads/main`), glob (`acme/*`) or a list (any one of). */

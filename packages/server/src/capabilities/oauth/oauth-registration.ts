@@ -1,0 +1,183 @@
+import { CLIENT_AUTH_METHODS } from '../../core/auth-methods/auth-methods.model.js';
+import type { RequestContext } from '../../core/shared/context.js';
+import { ErrorCodes, TesseraError } from '../../core/shared/errors.js';
+import type { Clock, CredentialFactory } from '../../core/shared/platform.port.js';
+import { Name } from '../../core/shared/schemas.js';
+import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
+import { OAuthError, TOKEN_EXCHANGE_GRANT } from './oauth.model.js';
+import type { OAuthClient, OAuthClientsService } from './oauth-clients.service.js';
+
+/**
+ * RFC 7591 dynamic client registration and RFC 7592 management (issue 12). Registration is allowed
+ * to a caller whose session (the initial access token) may `create` the client's auth-method path;
+ * the client is then managed with its registration access token, stored hashed, one per client.
+ * Clients registered here are the same `oauth_client` auth methods as the native API's.
+ */
+
+/** A client's name in Tessera, as the native API's `Name`. */
+const NAME = new RegExp(Name.pattern as string);
+const GRANT_TYPES = ['client_credentials', TOKEN_EXCHANGE_GRANT] as const;
+
+const metadataError = (description: string) => new OAuthError('invalid_client_metadata', description, 400);
+const invalidToken = () =>
+  new OAuthError('invalid_token', 'The registration access token is not valid for this client.', 401);
+
+const stringArray = (v: unknown, field: string): string[] | undefined => {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.length > 50 || v.some((x) => typeof x !== 'string' || x.length > 512))
+    throw metadataError(`${field} must be an array of strings.`);
+  return v as string[];
+};
+
+export interface RegistrationInput {
+  /** The Tessera name of a new client (`client_name` when it is a path-like name). */
+  name: string;
+  settings: Record<string, unknown>;
+  grantTypes: string[];
+}
+
+/** Checks RFC 7591 client metadata and maps it to an `oauth_client`'s settings. */
+export function parseClientMetadata(
+  body: unknown,
+  jwksProblem: (jwks: unknown) => string | null,
+  defaultName: () => string,
+): RegistrationInput {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw metadataError('The body must be a JSON object of client metadata.');
+  const m = body as Record<string, unknown>;
+  const redirects = stringArray(m.redirect_uris, 'redirect_uris');
+  if (redirects?.length)
+    throw new OAuthError('invalid_redirect_uri', 'This server has no redirect-based grants.', 400);
+  const responseTypes = stringArray(m.response_types, 'response_types');
+  if (responseTypes?.length) throw metadataError('response_types must be empty: no authorization endpoint.');
+  const grantTypes = stringArray(m.grant_types, 'grant_types') ?? ['client_credentials'];
+  const unsupported = grantTypes.find((g) => !(GRANT_TYPES as readonly string[]).includes(g));
+  if (unsupported !== undefined)
+    throw metadataError(`grant_types: ${unsupported.slice(0, 100)} is not supported.`);
+  const method = m.token_endpoint_auth_method ?? 'client_secret_basic';
+  if (!(CLIENT_AUTH_METHODS as readonly unknown[]).includes(method))
+    throw metadataError(`token_endpoint_auth_method must be one of ${CLIENT_AUTH_METHODS.join(', ')}.`);
+  if (m.jwks_uri !== undefined) throw metadataError('jwks_uri is not supported: send jwks.');
+  if (m.jwks !== undefined) {
+    const problem = jwksProblem(m.jwks);
+    if (problem) throw metadataError(`jwks: ${problem}.`);
+  }
+  if (method === 'private_key_jwt' && m.jwks === undefined)
+    throw metadataError('private_key_jwt needs jwks (public keys).');
+  if (m.scope !== undefined && (typeof m.scope !== 'string' || m.scope.length > 2048))
+    throw metadataError('scope must be a space-separated string.');
+  const scopes = typeof m.scope === 'string' ? [...new Set(m.scope.split(' ').filter(Boolean))] : [];
+  if (m.dpop_bound_access_tokens !== undefined && typeof m.dpop_bound_access_tokens !== 'boolean')
+    throw metadataError('dpop_bound_access_tokens must be a boolean.');
+  if (
+    m.client_name !== undefined &&
+    (typeof m.client_name !== 'string' || m.client_name.length > 200 || !NAME.test(m.client_name))
+  )
+    throw metadataError('client_name must be a path-like name (it names the client in Tessera).');
+  return {
+    name: typeof m.client_name === 'string' && m.client_name ? m.client_name : defaultName(),
+    grantTypes,
+    settings: {
+      tokenEndpointAuthMethod: method,
+      jwks: m.jwks ?? null,
+      scopes,
+      dpopBoundAccessTokens: m.dpop_bound_access_tokens === true,
+    },
+  };
+}
+
+/** A client's RFC 7591 metadata as the registration endpoints answer it. */
+export function clientMetadata(client: OAuthClient, registrationClientUri: string) {
+  const s = client.settings;
+  return {
+    client_id: client.id,
+    client_name: client.name,
+    client_id_issued_at: Math.floor(client.createdAtMs / 1000),
+    token_endpoint_auth_method: s.tokenEndpointAuthMethod,
+    grant_types: s.mayActFor.length ? [...GRANT_TYPES] : ['client_credentials'],
+    response_types: [] as string[],
+    ...(s.scopes.length ? { scope: s.scopes.join(' ') } : {}),
+    ...(s.jwks ? { jwks: s.jwks } : {}),
+    dpop_bound_access_tokens: s.dpopBoundAccessTokens,
+    registration_client_uri: registrationClientUri,
+    ...(s.tokenEndpointAuthMethod !== 'private_key_jwt' ? { client_secret_expires_at: 0 } : {}),
+  };
+}
+
+/** Tessera's validation refusals (a taken or malformed name…) in RFC 7591 terms. */
+function asMetadataError(error: unknown): never {
+  if (
+    error instanceof TesseraError &&
+    (error.code === ErrorCodes.VALIDATION_FAILED || error.code === ErrorCodes.CONFLICT)
+  )
+    throw metadataError(error.message);
+  throw error;
+}
+
+export function createOAuthRegistration(deps: {
+  uow: UnitOfWork;
+  clock: Clock;
+  credentials: CredentialFactory;
+  clients: OAuthClientsService;
+  jwksProblem: (jwks: unknown) => string | null;
+  newToken: () => string;
+  registrationUri: (clientId: string) => string;
+}) {
+  const { uow, clock, credentials, clients } = deps;
+  const parse = (body: unknown) =>
+    parseClientMetadata(body, deps.jwksProblem, () => `/oauth-dynamic/${credentials.newId('c-', 16)}`);
+
+  /** The client the registration access token manages; the same refusal for every mismatch. */
+  async function authorized(clientId: string, token: string | null): Promise<OAuthClient> {
+    if (!token || clientId.length > 64) throw invalidToken();
+    const stored = await uow.read((r) => r.oauthRegistrationTokens.hashOf(clientId));
+    if (!stored || !credentials.equalHashes(stored, credentials.hashCredential(token))) throw invalidToken();
+    return clients.get(clientId).catch(() => {
+      throw invalidToken();
+    });
+  }
+
+  return {
+    parse,
+    /** RFC 7591 §3: the caller's right to create `name` was checked by the door. */
+    async register(input: RegistrationInput, ctx: RequestContext) {
+      const { client, clientSecret } = await clients
+        .create({ name: input.name, settings: input.settings }, ctx)
+        .catch(asMetadataError);
+      const token = deps.newToken();
+      await uow.write((r) =>
+        r.oauthRegistrationTokens.put(client.id, credentials.hashCredential(token), clock.nowMs()),
+      );
+      return {
+        ...clientMetadata(client, deps.registrationUri(client.id)),
+        ...(clientSecret ? { client_secret: clientSecret } : {}),
+        registration_access_token: token,
+      };
+    },
+    /** RFC 7592 §2.1. */
+    async read(clientId: string, token: string | null) {
+      return clientMetadata(await authorized(clientId, token), deps.registrationUri(clientId));
+    },
+    /** RFC 7592 §2.2: the metadata sent replaces the client's (the name stays). */
+    async update(clientId: string, token: string | null, body: unknown, ctx: RequestContext) {
+      await authorized(clientId, token);
+      const b = body as Record<string, unknown> | null;
+      if (b && typeof b === 'object' && b.client_id !== undefined && b.client_id !== clientId)
+        throw new OAuthError('invalid_request', 'client_id does not match the client.', 400);
+      if (b && typeof b === 'object' && ('client_secret' in b || 'registration_access_token' in b))
+        for (const f of ['client_secret', 'registration_access_token']) delete b[f];
+      const input = parse(body);
+      const updated = await clients
+        .update(clientId, { settings: input.settings }, ctx)
+        .catch(asMetadataError);
+      return clientMetadata(updated, deps.registrationUri(clientId));
+    },
+    /** RFC 7592 §2.3: the client and its registration token go (the token with the client). */
+    async delete(clientId: string, token: string | null, ctx: RequestContext) {
+      await authorized(clientId, token);
+      await clients.delete(clientId, ctx);
+    },
+  };
+}
+
+export type OAuthRegistration = ReturnType<typeof createOAuthRegistration>;
