@@ -63,6 +63,25 @@ describe('tessera oauth-client against a real server', () => {
       scopes: ['read', 'write'],
       tokenEndpointAuthMethod: 'client_secret_basic',
     });
+    // A scope is granted by the client's roles: `read` on `/read` as a `scope` rule.
+    for (const args of [
+      ['create-role', '--name', 'billing-scopes'],
+      [
+        'set-role-rule',
+        '--role-name',
+        'billing-scopes',
+        '--rule-type',
+        'scope',
+        '--path',
+        '/read',
+        '--capability',
+        'read',
+      ],
+      ['assoc-role-am', '--role-name', 'billing-scopes', '--am-name', '/svc/billing'],
+    ]) {
+      const r = await tessera(args, env);
+      expect(r.code, r.stderr).toBe(0);
+    }
     expect((await token(client.clientId, clientSecret)).status).toBe(200);
 
     const listed = await tessera(['oauth-client', 'list'], env);

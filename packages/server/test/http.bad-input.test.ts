@@ -74,6 +74,10 @@ const OPERATIONS: Operation[] = Object.entries(doc.paths).flatMap(([path, ops]) 
   })),
 );
 
+/** Whether the OpenAPI document has an operation for this method and path. */
+const documented = (method: string, path: string) =>
+  OPERATIONS.some((o) => o.method === method && o.path === path);
+
 /** Public operations: no credential needed (an operation may also say so with `security: []`). */
 const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /.well-known/jwks.json', 'POST /v1/auth']);
 const isPublic = (op: Operation) =>
@@ -453,12 +457,20 @@ describe.each([...OPERATIONS, ...HIDDEN])('$method $path', (op) => {
         run: () => send(op, `${concrete}/unknown`, { auth: credentialFor(op) }),
         status: [400, 404],
       },
-      {
-        label: 'unsupported method',
-        run: () =>
-          send({ method: op.method === 'PUT' ? 'PATCH' : 'PUT' }, concrete, { auth: credentialFor(op) }),
-        status: [404, 405],
-      },
+      // Only when the other method is not an operation of its own on the same path (RFC 7592
+      // defines GET, PUT and DELETE on one registration URL).
+      ...(documented(op.method === 'PUT' ? 'PATCH' : 'PUT', op.path)
+        ? []
+        : [
+            {
+              label: 'unsupported method',
+              run: () =>
+                send({ method: op.method === 'PUT' ? 'PATCH' : 'PUT' }, concrete, {
+                  auth: credentialFor(op),
+                }),
+              status: [404, 405],
+            },
+          ]),
     ]);
   });
 
@@ -630,12 +642,19 @@ describe.each([...OPERATIONS, ...HIDDEN])('$method $path', (op) => {
   if (pathParams.length > 0) {
     it('answers 404 TESSERA_NOT_FOUND for path ids that do not exist', async () => {
       await check(op, [
-        {
-          label: 'well-formed unknown id',
-          run: () => send(op, urlOf(op), { auth: credentialFor(op), ...withBase(op) }),
-          status: 404,
-          code: 'TESSERA_NOT_FOUND',
-        },
+        OAUTH_DOOR.test(op.path)
+          ? // RFC 7592 §2: a client that does not exist is 401 invalid_token (nothing to reveal).
+            {
+              label: 'well-formed unknown id',
+              run: () => send(op, urlOf(op), { auth: credentialFor(op), ...withBase(op) }),
+              status: 401,
+            }
+          : {
+              label: 'well-formed unknown id',
+              run: () => send(op, urlOf(op), { auth: credentialFor(op), ...withBase(op) }),
+              status: 404,
+              code: 'TESSERA_NOT_FOUND',
+            },
       ]);
     });
 
@@ -659,7 +678,8 @@ describe.each([...OPERATIONS, ...HIDDEN])('$method $path', (op) => {
             const url = urlOf(op).replace(encodeURIComponent(NOT_FOUND_ID(p)), raw);
             return send(op, url, { auth: credentialFor(op), ...withBase(op) });
           },
-          status: [400, 404],
+          // The OAuth door answers an unknown registration 401 (RFC 7592 §2); `..` leaves the route.
+          status: OAUTH_DOOR.test(op.path) ? [400, 401, 404] : [400, 404],
         })),
       );
       await check(op, cases);

@@ -74,8 +74,18 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     ...httpTimeoutOptions(deps.timeouts),
     // The Akeyless SDK sends `//auth` when its base path ends with a slash.
     routerOptions: { ignoreDuplicateSlashes: true },
-    // Router-level refusals (malformed or over-long URL parameters) use the one error shape too.
-    frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
+    // Router-level refusals (malformed or over-long URL parameters) use the one error shape too,
+    // in the error format of the door whose prefix the URL has.
+    frameworkErrors: (error, request, reply) => {
+      const path = request.url.split('?')[0] ?? '';
+      const door = deps.doors.find(
+        (d) =>
+          d.renderFrameworkError && d.prefix !== '' && (path === d.prefix || path.startsWith(`${d.prefix}/`)),
+      );
+      return door?.renderFrameworkError
+        ? door.renderFrameworkError(error, request, reply)
+        : errorHandler(error, request, reply);
+    },
   });
 
   app.decorateRequest('ctx', null as never);

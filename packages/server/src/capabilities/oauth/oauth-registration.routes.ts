@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authMethodResource } from '../../core/access/access.resources.js';
 import type { DoorAccessDeps } from '../../http/doors/door.js';
@@ -27,6 +28,11 @@ export function registerRegistrationRoutes(
     });
     const config = { access: { public: true as const } };
     const doc = (summary: string) => ({ tags: ['oauth'], summary, security: [] });
+    /** A client id is an access id (`p-…`); anything longer is refused before a lookup. */
+    const byClientId = (summary: string) => ({
+      ...doc(summary),
+      params: Type.Object({ clientId: Type.String({ minLength: 1, maxLength: 64 }) }),
+    });
 
     scope.post(
       '/register',
@@ -78,17 +84,17 @@ export function registerRegistrationRoutes(
     const clientIdOf = (request: FastifyRequest) => (request.params as { clientId: string }).clientId;
     scope.get(
       '/register/:clientId',
-      { config, schema: doc('Read a dynamically registered client (RFC 7592)') },
+      { config, schema: byClientId('Read a dynamically registered client (RFC 7592)') },
       async (request) => registration.read(clientIdOf(request), bearer(request)),
     );
     scope.put(
       '/register/:clientId',
-      { config, schema: doc('Update a dynamically registered client (RFC 7592)') },
+      { config, schema: byClientId('Update a dynamically registered client (RFC 7592)') },
       async (request) => registration.update(clientIdOf(request), bearer(request), request.body, request.ctx),
     );
     scope.delete(
       '/register/:clientId',
-      { config, schema: doc('Delete a dynamically registered client (RFC 7592)') },
+      { config, schema: byClientId('Delete a dynamically registered client (RFC 7592)') },
       async (request, reply) => {
         await registration.delete(clientIdOf(request), bearer(request), request.ctx);
         return reply.status(204).send();

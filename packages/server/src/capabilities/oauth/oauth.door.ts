@@ -120,6 +120,7 @@ export function oauthDoor(
   return {
     name: 'oauth',
     prefix: '/oauth',
+    renderFrameworkError: renderError,
     register(scope: FastifyInstance) {
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser(

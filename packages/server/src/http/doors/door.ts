@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessService } from '../../core/access/access.service.js';
 import type { DenialRecorder } from '../../core/audit/denials.js';
 import type { AuthService } from '../../core/auth/auth.service.js';
@@ -14,6 +14,12 @@ export interface FrontDoor {
   /** Where its routes live (`/akeyless`), or '' when its routes carry their full paths. */
   readonly prefix: string;
   register(scope: FastifyInstance): Promise<void> | void;
+  /**
+   * How the door renders a refusal the router makes before any route of the door runs (a malformed
+   * or over-long URL): Fastify handles those at the root, so the root asks the door whose prefix
+   * the URL has. Default: Tessera's error shape.
+   */
+  renderFrameworkError?: (error: unknown, request: FastifyRequest, reply: FastifyReply) => unknown;
 }
 
 /** What every door's authentication and authorization stand on (the same check and audit for all). */
