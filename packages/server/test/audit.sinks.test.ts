@@ -239,6 +239,8 @@ describe('webhook sink through the dispatcher', () => {
       ['webhook', true],
     ]);
     expect(dispatcher.refusal()).toBeNull();
+    // The receiver records the checkpoint before the dispatcher has read the answer and dequeued it.
+    await until(() => dispatcher.status()[0]?.queued === 0);
     expect(dispatcher.status()).toEqual([
       { kind: 'webhook', healthy: true, lagEvents: 0, catchingUp: false, queued: 0 },
     ]);
