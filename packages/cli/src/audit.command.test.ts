@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditEvent, FetchLike } from '@tessera/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIo } from './cli.context.js';
-import { main } from './cli.main.js';
+import { runCapturing } from '../test/capture-cli.js';
 
 const NOW = Date.parse('2026-11-22T12:00:00Z');
 
@@ -44,16 +43,8 @@ const fakeFetch: FetchLike = async (input, init) => {
 };
 
 async function run(argv: string[], opts: { onSignal?: (fire: () => void) => void; stdin?: string } = {}) {
-  let stdout = '';
-  let stderr = '';
   let listeners = 0;
-  const io: CliIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
+  const result = await runCapturing(argv, {
     env: { TESSERA_CONFIG_DIR: dir, TESSERA_TOKEN: 't-admin-session' },
     now: () => NOW,
     readStdin: async () => opts.stdin ?? '',
@@ -65,9 +56,8 @@ async function run(argv: string[], opts: { onSignal?: (fire: () => void) => void
       };
     },
     fetch: fakeFetch,
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr, listeners };
+  });
+  return { ...result, listeners };
 }
 
 beforeEach(async () => {

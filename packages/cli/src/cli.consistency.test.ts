@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FetchLike } from '@tessera/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIo } from './cli.context.js';
-import { COMMANDS, commandHelp, main } from './cli.main.js';
+import { runCapturing } from '../test/capture-cli.js';
+import { COMMANDS, commandHelp } from './cli.main.js';
 
 /** Issue 10, item 7: one duration syntax, one flag name per concept, stable JSON, safe profiles. */
 
@@ -44,24 +44,14 @@ const fakeFetch: FetchLike = async (input, init) => {
   return new Response(JSON.stringify(body), { status });
 };
 
-async function run(argv: string[], env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
+function run(argv: string[], env: Record<string, string> = {}) {
+  return runCapturing(argv, {
     env: { TESSERA_CONFIG_DIR: dir, TESSERA_TOKEN: 't-admin', ...env },
     now: () => NOW,
     readStdin: async () => 'PW\n',
     onShutdownSignal: () => () => undefined,
     fetch: fakeFetch,
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
+  });
 }
 
 beforeEach(async () => {

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FetchLike } from '@tessera/sdk';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIo } from './cli.context.js';
-import { COMMANDS, main, resolveCommand } from './cli.main.js';
+import { runCapturing } from '../test/capture-cli.js';
+import { COMMANDS, resolveCommand } from './cli.main.js';
 
 interface Call {
   method: string;
@@ -439,24 +439,14 @@ const fakeFetch: FetchLike = async (input, init) => {
   return new Response(body === undefined ? null : JSON.stringify(body), { status });
 };
 
-async function run(argv: string[], env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
+function run(argv: string[], env: Record<string, string> = {}) {
+  return runCapturing(argv, {
     env: { TESSERA_CONFIG_DIR: dir, TESSERA_TOKEN: 't-admin-session', ...env },
     now: () => NOW,
     readStdin: async () => 'KEY-FROM-STDIN\n',
     onShutdownSignal: () => () => undefined,
     fetch: fakeFetch,
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
+  });
 }
 
 beforeEach(async () => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { Action, Resource } from '../core/access/access.policy.js';
+import { authMethodResource } from '../core/access/access.resources.js';
 import type { AccessService } from '../core/access/access.service.js';
 import { unauthenticated } from '../core/sessions/sessions.errors.js';
 import type { Principal, SenderContext } from '../core/sessions/sessions.model.js';
@@ -276,3 +277,15 @@ export function installAccessControl(
     throw forbidden(`${decision.reason} for ${declared.permission.action}`);
   });
 }
+
+/**
+ * The resource of a route addressed by an auth method's access id (`/:id`): its policy path is the
+ * method's name (ADR 0008), looked up; an unknown id is checked under the id itself, so the caller
+ * learns nothing it may not read.
+ */
+export const authMethodById =
+  (get: (id: string) => Promise<{ name: string }>) =>
+  async (request: FastifyRequest): Promise<Resource> => {
+    const id = (request.params as { id: string }).id;
+    return authMethodResource((await get(id).catch(() => null))?.name ?? id);
+  };

@@ -1,5 +1,4 @@
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
 import { allOf, authMethodResource } from '../../core/access/access.resources.js';
 import { CLIENT_AUTH_METHODS } from '../../core/auth-methods/auth-methods.model.js';
 import {
@@ -13,6 +12,7 @@ import {
   toIso,
   toIsoOrNull,
 } from '../../core/shared/schemas.js';
+import { authMethodById } from '../../http/access.js';
 import type { TypedApp } from '../../http/app.js';
 import { errorResponses } from '../../http/error-schemas.js';
 import type { OAuthClient, OAuthClientsService } from './oauth-clients.service.js';
@@ -132,10 +132,7 @@ const expiresOf = (v: string | null | undefined) =>
 export function registerOAuthClientRoutes(app: TypedApp, deps: { clients: OAuthClientsService }) {
   const svc = deps.clients;
   app.addSchema(OAuthClientSchema);
-  const theClient = async (request: FastifyRequest) => {
-    const id = (request.params as { id: string }).id;
-    return authMethodResource((await svc.get(id).catch(() => null))?.name ?? id);
-  };
+  const theClient = authMethodById((id) => svc.get(id));
 
   app.post(
     '/v1/oauth-clients',

@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify';
 import { allOf, authMethodResource } from '../../core/access/access.resources.js';
 import {
   AuthMethodIdParams,
@@ -12,6 +11,7 @@ import {
   UpdateAuthMethodBody,
 } from '../../core/auth-methods/auth-methods.schemas.js';
 import type { AuthMethodsService } from '../../core/auth-methods/auth-methods.service.js';
+import { authMethodById } from '../access.js';
 import type { TypedApp } from '../app.js';
 import { errorResponses } from '../error-schemas.js';
 
@@ -20,11 +20,7 @@ const tags = ['auth-methods'];
 /** Auth methods: how identities prove who they are. */
 export function registerAuthMethodRoutes(app: TypedApp, deps: { authMethods: AuthMethodsService }) {
   const svc = deps.authMethods;
-  /** Routes by access id: the policy path is the method's name (ADR 0008), looked up. */
-  const theMethod = async (request: FastifyRequest) => {
-    const id = (request.params as { id: string }).id;
-    return authMethodResource((await svc.get(id).catch(() => null))?.name ?? id);
-  };
+  const theMethod = authMethodById((id) => svc.get(id));
 
   app.post(
     '/v1/auth-methods',
