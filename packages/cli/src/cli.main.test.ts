@@ -223,6 +223,20 @@ const LEASE = {
   revokedAt: null,
 };
 
+const APPROVAL = {
+  id: 'apr-1',
+  requester: { kind: 'identity', id: 'i-1', name: 'release-bot' },
+  action: { kind: 'jit.elevate', identityId: 'i-1', roleName: 'db-admin', durationSec: 600 },
+  justification: 'incident 42',
+  approvers: { kind: 'owner', ownerOf: 'i-1' },
+  status: 'pending',
+  createdAt: '2025-06-01T09:00:00.000Z',
+  expiresAt: '2025-06-01T10:00:00.000Z',
+  decisions: [],
+  grantExpiresAt: null,
+  usedAt: null,
+  breakGlass: false,
+};
 const OAUTH_CLIENT = {
   clientId: 'p-oc',
   name: '/svc/billing',
@@ -259,6 +273,10 @@ const ROUTES: Record<string, Handler> = {
   'GET /v1/auth-methods': () => [200, { items: [METHOD], nextCursor: null }],
   'GET /v1/auth-methods/by-name': () => [200, METHOD],
   'DELETE /v1/auth-methods/p-uid': () => [204, undefined],
+  'GET /v1/approvals': () => [200, { items: [APPROVAL] }],
+  'GET /v1/approvals/apr-1': () => [200, APPROVAL],
+  'POST /v1/approvals/apr-1/approve': () => [200, { ...APPROVAL, status: 'approved' }],
+  'POST /v1/approvals/apr-1/deny': () => [200, { ...APPROVAL, status: 'denied' }],
   'POST /v1/oauth-clients': () => [201, { client: OAUTH_CLIENT, clientSecret: 'tcs-SECRET' }],
   'GET /v1/oauth-clients': () => [200, { items: [OAUTH_CLIENT], nextCursor: null }],
   'GET /v1/oauth-clients/p-oc': () => [200, OAUTH_CLIENT],
@@ -483,6 +501,10 @@ describe('--json on every command', () => {
     ['auth-method', 'delete', '--name', '/demo/uid'],
     ['oauth-client', 'create', '--name', '/svc/billing', '--scopes', 'read'],
     ['oauth-client', 'list'],
+    ['approval', 'list', '--status', 'all', '--mine'],
+    ['approval', 'show', 'apr-1'],
+    ['approval', 'approve', 'apr-1', '--comment', 'ok'],
+    ['approval', 'deny', '--id', 'apr-1'],
     ['oauth-client', 'get', '--client-id', 'p-oc'],
     ['oauth-client', 'update', '--client-id', 'p-oc', '--dpop'],
     ['oauth-client', 'rotate-secret', '--client-id', 'p-oc'],

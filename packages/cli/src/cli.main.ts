@@ -5,6 +5,7 @@
 
 import { accessCommands } from './access.command.js';
 import { agentCommands } from './agent/agent.command.js';
+import { approvalCommands } from './approval.command.js';
 import { ArgReader, editDistance, type OptionSpecs, parseArgv } from './argv.parser.js';
 import { auditCommands } from './audit.command.js';
 import { auditVerifyCommands } from './audit-verify.command.js';
@@ -44,6 +45,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...identityCommands,
   ...roleCommands,
   ...accessCommands,
+  ...approvalCommands,
   ...auditCommands,
   ...auditVerifyCommands,
   ...secretCommands,

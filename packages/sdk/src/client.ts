@@ -11,6 +11,7 @@ import { type CallSpec, DEFAULT_TIMEOUT_MS, type FetchLike, HttpTransport } from
 import type {
   AccessExplanation,
   AckUidRotationResponse,
+  Approval,
   AssociateRoleRequest,
   AuditArchiveResult,
   AuditEvent,
@@ -46,6 +47,7 @@ import type {
   Lease,
   LeasePage,
   LeaseRevocation,
+  ListApprovalsQuery,
   ListAuditEventsQuery,
   ListAuthMethodsQuery,
   ListIdentitiesQuery,
@@ -55,6 +57,7 @@ import type {
   OAuthClient,
   OAuthServerMetadata,
   Page,
+  RequestApprovalRequest,
   RevokeUidTokenRequest,
   RevokeUidTokenResponse,
   Role,
@@ -319,6 +322,59 @@ export class TesseraClient {
     return this.#call({
       method: 'POST',
       path: '/v1/oauth-clients',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/approvals`: ask for an approval (the caller is the requester). */
+  requestApproval(token: string, body: RequestApprovalRequest, options?: RequestOptions): Promise<Approval> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/approvals',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/approvals`: the requests the caller may see (`mine`: its own and those it may decide). */
+  listApprovals(
+    token: string,
+    query: ListApprovalsQuery = {},
+    options?: RequestOptions,
+  ): Promise<{ items: Approval[] }> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/approvals',
+      credential: token,
+      query: { ...query },
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/approvals/:id`. */
+  getApproval(token: string, id: string, options?: RequestOptions): Promise<Approval> {
+    return this.#call({
+      method: 'GET',
+      path: `/v1/approvals/${seg(id)}`,
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/approvals/:id/approve` or `/deny`. */
+  decideApproval(
+    token: string,
+    id: string,
+    decision: 'approve' | 'deny',
+    body: { comment?: string } = {},
+    options?: RequestOptions,
+  ): Promise<Approval> {
+    return this.#call({
+      method: 'POST',
+      path: `/v1/approvals/${seg(id)}/${decision}`,
       credential: token,
       body,
       signal: options?.signal,
