@@ -5,6 +5,7 @@ import { createApprovalsModule } from './capabilities/approvals/approvals.module
 import { createFederationModule } from './capabilities/federation/federation.module.js';
 import { oauthDoor } from './capabilities/oauth/oauth.door.js';
 import { createOAuthModule } from './capabilities/oauth/oauth.module.js';
+import { createPeopleModule } from './capabilities/people/people.module.js';
 import type { Config } from './config/config.js';
 import type { LedgerReport } from './core/audit/audit.verify.js';
 import { ADMIN_ROLE_ID } from './core/roles/roles.model.js';
@@ -101,7 +102,12 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     access: access.services.access,
   });
   const federation = createFederationModule(platform, { registry: authentication.services.registry });
-  const approvals = createApprovalsModule(platform);
+  const people = createPeopleModule(platform, {
+    sessions: sessions.services.sessions,
+    authMethods: authentication.services.authMethods,
+    roles: access.services.roles,
+  });
+  const approvals = createApprovalsModule(platform, { personOf: people.services.people.personOf });
   const extensions = (options.capabilities ?? []).map((create) => create(platform));
   const modules: CapabilityModule[] = [
     sessions,
@@ -116,6 +122,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     system,
     oauth,
     federation,
+    people,
     approvals,
     ...extensions,
   ];
@@ -207,6 +214,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
       ...dynamic.services,
       ...rotated.services,
       ...approvals.services,
+      ...people.services,
     },
     /** Runs the lease reaper now (the job runs it every few seconds). */
     reapLeases: () => dynamic.services.leases.reap(),

@@ -182,7 +182,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     metricsPublic: env.TESSERA_METRICS_PUBLIC === 'true',
     auditSinks: loadAuditSinksConfig(env, dataDir, integer),
     alerts: loadAlertsConfig(env, integer),
-    humans: loadHumansConfig(env, integer),
+    humans: loadHumansConfig(env, integer, issuer),
     httpTimeouts: loadHttpTimeouts(env),
     production,
   };
