@@ -22,6 +22,7 @@ import {
 } from './cli.errors.js';
 import { dynamicSecretCommands } from './dynamic-secret.command.js';
 import { identityCommands } from './identity.command.js';
+import { loginCommands } from './login.command.js';
 import { oauthClientCommands } from './oauth-client.command.js';
 import { roleCommands } from './role.command.js';
 import { rootKeyCommands } from './root-key.command.js';
@@ -37,6 +38,7 @@ import { unsealCommands } from './unseal.command.js';
 export const COMMANDS: readonly CommandSpec[] = [
   ...serverCommands,
   ...authCommands,
+  ...loginCommands,
   ...authMethodCommands,
   ...oauthClientCommands,
   ...uidCommands.slice(0, 1),

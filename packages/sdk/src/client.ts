@@ -54,6 +54,8 @@ import type {
   ListLeasesQuery,
   ListRolesQuery,
   ListSecretsQuery,
+  LoginPoll,
+  LoginStart,
   OAuthClient,
   OAuthServerMetadata,
   Page,
@@ -326,6 +328,21 @@ export class TesseraClient {
       body,
       signal: options?.signal,
     });
+  }
+
+  /** `POST /v1/login/start`: a person's single sign-on (public). */
+  startLogin(options?: RequestOptions): Promise<LoginStart> {
+    return this.#call({ method: 'POST', path: '/v1/login/start', signal: options?.signal });
+  }
+
+  /** `POST /v1/login/poll`: `pending` until the person has signed in, then `done` with the session, once. */
+  pollLogin(body: { loginId: string; pollToken: string }, options?: RequestOptions): Promise<LoginPoll> {
+    return this.#call({ method: 'POST', path: '/v1/login/poll', body, signal: options?.signal });
+  }
+
+  /** `POST /v1/logout`: ends the calling session on every server. */
+  logout(token: string, options?: RequestOptions): Promise<void> {
+    return this.#call({ method: 'POST', path: '/v1/logout', credential: token, signal: options?.signal });
   }
 
   /** `POST /v1/approvals`: ask for an approval (the caller is the requester). */

@@ -195,6 +195,20 @@ export interface OAuthClient {
   updatedAt: string;
 }
 
+export interface Person {
+  id: string;
+  issuer: string;
+  subject: string;
+  email: string | null;
+  name: string | null;
+  groups: string[];
+  authMethodId: string;
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  lastLoginAt: string | null;
+}
+
 export interface Role {
   name: string;
   description: string | null;
@@ -1303,6 +1317,54 @@ export interface PostV1LeasesRevokePrefixResponse {
   marked: number;
 }
 
+/** Querystring of `GET /v1/login/callback`. */
+export interface GetV1LoginCallbackQuery {
+  code?: string;
+  state?: string;
+  iss?: string;
+  error?: string;
+  error_description?: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/login/callback`.
+ * Where the identity provider sends the browser back (redirect URI).
+ */
+export type GetV1LoginCallbackResponse = string;
+
+/**
+ * Body of `POST /v1/login/poll`.
+ * Collect the session of a finished sign-in (once).
+ */
+export interface PostV1LoginPollRequest {
+  loginId: string;
+  pollToken: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/login/poll`.
+ * Collect the session of a finished sign-in (once).
+ */
+export interface PostV1LoginPollResponse {
+  status: 'pending' | 'expired' | 'done';
+  token?: string;
+  /** ISO-8601 UTC */
+  expiresAt?: string;
+  person?: Person;
+}
+
+/**
+ * Answer 200 of `POST /v1/login/start`.
+ * Start a person’s single sign-on (OIDC authorization code + PKCE).
+ */
+export interface PostV1LoginStartResponse {
+  loginId: string;
+  authorizationUrl: string;
+  pollToken: string;
+  /** ISO-8601 UTC */
+  expiresAt: string;
+}
+
 /** Querystring of `GET /v1/oauth-clients`. */
 export interface GetV1OauthClientsQuery {
   /** @defaultValue `50` */
@@ -1437,6 +1499,26 @@ export interface PostV1OauthClientsByIdRotateSecretResponse {
   /** Shown once (client_secret_* clients). */
   clientSecret?: string;
 }
+
+/** Querystring of `GET /v1/people`. */
+export interface GetV1PeopleQuery {
+  /** @defaultValue `50` */
+  limit?: number;
+}
+
+/**
+ * Answer 200 of `GET /v1/people`.
+ * List the people known from single sign-on.
+ */
+export interface GetV1PeopleResponse {
+  items: Person[];
+}
+
+/**
+ * Answer 200 of `GET /v1/people/me`.
+ * The person behind the calling session (404 for an NHI’s session).
+ */
+export type GetV1PeopleMeResponse = Person;
 
 /** Path parameters of `DELETE /v1/role-associations/{id}`. */
 export interface DeleteV1RoleAssociationsByIdParams {

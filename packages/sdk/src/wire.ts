@@ -192,6 +192,13 @@ export type RequestApprovalRequest = Gen.PostV1ApprovalsRequest;
 /** Query of `GET /v1/approvals`. */
 export type ListApprovalsQuery = Gen.GetV1ApprovalsQuery;
 
+/** A person known from single sign-on (issue 14). */
+export type Person = Gen.Person;
+/** `POST /v1/login/start` answer: open `authorizationUrl`, then poll with `loginId` and `pollToken`. */
+export type LoginStart = Gen.PostV1LoginStartResponse;
+/** `POST /v1/login/poll` answer: `done` once, with the person's session token. */
+export type LoginPoll = Gen.PostV1LoginPollResponse;
+
 /** RFC 8414 metadata of the authorization server. */
 export type OAuthServerMetadata = Gen.GetWellKnownOauthAuthorizationServerResponse;
 

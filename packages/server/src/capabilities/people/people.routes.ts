@@ -83,8 +83,12 @@ export function registerPeopleRoutes(
         tags,
         summary: 'Where the identity provider sends the browser back (redirect URI)',
         security: [],
-        querystring: Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 4096 }), {
-          maxProperties: 20,
+        querystring: Type.Object({
+          code: Type.Optional(Type.String({ maxLength: 4096 })),
+          state: Type.Optional(Type.String({ maxLength: 200 })),
+          iss: Type.Optional(Type.String({ maxLength: 1024 })),
+          error: Type.Optional(Type.String({ maxLength: 200 })),
+          error_description: Type.Optional(Type.String({ maxLength: 1000 })),
         }),
         response: { 200: Type.String(), ...errorResponses(400, 401, 404) },
       },
