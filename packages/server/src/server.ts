@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { CheckpointFile, createLedger } from './audit/audit.ledger.js';
 import { createApprovalsModule } from './capabilities/approvals/approvals.module.js';
 import { createFederationModule } from './capabilities/federation/federation.module.js';
+import { createJitModule } from './capabilities/jit/jit.module.js';
 import { oauthDoor } from './capabilities/oauth/oauth.door.js';
 import { createOAuthModule } from './capabilities/oauth/oauth.module.js';
 import { createPeopleModule } from './capabilities/people/people.module.js';
@@ -108,6 +109,10 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     roles: access.services.roles,
   });
   const approvals = createApprovalsModule(platform, { personOf: people.services.people.personOf });
+  const jit = createJitModule(platform, {
+    roles: access.services.roles,
+    approvals: approvals.services.approvals,
+  });
   const extensions = (options.capabilities ?? []).map((create) => create(platform));
   const modules: CapabilityModule[] = [
     sessions,
@@ -124,6 +129,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     federation,
     people,
     approvals,
+    jit,
     ...extensions,
   ];
 
@@ -215,6 +221,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
       ...rotated.services,
       ...approvals.services,
       ...people.services,
+      ...jit.services,
     },
     /** Runs the lease reaper now (the job runs it every few seconds). */
     reapLeases: () => dynamic.services.leases.reap(),

@@ -8,6 +8,8 @@ export interface HumansConfig {
   approvalTtlSeconds: number;
   /** How long an approved request's single-use grant may wait for its use. */
   approvalGrantTtlSeconds: number;
+  /** The longest break-glass activation of a just-in-time role. */
+  breakGlassMaxSeconds: number;
   /** OIDC single sign-on for people; null when not configured. */
   oidc: OidcLoginConfig | null;
 }
@@ -15,6 +17,13 @@ export interface HumansConfig {
 export function loadHumansConfig(env: NodeJS.ProcessEnv, integer: Int, serverIssuer: string): HumansConfig {
   return {
     oidc: loadOidcLoginConfig(env, integer, serverIssuer),
+    breakGlassMaxSeconds: integer(
+      'TESSERA_JIT_BREAK_GLASS_MAX_SECONDS',
+      env.TESSERA_JIT_BREAK_GLASS_MAX_SECONDS,
+      900,
+      60,
+      4 * 3600,
+    ),
     approvalWebhookUrl: httpUrl('TESSERA_APPROVAL_WEBHOOK_URL', env.TESSERA_APPROVAL_WEBHOOK_URL),
     approvalTtlSeconds: integer(
       'TESSERA_APPROVAL_TTL_SECONDS',
