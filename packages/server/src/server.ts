@@ -2,6 +2,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointFile, createLedger } from './audit/audit.ledger.js';
 import { createFederationModule } from './capabilities/federation/federation.module.js';
+import { createLeaksModule } from './capabilities/leaks/leaks.module.js';
 import { oauthDoor } from './capabilities/oauth/oauth.door.js';
 import { createOAuthModule } from './capabilities/oauth/oauth.module.js';
 import type { Config } from './config/config.js';
@@ -100,6 +101,10 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     access: access.services.access,
   });
   const federation = createFederationModule(platform, { registry: authentication.services.registry });
+  const leaks = createLeaksModule(platform, {
+    sessions: sessions.services.sessions,
+    leases: dynamic.services.leases,
+  });
   const extensions = (options.capabilities ?? []).map((create) => create(platform));
   const modules: CapabilityModule[] = [
     sessions,
@@ -114,6 +119,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     system,
     oauth,
     federation,
+    leaks,
     ...extensions,
   ];
 

@@ -8,6 +8,7 @@ import {
   type BurstState,
   type ChildBurstState,
   type DedupeState,
+  leakedCredentialAlert,
   leaseRevokeFailedAlert,
   ledgerSizeAlert,
   nearExpiryAlerts,
@@ -61,6 +62,7 @@ export function createAlertEngine({ notifier, clock, settings, onAlert }: AlertE
         raise(reuseAlert(e));
         raise(rotationFailureAlert(e));
         raise(leaseRevokeFailedAlert(e));
+        raise(leakedCredentialAlert(e), false);
         const t = { failures: settings.authFailureBurst, windowMs };
         for (const a of authFailureBurstAlerts(bursts, e, t)) raise(a);
         for (const a of unusualChildAlerts(childBursts, e, child)) raise(a);
