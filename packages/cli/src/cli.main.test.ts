@@ -596,6 +596,7 @@ describe('--json on every command', () => {
     ['renew-lease', '--lease-id', 'l-1'],
     ['revoke-lease', '--lease-id', 'l-1'],
     ['sweep-dynamic-secret', '--name', '/prod/pg'],
+    ['scan', AGENT_DIR],
     ['root-key', 'rotate', '--data-dir', ROOT_KEY_DATA_DIR],
     ['root-key', 'split', '--data-dir', ROOT_KEY_DATA_DIR, '--shares', '3', '--threshold', '2'],
     ['unseal', '--share', '-'],
