@@ -10,7 +10,7 @@ import { CLI_VERSION, type CommandContext, type CommandSpec } from './cli.contex
 import { CommandExit, UsageError } from './cli.errors.js';
 import { configDir } from './config.store.js';
 import { ensurePrivateDir, writeFileAtomic } from './file.atomic.js';
-import { jsonText } from './output.format.js';
+import { jsonText, renderTable } from './output.format.js';
 import { DEFAULT_ALLOW_FILE, loadAllowList } from './scan/scan.allowlist.js';
 import { createDetector, type Finding } from './scan/scan.detect.js';
 import {
@@ -210,4 +210,51 @@ const scan: CommandSpec = {
   },
 };
 
-export const scanCommands: readonly CommandSpec[] = [scan];
+const listLeaks: CommandSpec = {
+  path: ['list-leaks'],
+  summary: 'List findings of leaked credentials: what each was, where it was found',
+  details:
+    'Each credential reported to POST /v1/leaks (by `tessera scan --revoke` or a repository host) has one ' +
+    'finding: revoked (it was live and is now dead, its owner alerted), already_dead, or unknown (never a ' +
+    'Tessera credential of this server), with the places it was reported from.',
+  options: {
+    outcome: { type: 'string', placeholder: 'OUTCOME', description: 'revoked, already_dead or unknown' },
+    'identity-id': { type: 'string', placeholder: 'ID', description: 'only this identity’s credentials' },
+    limit: { type: 'number', placeholder: 'N', description: 'at most N (default 50)' },
+  },
+  examples: ['tessera list-leaks', 'tessera list-leaks --outcome revoked --json'],
+  async run(ctx, args) {
+    const outcome = args.choice('outcome', ['revoked', 'already_dead', 'unknown'] as const);
+    const identityId = args.str('identity-id');
+    const limit = args.positiveInt('limit');
+    const page = await ctx.withAdmin((t) =>
+      ctx.client.listLeaks(t, {
+        ...(outcome ? { outcome } : {}),
+        ...(identityId ? { identityId } : {}),
+        ...(limit ? { limit } : {}),
+      }),
+    );
+    ctx.emit(page, () =>
+      page.items.length === 0
+        ? 'No leaked credentials reported.\n'
+        : renderTable(
+            ['FINDING', 'KIND', 'OUTCOME', 'IDENTITY', 'REPORTS', 'FOUND IN'],
+            page.items.map((f) => [
+              f.id,
+              f.kind,
+              f.outcome,
+              f.identityId ?? '-',
+              String(f.reportCount),
+              f.locations
+                .map(
+                  (l) =>
+                    `${l.uri}${l.line ? `:${l.line}` : ''}${l.commit ? ` @${l.commit.slice(0, 12)}` : ''}`,
+                )
+                .join(', ') || '-',
+            ]),
+          ),
+    );
+  },
+};
+
+export const scanCommands: readonly CommandSpec[] = [scan, listLeaks];
