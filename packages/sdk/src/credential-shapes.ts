@@ -59,11 +59,12 @@ export const SESSION_TOKEN_HEADER_PREFIX = 'eyJhbGciOiJFZERTQSIsInR5cCI6ImF0K2p3
 
 /**
  * One pass over the text finds every candidate; each is then confirmed by its checksum. The
- * look-behind keeps a candidate from starting inside a longer run of token characters.
+ * look-behind keeps a candidate from starting inside a word (a `-` before it is allowed: `t-u-…`,
+ * `--key=tak-…`; the checksum rules out chance matches inside longer runs).
  */
 const CANDIDATES = new RegExp(
   [
-    `(?<![A-Za-z0-9_-])(?:u|tak|tcs|trt)-[A-Za-z0-9_-]{${BODY_LENGTH + CHECKSUM_LENGTH}}(?![A-Za-z0-9_-])`,
+    `(?<![A-Za-z0-9_])(?:u|tak|tcs|trt)-[A-Za-z0-9_-]{${BODY_LENGTH + CHECKSUM_LENGTH}}(?![A-Za-z0-9_-])`,
     `(?<![A-Za-z0-9_])${DYNAMIC_PASSWORD_PREFIX}[A-Za-z0-9]{28,124}(?![A-Za-z0-9])`,
     `(?<![A-Za-z0-9_-])(?:t-)?${SESSION_TOKEN_HEADER_PREFIX}[A-Za-z0-9_-]{2,200}\\.[A-Za-z0-9_-]{20,4000}\\.[A-Za-z0-9_-]{86}(?![A-Za-z0-9_-])`,
   ].join('|'),
