@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentialKindOf, sha256Hex } from '../src/crypto/credentials.js';
 import { dynamicPassword, isDynamicPassword } from '../src/crypto/random-password.js';
-import { startTestServer, type TestServer, uidAuth, uidSetup } from './harness.js';
+import { STORES, type StoreKind, startTestServer, type TestServer, uidAuth, uidSetup } from './harness.js';
 import { createClient } from './oauth.helpers.js';
 import { redisFixture } from './producer-fixtures.js';
 
@@ -15,7 +15,8 @@ const tag = `lk${process.pid}${Math.random().toString(36).slice(2, 6)}`;
 const OWNER = `owner-${tag}@example.com`;
 const redis = redisFixture();
 
-describe('leak reports: every Tessera credential kind', () => {
+describe.each(STORES)('leak reports on %s: every Tessera credential kind', (store: StoreKind) => {
+  const prefix = `${tag}${store.slice(0, 2)}`;
   let s: TestServer;
   let hook: Server;
   const bodies: string[] = [];
@@ -72,7 +73,7 @@ describe('leak reports: every Tessera credential kind', () => {
       });
     });
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-    s = await startTestServer('sqlite', {
+    s = await startTestServer(store, {
       TESSERA_ALERT_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`,
     });
     const { root } = await uidSetup(s, { owner: OWNER });
@@ -93,10 +94,10 @@ describe('leak reports: every Tessera credential kind', () => {
     const client = await createClient(s, `/leaks/${tag}/client`, { owner: OWNER });
     clientId = client.clientId;
     planted.client_secret = client.clientSecret!;
-    await redis.setUp(tag);
+    await redis.setUp(prefix);
     const item = await s.call('POST', '/v1/dynamic-secrets', {
       token: s.adminToken,
-      body: { name: `/leaks/${tag}/redis`, type: 'redis', settings: redis.settings(`${tag}_`) },
+      body: { name: `/leaks/${tag}/redis`, type: 'redis', settings: redis.settings(`${prefix}_`) },
     });
     expect(item.status, JSON.stringify(item.body)).toBe(201);
     const issued = await s.call('POST', '/v1/dynamic-secrets/credentials', {
@@ -111,7 +112,7 @@ describe('leak reports: every Tessera credential kind', () => {
   afterAll(async () => {
     await s?.close();
     await new Promise((r) => hook?.close(r));
-    await redis.tearDown(`${tag}_`);
+    await redis.tearDown(`${prefix}_`);
   });
 
   it('issues every credential with a recognisable, checksummed shape', () => {

@@ -7,6 +7,7 @@ import type { LeakFinding, LeakLocation, LeakOutcome } from './leaks.model.js';
 export interface LeaksRepo {
   findByHash(credentialHash: string): Promise<LeakFinding | null>;
   get(id: string): Promise<LeakFinding | null>;
+  /** Inserts a first report (a racing duplicate only counts as one more report). */
   insert(finding: LeakFinding): Promise<void>;
   update(finding: LeakFinding): Promise<void>;
   list(
@@ -118,7 +119,17 @@ export function createLeaksRepo({ db }: QueryTarget): LeaksRepo {
       return r ? toFinding(r) : null;
     },
     async insert(f) {
-      await t.insertInto('leak_findings').values(toRow(f)).execute();
+      // Two first reports of one credential racing on PostgreSQL: the second counts as a report.
+      await t
+        .insertInto('leak_findings')
+        .values(toRow(f))
+        .onConflict((oc) =>
+          oc.column('credential_hash').doUpdateSet((eb) => ({
+            report_count: eb('leak_findings.report_count', '+', 1),
+            last_reported_at_ms: f.lastReportedAtMs,
+          })),
+        )
+        .execute();
     },
     async update(f) {
       const { id, ...rest } = toRow(f);
