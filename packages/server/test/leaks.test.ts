@@ -227,6 +227,31 @@ describe.each(STORES)('leak reports on %s: every Tessera credential kind', (stor
     expect((await uidAuth(s, fresh.root.token)).status).toBe(401);
   });
 
+  it('revokes a leaked registration access token (RFC 7592), reported by hash only', async () => {
+    const r = await s.call('POST', '/oauth/register', {
+      token: s.adminToken,
+      body: { client_name: `/leaks/${tag}/dyn-${store}` },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    const { client_id: id, registration_access_token: rat, client_secret: secret } = r.body;
+    s.track(rat);
+    s.track(secret);
+    const read = () =>
+      s.call('GET', `/oauth/register/${id}`, { headers: { authorization: `Bearer ${rat}` } });
+    expect((await read()).status).toBe(200);
+    const report = await s.call('POST', '/v1/leaks', {
+      token: s.adminToken,
+      body: { items: [{ hash: sha256Hex(rat), location: { uri: 'https://tickets.example/123' } }] },
+    });
+    expect(report.status).toBe(200);
+    expect(report.body.items[0].auditHash).toBeNull();
+    expect((await read()).status).toBe(401);
+    const findings = await s.call('GET', '/v1/leaks?outcome=revoked&limit=100', { token: s.adminToken });
+    expect(findings.body.items.find((f: any) => f.kind === 'registration_token')).toMatchObject({
+      locations: [{ uri: 'https://tickets.example/123' }],
+    });
+  });
+
   it('refuses bad input with a 400 and callers without the permission with a 401/403', async () => {
     const bad = [
       { items: [] },
