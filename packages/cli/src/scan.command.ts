@@ -3,9 +3,9 @@
  * with `--revoke` reports the Tessera credentials among them to `POST /v1/leaks`.
  */
 
-import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { sha256Hex } from '@tessera/sdk';
 import { CLI_VERSION, type CommandContext, type CommandSpec } from './cli.context.js';
 import { CommandExit, UsageError } from './cli.errors.js';
 import { configDir } from './config.store.js';
@@ -38,16 +38,17 @@ const PARALLEL = 8;
  * allow-list entries made of them, agree everywhere), else a random key kept in the config
  * directory (0600), made on first use.
  */
-async function scanKey(ctx: CommandContext): Promise<Buffer> {
+async function scanKey(ctx: CommandContext): Promise<Uint8Array> {
   const fromEnv = ctx.io.env.TESSERA_SCAN_KEY;
-  if (fromEnv) return createHash('sha256').update(`tessera scan key v1\0${fromEnv}`).digest();
+  if (fromEnv) return Buffer.from(sha256Hex(`tessera scan key v1\0${fromEnv}`), 'hex');
   const dir = configDir(ctx.io.env);
   const file = join(dir, 'scan.key');
   try {
     const text = (await readFile(file, 'utf8')).trim();
     if (/^[0-9a-f]{64}$/.test(text)) return Buffer.from(text, 'hex');
   } catch {}
-  const key = randomBytes(32);
+  // WebCrypto's generator (only server/src/crypto imports node:crypto).
+  const key = Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(32)));
   await ensurePrivateDir(dir);
   await writeFileAtomic(file, `${key.toString('hex')}\n`);
   return key;

@@ -40,7 +40,7 @@ export type {
   UidTokenStore,
 } from './session.js';
 export { MemoryUidTokenStore, TesseraSession } from './session.js';
-export { sha256Hex } from './sha256.js';
+export { hmacSha256Hex, sha256Hex } from './sha256.js';
 export type { SessionTokenClaims, SessionTokenVerifierOptions } from './verifier.js';
 export { SessionTokenVerifier } from './verifier.js';
 export type * from './wire.js';

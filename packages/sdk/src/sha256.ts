@@ -73,3 +73,23 @@ export function sha256Hex(text: string): string {
   for (const byte of sha256(new TextEncoder().encode(text))) hex += byte.toString(16).padStart(2, '0');
   return hex;
 }
+
+/** HMAC-SHA256 (RFC 2104) of a UTF-8 string under `key`, as lowercase hex. */
+export function hmacSha256Hex(key: Uint8Array, text: string): string {
+  const block = new Uint8Array(64);
+  block.set(key.length > 64 ? sha256(key) : key);
+  const inner = new Uint8Array(64);
+  const outer = new Uint8Array(64 + 32);
+  for (let i = 0; i < 64; i++) {
+    inner[i] = block[i]! ^ 0x36;
+    outer[i] = block[i]! ^ 0x5c;
+  }
+  const message = new TextEncoder().encode(text);
+  const first = new Uint8Array(64 + message.length);
+  first.set(inner);
+  first.set(message, 64);
+  outer.set(sha256(first), 64);
+  let hex = '';
+  for (const byte of sha256(outer)) hex += byte.toString(16).padStart(2, '0');
+  return hex;
+}

@@ -1,5 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { findTesseraCredentials, maskSecret, recogniseTesseraCredential, sha256Hex } from '@tessera/sdk';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import {
+  findTesseraCredentials,
+  hmacSha256Hex,
+  maskSecret,
+  recogniseTesseraCredential,
+  sha256Hex,
+} from '@tessera/sdk';
 import { describe, expect, it } from 'vitest';
 import { createAuditHasher } from '../src/crypto/audit-hash.js';
 import {
@@ -26,6 +32,10 @@ describe('credential shapes: SDK recogniser against the server', () => {
     for (const n of [0, 1, 55, 56, 63, 64, 65, 200, 1000]) {
       const text = randomBytes(n).toString('latin1');
       expect(sha256Hex(text)).toBe(createHash('sha256').update(text, 'utf8').digest('hex'));
+      for (const keyLength of [0, 16, 32, 64, 65, 100]) {
+        const key = randomBytes(keyLength);
+        expect(hmacSha256Hex(key, text)).toBe(createHmac('sha256', key).update(text, 'utf8').digest('hex'));
+      }
     }
   });
 

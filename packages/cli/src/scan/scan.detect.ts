@@ -4,11 +4,10 @@
  * maintained by others (cloud keys, VCS, chat, payment tokens, private keys, …).
  */
 
-import { createHmac } from 'node:crypto';
 import { lintSource } from '@secretlint/core';
 import { secretLintProfiler } from '@secretlint/profiler';
 import { creator as recommended } from '@secretlint/secretlint-rule-preset-recommend';
-import { findTesseraCredentials, maskSecret, type TesseraCredentialKind } from '@tessera/sdk';
+import { findTesseraCredentials, hmacSha256Hex, maskSecret, type TesseraCredentialKind } from '@tessera/sdk';
 import type { ScanUnit } from './scan.sources.js';
 
 /** One secret found. The value stays in memory: it is never printed or written. */
@@ -71,9 +70,8 @@ export interface Detector {
  *   printed fingerprint cannot be used to test guesses of a low-entropy secret without the key.
  * @param thirdParty - run secretlint's ruleset too (default); off with `--tessera-only`.
  */
-export function createDetector(key: Buffer, thirdParty = true): Detector {
-  const fingerprint = (value: string) =>
-    `hmac-sha256:${createHmac('sha256', key).update(value, 'utf8').digest('hex').slice(0, 32)}`;
+export function createDetector(key: Uint8Array, thirdParty = true): Detector {
+  const fingerprint = (value: string) => `hmac-sha256:${hmacSha256Hex(key, value).slice(0, 32)}`;
   return {
     fingerprint,
     async scan(unit) {
