@@ -103,15 +103,15 @@ const injectFetch: FetchLike = async (input, init) => {
   return new Response(res.body, { status: res.statusCode, headers: res.headers as Record<string, string> });
 };
 
-function scan(args: string[], cwd?: string) {
+function scan(args: string[], tty = false) {
   return runCapturing(['scan', ...args], {
     env: {
       TESSERA_CONFIG_DIR: configDir,
       TESSERA_URL: 'http://tessera.test',
       TESSERA_TOKEN: s.adminToken,
       TESSERA_SCAN_KEY: `key-${tag}`,
-      ...(cwd ? {} : {}),
     },
+    isTty: () => tty,
     now: () => Date.now(),
     readStdin: async () => '',
     onShutdownSignal: () => () => undefined,
@@ -311,6 +311,15 @@ describe('tessera scan', () => {
     const findings = await s.call('GET', '/v1/leaks?limit=500', { token: s.adminToken });
     const mine = findings.body.items.filter((f: any) => f.locations.some((l: any) => l.commit === leaky));
     expect(mine.map((f: any) => f.kind).sort()).toEqual([...KINDS].sort());
+  });
+
+  it('shows progress on a terminal, on stderr, and none otherwise', async () => {
+    const dir = await repo();
+    const onTty = await scan([dir], true);
+    expect(onTty.code).toBe(0);
+    expect(onTty.stderr).toMatch(/scanned \d+ files, [\d.]+ MB \([\d.]+ MB\/s\), 0 found/);
+    expect((await scan([dir])).stderr).toBe('');
+    expect((await scan([dir, '--json'], true)).stderr).toBe('');
   });
 
   it('refuses conflicting modes, a bad format and an allow-list entry without a reason', async () => {
