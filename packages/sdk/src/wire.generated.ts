@@ -166,6 +166,58 @@ export interface Identity {
   retiredAt: string | null;
 }
 
+export interface JitActivation {
+  id: string;
+  identityId: string;
+  roleName: string;
+  grantRole: string;
+  approvalId: string | null;
+  breakGlass: boolean;
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  expiresAt: string;
+  /** ISO-8601 UTC */
+  endedAt: string | null;
+}
+
+export interface JitEligibility {
+  id: string;
+  identityId: string;
+  roleName: string;
+  maxDurationSec: number;
+  breakGlass: boolean;
+  /** ISO-8601 UTC */
+  createdAt: string;
+}
+
+export interface LeakFinding {
+  id: string;
+  kind:
+    | 'uid_token'
+    | 'access_key'
+    | 'client_secret'
+    | 'registration_token'
+    | 'session_token'
+    | 'dynamic_password';
+  outcome: 'revoked' | 'already_dead' | 'unknown';
+  credentialHash: string;
+  identityId: string | null;
+  auditHash: string | null;
+  locations: {
+    /** A path or URL where it was found. */
+    uri: string;
+    line?: number;
+    commit?: string;
+    source?: string;
+  }[];
+  reportCount: number;
+  /** ISO-8601 UTC */
+  firstReportedAt: string;
+  /** ISO-8601 UTC */
+  lastReportedAt: string;
+}
+
 export interface OAuthClient {
   /** The client_id: the auth method access id (p-…). */
   clientId: string;
@@ -1216,6 +1268,132 @@ export interface PostV1IdentitiesByIdRetireParams {
  * Retire an identity (terminal; its tokens stop working).
  */
 export type PostV1IdentitiesByIdRetireResponse = Identity;
+
+/**
+ * Body of `POST /v1/jit/activate`.
+ * Activate an approved jit.elevate request for the calling identity.
+ *
+ * Consumes the approval (single use) and grants the eligible role to this identity on the calling auth method until `expiresAt`; then it lapses on every server.
+ */
+export interface PostV1JitActivateRequest {
+  approvalId: string;
+}
+
+/**
+ * Answer 201 of `POST /v1/jit/activate`.
+ * Activate an approved jit.elevate request for the calling identity.
+ */
+export type PostV1JitActivateResponse = JitActivation;
+
+/**
+ * Answer 200 of `GET /v1/jit/activations`.
+ * The calling identity’s activations.
+ */
+export interface GetV1JitActivationsResponse {
+  items: JitActivation[];
+}
+
+/**
+ * Body of `POST /v1/jit/break-glass`.
+ * Emergency activation without approval (justified, short, alerted at once).
+ */
+export interface PostV1JitBreakGlassRequest {
+  roleName: string;
+  durationSec: number;
+  justification: string;
+}
+
+/**
+ * Answer 201 of `POST /v1/jit/break-glass`.
+ * Emergency activation without approval (justified, short, alerted at once).
+ */
+export type PostV1JitBreakGlassResponse = JitActivation;
+
+/** Querystring of `GET /v1/jit/eligibilities`. */
+export interface GetV1JitEligibilitiesQuery {
+  identityId?: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/jit/eligibilities`.
+ * List eligible roles.
+ */
+export interface GetV1JitEligibilitiesResponse {
+  items: JitEligibility[];
+}
+
+/**
+ * Body of `POST /v1/jit/eligibilities`.
+ * Make a role eligible for an identity (activated on approval, never standing).
+ */
+export interface PostV1JitEligibilitiesRequest {
+  identityId: string;
+  roleName: string;
+  maxDurationSec: number;
+  breakGlass?: boolean;
+}
+
+/**
+ * Answer 201 of `POST /v1/jit/eligibilities`.
+ * Make a role eligible for an identity (activated on approval, never standing).
+ */
+export type PostV1JitEligibilitiesResponse = JitEligibility;
+
+/** Path parameters of `DELETE /v1/jit/eligibilities/{id}`. */
+export interface DeleteV1JitEligibilitiesByIdParams {
+  id: string;
+}
+
+/** Querystring of `GET /v1/leaks`. */
+export interface GetV1LeaksQuery {
+  outcome?: 'revoked' | 'already_dead' | 'unknown';
+  identityId?: string;
+  /** @defaultValue `50` */
+  limit?: number;
+  cursor?: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/leaks`.
+ * List findings of leaked credentials.
+ */
+export interface GetV1LeaksResponse {
+  items: LeakFinding[];
+  nextCursor: string | null;
+}
+
+/**
+ * Body of `POST /v1/leaks`.
+ * Report leaked credentials: each is identified by hash, revoked, its owner alerted.
+ *
+ * Takes Tessera credentials found where they should not be (or the SHA-256 of stored kinds), and for each: revokes it when live, alerts its owner, records a finding with where it was found. Idempotent. The receipt is the same whatever the string was; what it turned out to be is in the finding (GET /v1/leaks).
+ */
+export interface PostV1LeaksRequest {
+  items: {
+    credential?: string;
+    /** SHA-256 (hex) of the credential. */
+    hash?: string;
+    location?: {
+      /** A path or URL where it was found. */
+      uri: string;
+      line?: number;
+      commit?: string;
+      source?: string;
+    };
+  }[];
+}
+
+/**
+ * Answer 200 of `POST /v1/leaks`.
+ * Report leaked credentials: each is identified by hash, revoked, its owner alerted.
+ */
+export interface PostV1LeaksResponse {
+  items: {
+    index: number;
+    findingId: string | null;
+    auditHash: string | null;
+  }[];
+}
 
 /** Querystring of `GET /v1/leases`. */
 export interface GetV1LeasesQuery {
