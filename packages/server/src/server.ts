@@ -2,6 +2,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointFile, createLedger } from './audit/audit.ledger.js';
 import { createFederationModule } from './capabilities/federation/federation.module.js';
+import { createMcpModule } from './capabilities/mcp/mcp.module.js';
 import { oauthDoor } from './capabilities/oauth/oauth.door.js';
 import { createOAuthModule } from './capabilities/oauth/oauth.module.js';
 import type { Config } from './config/config.js';
@@ -100,6 +101,12 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     access: access.services.access,
   });
   const federation = createFederationModule(platform, { registry: authentication.services.registry });
+  const mcp = createMcpModule(platform, {
+    sessions: sessions.services.sessions,
+    access: access.services.access,
+    secrets: secrets.services.secrets,
+    approvals: null,
+  });
   const extensions = (options.capabilities ?? []).map((create) => create(platform));
   const modules: CapabilityModule[] = [
     sessions,
@@ -114,6 +121,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     system,
     oauth,
     federation,
+    mcp,
     ...extensions,
   ];
 
@@ -154,6 +162,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
         nowMs: () => clock.nowMs(),
       }),
       oauthDoor(doorAccess, oauth.services.oauth, oauth.services.registration),
+      mcp.door(doorAccess),
       ...(options.doors ?? []).map((door) => door(doorAccess)),
     ],
   });
