@@ -223,6 +223,24 @@ const LEASE = {
   revokedAt: null,
 };
 
+const MCP_SERVER = {
+  name: 'files',
+  endpoint: 'http://tessera.test/mcp/files',
+  identityId: 'i-9',
+  transport: 'http',
+  url: 'http://127.0.0.1:9/mcp',
+  command: null,
+  upstreamAuth: { kind: 'none' },
+  requiredScopes: [],
+  policy: { rules: [{ id: 'r1', tool: '*', effect: 'allow' }], tools: {} },
+  pinnedTools: [{ name: 'echo', hash: 'abc', approvedAt: '2026-01-01T00:00:00.000Z' }],
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+};
+const MCP_TOOLS = {
+  tools: [{ name: 'echo', status: 'approved', hash: 'abc', pinnedHash: 'abc', description: 'Echo' }],
+};
+
 const OAUTH_CLIENT = {
   clientId: 'p-oc',
   name: '/svc/billing',
@@ -265,6 +283,13 @@ const ROUTES: Record<string, Handler> = {
   'PATCH /v1/oauth-clients/p-oc': (c) => [200, { ...OAUTH_CLIENT, ...c.body }],
   'POST /v1/oauth-clients/p-oc/rotate-secret': () => [200, { client: OAUTH_CLIENT, clientSecret: 'tcs-NEW' }],
   'DELETE /v1/oauth-clients/p-oc': () => [204, undefined],
+  'POST /v1/mcp-servers': () => [201, MCP_SERVER],
+  'GET /v1/mcp-servers': () => [200, { items: [MCP_SERVER] }],
+  'GET /v1/mcp-servers/files': () => [200, MCP_SERVER],
+  'PATCH /v1/mcp-servers/files': () => [200, MCP_SERVER],
+  'GET /v1/mcp-servers/files/tools': () => [200, MCP_TOOLS],
+  'POST /v1/mcp-servers/files/approve-tools': () => [200, MCP_TOOLS],
+  'DELETE /v1/mcp-servers/files': () => [204, undefined],
   'POST /v1/uid/tokens': () => [201, ISSUED],
   'POST /v1/uid/rotate': (c) => [200, { ...ISSUED, pendingAck: c.body?.manualAck === true }],
   'POST /v1/uid/rotate/ack': () => [200, { tokenId: 'node1', acknowledged: true }],
@@ -487,6 +512,21 @@ describe('--json on every command', () => {
     ['oauth-client', 'update', '--client-id', 'p-oc', '--dpop'],
     ['oauth-client', 'rotate-secret', '--client-id', 'p-oc'],
     ['oauth-client', 'delete', '--client-id', 'p-oc'],
+    [
+      'mcp-server',
+      'add',
+      'files',
+      '--upstream-url',
+      'http://127.0.0.1:9/mcp',
+      '--owner',
+      'alice@example.com',
+    ],
+    ['mcp-server', 'list'],
+    ['mcp-server', 'get', 'files'],
+    ['mcp-server', 'tools', 'files'],
+    ['mcp-server', 'approve-tools', 'files'],
+    ['mcp-server', 'update', 'files', '--required-scopes', 'mcp:tools'],
+    ['mcp-server', 'remove', 'files'],
     ['uid-generate-token', '--auth-method-name', '/demo/uid'],
     ['uid-rotate-token', '--uid-token', 'u-OLD'],
     ['uid-create-child-token', '--uid-token', 'u-P', '--child-ttl', '30'],

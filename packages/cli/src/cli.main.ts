@@ -21,6 +21,7 @@ import {
 } from './cli.errors.js';
 import { dynamicSecretCommands } from './dynamic-secret.command.js';
 import { identityCommands } from './identity.command.js';
+import { mcpServerCommands } from './mcp-server.command.js';
 import { oauthClientCommands } from './oauth-client.command.js';
 import { roleCommands } from './role.command.js';
 import { rootKeyCommands } from './root-key.command.js';
@@ -38,6 +39,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...authCommands,
   ...authMethodCommands,
   ...oauthClientCommands,
+  ...mcpServerCommands,
   ...uidCommands.slice(0, 1),
   ...uidRotateCommands,
   ...uidCommands.slice(1),

@@ -209,27 +209,23 @@ export function mcpDoor(
     const version = single(request.headers['mcp-protocol-version']);
     const modern = version === MODERN_VERSION;
     if (version !== null && !modern && !(LEGACY_VERSIONS as readonly string[]).includes(version))
-      return reply
-        .status(400)
-        .send(
-          rpcError(id, RPC.unsupportedVersion, `Unsupported MCP-Protocol-Version ${version.slice(0, 20)}.`, {
-            code: 'mcp_unsupported_version',
-            supported: [...LEGACY_VERSIONS, MODERN_VERSION],
-          }),
-        );
+      return reply.status(400).send(
+        rpcError(id, RPC.unsupportedVersion, `Unsupported MCP-Protocol-Version ${version.slice(0, 20)}.`, {
+          code: 'mcp_unsupported_version',
+          supported: [...LEGACY_VERSIONS, MODERN_VERSION],
+        }),
+      );
 
     let session: Session | null = null;
     let sessionId: string | null = null;
     if (modern) {
       // 2026-07-28: the routing headers are trusted only once they agree with the body.
       if (method === undefined)
-        return reply
-          .status(400)
-          .send(
-            rpcError(id, RPC.invalidRequest, 'Clients must not send responses in 2026-07-28.', {
-              code: 'mcp_invalid_request',
-            }),
-          );
+        return reply.status(400).send(
+          rpcError(id, RPC.invalidRequest, 'Clients must not send responses in 2026-07-28.', {
+            code: 'mcp_invalid_request',
+          }),
+        );
       const headerMethod = headerValue(single(request.headers['mcp-method']));
       const field = NAMED[method];
       const headerName = headerValue(single(request.headers['mcp-name']));
@@ -246,34 +242,28 @@ export function mcpDoor(
               ? 'MCP-Protocol-Version'
               : null;
       if (mismatch)
-        return reply
-          .status(400)
-          .send(
-            rpcError(id, RPC.headerMismatch, `The ${mismatch} header does not match the body.`, {
-              code: 'mcp_header_mismatch',
-              header: mismatch,
-            }),
-          );
+        return reply.status(400).send(
+          rpcError(id, RPC.headerMismatch, `The ${mismatch} header does not match the body.`, {
+            code: 'mcp_header_mismatch',
+            header: mismatch,
+          }),
+        );
     } else if (method !== 'initialize') {
       sessionId = single(request.headers['mcp-session-id']);
       if (!sessionId)
-        return reply
-          .status(400)
-          .send(
-            rpcError(id, RPC.invalidRequest, 'Mcp-Session-Id is required: initialize first.', {
-              code: 'mcp_session_required',
-            }),
-          );
+        return reply.status(400).send(
+          rpcError(id, RPC.invalidRequest, 'Mcp-Session-Id is required: initialize first.', {
+            code: 'mcp_session_required',
+          }),
+        );
       session = sessions.get(sessionId) ?? null;
       // A session belongs to the caller that opened it, on that server (sessions are not authentication).
       if (!session || session.subject !== claims.sub || session.server !== name)
-        return reply
-          .status(404)
-          .send(
-            rpcError(id, RPC.invalidRequest, 'Unknown or expired session: initialize again.', {
-              code: 'mcp_session_unknown',
-            }),
-          );
+        return reply.status(404).send(
+          rpcError(id, RPC.invalidRequest, 'Unknown or expired session: initialize again.', {
+            code: 'mcp_session_unknown',
+          }),
+        );
       session.lastUsedMs = deps.nowMs();
     }
 
@@ -377,13 +367,11 @@ export function mcpDoor(
         case 'prompts/list':
           return done({ prompts: [] });
         default:
-          return reply
-            .status(200)
-            .send(
-              rpcError(id, RPC.methodNotFound, `Method not found: ${method.slice(0, 64)}`, {
-                code: 'mcp_unknown_method',
-              }),
-            );
+          return reply.status(200).send(
+            rpcError(id, RPC.methodNotFound, `Method not found: ${method.slice(0, 64)}`, {
+              code: 'mcp_unknown_method',
+            }),
+          );
       }
     } catch (error) {
       if (error instanceof McpError)
@@ -465,11 +453,9 @@ function renderError(error: unknown, request: FastifyRequest, reply: FastifyRepl
     request.log.error({ err: error }, 'mcp gateway error');
     return reply.status(500).send(rpcError(null, RPC.internal, 'Internal error.', { code: 'internal' }));
   }
-  return reply
-    .status(status)
-    .send(
-      rpcError(null, status === 413 ? RPC.invalidRequest : RPC.invalidRequest, e.message, {
-        code: (e as { code?: string }).code ?? 'mcp_bad_request',
-      }),
-    );
+  return reply.status(status).send(
+    rpcError(null, status === 413 ? RPC.invalidRequest : RPC.invalidRequest, e.message, {
+      code: (e as { code?: string }).code ?? 'mcp_bad_request',
+    }),
+  );
 }

@@ -251,27 +251,30 @@ export function registerMcpRoutes(app: TypedApp, deps: { mcp: McpService }) {
     async (request) => toWire(await mcp.get(request.params.name), mcp),
   );
 
-  app.put(
-    '/v1/mcp-servers/:name/policy',
+  app.patch(
+    '/v1/mcp-servers/:name',
     {
       config: { access: { permission: { action: 'update', resource: byParam } } },
       schema: {
         tags,
-        summary: "Replace an MCP server's tool policy (rules, tool labels, high-impact tools)",
+        summary:
+          "Change an MCP server's tool policy (rules, tool labels, high-impact tools) or required scopes",
         params: Params,
         body: Type.Object(
-          { policy: PolicySchema, requiredScopes: Type.Optional(Scopes) },
-          { additionalProperties: false },
+          { policy: Type.Optional(PolicySchema), requiredScopes: Type.Optional(Scopes) },
+          { additionalProperties: false, minProperties: 1 },
         ),
         response: { 200: Type.Ref('McpServer'), ...errorResponses(400, 401, 403, 404) },
       },
     },
     async (request) =>
       toWire(
-        await mcp.setPolicy(
+        await mcp.update(
           request.params.name,
-          request.body.policy as ServerPolicy,
-          request.body.requiredScopes,
+          {
+            policy: request.body.policy as ServerPolicy | undefined,
+            requiredScopes: request.body.requiredScopes,
+          },
           request.ctx,
         ),
         mcp,

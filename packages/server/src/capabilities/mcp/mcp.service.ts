@@ -277,23 +277,29 @@ export function createMcpService(deps: {
 
   async function setPolicy(
     name: string,
-    policy: ServerPolicy,
-    requiredScopes: string[] | undefined,
+    change: { policy?: ServerPolicy | undefined; requiredScopes?: string[] | undefined },
     ctx: RequestContext,
   ) {
-    const problem = policyProblem(policy);
-    if (problem) throw invalid(problem, 'mcp_invalid_policy');
+    if (change.policy) {
+      const problem = policyProblem(change.policy);
+      if (problem) throw invalid(problem, 'mcp_invalid_policy');
+    }
     return update(
       name,
-      (s) => ({ ...s, policy, ...(requiredScopes ? { requiredScopes } : {}) }),
+      (s) => ({
+        ...s,
+        ...(change.policy ? { policy: change.policy } : {}),
+        ...(change.requiredScopes ? { requiredScopes: change.requiredScopes } : {}),
+      }),
       (_b, a) => ({
-        type: 'mcp.policy_changed',
+        type: 'mcp.server_changed',
         outcome: 'success',
         actor: {},
         resource: `/mcp/${name}`,
         data: {
           rules: a.policy.rules.map((r) => r.id),
           policyHash: sha256Base64Url(canonicalJson(a.policy)),
+          requiredScopes: a.requiredScopes,
         },
       }),
       ctx,
@@ -705,7 +711,7 @@ export function createMcpService(deps: {
 
   return {
     add,
-    setPolicy,
+    update: setPolicy,
     remove,
     get: server,
     list: () => uow.read((r) => r.mcpServers.list()),

@@ -61,8 +61,8 @@ export function createUpstreamPool(deps: {
     const transport =
       server.transport === 'stdio'
         ? new StdioClientTransport({
-            command: server.command[0]!,
-            args: server.command!.slice(1),
+            command: server.command?.[0] ?? '',
+            args: server.command?.slice(1) ?? [],
             stderr: 'ignore',
           })
         : new StreamableHTTPClientTransport(new URL(server.url!), {
