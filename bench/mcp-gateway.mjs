@@ -1,0 +1,199 @@
+// Issue 15 / ADR 0017: the MCP gateway's added latency per `tools/call`. The same upstream (official
+// SDK, Streamable HTTP, its own process) is called by the official SDK client directly and through
+// Tessera's /mcp/NAME, interleaved in one run, one call in flight; then throughput at --concurrency
+// calls in flight, both ways. The gateway's policy has an argument condition, a rate rule and a
+// sequence rule active on every call. DESIGN §5 budget: ≤ 1 ms median added.
+// Usage: npm run build && node bench/mcp-gateway.mjs [--calls 2000] [--concurrency 16] [--seconds 5]
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { parseArgs } from './lib/args.mjs';
+import { startBenchTessera } from './lib/tessera-target.mjs';
+
+const args = parseArgs();
+const CALLS = Number(args.calls ?? 2000);
+const CONCURRENCY = Number(args.concurrency ?? 16);
+const SECONDS = Number(args.seconds ?? 5);
+const here = import.meta.dirname;
+
+function child(script, extra = []) {
+  const p = spawn(process.execPath, [join(here, script), ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    p.stdout.on('data', (d) => {
+      buf += d;
+      const m = /READY (.*)\n/.exec(buf);
+      if (m) resolve({ process: p, info: JSON.parse(m[1]) });
+    });
+    p.on('exit', (code) => reject(new Error(`${script} exited ${code}`)));
+  });
+}
+
+console.log('calibration (same run):');
+await new Promise((resolve) => {
+  const c = spawn(process.execPath, [join(here, 'calibrate.mjs')], { stdio: 'inherit' });
+  c.on('exit', resolve);
+});
+
+const upstream = await child('lib/mcp-upstream.mjs', ['--port', '0']);
+const port = 9230 + Math.floor(Math.random() * 50);
+const { server, tessera, dataDir, ownsDataDir, call, expect } = await startBenchTessera({
+  args,
+  port,
+  dataDirPrefix: 'tessera-mcp-bench-',
+});
+const issuer = `http://127.0.0.1:${port}`;
+const admin = JSON.parse(readFileSync(join(dataDir, 'admin.json'), 'utf8'));
+const adminToken = expect(
+  await call('POST', '/v1/auth', { body: { accessType: 'access_key', ...admin } }),
+  200,
+  'admin sign-in',
+).token;
+const policy = {
+  rules: [
+    {
+      id: 'echo',
+      tool: 'echo',
+      effect: 'allow',
+      when: {
+        args: [
+          { arg: 'text', op: 'glob', value: 'hello*' },
+          { arg: 'n', op: '<=', value: 1_000_000_000 },
+        ],
+        rate: { max: 1_000_000, windowSeconds: 60 },
+      },
+    },
+    {
+      id: 'reports',
+      tool: 'read_report',
+      effect: 'allow',
+      when: { args: [{ arg: 'path', op: 'under', value: '/srv/**' }] },
+    },
+    { id: 'mail', tool: 'send_email', effect: 'allow' },
+    {
+      id: 'no-exfiltration',
+      tool: 'label:external-send',
+      effect: 'deny',
+      when: { after: ['sensitive-read'] },
+    },
+    { id: 'no-echo-after-read', tool: 'echo', effect: 'deny', when: { after: ['sensitive-read'] } },
+  ],
+  tools: { read_report: { labels: ['sensitive-read'] }, send_email: { labels: ['external-send'] } },
+};
+const created = expect(
+  await call('POST', '/v1/mcp-servers', {
+    token: adminToken,
+    body: { name: 'bench', url: upstream.info.url, owner: 'bench@example.com', policy },
+  }),
+  201,
+  'register the upstream',
+);
+expect(
+  await call('POST', '/v1/mcp-servers/bench/approve-tools', { token: adminToken, body: {} }),
+  200,
+  'approve',
+);
+const client = expect(
+  await call('POST', '/v1/oauth-clients', {
+    token: adminToken,
+    body: { name: '/bench/agent', resources: [created.endpoint], accessTokenTtlSeconds: 3600 },
+  }),
+  201,
+  'agent',
+);
+expect(await call('POST', '/v1/roles', { token: adminToken, body: { name: 'bench-mcp' } }), 201, 'role');
+expect(
+  await call('POST', '/v1/roles/bench-mcp/rules', {
+    token: adminToken,
+    body: { ruleType: 'mcp-tool', path: '/bench/*', capabilities: ['call'] },
+  }),
+  200,
+  'rule',
+);
+expect(
+  await call('POST', '/v1/roles/bench-mcp/associations', {
+    token: adminToken,
+    body: { authMethodId: client.client.clientId },
+  }),
+  201,
+  'association',
+);
+const tokenRes = await fetch(`${issuer}/oauth/token`, {
+  method: 'POST',
+  headers: {
+    'content-type': 'application/x-www-form-urlencoded',
+    authorization: `Basic ${Buffer.from(`${client.client.clientId}:${client.clientSecret}`).toString('base64')}`,
+  },
+  body: new URLSearchParams({ grant_type: 'client_credentials', resource: created.endpoint }).toString(),
+});
+const { access_token: token } = await tokenRes.json();
+
+async function connect(url, headers = {}) {
+  const c = new Client({ name: 'bench-agent', version: '1' });
+  await c.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
+  return c;
+}
+const direct = await connect(upstream.info.url);
+const gateway = await connect(created.endpoint, { authorization: `Bearer ${token}` });
+const params = (i) => ({ name: 'echo', arguments: { text: `hello ${i}`, n: i } });
+// The sequence rule is evaluated on every call (this session never read a report, so echo passes).
+const check = await gateway.callTool(params(0));
+if (check.isError || check.content[0].text !== 'hello 0') throw new Error(JSON.stringify(check));
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+async function one(c, i) {
+  const t0 = performance.now();
+  await c.callTool(params(i));
+  return performance.now() - t0;
+}
+// Warm-up, then interleaved: direct, gateway, direct, gateway… so both see the same machine.
+for (let i = 0; i < 300; i++) {
+  await one(direct, i);
+  await one(gateway, i);
+}
+const d = [];
+const g = [];
+for (let i = 0; i < CALLS; i++) {
+  d.push(await one(direct, i));
+  g.push(await one(gateway, i));
+}
+const ms = (x) => `${x.toFixed(3)} ms`;
+console.log(`\ntools/call latency, 1 in flight, ${CALLS} calls each, interleaved:`);
+console.log(`  direct   median ${ms(pct(d, 50))}  p99 ${ms(pct(d, 99))}`);
+console.log(`  gateway  median ${ms(pct(g, 50))}  p99 ${ms(pct(g, 99))}`);
+const added = g.map((x, i) => x - d[i]);
+console.log(
+  `  added (pairwise) median ${ms(pct(added, 50))}  p99 ${ms(pct(added, 99))}  (median gateway − median direct ${ms(pct(g, 50) - pct(d, 50))}; budget ≤ 1 ms)`,
+);
+
+async function throughput(c, label) {
+  let n = 0;
+  const until = performance.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < until) await c.callTool(params(n++));
+    }),
+  );
+  const rate = n / SECONDS;
+  console.log(`  ${label.padEnd(8)} ${rate.toFixed(0)} calls/s`);
+  return rate;
+}
+console.log(
+  `\nthroughput, ${CONCURRENCY} in flight, ${SECONDS} s each (argument, rate and sequence rules active):`,
+);
+const td = await throughput(direct, 'direct');
+const tg = await throughput(gateway, 'gateway');
+console.log(`  gateway/direct ${(tg / td).toFixed(2)}`);
+
+await direct.close();
+await gateway.close();
+await server.close?.();
+await tessera.close();
+upstream.process.kill('SIGTERM');
+if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
+process.exit(0);
