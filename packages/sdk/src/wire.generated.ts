@@ -486,7 +486,7 @@ export interface PostV1AccessExplainRequest {
   token?: string;
   /** `*` matches any characters including `/`; `+` one path segment. A leading `/` is added. */
   path: string;
-  action: 'read' | 'list' | 'create' | 'update' | 'delete';
+  action: 'read' | 'list' | 'create' | 'update' | 'delete' | 'call';
   /** What the path names; default item. */
   ruleType?:
     | 'item'

@@ -267,10 +267,16 @@ export function toolVisible(policy: ServerPolicy, tool: string, ctx: CallContext
   return visible;
 }
 
+/** What made a deny rule apply, readably (`after sensitive-read`, `args.amount > 1000`). */
 function describeWhen(when: RuleWhen | undefined): string | null {
   if (!when) return null;
-  const parts = Object.keys(when).filter((k) => (when as Record<string, unknown>)[k] !== undefined);
-  return parts.length ? parts.join('+') : null;
+  const parts: string[] = [];
+  if (when.after) parts.push(`after ${when.after.join(',')}`);
+  for (const c of when.args ?? [])
+    parts.push(`args.${c.arg} ${c.op}${c.value !== undefined ? ` ${JSON.stringify(c.value)}` : ''}`);
+  for (const key of ['callers', 'delegated', 'maxHops', 'rate', 'hours'] as const)
+    if (when[key] !== undefined) parts.push(key);
+  return parts.length ? parts.join(' and ') : null;
 }
 
 /** Checks a policy from the wire: returns an error message or null. */
