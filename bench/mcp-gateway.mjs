@@ -9,6 +9,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { isolatingFetch } from '../packages/server/dist/capabilities/mcp/mcp.upstream.js';
 import { parseArgs } from './lib/args.mjs';
 import { startBenchTessera } from './lib/tessera-target.mjs';
 
@@ -132,7 +133,11 @@ const { access_token: token } = await tokenRes.json();
 
 async function connect(url, headers = {}) {
   const c = new Client({ name: 'bench-agent', version: '1' });
-  await c.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
+  // The agents use the gateway's per-request signal too: the SDK transport's shared one gathers an
+  // abort listener per call (ADR 0017), on either path.
+  await c.connect(
+    new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers }, fetch: isolatingFetch }),
+  );
   return c;
 }
 const direct = await connect(upstream.info.url);

@@ -9,6 +9,31 @@ export const UPSTREAM_TIMEOUT_MS = 30_000;
 /** At most this many pooled upstream clients (per server and upstream credential). */
 const POOL_LIMIT = 500;
 
+/**
+ * `fetch` with a private AbortSignal per request. The SDK's Streamable HTTP transport passes one
+ * connection-wide signal to every fetch, and undici adds an abort listener to it per request that
+ * only garbage collection removes: a pooled client would gather one listener per call
+ * (MaxListenersExceededWarning after 1,500 calls, and the memory with it). The private signal
+ * follows the shared one; the link is removed once a JSON answer is in, and kept for an SSE stream
+ * (closing the transport must still end it).
+ */
+export const isolatingFetch = async (url: string | URL, init?: RequestInit): Promise<Response> => {
+  const parent = init?.signal;
+  if (!parent) return fetch(url, init);
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(parent.reason);
+  if (parent.aborted) controller.abort(parent.reason);
+  else parent.addEventListener('abort', onAbort, { once: true });
+  let keep = false;
+  try {
+    const response = await fetch(url, { ...init, signal: controller.signal });
+    keep = (response.headers.get('content-type') ?? '').includes('text/event-stream');
+    return response;
+  } finally {
+    if (!keep) parent.removeEventListener('abort', onAbort);
+  }
+};
+
 interface Entry {
   key: string;
   server: string;
@@ -67,6 +92,7 @@ export function createUpstreamPool(deps: {
           })
         : new StreamableHTTPClientTransport(new URL(server.url!), {
             requestInit: { headers: credential.headers },
+            fetch: isolatingFetch,
           });
     const entry: Entry = {
       key,
