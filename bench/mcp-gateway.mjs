@@ -176,6 +176,21 @@ console.log(
   `  added (pairwise) median ${ms(pct(added, 50))}  p99 ${ms(pct(added, 99))}  (median gateway − median direct ${ms(pct(g, 50) - pct(d, 50))}; budget ≤ 1 ms)`,
 );
 
+// Where the gateway's time goes: each audited call records its total time at the door's handler
+// and the upstream round trip inside it; the difference is the gateway's own work (token, roles,
+// policy, catalogue, credential). The rest of the added latency is the second HTTP hop.
+await new Promise((r) => setTimeout(r, 200));
+const events = expect(
+  await call('GET', '/v1/audit/events?type=mcp.tool_called&limit=500', { token: adminToken }),
+  200,
+  'audit',
+).items.filter((e) => e.data?.upstreamMs !== undefined);
+const own = events.map((e) => e.data.latencyMs - e.data.upstreamMs);
+const up = events.map((e) => e.data.upstreamMs);
+console.log(
+  `  inside the gateway (last ${events.length} audited calls): own work median ${ms(pct(own, 50))} p99 ${ms(pct(own, 99))}; upstream round trip median ${ms(pct(up, 50))}`,
+);
+
 async function throughput(c, label) {
   let n = 0;
   const until = performance.now() + SECONDS * 1000;

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -8,6 +9,8 @@ import { McpError, type McpServerRecord, RPC, type ToolDefinition } from './mcp.
 export const UPSTREAM_TIMEOUT_MS = 30_000;
 /** At most this many pooled upstream clients (per server and upstream credential). */
 const POOL_LIMIT = 500;
+
+const unlimited = new WeakSet<AbortSignal>();
 
 /**
  * `fetch` with a private AbortSignal per request. The SDK's Streamable HTTP transport passes one
@@ -20,6 +23,11 @@ const POOL_LIMIT = 500;
 export const isolatingFetch = async (url: string | URL, init?: RequestInit): Promise<Response> => {
   const parent = init?.signal;
   if (!parent) return fetch(url, init);
+  // One link per request in flight (removed when it settles): many in flight is not a leak.
+  if (!unlimited.has(parent)) {
+    setMaxListeners(0, parent);
+    unlimited.add(parent);
+  }
   const controller = new AbortController();
   const onAbort = () => controller.abort(parent.reason);
   if (parent.aborted) controller.abort(parent.reason);
