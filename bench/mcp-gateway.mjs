@@ -5,13 +5,11 @@
 // sequence rule active on every call. DESIGN §5 budget: ≤ 1 ms median added.
 // Usage: npm run build && node bench/mcp-gateway.mjs [--calls 2000] [--concurrency 16] [--seconds 5]
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { isolatingFetch } from '../packages/server/dist/capabilities/mcp/mcp.upstream.js';
 import { parseArgs } from './lib/args.mjs';
-import { startBenchTessera } from './lib/tessera-target.mjs';
 
 const args = parseArgs();
 const CALLS = Number(args.calls ?? 2000);
@@ -39,98 +37,16 @@ await new Promise((resolve) => {
 });
 
 const upstream = await child('lib/mcp-upstream.mjs', ['--port', '0']);
-const port = 9230 + Math.floor(Math.random() * 50);
-const { server, tessera, dataDir, ownsDataDir, call, expect } = await startBenchTessera({
-  args,
-  port,
-  dataDirPrefix: 'tessera-mcp-bench-',
-});
-const issuer = `http://127.0.0.1:${port}`;
-const admin = JSON.parse(readFileSync(join(dataDir, 'admin.json'), 'utf8'));
-const adminToken = expect(
-  await call('POST', '/v1/auth', { body: { accessType: 'access_key', ...admin } }),
-  200,
-  'admin sign-in',
-).token;
-const policy = {
-  rules: [
-    {
-      id: 'echo',
-      tool: 'echo',
-      effect: 'allow',
-      when: {
-        args: [
-          { arg: 'text', op: 'glob', value: 'hello*' },
-          { arg: 'n', op: '<=', value: 1_000_000_000 },
-        ],
-        rate: { max: 1_000_000, windowSeconds: 60 },
-      },
-    },
-    {
-      id: 'reports',
-      tool: 'read_report',
-      effect: 'allow',
-      when: { args: [{ arg: 'path', op: 'under', value: '/srv/**' }] },
-    },
-    { id: 'mail', tool: 'send_email', effect: 'allow' },
-    {
-      id: 'no-exfiltration',
-      tool: 'label:external-send',
-      effect: 'deny',
-      when: { after: ['sensitive-read'] },
-    },
-    { id: 'no-echo-after-read', tool: 'echo', effect: 'deny', when: { after: ['sensitive-read'] } },
-  ],
-  tools: { read_report: { labels: ['sensitive-read'] }, send_email: { labels: ['external-send'] } },
-};
-const created = expect(
-  await call('POST', '/v1/mcp-servers', {
-    token: adminToken,
-    body: { name: 'bench', url: upstream.info.url, owner: 'bench@example.com', policy },
-  }),
-  201,
-  'register the upstream',
-);
-expect(
-  await call('POST', '/v1/mcp-servers/bench/approve-tools', { token: adminToken, body: {} }),
-  200,
-  'approve',
-);
-const client = expect(
-  await call('POST', '/v1/oauth-clients', {
-    token: adminToken,
-    body: { name: '/bench/agent', resources: [created.endpoint], accessTokenTtlSeconds: 3600 },
-  }),
-  201,
-  'agent',
-);
-expect(await call('POST', '/v1/roles', { token: adminToken, body: { name: 'bench-mcp' } }), 201, 'role');
-expect(
-  await call('POST', '/v1/roles/bench-mcp/rules', {
-    token: adminToken,
-    body: { ruleType: 'mcp-tool', path: '/bench/*', capabilities: ['call'] },
-  }),
-  200,
-  'rule',
-);
-expect(
-  await call('POST', '/v1/roles/bench-mcp/associations', {
-    token: adminToken,
-    body: { authMethodId: client.client.clientId },
-  }),
-  201,
-  'association',
-);
-const tokenRes = await fetch(`${issuer}/oauth/token`, {
-  method: 'POST',
-  headers: {
-    'content-type': 'application/x-www-form-urlencoded',
-    authorization: `Basic ${Buffer.from(`${client.client.clientId}:${client.clientSecret}`).toString('base64')}`,
-  },
-  body: new URLSearchParams({ grant_type: 'client_credentials', resource: created.endpoint }).toString(),
-});
-const { access_token: token } = await tokenRes.json();
-
+// Tessera runs in its own process, as in production: its off-path work (the audit commit) is not
+// charged to the next direct call of this process.
+const gatewayPort = 9230 + Math.floor(Math.random() * 50);
+const target = await child('targets/tessera-mcp.mjs', [
+  '--upstream',
+  upstream.info.url,
+  '--port',
+  String(gatewayPort),
+]);
+const { endpoint, token, adminToken, issuer } = target.info;
 async function connect(url, headers = {}) {
   const c = new Client({ name: 'bench-agent', version: '1' });
   // The agents use the gateway's per-request signal too: the SDK transport's shared one gathers an
@@ -141,7 +57,7 @@ async function connect(url, headers = {}) {
   return c;
 }
 const direct = await connect(upstream.info.url);
-const gateway = await connect(created.endpoint, { authorization: `Bearer ${token}` });
+const gateway = await connect(endpoint, { authorization: `Bearer ${token}` });
 const params = (i) => ({ name: 'echo', arguments: { text: `hello ${i}`, n: i } });
 // The sequence rule is evaluated on every call (this session never read a report, so echo passes).
 const check = await gateway.callTool(params(0));
@@ -180,10 +96,12 @@ console.log(
 // and the upstream round trip inside it; the difference is the gateway's own work (token, roles,
 // policy, catalogue, credential). The rest of the added latency is the second HTTP hop.
 await new Promise((r) => setTimeout(r, 200));
-const events = expect(
-  await call('GET', '/v1/audit/events?type=mcp.tool_called&limit=500', { token: adminToken }),
-  200,
-  'audit',
+const events = (
+  await (
+    await fetch(`${issuer}/v1/audit/events?type=mcp.tool_called&limit=500`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+    })
+  ).json()
 ).items.filter((e) => e.data?.upstreamMs !== undefined);
 const own = events.map((e) => e.data.latencyMs - e.data.upstreamMs);
 const up = events.map((e) => e.data.upstreamMs);
@@ -212,8 +130,6 @@ console.log(`  gateway/direct ${(tg / td).toFixed(2)}`);
 
 await direct.close();
 await gateway.close();
-await server.close?.();
-await tessera.close();
+target.process.kill('SIGTERM');
 upstream.process.kill('SIGTERM');
-if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
 process.exit(0);
