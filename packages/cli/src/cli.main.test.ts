@@ -232,6 +232,7 @@ const MCP_SERVER = {
   command: null,
   upstreamAuth: { kind: 'none' },
   requiredScopes: [],
+  timeoutSeconds: 30,
   policy: { rules: [{ id: 'r1', tool: '*', effect: 'allow' }], tools: {} },
   pinnedTools: [{ name: 'echo', hash: 'abc', approvedAt: '2026-01-01T00:00:00.000Z' }],
   createdAt: '2026-01-01T00:00:00.000Z',

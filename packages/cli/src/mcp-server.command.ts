@@ -126,6 +126,7 @@ const add: CommandSpec = {
       placeholder: 'URI',
       description: 'the upstream audience minted tokens name (token-exchange)',
     },
+    timeout: { type: 'number', placeholder: 'SEC', description: 'per upstream request, 1-300 (default 30)' },
     ...POLICY,
   },
   positionals: '[NAME]',
@@ -141,6 +142,7 @@ const add: CommandSpec = {
     const kind = args.choice('upstream-auth', ['none', 'secret', 'token-exchange'] as const) ?? 'none';
     const item = args.str('secret-item');
     const audience = args.str('audience');
+    const timeout = args.positiveInt('timeout');
     if (kind === 'secret' && !item) throw new UsageError('--upstream-auth secret needs --secret-item');
     if (kind === 'token-exchange' && !audience)
       throw new UsageError('--upstream-auth token-exchange needs --audience');
@@ -155,6 +157,7 @@ const add: CommandSpec = {
       owner: args.requireStr('owner'),
       ...(url ? { url } : { command: splitCommand(stdio!) }),
       upstreamAuth,
+      ...(timeout ? { timeoutSeconds: timeout } : {}),
       ...(await policyBody(args)),
     };
     const server = await ctx.withAdmin((t) => ctx.client.createMcpServer(t, body));

@@ -129,6 +129,7 @@ export interface McpServer {
         scope?: string;
       };
   requiredScopes: string[];
+  timeoutSeconds: number;
   policy: {
     rules: {
       id: string;
@@ -1309,6 +1310,8 @@ export interface PostV1McpServersRequest {
       }
     >;
   };
+  /** Per upstream request; default 30. */
+  timeoutSeconds?: number;
 }
 
 /**

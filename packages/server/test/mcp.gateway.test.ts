@@ -360,6 +360,7 @@ describe('MCP gateway, upstream auth and stdio', () => {
       name,
       command: [process.execPath, script],
       owner: 'bob@example.com',
+      timeoutSeconds: 3,
       policy: { rules: [{ id: 'all', tool: '*', effect: 'allow' }], tools: {} },
     });
     await admin('POST', `/v1/mcp-servers/${name}/approve-tools`, {});
@@ -377,6 +378,29 @@ describe('MCP gateway, upstream auth and stdio', () => {
     expect(again.text).toMatch(/^stdio:b:\d+$/);
     expect(again.text!.split(':')[2]).not.toBe(first.text!.split(':')[2]);
     await agent.close();
+    // An upstream that hangs: 504 with a stable code after the server's timeout; the next call works.
+    const token = await tokenFor({ clientId: c.clientId, secret: c.clientSecret! }, created.endpoint);
+    const hung = await fetch(created.endpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${token}`,
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/call',
+        'mcp-name': 'hang',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 9,
+        method: 'tools/call',
+        params: { name: 'hang', arguments: {} },
+      }),
+    });
+    expect(hung.status).toBe(504);
+    expect(((await hung.json()) as any).error.data.code).toBe('upstream_timeout');
+    const after = await sdkDriver(token, created.endpoint);
+    expect((await after.call('echo', { text: 'c' })).text).toMatch(/^stdio:c:\d+$/);
+    await after.close();
   });
 });
 

@@ -32,6 +32,8 @@ export interface McpServerRecord {
   /** The program and its arguments (stdio). */
   command: string[] | null;
   upstreamAuth: UpstreamAuth;
+  /** How long one upstream request may take (504 `upstream_timeout` after). */
+  timeoutMs: number;
   /** Scopes every caller's token must carry (else 403 insufficient_scope: step-up). */
   requiredScopes: string[];
   policy: ServerPolicy;

@@ -36,6 +36,14 @@ export const mcpMigrations = (): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0002-mcp-server-timeout': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('mcp_servers')
+        .addColumn('timeout_ms', 'integer', (c) => c.notNull().defaultTo(30_000))
+        .execute();
+    },
+  },
 });
 
 interface Row {
@@ -48,6 +56,7 @@ interface Row {
   required_scopes: string;
   policy: string;
   pinned: string;
+  timeout_ms: number;
   created_at_ms: number | string;
   updated_at_ms: number | string;
 }
@@ -62,6 +71,7 @@ const toRow = (s: McpServerRecord): Row => ({
   required_scopes: JSON.stringify(s.requiredScopes),
   policy: JSON.stringify(s.policy),
   pinned: JSON.stringify(s.pinned),
+  timeout_ms: s.timeoutMs,
   created_at_ms: s.createdAtMs,
   updated_at_ms: s.updatedAtMs,
 });
@@ -76,6 +86,7 @@ const fromRow = (r: Row): McpServerRecord => ({
   requiredScopes: JSON.parse(r.required_scopes),
   policy: JSON.parse(r.policy),
   pinned: JSON.parse(r.pinned),
+  timeoutMs: Number(r.timeout_ms),
   createdAtMs: Number(r.created_at_ms),
   updatedAtMs: Number(r.updated_at_ms),
 });

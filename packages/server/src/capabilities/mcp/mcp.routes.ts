@@ -123,6 +123,7 @@ const ServerSchema = Type.Object(
     command: Nullable(Type.Array(Type.String())),
     upstreamAuth: UpstreamAuthSchema,
     requiredScopes: Type.Array(Type.String()),
+    timeoutSeconds: Type.Integer(),
     policy: PolicySchema,
     pinnedTools: Type.Array(Type.Object({ name: Type.String(), hash: Type.String(), approvedAt: IsoTime })),
     createdAt: IsoTime,
@@ -153,6 +154,7 @@ function toWire(s: McpServerRecord, mcp: McpService): Static<typeof ServerSchema
     command: s.command,
     upstreamAuth: s.upstreamAuth,
     requiredScopes: s.requiredScopes,
+    timeoutSeconds: Math.round(s.timeoutMs / 1000),
     policy: s.policy as Static<typeof PolicySchema>,
     pinnedTools: Object.entries(s.pinned)
       .map(([name, p]) => ({ name, hash: p.hash, approvedAt: toIso(p.approvedAtMs) }))
@@ -206,6 +208,9 @@ export function registerMcpRoutes(app: TypedApp, deps: { mcp: McpService }) {
             upstreamAuth: Type.Optional(UpstreamAuthSchema),
             requiredScopes: Type.Optional(Scopes),
             policy: Type.Optional(PolicySchema),
+            timeoutSeconds: Type.Optional(
+              Type.Integer({ minimum: 1, maximum: 300, description: 'Per upstream request; default 30.' }),
+            ),
           },
           { additionalProperties: false },
         ),

@@ -46,6 +46,7 @@ export interface AddServerInput {
   upstreamAuth?: UpstreamAuth;
   requiredScopes?: string[];
   policy?: ServerPolicy;
+  timeoutSeconds?: number;
 }
 
 /** Who calls the gateway, as the front door authenticated them. */
@@ -210,6 +211,7 @@ export function createMcpService(deps: {
       command: input.command?.length ? input.command : null,
       upstreamAuth: input.upstreamAuth ?? { kind: 'none' },
       requiredScopes: input.requiredScopes ?? [],
+      timeoutMs: (input.timeoutSeconds ?? 30) * 1000,
       policy: input.policy ?? EMPTY_POLICY,
       pinned: {},
       createdAtMs: now,

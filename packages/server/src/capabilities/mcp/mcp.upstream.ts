@@ -120,18 +120,20 @@ export function createUpstreamPool(deps: {
     client.setNotificationHandler(ToolListChangedNotificationSchema, async () =>
       deps.onCatalogueChanged(server.name),
     );
-    entry.ready = client.connect(transport, { timeout }).catch((error) => {
-      drop(entry);
-      throw new McpError(
-        RPC.upstream,
-        'upstream_unavailable',
-        'The upstream MCP server is not reachable.',
-        502,
-        {
-          cause: String((error as Error)?.message ?? error).slice(0, 200),
-        },
-      );
-    });
+    entry.ready = client
+      .connect(transport, { timeout: Math.max(timeout, server.timeoutMs || 0) })
+      .catch((error) => {
+        drop(entry);
+        throw new McpError(
+          RPC.upstream,
+          'upstream_unavailable',
+          'The upstream MCP server is not reachable.',
+          502,
+          {
+            cause: String((error as Error)?.message ?? error).slice(0, 200),
+          },
+        );
+      });
     pool.set(key, entry);
     return entry;
   }
@@ -190,7 +192,9 @@ export function createUpstreamPool(deps: {
         const tools: ToolDefinition[] = [];
         let cursor: string | undefined;
         for (let page = 0; page < 50; page++) {
-          const result = await client.listTools(cursor ? { cursor } : {}, { timeout });
+          const result = await client.listTools(cursor ? { cursor } : {}, {
+            timeout: server.timeoutMs || timeout,
+          });
           for (const t of result.tools) {
             tools.push({
               name: t.name,
@@ -216,9 +220,9 @@ export function createUpstreamPool(deps: {
         server,
         credential,
         (client) =>
-          client.callTool({ name, arguments: args }, undefined, { timeout }) as Promise<
-            Record<string, unknown>
-          >,
+          client.callTool({ name, arguments: args }, undefined, {
+            timeout: server.timeoutMs || timeout,
+          }) as Promise<Record<string, unknown>>,
       );
     },
     /** Closes every connection of a server (removed, or its address changed). */
