@@ -460,3 +460,71 @@ describe('MCP gateway, bad input', () => {
     expect(JSON.stringify(items)).not.toContain('eve@evil.test');
   });
 });
+
+describe('MCP gateway, high-impact tools (approvals capability)', () => {
+  it('waits for the owner, runs once approved, exactly once; a denial sticks', async () => {
+    const name = `approve-${suffix}`;
+    const created = await admin('POST', '/v1/mcp-servers', {
+      name,
+      url: upstream.url,
+      owner: 'alice@example.com',
+      policy: {
+        rules: [
+          {
+            id: 'pay',
+            tool: 'transfer',
+            effect: 'allow',
+            when: { args: [{ arg: 'amount', op: '<=', value: 1000 }] },
+          },
+        ],
+        tools: { transfer: { highImpact: true } },
+      },
+    });
+    await admin('POST', `/v1/mcp-servers/${name}/approve-tools`, {});
+    const c = await createClient(s, `/agents/approve-${suffix}`, { resources: [created.endpoint] });
+    await grantCall(c.clientId, `/${name}/*`);
+    const agent = await sdkDriver(
+      await tokenFor({ clientId: c.clientId, secret: c.clientSecret! }, created.endpoint),
+      created.endpoint,
+    );
+    const before = upstream.calls.transfer?.length ?? 0;
+
+    const first = await agent.call('transfer', { amount: 700, to: 'bob' });
+    expect(first.error).toMatchObject({
+      code: -32002,
+      data: { code: 'mcp_approval_required', status: 'pending' },
+    });
+    const id = first.error!.data.approvalId as string;
+    const request = await admin('GET', `/v1/approvals/${id}`);
+    expect(request).toMatchObject({
+      status: 'pending',
+      action: { kind: 'mcp.tool_call', server: name, tool: 'transfer' },
+      approvers: { kind: 'owner', ownerOf: created.identityId },
+    });
+    // Still pending: the same request, no upstream call.
+    expect((await agent.call('transfer', { amount: 700, to: 'bob' })).error?.data).toMatchObject({
+      code: 'mcp_approval_pending',
+      approvalId: id,
+    });
+    // Other arguments are another action: the approval of these does not cover them.
+    const other = await agent.call('transfer', { amount: 701, to: 'bob' });
+    expect(other.error?.data.approvalId).not.toBe(id);
+    expect(upstream.calls.transfer?.length ?? 0).toBe(before);
+
+    await admin('POST', `/v1/approvals/${id}/approve`, { comment: 'ok' });
+    expect(await agent.call('transfer', { amount: 700, to: 'bob' })).toEqual({ text: 'transferred 700' });
+    expect(upstream.calls.transfer!.length).toBe(before + 1);
+    // Single use: the same call again needs a new approval, and nothing reaches the upstream.
+    const again = await agent.call('transfer', { amount: 700, to: 'bob' });
+    expect(again.error?.data.code).toBe('mcp_approval_required');
+    expect(again.error?.data.approvalId).not.toBe(id);
+    expect(upstream.calls.transfer!.length).toBe(before + 1);
+
+    await admin('POST', `/v1/approvals/${other.error!.data.approvalId}/deny`, { comment: 'no' });
+    expect((await agent.call('transfer', { amount: 701, to: 'bob' })).error?.data.code).toBe(
+      'mcp_approval_denied',
+    );
+    expect(upstream.calls.transfer!.length).toBe(before + 1);
+    await agent.close();
+  });
+});
