@@ -9,7 +9,7 @@ import type { CommandSpec } from './cli.context.js';
 import { CommandExit, EXIT_FAILURE } from './cli.errors.js';
 import { RULE_TYPES } from './role.command.js';
 
-const ACTIONS = ['read', 'list', 'create', 'update', 'delete'] as const;
+const ACTIONS = ['read', 'list', 'create', 'update', 'delete', 'call'] as const;
 
 /** The readable explanation: the summary line, then what else was considered. */
 export function renderExplanation(e: AccessExplanation): string {

@@ -23,6 +23,7 @@ import {
 import { dynamicSecretCommands } from './dynamic-secret.command.js';
 import { identityCommands } from './identity.command.js';
 import { loginCommands } from './login.command.js';
+import { mcpServerCommands } from './mcp-server.command.js';
 import { oauthClientCommands } from './oauth-client.command.js';
 import { roleCommands } from './role.command.js';
 import { rootKeyCommands } from './root-key.command.js';
@@ -42,6 +43,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...loginCommands,
   ...authMethodCommands,
   ...oauthClientCommands,
+  ...mcpServerCommands,
   ...uidCommands.slice(0, 1),
   ...uidRotateCommands,
   ...uidCommands.slice(1),

@@ -18,14 +18,14 @@ import { UsageError } from './cli.errors.js';
 import { durationFlag } from './duration.units.js';
 import { formatTime, listText, renderKeyValues, renderTable, yesNo } from './output.format.js';
 
-const RULE_TYPE_WORDS = ['item', 'auth-method', 'role', 'identity', 'audit', 'scope'] as const;
+const RULE_TYPE_WORDS = ['item', 'auth-method', 'role', 'identity', 'audit', 'scope', 'mcp-tool'] as const;
 /** Every rule-type spelling the server takes: native, Akeyless (`…-rule`), and `*` (all types). */
 export const RULE_TYPES: readonly RuleTypeName[] = [
   ...RULE_TYPE_WORDS,
   ...RULE_TYPE_WORDS.map((t) => `${t}-rule` as const),
   '*',
 ];
-const CAPABILITIES = ['read', 'list', 'create', 'update', 'delete', 'deny'] as const;
+const CAPABILITIES = ['read', 'list', 'create', 'update', 'delete', 'call', 'deny'] as const;
 const CLAIM_KEYS = ['identity-id', 'identity-name', 'kind', 'environment', 'tag', 'uid-subtree'] as const;
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 
@@ -232,7 +232,7 @@ const setRoleRule: CommandSpec = {
   path: ['set-role-rule'],
   summary: 'Set the capabilities of a rule (replacing those of the same role, type and path)',
   details:
-    'Capabilities: read, list, create, update, delete, deny (list is implied by any other; deny beats ' +
+    'Capabilities: read, list, create, update, delete, call (MCP tools), deny (list is implied by any other; deny beats ' +
     'everything). --ttl is in MINUTES. Conditions (all must hold): --cidr (source networks), --claim ' +
     `key=value (claims: ${CLAIM_KEYS.join(', ')}), --hours FROM-TO with optional --days (UTC).`,
   options: {

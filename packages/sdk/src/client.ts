@@ -25,6 +25,7 @@ import type {
   CreateAuthMethodResponse,
   CreateDynamicSecretRequest,
   CreateIdentityRequest,
+  CreateMcpServerRequest,
   CreateOAuthClientRequest,
   CreateOAuthClientResponse,
   CreateOidcFederationAuthMethodRequest,
@@ -58,6 +59,8 @@ import type {
   ListSecretsQuery,
   LoginPoll,
   LoginStart,
+  McpServer,
+  McpToolCatalogue,
   OAuthClient,
   OAuthServerMetadata,
   Page,
@@ -90,6 +93,7 @@ import type {
   UidTreeQuery,
   UpdateAuthMethodRequest,
   UpdateIdentityRequest,
+  UpdateMcpServerRequest,
   UpdateOAuthClientRequest,
   UpdateRotatedSecretRequest,
   UpdateSecretRequest,
@@ -312,6 +316,92 @@ export class TesseraClient {
     return this.#call({
       method: 'DELETE',
       path: `/v1/auth-methods/${seg(id)}`,
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  // ------------------------------------------------------------------ MCP gateway
+
+  /** `POST /v1/mcp-servers`: registers an upstream MCP server (HTTP `url` or stdio `command`). */
+  createMcpServer(token: string, body: CreateMcpServerRequest, options?: RequestOptions): Promise<McpServer> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/mcp-servers',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/mcp-servers`. */
+  async listMcpServers(token: string, options?: RequestOptions): Promise<McpServer[]> {
+    const page = await this.#call<{ items: McpServer[] }>({
+      method: 'GET',
+      path: '/v1/mcp-servers',
+      credential: token,
+      signal: options?.signal,
+    });
+    return page.items;
+  }
+
+  /** `GET /v1/mcp-servers/:name`. */
+  getMcpServer(token: string, name: string, options?: RequestOptions): Promise<McpServer> {
+    return this.#call({
+      method: 'GET',
+      path: `/v1/mcp-servers/${seg(name)}`,
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  /** `PATCH /v1/mcp-servers/:name`: replaces the server's tool policy and/or required scopes. */
+  updateMcpServer(
+    token: string,
+    name: string,
+    body: UpdateMcpServerRequest,
+    options?: RequestOptions,
+  ): Promise<McpServer> {
+    return this.#call({
+      method: 'PATCH',
+      path: `/v1/mcp-servers/${seg(name)}`,
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/mcp-servers/:name/tools`: the upstream's catalogue, each tool approved, changed, new or removed. */
+  mcpServerTools(token: string, name: string, options?: RequestOptions): Promise<McpToolCatalogue> {
+    return this.#call({
+      method: 'GET',
+      path: `/v1/mcp-servers/${seg(name)}/tools`,
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/mcp-servers/:name/approve-tools`: pins the current definitions (all new/changed, or `tools`). */
+  approveMcpTools(
+    token: string,
+    name: string,
+    tools?: string[],
+    options?: RequestOptions,
+  ): Promise<McpToolCatalogue> {
+    return this.#call({
+      method: 'POST',
+      path: `/v1/mcp-servers/${seg(name)}/approve-tools`,
+      credential: token,
+      body: tools ? { tools } : {},
+      signal: options?.signal,
+    });
+  }
+
+  /** `DELETE /v1/mcp-servers/:name`. */
+  deleteMcpServer(token: string, name: string, options?: RequestOptions): Promise<void> {
+    return this.#call({
+      method: 'DELETE',
+      path: `/v1/mcp-servers/${seg(name)}`,
       credential: token,
       signal: options?.signal,
     });

@@ -218,6 +218,76 @@ export interface LeakFinding {
   lastReportedAt: string;
 }
 
+export interface McpServer {
+  name: string;
+  /** The gateway URL agents connect to (the token audience). */
+  endpoint: string;
+  identityId: string;
+  transport: 'http' | 'stdio';
+  url: string | null;
+  command: string[] | null;
+  upstreamAuth:
+    | {
+        kind: 'none';
+      }
+    | {
+        kind: 'secret';
+        item: string;
+        header?: string;
+      }
+    | {
+        kind: 'token-exchange';
+        audience: string;
+        scope?: string;
+      };
+  requiredScopes: string[];
+  timeoutSeconds: number;
+  policy: {
+    rules: {
+      id: string;
+      tool: string;
+      effect: 'allow' | 'deny';
+      when?: {
+        args?: {
+          arg: string;
+          op: '==' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'not-in' | 'glob' | 'under' | 'present';
+          value?: string | number | boolean | (string | number)[];
+        }[];
+        maxHops?: number;
+        delegated?: boolean;
+        callers?: string[];
+        after?: string[];
+        rate?: {
+          max: number;
+          windowSeconds: number;
+        };
+        hours?: {
+          fromHour: number;
+          toHour: number;
+        };
+      };
+    }[];
+    tools: Record<
+      string,
+      {
+        labels?: string[];
+        highImpact?: boolean;
+        logArguments?: boolean;
+      }
+    >;
+  };
+  pinnedTools: {
+    name: string;
+    hash: string;
+    /** ISO-8601 UTC */
+    approvedAt: string;
+  }[];
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  updatedAt: string;
+}
+
 export interface OAuthClient {
   /** The client_id: the auth method access id (p-…). */
   clientId: string;
@@ -467,6 +537,24 @@ export interface GetWellKnownOauthAuthorizationServerResponse {
   tls_client_certificate_bound_access_tokens: boolean;
 }
 
+/** Path parameters of `GET /.well-known/oauth-protected-resource/mcp/{name}`. */
+export interface GetWellKnownOauthProtectedResourceMcpByNameParams {
+  /** The gateway path: /mcp/NAME. */
+  name: string;
+}
+
+/**
+ * Answer 200 of `GET /.well-known/oauth-protected-resource/mcp/{name}`.
+ * OAuth protected resource metadata of an MCP gateway endpoint (RFC 9728).
+ */
+export interface GetWellKnownOauthProtectedResourceMcpByNameResponse {
+  resource: string;
+  authorization_servers: string[];
+  scopes_supported: string[];
+  bearer_methods_supported: string[];
+  resource_name: string;
+}
+
 /**
  * Answer 200 of `GET /healthz`.
  * Liveness.
@@ -474,6 +562,21 @@ export interface GetWellKnownOauthAuthorizationServerResponse {
 export interface GetHealthzResponse {
   status: 'ok';
   version: string;
+}
+
+/** Path parameters of `GET /mcp/{name}`. */
+export interface GetMcpByNameParams {
+  name: string;
+}
+
+/** Path parameters of `POST /mcp/{name}`. */
+export interface PostMcpByNameParams {
+  name: string;
+}
+
+/** Path parameters of `DELETE /mcp/{name}`. */
+export interface DeleteMcpByNameParams {
+  name: string;
 }
 
 /** Path parameters of `GET /oauth/register/{clientId}`. */
@@ -510,7 +613,7 @@ export interface PostV1AccessExplainRequest {
   token?: string;
   /** `*` matches any characters including `/`; `+` one path segment. A leading `/` is added. */
   path: string;
-  action: 'read' | 'list' | 'create' | 'update' | 'delete';
+  action: 'read' | 'list' | 'create' | 'update' | 'delete' | 'call';
   /** What the path names; default item. */
   ruleType?:
     | 'item'
@@ -519,13 +622,15 @@ export interface PostV1AccessExplainRequest {
     | 'identity'
     | 'audit'
     | 'scope'
+    | 'mcp-tool'
     | '*'
     | 'item-rule'
     | 'auth-method-rule'
     | 'role-rule'
     | 'identity-rule'
     | 'audit-rule'
-    | 'scope-rule';
+    | 'scope-rule'
+    | 'mcp-tool-rule';
   /** Evaluate CIDR conditions for this address. */
   sourceIp?: string;
 }
@@ -1557,6 +1662,203 @@ export interface PostV1LoginStartResponse {
   expiresAt: string;
 }
 
+/**
+ * Answer 200 of `GET /v1/mcp-servers`.
+ * List the MCP servers behind the gateway.
+ */
+export interface GetV1McpServersResponse {
+  items: McpServer[];
+}
+
+/**
+ * Body of `POST /v1/mcp-servers`.
+ * Register an upstream MCP server behind the gateway.
+ */
+export interface PostV1McpServersRequest {
+  /** The gateway path: /mcp/NAME. */
+  name: string;
+  url?: string;
+  command?: string[];
+  owner: string;
+  upstreamAuth?:
+    | {
+        kind: 'none';
+      }
+    | {
+        kind: 'secret';
+        item: string;
+        header?: string;
+      }
+    | {
+        kind: 'token-exchange';
+        audience: string;
+        scope?: string;
+      };
+  requiredScopes?: string[];
+  policy?: {
+    rules: {
+      id: string;
+      tool: string;
+      effect: 'allow' | 'deny';
+      when?: {
+        args?: {
+          arg: string;
+          op: '==' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'not-in' | 'glob' | 'under' | 'present';
+          value?: string | number | boolean | (string | number)[];
+        }[];
+        maxHops?: number;
+        delegated?: boolean;
+        callers?: string[];
+        after?: string[];
+        rate?: {
+          max: number;
+          windowSeconds: number;
+        };
+        hours?: {
+          fromHour: number;
+          toHour: number;
+        };
+      };
+    }[];
+    tools: Record<
+      string,
+      {
+        labels?: string[];
+        highImpact?: boolean;
+        logArguments?: boolean;
+      }
+    >;
+  };
+  /** Per upstream request; default 30. */
+  timeoutSeconds?: number;
+}
+
+/**
+ * Answer 201 of `POST /v1/mcp-servers`.
+ * Register an upstream MCP server behind the gateway.
+ */
+export type PostV1McpServersResponse = McpServer;
+
+/** Path parameters of `GET /v1/mcp-servers/{name}`. */
+export interface GetV1McpServersByNameParams {
+  /** The gateway path: /mcp/NAME. */
+  name: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/mcp-servers/{name}`.
+ * Get an MCP server.
+ */
+export type GetV1McpServersByNameResponse = McpServer;
+
+/**
+ * Body of `PATCH /v1/mcp-servers/{name}`.
+ * Change an MCP server's tool policy (rules, tool labels, high-impact tools) or required scopes.
+ */
+export interface PatchV1McpServersByNameRequest {
+  policy?: {
+    rules: {
+      id: string;
+      tool: string;
+      effect: 'allow' | 'deny';
+      when?: {
+        args?: {
+          arg: string;
+          op: '==' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'not-in' | 'glob' | 'under' | 'present';
+          value?: string | number | boolean | (string | number)[];
+        }[];
+        maxHops?: number;
+        delegated?: boolean;
+        callers?: string[];
+        after?: string[];
+        rate?: {
+          max: number;
+          windowSeconds: number;
+        };
+        hours?: {
+          fromHour: number;
+          toHour: number;
+        };
+      };
+    }[];
+    tools: Record<
+      string,
+      {
+        labels?: string[];
+        highImpact?: boolean;
+        logArguments?: boolean;
+      }
+    >;
+  };
+  requiredScopes?: string[];
+}
+
+/** Path parameters of `PATCH /v1/mcp-servers/{name}`. */
+export interface PatchV1McpServersByNameParams {
+  /** The gateway path: /mcp/NAME. */
+  name: string;
+}
+
+/**
+ * Answer 200 of `PATCH /v1/mcp-servers/{name}`.
+ * Change an MCP server's tool policy (rules, tool labels, high-impact tools) or required scopes.
+ */
+export type PatchV1McpServersByNameResponse = McpServer;
+
+/** Path parameters of `DELETE /v1/mcp-servers/{name}`. */
+export interface DeleteV1McpServersByNameParams {
+  /** The gateway path: /mcp/NAME. */
+  name: string;
+}
+
+/**
+ * Body of `POST /v1/mcp-servers/{name}/approve-tools`.
+ * Pin the current definitions of new or changed tools (all, or the ones named).
+ */
+export interface PostV1McpServersByNameApproveToolsRequest {
+  tools?: string[];
+}
+
+/** Path parameters of `POST /v1/mcp-servers/{name}/approve-tools`. */
+export interface PostV1McpServersByNameApproveToolsParams {
+  /** The gateway path: /mcp/NAME. */
+  name: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/mcp-servers/{name}/approve-tools`.
+ * Pin the current definitions of new or changed tools (all, or the ones named).
+ */
+export interface PostV1McpServersByNameApproveToolsResponse {
+  tools: {
+    name: string;
+    status: 'approved' | 'changed' | 'new' | 'removed';
+    hash: string | null;
+    pinnedHash: string | null;
+    description: string | null;
+  }[];
+}
+
+/** Path parameters of `GET /v1/mcp-servers/{name}/tools`. */
+export interface GetV1McpServersByNameToolsParams {
+  /** The gateway path: /mcp/NAME. */
+  name: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/mcp-servers/{name}/tools`.
+ * The upstream's tool catalogue against the pinned one (approved, changed, new, removed).
+ */
+export interface GetV1McpServersByNameToolsResponse {
+  tools: {
+    name: string;
+    status: 'approved' | 'changed' | 'new' | 'removed';
+    hash: string | null;
+    pinnedHash: string | null;
+    description: string | null;
+  }[];
+}
+
 /** Querystring of `GET /v1/oauth-clients`. */
 export interface GetV1OauthClientsQuery {
   /** @defaultValue `50` */
@@ -1858,16 +2160,18 @@ export interface PostV1RolesByNameRulesRequest {
     | 'identity'
     | 'audit'
     | 'scope'
+    | 'mcp-tool'
     | '*'
     | 'item-rule'
     | 'auth-method-rule'
     | 'role-rule'
     | 'identity-rule'
     | 'audit-rule'
-    | 'scope-rule';
+    | 'scope-rule'
+    | 'mcp-tool-rule';
   /** `*` matches any characters including `/`; `+` one path segment. A leading `/` is added. */
   path: string;
-  capabilities: ('read' | 'list' | 'create' | 'update' | 'delete' | 'deny')[];
+  capabilities: ('read' | 'list' | 'create' | 'update' | 'delete' | 'call' | 'deny')[];
   /** The rule stops applying after this. */
   ttlSeconds?: number;
   /** ISO-8601 UTC */
@@ -1955,13 +2259,15 @@ export interface DeleteV1RolesByNameRulesQuery {
     | 'identity'
     | 'audit'
     | 'scope'
+    | 'mcp-tool'
     | '*'
     | 'item-rule'
     | 'auth-method-rule'
     | 'role-rule'
     | 'identity-rule'
     | 'audit-rule'
-    | 'scope-rule';
+    | 'scope-rule'
+    | 'mcp-tool-rule';
   /** `*` matches any characters including `/`; `+` one path segment. A leading `/` is added. */
   path: string;
 }

@@ -202,6 +202,15 @@ export type LoginPoll = Gen.PostV1LoginPollResponse;
 /** RFC 8414 metadata of the authorization server. */
 export type OAuthServerMetadata = Gen.GetWellKnownOauthAuthorizationServerResponse;
 
+/** An upstream MCP server behind the gateway (issue 15); agents connect to its `endpoint`. */
+export type McpServer = Gen.McpServer;
+/** `POST /v1/mcp-servers` body. */
+export type CreateMcpServerRequest = Gen.PostV1McpServersRequest;
+/** `PATCH /v1/mcp-servers/:name` body: the tool policy (rules, labels, high-impact tools), required scopes. */
+export type UpdateMcpServerRequest = Gen.PatchV1McpServersByNameRequest;
+/** The upstream's tool catalogue against the pinned one. */
+export type McpToolCatalogue = Gen.GetV1McpServersByNameToolsResponse;
+
 /** Query of `GET /v1/auth-methods`. */
 export type ListAuthMethodsQuery = Gen.GetV1AuthMethodsQuery;
 

@@ -5,6 +5,7 @@ import { createApprovalsModule } from './capabilities/approvals/approvals.module
 import { createFederationModule } from './capabilities/federation/federation.module.js';
 import { createJitModule } from './capabilities/jit/jit.module.js';
 import { createLeaksModule } from './capabilities/leaks/leaks.module.js';
+import { createMcpModule } from './capabilities/mcp/mcp.module.js';
 import { oauthDoor } from './capabilities/oauth/oauth.door.js';
 import { createOAuthModule } from './capabilities/oauth/oauth.module.js';
 import { createPeopleModule } from './capabilities/people/people.module.js';
@@ -118,6 +119,12 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     sessions: sessions.services.sessions,
     leases: dynamic.services.leases,
   });
+  const mcp = createMcpModule(platform, {
+    sessions: sessions.services.sessions,
+    access: access.services.access,
+    secrets: secrets.services.secrets,
+    approvals: approvals.services.approvals,
+  });
   const extensions = (options.capabilities ?? []).map((create) => create(platform));
   const modules: CapabilityModule[] = [
     sessions,
@@ -136,6 +143,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     approvals,
     jit,
     leaks,
+    mcp,
     ...extensions,
   ];
 
@@ -176,6 +184,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
         nowMs: () => clock.nowMs(),
       }),
       oauthDoor(doorAccess, oauth.services.oauth, oauth.services.registration),
+      mcp.door(doorAccess),
       ...(options.doors ?? []).map((door) => door(doorAccess)),
     ],
   });

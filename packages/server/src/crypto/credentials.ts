@@ -54,6 +54,11 @@ export function sha256Hex(value: string | Uint8Array): string {
   return createHash('sha256').update(value).digest('hex');
 }
 
+/** SHA-256, base64url (no padding): how arguments are bound to an approval (approvals contract). */
+export function sha256Base64Url(value: string): string {
+  return createHash('sha256').update(value).digest('base64url');
+}
+
 const NODE_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 
 /**

@@ -8,16 +8,18 @@ import { type AccessContext, notApplied, type RuleConditions } from './access.co
 
 export type { AccessContext, RuleConditions } from './access.conditions.js';
 
-export const CAPABILITIES = ['read', 'list', 'create', 'update', 'delete', 'deny'] as const;
+/** `call`: invoking a tool through the MCP gateway (`mcp-tool` rules, issue 15). */
+export const CAPABILITIES = ['read', 'list', 'create', 'update', 'delete', 'call', 'deny'] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 export type Action = Exclude<Capability, 'deny'>;
 
 /**
  * What a rule is about. Extensible: a new kind of object adds its word here (and its Akeyless
  * spelling in `roles.model.ts`). `*` (native API only) matches every type. `scope` is an OAuth
- * scope a client may carry in its tokens (`read` on `scope:/<scope>`, issue 12).
+ * scope a client may carry in its tokens (`read` on `scope:/<scope>`, issue 12). `mcp-tool` is a
+ * tool behind the MCP gateway (`call` on `mcp-tool:/<server>/<tool>`, issue 15).
  */
-export const RULE_TYPES = ['item', 'auth-method', 'role', 'identity', 'audit', 'scope'] as const;
+export const RULE_TYPES = ['item', 'auth-method', 'role', 'identity', 'audit', 'scope', 'mcp-tool'] as const;
 export type ResourceType = (typeof RULE_TYPES)[number];
 export type RuleType = ResourceType | '*';
 

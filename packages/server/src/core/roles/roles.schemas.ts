@@ -33,7 +33,7 @@ export const RuleTypeSchema = StringEnum(
   RULE_TYPE_WORDS,
   'What the rule is about; Akeyless spellings (item-rule, auth-method-rule, role-rule) are accepted.',
 );
-const ActionSchema = StringEnum(['read', 'list', 'create', 'update', 'delete'] as const);
+const ActionSchema = StringEnum(['read', 'list', 'create', 'update', 'delete', 'call'] as const);
 const CapabilitySchema = StringEnum(CAPABILITIES);
 export const RulePath = Type.String({
   minLength: 1,

@@ -93,6 +93,9 @@ export function createSessionsService(deps: SessionsServiceDeps) {
     };
   }
 
+  const audOk = (aud: unknown) =>
+    aud === config.audience || (Array.isArray(aud) && aud.includes(config.audience));
+
   async function decode(token: string, anyAudience = false): Promise<SessionClaims> {
     let result = codec.verifyJwt(token);
     if (!result.ok && result.reason === 'unknown_kid') {
@@ -105,9 +108,7 @@ export function createSessionsService(deps: SessionsServiceDeps) {
     }
     if (!result.ok) throw tokenInvalid(result.reason);
     const p = result.payload;
-    const aud = p.aud;
-    const audOk = aud === config.audience || (Array.isArray(aud) && aud.includes(config.audience));
-    if (!audOk && !anyAudience) throw tokenInvalid('wrong_audience');
+    if (!audOk(p.aud) && !anyAudience) throw tokenInvalid('wrong_audience');
     if (p.iss !== config.issuer) throw tokenInvalid('wrong_issuer');
     if (
       typeof p.sub !== 'string' ||
@@ -160,13 +161,13 @@ export function createSessionsService(deps: SessionsServiceDeps) {
    * Verifies a session token (with or without the `t-` prefix) and returns its claims. `sender`
    * is what the request proved beside the token; a sender-constrained token needs it.
    */
-  async function verify(rawToken: string, sender?: SenderContext): Promise<SessionClaims> {
+  async function verify(rawToken: string, sender?: SenderContext, audience?: string): Promise<SessionClaims> {
     const token = rawToken.startsWith('t-') ? rawToken.slice(2) : rawToken;
     if (token.length > 4096) throw tokenInvalid('too_long');
     const nowSeconds = clock.nowMs() / 1000;
     let claims = cache.get(token);
     if (!claims) {
-      claims = await decode(token);
+      claims = await decode(token, audience !== undefined);
       if (claims.iat > nowSeconds + CLOCK_SKEW_SECONDS) throw tokenInvalid('issued_in_future');
       if (claims.exp > nowSeconds) {
         if (cache.size >= cacheLimit) cache.delete(cache.keys().next().value as string);
@@ -177,6 +178,14 @@ export function createSessionsService(deps: SessionsServiceDeps) {
       cache.delete(token);
       throw tokenExpired();
     }
+    // A resource server other than this API (the MCP gateway's `/mcp/NAME`): its audience only.
+    const aud = claims.aud;
+    if (
+      audience !== undefined
+        ? !(aud === audience || (Array.isArray(aud) && aud.includes(audience)))
+        : !audOk(aud)
+    )
+      throw tokenInvalid('wrong_audience');
     const revoked = revocations.check(claims);
     if (revoked) throw tokenRevoked(revoked);
     await checkSender(claims, token, sender);

@@ -1,0 +1,194 @@
+import { describe, expect, it } from 'vitest';
+import { compareCatalogue } from './mcp.catalogue.js';
+import {
+  type CallContext,
+  decideToolCall,
+  policyProblem,
+  type ServerPolicy,
+  toolVisible,
+} from './mcp.policy.js';
+
+const ctx = (over: Partial<CallContext> = {}): CallContext => ({
+  nowMs: Date.UTC(2026, 0, 5, 10),
+  callerName: '/agents/a',
+  hops: 0,
+  history: new Set(),
+  recentCalls: [],
+  ...over,
+});
+
+const policy: ServerPolicy = {
+  rules: [
+    {
+      id: 'pay',
+      tool: 'transfer',
+      effect: 'allow',
+      when: {
+        args: [
+          { arg: 'amount', op: '<=', value: 1000 },
+          { arg: 'currency', op: 'in', value: ['EUR', 'USD'] },
+        ],
+        rate: { max: 2, windowSeconds: 60 },
+      },
+    },
+    {
+      id: 'files',
+      tool: 'read_*',
+      effect: 'allow',
+      when: { args: [{ arg: 'path', op: 'under', value: '/srv/reports/**' }] },
+    },
+    {
+      id: 'mail',
+      tool: 'send_email',
+      effect: 'allow',
+      when: { args: [{ arg: 'to', op: 'glob', value: '*@example.com' }], maxHops: 2 },
+    },
+    { id: 'human', tool: 'delete_*', effect: 'allow', when: { delegated: true, callers: ['/agents/*'] } },
+    { id: 'seq', tool: 'label:external-send', effect: 'deny', when: { after: ['sensitive-read'] } },
+  ],
+  tools: { send_email: { labels: ['external-send'] }, read_file: { labels: ['sensitive-read'] } },
+};
+
+describe('decideToolCall', () => {
+  it('allows within the argument conditions and names the rule', () => {
+    expect(decideToolCall(policy, 'transfer', { amount: 10, currency: 'EUR' }, ctx())).toMatchObject({
+      allowed: true,
+      rule: 'pay',
+    });
+  });
+
+  it('denies outside them, naming the failed condition', () => {
+    expect(decideToolCall(policy, 'transfer', { amount: 1001, currency: 'EUR' }, ctx())).toMatchObject({
+      allowed: false,
+      rule: 'pay',
+      condition: 'args.amount <= 1000',
+      reason: 'condition-failed',
+    });
+    expect(decideToolCall(policy, 'transfer', { amount: '5', currency: 'EUR' }, ctx()).allowed).toBe(false);
+    expect(decideToolCall(policy, 'transfer', { amount: 5, currency: 'GBP' }, ctx()).condition).toMatch(
+      /currency in/,
+    );
+    expect(decideToolCall(policy, 'transfer', { amount: Number.NaN, currency: 'EUR' }, ctx()).allowed).toBe(
+      false,
+    );
+  });
+
+  it('normalises paths before "under", and refuses prototype walking', () => {
+    expect(decideToolCall(policy, 'read_file', { path: '/srv/reports/q3.txt' }, ctx()).allowed).toBe(true);
+    expect(decideToolCall(policy, 'read_file', { path: '/srv/reports/../secrets' }, ctx()).allowed).toBe(
+      false,
+    );
+    expect(decideToolCall(policy, 'read_file', { path: '/srv/reports-evil/x' }, ctx()).allowed).toBe(false);
+    expect(decideToolCall(policy, 'read_file', { path: 'srv/reports/x' }, ctx()).allowed).toBe(false);
+    expect(
+      decideToolCall(policy, 'read_file', JSON.parse('{"__proto__":{"path":"/srv/reports/x"}}'), ctx())
+        .allowed,
+    ).toBe(false);
+  });
+
+  it('applies sequence, rate, delegation and caller conditions', () => {
+    const mail = { to: 'bob@example.com' };
+    expect(decideToolCall(policy, 'send_email', mail, ctx()).allowed).toBe(true);
+    expect(
+      decideToolCall(policy, 'send_email', mail, ctx({ history: new Set(['sensitive-read']) })),
+    ).toMatchObject({
+      allowed: false,
+      rule: 'seq',
+      reason: 'denied-by-rule',
+    });
+    expect(decideToolCall(policy, 'send_email', mail, ctx({ hops: 3 })).condition).toBe('maxHops 2');
+    const now = ctx().nowMs;
+    expect(
+      decideToolCall(
+        policy,
+        'transfer',
+        { amount: 1, currency: 'USD' },
+        ctx({ recentCalls: [now - 1000, now - 2000] }),
+      ).condition,
+    ).toBe('rate 2/60s');
+    expect(
+      decideToolCall(
+        policy,
+        'transfer',
+        { amount: 1, currency: 'USD' },
+        ctx({ recentCalls: [now - 61_000, now - 2000] }),
+      ).allowed,
+    ).toBe(true);
+    expect(decideToolCall(policy, 'delete_all', {}, ctx()).condition).toBe('delegated');
+    expect(decideToolCall(policy, 'delete_all', {}, ctx({ hops: 1 })).allowed).toBe(true);
+    expect(decideToolCall(policy, 'delete_all', {}, ctx({ hops: 1, callerName: '/svc/x' })).condition).toBe(
+      'callers',
+    );
+  });
+
+  it('denies by default', () => {
+    expect(decideToolCall(policy, 'unknown', {}, ctx())).toEqual({
+      allowed: false,
+      rule: null,
+      condition: null,
+      reason: 'no-matching-rule',
+    });
+    expect(decideToolCall({ rules: [], tools: {} }, 'transfer', {}, ctx()).allowed).toBe(false);
+  });
+
+  it('shows in tools/list what some allow rule could admit', () => {
+    expect(toolVisible(policy, 'transfer', ctx())).toBe(true);
+    expect(toolVisible(policy, 'unknown', ctx())).toBe(false);
+    expect(toolVisible(policy, 'delete_all', ctx())).toBe(false);
+    expect(
+      toolVisible(
+        {
+          rules: [
+            { id: 'a', tool: '*', effect: 'allow' },
+            { id: 'd', tool: 'x', effect: 'deny' },
+          ],
+          tools: {},
+        },
+        'x',
+        ctx(),
+      ),
+    ).toBe(false);
+  });
+
+  it('checks policies from the wire', () => {
+    expect(policyProblem(policy)).toBeNull();
+    expect(
+      policyProblem({
+        rules: [
+          { id: 'a', tool: '*', effect: 'allow' },
+          { id: 'a', tool: '*', effect: 'deny' },
+        ],
+        tools: {},
+      }),
+    ).toMatch(/repeated/);
+    expect(
+      policyProblem({
+        rules: [
+          { id: 'a', tool: '*', effect: 'allow', when: { args: [{ arg: 'x', op: '<', value: 'one' }] } },
+        ],
+        tools: {},
+      }),
+    ).toMatch(/number/);
+  });
+});
+
+describe('compareCatalogue', () => {
+  it('marks tools approved, changed, new and removed', () => {
+    const pinned = {
+      a: { hash: 'h1', definition: { name: 'a' }, approvedAtMs: 0 },
+      b: { hash: 'h2', definition: { name: 'b' }, approvedAtMs: 0 },
+      gone: { hash: 'h3', definition: { name: 'gone' }, approvedAtMs: 0 },
+    };
+    const current = [
+      { definition: { name: 'a' }, hash: 'h1' },
+      { definition: { name: 'b' }, hash: 'CHANGED' },
+      { definition: { name: 'c' }, hash: 'h4' },
+    ];
+    expect(compareCatalogue(current, pinned).map((e) => [e.name, e.status])).toEqual([
+      ['a', 'approved'],
+      ['b', 'changed'],
+      ['c', 'new'],
+      ['gone', 'removed'],
+    ]);
+  });
+});

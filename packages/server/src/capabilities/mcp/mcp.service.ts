@@ -1,0 +1,736 @@
+import type { AccessService } from '../../core/access/access.service.js';
+import type { AuditEvent } from '../../core/audit/audit.model.js';
+import type { AuthMethod } from '../../core/auth-methods/auth-methods.model.js';
+import type { Identity } from '../../core/identities/identities.model.js';
+import type { SecretsService } from '../../core/secrets/secrets.service.js';
+import type { ActorClaim, Principal, SessionClaims } from '../../core/sessions/sessions.model.js';
+import type { SessionsService } from '../../core/sessions/sessions.service.js';
+import { type RequestContext, systemContext } from '../../core/shared/context.js';
+import { conflict, ErrorCodes, notFound, TesseraError, validationError } from '../../core/shared/errors.js';
+import type { Clock, CredentialFactory } from '../../core/shared/platform.port.js';
+import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
+import { sha256Base64Url } from '../../crypto/credentials.js';
+import { type CatalogueEntry, canonicalJson, compareCatalogue, definitionText } from './mcp.catalogue.js';
+import {
+  type ApprovalAction,
+  type ApprovalsPort,
+  McpError,
+  type McpServerRecord,
+  type PinnedTool,
+  RPC,
+  type ToolDefinition,
+  type UpstreamAuth,
+} from './mcp.model.js';
+import {
+  type CallContext,
+  decideToolCall,
+  policyProblem,
+  type ServerPolicy,
+  toolVisible,
+} from './mcp.policy.js';
+import type { UpstreamCredential, UpstreamPool } from './mcp.upstream.js';
+
+export const SERVER_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const SERVER_CACHE_MS = 2000;
+const CATALOGUE_CACHE_MS = 30_000;
+const MINTED_TTL_SECONDS = 300;
+const HISTORY_LIMIT = 10_000;
+/** An approval for a high-impact call lives this long. */
+export const APPROVAL_TTL_SECONDS = 600;
+
+export interface AddServerInput {
+  name: string;
+  url?: string;
+  command?: string[];
+  owner: string;
+  upstreamAuth?: UpstreamAuth;
+  requiredScopes?: string[];
+  policy?: ServerPolicy;
+  timeoutSeconds?: number;
+}
+
+/** Who calls the gateway, as the front door authenticated them. */
+export interface Caller {
+  claims: SessionClaims;
+  principal: Principal;
+  /** The MCP session (legacy era) or null (2026-07-28: stateless; history is per token). */
+  sessionId: string | null;
+  traceparent: string | null;
+  clientInfo: { name?: string; version?: string } | null;
+  ctx: RequestContext;
+}
+
+const EMPTY_POLICY: ServerPolicy = { rules: [], tools: {} };
+
+/** The delegation chain, outermost actor first. */
+export function actorChain(act: ActorClaim | undefined): string[] {
+  const out: string[] = [];
+  for (let a = act; a && out.length < 10; a = a.act) out.push(a.sub);
+  return out;
+}
+
+function invalid(message: string, reason = 'mcp_invalid_server'): TesseraError {
+  return validationError(message, { reason });
+}
+
+/** An upstream failure on an administrator's request (native API): 502 with the gateway's reason. */
+async function upstreamForAdmin<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof McpError)
+      throw new TesseraError(ErrorCodes.PRODUCER_FAILED, error.message, { details: { reason: error.code } });
+    throw error;
+  }
+}
+
+/**
+ * The MCP gateway (issue 15): the registry of upstream servers and their pinned catalogues, and
+ * the per-call path (roles gate, tool policy, approvals, upstream call, audit).
+ */
+export function createMcpService(deps: {
+  uow: UnitOfWork;
+  clock: Clock;
+  credentials: CredentialFactory;
+  sessions: SessionsService;
+  access: AccessService;
+  secrets: SecretsService;
+  pool: UpstreamPool;
+  approvals: ApprovalsPort | null;
+  issuer: string;
+  onAuditError: (error: unknown) => void;
+}) {
+  const { uow, clock, credentials, pool } = deps;
+  const servers = new Map<string, { record: McpServerRecord | null; atMs: number }>();
+  const catalogues = new Map<
+    string,
+    { tools: Map<string, { definition: ToolDefinition; hash: string }>; atMs: number }
+  >();
+  const alerted = new Set<string>();
+  const identityNames = new Map<string, { name: string; atMs: number }>();
+  /** Labels called per MCP session (sequence rules). */
+  const histories = new Map<string, Set<string>>();
+  /** Call instants per caller and tool (rate rules). */
+  const calls = new Map<string, number[]>();
+  /** Approval requests waiting for a retry of the same call. */
+  const pendingApprovals = new Map<string, string>();
+  const secretCredentials = new Map<string, UpstreamCredential>();
+
+  // ---------------------------------------------------------------------------------------------
+  // Audit: one transaction per burst of calls, off the call's path (ADR 0017).
+  const queue: { event: AuditEvent; ctx: RequestContext; atMs: number }[] = [];
+  let flushing: Promise<void> | null = null;
+  function record(event: AuditEvent, ctx: RequestContext) {
+    queue.push({ event, ctx, atMs: clock.nowMs() });
+    if (!flushing) flushing = new Promise((resolve) => setImmediate(resolve)).then(flush);
+  }
+  async function flush(): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue.splice(0, 500);
+      try {
+        await uow.write(async (r) => {
+          for (const e of batch) await r.audit.append(e.event, e.ctx, e.atMs);
+        });
+      } catch (error) {
+        deps.onAuditError(error);
+      }
+    }
+    flushing = null;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Registry
+
+  function invalidate(name: string) {
+    servers.delete(name);
+    catalogues.delete(name);
+    secretCredentials.delete(name);
+    pool.closeServer(name);
+  }
+
+  async function server(name: string): Promise<McpServerRecord> {
+    const now = clock.nowMs();
+    const hit = servers.get(name);
+    let record = hit && now - hit.atMs < SERVER_CACHE_MS ? hit.record : undefined;
+    if (record === undefined) {
+      record = await uow.read((r) => r.mcpServers.get(name));
+      if (servers.size > 1000) servers.clear();
+      servers.set(name, { record, atMs: now });
+    }
+    if (!record) throw notFound('The MCP server');
+    return record;
+  }
+
+  function checkInput(input: AddServerInput) {
+    if (!SERVER_NAME_PATTERN.test(input.name))
+      throw invalid('The name must be 1–63 lowercase letters, digits or hyphens.');
+    if (!!input.url === !!input.command?.length) throw invalid('Give exactly one of url and command.');
+    if (input.url) {
+      let url: URL;
+      try {
+        url = new URL(input.url);
+      } catch {
+        throw invalid('The url is not a URL.');
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('The url must be http(s).');
+      if (url.username || url.password) throw invalid('Put upstream credentials in the vault, not the url.');
+    }
+    const auth = input.upstreamAuth;
+    if (auth?.kind === 'token-exchange' && !auth.audience) throw invalid('token-exchange needs an audience.');
+    if (auth?.kind === 'secret' && !auth.item) throw invalid('secret needs a vault item.');
+    if (auth && auth.kind !== 'none' && input.command?.length)
+      throw invalid('A stdio server takes its credentials from its environment, not from upstream auth.');
+    if (input.policy) {
+      const problem = policyProblem(input.policy);
+      if (problem) throw invalid(problem, 'mcp_invalid_policy');
+    }
+  }
+
+  async function add(input: AddServerInput, ctx: RequestContext): Promise<McpServerRecord> {
+    checkInput(input);
+    const now = clock.nowMs();
+    const identity: Identity = {
+      id: credentials.newId('i-'),
+      name: `/mcp/${input.name}`,
+      kind: 'mcp-server',
+      owner: input.owner,
+      environment: null,
+      description: input.url ?? input.command!.join(' ').slice(0, 200),
+      tags: ['mcp'],
+      state: 'active',
+      createdAtMs: now,
+      updatedAtMs: now,
+      retiredAtMs: null,
+      lastUsedAtMs: null,
+    };
+    const record: McpServerRecord = {
+      name: input.name,
+      identityId: identity.id,
+      transport: input.url ? 'http' : 'stdio',
+      url: input.url ?? null,
+      command: input.command?.length ? input.command : null,
+      upstreamAuth: input.upstreamAuth ?? { kind: 'none' },
+      requiredScopes: input.requiredScopes ?? [],
+      timeoutMs: (input.timeoutSeconds ?? 30) * 1000,
+      policy: input.policy ?? EMPTY_POLICY,
+      pinned: {},
+      createdAtMs: now,
+      updatedAtMs: now,
+    };
+    await uow.write(async (r) => {
+      if (await r.mcpServers.get(input.name)) throw conflict('An MCP server with this name already exists.');
+      const existing = await r.identities.getByName(identity.name);
+      if (existing) {
+        record.identityId = existing.id;
+      } else {
+        await r.identities.insert(identity);
+        await r.audit.append(
+          {
+            type: 'identity.created',
+            outcome: 'success',
+            actor: {},
+            resource: identity.name,
+            data: { identityId: identity.id, kind: identity.kind, owner: identity.owner },
+          },
+          ctx,
+          now,
+        );
+      }
+      await r.mcpServers.insert(record);
+      await r.audit.append(
+        {
+          type: 'mcp.server_added',
+          outcome: 'success',
+          actor: {},
+          resource: `/mcp/${record.name}`,
+          data: {
+            transport: record.transport,
+            url: record.url,
+            command: record.command?.[0] ?? null,
+            upstreamAuth: record.upstreamAuth.kind,
+            identityId: record.identityId,
+          },
+        },
+        ctx,
+        now,
+      );
+    });
+    invalidate(record.name);
+    return record;
+  }
+
+  async function update(
+    name: string,
+    change: (s: McpServerRecord) => McpServerRecord,
+    event: (before: McpServerRecord, after: McpServerRecord) => AuditEvent,
+    ctx: RequestContext,
+  ): Promise<McpServerRecord> {
+    const after = await uow.write(async (r) => {
+      const before = await r.mcpServers.get(name);
+      if (!before) throw notFound('The MCP server');
+      const next = { ...change(before), updatedAtMs: clock.nowMs() };
+      await r.mcpServers.update(next);
+      await r.audit.append(event(before, next), ctx, clock.nowMs());
+      return next;
+    });
+    servers.delete(name);
+    return after;
+  }
+
+  async function setPolicy(
+    name: string,
+    change: { policy?: ServerPolicy | undefined; requiredScopes?: string[] | undefined },
+    ctx: RequestContext,
+  ) {
+    if (change.policy) {
+      const problem = policyProblem(change.policy);
+      if (problem) throw invalid(problem, 'mcp_invalid_policy');
+    }
+    return update(
+      name,
+      (s) => ({
+        ...s,
+        ...(change.policy ? { policy: change.policy } : {}),
+        ...(change.requiredScopes ? { requiredScopes: change.requiredScopes } : {}),
+      }),
+      (_b, a) => ({
+        type: 'mcp.server_changed',
+        outcome: 'success',
+        actor: {},
+        resource: `/mcp/${name}`,
+        data: {
+          rules: a.policy.rules.map((r) => r.id),
+          policyHash: sha256Base64Url(canonicalJson(a.policy)),
+          requiredScopes: a.requiredScopes,
+        },
+      }),
+      ctx,
+    );
+  }
+
+  async function remove(name: string, ctx: RequestContext) {
+    await uow.write(async (r) => {
+      const existing = await r.mcpServers.get(name);
+      if (!existing || !(await r.mcpServers.delete(name))) throw notFound('The MCP server');
+      await r.audit.append(
+        { type: 'mcp.server_removed', outcome: 'success', actor: {}, resource: `/mcp/${name}`, data: {} },
+        ctx,
+        clock.nowMs(),
+      );
+    });
+    invalidate(name);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Upstream credentials: never the caller's token.
+
+  async function credentialFor(s: McpServerRecord, caller: Caller | null): Promise<UpstreamCredential> {
+    const auth = s.upstreamAuth;
+    if (auth.kind === 'none') return { headers: {}, key: 'none', renewAtMs: Number.POSITIVE_INFINITY };
+    if (auth.kind === 'secret') {
+      const hit = secretCredentials.get(s.name);
+      if (hit && clock.nowMs() < hit.renewAtMs) return hit;
+      const value = await deps.secrets.getValue(auth.item, null, systemContext('mcp-gateway'));
+      const header = (auth.header ?? 'authorization').toLowerCase();
+      const credential = {
+        headers: { [header]: header === 'authorization' ? `Bearer ${value.value}` : value.value },
+        key: `secret:${value.version}`,
+        renewAtMs: clock.nowMs() + 300_000,
+      };
+      secretCredentials.set(s.name, credential);
+      return credential;
+    }
+    // Token exchange: the caller stays the subject, the gateway (this server's identity) is the
+    // actor, the caller's own delegation chain nested inside (RFC 8693 §4.1).
+    const claims = caller?.claims;
+    const nowS = Math.floor(clock.nowMs() / 1000);
+    const ttl = Math.max(30, Math.min(MINTED_TTL_SECONDS, claims ? claims.exp - nowS : MINTED_TTL_SECONDS));
+    const method = {
+      id: claims?.am ?? `mcp:${s.name}`,
+      settings: { jwtTtlSeconds: ttl },
+      expiresAtMs: null,
+    } as unknown as AuthMethod;
+    const actor: ActorClaim = {
+      sub: s.identityId,
+      client_id: `mcp:${s.name}`,
+      ...(claims?.act ? { act: claims.act } : {}),
+    };
+    const issued = deps.sessions.issue(
+      { method, identityId: claims?.sub ?? s.identityId },
+      {
+        audience: auth.audience,
+        actor,
+        ttlSeconds: ttl,
+        ...(claims?.client_id ? { clientId: claims.client_id } : {}),
+        ...(auth.scope ? { scope: auth.scope.split(' ') } : {}),
+      },
+    );
+    return {
+      headers: { authorization: `Bearer ${issued.token}` },
+      key: `te:${claims?.sub ?? '-'}:${canonicalJson(claims?.act ?? null)}`,
+      renewAtMs: issued.expiresAtMs - 60_000,
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Catalogue and pinning
+
+  async function fetchCatalogue(s: McpServerRecord, caller: Caller | null) {
+    const tools = await pool.listTools(s, await credentialFor(s, caller));
+    const map = new Map<string, { definition: ToolDefinition; hash: string }>();
+    for (const definition of tools)
+      map.set(definition.name, { definition, hash: sha256Base64Url(definitionText(definition)) });
+    catalogues.set(s.name, { tools: map, atMs: clock.nowMs() });
+    // Alert once per changed or new definition (a possible rug pull) until it is approved.
+    for (const entry of compareCatalogue([...map.values()], s.pinned)) {
+      if (entry.status !== 'changed' && entry.status !== 'new') continue;
+      const key = `${s.name}\u0000${entry.name}\u0000${entry.hash}`;
+      if (alerted.has(key) || Object.keys(s.pinned).length === 0) continue;
+      alerted.add(key);
+      record(
+        {
+          type: 'mcp.tool_withheld',
+          outcome: 'denied',
+          actor: {},
+          resource: `/mcp/${s.name}/${entry.name}`,
+          reason: entry.status === 'changed' ? 'definition_changed' : 'new_tool',
+          data: { server: s.name, tool: entry.name, hash: entry.hash, pinnedHash: entry.pinnedHash },
+        },
+        systemContext('mcp-gateway'),
+      );
+    }
+    return map;
+  }
+
+  async function catalogue(s: McpServerRecord, caller: Caller | null) {
+    const hit = catalogues.get(s.name);
+    if (hit && clock.nowMs() - hit.atMs < CATALOGUE_CACHE_MS) return hit.tools;
+    return fetchCatalogue(s, caller);
+  }
+
+  async function tools(name: string): Promise<CatalogueEntry[]> {
+    const s = await server(name);
+    const current = await upstreamForAdmin(() => fetchCatalogue(s, null));
+    return compareCatalogue([...current.values()], s.pinned);
+  }
+
+  async function approveTools(name: string, only: string[] | undefined, ctx: RequestContext) {
+    const s = await server(name);
+    const current = await upstreamForAdmin(() => fetchCatalogue(s, null));
+    const entries = compareCatalogue([...current.values()], s.pinned);
+    const wanted = only?.length ? new Set(only) : null;
+    const unknown = only?.find((t) => !entries.some((e) => e.name === t));
+    if (unknown !== undefined)
+      throw invalid(`The upstream has no tool "${unknown.slice(0, 128)}".`, 'mcp_unknown_tool');
+    const approved: string[] = [];
+    const after = await update(
+      name,
+      (before) => {
+        const pinned: Record<string, PinnedTool> = { ...before.pinned };
+        for (const e of entries) {
+          if (wanted && !wanted.has(e.name)) continue;
+          if (e.status === 'removed') delete pinned[e.name];
+          else if (e.status !== 'approved') {
+            pinned[e.name] = { hash: e.hash!, definition: e.definition!, approvedAtMs: clock.nowMs() };
+            approved.push(e.name);
+          }
+        }
+        return { ...before, pinned };
+      },
+      () => ({
+        type: 'mcp.tools_approved',
+        outcome: 'success',
+        actor: {},
+        resource: `/mcp/${name}`,
+        data: { tools: approved, hashes: approved.map((t) => current.get(t)?.hash ?? null) },
+      }),
+      ctx,
+    );
+    return compareCatalogue([...current.values()], after.pinned);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The call path
+
+  async function callerName(identityId: string): Promise<string> {
+    const hit = identityNames.get(identityId);
+    if (hit && clock.nowMs() - hit.atMs < SERVER_CACHE_MS * 15) return hit.name;
+    const identity = await uow.read((r) => r.identities.get(identityId));
+    const name = identity?.name ?? identityId;
+    if (identityNames.size > 10_000) identityNames.clear();
+    identityNames.set(identityId, { name, atMs: clock.nowMs() });
+    return name;
+  }
+
+  const historyKey = (s: McpServerRecord, caller: Caller) =>
+    `${s.name}\u0000${caller.claims.sub}\u0000${caller.sessionId ?? caller.claims.jti}`;
+
+  async function callContext(s: McpServerRecord, caller: Caller, tool: string | null): Promise<CallContext> {
+    return {
+      nowMs: clock.nowMs(),
+      callerName: await callerName(caller.claims.sub),
+      hops: actorChain(caller.claims.act).length,
+      history: histories.get(historyKey(s, caller)) ?? new Set(),
+      recentCalls: tool ? (calls.get(`${s.name}\u0000${caller.claims.sub}\u0000${tool}`) ?? []) : [],
+    };
+  }
+
+  const toolResource = (server: string, tool: string) => ({
+    type: 'mcp-tool' as const,
+    path: `/${server}/${tool}`,
+  });
+
+  /** `tools/list` as this caller may see it: approved, unchanged, granted by a role and the policy. */
+  async function listTools(name: string, caller: Caller) {
+    const s = await server(name);
+    const current = await fetchCatalogue(s, caller);
+    const ctx = await callContext(s, caller, null);
+    const out: ToolDefinition[] = [];
+    for (const [toolName, { definition, hash }] of current) {
+      const pin = Object.hasOwn(s.pinned, toolName) ? s.pinned[toolName]! : null;
+      if (!pin || pin.hash !== hash) continue;
+      if (!toolVisible(s.policy, toolName, ctx)) continue;
+      const decision = await deps.access.authorize(caller.principal, 'call', toolResource(s.name, toolName), {
+        sourceIp: caller.ctx.sourceIp,
+      });
+      if (decision.allowed) out.push(definition);
+    }
+    return out;
+  }
+
+  function audited(
+    s: McpServerRecord,
+    caller: Caller,
+    tool: string,
+    outcome: AuditEvent['outcome'],
+    data: Record<string, unknown>,
+    reason?: string,
+  ) {
+    const trace = caller.traceparent
+      ? /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/.exec(caller.traceparent)
+      : null;
+    record(
+      {
+        type: 'mcp.tool_called',
+        outcome,
+        actor: {
+          identityId: caller.claims.sub,
+          authMethodId: caller.claims.am,
+          ...(caller.claims.jti ? { tokenId: caller.claims.jti } : {}),
+        },
+        resource: `/mcp/${s.name}/${tool}`,
+        ...(reason ? { reason } : {}),
+        data: {
+          server: s.name,
+          tool,
+          clientId: caller.claims.client_id ?? null,
+          actingFor: actorChain(caller.claims.act),
+          clientInfo: caller.clientInfo,
+          traceId: trace?.[1] ?? null,
+          sessionId: caller.sessionId ? credentials.auditRef(caller.sessionId).slice(-16) : null,
+          ...data,
+        },
+      },
+      caller.ctx,
+    );
+  }
+
+  async function callTool(
+    name: string,
+    caller: Caller,
+    tool: string,
+    args: Record<string, unknown>,
+    meta: Record<string, unknown> | undefined,
+  ): Promise<Record<string, unknown>> {
+    const started = performance.now();
+    const s = await server(name);
+    const argumentsHash = sha256Base64Url(canonicalJson(args));
+    const settings = Object.hasOwn(s.policy.tools, tool) ? s.policy.tools[tool]! : {};
+    const base = {
+      argumentsHash,
+      ...(settings.logArguments ? { arguments: args } : {}),
+    };
+    const refuse = (
+      code: string,
+      message: string,
+      data: Record<string, unknown>,
+      rpcCode: number = RPC.denied,
+    ): never => {
+      audited(s, caller, tool, 'denied', { ...base, decision: 'deny', ...data }, code);
+      throw new McpError(rpcCode, code, message, 200, data);
+    };
+
+    // 1. The pinned catalogue: an unknown, new or changed definition is withheld.
+    const current = (await catalogue(s, caller)).get(tool);
+    const pin = Object.hasOwn(s.pinned, tool) ? s.pinned[tool]! : null;
+    if (!current || !pin)
+      refuse('mcp_unknown_tool', `Unknown tool: ${tool.slice(0, 128)}`, {}, RPC.invalidParams);
+    if (current!.hash !== pin!.hash)
+      refuse('mcp_tool_withheld', 'The tool definition changed upstream and waits for an administrator.', {
+        hash: current!.hash,
+      });
+
+    // 2. The roles model: `call` on `mcp-tool:/<server>/<tool>`.
+    const roles = await deps.access.authorize(caller.principal, 'call', toolResource(s.name, tool), {
+      sourceIp: caller.ctx.sourceIp,
+    });
+    if (!roles.allowed)
+      refuse('mcp_denied', 'No role allows this caller to call this tool.', {
+        rule: null,
+        stage: 'roles',
+        reason: roles.reason,
+      });
+
+    // 3. The server's tool policy: arguments, context, sequence and rate.
+    const ctx = await callContext(s, caller, tool);
+    const decision = decideToolCall(s.policy, tool, args, ctx);
+    if (!decision.allowed)
+      refuse(
+        'mcp_denied',
+        `Denied by the tool policy${decision.rule ? ` (rule ${decision.rule}${decision.condition ? `: ${decision.condition}` : ''})` : ': no rule allows it'}.`,
+        {
+          stage: 'policy',
+          rule: decision.rule,
+          condition: decision.condition,
+          reason: decision.reason,
+        },
+      );
+
+    // 4. A human approves each high-impact call: single use, bound to the exact arguments.
+    let approvalId: string | null = null;
+    if (settings.highImpact) {
+      const action: ApprovalAction = { kind: 'mcp.tool_call', server: s.name, tool, argumentsHash };
+      if (!deps.approvals)
+        refuse(
+          'mcp_approval_unavailable',
+          'This tool needs an approval and no approvals service is configured.',
+          {
+            stage: 'approval',
+          },
+        );
+      const pendingKey = `${caller.claims.sub}\u0000${s.name}\u0000${tool}\u0000${argumentsHash}`;
+      const presented =
+        typeof meta?.['tessera/approvalId'] === 'string' ? (meta['tessera/approvalId'] as string) : null;
+      const id = presented ?? pendingApprovals.get(pendingKey) ?? null;
+      if (id) {
+        const used = await deps.approvals!.consume(id, action);
+        if (used.ok) {
+          approvalId = id;
+          pendingApprovals.delete(pendingKey);
+        } else if (used.reason === 'pending') {
+          refuse(
+            'mcp_approval_pending',
+            `The call waits for approval ${id}.`,
+            { stage: 'approval', approvalId: id, status: 'pending' },
+            RPC.approvalRequired,
+          );
+        } else {
+          pendingApprovals.delete(pendingKey);
+          if (presented || used.reason === 'denied')
+            refuse(`mcp_approval_${used.reason}`, `Approval ${id} is ${used.reason}.`, {
+              stage: 'approval',
+              approvalId: id,
+              status: used.reason,
+            });
+        }
+      }
+      if (!approvalId) {
+        const request = await deps.approvals!.request({
+          requester: { kind: 'identity', id: caller.claims.sub, name: ctx.callerName },
+          action,
+          justification: `MCP tool call ${s.name}/${tool} (arguments hash ${argumentsHash})`,
+          approvers: { kind: 'owner', ownerOf: s.identityId },
+          ttlSec: APPROVAL_TTL_SECONDS,
+        });
+        if (pendingApprovals.size > HISTORY_LIMIT) pendingApprovals.clear();
+        pendingApprovals.set(pendingKey, request.id);
+        refuse(
+          'mcp_approval_required',
+          `This call needs a human's approval: ${request.id}. Retry the same call once it is approved.`,
+          {
+            stage: 'approval',
+            approvalId: request.id,
+            status: request.status,
+            expiresAt: request.expiresAt,
+          },
+          RPC.approvalRequired,
+        );
+      }
+    }
+
+    // 5. Remember what this session did (sequence and rate rules), then call upstream.
+    const hkey = historyKey(s, caller);
+    let history = histories.get(hkey);
+    if (!history) {
+      if (histories.size > HISTORY_LIMIT) histories.delete(histories.keys().next().value as string);
+      history = new Set();
+      histories.set(hkey, history);
+    }
+    for (const label of settings.labels ?? []) history.add(label);
+    const rkey = `${s.name}\u0000${caller.claims.sub}\u0000${tool}`;
+    const recent = (calls.get(rkey) ?? []).filter((t) => t > ctx.nowMs - 3_600_000).slice(-1000);
+    recent.push(ctx.nowMs);
+    if (calls.size > HISTORY_LIMIT) calls.delete(calls.keys().next().value as string);
+    calls.set(rkey, recent);
+
+    const allowed = {
+      ...base,
+      decision: 'allow',
+      rule: decision.rule,
+      roleRule: roles.rule?.id ?? null,
+      approvalId,
+    };
+    const upstreamStarted = performance.now();
+    try {
+      const result = await pool.callTool(s, await credentialFor(s, caller), tool, args);
+      audited(s, caller, tool, 'success', {
+        ...allowed,
+        upstreamStatus: result.isError ? 'tool_error' : 'ok',
+        latencyMs: Math.round((performance.now() - started) * 100) / 100,
+        upstreamMs: Math.round((performance.now() - upstreamStarted) * 100) / 100,
+      });
+      return result;
+    } catch (error) {
+      const e =
+        error instanceof McpError
+          ? error
+          : new McpError(RPC.upstream, 'upstream_failed', 'Upstream failure.', 502);
+      audited(
+        s,
+        caller,
+        tool,
+        'failure',
+        {
+          ...allowed,
+          upstreamStatus: e.code,
+          latencyMs: Math.round((performance.now() - started) * 100) / 100,
+        },
+        e.code,
+      );
+      throw e;
+    }
+  }
+
+  return {
+    add,
+    update: setPolicy,
+    remove,
+    get: server,
+    list: () => uow.read((r) => r.mcpServers.list()),
+    tools,
+    approveTools,
+    listTools,
+    callTool,
+    /** The gateway URL of a server: the audience its callers' tokens must carry. */
+    resourceOf: (name: string) => `${deps.issuer}/mcp/${name}`,
+    /** An upstream said its catalogue changed: refetch before the next call. */
+    catalogueChanged: (name: string) => catalogues.delete(name),
+    flushAudit: async () => {
+      if (flushing) await flushing;
+      if (queue.length) await flush();
+    },
+    record,
+  };
+}
+
+export type McpService = ReturnType<typeof createMcpService>;
