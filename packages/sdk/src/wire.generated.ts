@@ -50,6 +50,10 @@ export interface Approval {
         kind: 'group';
         group: string;
         required?: number;
+      }
+    | {
+        kind: 'person';
+        person: string;
       };
   status: 'pending' | 'approved' | 'denied' | 'expired' | 'used';
   /** ISO-8601 UTC */
@@ -164,6 +168,31 @@ export interface Identity {
   lastUsedAt: string | null;
   /** ISO-8601 UTC */
   retiredAt: string | null;
+}
+
+export interface JitActivation {
+  id: string;
+  identityId: string;
+  roleName: string;
+  grantRole: string;
+  approvalId: string | null;
+  breakGlass: boolean;
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  expiresAt: string;
+  /** ISO-8601 UTC */
+  endedAt: string | null;
+}
+
+export interface JitEligibility {
+  id: string;
+  identityId: string;
+  roleName: string;
+  maxDurationSec: number;
+  breakGlass: boolean;
+  /** ISO-8601 UTC */
+  createdAt: string;
 }
 
 export interface OAuthClient {
@@ -413,6 +442,9 @@ export interface GetWellKnownOauthAuthorizationServerResponse {
   revocation_endpoint_auth_methods_supported: string[];
   dpop_signing_alg_values_supported: string[];
   tls_client_certificate_bound_access_tokens: boolean;
+  backchannel_authentication_endpoint?: string;
+  backchannel_token_delivery_modes_supported?: string[];
+  backchannel_user_code_parameter_supported?: boolean;
 }
 
 /**
@@ -574,6 +606,10 @@ export interface PostV1ApprovalsRequest {
         kind: 'group';
         group: string;
         required?: number;
+      }
+    | {
+        kind: 'person';
+        person: string;
       };
   ttlSec?: number;
 }
@@ -1216,6 +1252,81 @@ export interface PostV1IdentitiesByIdRetireParams {
  * Retire an identity (terminal; its tokens stop working).
  */
 export type PostV1IdentitiesByIdRetireResponse = Identity;
+
+/**
+ * Body of `POST /v1/jit/activate`.
+ * Activate an approved jit.elevate request for the calling identity.
+ *
+ * Consumes the approval (single use) and grants the eligible role to this identity on the calling auth method until `expiresAt`; then it lapses on every server.
+ */
+export interface PostV1JitActivateRequest {
+  approvalId: string;
+}
+
+/**
+ * Answer 201 of `POST /v1/jit/activate`.
+ * Activate an approved jit.elevate request for the calling identity.
+ */
+export type PostV1JitActivateResponse = JitActivation;
+
+/**
+ * Answer 200 of `GET /v1/jit/activations`.
+ * The calling identity’s activations.
+ */
+export interface GetV1JitActivationsResponse {
+  items: JitActivation[];
+}
+
+/**
+ * Body of `POST /v1/jit/break-glass`.
+ * Emergency activation without approval (justified, short, alerted at once).
+ */
+export interface PostV1JitBreakGlassRequest {
+  roleName: string;
+  durationSec: number;
+  justification: string;
+}
+
+/**
+ * Answer 201 of `POST /v1/jit/break-glass`.
+ * Emergency activation without approval (justified, short, alerted at once).
+ */
+export type PostV1JitBreakGlassResponse = JitActivation;
+
+/** Querystring of `GET /v1/jit/eligibilities`. */
+export interface GetV1JitEligibilitiesQuery {
+  identityId?: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/jit/eligibilities`.
+ * List eligible roles.
+ */
+export interface GetV1JitEligibilitiesResponse {
+  items: JitEligibility[];
+}
+
+/**
+ * Body of `POST /v1/jit/eligibilities`.
+ * Make a role eligible for an identity (activated on approval, never standing).
+ */
+export interface PostV1JitEligibilitiesRequest {
+  identityId: string;
+  roleName: string;
+  maxDurationSec: number;
+  breakGlass?: boolean;
+}
+
+/**
+ * Answer 201 of `POST /v1/jit/eligibilities`.
+ * Make a role eligible for an identity (activated on approval, never standing).
+ */
+export type PostV1JitEligibilitiesResponse = JitEligibility;
+
+/** Path parameters of `DELETE /v1/jit/eligibilities/{id}`. */
+export interface DeleteV1JitEligibilitiesByIdParams {
+  id: string;
+}
 
 /** Querystring of `GET /v1/leases`. */
 export interface GetV1LeasesQuery {
