@@ -1284,6 +1284,7 @@ export interface GetV1JitActivationsResponse {
 export interface PostV1JitBreakGlassRequest {
   roleName: string;
   durationSec: number;
+  /** at least 10 characters */
   justification: string;
 }
 
@@ -1449,6 +1450,7 @@ export interface GetV1LoginCallbackQuery {
   iss?: string;
   error?: string;
   error_description?: string;
+  session_state?: string;
 }
 
 /**
