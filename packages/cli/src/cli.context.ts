@@ -28,6 +28,8 @@ export interface CliIo {
   onShutdownSignal(handler: (signal: string) => void): () => void;
   /** A `fetch` for the SDK; the global one when absent. */
   fetch?: FetchLike;
+  /** True when stderr is a terminal (progress bars); false when absent. */
+  isTty?: () => boolean;
 }
 
 /** Options every command accepts. */

@@ -28,6 +28,7 @@ import { roleCommands } from './role.command.js';
 import { rootKeyCommands } from './root-key.command.js';
 import { rotatedSecretCommands } from './rotated-secret.command.js';
 import { runCommands } from './run.command.js';
+import { scanCommands } from './scan.command.js';
 import { secretCommands } from './secret.command.js';
 import { serverCommands } from './server.command.js';
 import { uidCommands } from './uid.command.js';
@@ -53,6 +54,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...secretCommands,
   ...rotatedSecretCommands,
   ...dynamicSecretCommands,
+  ...scanCommands,
   ...rootKeyCommands,
   ...unsealCommands,
   ...agentCommands,

@@ -17,6 +17,7 @@ export function nodeIo(): CliIo {
     env: process.env,
     fetch: nodeHttpFetch,
     now: () => Date.now(),
+    isTty: () => process.stderr.isTTY === true,
     async readStdin(): Promise<string> {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin)

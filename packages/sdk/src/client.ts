@@ -44,6 +44,7 @@ import type {
   Jwks,
   KekRotation,
   KekStatus,
+  LeakFinding,
   Lease,
   LeasePage,
   LeaseRevocation,
@@ -51,6 +52,7 @@ import type {
   ListAuditEventsQuery,
   ListAuthMethodsQuery,
   ListIdentitiesQuery,
+  ListLeaksQuery,
   ListLeasesQuery,
   ListRolesQuery,
   ListSecretsQuery,
@@ -59,6 +61,8 @@ import type {
   OAuthClient,
   OAuthServerMetadata,
   Page,
+  ReportLeaksRequest,
+  ReportLeaksResponse,
   RequestApprovalRequest,
   RevokeUidTokenRequest,
   RevokeUidTokenResponse,
@@ -620,6 +624,35 @@ export class TesseraClient {
       path: '/v1/audit/archive',
       credential: token,
       body: { throughSeq },
+      signal: options?.signal,
+    });
+  }
+
+  /**
+   * `POST /v1/leaks`: reports leaked credentials; each is revoked when live, its owner alerted and a
+   * finding recorded (ADR 0020). The receipt does not say what a credential was: see {@link listLeaks}.
+   */
+  reportLeaks(
+    token: string,
+    body: ReportLeaksRequest,
+    options?: RequestOptions,
+  ): Promise<ReportLeaksResponse> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/leaks',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/leaks`: findings of leaked credentials (list on `audit:/leaks`). */
+  listLeaks(token: string, query: ListLeaksQuery = {}, options?: RequestOptions): Promise<Page<LeakFinding>> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/leaks',
+      credential: token,
+      query: { ...query },
       signal: options?.signal,
     });
   }

@@ -11,6 +11,14 @@
 
 export type { FetchLike, RequestOptions, TesseraClientOptions } from './client.js';
 export { bareCredential, TesseraClient } from './client.js';
+export type { FoundCredential, TesseraCredentialKind } from './credential-shapes.js';
+export {
+  DYNAMIC_PASSWORD_PREFIX,
+  findTesseraCredentials,
+  maskSecret,
+  recogniseTesseraCredential,
+  TESSERA_CREDENTIAL_KINDS,
+} from './credential-shapes.js';
 export type { SenderProof } from './dpop.js';
 export { createDpopProof, jwkThumbprint, verifyDpopProof } from './dpop.js';
 export type { TesseraNetworkErrorCode, TesseraTokenErrorCode } from './errors.js';
@@ -32,6 +40,7 @@ export type {
   UidTokenStore,
 } from './session.js';
 export { MemoryUidTokenStore, TesseraSession } from './session.js';
+export { hmacSha256Hex, sha256Hex } from './sha256.js';
 export type { SessionTokenClaims, SessionTokenVerifierOptions } from './verifier.js';
 export { SessionTokenVerifier } from './verifier.js';
 export type * from './wire.js';

@@ -195,6 +195,33 @@ export interface JitEligibility {
   createdAt: string;
 }
 
+export interface LeakFinding {
+  id: string;
+  kind:
+    | 'uid_token'
+    | 'access_key'
+    | 'client_secret'
+    | 'registration_token'
+    | 'session_token'
+    | 'dynamic_password';
+  outcome: 'revoked' | 'already_dead' | 'unknown';
+  credentialHash: string;
+  identityId: string | null;
+  auditHash: string | null;
+  locations: {
+    /** A path or URL where it was found. */
+    uri: string;
+    line?: number;
+    commit?: string;
+    source?: string;
+  }[];
+  reportCount: number;
+  /** ISO-8601 UTC */
+  firstReportedAt: string;
+  /** ISO-8601 UTC */
+  lastReportedAt: string;
+}
+
 export interface OAuthClient {
   /** The client_id: the auth method access id (p-…). */
   clientId: string;
@@ -1327,6 +1354,57 @@ export type PostV1JitEligibilitiesResponse = JitEligibility;
 /** Path parameters of `DELETE /v1/jit/eligibilities/{id}`. */
 export interface DeleteV1JitEligibilitiesByIdParams {
   id: string;
+}
+
+/** Querystring of `GET /v1/leaks`. */
+export interface GetV1LeaksQuery {
+  outcome?: 'revoked' | 'already_dead' | 'unknown';
+  identityId?: string;
+  /** @defaultValue `50` */
+  limit?: number;
+  cursor?: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/leaks`.
+ * List findings of leaked credentials.
+ */
+export interface GetV1LeaksResponse {
+  items: LeakFinding[];
+  nextCursor: string | null;
+}
+
+/**
+ * Body of `POST /v1/leaks`.
+ * Report leaked credentials: each is identified by hash, revoked, its owner alerted.
+ *
+ * Takes Tessera credentials found where they should not be (or the SHA-256 of stored kinds), and for each: revokes it when live, alerts its owner, records a finding with where it was found. Idempotent. The receipt is the same whatever the string was; what it turned out to be is in the finding (GET /v1/leaks).
+ */
+export interface PostV1LeaksRequest {
+  items: {
+    credential?: string;
+    /** SHA-256 (hex) of the credential. */
+    hash?: string;
+    location?: {
+      /** A path or URL where it was found. */
+      uri: string;
+      line?: number;
+      commit?: string;
+      source?: string;
+    };
+  }[];
+}
+
+/**
+ * Answer 200 of `POST /v1/leaks`.
+ * Report leaked credentials: each is identified by hash, revoked, its owner alerted.
+ */
+export interface PostV1LeaksResponse {
+  items: {
+    index: number;
+    findingId: string | null;
+    auditHash: string | null;
+  }[];
 }
 
 /** Querystring of `GET /v1/leases`. */

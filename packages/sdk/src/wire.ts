@@ -330,6 +330,18 @@ export type AuditLedgerReport = Gen.PostV1AuditVerifyResponse;
 export type AuditArchiveResult = Gen.PostV1AuditArchiveResponse;
 
 // ---------------------------------------------------------------------------------------------
+// Leaked credentials (ADR 0020)
+// ---------------------------------------------------------------------------------------------
+
+/** `POST /v1/leaks`: credentials (or their SHA-256) found where they should not be, with where. */
+export type ReportLeaksRequest = Gen.PostV1LeaksRequest;
+/** One receipt per reported item: the same whatever the string was. */
+export type ReportLeaksResponse = Gen.PostV1LeaksResponse;
+/** The record of one leaked credential: what it was (revoked, already dead, unknown) and where it was found. */
+export type LeakFinding = Gen.LeakFinding;
+export type ListLeaksQuery = Gen.GetV1LeaksQuery;
+
+// ---------------------------------------------------------------------------------------------
 // Static secrets
 // ---------------------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ import { CheckpointFile, createLedger } from './audit/audit.ledger.js';
 import { createApprovalsModule } from './capabilities/approvals/approvals.module.js';
 import { createFederationModule } from './capabilities/federation/federation.module.js';
 import { createJitModule } from './capabilities/jit/jit.module.js';
+import { createLeaksModule } from './capabilities/leaks/leaks.module.js';
 import { oauthDoor } from './capabilities/oauth/oauth.door.js';
 import { createOAuthModule } from './capabilities/oauth/oauth.module.js';
 import { createPeopleModule } from './capabilities/people/people.module.js';
@@ -117,6 +118,10 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     roles: access.services.roles,
     approvals: approvals.services.approvals,
   });
+  const leaks = createLeaksModule(platform, {
+    sessions: sessions.services.sessions,
+    leases: dynamic.services.leases,
+  });
   const extensions = (options.capabilities ?? []).map((create) => create(platform));
   const modules: CapabilityModule[] = [
     sessions,
@@ -134,6 +139,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     people,
     approvals,
     jit,
+    leaks,
     ...extensions,
   ];
 

@@ -200,6 +200,20 @@ describe.each(STORES)('audit events on %s', (store) => {
     );
     await settled(() => s.call('DELETE', '/v1/rotated-secrets?name=/audit/rotated', { token: admin }));
     await s.call('DELETE', '/v1/secrets?name=/audit/db&recoveryDays=1', { token: admin });
+    // a leaked UID token reported (ADR 0020): reported and revoked
+    await s.call('POST', '/v1/auth-methods', {
+      token: admin,
+      body: { type: 'universal_identity', name: '/audit/leaked' },
+    });
+    const leaked = await s.call('POST', '/v1/uid/tokens', {
+      token: admin,
+      body: { authMethodName: '/audit/leaked' },
+    });
+    secrets.push(leaked.body.token);
+    await s.call('POST', '/v1/leaks', {
+      token: admin,
+      body: { items: [{ credential: leaked.body.token, location: { uri: 'src/app.env', line: 3 } }] },
+    });
     // dynamic secrets (on the real PostgreSQL): create, issue, renew, revoke, sweep, delete; a failed
     // issue; a lease the reaper gives up on (its revocation statement always fails)
     const dsTarget = await freshPostgresDatabase();

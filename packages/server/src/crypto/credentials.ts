@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 import type { AuditHasher, CredentialFactory } from '../core/shared/platform.port.js';
+import { isDynamicPassword } from './random-password.js';
 
 /**
  * Bearer credential formats.
@@ -89,4 +90,37 @@ export function createCredentialFactory(auditHasher: AuditHasher): CredentialFac
     newId: (prefix, length = 20) => `${prefix}${randomString(length, NODE_ID_ALPHABET)}`,
     newNodeId: () => randomString(12, NODE_ID_ALPHABET),
   };
+}
+
+/** base64url of `{"alg":"EdDSA","typ":"at+jwt","kid":`: how every session token Tessera signs starts. */
+const SESSION_TOKEN_START = 'eyJhbGciOiJFZERTQSIsInR5cCI6ImF0K2p3dCIsImtpZCI6';
+
+/** The kinds of credential Tessera issues, each with an offline-recognisable shape (ADR 0020). */
+export type CredentialKind =
+  | 'uid_token'
+  | 'access_key'
+  | 'client_secret'
+  | 'registration_token'
+  | 'session_token'
+  | 'dynamic_password';
+
+const PREFIXED: ReadonlyArray<[string, CredentialKind]> = [
+  [UID_PREFIX, 'uid_token'],
+  [ACCESS_KEY_PREFIX, 'access_key'],
+  [CLIENT_SECRET_PREFIX, 'client_secret'],
+  [REGISTRATION_TOKEN_PREFIX, 'registration_token'],
+];
+
+/**
+ * The kind of a Tessera credential when `value` has its shape and checksum, else null. The same
+ * rules as the SDK's `recogniseTesseraCredential` (a test holds them together); a session token's
+ * shape is its fixed header and three parts, its signature is checked by the sessions service.
+ */
+export function credentialKindOf(value: string): CredentialKind | null {
+  for (const [prefix, kind] of PREFIXED) if (hasValidChecksum(value, prefix)) return kind;
+  if (isDynamicPassword(value)) return 'dynamic_password';
+  const jwt = value.startsWith('t-') ? value.slice(2) : value;
+  if (jwt.startsWith(SESSION_TOKEN_START) && jwt.length <= 4096 && /^[\w-]+\.[\w-]+\.[\w-]{86}$/.test(jwt))
+    return 'session_token';
+  return null;
 }

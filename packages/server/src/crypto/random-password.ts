@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 
 /**
  * Characters of generated passwords: letters and digits only, so a password never needs quoting in a
@@ -13,4 +13,42 @@ export function randomPassword(length = 32): string {
   let out = '';
   for (let i = 0; i < length; i++) out += ALPHABET[randomInt(ALPHABET.length)];
   return out;
+}
+
+/** Prefix of the passwords Tessera issues for dynamic secrets (`1`: the shape's version). */
+export const DYNAMIC_PASSWORD_PREFIX = 'tdp1';
+const CHECKSUM_LENGTH = 6;
+
+/** Six base62 digits of the first four bytes of SHA-256 over the body (big-endian). */
+function base62Checksum(body: string): string {
+  let n = createHash('sha256').update(body).digest().readUInt32BE(0);
+  let out = '';
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) {
+    out = ALPHABET[n % 62]! + out;
+    n = Math.floor(n / 62);
+  }
+  return out;
+}
+
+/**
+ * A dynamic secret's password with a recognisable, checksummed shape (ADR 0020): `tdp1` + a random
+ * base62 body + a 6-character checksum, `length` characters in all (32–128; a 32-character one
+ * still has 22 random characters, ≈131 bits). Letters and digits only, like {@link randomPassword},
+ * so every target accepts it unquoted; the shape lets a scanner find a leaked one offline.
+ */
+export function dynamicPassword(length = 32): string {
+  if (!Number.isInteger(length) || length < 32 || length > 128)
+    throw new RangeError('dynamic password length must be an integer in [32, 128]');
+  const body = randomPassword(length - DYNAMIC_PASSWORD_PREFIX.length - CHECKSUM_LENGTH);
+  return `${DYNAMIC_PASSWORD_PREFIX}${body}${base62Checksum(body)}`;
+}
+
+/** True when `value` has the shape and checksum of a {@link dynamicPassword}. */
+export function isDynamicPassword(value: string): boolean {
+  if (!value.startsWith(DYNAMIC_PASSWORD_PREFIX) || value.length < 32 || value.length > 128) return false;
+  if (!/^[A-Za-z0-9]+$/.test(value)) return false;
+  return (
+    base62Checksum(value.slice(DYNAMIC_PASSWORD_PREFIX.length, -CHECKSUM_LENGTH)) ===
+    value.slice(-CHECKSUM_LENGTH)
+  );
 }

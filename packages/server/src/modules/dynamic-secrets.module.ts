@@ -2,7 +2,7 @@ import type { DynamicSecretsService } from '../core/dynamic/dynamic.service.js';
 import { createDynamicSecretsService } from '../core/dynamic/dynamic.service.js';
 import { createLeasesService, type LeasesService } from '../core/leases/leases.service.js';
 import type { SecretCipher } from '../core/secrets/secret-cipher.port.js';
-import { randomPassword } from '../crypto/random-password.js';
+import { dynamicPassword, randomPassword } from '../crypto/random-password.js';
 import { registerDynamicSecretRoutes } from '../http/routes/dynamic-secrets.routes.js';
 import { registerLeasesRevokeFailedGauge } from '../monitoring/tessera-metrics.js';
 import type { CapabilityModule } from '../platform/module.js';
@@ -43,6 +43,8 @@ export function createDynamicSecretsModule(
     producers,
     ids: credentials,
     random: (length) => randomPassword(Math.max(16, length)).slice(0, length),
+    password: dynamicPassword,
+    events: platform.events,
   });
   let revokeFailed = 0;
   registerLeasesRevokeFailedGauge(platform.metrics.registry, () => revokeFailed);

@@ -19,6 +19,10 @@ export interface OAuthClientSecretsRepo {
   /** Makes every current secret of a client expire at `expiresAtMs` (rotation). */
   expireCurrent(clientId: string, expiresAtMs: number): Promise<void>;
   deleteOfClient(clientId: string): Promise<void>;
+  /** The secret with this hash, usable or not (leak reports, ADR 0020). */
+  findByHash(secretHash: string): Promise<ClientSecretRecord | null>;
+  /** Makes one secret expire at `expiresAtMs` (a leaked secret ends now; its siblings live on). */
+  expire(id: string, expiresAtMs: number): Promise<void>;
 }
 
 declare module '../../core/shared/unit-of-work.js' {
@@ -39,6 +43,8 @@ export interface OAuthRegistrationTokensRepo {
   put(clientId: string, tokenHash: string, nowMs: number): Promise<void>;
   hashOf(clientId: string): Promise<string | null>;
   deleteOfClient(clientId: string): Promise<void>;
+  /** The client whose registration token has this hash (leak reports, ADR 0020). */
+  clientOfHash(tokenHash: string): Promise<string | null>;
 }
 
 /** The capability's own migration history (`tessera_migrations_oauth`). */
@@ -70,6 +76,21 @@ export const oauthMigrations = (): Record<string, Migration> => ({
         .execute();
     },
   },
+  // Leak reports identify a secret by its hash (ADR 0020).
+  '0003-oauth-hash-indexes': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createIndex('oauth_client_secrets_hash_idx')
+        .on('oauth_client_secrets')
+        .column('secret_hash')
+        .execute();
+      await db.schema
+        .createIndex('oauth_registration_tokens_hash_idx')
+        .on('oauth_registration_tokens')
+        .column('token_hash')
+        .execute();
+    },
+  },
 });
 
 interface RegistrationRow {
@@ -98,6 +119,14 @@ export function createOAuthRegistrationTokensRepo({ db }: QueryTarget): OAuthReg
     },
     async deleteOfClient(clientId) {
       await table.deleteFrom('oauth_registration_tokens').where('client_id', '=', clientId).execute();
+    },
+    async clientOfHash(tokenHash) {
+      const row = await table
+        .selectFrom('oauth_registration_tokens')
+        .select('client_id')
+        .where('token_hash', '=', tokenHash)
+        .executeTakeFirst();
+      return row?.client_id ?? null;
     },
   };
 }
@@ -148,6 +177,28 @@ export function createOAuthClientSecretsRepo({ db }: QueryTarget): OAuthClientSe
     },
     async deleteOfClient(clientId) {
       await table.deleteFrom('oauth_client_secrets').where('client_id', '=', clientId).execute();
+    },
+    async findByHash(secretHash) {
+      const r = await table
+        .selectFrom('oauth_client_secrets')
+        .selectAll()
+        .where('secret_hash', '=', secretHash)
+        .executeTakeFirst();
+      if (!r) return null;
+      return {
+        id: r.id,
+        clientId: r.client_id,
+        secretHash: r.secret_hash,
+        createdAtMs: Number(r.created_at_ms),
+        expiresAtMs: r.expires_at_ms === null ? null : Number(r.expires_at_ms),
+      };
+    },
+    async expire(id, expiresAtMs) {
+      await table
+        .updateTable('oauth_client_secrets')
+        .set({ expires_at_ms: expiresAtMs })
+        .where('id', '=', id)
+        .execute();
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   breakGlassAlert,
   type ChildBurstState,
   type DedupeState,
+  leakedCredentialAlert,
   leaseRevokeFailedAlert,
   ledgerSizeAlert,
   nearExpiryAlerts,
@@ -63,6 +64,7 @@ export function createAlertEngine({ notifier, clock, settings, onAlert }: AlertE
         raise(breakGlassAlert(e));
         raise(rotationFailureAlert(e));
         raise(leaseRevokeFailedAlert(e));
+        raise(leakedCredentialAlert(e), false);
         const t = { failures: settings.authFailureBurst, windowMs };
         for (const a of authFailureBurstAlerts(bursts, e, t)) raise(a);
         for (const a of unusualChildAlerts(childBursts, e, child)) raise(a);

@@ -10,6 +10,7 @@ export const ALERT_RULES = [
   'lease_revoke_failed',
   'uid_child_unusual',
   'jit_break_glass',
+  'credential_leaked',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 

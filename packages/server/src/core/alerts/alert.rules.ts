@@ -329,3 +329,30 @@ export function shouldSend(state: DedupeState, alert: Alert, nowMs: number, wind
   }
   return true;
 }
+
+/**
+ * A leaked credential was revoked (ADR 0020): addressed to the owner of the identity it belonged
+ * to, with where it was found. One per revocation (a re-report revokes nothing and alerts nothing).
+ */
+export function leakedCredentialAlert(e: StoredAuditEvent): Alert | null {
+  if (e.type !== 'leak.revoked') return null;
+  const data = e.data ?? {};
+  const text = (k: string) => (typeof data[k] === 'string' ? (data[k] as string) : null);
+  return {
+    rule: 'credential_leaked',
+    severity: 'critical',
+    subject: `finding:${text('findingId') ?? e.id}`,
+    title: `A leaked ${text('kind') ?? 'credential'} of ${text('identityName') ?? 'an identity'} was found${text('location') ? ` in ${text('location')}` : ''} and revoked`,
+    atMs: e.atMs,
+    fields: {
+      owner: text('owner'),
+      identityId: text('identityId'),
+      identityName: text('identityName'),
+      kind: text('kind'),
+      findingId: text('findingId'),
+      location: text('location'),
+      credentialRef: text('auditHash'),
+      eventId: e.id,
+    },
+  };
+}

@@ -337,6 +337,22 @@ export const AUDIT_EVENT_TYPES = {
     outcomes: ['failure'],
     reason: true,
   },
+  'leak.reported': {
+    description:
+      'A credential was reported as leaked (POST /v1/leaks): its keyed audit hash, where it was found and what it turned out to be (revoked, already dead, unknown); never the credential.',
+    actor: [],
+    data: ['findingId', 'kind', 'outcome', 'auditHash', 'location', 'repeat'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'leak.revoked': {
+    description:
+      'A reported leaked credential was live and was revoked (its UID node subtree, session, access key, client secret or lease); the owner is alerted.',
+    actor: [],
+    data: ['findingId', 'kind', 'identityId', 'owner', 'auditHash', 'location'],
+    outcomes: ['success'],
+    reason: false,
+  },
   'rotated_secret.created': {
     description:
       'A rotated secret was created: Tessera took over its accounts on the target (never a credential).',

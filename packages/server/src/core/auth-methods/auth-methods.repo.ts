@@ -8,4 +8,6 @@ export interface AuthMethodRepo {
   list(type: AuthMethodTypeName | null, limit: number, afterId: string | null): Promise<AuthMethod[]>;
   update(method: AuthMethod): Promise<void>;
   delete(id: string): Promise<void>;
+  /** The access-key method whose key has this hash (leak reports, ADR 0020). */
+  findBySecretHash(secretHash: string): Promise<AuthMethod | null>;
 }

@@ -11,6 +11,7 @@ import { DEFAULTS, type DynamicSecretsService, type Producers } from '../dynamic
 import type { RevocationResult } from '../dynamic/producer.port.js';
 import { type RequestContext, systemContext } from '../shared/context.js';
 import { validationError } from '../shared/errors.js';
+import type { EventBus } from '../shared/events.js';
 import type { Clock } from '../shared/platform.port.js';
 import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
 
@@ -19,9 +20,13 @@ export interface LeasesDeps {
   clock: Clock;
   items: DynamicSecretsService;
   producers: Producers;
-  ids: { newId(prefix: string, length?: number): string };
-  /** Random alphanumeric strings (crypto/): passwords and the unique part of usernames. */
+  ids: { newId(prefix: string, length?: number): string; hashCredential(credential: string): string };
+  /** Random alphanumeric strings (crypto/): the unique part of usernames. */
   random: (length: number) => string;
+  /** Passwords of new accounts (crypto/): checksummed, so a leaked one is recognisable (ADR 0020). */
+  password?: (length: number) => string;
+  /** `lease.credential_issued` is announced (with the password's hash only) for leak reports. */
+  events?: EventBus;
   options?: Partial<LeaseOptions>;
 }
 
@@ -47,6 +52,13 @@ const DEFAULT_OPTIONS: LeaseOptions = {
   chunkSize: 100,
   parallel: 4,
 };
+
+declare module '../shared/events.js' {
+  interface DomainEvents {
+    /** A lease's account exists; its password is known to the holder only (its SHA-256 here). */
+    'lease.credential_issued': { leaseId: string; identityId: string; credentialHash: string };
+  }
+}
 
 /** Backoff of the n-th failed attempt: 5 s doubling, at most 10 minutes. */
 export const backoffMs = (attempt: number) => Math.min(5000 * 2 ** Math.max(0, attempt - 1), 600_000);
@@ -74,6 +86,7 @@ export interface ReapReport {
 /** Leases: issuing credentials, renewal, revocation (one, by prefix, by identity) and the reaper. */
 export function createLeasesService(deps: LeasesDeps) {
   const { uow, clock, items, producers, ids, random } = deps;
+  const password = deps.password ?? random;
   const opt = { ...DEFAULT_OPTIONS, ...deps.options };
 
   const leaseEvent = (
@@ -264,9 +277,13 @@ export function createLeasesService(deps: LeasesDeps) {
         await r.dynamic.insertLease(lease);
       });
       // 2. The account; the target enforces the lease's maximum on its own (VALID UNTIL and the like).
-      const password = random(Number(settings.options.passwordLength ?? DEFAULTS.passwordLength));
+      const secret = password(Number(settings.options.passwordLength ?? DEFAULTS.passwordLength));
       try {
-        await producer.createAccount(settings, { username, password, expiresAtMs: lease.maxExpiresAtMs });
+        await producer.createAccount(settings, {
+          username,
+          password: secret,
+          expiresAtMs: lease.maxExpiresAtMs,
+        });
       } catch (error) {
         const reason = describeFailure(error);
         // Drop whatever may exist; if even that fails, the reaper keeps trying.
@@ -293,6 +310,11 @@ export function createLeasesService(deps: LeasesDeps) {
       const active: Lease = { ...lease, state: 'active', nextAttemptAtMs: lease.expiresAtMs };
       await uow.write(async (r) => {
         await r.dynamic.updateLease(lease.id, { state: 'active', nextAttemptAtMs: active.nextAttemptAtMs });
+        await deps.events?.publish(r, 'lease.credential_issued', {
+          leaseId: lease.id,
+          identityId,
+          credentialHash: ids.hashCredential(secret),
+        });
         await r.audit.append(
           leaseEvent('lease.issued', active, {
             ttlSeconds: ttl,
@@ -302,7 +324,7 @@ export function createLeasesService(deps: LeasesDeps) {
           clock.nowMs(),
         );
       });
-      return { lease: active, password };
+      return { lease: active, password: secret };
     },
 
     /** Extends an active lease by `incrementSeconds` (default: the item's TTL), never past its maximum. */

@@ -246,6 +246,17 @@ export function createSessionsService(deps: SessionsServiceDeps) {
         uidNodePath: claims.uidp ?? null,
       };
     },
+    /**
+     * A reported leaked token (ADR 0020): its claims when this server signed it (any audience), and
+     * whether it still works; null for anything else. Never cached.
+     */
+    async identify(rawToken: string): Promise<{ claims: SessionClaims; live: boolean } | null> {
+      const token = rawToken.startsWith('t-') ? rawToken.slice(2) : rawToken;
+      if (token.length > 4096) return null;
+      const claims = await decode(token, true).catch(() => null);
+      if (!claims) return null;
+      return { claims, live: claims.exp > clock.nowMs() / 1000 && !revocations.check(claims) };
+    },
     /** Revokes every token of an identity (suspension, retirement). */
     async revokeIdentityTokens(repos: Repos, identityId: string, reason: string): Promise<void> {
       await revoke(repos, 'identity', identityId, reason);

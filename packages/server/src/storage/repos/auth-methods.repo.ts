@@ -103,5 +103,13 @@ export function createAuthMethodRepo(
       cache?.forget(id);
       await db.deleteFrom('auth_methods').where('id', '=', id).execute();
     },
+    async findBySecretHash(secretHash) {
+      const row = await db
+        .selectFrom('auth_methods')
+        .selectAll()
+        .where('secret_hash', '=', secretHash)
+        .executeTakeFirst();
+      return row ? toMethod(row) : null;
+    },
   };
 }

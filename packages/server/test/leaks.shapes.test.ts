@@ -1,0 +1,91 @@
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import {
+  findTesseraCredentials,
+  hmacSha256Hex,
+  maskSecret,
+  recogniseTesseraCredential,
+  sha256Hex,
+} from '@tessera/sdk';
+import { describe, expect, it } from 'vitest';
+import { createAuditHasher } from '../src/crypto/audit-hash.js';
+import {
+  createCredentialFactory,
+  credentialKindOf,
+  newClientSecret,
+  newRegistrationAccessToken,
+} from '../src/crypto/credentials.js';
+import { dynamicPassword } from '../src/crypto/random-password.js';
+import { startTestServer } from './harness.js';
+
+/** The SDK's offline recogniser and the server's credential formats agree (ADR 0020). */
+describe('credential shapes: SDK recogniser against the server', () => {
+  const factory = createCredentialFactory(createAuditHasher({ material: randomBytes(32) } as never));
+  const minted = () => ({
+    uid_token: factory.newUidToken(),
+    access_key: factory.newAccessKey(),
+    client_secret: newClientSecret(),
+    registration_token: newRegistrationAccessToken(),
+    dynamic_password: dynamicPassword(32 + Math.floor(Math.random() * 97)),
+  });
+
+  it('the SDK SHA-256 is SHA-256', () => {
+    for (const n of [0, 1, 55, 56, 63, 64, 65, 200, 1000]) {
+      const text = randomBytes(n).toString('latin1');
+      expect(sha256Hex(text)).toBe(createHash('sha256').update(text, 'utf8').digest('hex'));
+      for (const keyLength of [0, 16, 32, 64, 65, 100]) {
+        const key = randomBytes(keyLength);
+        expect(hmacSha256Hex(key, text)).toBe(createHmac('sha256', key).update(text, 'utf8').digest('hex'));
+      }
+    }
+  });
+
+  it('recognises 1,000 of each kind the server mints, the same way the server does', () => {
+    for (let i = 0; i < 1000; i++) {
+      for (const [kind, value] of Object.entries(minted())) {
+        expect(recogniseTesseraCredential(value)).toBe(kind);
+        expect(credentialKindOf(value)).toBe(kind);
+      }
+    }
+  });
+
+  it('finds each in text, with its position, and refuses a one-character change', () => {
+    const m = minted();
+    const text = Object.entries(m)
+      .map(([k, v]) => `${k.toUpperCase()}="${v}"\n`)
+      .join('');
+    const found = findTesseraCredentials(text);
+    expect(found.map((f) => f.kind)).toEqual(Object.keys(m));
+    for (const f of found) expect(text.slice(f.index, f.index + f.length)).toBe(f.value);
+    for (const value of Object.values(m)) {
+      const i = value.length - 8;
+      const typo = `${value.slice(0, i)}${value[i] === 'x' ? 'y' : 'x'}${value.slice(i + 1)}`;
+      expect(recogniseTesseraCredential(typo)).toBeNull();
+      expect(credentialKindOf(typo)).toBeNull();
+      expect(findTesseraCredentials(`k=${typo}`)).toEqual([]);
+    }
+    // Not inside a longer run of token characters.
+    expect(findTesseraCredentials(`x${m.access_key}`)).toEqual([]);
+  });
+
+  it('recognises the session tokens the server signs, with or without t-', async () => {
+    const s = await startTestServer('sqlite');
+    try {
+      const token = s.adminToken;
+      expect(recogniseTesseraCredential(token)).toBe('session_token');
+      expect(credentialKindOf(`t-${token}`)).toBe('session_token');
+      const found = findTesseraCredentials(`Authorization: Bearer t-${token}`);
+      expect(found).toEqual([{ kind: 'session_token', value: token, index: 22, length: token.length + 2 }]);
+      const [h, p] = token.split('.');
+      expect(recogniseTesseraCredential(`${h}.${p}.${'A'.repeat(85)}`)).toBeNull();
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('masks: never more than a quarter of the value, and the prefix plus four at most', () => {
+    const m = minted();
+    expect(maskSecret(m.uid_token)).toMatch(/^u-.{4}…\(51 chars\)$/);
+    expect(maskSecret(m.dynamic_password).startsWith('tdp1')).toBe(true);
+    expect(maskSecret('hunter22')).toBe('hu…(8 chars)');
+  });
+});
