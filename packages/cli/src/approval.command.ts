@@ -39,7 +39,11 @@ export function actionText(action: Approval['action']): string {
 }
 
 const approversText = (a: Approval['approvers']) =>
-  a.kind === 'owner' ? `owner of ${a.ownerOf}` : `${a.required ?? 1} of group ${a.group}`;
+  a.kind === 'owner'
+    ? `owner of ${a.ownerOf}`
+    : a.kind === 'person'
+      ? a.person
+      : `${a.required ?? 1} of group ${a.group}`;
 
 export function renderApproval(a: Approval, nowMs: number): string {
   return renderKeyValues([

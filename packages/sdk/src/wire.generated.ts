@@ -50,6 +50,10 @@ export interface Approval {
         kind: 'group';
         group: string;
         required?: number;
+      }
+    | {
+        kind: 'person';
+        person: string;
       };
   status: 'pending' | 'approved' | 'denied' | 'expired' | 'used';
   /** ISO-8601 UTC */
@@ -535,6 +539,9 @@ export interface GetWellKnownOauthAuthorizationServerResponse {
   revocation_endpoint_auth_methods_supported: string[];
   dpop_signing_alg_values_supported: string[];
   tls_client_certificate_bound_access_tokens: boolean;
+  backchannel_authentication_endpoint?: string;
+  backchannel_token_delivery_modes_supported?: string[];
+  backchannel_user_code_parameter_supported?: boolean;
 }
 
 /** Path parameters of `GET /.well-known/oauth-protected-resource/mcp/{name}`. */
@@ -731,6 +738,10 @@ export interface PostV1ApprovalsRequest {
         kind: 'group';
         group: string;
         required?: number;
+      }
+    | {
+        kind: 'person';
+        person: string;
       };
   ttlSec?: number;
 }
@@ -1405,6 +1416,7 @@ export interface GetV1JitActivationsResponse {
 export interface PostV1JitBreakGlassRequest {
   roleName: string;
   durationSec: number;
+  /** at least 10 characters */
   justification: string;
 }
 
@@ -1621,6 +1633,7 @@ export interface GetV1LoginCallbackQuery {
   iss?: string;
   error?: string;
   error_description?: string;
+  session_state?: string;
 }
 
 /**

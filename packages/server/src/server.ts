@@ -99,18 +99,22 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     ...(options.rotationPollMs ? { pollMs: options.rotationPollMs } : {}),
   });
   const system = createSystemModule(platform);
-  const oauth = createOAuthModule(platform, {
-    sessions: sessions.services.sessions,
-    ...authentication.services,
-    access: access.services.access,
-  });
-  const federation = createFederationModule(platform, { registry: authentication.services.registry });
   const people = createPeopleModule(platform, {
     sessions: sessions.services.sessions,
     authMethods: authentication.services.authMethods,
     roles: access.services.roles,
   });
   const approvals = createApprovalsModule(platform, { personOf: people.services.people.personOf });
+  const oauth = createOAuthModule(platform, {
+    sessions: sessions.services.sessions,
+    ...authentication.services,
+    access: access.services.access,
+    ciba: {
+      approvals: approvals.services.approvals,
+      personByHint: people.services.people.findByHint,
+    },
+  });
+  const federation = createFederationModule(platform, { registry: authentication.services.registry });
   const jit = createJitModule(platform, {
     roles: access.services.roles,
     approvals: approvals.services.approvals,

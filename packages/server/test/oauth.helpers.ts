@@ -17,10 +17,14 @@ export async function freePort(): Promise<number> {
  * A Tessera listening on 127.0.0.1 with its issuer at that address, on the wall clock (clients we
  * did not write sign assertions and proofs with the real time).
  */
-export async function startLiveServer(store: StoreKind = 'sqlite'): Promise<TestServer & { issuer: string }> {
-  const port = await freePort();
+export async function startLiveServer(
+  store: StoreKind = 'sqlite',
+  env: Record<string, string> = {},
+  port?: number,
+): Promise<TestServer & { issuer: string }> {
+  port ??= await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const s = await startTestServer(store, { TESSERA_ISSUER: issuer });
+  const s = await startTestServer(store, { ...env, TESSERA_ISSUER: issuer });
   s.clock.ms = Date.now();
   // Real time moves: keep the test clock on it.
   const timer = setInterval(() => {

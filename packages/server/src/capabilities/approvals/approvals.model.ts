@@ -18,7 +18,9 @@ export type Approvers =
   /** The owner of the identity `ownerOf` decides (its `owner`: `person:…` or `group:NAME`). */
   | { kind: 'owner'; ownerOf: string }
   /** `required` distinct members of the group (N of M, the two-person rule); default 1. */
-  | { kind: 'group'; group: string; required?: number };
+  | { kind: 'group'; group: string; required?: number }
+  /** Extension: one named person decides (`person:<id>` or `person:<email>`), e.g. CIBA's `login_hint`. */
+  | { kind: 'person'; person: string };
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'used';
 
@@ -98,6 +100,7 @@ export const requiredApprovals = (approvers: Approvers) =>
 export function mayDecide(decider: Decider, approvers: Approvers, owner: string | null): boolean {
   if (decider.admin) return true;
   if (approvers.kind === 'group') return decider.groups.includes(approvers.group);
+  if (approvers.kind === 'person') return decider.names.includes(approvers.person);
   if (owner === null) return false;
   if (owner.startsWith('group:')) return decider.groups.includes(owner.slice('group:'.length));
   return decider.names.includes(owner);

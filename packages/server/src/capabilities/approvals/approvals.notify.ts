@@ -17,7 +17,9 @@ export function approvalMessage(issuer: string, a: ApprovalRequest) {
   const approvers =
     a.approvers.kind === 'owner'
       ? `the owner of ${a.approvers.ownerOf}`
-      : `${a.approvers.required ?? 1} of group ${a.approvers.group}`;
+      : a.approvers.kind === 'person'
+        ? a.approvers.person
+        : `${a.approvers.required ?? 1} of group ${a.approvers.group}`;
   const text = `[tessera] Approval needed: ${who} asks to ${describeAction(a.action)}. Justification: ${a.justification}. Decided by ${approvers} before ${a.expiresAt}.`;
   return {
     text,

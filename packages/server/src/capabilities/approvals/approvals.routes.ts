@@ -56,6 +56,13 @@ export const ApproversSchema = Type.Union([
     },
     { additionalProperties: false },
   ),
+  Type.Object(
+    {
+      kind: Type.Literal('person'),
+      person: Type.String({ minLength: 8, maxLength: 200, pattern: '^person:' }),
+    },
+    { additionalProperties: false },
+  ),
 ]);
 const ApprovalSchema = Type.Object(
   {

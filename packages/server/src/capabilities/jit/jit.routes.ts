@@ -164,7 +164,11 @@ export function registerJitRoutes(app: TypedApp, deps: { jit: JitService }) {
           {
             roleName: RoleName,
             durationSec: Type.Integer({ minimum: 60, maximum: 86_400 }),
-            justification: Type.String({ minLength: 10, maxLength: 1000 }),
+            justification: Type.String({
+              minLength: 1,
+              maxLength: 1000,
+              description: 'at least 10 characters',
+            }),
           },
           { additionalProperties: false },
         ),

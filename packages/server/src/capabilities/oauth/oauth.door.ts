@@ -163,6 +163,14 @@ export function oauthDoor(
         },
       );
       scope.post(
+        '/bc-authorize',
+        { config, schema: doc('Backchannel authentication endpoint (OpenID CIBA Core, poll mode)') },
+        async (request) => {
+          const form = formOf(request);
+          return oauth.backchannel(form.params, clientCredentials(request, form.params), request.ctx);
+        },
+      );
+      scope.post(
         '/introspect',
         { config, schema: doc('Token introspection (RFC 7662)') },
         async (request) => {

@@ -14,6 +14,11 @@ export type OAuthErrorCode =
   | 'unsupported_token_type'
   | 'invalid_token'
   | 'slow_down'
+  | 'authorization_pending'
+  | 'expired_token'
+  | 'access_denied'
+  | 'unknown_user_id'
+  | 'invalid_binding_message'
   | 'invalid_client_metadata'
   | 'invalid_redirect_uri'
   | 'insufficient_scope';
@@ -59,6 +64,9 @@ export const MAX_ACTOR_CHAIN_DEPTH = 4;
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 export const TOKEN_ENDPOINT_PATH = '/oauth/token';
+/** OpenID CIBA Core §7: the backchannel authentication endpoint. */
+export const BACKCHANNEL_ENDPOINT_PATH = '/oauth/bc-authorize';
+export const CIBA_GRANT = 'urn:openid:params:grant-type:ciba';
 export const INTROSPECTION_ENDPOINT_PATH = '/oauth/introspect';
 export const REVOCATION_ENDPOINT_PATH = '/oauth/revoke';
 export const REGISTRATION_ENDPOINT_PATH = '/oauth/register';

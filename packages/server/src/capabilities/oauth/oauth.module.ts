@@ -17,6 +17,8 @@ import type { TypedApp } from '../../http/app.js';
 import type { CapabilityModule } from '../../platform/module.js';
 import type { Platform } from '../../platform/platform.js';
 import {
+  BACKCHANNEL_ENDPOINT_PATH,
+  CIBA_GRANT,
   INTROSPECTION_ENDPOINT_PATH,
   JWT_BEARER_GRANT,
   METADATA_PATH,
@@ -33,6 +35,7 @@ import {
 } from './oauth.repo.js';
 import { registerOAuthClientRoutes } from './oauth.routes.js';
 import { createOAuthService, type OAuthService } from './oauth.service.js';
+import type { CibaDeps } from './oauth-ciba.js';
 import { createOAuthClientHandler } from './oauth-client.auth-method.js';
 import { createOAuthClientsService, type OAuthClientsService } from './oauth-clients.service.js';
 import { createOAuthRegistration, type OAuthRegistration } from './oauth-registration.js';
@@ -61,6 +64,9 @@ const MetadataSchema = Type.Object({
   revocation_endpoint_auth_methods_supported: Strings,
   dpop_signing_alg_values_supported: Strings,
   tls_client_certificate_bound_access_tokens: Type.Boolean(),
+  backchannel_authentication_endpoint: Type.Optional(Type.String()),
+  backchannel_token_delivery_modes_supported: Type.Optional(Strings),
+  backchannel_user_code_parameter_supported: Type.Optional(Type.Boolean()),
 });
 
 /**
@@ -75,6 +81,8 @@ export function createOAuthModule(
     registry: AuthMethodRegistry;
     authMethods: AuthMethodsService;
     access: AccessService;
+    /** CIBA (issue 14), when the approvals and people capabilities are composed. */
+    ciba?: CibaDeps;
   },
 ): CapabilityModule<{ oauth: OAuthService; clients: OAuthClientsService; registration: OAuthRegistration }> {
   const { uow, clock, config, credentials } = platform;
@@ -166,6 +174,7 @@ export function createOAuthModule(
         )
       ).allowed,
     config: { issuer, tokenEndpoint, audience: config.audience },
+    ...(deps.ciba ? { ciba: deps.ciba } : {}),
     federatedSubject: async (jwt, methodIds, ctx) => {
       // Registered by the federation capability (composed later); absent when it is not mounted.
       const handler = deps.registry.get('oidc_federation');
@@ -227,7 +236,12 @@ export function createOAuthModule(
     introspection_endpoint: `${issuer}${INTROSPECTION_ENDPOINT_PATH}`,
     revocation_endpoint: `${issuer}${REVOCATION_ENDPOINT_PATH}`,
     registration_endpoint: registrationEndpoint,
-    grant_types_supported: ['client_credentials', TOKEN_EXCHANGE_GRANT, JWT_BEARER_GRANT],
+    grant_types_supported: [
+      'client_credentials',
+      TOKEN_EXCHANGE_GRANT,
+      JWT_BEARER_GRANT,
+      ...(deps.ciba ? [CIBA_GRANT] : []),
+    ],
     response_types_supported: [],
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
@@ -235,6 +249,13 @@ export function createOAuthModule(
     revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     dpop_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
     tls_client_certificate_bound_access_tokens: false,
+    ...(deps.ciba
+      ? {
+          backchannel_authentication_endpoint: `${issuer}${BACKCHANNEL_ENDPOINT_PATH}`,
+          backchannel_token_delivery_modes_supported: ['poll'],
+          backchannel_user_code_parameter_supported: false,
+        }
+      : {}),
   };
 
   return {

@@ -24,12 +24,14 @@ import type {
   ReplayKey,
 } from '../../crypto/jose-verify.js';
 import {
+  CIBA_GRANT,
   type ClientCredentials,
   invalidClient,
   JWT_BEARER_GRANT,
   OAuthError,
   TOKEN_EXCHANGE_GRANT,
 } from './oauth.model.js';
+import { type CibaDeps, createCiba } from './oauth-ciba.js';
 import { createTokenExchange } from './oauth-exchange.js';
 
 export type OAuthClient = AuthMethod & { settings: OAuthClientSettings };
@@ -62,6 +64,8 @@ export interface OAuthServiceDeps {
   /** Whether the client's roles grant `scope` (`read` on `scope:/<scope>`): a token carries no other. */
   scopeGranted(client: OAuthClient, scope: string): Promise<boolean>;
   config: { issuer: string; tokenEndpoint: string; audience: string };
+  /** CIBA (issue 14): present when the approvals and people capabilities are composed. */
+  ciba?: CibaDeps;
   /** Token exchange of a federated workload JWT (issue 13); see `createTokenExchange`. */
   federatedSubject?: Parameters<typeof createTokenExchange>[0]['federatedSubject'];
 }
@@ -378,9 +382,25 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     return scopes;
   }
 
+  const ciba = deps.ciba
+    ? createCiba({
+        ...deps.ciba,
+        uow,
+        clock,
+        sessions,
+        audit,
+        authenticateClient,
+        spend,
+        refuse,
+        grantedScopes,
+        consumeOnce: (key, ttl) => uow.write((r) => r.oauthOneTimeKeys.consume(key, ttl)),
+      })
+    : null;
+
   async function token(request: TokenRequest, ctx: RequestContext): Promise<TokenResponse> {
     const grantType = request.params.grant_type;
     if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required.');
+    if (grantType === CIBA_GRANT && ciba) return ciba.token(request.params, request.credentials, ctx);
     if (
       grantType !== 'client_credentials' &&
       grantType !== TOKEN_EXCHANGE_GRANT &&
@@ -573,6 +593,15 @@ export function createOAuthService(deps: OAuthServiceDeps) {
   const owns = (client: OAuthClient, claims: SessionClaims) => claims.client_id === client.id;
 
   return {
+    /** CIBA §7.1 (`/oauth/bc-authorize`); unsupported without the approvals capability. */
+    backchannel(
+      params: Readonly<Record<string, string>>,
+      credentials: ClientCredentials,
+      ctx: RequestContext,
+    ) {
+      if (!ciba) throw new OAuthError('invalid_request', 'CIBA is not enabled on this server.', 404);
+      return ciba.backchannel(params, credentials, ctx);
+    },
     token,
     authenticateClient,
     /** RFC 7662: `{active:false}` for anything not active or not the caller's. */

@@ -30,6 +30,8 @@ export interface LoginRequest {
 export interface PeopleRepo {
   getBySubject(issuer: string, subject: string): Promise<Person | null>;
   getByAuthMethod(authMethodId: string): Promise<Person | null>;
+  /** The most recently signed-in person with this email. */
+  getByEmail(email: string): Promise<Person | null>;
   get(id: string): Promise<Person | null>;
   list(limit: number): Promise<Person[]>;
   insert(p: Person): Promise<void>;
@@ -145,6 +147,15 @@ export function createPeopleRepo({ db }: QueryTarget): PeopleRepo {
       ),
     getByAuthMethod: (id) =>
       one(t.selectFrom('people').selectAll().where('auth_method_id', '=', id).executeTakeFirst()),
+    getByEmail: (email) =>
+      one(
+        t
+          .selectFrom('people')
+          .selectAll()
+          .where('email', '=', email)
+          .orderBy('last_login_at_ms', 'desc')
+          .executeTakeFirst(),
+      ),
     get: (id) => one(t.selectFrom('people').selectAll().where('id', '=', id).executeTakeFirst()),
     async list(limit) {
       return (await t.selectFrom('people').selectAll().orderBy('created_at_ms').limit(limit).execute()).map(

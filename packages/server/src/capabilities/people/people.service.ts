@@ -270,6 +270,10 @@ export function createPeopleService(deps: PeopleDeps) {
       };
     },
 
+    /** The person a CIBA `login_hint` names: a person id (`h-…`) or an email. */
+    findByHint: (hint: string) =>
+      uow.read((r) => (hint.startsWith('h-') ? r.people.get(hint) : r.people.getByEmail(hint))),
+
     list: (limit: number) => uow.read((r) => r.people.list(limit)),
     get: (id: string) => uow.read((r) => r.people.get(id)),
   };

@@ -1,0 +1,141 @@
+import * as openid from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestServer } from './harness.js';
+import { createClient, freePort, startLiveServer } from './oauth.helpers.js';
+import { startTestIdp } from './oidc-idp.js';
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+const CIBA = 'urn:openid:params:grant-type:ciba';
+
+/**
+ * OpenID CIBA Core (issue 14), poll mode, with openid-client as the client: an agent asks for a
+ * token on behalf of a person (login_hint, binding_message); the person approves with their own
+ * session; the agent's token is the person's (`sub`) with the agent as actor (`act`). Each error
+ * path answers per the spec.
+ */
+describe('CIBA on the OAuth door', () => {
+  let idp: Awaited<ReturnType<typeof startTestIdp>>;
+  let s: TestServer & { issuer: string };
+  let alice: { token: string; person: { id: string; authMethodId: string } };
+  let client: { clientId: string; clientSecret?: string };
+
+  beforeAll(async () => {
+    const port = await freePort();
+    const redirect = `http://127.0.0.1:${port}/v1/login/callback`;
+    idp = await startTestIdp(redirect);
+    idp.addUser({ sub: 'alice-sub', email: 'alice@example.com', name: 'Alice', groups: ['ops'] });
+    s = await startLiveServer(
+      'sqlite',
+      {
+        TESSERA_OIDC_ISSUER: idp.issuer,
+        TESSERA_OIDC_CLIENT_ID: idp.client.id,
+        TESSERA_OIDC_CLIENT_SECRET: idp.client.secret,
+      },
+      port,
+    );
+    // Alice signs in once (the person must be known to be named by login_hint).
+    const start = await s.call('POST', '/v1/login/start');
+    s.track(start.body.pollToken);
+    const back = await idp.signIn(start.body.authorizationUrl, 'alice-sub');
+    expect((await fetch(back)).status).toBe(200);
+    const done = await s.call('POST', '/v1/login/poll', {
+      body: { loginId: start.body.loginId, pollToken: start.body.pollToken },
+    });
+    alice = done.body;
+    s.track(alice.token);
+    client = await createClient(s, '/agents/ciba-agent', {
+      scopes: ['calendar'],
+      tokenEndpointAuthMethod: 'client_secret_post',
+    });
+  });
+  afterAll(async () => {
+    await s?.close();
+    await idp?.close();
+  });
+
+  const config = () =>
+    openid.discovery(new URL(s.issuer), client.clientId, {}, openid.ClientSecretPost(client.clientSecret!), {
+      execute: [openid.allowInsecureRequests],
+      algorithm: 'oauth2',
+    });
+  const post = async (path: string, form: Record<string, string>) => {
+    const res = await fetch(`${s.issuer}${path}`, {
+      method: 'POST',
+      headers: FORM,
+      body: new URLSearchParams({ client_id: client.clientId, client_secret: client.clientSecret!, ...form }),
+    });
+    return { status: res.status, body: await res.json() };
+  };
+  const approve = (id: string, decision: 'approve' | 'deny' = 'approve') =>
+    s.call('POST', `/v1/approvals/${id}/${decision}`, { token: alice.token, body: {} });
+
+  it('the metadata advertises CIBA in poll mode', async () => {
+    const meta = await (await fetch(`${s.issuer}/.well-known/oauth-authorization-server`)).json();
+    expect(meta.backchannel_authentication_endpoint).toBe(`${s.issuer}/oauth/bc-authorize`);
+    expect(meta.backchannel_token_delivery_modes_supported).toEqual(['poll']);
+    expect(meta.grant_types_supported).toContain(CIBA);
+  });
+
+  it('openid-client: the person approves, the poll returns her token with the agent as actor', async () => {
+    const c = await config();
+    const started = await openid.initiateBackchannelAuthentication(c, {
+      scope: 'openid calendar',
+      login_hint: 'alice@example.com',
+      binding_message: 'A7X2',
+    });
+    expect(started.expires_in).toBeGreaterThan(0);
+    const pending = await approve(started.auth_req_id).then(() => null);
+    expect(pending).toBeNull();
+    const tokens = await openid.pollBackchannelAuthenticationGrant(c, started);
+    s.track(tokens.access_token);
+    const claims = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString());
+    const method = await s.tessera.uow.read((r) => r.authMethods.get(alice.person.authMethodId));
+    expect(claims.sub).toBe(method?.identityId);
+    expect(claims.client_id).toBe(client.clientId);
+    expect(claims.act).toMatchObject({ client_id: client.clientId });
+    expect(claims.scope).toBe('calendar');
+    // The grant was single use.
+    await new Promise((r) => setTimeout(r, 2100));
+    expect(
+      (await post('/oauth/token', { grant_type: CIBA, auth_req_id: started.auth_req_id })).body.error,
+    ).toBe('invalid_grant');
+  });
+
+  it('each error path answers per the spec', async () => {
+    const ask = async (extra: Record<string, string> = {}) =>
+      post('/oauth/bc-authorize', { scope: 'openid', login_hint: 'alice@example.com', ...extra });
+    expect((await ask({ login_hint: 'nobody@example.com' })).body.error).toBe('unknown_user_id');
+    expect((await ask({ scope: 'calendar' })).body.error).toBe('invalid_scope');
+    expect((await ask({ scope: 'openid payroll' })).body.error).toBe('invalid_scope');
+    const wrongSecret = await fetch(`${s.issuer}/oauth/bc-authorize`, {
+      method: 'POST',
+      headers: FORM,
+      body: new URLSearchParams({
+        client_id: client.clientId,
+        client_secret: 'wrong',
+        scope: 'openid',
+        login_hint: 'x',
+      }),
+    });
+    expect(wrongSecret.status).toBe(401);
+
+    const a = (await ask({ requested_expiry: '2' })).body;
+    const poll = () => post('/oauth/token', { grant_type: CIBA, auth_req_id: a.auth_req_id });
+    const first = await poll();
+    expect(first.body.error).toBe('authorization_pending');
+    expect((await poll()).body.error).toBe('slow_down');
+    // Expired: the person never answered.
+    await new Promise((r) => setTimeout(r, 2100));
+    const expired = await poll();
+    expect(expired.body.error).toBe('expired_token');
+
+    const d = (await ask()).body;
+    expect((await approve(d.auth_req_id, 'deny')).status).toBe(200);
+    expect((await post('/oauth/token', { grant_type: CIBA, auth_req_id: d.auth_req_id })).body.error).toBe(
+      'access_denied',
+    );
+    expect((await post('/oauth/token', { grant_type: CIBA, auth_req_id: 'apr-forged' })).body.error).toBe(
+      'invalid_grant',
+    );
+  });
+});
