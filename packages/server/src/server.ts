@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointFile, createLedger } from './audit/audit.ledger.js';
+import { type ConsoleDoorOptions, consoleDoor } from './capabilities/console/console.door.js';
 import { createFederationModule } from './capabilities/federation/federation.module.js';
 import { oauthDoor } from './capabilities/oauth/oauth.door.js';
 import { createOAuthModule } from './capabilities/oauth/oauth.module.js';
@@ -54,6 +55,8 @@ export interface TesseraOptions {
   capabilities?: ReadonlyArray<(platform: Platform) => CapabilityModule>;
   /** Front doors beyond the built-in ones, mounted after them (each its own encapsulated context). */
   doors?: ReadonlyArray<(access: DoorAccessDeps) => FrontDoor>;
+  /** The web console at `/ui` (where its build lives, idle sign-out). */
+  console?: ConsoleDoorOptions;
 }
 
 export const systemClock: Clock = { nowMs: () => Date.now() };
@@ -154,6 +157,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
         nowMs: () => clock.nowMs(),
       }),
       oauthDoor(doorAccess, oauth.services.oauth, oauth.services.registration),
+      consoleDoor(doorAccess, { nowMs: () => clock.nowMs(), ...options.console }),
       ...(options.doors ?? []).map((door) => door(doorAccess)),
     ],
   });
