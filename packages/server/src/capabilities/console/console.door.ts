@@ -144,7 +144,6 @@ export function consoleDoor(access: DoorAccessDeps, options: ConsoleDoorOptions 
   }
 
   async function bridge(scope: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
-    assertSameOrigin(request);
     const session = await sessionOf(request);
     if (!session) {
       setCookie(request, reply, '', 0);
@@ -196,6 +195,12 @@ export function consoleDoor(access: DoorAccessDeps, options: ConsoleDoorOptions 
         reply.header('permissions-policy', 'camera=(), microphone=(), geolocation=()');
         return payload;
       });
+      // The CSRF check runs before any body is parsed: a forged form post is refused as such.
+      scope.addHook('onRequest', async (request) => {
+        const path = request.url.split('?')[0] ?? '';
+        if (path.startsWith('/ui/api/') || (path === '/ui/session' && request.method !== 'GET'))
+          assertSameOrigin(request);
+      });
       const open = { config: { access: { public: true as const } } };
 
       scope.get('/assets/*', open, (request, reply) =>
@@ -205,7 +210,6 @@ export function consoleDoor(access: DoorAccessDeps, options: ConsoleDoorOptions 
       scope.get('/sign-in', open, (request, reply) => sendAsset(request, reply, 'index.html'));
 
       scope.post('/session', open, async (request, reply) => {
-        assertSameOrigin(request);
         let body: unknown;
         try {
           body = JSON.parse(String(request.body ?? ''));
@@ -257,7 +261,6 @@ export function consoleDoor(access: DoorAccessDeps, options: ConsoleDoorOptions 
       });
 
       scope.delete('/session', open, async (request, reply) => {
-        assertSameOrigin(request);
         setCookie(request, reply, '', 0);
         reply.header('cache-control', 'no-store');
         return { signedIn: false };
