@@ -35,7 +35,6 @@ let admin: { accessId: string; accessKey: string };
 async function expectAccessible(p: Page, label: string) {
   await p.evaluate(AXE);
   const violations = (await p.evaluate(async () => {
-    // biome-ignore lint/suspicious/noExplicitAny: axe is injected as a global
     const result = await (window as any).axe.run(document, { resultTypes: ['violations'] });
     return result.violations.map((v: { id: string; impact: string; nodes: { target: string[] }[] }) => ({
       id: v.id,

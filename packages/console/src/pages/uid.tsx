@@ -43,7 +43,7 @@ function TreeNode(props: {
   onChild: (n: UidNode) => void;
 }) {
   const n = props.node;
-  const [open, setOpen] = useState(props.level < 3);
+  const [open, setOpen] = useState(props.level < 2);
   const [limit, setLimit] = useState(SHOWN);
   const hasChildren = n.children.length > 0;
   const expired = Date.parse(n.expiresAt) < Date.now();
