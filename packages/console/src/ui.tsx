@@ -12,13 +12,14 @@ addEventListener('popstate', () => {
   for (const l of listeners) l();
 });
 export function usePath(): string {
-  const [path, setPath] = useState(location.pathname);
+  // Re-renders on any change of the URL (a query such as ?token= too); returns the path.
+  const [, setHref] = useState(location.href);
   useEffect(() => {
-    const l = () => setPath(location.pathname);
+    const l = () => setHref(location.href);
     listeners.add(l);
     return () => listeners.delete(l);
   }, []);
-  return path;
+  return location.pathname;
 }
 
 export function Link(props: {

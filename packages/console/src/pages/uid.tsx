@@ -81,6 +81,9 @@ function TreeNode(props: {
           TTL {n.ttlSeconds}s · expires {when(n.expiresAt)} · rotated{' '}
           {n.lastRotatedAt ? when(n.lastRotatedAt) : 'never'}
         </span>
+        {hasChildren && props.level > 1 ? (
+          <Link href={`${location.pathname}?token=${encodeURIComponent(n.id)}`}>Subtree</Link>
+        ) : null}
         {!n.revoked ? (
           <span class="node-actions">
             {!n.denyInheritance ? (
@@ -119,7 +122,11 @@ function TreeNode(props: {
 }
 
 function UidTreePage(props: { methodId: string }) {
-  const tree = useLoad(() => api.getUidTree(SESSION, { authMethodId: props.methodId }), [props.methodId]);
+  const focus = new URLSearchParams(location.search).get('token') ?? undefined;
+  const tree = useLoad(
+    () => api.getUidTree(SESSION, { authMethodId: props.methodId, ...(focus ? { tokenId: focus } : {}) }),
+    [props.methodId, focus],
+  );
   const [revoking, setRevoking] = useState<UidNode | null>(null);
   const [scope, setScope] = useState<'self' | 'all'>('all');
   const [issued, setIssued] = useState<{ token: string; tokenId: string } | null>(null);
