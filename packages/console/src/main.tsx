@@ -12,7 +12,7 @@ import { OverviewPage } from './pages/overview.js';
 import { SecretsPage } from './pages/secrets.js';
 import { SignInPage } from './pages/sign-in.js';
 import { UidPage } from './pages/uid.js';
-import { Link, Loading, usePath } from './ui.js';
+import { Link, usePath } from './ui.js';
 
 /** The navigation: every capability has its place, including those that arrive later. */
 const NAV: { href: string; label: string; page: (path: string) => ComponentChildren }[] = [
@@ -44,7 +44,7 @@ function pageOf(path: string) {
   return match;
 }
 
-function Shell(props: { session: ConsoleSession }) {
+function Shell(props: { session: ConsoleSession | null }) {
   const path = usePath();
   const [menuOpen, setMenuOpen] = useState(false);
   const current = pageOf(path);
@@ -69,7 +69,7 @@ function Shell(props: { session: ConsoleSession }) {
         </button>
         <span class="brand">Tessera</span>
         <span class="who" title="Signed in as">
-          {props.session.identityId}
+          {props.session?.identityId ?? ''}
         </span>
         <button type="button" onClick={() => void signOut()}>
           Sign out
@@ -104,9 +104,12 @@ function Shell(props: { session: ConsoleSession }) {
 
 function App() {
   const path = usePath();
-  const [session, setSession] = useState<ConsoleSession | null | undefined>(undefined);
+  const [session, setSession] = useState<ConsoleSession | null>(null);
+  const signingIn = path.startsWith('/ui/sign-in');
   useEffect(() => {
-    if (path.startsWith('/ui/sign-in')) return;
+    if (signingIn) return;
+    // The server only serves a page to a valid session; this asks who it is (for the header and the
+    // idle timer) while the page already loads its data.
     currentSession().then((s) => {
       if (!s) location.assign(`/ui/sign-in?next=${encodeURIComponent(location.pathname)}`);
       else {
@@ -114,9 +117,8 @@ function App() {
         startIdleWatch(s.idleTimeoutSec);
       }
     });
-  }, [path.startsWith('/ui/sign-in')]);
-  if (path.startsWith('/ui/sign-in')) return <SignInPage />;
-  if (!session) return <Loading label="Checking your session…" />;
+  }, [signingIn]);
+  if (signingIn) return <SignInPage />;
   return <Shell session={session} />;
 }
 

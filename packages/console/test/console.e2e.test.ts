@@ -176,6 +176,9 @@ describe('the web console', () => {
     await page.getByRole('link', { name }).click();
     await page.getByRole('heading', { name, level: 1 }).waitFor();
     await expectAccessible(page, 'identity detail');
+    await page.getByRole('button', { name: 'Suspend' }).click();
+    await page.getByRole('button', { name: 'Reactivate' }).click();
+    await page.getByRole('button', { name: 'Suspend' }).waitFor();
     const methodForm = page.getByRole('form', { name: 'New auth method' });
     await methodForm.getByLabel('Method name').fill(`/console/${suffix}/uid`);
     await methodForm.getByRole('button', { name: 'Add method' }).click();

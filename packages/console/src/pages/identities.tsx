@@ -247,9 +247,21 @@ function IdentityDetail(props: { id: string }) {
             <dd>{when(i.lastUsedAt)}</dd>
           </dl>
           {i.state !== 'retired' ? (
-            <button type="button" class="danger" onClick={() => setRetiring(true)}>
-              Retire…
-            </button>
+            <div class="row">
+              <button
+                type="button"
+                disabled={action.busy}
+                onClick={async () => {
+                  const state = i.state === 'active' ? 'suspended' : 'active';
+                  if (await action.run(() => api.updateIdentity(SESSION, i.id, { state }))) identity.reload();
+                }}
+              >
+                {i.state === 'active' ? 'Suspend' : 'Reactivate'}
+              </button>
+              <button type="button" class="danger" onClick={() => setRetiring(true)}>
+                Retire…
+              </button>
+            </div>
           ) : null}
           {retiring ? (
             <Confirm

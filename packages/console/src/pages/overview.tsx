@@ -4,6 +4,7 @@ import { api, SESSION } from '../api.js';
 import { ErrorNote, Link, Loading, Page, useLoad, when } from '../ui.js';
 
 const PAGE = 500;
+const FIRST_PAGE = 100;
 /** Counts are built page by page so the first paint never waits for a large estate. */
 const MAX_PAGES = 40;
 
@@ -35,7 +36,9 @@ function useIdentityCounts() {
       let c: Counts = { total: 0, byKind: {}, byState: {}, owners: new Set(), complete: false };
       let cursor: string | undefined;
       for (let n = 0; n < MAX_PAGES && live; n++) {
-        const page = await api.listIdentities(SESSION, { limit: PAGE, ...(cursor ? { cursor } : {}) });
+        // A small first page so the first figures show at once; then the largest pages the API gives.
+        const limit = n === 0 ? FIRST_PAGE : PAGE;
+        const page = await api.listIdentities(SESSION, { limit, ...(cursor ? { cursor } : {}) });
         c = tally(c, page.items);
         cursor = page.nextCursor ?? undefined;
         c.complete = !cursor;
