@@ -145,6 +145,8 @@ try {
   console.log(`screenshots written to ${out}`);
 } finally {
   await browser?.close();
+  const exited = new Promise((r) => server.once('exit', r));
   server.kill('SIGTERM');
+  await exited;
   rmSync(dir, { recursive: true, force: true });
 }
