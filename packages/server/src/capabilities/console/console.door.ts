@@ -201,7 +201,8 @@ export function consoleDoor(access: DoorAccessDeps, options: ConsoleDoorOptions 
         if (path.startsWith('/ui/api/') || (path === '/ui/session' && request.method !== 'GET'))
           assertSameOrigin(request);
       });
-      const open = { config: { access: { public: true as const } } };
+      // The console's own routes are not part of the public API (docs/console.md describes them).
+      const open = { config: { access: { public: true as const } }, schema: { hide: true } };
 
       scope.get('/assets/*', open, (request, reply) =>
         sendAsset(request, reply, `assets/${(request.params as { '*': string })['*']}`),
