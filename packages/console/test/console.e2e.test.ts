@@ -383,3 +383,33 @@ describe('the web console', () => {
     await page.waitForURL(/\/ui\/sign-in\?next=%2Fui%2Fsecrets$/);
   });
 });
+
+describe('idle sign-out', () => {
+  it('signs out a console left idle, and the cookie expires with it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-console-idle-'));
+    const config = loadConfig(
+      { dataDir: dir, port: 0, logLevel: 'silent' },
+      { TESSERA_ISSUER: 'http://tessera.test' },
+    );
+    const idle = await createTessera(config, { logger: { level: 'silent' }, console: { idleTimeoutSec: 2 } });
+    try {
+      const key = await idle.ensureAdmin();
+      const url = await idle.app.listen({ host: '127.0.0.1', port: 0 });
+      const ctx = await browser.newContext();
+      const p = await ctx.newPage();
+      await p.goto(`${url}/ui/sign-in`);
+      await p.getByLabel('Access id').fill(key.accessId);
+      await p.getByLabel('Access key').fill(key.accessKey!);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p.waitForURL(`${url}/ui/`);
+      // Nothing happens for longer than the idle time: the page goes back to sign-in by itself.
+      await p.waitForURL(`${url}/ui/sign-in?reason=idle`, { timeout: 15_000 });
+      await p.getByText('signed out after a period without activity').waitFor();
+      expect((await ctx.cookies()).find((c) => c.name === 'tessera_console')).toBeUndefined();
+      await ctx.close();
+    } finally {
+      await idle.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
