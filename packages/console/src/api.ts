@@ -32,8 +32,12 @@ export interface ConsoleSession {
   idleTimeoutSec: number;
 }
 
-async function sessionCall(method: 'GET' | 'POST' | 'DELETE', body?: unknown): Promise<Response> {
-  return fetch('/ui/session', {
+async function sessionCall(
+  method: 'GET' | 'POST' | 'DELETE',
+  body?: unknown,
+  path = '/ui/session',
+): Promise<Response> {
+  return fetch(path, {
     method,
     headers: { [CSRF_HEADER]: '1', ...(body ? { 'content-type': 'application/json' } : {}) },
     credentials: 'same-origin',
@@ -60,6 +64,25 @@ export async function signIn(accessId: string, accessKey: string): Promise<Conso
       body.error?.requestId,
     );
   return body as unknown as ConsoleSession;
+}
+
+/** Starts a person's single sign-on: the identity provider's page to open, or why not. */
+export async function startSso(): Promise<{ authorizationUrl: string } | { error: string }> {
+  const response = await sessionCall('POST', undefined, '/ui/login/start');
+  const body = (await response.json().catch(() => ({}))) as {
+    authorizationUrl?: string;
+    error?: { message: string };
+  };
+  return body.authorizationUrl
+    ? { authorizationUrl: body.authorizationUrl }
+    : { error: body.error?.message ?? 'Single sign-on could not start.' };
+}
+
+/** Asks whether the sign-on opened by {@link startSso} has finished (the session is then the cookie). */
+export async function pollSso(): Promise<'pending' | 'done' | 'expired'> {
+  const response = await sessionCall('POST', undefined, '/ui/login/poll');
+  const body = (await response.json().catch(() => ({}))) as { status?: 'pending' | 'done' | 'expired' };
+  return response.ok ? (body.status ?? 'expired') : 'expired';
 }
 
 export async function signOut(reason?: 'idle'): Promise<void> {

@@ -140,6 +140,21 @@ describe('console door', () => {
     expect(crossSignOut.statusCode).toBe(403);
   });
 
+  it('starts single sign-on only when the server has an identity provider, and only from the console', async () => {
+    const headers = { host: 'tessera.test', origin, 'x-tessera-console': '1' };
+    const start = await s.tessera.app.inject({ method: 'POST', url: '/ui/login/start', headers });
+    expect(start.statusCode).toBe(404);
+    expect(start.json().error.message).toContain('not configured');
+    const forged = await s.tessera.app.inject({
+      method: 'POST',
+      url: '/ui/login/start',
+      headers: { host: 'tessera.test', origin: 'http://evil.test' },
+    });
+    expect(forged.statusCode).toBe(403);
+    const poll = await s.tessera.app.inject({ method: 'POST', url: '/ui/login/poll', headers });
+    expect(poll.json()).toEqual({ status: 'expired' });
+  });
+
   it('serves pages behind a session, hashed assets for a year, and says when the console is not built', async () => {
     const page = await s.tessera.app.inject({ method: 'GET', url: '/ui/secrets?x=1' });
     expect(page.statusCode).toBe(302);

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { describeError, signIn } from '../api.js';
+import { describeError, pollSso, signIn, startSso } from '../api.js';
 import { ErrorNote, Field } from '../ui.js';
 
 const REASONS: Record<string, string> = {
@@ -64,6 +64,34 @@ export function SignInPage() {
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
         <p class="fine">The session is kept in a secure cookie and ends after inactivity.</p>
+        <div class="sso">
+          <button
+            type="button"
+            disabled={busy}
+            onClick={async () => {
+              setError(null);
+              const started = await startSso().catch((e) => ({ error: describeError(e) }));
+              if ('error' in started) {
+                setError(started.error);
+                return;
+              }
+              setBusy(true);
+              window.open(started.authorizationUrl, '_blank', 'noopener');
+              const deadline = Date.now() + 10 * 60_000;
+              while (Date.now() < deadline) {
+                await new Promise((r) => setTimeout(r, 1000));
+                const status = await pollSso();
+                if (status === 'done') return location.assign(target);
+                if (status === 'expired') break;
+              }
+              setBusy(false);
+              setError('The single sign-on did not finish. Try again.');
+            }}
+          >
+            Sign in with your organisation (SSO)
+          </button>
+          {busy ? <p role="status">Finish signing in in the window that opened…</p> : null}
+        </div>
       </form>
     </main>
   );

@@ -8,6 +8,8 @@ import {
 } from '../../http/doors/door.js';
 import { errorHandler } from '../../http/error-mapper.js';
 import { type ConsoleAsset, loadConsoleAssets } from './console.assets.js';
+import { cookieOf, setCookie } from './console.cookies.js';
+import { registerConsoleLogin } from './console.login.js';
 
 /** Options of the console's door (tests shorten the idle time). */
 export interface ConsoleDoorOptions {
@@ -19,7 +21,7 @@ export interface ConsoleDoorOptions {
   nowMs?: () => number;
 }
 
-export const CONSOLE_COOKIE = 'tessera_console';
+export { CONSOLE_COOKIE } from './console.cookies.js';
 /** The header every console call carries: a cross-site form or image cannot send it. */
 export const CONSOLE_HEADER = 'x-tessera-console';
 const DEFAULT_IDLE_SEC = 15 * 60;
@@ -55,27 +57,6 @@ const signedOut = () =>
   new TesseraError(ErrorCodes.UNAUTHENTICATED, 'Sign in to the console first.', {
     internalReason: 'console_no_session',
   });
-
-function cookieOf(request: FastifyRequest): string | null {
-  const header = request.headers.cookie;
-  if (!header) return null;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === CONSOLE_COOKIE) {
-      const value = part.slice(eq + 1).trim();
-      return /^[A-Za-z0-9._~-]{1,4096}$/.test(value) ? value : null;
-    }
-  }
-  return null;
-}
-
-function setCookie(request: FastifyRequest, reply: FastifyReply, value: string, maxAgeSec: number) {
-  const secure = request.protocol === 'https' ? '; Secure' : '';
-  reply.header(
-    'set-cookie',
-    `${CONSOLE_COOKIE}=${value}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=${Math.max(0, Math.floor(maxAgeSec))}${secure}`,
-  );
-}
 
 /**
  * CSRF defence for every call that acts (and every API call): the console's own header, which a
@@ -198,7 +179,11 @@ export function consoleDoor(access: DoorAccessDeps, options: ConsoleDoorOptions 
       // The CSRF check runs before any body is parsed: a forged form post is refused as such.
       scope.addHook('onRequest', async (request) => {
         const path = request.url.split('?')[0] ?? '';
-        if (path.startsWith('/ui/api/') || (path === '/ui/session' && request.method !== 'GET'))
+        const acts = request.method !== 'GET' && request.method !== 'HEAD';
+        if (
+          path.startsWith('/ui/api/') ||
+          ((path === '/ui/session' || path.startsWith('/ui/login/')) && acts)
+        )
           assertSameOrigin(request);
       });
       // The console's own routes are not part of the public API (docs/console.md describes them).
@@ -262,10 +247,23 @@ export function consoleDoor(access: DoorAccessDeps, options: ConsoleDoorOptions 
       });
 
       scope.delete('/session', open, async (request, reply) => {
+        // The session ends on every server (where the API has `/v1/logout`), not only in this browser.
+        const session = await sessionOf(request);
+        if (session)
+          await scope
+            .inject({
+              method: 'POST',
+              url: '/v1/logout',
+              headers: { authorization: `Bearer ${session.token}`, 'x-request-id': request.id },
+              remoteAddress: request.ip,
+            })
+            .catch(() => {});
         setCookie(request, reply, '', 0);
         reply.header('cache-control', 'no-store');
         return { signedIn: false };
       });
+
+      registerConsoleLogin(scope, { open, idleSec, nowMs });
 
       const bridged = { ...open, bodyLimit: BODY_LIMIT };
       for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const)
