@@ -129,7 +129,7 @@ try {
     await page.goto(`${base}/ui/sign-in`);
     await page.getByLabel('Access id').fill(admin.accessId);
     await page.getByLabel('Access key').fill(admin.accessKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(`${base}/ui/`);
     await page.locator('.big').filter({ hasText: /^\d+$/ }).waitFor({ timeout: 60_000 });
     return { context, page };

@@ -106,7 +106,7 @@ try {
   await page.screenshot({ path: join(out, 'sign-in.png') });
   await page.getByLabel('Access id').fill(admin.accessId);
   await page.getByLabel('Access key').fill(admin.accessKey);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForURL(`${base}/ui/`);
   const shot = async (path, file, ready) => {
     await page.goto(`${base}${path}`);
@@ -138,7 +138,7 @@ try {
   await phone.goto(`${base}/ui/sign-in`);
   await phone.getByLabel('Access id').fill(admin.accessId);
   await phone.getByLabel('Access key').fill(admin.accessKey);
-  await phone.getByRole('button', { name: 'Sign in' }).click();
+  await phone.getByRole('button', { name: 'Sign in', exact: true }).click();
   await phone.waitForURL(`${base}/ui/`);
   await phone.locator('.big').filter({ hasText: /^\d+$/ }).waitFor();
   await phone.screenshot({ path: join(out, 'overview-phone-dark.png') });

@@ -145,11 +145,11 @@ describe('the web console', () => {
   it('signs in with the admin access key into an HttpOnly, SameSite=Strict cookie', async () => {
     await page.getByLabel('Access key').fill('wrong-key-000000000000');
     await page.getByLabel('Access id').fill(admin.accessId);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('alert').waitFor();
     expect(await page.getByRole('alert').textContent()).toContain('TESSERA_AUTH_FAILED');
     await page.getByLabel('Access key').fill(admin.accessKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(`${base}/ui/audit`);
     await page.getByRole('heading', { name: 'Audit', level: 1 }).waitFor();
     const cookie = (await context.cookies()).find((c) => c.name === 'tessera_console');
@@ -400,7 +400,7 @@ describe('idle sign-out', () => {
       await p.goto(`${url}/ui/sign-in`);
       await p.getByLabel('Access id').fill(key.accessId);
       await p.getByLabel('Access key').fill(key.accessKey!);
-      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p.getByRole('button', { name: 'Sign in', exact: true }).click();
       await p.waitForURL(`${url}/ui/`);
       // Nothing happens for longer than the idle time: the page goes back to sign-in by itself.
       await p.waitForURL(`${url}/ui/sign-in?reason=idle`, { timeout: 15_000 });
