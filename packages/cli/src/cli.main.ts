@@ -5,6 +5,7 @@
 
 import { accessCommands } from './access.command.js';
 import { agentCommands } from './agent/agent.command.js';
+import { approvalCommands } from './approval.command.js';
 import { ArgReader, editDistance, type OptionSpecs, parseArgv } from './argv.parser.js';
 import { auditCommands } from './audit.command.js';
 import { auditVerifyCommands } from './audit-verify.command.js';
@@ -21,6 +22,7 @@ import {
 } from './cli.errors.js';
 import { dynamicSecretCommands } from './dynamic-secret.command.js';
 import { identityCommands } from './identity.command.js';
+import { loginCommands } from './login.command.js';
 import { oauthClientCommands } from './oauth-client.command.js';
 import { roleCommands } from './role.command.js';
 import { rootKeyCommands } from './root-key.command.js';
@@ -36,6 +38,7 @@ import { unsealCommands } from './unseal.command.js';
 export const COMMANDS: readonly CommandSpec[] = [
   ...serverCommands,
   ...authCommands,
+  ...loginCommands,
   ...authMethodCommands,
   ...oauthClientCommands,
   ...uidCommands.slice(0, 1),
@@ -44,6 +47,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...identityCommands,
   ...roleCommands,
   ...accessCommands,
+  ...approvalCommands,
   ...auditCommands,
   ...auditVerifyCommands,
   ...secretCommands,

@@ -10,6 +10,66 @@
  * @packageDocumentation
  */
 
+export interface Approval {
+  id: string;
+  requester: {
+    kind: 'identity' | 'person';
+    id: string;
+    name: string;
+  };
+  action:
+    | {
+        kind: 'jit.elevate';
+        identityId: string;
+        roleName: string;
+        durationSec: number;
+      }
+    | {
+        kind: 'mcp.tool_call';
+        server: string;
+        tool: string;
+        argumentsHash: string;
+      }
+    | {
+        kind: 'ciba.token';
+        clientId: string;
+        scope: string;
+        bindingMessage?: string;
+      }
+    | {
+        kind: 'secret.read';
+        path: string;
+      };
+  justification: string;
+  approvers:
+    | {
+        kind: 'owner';
+        ownerOf: string;
+      }
+    | {
+        kind: 'group';
+        group: string;
+        required?: number;
+      };
+  status: 'pending' | 'approved' | 'denied' | 'expired' | 'used';
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  expiresAt: string;
+  decisions: {
+    by: string;
+    decision: 'approve' | 'deny';
+    /** ISO-8601 UTC */
+    at: string;
+    comment?: string;
+  }[];
+  /** ISO-8601 UTC */
+  grantExpiresAt: string | null;
+  /** ISO-8601 UTC */
+  usedAt: string | null;
+  breakGlass: boolean;
+}
+
 export interface AuditEvent {
   /** Position in the ledger (1, 2, …); page on with `afterSeq` */
   seq: number;
@@ -133,6 +193,20 @@ export interface OAuthClient {
   createdAt: string;
   /** ISO-8601 UTC */
   updatedAt: string;
+}
+
+export interface Person {
+  id: string;
+  issuer: string;
+  subject: string;
+  email: string | null;
+  name: string | null;
+  groups: string[];
+  authMethodId: string;
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  lastLoginAt: string | null;
 }
 
 export interface Role {
@@ -443,6 +517,125 @@ export interface PostV1AccessExplainResponse {
     why: string;
   }[];
 }
+
+/** Querystring of `GET /v1/approvals`. */
+export interface GetV1ApprovalsQuery {
+  status?: 'pending' | 'approved' | 'denied' | 'expired' | 'used';
+  mine?: boolean;
+  /** @defaultValue `50` */
+  limit?: number;
+}
+
+/**
+ * Answer 200 of `GET /v1/approvals`.
+ * List approval requests the caller may see.
+ */
+export interface GetV1ApprovalsResponse {
+  items: Approval[];
+}
+
+/**
+ * Body of `POST /v1/approvals`.
+ * Ask for an approval (the caller is the requester).
+ *
+ * The caller asks for one exact action. Approvers default to the owner of the calling identity. Audited as `approval.requested`; the webhook (TESSERA_APPROVAL_WEBHOOK_URL) is told after commit.
+ */
+export interface PostV1ApprovalsRequest {
+  action:
+    | {
+        kind: 'jit.elevate';
+        identityId: string;
+        roleName: string;
+        durationSec: number;
+      }
+    | {
+        kind: 'mcp.tool_call';
+        server: string;
+        tool: string;
+        argumentsHash: string;
+      }
+    | {
+        kind: 'ciba.token';
+        clientId: string;
+        scope: string;
+        bindingMessage?: string;
+      }
+    | {
+        kind: 'secret.read';
+        path: string;
+      };
+  justification: string;
+  approvers?:
+    | {
+        kind: 'owner';
+        ownerOf: string;
+      }
+    | {
+        kind: 'group';
+        group: string;
+        required?: number;
+      };
+  ttlSec?: number;
+}
+
+/**
+ * Answer 201 of `POST /v1/approvals`.
+ * Ask for an approval (the caller is the requester).
+ */
+export type PostV1ApprovalsResponse = Approval;
+
+/** Path parameters of `GET /v1/approvals/{id}`. */
+export interface GetV1ApprovalsByIdParams {
+  id: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/approvals/{id}`.
+ * Get an approval request.
+ */
+export type GetV1ApprovalsByIdResponse = Approval;
+
+/**
+ * Body of `POST /v1/approvals/{id}/approve`.
+ * Approve a request.
+ *
+ * By a person who may decide it (the owner, a member of the group) or an administrator. Self-approval is refused (403 `TESSERA_APPROVAL_SELF`, `details.reason: approval_self`); a request no longer pending answers 409 `TESSERA_APPROVAL_CLOSED`. N of M needs N distinct approvers.
+ */
+export interface PostV1ApprovalsByIdApproveRequest {
+  comment?: string;
+}
+
+/** Path parameters of `POST /v1/approvals/{id}/approve`. */
+export interface PostV1ApprovalsByIdApproveParams {
+  id: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/approvals/{id}/approve`.
+ * Approve a request.
+ */
+export type PostV1ApprovalsByIdApproveResponse = Approval;
+
+/**
+ * Body of `POST /v1/approvals/{id}/deny`.
+ * Deny a request.
+ *
+ * By a person who may decide it (the owner, a member of the group) or an administrator. Self-approval is refused (403 `TESSERA_APPROVAL_SELF`, `details.reason: approval_self`); a request no longer pending answers 409 `TESSERA_APPROVAL_CLOSED`. N of M needs N distinct approvers.
+ */
+export interface PostV1ApprovalsByIdDenyRequest {
+  comment?: string;
+}
+
+/** Path parameters of `POST /v1/approvals/{id}/deny`. */
+export interface PostV1ApprovalsByIdDenyParams {
+  id: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/approvals/{id}/deny`.
+ * Deny a request.
+ */
+export type PostV1ApprovalsByIdDenyResponse = Approval;
 
 /**
  * Body of `POST /v1/audit/archive`.
@@ -1138,6 +1331,54 @@ export interface PostV1LeasesRevokePrefixResponse {
   marked: number;
 }
 
+/** Querystring of `GET /v1/login/callback`. */
+export interface GetV1LoginCallbackQuery {
+  code?: string;
+  state?: string;
+  iss?: string;
+  error?: string;
+  error_description?: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/login/callback`.
+ * Where the identity provider sends the browser back (redirect URI).
+ */
+export type GetV1LoginCallbackResponse = string;
+
+/**
+ * Body of `POST /v1/login/poll`.
+ * Collect the session of a finished sign-in (once).
+ */
+export interface PostV1LoginPollRequest {
+  loginId: string;
+  pollToken: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/login/poll`.
+ * Collect the session of a finished sign-in (once).
+ */
+export interface PostV1LoginPollResponse {
+  status: 'pending' | 'expired' | 'done';
+  token?: string;
+  /** ISO-8601 UTC */
+  expiresAt?: string;
+  person?: Person;
+}
+
+/**
+ * Answer 200 of `POST /v1/login/start`.
+ * Start a person’s single sign-on (OIDC authorization code + PKCE).
+ */
+export interface PostV1LoginStartResponse {
+  loginId: string;
+  authorizationUrl: string;
+  pollToken: string;
+  /** ISO-8601 UTC */
+  expiresAt: string;
+}
+
 /** Querystring of `GET /v1/oauth-clients`. */
 export interface GetV1OauthClientsQuery {
   /** @defaultValue `50` */
@@ -1272,6 +1513,26 @@ export interface PostV1OauthClientsByIdRotateSecretResponse {
   /** Shown once (client_secret_* clients). */
   clientSecret?: string;
 }
+
+/** Querystring of `GET /v1/people`. */
+export interface GetV1PeopleQuery {
+  /** @defaultValue `50` */
+  limit?: number;
+}
+
+/**
+ * Answer 200 of `GET /v1/people`.
+ * List the people known from single sign-on.
+ */
+export interface GetV1PeopleResponse {
+  items: Person[];
+}
+
+/**
+ * Answer 200 of `GET /v1/people/me`.
+ * The person behind the calling session (404 for an NHI’s session).
+ */
+export type GetV1PeopleMeResponse = Person;
 
 /** Path parameters of `DELETE /v1/role-associations/{id}`. */
 export interface DeleteV1RoleAssociationsByIdParams {
