@@ -15,6 +15,7 @@ import { TesseraClient } from '@tessera/sdk';
 import { createTessera, loadConfig, type Tessera } from '@tessera/server';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestIdp } from '../../server/test/oidc-idp.js';
 
 const CHROMIUM = process.env.TESSERA_CHROMIUM ?? '/usr/bin/chromium';
 const DIST = fileURLToPath(new URL('../dist/index.html', import.meta.url));
@@ -409,6 +410,99 @@ describe('idle sign-out', () => {
       await ctx.close();
     } finally {
       await idle.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('person sign-in (OIDC) and the approvals inbox', () => {
+  it('signs a person in through the organisation IdP, and an approval is decided in the inbox', async () => {
+    // A fixed port, so the IdP knows the redirect URI before the server starts.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const url = `http://127.0.0.1:${port}`;
+    const idp = await startTestIdp(`${url}/v1/login/callback`);
+    idp.addUser({ sub: 'ada-sub', email: 'ada@example.com', name: 'Ada', groups: ['admins'] });
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-console-sso-'));
+    const config = loadConfig(
+      { dataDir: dir, port, logLevel: 'silent' },
+      {
+        TESSERA_ISSUER: url,
+        TESSERA_OIDC_ISSUER: idp.issuer,
+        TESSERA_OIDC_CLIENT_ID: idp.client.id,
+        TESSERA_OIDC_CLIENT_SECRET: idp.client.secret,
+        TESSERA_OIDC_ROLE_MAP: 'admins=tessera-admin',
+        TESSERA_OIDC_GROUPS_CLAIM: 'groups',
+      },
+    );
+    const sso = await createTessera(config, { logger: { level: 'silent' } });
+    try {
+      const key = await sso.ensureAdmin();
+      await sso.app.listen({ host: '127.0.0.1', port });
+      const client = new TesseraClient({ url });
+      const admin = (
+        await client.auth({ accessType: 'access_key', accessId: key.accessId, accessKey: key.accessKey! })
+      ).token;
+      // An agent asks to read a secret; its owner (here: an administrator) decides.
+      const agent = await client.createIdentity(admin, {
+        name: `agent-${suffix}`,
+        kind: 'ai-agent',
+        owner: 'ada',
+      });
+      const agentKey = await client.createAuthMethod(admin, {
+        type: 'access_key',
+        name: `/agents/${suffix}`,
+        identityId: agent.id,
+      });
+      const agentToken = (
+        await client.auth({
+          accessType: 'access_key',
+          accessId: agentKey.authMethod.id,
+          accessKey: agentKey.accessKey!,
+        })
+      ).token;
+      const asked = await client.requestApproval(agentToken, {
+        action: { kind: 'secret.read', path: '/prod/payments/key' },
+        justification: 'refund ticket 4711',
+      });
+
+      const ctx = await browser.newContext();
+      const p = await ctx.newPage();
+      await p.goto(`${url}/ui/sign-in`);
+      // The console opens the IdP in a new window; the test takes that URL and signs in below.
+      let authorizationUrl = '';
+      await ctx.route(`${idp.issuer}/**`, (route) => {
+        authorizationUrl ||= route.request().url();
+        return route.abort();
+      });
+      const popup = ctx.waitForEvent('page');
+      await p.getByRole('button', { name: 'Sign in with your organisation (SSO)' }).click();
+      await (await popup).close();
+      await expect.poll(() => authorizationUrl).not.toBe('');
+      expect(authorizationUrl.startsWith(idp.issuer)).toBe(true);
+      // The person signs in at the IdP (a scripted browser), which sends them back to Tessera.
+      const back = await idp.signIn(authorizationUrl, 'ada-sub');
+      expect((await fetch(back)).status).toBe(200);
+      await p.waitForURL(`${url}/ui/`);
+      const cookie = (await ctx.cookies()).find((c) => c.name === 'tessera_console');
+      expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+
+      await p.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Approvals' }).click();
+      const card = p.getByRole('article').filter({ hasText: 'Read the secret /prod/payments/key' });
+      await card.getByText('refund ticket 4711').waitFor();
+      await expectAccessible(p, 'approvals');
+      await card.getByLabel('Comment (optional)').fill('ok for this ticket');
+      await card.getByRole('button', { name: 'Approve' }).click();
+      await p.getByText('Nothing waits for your decision').waitFor();
+      const decided = await client.getApproval(admin, asked.id);
+      expect(decided.status).toBe('approved');
+      expect(decided.decisions[0]).toMatchObject({ decision: 'approve', comment: 'ok for this ticket' });
+      await ctx.close();
+    } finally {
+      await sso.close();
+      await idp.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
