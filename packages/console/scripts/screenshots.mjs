@@ -88,6 +88,22 @@ try {
     capabilities: ['read', 'list'],
   });
   await api.getSecretValue(token, '/payments/stripe-key');
+  const agentKey = await api.createAuthMethod(token, {
+    type: 'access_key',
+    name: '/agents/support-agent-key',
+    identityId: ids[3].id,
+  });
+  const agentToken = (
+    await api.auth({
+      accessType: 'access_key',
+      accessId: agentKey.authMethod.id,
+      accessKey: agentKey.accessKey,
+    })
+  ).token;
+  await api.requestApproval(agentToken, {
+    action: { kind: 'secret.read', path: '/payments/stripe-key' },
+    justification: 'Refund for ticket 4711 needs the payment provider key',
+  });
   await api.auth({ accessType: 'access_key', accessId: admin.accessId, accessKey: 'wrong' }).catch(() => {});
 
   browser = await chromium.launch({
@@ -132,6 +148,7 @@ try {
     await page.getByRole('button', { name: 'Verify now' }).click();
     await page.locator('[data-verified]').waitFor();
   });
+  await shot('/ui/approvals', 'approvals.png', () => page.getByRole('article').first().waitFor());
   await context.close();
   const dark = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
   const phone = await dark.newPage();
