@@ -2,6 +2,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointFile, createLedger } from './audit/audit.ledger.js';
 import { createApprovalsModule } from './capabilities/approvals/approvals.module.js';
+import { type ConsoleDoorOptions, consoleDoor } from './capabilities/console/console.door.js';
 import { createFederationModule } from './capabilities/federation/federation.module.js';
 import { createJitModule } from './capabilities/jit/jit.module.js';
 import { createLeaksModule } from './capabilities/leaks/leaks.module.js';
@@ -59,6 +60,8 @@ export interface TesseraOptions {
   capabilities?: ReadonlyArray<(platform: Platform) => CapabilityModule>;
   /** Front doors beyond the built-in ones, mounted after them (each its own encapsulated context). */
   doors?: ReadonlyArray<(access: DoorAccessDeps) => FrontDoor>;
+  /** The web console at `/ui` (where its build lives, idle sign-out). */
+  console?: ConsoleDoorOptions;
 }
 
 export const systemClock: Clock = { nowMs: () => Date.now() };
@@ -189,6 +192,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
       }),
       oauthDoor(doorAccess, oauth.services.oauth, oauth.services.registration),
       mcp.door(doorAccess),
+      consoleDoor(doorAccess, { nowMs: () => clock.nowMs(), ...options.console }),
       ...(options.doors ?? []).map((door) => door(doorAccess)),
     ],
   });

@@ -78,42 +78,13 @@ export const LEGACY_VERSIONS = ['2025-06-18', '2025-11-25', '2025-03-26'] as con
 export const MODERN_VERSION = '2026-07-28';
 
 // ------------------------------------------------------------------------------------------------
-// The approvals contract (notes/approvals-api.md), implemented by the approvals capability.
+// The approvals capability's service, named in the module's deps.
 
-export type Requester = { kind: 'identity' | 'person'; id: string; name: string };
-export type ApprovalAction =
-  | { kind: 'jit.elevate'; identityId: string; roleName: string; durationSec: number }
-  | { kind: 'mcp.tool_call'; server: string; tool: string; argumentsHash: string }
-  | { kind: 'ciba.token'; clientId: string; scope: string; bindingMessage?: string }
-  | { kind: 'secret.read'; path: string };
-export type Approvers =
-  | { kind: 'owner'; ownerOf: string }
-  | { kind: 'group'; group: string; required?: number };
-export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'used';
-export interface ApprovalRequest {
-  id: string;
-  requester: Requester;
-  action: ApprovalAction;
-  justification: string;
-  approvers: Approvers;
-  status: ApprovalStatus;
-  createdAt: string;
-  expiresAt: string;
-  decisions: { by: string; decision: 'approve' | 'deny'; at: string; comment?: string }[];
-}
-export interface ApprovalsPort {
-  request(input: {
-    requester: Requester;
-    action: ApprovalAction;
-    justification: string;
-    approvers: Approvers;
-    ttlSec?: number;
-  }): Promise<ApprovalRequest>;
-  get(id: string): Promise<ApprovalRequest | null>;
-  consume(
-    id: string,
-    action: ApprovalAction,
-  ): Promise<
-    { ok: true } | { ok: false; reason: 'pending' | 'denied' | 'expired' | 'used' | 'mismatch' | 'not_found' }
-  >;
-}
+export type {
+  ApprovalAction,
+  ApprovalRequest,
+  ApprovalStatus,
+  Approvers,
+  Requester,
+} from '../approvals/approvals.model.js';
+export type { ApprovalsService as ApprovalsPort } from '../approvals/approvals.service.js';
