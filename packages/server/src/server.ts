@@ -4,6 +4,7 @@ import { CheckpointFile, createLedger } from './audit/audit.ledger.js';
 import { createFederationModule } from './capabilities/federation/federation.module.js';
 import { oauthDoor } from './capabilities/oauth/oauth.door.js';
 import { createOAuthModule } from './capabilities/oauth/oauth.module.js';
+import { createPkiModule } from './capabilities/pki/pki.module.js';
 import type { Config } from './config/config.js';
 import type { LedgerReport } from './core/audit/audit.verify.js';
 import { ADMIN_ROLE_ID } from './core/roles/roles.model.js';
@@ -100,6 +101,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     access: access.services.access,
   });
   const federation = createFederationModule(platform, { registry: authentication.services.registry });
+  const pki = createPkiModule(platform, { registry: authentication.services.registry });
   const extensions = (options.capabilities ?? []).map((create) => create(platform));
   const modules: CapabilityModule[] = [
     sessions,
@@ -114,6 +116,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     system,
     oauth,
     federation,
+    pki,
     ...extensions,
   ];
 
@@ -140,6 +143,13 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     timeouts: config.httpTimeouts,
     newRequestId: () => platform.credentials.newId('req-', 24),
     metrics: platform.metrics,
+    tls: config.tls
+      ? {
+          cert: readFileSync(config.tls.certFile, 'utf8'),
+          key: readFileSync(config.tls.keyFile, 'utf8'),
+          ca: config.tls.clientCaFile ? readFileSync(config.tls.clientCaFile, 'utf8') : null,
+        }
+      : null,
     doors: [
       systemDoor(doorAccess, routesOf(modules, 'system')),
       nativeDoor(doorAccess, routesOf(modules, 'native')),

@@ -17,7 +17,7 @@ export type Action = Exclude<Capability, 'deny'>;
  * spelling in `roles.model.ts`). `*` (native API only) matches every type. `scope` is an OAuth
  * scope a client may carry in its tokens (`read` on `scope:/<scope>`, issue 12).
  */
-export const RULE_TYPES = ['item', 'auth-method', 'role', 'identity', 'audit', 'scope'] as const;
+export const RULE_TYPES = ['item', 'auth-method', 'role', 'identity', 'audit', 'scope', 'pki'] as const;
 export type ResourceType = (typeof RULE_TYPES)[number];
 export type RuleType = ResourceType | '*';
 

@@ -3,6 +3,7 @@ export const AUTH_METHOD_TYPES = [
   'universal_identity',
   'oauth_client',
   'oidc_federation',
+  'certificate',
 ] as const;
 export type AuthMethodTypeName = (typeof AUTH_METHOD_TYPES)[number];
 
@@ -98,13 +99,32 @@ export interface OidcFederationSettings {
   jwks: { keys: Record<string, unknown>[] } | null;
 }
 
+/**
+ * Settings of a `certificate` auth method (issue 13): a client certificate presented over mTLS.
+ * With no CA bundle, the internal CA's certificates authenticate as the identity they were issued
+ * to (refused once revoked); with a bundle, certificates of those CAs authenticate as the method's
+ * identity when a SAN matches `boundNames`.
+ */
+export interface CertificateSettings {
+  jwtTtlSeconds: number;
+  /** PEM CA certificates trusted by this method; null: Tessera's internal CA. */
+  caCertificates: string | null;
+  /** URI (SPIFFE ID) or DNS SAN patterns, `*` within a segment; one must match. Empty: any. */
+  boundNames: string[];
+}
+
 /** One way of proving identity; its id is the public access id `p-…`. */
 export interface AuthMethod {
   id: string;
   name: string;
   type: AuthMethodTypeName;
   identityId: string;
-  settings: UidSettings | AccessKeySettings | OAuthClientSettings | OidcFederationSettings;
+  settings:
+    | UidSettings
+    | AccessKeySettings
+    | OAuthClientSettings
+    | OidcFederationSettings
+    | CertificateSettings;
   /** Hash of the access key (access_key methods only). */
   secretHash: string | null;
   /** The bootstrap administrator method created on first start. */
@@ -126,6 +146,9 @@ export const isOAuthClient = (m: AuthMethod): m is AuthMethod & { settings: OAut
 
 export const isOidcFederation = (m: AuthMethod): m is AuthMethod & { settings: OidcFederationSettings } =>
   m.type === 'oidc_federation';
+
+export const isCertificateMethod = (m: AuthMethod): m is AuthMethod & { settings: CertificateSettings } =>
+  m.type === 'certificate';
 
 declare module '../shared/events.js' {
   interface DomainEvents {

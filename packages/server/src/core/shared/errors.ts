@@ -50,6 +50,11 @@ export const ErrorCodes = {
    * password, unreachable host, missing privilege, missing database): `details.reason` says which.
    */
   TARGET_REJECTED: 'TESSERA_TARGET_REJECTED',
+  /**
+   * A certificate signing request the CA will not sign: malformed, badly signed, a key type or a
+   * name its profile does not allow (`details.reason` says which).
+   */
+  CSR_REFUSED: 'TESSERA_CSR_REFUSED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
