@@ -42,7 +42,7 @@ export interface AuthMethod {
   /** The access id (p-…). */
   id: string;
   name: string;
-  type: 'access_key' | 'universal_identity' | 'oauth_client' | 'oidc_federation';
+  type: 'access_key' | 'universal_identity' | 'oauth_client' | 'oidc_federation' | 'certificate';
   identityId: string;
   boundCidrs: string[];
   /** ISO-8601 UTC */
@@ -73,6 +73,13 @@ export interface AuthMethod {
     createIdentities: boolean;
     /** A pinned JWK set replaces discovery. */
     pinnedJwks: boolean;
+    jwtTtlSeconds: number;
+  };
+  certificate?: {
+    /** Trusts Tessera’s internal CA (no bundle given). */
+    internalCa: boolean;
+    caCertificates: string | null;
+    boundNames: string[];
     jwtTtlSeconds: number;
   };
 }
@@ -111,7 +118,12 @@ export interface OAuthClient {
   clientId: string;
   name: string;
   identityId: string;
-  tokenEndpointAuthMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  tokenEndpointAuthMethod:
+    | 'client_secret_basic'
+    | 'client_secret_post'
+    | 'private_key_jwt'
+    | 'tls_client_auth'
+    | 'self_signed_tls_client_auth';
   jwks: {
     keys: Record<string, unknown>[];
   } | null;
@@ -126,6 +138,9 @@ export interface OAuthClient {
       keys: Record<string, unknown>[];
     };
   }[];
+  tlsClientAuthSubjectDn: string | null;
+  tlsClientAuthSanUri: string | null;
+  tlsClientAuthSanDns: string | null;
   boundCidrs: string[];
   /** ISO-8601 UTC */
   expiresAt: string | null;
@@ -339,6 +354,11 @@ export interface GetWellKnownOauthAuthorizationServerResponse {
   revocation_endpoint_auth_methods_supported: string[];
   dpop_signing_alg_values_supported: string[];
   tls_client_certificate_bound_access_tokens: boolean;
+  mtls_endpoint_aliases?: {
+    token_endpoint: string;
+    introspection_endpoint: string;
+    revocation_endpoint: string;
+  };
 }
 
 /**
@@ -363,6 +383,17 @@ export interface PutOauthRegisterByClientIdParams {
 /** Path parameters of `DELETE /oauth/register/{clientId}`. */
 export interface DeleteOauthRegisterByClientIdParams {
   clientId: string;
+}
+
+/**
+ * Answer 200 of `GET /pki/ca.pem`.
+ * The CA trust bundle (PEM).
+ */
+export type GetPkiCaPemResponse = string;
+
+/** Querystring of `GET /pki/crl`. */
+export interface GetPkiCrlQuery {
+  format?: 'der' | 'pem';
 }
 
 /**
@@ -393,13 +424,15 @@ export interface PostV1AccessExplainRequest {
     | 'identity'
     | 'audit'
     | 'scope'
+    | 'pki'
     | '*'
     | 'item-rule'
     | 'auth-method-rule'
     | 'role-rule'
     | 'identity-rule'
     | 'audit-rule'
-    | 'scope-rule';
+    | 'scope-rule'
+    | 'pki-rule';
   /** Evaluate CIDR conditions for this address. */
   sourceIp?: string;
 }
@@ -579,7 +612,7 @@ export interface PostV1AuditVerifyResponse {
  */
 export interface PostV1AuthRequest {
   /** How the caller proves who it is. */
-  accessType: 'access_key' | 'universal_identity' | 'oidc_federation';
+  accessType: 'access_key' | 'universal_identity' | 'oidc_federation' | 'certificate';
   accessId?: string;
   accessKey?: string;
   uidToken?: string;
@@ -606,7 +639,7 @@ export interface PostV1AuthResponse {
 
 /** Querystring of `GET /v1/auth-methods`. */
 export interface GetV1AuthMethodsQuery {
-  type?: 'access_key' | 'universal_identity' | 'oauth_client' | 'oidc_federation';
+  type?: 'access_key' | 'universal_identity' | 'oauth_client' | 'oidc_federation' | 'certificate';
   /** @defaultValue `50` */
   limit?: number;
   cursor?: string;
@@ -626,7 +659,7 @@ export interface GetV1AuthMethodsResponse {
  * Create an auth method.
  */
 export interface PostV1AuthMethodsRequest {
-  type: 'access_key' | 'universal_identity' | 'oidc_federation';
+  type: 'access_key' | 'universal_identity' | 'oidc_federation' | 'certificate';
   /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
   name: string;
   identityId?: string;
@@ -661,6 +694,10 @@ export interface PostV1AuthMethodsRequest {
   jwks?: {
     keys: Record<string, unknown>[];
   } | null;
+  /** PEM CA certificates this method trusts; absent or null: Tessera’s internal CA. */
+  caCertificates?: string | null;
+  /** URI (SPIFFE ID) or DNS SAN patterns (`*` within a segment); one must match. */
+  boundNames?: string[];
 }
 
 /**
@@ -728,6 +765,10 @@ export interface PatchV1AuthMethodsByIdRequest {
   jwks?: {
     keys: Record<string, unknown>[];
   } | null;
+  /** PEM CA certificates this method trusts; absent or null: Tessera’s internal CA. */
+  caCertificates?: string | null;
+  /** URI (SPIFFE ID) or DNS SAN patterns (`*` within a segment); one must match. */
+  boundNames?: string[];
   boundCidrs?: string[];
   /** ISO-8601 UTC */
   expiresAt?: string | null;
@@ -1149,7 +1190,12 @@ export interface PostV1OauthClientsRequest {
   name: string;
   identityId?: string;
   owner?: string;
-  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  tokenEndpointAuthMethod?:
+    | 'client_secret_basic'
+    | 'client_secret_post'
+    | 'private_key_jwt'
+    | 'tls_client_auth'
+    | 'self_signed_tls_client_auth';
   jwks?: {
     keys: Record<string, unknown>[];
   } | null;
@@ -1166,6 +1212,12 @@ export interface PostV1OauthClientsRequest {
       keys: Record<string, unknown>[];
     };
   }[];
+  /** tls_client_auth: the subject DN. */
+  tlsClientAuthSubjectDn?: string | null;
+  /** tls_client_auth: a URI SAN. */
+  tlsClientAuthSanUri?: string | null;
+  /** tls_client_auth: a DNS SAN. */
+  tlsClientAuthSanDns?: string | null;
   boundCidrs?: string[];
   /** ISO-8601 UTC */
   expiresAt?: string | null;
@@ -1197,7 +1249,12 @@ export type GetV1OauthClientsByIdResponse = OAuthClient;
  * Update an OAuth client.
  */
 export interface PatchV1OauthClientsByIdRequest {
-  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  tokenEndpointAuthMethod?:
+    | 'client_secret_basic'
+    | 'client_secret_post'
+    | 'private_key_jwt'
+    | 'tls_client_auth'
+    | 'self_signed_tls_client_auth';
   jwks?: {
     keys: Record<string, unknown>[];
   } | null;
@@ -1214,6 +1271,12 @@ export interface PatchV1OauthClientsByIdRequest {
       keys: Record<string, unknown>[];
     };
   }[];
+  /** tls_client_auth: the subject DN. */
+  tlsClientAuthSubjectDn?: string | null;
+  /** tls_client_auth: a URI SAN. */
+  tlsClientAuthSanUri?: string | null;
+  /** tls_client_auth: a DNS SAN. */
+  tlsClientAuthSanDns?: string | null;
   boundCidrs?: string[];
   /** ISO-8601 UTC */
   expiresAt?: string | null;
@@ -1257,6 +1320,230 @@ export interface PostV1OauthClientsByIdRotateSecretResponse {
   client: OAuthClient;
   /** Shown once (client_secret_* clients). */
   clientSecret?: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/pki/ca`.
+ * The internal CA (public: its certificate is the trust bundle).
+ */
+export interface GetV1PkiCaResponse {
+  id: string;
+  trustDomain: string;
+  commonName: string;
+  certificatePem: string;
+  /** ISO-8601 UTC */
+  notAfter: string;
+  /** ISO-8601 UTC */
+  createdAt: string;
+}
+
+/**
+ * Body of `POST /v1/pki/ca`.
+ * Create the internal certificate authority (a self-signed root).
+ *
+ * Its private key is generated here and sealed under the root key at once; it never leaves the server.
+ */
+export interface PostV1PkiCaRequest {
+  trustDomain: string;
+  commonName?: string;
+  ttlSeconds?: number;
+}
+
+/**
+ * Answer 201 of `POST /v1/pki/ca`.
+ * Create the internal certificate authority (a self-signed root).
+ */
+export interface PostV1PkiCaResponse {
+  id: string;
+  trustDomain: string;
+  commonName: string;
+  certificatePem: string;
+  /** ISO-8601 UTC */
+  notAfter: string;
+  /** ISO-8601 UTC */
+  createdAt: string;
+}
+
+/** Path parameters of `GET /v1/pki/certificates/{serial}`. */
+export interface GetV1PkiCertificatesBySerialParams {
+  serial: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/pki/certificates/{serial}`.
+ * A certificate issued by the internal CA.
+ */
+export interface GetV1PkiCertificatesBySerialResponse {
+  serial: string;
+  profile: string;
+  identityId: string;
+  spiffeId: string;
+  /** x5t#S256: base64url SHA-256 of the DER certificate. */
+  thumbprint: string;
+  /** ISO-8601 UTC */
+  notBefore: string;
+  /** ISO-8601 UTC */
+  notAfter: string;
+  /** ISO-8601 UTC */
+  revokedAt: string | null;
+}
+
+/** Path parameters of `POST /v1/pki/certificates/{serial}/revoke`. */
+export interface PostV1PkiCertificatesBySerialRevokeParams {
+  serial: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/pki/certificates/{serial}/revoke`.
+ * Revoke a certificate: refused by the certificate auth method at once, listed in the CRL.
+ */
+export interface PostV1PkiCertificatesBySerialRevokeResponse {
+  serial: string;
+  profile: string;
+  identityId: string;
+  spiffeId: string;
+  /** x5t#S256: base64url SHA-256 of the DER certificate. */
+  thumbprint: string;
+  /** ISO-8601 UTC */
+  notBefore: string;
+  /** ISO-8601 UTC */
+  notAfter: string;
+  /** ISO-8601 UTC */
+  revokedAt: string | null;
+}
+
+/**
+ * Body of `POST /v1/pki/issue/{name}`.
+ * Issue a certificate from a CSR under a profile.
+ *
+ * For the caller’s identity (or `identity`, which needs `update` on it). The CSR’s key is used; the names are the profile’s: the SPIFFE ID as URI SAN and only allowed DNS names (400 TESSERA_CSR_REFUSED otherwise). Certificates are backdated 60 s for clock skew; the TTL runs from now.
+ */
+export interface PostV1PkiIssueByNameRequest {
+  csr: string;
+  ttlSeconds?: number;
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  identity?: string;
+}
+
+/** Path parameters of `POST /v1/pki/issue/{name}`. */
+export interface PostV1PkiIssueByNameParams {
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  name: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/pki/issue/{name}`.
+ * Issue a certificate from a CSR under a profile.
+ */
+export interface PostV1PkiIssueByNameResponse {
+  certificatePem: string;
+  caBundlePem: string;
+  certificate: {
+    serial: string;
+    profile: string;
+    identityId: string;
+    spiffeId: string;
+    /** x5t#S256: base64url SHA-256 of the DER certificate. */
+    thumbprint: string;
+    /** ISO-8601 UTC */
+    notBefore: string;
+    /** ISO-8601 UTC */
+    notAfter: string;
+    /** ISO-8601 UTC */
+    revokedAt: string | null;
+  };
+}
+
+/**
+ * Answer 200 of `GET /v1/pki/profiles`.
+ * List certificate profiles.
+ */
+export interface GetV1PkiProfilesResponse {
+  items: {
+    name: string;
+    maxTtlSeconds: number;
+    defaultTtlSeconds: number;
+    keyTypes: string[];
+    keyUsages: string[];
+    extKeyUsages: string[];
+    spiffeIdPath: string;
+    dnsNames: string[];
+    /** ISO-8601 UTC */
+    createdAt: string;
+    /** ISO-8601 UTC */
+    updatedAt: string;
+  }[];
+}
+
+/** Path parameters of `GET /v1/pki/profiles/{name}`. */
+export interface GetV1PkiProfilesByNameParams {
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  name: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/pki/profiles/{name}`.
+ * Read a certificate profile.
+ */
+export interface GetV1PkiProfilesByNameResponse {
+  name: string;
+  maxTtlSeconds: number;
+  defaultTtlSeconds: number;
+  keyTypes: string[];
+  keyUsages: string[];
+  extKeyUsages: string[];
+  spiffeIdPath: string;
+  dnsNames: string[];
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  updatedAt: string;
+}
+
+/**
+ * Body of `PUT /v1/pki/profiles/{name}`.
+ * Create or change a certificate profile.
+ */
+export interface PutV1PkiProfilesByNameRequest {
+  maxTtlSeconds?: number;
+  defaultTtlSeconds?: number;
+  keyTypes?: ('ec-p256' | 'ec-p384' | 'rsa-2048' | 'rsa-3072' | 'rsa-4096' | 'ed25519')[];
+  keyUsages?: ('digitalSignature' | 'keyEncipherment' | 'keyAgreement')[];
+  extKeyUsages?: ('clientAuth' | 'serverAuth')[];
+  /** Path of the SPIFFE ID under the trust domain; {identity} is the identity name. */
+  spiffeIdPath?: string;
+  dnsNames?: string[];
+}
+
+/** Path parameters of `PUT /v1/pki/profiles/{name}`. */
+export interface PutV1PkiProfilesByNameParams {
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  name: string;
+}
+
+/**
+ * Answer 200 of `PUT /v1/pki/profiles/{name}`.
+ * Create or change a certificate profile.
+ */
+export interface PutV1PkiProfilesByNameResponse {
+  name: string;
+  maxTtlSeconds: number;
+  defaultTtlSeconds: number;
+  keyTypes: string[];
+  keyUsages: string[];
+  extKeyUsages: string[];
+  spiffeIdPath: string;
+  dnsNames: string[];
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  updatedAt: string;
+}
+
+/** Path parameters of `DELETE /v1/pki/profiles/{name}`. */
+export interface DeleteV1PkiProfilesByNameParams {
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  name: string;
 }
 
 /** Path parameters of `DELETE /v1/role-associations/{id}`. */
@@ -1405,13 +1692,15 @@ export interface PostV1RolesByNameRulesRequest {
     | 'identity'
     | 'audit'
     | 'scope'
+    | 'pki'
     | '*'
     | 'item-rule'
     | 'auth-method-rule'
     | 'role-rule'
     | 'identity-rule'
     | 'audit-rule'
-    | 'scope-rule';
+    | 'scope-rule'
+    | 'pki-rule';
   /** `*` matches any characters including `/`; `+` one path segment. A leading `/` is added. */
   path: string;
   capabilities: ('read' | 'list' | 'create' | 'update' | 'delete' | 'deny')[];
@@ -1502,13 +1791,15 @@ export interface DeleteV1RolesByNameRulesQuery {
     | 'identity'
     | 'audit'
     | 'scope'
+    | 'pki'
     | '*'
     | 'item-rule'
     | 'auth-method-rule'
     | 'role-rule'
     | 'identity-rule'
     | 'audit-rule'
-    | 'scope-rule';
+    | 'scope-rule'
+    | 'pki-rule';
   /** `*` matches any characters including `/`; `+` one path segment. A leading `/` is added. */
   path: string;
 }

@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { createPublicKey, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SessionTokenVerifier } from '@tessera/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
 import { createTessera, type Tessera } from '../src/server.js';
@@ -180,6 +182,154 @@ describe('mTLS: the certificate auth method on the TLS listener', () => {
     expect(method.body.authMethod.certificate).toMatchObject({ internalCa: true, boundNames: [] });
     methodId = method.body.authMethod.id;
   });
+  /** `POST /oauth/token` over TLS (form body), with a client certificate. */
+  const tokenRequest = (clientId: string, client?: { key: string; cert: string }) =>
+    new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = request(
+        `${base}/oauth/token`,
+        {
+          method: 'POST',
+          ca: serverCa,
+          agent: false,
+          ...(client ?? {}),
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        },
+        (res) => {
+          let data = '';
+          res.on('data', (c) => {
+            data += c;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) }));
+        },
+      );
+      req.on('error', reject);
+      req.end(new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId }).toString());
+    });
+  const payloadOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString());
+  const thumbprintOf = (pem: string) =>
+    Buffer.from(new X509Certificate(pem).fingerprint256.replace(/:/g, ''), 'hex').toString('base64url');
+
+  it('RFC 8705: tls_client_auth issues certificate-bound tokens, refused by the API and the SDK without that certificate', async () => {
+    const meta = await tlsCall(`${base}/.well-known/oauth-authorization-server`, { ca: serverCa });
+    expect(meta.body.tls_client_certificate_bound_access_tokens).toBe(true);
+    expect(meta.body.token_endpoint_auth_methods_supported).toEqual(
+      expect.arrayContaining(['tls_client_auth', 'self_signed_tls_client_auth']),
+    );
+    expect(meta.body.mtls_endpoint_aliases.token_endpoint).toBe(meta.body.token_endpoint);
+    const name = `oauth-svc-${Math.random().toString(36).slice(2, 6)}`;
+    const identity = await admin('POST', '/v1/identities', { name, kind: 'service', owner: 'team-o' });
+    const spiffe = `spiffe://mtls.test/identity/${name}`;
+    const created = await admin('POST', '/v1/oauth-clients', {
+      name: `/oauth/${name}`,
+      identityId: identity.body.id,
+      tokenEndpointAuthMethod: 'tls_client_auth',
+      tlsClientAuthSanUri: spiffe,
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.clientSecret).toBeUndefined();
+    const clientId = created.body.client.clientId as string;
+    await admin('POST', '/v1/roles', { name: `r-${name}` });
+    await admin('POST', `/v1/roles/r-${name}/rules`, {
+      ruleType: 'identity',
+      path: `/${name}`,
+      capabilities: ['read'],
+    });
+    await admin('POST', `/v1/roles/r-${name}/associations`, { authMethodId: clientId });
+    const { key, csr } = csrFor(`o-${name}`, name);
+    const cert = (await admin('POST', '/v1/pki/issue/mtls', { csr, identity: name })).body
+      .certificatePem as string;
+    const other = await issue(); // a valid certificate of another identity
+
+    const issued = await tokenRequest(clientId, { key, cert });
+    expect(issued.status).toBe(200);
+    expect(issued.body.token_type).toBe('Bearer');
+    const token = issued.body.access_token as string;
+    expect(payloadOf(token).cnf).toEqual({ 'x5t#S256': thumbprintOf(cert) });
+    // another identity's certificate, or none: invalid_client
+    expect((await tokenRequest(clientId, other)).body.error).toBe('invalid_client');
+    expect((await tokenRequest(clientId)).body.error).toBe('invalid_client');
+    expect(
+      (await admin('GET', '/v1/audit/events?type=oauth.client_auth_failed&limit=2')).body.items.map(
+        (e: { reason: string }) => e.reason,
+      ),
+    ).toEqual(['unknown_client', 'certificate_name_not_bound']);
+
+    // Tessera's API: with the certificate it was bound to, without it, with another one
+    const url = `${base}/v1/identities/${identity.body.id}`;
+    expect((await tlsCall(url, { ca: serverCa, token, key, cert })).status).toBe(200);
+    expect((await tlsCall(url, { ca: serverCa, token })).status).toBe(401);
+    expect((await tlsCall(url, { ca: serverCa, token, ...other })).status).toBe(401);
+
+    // The SDK verifier (a resource server verifying locally)
+    const jwks = (await tlsCall(`${base}/.well-known/jwks.json`, { ca: serverCa })).body;
+    const verifier = new SessionTokenVerifier({ jwks, audience: 'tessera' });
+    const der = (pem: string) => new Uint8Array(new X509Certificate(pem).raw);
+    await expect(verifier.verify(token, { method: 'GET', url })).rejects.toMatchObject({
+      code: 'TESSERA_TOKEN_INVALID',
+    });
+    await expect(
+      verifier.verify(token, { method: 'GET', url, clientCertificate: der(other.cert) }),
+    ).rejects.toMatchObject({ code: 'TESSERA_TOKEN_INVALID' });
+    expect((await verifier.verify(token, { method: 'GET', url, clientCertificate: der(cert) })).sub).toBe(
+      identity.body.id,
+    );
+  });
+
+  it('RFC 8705: self_signed_tls_client_auth with the certificate registered as x5c', async () => {
+    const self = join(work, 'selfsigned');
+    const mk = (file: string) =>
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-days',
+          '1',
+          '-keyout',
+          `${file}.key`,
+          '-out',
+          `${file}.pem`,
+          '-subj',
+          '/CN=self-signed-client',
+        ],
+        { stdio: 'pipe' },
+      );
+    mk(self);
+    mk(`${self}-2`);
+    const cert = readFileSync(`${self}.pem`, 'utf8');
+    const jwk = {
+      ...(createPublicKey(cert).export({ format: 'jwk' }) as Record<string, unknown>),
+      x5c: [Buffer.from(new X509Certificate(cert).raw).toString('base64')],
+    };
+    const identity = await admin('POST', '/v1/identities', {
+      name: 'self-signed-client',
+      kind: 'service',
+      owner: 'x',
+    });
+    const created = await admin('POST', '/v1/oauth-clients', {
+      name: '/oauth/self-signed',
+      identityId: identity.body.id,
+      tokenEndpointAuthMethod: 'self_signed_tls_client_auth',
+      jwks: { keys: [jwk] },
+    });
+    expect(created.status).toBe(201);
+    const clientId = created.body.client.clientId;
+    const ok = await tokenRequest(clientId, { key: readFileSync(`${self}.key`, 'utf8'), cert });
+    expect(ok.status).toBe(200);
+    expect(payloadOf(ok.body.access_token).cnf['x5t#S256']).toBe(thumbprintOf(cert));
+    const wrong = await tokenRequest(clientId, {
+      key: readFileSync(`${self}-2.key`, 'utf8'),
+      cert: readFileSync(`${self}-2.pem`, 'utf8'),
+    });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error).toBe('invalid_client');
+  });
+
   afterAll(async () => {
     await tessera?.close();
     rmSync(work, { recursive: true, force: true });

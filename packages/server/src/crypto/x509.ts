@@ -356,3 +356,38 @@ export function caBundleProblem(bundle: string): string | null {
 /** Certificate PEM of DER bytes. */
 export const certificatePem = (der: Uint8Array) =>
   toPem(new Uint8Array(der).buffer as ArrayBuffer, 'CERTIFICATE');
+
+/** RFC 4514 names compared loosely: attribute types case-insensitive, no spaces around separators. */
+const normalDn = (dn: string) =>
+  dn
+    .split(/\s*,\s*/)
+    .map((rdn) => {
+      const eq = rdn.indexOf('=');
+      return eq < 0 ? rdn : `${rdn.slice(0, eq).trim().toUpperCase()}=${rdn.slice(eq + 1).trim()}`;
+    })
+    .join(',');
+
+/**
+ * RFC 8705 §2.1.2: whether a certificate carries the one name a `tls_client_auth` client is
+ * registered with (subject DN, URI SAN or DNS SAN).
+ */
+export function certificateHasName(
+  cert: PeerCertificate,
+  expected: { subjectDn?: string | null; sanUri?: string | null; sanDns?: string | null },
+): boolean {
+  if (expected.subjectDn) return normalDn(cert.subjectDn) === normalDn(expected.subjectDn);
+  if (expected.sanUri) return cert.uris.includes(expected.sanUri);
+  if (expected.sanDns) return cert.dnsNames.some((d) => d.toLowerCase() === expected.sanDns!.toLowerCase());
+  return false;
+}
+
+/** RFC 8705 §2.2: the `x5t#S256` of each certificate registered as a JWK's `x5c[0]`. */
+export function registeredCertificateThumbprints(jwks: { keys: Record<string, unknown>[] } | null): string[] {
+  const out: string[] = [];
+  for (const key of jwks?.keys ?? []) {
+    const first = Array.isArray(key.x5c) ? key.x5c[0] : undefined;
+    if (typeof first === 'string' && first.length < 16_384)
+      out.push(certificateThumbprint(Buffer.from(first, 'base64')));
+  }
+  return out;
+}

@@ -36,7 +36,18 @@ export interface AccessKeySettings {
   jwtTtlSeconds: number;
 }
 
-export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export const CLIENT_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
+] as const;
+/** RFC 8705 §2: client authentication by the TLS client certificate. */
+export const TLS_CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = [
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
+];
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 
 /** Settings of an `oauth_client` auth method (issue 12): the client's registration. */
@@ -62,6 +73,13 @@ export interface OAuthClientSettings {
    * its public keys. Absent or empty: no such grant.
    */
   trustedIssuers?: TrustedIssuer[];
+  /**
+   * `tls_client_auth` (RFC 8705 §2.1.2): the one certificate name the client is registered with —
+   * the subject DN (RFC 4514, as `CN=…,O=…`), a URI SAN (a SPIFFE ID) or a DNS SAN.
+   */
+  tlsClientAuthSubjectDn?: string | null;
+  tlsClientAuthSanUri?: string | null;
+  tlsClientAuthSanDns?: string | null;
 }
 
 /** An issuer of JWT-bearer grant assertions (an enterprise IdP) and its public keys. */
