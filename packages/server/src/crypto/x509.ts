@@ -1,6 +1,14 @@
 import 'reflect-metadata'; // @peculiar/x509's dependency injection needs it, before the import below
-import { createHash, X509Certificate as NodeX509, randomBytes, webcrypto } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import {
+  type ExtKeyUsage,
+  type KeyType,
+  type KeyUsage,
+  newSerial,
+  safeNameValue,
+  toPem,
+} from './certificates.js';
 
 x509.cryptoProvider.set(webcrypto as never);
 
@@ -8,23 +16,14 @@ type CryptoKey = webcrypto.CryptoKey;
 type KeyAlgorithm = webcrypto.KeyAlgorithm;
 
 /**
- * X.509 for the internal certificate authority (issue 13, ADR 0024), on @peculiar/x509 over
- * WebCrypto: the CA key and certificate, issuance from a PKCS #10 request, CRLs, and the checks a
- * client certificate needs. Everything X.509 the server does lives here (only crypto/ imports
- * crypto primitives).
+ * The internal certificate authority's X.509 operations (issue 13, ADR 0024), on @peculiar/x509
+ * over WebCrypto: the CA key and certificate, issuance from a PKCS #10 request, CRLs, and a key and
+ * CSR for the agent. Loaded on first use (the library is large); reading certificates is in
+ * `certificates.ts`.
  */
 
 /** The CA signs with ECDSA P-256 / SHA-256: every TLS stack and `openssl` accept it. */
 const CA_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-
-/** Key types a profile may allow for the requester's key. */
-export const KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ed25519'] as const;
-export type KeyType = (typeof KEY_TYPES)[number];
-
-export const KEY_USAGES = ['digitalSignature', 'keyEncipherment', 'keyAgreement'] as const;
-export type KeyUsage = (typeof KEY_USAGES)[number];
-export const EXT_KEY_USAGES = ['clientAuth', 'serverAuth'] as const;
-export type ExtKeyUsage = (typeof EXT_KEY_USAGES)[number];
 
 /** A CA as loaded in memory: its certificate, and its private key (non-extractable). */
 export interface LoadedCa {
@@ -39,23 +38,6 @@ export interface NewCa {
   privateKeyPkcs8: Buffer;
   notAfterMs: number;
 }
-
-const toPem = (der: ArrayBuffer, label: string) =>
-  `-----BEGIN ${label}-----\n${(
-    Buffer.from(der)
-      .toString('base64')
-      .match(/.{1,64}/g) ?? []
-  ).join('\n')}\n-----END ${label}-----\n`;
-
-/** A positive, non-zero 128-bit serial number in hex (RFC 5280 §4.1.2.2: at most 20 octets). */
-export function newSerial(): string {
-  const bytes = randomBytes(16);
-  bytes[0] = (bytes[0]! & 0x7f) | 0x01;
-  return bytes.toString('hex');
-}
-
-/** RFC 4514 attribute values: only a conservative set of characters, so a name cannot inject RDNs. */
-export const safeNameValue = (value: string) => value.replace(/[^A-Za-z0-9 ._:/@-]/g, '_').slice(0, 64);
 
 /** Creates a self-signed root CA (basicConstraints CA, pathLen 0; keyCertSign and cRLSign). */
 export async function createRootCa(input: {
@@ -258,136 +240,15 @@ function derInteger(value: number): Uint8Array {
 }
 
 /** A client certificate as the auth method and RFC 8705 need it. */
-export interface PeerCertificate {
-  serial: string;
-  subjectDn: string;
-  issuerDn: string;
-  notBeforeMs: number;
-  notAfterMs: number;
-  uris: string[];
-  dnsNames: string[];
-  /** `x5t#S256` (RFC 8705 §3.1): base64url SHA-256 of the DER. */
-  thumbprint: string;
-}
-
-/** The SHA-256 thumbprint of a DER certificate, base64url (RFC 8705 §3.1 `x5t#S256`). */
-export const certificateThumbprint = (der: Uint8Array) =>
-  createHash('sha256').update(der).digest('base64url');
-
-/** Reads a DER certificate; null when it is not one. */
-export function readCertificate(der: Uint8Array): PeerCertificate | null {
-  let cert: NodeX509;
-  try {
-    cert = new NodeX509(der);
-  } catch {
-    return null;
-  }
-  const uris: string[] = [];
-  const dnsNames: string[] = [];
-  for (const part of (cert.subjectAltName ?? '').split(/,\s*/)) {
-    if (part.startsWith('URI:')) uris.push(part.slice(4));
-    else if (part.startsWith('DNS:')) dnsNames.push(part.slice(4));
-  }
-  return {
-    serial: cert.serialNumber.toLowerCase().replace(/^0+(?=.)/, ''),
-    subjectDn: cert.subject.split('\n').reverse().join(','),
-    issuerDn: cert.issuer.split('\n').reverse().join(','),
-    notBeforeMs: Date.parse(cert.validFrom),
-    notAfterMs: Date.parse(cert.validTo),
-    uris,
-    dnsNames,
-    thumbprint: certificateThumbprint(der),
-  };
-}
-
-/**
- * Whether `der` was signed by one of the CA certificates (PEM bundle) and is within its validity
- * at `nowMs`. One level: the CAs given are the issuers themselves.
- */
-export function verifyIssuedBy(der: Uint8Array, caBundlePem: string, nowMs: number): boolean {
-  let cert: NodeX509;
-  try {
-    cert = new NodeX509(der);
-  } catch {
-    return false;
-  }
-  if (Date.parse(cert.validFrom) > nowMs || Date.parse(cert.validTo) <= nowMs) return false;
-  for (const pem of splitPemBundle(caBundlePem)) {
-    try {
-      const ca = new NodeX509(pem);
-      if (cert.checkIssued(ca) && cert.verify(ca.publicKey)) return true;
-    } catch {
-      // not a certificate: ignored (bundles are checked when configured)
-    }
-  }
-  return false;
-}
-
-/** Whether a DER certificate is self-signed and within its validity (RFC 8705 §2.2). */
-export function isSelfSignedAndCurrent(der: Uint8Array, nowMs: number): boolean {
-  try {
-    const cert = new NodeX509(der);
-    if (Date.parse(cert.validFrom) > nowMs || Date.parse(cert.validTo) <= nowMs) return false;
-    return cert.checkIssued(cert) && cert.verify(cert.publicKey);
-  } catch {
-    return false;
-  }
-}
-
-/** The certificates of a PEM bundle, each as PEM. */
-export function splitPemBundle(bundle: string): string[] {
-  return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-}
-
-/** Why a PEM bundle is not a list of CA certificates, or null. */
-export function caBundleProblem(bundle: string): string | null {
-  const pems = splitPemBundle(bundle);
-  if (pems.length === 0) return 'no PEM certificate found';
-  for (const pem of pems) {
-    try {
-      if (!new NodeX509(pem).ca) return 'a certificate in the bundle is not a CA certificate';
-    } catch {
-      return 'a certificate in the bundle cannot be parsed';
-    }
-  }
-  return null;
-}
-
-/** Certificate PEM of DER bytes. */
-export const certificatePem = (der: Uint8Array) =>
-  toPem(new Uint8Array(der).buffer as ArrayBuffer, 'CERTIFICATE');
-
-/** RFC 4514 names compared loosely: attribute types case-insensitive, no spaces around separators. */
-const normalDn = (dn: string) =>
-  dn
-    .split(/\s*,\s*/)
-    .map((rdn) => {
-      const eq = rdn.indexOf('=');
-      return eq < 0 ? rdn : `${rdn.slice(0, eq).trim().toUpperCase()}=${rdn.slice(eq + 1).trim()}`;
-    })
-    .join(',');
-
-/**
- * RFC 8705 §2.1.2: whether a certificate carries the one name a `tls_client_auth` client is
- * registered with (subject DN, URI SAN or DNS SAN).
- */
-export function certificateHasName(
-  cert: PeerCertificate,
-  expected: { subjectDn?: string | null; sanUri?: string | null; sanDns?: string | null },
-): boolean {
-  if (expected.subjectDn) return normalDn(cert.subjectDn) === normalDn(expected.subjectDn);
-  if (expected.sanUri) return cert.uris.includes(expected.sanUri);
-  if (expected.sanDns) return cert.dnsNames.some((d) => d.toLowerCase() === expected.sanDns!.toLowerCase());
-  return false;
-}
-
-/** RFC 8705 §2.2: the `x5t#S256` of each certificate registered as a JWK's `x5c[0]`. */
-export function registeredCertificateThumbprints(jwks: { keys: Record<string, unknown>[] } | null): string[] {
-  const out: string[] = [];
-  for (const key of jwks?.keys ?? []) {
-    const first = Array.isArray(key.x5c) ? key.x5c[0] : undefined;
-    if (typeof first === 'string' && first.length < 16_384)
-      out.push(certificateThumbprint(Buffer.from(first, 'base64')));
-  }
-  return out;
+export async function newKeyAndCsr(commonName?: string): Promise<{ keyPem: string; csrPem: string }> {
+  const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+  const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    // No subject by default: the CA names the certificate after the identity (SPIFFE ID, CN).
+    name: commonName ? `CN=${safeNameValue(commonName)}` : '',
+    keys,
+    signingAlgorithm: algorithm,
+  });
+  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
+  return { keyPem: toPem(pkcs8, 'PRIVATE KEY'), csrPem: csr.toString('pem') };
 }

@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import type { FastifyRequest } from 'fastify';
-import { certificateThumbprint } from '../crypto/x509.js';
+import { certificateThumbprint } from '../crypto/certificates.js';
 
 /** The client certificate of a TLS connection, as the TLS layer saw it. */
 export interface PresentedCertificate {

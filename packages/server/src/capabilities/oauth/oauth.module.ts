@@ -6,6 +6,13 @@ import { CLIENT_AUTH_METHODS, TLS_CLIENT_AUTH_METHODS } from '../../core/auth-me
 import type { AuthMethodsService } from '../../core/auth-methods/auth-methods.service.js';
 import type { SessionsService } from '../../core/sessions/sessions.service.js';
 import type { ReadRepos } from '../../core/shared/unit-of-work.js';
+import {
+  certificateHasName,
+  isSelfSignedAndCurrent,
+  readCertificate,
+  registeredCertificateThumbprints,
+  verifyIssuedBy,
+} from '../../crypto/certificates.js';
 import { newClientSecret, newRegistrationAccessToken } from '../../crypto/credentials.js';
 import {
   ASYMMETRIC_ALGORITHMS,
@@ -14,13 +21,6 @@ import {
   verifyClientAssertion,
   verifyGrantAssertion,
 } from '../../crypto/jose-verify.js';
-import {
-  certificateHasName,
-  isSelfSignedAndCurrent,
-  readCertificate,
-  registeredCertificateThumbprints,
-  verifyIssuedBy,
-} from '../../crypto/x509.js';
 import type { TypedApp } from '../../http/app.js';
 import type { CapabilityModule } from '../../platform/module.js';
 import type { Platform } from '../../platform/platform.js';

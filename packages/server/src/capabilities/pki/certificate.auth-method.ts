@@ -5,7 +5,7 @@ import type {
 import { type CertificateSettings, isCertificateMethod } from '../../core/auth-methods/auth-methods.model.js';
 import { validationError } from '../../core/shared/errors.js';
 import type { Clock } from '../../core/shared/platform.port.js';
-import type { PeerCertificate } from '../../crypto/x509.js';
+import type { PeerCertificate } from '../../crypto/certificates.js';
 
 const DEFAULT_TTL_SECONDS = 900;
 const SETTINGS = ['jwtTtlSeconds', 'caCertificates', 'boundNames'];

@@ -1,4 +1,4 @@
-import type { ExtKeyUsage, KeyType, KeyUsage } from '../../crypto/x509.js';
+import type { ExtKeyUsage, KeyType, KeyUsage } from '../../crypto/certificates.js';
 
 /** The internal CA (issue 13): one active root per store; its key is sealed in `root_sealed_keys`. */
 export interface CaRecord {

@@ -1,6 +1,6 @@
 import type { AuthMethodRegistry } from '../../core/auth-methods/auth-method.registry.js';
 import { systemContext } from '../../core/shared/context.js';
-import { caBundleProblem, readCertificate, verifyIssuedBy } from '../../crypto/x509.js';
+import { caBundleProblem, readCertificate, verifyIssuedBy } from '../../crypto/certificates.js';
 import type { TypedApp } from '../../http/app.js';
 import type { CapabilityModule } from '../../platform/module.js';
 import type { Platform } from '../../platform/platform.js';

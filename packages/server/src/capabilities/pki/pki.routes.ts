@@ -4,7 +4,7 @@ import { allOf, identityResource, named } from '../../core/access/access.resourc
 import { forbidden, notFound } from '../../core/shared/errors.js';
 import { IsoTime, Name, Nullable, StringEnum, toIso, toIsoOrNull } from '../../core/shared/schemas.js';
 import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
-import { EXT_KEY_USAGES, KEY_TYPES, KEY_USAGES } from '../../crypto/x509.js';
+import { EXT_KEY_USAGES, KEY_TYPES, KEY_USAGES } from '../../crypto/certificates.js';
 import type { TypedApp } from '../../http/app.js';
 import { errorResponses } from '../../http/error-schemas.js';
 import type { CaRecord, IssuedCertificate, Profile } from './pki.model.js';

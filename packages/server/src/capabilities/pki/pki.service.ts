@@ -2,20 +2,15 @@ import type { RequestContext } from '../../core/shared/context.js';
 import { conflict, ErrorCodes, notFound, TesseraError, validationError } from '../../core/shared/errors.js';
 import type { Clock, CredentialFactory } from '../../core/shared/platform.port.js';
 import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
-import { type RootKey, seal, unseal } from '../../crypto/envelope.js';
 import {
-  createCrl,
-  createRootCa,
   EXT_KEY_USAGES,
-  issueCertificate,
   KEY_TYPES,
   KEY_USAGES,
-  type LoadedCa,
-  loadCa,
   newSerial,
-  parseCsr,
   readCertificate,
-} from '../../crypto/x509.js';
+} from '../../crypto/certificates.js';
+import { type RootKey, seal, unseal } from '../../crypto/envelope.js';
+import type { LoadedCa, ParsedCsr } from '../../crypto/x509.js';
 import type { CaRecord, IssuedCertificate, Profile, ProfileSettings } from './pki.model.js';
 import { caKeyAad, caKeyName } from './pki.repo.js';
 
@@ -34,6 +29,13 @@ const CRL_CACHE_MS = 5_000;
 const TRUST_DOMAIN = /^[a-z0-9]([a-z0-9._-]{0,250}[a-z0-9])?$/;
 const SPIFFE_PATH = /^(\/[A-Za-z0-9._-]+)+$/;
 const DNS_PATTERN = /^(\*|[A-Za-z0-9{}-]+)(\.(\*|[A-Za-z0-9{}-]+))*$/;
+
+/** The CA's X.509 operations, loaded on first use (the library is large; most servers never sign). */
+let operations: Promise<typeof import('../../crypto/x509.js')> | null = null;
+const x509 = () => {
+  operations ??= import('../../crypto/x509.js');
+  return operations;
+};
 
 export const csrRefused = (reason: string, message: string) =>
   new TesseraError(ErrorCodes.CSR_REFUSED, message, { internalReason: reason, details: { reason } });
@@ -151,7 +153,7 @@ export function createPkiService(deps: {
     if (!sealed) throw new Error(`the key of CA ${record.id} is missing`);
     const pkcs8 = unseal(deps.rootKey, sealed, caKeyAad(record.id));
     try {
-      loaded = { record, ca: await loadCa(record.certificatePem, pkcs8) };
+      loaded = { record, ca: await (await x509()).loadCa(record.certificatePem, pkcs8) };
     } finally {
       pkcs8.fill(0);
     }
@@ -180,7 +182,7 @@ export function createPkiService(deps: {
     if (await uow.read((r) => r.pki.getActiveCa())) throw conflict('A certificate authority already exists.');
     const now = clock.nowMs();
     const commonName = input.commonName ?? `Tessera CA ${input.trustDomain}`;
-    const created = await createRootCa({
+    const created = await (await x509()).createRootCa({
       commonName,
       trustDomain: input.trustDomain,
       nowMs: now,
@@ -268,12 +270,7 @@ export function createPkiService(deps: {
   }
 
   /** The names a request may carry, checked against the profile and the identity; throws CSR_REFUSED. */
-  function checkNames(
-    csr: NonNullable<Awaited<ReturnType<typeof parseCsr>>>,
-    profile: Profile,
-    identityName: string,
-    spiffeId: string,
-  ) {
+  function checkNames(csr: ParsedCsr, profile: Profile, identityName: string, spiffeId: string) {
     if (csr.otherNames.length > 0)
       throw csrRefused('san_kind_not_allowed', 'Only URI (SPIFFE ID) and DNS names may be requested.');
     for (const uri of csr.uris)
@@ -308,7 +305,7 @@ export function createPkiService(deps: {
         `ttlSeconds must be between ${MIN_TTL_SECONDS} and the profile's ${profile.maxTtlSeconds}.`,
         { field: 'ttlSeconds' },
       );
-    const csr = await parseCsr(request.csr);
+    const csr = await (await x509()).parseCsr(request.csr);
     if (!csr) throw csrRefused('csr_invalid', 'The CSR is malformed or its signature does not verify.');
     if (!csr.keyType || !profile.keyTypes.includes(csr.keyType))
       throw csrRefused(
@@ -327,7 +324,7 @@ export function createPkiService(deps: {
     const notAfterMs = Math.min(Math.floor(now / 1000) * 1000 + ttl * 1000, record.notAfterMs);
     if (notAfterMs <= now) throw conflict('The certificate authority has expired.');
     const serial = newSerial();
-    const issued = await issueCertificate(ca, csr, {
+    const issued = await (await x509()).issueCertificate(ca, csr, {
       serial,
       commonName: csr.commonName ?? identity.name,
       uris: [spiffeId],
@@ -408,7 +405,7 @@ export function createPkiService(deps: {
     if (crlCache && now - crlCache.atMs < CRL_CACHE_MS) return crlCache;
     const { record, ca } = await requireCa();
     const revoked = await uow.read((r) => r.pki.listRevoked(record.id, now));
-    const signed = await createCrl(ca, {
+    const signed = await (await x509()).createCrl(ca, {
       // Monotonic across servers and restarts: the signing time in ms (RFC 5280 §5.2.3).
       number: now,
       thisUpdateMs: now - BACKDATE_SECONDS * 1000,
