@@ -138,11 +138,12 @@ const issue: CommandSpec = {
     'The CSR (PEM, e.g. from `openssl req -new`) carries the public key; the private key never leaves you. ' +
     'With --cert-out the certificate is written atomically (and --bundle-out the CA bundle); otherwise printed.',
   options: {
-    profile: {
+    // Not --profile: that is the global option naming the CLI's config profile.
+    'cert-profile': {
       type: 'string',
       placeholder: 'PROFILE',
       required: true,
-      description: 'the certificate profile',
+      description: 'the certificate profile (pki:/<profile>)',
     },
     csr: {
       type: 'string',
@@ -164,8 +165,8 @@ const issue: CommandSpec = {
     'bundle-out': { type: 'string', placeholder: 'FILE', description: 'write the CA bundle PEM here' },
   },
   examples: [
-    'tessera cert issue --profile web --csr app.csr --cert-out app.pem --bundle-out ca.pem',
-    'tessera cert issue --profile web --csr - --ttl 10m --json < app.csr',
+    'tessera cert issue --cert-profile web --csr app.csr --cert-out app.pem --bundle-out ca.pem',
+    'tessera cert issue --cert-profile web --csr - --ttl 10m --json < app.csr',
   ],
   async run(ctx, args) {
     const file = args.requireStr('csr');
@@ -178,7 +179,7 @@ const issue: CommandSpec = {
     const ttlSeconds = durationFlag(args, 'ttl', 'seconds');
     const identity = args.str('identity');
     const issued: IssuedCertificate = await ctx.withAdmin((t) =>
-      ctx.client.issueCertificate(t, args.requireStr('profile'), {
+      ctx.client.issueCertificate(t, args.requireStr('cert-profile'), {
         csr,
         ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
         ...(identity ? { identity } : {}),

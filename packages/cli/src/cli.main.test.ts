@@ -524,7 +524,7 @@ describe('--json on every command', () => {
     ['oauth-client', 'create', '--name', '/svc/billing', '--scopes', 'read'],
     ['cert', 'ca-create', '--trust-domain', 'example.org'],
     ['cert', 'profile', '--name', 'web', '--max-ttl', '1h', '--ext-key-usages', 'clientAuth'],
-    ['cert', 'issue', '--profile', 'web', '--csr', join(AGENT_DIR, 'token'), '--ttl', '10m'],
+    ['cert', 'issue', '--cert-profile', 'web', '--csr', join(AGENT_DIR, 'token'), '--ttl', '10m'],
     ['cert', 'revoke', '--serial', '5f3a'],
     ['cert', 'bundle'],
     ['auth-method', 'create', 'certificate', '--name', '/mtls/workloads'],
