@@ -310,6 +310,61 @@ const createOidcFederation: CommandSpec = {
   },
 };
 
+const createCertificate: CommandSpec = {
+  path: ['auth-method', 'create', 'certificate'],
+  summary: 'Create a certificate auth method: mTLS client certificates → sessions (prints its access id)',
+  details:
+    'Without --ca-file, certificates of Tessera’s internal CA authenticate as the identity they were issued ' +
+    'to (refused once revoked or the identity retired). With --ca-file, certificates of those CAs ' +
+    'authenticate as the method’s identity when a SAN matches --bound-name (required then). The server ' +
+    'must serve TLS (--tls-cert/--tls-key).',
+  options: {
+    ...COMMON_CREATE,
+    'ca-file': { type: 'string', placeholder: 'FILE', description: 'PEM CA certificates to trust instead' },
+    'bound-name': {
+      type: 'list',
+      placeholder: 'PATTERNS',
+      description: 'URI (SPIFFE ID) or DNS SAN patterns, * within a segment; one must match',
+    },
+    'jwt-ttl': {
+      type: 'string',
+      placeholder: 'DURATION',
+      description: 'session token lifetime, e.g. 15m (bare number: minutes)',
+    },
+  },
+  examples: [
+    'tessera auth-method create certificate --name /mtls/workloads',
+    'tessera auth-method create certificate --name /mtls/spire --ca-file spire-bundle.pem --bound-name "spiffe://example.org/ns/*" --json',
+  ],
+  async run(ctx, args) {
+    const caFile = args.str('ca-file');
+    const bound = args.list('bound-name');
+    const jwtTtlSeconds = durationFlag(args, 'jwt-ttl', 'minutes');
+    let caCertificates: string | undefined;
+    if (caFile) {
+      try {
+        caCertificates = await readFile(caFile, 'utf8');
+      } catch {
+        throw new UsageError(`--ca-file ${caFile} is not readable`);
+      }
+    }
+    const body = {
+      type: 'certificate' as const,
+      ...commonBody(args),
+      ...(caCertificates ? { caCertificates } : {}),
+      ...(bound ? { boundNames: bound } : {}),
+      ...(jwtTtlSeconds ? { jwtTtlSeconds } : {}),
+    };
+    const { authMethod } = await ctx.withAdmin((t) => ctx.client.createAuthMethod(t, body));
+    if (ctx.json) {
+      ctx.printJson({ authMethod });
+      return;
+    }
+    ctx.out(`${authMethod.id}\n`);
+    ctx.note(`Created certificate auth method "${authMethod.name}" (access id ${authMethod.id}).`);
+  },
+};
+
 const list: CommandSpec = {
   path: ['auth-method', 'list'],
   summary: 'List auth methods',
@@ -423,6 +478,7 @@ export const authMethodCommands: readonly CommandSpec[] = [
   createUid,
   createAccessKey,
   createOidcFederation,
+  createCertificate,
   list,
   get,
   remove,

@@ -273,7 +273,47 @@ const OAUTH_CLIENT = {
   updatedAt: '2025-06-01T10:00:00.000Z',
 };
 
+const CA = {
+  id: 'ca-1',
+  trustDomain: 'example.org',
+  commonName: 'Tessera CA example.org',
+  certificatePem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+  notAfter: '2036-01-01T00:00:00.000Z',
+  createdAt: '2026-01-01T00:00:00.000Z',
+};
+const CERT = {
+  serial: '5f3a',
+  profile: 'web',
+  identityId: 'i-1',
+  spiffeId: 'spiffe://example.org/identity/svc',
+  thumbprint: 'abc',
+  notBefore: '2026-01-01T00:00:00.000Z',
+  notAfter: '2026-01-01T01:00:00.000Z',
+  revokedAt: null,
+};
 const ROUTES: Record<string, Handler> = {
+  'GET /v1/pki/ca': () => [200, CA],
+  'POST /v1/pki/ca': () => [201, CA],
+  'PUT /v1/pki/profiles/web': () => [
+    200,
+    {
+      name: 'web',
+      maxTtlSeconds: 3600,
+      defaultTtlSeconds: 3600,
+      keyTypes: ['ec-p256'],
+      keyUsages: ['digitalSignature'],
+      extKeyUsages: ['clientAuth'],
+      spiffeIdPath: '/identity/{identity}',
+      dnsNames: [],
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+    },
+  ],
+  'POST /v1/pki/issue/web': () => [
+    200,
+    { certificatePem: CA.certificatePem, caBundlePem: CA.certificatePem, certificate: CERT },
+  ],
+  'POST /v1/pki/certificates/5f3a/revoke': () => [200, { ...CERT, revokedAt: '2026-01-01T00:30:00.000Z' }],
   'POST /v1/auth': () => [
     200,
     {
@@ -556,6 +596,12 @@ describe('--json on every command', () => {
     ['auth-method', 'get', '--name', '/demo/uid'],
     ['auth-method', 'delete', '--name', '/demo/uid'],
     ['oauth-client', 'create', '--name', '/svc/billing', '--scopes', 'read'],
+    ['cert', 'ca-create', '--trust-domain', 'example.org'],
+    ['cert', 'profile', '--name', 'web', '--max-ttl', '1h', '--ext-key-usages', 'clientAuth'],
+    ['cert', 'issue', '--cert-profile', 'web', '--csr', join(AGENT_DIR, 'token'), '--ttl', '10m'],
+    ['cert', 'revoke', '--serial', '5f3a'],
+    ['cert', 'bundle'],
+    ['auth-method', 'create', 'certificate', '--name', '/mtls/workloads'],
     ['oauth-client', 'list'],
     ['login', '--no-browser'],
     ['logout'],

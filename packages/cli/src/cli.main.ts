@@ -11,6 +11,7 @@ import { auditCommands } from './audit.command.js';
 import { auditVerifyCommands } from './audit-verify.command.js';
 import { authCommands } from './auth.command.js';
 import { authMethodCommands } from './auth-method.command.js';
+import { certCommands } from './cert.command.js';
 import { CLI_VERSION, type CliIo, CommandContext, type CommandSpec, GLOBAL_OPTIONS } from './cli.context.js';
 import {
   CommandExit,
@@ -44,6 +45,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...authMethodCommands,
   ...oauthClientCommands,
   ...mcpServerCommands,
+  ...certCommands,
   ...uidCommands.slice(0, 1),
   ...uidRotateCommands,
   ...uidCommands.slice(1),

@@ -17,14 +17,33 @@ import {
   yesNo,
 } from './output.format.js';
 
-const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+const AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
+] as const;
 
 const SETTINGS: OptionSpecs = {
   'auth-method': {
     type: 'string',
     placeholder: 'METHOD',
-    description: 'token endpoint auth: client_secret_basic (default), client_secret_post, private_key_jwt',
+    description:
+      'token endpoint auth: client_secret_basic (default), client_secret_post, private_key_jwt, ' +
+      'tls_client_auth or self_signed_tls_client_auth (RFC 8705, on the TLS listener)',
   },
+  'tls-subject-dn': {
+    type: 'string',
+    placeholder: 'DN',
+    description: 'tls_client_auth: the certificate subject DN, e.g. CN=billing,O=acme',
+  },
+  'tls-san-uri': {
+    type: 'string',
+    placeholder: 'URI',
+    description: 'tls_client_auth: a URI SAN of the certificate (a SPIFFE ID)',
+  },
+  'tls-san-dns': { type: 'string', placeholder: 'NAME', description: 'tls_client_auth: a DNS SAN' },
   'jwks-file': {
     type: 'string',
     placeholder: 'FILE',
@@ -63,6 +82,9 @@ async function settingsBody(args: ArgReader): Promise<UpdateOAuthClientRequest> 
   const ttl = args.positiveInt('token-ttl');
   const cidrs = args.list('bound-cidrs');
   const mayActFor = args.list('may-act-for');
+  const subjectDn = args.str('tls-subject-dn');
+  const sanUri = args.str('tls-san-uri');
+  const sanDns = args.str('tls-san-dns');
   let jwks: UpdateOAuthClientRequest['jwks'];
   if (jwksFile !== undefined) {
     try {
@@ -80,6 +102,9 @@ async function settingsBody(args: ArgReader): Promise<UpdateOAuthClientRequest> 
     ...(args.bool('dpop') ? { dpopBoundAccessTokens: true } : {}),
     ...(cidrs ? { boundCidrs: cidrs } : {}),
     ...(mayActFor ? { mayActFor } : {}),
+    ...(subjectDn ? { tlsClientAuthSubjectDn: subjectDn } : {}),
+    ...(sanUri ? { tlsClientAuthSanUri: sanUri } : {}),
+    ...(sanDns ? { tlsClientAuthSanDns: sanDns } : {}),
   };
 }
 

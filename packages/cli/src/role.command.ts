@@ -18,7 +18,16 @@ import { UsageError } from './cli.errors.js';
 import { durationFlag } from './duration.units.js';
 import { formatTime, listText, renderKeyValues, renderTable, yesNo } from './output.format.js';
 
-const RULE_TYPE_WORDS = ['item', 'auth-method', 'role', 'identity', 'audit', 'scope', 'mcp-tool'] as const;
+const RULE_TYPE_WORDS = [
+  'item',
+  'auth-method',
+  'role',
+  'identity',
+  'audit',
+  'scope',
+  'mcp-tool',
+  'pki',
+] as const;
 /** Every rule-type spelling the server takes: native, Akeyless (`…-rule`), and `*` (all types). */
 export const RULE_TYPES: readonly RuleTypeName[] = [
   ...RULE_TYPE_WORDS,
@@ -44,7 +53,7 @@ const RULE_KEY: OptionSpecs = {
     type: 'string',
     placeholder: 'TYPE',
     description:
-      'item (default), auth-method, role, identity, audit, scope (OAuth scopes) or * (Akeyless item-rule… too)',
+      'item (default), auth-method, role, identity, audit, scope (OAuth scopes), pki (certificate profiles) or * (Akeyless item-rule… too)',
   },
 };
 

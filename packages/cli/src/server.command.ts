@@ -15,6 +15,9 @@ interface ServerOverrides {
   logLevel?: string;
   production?: boolean;
   sealed?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
 }
 
 function overrides(args: ArgReader, withListen: boolean): ServerOverrides {
@@ -36,6 +39,12 @@ function overrides(args: ArgReader, withListen: boolean): ServerOverrides {
     if (logLevel) out.logLevel = logLevel;
     if (args.bool('production')) out.production = true;
     if (args.bool('sealed')) out.sealed = true;
+    const tlsCert = args.str('tls-cert');
+    const tlsKey = args.str('tls-key');
+    const tlsClientCa = args.str('tls-client-ca');
+    if (tlsCert) out.tlsCert = tlsCert;
+    if (tlsKey) out.tlsKey = tlsKey;
+    if (tlsClientCa) out.tlsClientCa = tlsClientCa;
   }
   return out;
 }
@@ -72,6 +81,21 @@ const server: CommandSpec = {
     sealed: {
       type: 'boolean',
       description: 'start sealed and wait for root-key shares (`tessera unseal`); env TESSERA_SEALED=true',
+    },
+    'tls-cert': {
+      type: 'string',
+      placeholder: 'FILE',
+      description: 'serve HTTPS with this PEM certificate (chain); env TESSERA_TLS_CERT',
+    },
+    'tls-key': {
+      type: 'string',
+      placeholder: 'FILE',
+      description: 'its PEM private key; env TESSERA_TLS_KEY',
+    },
+    'tls-client-ca': {
+      type: 'string',
+      placeholder: 'FILE',
+      description: 'CAs whose client certificates the listener trusts (mTLS, RFC 8705); optional',
     },
   },
   examples: [

@@ -34,6 +34,8 @@ export function run(
 /** `tessera server` on a free port and `dataDir`, once `/healthz` answers. */
 export async function startServerProcess(
   dataDir: string,
+  /** How long to wait for `/healthz` (the shared test machine can be slow). */
+  startTimeoutMs = 10_000,
 ): Promise<{ server: ChildProcess; url: string; stop(): Promise<void> }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -57,7 +59,7 @@ export async function startServerProcess(
       () => false,
     );
     if (ok) break;
-    if (i > 200) throw new Error(`server did not start:\n${log}`);
+    if (i > startTimeoutMs / 50) throw new Error(`server did not start:\n${log}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return {

@@ -16,7 +16,7 @@ export type QueryValue = string | number | boolean | undefined;
 
 /** One HTTP call. */
 export interface CallSpec {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   credential?: string;
   query?: Record<string, QueryValue>;

@@ -20,9 +20,14 @@ import type {
   AuthMethod,
   AuthRequest,
   AuthResponse,
+  CertificateAuthority,
+  CertificateProfile,
+  CertificateRecord,
   CreateAccessKeyAuthMethodRequest,
   CreateAuthMethodRequest,
   CreateAuthMethodResponse,
+  CreateCertificateAuthMethodRequest,
+  CreateCertificateAuthorityRequest,
   CreateDynamicSecretRequest,
   CreateIdentityRequest,
   CreateMcpServerRequest,
@@ -42,6 +47,8 @@ import type {
   GenerateUidTokenRequest,
   HealthResponse,
   Identity,
+  IssueCertificateRequest,
+  IssuedCertificate,
   Jwks,
   KekRotation,
   KekStatus,
@@ -64,6 +71,7 @@ import type {
   OAuthClient,
   OAuthServerMetadata,
   Page,
+  PutCertificateProfileRequest,
   ReportLeaksRequest,
   ReportLeaksResponse,
   RequestApprovalRequest,
@@ -237,6 +245,12 @@ export class TesseraClient {
   createAuthMethod(
     token: string,
     body: CreateOidcFederationAuthMethodRequest,
+    options?: RequestOptions,
+  ): Promise<CreateAuthMethodResponse>;
+  /** `POST /v1/auth-methods` (admin) for a `certificate` (mTLS) method. */
+  createAuthMethod(
+    token: string,
+    body: CreateCertificateAuthMethodRequest,
     options?: RequestOptions,
   ): Promise<CreateAuthMethodResponse>;
   /** `POST /v1/auth-methods` (admin). */
@@ -1283,6 +1297,68 @@ export class TesseraClient {
   /** `GET /readyz`: readiness (store reachable). */
   ready(options?: RequestOptions): Promise<HealthResponse> {
     return this.#call({ method: 'GET', path: '/readyz', signal: options?.signal });
+  }
+
+  /** `GET /v1/pki/ca` (public): the internal CA; `certificatePem` is the trust bundle. */
+  getCertificateAuthority(options?: RequestOptions): Promise<CertificateAuthority> {
+    return this.#call({ method: 'GET', path: '/v1/pki/ca', signal: options?.signal });
+  }
+
+  /** `POST /v1/pki/ca` (admin): creates the internal CA; its key never leaves the server. */
+  createCertificateAuthority(
+    token: string,
+    body: CreateCertificateAuthorityRequest,
+    options?: RequestOptions,
+  ): Promise<CertificateAuthority> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/pki/ca',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `PUT /v1/pki/profiles/:name`: creates or changes a certificate profile. */
+  putCertificateProfile(
+    token: string,
+    name: string,
+    body: PutCertificateProfileRequest,
+    options?: RequestOptions,
+  ): Promise<CertificateProfile> {
+    return this.#call({
+      method: 'PUT',
+      path: `/v1/pki/profiles/${seg(name)}`,
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/pki/issue/:profile`: a certificate for the caller's identity from a CSR. */
+  issueCertificate(
+    token: string,
+    profile: string,
+    body: IssueCertificateRequest,
+    options?: RequestOptions,
+  ): Promise<IssuedCertificate> {
+    return this.#call({
+      method: 'POST',
+      path: `/v1/pki/issue/${seg(profile)}`,
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/pki/certificates/:serial/revoke`. */
+  revokeCertificate(token: string, serial: string, options?: RequestOptions): Promise<CertificateRecord> {
+    return this.#call({
+      method: 'POST',
+      path: `/v1/pki/certificates/${seg(serial)}/revoke`,
+      credential: token,
+      signal: options?.signal,
+    });
   }
 
   #call<T>(spec: CallSpec): Promise<T> {

@@ -17,6 +17,16 @@ export interface SenderProof {
   method: string;
   /** The request URL (query and fragment are ignored). */
   url: string;
+  /**
+   * The client certificate of the request's TLS connection (DER, e.g. Node's
+   * `socket.getPeerCertificate().raw`), for certificate-bound tokens (RFC 8705 §3).
+   */
+  clientCertificate?: Uint8Array | undefined;
+}
+
+/** RFC 8705 §3.1 `x5t#S256`: base64url SHA-256 of a DER certificate. */
+export async function certificateThumbprint(der: Uint8Array): Promise<string> {
+  return base64url(await crypto.subtle.digest('SHA-256', der as Uint8Array<ArrayBuffer>));
 }
 
 const ALGORITHMS: Record<

@@ -10,7 +10,7 @@
  */
 
 import type { FetchLike } from './client.js';
-import { type SenderProof, verifyDpopProof } from './dpop.js';
+import { certificateThumbprint, type SenderProof, verifyDpopProof } from './dpop.js';
 import { type Ed25519PublicKey, importEd25519PublicKey } from './ed25519.js';
 import { TesseraNetworkError, TesseraTokenError } from './errors.js';
 import type { Jwk, Jwks } from './wire.js';
@@ -121,8 +121,8 @@ export class SessionTokenVerifier {
   /**
    * Verifies a session token (`<jwt>` or `t-<jwt>`) and returns its claims. A DPoP-bound token
    * (`cnf.jkt`, RFC 9449) needs `sender` with the request's `DPoP` proof of that key, and a
-   * certificate-bound one (`cnf.x5t#S256`) is refused here (this verifier does not see TLS): a
-   * stolen sender-constrained token is worthless without its key.
+   * certificate-bound one (`cnf.x5t#S256`, RFC 8705) `sender.clientCertificate`, the TLS client
+   * certificate it is bound to: a stolen sender-constrained token is worthless without its key.
    *
    * @throws {@link TesseraTokenError} `TESSERA_TOKEN_INVALID` or `TESSERA_TOKEN_EXPIRED`
    * @throws {@link TesseraNetworkError} when no keys could be fetched at all
@@ -131,7 +131,14 @@ export class SessionTokenVerifier {
     const claims = await this.#verifyToken(token);
     const cnf = claims.cnf;
     if (cnf === undefined) return claims;
-    if (cnf['x5t#S256'] !== undefined) throw invalid('The token is bound to a client certificate.');
+    if (cnf['x5t#S256'] !== undefined) {
+      // RFC 8705 §3: worthless without the TLS client certificate it is bound to.
+      if (!sender?.clientCertificate)
+        throw invalid('The token is bound to a client certificate: the request has none.');
+      if ((await certificateThumbprint(sender.clientCertificate)) !== cnf['x5t#S256'])
+        throw invalid('The client certificate is not the one the token is bound to.');
+      if (cnf.jkt === undefined) return claims;
+    }
     if (typeof cnf.jkt !== 'string') throw invalid('The token has an unsupported cnf.');
     if (!sender?.dpopProof) throw invalid('The token is DPoP-bound: the request has no DPoP proof.');
     const nowSeconds = this.#clock() / 1000;

@@ -106,7 +106,7 @@ export interface AuthMethod {
   /** The access id (p-…). */
   id: string;
   name: string;
-  type: 'access_key' | 'universal_identity' | 'oauth_client' | 'oidc_federation';
+  type: 'access_key' | 'universal_identity' | 'oauth_client' | 'oidc_federation' | 'certificate';
   identityId: string;
   boundCidrs: string[];
   /** ISO-8601 UTC */
@@ -137,6 +137,13 @@ export interface AuthMethod {
     createIdentities: boolean;
     /** A pinned JWK set replaces discovery. */
     pinnedJwks: boolean;
+    jwtTtlSeconds: number;
+  };
+  certificate?: {
+    /** Trusts Tessera’s internal CA (no bundle given). */
+    internalCa: boolean;
+    caCertificates: string | null;
+    boundNames: string[];
     jwtTtlSeconds: number;
   };
 }
@@ -297,7 +304,12 @@ export interface OAuthClient {
   clientId: string;
   name: string;
   identityId: string;
-  tokenEndpointAuthMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  tokenEndpointAuthMethod:
+    | 'client_secret_basic'
+    | 'client_secret_post'
+    | 'private_key_jwt'
+    | 'tls_client_auth'
+    | 'self_signed_tls_client_auth';
   jwks: {
     keys: Record<string, unknown>[];
   } | null;
@@ -312,6 +324,9 @@ export interface OAuthClient {
       keys: Record<string, unknown>[];
     };
   }[];
+  tlsClientAuthSubjectDn: string | null;
+  tlsClientAuthSanUri: string | null;
+  tlsClientAuthSanDns: string | null;
   boundCidrs: string[];
   /** ISO-8601 UTC */
   expiresAt: string | null;
@@ -542,6 +557,11 @@ export interface GetWellKnownOauthAuthorizationServerResponse {
   backchannel_authentication_endpoint?: string;
   backchannel_token_delivery_modes_supported?: string[];
   backchannel_user_code_parameter_supported?: boolean;
+  mtls_endpoint_aliases?: {
+    token_endpoint: string;
+    introspection_endpoint: string;
+    revocation_endpoint: string;
+  };
 }
 
 /** Path parameters of `GET /.well-known/oauth-protected-resource/mcp/{name}`. */
@@ -602,6 +622,17 @@ export interface DeleteOauthRegisterByClientIdParams {
 }
 
 /**
+ * Answer 200 of `GET /pki/ca.pem`.
+ * The CA trust bundle (PEM).
+ */
+export type GetPkiCaPemResponse = string;
+
+/** Querystring of `GET /pki/crl`. */
+export interface GetPkiCrlQuery {
+  format?: 'der' | 'pem';
+}
+
+/**
  * Answer 200 of `GET /readyz`.
  * Readiness: the store answers.
  */
@@ -630,6 +661,7 @@ export interface PostV1AccessExplainRequest {
     | 'audit'
     | 'scope'
     | 'mcp-tool'
+    | 'pki'
     | '*'
     | 'item-rule'
     | 'auth-method-rule'
@@ -637,7 +669,8 @@ export interface PostV1AccessExplainRequest {
     | 'identity-rule'
     | 'audit-rule'
     | 'scope-rule'
-    | 'mcp-tool-rule';
+    | 'mcp-tool-rule'
+    | 'pki-rule';
   /** Evaluate CIDR conditions for this address. */
   sourceIp?: string;
 }
@@ -940,7 +973,7 @@ export interface PostV1AuditVerifyResponse {
  */
 export interface PostV1AuthRequest {
   /** How the caller proves who it is. */
-  accessType: 'access_key' | 'universal_identity' | 'oidc_federation';
+  accessType: 'access_key' | 'universal_identity' | 'oidc_federation' | 'certificate';
   accessId?: string;
   accessKey?: string;
   uidToken?: string;
@@ -967,7 +1000,7 @@ export interface PostV1AuthResponse {
 
 /** Querystring of `GET /v1/auth-methods`. */
 export interface GetV1AuthMethodsQuery {
-  type?: 'access_key' | 'universal_identity' | 'oauth_client' | 'oidc_federation';
+  type?: 'access_key' | 'universal_identity' | 'oauth_client' | 'oidc_federation' | 'certificate';
   /** @defaultValue `50` */
   limit?: number;
   cursor?: string;
@@ -987,7 +1020,7 @@ export interface GetV1AuthMethodsResponse {
  * Create an auth method.
  */
 export interface PostV1AuthMethodsRequest {
-  type: 'access_key' | 'universal_identity' | 'oidc_federation';
+  type: 'access_key' | 'universal_identity' | 'oidc_federation' | 'certificate';
   /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
   name: string;
   identityId?: string;
@@ -1029,6 +1062,10 @@ export interface PostV1AuthMethodsRequest {
   jwks?: {
     keys: Record<string, unknown>[];
   } | null;
+  /** PEM CA certificates this method trusts; absent or null: Tessera’s internal CA. */
+  caCertificates?: string | null;
+  /** URI (SPIFFE ID) or DNS SAN patterns (`*` within a segment); one must match. */
+  boundNames?: string[];
 }
 
 /**
@@ -1103,6 +1140,10 @@ export interface PatchV1AuthMethodsByIdRequest {
   jwks?: {
     keys: Record<string, unknown>[];
   } | null;
+  /** PEM CA certificates this method trusts; absent or null: Tessera’s internal CA. */
+  caCertificates?: string | null;
+  /** URI (SPIFFE ID) or DNS SAN patterns (`*` within a segment); one must match. */
+  boundNames?: string[];
   boundCidrs?: string[];
   /** ISO-8601 UTC */
   expiresAt?: string | null;
@@ -1897,7 +1938,12 @@ export interface PostV1OauthClientsRequest {
   name: string;
   identityId?: string;
   owner?: string;
-  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  tokenEndpointAuthMethod?:
+    | 'client_secret_basic'
+    | 'client_secret_post'
+    | 'private_key_jwt'
+    | 'tls_client_auth'
+    | 'self_signed_tls_client_auth';
   jwks?: {
     keys: Record<string, unknown>[];
   } | null;
@@ -1914,6 +1960,12 @@ export interface PostV1OauthClientsRequest {
       keys: Record<string, unknown>[];
     };
   }[];
+  /** tls_client_auth: the subject DN. */
+  tlsClientAuthSubjectDn?: string | null;
+  /** tls_client_auth: a URI SAN. */
+  tlsClientAuthSanUri?: string | null;
+  /** tls_client_auth: a DNS SAN. */
+  tlsClientAuthSanDns?: string | null;
   boundCidrs?: string[];
   /** ISO-8601 UTC */
   expiresAt?: string | null;
@@ -1945,7 +1997,12 @@ export type GetV1OauthClientsByIdResponse = OAuthClient;
  * Update an OAuth client.
  */
 export interface PatchV1OauthClientsByIdRequest {
-  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  tokenEndpointAuthMethod?:
+    | 'client_secret_basic'
+    | 'client_secret_post'
+    | 'private_key_jwt'
+    | 'tls_client_auth'
+    | 'self_signed_tls_client_auth';
   jwks?: {
     keys: Record<string, unknown>[];
   } | null;
@@ -1962,6 +2019,12 @@ export interface PatchV1OauthClientsByIdRequest {
       keys: Record<string, unknown>[];
     };
   }[];
+  /** tls_client_auth: the subject DN. */
+  tlsClientAuthSubjectDn?: string | null;
+  /** tls_client_auth: a URI SAN. */
+  tlsClientAuthSanUri?: string | null;
+  /** tls_client_auth: a DNS SAN. */
+  tlsClientAuthSanDns?: string | null;
   boundCidrs?: string[];
   /** ISO-8601 UTC */
   expiresAt?: string | null;
@@ -2026,6 +2089,230 @@ export interface GetV1PeopleResponse {
  * The person behind the calling session (404 for an NHI’s session).
  */
 export type GetV1PeopleMeResponse = Person;
+
+/**
+ * Answer 200 of `GET /v1/pki/ca`.
+ * The internal CA (public: its certificate is the trust bundle).
+ */
+export interface GetV1PkiCaResponse {
+  id: string;
+  trustDomain: string;
+  commonName: string;
+  certificatePem: string;
+  /** ISO-8601 UTC */
+  notAfter: string;
+  /** ISO-8601 UTC */
+  createdAt: string;
+}
+
+/**
+ * Body of `POST /v1/pki/ca`.
+ * Create the internal certificate authority (a self-signed root).
+ *
+ * Its private key is generated here and sealed under the root key at once; it never leaves the server.
+ */
+export interface PostV1PkiCaRequest {
+  trustDomain: string;
+  commonName?: string;
+  ttlSeconds?: number;
+}
+
+/**
+ * Answer 201 of `POST /v1/pki/ca`.
+ * Create the internal certificate authority (a self-signed root).
+ */
+export interface PostV1PkiCaResponse {
+  id: string;
+  trustDomain: string;
+  commonName: string;
+  certificatePem: string;
+  /** ISO-8601 UTC */
+  notAfter: string;
+  /** ISO-8601 UTC */
+  createdAt: string;
+}
+
+/** Path parameters of `GET /v1/pki/certificates/{serial}`. */
+export interface GetV1PkiCertificatesBySerialParams {
+  serial: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/pki/certificates/{serial}`.
+ * A certificate issued by the internal CA.
+ */
+export interface GetV1PkiCertificatesBySerialResponse {
+  serial: string;
+  profile: string;
+  identityId: string;
+  spiffeId: string;
+  /** x5t#S256: base64url SHA-256 of the DER certificate. */
+  thumbprint: string;
+  /** ISO-8601 UTC */
+  notBefore: string;
+  /** ISO-8601 UTC */
+  notAfter: string;
+  /** ISO-8601 UTC */
+  revokedAt: string | null;
+}
+
+/** Path parameters of `POST /v1/pki/certificates/{serial}/revoke`. */
+export interface PostV1PkiCertificatesBySerialRevokeParams {
+  serial: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/pki/certificates/{serial}/revoke`.
+ * Revoke a certificate: refused by the certificate auth method at once, listed in the CRL.
+ */
+export interface PostV1PkiCertificatesBySerialRevokeResponse {
+  serial: string;
+  profile: string;
+  identityId: string;
+  spiffeId: string;
+  /** x5t#S256: base64url SHA-256 of the DER certificate. */
+  thumbprint: string;
+  /** ISO-8601 UTC */
+  notBefore: string;
+  /** ISO-8601 UTC */
+  notAfter: string;
+  /** ISO-8601 UTC */
+  revokedAt: string | null;
+}
+
+/**
+ * Body of `POST /v1/pki/issue/{name}`.
+ * Issue a certificate from a CSR under a profile.
+ *
+ * For the caller’s identity (or `identity`, which needs `update` on it). The CSR’s key is used; the names are the profile’s: the SPIFFE ID as URI SAN and only allowed DNS names (400 TESSERA_CSR_REFUSED otherwise). Certificates are backdated 60 s for clock skew; the TTL runs from now.
+ */
+export interface PostV1PkiIssueByNameRequest {
+  csr: string;
+  ttlSeconds?: number;
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  identity?: string;
+}
+
+/** Path parameters of `POST /v1/pki/issue/{name}`. */
+export interface PostV1PkiIssueByNameParams {
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  name: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/pki/issue/{name}`.
+ * Issue a certificate from a CSR under a profile.
+ */
+export interface PostV1PkiIssueByNameResponse {
+  certificatePem: string;
+  caBundlePem: string;
+  certificate: {
+    serial: string;
+    profile: string;
+    identityId: string;
+    spiffeId: string;
+    /** x5t#S256: base64url SHA-256 of the DER certificate. */
+    thumbprint: string;
+    /** ISO-8601 UTC */
+    notBefore: string;
+    /** ISO-8601 UTC */
+    notAfter: string;
+    /** ISO-8601 UTC */
+    revokedAt: string | null;
+  };
+}
+
+/**
+ * Answer 200 of `GET /v1/pki/profiles`.
+ * List certificate profiles.
+ */
+export interface GetV1PkiProfilesResponse {
+  items: {
+    name: string;
+    maxTtlSeconds: number;
+    defaultTtlSeconds: number;
+    keyTypes: string[];
+    keyUsages: string[];
+    extKeyUsages: string[];
+    spiffeIdPath: string;
+    dnsNames: string[];
+    /** ISO-8601 UTC */
+    createdAt: string;
+    /** ISO-8601 UTC */
+    updatedAt: string;
+  }[];
+}
+
+/** Path parameters of `GET /v1/pki/profiles/{name}`. */
+export interface GetV1PkiProfilesByNameParams {
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  name: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/pki/profiles/{name}`.
+ * Read a certificate profile.
+ */
+export interface GetV1PkiProfilesByNameResponse {
+  name: string;
+  maxTtlSeconds: number;
+  defaultTtlSeconds: number;
+  keyTypes: string[];
+  keyUsages: string[];
+  extKeyUsages: string[];
+  spiffeIdPath: string;
+  dnsNames: string[];
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  updatedAt: string;
+}
+
+/**
+ * Body of `PUT /v1/pki/profiles/{name}`.
+ * Create or change a certificate profile.
+ */
+export interface PutV1PkiProfilesByNameRequest {
+  maxTtlSeconds?: number;
+  defaultTtlSeconds?: number;
+  keyTypes?: ('ec-p256' | 'ec-p384' | 'rsa-2048' | 'rsa-3072' | 'rsa-4096' | 'ed25519')[];
+  keyUsages?: ('digitalSignature' | 'keyEncipherment' | 'keyAgreement')[];
+  extKeyUsages?: ('clientAuth' | 'serverAuth')[];
+  /** Path of the SPIFFE ID under the trust domain; {identity} is the identity name. */
+  spiffeIdPath?: string;
+  dnsNames?: string[];
+}
+
+/** Path parameters of `PUT /v1/pki/profiles/{name}`. */
+export interface PutV1PkiProfilesByNameParams {
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  name: string;
+}
+
+/**
+ * Answer 200 of `PUT /v1/pki/profiles/{name}`.
+ * Create or change a certificate profile.
+ */
+export interface PutV1PkiProfilesByNameResponse {
+  name: string;
+  maxTtlSeconds: number;
+  defaultTtlSeconds: number;
+  keyTypes: string[];
+  keyUsages: string[];
+  extKeyUsages: string[];
+  spiffeIdPath: string;
+  dnsNames: string[];
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  updatedAt: string;
+}
+
+/** Path parameters of `DELETE /v1/pki/profiles/{name}`. */
+export interface DeleteV1PkiProfilesByNameParams {
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  name: string;
+}
 
 /** Path parameters of `DELETE /v1/role-associations/{id}`. */
 export interface DeleteV1RoleAssociationsByIdParams {
@@ -2174,6 +2461,7 @@ export interface PostV1RolesByNameRulesRequest {
     | 'audit'
     | 'scope'
     | 'mcp-tool'
+    | 'pki'
     | '*'
     | 'item-rule'
     | 'auth-method-rule'
@@ -2181,7 +2469,8 @@ export interface PostV1RolesByNameRulesRequest {
     | 'identity-rule'
     | 'audit-rule'
     | 'scope-rule'
-    | 'mcp-tool-rule';
+    | 'mcp-tool-rule'
+    | 'pki-rule';
   /** `*` matches any characters including `/`; `+` one path segment. A leading `/` is added. */
   path: string;
   capabilities: ('read' | 'list' | 'create' | 'update' | 'delete' | 'call' | 'deny')[];
@@ -2273,6 +2562,7 @@ export interface DeleteV1RolesByNameRulesQuery {
     | 'audit'
     | 'scope'
     | 'mcp-tool'
+    | 'pki'
     | '*'
     | 'item-rule'
     | 'auth-method-rule'
@@ -2280,7 +2570,8 @@ export interface DeleteV1RolesByNameRulesQuery {
     | 'identity-rule'
     | 'audit-rule'
     | 'scope-rule'
-    | 'mcp-tool-rule';
+    | 'mcp-tool-rule'
+    | 'pki-rule';
   /** `*` matches any characters including `/`; `+` one path segment. A leading `/` is added. */
   path: string;
 }

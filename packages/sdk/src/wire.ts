@@ -141,15 +141,21 @@ type OidcFederationOnlyField =
   | 'createIdentities'
   | 'jwks';
 
+/** Creation fields that only `certificate` methods take (mTLS client certificates). */
+type CertificateOnlyField = 'caCertificates' | 'boundNames';
+
 /** Body of `POST /v1/auth-methods` for an access-key method. */
 export interface CreateAccessKeyAuthMethodRequest
-  extends OmitKnown<CreateAuthMethodBody, 'type' | UniversalIdentityOnlyField | OidcFederationOnlyField> {
+  extends OmitKnown<
+    CreateAuthMethodBody,
+    'type' | UniversalIdentityOnlyField | OidcFederationOnlyField | CertificateOnlyField
+  > {
   type: Extract<AuthMethodType, 'access_key'>;
 }
 
 /** Body of `POST /v1/auth-methods` for a Universal Identity method. */
 export interface CreateUniversalIdentityAuthMethodRequest
-  extends OmitKnown<CreateAuthMethodBody, 'type' | OidcFederationOnlyField> {
+  extends OmitKnown<CreateAuthMethodBody, 'type' | OidcFederationOnlyField | CertificateOnlyField> {
   type: Extract<AuthMethodType, 'universal_identity'>;
 }
 
@@ -158,8 +164,17 @@ export interface CreateUniversalIdentityAuthMethodRequest
  * issuer (GitHub Actions, GitLab CI, Kubernetes, SPIFFE) exchanged for sessions, no stored secret.
  */
 export interface CreateOidcFederationAuthMethodRequest
-  extends OmitKnown<CreateAuthMethodBody, 'type' | UniversalIdentityOnlyField> {
+  extends OmitKnown<CreateAuthMethodBody, 'type' | UniversalIdentityOnlyField | CertificateOnlyField> {
   type: Extract<AuthMethodType, 'oidc_federation'>;
+}
+
+/**
+ * Body of `POST /v1/auth-methods` for a `certificate` method: mTLS client certificates of
+ * Tessera's internal CA (no `caCertificates`) or of the CAs given, matched by `boundNames`.
+ */
+export interface CreateCertificateAuthMethodRequest
+  extends OmitKnown<CreateAuthMethodBody, 'type' | UniversalIdentityOnlyField | OidcFederationOnlyField> {
+  type: Extract<AuthMethodType, 'certificate'>;
 }
 
 /** Settings of an `oidc_federation` auth method, as the server shows them. */
@@ -169,7 +184,8 @@ export type OidcFederationSettings = NonNullable<Gen.AuthMethod['oidcFederation'
 export type CreateAuthMethodRequest =
   | CreateAccessKeyAuthMethodRequest
   | CreateUniversalIdentityAuthMethodRequest
-  | CreateOidcFederationAuthMethodRequest;
+  | CreateOidcFederationAuthMethodRequest
+  | CreateCertificateAuthMethodRequest;
 
 /** Answer of `POST /v1/auth-methods`; `accessKey` is present (once) for access-key methods. */
 export type CreateAuthMethodResponse = Gen.PostV1AuthMethodsResponse;
@@ -210,6 +226,20 @@ export type CreateMcpServerRequest = Gen.PostV1McpServersRequest;
 export type UpdateMcpServerRequest = Gen.PatchV1McpServersByNameRequest;
 /** The upstream's tool catalogue against the pinned one. */
 export type McpToolCatalogue = Gen.GetV1McpServersByNameToolsResponse;
+/** The internal certificate authority (issue 13): its certificate is the trust bundle. */
+export type CertificateAuthority = Gen.GetV1PkiCaResponse;
+/** `POST /v1/pki/ca` body. */
+export type CreateCertificateAuthorityRequest = Gen.PostV1PkiCaRequest;
+/** A certificate profile (`/pki/<profile>` in roles). */
+export type CertificateProfile = Gen.GetV1PkiProfilesByNameResponse;
+/** `PUT /v1/pki/profiles/:name` body. */
+export type PutCertificateProfileRequest = Gen.PutV1PkiProfilesByNameRequest;
+/** `POST /v1/pki/issue/:profile` body: a PEM CSR (the key stays with the requester). */
+export type IssueCertificateRequest = Gen.PostV1PkiIssueByNameRequest;
+/** The issued certificate, the CA bundle, and its record. */
+export type IssuedCertificate = Gen.PostV1PkiIssueByNameResponse;
+/** A certificate's record (serial, SPIFFE ID, validity, revocation). */
+export type CertificateRecord = Gen.GetV1PkiCertificatesBySerialResponse;
 
 /** Query of `GET /v1/auth-methods`. */
 export type ListAuthMethodsQuery = Gen.GetV1AuthMethodsQuery;

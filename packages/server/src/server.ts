@@ -10,6 +10,7 @@ import { createMcpModule } from './capabilities/mcp/mcp.module.js';
 import { oauthDoor } from './capabilities/oauth/oauth.door.js';
 import { createOAuthModule } from './capabilities/oauth/oauth.module.js';
 import { createPeopleModule } from './capabilities/people/people.module.js';
+import { createPkiModule } from './capabilities/pki/pki.module.js';
 import type { Config } from './config/config.js';
 import type { LedgerReport } from './core/audit/audit.verify.js';
 import { ADMIN_ROLE_ID } from './core/roles/roles.model.js';
@@ -132,6 +133,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     secrets: secrets.services.secrets,
     approvals: approvals.services.approvals,
   });
+  const pki = createPkiModule(platform, { registry: authentication.services.registry });
   const extensions = (options.capabilities ?? []).map((create) => create(platform));
   const modules: CapabilityModule[] = [
     sessions,
@@ -151,6 +153,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     jit,
     leaks,
     mcp,
+    pki,
     ...extensions,
   ];
 
@@ -177,6 +180,13 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     timeouts: config.httpTimeouts,
     newRequestId: () => platform.credentials.newId('req-', 24),
     metrics: platform.metrics,
+    tls: config.tls
+      ? {
+          cert: readFileSync(config.tls.certFile, 'utf8'),
+          key: readFileSync(config.tls.keyFile, 'utf8'),
+          ca: config.tls.clientCaFile ? readFileSync(config.tls.clientCaFile, 'utf8') : null,
+        }
+      : null,
     doors: [
       systemDoor(doorAccess, routesOf(modules, 'system')),
       nativeDoor(doorAccess, routesOf(modules, 'native')),

@@ -86,6 +86,16 @@ async function buildCore(ctx: CommandContext, settings: AgentSettings, log: Agen
       renderIntervalSeconds: settings.renderIntervalSeconds,
       templates: await loadTemplates(settings.templates, nodeFiles),
       leaseRevokeGraceSeconds: settings.leaseRevokeGraceSeconds,
+      ...(settings.certificate
+        ? {
+            certificate: {
+              settings: settings.certificate,
+              // Loaded only when a certificate is configured (the X.509 code lives with the server's crypto).
+              newKeyAndCsr: async () => (await import('@tessera/server/x509')).newKeyAndCsr(),
+              signal: (pid: number) => process.kill(pid, 'SIGHUP'),
+            },
+          }
+        : {}),
     },
   );
 }
@@ -111,7 +121,7 @@ async function runOnce(ctx: CommandContext, settings: AgentSettings): Promise<vo
     if (settings.revokeLeasesOnExit) await core.revokeLeases();
   }
   core.state.status = 'ok';
-  ctx.emit({ ...report, state: core.state, events }, () => {
+  ctx.emit({ ...report, state: core.state, certificate: core.certs?.state ?? null, events }, () => {
     const s = core.state;
     const lines = [
       `UID token ${s.uidTokenId} expires ${s.uidTokenExpiresAt}; next rotation at ${s.nextRotationAt}.`,
@@ -121,6 +131,8 @@ async function runOnce(ctx: CommandContext, settings: AgentSettings): Promise<vo
       `Session token valid until ${s.sessionExpiresAt}` +
         (settings.sessionTokenFile ? ` (in ${settings.sessionTokenFile}).` : '.'),
     ];
+    if (core.certs?.state.serial)
+      lines.push(`Certificate ${core.certs.state.serial} valid until ${core.certs.state.notAfter}.`);
     if (settings.templates.length > 0)
       lines.push(
         report.written.length > 0

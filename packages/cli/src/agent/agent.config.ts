@@ -8,6 +8,7 @@
 import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { UsageError } from '../cli.errors.js';
+import type { CertificateSettings } from './agent.certs.js';
 
 /** One rendered file. */
 export interface TemplateSettings {
@@ -36,6 +37,8 @@ export interface AgentSettings {
   leaseRevokeGraceSeconds: number;
   /** Revoke the held leases when the agent exits (default: keep them, the app still uses them). */
   revokeLeasesOnExit: boolean;
+  /** A certificate kept renewed from the internal CA (`certificate:` in the YAML). */
+  certificate?: CertificateSettings;
 }
 
 /** Flag overrides (undefined = not given). */
@@ -59,7 +62,9 @@ export const CONFIG_KEYS = [
   'templates',
   'lease_revoke_grace_seconds',
   'revoke_leases_on_exit',
+  'certificate',
 ] as const;
+const CERTIFICATE_KEYS = ['profile', 'dir', 'ttl_seconds', 'renew_at_fraction', 'reload_pid_file'] as const;
 const TEMPLATE_KEYS = ['destination', 'template', 'template_file'] as const;
 
 export const DEFAULT_ROTATE_AT_FRACTION = 0.5;
@@ -191,5 +196,31 @@ export function resolveAgentSettings(
     leaseRevokeGraceSeconds:
       num(raw, 'lease_revoke_grace_seconds', where, 0, 86_400) ?? DEFAULT_LEASE_REVOKE_GRACE_SECONDS,
     revokeLeasesOnExit: bool(raw, 'revoke_leases_on_exit', where) ?? false,
+    ...certificate(raw, where, defaults.cwd),
+  };
+}
+
+/** `certificate: {profile, dir, ttl_seconds?, renew_at_fraction?, reload_pid_file?}`. */
+function certificate(raw: Raw, where: string, cwd: string): { certificate?: CertificateSettings } {
+  const value = raw.certificate;
+  if (value === undefined || value === null) return {};
+  const at = `${where}: certificate`;
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new UsageError(`${at} must be a mapping (profile, dir, ttl_seconds, renew_at_fraction)`);
+  const c = value as Raw;
+  checkKeys(c, CERTIFICATE_KEYS, at);
+  const profile = str(c, 'profile', at);
+  const dir = str(c, 'dir', at);
+  if (!profile || !dir) throw new UsageError(`${at}: profile and dir are required`);
+  const ttl = num(c, 'ttl_seconds', at, 10, 30 * 86_400);
+  const reload = str(c, 'reload_pid_file', at);
+  return {
+    certificate: {
+      profile,
+      dir: resolve(cwd, dir),
+      ...(ttl !== undefined ? { ttlSeconds: Math.round(ttl) } : {}),
+      renewAtFraction: num(c, 'renew_at_fraction', at, 0.1, 0.9) ?? 0.5,
+      ...(reload ? { reloadPidFile: resolve(cwd, reload) } : {}),
+    },
   };
 }

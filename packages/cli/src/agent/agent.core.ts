@@ -22,6 +22,7 @@ import {
   TesseraSession,
   type UidTokenStore,
 } from '@tessera/sdk';
+import { type CertificateSettings, CertKeeper } from './agent.certs.js';
 import type { TemplateSettings } from './agent.config.js';
 import { LeaseKeeper } from './agent.leases.js';
 import type { AgentLog } from './agent.log.js';
@@ -60,6 +61,12 @@ export interface AgentCoreOptions {
   templates: LoadedTemplate[];
   /** Grace before a replaced lease is revoked (default 60 s). */
   leaseRevokeGraceSeconds?: number;
+  /** A certificate kept renewed (issue 13), with the key/CSR maker from `@tessera/server/x509`. */
+  certificate?: {
+    settings: CertificateSettings;
+    newKeyAndCsr(commonName?: string): Promise<{ keyPem: string; csrPem: string }>;
+    signal(pid: number): void;
+  };
 }
 
 /** A template ready to render. */
@@ -144,6 +151,8 @@ export class AgentCore {
   #recoveryTried = false;
   /** Leases of the dynamic secrets the templates read. */
   readonly leases: LeaseKeeper;
+  /** The certificate kept on disk, when configured. */
+  readonly certs: CertKeeper | undefined;
   readonly state: AgentState = {
     status: 'starting',
     uidTokenId: null,
@@ -182,6 +191,21 @@ export class AgentCore {
       },
       { replace: true, revokeGraceSeconds: options.leaseRevokeGraceSeconds ?? 60 },
     );
+    const cert = options.certificate;
+    this.certs = cert
+      ? new CertKeeper(
+          {
+            client: deps.client,
+            withToken: (fn) => this.#withUidRecovery(() => this.#session.withToken(fn)),
+            newKeyAndCsr: cert.newKeyAndCsr,
+            now: deps.now,
+            random: deps.random,
+            log: deps.log,
+            signal: cert.signal,
+          },
+          cert.settings,
+        )
+      : undefined;
   }
 
   /**
@@ -193,6 +217,7 @@ export class AgentCore {
     await this.ensureTokenStatus();
     const rotated = await this.rotateIfDue();
     await this.maintainLeases();
+    await this.certs?.renewIfDue();
     const written = await this.renderIfDue();
     await this.leases.revokeDue();
     this.#recordLeases();
@@ -204,7 +229,12 @@ export class AgentCore {
   /** When the next step is due (epoch ms): session renewal, rotation or rendering. */
   nextWakeAt(): number {
     const now = this.#deps.now();
-    const candidates = [this.#sessionTiming?.renewAtMs, this.#token?.rotateAtMs, this.leases.nextWakeAt()];
+    const candidates = [
+      this.#sessionTiming?.renewAtMs,
+      this.#token?.rotateAtMs,
+      this.leases.nextWakeAt(),
+      this.certs?.nextWakeAt(),
+    ];
     if (this.#options.templates.length > 0) candidates.push(this.#nextRenderAtMs);
     const due = candidates.filter((t): t is number => t !== undefined);
     return due.length > 0 ? Math.min(...due) : now + 60_000;

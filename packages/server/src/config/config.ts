@@ -52,8 +52,21 @@ export interface Config {
   /** HTTP server timeouts: slow or idle connections are dropped. */
   httpTimeouts: HttpTimeouts;
   production: boolean;
+  /**
+   * Serve HTTPS (`--tls-cert`/`--tls-key`, env TESSERA_TLS_CERT/TESSERA_TLS_KEY): client
+   * certificates are requested but optional (mTLS for the `certificate` auth method and RFC 8705);
+   * `clientCaFile` (`--tls-client-ca`) lists the CAs whose client certificates the listener trusts.
+   * Null: plain HTTP (the development default).
+   */
+  tls: TlsConfig | null;
   /** Development defaults in use (see {@link productionProblems}): the server logs each once at start. */
   warnings: readonly string[];
+}
+
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+  clientCaFile: string | null;
 }
 
 /** HTTP server timeouts, in ms (Fastify / node:http; 0 disables one). */
@@ -77,6 +90,9 @@ export interface ConfigOverrides {
   /** `--production`: as `TESSERA_ENV=production`; `false` overrides the environment (`tessera init`). */
   production?: boolean | undefined;
   sealed?: boolean | undefined;
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+  tlsClientCa?: string | undefined;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -112,6 +128,25 @@ function loadHttpTimeouts(env: NodeJS.ProcessEnv): HttpTimeouts {
   return timeouts;
 }
 
+function loadTls(overrides: ConfigOverrides, env: NodeJS.ProcessEnv): TlsConfig | null {
+  const cert = overrides.tlsCert ?? (env.TESSERA_TLS_CERT?.trim() || undefined);
+  const key = overrides.tlsKey ?? (env.TESSERA_TLS_KEY?.trim() || undefined);
+  const clientCa = overrides.tlsClientCa ?? (env.TESSERA_TLS_CLIENT_CA?.trim() || undefined);
+  if (!cert && !key) {
+    if (clientCa) throw new Error('--tls-client-ca needs --tls-cert and --tls-key');
+    return null;
+  }
+  if (!cert || !key)
+    throw new Error('TLS needs both --tls-cert and --tls-key (TESSERA_TLS_CERT, TESSERA_TLS_KEY)');
+  for (const file of [cert, key, clientCa])
+    if (file && !existsSync(resolve(file))) throw new Error(`TLS file ${file} does not exist`);
+  return {
+    certFile: resolve(cert),
+    keyFile: resolve(key),
+    clientCaFile: clientCa ? resolve(clientCa) : null,
+  };
+}
+
 /**
  * Builds the configuration from explicit overrides (command-line flags) over environment variables
  * over defaults, and validates it. Throws an Error naming the bad setting.
@@ -134,10 +169,12 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   if (rootKeyBase64 !== null && Buffer.from(rootKeyBase64, 'base64').length !== 32) {
     throw new Error('TESSERA_ROOT_KEY must be 32 bytes, base64-encoded');
   }
+  const tls = loadTls(overrides, env);
   const displayHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const issuerSetting = env.TESSERA_ISSUER?.trim() || null;
   const issuer =
-    issuerSetting ?? `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}`;
+    issuerSetting ??
+    `${tls ? 'https' : 'http'}://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}`;
   const config: Omit<Config, 'warnings'> = {
     host,
     port,
@@ -185,6 +222,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     humans: loadHumansConfig(env, integer, issuer),
     httpTimeouts: loadHttpTimeouts(env),
     production,
+    tls,
   };
   const problems = productionProblems(config, {
     issuerIsDefault: issuerSetting === null,

@@ -7,6 +7,7 @@ import type { Principal, SenderContext } from '../core/sessions/sessions.model.j
 import type { SessionsService } from '../core/sessions/sessions.service.js';
 import type { RequestContext } from '../core/shared/context.js';
 import { ErrorCodes, forbidden, TesseraError } from '../core/shared/errors.js';
+import { presentedCertificate } from './tls.js';
 
 /** A holder-only route was called with something other than the `u-` token. */
 export const uidTokenRequired = () =>
@@ -121,6 +122,7 @@ function senderOf(request: FastifyRequest, publicBaseUrl: string | undefined): S
     method: request.method,
     url: publicBaseUrl ? `${publicBaseUrl}${path}` : `${request.protocol}://${request.host}${path}`,
     dpopProof: typeof dpop === 'string' ? dpop : undefined,
+    certificateThumbprint: presentedCertificate(request)?.thumbprint,
   };
 }
 

@@ -46,6 +46,11 @@ export interface HttpDeps {
   metrics: HttpMetrics;
   /** The front doors, each mounted as its own encapsulated context, in this order. */
   doors: readonly FrontDoor[];
+  /**
+   * Serve HTTPS with these PEMs. A client certificate is requested but not required: a route that
+   * needs one (mTLS auth, RFC 8705) checks it; `ca` is what the listener itself trusts.
+   */
+  tls?: { cert: string; key: string; ca: string | null } | null;
 }
 
 /**
@@ -56,7 +61,20 @@ export interface HttpDeps {
  */
 export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   const validatorCompiler = createValidatorCompiler();
+  const https = deps.tls
+    ? {
+        https: {
+          cert: deps.tls.cert,
+          key: deps.tls.key,
+          ...(deps.tls.ca ? { ca: deps.tls.ca } : {}),
+          requestCert: true,
+          rejectUnauthorized: false,
+          minVersion: 'TLSv1.2' as const,
+        },
+      }
+    : {};
   const app = Fastify({
+    ...https,
     // Given as a factory, not with setValidatorCompiler: a door that adds schemas rebuilds its
     // compiler from the factory, and would otherwise get Fastify's default (coercing) one. (The
     // factory's declared type is Ajv's; at run time it returns a route-schema compiler like ours.)

@@ -14,6 +14,8 @@ import { STATUS_BY_CODE } from '../http/error-mapper.js';
  * opens the store. Everything but health, seal status and unseal answers 503 `TESSERA_SEALED`.
  */
 export interface SealedServerOptions {
+  /** Serve HTTPS (the key shares never travel in clear when the server is configured for TLS). */
+  tls?: { cert: string; key: string } | null;
   host: string;
   port: number;
   /** Ids of the root key(s) the store's sealed rows name (normally one). */
@@ -102,6 +104,7 @@ export async function startSealedServer(options: SealedServerOptions): Promise<S
 
   let sequence = 0;
   const app = Fastify({
+    ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
     logger: options.logger ?? false,
     trustProxy: options.trustProxy,
     bodyLimit: 4096,

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { RootKey } from '../crypto/envelope.js';
@@ -99,6 +99,9 @@ export async function startServerOrSealed(
   const sealed = await startSealedServer({
     host: config.host,
     port: config.port,
+    tls: config.tls
+      ? { cert: readFileSync(config.tls.certFile, 'utf8'), key: readFileSync(config.tls.keyFile, 'utf8') }
+      : null,
     storeKeyIds: mode.storeKeyIds,
     verifyKey: async (key: RootKey) => {
       const store = openStore(config.storeUrl);

@@ -18,7 +18,38 @@ const SETTINGS = [
   'dpopBoundAccessTokens',
   'mayActFor',
   'trustedIssuers',
+  'tlsClientAuthSubjectDn',
+  'tlsClientAuthSanUri',
+  'tlsClientAuthSanDns',
 ];
+const TLS_NAMES = ['tlsClientAuthSubjectDn', 'tlsClientAuthSanUri', 'tlsClientAuthSanDns'] as const;
+
+/** RFC 8705 §2.1.2: exactly one certificate name for `tls_client_auth`, none otherwise. */
+function tlsNamesOf(
+  input: Record<string, unknown>,
+  previous: OAuthClientSettings | null,
+  method: ClientAuthMethod,
+) {
+  const out: Record<(typeof TLS_NAMES)[number], string | null> = {
+    tlsClientAuthSubjectDn: null,
+    tlsClientAuthSanUri: null,
+    tlsClientAuthSanDns: null,
+  };
+  for (const name of TLS_NAMES) {
+    const value = input[name] !== undefined ? input[name] : (previous?.[name] ?? null);
+    if (value !== null && (typeof value !== 'string' || !value || value.length > 500))
+      throw validationError(`${name} must be a non-empty string.`, { field: name });
+    out[name] = value as string | null;
+  }
+  const given = TLS_NAMES.filter((n) => out[n] !== null).length;
+  if (method === 'tls_client_auth' && given !== 1)
+    throw validationError(
+      'tls_client_auth clients need exactly one of tlsClientAuthSubjectDn, tlsClientAuthSanUri, tlsClientAuthSanDns.',
+    );
+  if (method !== 'tls_client_auth' && given > 0)
+    throw validationError('Certificate names are only for tls_client_auth clients.');
+  return out;
+}
 /** RFC 6749 §3.3 scope-token. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/;
 
@@ -98,6 +129,11 @@ export function createOAuthClientHandler(deps: {
       }
       if (authMethod === 'private_key_jwt' && !jwks)
         throw validationError('private_key_jwt clients need jwks (their public keys).', { field: 'jwks' });
+      // RFC 8705 §2.2: the self-signed certificate is registered as a key's x5c.
+      if (authMethod === 'self_signed_tls_client_auth' && !jwks?.keys.some((k) => Array.isArray(k.x5c)))
+        throw validationError('self_signed_tls_client_auth clients need jwks with the certificate in x5c.', {
+          field: 'jwks',
+        });
       const dpop = input.dpopBoundAccessTokens ?? previous?.dpopBoundAccessTokens ?? false;
       if (typeof dpop !== 'boolean') throw validationError('dpopBoundAccessTokens must be a boolean.');
       return {
@@ -121,6 +157,7 @@ export function createOAuthClientHandler(deps: {
           input.trustedIssuers === undefined
             ? (previous?.trustedIssuers ?? [])
             : trustedIssuersOf(input.trustedIssuers, deps.jwksProblem),
+        ...tlsNamesOf(input, previous, authMethod),
       };
     },
     async authenticate(repos, presentation) {

@@ -64,7 +64,7 @@ export function createOAuthClientsService(deps: {
     return secret;
   }
 
-  const usesSecret = (c: OAuthClient) => c.settings.tokenEndpointAuthMethod !== 'private_key_jwt';
+  const usesSecret = (c: OAuthClient) => c.settings.tokenEndpointAuthMethod.startsWith('client_secret_');
 
   return {
     get,

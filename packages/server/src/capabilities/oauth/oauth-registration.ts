@@ -82,6 +82,16 @@ export function parseClientMetadata(
       jwks: m.jwks ?? null,
       scopes,
       dpopBoundAccessTokens: m.dpop_bound_access_tokens === true,
+      // RFC 8705 §2.1.2 registration metadata
+      ...(typeof m.tls_client_auth_subject_dn === 'string'
+        ? { tlsClientAuthSubjectDn: m.tls_client_auth_subject_dn }
+        : {}),
+      ...(typeof m.tls_client_auth_san_uri === 'string'
+        ? { tlsClientAuthSanUri: m.tls_client_auth_san_uri }
+        : {}),
+      ...(typeof m.tls_client_auth_san_dns === 'string'
+        ? { tlsClientAuthSanDns: m.tls_client_auth_san_dns }
+        : {}),
     },
   };
 }
@@ -100,7 +110,10 @@ export function clientMetadata(client: OAuthClient, registrationClientUri: strin
     ...(s.jwks ? { jwks: s.jwks } : {}),
     dpop_bound_access_tokens: s.dpopBoundAccessTokens,
     registration_client_uri: registrationClientUri,
-    ...(s.tokenEndpointAuthMethod !== 'private_key_jwt' ? { client_secret_expires_at: 0 } : {}),
+    ...(s.tokenEndpointAuthMethod.startsWith('client_secret_') ? { client_secret_expires_at: 0 } : {}),
+    ...(s.tlsClientAuthSubjectDn ? { tls_client_auth_subject_dn: s.tlsClientAuthSubjectDn } : {}),
+    ...(s.tlsClientAuthSanUri ? { tls_client_auth_san_uri: s.tlsClientAuthSanUri } : {}),
+    ...(s.tlsClientAuthSanDns ? { tls_client_auth_san_dns: s.tlsClientAuthSanDns } : {}),
   };
 }
 

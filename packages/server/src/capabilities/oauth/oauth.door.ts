@@ -7,6 +7,7 @@ import {
   installDoorAccess,
 } from '../../http/doors/door.js';
 import { classifyError } from '../../http/error-mapper.js';
+import { presentedCertificate } from '../../http/tls.js';
 import {
   CLIENT_ASSERTION_TYPE,
   type ClientCredentials,
@@ -93,6 +94,16 @@ function clientCredentials(request: FastifyRequest, params: Record<string, strin
       secret: params.client_secret,
     };
   }
+  // RFC 8705 §2: no other client authentication, a client certificate on the connection.
+  const certificate = presentedCertificate(request);
+  if (certificate && params.client_id)
+    return {
+      kind: 'tls_client_certificate',
+      clientId: params.client_id,
+      der: certificate.der,
+      thumbprint: certificate.thumbprint,
+      authorized: certificate.authorized,
+    };
   return { kind: 'none', clientId: params.client_id ?? null };
 }
 

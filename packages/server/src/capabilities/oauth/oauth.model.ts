@@ -52,6 +52,15 @@ export type ClientCredentials =
       secret: string;
     }
   | { kind: 'client_assertion'; clientId: string | null; assertion: string }
+  /** RFC 8705: the TLS client certificate of the connection, with `client_id` in the form. */
+  | {
+      kind: 'tls_client_certificate';
+      clientId: string;
+      der: Uint8Array;
+      thumbprint: string;
+      /** Verified by the listener's own client CAs (`--tls-client-ca`). */
+      authorized: boolean;
+    }
   | { kind: 'none'; clientId: string | null };
 
 /** RFC 7523 §2.1. */

@@ -2,9 +2,17 @@ import { Type } from '@sinclair/typebox';
 import type { AccessService } from '../../core/access/access.service.js';
 import { FailureLimiter } from '../../core/auth/failure-limiter.js';
 import type { AuthMethodRegistry } from '../../core/auth-methods/auth-method.registry.js';
-import { CLIENT_AUTH_METHODS } from '../../core/auth-methods/auth-methods.model.js';
+import { CLIENT_AUTH_METHODS, TLS_CLIENT_AUTH_METHODS } from '../../core/auth-methods/auth-methods.model.js';
 import type { AuthMethodsService } from '../../core/auth-methods/auth-methods.service.js';
 import type { SessionsService } from '../../core/sessions/sessions.service.js';
+import type { ReadRepos } from '../../core/shared/unit-of-work.js';
+import {
+  certificateHasName,
+  isSelfSignedAndCurrent,
+  readCertificate,
+  registeredCertificateThumbprints,
+  verifyIssuedBy,
+} from '../../crypto/certificates.js';
 import { newClientSecret, newRegistrationAccessToken } from '../../crypto/credentials.js';
 import {
   ASYMMETRIC_ALGORITHMS,
@@ -67,6 +75,13 @@ const MetadataSchema = Type.Object({
   backchannel_authentication_endpoint: Type.Optional(Type.String()),
   backchannel_token_delivery_modes_supported: Type.Optional(Strings),
   backchannel_user_code_parameter_supported: Type.Optional(Type.Boolean()),
+  mtls_endpoint_aliases: Type.Optional(
+    Type.Object({
+      token_endpoint: Type.String(),
+      introspection_endpoint: Type.String(),
+      revocation_endpoint: Type.String(),
+    }),
+  ),
 });
 
 /**
@@ -158,6 +173,38 @@ export function createOAuthModule(
       current: () => nonceOf(windowNow()),
       isValid: (nonce) => nonce === nonceOf(windowNow()) || nonce === nonceOf(windowNow() - 1),
     },
+    async checkTlsClient(r, client, presented) {
+      const cert = readCertificate(presented.der);
+      if (!cert) return 'certificate_untrusted';
+      const nowMs = clock.nowMs();
+      if (client.settings.tokenEndpointAuthMethod === 'self_signed_tls_client_auth') {
+        // RFC 8705 §2.2: any self-signed certificate, pinned by its registration (x5c in jwks).
+        if (!isSelfSignedAndCurrent(presented.der, nowMs)) return 'certificate_untrusted';
+        return registeredCertificateThumbprints(client.settings.jwks).includes(presented.thumbprint)
+          ? null
+          : 'certificate_name_not_bound';
+      }
+      // RFC 8705 §2.1: a chain the listener's client CAs verified, or one of Tessera's own CA, unrevoked.
+      let trusted = presented.authorized;
+      const pki = (r as Partial<ReadRepos>).pki;
+      if (!trusted && pki) {
+        const ca = await pki.getActiveCa();
+        if (ca && verifyIssuedBy(presented.der, ca.certificatePem, nowMs)) {
+          const issued = await pki.getCertificate(cert.serial);
+          if (issued?.revokedAtMs !== null) return 'certificate_revoked';
+          trusted = true;
+        }
+      }
+      if (!trusted) return 'certificate_untrusted';
+      const s = client.settings;
+      return certificateHasName(cert, {
+        subjectDn: s.tlsClientAuthSubjectDn ?? null,
+        sanUri: s.tlsClientAuthSanUri ?? null,
+        sanDns: s.tlsClientAuthSanDns ?? null,
+      })
+        ? null
+        : 'certificate_name_not_bound';
+    },
     scopeGranted: async (client, scope) =>
       (
         await deps.access.authorize(
@@ -229,6 +276,9 @@ export function createOAuthModule(
     registrationUri: (clientId) => `${registrationEndpoint}/${clientId}`,
   });
 
+  // RFC 8705 needs the TLS listener: without it, the mTLS methods are not offered.
+  const mtls = config.tls !== null;
+  const authMethods = CLIENT_AUTH_METHODS.filter((m) => mtls || !TLS_CLIENT_AUTH_METHODS.includes(m));
   const metadata = {
     issuer,
     token_endpoint: tokenEndpoint,
@@ -243,12 +293,22 @@ export function createOAuthModule(
       ...(deps.ciba ? [CIBA_GRANT] : []),
     ],
     response_types_supported: [],
-    token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    token_endpoint_auth_methods_supported: authMethods,
     token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
-    introspection_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
-    revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    introspection_endpoint_auth_methods_supported: authMethods,
+    revocation_endpoint_auth_methods_supported: authMethods,
     dpop_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
-    tls_client_certificate_bound_access_tokens: false,
+    tls_client_certificate_bound_access_tokens: mtls,
+    // RFC 8705 §5: this one listener serves mTLS and plain TLS clients alike.
+    ...(mtls
+      ? {
+          mtls_endpoint_aliases: {
+            token_endpoint: tokenEndpoint,
+            introspection_endpoint: `${issuer}${INTROSPECTION_ENDPOINT_PATH}`,
+            revocation_endpoint: `${issuer}${REVOCATION_ENDPOINT_PATH}`,
+          },
+        }
+      : {}),
     ...(deps.ciba
       ? {
           backchannel_authentication_endpoint: `${issuer}${BACKCHANNEL_ENDPOINT_PATH}`,

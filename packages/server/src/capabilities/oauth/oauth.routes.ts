@@ -47,6 +47,15 @@ const Settings = {
       },
     ),
   ),
+  tlsClientAuthSubjectDn: Type.Optional(
+    Nullable(Type.String({ minLength: 1, maxLength: 500, description: 'tls_client_auth: the subject DN.' })),
+  ),
+  tlsClientAuthSanUri: Type.Optional(
+    Nullable(Type.String({ minLength: 1, maxLength: 500, description: 'tls_client_auth: a URI SAN.' })),
+  ),
+  tlsClientAuthSanDns: Type.Optional(
+    Nullable(Type.String({ minLength: 1, maxLength: 500, description: 'tls_client_auth: a DNS SAN.' })),
+  ),
   boundCidrs: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 })),
   expiresAt: Type.Optional(Nullable(IsoTime)),
 };
@@ -75,6 +84,9 @@ const OAuthClientSchema = Type.Object(
     trustedIssuers: Type.Array(
       Type.Object({ issuer: Type.String(), jwks: Type.Object({ keys: Type.Array(Jwk) }) }),
     ),
+    tlsClientAuthSubjectDn: Nullable(Type.String()),
+    tlsClientAuthSanUri: Nullable(Type.String()),
+    tlsClientAuthSanDns: Nullable(Type.String()),
     boundCidrs: Type.Array(Type.String()),
     expiresAt: Nullable(IsoTime),
     createdAt: IsoTime,
@@ -102,6 +114,9 @@ function toWire(c: OAuthClient): Static<typeof OAuthClientSchema> {
     dpopBoundAccessTokens: s.dpopBoundAccessTokens,
     mayActFor: s.mayActFor ?? [],
     trustedIssuers: s.trustedIssuers ?? [],
+    tlsClientAuthSubjectDn: s.tlsClientAuthSubjectDn ?? null,
+    tlsClientAuthSanUri: s.tlsClientAuthSanUri ?? null,
+    tlsClientAuthSanDns: s.tlsClientAuthSanDns ?? null,
     boundCidrs: c.boundCidrs,
     expiresAt: toIsoOrNull(c.expiresAtMs),
     createdAt: toIso(c.createdAtMs),
@@ -120,6 +135,9 @@ function settingsOf(body: Record<string, unknown>) {
     'dpopBoundAccessTokens',
     'mayActFor',
     'trustedIssuers',
+    'tlsClientAuthSubjectDn',
+    'tlsClientAuthSanUri',
+    'tlsClientAuthSanDns',
   ])
     if (body[key] !== undefined) out[key] = body[key];
   if (body.accessTokenTtlSeconds !== undefined) out.jwtTtlSeconds = body.accessTokenTtlSeconds;

@@ -8,6 +8,7 @@ import {
   type AuthMethod,
   isOAuthClient,
   type OAuthClientSettings,
+  TLS_CLIENT_AUTH_METHODS,
   type TrustedIssuer,
 } from '../../core/auth-methods/auth-methods.model.js';
 import { refuseReason } from '../../core/auth-methods/method-checks.js';
@@ -15,7 +16,7 @@ import type { SessionClaims } from '../../core/sessions/sessions.model.js';
 import type { SessionsService } from '../../core/sessions/sessions.service.js';
 import type { RequestContext } from '../../core/shared/context.js';
 import type { Clock, CredentialFactory } from '../../core/shared/platform.port.js';
-import type { Repos, UnitOfWork } from '../../core/shared/unit-of-work.js';
+import type { ReadRepos, Repos, UnitOfWork } from '../../core/shared/unit-of-work.js';
 import type {
   AssertionFailure,
   DpopCheck,
@@ -63,6 +64,15 @@ export interface OAuthServiceDeps {
   >;
   /** Whether the client's roles grant `scope` (`read` on `scope:/<scope>`): a token carries no other. */
   scopeGranted(client: OAuthClient, scope: string): Promise<boolean>;
+  /**
+   * RFC 8705 §2: why the client certificate does not authenticate `client` (registered with a
+   * `tls_client_auth*` method), or null when it does. Reads only.
+   */
+  checkTlsClient(
+    r: ReadRepos,
+    client: OAuthClient,
+    presented: Extract<ClientCredentials, { kind: 'tls_client_certificate' }>,
+  ): Promise<AuthFailureReason | null>;
   config: { issuer: string; tokenEndpoint: string; audience: string };
   /** CIBA (issue 14): present when the approvals and people capabilities are composed. */
   ciba?: CibaDeps;
@@ -246,6 +256,16 @@ export function createOAuthService(deps: OAuthServiceDeps) {
         credentialRef = result.subject.credentialRef;
         if (client.settings.tokenEndpointAuthMethod !== presented.via)
           return fail('wrong_client_auth_method', { authMethodId: client.id });
+      } else if (presented.kind === 'tls_client_certificate') {
+        credentialRef = `x5t#S256:${presented.thumbprint}`;
+        const method = await r.authMethods.get(presented.clientId.slice(0, 64));
+        const actor = { authMethodId: method?.id ?? null, credentialRef };
+        if (!method || !isOAuthClient(method)) return fail('unknown_client', actor);
+        if (!TLS_CLIENT_AUTH_METHODS.includes(method.settings.tokenEndpointAuthMethod))
+          return fail('wrong_client_auth_method', actor);
+        const refused = await deps.checkTlsClient(r, method, presented);
+        if (refused) return fail(refused, actor);
+        client = method;
       } else {
         credentialRef = credentials.auditRef(presented.assertion);
         const method = claimedId ? await r.authMethods.get(claimedId) : null;
@@ -508,6 +528,9 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       );
     const audience = request.resources.length ? request.resources : config.audience;
 
+    // RFC 8705 §3: a client that authenticated with its certificate gets tokens bound to it.
+    const certificateBound =
+      request.credentials.kind === 'tls_client_certificate' ? request.credentials.thumbprint : null;
     // One transaction: both single-use values are spent with the token they bought, or neither.
     const issued = await uow.write(async (r) => {
       if (await spent(r, auth, ctx)) return 'assertion_replayed' as const;
@@ -543,7 +566,14 @@ export function createOAuthService(deps: OAuthServiceDeps) {
         {
           audience,
           scope: scopes,
-          ...(jkt ? { confirmation: { jkt } } : {}),
+          ...(jkt || certificateBound
+            ? {
+                confirmation: {
+                  ...(jkt ? { jkt } : {}),
+                  ...(certificateBound ? { 'x5t#S256': certificateBound } : {}),
+                },
+              }
+            : {}),
         },
       );
       await audit(
@@ -563,6 +593,7 @@ export function createOAuthService(deps: OAuthServiceDeps) {
           audience,
           scope: scopes,
           dpop: jkt !== null,
+          certificateBound: certificateBound !== null,
           ...(grantAssertion
             ? { assertion: { iss: grantAssertion.issuer, sub: grantAssertion.subject } }
             : {}),

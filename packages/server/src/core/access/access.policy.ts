@@ -19,7 +19,16 @@ export type Action = Exclude<Capability, 'deny'>;
  * scope a client may carry in its tokens (`read` on `scope:/<scope>`, issue 12). `mcp-tool` is a
  * tool behind the MCP gateway (`call` on `mcp-tool:/<server>/<tool>`, issue 15).
  */
-export const RULE_TYPES = ['item', 'auth-method', 'role', 'identity', 'audit', 'scope', 'mcp-tool'] as const;
+export const RULE_TYPES = [
+  'item',
+  'auth-method',
+  'role',
+  'identity',
+  'audit',
+  'scope',
+  'mcp-tool',
+  'pki',
+] as const;
 export type ResourceType = (typeof RULE_TYPES)[number];
 export type RuleType = ResourceType | '*';
 

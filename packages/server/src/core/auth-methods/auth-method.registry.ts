@@ -96,6 +96,11 @@ export const AUTH_FAILURE_REASONS = [
   'federation_jwks_unavailable',
   'federation_identity_not_registered',
   'federation_bad_identity_name',
+  'certificate_missing',
+  'certificate_untrusted',
+  'certificate_unknown',
+  'certificate_revoked',
+  'certificate_name_not_bound',
 ] as const;
 
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];

@@ -3,6 +3,7 @@ export const AUTH_METHOD_TYPES = [
   'universal_identity',
   'oauth_client',
   'oidc_federation',
+  'certificate',
 ] as const;
 export type AuthMethodTypeName = (typeof AUTH_METHOD_TYPES)[number];
 
@@ -35,7 +36,18 @@ export interface AccessKeySettings {
   jwtTtlSeconds: number;
 }
 
-export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export const CLIENT_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
+] as const;
+/** RFC 8705 §2: client authentication by the TLS client certificate. */
+export const TLS_CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = [
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
+];
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 
 /** Settings of an `oauth_client` auth method (issue 12): the client's registration. */
@@ -61,6 +73,13 @@ export interface OAuthClientSettings {
    * its public keys. Absent or empty: no such grant.
    */
   trustedIssuers?: TrustedIssuer[];
+  /**
+   * `tls_client_auth` (RFC 8705 §2.1.2): the one certificate name the client is registered with —
+   * the subject DN (RFC 4514, as `CN=…,O=…`), a URI SAN (a SPIFFE ID) or a DNS SAN.
+   */
+  tlsClientAuthSubjectDn?: string | null;
+  tlsClientAuthSanUri?: string | null;
+  tlsClientAuthSanDns?: string | null;
 }
 
 /** An issuer of JWT-bearer grant assertions (an enterprise IdP) and its public keys. */
@@ -98,13 +117,32 @@ export interface OidcFederationSettings {
   jwks: { keys: Record<string, unknown>[] } | null;
 }
 
+/**
+ * Settings of a `certificate` auth method (issue 13): a client certificate presented over mTLS.
+ * With no CA bundle, the internal CA's certificates authenticate as the identity they were issued
+ * to (refused once revoked); with a bundle, certificates of those CAs authenticate as the method's
+ * identity when a SAN matches `boundNames`.
+ */
+export interface CertificateSettings {
+  jwtTtlSeconds: number;
+  /** PEM CA certificates trusted by this method; null: Tessera's internal CA. */
+  caCertificates: string | null;
+  /** URI (SPIFFE ID) or DNS SAN patterns, `*` within a segment; one must match. Empty: any. */
+  boundNames: string[];
+}
+
 /** One way of proving identity; its id is the public access id `p-…`. */
 export interface AuthMethod {
   id: string;
   name: string;
   type: AuthMethodTypeName;
   identityId: string;
-  settings: UidSettings | AccessKeySettings | OAuthClientSettings | OidcFederationSettings;
+  settings:
+    | UidSettings
+    | AccessKeySettings
+    | OAuthClientSettings
+    | OidcFederationSettings
+    | CertificateSettings;
   /** Hash of the access key (access_key methods only). */
   secretHash: string | null;
   /** The bootstrap administrator method created on first start. */
@@ -126,6 +164,9 @@ export const isOAuthClient = (m: AuthMethod): m is AuthMethod & { settings: OAut
 
 export const isOidcFederation = (m: AuthMethod): m is AuthMethod & { settings: OidcFederationSettings } =>
   m.type === 'oidc_federation';
+
+export const isCertificateMethod = (m: AuthMethod): m is AuthMethod & { settings: CertificateSettings } =>
+  m.type === 'certificate';
 
 declare module '../shared/events.js' {
   interface DomainEvents {

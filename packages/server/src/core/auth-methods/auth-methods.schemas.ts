@@ -10,7 +10,13 @@ import {
   toIso,
   toIsoOrNull,
 } from '../shared/schemas.js';
-import { type AuthMethod, isOidcFederation, isUidMethod, uidChildCountLimit } from './auth-methods.model.js';
+import {
+  type AuthMethod,
+  isCertificateMethod,
+  isOidcFederation,
+  isUidMethod,
+  uidChildCountLimit,
+} from './auth-methods.model.js';
 
 const Seconds = (description: string) => Type.Integer({ minimum: 1, maximum: 400 * 86_400, description });
 const Cidrs = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 });
@@ -77,6 +83,25 @@ const FederationFields = {
   ),
 };
 
+/** `certificate` settings (issue 13). */
+const CertificateFields = {
+  caCertificates: Type.Optional(
+    Nullable(
+      Type.String({
+        minLength: 1,
+        maxLength: 65_536,
+        description: 'PEM CA certificates this method trusts; absent or null: Tessera’s internal CA.',
+      }),
+    ),
+  ),
+  boundNames: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: 500 }), {
+      maxItems: 50,
+      description: 'URI (SPIFFE ID) or DNS SAN patterns (`*` within a segment); one must match.',
+    }),
+  ),
+};
+
 const Common = {
   name: Name,
   identityId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
@@ -88,10 +113,11 @@ const Common = {
 /** One object for every type (clear errors for a wrong `type`); the service rejects settings a type does not take. */
 export const CreateAuthMethodBody = Type.Object(
   {
-    type: StringEnum(['access_key', 'universal_identity', 'oidc_federation'] as const),
+    type: StringEnum(['access_key', 'universal_identity', 'oidc_federation', 'certificate'] as const),
     ...Common,
     ...UidSettingsFields,
     ...FederationFields,
+    ...CertificateFields,
   },
   { additionalProperties: false },
 );
@@ -100,6 +126,7 @@ export const UpdateAuthMethodBody = Type.Object(
   {
     ...UidSettingsFields,
     ...FederationFields,
+    ...CertificateFields,
     boundCidrs: Type.Optional(Cidrs),
     expiresAt: Type.Optional(Nullable(IsoTime)),
   },
@@ -110,7 +137,13 @@ export const AuthMethodSchema = Type.Object(
   {
     id: Type.String({ description: 'The access id (p-…).' }),
     name: Type.String(),
-    type: StringEnum(['access_key', 'universal_identity', 'oauth_client', 'oidc_federation'] as const),
+    type: StringEnum([
+      'access_key',
+      'universal_identity',
+      'oauth_client',
+      'oidc_federation',
+      'certificate',
+    ] as const),
     identityId: Type.String(),
     boundCidrs: Type.Array(Type.String()),
     expiresAt: Nullable(IsoTime),
@@ -143,6 +176,14 @@ export const AuthMethodSchema = Type.Object(
         jwtTtlSeconds: Type.Integer(),
       }),
     ),
+    certificate: Type.Optional(
+      Type.Object({
+        internalCa: Type.Boolean({ description: 'Trusts Tessera’s internal CA (no bundle given).' }),
+        caCertificates: Nullable(Type.String()),
+        boundNames: Type.Array(Type.String()),
+        jwtTtlSeconds: Type.Integer(),
+      }),
+    ),
   },
   { $id: 'AuthMethod' },
 );
@@ -161,7 +202,13 @@ export const ByNameQuery = Type.Object({ name: Name }, { additionalProperties: f
 export const ListAuthMethodsQuery = Type.Object(
   {
     type: Type.Optional(
-      StringEnum(['access_key', 'universal_identity', 'oauth_client', 'oidc_federation'] as const),
+      StringEnum([
+        'access_key',
+        'universal_identity',
+        'oauth_client',
+        'oidc_federation',
+        'certificate',
+      ] as const),
     ),
     limit: Type.Optional(Limit),
     cursor: Type.Optional(Cursor),
@@ -194,6 +241,16 @@ export function authMethodToWire(m: AuthMethod): Static<typeof AuthMethodSchema>
             identityTemplate: m.settings.identityTemplate,
             createIdentities: m.settings.createIdentities,
             pinnedJwks: m.settings.jwks !== null,
+            jwtTtlSeconds: m.settings.jwtTtlSeconds,
+          },
+        }
+      : {}),
+    ...(isCertificateMethod(m)
+      ? {
+          certificate: {
+            internalCa: m.settings.caCertificates === null,
+            caCertificates: m.settings.caCertificates,
+            boundNames: m.settings.boundNames,
             jwtTtlSeconds: m.settings.jwtTtlSeconds,
           },
         }

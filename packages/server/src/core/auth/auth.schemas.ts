@@ -10,7 +10,7 @@ import { AccessId, IsoTime, StringEnum, Token } from '../shared/schemas.js';
 export const AuthBody = Type.Object(
   {
     accessType: StringEnum(
-      ['access_key', 'universal_identity', 'oidc_federation'] as const,
+      ['access_key', 'universal_identity', 'oidc_federation', 'certificate'] as const,
       'How the caller proves who it is.',
     ),
     accessId: Type.Optional(AccessId),
@@ -27,8 +27,29 @@ export const AuthBody = Type.Object(
   { additionalProperties: false },
 );
 
-/** Checks the fields the access type needs and returns the presentation. */
-export function credentialFromBody(body: Static<typeof AuthBody>): CredentialPresentation {
+/**
+ * Checks the fields the access type needs and returns the presentation. `certificate` takes the
+ * client certificate the TLS layer verified (DER), never one from the body.
+ */
+export function credentialFromBody(
+  body: Static<typeof AuthBody>,
+  tlsCertificateDer: Uint8Array | null = null,
+): CredentialPresentation {
+  if (body.accessType === 'certificate') {
+    if (!body.accessId)
+      throw validationError('accessType certificate needs accessId (and a client certificate over TLS).', {
+        field: 'accessId',
+      });
+    return {
+      accessType: 'certificate',
+      accessId: body.accessId,
+      credential: {
+        kind: 'client_certificate',
+        clientId: null,
+        certificateDer: tlsCertificateDer ?? new Uint8Array(),
+      },
+    };
+  }
   if (body.accessType === 'access_key') {
     if (!body.accessId || !body.accessKey)
       throw validationError('accessType access_key needs accessId and accessKey.', { field: 'accessKey' });

@@ -56,6 +56,11 @@ export const ErrorCodes = {
   APPROVAL_NOT_APPROVER: 'TESSERA_APPROVAL_NOT_APPROVER',
   /** The request is no longer pending (decided, expired, used), or the caller has already decided it. */
   APPROVAL_CLOSED: 'TESSERA_APPROVAL_CLOSED',
+  /**
+   * A certificate signing request the CA will not sign: malformed, badly signed, a key type or a
+   * name its profile does not allow (`details.reason` says which).
+   */
+  CSR_REFUSED: 'TESSERA_CSR_REFUSED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -2,6 +2,7 @@ import { AuthBody, AuthResponse, credentialFromBody } from '../../core/auth/auth
 import type { AuthService } from '../../core/auth/auth.service.js';
 import type { TypedApp } from '../app.js';
 import { errorResponses } from '../error-schemas.js';
+import { presentedCertificate } from '../tls.js';
 
 /** `POST /v1/auth`: exchange an access key or a UID token for a session token. */
 export function registerAuthRoutes(app: TypedApp, deps: { authenticate: AuthService }) {
@@ -19,7 +20,10 @@ export function registerAuthRoutes(app: TypedApp, deps: { authenticate: AuthServ
       },
     },
     async (request) => {
-      const result = await deps.authenticate(credentialFromBody(request.body), request.ctx);
+      const result = await deps.authenticate(
+        credentialFromBody(request.body, presentedCertificate(request)?.der ?? null),
+        request.ctx,
+      );
       return {
         token: result.token,
         tokenType: 'Bearer' as const,

@@ -1,0 +1,48 @@
+// Issue 13: certificate issuance per second (POST /v1/pki/issue/:profile: CSR parse and signature
+// check, ECDSA P-256 signing by the CA, durable insert + audit) against UID token → session
+// (POST /v1/auth) on the same server in the same run, as the ratio to report.
+// Flags: --duration 10 --connections 20 --server-core 0 --load-core 1 [--store postgres://…]
+import { parseArgs } from './lib/args.mjs';
+import { runLoad } from './lib/loadgen.mjs';
+import { startTarget } from './lib/targets.mjs';
+
+const args = parseArgs();
+const durationSec = Number(args.duration ?? 10);
+const connections = Number(args.connections ?? 20);
+const target = await startTarget('tessera-pki', {
+  core: args['server-core'] ?? '0',
+  args: args.store ? ['--store', args.store] : [],
+});
+const results = {};
+try {
+  for (const [mode, path, body, headers] of [
+    [
+      'certificate issuance',
+      '/v1/pki/issue/bench',
+      target.info.issueBody,
+      { authorization: `Bearer ${target.info.adminToken}` },
+    ],
+    ['UID token → session', '/v1/auth', target.info.uidBody, {}],
+  ]) {
+    const r = await runLoad({
+      tool: 'autocannon',
+      url: target.info.url,
+      path,
+      contentType: 'application/json',
+      body,
+      headers,
+      connections,
+      durationSec,
+      core: args['load-core'] ?? '1',
+    });
+    results[mode] = r.rps;
+    console.log(
+      `${mode}: ${r.rps.toFixed(0)} req/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms non-2xx ${r.non2xx} errors ${r.errors}`,
+    );
+  }
+  console.log(
+    `ratio issuance / UID auth: ${(results['certificate issuance'] / results['UID token → session']).toFixed(2)}`,
+  );
+} finally {
+  await target.stop();
+}

@@ -1,0 +1,246 @@
+/**
+ * `tessera cert ca-create|profile|issue|revoke|bundle` (issue 13): the internal certificate
+ * authority. Certificates are issued from a CSR: the private key never leaves the requester.
+ */
+
+import { readFile } from 'node:fs/promises';
+import type { CertificateProfile, IssuedCertificate, PutCertificateProfileRequest } from '@tessera/sdk';
+import type { CommandSpec } from './cli.context.js';
+import { UsageError } from './cli.errors.js';
+import { durationFlag } from './duration.units.js';
+import { writeFileAtomic } from './file.atomic.js';
+import { formatTime, listText, renderKeyValues } from './output.format.js';
+
+const KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ed25519'] as const;
+const EXT_KEY_USAGES = ['clientAuth', 'serverAuth'] as const;
+
+function renderProfile(p: CertificateProfile, nowMs: number): string {
+  return renderKeyValues([
+    ['Profile', p.name],
+    ['Max TTL', `${p.maxTtlSeconds}s`],
+    ['Default TTL', `${p.defaultTtlSeconds}s`],
+    ['SPIFFE ID path', p.spiffeIdPath],
+    ['DNS names', listText(p.dnsNames)],
+    ['Key types', listText(p.keyTypes)],
+    ['Extended key usages', listText(p.extKeyUsages)],
+    ['Updated', formatTime(p.updatedAt, nowMs)],
+  ]);
+}
+
+const caCreate: CommandSpec = {
+  path: ['cert', 'ca-create'],
+  summary:
+    'Create the internal certificate authority (a self-signed root; its key stays sealed on the server)',
+  options: {
+    'trust-domain': {
+      type: 'string',
+      placeholder: 'DOMAIN',
+      required: true,
+      description: 'SPIFFE trust domain, e.g. example.org (certificates carry spiffe://DOMAIN/… IDs)',
+    },
+    'common-name': { type: 'string', placeholder: 'CN', description: 'the CA certificate subject CN' },
+  },
+  examples: [
+    'tessera cert ca-create --trust-domain example.org',
+    'tessera cert ca-create --trust-domain example.org --json',
+  ],
+  async run(ctx, args) {
+    const commonName = args.str('common-name');
+    const ca = await ctx.withAdmin((t) =>
+      ctx.client.createCertificateAuthority(t, {
+        trustDomain: args.requireStr('trust-domain'),
+        ...(commonName ? { commonName } : {}),
+      }),
+    );
+    ctx.emit(ca, () =>
+      renderKeyValues([
+        ['CA', ca.id],
+        ['Trust domain', ca.trustDomain],
+        ['Subject', ca.commonName],
+        ['Expires', formatTime(ca.notAfter, ctx.now())],
+      ]),
+    );
+  },
+};
+
+const profile: CommandSpec = {
+  path: ['cert', 'profile'],
+  summary: 'Create or change a certificate profile (TTL bound, SPIFFE ID path, allowed DNS names)',
+  details:
+    '{identity} in --spiffe-path and --dns-names is the requesting identity’s name. Issuing under a ' +
+    'profile needs `create` on `pki:/<profile>` (a role rule of type pki).',
+  options: {
+    name: { type: 'string', placeholder: 'PROFILE', required: true, description: 'profile name, e.g. web' },
+    'max-ttl': {
+      type: 'string',
+      placeholder: 'DURATION',
+      description: 'longest certificate TTL (e.g. 1h, 60s)',
+    },
+    'default-ttl': { type: 'string', placeholder: 'DURATION', description: 'TTL when a request names none' },
+    'spiffe-path': {
+      type: 'string',
+      placeholder: 'PATH',
+      description: 'SPIFFE ID path under the trust domain (default /identity/{identity})',
+    },
+    'dns-names': {
+      type: 'list',
+      placeholder: 'PATTERNS',
+      description: 'allowed DNS SANs (* within a label)',
+    },
+    'key-types': {
+      type: 'list',
+      placeholder: 'TYPES',
+      description: `allowed CSR keys: ${KEY_TYPES.join(', ')}`,
+    },
+    'ext-key-usages': {
+      type: 'list',
+      placeholder: 'USAGES',
+      description: 'clientAuth, serverAuth (default both)',
+    },
+  },
+  examples: [
+    'tessera cert profile --name web --max-ttl 1h --dns-names "{identity}.svc.cluster.local"',
+    'tessera cert profile --name mtls --max-ttl 15m --ext-key-usages clientAuth --json',
+  ],
+  async run(ctx, args) {
+    const body: PutCertificateProfileRequest = {};
+    const max = durationFlag(args, 'max-ttl', 'seconds');
+    const def = durationFlag(args, 'default-ttl', 'seconds');
+    const path = args.str('spiffe-path');
+    const dns = args.list('dns-names');
+    const keyTypes = args.list('key-types');
+    const eku = args.list('ext-key-usages');
+    if (max !== undefined) body.maxTtlSeconds = max;
+    if (def !== undefined) body.defaultTtlSeconds = def;
+    if (path) body.spiffeIdPath = path;
+    if (dns) body.dnsNames = dns;
+    if (keyTypes) {
+      const bad = keyTypes.find((k) => !(KEY_TYPES as readonly string[]).includes(k));
+      if (bad) throw new UsageError(`--key-types: ${bad} is not one of ${KEY_TYPES.join(', ')}`);
+      body.keyTypes = keyTypes as PutCertificateProfileRequest['keyTypes'];
+    }
+    if (eku) {
+      const bad = eku.find((k) => !(EXT_KEY_USAGES as readonly string[]).includes(k));
+      if (bad) throw new UsageError(`--ext-key-usages: ${bad} is not one of ${EXT_KEY_USAGES.join(', ')}`);
+      body.extKeyUsages = eku as PutCertificateProfileRequest['extKeyUsages'];
+    }
+    const saved = await ctx.withAdmin((t) =>
+      ctx.client.putCertificateProfile(t, args.requireStr('name'), body),
+    );
+    ctx.emit(saved, () => renderProfile(saved, ctx.now()));
+  },
+};
+
+const issue: CommandSpec = {
+  path: ['cert', 'issue'],
+  summary: 'Get a certificate for a CSR under a profile (for the caller’s identity, or --identity)',
+  details:
+    'The CSR (PEM, e.g. from `openssl req -new`) carries the public key; the private key never leaves you. ' +
+    'With --cert-out the certificate is written atomically (and --bundle-out the CA bundle); otherwise printed.',
+  options: {
+    // Not --profile: that is the global option naming the CLI's config profile.
+    'cert-profile': {
+      type: 'string',
+      placeholder: 'PROFILE',
+      required: true,
+      description: 'the certificate profile (pki:/<profile>)',
+    },
+    csr: {
+      type: 'string',
+      placeholder: 'FILE',
+      required: true,
+      description: 'PEM CSR file; - reads standard input',
+    },
+    ttl: {
+      type: 'string',
+      placeholder: 'DURATION',
+      description: 'certificate lifetime (default: the profile’s)',
+    },
+    identity: {
+      type: 'string',
+      placeholder: 'NAME',
+      description: 'issue for this identity (needs update on it)',
+    },
+    'cert-out': { type: 'string', placeholder: 'FILE', description: 'write the certificate PEM here' },
+    'bundle-out': { type: 'string', placeholder: 'FILE', description: 'write the CA bundle PEM here' },
+  },
+  examples: [
+    'tessera cert issue --cert-profile web --csr app.csr --cert-out app.pem --bundle-out ca.pem',
+    'tessera cert issue --cert-profile web --csr - --ttl 10m --json < app.csr',
+  ],
+  async run(ctx, args) {
+    const file = args.requireStr('csr');
+    let csr: string;
+    try {
+      csr = file === '-' ? await ctx.io.readStdin() : await readFile(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--csr: cannot read ${file} (${(error as Error).message})`);
+    }
+    const ttlSeconds = durationFlag(args, 'ttl', 'seconds');
+    const identity = args.str('identity');
+    const issued: IssuedCertificate = await ctx.withAdmin((t) =>
+      ctx.client.issueCertificate(t, args.requireStr('cert-profile'), {
+        csr,
+        ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
+        ...(identity ? { identity } : {}),
+      }),
+    );
+    const certOut = args.str('cert-out');
+    const bundleOut = args.str('bundle-out');
+    if (certOut) await writeFileAtomic(certOut, issued.certificatePem);
+    if (bundleOut) await writeFileAtomic(bundleOut, issued.caBundlePem);
+    const c = issued.certificate;
+    ctx.emit(issued, () =>
+      certOut
+        ? renderKeyValues([
+            ['Serial', c.serial],
+            ['SPIFFE ID', c.spiffeId],
+            ['Expires', formatTime(c.notAfter, ctx.now())],
+            ['Certificate', certOut],
+            ['CA bundle', bundleOut],
+          ])
+        : issued.certificatePem,
+    );
+  },
+};
+
+const revoke: CommandSpec = {
+  path: ['cert', 'revoke'],
+  summary: 'Revoke a certificate (refused at once by Tessera; listed in the CRL at /pki/crl)',
+  options: {
+    serial: {
+      type: 'string',
+      placeholder: 'HEX',
+      required: true,
+      description: 'the certificate serial number',
+    },
+  },
+  examples: ['tessera cert revoke --serial 5f3a…', 'tessera cert revoke --serial 5f3a… --json'],
+  async run(ctx, args) {
+    const record = await ctx.withAdmin((t) => ctx.client.revokeCertificate(t, args.requireStr('serial')));
+    ctx.emit(record, () =>
+      renderKeyValues([
+        ['Serial', record.serial],
+        ['SPIFFE ID', record.spiffeId],
+        ['Revoked', record.revokedAt ? formatTime(record.revokedAt, ctx.now()) : '-'],
+      ]),
+    );
+  },
+};
+
+const bundle: CommandSpec = {
+  path: ['cert', 'bundle'],
+  summary: 'Print (or write) the CA trust bundle (no credential needed)',
+  options: { out: { type: 'string', placeholder: 'FILE', description: 'write the PEM bundle here' } },
+  examples: ['tessera cert bundle > ca.pem', 'tessera cert bundle --out ca.pem --json'],
+  async run(ctx, args) {
+    const ca = await ctx.client.getCertificateAuthority();
+    const out = args.str('out');
+    if (out) await writeFileAtomic(out, ca.certificatePem);
+    ctx.emit({ trustDomain: ca.trustDomain, certificatePem: ca.certificatePem, notAfter: ca.notAfter }, () =>
+      out ? `Wrote the CA bundle of ${ca.trustDomain} to ${out}\n` : ca.certificatePem,
+    );
+  },
+};
+
+export const certCommands: readonly CommandSpec[] = [caCreate, profile, issue, revoke, bundle];

@@ -1,0 +1,327 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import { allOf, identityResource, named } from '../../core/access/access.resources.js';
+import { forbidden, notFound } from '../../core/shared/errors.js';
+import { IsoTime, Name, Nullable, StringEnum, toIso, toIsoOrNull } from '../../core/shared/schemas.js';
+import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
+import { EXT_KEY_USAGES, KEY_TYPES, KEY_USAGES } from '../../crypto/certificates.js';
+import type { TypedApp } from '../../http/app.js';
+import { errorResponses } from '../../http/error-schemas.js';
+import type { CaRecord, IssuedCertificate, Profile } from './pki.model.js';
+import type { PkiService } from './pki.service.js';
+
+const tags = ['pki'];
+/** Where the trust bundle and the CRL are published (system door, no credential). */
+export const BUNDLE_PATH = '/pki/ca.pem';
+export const CRL_PATH = '/pki/crl';
+
+const Serial = Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9A-Fa-f:]+$' });
+const Pem = Type.String({ minLength: 1, maxLength: 16_384 });
+const CaSchema = Type.Object({
+  id: Type.String(),
+  trustDomain: Type.String(),
+  commonName: Type.String(),
+  certificatePem: Type.String(),
+  notAfter: IsoTime,
+  createdAt: IsoTime,
+});
+const ProfileFields = {
+  maxTtlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 30 * 86_400 })),
+  defaultTtlSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 30 * 86_400 })),
+  keyTypes: Type.Optional(Type.Array(StringEnum(KEY_TYPES), { minItems: 1, maxItems: 6 })),
+  keyUsages: Type.Optional(Type.Array(StringEnum(KEY_USAGES), { minItems: 1, maxItems: 3 })),
+  extKeyUsages: Type.Optional(Type.Array(StringEnum(EXT_KEY_USAGES), { minItems: 1, maxItems: 2 })),
+  spiffeIdPath: Type.Optional(
+    Type.String({
+      minLength: 2,
+      maxLength: 200,
+      description: 'Path of the SPIFFE ID under the trust domain; {identity} is the identity name.',
+    }),
+  ),
+  dnsNames: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 50 })),
+};
+const ProfileSchema = Type.Object({
+  name: Type.String(),
+  maxTtlSeconds: Type.Integer(),
+  defaultTtlSeconds: Type.Integer(),
+  keyTypes: Type.Array(Type.String()),
+  keyUsages: Type.Array(Type.String()),
+  extKeyUsages: Type.Array(Type.String()),
+  spiffeIdPath: Type.String(),
+  dnsNames: Type.Array(Type.String()),
+  createdAt: IsoTime,
+  updatedAt: IsoTime,
+});
+const CertificateSchema = Type.Object({
+  serial: Type.String(),
+  profile: Type.String(),
+  identityId: Type.String(),
+  spiffeId: Type.String(),
+  thumbprint: Type.String({ description: 'x5t#S256: base64url SHA-256 of the DER certificate.' }),
+  notBefore: IsoTime,
+  notAfter: IsoTime,
+  revokedAt: Nullable(IsoTime),
+});
+const IssuedSchema = Type.Object({
+  certificatePem: Type.String(),
+  caBundlePem: Type.String(),
+  certificate: CertificateSchema,
+});
+const ProfileParams = Type.Object({ name: Name });
+const SerialParams = Type.Object({ serial: Serial });
+
+const caToWire = (ca: CaRecord) => ({
+  id: ca.id,
+  trustDomain: ca.trustDomain,
+  commonName: ca.commonName,
+  certificatePem: ca.certificatePem,
+  notAfter: toIso(ca.notAfterMs),
+  createdAt: toIso(ca.createdAtMs),
+});
+const profileToWire = (p: Profile): Static<typeof ProfileSchema> => ({
+  name: p.name,
+  maxTtlSeconds: p.maxTtlSeconds,
+  defaultTtlSeconds: p.defaultTtlSeconds,
+  keyTypes: p.keyTypes,
+  keyUsages: p.keyUsages,
+  extKeyUsages: p.extKeyUsages,
+  spiffeIdPath: p.spiffeIdPath,
+  dnsNames: p.dnsNames,
+  createdAt: toIso(p.createdAtMs),
+  updatedAt: toIso(p.updatedAtMs),
+});
+export const certificateToWire = (c: IssuedCertificate): Static<typeof CertificateSchema> => ({
+  serial: c.serial,
+  profile: c.profile,
+  identityId: c.identityId,
+  spiffeId: c.spiffeId,
+  thumbprint: c.thumbprint,
+  notBefore: toIso(c.notBeforeMs),
+  notAfter: toIso(c.notAfterMs),
+  revokedAt: toIsoOrNull(c.revokedAtMs),
+});
+const normalSerial = (s: string) =>
+  s
+    .replace(/:/g, '')
+    .toLowerCase()
+    .replace(/^0+(?=.)/, '');
+
+/** The native routes of the internal CA (`/v1/pki/…`); rules on `pki:/<profile>` govern issuance. */
+export function registerPkiRoutes(app: TypedApp, deps: { pki: PkiService; uow: UnitOfWork }) {
+  const { pki } = deps;
+  const profileResource = (request: FastifyRequest) =>
+    named('pki', (request.params as { name: string }).name);
+
+  app.post(
+    '/v1/pki/ca',
+    {
+      config: { access: { permission: { action: 'create', resource: () => named('pki', 'ca') } } },
+      schema: {
+        tags,
+        summary: 'Create the internal certificate authority (a self-signed root)',
+        description:
+          'Its private key is generated here and sealed under the root key at once; it never leaves the server.',
+        body: Type.Object(
+          {
+            trustDomain: Type.String({ minLength: 1, maxLength: 252 }),
+            commonName: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            ttlSeconds: Type.Optional(Type.Integer({ minimum: 86_400, maximum: 30 * 365 * 86_400 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: CaSchema, ...errorResponses(400, 401, 403, 409) },
+      },
+    },
+    async (request, reply) => reply.status(201).send(caToWire(await pki.createCa(request.body, request.ctx))),
+  );
+  app.get(
+    '/v1/pki/ca',
+    {
+      config: { access: { public: true } },
+      schema: {
+        tags,
+        summary: 'The internal CA (public: its certificate is the trust bundle)',
+        security: [],
+        response: { 200: CaSchema, ...errorResponses(404) },
+      },
+    },
+    async () => {
+      const ca = await pki.activeCa();
+      if (!ca) throw notFound('The certificate authority');
+      return caToWire(ca);
+    },
+  );
+  app.put(
+    '/v1/pki/profiles/:name',
+    {
+      config: { access: { permission: { action: 'update', resource: profileResource } } },
+      schema: {
+        tags,
+        summary: 'Create or change a certificate profile',
+        params: ProfileParams,
+        body: Type.Object(ProfileFields, { additionalProperties: false }),
+        response: { 200: ProfileSchema, ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request) => profileToWire(await pki.putProfile(request.params.name, request.body, request.ctx)),
+  );
+  app.get(
+    '/v1/pki/profiles',
+    {
+      config: { access: { permission: { action: 'list', resource: () => allOf('pki') } } },
+      schema: {
+        tags,
+        summary: 'List certificate profiles',
+        response: { 200: Type.Object({ items: Type.Array(ProfileSchema) }), ...errorResponses(401, 403) },
+      },
+    },
+    async () => ({ items: (await pki.listProfiles()).map(profileToWire) }),
+  );
+  app.get(
+    '/v1/pki/profiles/:name',
+    {
+      config: { access: { permission: { action: 'read', resource: profileResource } } },
+      schema: {
+        tags,
+        summary: 'Read a certificate profile',
+        params: ProfileParams,
+        response: { 200: ProfileSchema, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request) => profileToWire(await pki.getProfile(request.params.name)),
+  );
+  app.delete(
+    '/v1/pki/profiles/:name',
+    {
+      config: { access: { permission: { action: 'delete', resource: profileResource } } },
+      schema: {
+        tags,
+        summary: 'Delete a certificate profile (certificates issued under it stay valid until revoked)',
+        params: ProfileParams,
+        response: { 204: { type: 'null' }, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      await pki.deleteProfile(request.params.name, request.ctx);
+      return reply.status(204).send();
+    },
+  );
+  app.post(
+    '/v1/pki/issue/:name',
+    {
+      config: { access: { permission: { action: 'create', resource: profileResource } } },
+      schema: {
+        tags,
+        summary: 'Issue a certificate from a CSR under a profile',
+        description:
+          'For the caller’s identity (or `identity`, which needs `update` on it). The CSR’s key is used; the names are the profile’s: the SPIFFE ID as URI SAN and only allowed DNS names (400 TESSERA_CSR_REFUSED otherwise). Certificates are backdated 60 s for clock skew; the TTL runs from now.',
+        params: ProfileParams,
+        body: Type.Object(
+          {
+            csr: Pem,
+            ttlSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 30 * 86_400 })),
+            identity: Type.Optional(Name),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: IssuedSchema, ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      let identityId = request.principal!.identityId;
+      if (request.body.identity !== undefined) {
+        const name = request.body.identity;
+        const target = await deps.uow.read((r) => r.identities.getByName(name));
+        if (target?.id !== identityId) {
+          if (!(await request.permits('update', identityResource(name))))
+            throw forbidden('pki_issue_for_other');
+          if (!target) throw notFound(`Identity ${name}`);
+          identityId = target.id;
+        }
+      }
+      const issued = await pki.issue(
+        {
+          profile: request.params.name,
+          csr: request.body.csr,
+          ttlSeconds: request.body.ttlSeconds,
+          identityId,
+        },
+        request.ctx,
+      );
+      return {
+        certificatePem: issued.certificatePem,
+        caBundlePem: issued.caBundlePem,
+        certificate: certificateToWire(issued.record),
+      };
+    },
+  );
+  const certificateResource = async (request: FastifyRequest) => {
+    const cert = await pki.getCertificate(normalSerial((request.params as { serial: string }).serial));
+    return named('pki', cert ? cert.profile : '*');
+  };
+  app.get(
+    '/v1/pki/certificates/:serial',
+    {
+      config: { access: { permission: { action: 'read', resource: certificateResource } } },
+      schema: {
+        tags,
+        summary: 'A certificate issued by the internal CA',
+        params: SerialParams,
+        response: { 200: CertificateSchema, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const cert = await pki.getCertificate(normalSerial(request.params.serial));
+      if (!cert) throw notFound('The certificate');
+      return certificateToWire(cert);
+    },
+  );
+  app.post(
+    '/v1/pki/certificates/:serial/revoke',
+    {
+      config: { access: { permission: { action: 'delete', resource: certificateResource } } },
+      schema: {
+        tags,
+        summary: 'Revoke a certificate: refused by the certificate auth method at once, listed in the CRL',
+        params: SerialParams,
+        response: { 200: CertificateSchema, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request) => certificateToWire(await pki.revoke(normalSerial(request.params.serial), request.ctx)),
+  );
+}
+
+/** The trust bundle and CRL on the system door (no credential: relying parties fetch them). */
+export function registerPkiPublicRoutes(app: TypedApp, deps: { pki: PkiService }) {
+  app.get(
+    BUNDLE_PATH,
+    {
+      config: { access: { public: true } },
+      schema: { tags, summary: 'The CA trust bundle (PEM)', security: [], response: { 200: Type.String() } },
+    },
+    async (_request, reply) => {
+      const pem = await deps.pki.bundle();
+      return reply.type('application/x-pem-file').send(pem);
+    },
+  );
+  app.get(
+    CRL_PATH,
+    {
+      config: { access: { public: true } },
+      schema: {
+        tags,
+        summary: 'The certificate revocation list (RFC 5280 §5; DER, or PEM with ?format=pem)',
+        security: [],
+        querystring: Type.Object(
+          { format: Type.Optional(StringEnum(['der', 'pem'] as const)) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const crl = await deps.pki.crl();
+      if (request.query.format === 'pem') return reply.type('application/x-pem-file').send(crl.pem);
+      return reply.type('application/pkix-crl').send(crl.der);
+    },
+  );
+}

@@ -1,0 +1,445 @@
+import type { RequestContext } from '../../core/shared/context.js';
+import { conflict, ErrorCodes, notFound, TesseraError, validationError } from '../../core/shared/errors.js';
+import type { Clock, CredentialFactory } from '../../core/shared/platform.port.js';
+import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
+import {
+  EXT_KEY_USAGES,
+  KEY_TYPES,
+  KEY_USAGES,
+  newSerial,
+  readCertificate,
+} from '../../crypto/certificates.js';
+import { type RootKey, seal, unseal } from '../../crypto/envelope.js';
+import type { LoadedCa, ParsedCsr } from '../../crypto/x509.js';
+import type { CaRecord, IssuedCertificate, Profile, ProfileSettings } from './pki.model.js';
+import { caKeyAad, caKeyName } from './pki.repo.js';
+
+/**
+ * Certificates are backdated this much for clock skew between Tessera and relying parties. The
+ * backdating is not counted in the TTL: a 60 s profile issues certificates valid until now + 60 s.
+ */
+export const BACKDATE_SECONDS = 60;
+export const MIN_TTL_SECONDS = 10;
+const MAX_PROFILE_TTL_SECONDS = 30 * 86_400;
+const DEFAULT_CA_TTL_SECONDS = 10 * 365 * 86_400;
+/** A CRL is valid this long; relying parties fetch the next one before. */
+const CRL_VALIDITY_SECONDS = 3600;
+/** A CRL is re-signed after this long even when nothing changed here (another server may have revoked). */
+const CRL_CACHE_MS = 5_000;
+const TRUST_DOMAIN = /^[a-z0-9]([a-z0-9._-]{0,250}[a-z0-9])?$/;
+const SPIFFE_PATH = /^(\/[A-Za-z0-9._-]+)+$/;
+const DNS_PATTERN = /^(\*|[A-Za-z0-9{}-]+)(\.(\*|[A-Za-z0-9{}-]+))*$/;
+
+/** The CA's X.509 operations, loaded on first use (the library is large; most servers never sign). */
+let operations: Promise<typeof import('../../crypto/x509.js')> | null = null;
+const x509 = () => {
+  operations ??= import('../../crypto/x509.js');
+  return operations;
+};
+
+export const csrRefused = (reason: string, message: string) =>
+  new TesseraError(ErrorCodes.CSR_REFUSED, message, { internalReason: reason, details: { reason } });
+
+/** `{identity}` is the identity name without its leading slash (names may be path-like). */
+const render = (template: string, identityName: string) =>
+  template.replaceAll('{identity}', identityName.replace(/^\/+/, ''));
+
+/** `*` matches one DNS label (or part of one), never a dot. */
+function dnsMatches(pattern: string, name: string): boolean {
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[A-Za-z0-9-]*')}$`,
+    'i',
+  );
+  return re.test(name);
+}
+
+function subsetOf<T extends string>(input: unknown, all: readonly T[], field: string, fallback: T[]): T[] {
+  if (input === undefined) return fallback;
+  if (!Array.isArray(input) || input.length === 0 || input.some((v) => !all.includes(v as T)))
+    throw validationError(`${field} must be a non-empty list of ${all.join(', ')}.`, { field });
+  return [...new Set(input as T[])];
+}
+
+/** Validates profile settings over the current ones (or the defaults). */
+export function normaliseProfile(
+  input: Record<string, unknown>,
+  current: ProfileSettings | null,
+): ProfileSettings {
+  const max = (input.maxTtlSeconds ?? current?.maxTtlSeconds ?? 3600) as number;
+  if (!Number.isInteger(max) || max < 60 || max > MAX_PROFILE_TTL_SECONDS)
+    throw validationError(`maxTtlSeconds must be between 60 and ${MAX_PROFILE_TTL_SECONDS}.`, {
+      field: 'maxTtlSeconds',
+    });
+  const def = (input.defaultTtlSeconds ?? Math.min(current?.defaultTtlSeconds ?? max, max)) as number;
+  if (!Number.isInteger(def) || def < MIN_TTL_SECONDS || def > max)
+    throw validationError(`defaultTtlSeconds must be between ${MIN_TTL_SECONDS} and maxTtlSeconds.`, {
+      field: 'defaultTtlSeconds',
+    });
+  const spiffeIdPath = (input.spiffeIdPath ?? current?.spiffeIdPath ?? '/identity/{identity}') as string;
+  if (typeof spiffeIdPath !== 'string' || !SPIFFE_PATH.test(render(spiffeIdPath, 'x')))
+    throw validationError('spiffeIdPath must be a path such as /workload/{identity}.', {
+      field: 'spiffeIdPath',
+    });
+  const dnsNames = (input.dnsNames ?? current?.dnsNames ?? []) as string[];
+  if (
+    !Array.isArray(dnsNames) ||
+    dnsNames.length > 50 ||
+    dnsNames.some((d) => typeof d !== 'string' || !DNS_PATTERN.test(d) || d.length > 253)
+  )
+    throw validationError('dnsNames must be DNS name patterns (* within a label, {identity}).', {
+      field: 'dnsNames',
+    });
+  return {
+    maxTtlSeconds: max,
+    defaultTtlSeconds: def,
+    keyTypes: subsetOf(
+      input.keyTypes,
+      KEY_TYPES,
+      'keyTypes',
+      current?.keyTypes ?? ['ec-p256', 'ec-p384', 'ed25519', 'rsa-2048', 'rsa-3072', 'rsa-4096'],
+    ),
+    keyUsages: subsetOf(input.keyUsages, KEY_USAGES, 'keyUsages', current?.keyUsages ?? ['digitalSignature']),
+    extKeyUsages: subsetOf(
+      input.extKeyUsages,
+      EXT_KEY_USAGES,
+      'extKeyUsages',
+      current?.extKeyUsages ?? ['clientAuth', 'serverAuth'],
+    ),
+    spiffeIdPath,
+    dnsNames: [...new Set(dnsNames)],
+  };
+}
+
+export interface IssueRequest {
+  profile: string;
+  csr: string;
+  ttlSeconds?: number | undefined;
+  /** The identity the certificate is for (the caller's own, or one it may update). */
+  identityId: string;
+}
+
+export interface Issued {
+  certificatePem: string;
+  caBundlePem: string;
+  record: IssuedCertificate;
+}
+
+/**
+ * The internal certificate authority (issue 13, ADR 0024): one self-signed root whose private key
+ * is sealed under the root key like every other key, profiles, issuance from a CSR (the requester
+ * keeps its key), revocation and a CRL.
+ */
+export function createPkiService(deps: {
+  uow: UnitOfWork;
+  clock: Clock;
+  credentials: CredentialFactory;
+  rootKey: RootKey;
+  /** Where relying parties fetch the CRL (put into each certificate), or null. */
+  crlUrl: string | null;
+}) {
+  const { uow, clock } = deps;
+  let loaded: { record: CaRecord; ca: LoadedCa } | null = null;
+  let crlCache: { atMs: number; der: Buffer; pem: string } | null = null;
+
+  /** The active CA, loaded (unsealed) once per process; null when none is configured. */
+  async function activeCa(): Promise<{ record: CaRecord; ca: LoadedCa } | null> {
+    const record = await uow.read((r) => r.pki.getActiveCa());
+    if (!record) return null;
+    if (loaded?.record.id === record.id) return loaded;
+    const sealed = await uow.read((r) => r.pki.getSealedKey(record.keyName));
+    if (!sealed) throw new Error(`the key of CA ${record.id} is missing`);
+    const pkcs8 = unseal(deps.rootKey, sealed, caKeyAad(record.id));
+    try {
+      loaded = { record, ca: await (await x509()).loadCa(record.certificatePem, pkcs8) };
+    } finally {
+      pkcs8.fill(0);
+    }
+    return loaded;
+  }
+
+  async function requireCa() {
+    const ca = await activeCa();
+    if (!ca) throw conflict('No certificate authority is configured: create one first (POST /v1/pki/ca).');
+    return ca;
+  }
+
+  async function createCa(
+    input: { trustDomain: string; commonName?: string | undefined; ttlSeconds?: number | undefined },
+    ctx: RequestContext,
+  ): Promise<CaRecord> {
+    if (!TRUST_DOMAIN.test(input.trustDomain))
+      throw validationError('trustDomain must be a lower-case DNS-like name (e.g. example.org).', {
+        field: 'trustDomain',
+      });
+    const ttl = input.ttlSeconds ?? DEFAULT_CA_TTL_SECONDS;
+    if (!Number.isInteger(ttl) || ttl < 86_400 || ttl > 30 * 365 * 86_400)
+      throw validationError('ttlSeconds of a CA must be between one day and 30 years.', {
+        field: 'ttlSeconds',
+      });
+    if (await uow.read((r) => r.pki.getActiveCa())) throw conflict('A certificate authority already exists.');
+    const now = clock.nowMs();
+    const commonName = input.commonName ?? `Tessera CA ${input.trustDomain}`;
+    const created = await (await x509()).createRootCa({
+      commonName,
+      trustDomain: input.trustDomain,
+      nowMs: now,
+      ttlSeconds: ttl,
+    });
+    const id = deps.credentials.newId('ca-');
+    const sealed = seal(deps.rootKey, created.privateKeyPkcs8, caKeyAad(id));
+    created.privateKeyPkcs8.fill(0);
+    const record: CaRecord = {
+      id,
+      trustDomain: input.trustDomain,
+      commonName,
+      certificatePem: created.certificatePem,
+      keyName: caKeyName(id),
+      createdAtMs: now,
+      notAfterMs: created.notAfterMs,
+    };
+    await uow.write(async (r) => {
+      if (await r.pki.getActiveCa()) throw conflict('A certificate authority already exists.');
+      await r.pki.insertCa(record, sealed);
+      await r.audit.append(
+        {
+          type: 'pki.ca_created',
+          outcome: 'success',
+          actor: {},
+          resource: '/pki/ca',
+          data: {
+            caId: id,
+            trustDomain: record.trustDomain,
+            notAfter: new Date(record.notAfterMs).toISOString(),
+          },
+        },
+        ctx,
+        now,
+      );
+    });
+    return record;
+  }
+
+  async function putProfile(
+    name: string,
+    input: Record<string, unknown>,
+    ctx: RequestContext,
+  ): Promise<Profile> {
+    return uow.write(async (r) => {
+      const current = await r.pki.getProfile(name);
+      const now = clock.nowMs();
+      const profile: Profile = {
+        ...normaliseProfile(input, current),
+        name,
+        createdAtMs: current?.createdAtMs ?? now,
+        updatedAtMs: now,
+      };
+      await r.pki.putProfile(profile);
+      await r.audit.append(
+        {
+          type: current ? 'pki.profile_updated' : 'pki.profile_created',
+          outcome: 'success',
+          actor: {},
+          resource: `/pki/${name}`,
+          data: { profile: name, maxTtlSeconds: profile.maxTtlSeconds, spiffeIdPath: profile.spiffeIdPath },
+        },
+        ctx,
+        now,
+      );
+      return profile;
+    });
+  }
+
+  async function deleteProfile(name: string, ctx: RequestContext): Promise<void> {
+    await uow.write(async (r) => {
+      if (!(await r.pki.deleteProfile(name))) throw notFound(`Profile ${name}`);
+      await r.audit.append(
+        {
+          type: 'pki.profile_deleted',
+          outcome: 'success',
+          actor: {},
+          resource: `/pki/${name}`,
+          data: { profile: name },
+        },
+        ctx,
+        clock.nowMs(),
+      );
+    });
+  }
+
+  /** The names a request may carry, checked against the profile and the identity; throws CSR_REFUSED. */
+  function checkNames(csr: ParsedCsr, profile: Profile, identityName: string, spiffeId: string) {
+    if (csr.otherNames.length > 0)
+      throw csrRefused('san_kind_not_allowed', 'Only URI (SPIFFE ID) and DNS names may be requested.');
+    for (const uri of csr.uris)
+      if (uri !== spiffeId)
+        throw csrRefused('uri_not_allowed', `The only URI name this identity may have is ${spiffeId}.`);
+    const patterns = profile.dnsNames.map((p) => render(p, identityName));
+    for (const dns of csr.dnsNames)
+      if (!patterns.some((p) => dnsMatches(p, dns)))
+        throw csrRefused(
+          'dns_name_not_allowed',
+          `The profile does not allow the DNS name ${dns.slice(0, 253)}.`,
+        );
+    const cn = csr.commonName;
+    if (cn !== null && cn !== identityName && cn !== spiffeId && !csr.dnsNames.includes(cn))
+      throw csrRefused(
+        'common_name_not_allowed',
+        'The subject CN must be the identity name or one of the requested DNS names.',
+      );
+  }
+
+  async function issue(request: IssueRequest, ctx: RequestContext): Promise<Issued> {
+    const { record, ca } = await requireCa();
+    const [profile, identity] = await uow.read(async (r) =>
+      Promise.all([r.pki.getProfile(request.profile), r.identities.get(request.identityId)]),
+    );
+    if (!profile) throw notFound(`Profile ${request.profile}`);
+    if (!identity || identity.state !== 'active')
+      throw csrRefused('identity_not_active', 'Certificates are issued only to active identities.');
+    const ttl = request.ttlSeconds ?? profile.defaultTtlSeconds;
+    if (!Number.isInteger(ttl) || ttl < MIN_TTL_SECONDS || ttl > profile.maxTtlSeconds)
+      throw validationError(
+        `ttlSeconds must be between ${MIN_TTL_SECONDS} and the profile's ${profile.maxTtlSeconds}.`,
+        { field: 'ttlSeconds' },
+      );
+    const csr = await (await x509()).parseCsr(request.csr);
+    if (!csr) throw csrRefused('csr_invalid', 'The CSR is malformed or its signature does not verify.');
+    if (!csr.keyType || !profile.keyTypes.includes(csr.keyType))
+      throw csrRefused(
+        'key_type_not_allowed',
+        `The profile allows keys of type ${profile.keyTypes.join(', ')}.`,
+      );
+    const path = render(profile.spiffeIdPath, identity.name);
+    if (!SPIFFE_PATH.test(path))
+      throw csrRefused('identity_name_not_spiffe', 'The identity name cannot form a SPIFFE ID path.');
+    const spiffeId = `spiffe://${record.trustDomain}${path}`;
+    checkNames(csr, profile, identity.name, spiffeId);
+
+    const now = clock.nowMs();
+    // Backdated for skew; the TTL runs from now, and never past the CA's own expiry.
+    const notBeforeMs = Math.floor(now / 1000) * 1000 - BACKDATE_SECONDS * 1000;
+    const notAfterMs = Math.min(Math.floor(now / 1000) * 1000 + ttl * 1000, record.notAfterMs);
+    if (notAfterMs <= now) throw conflict('The certificate authority has expired.');
+    const serial = newSerial();
+    const issued = await (await x509()).issueCertificate(ca, csr, {
+      serial,
+      commonName: csr.commonName ?? identity.name,
+      uris: [spiffeId],
+      dnsNames: csr.dnsNames,
+      notBeforeMs,
+      notAfterMs,
+      keyUsages: profile.keyUsages,
+      extKeyUsages: profile.extKeyUsages,
+      crlUrl: deps.crlUrl,
+    });
+    const cert: IssuedCertificate = {
+      serial,
+      caId: record.id,
+      profile: profile.name,
+      identityId: identity.id,
+      spiffeId,
+      thumbprint: readCertificate(issued.der)?.thumbprint ?? '',
+      notBeforeMs,
+      notAfterMs,
+      revokedAtMs: null,
+      createdAtMs: now,
+    };
+    await uow.write(async (r) => {
+      // The identity may have been retired while the certificate was signed.
+      if ((await r.identities.getState(identity.id)) !== 'active')
+        throw csrRefused('identity_not_active', 'Certificates are issued only to active identities.');
+      await r.pki.insertCertificate(cert);
+      await r.audit.append(
+        {
+          type: 'pki.certificate_issued',
+          outcome: 'success',
+          actor: {},
+          resource: `/pki/${profile.name}`,
+          data: {
+            serial,
+            identityId: identity.id,
+            spiffeId,
+            dnsNames: csr.dnsNames,
+            notAfter: new Date(notAfterMs).toISOString(),
+          },
+        },
+        ctx,
+        now,
+      );
+    });
+    return { certificatePem: issued.pem, caBundlePem: record.certificatePem, record: cert };
+  }
+
+  async function revoke(serial: string, ctx: RequestContext): Promise<IssuedCertificate> {
+    const key = serial.toLowerCase().replace(/^0+(?=.)/, '');
+    return uow.write(async (r) => {
+      const cert = await r.pki.getCertificate(key);
+      if (!cert) throw notFound(`Certificate ${key.slice(0, 40)}`);
+      const now = clock.nowMs();
+      if (await r.pki.revokeCertificate(key, now)) {
+        await r.audit.append(
+          {
+            type: 'pki.certificate_revoked',
+            outcome: 'success',
+            actor: {},
+            resource: `/pki/${cert.profile}`,
+            data: { serials: [key], identityId: cert.identityId, cause: 'request' },
+          },
+          ctx,
+          now,
+        );
+        r.afterCommit(() => {
+          crlCache = null;
+        });
+      }
+      return { ...cert, revokedAtMs: cert.revokedAtMs ?? now };
+    });
+  }
+
+  /** The current CRL (DER and PEM), re-signed at most every few seconds. */
+  async function crl(): Promise<{ der: Buffer; pem: string }> {
+    const now = clock.nowMs();
+    if (crlCache && now - crlCache.atMs < CRL_CACHE_MS) return crlCache;
+    const { record, ca } = await requireCa();
+    const revoked = await uow.read((r) => r.pki.listRevoked(record.id, now));
+    const signed = await (await x509()).createCrl(ca, {
+      // Monotonic across servers and restarts: the signing time in ms (RFC 5280 §5.2.3).
+      number: now,
+      thisUpdateMs: now - BACKDATE_SECONDS * 1000,
+      nextUpdateMs: now + CRL_VALIDITY_SECONDS * 1000,
+      revoked,
+    });
+    crlCache = { atMs: now, ...signed };
+    return signed;
+  }
+
+  return {
+    createCa,
+    activeCa: async () => (await activeCa())?.record ?? null,
+    bundle: async () => (await requireCa()).record.certificatePem,
+    putProfile,
+    deleteProfile,
+    getProfile: async (name: string) => {
+      const profile = await uow.read((r) => r.pki.getProfile(name));
+      if (!profile) throw notFound(`Profile ${name}`);
+      return profile;
+    },
+    listProfiles: () => uow.read((r) => r.pki.listProfiles()),
+    issue,
+    revoke,
+    getCertificate: (serial: string) =>
+      uow.read((r) => r.pki.getCertificate(serial.toLowerCase().replace(/^0+(?=.)/, ''))),
+    listCertificates: (filter: { identityId?: string; limit: number }) =>
+      uow.read((r) => r.pki.listCertificates(filter)),
+    crl,
+    /** Forget the cached CRL (a revocation committed in this process by another path). */
+    invalidateCrl: () => {
+      crlCache = null;
+    },
+  };
+}
+
+export type PkiService = ReturnType<typeof createPkiService>;
