@@ -76,7 +76,8 @@ export async function startNode(
     log = (log + d).slice(-20_000);
   });
   const url = `http://127.0.0.1:${p}`;
-  for (let i = 0; ; i++) {
+  const deadline = performance.now() + 60_000; // a loaded CI machine starts slowly
+  for (;;) {
     if (
       await fetch(`${url}/healthz`).then(
         (r) => r.ok,
@@ -84,7 +85,8 @@ export async function startNode(
       )
     )
       break;
-    if (i > 600 || child.exitCode !== null) throw new Error(`${name} did not start:\n${log}`);
+    if (performance.now() > deadline || child.exitCode !== null)
+      throw new Error(`${name} did not start (exit ${child.exitCode}):\n${log}`);
     await sleep(25);
   }
   const exit = () =>
