@@ -10,6 +10,7 @@ import { auditCommands } from './audit.command.js';
 import { auditVerifyCommands } from './audit-verify.command.js';
 import { authCommands } from './auth.command.js';
 import { authMethodCommands } from './auth-method.command.js';
+import { backupCommands } from './backup.command.js';
 import { CLI_VERSION, type CliIo, CommandContext, type CommandSpec, GLOBAL_OPTIONS } from './cli.context.js';
 import {
   CommandExit,
@@ -50,6 +51,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...rotatedSecretCommands,
   ...dynamicSecretCommands,
   ...rootKeyCommands,
+  ...backupCommands,
   ...unsealCommands,
   ...agentCommands,
   ...runCommands,

@@ -57,7 +57,8 @@ export async function startServerProcess(
       () => false,
     );
     if (ok) break;
-    if (i > 200) throw new Error(`server did not start:\n${log}`);
+    // A loaded CI machine can take many seconds to start a server.
+    if (i > 1200 || server.exitCode !== null) throw new Error(`server did not start:\n${log}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
