@@ -182,7 +182,7 @@ export function requestArbitrary(spec, tokens) {
  * Sends `count` generated requests through `send` (returns `{ status, headers, body }`) and checks
  * every answer. Returns the figures; `failures` lists the first offending requests.
  */
-export async function fuzz({ spec, tokens, send, count, seed, secrets, timeoutMs = 5000 }) {
+export async function fuzz({ spec, tokens, send, count, seed, secrets, timeoutMs = 5000, concurrency = 1 }) {
   const statuses = new Map();
   const failures = [];
   let hangs = 0;
@@ -190,7 +190,12 @@ export async function fuzz({ spec, tokens, send, count, seed, secrets, timeoutMs
   let fiveHundreds = 0;
   const started = performance.now();
   const samples = fc.sample(requestArbitrary(spec, tokens), { numRuns: count, seed });
-  for (const request of samples) {
+  let next = 0;
+  const worker = async () => {
+    while (next < samples.length) await check(samples[next++]);
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  async function check(request) {
     let timer;
     const answer = await Promise.race([
       send(request),
@@ -202,7 +207,7 @@ export async function fuzz({ spec, tokens, send, count, seed, secrets, timeoutMs
     if (answer === null) {
       hangs++;
       if (failures.length < 10) failures.push({ request, problem: 'no answer in time' });
-      continue;
+      return;
     }
     statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
     const retryable503 = answer.status === 503 && answer.headers['retry-after'];
