@@ -73,6 +73,8 @@ async function run(store) {
       for (const [status, n] of Object.entries(r.statuses))
         total.statuses[status] = (total.statuses[status] ?? 0) + n;
       total.failures.push(...r.failures);
+      for (const f of r.failures)
+        console.error(`  FAILURE ${f.problem}: ${f.request.method} ${f.request.url.slice(0, 200)}`);
       console.error(
         `${store}: ${total.requests} requests, ${total.fiveHundreds} 5xx, ${total.hangs} hangs, ${total.leaks} leaks`,
       );

@@ -23,8 +23,18 @@ const { loadConfig, startServer } = await importServer();
 const { createCredentialFactory } = await importServer('crypto/credentials.js');
 const credentials = createCredentialFactory({ hash: (v) => `unused:${v.length}` });
 
-async function http(base, method, path, { token, body } = {}) {
-  const res = await fetch(`${base}${path}`, {
+async function http(base, method, path, { token, body } = {}, retried = false) {
+  // A keep-alive connection the server closed while a bulk insert held its event loop: once more.
+  const res = await send(base, method, path, token, body).catch((error) => {
+    if (retried) throw error;
+    return null;
+  });
+  if (res === null) return http(base, method, path, { token, body }, true);
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+function send(base, method, path, token, body) {
+  return fetch(`${base}${path}`, {
     method,
     headers: {
       ...(token ? { authorization: `Bearer ${token}` } : {}),
@@ -32,8 +42,6 @@ async function http(base, method, path, { token, body } = {}) {
     },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 const must = (r, status, what) => {
   if (r.status !== status) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
