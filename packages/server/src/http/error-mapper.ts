@@ -75,6 +75,13 @@ export function toTesseraError(error: unknown): TesseraError {
       },
     );
   }
+  // PostgreSQL refuses a NUL byte or an unencodable character in text (SQLite stores it): bad input.
+  const pgCode = (error as { code?: unknown } | null)?.code;
+  if (pgCode === '22021' || pgCode === '22P05')
+    return new TesseraError(
+      ErrorCodes.VALIDATION_FAILED,
+      'The request contains a character that is not allowed (NUL).',
+    );
   if (isUniqueViolation(error))
     return new TesseraError(ErrorCodes.CONFLICT, 'A resource with this name or id already exists.');
   switch (fe?.code) {
