@@ -15,7 +15,7 @@ const HOSTILE_STRINGS = [
   "' OR 1=1 --",
   '"; drop table secrets; --',
   '<script>alert(1)</script>',
-  '${jndi:ldap://x}',
+  ['$', '{jndi:ldap://x}'].join(''),
   '{{7*7}}',
   '/',
   '//',
@@ -48,7 +48,7 @@ const anyJson = fc.jsonValue({ maxDepth: 3 });
 
 function resolveRef(spec, schema) {
   let s = schema;
-  for (let i = 0; s && s.$ref && i < 10; i++) {
+  for (let i = 0; s?.$ref && i < 10; i++) {
     const path = s.$ref.replace(/^#\//, '').split('/');
     s = path.reduce((o, k) => o?.[k], spec);
   }
