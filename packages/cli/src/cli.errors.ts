@@ -84,6 +84,8 @@ const HINTS: Record<string, string> = {
     'the shares given so far were discarded: each holder gives their share again (all from the same `tessera root-key split`)',
   TESSERA_AUDIT_UNAVAILABLE:
     'no audit sink of the server can write, so it refuses changes: check its audit sinks (file, syslog, webhook) and logs',
+  TESSERA_STORAGE_FULL:
+    "the server's disk is full, so it refuses changes (reads go on): free space under its data directory or database",
   TESSERA_NETWORK_ERROR:
     'is a Tessera server running at {url}? Start one with `tessera server`, or set --url / TESSERA_URL',
   TESSERA_TIMEOUT: 'the server at {url} did not answer in time',

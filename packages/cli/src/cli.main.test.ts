@@ -118,6 +118,8 @@ const SECRET_VALUE = {
 };
 /** A real data directory for the offline `root-key rotate`. */
 const ROOT_KEY_DATA_DIR = join(tmpdir(), `tessera-cli-root-key-${process.pid}`);
+const BACKUP_DIR = `${ROOT_KEY_DATA_DIR}-backup`;
+const RESTORE_DIR = `${ROOT_KEY_DATA_DIR}-restored`;
 /** A UID token file for `agent` and `run`. */
 const AGENT_DIR = join(tmpdir(), `tessera-cli-agent-${process.pid}`);
 
@@ -741,6 +743,8 @@ describe('--json on every command', () => {
     ['list-leaks', '--outcome', 'revoked'],
     ['root-key', 'rotate', '--data-dir', ROOT_KEY_DATA_DIR],
     ['root-key', 'split', '--data-dir', ROOT_KEY_DATA_DIR, '--shares', '3', '--threshold', '2'],
+    ['backup', '--data-dir', ROOT_KEY_DATA_DIR, '--out', BACKUP_DIR, '--include-root-key'],
+    ['restore', '--from', BACKUP_DIR, '--data-dir', RESTORE_DIR],
     ['unseal', '--share', '-'],
     [
       'agent',
@@ -770,6 +774,8 @@ describe('--json on every command', () => {
   });
   afterAll(async () => {
     await rm(ROOT_KEY_DATA_DIR, { recursive: true, force: true });
+    await rm(BACKUP_DIR, { recursive: true, force: true });
+    await rm(RESTORE_DIR, { recursive: true, force: true });
     await rm(AGENT_DIR, { recursive: true, force: true });
   });
   it.each(cases)('%s %s %s', async (...argv) => {

@@ -11,6 +11,7 @@ import { auditCommands } from './audit.command.js';
 import { auditVerifyCommands } from './audit-verify.command.js';
 import { authCommands } from './auth.command.js';
 import { authMethodCommands } from './auth-method.command.js';
+import { backupCommands } from './backup.command.js';
 import { certCommands } from './cert.command.js';
 import { CLI_VERSION, type CliIo, CommandContext, type CommandSpec, GLOBAL_OPTIONS } from './cli.context.js';
 import {
@@ -60,6 +61,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...dynamicSecretCommands,
   ...scanCommands,
   ...rootKeyCommands,
+  ...backupCommands,
   ...unsealCommands,
   ...agentCommands,
   ...runCommands,

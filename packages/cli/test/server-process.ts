@@ -59,7 +59,10 @@ export async function startServerProcess(
       () => false,
     );
     if (ok) break;
-    if (i > startTimeoutMs / 50) throw new Error(`server did not start:\n${log}`);
+    // A loaded CI machine can take many seconds to start a server; stop waiting if it exited.
+    if (i > Math.max(startTimeoutMs, 60_000) / 50 || server.exitCode !== null)
+      throw new Error(`server did not start:
+${log}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return {

@@ -13,6 +13,12 @@ export {
   type TesseraOptions,
   verifyAuditLedgerOffline,
 } from './server.js';
+export {
+  type BackupManifest,
+  backupDataDir,
+  type RestoreReport,
+  restoreDataDir,
+} from './storage/backup.js';
 export { type RootKeySplit, removeRootKeyFile, splitRootKeyOffline } from './unseal/root-key-split.js';
 export {
   chooseStartMode,

@@ -5,7 +5,7 @@ export interface AuditSinksConfig {
   /** JSON-lines file, or null (`TESSERA_AUDIT_FILE=off`). */
   file: { path: string; maxBytes: number; keep: number } | null;
   syslog: { transport: 'udp' | 'tcp'; host: string; port: number; facility: number; appName: string } | null;
-  webhook: { url: string; maxQueue: number; batchSize: number } | null;
+  webhook: { url: string; maxQueue: number; batchSize: number; timeoutMs: number } | null;
   retryInitialMs: number;
   retryMaxMs: number;
   /** Ledger size bound in events; an alert fires at 90 %. 0: unbounded. */
@@ -101,6 +101,14 @@ export function loadAuditSinksConfig(
           10_000_000,
         ),
         batchSize: integer('TESSERA_AUDIT_WEBHOOK_BATCH', env.TESSERA_AUDIT_WEBHOOK_BATCH, 100, 1, 10_000),
+        /** A collector that accepts the connection but never answers counts as failing after this. */
+        timeoutMs: integer(
+          'TESSERA_AUDIT_WEBHOOK_TIMEOUT_MS',
+          env.TESSERA_AUDIT_WEBHOOK_TIMEOUT_MS,
+          5_000,
+          50,
+          300_000,
+        ),
       }
     : null;
   return {

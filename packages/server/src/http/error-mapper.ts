@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { type ErrorCode, ErrorCodes, TesseraError } from '../core/shared/errors.js';
+import { type ErrorCode, ErrorCodes, TesseraError, unavailable } from '../core/shared/errors.js';
+import { classifyStoreFailure } from '../storage/store-errors.js';
 
 /** The only place where error codes become HTTP statuses (DESIGN §4.4). */
 export const STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -38,6 +39,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   TESSERA_SECRET_INTEGRITY: 500,
   TESSERA_UNAVAILABLE: 503,
   TESSERA_AUDIT_UNAVAILABLE: 503,
+  TESSERA_STORAGE_FULL: 507,
   TESSERA_SEALED: 503,
   TESSERA_APPROVAL_SELF: 403,
   TESSERA_APPROVAL_NOT_APPROVER: 403,
@@ -55,7 +57,15 @@ function isUniqueViolation(error: unknown): boolean {
 
 /** Turns anything thrown into a TesseraError; unknown errors become a bare 500 with no detail. */
 export function toTesseraError(error: unknown): TesseraError {
+  const store = classifyStoreFailure(error);
+  if (store === 'full')
+    return new TesseraError(
+      ErrorCodes.STORAGE_FULL,
+      'The server cannot store this change: its storage is full. Reads go on; try again once space is freed.',
+      { internalReason: 'storage_full', cause: error },
+    );
   if (error instanceof TesseraError) return error;
+  if (store === 'unavailable') return unavailable('store_unavailable', error);
   const fe = error as FastifyError;
   if (fe?.validation) {
     const first = fe.validation[0];
@@ -69,6 +79,13 @@ export function toTesseraError(error: unknown): TesseraError {
       },
     );
   }
+  // PostgreSQL refuses a NUL byte or an unencodable character in text (SQLite stores it): bad input.
+  const pgCode = (error as { code?: unknown } | null)?.code;
+  if (pgCode === '22021' || pgCode === '22P05')
+    return new TesseraError(
+      ErrorCodes.VALIDATION_FAILED,
+      'The request contains a character that is not allowed (NUL).',
+    );
   if (isUniqueViolation(error))
     return new TesseraError(ErrorCodes.CONFLICT, 'A resource with this name or id already exists.');
   switch (fe?.code) {
@@ -116,8 +133,18 @@ export function classifyError(
 /** When a refused caller may try again: without a window of its own, a quota frees up in about this. */
 const DEFAULT_RETRY_AFTER_SECONDS = 30;
 
-/** Every 429 says when to come back (`Retry-After`, whole seconds, RFC 9110 §10.2.3). */
+/** A 503 (store or audit sink unavailable) or 507 is retried by clients after this: short, it heals. */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Every 429, 503 and 507 says when to come back (`Retry-After`, whole seconds, RFC 9110 §10.2.3):
+ * a load balancer or client retries a 503 on another node (issue 19).
+ */
 export function setRetryAfter(reply: FastifyReply, e: TesseraError, status: number): void {
+  if (status === 503 || status === 507) {
+    reply.header('retry-after', String(e.code === ErrorCodes.SEALED ? 60 : UNAVAILABLE_RETRY_AFTER_SECONDS));
+    return;
+  }
   if (status !== 429) return;
   const seconds = e.details?.retryAfterSeconds;
   reply.header(

@@ -46,6 +46,12 @@ export interface Store {
  * prepared statements by SQL text. The set of distinct statements is small and fixed by the code
  * (values are always bound parameters), so the cache is bounded in practice; a cap guards anyway.
  */
+/** What `rollback` runs when there is no transaction left to roll back. */
+const NO_OP_STATEMENT = {
+  reader: false,
+  run: () => ({ changes: 0, lastInsertRowid: 0 }),
+} as unknown as SqliteStatement;
+
 function withStatementCache(database: SqliteDatabase) {
   const cache = new Map<string, SqliteStatement>();
   // Separate statements for direct execution: raw mode is a statement's state, and Kysely's reads
@@ -82,6 +88,9 @@ function withStatementCache(database: SqliteDatabase) {
       });
     },
     prepare(sql: string) {
+      // SQLite rolls a transaction back by itself when a write or the commit fails for lack of
+      // space or an I/O error; Kysely's rollback would then fail and hide that cause (issue 19).
+      if (sql === 'rollback' && !database.inTransaction) return NO_OP_STATEMENT;
       let statement = cache.get(sql);
       if (!statement) {
         if (cache.size >= 2000) cache.clear();
@@ -136,7 +145,17 @@ export function openStore(url: string): Store {
             : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
       },
     };
-    const pool = new pg.Pool(pgConfig);
+    const pool = new pg.Pool({
+      ...pgConfig,
+      // A store that does not answer fails the request (a retryable 503) instead of hanging it.
+      connectionTimeoutMillis: 5_000,
+    });
+    // An idle connection dropped by the server (PostgreSQL restarting: 57P01) is an 'error' event
+    // on the pool; unhandled, it would end the process. The pool discards that client and opens a
+    // new one on the next query; queries in flight see their own error (a 503, issue 19).
+    pool.on('error', () => {});
+    // The same for a client checked out between two statements (a transaction, the group commit).
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', direct: null, pgConfig, close: () => db.destroy() };
   }

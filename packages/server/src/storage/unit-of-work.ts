@@ -85,8 +85,14 @@ export function createGroupCommitUnitOfWork(
       await statement(trx, 'release savepoint unit');
       job.outcome = { ok: true, value };
     } catch (error) {
-      await statement(trx, 'rollback to savepoint unit');
-      await statement(trx, 'release savepoint unit');
+      try {
+        await statement(trx, 'rollback to savepoint unit');
+        await statement(trx, 'release savepoint unit');
+      } catch {
+        // The transaction itself is gone (SQLite rolls it back on SQLITE_FULL or an I/O error): the
+        // batch fails with the unit's own error, so the caller learns the cause (a full disk: 507).
+        throw error;
+      }
       memory?.restore(before);
       job.afterCommit = [];
       job.outcome = { ok: false, error };
@@ -108,24 +114,40 @@ export function createGroupCommitUnitOfWork(
     let current: Job | null = null;
     let unitThrew = false;
     const savepointsFirst = !single && !store.direct;
-    const attempt = (savepoints: boolean) =>
-      store.db.transaction().execute(async (trx) => {
-        await options.begin?.(trx);
-        const repos = makeRepos(trx, (fn) => current!.afterCommit.push(fn));
-        for (const job of batch) {
-          current = job;
+    // If SQLite already rolled the transaction back (SQLITE_FULL, an I/O error), Kysely's rollback
+    // fails too and would hide the cause: the error thrown inside the transaction wins.
+    const attempt = async (savepoints: boolean) => {
+      let inner: unknown;
+      try {
+        await store.db.transaction().execute(async (trx) => {
           try {
-            await runJob(trx, repos, job, savepoints);
+            await body(trx, savepoints);
           } catch (error) {
-            unitThrew = true;
+            inner = error;
             throw error;
           }
-          // Without a savepoint to release, check the transaction is still there: a unit that lost
-          // it must not let the next ones autocommit.
-          if (!savepoints && store.direct && !store.direct.inTransaction())
-            throw unavailable('transaction_lost');
+        });
+      } catch (error) {
+        throw inner ?? error;
+      }
+    };
+    const body = async (trx: Kysely<Database>, savepoints: boolean) => {
+      await options.begin?.(trx);
+      const repos = makeRepos(trx, (fn) => current!.afterCommit.push(fn));
+      for (const job of batch) {
+        current = job;
+        try {
+          await runJob(trx, repos, job, savepoints);
+        } catch (error) {
+          unitThrew = true;
+          throw error;
         }
-      });
+        // Without a savepoint to release, check the transaction is still there: a unit that lost
+        // it must not let the next ones autocommit.
+        if (!savepoints && store.direct && !store.direct.inTransaction())
+          throw unavailable('transaction_lost');
+      }
+    };
     try {
       try {
         // Optimistic on SQLite only: there a lost transaction is seen without a round trip.

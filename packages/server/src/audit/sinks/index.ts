@@ -17,7 +17,8 @@ export function createConfiguredSinks(config: AuditSinksConfig): AuditSink[] {
   const sinks: AuditSink[] = [];
   if (config.file) sinks.push(createFileSink(config.file));
   if (config.syslog) sinks.push(createSyslogSink(config.syslog));
-  if (config.webhook) sinks.push(createWebhookSink({ url: config.webhook.url }));
+  if (config.webhook)
+    sinks.push(createWebhookSink({ url: config.webhook.url, timeoutMs: config.webhook.timeoutMs }));
   return sinks;
 }
 

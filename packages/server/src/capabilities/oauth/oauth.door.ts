@@ -248,6 +248,12 @@ function renderError(error: unknown, request: FastifyRequest, reply: FastifyRepl
   }
   // Fastify's own refusals (size, media type, malformed body) and anything unexpected.
   const { error: e, status } = classifyError(error, request);
+  // The store or the audit sinks are unavailable, or the disk is full: retryable (RFC 6749 §4.1.2.1).
+  if (status === 503 || status === 507)
+    return reply
+      .status(503)
+      .header('retry-after', '1')
+      .send({ error: 'temporarily_unavailable', error_description: e.message });
   if (status >= 500)
     return reply.status(500).send({ error: 'server_error', error_description: 'Internal error.' });
   return reply.status(status).send({ error: 'invalid_request', error_description: e.message });
