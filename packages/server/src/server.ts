@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointFile, createLedger } from './audit/audit.ledger.js';
+import { createConfigModule } from './capabilities/config/config.module.js';
 import { createFederationModule } from './capabilities/federation/federation.module.js';
 import { oauthDoor } from './capabilities/oauth/oauth.door.js';
 import { createOAuthModule } from './capabilities/oauth/oauth.module.js';
@@ -101,6 +102,8 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   });
   const federation = createFederationModule(platform, { registry: authentication.services.registry });
   const extensions = (options.capabilities ?? []).map((create) => create(platform));
+  // Last: it plans every kind the modules above registered (ADR 0021).
+  const configAsCode = createConfigModule(platform);
   const modules: CapabilityModule[] = [
     sessions,
     identities,
@@ -115,6 +118,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     oauth,
     federation,
     ...extensions,
+    configAsCode,
   ];
 
   try {
@@ -188,7 +192,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   let closed = false;
   return {
     app,
-    config,
+    configAsCode,
     clock,
     store: platform.store,
     uow: platform.uow,

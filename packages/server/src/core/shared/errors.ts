@@ -50,6 +50,12 @@ export const ErrorCodes = {
    * password, unreachable host, missing privilege, missing database): `details.reason` says which.
    */
   TARGET_REJECTED: 'TESSERA_TARGET_REJECTED',
+  /** Identity-as-code files with problems (`details.problems`: file, line, column, message); nothing applied. */
+  CONFIG_INVALID: 'TESSERA_CONFIG_INVALID',
+  /** The reviewed plan's hash no longer matches what applying the files would do now. */
+  CONFIG_PLAN_STALE: 'TESSERA_CONFIG_PLAN_STALE',
+  /** The plan deletes objects and the apply did not allow deletions. */
+  CONFIG_DELETE_REFUSED: 'TESSERA_CONFIG_DELETE_REFUSED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
