@@ -184,7 +184,7 @@ export function buildPlan(
     const specs = new Map([...mine].map(([n, d]) => [n, d.spec]));
     const cycle = findCycle([...specs.keys()], sameKindEdges(kind, specs));
     if (cycle) {
-      const d = mine.get(cycle[0])!;
+      const d = mine.get(cycle[0] as string) as Desired;
       const ref = (kind.references?.(d.spec) ?? []).find((r) => r.kind === kind.key && r.name === cycle[1]);
       problems.push({
         ...d.decl.at(ref?.path ?? ['name']),

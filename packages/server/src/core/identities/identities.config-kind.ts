@@ -111,18 +111,19 @@ export function identityConfigKind(deps: {
         return;
       }
       const current = await r.identities.getByName(change.name);
-      if (!current) return;
+      if (!current) return undefined;
       if (change.op === 'delete') {
         await r.identities.update({ ...current, state: 'retired', retiredAtMs: now, updatedAtMs: now });
         await deps.events.publish(r, 'identity.deactivated', { identityId: current.id, state: 'retired' });
         await r.audit.append(event('identity.retired', current), ctx, now);
-        return;
+        return undefined;
       }
       const next: Identity = { ...current, ...change.desired!, updatedAtMs: now };
       await r.identities.update(next);
       if (current.state === 'active' && next.state === 'suspended')
         await deps.events.publish(r, 'identity.deactivated', { identityId: current.id, state: 'suspended' });
       await r.audit.append(event('identity.updated', next, { changed: change.fields }), ctx, now);
+      return undefined;
     },
   };
 }

@@ -57,7 +57,7 @@ export interface ConfigChange<S extends ConfigSpec = ConfigSpec> {
  * What applying one change may hand back: a credential the server generated for a created object
  * (an access key), shown once in the apply's answer like the API's own create does.
  */
-export type ConfigApplied = { credential: Readonly<Record<string, string>> } | undefined | void;
+export type ConfigApplied = { credential: Readonly<Record<string, string>> } | undefined;
 
 /** One kind of declarable object. */
 export interface ConfigKind<S extends ConfigSpec = ConfigSpec> {
