@@ -19,6 +19,7 @@ import {
   toErrorReport,
   UsageError,
 } from './cli.errors.js';
+import { configCommands } from './config.command.js';
 import { dynamicSecretCommands } from './dynamic-secret.command.js';
 import { identityCommands } from './identity.command.js';
 import { oauthClientCommands } from './oauth-client.command.js';
@@ -44,6 +45,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...identityCommands,
   ...roleCommands,
   ...accessCommands,
+  ...configCommands,
   ...auditCommands,
   ...auditVerifyCommands,
   ...secretCommands,

@@ -6,6 +6,7 @@ import type { Clock } from '../../core/shared/platform.port.js';
 import type { ReadRepos, UnitOfWork } from '../../core/shared/unit-of-work.js';
 import { type ConfigFile, createFileReader, type LocatedProblem } from './config.files.js';
 import { buildPlan, type Plan } from './config.plan.js';
+import { configFileSchema } from './config.schema.js';
 
 /** What the apply answers: the plan it ran, and credentials generated for created objects (once). */
 export interface ApplyResult {
@@ -24,11 +25,14 @@ export type Permits = (action: Action, resource: Resource) => Promise<boolean>;
 
 const MAX_PROBLEMS = 200;
 
+const byPlace = (a: LocatedProblem, b: LocatedProblem) =>
+  a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column;
+
 const invalid = (problems: LocatedProblem[]) =>
   new TesseraError(
     ErrorCodes.CONFIG_INVALID,
     `The configuration has ${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was applied.`,
-    { details: { problems: problems.slice(0, MAX_PROBLEMS) } },
+    { details: { problems: [...problems].sort(byPlace).slice(0, MAX_PROBLEMS) } },
   );
 
 const resourceOf = (kind: ConfigKind, name: string): Resource => ({
@@ -137,7 +141,14 @@ export function createConfigService(deps: { uow: UnitOfWork; clock: Clock; kinds
     return document;
   }
 
-  return { plan, apply, export: exportConfig, kinds: () => kinds.ordered() };
+  return {
+    plan,
+    apply,
+    export: exportConfig,
+    kinds: () => kinds.ordered(),
+    /** The JSON Schema of the files (`npm run gen:config-schema` writes it to schemas/). */
+    schema: () => configFileSchema(kinds.ordered()),
+  };
 }
 
 export type ConfigService = ReturnType<typeof createConfigService>;
