@@ -240,7 +240,16 @@ const OAUTH_CLIENT = {
   updatedAt: '2025-06-01T10:00:00.000Z',
 };
 
+const NO_CHANGES = {
+  changes: [],
+  summary: { create: 0, update: 0, delete: 0 },
+  hash: `sha256:${'0'.repeat(64)}`,
+};
+
 const ROUTES: Record<string, Handler> = {
+  'POST /v1/config/plan': () => [200, NO_CHANGES],
+  'POST /v1/config/apply': () => [200, { plan: NO_CHANGES, issued: [] }],
+  'GET /v1/config/export': () => [200, { document: { version: 1, identities: [] } }],
   'POST /v1/auth': () => [
     200,
     {
@@ -596,6 +605,9 @@ describe('--json on every command', () => {
     ['renew-lease', '--lease-id', 'l-1'],
     ['revoke-lease', '--lease-id', 'l-1'],
     ['sweep-dynamic-secret', '--name', '/prod/pg'],
+    ['plan', '--file', join(AGENT_DIR, 'identity.yaml')],
+    ['apply', '--file', join(AGENT_DIR, 'identity.yaml'), '--plan-hash', NO_CHANGES.hash],
+    ['export'],
     ['root-key', 'rotate', '--data-dir', ROOT_KEY_DATA_DIR],
     ['root-key', 'split', '--data-dir', ROOT_KEY_DATA_DIR, '--shares', '3', '--threshold', '2'],
     ['unseal', '--share', '-'],
@@ -624,6 +636,7 @@ describe('--json on every command', () => {
     await initDataDir(loadConfig({ dataDir: ROOT_KEY_DATA_DIR, logLevel: 'silent' }, {}));
     await mkdir(AGENT_DIR, { recursive: true });
     await writeFile(join(AGENT_DIR, 'token'), 'UID_TOKEN=u-X\n', { mode: 0o600 });
+    await writeFile(join(AGENT_DIR, 'identity.yaml'), 'version: 1\nidentities: []\n');
   });
   afterAll(async () => {
     await rm(ROOT_KEY_DATA_DIR, { recursive: true, force: true });
