@@ -203,7 +203,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return 0;
   } catch (err) {
     if (err instanceof CommandExit) return err.exitCode;
-    return fail(io, err, wantsJson, name, url);
+    const code = fail(io, err, wantsJson, name, url);
+    return code === EXIT_USAGE && command.usageExitCode !== undefined ? command.usageExitCode : code;
   }
 }
 

@@ -13,7 +13,7 @@ import type { ConfigFileInput, ConfigPlan } from '@tessera/sdk';
 import { stringify } from 'yaml';
 import type { ArgReader, OptionSpecs } from './argv.parser.js';
 import type { CommandContext, CommandSpec } from './cli.context.js';
-import { CommandExit, EXIT_FAILURE, UsageError } from './cli.errors.js';
+import { CliError, CommandExit, EXIT_FAILURE, UsageError } from './cli.errors.js';
 
 /** `plan` found changes: what CI fails on to report drift. */
 export const EXIT_CHANGES = 2;
@@ -51,7 +51,8 @@ async function readFiles(args: ArgReader): Promise<ConfigFileInput[]> {
   if (given.length === 0) throw new UsageError('give the files to plan: --file PATH (a file or a directory)');
   const paths: string[] = [];
   for (const path of given) await collect(path, paths);
-  if (paths.length === 0) throw new UsageError(`no *.yaml files in ${given.join(', ')}`);
+  if (paths.length === 0)
+    throw new CliError('TESSERA_CONFIG_NO_FILES', `no *.yaml files in ${given.join(', ')}`);
   return Promise.all(paths.map(async (path) => ({ path, text: await readFile(path, 'utf8') })));
 }
 
@@ -107,6 +108,8 @@ const plan: CommandSpec = {
     'Give the printed plan hash to `tessera apply --plan-hash` so that what was reviewed is what runs.',
   options: FILES,
   examples: ['tessera plan -f identity/', 'tessera plan -f identity/ --json'],
+  // 2 means "changes": a mistyped option must not read as drift.
+  usageExitCode: EXIT_FAILURE,
   async run(ctx, args) {
     const files = await readFiles(args);
     const result = await reportingProblems(ctx, () => ctx.withAdmin((t) => ctx.client.planConfig(t, files)));

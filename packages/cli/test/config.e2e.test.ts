@@ -89,6 +89,9 @@ describe('tessera plan, apply and export against a real server', () => {
       `${bad}:4:11: identities[0].ownr: unknown key "ownr"`,
       '3 problems; nothing was applied.',
     ]);
+    // A usage mistake is an error (1), not "changes" (2).
+    expect((await tessera(['plan', '--fil', bad], env)).code).toBe(1);
+    expect((await tessera(['plan', '-f', join(dir, 'data', 'audit')], env)).code).toBe(1);
     const json = await tessera(['plan', '-f', bad, '--json'], env);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout).error.problems).toHaveLength(3);

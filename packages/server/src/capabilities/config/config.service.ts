@@ -136,7 +136,7 @@ export function createConfigService(deps: { uow: UnitOfWork; clock: Clock; kinds
         .filter((o) => names.has(o.spec.name))
         .map((o) => o.spec)
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      if (specs.length > 0) document[kind.key] = specs;
+      document[kind.key] = specs; // empty lists too: every kind has its file
     }
     return document;
   }
