@@ -223,6 +223,25 @@ roles:
     );
   });
 
+  it('refuses a credential written in a file, without echoing it', async () => {
+    const auth = await s.call('POST', '/v1/auth-methods', {
+      token: s.adminToken,
+      body: { type: 'access_key', name: 'leaky-key' },
+    });
+    const key = auth.body.accessKey as string;
+    const text = BASE.replace('owner: bob@example.com', `owner: bob@example.com\n    description: "${key}"`);
+    const problems = await problemsOf(text);
+    expect(problems).toEqual([
+      expect.objectContaining({
+        line: lineOf(text, 'description:'),
+        message:
+          'identities[1].description: this looks like an access key; a file never holds a secret (issue it out of band)',
+      }),
+    ]);
+    expect(JSON.stringify(problems)).not.toContain(key.slice(4));
+    await s.call('DELETE', `/v1/auth-methods/${auth.body.authMethod.id}`, { token: s.adminToken });
+  });
+
   it('reports cycles', async () => {
     const cyclic = BASE.replace(
       '      - authMethod: billing-uid\n',

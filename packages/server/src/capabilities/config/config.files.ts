@@ -6,6 +6,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
 import type { ConfigKind, ConfigPath, ConfigSpec } from '../../core/shared/config-kinds.js';
+import { hasValidChecksum } from '../../crypto/credentials.js';
 import { configFileSchema } from './config.schema.js';
 
 /** One file as the caller sends it. */
@@ -66,6 +67,33 @@ function describe(error: ErrorObject): { path: Array<string | number>; message: 
     default:
       return { path, message: error.message ?? 'is not valid' };
   }
+}
+
+const CREDENTIAL_PREFIXES: ReadonlyArray<readonly [string, string]> = [
+  ['u-', 'a UID token'],
+  ['tak-', 'an access key'],
+  ['tcs-', 'an OAuth client secret'],
+  ['trt-', 'a registration access token'],
+];
+const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
+
+/**
+ * Strings that are credentials (Tessera's, recognised by prefix and checksum; PEM private keys),
+ * wherever they are: secrets are referenced, never written in a file (ADR 0021).
+ */
+function inlinedSecrets(
+  value: unknown,
+  path: Array<string | number> = [],
+): Array<{ path: ConfigPath; what: string }> {
+  if (typeof value === 'string') {
+    if (PRIVATE_KEY.test(value)) return [{ path, what: 'a private key' }];
+    const hit = CREDENTIAL_PREFIXES.find(([prefix]) => hasValidChecksum(value.trim(), prefix));
+    return hit ? [{ path, what: hit[1] }] : [];
+  }
+  if (Array.isArray(value)) return value.flatMap((v, i) => inlinedSecrets(v, [...path, i]));
+  if (value && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => inlinedSecrets(v, [...path, k]));
+  return [];
 }
 
 /** `roles[2].rules[0].path`: a path as people read it. */
@@ -162,6 +190,11 @@ export function createFileReader(kinds: () => readonly ConfigKind[]) {
           problems.push({ ...at(path), message: `${field}${message}` });
         }
         if (errors.length > 0) continue;
+        for (const { path, what } of inlinedSecrets(value))
+          problems.push({
+            ...at(path),
+            message: `${pathText(path)}: this looks like ${what}; a file never holds a secret (issue it out of band)`,
+          });
         for (const kind of kinds()) {
           const list = (value as Record<string, unknown>)[kind.key] as ConfigSpec[] | undefined;
           list?.forEach((spec, i) => {
