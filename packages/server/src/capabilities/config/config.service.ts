@@ -4,7 +4,7 @@ import type { RequestContext } from '../../core/shared/context.js';
 import { ErrorCodes, forbidden, TesseraError } from '../../core/shared/errors.js';
 import type { Clock } from '../../core/shared/platform.port.js';
 import type { ReadRepos, UnitOfWork } from '../../core/shared/unit-of-work.js';
-import { type ConfigFile, createFileReader, type LocatedProblem } from './config.files.js';
+import { type ConfigFile, createFileReader, type Declared, type LocatedProblem } from './config.files.js';
 import { buildPlan, type Plan } from './config.plan.js';
 import { configFileSchema } from './config.schema.js';
 
@@ -51,9 +51,14 @@ export function createConfigService(deps: { uow: UnitOfWork; clock: Clock; kinds
     return live;
   }
 
-  function planOver(files: readonly ConfigFile[], live: Map<string, LiveConfigObject[]>): Plan {
+  /** The files read and checked once: parsing is most of a plan's cost (BENCHMARKS.md). */
+  function checked(files: readonly ConfigFile[]): Declared[] {
     const { declared, problems } = read(files);
     if (problems.length > 0) throw invalid(problems);
+    return declared;
+  }
+
+  function planOver(declared: readonly Declared[], live: Map<string, LiveConfigObject[]>): Plan {
     const result = buildPlan(kinds.ordered(), declared, live);
     if ('problems' in result) throw invalid(result.problems);
     return result.plan;
@@ -63,9 +68,8 @@ export function createConfigService(deps: { uow: UnitOfWork; clock: Clock; kinds
 
   async function plan(files: readonly ConfigFile[]): Promise<Omit<Plan, 'work'>> {
     // Files are checked before the store is read: a bad file costs no read.
-    const { problems } = read(files);
-    if (problems.length > 0) throw invalid(problems);
-    return publicPlan(planOver(files, await uow.read(liveOf)));
+    const declared = checked(files);
+    return publicPlan(planOver(declared, await uow.read(liveOf)));
   }
 
   async function apply(
@@ -74,14 +78,15 @@ export function createConfigService(deps: { uow: UnitOfWork; clock: Clock; kinds
     ctx: RequestContext,
     permits: Permits,
   ): Promise<ApplyResult> {
-    const checked = await plan(files);
-    if (options.planHash !== undefined && options.planHash !== checked.hash)
+    const declared = checked(files);
+    const reviewed = publicPlan(planOver(declared, await uow.read(liveOf)));
+    if (options.planHash !== undefined && options.planHash !== reviewed.hash)
       throw new TesseraError(
         ErrorCodes.CONFIG_PLAN_STALE,
         'The reviewed plan no longer matches what applying these files would do; plan again and review.',
-        { details: { expected: options.planHash.slice(0, 80), actual: checked.hash } },
+        { details: { expected: options.planHash.slice(0, 80), actual: reviewed.hash } },
       );
-    const deletes = checked.changes.filter((c) => c.op === 'delete');
+    const deletes = reviewed.changes.filter((c) => c.op === 'delete');
     if (deletes.length > 0 && !options.allowDelete)
       throw new TesseraError(
         ErrorCodes.CONFIG_DELETE_REFUSED,
@@ -90,15 +95,15 @@ export function createConfigService(deps: { uow: UnitOfWork; clock: Clock; kinds
       );
     // Each change needs its own right (create, update or delete on that object), checked before
     // anything is written; then the same plan runs in one transaction.
-    for (const change of checked.changes) {
+    for (const change of reviewed.changes) {
       const kind = kinds.get(change.kind)!;
       if (!(await permits(change.op, resourceOf(kind, change.name))))
         throw forbidden(`no ${change.op} right on ${kind.resourceType} ${change.name}`);
     }
     const now = clock.nowMs();
     return uow.write(async (r) => {
-      const current = planOver(files, await liveOf(r));
-      if (current.hash !== checked.hash)
+      const current = planOver(declared, await liveOf(r));
+      if (current.hash !== reviewed.hash)
         throw new TesseraError(
           ErrorCodes.CONFIG_PLAN_STALE,
           'The live configuration changed while applying; nothing was applied. Plan again.',
