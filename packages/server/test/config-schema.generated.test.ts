@@ -15,7 +15,7 @@ describe('schemas/tessera-config.schema.json', () => {
       readFileSync(committed, 'utf8'),
       'schemas/tessera-config.schema.json does not match the registered config kinds: run `npm run gen:config-schema` and commit the result',
     ).toBe(await generate());
-  });
+  }, 120_000); // builds a server and runs Biome: slow on a loaded machine
 
   it('accepts the example repository files, as an editor would check them', () => {
     const validate = new Ajv({ allErrors: true, strict: false }).compile(
