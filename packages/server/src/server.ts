@@ -1,10 +1,13 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointFile, createLedger } from './audit/audit.ledger.js';
+import { createApprovalsModule } from './capabilities/approvals/approvals.module.js';
 import { createConfigModule } from './capabilities/config/config.module.js';
 import { createFederationModule } from './capabilities/federation/federation.module.js';
+import { createJitModule } from './capabilities/jit/jit.module.js';
 import { oauthDoor } from './capabilities/oauth/oauth.door.js';
 import { createOAuthModule } from './capabilities/oauth/oauth.module.js';
+import { createPeopleModule } from './capabilities/people/people.module.js';
 import type { Config } from './config/config.js';
 import type { LedgerReport } from './core/audit/audit.verify.js';
 import { ADMIN_ROLE_ID } from './core/roles/roles.model.js';
@@ -101,6 +104,16 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     access: access.services.access,
   });
   const federation = createFederationModule(platform, { registry: authentication.services.registry });
+  const people = createPeopleModule(platform, {
+    sessions: sessions.services.sessions,
+    authMethods: authentication.services.authMethods,
+    roles: access.services.roles,
+  });
+  const approvals = createApprovalsModule(platform, { personOf: people.services.people.personOf });
+  const jit = createJitModule(platform, {
+    roles: access.services.roles,
+    approvals: approvals.services.approvals,
+  });
   const extensions = (options.capabilities ?? []).map((create) => create(platform));
   // Last: it plans every kind the modules above registered (ADR 0021).
   const configAsCode = createConfigModule(platform);
@@ -117,6 +130,9 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     system,
     oauth,
     federation,
+    people,
+    approvals,
+    jit,
     ...extensions,
     configAsCode,
   ];
@@ -207,6 +223,9 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
       ...secrets.services,
       ...dynamic.services,
       ...rotated.services,
+      ...approvals.services,
+      ...people.services,
+      ...jit.services,
     },
     /** Runs the lease reaper now (the job runs it every few seconds). */
     reapLeases: () => dynamic.services.leases.reap(),

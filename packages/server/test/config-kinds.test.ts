@@ -39,6 +39,8 @@ function createGadgetsModule(platform: Platform) {
     },
   };
   platform.configKinds.register(kind);
+  // Methods this capability creates for itself (as people do, one per person) are the server's.
+  platform.configKinds.ownedByServer('authMethods', (m) => m.name.startsWith('gadget-internal-'));
   gadgets.set('factory-made', { name: 'factory-made', identity: 'tessera-admin', size: 9 });
   return { name: 'gadgets', services: {} };
 }
@@ -72,6 +74,22 @@ gadgets:
     const exported = await s.call('GET', '/v1/config/export', { token: s.adminToken });
     // The server's own gadget is not exported.
     expect(exported.body.document.gadgets).toEqual([{ name: 'widget', identity: 'gadget-owner', size: 3 }]);
+    expect((await call('plan', { files: files(FILE) })).body.changes).toEqual([]);
+  });
+
+  it("leaves out another kind's objects a capability declared the server's own, and their identities", async () => {
+    const made = await s.call('POST', '/v1/auth-methods', {
+      token: s.adminToken,
+      body: { type: 'access_key', name: 'gadget-internal-1' },
+    });
+    expect(made.status).toBe(201);
+    s.track(made.body.accessKey);
+    const exported = await s.call('GET', '/v1/config/export', { token: s.adminToken });
+    const names = [...exported.body.document.authMethods, ...exported.body.document.identities].map(
+      (o: any) => o.name,
+    );
+    expect(names).not.toContain('gadget-internal-1');
+    // Not in the files, yet not planned for deletion.
     expect((await call('plan', { files: files(FILE) })).body.changes).toEqual([]);
   });
 

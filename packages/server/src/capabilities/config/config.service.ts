@@ -47,7 +47,15 @@ export function createConfigService(deps: { uow: UnitOfWork; clock: Clock; kinds
 
   async function liveOf(r: ReadRepos): Promise<Map<string, LiveConfigObject[]>> {
     const live = new Map<string, LiveConfigObject[]>();
-    for (const kind of kinds.ordered()) live.set(kind.key, await kind.live(r));
+    for (const kind of kinds.ordered()) {
+      const objects = await kind.live(r);
+      live.set(
+        kind.key,
+        objects.map((o) =>
+          !o.system && kinds.isOwnedByServer(kind.key, o.spec) ? { ...o, system: true } : o,
+        ),
+      );
+    }
     return live;
   }
 

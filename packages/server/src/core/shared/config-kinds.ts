@@ -88,6 +88,24 @@ export interface ConfigKind<S extends ConfigSpec = ConfigSpec> {
 /** The kinds, in registration order; a key is registered once. */
 export class ConfigKindRegistry {
   readonly #kinds = new Map<string, ConfigKind>();
+  readonly #owned = new Map<string, Array<(spec: ConfigSpec) => boolean>>();
+
+  /**
+   * Declares live objects of another capability's kind as the server's own (ADR 0021): a capability
+   * that creates, say, an access-key method per signed-in person marks those methods so, and they
+   * (and what they refer to) are never exported, updated or planned for deletion.
+   */
+  ownedByServer(key: string, isOwned: (spec: ConfigSpec) => boolean): this {
+    const list = this.#owned.get(key) ?? [];
+    list.push(isOwned);
+    this.#owned.set(key, list);
+    return this;
+  }
+
+  /** True when a capability declared this live object the server's own. */
+  isOwnedByServer(key: string, spec: ConfigSpec): boolean {
+    return (this.#owned.get(key) ?? []).some((isOwned) => isOwned(spec));
+  }
 
   register<S extends ConfigSpec>(kind: ConfigKind<S>): this {
     if (this.#kinds.has(kind.key)) throw new Error(`config kind "${kind.key}" is registered twice`);
