@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from './lib/args.mjs';
+import { pgDatabase } from './lib/pg-database.mjs';
 import { assertBuilt, importServer, serverDist } from './lib/server-dist.mjs';
 import { installSqlTrace } from './lib/sql-trace.mjs';
 import { median } from './lib/stats.mjs';
@@ -76,28 +77,9 @@ async function pgReachable() {
   }
 }
 
-async function pgDatabase() {
-  const name = `tessera_bench_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
-}
-
 async function runStore(kind) {
   const dataDir = mkdtempSync(join(tmpdir(), `tessera-revoke-${kind}-`));
-  const database = kind === 'postgres' ? await pgDatabase() : null;
+  const database = kind === 'postgres' ? await pgDatabase(PG_ADMIN_URL) : null;
   const config = loadConfig(
     {
       port: 0,

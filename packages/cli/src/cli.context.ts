@@ -62,6 +62,11 @@ export interface CommandSpec {
   positionals?: string;
   options: OptionSpecs;
   examples: readonly string[];
+  /**
+   * Exit status of a usage mistake, when 2 means something else for this command (`plan`: 2 is
+   * "changes"); default 2.
+   */
+  usageExitCode?: number;
   run(ctx: CommandContext, args: ArgReader): Promise<void>;
 }
 

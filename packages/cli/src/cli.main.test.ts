@@ -293,6 +293,12 @@ const CERT = {
   notAfter: '2026-01-01T01:00:00.000Z',
   revokedAt: null,
 };
+const NO_CHANGES = {
+  changes: [],
+  summary: { create: 0, update: 0, delete: 0 },
+  hash: `sha256:${'0'.repeat(64)}`,
+};
+
 const ROUTES: Record<string, Handler> = {
   'GET /v1/pki/ca': () => [200, CA],
   'POST /v1/pki/ca': () => [201, CA],
@@ -316,6 +322,9 @@ const ROUTES: Record<string, Handler> = {
     { certificatePem: CA.certificatePem, caBundlePem: CA.certificatePem, certificate: CERT },
   ],
   'POST /v1/pki/certificates/5f3a/revoke': () => [200, { ...CERT, revokedAt: '2026-01-01T00:30:00.000Z' }],
+  'POST /v1/config/plan': () => [200, NO_CHANGES],
+  'POST /v1/config/apply': () => [200, { plan: NO_CHANGES, issued: [] }],
+  'GET /v1/config/export': () => [200, { document: { version: 1, identities: [] } }],
   'POST /v1/auth': () => [
     200,
     {
@@ -741,6 +750,9 @@ describe('--json on every command', () => {
     ['sweep-dynamic-secret', '--name', '/prod/pg'],
     ['scan', AGENT_DIR],
     ['list-leaks', '--outcome', 'revoked'],
+    ['plan', '--file', join(AGENT_DIR, 'identity.yaml')],
+    ['apply', '--file', join(AGENT_DIR, 'identity.yaml'), '--plan-hash', NO_CHANGES.hash],
+    ['export'],
     ['root-key', 'rotate', '--data-dir', ROOT_KEY_DATA_DIR],
     ['root-key', 'split', '--data-dir', ROOT_KEY_DATA_DIR, '--shares', '3', '--threshold', '2'],
     ['backup', '--data-dir', ROOT_KEY_DATA_DIR, '--out', BACKUP_DIR, '--include-root-key'],
@@ -771,6 +783,7 @@ describe('--json on every command', () => {
     await initDataDir(loadConfig({ dataDir: ROOT_KEY_DATA_DIR, logLevel: 'silent' }, {}));
     await mkdir(AGENT_DIR, { recursive: true });
     await writeFile(join(AGENT_DIR, 'token'), 'UID_TOKEN=u-X\n', { mode: 0o600 });
+    await writeFile(join(AGENT_DIR, 'identity.yaml'), 'version: 1\nidentities: []\n');
   });
   afterAll(async () => {
     await rm(ROOT_KEY_DATA_DIR, { recursive: true, force: true });

@@ -22,6 +22,7 @@ import {
   toErrorReport,
   UsageError,
 } from './cli.errors.js';
+import { configCommands } from './config.command.js';
 import { dynamicSecretCommands } from './dynamic-secret.command.js';
 import { identityCommands } from './identity.command.js';
 import { loginCommands } from './login.command.js';
@@ -53,6 +54,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...identityCommands,
   ...roleCommands,
   ...accessCommands,
+  ...configCommands,
   ...approvalCommands,
   ...auditCommands,
   ...auditVerifyCommands,
@@ -213,7 +215,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return 0;
   } catch (err) {
     if (err instanceof CommandExit) return err.exitCode;
-    return fail(io, err, wantsJson, name, url);
+    const code = fail(io, err, wantsJson, name, url);
+    return code === EXIT_USAGE && command.usageExitCode !== undefined ? command.usageExitCode : code;
   }
 }
 

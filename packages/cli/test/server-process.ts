@@ -1,5 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 /** Helpers for the CLI's end-to-end tests: a real server process and the built `tessera` binary. */
@@ -61,8 +63,7 @@ export async function startServerProcess(
     if (ok) break;
     // A loaded CI machine can take many seconds to start a server; stop waiting if it exited.
     if (i > Math.max(startTimeoutMs, 60_000) / 50 || server.exitCode !== null)
-      throw new Error(`server did not start:
-${log}`);
+      throw new Error(`server did not start:\n${log}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
@@ -73,6 +74,40 @@ ${log}`);
       const exited = new Promise((r) => server.once('exit', r));
       server.kill('SIGTERM');
       await exited;
+    },
+  };
+}
+
+/**
+ * A server process on a fresh data directory, with its administrator configured in a CLI profile:
+ * `env` runs `tessera` commands as the administrator; `close` stops the server and removes it all.
+ */
+export async function startConfiguredServer(prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const started = await startServerProcess(join(dir, 'data'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TESSERA_URL: started.url,
+    TESSERA_CONFIG_DIR: join(dir, 'config'),
+    HOME: dir,
+  };
+  delete env.TESSERA_TOKEN;
+  delete env.TESSERA_PROFILE;
+  const admin = JSON.parse(readFileSync(join(dir, 'data/admin.json'), 'utf8'));
+  const configured = await run(
+    process.execPath,
+    [bin, 'configure', '--access-id', admin.accessId, '--access-key', admin.accessKey],
+    env,
+    60_000,
+  );
+  if (configured.code !== 0) throw new Error(`configure failed: ${configured.stderr}`);
+  return {
+    dir,
+    env,
+    url: started.url,
+    async close() {
+      await started.stop();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

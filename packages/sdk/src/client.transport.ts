@@ -158,8 +158,8 @@ function parseAnswer<T>(response: Response, text: string, what: string): T {
 }
 
 function throwApiError(status: number, body: ErrorBody, fallbackRequestId: string | undefined): never {
-  const { code, message, requestId } = body.error;
-  throw new TesseraApiError(status, code, message, requestId ?? fallbackRequestId);
+  const { code, message, requestId, details } = body.error;
+  throw new TesseraApiError(status, code, message, requestId ?? fallbackRequestId, details);
 }
 
 function parseErrorBody(text: string): ErrorBody | undefined {
@@ -171,7 +171,18 @@ function parseErrorBody(text: string): ErrorBody | undefined {
         const message = 'message' in error && typeof error.message === 'string' ? error.message : error.code;
         const requestId =
           'requestId' in error && typeof error.requestId === 'string' ? error.requestId : undefined;
-        return { error: { code: error.code, message, ...(requestId ? { requestId } : {}) } };
+        const details =
+          'details' in error && error.details && typeof error.details === 'object'
+            ? (error.details as Record<string, unknown>)
+            : undefined;
+        return {
+          error: {
+            code: error.code,
+            message,
+            ...(requestId ? { requestId } : {}),
+            ...(details ? { details } : {}),
+          },
+        };
       }
     }
   } catch {

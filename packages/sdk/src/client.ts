@@ -23,6 +23,11 @@ import type {
   CertificateAuthority,
   CertificateProfile,
   CertificateRecord,
+  ConfigApplyRequest,
+  ConfigApplyResult,
+  ConfigExport,
+  ConfigFileInput,
+  ConfigPlan,
   CreateAccessKeyAuthMethodRequest,
   CreateAuthMethodRequest,
   CreateAuthMethodResponse,
@@ -1287,6 +1292,40 @@ export class TesseraClient {
   /** `GET /.well-known/jwks.json`: the session-token verification keys. */
   jwks(options?: RequestOptions): Promise<Jwks> {
     return this.#call({ method: 'GET', path: '/.well-known/jwks.json', signal: options?.signal });
+  }
+
+  // ------------------------------------------------------------------ identity as code
+
+  /** `POST /v1/config/plan`: what applying these files would change (ADR 0021). */
+  planConfig(token: string, files: ConfigFileInput[], options?: RequestOptions): Promise<ConfigPlan> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/config/plan',
+      credential: token,
+      body: { files },
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/config/apply`: applies the files in one transaction (refused on any problem). */
+  applyConfig(token: string, body: ConfigApplyRequest, options?: RequestOptions): Promise<ConfigApplyResult> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/config/apply',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/config/export`: the live configuration as one document of the file format. */
+  exportConfig(token: string, options?: RequestOptions): Promise<ConfigExport> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/config/export',
+      credential: token,
+      signal: options?.signal,
+    });
   }
 
   /** `GET /healthz`: liveness. */

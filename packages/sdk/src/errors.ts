@@ -28,18 +28,28 @@ export class TesseraApiError extends TesseraError {
   readonly status: number;
   /** Server request id, when the server sent one: quote it when reporting a problem. */
   readonly requestId: string | undefined;
+  /** The error's `details`, when the server sent some (e.g. the problems of a configuration file). */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
 
   /**
    * @param status - HTTP status
    * @param code - the server's error code (or an SDK code for unreadable answers)
    * @param message - the server's public message
    * @param requestId - the server's request id
+   * @param details - the server's error details
    */
-  constructor(status: number, code: string, message: string, requestId?: string) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    requestId?: string,
+    details?: Readonly<Record<string, unknown>>,
+  ) {
     super(code, message);
     this.name = 'TesseraApiError';
     this.status = status;
     this.requestId = requestId;
+    this.details = details;
   }
 }
 

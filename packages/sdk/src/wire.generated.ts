@@ -148,6 +148,26 @@ export interface AuthMethod {
   };
 }
 
+export interface ConfigPlan {
+  changes: {
+    op: 'create' | 'update' | 'delete';
+    kind: string;
+    name: string;
+    fields: {
+      field: string;
+      from?: unknown;
+      to?: unknown;
+    }[];
+  }[];
+  summary: {
+    create: number;
+    update: number;
+    delete: number;
+  };
+  /** `sha256:…` of the changes: give it to apply as planHash */
+  hash: string;
+}
+
 /** Every error: a stable code, a public message and the request id. */
 export interface Error {
   error: {
@@ -1164,6 +1184,69 @@ export type PatchV1AuthMethodsByIdResponse = AuthMethod;
 export interface DeleteV1AuthMethodsByIdParams {
   id: string;
 }
+
+/**
+ * Body of `POST /v1/config/apply`.
+ * Apply identity-as-code files in one transaction.
+ *
+ * Each change also needs create, update or delete on its object. 409 `TESSERA_CONFIG_PLAN_STALE` when `planHash` no longer matches; 409 `TESSERA_CONFIG_DELETE_REFUSED` when the plan deletes without `allowDelete`. Nothing is applied on any error.
+ */
+export interface PostV1ConfigApplyRequest {
+  files: {
+    /** Shown in problems (file:line) */
+    path: string;
+    /** YAML (or JSON) text */
+    text: string;
+  }[];
+  /** Refuse unless the plan is still exactly this one */
+  planHash?: string;
+  /** Without it, a plan that deletes is refused */
+  allowDelete?: boolean;
+}
+
+/**
+ * Answer 200 of `POST /v1/config/apply`.
+ * Apply identity-as-code files in one transaction.
+ */
+export interface PostV1ConfigApplyResponse {
+  plan: ConfigPlan;
+  /** Credentials generated for created objects (access keys): shown once */
+  issued: {
+    kind: string;
+    name: string;
+    credential: Record<string, string>;
+  }[];
+}
+
+/**
+ * Answer 200 of `GET /v1/config/export`.
+ * Export the live configuration as an identity-as-code document.
+ */
+export interface GetV1ConfigExportResponse {
+  /** The live configuration in the file format (schemas/tessera-config.schema.json) */
+  document: Record<string, unknown>;
+}
+
+/**
+ * Body of `POST /v1/config/plan`.
+ * Plan identity-as-code files against the live configuration.
+ *
+ * Changes (create, update, delete with the fields that change) and their hash. 400 `TESSERA_CONFIG_INVALID` with `details.problems` (file, line, column, message) when a file has problems.
+ */
+export interface PostV1ConfigPlanRequest {
+  files: {
+    /** Shown in problems (file:line) */
+    path: string;
+    /** YAML (or JSON) text */
+    text: string;
+  }[];
+}
+
+/**
+ * Answer 200 of `POST /v1/config/plan`.
+ * Plan identity-as-code files against the live configuration.
+ */
+export type PostV1ConfigPlanResponse = ConfigPlan;
 
 /** Querystring of `GET /v1/dynamic-secrets`. */
 export interface GetV1DynamicSecretsQuery {

@@ -51,6 +51,9 @@ export type TesseraErrorCode =
   | 'TESSERA_SEALED'
   | 'TESSERA_UNSEAL_SHARE_INVALID'
   | 'TESSERA_UNSEAL_KEY_MISMATCH'
+  | 'TESSERA_CONFIG_INVALID'
+  | 'TESSERA_CONFIG_PLAN_STALE'
+  | 'TESSERA_CONFIG_DELETE_REFUSED'
   | 'TESSERA_APPROVAL_SELF'
   | 'TESSERA_APPROVAL_NOT_APPROVER'
   | 'TESSERA_APPROVAL_CLOSED';
@@ -528,3 +531,18 @@ export type ExplainAccessRequest = Gen.PostV1AccessExplainRequest;
 
 /** Answer of `POST /v1/access/explain`. */
 export type AccessExplanation = Gen.PostV1AccessExplainResponse;
+
+/** One identity-as-code file sent to plan or apply: its path (shown in problems) and its YAML text. */
+export type ConfigFileInput = Gen.PostV1ConfigPlanRequest['files'][number];
+
+/** Answer of `POST /v1/config/plan`: the changes, their summary and the plan's hash. */
+export type ConfigPlan = Gen.ConfigPlan;
+
+/** Body of `POST /v1/config/apply`. */
+export type ConfigApplyRequest = Gen.PostV1ConfigApplyRequest;
+
+/** Answer of `POST /v1/config/apply`: the plan run, and credentials generated once. */
+export type ConfigApplyResult = Gen.PostV1ConfigApplyResponse;
+
+/** Answer of `GET /v1/config/export`. */
+export type ConfigExport = Gen.GetV1ConfigExportResponse;

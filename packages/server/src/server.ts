@@ -2,6 +2,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointFile, createLedger } from './audit/audit.ledger.js';
 import { createApprovalsModule } from './capabilities/approvals/approvals.module.js';
+import { createConfigModule } from './capabilities/config/config.module.js';
 import { type ConsoleDoorOptions, consoleDoor } from './capabilities/console/console.door.js';
 import { createFederationModule } from './capabilities/federation/federation.module.js';
 import { createJitModule } from './capabilities/jit/jit.module.js';
@@ -135,6 +136,8 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   });
   const pki = createPkiModule(platform, { registry: authentication.services.registry });
   const extensions = (options.capabilities ?? []).map((create) => create(platform));
+  // Last: it plans every kind the modules above registered (ADR 0021).
+  const configAsCode = createConfigModule(platform);
   const modules: CapabilityModule[] = [
     sessions,
     identities,
@@ -155,6 +158,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     mcp,
     pki,
     ...extensions,
+    configAsCode,
   ];
 
   try {
@@ -237,7 +241,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   let closed = false;
   return {
     app,
-    config,
+    configAsCode,
     clock,
     store: platform.store,
     uow: platform.uow,

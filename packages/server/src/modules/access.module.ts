@@ -1,6 +1,7 @@
 import { type AccessService, createAccessService } from '../core/access/access.service.js';
 import type { DenialRecorder } from '../core/audit/denials.js';
 import type { AuthMethodsService } from '../core/auth-methods/auth-methods.service.js';
+import { roleConfigKind } from '../core/roles/roles.config-kind.js';
 import { createRolesService, type RolesService } from '../core/roles/roles.service.js';
 import type { SessionsService } from '../core/sessions/sessions.service.js';
 import { registerAccessRoutes } from '../http/routes/access.routes.js';
@@ -21,6 +22,9 @@ export function createAccessModule(
     credentials: platform.credentials,
     onChange: () => access.invalidate(),
   });
+  platform.configKinds.register(
+    roleConfigKind({ credentials: platform.credentials, onChange: () => access.invalidate() }),
+  );
   // Cached decisions drop what a change made stale: here, and when another server announces one.
   platform.events.committed('auth_method.changed', ({ authMethodId }) => access.invalidate(authMethodId));
   platform.cluster.onAccessChange(() => access.invalidate());

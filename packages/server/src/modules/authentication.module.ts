@@ -4,6 +4,7 @@ import { FailureLimiter } from '../core/auth/failure-limiter.js';
 import { LastUsedTracker } from '../core/auth/last-used.js';
 import { createAccessKeyHandler } from '../core/auth-methods/access-key.auth-method.js';
 import { AuthMethodRegistry } from '../core/auth-methods/auth-method.registry.js';
+import { authMethodConfigKind } from '../core/auth-methods/auth-methods.config-kind.js';
 import {
   type AuthMethodsService,
   createAuthMethodsService,
@@ -47,6 +48,9 @@ export function createAuthenticationModule(
     sessions,
     events: platform.events,
   });
+  platform.configKinds.register(
+    authMethodConfigKind({ registry, credentials, sessions, events: platform.events }),
+  );
   const lastUsed = new LastUsedTracker();
   const limiter = new FailureLimiter(clock, config.authFailureLimit, config.authFailureWindowSeconds * 1000);
   const authenticate = createAuthService({

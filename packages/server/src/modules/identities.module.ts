@@ -1,3 +1,4 @@
+import { identityConfigKind } from '../core/identities/identities.config-kind.js';
 import { createIdentitiesService, type IdentitiesService } from '../core/identities/identities.service.js';
 import { registerIdentityRoutes } from '../http/routes/identities.routes.js';
 import type { CapabilityModule } from '../platform/module.js';
@@ -13,6 +14,9 @@ export function createIdentitiesModule(
     credentials: platform.credentials,
     events: platform.events,
   });
+  platform.configKinds.register(
+    identityConfigKind({ credentials: platform.credentials, events: platform.events }),
+  );
   return {
     name: 'identities',
     services: { identities },

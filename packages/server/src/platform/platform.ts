@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import { CheckpointFile, createLedger } from '../audit/audit.ledger.js';
 import { startAuditDelivery } from '../audit/sinks/index.js';
 import type { Config } from '../config/config.js';
+import { ConfigKindRegistry } from '../core/shared/config-kinds.js';
 import { createEventBus, type EventBus } from '../core/shared/events.js';
 import type { Clock, OneTimeKeys } from '../core/shared/platform.port.js';
 import type { UnitOfWork } from '../core/shared/unit-of-work.js';
@@ -53,6 +54,8 @@ export interface Platform {
   readonly events: EventBus;
   /** Where capabilities declare their tables and repositories while they are composed. */
   readonly storage: StorageRegistry;
+  /** Where capabilities declare the kinds of object identity-as-code files hold (ADR 0021). */
+  readonly configKinds: ConfigKindRegistry;
   /** The auth-method cache the repositories share (dropped when a transaction fails). */
   readonly methodCache: AuthMethodCache;
   /**
@@ -230,6 +233,7 @@ export async function openPlatform(config: Config, { clock, log }: PlatformOptio
     metrics,
     events,
     storage,
+    configKinds: new ConfigKindRegistry(),
     methodCache,
     cluster: {
       onRevocation: (fn) => void revocationListeners.push(fn),

@@ -172,6 +172,12 @@ export function createFederationHandler(deps: {
     };
   }
 
+  /** `audience` in, `audiences` stored: exports say `audience` (ADR 0021). */
+  function configSettings(settings: AuthMethod['settings']): Record<string, unknown> {
+    const { audiences, ...rest } = settings as OidcFederationSettings;
+    return { ...rest, audience: audiences };
+  }
+
   async function prepare(presentation: CredentialPresentation): Promise<Prepared> {
     const credential = presentation.credential;
     if (credential.kind !== 'federated_jwt' || !presentation.accessId)
@@ -221,6 +227,7 @@ export function createFederationHandler(deps: {
   return {
     type: 'oidc_federation',
     normaliseSettings,
+    configSettings,
     prepare: (presentation) => prepare(presentation),
     async authenticate(repos, presentation, _ctx, preparedInput) {
       const credential = presentation.credential;

@@ -34,6 +34,9 @@ export function createPeopleModule(
     rp: oidc ? createOidcRelyingParty(oidc) : null,
     log,
   });
+  // Each person's own access-key method (and its identity) is the server's: identity as code
+  // neither exports nor deletes them (ADR 0021).
+  platform.configKinds.ownedByServer('authMethods', (m) => /^\/people\/h-/.test(m.name));
   return {
     name: 'people',
     services: { people },

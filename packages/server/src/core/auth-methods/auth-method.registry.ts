@@ -127,6 +127,16 @@ export type AuthenticationResult =
  */
 export interface AuthMethodHandler {
   readonly type: AuthMethodTypeName;
+  /**
+   * Methods of this type are created by the server for itself (a person-session method…):
+   * identity-as-code never exports, updates or deletes them (ADR 0021).
+   */
+  readonly systemOwned?: boolean;
+  /**
+   * Stored settings in the vocabulary `normaliseSettings` takes, when the two differ: what an
+   * identity-as-code export writes, so that planning the export shows no change (ADR 0021).
+   */
+  configSettings?(settings: AuthMethod['settings']): Record<string, unknown>;
   /** Validates and completes type-specific settings; `current` is given on update. */
   normaliseSettings(
     input: Record<string, unknown>,

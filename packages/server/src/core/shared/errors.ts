@@ -52,6 +52,12 @@ export const ErrorCodes = {
    * password, unreachable host, missing privilege, missing database): `details.reason` says which.
    */
   TARGET_REJECTED: 'TESSERA_TARGET_REJECTED',
+  /** Identity-as-code files with problems (`details.problems`: file, line, column, message); nothing applied. */
+  CONFIG_INVALID: 'TESSERA_CONFIG_INVALID',
+  /** The reviewed plan's hash no longer matches what applying the files would do now. */
+  CONFIG_PLAN_STALE: 'TESSERA_CONFIG_PLAN_STALE',
+  /** The plan deletes objects and the apply did not allow deletions. */
+  CONFIG_DELETE_REFUSED: 'TESSERA_CONFIG_DELETE_REFUSED',
   /** An approver tried to decide their own approval request (issue 14): `details.reason` is `approval_self`. */
   APPROVAL_SELF: 'TESSERA_APPROVAL_SELF',
   /** The caller is not among the request's approvers (not its owner, not in its group, not an admin). */
