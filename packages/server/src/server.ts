@@ -2,6 +2,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointFile, createLedger } from './audit/audit.ledger.js';
 import { createFederationModule } from './capabilities/federation/federation.module.js';
+import { createGovernanceModule } from './capabilities/governance/governance.module.js';
 import { oauthDoor } from './capabilities/oauth/oauth.door.js';
 import { createOAuthModule } from './capabilities/oauth/oauth.module.js';
 import type { Config } from './config/config.js';
@@ -100,6 +101,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     access: access.services.access,
   });
   const federation = createFederationModule(platform, { registry: authentication.services.registry });
+  const governance = createGovernanceModule(platform, { roles: access.services.roles });
   const extensions = (options.capabilities ?? []).map((create) => create(platform));
   const modules: CapabilityModule[] = [
     sessions,
@@ -114,6 +116,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     system,
     oauth,
     federation,
+    governance,
     ...extensions,
   ];
 
@@ -203,6 +206,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
       ...secrets.services,
       ...dynamic.services,
       ...rotated.services,
+      ...governance.services,
     },
     /** Runs the lease reaper now (the job runs it every few seconds). */
     reapLeases: () => dynamic.services.leases.reap(),
