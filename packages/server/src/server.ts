@@ -101,7 +101,12 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     access: access.services.access,
   });
   const federation = createFederationModule(platform, { registry: authentication.services.registry });
-  const governance = createGovernanceModule(platform, { roles: access.services.roles });
+  const governance = createGovernanceModule(platform, {
+    roles: access.services.roles,
+    producers: dynamic.services.producers,
+    dynamicSecrets: dynamic.services.dynamicSecrets,
+    rotation: rotated.services.rotation,
+  });
   const extensions = (options.capabilities ?? []).map((create) => create(platform));
   const modules: CapabilityModule[] = [
     sessions,

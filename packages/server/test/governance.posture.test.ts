@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminSession, STORES, startTestServer, type TestServer, uidAuth, uidSetup } from './harness.js';
+import { adminSession, STORES, startTestServer, type TestServer, uidSetup } from './harness.js';
 
 /**
  * Governance (issue 16): a realistic estate — services, pipelines, agents; access keys, UID tokens,

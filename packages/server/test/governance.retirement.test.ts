@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestIssuer } from './federation.issuer.js';
-import { STORES, startTestServer, type TestServer, uidSetup } from './harness.js';
+import { STORES, startTestServer, type TestServer } from './harness.js';
 import { createClient } from './oauth.helpers.js';
 import { redisFixture } from './producer-fixtures.js';
 
@@ -41,9 +41,17 @@ describe.each(STORES)('retirement on %s', (store) => {
   });
 
   it('revokes every credential type in one operation, proves it, and each is refused afterwards', async () => {
-    const ident = await ok('POST', '/v1/identities', { name: `/${tag}/worker`, kind: 'workload', owner: 'alice' });
+    const ident = await ok('POST', '/v1/identities', {
+      name: `/${tag}/worker`,
+      kind: 'workload',
+      owner: 'alice',
+    });
     // Access key
-    const key = await ok('POST', '/v1/auth-methods', { type: 'access_key', name: `/${tag}/key`, identityId: ident.id });
+    const key = await ok('POST', '/v1/auth-methods', {
+      type: 'access_key',
+      name: `/${tag}/key`,
+      identityId: ident.id,
+    });
     const keyAuth = () =>
       s.call('POST', '/v1/auth', {
         body: { accessType: 'access_key', accessId: key.authMethod.id, accessKey: key.accessKey },
@@ -58,7 +66,8 @@ describe.each(STORES)('retirement on %s', (store) => {
     const root = await ok('POST', '/v1/uid/tokens', { authMethodName: `/${tag}/uid` });
     const child = await s.call('POST', '/v1/uid/children', { token: root.token, body: {} });
     expect(child.status, JSON.stringify(child.body)).toBe(201);
-    const uidAuth = (t: string) => s.call('POST', '/v1/auth', { body: { accessType: 'universal_identity', uidToken: t } });
+    const uidAuth = (t: string) =>
+      s.call('POST', '/v1/auth', { body: { accessType: 'universal_identity', uidToken: t } });
     // OAuth client (client_secret_basic)
     const client = await createClient(s, `/${tag}/client`, { identityId: ident.id });
     const basic = `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret!)}`).toString('base64')}`;
@@ -95,7 +104,11 @@ describe.each(STORES)('retirement on %s', (store) => {
       defaultTtlSeconds: 3600,
     });
     await ok('POST', '/v1/roles', { name: `${tag}-cache` });
-    await ok('POST', `/v1/roles/${tag}-cache/rules`, { ruleType: 'item', path: `/${tag}/cache`, capabilities: ['read'] });
+    await ok('POST', `/v1/roles/${tag}-cache/rules`, {
+      ruleType: 'item',
+      path: `/${tag}/cache`,
+      capabilities: ['read'],
+    });
     await ok('POST', `/v1/roles/${tag}-cache/associations`, { authMethodName: `/${tag}/key` });
 
     // Every credential works before.

@@ -557,6 +557,10 @@ export function createGovernanceRepo({ db: core }: QueryTarget) {
           .execute();
       return rows;
     },
+    async listRotatedUsernames(): Promise<string[]> {
+      const rows = await db.selectFrom('rotated_secrets').select('usernames').execute();
+      return rows.flatMap((r) => JSON.parse(r.usernames) as string[]);
+    },
     listSources: () => db.selectFrom('gov_sources').selectAll().orderBy('name').execute(),
     getSource: (name: string) =>
       db.selectFrom('gov_sources').selectAll().where('name', '=', name).executeTakeFirst(),

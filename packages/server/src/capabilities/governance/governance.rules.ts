@@ -344,7 +344,26 @@ const humanUse: Rule = (f, p, _now, emit) => {
     );
 };
 
+const unmanaged: Rule = (f, _p, _now, emit) => {
+  if (f.state !== 'active' || f.management !== 'discovered') return;
+  const source = f.tags.find((t) => t.startsWith('source='))?.slice('source='.length) ?? null;
+  emit(
+    'unmanaged-account',
+    'NHI7',
+    'high',
+    '',
+    'An account created behind Tessera’s back: a static password nobody rotates',
+    { source, account: f.name.split('/').pop() ?? f.name },
+    {
+      action: 'decide-discovered',
+      description: 'Adopt it (rotate under Tessera), replace it with dynamic credentials, or delete it.',
+      command: `tessera discovery decide <id> --adopt --owner <owner> --preview`,
+    },
+  );
+};
+
 const RULES: Rule[] = [
+  unmanaged,
   ownerRules,
   retiredLive,
   insecureAuth,
