@@ -20,6 +20,7 @@ import {
   UsageError,
 } from './cli.errors.js';
 import { dynamicSecretCommands } from './dynamic-secret.command.js';
+import { governanceCommands } from './governance.command.js';
 import { identityCommands } from './identity.command.js';
 import { oauthClientCommands } from './oauth-client.command.js';
 import { roleCommands } from './role.command.js';
@@ -42,6 +43,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...uidRotateCommands,
   ...uidCommands.slice(1),
   ...identityCommands,
+  ...governanceCommands,
   ...roleCommands,
   ...accessCommands,
   ...auditCommands,

@@ -104,7 +104,7 @@ const insecureAuth: Rule = (f, p, _now, emit) => {
         {
           action: 'replace-credential',
           description: 'Move the workload to UID tokens or workload federation and delete the key.',
-          command: `tessera auth-method delete ${c.via}`,
+          command: `tessera auth-method delete --name ${c.via}`,
         },
       );
     if (c.kind === 'oauth_client' && String(c.authMethod).startsWith('client_secret'))
@@ -118,7 +118,7 @@ const insecureAuth: Rule = (f, p, _now, emit) => {
         {
           action: 'switch-to-private-key-jwt',
           description: 'Register a public key and switch the client to private_key_jwt.',
-          command: `tessera oauth-client update ${c.via} --auth-method private_key_jwt --jwks-file keys.json`,
+          command: `tessera oauth-client update --client-id ${c.id} --auth-method private_key_jwt --jwks-file keys.json`,
         },
       );
     if (
@@ -137,7 +137,7 @@ const insecureAuth: Rule = (f, p, _now, emit) => {
         {
           action: 'require-dpop',
           description: 'Require DPoP-bound access tokens for the client.',
-          command: `tessera oauth-client update ${c.via} --dpop-bound`,
+          command: `tessera oauth-client update --client-id ${c.id} --dpop`,
         },
       );
   }
@@ -230,7 +230,7 @@ const deployment: Rule = (f, _p, _now, emit) => {
         {
           action: 'bind-claims',
           description: 'Bind the method to the exact repository (or subject) that may use it.',
-          command: `tessera auth-method update ${c.via} --bound-claim repository=<owner/repo>`,
+          command: `PATCH /v1/auth-methods/${c.id} {"boundClaims":{"repository":"<owner/repo>"}}`,
         },
       );
   }
@@ -267,7 +267,7 @@ const longLived: Rule = (f, p, now, emit) => {
         {
           action: 'shorten-ttl',
           description: 'Lower the TTL to the policy maximum (the agent rotates at half-life).',
-          command: `tessera auth-method update ${c.via} --ttl ${p.maxTtlSeconds}s`,
+          command: `PATCH /v1/auth-methods/${c.kind === 'uid_token' ? c.via : c.id} {"ttlSeconds":${p.maxTtlSeconds}}`,
         },
       );
     const staticSecret =
@@ -294,8 +294,8 @@ const longLived: Rule = (f, p, now, emit) => {
           description: 'Rotate the secret (or replace it with a short-lived credential).',
           command:
             c.kind === 'access_key'
-              ? `tessera auth-method reset-key ${c.via}`
-              : `tessera oauth-client rotate-secret ${c.via}`,
+              ? `tessera auth-method create access-key --name ${c.via}-2 (then delete ${c.via})`
+              : `tessera oauth-client rotate-secret --client-id ${c.id}`,
         },
       );
   }
@@ -315,7 +315,7 @@ const reuse: Rule = (f, p, _now, emit) => {
         {
           action: 'split-credential',
           description: 'Give each workload its own credential (UID children or federation).',
-          command: `tessera uid create-child --help`,
+          command: 'tessera uid-create-child-token --help',
         },
       );
 };
@@ -357,7 +357,7 @@ const unmanaged: Rule = (f, _p, _now, emit) => {
     {
       action: 'decide-discovered',
       description: 'Adopt it (rotate under Tessera), replace it with dynamic credentials, or delete it.',
-      command: `tessera discovery decide <id> --adopt --owner <owner> --preview`,
+      command: 'tessera discovery decide <id> --decision adopt --owner <owner> --preview',
     },
   );
 };
