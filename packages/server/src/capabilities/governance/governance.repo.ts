@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
-import type { QueryTarget } from '../../storage/prepared.js';
+import { prepared, type QueryTarget } from '../../storage/prepared.js';
 import type { Database } from '../../storage/schema.js';
 import type { StoredFinding } from './governance.model.js';
 
@@ -128,6 +128,24 @@ export const governanceMigrations = (): Record<string, Migration> => ({
         .execute();
     },
   },
+  // The inventory reads credentials per identity, a page at a time; the core tables are indexed for
+  // their own paths (by method, by path), not by identity.
+  '0002-identity-indexes': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createIndex('gov_auth_methods_identity_idx')
+        .ifNotExists()
+        .on('auth_methods')
+        .column('identity_id')
+        .execute();
+      await db.schema
+        .createIndex('gov_uid_nodes_identity_idx')
+        .ifNotExists()
+        .on('uid_nodes')
+        .columns(['identity_id', 'revoked_at'])
+        .execute();
+    },
+  },
 });
 
 const n = (v: number | string | null | bigint): number => Number(v);
@@ -183,8 +201,92 @@ export interface DiscoveredRow {
   decision: string | null;
 }
 
-export function createGovernanceRepo({ db: core }: QueryTarget) {
-  const db = core as unknown as Kysely<All>;
+const BATCH = 50;
+const FINDING_COLUMNS = 10;
+const USAGE_COLUMNS = 7;
+
+/** Findings opened (or reopened), `rows` at a time: compiled once per size, run per batch. */
+const openFindings = (rows: number) =>
+  prepared((core, ...a: unknown[]) =>
+    (core as unknown as Kysely<All>)
+      .insertInto('gov_findings')
+      .values(
+        Array.from({ length: rows }, (_, i) => {
+          const v = a.slice(i * FINDING_COLUMNS, (i + 1) * FINDING_COLUMNS) as string[];
+          return {
+            key: v[0]!,
+            rule: v[1]!,
+            owasp: v[2]!,
+            severity: v[3]!,
+            identity_id: v[4]!,
+            identity_name: v[5]!,
+            title: v[6]!,
+            evidence: v[7]!,
+            remediation: v[8]!,
+            first_seen_at: v[9] as unknown as number,
+            last_seen_at: v[9] as unknown as number,
+            resolved_at: null,
+          };
+        }),
+      )
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet({
+          resolved_at: null,
+          first_seen_at: (eb) => eb.ref('excluded.first_seen_at'),
+          last_seen_at: (eb) => eb.ref('excluded.last_seen_at'),
+          evidence: (eb) => eb.ref('excluded.evidence'),
+          severity: (eb) => eb.ref('excluded.severity'),
+        }),
+      ),
+  );
+const openFindingsBatch = openFindings(BATCH);
+const openFindingOne = openFindings(1);
+
+/** Usage aggregates added to, `rows` at a time. */
+const addUsageRows = (rows: number) =>
+  prepared((core, ...a: unknown[]) =>
+    (core as unknown as Kysely<All>)
+      .insertInto('gov_usage')
+      .values(
+        Array.from({ length: rows }, (_, i) => {
+          const v = a.slice(i * USAGE_COLUMNS, (i + 1) * USAGE_COLUMNS);
+          return {
+            identity_id: v[0] as string,
+            kind: v[1] as string,
+            subject: v[2] as string,
+            detail: v[3] as string,
+            count: v[4] as number,
+            first_at: v[5] as number,
+            last_at: v[6] as number,
+          };
+        }),
+      )
+      .onConflict((oc) =>
+        oc.columns(['identity_id', 'kind', 'subject', 'detail']).doUpdateSet({
+          count: sql`gov_usage.count + excluded.count`,
+          last_at: sql`case when excluded.last_at > gov_usage.last_at then excluded.last_at else gov_usage.last_at end`,
+        }),
+      ),
+  );
+const addUsageBatch = addUsageRows(BATCH);
+const addUsageOne = addUsageRows(1);
+
+/** Runs `batch` over full batches of `args` rows and `one` over the rest. */
+async function inBatches<T>(
+  target: QueryTarget,
+  rows: readonly T[],
+  argsOf: (row: T) => unknown[],
+  batch: (t: QueryTarget, ...a: unknown[]) => Promise<unknown>,
+  one: (t: QueryTarget, ...a: unknown[]) => Promise<unknown>,
+) {
+  let i = 0;
+  for (; i + BATCH <= rows.length; i += BATCH)
+    await batch(target, ...rows.slice(i, i + BATCH).flatMap(argsOf));
+  for (; i < rows.length; i++) await one(target, ...argsOf(rows[i]!));
+}
+
+export function createGovernanceRepo(target: QueryTarget) {
+  const db = target.db as unknown as Kysely<All>;
   const chunks = <T>(xs: readonly T[], size = 500): T[][] => {
     const out: T[][] = [];
     for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
@@ -364,54 +466,49 @@ export function createGovernanceRepo({ db: core }: QueryTarget) {
       const open = await inChunks(identityIds, (part) =>
         db
           .selectFrom('gov_findings')
-          .select('key')
+          .select(['key', 'evidence', 'severity'])
           .where('identity_id', 'in', part)
           .where('resolved_at', 'is', null)
           .execute(),
       );
       const openKeys = new Set(open.map((r) => r.key));
+      const before = new Map(open.map((r) => [r.key, `${r.severity}\u0000${r.evidence}`]));
       const seen = new Set(found.map((f) => f.key));
       const gone = [...openKeys].filter((k) => !seen.has(k));
       for (const part of chunks(gone))
         await db.updateTable('gov_findings').set({ resolved_at: nowMs }).where('key', 'in', part).execute();
       const fresh = found.filter((f) => !openKeys.has(f.key));
       const still = found.filter((f) => openKeys.has(f.key));
-      for (const part of chunks(still, 200))
-        for (const f of part)
-          await db
-            .updateTable('gov_findings')
-            .set({ last_seen_at: nowMs, evidence: JSON.stringify(f.evidence), severity: f.severity })
-            .where('key', '=', f.key)
-            .execute();
-      for (const part of chunks(fresh, 100))
+      for (const part of chunks(still.map((f) => f.key)))
+        await db.updateTable('gov_findings').set({ last_seen_at: nowMs }).where('key', 'in', part).execute();
+      // Evidence is rewritten only where it changed (ages, sources…), not for every finding seen again.
+      for (const f of still) {
+        const evidence = JSON.stringify(f.evidence);
+        if (before.get(f.key) === `${f.severity}\u0000${evidence}`) continue;
         await db
-          .insertInto('gov_findings')
-          .values(
-            part.map((f) => ({
-              key: f.key,
-              rule: f.rule,
-              owasp: f.owasp,
-              severity: f.severity,
-              identity_id: f.identityId,
-              identity_name: f.identityName,
-              title: f.title,
-              evidence: JSON.stringify(f.evidence),
-              remediation: JSON.stringify(f.remediation),
-              first_seen_at: nowMs,
-              last_seen_at: nowMs,
-              resolved_at: null,
-            })),
-          )
-          .onConflict((oc) =>
-            oc.column('key').doUpdateSet({
-              resolved_at: null,
-              first_seen_at: nowMs,
-              last_seen_at: nowMs,
-              evidence: (eb) => eb.ref('excluded.evidence'),
-              severity: (eb) => eb.ref('excluded.severity'),
-            }),
-          )
+          .updateTable('gov_findings')
+          .set({ evidence, severity: f.severity })
+          .where('key', '=', f.key)
           .execute();
+      }
+      await inBatches(
+        target,
+        fresh,
+        (f) => [
+          f.key,
+          f.rule,
+          f.owasp,
+          f.severity,
+          f.identityId,
+          f.identityName,
+          f.title,
+          JSON.stringify(f.evidence),
+          JSON.stringify(f.remediation),
+          nowMs,
+        ],
+        openFindingsBatch,
+        openFindingOne,
+      );
       return { opened: fresh.length, resolved: gone.length };
     },
     async readCursor(name: string): Promise<number> {
@@ -440,27 +537,13 @@ export function createGovernanceRepo({ db: core }: QueryTarget) {
       return rows.map((r) => ({ ...r, seq: n(r.seq), at: n(r.at) }));
     },
     async addUsage(rows: readonly UsageRow[]) {
-      for (const part of chunks(rows, 100))
-        await db
-          .insertInto('gov_usage')
-          .values(
-            part.map((u) => ({
-              identity_id: u.identityId,
-              kind: u.kind,
-              subject: u.subject,
-              detail: u.detail,
-              count: u.count,
-              first_at: u.firstAt,
-              last_at: u.lastAt,
-            })),
-          )
-          .onConflict((oc) =>
-            oc.columns(['identity_id', 'kind', 'subject', 'detail']).doUpdateSet({
-              count: sql`gov_usage.count + excluded.count`,
-              last_at: sql`case when excluded.last_at > gov_usage.last_at then excluded.last_at else gov_usage.last_at end`,
-            }),
-          )
-          .execute();
+      await inBatches(
+        target,
+        rows,
+        (u) => [u.identityId, u.kind, u.subject, u.detail, u.count, u.firstAt, u.lastAt],
+        addUsageBatch,
+        addUsageOne,
+      );
     },
     async readPolicy(): Promise<Record<string, unknown> | null> {
       const row = await db
