@@ -9,11 +9,19 @@ Standard library only, Python 3.9 or later::
     client.rotate_uid_token()                     # the new token is in the file before it is used
     child = client.create_child_token(ttl_minutes=30)
 
+A service registered as an OAuth client can instead use DPoP-bound access tokens (RFC 9449), whose
+proofs this package signs itself (Ed25519)::
+
+    from tessera_client import ClientCredentials, DpopKey, TesseraClient
+
+    client = TesseraClient(url, oauth=ClientCredentials(client_id, client_secret, dpop=DpopKey()))
+
 Logging goes to the ``tessera_client`` logger (a ``NullHandler`` by default) and never includes a
 token or a secret value; neither do exception messages.
 """
 
-from .client import DEFAULT_TIMEOUT, DEFAULT_URL, TesseraClient, __version__
+from .client import DEFAULT_TIMEOUT, DEFAULT_URL, ClientCredentials, TesseraClient, __version__
+from .dpop import DpopKey
 from .errors import (
     AuthenticationError,
     BadRequestError,
@@ -31,6 +39,8 @@ from .token_file import DEFAULT_TOKEN_KEY, UidTokenFile
 
 __all__ = [
     "TesseraClient",
+    "ClientCredentials",
+    "DpopKey",
     "UidTokenFile",
     "TesseraError",
     "BadRequestError",

@@ -6,6 +6,7 @@ with the session token; the holder's own UID operations (rotate, create child, l
 revoke) are made with the UID token itself, as the API requires.
 """
 
+import base64
 import json
 import logging
 import random
@@ -28,9 +29,10 @@ from .errors import (
     error_for_status,
     redact,
 )
+from .dpop import DpopKey
 from .token_file import DEFAULT_TOKEN_KEY, UidTokenFile
 
-__all__ = ["TesseraClient", "DEFAULT_URL", "DEFAULT_TIMEOUT"]
+__all__ = ["TesseraClient", "ClientCredentials", "DEFAULT_URL", "DEFAULT_TIMEOUT"]
 
 __version__ = "0.1.0"
 
@@ -55,8 +57,48 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+class ClientCredentials(object):
+    """OAuth 2 client credentials (``client_secret_basic``) for a service registered with
+    ``tessera oauth-client create``, optionally with DPoP (RFC 9449): with ``dpop``, every token the
+    server issues is bound to that key and useless to anyone who steals it.
+
+    :param client_id: the client's id
+    :param client_secret: its secret (kept in memory, never logged or shown by ``repr``)
+    :param scope: space-separated scopes to ask for, or None for the registered ones
+    :param resource: an RFC 8707 resource indicator (the token's audience), or None
+    :param dpop: a :class:`DpopKey` to bind tokens to, or None for bearer tokens
+    :param token_endpoint: the token endpoint, if not the server's ``/oauth/token``
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        scope: Optional[str] = None,
+        resource: Optional[str] = None,
+        dpop: Optional[DpopKey] = None,
+        token_endpoint: Optional[str] = None,
+    ) -> None:
+        if not client_id or not client_secret:
+            raise ValueError("client_id and client_secret are required")
+        self.client_id = client_id
+        self._secret = client_secret
+        self.scope = scope
+        self.resource = resource
+        self.dpop = dpop
+        self.token_endpoint = token_endpoint
+
+    def __repr__(self) -> str:
+        return "ClientCredentials(client_id=%r, dpop=%r)" % (self.client_id, self.dpop)
+
+    def _basic(self) -> str:
+        # RFC 6749 §2.3.1: form-encode each part before joining them.
+        pair = "%s:%s" % (urllib.parse.quote(self.client_id, safe=""), urllib.parse.quote(self._secret, safe=""))
+        return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+
+
 class TesseraClient(object):
-    """Client for a Tessera server, authenticating with a UID token.
+    """Client for a Tessera server, authenticating with a UID token (or OAuth client credentials).
 
     :param url: the server's base URL, e.g. ``http://127.0.0.1:8377``
     :param token_file: path of the UID token file (raw ``u-…`` or ``UID_TOKEN=u-…``); re-read before
@@ -67,6 +109,9 @@ class TesseraClient(object):
     :param retries: extra attempts for idempotent reads after a transport error (bounded, small)
     :param ssl_context: for ``https`` URLs with a private CA
     :param token_key: the key of key=value token files (default ``UID_TOKEN``)
+    :param oauth: :class:`ClientCredentials` instead of a UID token: sessions are OAuth access
+        tokens from the token endpoint, DPoP-bound when the credentials carry a key (the UID token
+        operations are then unavailable)
     """
 
     def __init__(
@@ -79,9 +124,10 @@ class TesseraClient(object):
         retries: int = 2,
         ssl_context: Optional[ssl.SSLContext] = None,
         token_key: str = DEFAULT_TOKEN_KEY,
+        oauth: Optional[ClientCredentials] = None,
     ) -> None:
-        if (token_file is None) == (uid_token is None):
-            raise ValueError("give exactly one of token_file and uid_token")
+        if [token_file, uid_token, oauth].count(None) != 2:
+            raise ValueError("give exactly one of token_file, uid_token and oauth")
         if uid_token is not None and (not isinstance(uid_token, str) or not uid_token.strip()):
             raise ValueError("uid_token is empty")
         if not timeout or timeout <= 0:
@@ -95,6 +141,8 @@ class TesseraClient(object):
         self.retries = max(0, min(int(retries), 5))
         self.token_file = UidTokenFile(token_file, key=token_key) if token_file is not None else None
         self._uid_token = uid_token.strip() if uid_token is not None else None
+        self.oauth = oauth
+        self._token_type = "Bearer"
         # A rotated token that could not be saved to the file: used by this process until it can be.
         self._unsaved_uid_token = None  # type: Optional[str]
         self._session = None  # type: Optional[str]
@@ -109,7 +157,10 @@ class TesseraClient(object):
         self._now = time.monotonic  # tests may replace it
 
     def __repr__(self) -> str:
-        source = "token_file=%r" % self.token_file.path if self.token_file else "uid_token=<hidden>"
+        if self.oauth is not None:
+            source = "oauth=%r" % self.oauth
+        else:
+            source = "token_file=%r" % self.token_file.path if self.token_file else "uid_token=<hidden>"
         return "TesseraClient(%r, %s)" % (self.url, source)
 
     # ------------------------------------------------------------------ UID token
@@ -121,7 +172,8 @@ class TesseraClient(object):
                 return self._unsaved_uid_token
             if self.token_file is not None:
                 return self.token_file.read()
-            assert self._uid_token is not None
+            if self._uid_token is None:
+                raise ValueError("this client authenticates with OAuth client credentials, not a UID token")
             return self._uid_token
 
     # ------------------------------------------------------------------ sessions
@@ -152,22 +204,35 @@ class TesseraClient(object):
             self._session_expires = self._session_renew_at = 0.0
 
     def _exchange(self) -> str:
-        body = {"accessType": "universal_identity", "uidToken": self.uid_token()}
-        if self.access_id:
-            body["accessId"] = self.access_id
         started = self._now()
-        answer = self._request("POST", "/v1/auth", body=body, auth=None, retryable=False)
-        token = answer.get("token") if isinstance(answer, dict) else None
+        if self.oauth is not None:
+            answer = self._client_credentials_grant(self.oauth)
+            token = answer.get("access_token")
+            token_type = answer.get("token_type")
+            life_field = "expires_in"
+            where = "the token endpoint"
+        else:
+            body = {"accessType": "universal_identity", "uidToken": self.uid_token()}
+            if self.access_id:
+                body["accessId"] = self.access_id
+            answer = self._request("POST", "/v1/auth", body=body, auth=None, retryable=False)
+            token = answer.get("token") if isinstance(answer, dict) else None
+            token_type, life_field, where = "Bearer", "expiresIn", "POST /v1/auth"
         if not isinstance(token, str) or not token:
-            raise TransportError("the server's answer to POST /v1/auth has no session token", code="TESSERA_BAD_RESPONSE")
+            raise TransportError("the answer of %s has no token" % where, code="TESSERA_BAD_RESPONSE")
+        if not isinstance(token_type, str) or token_type.lower() not in ("bearer", "dpop"):
+            raise TransportError("the answer of %s has no usable token_type" % where, code="TESSERA_BAD_RESPONSE")
+        if token_type.lower() == "dpop" and (self.oauth is None or self.oauth.dpop is None):
+            raise TransportError("the server issued a DPoP-bound token to a client without a key", code="TESSERA_BAD_RESPONSE")
         try:
-            life = float(answer.get("expiresIn") or 0)
+            life = float(answer.get(life_field) or 0)
         except (TypeError, ValueError):
             life = 0.0
         if life <= 0:
             life = 60.0
         margin = min(60.0, life * 0.1)
         self._session = token
+        self._token_type = "DPoP" if token_type.lower() == "dpop" else "Bearer"
         self._session_expires = started + life
         self._session_renew_at = started + life - margin
         log.info("session token obtained (expires in %.0f s)", life)
@@ -310,6 +375,61 @@ class TesseraClient(object):
 
     # ------------------------------------------------------------------ HTTP
 
+    def _client_credentials_grant(self, oauth: ClientCredentials) -> Dict[str, Any]:
+        """``grant_type=client_credentials`` at the token endpoint, with a DPoP proof when the
+        credentials carry a key, answering one ``use_dpop_nonce`` challenge (RFC 9449 §8)."""
+        endpoint = oauth.token_endpoint or self.url + "/oauth/token"
+        form = {"grant_type": "client_credentials"}
+        if oauth.scope:
+            form["scope"] = oauth.scope
+        if oauth.resource:
+            form["resource"] = oauth.resource
+        data = urllib.parse.urlencode(form).encode("ascii")
+        nonce = None  # type: Optional[str]
+        for _ in range(2):
+            headers = {
+                "Accept": "application/json",
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Authorization": oauth._basic(),
+                "User-Agent": "tessera-python/" + __version__,
+            }
+            if oauth.dpop is not None:
+                headers["DPoP"] = oauth.dpop.proof("POST", endpoint, nonce=nonce)
+            req = urllib.request.Request(endpoint, data=data, headers=headers, method="POST")
+            try:
+                with self._opener.open(req, timeout=self.timeout) as resp:
+                    raw = resp.read()
+                try:
+                    answer = json.loads(raw.decode("utf-8"))
+                except (UnicodeDecodeError, ValueError):
+                    answer = None
+                if not isinstance(answer, dict):
+                    raise TransportError("the token endpoint's answer is not a JSON object", code="TESSERA_BAD_RESPONSE")
+                return answer
+            except urllib.error.HTTPError as e:
+                raw = e.read() or b""
+                challenge = e.headers.get("DPoP-Nonce") if e.headers is not None else None
+                e.close()
+                try:
+                    payload = json.loads(raw.decode("utf-8"))
+                except (UnicodeDecodeError, ValueError):
+                    payload = None
+                error = payload.get("error") if isinstance(payload, dict) else None
+                if error == "use_dpop_nonce" and challenge and nonce is None and oauth.dpop is not None:
+                    nonce = challenge
+                    continue
+                code = "OAUTH_" + error.upper() if isinstance(error, str) and error.replace("_", "").isalnum() else "TESSERA_HTTP_%d" % e.code
+                # error_description is the server's text, never an echo of what was sent; still bounded.
+                described = payload.get("error_description") if isinstance(payload, dict) else None
+                message = redact(described) if isinstance(described, str) else "HTTP %d from the token endpoint" % e.code
+                log.info("POST /oauth/token -> %d %s", e.code, code)
+                raise error_for_status(e.code)(message, code=code, status=e.code) from None
+            except urllib.error.URLError as e:
+                raise self._transport("POST", "/oauth/token", e.reason) from None
+            except (OSError, http.client.HTTPException, ValueError) as e:
+                raise self._transport("POST", "/oauth/token", e) from None
+        raise TransportError("the token endpoint asked for a DPoP nonce twice", code="TESSERA_BAD_RESPONSE")
+
     def _with_session(self, method: str, path: str, body: Any = None, retryable: bool = False) -> Any:
         """A request with the session token; re-authenticates once if the session token is refused."""
         token = self.session_token()
@@ -344,7 +464,11 @@ class TesseraClient(object):
         if body is not None:
             data = json.dumps(body).encode("utf-8")
             headers["Content-Type"] = "application/json"
-        if auth is not None:
+        if auth is not None and self._token_type == "DPoP" and self.oauth is not None and self.oauth.dpop is not None:
+            # A DPoP-bound token goes with a fresh proof of its key for exactly this request.
+            headers["Authorization"] = "DPoP " + auth
+            headers["DPoP"] = self.oauth.dpop.proof(method, self.url + path, access_token=auth)
+        elif auth is not None:
             headers["Authorization"] = "Bearer " + auth
         req = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
         try:

@@ -1,6 +1,7 @@
 """Test harness: a real Tessera server on a free port with a throw-away data directory.
 
-Starts ``node packages/cli/bin/tessera.js server --data-dir <tmp> --port 0`` (the server prints
+Starts ``node packages/cli/bin/tessera.js server --data-dir <tmp> --port <free port>`` (a real port, so that the
+issuer and the URLs DPoP proofs name are the ones clients reach) (the server prints
 ``Tessera server listening on <url>``), waits for ``/readyz``, signs in as the administrator
 (``admin.json``) and offers a small admin API over urllib (independent of the client under test).
 """
@@ -64,7 +65,7 @@ class TesseraServer(object):
         env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [os.environ.get("TESSERA_NODE") or "node", BIN, "server", "--data-dir", self.data_dir, "--port", "0", "--host", "127.0.0.1"],
+            [os.environ.get("TESSERA_NODE") or "node", BIN, "server", "--data-dir", self.data_dir, "--port", str(free_port()), "--host", "127.0.0.1"],
             cwd=REPO_ROOT,
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -8,11 +8,15 @@ import stat
 import tempfile
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 import harness
 from tessera_client import (
     AuthenticationError,
     BadRequestError,
+    ClientCredentials,
+    DpopKey,
     NotFoundError,
     PermissionDeniedError,
     TesseraClient,
@@ -186,6 +190,76 @@ class SessionAndSecretsTests(LiveTestCase):
         self.secrets_seen.append(new)
         reader.invalidate_session()
         self.assertEqual(reader.get_secret("/demo/api-key"), API_KEY)  # re-reads the file
+
+
+class OAuthDpopTests(LiveTestCase):
+    """A service registered as an OAuth client, with DPoP-bound tokens whose proofs Python signs."""
+
+    @classmethod
+    def setUpClass(cls):
+        name = "/python-tests/oauth-service"
+        created = SERVER.call("POST", "/v1/oauth-clients", {"name": name, "dpopBoundAccessTokens": True})
+        cls.client_id = created["client"]["clientId"]
+        cls.client_secret = created["clientSecret"]
+        SERVER.create_role("python-oauth-reader", [("item", "/demo/*", ["read"])], [name])
+
+    def setUp(self):
+        super().setUp()
+        self.secrets_seen.append(self.client_secret)
+
+    def raw_get(self, path, headers):
+        req = urllib.request.Request(SERVER.url + path, headers=headers, method="GET")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            e.close()
+            return e.code
+
+    def test_reads_with_a_dpop_bound_token_that_is_useless_when_stolen(self):
+        key = DpopKey()
+        client = self.client(oauth=ClientCredentials(self.client_id, self.client_secret, dpop=key))
+        self.assertEqual(client.get_secret("/demo/api-key"), API_KEY)
+        self.assertEqual(client.get_secret("/demo/api-key"), API_KEY)  # a fresh proof each time
+        token = client.session_token()
+        self.secrets_seen.append(token)
+        self.assertEqual(client._token_type, "DPoP")
+        self.assertNotIn(self.client_secret, repr(client))
+        path = "/v1/secrets/value?name=%2Fdemo%2Fapi-key"
+        url = SERVER.url + path
+        # The token alone, as a bearer token or without a proof, is refused.
+        self.assertEqual(self.raw_get(path, {"Authorization": "Bearer " + token}), 401)
+        self.assertEqual(self.raw_get(path, {"Authorization": "DPoP " + token}), 401)
+        # A thief's own key does not help; the holder's proof works exactly once.
+        thief = DpopKey().proof("GET", url, access_token=token)
+        self.assertEqual(self.raw_get(path, {"Authorization": "DPoP " + token, "DPoP": thief}), 401)
+        proof = key.proof("GET", url, access_token=token)
+        self.assertEqual(self.raw_get(path, {"Authorization": "DPoP " + token, "DPoP": proof}), 200)
+        self.assertEqual(self.raw_get(path, {"Authorization": "DPoP " + token, "DPoP": proof}), 401)
+        # A proof for another method or URL is refused.
+        other = key.proof("POST", url, access_token=token)
+        self.assertEqual(self.raw_get(path, {"Authorization": "DPoP " + token, "DPoP": other}), 401)
+
+    def test_a_client_that_must_use_dpop_gets_nothing_without_it(self):
+        client = self.client(oauth=ClientCredentials(self.client_id, self.client_secret))
+        with self.assertRaises(TesseraError) as caught:
+            client.get_secret("/demo/api-key")
+        self.assertEqual(caught.exception.status, 400)
+        self.assert_error_clean(caught.exception)
+
+    def test_a_wrong_secret_is_invalid_client_and_never_echoed(self):
+        wrong = "wrong-" + self.client_secret
+        self.secrets_seen.append(wrong)
+        client = self.client(oauth=ClientCredentials(self.client_id, wrong, dpop=DpopKey()))
+        with self.assertRaises(AuthenticationError) as caught:
+            client.get_secret("/demo/api-key")
+        self.assertEqual(caught.exception.code, "OAUTH_INVALID_CLIENT")
+        self.assert_error_clean(caught.exception)
+
+    def test_uid_operations_are_refused_clearly(self):
+        client = self.client(oauth=ClientCredentials(self.client_id, self.client_secret, dpop=DpopKey()))
+        with self.assertRaises(ValueError):
+            client.rotate_uid_token()
 
 
 class RotationTests(LiveTestCase):

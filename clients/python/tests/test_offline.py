@@ -280,3 +280,48 @@ class TransportAndMappingTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DpopKeyTests(unittest.TestCase):
+    """The pure-Python Ed25519 behind DPoP proofs, against RFC 8032 and the JWS/DPoP shapes."""
+
+    def test_rfc8032_test_vectors(self):
+        from tessera_client import DpopKey
+
+        # RFC 8032 §7.1, TEST 1 (empty message) and TEST 2 (one byte).
+        one = DpopKey(bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))
+        self.assertEqual(one.jwk["x"], "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo")
+        self.assertEqual(
+            one.sign(b"").hex(),
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+        )
+        two = DpopKey(bytes.fromhex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"))
+        self.assertEqual(
+            two.sign(bytes([0x72])).hex(),
+            "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+        )
+
+    def test_proof_shape(self):
+        import base64
+
+        from tessera_client import DpopKey
+
+        key = DpopKey()
+        proof = key.proof("get", "https://tessera.example/v1/secrets/value?name=x#f", access_token="tok", nonce="n1")
+        header_b64, claims_b64, sig_b64 = proof.split(".")
+        decode = lambda part: json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+        header, claims = decode(header_b64), decode(claims_b64)
+        self.assertEqual(header["typ"], "dpop+jwt")
+        self.assertEqual(header["alg"], "EdDSA")
+        self.assertEqual(set(header["jwk"]), {"kty", "crv", "x"})  # public members only
+        self.assertEqual(claims["htm"], "GET")
+        self.assertEqual(claims["htu"], "https://tessera.example/v1/secrets/value")
+        self.assertEqual(claims["nonce"], "n1")
+        self.assertEqual(claims["ath"], "GnZ0607njffhrEOak8P6jjyUV4TU3sn9jjARc4svHWI")  # SHA-256 of "tok"
+        self.assertEqual(len(base64.urlsafe_b64decode(sig_b64 + "==")), 64)
+        self.assertNotEqual(key.proof("GET", "https://a/"), key.proof("GET", "https://a/"))  # fresh jti
+        self.assertNotIn("d", header["jwk"])
+        with self.assertRaises(TypeError):
+            import pickle
+
+            pickle.dumps(key)

@@ -177,7 +177,15 @@ const createAccessKey: CommandSpec = {
   },
 };
 
-const PRESETS = ['github-actions', 'gitlab', 'kubernetes', 'spiffe'] as const;
+const PRESETS = [
+  'github-actions',
+  'gitlab',
+  'kubernetes',
+  'spiffe',
+  'aws-eks',
+  'azure-workload-identity',
+  'gcp',
+] as const;
 
 /**
  * `--bound-claim KEY=PATTERN`, repeatable. A value with commas is a list matcher

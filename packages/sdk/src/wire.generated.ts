@@ -649,7 +649,14 @@ export interface PostV1AuthMethodsRequest {
   reusePolicy?: 'revoke' | 'flag';
   rotationGraceSeconds?: number;
   /** Fills issuer conventions. */
-  preset?: 'github-actions' | 'gitlab' | 'kubernetes' | 'spiffe';
+  preset?:
+    | 'github-actions'
+    | 'gitlab'
+    | 'kubernetes'
+    | 'spiffe'
+    | 'aws-eks'
+    | 'azure-workload-identity'
+    | 'gcp';
   /** The trusted `iss`. */
   issuer?: string;
   audience?: string | string[];
@@ -716,7 +723,14 @@ export interface PatchV1AuthMethodsByIdRequest {
   reusePolicy?: 'revoke' | 'flag';
   rotationGraceSeconds?: number;
   /** Fills issuer conventions. */
-  preset?: 'github-actions' | 'gitlab' | 'kubernetes' | 'spiffe';
+  preset?:
+    | 'github-actions'
+    | 'gitlab'
+    | 'kubernetes'
+    | 'spiffe'
+    | 'aws-eks'
+    | 'azure-workload-identity'
+    | 'gcp';
   /** The trusted `iss`. */
   issuer?: string;
   audience?: string | string[];

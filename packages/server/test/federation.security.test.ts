@@ -391,6 +391,79 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
     );
   });
 
+  it('cloud presets: Azure workload identity fills its audience, GCP and EKS name identities from their claims', async () => {
+    const azureAud = 'api://AzureADTokenExchange';
+    const az = await admin('POST', '/v1/auth-methods', {
+      type: 'oidc_federation',
+      name: '/federation/aks',
+      preset: 'azure-workload-identity',
+      issuer: k8s.url,
+      boundClaims: { 'kubernetes.io.namespace': 'payments' },
+    });
+    expect(az.status, JSON.stringify(az.body)).toBe(201);
+    expect(az.body.authMethod.oidcFederation.audiences).toEqual([azureAud]);
+    const a = await auth(az.body.authMethod.id, await k8s.mint(kubernetesClaims(k8s.url, azureAud, nowS())));
+    expect(a.status).toBe(200);
+    expect((await admin('GET', `/v1/identities/${a.body.identityId}`)).body.name).toBe(
+      'azure/aks/payments/api',
+    );
+    // A token for Tessera's own audience is not one the preset accepts.
+    await refusedWith(
+      az.body.authMethod.id,
+      await k8s.mint(kubernetesClaims(k8s.url, AUD, nowS())),
+      'federation_wrong_audience',
+    );
+
+    const eks = await admin('POST', '/v1/auth-methods', {
+      type: 'oidc_federation',
+      name: '/federation/eks',
+      preset: 'aws-eks',
+      issuer: k8s.url,
+      audience: AUD,
+      boundClaims: { 'kubernetes.io.serviceaccount.name': 'api' },
+    });
+    expect(eks.status).toBe(201);
+    const e = await auth(eks.body.authMethod.id, await k8s.mint(kubernetesClaims(k8s.url, AUD, nowS())));
+    expect(e.status).toBe(200);
+    expect((await admin('GET', `/v1/identities/${e.body.identityId}`)).body.name).toBe(
+      'aws/eks/payments/api',
+    );
+
+    // GCP's issuer is fixed; an operator testing against another one overrides it, as here.
+    const gcp = await admin('POST', '/v1/auth-methods', {
+      type: 'oidc_federation',
+      name: '/federation/gcp',
+      preset: 'gcp',
+      issuer: gh.url,
+      audience: AUD,
+      algorithms: ['RS256'],
+      boundClaims: { 'google.compute_engine.project_id': 'acme-prod', email_verified: 'true' },
+    });
+    expect(gcp.status).toBe(201);
+    const gcpClaims = (projectId: string) => ({
+      aud: AUD,
+      iss: gh.url,
+      iat: nowS() - 5,
+      exp: nowS() + 3600,
+      sub: '113000000000000000001',
+      email: 'billing@acme-prod.iam.gserviceaccount.com',
+      email_verified: true,
+      google: {
+        compute_engine: { project_id: projectId, instance_name: 'billing-1', zone: 'europe-west1-b' },
+      },
+    });
+    const g = await auth(gcp.body.authMethod.id, await gh.mint(gcpClaims('acme-prod')));
+    expect(g.status, JSON.stringify(g.body)).toBe(200);
+    expect((await admin('GET', `/v1/identities/${g.body.identityId}`)).body.name).toBe(
+      'gcp/113000000000000000001',
+    );
+    await refusedWith(
+      gcp.body.authMethod.id,
+      await gh.mint(gcpClaims('acme-dev')),
+      'federation_claim_mismatch',
+    );
+  });
+
   it('bound claims can be changed with PATCH, and take effect at once', async () => {
     const m = await admin('POST', '/v1/auth-methods', {
       type: 'oidc_federation',

@@ -42,4 +42,36 @@ export const FEDERATION_PRESETS: Record<string, FederationPreset> = {
     identityTemplate: null,
     claims: ['sub'],
   },
+  // EKS IAM roles for service accounts: a projected service-account token from the cluster's own
+  // issuer (https://oidc.eks.REGION.amazonaws.com/id/ID). Give the pod a token for Tessera's audience
+  // (a projected volume with `audience:`) rather than reusing the STS one.
+  'aws-eks': {
+    issuer: null,
+    audience: null,
+    identityTemplate: 'aws/eks/{kubernetes.io.namespace}/{kubernetes.io.serviceaccount.name}',
+    claims: ['kubernetes.io.namespace', 'kubernetes.io.serviceaccount.name', 'sub'],
+  },
+  // Azure workload identity: the AKS cluster's issuer; the webhook projects tokens for the
+  // audience `api://AzureADTokenExchange` unless the pod asks for another.
+  'azure-workload-identity': {
+    issuer: null,
+    audience: 'api://AzureADTokenExchange',
+    identityTemplate: 'azure/aks/{kubernetes.io.namespace}/{kubernetes.io.serviceaccount.name}',
+    claims: ['kubernetes.io.namespace', 'kubernetes.io.serviceaccount.name', 'sub'],
+  },
+  // Google identity tokens from the metadata server (`identity?audience=…&format=full`) or for a
+  // service account: the audience is whatever the caller asked for, so it is always the operator's.
+  gcp: {
+    issuer: 'https://accounts.google.com',
+    audience: null,
+    // Named by `sub`, the service account's numeric id: an email can be reused after deletion.
+    identityTemplate: 'gcp/{sub}',
+    claims: [
+      'email',
+      'email_verified',
+      'sub',
+      'google.compute_engine.project_id',
+      'google.compute_engine.instance_name',
+    ],
+  },
 };

@@ -39,7 +39,18 @@ const ClaimMatcher = Type.Union([
 /** `oidc_federation` settings (issue 13); the handler checks them and fills presets. */
 const FederationFields = {
   preset: Type.Optional(
-    StringEnum(['github-actions', 'gitlab', 'kubernetes', 'spiffe'] as const, 'Fills issuer conventions.'),
+    StringEnum(
+      [
+        'github-actions',
+        'gitlab',
+        'kubernetes',
+        'spiffe',
+        'aws-eks',
+        'azure-workload-identity',
+        'gcp',
+      ] as const,
+      'Fills issuer conventions.',
+    ),
   ),
   issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'The trusted `iss`.' })),
   audience: Type.Optional(
