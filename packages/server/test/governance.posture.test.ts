@@ -384,6 +384,34 @@ describe.each(STORES)('posture findings on %s', (store) => {
     expect((await ok('GET', `/v1/inventory/${late.id}`)).state).toBe('suspended');
   });
 
+  it('flags an escalation path: an identity that may edit its own role or associate the administrator', async () => {
+    const x = await keyed(`ops-${tag}/operator`, { kind: 'workload', owner: 'alice' }, [
+      { ruleType: 'role', path: '*', capabilities: ['update'] },
+      { ruleType: 'auth-method', path: `/ops-${tag}/*`, capabilities: ['update'] },
+    ]);
+    const f = (await findingsOf(x.id)).find((f) => f.rule === 'escalation-path');
+    expect(f).toMatchObject({
+      owasp: 'NHI5',
+      evidence: { canEditOwnRoles: [`ops-${tag}-operator-role`], canAssociateAdministrator: true },
+    });
+    // It is a real path: with that session the identity associates the administrator role with itself.
+    const token = (await x.login()).body.token;
+    const escalate = await call(
+      'POST',
+      '/v1/roles/tessera-admin/associations',
+      { authMethodName: `ops-${tag}/operator-key` },
+      token,
+    );
+    expect(escalate.status).toBe(201);
+    await ok('DELETE', `/v1/role-associations/${escalate.body.id}`);
+    // Remediated: the right to change roles removed.
+    await ok(
+      'DELETE',
+      `/v1/roles/ops-${tag}-operator-role/rules?ruleType=role&path=${encodeURIComponent('*')}`,
+    );
+    expect((await findingsOf(x.id)).find((f) => f.rule === 'escalation-path')).toBeUndefined();
+  });
+
   it('refuses bad input with 4xx', async () => {
     expect((await call('GET', '/v1/inventory?limit=0')).status).toBe(400);
     expect((await call('GET', '/v1/inventory/i-nope')).status).toBe(404);

@@ -362,7 +362,49 @@ const unmanaged: Rule = (f, _p, _now, emit) => {
   );
 };
 
+const slash = (name: string) => (name.startsWith('/') ? name : `/${name}`);
+const changes = (g: IdentityFacts['grants'][number], type: string) =>
+  (g.ruleType === type || g.ruleType === '*') &&
+  g.capabilities.some((c) => c === 'update' || c === 'create') &&
+  !g.capabilities.includes('deny');
+
+/**
+ * Escalation paths: the identity may edit a role it holds (and so grant itself anything), or may
+ * associate the administrator role with one of its own auth methods (update on both is what an
+ * association needs).
+ */
+const escalation: Rule = (f, _p, _now, emit) => {
+  if (f.state !== 'active' || f.grants.some((g) => g.builtin)) return;
+  const ownRoles = [...new Set(f.grants.map((g) => g.roleName))];
+  const ownMethods = [...new Set(f.grants.map((g) => g.via))];
+  const roleChangers = f.grants.filter((g) => changes(g, 'role'));
+  if (roleChangers.length === 0) return;
+  const editable = ownRoles.filter((r) => roleChangers.some((g) => pathMatches(g.path, slash(r))));
+  const adminReachable =
+    roleChangers.some((g) => pathMatches(g.path, '/tessera-admin')) &&
+    f.grants.some((g) => changes(g, 'auth-method') && ownMethods.some((m) => pathMatches(g.path, slash(m))));
+  if (editable.length === 0 && !adminReachable) return;
+  emit(
+    'escalation-path',
+    'NHI5',
+    'critical',
+    '',
+    'The identity can grant itself more permissions',
+    {
+      canEditOwnRoles: editable,
+      canAssociateAdministrator: adminReachable,
+      through: roleChangers.map((g) => ({ role: g.roleName, ruleType: g.ruleType, path: g.path })),
+    },
+    {
+      action: 'apply-narrowed-role',
+      description: 'Remove the right to change roles (and its own auth methods) from the identity.',
+      command: `tessera inventory narrow ${f.id} --apply`,
+    },
+  );
+};
+
 const RULES: Rule[] = [
+  escalation,
   unmanaged,
   ownerRules,
   retiredLive,
