@@ -183,6 +183,9 @@ export class CommandContext {
    */
   async withAdmin<T>(fn: (token: string) => Promise<T>): Promise<T> {
     if (this.#token !== undefined) return fn(this.#token);
+    // A person signed in with `tessera login` acts as themselves until the session ends.
+    const person = await this.config.personSession(this.profileName, this.url).load();
+    if (person && person.expiresAtMs > this.io.now() + 5_000) return fn(person.token);
     const { accessId, accessKey } = this.profile;
     if (!accessId || !accessKey) {
       throw new CliError(

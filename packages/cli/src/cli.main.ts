@@ -5,6 +5,7 @@
 
 import { accessCommands } from './access.command.js';
 import { agentCommands } from './agent/agent.command.js';
+import { approvalCommands } from './approval.command.js';
 import { ArgReader, editDistance, type OptionSpecs, parseArgv } from './argv.parser.js';
 import { auditCommands } from './audit.command.js';
 import { auditVerifyCommands } from './audit-verify.command.js';
@@ -22,6 +23,7 @@ import {
 import { dynamicSecretCommands } from './dynamic-secret.command.js';
 import { governanceCommands } from './governance.command.js';
 import { identityCommands } from './identity.command.js';
+import { loginCommands } from './login.command.js';
 import { oauthClientCommands } from './oauth-client.command.js';
 import { roleCommands } from './role.command.js';
 import { rootKeyCommands } from './root-key.command.js';
@@ -37,6 +39,7 @@ import { unsealCommands } from './unseal.command.js';
 export const COMMANDS: readonly CommandSpec[] = [
   ...serverCommands,
   ...authCommands,
+  ...loginCommands,
   ...authMethodCommands,
   ...oauthClientCommands,
   ...uidCommands.slice(0, 1),
@@ -46,6 +49,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...governanceCommands,
   ...roleCommands,
   ...accessCommands,
+  ...approvalCommands,
   ...auditCommands,
   ...auditVerifyCommands,
   ...secretCommands,

@@ -114,6 +114,16 @@ export class ConfigStore {
     await writeFileAtomic(this.file, `${JSON.stringify(config, null, 2)}\n`);
   }
 
+  /** A person's session from `tessera login` (`<profile>.person.json`), bound to the server URL. */
+  personSession(profile: string, url: string): FileSessionCache {
+    return new FileSessionCache(
+      join(this.dir, 'sessions'),
+      `${checkProfileName(profile)}.person`,
+      url,
+      'person',
+    );
+  }
+
   /** The session cache of a profile, bound to the URL and access id it was made for. */
   sessionCache(profile: string, url: string, accessId: string): FileSessionCache {
     return new FileSessionCache(join(this.dir, 'sessions'), checkProfileName(profile), url, accessId);

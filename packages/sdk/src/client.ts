@@ -11,6 +11,7 @@ import { type CallSpec, DEFAULT_TIMEOUT_MS, type FetchLike, HttpTransport } from
 import type {
   AccessExplanation,
   AckUidRotationResponse,
+  Approval,
   AssociateRoleRequest,
   AuditArchiveResult,
   AuditEvent,
@@ -56,6 +57,7 @@ import type {
   Lease,
   LeasePage,
   LeaseRevocation,
+  ListApprovalsQuery,
   ListAuditEventsQuery,
   ListAuthMethodsQuery,
   ListFindingsQuery,
@@ -64,6 +66,8 @@ import type {
   ListLeasesQuery,
   ListRolesQuery,
   ListSecretsQuery,
+  LoginPoll,
+  LoginStart,
   NarrowedRole,
   OAuthClient,
   OAuthServerMetadata,
@@ -72,6 +76,7 @@ import type {
   Page,
   PosturePolicy,
   PostureScan,
+  RequestApprovalRequest,
   RetirementReport,
   RevokeUidTokenRequest,
   RevokeUidTokenResponse,
@@ -338,6 +343,74 @@ export class TesseraClient {
     return this.#call({
       method: 'POST',
       path: '/v1/oauth-clients',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/login/start`: a person's single sign-on (public). */
+  startLogin(options?: RequestOptions): Promise<LoginStart> {
+    return this.#call({ method: 'POST', path: '/v1/login/start', signal: options?.signal });
+  }
+
+  /** `POST /v1/login/poll`: `pending` until the person has signed in, then `done` with the session, once. */
+  pollLogin(body: { loginId: string; pollToken: string }, options?: RequestOptions): Promise<LoginPoll> {
+    return this.#call({ method: 'POST', path: '/v1/login/poll', body, signal: options?.signal });
+  }
+
+  /** `POST /v1/logout`: ends the calling session on every server. */
+  logout(token: string, options?: RequestOptions): Promise<void> {
+    return this.#call({ method: 'POST', path: '/v1/logout', credential: token, signal: options?.signal });
+  }
+
+  /** `POST /v1/approvals`: ask for an approval (the caller is the requester). */
+  requestApproval(token: string, body: RequestApprovalRequest, options?: RequestOptions): Promise<Approval> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/approvals',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/approvals`: the requests the caller may see (`mine`: its own and those it may decide). */
+  listApprovals(
+    token: string,
+    query: ListApprovalsQuery = {},
+    options?: RequestOptions,
+  ): Promise<{ items: Approval[] }> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/approvals',
+      credential: token,
+      query: { ...query },
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/approvals/:id`. */
+  getApproval(token: string, id: string, options?: RequestOptions): Promise<Approval> {
+    return this.#call({
+      method: 'GET',
+      path: `/v1/approvals/${seg(id)}`,
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/approvals/:id/approve` or `/deny`. */
+  decideApproval(
+    token: string,
+    id: string,
+    decision: 'approve' | 'deny',
+    body: { comment?: string } = {},
+    options?: RequestOptions,
+  ): Promise<Approval> {
+    return this.#call({
+      method: 'POST',
+      path: `/v1/approvals/${seg(id)}/${decision}`,
       credential: token,
       body,
       signal: options?.signal,

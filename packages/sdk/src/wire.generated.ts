@@ -10,6 +10,66 @@
  * @packageDocumentation
  */
 
+export interface Approval {
+  id: string;
+  requester: {
+    kind: 'identity' | 'person';
+    id: string;
+    name: string;
+  };
+  action:
+    | {
+        kind: 'jit.elevate';
+        identityId: string;
+        roleName: string;
+        durationSec: number;
+      }
+    | {
+        kind: 'mcp.tool_call';
+        server: string;
+        tool: string;
+        argumentsHash: string;
+      }
+    | {
+        kind: 'ciba.token';
+        clientId: string;
+        scope: string;
+        bindingMessage?: string;
+      }
+    | {
+        kind: 'secret.read';
+        path: string;
+      };
+  justification: string;
+  approvers:
+    | {
+        kind: 'owner';
+        ownerOf: string;
+      }
+    | {
+        kind: 'group';
+        group: string;
+        required?: number;
+      };
+  status: 'pending' | 'approved' | 'denied' | 'expired' | 'used';
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  expiresAt: string;
+  decisions: {
+    by: string;
+    decision: 'approve' | 'deny';
+    /** ISO-8601 UTC */
+    at: string;
+    comment?: string;
+  }[];
+  /** ISO-8601 UTC */
+  grantExpiresAt: string | null;
+  /** ISO-8601 UTC */
+  usedAt: string | null;
+  breakGlass: boolean;
+}
+
 export interface AuditEvent {
   /** Position in the ledger (1, 2, …); page on with `afterSeq` */
   seq: number;
@@ -106,6 +166,31 @@ export interface Identity {
   retiredAt: string | null;
 }
 
+export interface JitActivation {
+  id: string;
+  identityId: string;
+  roleName: string;
+  grantRole: string;
+  approvalId: string | null;
+  breakGlass: boolean;
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  expiresAt: string;
+  /** ISO-8601 UTC */
+  endedAt: string | null;
+}
+
+export interface JitEligibility {
+  id: string;
+  identityId: string;
+  roleName: string;
+  maxDurationSec: number;
+  breakGlass: boolean;
+  /** ISO-8601 UTC */
+  createdAt: string;
+}
+
 export interface OAuthClient {
   /** The client_id: the auth method access id (p-…). */
   clientId: string;
@@ -133,6 +218,20 @@ export interface OAuthClient {
   createdAt: string;
   /** ISO-8601 UTC */
   updatedAt: string;
+}
+
+export interface Person {
+  id: string;
+  issuer: string;
+  subject: string;
+  email: string | null;
+  name: string | null;
+  groups: string[];
+  authMethodId: string;
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  lastLoginAt: string | null;
 }
 
 export interface Role {
@@ -443,6 +542,125 @@ export interface PostV1AccessExplainResponse {
     why: string;
   }[];
 }
+
+/** Querystring of `GET /v1/approvals`. */
+export interface GetV1ApprovalsQuery {
+  status?: 'pending' | 'approved' | 'denied' | 'expired' | 'used';
+  mine?: boolean;
+  /** @defaultValue `50` */
+  limit?: number;
+}
+
+/**
+ * Answer 200 of `GET /v1/approvals`.
+ * List approval requests the caller may see.
+ */
+export interface GetV1ApprovalsResponse {
+  items: Approval[];
+}
+
+/**
+ * Body of `POST /v1/approvals`.
+ * Ask for an approval (the caller is the requester).
+ *
+ * The caller asks for one exact action. Approvers default to the owner of the calling identity. Audited as `approval.requested`; the webhook (TESSERA_APPROVAL_WEBHOOK_URL) is told after commit.
+ */
+export interface PostV1ApprovalsRequest {
+  action:
+    | {
+        kind: 'jit.elevate';
+        identityId: string;
+        roleName: string;
+        durationSec: number;
+      }
+    | {
+        kind: 'mcp.tool_call';
+        server: string;
+        tool: string;
+        argumentsHash: string;
+      }
+    | {
+        kind: 'ciba.token';
+        clientId: string;
+        scope: string;
+        bindingMessage?: string;
+      }
+    | {
+        kind: 'secret.read';
+        path: string;
+      };
+  justification: string;
+  approvers?:
+    | {
+        kind: 'owner';
+        ownerOf: string;
+      }
+    | {
+        kind: 'group';
+        group: string;
+        required?: number;
+      };
+  ttlSec?: number;
+}
+
+/**
+ * Answer 201 of `POST /v1/approvals`.
+ * Ask for an approval (the caller is the requester).
+ */
+export type PostV1ApprovalsResponse = Approval;
+
+/** Path parameters of `GET /v1/approvals/{id}`. */
+export interface GetV1ApprovalsByIdParams {
+  id: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/approvals/{id}`.
+ * Get an approval request.
+ */
+export type GetV1ApprovalsByIdResponse = Approval;
+
+/**
+ * Body of `POST /v1/approvals/{id}/approve`.
+ * Approve a request.
+ *
+ * By a person who may decide it (the owner, a member of the group) or an administrator. Self-approval is refused (403 `TESSERA_APPROVAL_SELF`, `details.reason: approval_self`); a request no longer pending answers 409 `TESSERA_APPROVAL_CLOSED`. N of M needs N distinct approvers.
+ */
+export interface PostV1ApprovalsByIdApproveRequest {
+  comment?: string;
+}
+
+/** Path parameters of `POST /v1/approvals/{id}/approve`. */
+export interface PostV1ApprovalsByIdApproveParams {
+  id: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/approvals/{id}/approve`.
+ * Approve a request.
+ */
+export type PostV1ApprovalsByIdApproveResponse = Approval;
+
+/**
+ * Body of `POST /v1/approvals/{id}/deny`.
+ * Deny a request.
+ *
+ * By a person who may decide it (the owner, a member of the group) or an administrator. Self-approval is refused (403 `TESSERA_APPROVAL_SELF`, `details.reason: approval_self`); a request no longer pending answers 409 `TESSERA_APPROVAL_CLOSED`. N of M needs N distinct approvers.
+ */
+export interface PostV1ApprovalsByIdDenyRequest {
+  comment?: string;
+}
+
+/** Path parameters of `POST /v1/approvals/{id}/deny`. */
+export interface PostV1ApprovalsByIdDenyParams {
+  id: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/approvals/{id}/deny`.
+ * Deny a request.
+ */
+export type PostV1ApprovalsByIdDenyResponse = Approval;
 
 /**
  * Body of `POST /v1/audit/archive`.
@@ -1514,6 +1732,81 @@ export interface PostV1InventoryByIdRetireResponse {
   }[];
 }
 
+/**
+ * Body of `POST /v1/jit/activate`.
+ * Activate an approved jit.elevate request for the calling identity.
+ *
+ * Consumes the approval (single use) and grants the eligible role to this identity on the calling auth method until `expiresAt`; then it lapses on every server.
+ */
+export interface PostV1JitActivateRequest {
+  approvalId: string;
+}
+
+/**
+ * Answer 201 of `POST /v1/jit/activate`.
+ * Activate an approved jit.elevate request for the calling identity.
+ */
+export type PostV1JitActivateResponse = JitActivation;
+
+/**
+ * Answer 200 of `GET /v1/jit/activations`.
+ * The calling identity’s activations.
+ */
+export interface GetV1JitActivationsResponse {
+  items: JitActivation[];
+}
+
+/**
+ * Body of `POST /v1/jit/break-glass`.
+ * Emergency activation without approval (justified, short, alerted at once).
+ */
+export interface PostV1JitBreakGlassRequest {
+  roleName: string;
+  durationSec: number;
+  justification: string;
+}
+
+/**
+ * Answer 201 of `POST /v1/jit/break-glass`.
+ * Emergency activation without approval (justified, short, alerted at once).
+ */
+export type PostV1JitBreakGlassResponse = JitActivation;
+
+/** Querystring of `GET /v1/jit/eligibilities`. */
+export interface GetV1JitEligibilitiesQuery {
+  identityId?: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/jit/eligibilities`.
+ * List eligible roles.
+ */
+export interface GetV1JitEligibilitiesResponse {
+  items: JitEligibility[];
+}
+
+/**
+ * Body of `POST /v1/jit/eligibilities`.
+ * Make a role eligible for an identity (activated on approval, never standing).
+ */
+export interface PostV1JitEligibilitiesRequest {
+  identityId: string;
+  roleName: string;
+  maxDurationSec: number;
+  breakGlass?: boolean;
+}
+
+/**
+ * Answer 201 of `POST /v1/jit/eligibilities`.
+ * Make a role eligible for an identity (activated on approval, never standing).
+ */
+export type PostV1JitEligibilitiesResponse = JitEligibility;
+
+/** Path parameters of `DELETE /v1/jit/eligibilities/{id}`. */
+export interface DeleteV1JitEligibilitiesByIdParams {
+  id: string;
+}
+
 /** Querystring of `GET /v1/leases`. */
 export interface GetV1LeasesQuery {
   name?: string;
@@ -1626,6 +1919,54 @@ export interface PostV1LeasesRevokePrefixRequest {
  */
 export interface PostV1LeasesRevokePrefixResponse {
   marked: number;
+}
+
+/** Querystring of `GET /v1/login/callback`. */
+export interface GetV1LoginCallbackQuery {
+  code?: string;
+  state?: string;
+  iss?: string;
+  error?: string;
+  error_description?: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/login/callback`.
+ * Where the identity provider sends the browser back (redirect URI).
+ */
+export type GetV1LoginCallbackResponse = string;
+
+/**
+ * Body of `POST /v1/login/poll`.
+ * Collect the session of a finished sign-in (once).
+ */
+export interface PostV1LoginPollRequest {
+  loginId: string;
+  pollToken: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/login/poll`.
+ * Collect the session of a finished sign-in (once).
+ */
+export interface PostV1LoginPollResponse {
+  status: 'pending' | 'expired' | 'done';
+  token?: string;
+  /** ISO-8601 UTC */
+  expiresAt?: string;
+  person?: Person;
+}
+
+/**
+ * Answer 200 of `POST /v1/login/start`.
+ * Start a person’s single sign-on (OIDC authorization code + PKCE).
+ */
+export interface PostV1LoginStartResponse {
+  loginId: string;
+  authorizationUrl: string;
+  pollToken: string;
+  /** ISO-8601 UTC */
+  expiresAt: string;
 }
 
 /** Querystring of `GET /v1/oauth-clients`. */
@@ -1790,6 +2131,26 @@ export interface PostV1OwnersOffboardResponse {
     state: string;
   }[];
 }
+
+/** Querystring of `GET /v1/people`. */
+export interface GetV1PeopleQuery {
+  /** @defaultValue `50` */
+  limit?: number;
+}
+
+/**
+ * Answer 200 of `GET /v1/people`.
+ * List the people known from single sign-on.
+ */
+export interface GetV1PeopleResponse {
+  items: Person[];
+}
+
+/**
+ * Answer 200 of `GET /v1/people/me`.
+ * The person behind the calling session (404 for an NHI’s session).
+ */
+export type GetV1PeopleMeResponse = Person;
 
 /** Path parameters of `DELETE /v1/role-associations/{id}`. */
 export interface DeleteV1RoleAssociationsByIdParams {

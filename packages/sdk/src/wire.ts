@@ -49,7 +49,10 @@ export type TesseraErrorCode =
   | 'TESSERA_SECRET_INTEGRITY'
   | 'TESSERA_SEALED'
   | 'TESSERA_UNSEAL_SHARE_INVALID'
-  | 'TESSERA_UNSEAL_KEY_MISMATCH';
+  | 'TESSERA_UNSEAL_KEY_MISMATCH'
+  | 'TESSERA_APPROVAL_SELF'
+  | 'TESSERA_APPROVAL_NOT_APPROVER'
+  | 'TESSERA_APPROVAL_CLOSED';
 
 type ServerError = Gen.Error['error'];
 
@@ -182,6 +185,20 @@ export type CreateOAuthClientRequest = Gen.PostV1OauthClientsRequest;
 export type CreateOAuthClientResponse = Gen.PostV1OauthClientsResponse;
 /** `PATCH /v1/oauth-clients/:id` body. */
 export type UpdateOAuthClientRequest = Gen.PatchV1OauthClientsByIdRequest;
+/** An approval request (issue 14): who asks for which exact action, who decides, and where it stands. */
+export type Approval = Gen.Approval;
+/** `POST /v1/approvals` body: the caller is the requester. */
+export type RequestApprovalRequest = Gen.PostV1ApprovalsRequest;
+/** Query of `GET /v1/approvals`. */
+export type ListApprovalsQuery = Gen.GetV1ApprovalsQuery;
+
+/** A person known from single sign-on (issue 14). */
+export type Person = Gen.Person;
+/** `POST /v1/login/start` answer: open `authorizationUrl`, then poll with `loginId` and `pollToken`. */
+export type LoginStart = Gen.PostV1LoginStartResponse;
+/** `POST /v1/login/poll` answer: `done` once, with the person's session token. */
+export type LoginPoll = Gen.PostV1LoginPollResponse;
+
 /** RFC 8414 metadata of the authorization server. */
 export type OAuthServerMetadata = Gen.GetWellKnownOauthAuthorizationServerResponse;
 

@@ -1,10 +1,13 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointFile, createLedger } from './audit/audit.ledger.js';
+import { createApprovalsModule } from './capabilities/approvals/approvals.module.js';
 import { createFederationModule } from './capabilities/federation/federation.module.js';
 import { createGovernanceModule } from './capabilities/governance/governance.module.js';
+import { createJitModule } from './capabilities/jit/jit.module.js';
 import { oauthDoor } from './capabilities/oauth/oauth.door.js';
 import { createOAuthModule } from './capabilities/oauth/oauth.module.js';
+import { createPeopleModule } from './capabilities/people/people.module.js';
 import type { Config } from './config/config.js';
 import type { LedgerReport } from './core/audit/audit.verify.js';
 import { ADMIN_ROLE_ID } from './core/roles/roles.model.js';
@@ -107,6 +110,16 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     dynamicSecrets: dynamic.services.dynamicSecrets,
     rotation: rotated.services.rotation,
   });
+  const people = createPeopleModule(platform, {
+    sessions: sessions.services.sessions,
+    authMethods: authentication.services.authMethods,
+    roles: access.services.roles,
+  });
+  const approvals = createApprovalsModule(platform, { personOf: people.services.people.personOf });
+  const jit = createJitModule(platform, {
+    roles: access.services.roles,
+    approvals: approvals.services.approvals,
+  });
   const extensions = (options.capabilities ?? []).map((create) => create(platform));
   const modules: CapabilityModule[] = [
     sessions,
@@ -121,6 +134,9 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     system,
     oauth,
     federation,
+    people,
+    approvals,
+    jit,
     governance,
     ...extensions,
   ];
@@ -211,6 +227,9 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
       ...secrets.services,
       ...dynamic.services,
       ...rotated.services,
+      ...approvals.services,
+      ...people.services,
+      ...jit.services,
       ...governance.services,
     },
     /** Runs the lease reaper now (the job runs it every few seconds). */

@@ -30,9 +30,15 @@ export interface AlertsConfig {
   uidChildBurstWindowSeconds: number;
 }
 
-type Int = (name: string, raw: string | undefined, fallback: number, min: number, max: number) => number;
+export type Int = (
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+) => number;
 
-function httpUrl(name: string, raw: string | undefined): string | null {
+export function httpUrl(name: string, raw: string | undefined): string | null {
   if (raw === undefined || raw.trim() === '') return null;
   let url: URL;
   try {

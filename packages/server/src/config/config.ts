@@ -6,6 +6,7 @@ import {
   loadAlertsConfig,
   loadAuditSinksConfig,
 } from './audit.config.js';
+import { type HumansConfig, loadHumansConfig } from './humans.config.js';
 
 /** The one validated configuration object. Only this module reads the environment (DESIGN §4.8). */
 export interface Config {
@@ -42,6 +43,8 @@ export interface Config {
   /** Audit sinks and the ledger size bound (config/audit.config.ts). */
   auditSinks: AuditSinksConfig;
   alerts: AlertsConfig;
+  /** People, approvals and single sign-on (issue 14, config/humans.config.ts). */
+  humans: HumansConfig;
   /**
    * Production mode (`TESSERA_ENV=production` or `--production`): the development defaults below are
    * refused at start instead of warned about.
@@ -179,6 +182,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     metricsPublic: env.TESSERA_METRICS_PUBLIC === 'true',
     auditSinks: loadAuditSinksConfig(env, dataDir, integer),
     alerts: loadAlertsConfig(env, integer),
+    humans: loadHumansConfig(env, integer, issuer),
     httpTimeouts: loadHttpTimeouts(env),
     production,
   };

@@ -38,6 +38,9 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   TESSERA_UNAVAILABLE: 503,
   TESSERA_AUDIT_UNAVAILABLE: 503,
   TESSERA_SEALED: 503,
+  TESSERA_APPROVAL_SELF: 403,
+  TESSERA_APPROVAL_NOT_APPROVER: 403,
+  TESSERA_APPROVAL_CLOSED: 409,
 };
 
 function isUniqueViolation(error: unknown): boolean {

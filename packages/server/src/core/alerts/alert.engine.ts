@@ -6,6 +6,7 @@ import type { Alert, AlertNotifier, AlertRule } from './alert.model.js';
 import {
   authFailureBurstAlerts,
   type BurstState,
+  breakGlassAlert,
   type ChildBurstState,
   type DedupeState,
   leaseRevokeFailedAlert,
@@ -59,6 +60,7 @@ export function createAlertEngine({ notifier, clock, settings, onAlert }: AlertE
     observe(events: readonly StoredAuditEvent[]) {
       for (const e of events) {
         raise(reuseAlert(e));
+        raise(breakGlassAlert(e));
         raise(rotationFailureAlert(e));
         raise(leaseRevokeFailedAlert(e));
         const t = { failures: settings.authFailureBurst, windowMs };

@@ -9,6 +9,7 @@ export const ALERT_RULES = [
   'rotated_secret_rotation_failed',
   'lease_revoke_failed',
   'uid_child_unusual',
+  'jit_break_glass',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 

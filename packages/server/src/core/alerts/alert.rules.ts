@@ -13,6 +13,28 @@ const actorFields = (e: StoredAuditEvent) => ({
 });
 
 /** A rotated-away UID token was presented again: someone else may hold it. */
+/** A break-glass activation (issue 14): a role taken without approval, so someone must look now. */
+export function breakGlassAlert(e: StoredAuditEvent): Alert | null {
+  if (e.type !== 'jit.break_glass') return null;
+  const data = e.data ?? {};
+  const str = (v: unknown) => (typeof v === 'string' ? v : null);
+  return {
+    rule: 'jit_break_glass',
+    severity: 'critical',
+    subject: `identity:${str(data.identityId) ?? 'unknown'}`,
+    title: `Break-glass: role ${str(data.roleName) ?? '?'} activated without approval`,
+    atMs: e.atMs,
+    fields: {
+      ...actorFields(e),
+      roleName: str(data.roleName),
+      justification: str(data.justification),
+      expiresAt: str(data.expiresAt),
+      requestId: e.requestId,
+      eventId: e.id,
+    },
+  };
+}
+
 export function reuseAlert(e: StoredAuditEvent): Alert | null {
   if (e.type !== 'uid.token.reuse_detected') return null;
   const data = e.data ?? {};

@@ -50,6 +50,12 @@ export const ErrorCodes = {
    * password, unreachable host, missing privilege, missing database): `details.reason` says which.
    */
   TARGET_REJECTED: 'TESSERA_TARGET_REJECTED',
+  /** An approver tried to decide their own approval request (issue 14): `details.reason` is `approval_self`. */
+  APPROVAL_SELF: 'TESSERA_APPROVAL_SELF',
+  /** The caller is not among the request's approvers (not its owner, not in its group, not an admin). */
+  APPROVAL_NOT_APPROVER: 'TESSERA_APPROVAL_NOT_APPROVER',
+  /** The request is no longer pending (decided, expired, used), or the caller has already decided it. */
+  APPROVAL_CLOSED: 'TESSERA_APPROVAL_CLOSED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
