@@ -298,6 +298,67 @@ const NO_CHANGES = {
   summary: { create: 0, update: 0, delete: 0 },
   hash: `sha256:${'0'.repeat(64)}`,
 };
+const POLICY = {
+  usageWindowDays: 30,
+  maxStaticSecretAgeDays: 90,
+  maxTtlSeconds: 2592000,
+  maxSourcesPerCredential: 5,
+  workstationCidrs: [],
+  dpopRequiredEnvironments: ['production'],
+  goneOwners: [],
+};
+const ENTRY = {
+  id: 'i-1',
+  name: 'svc/a',
+  kind: 'service',
+  owner: 'alice',
+  ownership: { identity: 'alice', credentials: 'alice', entitlements: 'alice' },
+  environment: 'production',
+  tags: [],
+  state: 'active',
+  management: 'tessera-issued',
+  createdAt: '2025-06-01T09:00:00.000Z',
+  lastUsedAt: null,
+  credentials: [
+    {
+      id: 'p-ak',
+      kind: 'access_key',
+      via: 'svc/a-key',
+      authMethod: 'access_key',
+      createdAt: '2025-06-01T09:00:00.000Z',
+      expiresAt: null,
+      lastRotatedAt: null,
+      lastUsedAt: null,
+      ageDays: 0,
+      ttlSeconds: null,
+      live: true,
+      sources: [],
+    },
+  ],
+  effectivePermissions: [
+    { role: 'r', via: 'svc/a-key', ruleType: 'item', path: '/a', capabilities: ['read'], used: true },
+  ],
+  usedPermissions: [],
+  findings: [
+    {
+      key: 'static-access-key:i-1:p-ak',
+      rule: 'static-access-key',
+      owasp: 'NHI4',
+      owaspTitle: 'Insecure Authentication',
+      severity: 'medium',
+      identityId: 'i-1',
+      identityName: 'svc/a',
+      title: 'A static access key',
+      evidence: {},
+      remediation: {
+        action: 'replace-credential',
+        description: 'x',
+        command: 'tessera auth-method delete --name svc/a-key',
+      },
+    },
+  ],
+  riskScore: 10,
+};
 
 const ROUTES: Record<string, Handler> = {
   'GET /v1/pki/ca': () => [200, CA],
@@ -542,6 +603,80 @@ const ROUTES: Record<string, Handler> = {
       ],
     },
   ],
+  'GET /v1/inventory': () => [200, { items: [ENTRY], nextCursor: null }],
+  'GET /v1/inventory/i-1': () => [200, ENTRY],
+  'GET /v1/inventory/export': () => [200, { items: [ENTRY] }],
+  'POST /v1/inventory/i-1/retire': () => [
+    200,
+    {
+      identityId: 'i-1',
+      identityName: 'svc/a',
+      state: 'retired',
+      leasesDue: 0,
+      revoked: [{ kind: 'access_key', id: 'p-ak', via: 'svc/a-key' }],
+    },
+  ],
+  'POST /v1/inventory/i-1/narrow': () => [
+    200,
+    {
+      identityId: 'i-1',
+      windowDays: 30,
+      rules: [{ ruleType: 'item', path: '/a', capabilities: ['read'] }],
+      removed: [],
+      applied: null,
+    },
+  ],
+  'POST /v1/owners/offboard': () => [
+    200,
+    {
+      owner: 'bob',
+      to: 'carol',
+      suspend: false,
+      preview: false,
+      identities: [{ id: 'i-1', name: 'svc/a', owner: 'carol', state: 'active' }],
+    },
+  ],
+  'POST /v1/governance/scan': () => [
+    200,
+    { identities: 1, auditEventsFolded: 3, open: 1, opened: 1, resolved: 0, tookMs: 5 },
+  ],
+  'GET /v1/governance/findings': () => [200, { items: ENTRY.findings, nextCursor: null }],
+  'GET /v1/governance/policy': () => [200, POLICY],
+  'PUT /v1/governance/policy': () => [200, POLICY],
+  'POST /v1/discovery/sources': () => [
+    201,
+    { name: 'pg', itemName: '/prod/pg', connector: 'postgresql', prefix: '' },
+  ],
+  'POST /v1/discovery/sources/pg/run': () => [200, { source: 'pg', accounts: 3, unknown: 1, discovered: 1 }],
+  'GET /v1/discovery/accounts': () => [
+    200,
+    {
+      items: [
+        {
+          id: 'da-1',
+          source: 'pg',
+          account: 'rogue',
+          identityId: 'i-2',
+          state: 'pending',
+          firstSeenAt: '2025-06-01T09:00:00.000Z',
+          lastSeenAt: '2025-06-01T09:00:00.000Z',
+          decidedAt: null,
+          decision: null,
+        },
+      ],
+    },
+  ],
+  'POST /v1/discovery/accounts/da-1/decide': () => [
+    200,
+    {
+      id: 'da-1',
+      account: 'rogue',
+      source: 'pg',
+      decision: 'adopt',
+      target: 'postgresql://db:5432',
+      effects: ['set a new password'],
+    },
+  ],
 };
 
 let dir: string;
@@ -753,6 +888,19 @@ describe('--json on every command', () => {
     ['plan', '--file', join(AGENT_DIR, 'identity.yaml')],
     ['apply', '--file', join(AGENT_DIR, 'identity.yaml'), '--plan-hash', NO_CHANGES.hash],
     ['export'],
+    ['inventory', 'list', '--owner', 'alice', '--finding', 'NHI4'],
+    ['inventory', 'show', 'i-1'],
+    ['inventory', 'export', '--format', 'json'],
+    ['inventory', 'retire', 'i-1'],
+    ['inventory', 'narrow', 'i-1'],
+    ['owner', 'offboard', '--owner', 'bob', '--to', 'carol'],
+    ['posture', 'scan'],
+    ['posture', 'findings', '--owasp', 'NHI4'],
+    ['posture', 'policy', '--usage-window-days', '60'],
+    ['discovery', 'add-source', '--name', 'pg', '--item', '/prod/pg'],
+    ['discovery', 'run', 'pg'],
+    ['discovery', 'accounts'],
+    ['discovery', 'decide', 'da-1', '--decision', 'adopt', '--owner', 'team', '--preview'],
     ['root-key', 'rotate', '--data-dir', ROOT_KEY_DATA_DIR],
     ['root-key', 'split', '--data-dir', ROOT_KEY_DATA_DIR, '--shares', '3', '--threshold', '2'],
     ['backup', '--data-dir', ROOT_KEY_DATA_DIR, '--out', BACKUP_DIR, '--include-root-key'],

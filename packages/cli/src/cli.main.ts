@@ -24,6 +24,7 @@ import {
 } from './cli.errors.js';
 import { configCommands } from './config.command.js';
 import { dynamicSecretCommands } from './dynamic-secret.command.js';
+import { governanceCommands } from './governance.command.js';
 import { identityCommands } from './identity.command.js';
 import { loginCommands } from './login.command.js';
 import { mcpServerCommands } from './mcp-server.command.js';
@@ -52,6 +53,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...uidRotateCommands,
   ...uidCommands.slice(1),
   ...identityCommands,
+  ...governanceCommands,
   ...roleCommands,
   ...accessCommands,
   ...configCommands,

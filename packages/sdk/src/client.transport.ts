@@ -18,6 +18,8 @@ export type QueryValue = string | number | boolean | undefined;
 export interface CallSpec {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
+  /** The answer is text (CSV), returned as is. */
+  raw?: boolean;
   credential?: string;
   query?: Record<string, QueryValue>;
   body?: unknown;
@@ -96,6 +98,7 @@ export class HttpTransport {
       } catch (err) {
         throw networkError(what, err, timedOut, this.#timeoutMs);
       }
+      if (spec.raw && response.ok) return text as T;
       return parseAnswer<T>(response, text, what);
     } finally {
       clearTimeout(timer);

@@ -33,6 +33,7 @@ import type {
   CreateAuthMethodResponse,
   CreateCertificateAuthMethodRequest,
   CreateCertificateAuthorityRequest,
+  CreateDiscoverySourceRequest,
   CreateDynamicSecretRequest,
   CreateIdentityRequest,
   CreateMcpServerRequest,
@@ -44,14 +45,23 @@ import type {
   CreateSecretRequest,
   CreateUidChildRequest,
   CreateUniversalIdentityAuthMethodRequest,
+  DecideDiscoveredRequest,
   DeleteSecretOptions,
+  DiscoveredAccount,
+  DiscoveryDecision,
+  DiscoveryRun,
+  DiscoverySource,
   DynamicCredential,
   DynamicSecret,
   DynamicSecretPage,
   ExplainAccessRequest,
+  ExportInventoryQuery,
+  FindingPage,
   GenerateUidTokenRequest,
   HealthResponse,
   Identity,
+  InventoryEntry,
+  InventoryPage,
   IssueCertificateRequest,
   IssuedCertificate,
   Jwks,
@@ -64,7 +74,9 @@ import type {
   ListApprovalsQuery,
   ListAuditEventsQuery,
   ListAuthMethodsQuery,
+  ListFindingsQuery,
   ListIdentitiesQuery,
+  ListInventoryQuery,
   ListLeaksQuery,
   ListLeasesQuery,
   ListRolesQuery,
@@ -73,13 +85,19 @@ import type {
   LoginStart,
   McpServer,
   McpToolCatalogue,
+  NarrowedRole,
   OAuthClient,
   OAuthServerMetadata,
+  OffboardOwnerRequest,
+  OffboardReport,
   Page,
+  PosturePolicy,
+  PostureScan,
   PutCertificateProfileRequest,
   ReportLeaksRequest,
   ReportLeaksResponse,
   RequestApprovalRequest,
+  RetirementReport,
   RevokeUidTokenRequest,
   RevokeUidTokenResponse,
   Role,
@@ -108,6 +126,7 @@ import type {
   UpdateIdentityRequest,
   UpdateMcpServerRequest,
   UpdateOAuthClientRequest,
+  UpdatePosturePolicyRequest,
   UpdateRotatedSecretRequest,
   UpdateSecretRequest,
 } from './wire.js';
@@ -1281,6 +1300,226 @@ export class TesseraClient {
     return this.#call({
       method: 'POST',
       path: '/v1/access/explain',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  // ------------------------------------------------------------------ governance (issue 16)
+
+  /** `GET /v1/inventory`: a page of the inventory, filtered. */
+  listInventory(
+    token: string,
+    query: ListInventoryQuery = {},
+    options?: RequestOptions,
+  ): Promise<InventoryPage> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/inventory',
+      credential: token,
+      query: { ...query },
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/inventory/:id`: one identity with credentials, permissions, use, findings and risk. */
+  getInventoryEntry(token: string, id: string, options?: RequestOptions): Promise<InventoryEntry> {
+    return this.#call({
+      method: 'GET',
+      path: `/v1/inventory/${seg(id)}`,
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/inventory/export`: the whole inventory; CSV text with `format: 'csv'`. */
+  exportInventory(
+    token: string,
+    query: ExportInventoryQuery = {},
+    options?: RequestOptions,
+  ): Promise<{ items: InventoryEntry[] } | string> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/inventory/export',
+      credential: token,
+      query: { ...query },
+      raw: query.format === 'csv',
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/inventory/:id/retire`: retire and revoke every credential (or `preview`). */
+  retireInventoryIdentity(
+    token: string,
+    id: string,
+    body: { preview?: boolean } = {},
+    options?: RequestOptions,
+  ): Promise<RetirementReport> {
+    return this.#call({
+      method: 'POST',
+      path: `/v1/inventory/${seg(id)}/retire`,
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/inventory/:id/narrow`: a role from observed use; `apply` puts it in place. */
+  narrowRole(
+    token: string,
+    id: string,
+    body: { apply?: boolean } = {},
+    options?: RequestOptions,
+  ): Promise<NarrowedRole> {
+    return this.#call({
+      method: 'POST',
+      path: `/v1/inventory/${seg(id)}/narrow`,
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/inventory/:id/owner`: assign an owner. */
+  assignOwner(
+    token: string,
+    id: string,
+    owner: string,
+    options?: RequestOptions,
+  ): Promise<{ identityId: string; owner: string }> {
+    return this.#call({
+      method: 'POST',
+      path: `/v1/inventory/${seg(id)}/owner`,
+      credential: token,
+      body: { owner },
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/owners/offboard`: reassign (`to`) and/or `suspend` every identity of an owner. */
+  offboardOwner(
+    token: string,
+    body: OffboardOwnerRequest,
+    options?: RequestOptions,
+  ): Promise<OffboardReport> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/owners/offboard',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/governance/scan`: run a posture scan now. */
+  runPostureScan(token: string, options?: RequestOptions): Promise<PostureScan> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/governance/scan',
+      credential: token,
+      body: {},
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/governance/findings`: findings of the last scan. */
+  listFindings(token: string, query: ListFindingsQuery = {}, options?: RequestOptions): Promise<FindingPage> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/governance/findings',
+      credential: token,
+      query: { ...query },
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/governance/policy`. */
+  getPosturePolicy(token: string, options?: RequestOptions): Promise<PosturePolicy> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/governance/policy',
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  /** `PUT /v1/governance/policy`: change thresholds. */
+  updatePosturePolicy(
+    token: string,
+    body: UpdatePosturePolicyRequest,
+    options?: RequestOptions,
+  ): Promise<PosturePolicy> {
+    return this.#call({
+      method: 'PUT',
+      path: '/v1/governance/policy',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/discovery/sources`. */
+  addDiscoverySource(
+    token: string,
+    body: CreateDiscoverySourceRequest,
+    options?: RequestOptions,
+  ): Promise<DiscoverySource> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/discovery/sources',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/discovery/sources`. */
+  listDiscoverySources(token: string, options?: RequestOptions): Promise<{ items: DiscoverySource[] }> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/discovery/sources',
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/discovery/sources/:name/run`. */
+  runDiscovery(token: string, source: string, options?: RequestOptions): Promise<DiscoveryRun> {
+    return this.#call({
+      method: 'POST',
+      path: `/v1/discovery/sources/${seg(source)}/run`,
+      credential: token,
+      body: {},
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/discovery/accounts`. */
+  listDiscoveredAccounts(
+    token: string,
+    source?: string,
+    options?: RequestOptions,
+  ): Promise<{ items: DiscoveredAccount[] }> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/discovery/accounts',
+      credential: token,
+      query: { source },
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/discovery/accounts/:id/decide`: adopt, replace or delete (or `preview`). */
+  decideDiscoveredAccount(
+    token: string,
+    id: string,
+    body: DecideDiscoveredRequest,
+    options?: RequestOptions,
+  ): Promise<DiscoveryDecision> {
+    return this.#call({
+      method: 'POST',
+      path: `/v1/discovery/accounts/${seg(id)}/decide`,
       credential: token,
       body,
       signal: options?.signal,

@@ -1248,6 +1248,113 @@ export interface PostV1ConfigPlanRequest {
  */
 export type PostV1ConfigPlanResponse = ConfigPlan;
 
+/** Querystring of `GET /v1/discovery/accounts`. */
+export interface GetV1DiscoveryAccountsQuery {
+  source?: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/discovery/accounts`.
+ * Discovered accounts and their decisions.
+ */
+export interface GetV1DiscoveryAccountsResponse {
+  items: {
+    id: string;
+    source: string;
+    account: string;
+    identityId: string;
+    state: string;
+    /** ISO-8601 UTC */
+    firstSeenAt: string;
+    /** ISO-8601 UTC */
+    lastSeenAt: string;
+    /** ISO-8601 UTC */
+    decidedAt: string | null;
+    decision: string | null;
+  }[];
+}
+
+/**
+ * Body of `POST /v1/discovery/accounts/{id}/decide`.
+ * Adopt, replace or delete a discovered account (or preview the decision).
+ */
+export interface PostV1DiscoveryAccountsByIdDecideRequest {
+  decision: 'adopt' | 'replace' | 'delete';
+  owner?: string;
+  preview?: boolean;
+}
+
+/** Path parameters of `POST /v1/discovery/accounts/{id}/decide`. */
+export interface PostV1DiscoveryAccountsByIdDecideParams {
+  id: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/discovery/accounts/{id}/decide`.
+ * Adopt, replace or delete a discovered account (or preview the decision).
+ */
+export interface PostV1DiscoveryAccountsByIdDecideResponse {
+  id: string;
+  account: string;
+  source: string;
+  decision: string;
+  target: string;
+  effects: string[];
+  state?: string;
+  rotatedSecret?: string | null;
+}
+
+/**
+ * Answer 200 of `GET /v1/discovery/sources`.
+ * Discovery sources.
+ */
+export interface GetV1DiscoverySourcesResponse {
+  items: {
+    name: string;
+    itemName: string;
+    connector: string;
+    prefix: string;
+  }[];
+}
+
+/**
+ * Body of `POST /v1/discovery/sources`.
+ * Add a discovery source: a dynamic secret’s target and a name scope.
+ */
+export interface PostV1DiscoverySourcesRequest {
+  name: string;
+  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
+  itemName: string;
+  prefix?: string;
+}
+
+/**
+ * Answer 201 of `POST /v1/discovery/sources`.
+ * Add a discovery source: a dynamic secret’s target and a name scope.
+ */
+export interface PostV1DiscoverySourcesResponse {
+  name: string;
+  itemName: string;
+  connector: string;
+  prefix: string;
+}
+
+/** Path parameters of `POST /v1/discovery/sources/{name}/run`. */
+export interface PostV1DiscoverySourcesByNameRunParams {
+  name: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/discovery/sources/{name}/run`.
+ * List the target’s accounts and reconcile them with the inventory.
+ */
+export interface PostV1DiscoverySourcesByNameRunResponse {
+  source: string;
+  accounts: number;
+  unknown: number;
+  discovered: number;
+}
+
 /** Querystring of `GET /v1/dynamic-secrets`. */
 export interface GetV1DynamicSecretsQuery {
   prefix?: string;
@@ -1424,6 +1531,99 @@ export interface PostV1DynamicSecretsSweepResponse {
   failed: string[];
 }
 
+/** Querystring of `GET /v1/governance/findings`. */
+export interface GetV1GovernanceFindingsQuery {
+  owasp?: 'NHI1' | 'NHI2' | 'NHI3' | 'NHI4' | 'NHI5' | 'NHI6' | 'NHI7' | 'NHI8' | 'NHI9' | 'NHI10';
+  includeResolved?: boolean;
+  /** @defaultValue `50` */
+  limit?: number;
+  cursor?: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/governance/findings`.
+ * Posture findings of the last scan (OWASP NHI Top 10).
+ */
+export interface GetV1GovernanceFindingsResponse {
+  items: {
+    key: string;
+    rule: string;
+    owasp: 'NHI1' | 'NHI2' | 'NHI3' | 'NHI4' | 'NHI5' | 'NHI6' | 'NHI7' | 'NHI8' | 'NHI9' | 'NHI10';
+    owaspTitle: string;
+    severity: 'low' | 'medium' | 'high' | 'critical';
+    identityId: string;
+    identityName: string;
+    title: string;
+    evidence: Record<string, unknown>;
+    remediation: {
+      action: string;
+      description: string;
+      command: string;
+    };
+    /** ISO-8601 UTC */
+    firstSeenAt?: string;
+    /** ISO-8601 UTC */
+    lastSeenAt?: string;
+    /** ISO-8601 UTC */
+    resolvedAt?: string | null;
+  }[];
+  nextCursor: string | null;
+}
+
+/**
+ * Answer 200 of `GET /v1/governance/policy`.
+ * The posture policy.
+ */
+export interface GetV1GovernancePolicyResponse {
+  usageWindowDays: number;
+  maxStaticSecretAgeDays: number;
+  maxTtlSeconds: number;
+  maxSourcesPerCredential: number;
+  workstationCidrs: string[];
+  dpopRequiredEnvironments: string[];
+  goneOwners: string[];
+}
+
+/**
+ * Body of `PUT /v1/governance/policy`.
+ * Change thresholds of the posture policy.
+ */
+export interface PutV1GovernancePolicyRequest {
+  usageWindowDays?: number;
+  maxStaticSecretAgeDays?: number;
+  maxTtlSeconds?: number;
+  maxSourcesPerCredential?: number;
+  workstationCidrs?: string[];
+  dpopRequiredEnvironments?: string[];
+}
+
+/**
+ * Answer 200 of `PUT /v1/governance/policy`.
+ * Change thresholds of the posture policy.
+ */
+export interface PutV1GovernancePolicyResponse {
+  usageWindowDays: number;
+  maxStaticSecretAgeDays: number;
+  maxTtlSeconds: number;
+  maxSourcesPerCredential: number;
+  workstationCidrs: string[];
+  dpopRequiredEnvironments: string[];
+  goneOwners: string[];
+}
+
+/**
+ * Answer 200 of `POST /v1/governance/scan`.
+ * Run a posture scan now.
+ */
+export interface PostV1GovernanceScanResponse {
+  identities: number;
+  auditEventsFolded: number;
+  open: number;
+  opened: number;
+  resolved: number;
+  tookMs: number;
+}
+
 /** Querystring of `GET /v1/identities`. */
 export interface GetV1IdentitiesQuery {
   kind?: 'service' | 'workload' | 'ci-pipeline' | 'ai-agent' | 'mcp-server' | 'device' | 'other';
@@ -1508,6 +1708,296 @@ export interface PostV1IdentitiesByIdRetireParams {
  * Retire an identity (terminal; its tokens stop working).
  */
 export type PostV1IdentitiesByIdRetireResponse = Identity;
+
+/** Querystring of `GET /v1/inventory`. */
+export interface GetV1InventoryQuery {
+  kind?: 'service' | 'workload' | 'ci-pipeline' | 'ai-agent' | 'mcp-server' | 'device' | 'other';
+  owner?: string;
+  environment?: string;
+  state?: 'active' | 'suspended' | 'retired';
+  tag?: string;
+  finding?: 'NHI1' | 'NHI2' | 'NHI3' | 'NHI4' | 'NHI5' | 'NHI6' | 'NHI7' | 'NHI8' | 'NHI9' | 'NHI10' | '*';
+  /** @defaultValue `50` */
+  limit?: number;
+  cursor?: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/inventory`.
+ * The inventory: every identity with credentials, permissions, use, findings, risk.
+ */
+export interface GetV1InventoryResponse {
+  items: {
+    id: string;
+    name: string;
+    kind: string;
+    owner: string;
+    ownership: {
+      identity: string;
+      credentials: string;
+      entitlements: string;
+    };
+    environment: string | null;
+    tags: string[];
+    state: string;
+    management: string;
+    /** ISO-8601 UTC */
+    createdAt: string;
+    /** ISO-8601 UTC */
+    lastUsedAt: string | null;
+    credentials: {
+      id: string;
+      kind: 'access_key' | 'uid_token' | 'oauth_client' | 'federation_binding' | 'lease';
+      via: string;
+      authMethod: string | null;
+      /** ISO-8601 UTC */
+      createdAt: string;
+      /** ISO-8601 UTC */
+      expiresAt: string | null;
+      /** ISO-8601 UTC */
+      lastRotatedAt: string | null;
+      /** ISO-8601 UTC */
+      lastUsedAt: string | null;
+      ageDays: number;
+      ttlSeconds: number | null;
+      live: boolean;
+      sources: string[];
+    }[];
+    effectivePermissions: {
+      role: string;
+      via: string;
+      ruleType: string;
+      path: string;
+      capabilities: string[];
+      used: boolean;
+    }[];
+    usedPermissions: {
+      ruleType: string;
+      action: string;
+      path: string;
+      count: number;
+      /** ISO-8601 UTC */
+      lastAt: string;
+    }[];
+    findings: {
+      key: string;
+      rule: string;
+      owasp: 'NHI1' | 'NHI2' | 'NHI3' | 'NHI4' | 'NHI5' | 'NHI6' | 'NHI7' | 'NHI8' | 'NHI9' | 'NHI10';
+      owaspTitle: string;
+      severity: 'low' | 'medium' | 'high' | 'critical';
+      identityId: string;
+      identityName: string;
+      title: string;
+      evidence: Record<string, unknown>;
+      remediation: {
+        action: string;
+        description: string;
+        command: string;
+      };
+      /** ISO-8601 UTC */
+      firstSeenAt?: string;
+      /** ISO-8601 UTC */
+      lastSeenAt?: string;
+      /** ISO-8601 UTC */
+      resolvedAt?: string | null;
+    }[];
+    riskScore: number;
+  }[];
+  nextCursor: string | null;
+}
+
+/** Querystring of `GET /v1/inventory/export`. */
+export interface GetV1InventoryExportQuery {
+  kind?: 'service' | 'workload' | 'ci-pipeline' | 'ai-agent' | 'mcp-server' | 'device' | 'other';
+  owner?: string;
+  environment?: string;
+  state?: 'active' | 'suspended' | 'retired';
+  tag?: string;
+  finding?: 'NHI1' | 'NHI2' | 'NHI3' | 'NHI4' | 'NHI5' | 'NHI6' | 'NHI7' | 'NHI8' | 'NHI9' | 'NHI10' | '*';
+  format?: 'json' | 'csv';
+}
+
+/**
+ * Answer 200 of `GET /v1/inventory/export`.
+ * The whole inventory as JSON or CSV.
+ */
+export type GetV1InventoryExportResponse = unknown;
+
+/** Path parameters of `GET /v1/inventory/{id}`. */
+export interface GetV1InventoryByIdParams {
+  id: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/inventory/{id}`.
+ * One identity of the inventory.
+ */
+export interface GetV1InventoryByIdResponse {
+  id: string;
+  name: string;
+  kind: string;
+  owner: string;
+  ownership: {
+    identity: string;
+    credentials: string;
+    entitlements: string;
+  };
+  environment: string | null;
+  tags: string[];
+  state: string;
+  management: string;
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  lastUsedAt: string | null;
+  credentials: {
+    id: string;
+    kind: 'access_key' | 'uid_token' | 'oauth_client' | 'federation_binding' | 'lease';
+    via: string;
+    authMethod: string | null;
+    /** ISO-8601 UTC */
+    createdAt: string;
+    /** ISO-8601 UTC */
+    expiresAt: string | null;
+    /** ISO-8601 UTC */
+    lastRotatedAt: string | null;
+    /** ISO-8601 UTC */
+    lastUsedAt: string | null;
+    ageDays: number;
+    ttlSeconds: number | null;
+    live: boolean;
+    sources: string[];
+  }[];
+  effectivePermissions: {
+    role: string;
+    via: string;
+    ruleType: string;
+    path: string;
+    capabilities: string[];
+    used: boolean;
+  }[];
+  usedPermissions: {
+    ruleType: string;
+    action: string;
+    path: string;
+    count: number;
+    /** ISO-8601 UTC */
+    lastAt: string;
+  }[];
+  findings: {
+    key: string;
+    rule: string;
+    owasp: 'NHI1' | 'NHI2' | 'NHI3' | 'NHI4' | 'NHI5' | 'NHI6' | 'NHI7' | 'NHI8' | 'NHI9' | 'NHI10';
+    owaspTitle: string;
+    severity: 'low' | 'medium' | 'high' | 'critical';
+    identityId: string;
+    identityName: string;
+    title: string;
+    evidence: Record<string, unknown>;
+    remediation: {
+      action: string;
+      description: string;
+      command: string;
+    };
+    /** ISO-8601 UTC */
+    firstSeenAt?: string;
+    /** ISO-8601 UTC */
+    lastSeenAt?: string;
+    /** ISO-8601 UTC */
+    resolvedAt?: string | null;
+  }[];
+  riskScore: number;
+}
+
+/**
+ * Body of `POST /v1/inventory/{id}/narrow`.
+ * A role generated from the permissions the identity used (applied when asked).
+ */
+export interface PostV1InventoryByIdNarrowRequest {
+  apply?: boolean;
+}
+
+/** Path parameters of `POST /v1/inventory/{id}/narrow`. */
+export interface PostV1InventoryByIdNarrowParams {
+  id: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/inventory/{id}/narrow`.
+ * A role generated from the permissions the identity used (applied when asked).
+ */
+export interface PostV1InventoryByIdNarrowResponse {
+  identityId: string;
+  windowDays: number;
+  rules: {
+    ruleType: string;
+    path: string;
+    capabilities: string[];
+  }[];
+  removed: {
+    roleName: string;
+    ruleType: string;
+    path: string;
+    capabilities: string[];
+  }[];
+  applied: string | null;
+}
+
+/**
+ * Body of `POST /v1/inventory/{id}/owner`.
+ * Assign an owner (person or group).
+ */
+export interface PostV1InventoryByIdOwnerRequest {
+  owner: string;
+}
+
+/** Path parameters of `POST /v1/inventory/{id}/owner`. */
+export interface PostV1InventoryByIdOwnerParams {
+  id: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/inventory/{id}/owner`.
+ * Assign an owner (person or group).
+ */
+export interface PostV1InventoryByIdOwnerResponse {
+  identityId: string;
+  owner: string;
+}
+
+/**
+ * Body of `POST /v1/inventory/{id}/retire`.
+ * Retire an identity, revoking every credential it holds (or preview it).
+ */
+export interface PostV1InventoryByIdRetireRequest {
+  preview?: boolean;
+}
+
+/** Path parameters of `POST /v1/inventory/{id}/retire`. */
+export interface PostV1InventoryByIdRetireParams {
+  id: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/inventory/{id}/retire`.
+ * Retire an identity, revoking every credential it holds (or preview it).
+ */
+export interface PostV1InventoryByIdRetireResponse {
+  identityId: string;
+  identityName: string;
+  state?: string;
+  revoked?: {
+    kind: string;
+    id: string;
+    via: string;
+  }[];
+  leasesDue?: number;
+  wouldRevoke?: {
+    kind: string;
+    id: string;
+    via: string;
+  }[];
+}
 
 /**
  * Body of `POST /v1/jit/activate`.
@@ -2151,6 +2641,34 @@ export interface PostV1OauthClientsByIdRotateSecretResponse {
   client: OAuthClient;
   /** Shown once (client_secret_* clients). */
   clientSecret?: string;
+}
+
+/**
+ * Body of `POST /v1/owners/offboard`.
+ * Offboard an owner: reassign their identities, or suspend them (or preview).
+ */
+export interface PostV1OwnersOffboardRequest {
+  owner: string;
+  to?: string;
+  suspend?: boolean;
+  preview?: boolean;
+}
+
+/**
+ * Answer 200 of `POST /v1/owners/offboard`.
+ * Offboard an owner: reassign their identities, or suspend them (or preview).
+ */
+export interface PostV1OwnersOffboardResponse {
+  owner: string;
+  to: string | null;
+  suspend: boolean;
+  preview: boolean;
+  identities: {
+    id: string;
+    name: string;
+    owner: string;
+    state: string;
+  }[];
 }
 
 /** Querystring of `GET /v1/people`. */

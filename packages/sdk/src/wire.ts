@@ -546,3 +546,64 @@ export type ConfigApplyResult = Gen.PostV1ConfigApplyResponse;
 
 /** Answer of `GET /v1/config/export`. */
 export type ConfigExport = Gen.GetV1ConfigExportResponse;
+// ------------------------------------------------------------------ governance (issue 16)
+
+/** One identity of the inventory: credentials, effective and used permissions, findings, risk. */
+export type InventoryEntry = Gen.GetV1InventoryByIdResponse;
+
+/** Filters and paging of `GET /v1/inventory`. */
+export type ListInventoryQuery = Gen.GetV1InventoryQuery;
+
+/** A page of the inventory. */
+export type InventoryPage = Gen.GetV1InventoryResponse;
+
+/** Filters and format of `GET /v1/inventory/export`. */
+export type ExportInventoryQuery = Gen.GetV1InventoryExportQuery;
+
+/** A posture finding, mapped to the OWASP NHI Top 10. */
+export type PostureFinding = Gen.GetV1GovernanceFindingsResponse['items'][number];
+
+/** Query of `GET /v1/governance/findings`. */
+export type ListFindingsQuery = Gen.GetV1GovernanceFindingsQuery;
+
+/** A page of findings. */
+export type FindingPage = Gen.GetV1GovernanceFindingsResponse;
+
+/** What a posture scan did. */
+export type PostureScan = Gen.PostV1GovernanceScanResponse;
+
+/** The posture policy (thresholds). */
+export type PosturePolicy = Gen.GetV1GovernancePolicyResponse;
+
+/** Body of `PUT /v1/governance/policy`. */
+export type UpdatePosturePolicyRequest = Gen.PutV1GovernancePolicyRequest;
+
+/** A role generated from observed use (and whether it was applied). */
+export type NarrowedRole = Gen.PostV1InventoryByIdNarrowResponse;
+
+/** What retiring revoked (or would revoke, in a preview). */
+export type RetirementReport = Gen.PostV1InventoryByIdRetireResponse;
+
+/** Body of `POST /v1/owners/offboard`. */
+export type OffboardOwnerRequest = Gen.PostV1OwnersOffboardRequest;
+
+/** What offboarding changed (or would change). */
+export type OffboardReport = Gen.PostV1OwnersOffboardResponse;
+
+/** A discovery source. */
+export type DiscoverySource = Gen.PostV1DiscoverySourcesResponse;
+
+/** Body of `POST /v1/discovery/sources`. */
+export type CreateDiscoverySourceRequest = Gen.PostV1DiscoverySourcesRequest;
+
+/** What a discovery run found. */
+export type DiscoveryRun = Gen.PostV1DiscoverySourcesByNameRunResponse;
+
+/** An account found on a target that Tessera did not create. */
+export type DiscoveredAccount = Gen.GetV1DiscoveryAccountsResponse['items'][number];
+
+/** Body of `POST /v1/discovery/accounts/:id/decide`. */
+export type DecideDiscoveredRequest = Gen.PostV1DiscoveryAccountsByIdDecideRequest;
+
+/** A decision's plan (preview) or outcome. */
+export type DiscoveryDecision = Gen.PostV1DiscoveryAccountsByIdDecideResponse;

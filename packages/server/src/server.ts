@@ -5,6 +5,7 @@ import { createApprovalsModule } from './capabilities/approvals/approvals.module
 import { createConfigModule } from './capabilities/config/config.module.js';
 import { type ConsoleDoorOptions, consoleDoor } from './capabilities/console/console.door.js';
 import { createFederationModule } from './capabilities/federation/federation.module.js';
+import { createGovernanceModule } from './capabilities/governance/governance.module.js';
 import { createJitModule } from './capabilities/jit/jit.module.js';
 import { createLeaksModule } from './capabilities/leaks/leaks.module.js';
 import { createMcpModule } from './capabilities/mcp/mcp.module.js';
@@ -120,6 +121,12 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     },
   });
   const federation = createFederationModule(platform, { registry: authentication.services.registry });
+  const governance = createGovernanceModule(platform, {
+    roles: access.services.roles,
+    producers: dynamic.services.producers,
+    dynamicSecrets: dynamic.services.dynamicSecrets,
+    rotation: rotated.services.rotation,
+  });
   const jit = createJitModule(platform, {
     roles: access.services.roles,
     approvals: approvals.services.approvals,
@@ -157,6 +164,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     leaks,
     mcp,
     pki,
+    governance,
     ...extensions,
     configAsCode,
   ];
@@ -259,6 +267,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
       ...approvals.services,
       ...people.services,
       ...jit.services,
+      ...governance.services,
     },
     /** Runs the lease reaper now (the job runs it every few seconds). */
     reapLeases: () => dynamic.services.leases.reap(),

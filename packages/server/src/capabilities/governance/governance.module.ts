@@ -1,0 +1,64 @@
+import type { DynamicSecretsService } from '../../core/dynamic/dynamic.service.js';
+import type { RolesService } from '../../core/roles/roles.service.js';
+import type { RotationService } from '../../core/rotated-secrets/rotated-secrets.service.js';
+import { systemContext } from '../../core/shared/context.js';
+import type { CapabilityModule } from '../../platform/module.js';
+import type { Platform } from '../../platform/platform.js';
+import type { ProducerRegistry } from '../../producers/registry.js';
+import { producerConnectors } from './discovery.connectors.js';
+import { registerDiscoveryRoutes } from './discovery.routes.js';
+import { createDiscoveryService, type DiscoveryService } from './discovery.service.js';
+import { createGovernanceRepo, governanceMigrations } from './governance.repo.js';
+import { registerGovernanceRoutes } from './governance.routes.js';
+import { createGovernanceService, type GovernanceService } from './governance.service.js';
+
+/**
+ * Governance (issue 16, ADR 0019): inventory, posture findings (a leader job: once per cluster),
+ * narrowed roles, retirement and offboarding, discovery.
+ */
+export function createGovernanceModule(
+  platform: Platform,
+  deps: {
+    roles: RolesService;
+    producers: ProducerRegistry;
+    dynamicSecrets: DynamicSecretsService;
+    rotation: RotationService;
+    scanIntervalMs?: number;
+  },
+): CapabilityModule<{ governance: GovernanceService; discovery: DiscoveryService }> {
+  platform.storage.contribute({
+    name: 'governance',
+    migrations: governanceMigrations,
+    repos: { governance: createGovernanceRepo },
+  });
+  const governance = createGovernanceService({
+    uow: platform.uow,
+    clock: platform.clock,
+    events: platform.events,
+    roles: deps.roles,
+  });
+  const discovery = createDiscoveryService({
+    uow: platform.uow,
+    clock: platform.clock,
+    ids: platform.credentials,
+    connector: producerConnectors(deps),
+  });
+  return {
+    name: 'governance',
+    services: { governance, discovery },
+    routes: {
+      native: (app) => {
+        registerGovernanceRoutes(app, { governance, nowMs: () => platform.clock.nowMs() });
+        registerDiscoveryRoutes(app, { discovery });
+      },
+    },
+    jobs: [
+      {
+        name: 'posture-scan',
+        scope: 'leader',
+        intervalMs: deps.scanIntervalMs ?? 15 * 60_000,
+        run: () => governance.scan(systemContext('posture-scan')),
+      },
+    ],
+  };
+}

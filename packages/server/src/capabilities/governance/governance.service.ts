@@ -1,0 +1,405 @@
+import type { AuditEvent } from '../../core/audit/audit.model.js';
+import type { RolesService } from '../../core/roles/roles.service.js';
+import type { Page, RequestContext } from '../../core/shared/context.js';
+import { notFound, validationError } from '../../core/shared/errors.js';
+import type { EventBus } from '../../core/shared/events.js';
+import type { Clock } from '../../core/shared/platform.port.js';
+import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
+import { buildFacts } from './governance.facts.js';
+import {
+  DEFAULT_POLICY,
+  type Finding,
+  type InventoryEntry,
+  type NarrowedRole,
+  type PosturePolicy,
+  type RetirementReport,
+  type StoredFinding,
+} from './governance.model.js';
+import type { InventoryFilter } from './governance.repo.js';
+import { evaluate, narrowRole, riskScore } from './governance.rules.js';
+import { foldUsage } from './governance.usage.js';
+
+const SCAN_PAGE = 1000;
+const AUDIT_BATCH = 20_000;
+const CURSOR = 'audit-seq';
+
+export interface GovernanceDeps {
+  uow: UnitOfWork;
+  clock: Clock;
+  events: EventBus;
+  roles: RolesService;
+}
+
+const event = (type: string, resource: string | null, data: Record<string, unknown>): AuditEvent => ({
+  type,
+  outcome: 'success',
+  actor: {},
+  resource,
+  data,
+});
+
+/**
+ * The inventory, posture scans, narrowed roles, retirement and offboarding (issue 16). Reads build
+ * facts a page at a time; the scan folds new audit events into usage, then evaluates every
+ * identity and opens and resolves findings.
+ */
+export function createGovernanceService({ uow, clock, events, roles }: GovernanceDeps) {
+  async function policy(): Promise<PosturePolicy> {
+    const [stored, gone] = await uow.read(async (r) =>
+      Promise.all([r.governance.readPolicy(), r.governance.listGoneOwners()]),
+    );
+    const merged = { ...DEFAULT_POLICY, ...(stored ?? {}) } as PosturePolicy;
+    return { ...merged, goneOwners: [...new Set([...merged.goneOwners, ...gone])] };
+  }
+
+  /** Folds audit events recorded since the last fold into usage; returns how many were read. */
+  async function ingest(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const from = await uow.read((r) => r.governance.readCursor(CURSOR));
+      const batch = await uow.read((r) => r.governance.readAuditAfter(from, AUDIT_BATCH));
+      if (batch.length === 0) return total;
+      const rows = foldUsage(batch);
+      const last = batch[batch.length - 1]!.seq;
+      await uow.write(async (r) => {
+        // Another server may have folded the same batch (a scan on demand during the job): skip it.
+        if ((await r.governance.readCursor(CURSOR)) !== from) return;
+        await r.governance.addUsage(rows);
+        await r.governance.setCursor(CURSOR, last);
+      });
+      total += batch.length;
+      if (batch.length < AUDIT_BATCH) return total;
+    }
+  }
+
+  async function entries(
+    rows: Awaited<ReturnType<typeof loadPage>>,
+    p: PosturePolicy,
+    nowMs: number,
+  ): Promise<InventoryEntry[]> {
+    const facts = await uow.read((r) => buildFacts(r, rows, p.usageWindowDays, nowMs));
+    return facts.map((f) => {
+      const findings = evaluate(f, p, nowMs);
+      return { ...f, findings, riskScore: riskScore(f, findings) };
+    });
+  }
+  const loadPage = (filter: InventoryFilter, after: string | null, limit: number) =>
+    uow.read((r) => r.governance.listIdentities(filter, after, limit));
+
+  async function entry(id: string): Promise<InventoryEntry> {
+    // One identity: fold what the ledger recorded since the last fold, so its use is current.
+    await ingest();
+    const rows = await uow.read((r) => r.identities.get(id));
+    if (!rows) throw notFound('The identity');
+    const [found] = await entries(
+      [
+        {
+          id: rows.id,
+          name: rows.name,
+          kind: rows.kind,
+          owner: rows.owner,
+          environment: rows.environment,
+          state: rows.state,
+          created_at: rows.createdAtMs,
+          last_used_at: rows.lastUsedAtMs,
+        },
+      ],
+      await policy(),
+      clock.nowMs(),
+    );
+    return found!;
+  }
+
+  return {
+    policy,
+    ingest,
+
+    async setPolicy(patch: Partial<Omit<PosturePolicy, 'goneOwners'>>, ctx: RequestContext) {
+      const now = clock.nowMs();
+      await uow.write(async (r) => {
+        const current = (await r.governance.readPolicy()) ?? {};
+        const next = { ...current, ...patch };
+        await r.governance.savePolicy(next, now);
+        await r.audit.append(
+          event('governance.policy_updated', null, { changed: Object.keys(patch).sort() }),
+          ctx,
+          now,
+        );
+      });
+      return policy();
+    },
+
+    /** One page of the inventory (keyset on the identity id), each line evaluated now. */
+    async list(filter: InventoryFilter, limit: number, cursor: string | null): Promise<Page<InventoryEntry>> {
+      const rows = await loadPage(filter, cursor, limit + 1);
+      const page = rows.slice(0, limit);
+      const items = await entries(page, await policy(), clock.nowMs());
+      return { items, nextCursor: rows.length > limit ? page[page.length - 1]!.id : null };
+    },
+
+    show: entry,
+
+    /**
+     * The full scan: fold new audit events, evaluate every identity, open new findings and resolve
+     * those no longer seen. Run by the leader's job and on demand.
+     */
+    async scan(ctx: RequestContext) {
+      const started = clock.nowMs();
+      const folded = await ingest();
+      const p = await policy();
+      let identities = 0;
+      let opened = 0;
+      let resolved = 0;
+      let open = 0;
+      for (let after: string | null = null; ; ) {
+        const rows = await loadPage({}, after, SCAN_PAGE);
+        if (rows.length === 0) break;
+        const now = clock.nowMs();
+        const scored = await entries(rows, p, now);
+        const found: StoredFinding[] = scored.flatMap((e) =>
+          e.findings.map((f) => ({ ...f, firstSeenAtMs: now, lastSeenAtMs: now, resolvedAtMs: null })),
+        );
+        const outcome = await uow.write((r) =>
+          r.governance.saveFindings(
+            rows.map((x) => x.id),
+            found,
+            now,
+          ),
+        );
+        identities += rows.length;
+        opened += outcome.opened;
+        resolved += outcome.resolved;
+        open += found.length;
+        after = rows[rows.length - 1]!.id;
+        if (rows.length < SCAN_PAGE) break;
+      }
+      const summary = {
+        identities,
+        auditEventsFolded: folded,
+        open,
+        opened,
+        resolved,
+        tookMs: clock.nowMs() - started,
+      };
+      await uow.write(async (r) => {
+        await r.audit.append(event('governance.scanned', null, { ...summary }), ctx, clock.nowMs());
+        await events.publish(r, 'governance.scanned', { opened, resolved, open });
+      });
+      return summary;
+    },
+
+    async findings(opts: {
+      owasp?: string;
+      includeResolved?: boolean;
+      cursor?: string | null;
+      limit: number;
+    }) {
+      const rows = await uow.read((r) =>
+        r.governance.listFindings({
+          ...(opts.owasp ? { owasp: opts.owasp } : {}),
+          ...(opts.includeResolved ? { includeResolved: true } : {}),
+          afterKey: opts.cursor ?? null,
+          limit: opts.limit + 1,
+        }),
+      );
+      const page = rows.slice(0, opts.limit);
+      return { items: page, nextCursor: rows.length > opts.limit ? page[page.length - 1]!.key : null };
+    },
+
+    async finding(key: string): Promise<StoredFinding> {
+      const f = await uow.read((r) => r.governance.getFinding(key));
+      if (!f) throw notFound('The finding');
+      return f;
+    },
+
+    /** A role of exactly the permissions used in the window; `apply` puts it in place of the old grants. */
+    async narrow(
+      id: string,
+      apply: boolean,
+      ctx: RequestContext,
+    ): Promise<NarrowedRole & { applied: string | null }> {
+      const e = await entry(id);
+      const p = await policy();
+      const narrowed = narrowRole(e, p.usageWindowDays);
+      if (!apply) return { ...narrowed, applied: null };
+      const stamp = new Date(clock.nowMs())
+        .toISOString()
+        .replace(/[-:TZ.]/g, '')
+        .slice(0, 14);
+      const roleName = `narrowed/${e.name.replace(/^\/+/, '')}/${stamp}`;
+      await roles.create(
+        { name: roleName, description: `Generated from the use of ${e.name} over ${p.usageWindowDays} days` },
+        ctx,
+      );
+      for (const rule of narrowed.rules) await roles.setRule(roleName, rule, ctx);
+      const methods = [
+        ...new Set(
+          e.credentials.filter((c) => c.kind !== 'lease' && c.kind !== 'uid_token').map((c) => c.id),
+        ),
+      ];
+      const uidMethods = await uow.read(async (r) => {
+        const out: string[] = [];
+        for (const c of e.credentials.filter((c) => c.kind === 'uid_token')) {
+          const m = await r.authMethods.getByName(c.via);
+          if (m) out.push(m.id);
+        }
+        return out;
+      });
+      for (const methodId of new Set([...methods, ...uidMethods])) {
+        const before = await roles.associationsOfMethod(methodId);
+        await roles.associate(roleName, { id: methodId }, null, ctx);
+        for (const a of before) await roles.deleteAssociation(a.id, ctx).catch(() => {});
+      }
+      return { ...narrowed, applied: roleName };
+    },
+
+    /** What retiring would revoke (the preview of the remediation). */
+    async previewRetire(id: string) {
+      const e = await entry(id);
+      return {
+        identityId: e.id,
+        identityName: e.name,
+        wouldRevoke: e.credentials.filter((c) => c.live).map((c) => ({ kind: c.kind, id: c.id, via: c.via })),
+      };
+    },
+
+    /**
+     * Retires an identity and revokes every credential it holds, in one transaction: access keys,
+     * OAuth clients and federation bindings end (their methods expire now), UID tokens are revoked,
+     * session tokens are revoked and leases made due (through `identity.deactivated`).
+     */
+    async retire(id: string, ctx: RequestContext): Promise<RetirementReport> {
+      const now = clock.nowMs();
+      return uow.write(async (r) => {
+        const current = await r.identities.get(id);
+        if (!current) throw notFound('The identity');
+        const leases = await r.governance.listLeases([id]);
+        await r.identities.update({
+          ...current,
+          state: 'retired',
+          retiredAtMs: current.retiredAtMs ?? now,
+          updatedAtMs: now,
+        });
+        await events.publish(r, 'identity.deactivated', { identityId: id, state: 'retired' });
+        const methods = await r.governance.expireMethods(id, now);
+        for (const m of methods)
+          await events.publish(r, 'auth_method.changed', { authMethodId: m.id, change: 'updated' });
+        const nodes = await r.governance.revokeUidNodes(id, now);
+        const kindOf: Record<string, RetirementReport['revoked'][number]['kind']> = {
+          access_key: 'access_key',
+          oauth_client: 'oauth_client',
+          oidc_federation: 'federation_binding',
+          universal_identity: 'uid_token',
+        };
+        const revoked: RetirementReport['revoked'] = [
+          ...methods.map((m) => ({ kind: kindOf[m.type] ?? 'access_key', id: m.id, via: m.name })),
+          ...nodes.map((x) => ({ kind: 'uid_token' as const, id: x.id, via: x.via })),
+          ...leases.map((l) => ({ kind: 'lease' as const, id: l.id, via: l.item_name })),
+          { kind: 'session_tokens' as const, id, via: 'identity' },
+        ];
+        if (current.state !== 'retired')
+          await r.audit.append(
+            event('identity.retired', `/identities/${current.name}`, { identityId: id }),
+            ctx,
+            now,
+          );
+        await r.audit.append(
+          event('governance.credentials_revoked', `/identities/${current.name}`, {
+            identityId: id,
+            methods: methods.length,
+            uidTokens: nodes.length,
+            leases: leases.length,
+          }),
+          ctx,
+          now,
+        );
+        return {
+          identityId: id,
+          identityName: current.name,
+          state: 'retired',
+          revoked,
+          leasesDue: leases.length,
+        };
+      });
+    },
+
+    /** Reassigns (`to`) and/or suspends every identity of a departed owner, in one transaction. */
+    async offboardOwner(
+      input: { owner: string; to?: string | null; suspend?: boolean; preview?: boolean },
+      ctx: RequestContext,
+    ) {
+      if (!input.to && !input.suspend) throw validationError('Give --to <owner> or --suspend (or both).');
+      if (input.to === input.owner) throw validationError('The new owner must differ from the departed one.');
+      const now = clock.nowMs();
+      const plan = (list: { id: string; name: string; state: string }[]) =>
+        list
+          .filter((x) => x.state !== 'retired')
+          .map((x) => ({
+            id: x.id,
+            name: x.name,
+            owner: input.to ?? input.owner,
+            state: input.suspend && x.state === 'active' ? 'suspended' : x.state,
+            was: x.state,
+          }));
+      const result = (identities: ReturnType<typeof plan>, preview: boolean) => ({
+        owner: input.owner,
+        to: input.to ?? null,
+        suspend: Boolean(input.suspend),
+        preview,
+        identities: identities.map(({ was: _was, ...x }) => x),
+      });
+      if (input.preview)
+        return result(plan(await uow.read((r) => r.governance.listIdentityIdsOfOwner(input.owner))), true);
+      return uow.write(async (r) => {
+        const changed = plan(await r.governance.listIdentityIdsOfOwner(input.owner));
+        for (const x of changed) {
+          const current = await r.identities.get(x.id);
+          if (!current) continue;
+          const state = x.state as typeof current.state;
+          await r.identities.update({ ...current, owner: x.owner, state, updatedAtMs: now });
+          if (state === 'suspended' && current.state === 'active')
+            await events.publish(r, 'identity.deactivated', { identityId: x.id, state: 'suspended' });
+          await r.audit.append(
+            event('identity.updated', `/identities/${x.name}`, {
+              identityId: x.id,
+              changed: [...(input.to ? ['owner'] : []), ...(state !== x.was ? ['state'] : [])],
+            }),
+            ctx,
+            now,
+          );
+        }
+        await r.governance.markOwnerOffboarded(input.owner, input.to ?? null, now);
+        await r.audit.append(
+          event('governance.owner_offboarded', null, {
+            owner: input.owner,
+            to: input.to ?? null,
+            suspended: Boolean(input.suspend),
+            identities: changed.length,
+          }),
+          ctx,
+          now,
+        );
+        return result(changed, false);
+      });
+    },
+
+    /** Sets an owner on an identity (the `assign-owner` remediation). */
+    async assignOwner(id: string, owner: string, ctx: RequestContext) {
+      const now = clock.nowMs();
+      return uow.write(async (r) => {
+        const current = await r.identities.get(id);
+        if (!current) throw notFound('The identity');
+        await r.identities.update({ ...current, owner, updatedAtMs: now });
+        await r.audit.append(
+          event('identity.updated', `/identities/${current.name}`, { identityId: id, changed: ['owner'] }),
+          ctx,
+          now,
+        );
+        return { identityId: id, owner };
+      });
+    },
+  };
+}
+
+export type GovernanceService = ReturnType<typeof createGovernanceService>;
+export type { Finding };

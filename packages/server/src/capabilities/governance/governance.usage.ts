@@ -1,0 +1,52 @@
+/**
+ * Folds the audit ledger into per-identity usage (incrementally: from the last event folded), so a
+ * scan reads each event once, ever, and the inventory reads aggregates instead of the ledger.
+ */
+import type { AuditSlice, UsageRow } from './governance.repo.js';
+
+/** Writes by services are their own events; reads are the access layer's `access.granted`. */
+const WRITE = /^(secret|dynamic_secret|rotated_secret)\.(created|updated|deleted)$/;
+const ACTION: Record<string, string> = { created: 'create', updated: 'update', deleted: 'delete' };
+
+const parse = (s: string): Record<string, unknown> => {
+  try {
+    return JSON.parse(s) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+};
+
+/** Aggregates one batch of events into usage rows. */
+export function foldUsage(events: readonly AuditSlice[]): UsageRow[] {
+  const rows = new Map<string, UsageRow>();
+  const add = (identityId: string, kind: UsageRow['kind'], subject: string, detail: string, at: number) => {
+    const key = `${identityId}\u0000${kind}\u0000${subject}\u0000${detail}`;
+    const row = rows.get(key);
+    if (row) {
+      row.count++;
+      if (at > row.lastAt) row.lastAt = at;
+      if (at < row.firstAt) row.firstAt = at;
+    } else rows.set(key, { identityId, kind, subject, detail, count: 1, firstAt: at, lastAt: at });
+  };
+  for (const e of events) {
+    if (e.type !== 'access.granted' && e.type !== 'auth.succeeded' && !WRITE.test(e.type)) continue;
+    const actor = parse(e.actor);
+    const identityId = typeof actor.identityId === 'string' ? actor.identityId : null;
+    if (!identityId) continue;
+    if (e.type === 'auth.succeeded') {
+      const credential = (actor.uidNodeId ?? actor.authMethodId) as string | undefined;
+      if (credential) add(identityId, 'src', credential, e.source_ip ?? '', e.at);
+      continue;
+    }
+    if (!e.resource) continue;
+    if (e.type === 'access.granted') {
+      const data = parse(e.data);
+      if (typeof data.resourceType === 'string' && typeof data.action === 'string')
+        add(identityId, 'perm', `${data.resourceType}|${data.action}`, e.resource, e.at);
+      continue;
+    }
+    const [, , verb = ''] = WRITE.exec(e.type) ?? [];
+    add(identityId, 'perm', `item|${ACTION[verb]}`, e.resource, e.at);
+  }
+  return [...rows.values()];
+}
