@@ -173,6 +173,20 @@ export function oauthDoor(
           );
         },
       );
+      // RFC 8414 requires `authorization_endpoint` for servers with browser-based grants, and common
+      // clients (the MCP SDK's machine providers among them) refuse metadata without one. Tessera has
+      // no such grant: the endpoint exists and refuses every request, with no redirect (there is no
+      // registered redirect URI to trust), as RFC 6749 §4.1.2.1 allows.
+      scope.get(
+        '/authorize',
+        { config, schema: doc('Authorization endpoint: no browser-based grant is supported') },
+        async (_request, reply) =>
+          reply.status(400).send({
+            error: 'unsupported_response_type',
+            error_description:
+              'This server has no browser-based grant: use the token endpoint (client_credentials, token exchange, JWT bearer, CIBA).',
+          }),
+      );
       scope.post(
         '/bc-authorize',
         { config, schema: doc('Backchannel authentication endpoint (OpenID CIBA Core, poll mode)') },

@@ -74,6 +74,8 @@ export const MAX_ACTOR_CHAIN_DEPTH = 4;
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 export const TOKEN_ENDPOINT_PATH = '/oauth/token';
 /** OpenID CIBA Core §7: the backchannel authentication endpoint. */
+/** Refuses every request: no browser-based grant (present because clients require it in metadata). */
+export const AUTHORIZATION_ENDPOINT_PATH = '/oauth/authorize';
 export const BACKCHANNEL_ENDPOINT_PATH = '/oauth/bc-authorize';
 export const CIBA_GRANT = 'urn:openid:params:grant-type:ciba';
 export const INTROSPECTION_ENDPOINT_PATH = '/oauth/introspect';

@@ -25,6 +25,7 @@ import type { TypedApp } from '../../http/app.js';
 import type { CapabilityModule } from '../../platform/module.js';
 import type { Platform } from '../../platform/platform.js';
 import {
+  AUTHORIZATION_ENDPOINT_PATH,
   BACKCHANNEL_ENDPOINT_PATH,
   CIBA_GRANT,
   INTROSPECTION_ENDPOINT_PATH,
@@ -59,6 +60,7 @@ const NONCE_WINDOW_MS = 120_000;
 const Strings = Type.Array(Type.String());
 const MetadataSchema = Type.Object({
   issuer: Type.String(),
+  authorization_endpoint: Type.String(),
   token_endpoint: Type.String(),
   jwks_uri: Type.String(),
   introspection_endpoint: Type.String(),
@@ -292,6 +294,7 @@ export function createOAuthModule(
       JWT_BEARER_GRANT,
       ...(deps.ciba ? [CIBA_GRANT] : []),
     ],
+    authorization_endpoint: `${issuer}${AUTHORIZATION_ENDPOINT_PATH}`,
     response_types_supported: [],
     token_endpoint_auth_methods_supported: authMethods,
     token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
