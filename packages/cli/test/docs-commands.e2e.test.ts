@@ -206,6 +206,12 @@ describe('every command in README.md and docs/ runs', () => {
     // Shell variables that exist before any block: everything else a block defines is carried on.
     const baseline = await exec('bash', ['-c', 'compgen -v'], { cwd: work, env, timeoutMs: 10_000 });
     writeFileSync(join(work, '.docs-baseline'), baseline.out);
+    const baselineEnv = await exec('bash', ['-c', 'compgen -e | while read -r v; do declare -p "$v"; done'], {
+      cwd: work,
+      env,
+      timeoutMs: 10_000,
+    });
+    writeFileSync(join(work, '.docs-baseline-env'), baselineEnv.out);
     writeFileSync(join(work, '.docs-state.sh'), '');
   }, 180_000);
 
@@ -261,7 +267,9 @@ describe('every command in README.md and docs/ runs', () => {
         writeFileSync(
           script,
           `set -euo pipefail\n${restore}` +
-            `__docs_save() { compgen -v | grep -vxF -f ${JSON.stringify(join(work, '.docs-baseline'))} | grep -v '^__docs' | while read -r v; do declare -p "$v"; done > ${JSON.stringify(`${state}.new`)} 2>/dev/null; mv ${JSON.stringify(`${state}.new`)} ${JSON.stringify(state)}; }\n` +
+            // New variables, and environment variables a block changed (e.g. NODE_EXTRA_CA_CERTS,
+            // which the machine may already set).
+            `__docs_save() { { compgen -v | grep -vxF -f ${JSON.stringify(join(work, '.docs-baseline'))} | grep -v '^__docs' | while read -r v; do declare -p "$v"; done; compgen -e | grep -vxE '_|SHLVL|PWD|OLDPWD' | while read -r v; do d=$(declare -p "$v"); grep -qxF -- "$d" ${JSON.stringify(join(work, '.docs-baseline-env'))} || printf '%s\\n' "$d"; done; } > ${JSON.stringify(`${state}.new`)} 2>/dev/null; mv ${JSON.stringify(`${state}.new`)} ${JSON.stringify(state)}; }\n` +
             `trap __docs_save EXIT\n${code}`,
         );
         result = await exec('bash', [script], { cwd: work, env, timeoutMs: 150_000 });

@@ -109,7 +109,7 @@ export function registerDiscoveryRoutes(app: TypedApp, deps: { discovery: Discov
       schema: {
         tags,
         summary: 'Discovered accounts and their decisions',
-        querystring: Type.Object({ source: Type.Optional(SourceName) }),
+        querystring: Type.Object({ source: Type.Optional(SourceName) }, { additionalProperties: false }),
         response: {
           200: Type.Object({ items: Type.Array(DiscoveredSchema) }),
           ...errorResponses(400, 401, 403),

@@ -201,6 +201,8 @@ export function createDiscoveryService(deps: {
 
     /** Carries out a decision: I/O on the target first, then the record, the identity and the audit. */
     async decide(id: string, decision: Decision, owner: string | null, ctx: RequestContext) {
+      // An unknown account is 404 whatever the body says.
+      if (!(await uow.read((r) => r.governance.getDiscovered(id)))) throw notFound('The discovered account');
       if (decision !== 'delete' && !owner)
         throw validationError('Adopting or replacing an account needs an owner.', { field: 'owner' });
       const plan = await decisionPlan(id, decision);

@@ -76,7 +76,10 @@ export function registerGovernanceRoutes(
       schema: {
         tags,
         summary: 'The inventory: every identity with credentials, permissions, use, findings, risk',
-        querystring: Type.Object({ ...Filters, limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }),
+        querystring: Type.Object(
+          { ...Filters, limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) },
+          { additionalProperties: false },
+        ),
         response: {
           200: Type.Object({
             items: Type.Array(InventoryEntrySchema),
@@ -100,7 +103,10 @@ export function registerGovernanceRoutes(
       schema: {
         tags,
         summary: 'The whole inventory as JSON or CSV',
-        querystring: Type.Object({ ...Filters, format: Type.Optional(StringEnum(['json', 'csv'] as const)) }),
+        querystring: Type.Object(
+          { ...Filters, format: Type.Optional(StringEnum(['json', 'csv'] as const)) },
+          { additionalProperties: false },
+        ),
         response: { 200: Type.Any(), ...errorResponses(400, 401, 403) },
       },
     },
@@ -278,12 +284,15 @@ export function registerGovernanceRoutes(
       schema: {
         tags,
         summary: 'Posture findings of the last scan (OWASP NHI Top 10)',
-        querystring: Type.Object({
-          owasp: Type.Optional(Owasp),
-          includeResolved: Type.Optional(Type.Boolean()),
-          limit: Type.Optional(Limit),
-          cursor: Type.Optional(Text(300)),
-        }),
+        querystring: Type.Object(
+          {
+            owasp: Type.Optional(Owasp),
+            includeResolved: Type.Optional(Type.Boolean()),
+            limit: Type.Optional(Limit),
+            cursor: Type.Optional(Text(300)),
+          },
+          { additionalProperties: false },
+        ),
         response: {
           200: Type.Object({
             items: Type.Array(FindingSchema),

@@ -404,7 +404,9 @@ export function mcpDoor(
       const config = { access: { public: true as const } };
       const params = {
         type: 'object',
-        properties: { name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' } },
+        properties: {
+          name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$', minLength: 1, maxLength: 63 },
+        },
         required: ['name'],
       };
       const schema = (summary: string) => ({ tags: ['mcp'], summary, params, security: [] });

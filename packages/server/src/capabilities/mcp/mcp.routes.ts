@@ -10,7 +10,9 @@ import type { McpService } from './mcp.service.js';
 
 const tags = ['mcp'];
 const ServerName = Type.String({
-  pattern: '^[a-z0-9][a-z0-9-]{0,62}$',
+  pattern: '^[a-z0-9][a-z0-9-]*$',
+  minLength: 1,
+  maxLength: 63,
   description: 'The gateway path: /mcp/NAME.',
 });
 const Short = Type.String({ minLength: 1, maxLength: 200 });

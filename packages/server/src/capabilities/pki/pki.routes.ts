@@ -67,7 +67,9 @@ const IssuedSchema = Type.Object({
   caBundlePem: Type.String(),
   certificate: CertificateSchema,
 });
-const ProfileParams = Type.Object({ name: Name });
+/** A profile's name: one path segment of `pki:/<name>` in roles. */
+const ProfileName = Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9][a-z0-9-]*$' });
+const ProfileParams = Type.Object({ name: ProfileName });
 const SerialParams = Type.Object({ serial: Serial });
 
 const caToWire = (ca: CaRecord) => ({

@@ -292,11 +292,12 @@ export function createPkiService(deps: {
   }
 
   async function issue(request: IssueRequest, ctx: RequestContext): Promise<Issued> {
-    const { record, ca } = await requireCa();
     const [profile, identity] = await uow.read(async (r) =>
       Promise.all([r.pki.getProfile(request.profile), r.identities.get(request.identityId)]),
     );
+    // An unknown profile is 404 whether or not a CA exists yet.
     if (!profile) throw notFound(`Profile ${request.profile}`);
+    const { record, ca } = await requireCa();
     if (!identity || identity.state !== 'active')
       throw csrRefused('identity_not_active', 'Certificates are issued only to active identities.');
     const ttl = request.ttlSeconds ?? profile.defaultTtlSeconds;

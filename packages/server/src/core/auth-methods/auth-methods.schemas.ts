@@ -89,7 +89,7 @@ const CertificateFields = {
     Nullable(
       Type.String({
         minLength: 1,
-        maxLength: 65_536,
+        maxLength: 32_768,
         description: 'PEM CA certificates this method trusts; absent or null: Tessera’s internal CA.',
       }),
     ),
