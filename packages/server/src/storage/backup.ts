@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   chmodSync,
   copyFileSync,
@@ -11,6 +10,7 @@ import {
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { Config } from '../config/config.js';
+import { sha256Hex } from '../crypto/credentials.js';
 import { verifyAuditLedgerOffline } from '../server.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
 import { SQLite } from './sqlite-driver.js';
@@ -35,7 +35,7 @@ export interface BackupManifest {
 
 const MANIFEST = 'manifest.json';
 
-const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+const sha256 = (path: string) => sha256Hex(readFileSync(path));
 
 function sqliteFile(config: Config): string {
   if (!config.storeUrl.startsWith('sqlite:'))
