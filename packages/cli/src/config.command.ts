@@ -10,7 +10,6 @@
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { ConfigFileInput, ConfigPlan } from '@tessera/sdk';
-import { stringify } from 'yaml';
 import type { ArgReader, OptionSpecs } from './argv.parser.js';
 import type { CommandContext, CommandSpec } from './cli.context.js';
 import { CliError, CommandExit, EXIT_FAILURE, UsageError } from './cli.errors.js';
@@ -195,6 +194,7 @@ const exportCommand: CommandSpec = {
     const dir = args.str('out');
     const header = '# yaml-language-server: $schema=https://tessera.dev/schemas/tessera-config.schema.json\n';
     if (!dir) {
+      const { stringify } = await import('yaml'); // loaded only here: keeps the CLI's start-up light
       ctx.emit(document, () => header + stringify(document));
       return;
     }
@@ -203,7 +203,7 @@ const exportCommand: CommandSpec = {
     for (const [key, list] of Object.entries(document)) {
       if (key === 'version') continue;
       const path = join(dir, fileName(key));
-      await writeFile(path, header + stringify({ version: 1, [key]: list }));
+      await writeFile(path, header + (await import('yaml')).stringify({ version: 1, [key]: list }));
       written.push(relative('.', path) || path);
     }
     ctx.emit({ files: written }, () => `Wrote ${written.join(', ')}\n`);

@@ -72,7 +72,9 @@ describe('leader election', () => {
         (
           await sql<{
             pid: number;
-          }>`select pid from pg_locks where locktype = 'advisory' and granted`.execute(stores[0]!.db)
+          }>`select pid from pg_locks where locktype = 'advisory' and granted and database = (select oid from pg_database where datname = current_database())`.execute(
+            stores[0]!.db,
+          )
         ).rows;
       const [held] = await holder();
       expect(held).toBeDefined();

@@ -11,7 +11,6 @@
 
 import { readFile } from 'node:fs/promises';
 import ignore from 'ignore';
-import { parse } from 'yaml';
 import { UsageError } from '../cli.errors.js';
 import type { Finding } from './scan.detect.js';
 
@@ -43,6 +42,7 @@ export async function loadAllowList(file: string, required: boolean): Promise<Al
   }
   let doc: unknown;
   try {
+    const { parse } = await import('yaml'); // loaded only when there is an allow-list to read
     doc = parse(text) ?? [];
   } catch (error) {
     throw new UsageError(`${file}: not YAML (${(error as Error).message.split('\n')[0]})`);
