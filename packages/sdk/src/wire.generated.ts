@@ -561,6 +561,7 @@ export interface UidNode {
  */
 export interface GetWellKnownOauthAuthorizationServerResponse {
   issuer: string;
+  authorization_endpoint: string;
   token_endpoint: string;
   jwks_uri: string;
   introspection_endpoint: string;
@@ -2796,7 +2797,6 @@ export interface PostV1PkiIssueByNameRequest {
 
 /** Path parameters of `POST /v1/pki/issue/{name}`. */
 export interface PostV1PkiIssueByNameParams {
-  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
   name: string;
 }
 
@@ -2846,7 +2846,6 @@ export interface GetV1PkiProfilesResponse {
 
 /** Path parameters of `GET /v1/pki/profiles/{name}`. */
 export interface GetV1PkiProfilesByNameParams {
-  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
   name: string;
 }
 
@@ -2886,7 +2885,6 @@ export interface PutV1PkiProfilesByNameRequest {
 
 /** Path parameters of `PUT /v1/pki/profiles/{name}`. */
 export interface PutV1PkiProfilesByNameParams {
-  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
   name: string;
 }
 
@@ -2911,7 +2909,6 @@ export interface PutV1PkiProfilesByNameResponse {
 
 /** Path parameters of `DELETE /v1/pki/profiles/{name}`. */
 export interface DeleteV1PkiProfilesByNameParams {
-  /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
   name: string;
 }
 
