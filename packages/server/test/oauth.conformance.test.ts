@@ -10,7 +10,7 @@ import { createClient, startLiveServer } from './oauth.helpers.js';
 const RESOURCE = 'https://api.example.test/';
 
 /** Public JWK set of a fresh key pair (the private key stays with the client). */
-async function keyPair(alg: 'ES256' | 'Ed25519' | 'EdDSA' | 'PS256') {
+async function keyPair(alg: 'ES256' | 'Ed25519' | 'EdDSA' | 'PS256' | 'RS256') {
   const pair = await generateKeyPair(alg, { extractable: true });
   const jwk = { ...(await exportJWK(pair.publicKey)), kid: `k-${alg}`, use: 'sig' };
   return { ...pair, jwks: { keys: [jwk] }, kid: jwk.kid };
@@ -104,7 +104,7 @@ describe('OAuth authorization server with oauth4webapi and openid-client', () =>
     expect(await wrong.json()).toEqual({ error: 'invalid_client', error_description: expect.any(String) });
   });
 
-  for (const alg of ['Ed25519', 'ES256'] as const) {
+  for (const alg of ['Ed25519', 'ES256', 'PS256', 'RS256'] as const) {
     it(`private_key_jwt with ${alg}`, async () => {
       const keys = await keyPair(alg);
       const c = await createClient(s, `svc-jwt-${alg}`, {
@@ -358,6 +358,93 @@ describe('OAuth authorization server with oauth4webapi and openid-client', () =>
     expect(introspected).toMatchObject({ active: true, aud: RESOURCE, cnf: { jkt: expect.any(String) } });
     await openid.tokenRevocation(config, tokens.access_token);
     expect((await openid.tokenIntrospection(config, tokens.access_token)).active).toBe(false);
+  });
+
+  it('openid-client 6: client_secret_basic, client_secret_post, private_key_jwt (PS256), and token exchange with an actor', async () => {
+    const discover = (clientId: string, auth: openid.ClientAuth) =>
+      openid.discovery(new URL(s.issuer), clientId, {}, auth, {
+        execute: [openid.allowInsecureRequests],
+        algorithm: 'oauth2',
+      });
+    const basic = await createClient(s, 'svc-oc-basic', { scopes: ['read', 'write'] });
+    const basicConfig = await discover(basic.clientId, openid.ClientSecretBasic(basic.clientSecret!));
+    const subject = await openid.clientCredentialsGrant(basicConfig, { scope: 'read write' });
+    s.track(subject.access_token);
+    expect(subject.scope).toBe('read write');
+
+    const post = await createClient(s, 'svc-oc-post', { tokenEndpointAuthMethod: 'client_secret_post' });
+    const postConfig = await discover(post.clientId, openid.ClientSecretPost(post.clientSecret!));
+    const posted = await openid.clientCredentialsGrant(postConfig);
+    s.track(posted.access_token);
+    expect(posted.token_type.toLowerCase()).toBe('bearer');
+    // The same client with the other secret method is refused (invalid_client on a 401).
+    const wrongMethod = await discover(post.clientId, openid.ClientSecretBasic(post.clientSecret!));
+    const refused = await openid.clientCredentialsGrant(wrongMethod).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(openid.WWWAuthenticateChallengeError);
+    expect(await (refused as openid.WWWAuthenticateChallengeError).response.json()).toMatchObject({
+      error: 'invalid_client',
+    });
+
+    // An agent authenticating with private_key_jwt (PS256) exchanges the subject's token for one
+    // naming itself as actor, narrowed to a resource and a scope.
+    const keys = await keyPair('PS256');
+    const agent = await createClient(s, 'svc-oc-agent', {
+      tokenEndpointAuthMethod: 'private_key_jwt',
+      jwks: keys.jwks,
+      scopes: ['read', 'write'],
+      resources: [RESOURCE],
+      mayActFor: [basic.clientId],
+    });
+    const agentConfig = await discover(
+      agent.clientId,
+      openid.PrivateKeyJwt({ key: keys.privateKey, kid: keys.kid }),
+    );
+    const own = await openid.clientCredentialsGrant(agentConfig);
+    s.track(own.access_token);
+    const exchanged = await openid.genericGrantRequest(
+      agentConfig,
+      'urn:ietf:params:oauth:grant-type:token-exchange',
+      {
+        subject_token: subject.access_token,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        actor_token: own.access_token,
+        actor_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        resource: RESOURCE,
+        scope: 'read',
+      },
+    );
+    s.track(exchanged.access_token);
+    expect(exchanged.issued_token_type).toBe('urn:ietf:params:oauth:token-type:access_token');
+    const claims = JSON.parse(Buffer.from(exchanged.access_token.split('.')[1]!, 'base64url').toString());
+    const subjectClaims = JSON.parse(
+      Buffer.from(subject.access_token.split('.')[1]!, 'base64url').toString(),
+    );
+    expect(claims).toMatchObject({
+      sub: subjectClaims.sub,
+      aud: RESOURCE,
+      scope: 'read',
+      act: { client_id: agent.clientId },
+    });
+    // Broader than the subject's token: invalid_scope; a subject the agent may not act for: invalid_grant.
+    const readOnly = await openid.clientCredentialsGrant(basicConfig, { scope: 'read' });
+    s.track(readOnly.access_token);
+    const exchangeError = (subject_token: string, scope: string) =>
+      openid
+        .genericGrantRequest(agentConfig, 'urn:ietf:params:oauth:grant-type:token-exchange', {
+          subject_token,
+          subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+          resource: RESOURCE,
+          scope,
+        })
+        .then(
+          () => 'issued',
+          (e: unknown) => (e instanceof openid.ResponseBodyError ? e.error : Promise.reject(e)),
+        );
+    expect(await exchangeError(readOnly.access_token, 'read write')).toBe('invalid_scope');
+    expect(await exchangeError(posted.access_token, 'read')).toBe('invalid_grant');
+    expect((await openid.tokenIntrospection(agentConfig, exchanged.access_token)).act).toMatchObject({
+      client_id: agent.clientId,
+    });
   });
 
   it('openid-client 6: dynamic registration (RFC 7591) with an initial access token, then client_credentials', async () => {
