@@ -67,6 +67,14 @@ const SETTINGS: OptionSpecs = {
     placeholder: 'CLIENT_IDS',
     description: 'token exchange: client ids whose tokens this client may exchange (RFC 8693)',
   },
+  'grant-types': {
+    type: 'list',
+    placeholder: 'GRANTS',
+    description:
+      'comma-separated grant types the client may use (client_credentials, ' +
+      'urn:ietf:params:oauth:grant-type:token-exchange, urn:ietf:params:oauth:grant-type:jwt-bearer, ' +
+      'urn:openid:params:grant-type:ciba); default: every grant its settings enable',
+  },
   'bound-cidrs': {
     type: 'list',
     placeholder: 'CIDRS',
@@ -82,6 +90,7 @@ async function settingsBody(args: ArgReader): Promise<UpdateOAuthClientRequest> 
   const ttl = args.positiveInt('token-ttl');
   const cidrs = args.list('bound-cidrs');
   const mayActFor = args.list('may-act-for');
+  const grantTypes = args.list('grant-types');
   const subjectDn = args.str('tls-subject-dn');
   const sanUri = args.str('tls-san-uri');
   const sanDns = args.str('tls-san-dns');
@@ -102,6 +111,7 @@ async function settingsBody(args: ArgReader): Promise<UpdateOAuthClientRequest> 
     ...(args.bool('dpop') ? { dpopBoundAccessTokens: true } : {}),
     ...(cidrs ? { boundCidrs: cidrs } : {}),
     ...(mayActFor ? { mayActFor } : {}),
+    ...(grantTypes ? { grantTypes: grantTypes as NonNullable<UpdateOAuthClientRequest['grantTypes']> } : {}),
     ...(subjectDn ? { tlsClientAuthSubjectDn: subjectDn } : {}),
     ...(sanUri ? { tlsClientAuthSanUri: sanUri } : {}),
     ...(sanDns ? { tlsClientAuthSanDns: sanDns } : {}),
@@ -125,6 +135,7 @@ export function renderOAuthClient(c: OAuthClient, nowMs: number): string {
     ['Token TTL', formatDuration(c.accessTokenTtlSeconds)],
     ['DPoP required', yesNo(c.dpopBoundAccessTokens)],
     ['May act for', listText(c.mayActFor)],
+    ['Grant types', c.grantTypes ? listText(c.grantTypes) : 'every enabled'],
     ['Bound CIDRs', listText(c.boundCidrs)],
     ['Created', formatTime(c.createdAt, nowMs)],
   ]);

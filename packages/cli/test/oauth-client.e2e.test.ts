@@ -100,6 +100,31 @@ describe('tessera oauth-client against a real server', () => {
     expect(narrowed.status).toBe(400);
     expect((await narrowed.json()).error).toBe('invalid_scope');
 
+    // Restricted to token exchange, the client may no longer use client_credentials.
+    const exchangeOnly = await tessera(
+      [
+        'oauth-client',
+        'update',
+        '--client-id',
+        client.clientId,
+        '--scopes',
+        'read',
+        '--grant-types',
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+        '--json',
+      ],
+      env,
+    );
+    expect(exchangeOnly.code, exchangeOnly.stderr).toBe(0);
+    expect(JSON.parse(exchangeOnly.stdout).grantTypes).toEqual([
+      'urn:ietf:params:oauth:grant-type:token-exchange',
+    ]);
+    const unauthorized = await token(client.clientId, clientSecret);
+    expect(unauthorized.status).toBe(400);
+    expect((await unauthorized.json()).error).toBe('unauthorized_client');
+    const shown = await tessera(['oauth-client', 'get', '--client-id', client.clientId], env);
+    expect(shown.stdout).toMatch(/Grant types:\s+urn:ietf:params:oauth:grant-type:token-exchange/);
+
     const rotated = await tessera(['oauth-client', 'rotate-secret', '--client-id', client.clientId], env);
     expect(rotated.code, rotated.stderr).toBe(0);
     const newSecret = /Client Secret: (\S+)/.exec(rotated.stdout)[1]!;

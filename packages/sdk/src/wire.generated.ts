@@ -344,6 +344,7 @@ export interface OAuthClient {
       keys: Record<string, unknown>[];
     };
   }[];
+  grantTypes: string[] | null;
   tlsClientAuthSubjectDn: string | null;
   tlsClientAuthSanUri: string | null;
   tlsClientAuthSanDns: string | null;
@@ -2534,6 +2535,15 @@ export interface PostV1OauthClientsRequest {
       keys: Record<string, unknown>[];
     };
   }[];
+  /** The grant types the client may use (another is unauthorized_client); null: every grant its other settings enable. */
+  grantTypes?:
+    | (
+        | 'client_credentials'
+        | 'urn:ietf:params:oauth:grant-type:token-exchange'
+        | 'urn:ietf:params:oauth:grant-type:jwt-bearer'
+        | 'urn:openid:params:grant-type:ciba'
+      )[]
+    | null;
   /** tls_client_auth: the subject DN. */
   tlsClientAuthSubjectDn?: string | null;
   /** tls_client_auth: a URI SAN. */
@@ -2593,6 +2603,15 @@ export interface PatchV1OauthClientsByIdRequest {
       keys: Record<string, unknown>[];
     };
   }[];
+  /** The grant types the client may use (another is unauthorized_client); null: every grant its other settings enable. */
+  grantTypes?:
+    | (
+        | 'client_credentials'
+        | 'urn:ietf:params:oauth:grant-type:token-exchange'
+        | 'urn:ietf:params:oauth:grant-type:jwt-bearer'
+        | 'urn:openid:params:grant-type:ciba'
+      )[]
+    | null;
   /** tls_client_auth: the subject DN. */
   tlsClientAuthSubjectDn?: string | null;
   /** tls_client_auth: a URI SAN. */

@@ -66,6 +66,47 @@ describe.each(STORES)('OAuth dynamic client registration (RFC 7591, RFC 7592) on
     expect(native.body.name).toBe('/dyn/billing');
   });
 
+  it('a client may use only the grant types it registered (unauthorized_client otherwise), audited', async () => {
+    const exchangeOnly = await register({
+      client_name: '/dyn/exchange-only',
+      grant_types: ['urn:ietf:params:oauth:grant-type:token-exchange'],
+    });
+    expect(exchangeOnly.status, JSON.stringify(exchangeOnly.body)).toBe(201);
+    expect(exchangeOnly.body.grant_types).toEqual(['urn:ietf:params:oauth:grant-type:token-exchange']);
+    const refused = await clientCredentials(exchangeOnly.body.client_id, exchangeOnly.body.client_secret);
+    expectError({ status: refused.statusCode, body: JSON.parse(refused.body) }, 400, 'unauthorized_client');
+    const audit = await s.call('GET', '/v1/audit/events?type=oauth.token_refused&limit=1', {
+      token: s.adminToken,
+    });
+    expect(audit.body.items[0]).toMatchObject({
+      reason: 'grant_type_not_allowed',
+      data: { grantType: 'client_credentials' },
+    });
+    expectError(
+      await register({ client_name: '/dyn/no-grants', grant_types: [] }),
+      400,
+      'invalid_client_metadata',
+    );
+    // The native API shows and changes the same setting; null is every grant the settings enable.
+    const id = exchangeOnly.body.client_id as string;
+    const native = await s.call('GET', `/v1/oauth-clients/${id}`, { token: s.adminToken });
+    expect(native.body.grantTypes).toEqual(['urn:ietf:params:oauth:grant-type:token-exchange']);
+    const bad = await s.call('PATCH', `/v1/oauth-clients/${id}`, {
+      token: s.adminToken,
+      body: { grantTypes: ['authorization_code'] },
+    });
+    expect(bad.status).toBe(400);
+    const opened = await s.call('PATCH', `/v1/oauth-clients/${id}`, {
+      token: s.adminToken,
+      body: { grantTypes: null },
+    });
+    expect(opened.status, JSON.stringify(opened.body)).toBe(200);
+    expect(opened.body.grantTypes).toBeNull();
+    const issued = await clientCredentials(id, exchangeOnly.body.client_secret);
+    expect(issued.statusCode, issued.body).toBe(200);
+    s.track(JSON.parse(issued.body).access_token);
+  });
+
   it('refuses registration without a valid initial access token, or without create on the path', async () => {
     expectError(await register({ client_name: '/dyn/x' }, ''), 401, 'invalid_token');
     expectError(await register({ client_name: '/dyn/x' }, 'not-a-token'), 401, 'invalid_token');

@@ -5,7 +5,7 @@ import type { Clock } from '../../core/shared/platform.port.js';
 import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
 import type { ApprovalAction } from '../approvals/approvals.model.js';
 import type { ApprovalsService } from '../approvals/approvals.service.js';
-import { type ClientCredentials, OAuthError } from './oauth.model.js';
+import { CIBA_GRANT, type ClientCredentials, OAuthError } from './oauth.model.js';
 import type { AuditFn, AuthenticatedClient, OAuthClient, TokenResponse } from './oauth.service.js';
 
 /** Default and maximum life of a CIBA request (`expires_in`), and the polling interval (CIBA §7.3). */
@@ -39,6 +39,8 @@ export function createCiba(
       endpoint: string,
     ): Promise<AuthenticatedClient>;
     spend(auth: AuthenticatedClient, ctx: RequestContext): Promise<void>;
+    /** Refuses (`unauthorized_client`) a grant type the client's registration does not list. */
+    grantAllowed(client: OAuthClient, grantType: string, ctx: RequestContext): Promise<void>;
     refuse(
       client: OAuthClient,
       ctx: RequestContext,
@@ -59,8 +61,9 @@ export function createCiba(
     ctx: RequestContext,
   ) {
     const auth = await deps.authenticateClient(credentials, ctx, 'backchannel');
-    await deps.spend(auth, ctx);
     const { client } = auth;
+    await deps.grantAllowed(client, CIBA_GRANT, ctx);
+    await deps.spend(auth, ctx);
     const scope = params.scope ?? '';
     const words = [...new Set(scope.split(' ').filter(Boolean))];
     if (!words.includes('openid'))
@@ -129,8 +132,9 @@ export function createCiba(
     ctx: RequestContext,
   ): Promise<TokenResponse> {
     const auth = await deps.authenticateClient(credentials, ctx, 'token');
-    await deps.spend(auth, ctx);
     const { client } = auth;
+    await deps.grantAllowed(client, CIBA_GRANT, ctx);
+    await deps.spend(auth, ctx);
     const id = params.auth_req_id;
     const approval = id && id.length <= 64 ? await deps.approvals.get(id) : null;
     if (!approval || approval.action.kind !== 'ciba.token' || approval.action.clientId !== client.id)

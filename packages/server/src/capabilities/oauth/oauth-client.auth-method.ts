@@ -7,6 +7,7 @@ import {
 } from '../../core/auth-methods/auth-methods.model.js';
 import { validationError } from '../../core/shared/errors.js';
 import type { Clock, CredentialFactory } from '../../core/shared/platform.port.js';
+import { OAUTH_GRANT_TYPES } from './oauth.model.js';
 
 const DEFAULT_TTL_SECONDS = 600;
 const SETTINGS = [
@@ -18,6 +19,7 @@ const SETTINGS = [
   'dpopBoundAccessTokens',
   'mayActFor',
   'trustedIssuers',
+  'grantTypes',
   'tlsClientAuthSubjectDn',
   'tlsClientAuthSanUri',
   'tlsClientAuthSanDns',
@@ -68,6 +70,16 @@ function stringList(input: unknown, field: string, valid: (v: string) => boolean
   if (!Array.isArray(input) || input.length > 50 || input.some((v) => typeof v !== 'string' || !valid(v)))
     throw validationError(`${field} must be a list of at most 50 valid values.`, { field });
   return [...new Set(input as string[])];
+}
+
+/** The grant types a client may use: a non-empty list of the supported ones. */
+function grantTypesOf(input: unknown): string[] {
+  const list = stringList(input, 'grantTypes', (v) => (OAUTH_GRANT_TYPES as readonly string[]).includes(v));
+  if (list.length === 0)
+    throw validationError('grantTypes must name at least one grant type (null: every enabled one).', {
+      field: 'grantTypes',
+    });
+  return list;
 }
 
 /**
@@ -157,6 +169,12 @@ export function createOAuthClientHandler(deps: {
           input.trustedIssuers === undefined
             ? (previous?.trustedIssuers ?? [])
             : trustedIssuersOf(input.trustedIssuers, deps.jwksProblem),
+        grantTypes:
+          input.grantTypes === undefined
+            ? (previous?.grantTypes ?? null)
+            : input.grantTypes === null
+              ? null
+              : grantTypesOf(input.grantTypes),
         ...tlsNamesOf(input, previous, authMethod),
       };
     },

@@ -50,7 +50,9 @@ export function parseClientMetadata(
     throw new OAuthError('invalid_redirect_uri', 'This server has no redirect-based grants.', 400);
   const responseTypes = stringArray(m.response_types, 'response_types');
   if (responseTypes?.length) throw metadataError('response_types must be empty: no authorization endpoint.');
-  const grantTypes = stringArray(m.grant_types, 'grant_types') ?? ['client_credentials'];
+  const listed = stringArray(m.grant_types, 'grant_types');
+  if (listed?.length === 0) throw metadataError('grant_types must not be empty.');
+  const grantTypes = listed ?? ['client_credentials'];
   const unsupported = grantTypes.find((g) => !(GRANT_TYPES as readonly string[]).includes(g));
   if (unsupported !== undefined)
     throw metadataError(`grant_types: ${unsupported.slice(0, 100)} is not supported.`);
@@ -82,6 +84,8 @@ export function parseClientMetadata(
       jwks: m.jwks ?? null,
       scopes,
       dpopBoundAccessTokens: m.dpop_bound_access_tokens === true,
+      // The grant types asked for are the only ones the client may use (absent: the default).
+      ...(listed ? { grantTypes: [...new Set(listed)] } : {}),
       // RFC 8705 §2.1.2 registration metadata
       ...(typeof m.tls_client_auth_subject_dn === 'string'
         ? { tlsClientAuthSubjectDn: m.tls_client_auth_subject_dn }
@@ -104,7 +108,7 @@ export function clientMetadata(client: OAuthClient, registrationClientUri: strin
     client_name: client.name,
     client_id_issued_at: Math.floor(client.createdAtMs / 1000),
     token_endpoint_auth_method: s.tokenEndpointAuthMethod,
-    grant_types: s.mayActFor.length ? [...GRANT_TYPES] : ['client_credentials'],
+    grant_types: s.grantTypes ?? (s.mayActFor.length ? [...GRANT_TYPES] : ['client_credentials']),
     response_types: [] as string[],
     ...(s.scopes.length ? { scope: s.scopes.join(' ') } : {}),
     ...(s.jwks ? { jwks: s.jwks } : {}),

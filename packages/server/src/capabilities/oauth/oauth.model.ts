@@ -78,6 +78,13 @@ export const TOKEN_ENDPOINT_PATH = '/oauth/token';
 export const AUTHORIZATION_ENDPOINT_PATH = '/oauth/authorize';
 export const BACKCHANNEL_ENDPOINT_PATH = '/oauth/bc-authorize';
 export const CIBA_GRANT = 'urn:openid:params:grant-type:ciba';
+/** Every grant type a client's `grantTypes` may list. */
+export const OAUTH_GRANT_TYPES = [
+  'client_credentials',
+  TOKEN_EXCHANGE_GRANT,
+  JWT_BEARER_GRANT,
+  CIBA_GRANT,
+] as const;
 export const INTROSPECTION_ENDPOINT_PATH = '/oauth/introspect';
 export const REVOCATION_ENDPOINT_PATH = '/oauth/revoke';
 export const REGISTRATION_ENDPOINT_PATH = '/oauth/register';

@@ -15,6 +15,7 @@ import {
 import { authMethodById } from '../../http/access.js';
 import type { TypedApp } from '../../http/app.js';
 import { errorResponses } from '../../http/error-schemas.js';
+import { OAUTH_GRANT_TYPES } from './oauth.model.js';
 import type { OAuthClient, OAuthClientsService } from './oauth-clients.service.js';
 
 const tags = ['oauth'];
@@ -45,6 +46,16 @@ const Settings = {
         maxItems: 10,
         description: 'JWT-bearer grant (RFC 7523 §2.1): issuers whose assertions the client may present.',
       },
+    ),
+  ),
+  grantTypes: Type.Optional(
+    Nullable(
+      Type.Array(StringEnum(OAUTH_GRANT_TYPES), {
+        minItems: 1,
+        maxItems: OAUTH_GRANT_TYPES.length,
+        description:
+          'The grant types the client may use (another is unauthorized_client); null: every grant its other settings enable.',
+      }),
     ),
   ),
   tlsClientAuthSubjectDn: Type.Optional(
@@ -84,6 +95,7 @@ const OAuthClientSchema = Type.Object(
     trustedIssuers: Type.Array(
       Type.Object({ issuer: Type.String(), jwks: Type.Object({ keys: Type.Array(Jwk) }) }),
     ),
+    grantTypes: Nullable(Type.Array(Type.String())),
     tlsClientAuthSubjectDn: Nullable(Type.String()),
     tlsClientAuthSanUri: Nullable(Type.String()),
     tlsClientAuthSanDns: Nullable(Type.String()),
@@ -114,6 +126,7 @@ function toWire(c: OAuthClient): Static<typeof OAuthClientSchema> {
     dpopBoundAccessTokens: s.dpopBoundAccessTokens,
     mayActFor: s.mayActFor ?? [],
     trustedIssuers: s.trustedIssuers ?? [],
+    grantTypes: s.grantTypes ?? null,
     tlsClientAuthSubjectDn: s.tlsClientAuthSubjectDn ?? null,
     tlsClientAuthSanUri: s.tlsClientAuthSanUri ?? null,
     tlsClientAuthSanDns: s.tlsClientAuthSanDns ?? null,
@@ -135,6 +148,7 @@ function settingsOf(body: Record<string, unknown>) {
     'dpopBoundAccessTokens',
     'mayActFor',
     'trustedIssuers',
+    'grantTypes',
     'tlsClientAuthSubjectDn',
     'tlsClientAuthSanUri',
     'tlsClientAuthSanDns',

@@ -402,12 +402,30 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     return scopes;
   }
 
+  /** RFC 6749 §5.2 `unauthorized_client`: a grant type the client's registration does not list. */
+  async function grantAllowed(client: OAuthClient, grantType: string, ctx: RequestContext) {
+    const allowed = client.settings.grantTypes;
+    if (allowed && !allowed.includes(grantType))
+      await refuse(
+        client,
+        ctx,
+        new OAuthError(
+          'unauthorized_client',
+          'This client may not use this grant type.',
+          400,
+          'grant_type_not_allowed',
+        ),
+        { grantType },
+      );
+  }
+
   const ciba = deps.ciba
     ? createCiba({
         ...deps.ciba,
         uow,
         clock,
         sessions,
+        grantAllowed,
         audit,
         authenticateClient,
         spend,
@@ -432,6 +450,7 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       );
     const auth = await authenticateClient(request.credentials, ctx, 'token');
     const { client, credentialRef } = auth;
+    await grantAllowed(client, grantType, ctx);
 
     let jkt: string | null = null;
     let proofReplay: ReplayKey | null = null;

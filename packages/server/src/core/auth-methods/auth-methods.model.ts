@@ -74,6 +74,12 @@ export interface OAuthClientSettings {
    */
   trustedIssuers?: TrustedIssuer[];
   /**
+   * The grant types the client may use (RFC 7591 `grant_types`); another is `unauthorized_client`.
+   * Absent or null: every grant its other settings enable (client_credentials always, token exchange
+   * with `mayActFor`, the JWT-bearer grant with `trustedIssuers`).
+   */
+  grantTypes?: string[] | null;
+  /**
    * `tls_client_auth` (RFC 8705 §2.1.2): the one certificate name the client is registered with —
    * the subject DN (RFC 4514, as `CN=…,O=…`), a URI SAN (a SPIFFE ID) or a DNS SAN.
    */
