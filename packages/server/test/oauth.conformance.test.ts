@@ -4,7 +4,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as openid from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestServer } from './harness.js';
+import { type TestServer, uidAuth, uidSetup } from './harness.js';
 import { createClient, startLiveServer } from './oauth.helpers.js';
 
 const RESOURCE = 'https://api.example.test/';
@@ -329,6 +329,59 @@ describe('OAuth authorization server with oauth4webapi and openid-client', () =>
       await oauth.introspectionRequest(as, ac, basic, exchanged.access_token, insecure),
     );
     expect(seen).toMatchObject({ active: true, act: { client_id: agent.clientId } });
+  });
+
+  it('token exchange with a UID-derived session token as subject (oauth4webapi)', async () => {
+    const uid = await uidSetup(s);
+    s.track(uid.root.token);
+    const session = await uidAuth(s, uid.root.token);
+    expect(session.status, JSON.stringify(session.body)).toBe(200);
+    const sessionToken = session.body.token as string;
+    s.track(sessionToken);
+    const agent = await createClient(s, 'svc-uid-agent', {
+      resources: [RESOURCE],
+      mayActFor: [uid.method.id],
+    });
+    const ac = { client_id: agent.clientId };
+    const exchange = (subject_token: string) =>
+      oauth.genericTokenEndpointRequest(
+        as,
+        ac,
+        oauth.ClientSecretBasic(agent.clientSecret!),
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+        {
+          subject_token,
+          subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+          resource: RESOURCE,
+        },
+        insecure,
+      );
+    const exchanged = await oauth.processGenericTokenEndpointResponse(as, ac, await exchange(sessionToken));
+    s.track(exchanged.access_token);
+    const claims = await oauth.validateJwtAccessToken(
+      as,
+      new Request(RESOURCE, { headers: { authorization: `Bearer ${exchanged.access_token}` } }),
+      RESOURCE,
+      insecure,
+    );
+    expect(claims).toMatchObject({
+      sub: session.body.identityId,
+      aud: RESOURCE,
+      client_id: agent.clientId,
+      act: { client_id: agent.clientId },
+    });
+    // A session of another UID method is not one the agent may act for.
+    const other = await uidSetup(s);
+    s.track(other.root.token);
+    const otherSession = (await uidAuth(s, other.root.token)).body.token as string;
+    s.track(otherSession);
+    const refused = await oauth
+      .processGenericTokenEndpointResponse(as, ac, await exchange(otherSession))
+      .then(
+        () => 'issued',
+        (e: unknown) => (e as oauth.ResponseBodyError).error,
+      );
+    expect(refused).toBe('invalid_grant');
   });
 
   it('openid-client 6: discovery, private_key_jwt (EdDSA), DPoP with automatic nonce retry, resource, introspection, revocation', async () => {
