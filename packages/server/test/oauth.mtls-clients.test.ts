@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +41,62 @@ function csrFor(name: string, cn: string) {
   const file = join(work, name);
   openssl(['req', '-new', ...P256, '-keyout', `${file}.key`, '-out', `${file}.csr`, '-subj', `/CN=${cn}`]);
   return { key: readFileSync(`${file}.key`, 'utf8'), csr: readFileSync(`${file}.csr`, 'utf8') };
+}
+
+/** An external CA (not Tessera's), for the listener's `--tls-client-ca`, and a client certificate it signs. */
+function externalCa() {
+  const ca = join(work, 'external-ca');
+  openssl([
+    'req',
+    '-x509',
+    ...P256,
+    '-days',
+    '1',
+    '-keyout',
+    `${ca}.key`,
+    '-out',
+    `${ca}.pem`,
+    '-subj',
+    '/CN=Acme External CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+  const client = join(work, 'external-client');
+  openssl([
+    'req',
+    '-new',
+    ...P256,
+    '-keyout',
+    `${client}.key`,
+    '-out',
+    `${client}.csr`,
+    '-subj',
+    '/O=acme/CN=billing',
+  ]);
+  writeFileSync(`${client}.ext`, 'extendedKeyUsage=clientAuth\n');
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    `${client}.csr`,
+    '-CA',
+    `${ca}.pem`,
+    '-CAkey',
+    `${ca}.key`,
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-out',
+    `${client}.pem`,
+    '-extfile',
+    `${client}.ext`,
+  ]);
+  return {
+    caFile: `${ca}.pem`,
+    client: { key: readFileSync(`${client}.key`, 'utf8'), cert: readFileSync(`${client}.pem`, 'utf8') },
+  };
 }
 
 interface TlsIdentity {
@@ -102,7 +158,8 @@ const thumbprintOf = (pem: string) =>
 /**
  * RFC 8705 with clients we did not write (issue 12): oauth4webapi 3 and openid-client 6 discover the
  * `mtls_endpoint_aliases`, authenticate with `tls_client_auth` (a certificate from Tessera's internal
- * CA) and `self_signed_tls_client_auth`, and get certificate-bound tokens (`cnf.x5t#S256`) that
+ * CA, or from an external CA the listener trusts with `--tls-client-ca`) and
+ * `self_signed_tls_client_auth`, and get certificate-bound tokens (`cnf.x5t#S256`) that
  * Tessera's API refuses without the certificate they are bound to.
  */
 describe('RFC 8705 mTLS with oauth4webapi and openid-client on the TLS listener', () => {
@@ -110,6 +167,7 @@ describe('RFC 8705 mTLS with oauth4webapi and openid-client on the TLS listener'
   let issuer = '';
   let serverCa = '';
   let adminToken = '';
+  let external: ReturnType<typeof externalCa>;
   const trustDomain = 'oauth-mtls.test';
   const suffix = Math.random().toString(36).slice(2, 8);
 
@@ -169,6 +227,7 @@ describe('RFC 8705 mTLS with oauth4webapi and openid-client on the TLS listener'
   beforeAll(async () => {
     const server = selfSigned('server', '/CN=127.0.0.1', ['-addext', 'subjectAltName=IP:127.0.0.1']);
     serverCa = server.cert;
+    external = externalCa();
     const port = await freePort();
     issuer = `https://127.0.0.1:${port}`;
     const config = loadConfig(
@@ -178,6 +237,7 @@ describe('RFC 8705 mTLS with oauth4webapi and openid-client on the TLS listener'
         logLevel: 'silent',
         tlsCert: join(work, 'server.pem'),
         tlsKey: join(work, 'server.key'),
+        tlsClientCa: external.caFile,
       },
       { TESSERA_ISSUER: issuer, TESSERA_AUTH_FAILURE_LIMIT: '1000' },
     );
@@ -428,5 +488,62 @@ describe('RFC 8705 mTLS with oauth4webapi and openid-client on the TLS listener'
       .then((r) => oauth.processClientCredentialsResponse(as, client, r))
       .then(() => 'issued', oauthErrorOf);
     expect(refused).toBe('invalid_client');
+  });
+
+  it('oauth4webapi: tls_client_auth with a certificate from an external CA the listener trusts (--tls-client-ca), by subject DN', async () => {
+    const name = `ext-${suffix}`;
+    const identityId = await serviceIdentity(name);
+    const created = ok(
+      await admin('POST', '/v1/oauth-clients', {
+        name: `/oauth/${name}`,
+        identityId,
+        tokenEndpointAuthMethod: 'tls_client_auth',
+        tlsClientAuthSubjectDn: 'CN=billing,O=acme',
+      }),
+      'client',
+    );
+    const clientId = created.body.client.clientId as string;
+    await grant(clientId, name);
+    const as = await oauth.processDiscoveryResponse(
+      new URL(issuer),
+      await oauth.discoveryRequest(new URL(issuer), {
+        algorithm: 'oauth2',
+        [oauth.customFetch]: mtlsFetch(serverCa),
+      }),
+    );
+    const client: oauth.Client = { client_id: clientId, use_mtls_endpoint_aliases: true };
+    const withCert = { [oauth.customFetch]: mtlsFetch(serverCa, external.client) };
+    const tokens = await oauth.processClientCredentialsResponse(
+      as,
+      client,
+      await oauth.clientCredentialsGrantRequest(as, client, oauth.TlsClientAuth(), {}, withCert),
+    );
+    expect(payloadOf(tokens.access_token)).toMatchObject({
+      sub: identityId,
+      cnf: { 'x5t#S256': thumbprintOf(external.client.cert) },
+    });
+    // The same subject DN, self-signed (not from a trusted CA): invalid_client.
+    const forged = selfSigned(`forged-ext-${suffix}`, '/O=acme/CN=billing');
+    const refused = await oauth
+      .clientCredentialsGrantRequest(
+        as,
+        client,
+        oauth.TlsClientAuth(),
+        {},
+        {
+          [oauth.customFetch]: mtlsFetch(serverCa, forged),
+        },
+      )
+      .then((r) => oauth.processClientCredentialsResponse(as, client, r))
+      .then(() => 'issued', oauthErrorOf);
+    expect(refused).toBe('invalid_client');
+    const url = new URL(`${issuer}/v1/identities/${identityId}`);
+    const status = (fetchAs: object) =>
+      oauth.protectedResourceRequest(tokens.access_token, 'GET', url, undefined, undefined, fetchAs).then(
+        (r) => r.status,
+        (e: unknown) => (e as oauth.WWWAuthenticateChallengeError).response?.status ?? e,
+      );
+    expect(await status(withCert)).toBe(200);
+    expect(await status({ [oauth.customFetch]: mtlsFetch(serverCa, forged) })).toBe(401);
   });
 });
