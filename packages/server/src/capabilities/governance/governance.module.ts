@@ -8,6 +8,7 @@ import type { ProducerRegistry } from '../../producers/registry.js';
 import { producerConnectors } from './discovery.connectors.js';
 import { registerDiscoveryRoutes } from './discovery.routes.js';
 import { createDiscoveryService, type DiscoveryService } from './discovery.service.js';
+import type { LeakSource } from './governance.model.js';
 import { createGovernanceRepo, governanceMigrations } from './governance.repo.js';
 import { registerGovernanceRoutes } from './governance.routes.js';
 import { createGovernanceService, type GovernanceService } from './governance.service.js';
@@ -23,6 +24,8 @@ export function createGovernanceModule(
     producers: ProducerRegistry;
     dynamicSecrets: DynamicSecretsService;
     rotation: RotationService;
+    /** Leaked credentials per identity (the leaks capability), for the NHI2 findings. */
+    leakSource?: LeakSource;
     scanIntervalMs?: number;
   },
 ): CapabilityModule<{ governance: GovernanceService; discovery: DiscoveryService }> {
@@ -36,6 +39,7 @@ export function createGovernanceModule(
     clock: platform.clock,
     events: platform.events,
     roles: deps.roles,
+    leakSource: deps.leakSource ?? null,
   });
   const discovery = createDiscoveryService({
     uow: platform.uow,

@@ -10,6 +10,7 @@ import {
   DEFAULT_POLICY,
   type Finding,
   type InventoryEntry,
+  type LeakSource,
   type NarrowedRole,
   type PosturePolicy,
   type RetirementReport,
@@ -28,6 +29,8 @@ export interface GovernanceDeps {
   clock: Clock;
   events: EventBus;
   roles: RolesService;
+  /** The leaks capability's view of leaked credentials (NHI2); null without it. */
+  leakSource?: LeakSource | null;
 }
 
 const event = (type: string, resource: string | null, data: Record<string, unknown>): AuditEvent => ({
@@ -43,7 +46,7 @@ const event = (type: string, resource: string | null, data: Record<string, unkno
  * facts a page at a time; the scan folds new audit events into usage, then evaluates every
  * identity and opens and resolves findings.
  */
-export function createGovernanceService({ uow, clock, events, roles }: GovernanceDeps) {
+export function createGovernanceService({ uow, clock, events, roles, leakSource = null }: GovernanceDeps) {
   async function policy(): Promise<PosturePolicy> {
     const [stored, gone] = await uow.read(async (r) =>
       Promise.all([r.governance.readPolicy(), r.governance.listGoneOwners()]),
@@ -77,7 +80,8 @@ export function createGovernanceService({ uow, clock, events, roles }: Governanc
     p: PosturePolicy,
     nowMs: number,
   ): Promise<InventoryEntry[]> {
-    const facts = await uow.read((r) => buildFacts(r, rows, p.usageWindowDays, nowMs));
+    const facts = await uow.read((r) => buildFacts(r, rows, p.usageWindowDays, nowMs, leakSource),
+    );
     return facts.map((f) => {
       const findings = evaluate(f, p, nowMs);
       return { ...f, findings, riskScore: riskScore(f, findings) };
