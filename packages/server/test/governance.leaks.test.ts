@@ -57,8 +57,12 @@ describe.each(STORES)('NHI2 leaked credentials on %s', (store) => {
     return r.body;
   };
   const nhi2 = async (includeResolved = false) =>
-    (await ok('GET', `/v1/governance/findings?owasp=NHI2&limit=500${includeResolved ? '&includeResolved=true' : ''}`))
-      .items as any[];
+    (
+      await ok(
+        'GET',
+        `/v1/governance/findings?owasp=NHI2&limit=500${includeResolved ? '&includeResolved=true' : ''}`,
+      )
+    ).items as any[];
   const worksOnRedis = async (username: string, password: string) => {
     try {
       const c = await redis.connect(username, password);

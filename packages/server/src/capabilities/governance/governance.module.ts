@@ -12,6 +12,9 @@ import type { LeakSource } from './governance.model.js';
 import { createGovernanceRepo, governanceMigrations } from './governance.repo.js';
 import { registerGovernanceRoutes } from './governance.routes.js';
 import { createGovernanceService, type GovernanceService } from './governance.service.js';
+import { createReviewsRepo, reviewsMigrations } from './reviews.repo.js';
+import { registerReviewRoutes } from './reviews.routes.js';
+import { createReviewsService, type ReviewsService } from './reviews.service.js';
 
 /**
  * Governance (issue 16, ADR 0019): inventory, posture findings (a leader job: once per cluster),
@@ -27,12 +30,18 @@ export function createGovernanceModule(
     /** Leaked credentials per identity (the leaks capability), for the NHI2 findings. */
     leakSource?: LeakSource;
     scanIntervalMs?: number;
+    reviewIntervalMs?: number;
   },
-): CapabilityModule<{ governance: GovernanceService; discovery: DiscoveryService }> {
+): CapabilityModule<{ governance: GovernanceService; discovery: DiscoveryService; reviews: ReviewsService }> {
   platform.storage.contribute({
     name: 'governance',
     migrations: governanceMigrations,
     repos: { governance: createGovernanceRepo },
+  });
+  platform.storage.contribute({
+    name: 'reviews',
+    migrations: reviewsMigrations,
+    repos: { reviews: createReviewsRepo },
   });
   const governance = createGovernanceService({
     uow: platform.uow,
@@ -47,13 +56,21 @@ export function createGovernanceModule(
     ids: platform.credentials,
     connector: producerConnectors(deps),
   });
+  const reviews = createReviewsService({
+    uow: platform.uow,
+    clock: platform.clock,
+    events: platform.events,
+    ids: platform.credentials,
+    governance,
+  });
   return {
     name: 'governance',
-    services: { governance, discovery },
+    services: { governance, discovery, reviews },
     routes: {
       native: (app) => {
         registerGovernanceRoutes(app, { governance, nowMs: () => platform.clock.nowMs() });
         registerDiscoveryRoutes(app, { discovery });
+        registerReviewRoutes(app, { reviews });
       },
     },
     jobs: [
@@ -62,6 +79,12 @@ export function createGovernanceModule(
         scope: 'leader',
         intervalMs: deps.scanIntervalMs ?? 15 * 60_000,
         run: () => governance.scan(systemContext('posture-scan')),
+      },
+      {
+        name: 'access-reviews',
+        scope: 'leader',
+        intervalMs: deps.reviewIntervalMs ?? 15 * 60_000,
+        run: () => reviews.processAll(systemContext('access-reviews')),
       },
     ],
   };

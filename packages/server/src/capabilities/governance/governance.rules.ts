@@ -403,7 +403,6 @@ const escalation: Rule = (f, _p, _now, emit) => {
   );
 };
 
-
 /** How to end a leaked credential of each kind in one step. */
 function revokeLeaked(f: IdentityFacts, leak: IdentityFacts['leaks'][number]): Remediation {
   const id = leak.credentialId ?? '<id>';
