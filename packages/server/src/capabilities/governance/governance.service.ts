@@ -158,9 +158,6 @@ export function createGovernanceService({ uow, clock, events, roles, leakSource 
 
     show: entry,
 
-    /** Folds the audit events recorded since the last fold into usage (before a snapshot of use). */
-    ingest,
-
     /**
      * The full scan: fold new audit events, evaluate every identity, open new findings and resolve
      * those no longer seen. Run by the leader's job and on demand.
