@@ -360,6 +360,31 @@ const ENTRY = {
   riskScore: 10,
 };
 
+const REVIEW = {
+  id: 'ar-1',
+  name: 'q4',
+  state: 'open',
+  scope: { environment: 'prod' },
+  consequence: 'suspend',
+  dueAt: '2025-06-15T09:00:00.000Z',
+  reminderIntervalSeconds: 86_400,
+  lastRemindedAt: null,
+  createdAt: '2025-06-01T09:00:00.000Z',
+  closedAt: null,
+};
+const REVIEW_SUMMARY = { total: 1, pending: 1, keep: 0, narrow: 0, revoke: 0, expired: 0 };
+const REVIEW_ITEM = {
+  identityId: 'i-1',
+  identityName: 'svc/a',
+  owner: 'alice',
+  permissions: [{ role: 'r', ruleType: 'item', path: '/prod/*', capabilities: ['read'], usedInWindow: true }],
+  decision: null,
+  decidedBy: null,
+  decidedAt: null,
+  comment: null,
+  outcome: null,
+};
+
 const ROUTES: Record<string, Handler> = {
   'GET /v1/pki/ca': () => [200, CA],
   'POST /v1/pki/ca': () => [201, CA],
@@ -636,6 +661,27 @@ const ROUTES: Record<string, Handler> = {
       identities: [{ id: 'i-1', name: 'svc/a', owner: 'carol', state: 'active' }],
     },
   ],
+  'POST /v1/reviews': () => [201, { ...REVIEW, summary: REVIEW_SUMMARY }],
+  'GET /v1/reviews': () => [200, { items: [REVIEW], nextCursor: null }],
+  'GET /v1/reviews/ar-1': () => [
+    200,
+    { ...REVIEW, summary: REVIEW_SUMMARY, items: [REVIEW_ITEM], nextCursor: null },
+  ],
+  'POST /v1/reviews/ar-1/decisions': () => [
+    200,
+    {
+      ...REVIEW_ITEM,
+      decision: 'keep',
+      decidedBy: 'i-admin',
+      decidedAt: '2025-06-02T09:00:00.000Z',
+      outcome: 'certified',
+    },
+  ],
+  'POST /v1/reviews/ar-1/remind': () => [200, { reminded: 1, expired: 0, state: 'open' }],
+  'GET /v1/reviews/ar-1/report': () => [
+    200,
+    { campaign: REVIEW, summary: REVIEW_SUMMARY, items: [REVIEW_ITEM] },
+  ],
   'POST /v1/governance/scan': () => [
     200,
     { identities: 1, auditEventsFolded: 3, open: 1, opened: 1, resolved: 0, tookMs: 5 },
@@ -894,6 +940,23 @@ describe('--json on every command', () => {
     ['inventory', 'retire', 'i-1'],
     ['inventory', 'narrow', 'i-1'],
     ['owner', 'offboard', '--owner', 'bob', '--to', 'carol'],
+    [
+      'review',
+      'create',
+      '--name',
+      'q4',
+      '--environment',
+      'prod',
+      '--due-days',
+      '14',
+      '--consequence',
+      'suspend',
+    ],
+    ['review', 'list', '--state', 'open'],
+    ['review', 'show', 'ar-1', '--pending'],
+    ['review', 'decide', 'ar-1', '--identity', 'i-1', '--decision', 'keep'],
+    ['review', 'remind', 'ar-1'],
+    ['review', 'report', 'ar-1'],
     ['posture', 'scan'],
     ['posture', 'findings', '--owasp', 'NHI4'],
     ['posture', 'policy', '--usage-window-days', '60'],

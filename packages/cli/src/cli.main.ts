@@ -29,6 +29,7 @@ import { identityCommands } from './identity.command.js';
 import { loginCommands } from './login.command.js';
 import { mcpServerCommands } from './mcp-server.command.js';
 import { oauthClientCommands } from './oauth-client.command.js';
+import { reviewCommands } from './review.command.js';
 import { roleCommands } from './role.command.js';
 import { rootKeyCommands } from './root-key.command.js';
 import { rotatedSecretCommands } from './rotated-secret.command.js';
@@ -54,6 +55,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...uidCommands.slice(1),
   ...identityCommands,
   ...governanceCommands,
+  ...reviewCommands,
   ...roleCommands,
   ...accessCommands,
   ...configCommands,

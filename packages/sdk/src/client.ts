@@ -40,6 +40,7 @@ import type {
   CreateOAuthClientRequest,
   CreateOAuthClientResponse,
   CreateOidcFederationAuthMethodRequest,
+  CreateReviewRequest,
   CreateRoleRequest,
   CreateRotatedSecretRequest,
   CreateSecretRequest,
@@ -58,6 +59,7 @@ import type {
   ExportInventoryQuery,
   FindingPage,
   GenerateUidTokenRequest,
+  GetReviewQuery,
   HealthResponse,
   Identity,
   InventoryEntry,
@@ -79,6 +81,7 @@ import type {
   ListInventoryQuery,
   ListLeaksQuery,
   ListLeasesQuery,
+  ListReviewsQuery,
   ListRolesQuery,
   ListSecretsQuery,
   LoginPoll,
@@ -98,6 +101,13 @@ import type {
   ReportLeaksResponse,
   RequestApprovalRequest,
   RetirementReport,
+  ReviewCampaign,
+  ReviewDecisionRequest,
+  ReviewDetail,
+  ReviewItem,
+  ReviewPage,
+  ReviewRemindResult,
+  ReviewReport,
   RevokeUidTokenRequest,
   RevokeUidTokenResponse,
   Role,
@@ -1393,6 +1403,89 @@ export class TesseraClient {
       path: `/v1/inventory/${seg(id)}/owner`,
       credential: token,
       body: { owner },
+      signal: options?.signal,
+    });
+  }
+
+  // ------------------------------------------------------------------ access reviews (issue 16)
+
+  /** `POST /v1/reviews`: start an access-review campaign. */
+  createReview(token: string, body: CreateReviewRequest, options?: RequestOptions): Promise<ReviewCampaign> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/reviews',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/reviews`: campaigns (paged). */
+  listReviews(token: string, query: ListReviewsQuery = {}, options?: RequestOptions): Promise<ReviewPage> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/reviews',
+      credential: token,
+      query: { ...query },
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/reviews/:id`: a campaign with its summary and a page of its items. */
+  getReview(
+    token: string,
+    id: string,
+    query: GetReviewQuery = {},
+    options?: RequestOptions,
+  ): Promise<ReviewDetail> {
+    return this.#call({
+      method: 'GET',
+      path: `/v1/reviews/${seg(id)}`,
+      credential: token,
+      query: { ...query },
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/reviews/:id/decisions`: keep, narrow or revoke one identity's permissions. */
+  decideReview(
+    token: string,
+    id: string,
+    body: ReviewDecisionRequest,
+    options?: RequestOptions,
+  ): Promise<ReviewItem> {
+    return this.#call({
+      method: 'POST',
+      path: `/v1/reviews/${seg(id)}/decisions`,
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/reviews/:id/remind`: remind owners now; past the due date, apply the consequence. */
+  remindReview(token: string, id: string, options?: RequestOptions): Promise<ReviewRemindResult> {
+    return this.#call({
+      method: 'POST',
+      path: `/v1/reviews/${seg(id)}/remind`,
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/reviews/:id/report`: the report; CSV text with `format: 'csv'`. */
+  reviewReport(
+    token: string,
+    id: string,
+    format: 'json' | 'csv' = 'json',
+    options?: RequestOptions,
+  ): Promise<ReviewReport | string> {
+    return this.#call({
+      method: 'GET',
+      path: `/v1/reviews/${seg(id)}/report`,
+      credential: token,
+      query: { format },
+      raw: format === 'csv',
       signal: options?.signal,
     });
   }

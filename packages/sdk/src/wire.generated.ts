@@ -2931,6 +2931,233 @@ export interface DeleteV1PkiProfilesByNameParams {
   name: string;
 }
 
+/** Querystring of `GET /v1/reviews`. */
+export interface GetV1ReviewsQuery {
+  state?: 'open' | 'closed';
+  /** @defaultValue `50` */
+  limit?: number;
+  cursor?: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/reviews`.
+ * Access-review campaigns (paged).
+ */
+export interface GetV1ReviewsResponse {
+  items: {
+    id: string;
+    name: string;
+    state: 'open' | 'closed';
+    scope: {
+      owner?: string;
+      environment?: string;
+      kind?: 'service' | 'workload' | 'ci-pipeline' | 'ai-agent' | 'mcp-server' | 'device' | 'other';
+      tag?: string;
+    };
+    consequence: 'notify' | 'suspend';
+    /** ISO-8601 UTC */
+    dueAt: string;
+    reminderIntervalSeconds: number;
+    /** ISO-8601 UTC */
+    lastRemindedAt: string | null;
+    /** ISO-8601 UTC */
+    createdAt: string;
+    /** ISO-8601 UTC */
+    closedAt: string | null;
+  }[];
+  nextCursor: string | null;
+}
+
+/**
+ * Body of `POST /v1/reviews`.
+ * Start an access review: owners certify each identity in scope (keep, narrow, revoke).
+ */
+export interface PostV1ReviewsRequest {
+  name: string;
+  scope?: {
+    owner?: string;
+    environment?: string;
+    kind?: 'service' | 'workload' | 'ci-pipeline' | 'ai-agent' | 'mcp-server' | 'device' | 'other';
+    tag?: string;
+  };
+  dueInDays: number;
+  consequence?: 'notify' | 'suspend';
+  reminderIntervalHours?: number;
+}
+
+/**
+ * Answer 201 of `POST /v1/reviews`.
+ * Start an access review: owners certify each identity in scope (keep, narrow, revoke).
+ */
+export type PostV1ReviewsResponse = {
+  id: string;
+  name: string;
+  state: 'open' | 'closed';
+  scope: {
+    owner?: string;
+    environment?: string;
+    kind?: 'service' | 'workload' | 'ci-pipeline' | 'ai-agent' | 'mcp-server' | 'device' | 'other';
+    tag?: string;
+  };
+  consequence: 'notify' | 'suspend';
+  /** ISO-8601 UTC */
+  dueAt: string;
+  reminderIntervalSeconds: number;
+  /** ISO-8601 UTC */
+  lastRemindedAt: string | null;
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  closedAt: string | null;
+} & {
+  summary: {
+    total: number;
+    pending: number;
+    keep: number;
+    narrow: number;
+    revoke: number;
+    expired: number;
+  };
+};
+
+/** Querystring of `GET /v1/reviews/{id}`. */
+export interface GetV1ReviewsByIdQuery {
+  pending?: boolean;
+  owner?: string;
+  /** @defaultValue `50` */
+  limit?: number;
+  cursor?: string;
+}
+
+/** Path parameters of `GET /v1/reviews/{id}`. */
+export interface GetV1ReviewsByIdParams {
+  id: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/reviews/{id}`.
+ * One campaign with its summary, and a page of its items (filter pending, owner).
+ */
+export type GetV1ReviewsByIdResponse = {
+  id: string;
+  name: string;
+  state: 'open' | 'closed';
+  scope: {
+    owner?: string;
+    environment?: string;
+    kind?: 'service' | 'workload' | 'ci-pipeline' | 'ai-agent' | 'mcp-server' | 'device' | 'other';
+    tag?: string;
+  };
+  consequence: 'notify' | 'suspend';
+  /** ISO-8601 UTC */
+  dueAt: string;
+  reminderIntervalSeconds: number;
+  /** ISO-8601 UTC */
+  lastRemindedAt: string | null;
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  closedAt: string | null;
+} & {
+  summary: {
+    total: number;
+    pending: number;
+    keep: number;
+    narrow: number;
+    revoke: number;
+    expired: number;
+  };
+} & {
+  items: {
+    identityId: string;
+    identityName: string;
+    owner: string;
+    permissions: {
+      role: string;
+      ruleType: string;
+      path: string;
+      capabilities: string[];
+      usedInWindow: boolean;
+    }[];
+    decision: 'keep' | 'narrow' | 'revoke' | 'expired' | null;
+    decidedBy: string | null;
+    /** ISO-8601 UTC */
+    decidedAt: string | null;
+    comment: string | null;
+    outcome: string | null;
+  }[];
+  nextCursor: string | null;
+};
+
+/**
+ * Body of `POST /v1/reviews/{id}/decisions`.
+ * Decide on one identity: keep (certify), narrow (apply the role from observed use), revoke.
+ */
+export interface PostV1ReviewsByIdDecisionsRequest {
+  identityId: string;
+  decision: 'keep' | 'narrow' | 'revoke';
+  comment?: string;
+}
+
+/** Path parameters of `POST /v1/reviews/{id}/decisions`. */
+export interface PostV1ReviewsByIdDecisionsParams {
+  id: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/reviews/{id}/decisions`.
+ * Decide on one identity: keep (certify), narrow (apply the role from observed use), revoke.
+ */
+export interface PostV1ReviewsByIdDecisionsResponse {
+  identityId: string;
+  identityName: string;
+  owner: string;
+  permissions: {
+    role: string;
+    ruleType: string;
+    path: string;
+    capabilities: string[];
+    usedInWindow: boolean;
+  }[];
+  decision: 'keep' | 'narrow' | 'revoke' | 'expired' | null;
+  decidedBy: string | null;
+  /** ISO-8601 UTC */
+  decidedAt: string | null;
+  comment: string | null;
+  outcome: string | null;
+}
+
+/** Path parameters of `POST /v1/reviews/{id}/remind`. */
+export interface PostV1ReviewsByIdRemindParams {
+  id: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/reviews/{id}/remind`.
+ * Remind owners with pending items now; past the due date, apply the consequence and close.
+ */
+export interface PostV1ReviewsByIdRemindResponse {
+  reminded: number;
+  expired: number;
+  state: 'open' | 'closed';
+}
+
+/** Querystring of `GET /v1/reviews/{id}/report`. */
+export interface GetV1ReviewsByIdReportQuery {
+  format?: 'json' | 'csv';
+}
+
+/** Path parameters of `GET /v1/reviews/{id}/report`. */
+export interface GetV1ReviewsByIdReportParams {
+  id: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/reviews/{id}/report`.
+ * The campaign report: every identity, its permissions, the decision, who and when.
+ */
+export type GetV1ReviewsByIdReportResponse = unknown;
+
 /** Path parameters of `DELETE /v1/role-associations/{id}`. */
 export interface DeleteV1RoleAssociationsByIdParams {
   id: string;

@@ -590,6 +590,40 @@ export type OffboardOwnerRequest = Gen.PostV1OwnersOffboardRequest;
 /** What offboarding changed (or would change). */
 export type OffboardReport = Gen.PostV1OwnersOffboardResponse;
 
+/** Body of `POST /v1/reviews`: an access-review campaign over a scope of the inventory. */
+export type CreateReviewRequest = Gen.PostV1ReviewsRequest;
+
+/** An access-review campaign with its summary. */
+export type ReviewCampaign = Gen.PostV1ReviewsResponse;
+
+/** Query of `GET /v1/reviews`. */
+export type ListReviewsQuery = Gen.GetV1ReviewsQuery;
+
+/** A page of campaigns. */
+export type ReviewPage = Gen.GetV1ReviewsResponse;
+
+/** Query of `GET /v1/reviews/:id` (items filtered by pending, owner; paged). */
+export type GetReviewQuery = Gen.GetV1ReviewsByIdQuery;
+
+/** A campaign, its summary and a page of its items. */
+export type ReviewDetail = Gen.GetV1ReviewsByIdResponse;
+
+/** Body of `POST /v1/reviews/:id/decisions`. */
+export type ReviewDecisionRequest = Gen.PostV1ReviewsByIdDecisionsRequest;
+
+/** One identity of a campaign: its permissions and the decision. */
+export type ReviewItem = Gen.PostV1ReviewsByIdDecisionsResponse;
+
+/** What `POST /v1/reviews/:id/remind` did. */
+export type ReviewRemindResult = Gen.PostV1ReviewsByIdRemindResponse;
+
+/** The JSON report of `GET /v1/reviews/:id/report`. */
+export interface ReviewReport {
+  campaign: Omit<ReviewCampaign, 'summary'>;
+  summary: ReviewCampaign['summary'];
+  items: ReviewItem[];
+}
+
 /** A discovery source. */
 export type DiscoverySource = Gen.PostV1DiscoverySourcesResponse;
 

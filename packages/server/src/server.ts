@@ -7,6 +7,7 @@ import { type ConsoleDoorOptions, consoleDoor } from './capabilities/console/con
 import { createFederationModule } from './capabilities/federation/federation.module.js';
 import { createGovernanceModule } from './capabilities/governance/governance.module.js';
 import { createJitModule } from './capabilities/jit/jit.module.js';
+import { leakExposures } from './capabilities/leaks/leaks.exposure.js';
 import { createLeaksModule } from './capabilities/leaks/leaks.module.js';
 import { createMcpModule } from './capabilities/mcp/mcp.module.js';
 import { oauthDoor } from './capabilities/oauth/oauth.door.js';
@@ -126,6 +127,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     producers: dynamic.services.producers,
     dynamicSecrets: dynamic.services.dynamicSecrets,
     rotation: rotated.services.rotation,
+    leakSource: leakExposures,
   });
   const jit = createJitModule(platform, {
     roles: access.services.roles,

@@ -5,7 +5,15 @@
 import type { Capability, RuleType } from '../../core/access/access.policy.js';
 import type { IdentityKind, IdentityState } from '../../core/identities/identities.model.js';
 import type { ReadRepos } from '../../core/shared/unit-of-work.js';
-import type { CredentialView, GrantView, IdentityFacts, Management, UsageView } from './governance.model.js';
+import type {
+  CredentialView,
+  GrantView,
+  IdentityFacts,
+  LeakFact,
+  LeakSource,
+  Management,
+  UsageView,
+} from './governance.model.js';
 import type { IdentityRow } from './governance.repo.js';
 
 const DAY_MS = 86_400_000;
@@ -28,21 +36,23 @@ function ownership(owner: string, tags: string[]) {
 }
 
 export async function buildFacts(
-  r: Pick<ReadRepos, 'governance'>,
+  r: ReadRepos,
   rows: readonly IdentityRow[],
   windowDays: number,
   nowMs: number,
+  leakSource: LeakSource | null = null,
 ): Promise<IdentityFacts[]> {
   if (rows.length === 0) return [];
   const ids = rows.map((x) => x.id);
   const g = r.governance;
   const since = nowMs - windowDays * DAY_MS;
-  const [tags, methods, nodes, leases, usage] = await Promise.all([
+  const [tags, methods, nodes, leases, usage, leaked] = await Promise.all([
     g.listTags(ids),
     g.listMethods(ids),
     g.listUidNodes(ids),
     g.listLeases(ids),
     g.listUsage(ids, since),
+    leakSource ? leakSource(r, ids, nowMs) : Promise.resolve([]),
   ]);
   const grants = await g.listGrants(methods.map((m) => m.id));
   const roleById = new Map(grants.roles.map((x) => [x.id, x]));
@@ -59,6 +69,7 @@ export async function buildFacts(
   const leasesOf = by(leases, (x) => x.identity_id);
   const usageOf = by(usage, (u) => u.identity_id);
   const rulesOf = by(grants.rules, (x) => x.role_id);
+  const leaksOf = by(leaked, (x) => x.identityId);
 
   return rows.map((row) => {
     const own = usageOf.get(row.id) ?? [];
@@ -206,6 +217,7 @@ export async function buildFacts(
       grants: grantViews,
       used,
       interactive: src.filter((u) => u.detail !== '').map((u) => ({ sourceIp: u.detail, atMs: u.last_at })),
+      leaks: (leaksOf.get(row.id) ?? []).map(({ identityId: _, ...leak }): LeakFact => leak),
     };
   });
 }

@@ -5,6 +5,7 @@
  */
 import type { Capability, RuleType } from '../../core/access/access.policy.js';
 import type { IdentityKind, IdentityState } from '../../core/identities/identities.model.js';
+import type { ReadRepos } from '../../core/shared/unit-of-work.js';
 
 /** The OWASP NHI Top 10 (2025) entries the findings map to. */
 export const OWASP_NHI = {
@@ -105,7 +106,37 @@ export interface IdentityFacts {
   used: UsageView[];
   /** Authentications from workstation networks in the window (NHI10 evidence). */
   interactive: { sourceIp: string; atMs: number }[];
+  /** Credentials of the identity reported leaked (`POST /v1/leaks`), and whether each still works. */
+  leaks: LeakFact[];
 }
+
+/** A leaked credential of an identity, as the leaks capability reports it (NHI2 evidence). */
+export interface LeakFact {
+  /** The leak finding (`lf-…`, `GET /v1/leaks/{id}`). */
+  findingId: string;
+  kind: string;
+  /** What the report did: `revoked`, `already_dead` or `unknown`. */
+  outcome: string;
+  /** Still usable now: the revocation did not complete (or it works again). */
+  live: boolean;
+  /** The UID node, auth method, OAuth client or lease to revoke; null when unknown. */
+  credentialId: string | null;
+  /** Where it was found (path or URL, line, commit): never the text around it. */
+  where: string[];
+  reportCount: number;
+  firstReportedAtMs: number;
+  lastReportedAtMs: number;
+}
+
+/**
+ * The port to the leaks capability: the leaked credentials of a page of identities, read in the
+ * same read scope as the rest of the facts. Absent (no leaks capability), identities have none.
+ */
+export type LeakSource = (
+  r: ReadRepos,
+  identityIds: readonly string[],
+  nowMs: number,
+) => Promise<(LeakFact & { identityId: string })[]>;
 
 export interface Remediation {
   /** What one step fixes it: `assign-owner`, `revoke-credentials`, `apply-narrowed-role`… */

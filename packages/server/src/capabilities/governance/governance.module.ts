@@ -8,9 +8,13 @@ import type { ProducerRegistry } from '../../producers/registry.js';
 import { producerConnectors } from './discovery.connectors.js';
 import { registerDiscoveryRoutes } from './discovery.routes.js';
 import { createDiscoveryService, type DiscoveryService } from './discovery.service.js';
+import type { LeakSource } from './governance.model.js';
 import { createGovernanceRepo, governanceMigrations } from './governance.repo.js';
 import { registerGovernanceRoutes } from './governance.routes.js';
 import { createGovernanceService, type GovernanceService } from './governance.service.js';
+import { createReviewsRepo, reviewsMigrations } from './reviews.repo.js';
+import { registerReviewRoutes } from './reviews.routes.js';
+import { createReviewsService, type ReviewsService } from './reviews.service.js';
 
 /**
  * Governance (issue 16, ADR 0019): inventory, posture findings (a leader job: once per cluster),
@@ -23,19 +27,28 @@ export function createGovernanceModule(
     producers: ProducerRegistry;
     dynamicSecrets: DynamicSecretsService;
     rotation: RotationService;
+    /** Leaked credentials per identity (the leaks capability), for the NHI2 findings. */
+    leakSource?: LeakSource;
     scanIntervalMs?: number;
+    reviewIntervalMs?: number;
   },
-): CapabilityModule<{ governance: GovernanceService; discovery: DiscoveryService }> {
+): CapabilityModule<{ governance: GovernanceService; discovery: DiscoveryService; reviews: ReviewsService }> {
   platform.storage.contribute({
     name: 'governance',
     migrations: governanceMigrations,
     repos: { governance: createGovernanceRepo },
+  });
+  platform.storage.contribute({
+    name: 'reviews',
+    migrations: reviewsMigrations,
+    repos: { reviews: createReviewsRepo },
   });
   const governance = createGovernanceService({
     uow: platform.uow,
     clock: platform.clock,
     events: platform.events,
     roles: deps.roles,
+    leakSource: deps.leakSource ?? null,
   });
   const discovery = createDiscoveryService({
     uow: platform.uow,
@@ -43,13 +56,21 @@ export function createGovernanceModule(
     ids: platform.credentials,
     connector: producerConnectors(deps),
   });
+  const reviews = createReviewsService({
+    uow: platform.uow,
+    clock: platform.clock,
+    events: platform.events,
+    ids: platform.credentials,
+    governance,
+  });
   return {
     name: 'governance',
-    services: { governance, discovery },
+    services: { governance, discovery, reviews },
     routes: {
       native: (app) => {
         registerGovernanceRoutes(app, { governance, nowMs: () => platform.clock.nowMs() });
         registerDiscoveryRoutes(app, { discovery });
+        registerReviewRoutes(app, { reviews });
       },
     },
     jobs: [
@@ -58,6 +79,12 @@ export function createGovernanceModule(
         scope: 'leader',
         intervalMs: deps.scanIntervalMs ?? 15 * 60_000,
         run: () => governance.scan(systemContext('posture-scan')),
+      },
+      {
+        name: 'access-reviews',
+        scope: 'leader',
+        intervalMs: deps.reviewIntervalMs ?? 15 * 60_000,
+        run: () => reviews.processAll(systemContext('access-reviews')),
       },
     ],
   };

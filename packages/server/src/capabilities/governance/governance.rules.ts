@@ -403,7 +403,65 @@ const escalation: Rule = (f, _p, _now, emit) => {
   );
 };
 
+/** How to end a leaked credential of each kind in one step. */
+function revokeLeaked(f: IdentityFacts, leak: IdentityFacts['leaks'][number]): Remediation {
+  const id = leak.credentialId ?? '<id>';
+  if (leak.kind === 'dynamic_password')
+    return {
+      action: 'revoke-lease',
+      description: 'Revoke the lease: the account is dropped on its target and its sessions end.',
+      command: `tessera revoke-lease --lease-id ${id}`,
+    };
+  if (leak.kind === 'client_secret')
+    return {
+      action: 'rotate',
+      description: 'Rotate the client secret (or switch the client to private_key_jwt).',
+      command: `tessera oauth-client rotate-secret --client-id ${id}`,
+    };
+  if (leak.kind === 'uid_token')
+    return {
+      action: 'revoke-credentials',
+      description: 'Revoke the UID token and its subtree; the workload gets a new one.',
+      command: `tessera uid-revoke-token --revoke-token ${id} --revoke-type revokeAll`,
+    };
+  return {
+    action: 'revoke-credentials',
+    description: 'Retire the credential: every credential of the identity is revoked and reported.',
+    command: `tessera inventory retire ${f.id}`,
+  };
+}
+
+/**
+ * NHI2: a credential of the identity was reported leaked (`POST /v1/leaks`, the scanner) and still
+ * works. A report revokes what it can at once, so this is the case where that did not complete
+ * (a target that did not drop a leaked database account); the finding resolves once it is revoked.
+ */
+const leaked: Rule = (f, _p, _now, emit) => {
+  for (const leak of f.leaks) {
+    if (!leak.live) continue;
+    emit(
+      'leaked-credential',
+      'NHI2',
+      'critical',
+      leak.findingId,
+      'A credential reported leaked still works',
+      {
+        leak: leak.findingId,
+        kind: leak.kind,
+        credential: leak.credentialId,
+        where: leak.where,
+        reports: leak.reportCount,
+        firstReportedAt: iso(leak.firstReportedAtMs),
+        lastReportedAt: iso(leak.lastReportedAtMs),
+        reportOutcome: leak.outcome,
+      },
+      revokeLeaked(f, leak),
+    );
+  }
+};
+
 const RULES: Rule[] = [
+  leaked,
   escalation,
   unmanaged,
   ownerRules,

@@ -10,6 +10,7 @@ import {
   DEFAULT_POLICY,
   type Finding,
   type InventoryEntry,
+  type LeakSource,
   type NarrowedRole,
   type PosturePolicy,
   type RetirementReport,
@@ -28,6 +29,8 @@ export interface GovernanceDeps {
   clock: Clock;
   events: EventBus;
   roles: RolesService;
+  /** The leaks capability's view of leaked credentials (NHI2); null without it. */
+  leakSource?: LeakSource | null;
 }
 
 const event = (type: string, resource: string | null, data: Record<string, unknown>): AuditEvent => ({
@@ -43,7 +46,7 @@ const event = (type: string, resource: string | null, data: Record<string, unkno
  * facts a page at a time; the scan folds new audit events into usage, then evaluates every
  * identity and opens and resolves findings.
  */
-export function createGovernanceService({ uow, clock, events, roles }: GovernanceDeps) {
+export function createGovernanceService({ uow, clock, events, roles, leakSource = null }: GovernanceDeps) {
   async function policy(): Promise<PosturePolicy> {
     const [stored, gone] = await uow.read(async (r) =>
       Promise.all([r.governance.readPolicy(), r.governance.listGoneOwners()]),
@@ -77,7 +80,7 @@ export function createGovernanceService({ uow, clock, events, roles }: Governanc
     p: PosturePolicy,
     nowMs: number,
   ): Promise<InventoryEntry[]> {
-    const facts = await uow.read((r) => buildFacts(r, rows, p.usageWindowDays, nowMs));
+    const facts = await uow.read((r) => buildFacts(r, rows, p.usageWindowDays, nowMs, leakSource));
     return facts.map((f) => {
       const findings = evaluate(f, p, nowMs);
       return { ...f, findings, riskScore: riskScore(f, findings) };
@@ -85,6 +88,22 @@ export function createGovernanceService({ uow, clock, events, roles }: Governanc
   }
   const loadPage = (filter: InventoryFilter, after: string | null, limit: number) =>
     uow.read((r) => r.governance.listIdentities(filter, after, limit));
+
+  /** The auth methods an identity's grants come through (its own, and those of its UID tokens). */
+  async function methodIdsOf(e: InventoryEntry): Promise<Set<string>> {
+    const methods = e.credentials
+      .filter((c) => c.kind !== 'lease' && c.kind !== 'uid_token')
+      .map((c) => c.id);
+    const uidMethods = await uow.read(async (r) => {
+      const out: string[] = [];
+      for (const c of e.credentials.filter((c) => c.kind === 'uid_token')) {
+        const m = await r.authMethods.getByName(c.via);
+        if (m) out.push(m.id);
+      }
+      return out;
+    });
+    return new Set([...methods, ...uidMethods]);
+  }
 
   async function entry(id: string): Promise<InventoryEntry> {
     // One identity: fold what the ledger recorded since the last fold, so its use is current.
@@ -232,25 +251,27 @@ export function createGovernanceService({ uow, clock, events, roles }: Governanc
         ctx,
       );
       for (const rule of narrowed.rules) await roles.setRule(roleName, rule, ctx);
-      const methods = [
-        ...new Set(
-          e.credentials.filter((c) => c.kind !== 'lease' && c.kind !== 'uid_token').map((c) => c.id),
-        ),
-      ];
-      const uidMethods = await uow.read(async (r) => {
-        const out: string[] = [];
-        for (const c of e.credentials.filter((c) => c.kind === 'uid_token')) {
-          const m = await r.authMethods.getByName(c.via);
-          if (m) out.push(m.id);
-        }
-        return out;
-      });
-      for (const methodId of new Set([...methods, ...uidMethods])) {
+      for (const methodId of await methodIdsOf(e)) {
         const before = await roles.associationsOfMethod(methodId);
         await roles.associate(roleName, { id: methodId }, null, ctx);
         for (const a of before) await roles.deleteAssociation(a.id, ctx).catch(() => {});
       }
       return { ...narrowed, applied: roleName };
+    },
+
+    /**
+     * Removes every role association of the identity's auth methods (an access review's `revoke`):
+     * its credentials stay, but they grant nothing. Returns the roles it no longer holds.
+     */
+    async revokeGrants(id: string, ctx: RequestContext): Promise<string[]> {
+      const e = await entry(id);
+      const removed = new Set<string>();
+      for (const methodId of await methodIdsOf(e))
+        for (const a of await roles.associationsOfMethod(methodId)) {
+          await roles.deleteAssociation(a.id, ctx);
+          removed.add(a.roleName);
+        }
+      return [...removed].sort();
     },
 
     /** What retiring would revoke (the preview of the remediation). */

@@ -18,6 +18,11 @@ export interface LeaksRepo {
   /** Remembers which lease a dynamic password (by SHA-256) belongs to. */
   putLeaseCredential(credentialHash: string, leaseId: string, atMs: number): Promise<void>;
   leaseOfCredential(credentialHash: string): Promise<string | null>;
+  /**
+   * The findings of these identities (for the posture scan's NHI2 rule), each with the lease of a
+   * dynamic password when it is known. Indexed by identity.
+   */
+  listOfIdentities(identityIds: readonly string[]): Promise<(LeakFinding & { leaseId: string | null })[]>;
   /** Forgets lease credentials older than `beforeMs` (their leases have ended); returns how many. */
   pruneLeaseCredentials(beforeMs: number): Promise<number>;
 }
@@ -50,6 +55,16 @@ export const leaksMigrations = (): Record<string, Migration> => ({
         .addColumn('credential_hash', 'text', (c) => c.primaryKey())
         .addColumn('lease_id', 'text', (c) => c.notNull())
         .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '0002-leak-findings-by-identity': {
+    async up(db: Kysely<unknown>) {
+      // The posture scan reads the findings of a page of identities at a time (issue 16, NHI2).
+      await db.schema
+        .createIndex('leak_findings_identity')
+        .on('leak_findings')
+        .column('identity_id')
         .execute();
     },
   },
@@ -156,6 +171,22 @@ export function createLeaksRepo({ db }: QueryTarget): LeaksRepo {
         .where('credential_hash', '=', credentialHash)
         .executeTakeFirst();
       return r?.lease_id ?? null;
+    },
+    async listOfIdentities(identityIds) {
+      if (identityIds.length === 0) return [];
+      const out: (LeakFinding & { leaseId: string | null })[] = [];
+      for (let i = 0; i < identityIds.length; i += 500) {
+        const rows = await t
+          .selectFrom('leak_findings as f')
+          .leftJoin('leak_lease_credentials as c', 'c.credential_hash', 'f.credential_hash')
+          .selectAll('f')
+          .select('c.lease_id')
+          .where('f.identity_id', 'in', identityIds.slice(i, i + 500))
+          .orderBy('f.id')
+          .execute();
+        for (const r of rows) out.push({ ...toFinding(r), leaseId: r.lease_id ?? null });
+      }
+      return out;
     },
     async pruneLeaseCredentials(beforeMs) {
       const result = await t

@@ -4,6 +4,7 @@ import type { Clock } from '../shared/platform.port.js';
 import type { UidNode } from '../uid/uid.model.js';
 import type { Alert, AlertNotifier, AlertRule } from './alert.model.js';
 import {
+  accessReviewAlert,
   authFailureBurstAlerts,
   type BurstState,
   breakGlassAlert,
@@ -65,6 +66,7 @@ export function createAlertEngine({ notifier, clock, settings, onAlert }: AlertE
         raise(rotationFailureAlert(e));
         raise(leaseRevokeFailedAlert(e));
         raise(leakedCredentialAlert(e), false);
+        raise(accessReviewAlert(e), false);
         const t = { failures: settings.authFailureBurst, windowMs };
         for (const a of authFailureBurstAlerts(bursts, e, t)) raise(a);
         for (const a of unusualChildAlerts(childBursts, e, child)) raise(a);

@@ -11,6 +11,8 @@ export const ALERT_RULES = [
   'uid_child_unusual',
   'jit_break_glass',
   'credential_leaked',
+  'access_review_reminder',
+  'access_review_overdue',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 

@@ -356,3 +356,49 @@ export function leakedCredentialAlert(e: StoredAuditEvent): Alert | null {
     },
   };
 }
+
+/**
+ * Access reviews (issue 16, ADR 0029): a reminder to an owner with identities still to certify, and
+ * the consequence once the due date passed without an answer (notified, or suspended). Addressed to
+ * the owner; identity names and counts only.
+ */
+export function accessReviewAlert(e: StoredAuditEvent): Alert | null {
+  if (e.type !== 'governance.review_reminder' && e.type !== 'governance.review_expired') return null;
+  const data = e.data ?? {};
+  const text = (k: string) => (typeof data[k] === 'string' ? (data[k] as string) : null);
+  const campaign = text('campaignId') ?? 'unknown';
+  if (e.type === 'governance.review_reminder') {
+    const pending = typeof data.pending === 'number' ? data.pending : 0;
+    return {
+      rule: 'access_review_reminder',
+      severity: 'info',
+      subject: `review:${campaign}:${text('owner') ?? ''}`,
+      title: `${pending} identities of ${text('owner') ?? 'an owner'} await an access review decision (${text('campaignName') ?? campaign}, due ${text('dueAt') ?? '?'})`,
+      atMs: e.atMs,
+      fields: {
+        owner: text('owner'),
+        campaignId: campaign,
+        campaignName: text('campaignName'),
+        pending,
+        dueAt: text('dueAt'),
+        eventId: e.id,
+      },
+    };
+  }
+  return {
+    rule: 'access_review_overdue',
+    severity: text('outcome') === 'suspended' ? 'warning' : 'info',
+    subject: `review:${campaign}:${text('identityId') ?? ''}`,
+    title: `No access review answer for ${text('identityName') ?? 'an identity'} by the due date: ${text('outcome') ?? 'owner notified'}`,
+    atMs: e.atMs,
+    fields: {
+      owner: text('owner'),
+      campaignId: campaign,
+      identityId: text('identityId'),
+      identityName: text('identityName'),
+      consequence: text('consequence'),
+      outcome: text('outcome'),
+      eventId: e.id,
+    },
+  };
+}
