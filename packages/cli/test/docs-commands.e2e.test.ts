@@ -108,6 +108,7 @@ async function startServer(work: string): Promise<{ url: string; stop: () => Pro
     { cwd: work, stdio: ['ignore', log, log] },
   );
   closeSync(log);
+  // Up to 60 s: a first start on a loaded machine (migrations, root key, admin) has taken 25 s.
   for (let i = 0; ; i++) {
     if (
       await fetch(`${url}/healthz`).then(
@@ -116,7 +117,7 @@ async function startServer(work: string): Promise<{ url: string; stop: () => Pro
       )
     )
       break;
-    if (i > 300 || server.exitCode !== null)
+    if (i > 1200 || server.exitCode !== null)
       throw new Error(`server did not start:\n${readFileSync(join(work, 'server.log'), 'utf8')}`);
     await new Promise((r) => setTimeout(r, 50));
   }
