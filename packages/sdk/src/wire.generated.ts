@@ -135,6 +135,7 @@ export interface AuthMethod {
     boundClaims: Record<string, string | string[]>;
     identityTemplate: string | null;
     createIdentities: boolean;
+    oneTimeTokens: boolean;
     /** A pinned JWK set replaces discovery. */
     pinnedJwks: boolean;
     jwtTtlSeconds: number;
@@ -653,6 +654,11 @@ export interface GetPkiCrlQuery {
   format?: 'der' | 'pem';
 }
 
+/** Path parameters of `GET /pki/ocsp/{*}`. */
+export interface GetPkiOcspByParams {
+  '*': string;
+}
+
 /**
  * Answer 200 of `GET /readyz`.
  * Readiness: the store answers.
@@ -1080,6 +1086,8 @@ export interface PostV1AuthMethodsRequest {
   boundClaims?: Record<string, string | string[]>;
   identityTemplate?: string | null;
   createIdentities?: boolean;
+  /** Accept each token once (needs a `jti`); default on for github-actions. */
+  oneTimeTokens?: boolean;
   jwks?: {
     keys: Record<string, unknown>[];
   } | null;
@@ -1158,6 +1166,8 @@ export interface PatchV1AuthMethodsByIdRequest {
   boundClaims?: Record<string, string | string[]>;
   identityTemplate?: string | null;
   createIdentities?: boolean;
+  /** Accept each token once (needs a `jti`); default on for github-actions. */
+  oneTimeTokens?: boolean;
   jwks?: {
     keys: Record<string, unknown>[];
   } | null;

@@ -15,6 +15,7 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
   let gl: TestIssuer;
   let k8s: TestIssuer;
   let ghMethod: string;
+  let ownerId = '';
   const nowS = () => Math.floor(s.clock.ms / 1000);
   let adminToken = '';
   const admin = (method: string, url: string, body?: unknown) =>
@@ -61,6 +62,7 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
       tags: ['ci', 'github'],
     });
     expect(owner.status).toBe(201);
+    ownerId = owner.body.id;
     const m = await admin('POST', '/v1/auth-methods', {
       type: 'oidc_federation',
       name: '/federation/github',
@@ -238,6 +240,73 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
     // Uniform: every refusal has the same code and message.
     const shapes = new Set(bodies.map((b) => JSON.stringify({ code: b.code, message: b.message })));
     expect(shapes.size).toBe(1);
+  });
+
+  it('one-time tokens (GitHub Actions by default): a replay is refused on every server of the store, audited as theft', async () => {
+    const jwt = await gh.mint(githubActionsClaims(gh.url, AUD, nowS()));
+    expect((await auth(ghMethod, jwt)).status).toBe(200);
+    const error = await refusedWith(ghMethod, jwt, 'federation_token_replayed');
+    expect(error.code).toBe('TESSERA_AUTH_FAILED');
+    const event = await lastAudit('auth.failed');
+    expect(event.actor.authMethodId).toBe(ghMethod);
+    expect(event.actor.credentialRef).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    expect(event.data.federation).toMatchObject({
+      issuer: gh.url,
+      subject: 'repo:acme/app:environment:production',
+    });
+    // A token without a jti cannot be one-time: refused, with the claim named.
+    await refusedWith(
+      ghMethod,
+      await gh.mint(githubActionsClaims(gh.url, AUD, nowS(), { jti: undefined })),
+      'federation_missing_claim',
+    );
+    expect((await lastAudit('auth.failed')).data.federation.claim).toBe('jti');
+    // The key is kept only while the token could be accepted: it is in the shared table with an expiry.
+    const keys = await s.tessera.store.db
+      .selectFrom('one_time_keys')
+      .select(['key', 'expires_at'])
+      .where('key', 'like', 'federation:%')
+      .execute();
+    expect(keys.length).toBeGreaterThan(0);
+    for (const k of keys) {
+      expect(k.key).not.toContain(jwt.split('.')[1]!.slice(0, 20));
+      expect(Number(k.expires_at) - s.clock.ms).toBeLessThanOrEqual((3600 + 30) * 1000);
+    }
+    // A second server on the same PostgreSQL database refuses the replay as well (the cluster case).
+    if (store === 'postgres') {
+      const other = await startTestServer(
+        store,
+        {},
+        { storeUrl: s.config.storeUrl!, adminAccessKey: s.adminAccessKey },
+      );
+      try {
+        other.clock.ms = s.clock.ms;
+        const fresh = await gh.mint(githubActionsClaims(gh.url, AUD, nowS()));
+        other.track(fresh);
+        const body = { accessType: 'oidc_federation', accessId: ghMethod, jwt: fresh };
+        expect((await other.call('POST', '/v1/auth', { body })).status).toBe(200);
+        expect((await s.call('POST', '/v1/auth', { body })).status).toBe(401);
+        expect((await lastAudit('auth.failed')).reason).toBe('federation_token_replayed');
+      } finally {
+        await other.close();
+      }
+    }
+    // A method may opt out (its workloads reuse a token): then the same token works twice.
+    const reusable = await admin('POST', '/v1/auth-methods', {
+      type: 'oidc_federation',
+      name: '/federation/github-reusable',
+      identityId: ownerId,
+      preset: 'github-actions',
+      issuer: gh.url,
+      audience: AUD,
+      boundClaims: { repository: 'acme/*' },
+      oneTimeTokens: false,
+    });
+    expect(reusable.status, JSON.stringify(reusable.body)).toBe(201);
+    expect(reusable.body.authMethod.oidcFederation.oneTimeTokens).toBe(false);
+    const twice = await gh.mint(githubActionsClaims(gh.url, AUD, nowS()));
+    expect((await auth(reusable.body.authMethod.id, twice)).status).toBe(200);
+    expect((await auth(reusable.body.authMethod.id, twice)).status).toBe(200);
   });
 
   it('the same token works through OAuth token exchange (subject_token_type jwt) for a client allowed to act for the method', async () => {
