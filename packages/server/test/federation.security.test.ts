@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { githubActionsClaims, gitlabClaims, kubernetesClaims, TestIssuer } from './federation.issuer.js';
 import { STORES, startTestServer, type TestServer } from './harness.js';
 
 const AUD = 'https://tessera.test';
+/** Shared by a second server on the same PostgreSQL store (the one-time token test). */
+const ROOT_KEY = randomBytes(32).toString('base64');
 
 /**
  * Workload identity federation (issue 13): a real local OIDC issuer (discovery + JWKS over HTTP)
@@ -47,7 +50,7 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
   };
 
   beforeAll(async () => {
-    s = await startTestServer(store, { TESSERA_AUTH_FAILURE_LIMIT: '10000' });
+    s = await startTestServer(store, { TESSERA_AUTH_FAILURE_LIMIT: '10000', TESSERA_ROOT_KEY: ROOT_KEY });
     adminToken = s.adminToken;
     [gh, gl, k8s] = await Promise.all([
       new TestIssuer('RS256').start(),
@@ -276,7 +279,7 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
     if (store === 'postgres') {
       const other = await startTestServer(
         store,
-        {},
+        { TESSERA_ROOT_KEY: ROOT_KEY },
         { storeUrl: s.config.storeUrl!, adminAccessKey: s.adminAccessKey },
       );
       try {
@@ -576,6 +579,56 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
       k8s.down = false;
     }
     expect(k8s.hits['/.well-known/openid-configuration'] ?? 0).toBe(before);
+  });
+
+  it('a SPIFFE trust bundle pinned as is: jwt-svid keys verify JWT-SVIDs, x509-svid keys never do', async () => {
+    const ca = await generateKeyPair('ES256', { extractable: true });
+    const bundle = {
+      keys: [
+        // What `spire-server bundle show -format spiffe` prints: the X.509 CA, then JWT signing keys.
+        { ...(await exportJWK(ca.publicKey)), use: 'x509-svid', x5c: ['MIIBdummyCAcertificate'] },
+        ...k8s.jwks().keys.map(({ use: _use, alg: _alg, ...k }) => ({ ...k, use: 'jwt-svid' })),
+      ],
+    };
+    const m = await admin('POST', '/v1/auth-methods', {
+      type: 'oidc_federation',
+      name: '/federation/spiffe-bundle',
+      preset: 'spiffe',
+      issuer: k8s.url,
+      audience: AUD,
+      algorithms: ['RS256', 'ES256'],
+      boundClaims: { sub: 'spiffe://example.org/ns/payments/*' },
+      jwks: bundle,
+    });
+    expect(m.status, JSON.stringify(m.body)).toBe(201);
+    const id = m.body.authMethod.id;
+    const n = nowS();
+    const svid = (sub: string) => ({ iss: k8s.url, sub, aud: AUD, iat: n, exp: n + 300 });
+    expect((await auth(id, await k8s.mint(svid('spiffe://example.org/ns/payments/sa/api')))).status).toBe(
+      200,
+    );
+    await refusedWith(
+      id,
+      await k8s.mint(svid('spiffe://example.org/ns/other/sa/api')),
+      'federation_claim_mismatch',
+    );
+    // Signed by the X.509 CA key (the x509-svid entry): not a JWT key.
+    const forged = await new SignJWT(svid('spiffe://example.org/ns/payments/sa/api'))
+      .setProtectedHeader({ alg: 'ES256' })
+      .sign(ca.privateKey);
+    const refused = await auth(id, forged);
+    expect(refused.status).toBe(401);
+    // A bundle with no JWT key at all is refused at creation.
+    const x509Only = await admin('POST', '/v1/auth-methods', {
+      type: 'oidc_federation',
+      name: '/federation/spiffe-x509-only',
+      preset: 'spiffe',
+      issuer: k8s.url,
+      audience: AUD,
+      boundClaims: { sub: 'spiffe://example.org/*' },
+      jwks: { keys: [bundle.keys[0]] },
+    });
+    expect(x509Only.status).toBe(400);
   });
 
   it('refuses unsafe settings at creation', async () => {
