@@ -338,9 +338,18 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
       });
       return { status: res.statusCode, body: JSON.parse(res.body) };
     };
-    const ok = await exchange(deployer, await gh.mint(githubActionsClaims(gh.url, AUD, nowS())));
+    const once = await gh.mint(githubActionsClaims(gh.url, AUD, nowS()));
+    const ok = await exchange(deployer, once);
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
     s.track(ok.body.access_token);
+    // A one-time token is spent by the exchange too (the same store key as `POST /v1/auth`).
+    const replayed = await exchange(deployer, once);
+    expect(replayed.status).toBe(400);
+    expect(replayed.body.error).toBe('invalid_grant');
+    expect((await lastAudit('oauth.token_refused')).data).toMatchObject({
+      federationReason: 'federation_token_replayed',
+    });
+    expect((await auth(ghMethod, once)).status).toBe(401);
     const claims = JSON.parse(Buffer.from(ok.body.access_token.split('.')[1], 'base64url').toString());
     const identity = (await admin('GET', `/v1/identities/${claims.sub}`)).body;
     expect(identity.name).toBe('ci/github/acme/app');
