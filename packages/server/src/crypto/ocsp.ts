@@ -57,15 +57,37 @@ export type OcspStatus =
   | { status: 'revoked'; revokedAtMs: number }
   | { status: 'unknown' };
 
+/** Per CA: its DN (DER) and public key bits, and their hashes by algorithm (parsed once). */
+const caParts = new WeakMap<
+  LoadedCa,
+  { nameDer: Buffer; keyBits: Buffer; hashes: Map<string, { name: Buffer; key: Buffer }> }
+>();
+function partsOf(ca: LoadedCa) {
+  let parts = caParts.get(ca);
+  if (!parts) {
+    const cert = AsnConvert.parse(ca.certificate.rawData, Certificate);
+    parts = {
+      nameDer: Buffer.from(AsnConvert.serialize(cert.tbsCertificate.subject)),
+      keyBits: Buffer.from(cert.tbsCertificate.subjectPublicKeyInfo.subjectPublicKey),
+      hashes: new Map(),
+    };
+    caParts.set(ca, parts);
+  }
+  return parts;
+}
+
 function issuerHashes(ca: LoadedCa, hash: string): { name: Buffer; key: Buffer } {
-  const cert = AsnConvert.parse(ca.certificate.rawData, Certificate);
-  // §4.1.1: the hash of the issuer's DN (DER) and of its public key BIT STRING value.
-  const nameDer = Buffer.from(AsnConvert.serialize(cert.tbsCertificate.subject));
-  const keyBits = Buffer.from(cert.tbsCertificate.subjectPublicKeyInfo.subjectPublicKey);
-  return {
-    name: createHash(hash).update(nameDer).digest(),
-    key: createHash(hash).update(keyBits).digest(),
-  };
+  const parts = partsOf(ca);
+  let hashes = parts.hashes.get(hash);
+  if (!hashes) {
+    // §4.1.1: the hash of the issuer's DN (DER) and of its public key BIT STRING value.
+    hashes = {
+      name: createHash(hash).update(parts.nameDer).digest(),
+      key: createHash(hash).update(parts.keyBits).digest(),
+    };
+    parts.hashes.set(hash, hashes);
+  }
+  return hashes;
 }
 
 /** The serial as the store keys it: lower-case hex, no leading zeros. */
@@ -127,10 +149,7 @@ export async function signOcspResponse(
     nonce: ArrayBuffer | null;
   },
 ): Promise<Buffer> {
-  const cert = AsnConvert.parse(ca.certificate.rawData, Certificate);
-  const keyHash = createHash('sha1')
-    .update(Buffer.from(cert.tbsCertificate.subjectPublicKeyInfo.subjectPublicKey))
-    .digest();
+  const keyHash = issuerHashes(ca, 'sha1').key;
   const responses = input.answers.map(
     ({ certId, status }) =>
       new SingleResponse({
