@@ -1,6 +1,7 @@
 // Issue 13: certificate issuance per second (POST /v1/pki/issue/:profile: CSR parse and signature
 // check, ECDSA P-256 signing by the CA, durable insert + audit) against UID token → session
-// (POST /v1/auth) on the same server in the same run, as the ratio to report.
+// (POST /v1/auth) on the same server in the same run, as the ratio to report; and OCSP answers
+// (GET /pki/ocsp/<request>, ADR 0026) in the same run.
 // Flags: --duration 10 --connections 20 --server-core 0 --load-core 1 [--store postgres://…]
 import { parseArgs } from './lib/args.mjs';
 import { runLoad } from './lib/loadgen.mjs';
@@ -15,7 +16,7 @@ const target = await startTarget('tessera-pki', {
 });
 const results = {};
 try {
-  for (const [mode, path, body, headers] of [
+  for (const [mode, path, body, headers, method] of [
     [
       'certificate issuance',
       '/v1/pki/issue/bench',
@@ -23,6 +24,8 @@ try {
       { authorization: `Bearer ${target.info.adminToken}` },
     ],
     ['UID token → session', '/v1/auth', target.info.uidBody, {}],
+    // ADR 0026: each answer is a store read and a fresh ECDSA signature (no durable write).
+    ['OCSP answer (GET)', target.info.ocspPath, undefined, {}, 'GET'],
   ]) {
     const r = await runLoad({
       tool: 'autocannon',
@@ -31,6 +34,7 @@ try {
       contentType: 'application/json',
       body,
       headers,
+      ...(method ? { method } : {}),
       connections,
       durationSec,
       core: args['load-core'] ?? '1',
@@ -42,6 +46,9 @@ try {
   }
   console.log(
     `ratio issuance / UID auth: ${(results['certificate issuance'] / results['UID token → session']).toFixed(2)}`,
+  );
+  console.log(
+    `ratio OCSP answer / UID auth: ${(results['OCSP answer (GET)'] / results['UID token → session']).toFixed(2)}`,
   );
 } finally {
   await target.stop();

@@ -52,6 +52,8 @@ const fed = expect(
       algorithms: ['RS256'],
       boundClaims: { repository: 'acme/*', ref: 'refs/heads/main', environment: ['production', 'staging'] },
       jwtTtlSeconds: 3600,
+      // The same token is presented on every request: this measures verification, not replay.
+      oneTimeTokens: false,
     },
   }),
   201,

@@ -3,7 +3,7 @@
 // measured in the same run. Durable audit on (SQLite, or --store postgres://…).
 // Usage: node bench/targets/tessera-pki.mjs --port 9110
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onStop, parseArgs, ready } from '../lib/args.mjs';
@@ -70,14 +70,39 @@ const uidToken = expect(
 ).token;
 const uidBody = JSON.stringify({ accessType: 'universal_identity', uidToken });
 // One real request of each before anyone measures (the first issuance loads the X.509 code and the CA).
-expect(
+const issued = expect(
   await call('POST', '/v1/pki/issue/bench', { token: adminToken, body: JSON.parse(issueBody) }),
   200,
   'issue',
 );
+// An OCSP request for that certificate, made by openssl, for the GET form (RFC 6960 A.1).
+const ocspDir = mkdtempSync(join(tmpdir(), 'tessera-pki-ocsp-'));
+writeFileSync(join(ocspDir, 'cert.pem'), issued.certificatePem);
+writeFileSync(join(ocspDir, 'ca.pem'), issued.caBundlePem);
+execFileSync('openssl', [
+  'ocsp',
+  '-issuer',
+  join(ocspDir, 'ca.pem'),
+  '-cert',
+  join(ocspDir, 'cert.pem'),
+  '-no_nonce',
+  '-reqout',
+  join(ocspDir, 'req.der'),
+]);
+const ocspPath = `/pki/ocsp/${encodeURIComponent(readFileSync(join(ocspDir, 'req.der')).toString('base64'))}`;
+rmSync(ocspDir, { recursive: true, force: true });
 expect(await call('POST', '/v1/auth', { body: JSON.parse(uidBody) }), 200, 'auth probe');
 
-ready({ target: 'tessera-pki', url: server.url, adminToken, issueBody, uidBody, storeUrl, pid: process.pid });
+ready({
+  target: 'tessera-pki',
+  url: server.url,
+  adminToken,
+  issueBody,
+  uidBody,
+  ocspPath,
+  storeUrl,
+  pid: process.pid,
+});
 onStop(async () => {
   await server.close();
   if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });

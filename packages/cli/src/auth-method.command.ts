@@ -229,6 +229,8 @@ export async function oidcFederationBody(args: ArgReader): Promise<CreateOidcFed
   if (claims) body.boundClaims = boundClaimsOf(claims);
   if (template !== undefined) body.identityTemplate = template === 'none' ? null : template;
   if (args.bool('require-registered-identity')) body.createIdentities = false;
+  const oneTime = args.choice('one-time-tokens', ['on', 'off'] as const);
+  if (oneTime) body.oneTimeTokens = oneTime === 'on';
   if (algorithms) body.algorithms = algorithms;
   if (maxAge !== undefined) body.maxTokenAgeSeconds = maxAge;
   if (jwtTtlSeconds !== undefined) body.jwtTtlSeconds = jwtTtlSeconds;
@@ -292,6 +294,11 @@ const createOidcFederation: CommandSpec = {
       description: 'session token lifetime, e.g. 15m (bare number: minutes)',
     },
     'jwks-file': { type: 'string', placeholder: 'FILE', description: 'pinned JWK set (no discovery)' },
+    'one-time-tokens': {
+      type: 'string',
+      placeholder: 'on|off',
+      description: 'accept each token (iss+jti) once, on every server (default: on for github-actions)',
+    },
   },
   examples: [
     'tessera auth-method create oidc-federation --name /ci/github --preset github-actions --audience https://tessera.example.com --bound-claim repository=acme/* --bound-claim ref=refs/heads/main',

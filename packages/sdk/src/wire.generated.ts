@@ -135,6 +135,7 @@ export interface AuthMethod {
     boundClaims: Record<string, string | string[]>;
     identityTemplate: string | null;
     createIdentities: boolean;
+    oneTimeTokens: boolean;
     /** A pinned JWK set replaces discovery. */
     pinnedJwks: boolean;
     jwtTtlSeconds: number;
@@ -654,6 +655,11 @@ export interface GetPkiCrlQuery {
   format?: 'der' | 'pem';
 }
 
+/** Path parameters of `GET /pki/ocsp/{*}`. */
+export interface GetPkiOcspByParams {
+  '*': string;
+}
+
 /**
  * Answer 200 of `GET /readyz`.
  * Readiness: the store answers.
@@ -1081,6 +1087,8 @@ export interface PostV1AuthMethodsRequest {
   boundClaims?: Record<string, string | string[]>;
   identityTemplate?: string | null;
   createIdentities?: boolean;
+  /** Accept each token once (needs a `jti`); default on for github-actions. */
+  oneTimeTokens?: boolean;
   jwks?: {
     keys: Record<string, unknown>[];
   } | null;
@@ -1159,6 +1167,8 @@ export interface PatchV1AuthMethodsByIdRequest {
   boundClaims?: Record<string, string | string[]>;
   identityTemplate?: string | null;
   createIdentities?: boolean;
+  /** Accept each token once (needs a `jti`); default on for github-actions. */
+  oneTimeTokens?: boolean;
   jwks?: {
     keys: Record<string, unknown>[];
   } | null;

@@ -143,6 +143,7 @@ type OidcFederationOnlyField =
   | 'boundClaims'
   | 'identityTemplate'
   | 'createIdentities'
+  | 'oneTimeTokens'
   | 'jwks';
 
 /** Creation fields that only `certificate` methods take (mTLS client certificates). */

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   authFailureBurstAlerts,
   type BurstState,
+  federatedReplayAlert,
   isNearExpiryWithoutRotation,
   leaseRevokeFailedAlert,
   ledgerSizeAlert,
@@ -55,6 +56,26 @@ const node = (extra: Partial<UidNode> = {}): UidNode => ({
 });
 
 describe('alert rules (pure)', () => {
+  it('raises a critical alert on the replay of a one-time federated token, and on nothing else', () => {
+    const a = federatedReplayAlert(
+      ev(2, {
+        reason: 'federation_token_replayed',
+        actor: { authMethodId: 'p-fed', credentialRef: 'cd34' },
+        data: {
+          accessType: 'oidc_federation',
+          federation: { issuer: 'https://ci.example', subject: 'repo:a/b' },
+        },
+      }),
+    );
+    expect(a).toMatchObject({
+      rule: 'federated_token_replay',
+      severity: 'critical',
+      subject: 'auth-method:p-fed',
+      fields: { issuer: 'https://ci.example', tokenSubject: 'repo:a/b', credentialRef: 'cd34' },
+    });
+    expect(federatedReplayAlert(ev(3, { reason: 'federation_claim_mismatch' }))).toBeNull();
+  });
+
   it('raises a critical alert on reuse of a rotated UID token, with ids only', () => {
     const a = reuseAlert(
       ev(1, {

@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { githubActionsClaims, gitlabClaims, kubernetesClaims, TestIssuer } from './federation.issuer.js';
 import { STORES, startTestServer, type TestServer } from './harness.js';
 
 const AUD = 'https://tessera.test';
+/** Shared by a second server on the same PostgreSQL store (the one-time token test). */
+const ROOT_KEY = randomBytes(32).toString('base64');
 
 /**
  * Workload identity federation (issue 13): a real local OIDC issuer (discovery + JWKS over HTTP)
@@ -15,6 +18,7 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
   let gl: TestIssuer;
   let k8s: TestIssuer;
   let ghMethod: string;
+  let ownerId = '';
   const nowS = () => Math.floor(s.clock.ms / 1000);
   let adminToken = '';
   const admin = (method: string, url: string, body?: unknown) =>
@@ -46,7 +50,7 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
   };
 
   beforeAll(async () => {
-    s = await startTestServer(store, { TESSERA_AUTH_FAILURE_LIMIT: '10000' });
+    s = await startTestServer(store, { TESSERA_AUTH_FAILURE_LIMIT: '10000', TESSERA_ROOT_KEY: ROOT_KEY });
     adminToken = s.adminToken;
     [gh, gl, k8s] = await Promise.all([
       new TestIssuer('RS256').start(),
@@ -61,6 +65,7 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
       tags: ['ci', 'github'],
     });
     expect(owner.status).toBe(201);
+    ownerId = owner.body.id;
     const m = await admin('POST', '/v1/auth-methods', {
       type: 'oidc_federation',
       name: '/federation/github',
@@ -240,6 +245,73 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
     expect(shapes.size).toBe(1);
   });
 
+  it('one-time tokens (GitHub Actions by default): a replay is refused on every server of the store, audited as theft', async () => {
+    const jwt = await gh.mint(githubActionsClaims(gh.url, AUD, nowS()));
+    expect((await auth(ghMethod, jwt)).status).toBe(200);
+    const error = await refusedWith(ghMethod, jwt, 'federation_token_replayed');
+    expect(error.code).toBe('TESSERA_AUTH_FAILED');
+    const event = await lastAudit('auth.failed');
+    expect(event.actor.authMethodId).toBe(ghMethod);
+    expect(event.actor.credentialRef).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    expect(event.data.federation).toMatchObject({
+      issuer: gh.url,
+      subject: 'repo:acme/app:environment:production',
+    });
+    // A token without a jti cannot be one-time: refused, with the claim named.
+    await refusedWith(
+      ghMethod,
+      await gh.mint(githubActionsClaims(gh.url, AUD, nowS(), { jti: undefined })),
+      'federation_missing_claim',
+    );
+    expect((await lastAudit('auth.failed')).data.federation.claim).toBe('jti');
+    // The key is kept only while the token could be accepted: it is in the shared table with an expiry.
+    const keys = await s.tessera.store.db
+      .selectFrom('one_time_keys')
+      .select(['key', 'expires_at'])
+      .where('key', 'like', 'federation:%')
+      .execute();
+    expect(keys.length).toBeGreaterThan(0);
+    for (const k of keys) {
+      expect(k.key).not.toContain(jwt.split('.')[1]!.slice(0, 20));
+      expect(Number(k.expires_at) - s.clock.ms).toBeLessThanOrEqual((3600 + 30) * 1000);
+    }
+    // A second server on the same PostgreSQL database refuses the replay as well (the cluster case).
+    if (store === 'postgres') {
+      const other = await startTestServer(
+        store,
+        { TESSERA_ROOT_KEY: ROOT_KEY },
+        { storeUrl: s.config.storeUrl!, adminAccessKey: s.adminAccessKey },
+      );
+      try {
+        other.clock.ms = s.clock.ms;
+        const fresh = await gh.mint(githubActionsClaims(gh.url, AUD, nowS()));
+        other.track(fresh);
+        const body = { accessType: 'oidc_federation', accessId: ghMethod, jwt: fresh };
+        expect((await other.call('POST', '/v1/auth', { body })).status).toBe(200);
+        expect((await s.call('POST', '/v1/auth', { body })).status).toBe(401);
+        expect((await lastAudit('auth.failed')).reason).toBe('federation_token_replayed');
+      } finally {
+        await other.close();
+      }
+    }
+    // A method may opt out (its workloads reuse a token): then the same token works twice.
+    const reusable = await admin('POST', '/v1/auth-methods', {
+      type: 'oidc_federation',
+      name: '/federation/github-reusable',
+      identityId: ownerId,
+      preset: 'github-actions',
+      issuer: gh.url,
+      audience: AUD,
+      boundClaims: { repository: 'acme/*' },
+      oneTimeTokens: false,
+    });
+    expect(reusable.status, JSON.stringify(reusable.body)).toBe(201);
+    expect(reusable.body.authMethod.oidcFederation.oneTimeTokens).toBe(false);
+    const twice = await gh.mint(githubActionsClaims(gh.url, AUD, nowS()));
+    expect((await auth(reusable.body.authMethod.id, twice)).status).toBe(200);
+    expect((await auth(reusable.body.authMethod.id, twice)).status).toBe(200);
+  });
+
   it('the same token works through OAuth token exchange (subject_token_type jwt) for a client allowed to act for the method', async () => {
     const RESOURCE = 'https://api.example.test/';
     const JWT_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
@@ -266,9 +338,18 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
       });
       return { status: res.statusCode, body: JSON.parse(res.body) };
     };
-    const ok = await exchange(deployer, await gh.mint(githubActionsClaims(gh.url, AUD, nowS())));
+    const once = await gh.mint(githubActionsClaims(gh.url, AUD, nowS()));
+    const ok = await exchange(deployer, once);
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
     s.track(ok.body.access_token);
+    // A one-time token is spent by the exchange too (the same store key as `POST /v1/auth`).
+    const replayed = await exchange(deployer, once);
+    expect(replayed.status).toBe(400);
+    expect(replayed.body.error).toBe('invalid_grant');
+    expect((await lastAudit('oauth.token_refused')).data).toMatchObject({
+      federationReason: 'federation_token_replayed',
+    });
+    expect((await auth(ghMethod, once)).status).toBe(401);
     const claims = JSON.parse(Buffer.from(ok.body.access_token.split('.')[1], 'base64url').toString());
     const identity = (await admin('GET', `/v1/identities/${claims.sub}`)).body;
     expect(identity.name).toBe('ci/github/acme/app');
@@ -507,6 +588,56 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
       k8s.down = false;
     }
     expect(k8s.hits['/.well-known/openid-configuration'] ?? 0).toBe(before);
+  });
+
+  it('a SPIFFE trust bundle pinned as is: jwt-svid keys verify JWT-SVIDs, x509-svid keys never do', async () => {
+    const ca = await generateKeyPair('ES256', { extractable: true });
+    const bundle = {
+      keys: [
+        // What `spire-server bundle show -format spiffe` prints: the X.509 CA, then JWT signing keys.
+        { ...(await exportJWK(ca.publicKey)), use: 'x509-svid', x5c: ['MIIBdummyCAcertificate'] },
+        ...k8s.jwks().keys.map(({ use: _use, alg: _alg, ...k }) => ({ ...k, use: 'jwt-svid' })),
+      ],
+    };
+    const m = await admin('POST', '/v1/auth-methods', {
+      type: 'oidc_federation',
+      name: '/federation/spiffe-bundle',
+      preset: 'spiffe',
+      issuer: k8s.url,
+      audience: AUD,
+      algorithms: ['RS256', 'ES256'],
+      boundClaims: { sub: 'spiffe://example.org/ns/payments/*' },
+      jwks: bundle,
+    });
+    expect(m.status, JSON.stringify(m.body)).toBe(201);
+    const id = m.body.authMethod.id;
+    const n = nowS();
+    const svid = (sub: string) => ({ iss: k8s.url, sub, aud: AUD, iat: n, exp: n + 300 });
+    expect((await auth(id, await k8s.mint(svid('spiffe://example.org/ns/payments/sa/api')))).status).toBe(
+      200,
+    );
+    await refusedWith(
+      id,
+      await k8s.mint(svid('spiffe://example.org/ns/other/sa/api')),
+      'federation_claim_mismatch',
+    );
+    // Signed by the X.509 CA key (the x509-svid entry): not a JWT key.
+    const forged = await new SignJWT(svid('spiffe://example.org/ns/payments/sa/api'))
+      .setProtectedHeader({ alg: 'ES256' })
+      .sign(ca.privateKey);
+    const refused = await auth(id, forged);
+    expect(refused.status).toBe(401);
+    // A bundle with no JWT key at all is refused at creation.
+    const x509Only = await admin('POST', '/v1/auth-methods', {
+      type: 'oidc_federation',
+      name: '/federation/spiffe-x509-only',
+      preset: 'spiffe',
+      issuer: k8s.url,
+      audience: AUD,
+      boundClaims: { sub: 'spiffe://example.org/*' },
+      jwks: { keys: [bundle.keys[0]] },
+    });
+    expect(x509Only.status).toBe(400);
   });
 
   it('refuses unsafe settings at creation', async () => {

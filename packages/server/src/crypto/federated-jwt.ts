@@ -62,8 +62,10 @@ export function jwksHasKid(jwks: { keys: Record<string, unknown>[] }, kid: strin
 export function federationJwksProblem(jwks: unknown): string | null {
   if (typeof jwks !== 'object' || jwks === null || !Array.isArray((jwks as { keys?: unknown }).keys))
     return 'jwks must be an object with a keys array';
+  const verifying = jwtVerificationKeys(jwks as { keys: Record<string, unknown>[] });
+  if (verifying.keys.length === 0) return 'jwks has no key for verifying JWTs';
   // Issuers publish keys with algorithms beyond the client set: check the shape without `alg`.
-  const keys = (jwks as { keys: Record<string, unknown>[] }).keys.map((k) => {
+  const keys = verifying.keys.map((k) => {
     if (typeof k !== 'object' || k === null) return k;
     const { alg: _alg, ...rest } = k;
     return rest;
@@ -75,13 +77,35 @@ export function federationJwksProblem(jwks: unknown): string | null {
   );
 }
 
+/**
+ * The keys of a set that verify JWTs. A SPIFFE trust bundle (SPIFFE Trust Domain and Bundle §4, as
+ * `spire-server bundle show -format spiffe` prints it) is a JWK set whose keys say `use: jwt-svid`
+ * (JWT-SVID signing keys) or `use: x509-svid` (CA certificates, never for JWTs). jose only takes
+ * keys without `use` or with `use: sig`, so a bundle pinned as is would verify nothing: the
+ * `jwt-svid` keys are kept as signing keys and the `x509-svid` ones dropped. Other sets pass as is.
+ */
+export function jwtVerificationKeys(jwks: { keys: Record<string, unknown>[] }): {
+  keys: Record<string, unknown>[];
+} {
+  if (!jwks.keys.some((k) => k && (k.use === 'jwt-svid' || k.use === 'x509-svid'))) return jwks;
+  const keys: Record<string, unknown>[] = [];
+  for (const k of jwks.keys) {
+    if (!k || k.use === 'x509-svid') continue;
+    if (k.use === 'jwt-svid') {
+      const { use: _use, ...rest } = k;
+      keys.push({ ...rest, use: 'sig' });
+    } else keys.push(k);
+  }
+  return { keys };
+}
+
 const keySets = new Map<string, ReturnType<typeof createLocalJWKSet>>();
 function keySetOf(jwks: { keys: Record<string, unknown>[] }) {
   const id = JSON.stringify(jwks);
   let set = keySets.get(id);
   if (!set) {
     if (keySets.size >= 1000) keySets.delete(keySets.keys().next().value as string);
-    set = createLocalJWKSet(jwks as { keys: JWK[] });
+    set = createLocalJWKSet(jwtVerificationKeys(jwks) as { keys: JWK[] });
     keySets.set(id, set);
   }
   return set;

@@ -158,6 +158,8 @@ export async function issueCertificate(
     keyUsages: readonly KeyUsage[];
     extKeyUsages: readonly ExtKeyUsage[];
     crlUrl: string | null;
+    /** The OCSP responder (RFC 5280 §4.2.2.1 authorityInfoAccess, id-ad-ocsp), or null. */
+    ocspUrl?: string | null;
   },
 ): Promise<{ pem: string; der: Buffer }> {
   const usage = input.keyUsages.reduce(
@@ -181,6 +183,7 @@ export async function issueCertificate(
   // X.509-SVID: the SPIFFE ID is the URI SAN; a critical SAN when the subject is otherwise empty.
   if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names, false));
   if (input.crlUrl) extensions.push(new x509.CRLDistributionPointsExtension([input.crlUrl]));
+  if (input.ocspUrl) extensions.push(new x509.AuthorityInfoAccessExtension({ ocsp: input.ocspUrl }));
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: input.serial,
     subject: `CN=${safeNameValue(input.commonName)}`,

@@ -31,6 +31,7 @@ const SETTINGS = [
   'boundClaims',
   'identityTemplate',
   'createIdentities',
+  'oneTimeTokens',
   'jwks',
 ];
 
@@ -52,8 +53,28 @@ export interface FederationCrypto {
   jwksProblem(jwks: unknown): string | null;
 }
 
+/** Spends a one-time key inside the caller's transaction (the store's `one_time_keys`). */
+export interface ReplayCache {
+  consume(key: string, ttlSeconds: number): Promise<boolean>;
+}
+
+declare module '../../core/shared/unit-of-work.js' {
+  interface Repos {
+    federationOneTimeKeys: ReplayCache;
+  }
+}
+
+const MAX_JTI_LENGTH = 256;
+
 type Prepared =
-  | { ok: true; methodId: string; payload: Record<string, unknown>; matched: Record<string, string> }
+  | {
+      ok: true;
+      methodId: string;
+      payload: Record<string, unknown>;
+      matched: Record<string, string>;
+      /** For a one-time method: the key of `iss` + `jti` and how long it must be remembered. */
+      replay: { key: string; ttlSeconds: number } | null;
+    }
   | { ok: false; methodId: string | null; reason: AuthFailureReason; data?: Record<string, unknown> };
 
 function issuerUrl(value: unknown): string {
@@ -150,6 +171,13 @@ export function createFederationHandler(deps: {
       throw validationError('identityTemplate must name at least one claim, e.g. ci/github/{repository}.');
     const createIdentities = input.createIdentities ?? previous?.createIdentities ?? true;
     if (typeof createIdentities !== 'boolean') throw validationError('createIdentities must be a boolean.');
+    // A preset chosen now sets the default; an existing method keeps its choice unless told.
+    const oneTimeTokens =
+      input.oneTimeTokens ??
+      (input.preset === undefined ? previous?.oneTimeTokens : undefined) ??
+      preset?.oneTimeTokens ??
+      false;
+    if (typeof oneTimeTokens !== 'boolean') throw validationError('oneTimeTokens must be a boolean.');
     let jwks = previous?.jwks ?? null;
     if (input.jwks !== undefined) {
       if (input.jwks !== null) {
@@ -168,6 +196,7 @@ export function createFederationHandler(deps: {
       boundClaims,
       identityTemplate: template,
       createIdentities,
+      oneTimeTokens,
       jwks,
     };
   }
@@ -221,7 +250,21 @@ export function createFederationHandler(deps: {
         subject,
         claim: bound.claim,
       });
-    return { ok: true, methodId: method.id, payload, matched: bound.matched };
+    let replay: { key: string; ttlSeconds: number } | null = null;
+    if (s.oneTimeTokens) {
+      const jti = payload.jti;
+      if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH)
+        return fail('federation_missing_claim', { subject, claim: 'jti' });
+      // Remembered for as long as the token could still be accepted: until `exp`, or `iat` plus
+      // the maximum age, whichever is first, plus the clock tolerance. Then it is refused anyway.
+      const exp = typeof payload.exp === 'number' ? payload.exp : iat + s.maxTokenAgeSeconds;
+      const lastAccepted = Math.min(exp, iat + s.maxTokenAgeSeconds) + CLOCK_TOLERANCE_SECONDS;
+      replay = {
+        key: `federation:${credentials.hashCredential(`${s.issuer}\n${jti}`)}`,
+        ttlSeconds: Math.max(1, Math.ceil(lastAccepted - now)),
+      };
+    }
+    return { ok: true, methodId: method.id, payload, matched: bound.matched, replay };
   }
 
   return {
@@ -253,6 +296,13 @@ export function createFederationHandler(deps: {
           matchedClaims: prepared.matched,
         },
       };
+      // Spent in this transaction, so it holds on every server sharing the store; a second
+      // presentation (here or on another server) finds the key and is a theft signal.
+      if (
+        prepared.replay &&
+        !(await repos.federationOneTimeKeys.consume(prepared.replay.key, prepared.replay.ttlSeconds))
+      )
+        return { ok: false, reason: 'federation_token_replayed', actor, auditData };
       let identity: Identity | null;
       if (s.identityTemplate === null) {
         identity = await repos.identities.get(method.identityId);

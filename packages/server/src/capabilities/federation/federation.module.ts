@@ -7,6 +7,7 @@ import {
 } from '../../crypto/federated-jwt.js';
 import type { CapabilityModule } from '../../platform/module.js';
 import type { Platform } from '../../platform/platform.js';
+import { createOneTimeKeyRepo } from '../../storage/repos/one-time-keys.repo.js';
 import { createFederationHandler } from './federation.auth-method.js';
 import { createJwksCache, type JwksCache, type JwksCacheOptions } from './jwks-cache.js';
 
@@ -21,6 +22,11 @@ export function createFederationModule(
 ): CapabilityModule<{ jwks: JwksCache }> {
   const { uow, clock, credentials, config } = platform;
   const jwks = createJwksCache(clock, { ...deps.jwks, jwksProblem: federationJwksProblem });
+  // One-time tokens: the platform's `one_time_keys` table, inside the authentication transaction.
+  platform.storage.contribute({
+    name: 'federation',
+    repos: { federationOneTimeKeys: (target) => createOneTimeKeyRepo(target.db, clock) },
+  });
   deps.registry.register(
     createFederationHandler({
       uow,

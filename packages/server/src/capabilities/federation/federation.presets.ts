@@ -11,6 +11,13 @@ export interface FederationPreset {
   identityTemplate: string | null;
   /** The claims operators usually bind, documented for the CLI and the docs. */
   claims: string[];
+  /**
+   * Whether the issuer's tokens are meant to be used once (so a method accepts each `jti` once by
+   * default). Only GitHub Actions: a job asks the runner for a fresh token (new `jti`) every time.
+   * GitLab puts one token per job in a variable that the job may use more than once; Kubernetes,
+   * cloud and SPIFFE tokens are cached and reused for their lifetime by design.
+   */
+  oneTimeTokens?: boolean;
 }
 
 export const FEDERATION_PRESETS: Record<string, FederationPreset> = {
@@ -20,6 +27,7 @@ export const FEDERATION_PRESETS: Record<string, FederationPreset> = {
     audience: null,
     identityTemplate: 'ci/github/{repository}',
     claims: ['repository', 'repository_owner', 'ref', 'environment', 'job_workflow_ref', 'event_name'],
+    oneTimeTokens: true,
   },
   // https://docs.gitlab.com/ee/ci/secrets/id_token_authentication.html
   gitlab: {

@@ -6,7 +6,7 @@ import type { CapabilityModule } from '../../platform/module.js';
 import type { Platform } from '../../platform/platform.js';
 import { createCertificateHandler } from './certificate.auth-method.js';
 import { createPkiRepo, pkiMigrations } from './pki.repo.js';
-import { CRL_PATH, registerPkiPublicRoutes, registerPkiRoutes } from './pki.routes.js';
+import { CRL_PATH, OCSP_PATH, registerPkiPublicRoutes, registerPkiRoutes } from './pki.routes.js';
 import { createPkiService, type PkiService } from './pki.service.js';
 
 /**
@@ -26,6 +26,7 @@ export function createPkiModule(
     credentials,
     rootKey,
     crlUrl: `${config.issuer.replace(/\/+$/, '')}${CRL_PATH}`,
+    ocspUrl: `${config.issuer.replace(/\/+$/, '')}${OCSP_PATH}`,
   });
   deps.registry.register(
     createCertificateHandler({

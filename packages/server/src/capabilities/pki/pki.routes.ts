@@ -9,6 +9,7 @@ import type { TypedApp } from '../../http/app.js';
 import { errorResponses } from '../../http/error-schemas.js';
 import type { CaRecord, IssuedCertificate, Profile } from './pki.model.js';
 import type { PkiService } from './pki.service.js';
+import { registerOcspRoutes } from './pki-ocsp.routes.js';
 
 const tags = ['pki'];
 /** Where the trust bundle and the CRL are published (system door, no credential). */
@@ -293,8 +294,11 @@ export function registerPkiRoutes(app: TypedApp, deps: { pki: PkiService; uow: U
   );
 }
 
-/** The trust bundle and CRL on the system door (no credential: relying parties fetch them). */
+export { OCSP_PATH } from './pki-ocsp.routes.js';
+
+/** The trust bundle, CRL and OCSP responder on the system door (no credential: relying parties fetch them). */
 export function registerPkiPublicRoutes(app: TypedApp, deps: { pki: PkiService }) {
+  registerOcspRoutes(app, deps);
   app.get(
     BUNDLE_PATH,
     {

@@ -26,6 +26,11 @@ const DEFAULT_CA_TTL_SECONDS = 10 * 365 * 86_400;
 const CRL_VALIDITY_SECONDS = 3600;
 /** A CRL is re-signed after this long even when nothing changed here (another server may have revoked). */
 const CRL_CACHE_MS = 5_000;
+/**
+ * An OCSP answer is valid this long (its nextUpdate). Short: every answer is signed afresh from the
+ * store, so a relying party that asks again learns of a revocation at once.
+ */
+const OCSP_VALIDITY_SECONDS = 300;
 const TRUST_DOMAIN = /^[a-z0-9]([a-z0-9._-]{0,250}[a-z0-9])?$/;
 const SPIFFE_PATH = /^(\/[A-Za-z0-9._-]+)+$/;
 const DNS_PATTERN = /^(\*|[A-Za-z0-9{}-]+)(\.(\*|[A-Za-z0-9{}-]+))*$/;
@@ -35,6 +40,11 @@ let operations: Promise<typeof import('../../crypto/x509.js')> | null = null;
 const x509 = () => {
   operations ??= import('../../crypto/x509.js');
   return operations;
+};
+let ocspOperations: Promise<typeof import('../../crypto/ocsp.js')> | null = null;
+const ocspCodec = () => {
+  ocspOperations ??= x509().then(() => import('../../crypto/ocsp.js'));
+  return ocspOperations;
 };
 
 export const csrRefused = (reason: string, message: string) =>
@@ -139,6 +149,8 @@ export function createPkiService(deps: {
   rootKey: RootKey;
   /** Where relying parties fetch the CRL (put into each certificate), or null. */
   crlUrl: string | null;
+  /** The OCSP responder's URL (put into each certificate's authorityInfoAccess), or null. */
+  ocspUrl?: string | null;
 }) {
   const { uow, clock } = deps;
   let loaded: { record: CaRecord; ca: LoadedCa } | null = null;
@@ -335,6 +347,7 @@ export function createPkiService(deps: {
       keyUsages: profile.keyUsages,
       extKeyUsages: profile.extKeyUsages,
       crlUrl: deps.crlUrl,
+      ocspUrl: deps.ocspUrl ?? null,
     });
     const cert: IssuedCertificate = {
       serial,
@@ -417,8 +430,43 @@ export function createPkiService(deps: {
     return signed;
   }
 
+  /**
+   * Answers a DER OCSP request (RFC 6960 §2.2): `good`, `revoked` (with its time) or `unknown`
+   * (another issuer, or a serial this CA never issued), signed by the CA; errors are unsigned OCSP
+   * error statuses, never HTTP errors, as OCSP clients expect.
+   */
+  async function ocsp(der: Uint8Array): Promise<Buffer> {
+    const codec = await ocspCodec();
+    const active = await activeCa();
+    // §2.3: "unauthorized" when the responder cannot answer for this issuer (no CA yet).
+    if (!active) return codec.ocspErrorResponse('unauthorized');
+    const parsed = codec.parseOcspRequest(active.ca, der);
+    if (!parsed) return codec.ocspErrorResponse('malformedRequest');
+    const now = clock.nowMs();
+    const records = await uow.read((r) =>
+      Promise.all(parsed.queries.map((q) => (q.thisIssuer ? r.pki.getCertificate(q.serial) : null))),
+    );
+    const answers = parsed.queries.map((q, i) => {
+      const cert = records[i];
+      if (!cert || cert.caId !== active.record.id)
+        return { certId: q.certId, status: { status: 'unknown' as const } };
+      if (cert.revokedAtMs !== null)
+        return { certId: q.certId, status: { status: 'revoked' as const, revokedAtMs: cert.revokedAtMs } };
+      return { certId: q.certId, status: { status: 'good' as const } };
+    });
+    const second = Math.floor(now / 1000) * 1000;
+    return codec.signOcspResponse(active.ca, {
+      answers,
+      producedAtMs: second,
+      thisUpdateMs: second,
+      nextUpdateMs: second + OCSP_VALIDITY_SECONDS * 1000,
+      nonce: parsed.nonce,
+    });
+  }
+
   return {
     createCa,
+    ocsp,
     activeCa: async () => (await activeCa())?.record ?? null,
     bundle: async () => (await requireCa()).record.certificatePem,
     putProfile,

@@ -10,6 +10,7 @@ import {
   breakGlassAlert,
   type ChildBurstState,
   type DedupeState,
+  federatedReplayAlert,
   leakedCredentialAlert,
   leaseRevokeFailedAlert,
   ledgerSizeAlert,
@@ -62,6 +63,7 @@ export function createAlertEngine({ notifier, clock, settings, onAlert }: AlertE
     observe(events: readonly StoredAuditEvent[]) {
       for (const e of events) {
         raise(reuseAlert(e));
+        raise(federatedReplayAlert(e));
         raise(breakGlassAlert(e));
         raise(rotationFailureAlert(e));
         raise(leaseRevokeFailedAlert(e));

@@ -1,6 +1,7 @@
 /** The alert rules (a closed set: the `rule` label of `tessera_alerts_total`). */
 export const ALERT_RULES = [
   'uid_token_reuse',
+  'federated_token_replay',
   'auth_failure_burst',
   'audit_sink_failing',
   'audit_sink_recovered',

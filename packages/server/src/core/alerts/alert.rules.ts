@@ -35,6 +35,32 @@ export function breakGlassAlert(e: StoredAuditEvent): Alert | null {
   };
 }
 
+/**
+ * A one-time federated token (issue 13) was presented again: whoever sent it second copied it from
+ * the workload (a CI log, an artefact, a proxy) or the workload is being replayed.
+ */
+export function federatedReplayAlert(e: StoredAuditEvent): Alert | null {
+  if (e.type !== 'auth.failed' || e.reason !== 'federation_token_replayed') return null;
+  const federation = (e.data?.federation ?? {}) as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' ? v : null);
+  const methodId = e.actor.authMethodId ?? 'unknown';
+  return {
+    rule: 'federated_token_replay',
+    severity: 'critical',
+    subject: `auth-method:${methodId}`,
+    title: `Replay of a one-time federated token (method ${methodId})`,
+    atMs: e.atMs,
+    fields: {
+      ...actorFields(e),
+      issuer: str(federation.issuer),
+      tokenSubject: str(federation.subject),
+      sourceIp: e.sourceIp,
+      requestId: e.requestId,
+      eventId: e.id,
+    },
+  };
+}
+
 export function reuseAlert(e: StoredAuditEvent): Alert | null {
   if (e.type !== 'uid.token.reuse_detected') return null;
   const data = e.data ?? {};

@@ -96,6 +96,7 @@ export const AUTH_FAILURE_REASONS = [
   'federation_jwks_unavailable',
   'federation_identity_not_registered',
   'federation_bad_identity_name',
+  'federation_token_replayed',
   'certificate_missing',
   'certificate_untrusted',
   'certificate_unknown',

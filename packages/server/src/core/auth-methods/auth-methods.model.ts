@@ -119,6 +119,11 @@ export interface OidcFederationSettings {
   identityTemplate: string | null;
   /** Create the named identity on first use (with the method identity's owner and tags). */
   createIdentities: boolean;
+  /**
+   * Each token is accepted once (by `iss` + `jti`, on every server through the store, until the
+   * token could no longer be accepted anyway); a replay is refused and alerted as a theft signal.
+   */
+  oneTimeTokens: boolean;
   /** A pinned JWK set (air-gapped sites): no discovery, no fetching. */
   jwks: { keys: Record<string, unknown>[] } | null;
 }

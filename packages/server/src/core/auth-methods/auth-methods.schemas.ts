@@ -72,6 +72,9 @@ const FederationFields = {
   ),
   identityTemplate: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 200 }))),
   createIdentities: Type.Optional(Type.Boolean()),
+  oneTimeTokens: Type.Optional(
+    Type.Boolean({ description: 'Accept each token once (needs a `jti`); default on for github-actions.' }),
+  ),
   jwks: Type.Optional(
     Nullable(
       Type.Object({
@@ -172,6 +175,7 @@ export const AuthMethodSchema = Type.Object(
         boundClaims: Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String())])),
         identityTemplate: Nullable(Type.String()),
         createIdentities: Type.Boolean(),
+        oneTimeTokens: Type.Boolean(),
         pinnedJwks: Type.Boolean({ description: 'A pinned JWK set replaces discovery.' }),
         jwtTtlSeconds: Type.Integer(),
       }),
@@ -240,6 +244,7 @@ export function authMethodToWire(m: AuthMethod): Static<typeof AuthMethodSchema>
             boundClaims: m.settings.boundClaims,
             identityTemplate: m.settings.identityTemplate,
             createIdentities: m.settings.createIdentities,
+            oneTimeTokens: m.settings.oneTimeTokens === true,
             pinnedJwks: m.settings.jwks !== null,
             jwtTtlSeconds: m.settings.jwtTtlSeconds,
           },
