@@ -348,6 +348,8 @@ export interface OAuthClient {
   tlsClientAuthSubjectDn: string | null;
   tlsClientAuthSanUri: string | null;
   tlsClientAuthSanDns: string | null;
+  cibaDeliveryMode: 'poll' | 'ping';
+  cibaNotificationEndpoint: string | null;
   boundCidrs: string[];
   /** ISO-8601 UTC */
   expiresAt: string | null;
@@ -2556,6 +2558,10 @@ export interface PostV1OauthClientsRequest {
   tlsClientAuthSanUri?: string | null;
   /** tls_client_auth: a DNS SAN. */
   tlsClientAuthSanDns?: string | null;
+  /** CIBA token delivery (OpenID CIBA Core §5); default poll. */
+  cibaDeliveryMode?: 'poll' | 'ping';
+  /** CIBA ping: where the auth_req_id is POSTed once decided (https; http only on loopback). */
+  cibaNotificationEndpoint?: string | null;
   boundCidrs?: string[];
   /** ISO-8601 UTC */
   expiresAt?: string | null;
@@ -2615,6 +2621,10 @@ export interface PatchV1OauthClientsByIdRequest {
   tlsClientAuthSanUri?: string | null;
   /** tls_client_auth: a DNS SAN. */
   tlsClientAuthSanDns?: string | null;
+  /** CIBA token delivery (OpenID CIBA Core §5); default poll. */
+  cibaDeliveryMode?: 'poll' | 'ping';
+  /** CIBA ping: where the auth_req_id is POSTed once decided (https; http only on loopback). */
+  cibaNotificationEndpoint?: string | null;
   boundCidrs?: string[];
   /** ISO-8601 UTC */
   expiresAt?: string | null;
