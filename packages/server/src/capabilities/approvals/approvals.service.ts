@@ -29,12 +29,27 @@ export interface RequestInput {
   ttlSec?: number;
 }
 
+/**
+ * Who a grant must have been asked by and decided by, beyond its action (`consume`): a capability
+ * that knows its caller and the approvers its policy wants passes them, so a requester cannot
+ * choose friendlier approvers, and nobody uses another requester's grant.
+ */
+export interface ConsumeBinding {
+  requester?: Pick<Requester, 'kind' | 'id'>;
+  approvers?: (approvers: Approvers) => boolean;
+}
+
 /** The contract (approvals-api.md): what other capabilities call. */
 export interface ApprovalsService {
   request(input: RequestInput, ctx?: RequestContext): Promise<ApprovalRequest>;
   get(id: string): Promise<ApprovalRequest | null>;
   /** Single use, atomic across servers, only for an approved, unexpired request with exactly `action`. */
-  consume(id: string, action: ApprovalAction, ctx?: RequestContext): Promise<ConsumeResult>;
+  consume(
+    id: string,
+    action: ApprovalAction,
+    ctx?: RequestContext,
+    binding?: ConsumeBinding,
+  ): Promise<ConsumeResult>;
 }
 
 export interface ApprovalsAdmin extends ApprovalsService {
@@ -110,7 +125,35 @@ export async function consumeWithin(
   action: ApprovalAction,
   ctx: RequestContext,
   nowMs: number,
+  binding: ConsumeBinding = {},
 ): Promise<ConsumeResult> {
+  // Requester and approvers never change once asked: checked before the single-use update.
+  const before = binding.requester || binding.approvers ? await r.approvals.get(id) : null;
+  if (before) {
+    const wrongRequester =
+      binding.requester &&
+      (before.requester.kind !== binding.requester.kind || before.requester.id !== binding.requester.id);
+    const wrongApprovers = binding.approvers && !binding.approvers(before.approvers);
+    if (wrongRequester || wrongApprovers) {
+      const reason = wrongRequester ? 'other_requester' : 'approvers_not_allowed';
+      await r.audit.append(
+        {
+          type: 'approval.use_refused',
+          outcome: 'denied',
+          actor: {},
+          resource: `/approvals/${id}`,
+          reason,
+          data: auditData(
+            before,
+            binding.requester ? { presentedBy: requesterRef(binding.requester as Requester) } : {},
+          ),
+        },
+        ctx,
+        nowMs,
+      );
+      return { ok: false, reason: 'mismatch' };
+    }
+  }
   const used = await r.approvals.consume(id, canonicalJson(action), nowMs);
   const record = await r.approvals.get(id);
   if (!record) return { ok: false, reason: 'not_found' };
@@ -273,8 +316,8 @@ export function createApprovalsService(deps: ApprovalsDeps): ApprovalsAdmin {
       return record ? toWire(record, clock.nowMs()) : null;
     },
 
-    consume: (id, action, ctx = systemContext('approvals')) =>
-      uow.write((r) => consumeWithin(r, id, action, ctx, clock.nowMs())),
+    consume: (id, action, ctx = systemContext('approvals'), binding = {}) =>
+      uow.write((r) => consumeWithin(r, id, action, ctx, clock.nowMs(), binding)),
 
     async decide(id, decider, decision, comment, ctx) {
       const found = await uow.read(async (r) => {

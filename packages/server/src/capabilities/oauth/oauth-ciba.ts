@@ -197,7 +197,11 @@ export function createCiba(
           new OAuthError('invalid_grant', 'The auth_req_id was used.', 400, 'ciba_used'),
         );
     }
-    const consumed = await deps.approvals.consume(id!, approval.action, ctx);
+    // Asked by this client through bc-authorize, decided by the one person it named.
+    const consumed = await deps.approvals.consume(id!, approval.action, ctx, {
+      requester: { kind: 'identity', id: client.identityId },
+      approvers: (a) => a.kind === 'person',
+    });
     if (!consumed.ok)
       return deps.refuse(
         client,
