@@ -34,7 +34,7 @@ export function actionText(action: Approval['action']): string {
     case 'ciba.token':
       return `ciba.token ${action.clientId} scope "${action.scope}"`;
     case 'secret.read':
-      return `secret.read ${action.path}`;
+      return `secret.read ${action.path}${action.version ? ` v${action.version}` : ''}`;
   }
 }
 

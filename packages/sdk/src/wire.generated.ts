@@ -39,6 +39,7 @@ export interface Approval {
     | {
         kind: 'secret.read';
         path: string;
+        version?: number;
       };
   justification: string;
   approvers:
@@ -349,6 +350,8 @@ export interface OAuthClient {
   tlsClientAuthSubjectDn: string | null;
   tlsClientAuthSanUri: string | null;
   tlsClientAuthSanDns: string | null;
+  cibaDeliveryMode: 'poll' | 'ping';
+  cibaNotificationEndpoint: string | null;
   boundCidrs: string[];
   /** ISO-8601 UTC */
   expiresAt: string | null;
@@ -489,6 +492,13 @@ export interface SecretDescription {
   deletedAt: string | null;
   /** ISO-8601 UTC */
   purgeAfter: string | null;
+  /** Set: every read needs an approved, single-use grant for exactly that item, version and reader (403 `TESSERA_APPROVAL_REQUIRED` without). Null or absent: no approval. */
+  approval?: {
+    /** An IdP group whose members decide; without it, the owner of the reading identity decides. */
+    group?: string;
+    /** Distinct approvals needed (N of M); default 1. */
+    required?: number;
+  } | null;
   /** The kind of item. Dynamic and rotated items have no versions (0) or format of their own; their routes are /v1/dynamic-secrets and /v1/rotated-secrets. */
   type: 'static' | 'dynamic' | 'rotated';
   /** The versions held, oldest first. */
@@ -518,6 +528,13 @@ export interface SecretItem {
   deletedAt: string | null;
   /** ISO-8601 UTC */
   purgeAfter: string | null;
+  /** Set: every read needs an approved, single-use grant for exactly that item, version and reader (403 `TESSERA_APPROVAL_REQUIRED` without). Null or absent: no approval. */
+  approval?: {
+    /** An IdP group whose members decide; without it, the owner of the reading identity decides. */
+    group?: string;
+    /** Distinct approvals needed (N of M); default 1. */
+    required?: number;
+  } | null;
   /** The kind of item. Dynamic and rotated items have no versions (0) or format of their own; their routes are /v1/dynamic-secrets and /v1/rotated-secrets. */
   type: 'static' | 'dynamic' | 'rotated';
 }
@@ -788,6 +805,7 @@ export interface PostV1ApprovalsRequest {
     | {
         kind: 'secret.read';
         path: string;
+        version?: number;
       };
   justification: string;
   approvers?:
@@ -2560,6 +2578,10 @@ export interface PostV1OauthClientsRequest {
   tlsClientAuthSanUri?: string | null;
   /** tls_client_auth: a DNS SAN. */
   tlsClientAuthSanDns?: string | null;
+  /** CIBA token delivery (OpenID CIBA Core §5); default poll. */
+  cibaDeliveryMode?: 'poll' | 'ping';
+  /** CIBA ping: where the auth_req_id is POSTed once decided (https; http only on loopback). */
+  cibaNotificationEndpoint?: string | null;
   boundCidrs?: string[];
   /** ISO-8601 UTC */
   expiresAt?: string | null;
@@ -2628,6 +2650,10 @@ export interface PatchV1OauthClientsByIdRequest {
   tlsClientAuthSanUri?: string | null;
   /** tls_client_auth: a DNS SAN. */
   tlsClientAuthSanDns?: string | null;
+  /** CIBA token delivery (OpenID CIBA Core §5); default poll. */
+  cibaDeliveryMode?: 'poll' | 'ping';
+  /** CIBA ping: where the auth_req_id is POSTed once decided (https; http only on loopback). */
+  cibaNotificationEndpoint?: string | null;
   boundCidrs?: string[];
   /** ISO-8601 UTC */
   expiresAt?: string | null;
@@ -3614,6 +3640,12 @@ export interface PostV1SecretsRequest {
   tags?: string[];
   /** Versions kept (older ones are destroyed); default 100. */
   maxVersions?: number;
+  approval?: {
+    /** An IdP group whose members decide; without it, the owner of the reading identity decides. */
+    group?: string;
+    /** Distinct approvals needed (N of M); default 1. */
+    required?: number;
+  } | null;
 }
 
 /**
@@ -3646,6 +3678,29 @@ export interface DeleteV1SecretsResponse {
   purged: boolean;
   versionsDestroyed: number;
 }
+
+/**
+ * Body of `PUT /v1/secrets/approval`.
+ * Mark a secret approval-required, or clear the mark.
+ *
+ * `approval: {group?, required?}`: every read then needs an approved `secret.read` grant for exactly that item, version and reader (the group’s `required` distinct members decide; without a group, the reading identity’s owner). `approval: null` clears it. Audited (`secret.approval_set`).
+ */
+export interface PutV1SecretsApprovalRequest {
+  /** Item name, e.g. `/demo/database-config` (a leading `/` is added when missing): letters, digits and `. _ - / @ + = :`; no empty, `.` or `..` segments, no trailing `/`; at most 512 characters and 32 segments. */
+  name: string;
+  approval: {
+    /** An IdP group whose members decide; without it, the owner of the reading identity decides. */
+    group?: string;
+    /** Distinct approvals needed (N of M); default 1. */
+    required?: number;
+  } | null;
+}
+
+/**
+ * Answer 200 of `PUT /v1/secrets/approval`.
+ * Mark a secret approval-required, or clear the mark.
+ */
+export type PutV1SecretsApprovalResponse = SecretItem;
 
 /** Querystring of `GET /v1/secrets/describe`. */
 export interface GetV1SecretsDescribeQuery {

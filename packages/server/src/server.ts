@@ -97,7 +97,16 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     denials: audit.services.denials,
     ...authentication.services,
   });
-  const secrets = createSecretsModule(platform);
+  const people = createPeopleModule(platform, {
+    sessions: sessions.services.sessions,
+    authMethods: authentication.services.authMethods,
+    roles: access.services.roles,
+  });
+  const approvals = createApprovalsModule(platform, {
+    personOf: people.services.people.personOf,
+    personIdOf: async (r, authMethodId) => (await r.people.getByAuthMethod(authMethodId))?.id ?? null,
+  });
+  const secrets = createSecretsModule(platform, { gate: approvals.services.secretReadGate });
   const dynamic = createDynamicSecretsModule(platform, { cipher: secrets.services.cipher });
   const rotated = createRotatedSecretsModule(platform, {
     cipher: secrets.services.cipher,
@@ -106,12 +115,6 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     ...(options.rotationPollMs ? { pollMs: options.rotationPollMs } : {}),
   });
   const system = createSystemModule(platform);
-  const people = createPeopleModule(platform, {
-    sessions: sessions.services.sessions,
-    authMethods: authentication.services.authMethods,
-    roles: access.services.roles,
-  });
-  const approvals = createApprovalsModule(platform, { personOf: people.services.people.personOf });
   const oauth = createOAuthModule(platform, {
     sessions: sessions.services.sessions,
     ...authentication.services,

@@ -143,6 +143,16 @@ describe.each(STORES)('audit events on %s', (store) => {
       body: { name: '/audit/db', value: 'secret-value-1' },
     });
     await s.call('GET', '/v1/secrets/value?name=/audit/db', { token: admin });
+    // approval-required (issue 14): marked, a read without a grant refused, the mark cleared
+    await s.call('PUT', '/v1/secrets/approval', {
+      token: admin,
+      body: { name: '/audit/db', approval: { group: 'sec' } },
+    });
+    await s.call('GET', '/v1/secrets/value?name=/audit/db', { token: admin });
+    await s.call('PUT', '/v1/secrets/approval', {
+      token: admin,
+      body: { name: '/audit/db', approval: null },
+    });
     await s.call('POST', '/v1/secrets/versions', {
       token: admin,
       body: { name: '/audit/db', value: 'secret-value-2' },

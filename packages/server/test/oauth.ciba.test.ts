@@ -1,3 +1,5 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as openid from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from './harness.js';
@@ -69,10 +71,10 @@ describe('CIBA on the OAuth door', () => {
   const approve = (id: string, decision: 'approve' | 'deny' = 'approve') =>
     s.call('POST', `/v1/approvals/${id}/${decision}`, { token: alice.token, body: {} });
 
-  it('the metadata advertises CIBA in poll mode', async () => {
+  it('the metadata advertises CIBA in poll and ping modes', async () => {
     const meta = await (await fetch(`${s.issuer}/.well-known/oauth-authorization-server`)).json();
     expect(meta.backchannel_authentication_endpoint).toBe(`${s.issuer}/oauth/bc-authorize`);
-    expect(meta.backchannel_token_delivery_modes_supported).toEqual(['poll']);
+    expect(meta.backchannel_token_delivery_modes_supported).toEqual(['poll', 'ping']);
     expect(meta.grant_types_supported).toContain(CIBA);
   });
 
@@ -137,5 +139,138 @@ describe('CIBA on the OAuth door', () => {
     expect((await post('/oauth/token', { grant_type: CIBA, auth_req_id: 'apr-forged' })).body.error).toBe(
       'invalid_grant',
     );
+  });
+
+  describe('ping mode (CIBA Core §10.2) with a real HTTP listener as the client', () => {
+    let listener: Server;
+    let endpoint: string;
+    let pinger: { clientId: string; clientSecret?: string };
+    const pings: Array<{ headers: IncomingHttpHeaders; body: any }> = [];
+    beforeAll(async () => {
+      listener = createServer((req, res) => {
+        let body = '';
+        req.on('data', (c) => {
+          body += c;
+        });
+        req.on('end', () => {
+          pings.push({ headers: req.headers, body: JSON.parse(body) });
+          res.statusCode = 204;
+          res.end();
+        });
+      });
+      await new Promise<void>((r) => listener.listen(0, '127.0.0.1', () => r()));
+      endpoint = `http://127.0.0.1:${(listener.address() as AddressInfo).port}/ciba/notify`;
+      pinger = await createClient(s, '/agents/ciba-pinger', {
+        scopes: ['calendar'],
+        tokenEndpointAuthMethod: 'client_secret_post',
+        cibaDeliveryMode: 'ping',
+        cibaNotificationEndpoint: endpoint,
+      });
+    });
+    afterAll(async () => {
+      await new Promise((r) => listener?.close(r));
+    });
+
+    const as = (form: Record<string, string>, path: string) =>
+      fetch(`${s.issuer}${path}`, {
+        method: 'POST',
+        headers: FORM,
+        body: new URLSearchParams({
+          client_id: pinger.clientId,
+          client_secret: pinger.clientSecret!,
+          ...form,
+        }),
+      }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    const pingFor = async (id: string) => {
+      for (let i = 0; i < 100; i++) {
+        const found = pings.find((p) => p.body.auth_req_id === id);
+        if (found) return found;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return null;
+    };
+
+    it('registration refuses ping without an https (or loopback http) endpoint', async () => {
+      const noEndpoint = await s.call('POST', '/v1/oauth-clients', {
+        token: s.adminToken,
+        body: { name: '/agents/ciba-bad-1', cibaDeliveryMode: 'ping' },
+      });
+      expect(noEndpoint.status).toBe(400);
+      const plainHttp = await s.call('POST', '/v1/oauth-clients', {
+        token: s.adminToken,
+        body: {
+          name: '/agents/ciba-bad-2',
+          cibaDeliveryMode: 'ping',
+          cibaNotificationEndpoint: 'http://example.com/n',
+        },
+      });
+      expect(plainHttp.status).toBe(400);
+      const shown = await s.call('GET', `/v1/oauth-clients/${pinger.clientId}`, { token: s.adminToken });
+      expect(shown.body).toMatchObject({ cibaDeliveryMode: 'ping', cibaNotificationEndpoint: endpoint });
+    });
+
+    it('a ping client must send client_notification_token', async () => {
+      const r = await as({ scope: 'openid', login_hint: 'alice@example.com' }, '/oauth/bc-authorize');
+      expect(r.status).toBe(400);
+      expect(r.body.error).toBe('invalid_request');
+    });
+
+    it('approved: the server pings with the bearer token, then the client fetches the token', async () => {
+      const notificationToken = `cnt-${Math.random().toString(36).slice(2)}-${Date.now()}`;
+      s.track(notificationToken);
+      const started = await as(
+        {
+          scope: 'openid calendar',
+          login_hint: 'alice@example.com',
+          binding_message: 'P1NG',
+          client_notification_token: notificationToken,
+        },
+        '/oauth/bc-authorize',
+      );
+      expect(started.status).toBe(200);
+      const id = started.body.auth_req_id as string;
+      expect(await pingFor(id)).toBeNull(); // nothing before the decision
+      expect((await approve(id)).status).toBe(200);
+      const ping = await pingFor(id);
+      expect(ping?.headers.authorization).toBe(`Bearer ${notificationToken}`);
+      expect(ping?.headers['content-type']).toContain('application/json');
+      expect(ping?.body).toEqual({ auth_req_id: id });
+      const token = await as({ grant_type: CIBA, auth_req_id: id }, '/oauth/token');
+      expect(token.status).toBe(200);
+      s.track(token.body.access_token);
+      const claims = JSON.parse(Buffer.from(token.body.access_token.split('.')[1]!, 'base64url').toString());
+      expect(claims.act).toMatchObject({ client_id: pinger.clientId });
+      expect(pings.filter((p) => p.body.auth_req_id === id)).toHaveLength(1);
+      // The notification token is stored sealed, and gone once sent.
+      const rows = await s.tessera.store.db
+        .selectFrom('oauth_ciba_pings' as never)
+        .selectAll()
+        .execute();
+      expect(JSON.stringify(rows)).not.toContain(notificationToken);
+      const sent = await s.tessera.store.db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('type', '=', 'oauth.ciba_ping_sent')
+        .where('resource', '=', `/approvals/${id}`)
+        .execute();
+      expect(sent).toHaveLength(1);
+    });
+
+    it('denied: the ping comes, and the token endpoint answers access_denied', async () => {
+      const started = await as(
+        {
+          scope: 'openid',
+          login_hint: 'alice@example.com',
+          client_notification_token: 'cnt-deny-0123456789',
+        },
+        '/oauth/bc-authorize',
+      );
+      const id = started.body.auth_req_id as string;
+      expect((await approve(id, 'deny')).status).toBe(200);
+      expect((await pingFor(id))?.body).toEqual({ auth_req_id: id });
+      expect((await as({ grant_type: CIBA, auth_req_id: id }, '/oauth/token')).body.error).toBe(
+        'access_denied',
+      );
+    });
   });
 });

@@ -253,6 +253,7 @@ describe.each(STORES)('static secrets on %s', (store) => {
     expect(d.status).toBe(200);
     expect(Object.keys(d.body).sort()).toEqual(
       [
+        'approval',
         'createdAt',
         'deletedAt',
         'description',

@@ -47,6 +47,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   TESSERA_APPROVAL_SELF: 403,
   TESSERA_APPROVAL_NOT_APPROVER: 403,
   TESSERA_APPROVAL_CLOSED: 409,
+  TESSERA_APPROVAL_REQUIRED: 403,
 };
 
 function isUniqueViolation(error: unknown): boolean {

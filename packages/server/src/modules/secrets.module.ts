@@ -1,4 +1,5 @@
 import type { SecretCipher } from '../core/secrets/secret-cipher.port.js';
+import type { SecretReadGate } from '../core/secrets/secrets.approval.js';
 import { createSecretKeysService, type SecretKeysService } from '../core/secrets/secrets.keys.js';
 import { createSecretsService, type SecretsService } from '../core/secrets/secrets.service.js';
 import { createSecretCipher } from '../crypto/secret-cipher.js';
@@ -15,11 +16,23 @@ export interface SecretsServices {
   rewrapKeys: () => Promise<unknown>;
 }
 
-/** Static secrets and the key-encryption keys every secret's data key is wrapped under (ADR 0007). */
-export function createSecretsModule(platform: Platform): CapabilityModule<SecretsServices> {
+/**
+ * Static secrets and the key-encryption keys every secret's data key is wrapped under (ADR 0007).
+ * `gate` admits reads of approval-required items (the approvals capability); without it they are refused.
+ */
+export function createSecretsModule(
+  platform: Platform,
+  deps: { gate?: SecretReadGate } = {},
+): CapabilityModule<SecretsServices> {
   const { uow, clock, log } = platform;
   const cipher = createSecretCipher(platform.rootKey);
-  const secrets = createSecretsService({ uow, clock, cipher, ids: platform.credentials });
+  const secrets = createSecretsService({
+    uow,
+    clock,
+    cipher,
+    ids: platform.credentials,
+    ...(deps.gate ? { gate: deps.gate } : {}),
+  });
   const secretKeys = createSecretKeysService({ uow, clock, cipher });
   let rewrapping: Promise<unknown> | null = null;
   const rewrapKeys = () => {

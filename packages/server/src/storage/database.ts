@@ -17,6 +17,7 @@ import { rotatedSecretsMigration } from './migrations/0006-rotated-secrets.js';
 import { oneTimeKeysMigration } from './migrations/0007-one-time-keys.js';
 import { uidCreatedByMigration } from './migrations/0008-uid-created-by.js';
 import { leaseOriginMigration } from './migrations/0009-lease-origin.js';
+import { secretApprovalMigration } from './migrations/0010-secret-approval.js';
 import type { Database } from './schema.js';
 import { SQLite, type SqliteDatabase, type SqliteStatement } from './sqlite-driver.js';
 
@@ -173,6 +174,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0007-one-time-keys': oneTimeKeysMigration(),
     '0008-uid-created-by': uidCreatedByMigration(),
     '0009-lease-origin': leaseOriginMigration(),
+    '0010-secret-approval': secretApprovalMigration(),
   };
 }
 

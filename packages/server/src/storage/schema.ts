@@ -254,6 +254,8 @@ export interface SecretTable {
   updated_at: number;
   deleted_at: number | null;
   purge_after: number | null;
+  /** The approval policy as JSON (issue 14), null when reads need none. */
+  approval: string | null;
 }
 
 /** One version of a secret: the value as AES-256-GCM ciphertext under the item's data key. */

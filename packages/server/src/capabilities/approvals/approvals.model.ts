@@ -12,7 +12,8 @@ export type ApprovalAction =
   /** `argumentsHash`: SHA-256, base64url, of the canonical JSON of the call's arguments. */
   | { kind: 'mcp.tool_call'; server: string; tool: string; argumentsHash: string }
   | { kind: 'ciba.token'; clientId: string; scope: string; bindingMessage?: string }
-  | { kind: 'secret.read'; path: string };
+  /** `version`: the exact version read; an approval-required item admits only a grant naming it. */
+  | { kind: 'secret.read'; path: string; version?: number };
 
 export type Approvers =
   /** The owner of the identity `ownerOf` decides (its `owner`: `person:…` or `group:NAME`). */
@@ -138,6 +139,6 @@ export function describeAction(action: ApprovalAction): string {
     case 'ciba.token':
       return `issue a token to client ${action.clientId} for scope "${action.scope}"${action.bindingMessage ? ` (${action.bindingMessage})` : ''}`;
     case 'secret.read':
-      return `read secret ${action.path}`;
+      return `read secret ${action.path}${action.version ? ` version ${action.version}` : ''}`;
   }
 }

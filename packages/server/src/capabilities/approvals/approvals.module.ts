@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { SecretReadGate } from '../../core/secrets/secrets.approval.js';
 import { unauthenticated } from '../../core/sessions/sessions.errors.js';
 import type { Principal } from '../../core/sessions/sessions.model.js';
 import type { TypedApp } from '../../http/app.js';
@@ -7,6 +8,7 @@ import type { Platform } from '../../platform/platform.js';
 import { createApprovalNotifier } from './approvals.notify.js';
 import { approvalsMigrations, createApprovalsRepo } from './approvals.repo.js';
 import { type ApprovalCaller, registerApprovalRoutes } from './approvals.routes.js';
+import { createSecretReadGate, type SecretGateDeps } from './approvals.secret-gate.js';
 import { type ApprovalsAdmin, createApprovalsService } from './approvals.service.js';
 
 /** A signed-in person, as the people capability resolves a session (null: not a person's session). */
@@ -26,8 +28,12 @@ export interface PersonCaller {
  */
 export function createApprovalsModule(
   platform: Platform,
-  deps: { personOf?: (principal: Principal) => Promise<PersonCaller | null> } = {},
-): CapabilityModule<{ approvals: ApprovalsAdmin }> {
+  deps: {
+    personOf?: (principal: Principal) => Promise<PersonCaller | null>;
+    /** Inside a unit of work: the person signed in through this auth method (approval-required secrets). */
+    personIdOf?: SecretGateDeps['personIdOf'];
+  } = {},
+): CapabilityModule<{ approvals: ApprovalsAdmin; secretReadGate: SecretReadGate }> {
   const { uow, clock, config, credentials, events, log } = platform;
   platform.storage.contribute({
     name: 'approvals',
@@ -44,6 +50,10 @@ export function createApprovalsModule(
     maxTtlSeconds: config.humans.approvalTtlSeconds,
     grantTtlSeconds: config.humans.approvalGrantTtlSeconds,
     onRequested: (a) => notifier.requested(a),
+  });
+  const secretReadGate = createSecretReadGate({
+    clock,
+    personIdOf: deps.personIdOf ?? (async () => null),
   });
 
   /** The caller as a requester and a decider: a person's session, else the identity's. */
@@ -76,7 +86,7 @@ export function createApprovalsModule(
 
   return {
     name: 'approvals',
-    services: { approvals },
+    services: { approvals, secretReadGate },
     routes: { native: (app: TypedApp) => registerApprovalRoutes(app, { approvals, callerOf }) },
     jobs: [
       { name: 'approvals-expiry', scope: 'leader', intervalMs: 5_000, run: () => approvals.expireDue() },

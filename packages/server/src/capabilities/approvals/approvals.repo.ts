@@ -54,6 +54,12 @@ export interface ApprovalsRepo {
    * True for exactly one caller across every server of the store.
    */
   consume(id: string, actionJson: string, nowMs: number): Promise<boolean>;
+  /** This requester's requests for exactly this action (canonical JSON), newest first. */
+  forAction(
+    requester: Pick<Requester, 'kind' | 'id'>,
+    actionJson: string,
+    limit: number,
+  ): Promise<ApprovalRecord[]>;
 }
 
 declare module '../../core/shared/unit-of-work.js' {
@@ -255,6 +261,19 @@ export function createApprovalsRepo({ db }: QueryTarget): ApprovalsRepo {
         .where('status', '=', from)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
+    },
+    async forAction(requester, actionJson, limit) {
+      const rows = await t
+        .selectFrom('approval_requests')
+        .selectAll()
+        .where('requester_kind', '=', requester.kind)
+        .where('requester_id', '=', requester.id)
+        .where('action_json', '=', actionJson)
+        .orderBy('created_at_ms', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute();
+      return withDecisions(rows);
     },
     async consume(id, actionJson, nowMs) {
       const result = await sql`

@@ -42,7 +42,11 @@ export const ApprovalActionSchema = Type.Union([
     { additionalProperties: false },
   ),
   Type.Object(
-    { kind: Type.Literal('secret.read'), path: Type.String({ minLength: 1, maxLength: 1024 }) },
+    {
+      kind: Type.Literal('secret.read'),
+      path: Type.String({ minLength: 1, maxLength: 1024 }),
+      version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647 })),
+    },
     { additionalProperties: false },
   ),
 ]);

@@ -1,3 +1,4 @@
+import { normaliseSecretName } from '../../core/secrets/secrets.names.js';
 import { type RequestContext, systemContext } from '../../core/shared/context.js';
 import { ErrorCodes, notFound, TesseraError, validationError } from '../../core/shared/errors.js';
 import type { EventBus } from '../../core/shared/events.js';
@@ -28,12 +29,27 @@ export interface RequestInput {
   ttlSec?: number;
 }
 
+/**
+ * Who a grant must have been asked by and decided by, beyond its action (`consume`): a capability
+ * that knows its caller and the approvers its policy wants passes them, so a requester cannot
+ * choose friendlier approvers, and nobody uses another requester's grant.
+ */
+export interface ConsumeBinding {
+  requester?: Pick<Requester, 'kind' | 'id'>;
+  approvers?: (approvers: Approvers) => boolean;
+}
+
 /** The contract (approvals-api.md): what other capabilities call. */
 export interface ApprovalsService {
   request(input: RequestInput, ctx?: RequestContext): Promise<ApprovalRequest>;
   get(id: string): Promise<ApprovalRequest | null>;
   /** Single use, atomic across servers, only for an approved, unexpired request with exactly `action`. */
-  consume(id: string, action: ApprovalAction, ctx?: RequestContext): Promise<ConsumeResult>;
+  consume(
+    id: string,
+    action: ApprovalAction,
+    ctx?: RequestContext,
+    binding?: ConsumeBinding,
+  ): Promise<ConsumeResult>;
 }
 
 export interface ApprovalsAdmin extends ApprovalsService {
@@ -96,6 +112,90 @@ const closed = (message: string, reason: string) =>
 async function ownerFor(r: ReadRepos, approvers: Approvers): Promise<string | null> {
   if (approvers.kind !== 'owner') return null;
   return (await r.identities.get(approvers.ownerOf))?.owner ?? null;
+}
+
+/**
+ * The grant's single use inside the caller's unit of work (one conditional `UPDATE`), with
+ * `approval.used` or `approval.use_refused` audited in it. Shared by `consume` and the gate of
+ * approval-required secrets, whose read must commit with the use or not at all.
+ */
+export async function consumeWithin(
+  r: Repos,
+  id: string,
+  action: ApprovalAction,
+  ctx: RequestContext,
+  nowMs: number,
+  binding: ConsumeBinding = {},
+): Promise<ConsumeResult> {
+  // Requester and approvers never change once asked: checked before the single-use update.
+  const before = binding.requester || binding.approvers ? await r.approvals.get(id) : null;
+  if (before) {
+    const wrongRequester =
+      binding.requester &&
+      (before.requester.kind !== binding.requester.kind || before.requester.id !== binding.requester.id);
+    const wrongApprovers = binding.approvers && !binding.approvers(before.approvers);
+    if (wrongRequester || wrongApprovers) {
+      const reason = wrongRequester ? 'other_requester' : 'approvers_not_allowed';
+      await r.audit.append(
+        {
+          type: 'approval.use_refused',
+          outcome: 'denied',
+          actor: {},
+          resource: `/approvals/${id}`,
+          reason,
+          data: auditData(
+            before,
+            binding.requester ? { presentedBy: requesterRef(binding.requester as Requester) } : {},
+          ),
+        },
+        ctx,
+        nowMs,
+      );
+      return { ok: false, reason: 'mismatch' };
+    }
+  }
+  const used = await r.approvals.consume(id, canonicalJson(action), nowMs);
+  const record = await r.approvals.get(id);
+  if (!record) return { ok: false, reason: 'not_found' };
+  if (used) {
+    await r.audit.append(
+      {
+        type: 'approval.used',
+        outcome: 'success',
+        actor: {},
+        resource: `/approvals/${id}`,
+        data: auditData(record, { approvedBy: record.decisions.map((d) => d.by) }),
+      },
+      ctx,
+      nowMs,
+    );
+    return { ok: true };
+  }
+  const status = effectiveStatus(record.status, record.expiresAtMs, record.grantExpiresAtMs, nowMs);
+  const reason =
+    status === 'approved'
+      ? 'mismatch'
+      : status === 'pending'
+        ? 'pending'
+        : (status as 'denied' | 'expired' | 'used');
+  await r.audit.append(
+    {
+      type: 'approval.use_refused',
+      outcome: 'denied',
+      actor: {},
+      resource: `/approvals/${id}`,
+      reason,
+      data: auditData(record, reason === 'mismatch' ? { presented: action } : {}),
+    },
+    ctx,
+    nowMs,
+  );
+  return { ok: false, reason };
+}
+
+/** A secret read names the item canonically, so a grant matches however the requester spelt it. */
+function canonicalAction(action: ApprovalAction): ApprovalAction {
+  return action.kind === 'secret.read' ? { ...action, path: normaliseSecretName(action.path) } : action;
 }
 
 function checkInput(input: RequestInput): void {
@@ -173,11 +273,12 @@ export function createApprovalsService(deps: ApprovalsDeps): ApprovalsAdmin {
       checkInput(input);
       const nowMs = clock.nowMs();
       const ttl = Math.min(Math.max(1, Math.floor(input.ttlSec ?? deps.maxTtlSeconds)), deps.maxTtlSeconds);
+      const action = canonicalAction(input.action);
       const record: ApprovalRecord = {
         id: deps.newId(),
         requester: input.requester,
-        action: input.action,
-        actionJson: canonicalJson(input.action),
+        action,
+        actionJson: canonicalJson(action),
         justification: input.justification.trim(),
         approvers: input.approvers,
         status: 'pending',
@@ -215,49 +316,8 @@ export function createApprovalsService(deps: ApprovalsDeps): ApprovalsAdmin {
       return record ? toWire(record, clock.nowMs()) : null;
     },
 
-    async consume(id, action, ctx = systemContext('approvals')) {
-      const actionJson = canonicalJson(action);
-      return uow.write(async (r): Promise<ConsumeResult> => {
-        const nowMs = clock.nowMs();
-        const used = await r.approvals.consume(id, actionJson, nowMs);
-        const record = await r.approvals.get(id);
-        if (!record) return { ok: false, reason: 'not_found' };
-        if (used) {
-          await r.audit.append(
-            {
-              type: 'approval.used',
-              outcome: 'success',
-              actor: {},
-              resource: `/approvals/${id}`,
-              data: auditData(record, { approvedBy: record.decisions.map((d) => d.by) }),
-            },
-            ctx,
-            nowMs,
-          );
-          return { ok: true };
-        }
-        const status = effectiveStatus(record.status, record.expiresAtMs, record.grantExpiresAtMs, nowMs);
-        const reason =
-          status === 'approved'
-            ? 'mismatch'
-            : status === 'pending'
-              ? 'pending'
-              : (status as 'denied' | 'expired' | 'used');
-        await r.audit.append(
-          {
-            type: 'approval.use_refused',
-            outcome: 'denied',
-            actor: {},
-            resource: `/approvals/${id}`,
-            reason,
-            data: auditData(record, reason === 'mismatch' ? { presented: action } : {}),
-          },
-          ctx,
-          nowMs,
-        );
-        return { ok: false, reason };
-      });
-    },
+    consume: (id, action, ctx = systemContext('approvals'), binding = {}) =>
+      uow.write((r) => consumeWithin(r, id, action, ctx, clock.nowMs(), binding)),
 
     async decide(id, decider, decision, comment, ctx) {
       const found = await uow.read(async (r) => {

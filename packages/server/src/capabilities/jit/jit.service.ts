@@ -154,7 +154,10 @@ export function createJitService(deps: JitDeps) {
       if (!eligible) throw forbidden('jit_not_eligible');
       if (action.durationSec > eligible.maxDurationSec)
         throw validationError(`durationSec: at most ${eligible.maxDurationSec} for this role`);
-      const used = await deps.approvals.consume(approvalId, action as ApprovalAction, ctx);
+      // Decided by the identity's owner, as the eligibility means: not approvers the requester chose.
+      const used = await deps.approvals.consume(approvalId, action as ApprovalAction, ctx, {
+        approvers: (a) => a.kind === 'owner' && a.ownerOf === action.identityId,
+      });
       if (!used.ok) throw refused(`grant_${used.reason}`, `The approval cannot be used: ${used.reason}.`);
       return grant(
         principal,

@@ -613,7 +613,11 @@ export function createMcpService(deps: {
         typeof meta?.['tessera/approvalId'] === 'string' ? (meta['tessera/approvalId'] as string) : null;
       const id = presented ?? pendingApprovals.get(pendingKey) ?? null;
       if (id) {
-        const used = await deps.approvals!.consume(id, action);
+        // The caller's own request, decided by the server's owner (not approvers a caller chose).
+        const used = await deps.approvals!.consume(id, action, undefined, {
+          requester: { kind: 'identity', id: caller.claims.sub },
+          approvers: (a) => a.kind === 'owner' && a.ownerOf === s.identityId,
+        });
         if (used.ok) {
           approvalId = id;
           pendingApprovals.delete(pendingKey);

@@ -7,6 +7,7 @@ import type { ApprovalAction } from '../approvals/approvals.model.js';
 import type { ApprovalsService } from '../approvals/approvals.service.js';
 import { CIBA_GRANT, type ClientCredentials, OAuthError } from './oauth.model.js';
 import type { AuditFn, AuthenticatedClient, OAuthClient, TokenResponse } from './oauth.service.js';
+import { type CibaPing, MAX_NOTIFICATION_TOKEN_LENGTH } from './oauth-ciba-ping.js';
 
 /** Default and maximum life of a CIBA request (`expires_in`), and the polling interval (CIBA §7.3). */
 const DEFAULT_EXPIRY_SECONDS = 300;
@@ -18,10 +19,12 @@ export interface CibaDeps {
   approvals: ApprovalsService;
   /** The person `login_hint` names (an email or a person id), or null. */
   personByHint(hint: string): Promise<{ id: string; authMethodId: string } | null>;
+  /** Ping mode (§10.2): notifies ping-mode clients once the person decided; absent: poll only. */
+  ping?: CibaPing;
 }
 
 /**
- * OpenID CIBA Core 1.0, poll mode, on the token endpoint (issue 14): the client (an agent) asks
+ * OpenID CIBA Core 1.0, poll and ping modes, on the token endpoint (issue 14): the client (an agent) asks
  * for a token on behalf of a person; the request is an approval the person decides (console, CLI,
  * webhook link); the client polls with `auth_req_id`. The token is the person's (`sub`), issued
  * to the client (`client_id`) and recording it as the actor (`act`), with no scope beyond what the
@@ -99,6 +102,23 @@ export function createCiba(
         );
       expiry = Math.min(expiry, MAX_EXPIRY_SECONDS);
     }
+    // §7.1: a ping-mode client must give the bearer token the notification will carry.
+    const ping = client.settings.cibaDeliveryMode === 'ping' ? deps.ping : undefined;
+    const notificationToken = params.client_notification_token;
+    if (
+      ping &&
+      (!notificationToken ||
+        notificationToken.length > MAX_NOTIFICATION_TOKEN_LENGTH ||
+        /\s/.test(notificationToken))
+    )
+      await deps.refuse(
+        client,
+        ctx,
+        new OAuthError(
+          'invalid_request',
+          `client_notification_token is required in ping mode (at most ${MAX_NOTIFICATION_TOKEN_LENGTH} characters).`,
+        ),
+      );
     const person = await deps.personByHint(hint!);
     if (!person)
       return deps.refuse(
@@ -122,6 +142,17 @@ export function createCiba(
       },
       ctx,
     );
+    if (ping && client.settings.cibaNotificationEndpoint)
+      await ping.register(
+        {
+          authReqId: approval.id,
+          clientId: client.id,
+          endpoint: client.settings.cibaNotificationEndpoint,
+          expiresAtMs: Date.parse(approval.expiresAt),
+        },
+        notificationToken!,
+        ctx,
+      );
     return { auth_req_id: approval.id, expires_in: expiry, interval: CIBA_INTERVAL_SECONDS };
   }
 
@@ -143,9 +174,10 @@ export function createCiba(
         ctx,
         new OAuthError('invalid_grant', 'Unknown auth_req_id.', 400, 'ciba_unknown_request'),
       );
-    // §11: polling faster than the interval is slow_down (one poll per window, on every server).
-    const window = Math.floor(clock.nowMs() / (CIBA_INTERVAL_SECONDS * 1000));
-    if (!(await deps.consumeOnce(`ciba-poll:${id}:${window}`, CIBA_INTERVAL_SECONDS * 2)))
+    // §11: a poll less than `interval` after the last accepted one is slow_down, on every server
+    // (one key per request that lives `interval` seconds; fixed clock windows let two quick polls
+    // straddling a window boundary both through).
+    if (!(await deps.consumeOnce(`ciba-poll:${id}`, CIBA_INTERVAL_SECONDS)))
       throw new OAuthError('slow_down', 'Poll less often.', 400, 'ciba_slow_down');
     switch (approval.status) {
       case 'pending':
@@ -169,7 +201,11 @@ export function createCiba(
           new OAuthError('invalid_grant', 'The auth_req_id was used.', 400, 'ciba_used'),
         );
     }
-    const consumed = await deps.approvals.consume(id!, approval.action, ctx);
+    // Asked by this client through bc-authorize, decided by the one person it named.
+    const consumed = await deps.approvals.consume(id!, approval.action, ctx, {
+      requester: { kind: 'identity', id: client.identityId },
+      approvers: (a) => a.kind === 'person',
+    });
     if (!consumed.ok)
       return deps.refuse(
         client,

@@ -23,7 +23,39 @@ const SETTINGS = [
   'tlsClientAuthSubjectDn',
   'tlsClientAuthSanUri',
   'tlsClientAuthSanDns',
+  'cibaDeliveryMode',
+  'cibaNotificationEndpoint',
 ];
+
+/**
+ * CIBA Core §4: the notification endpoint is https; plain http only on a loopback host (a client on
+ * the same machine, as RFC 8252 §7.3 allows for redirects).
+ */
+function cibaDeliveryOf(input: Record<string, unknown>, previous: OAuthClientSettings | null) {
+  const mode = input.cibaDeliveryMode ?? previous?.cibaDeliveryMode ?? 'poll';
+  if (mode !== 'poll' && mode !== 'ping')
+    throw validationError('cibaDeliveryMode must be poll or ping.', { field: 'cibaDeliveryMode' });
+  const endpoint =
+    input.cibaNotificationEndpoint === undefined
+      ? (previous?.cibaNotificationEndpoint ?? null)
+      : input.cibaNotificationEndpoint;
+  if (endpoint !== null) {
+    let url: URL | null = null;
+    try {
+      url = typeof endpoint === 'string' && endpoint.length <= 500 ? new URL(endpoint) : null;
+    } catch {}
+    const loopback = url && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+    if (!url || url.hash || !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)))
+      throw validationError('cibaNotificationEndpoint must be an https URL (http only on a loopback host).', {
+        field: 'cibaNotificationEndpoint',
+      });
+  }
+  if (mode === 'ping' && endpoint === null)
+    throw validationError('ping delivery needs cibaNotificationEndpoint.', {
+      field: 'cibaNotificationEndpoint',
+    });
+  return { cibaDeliveryMode: mode as 'poll' | 'ping', cibaNotificationEndpoint: endpoint as string | null };
+}
 const TLS_NAMES = ['tlsClientAuthSubjectDn', 'tlsClientAuthSanUri', 'tlsClientAuthSanDns'] as const;
 
 /** RFC 8705 §2.1.2: exactly one certificate name for `tls_client_auth`, none otherwise. */
@@ -176,6 +208,7 @@ export function createOAuthClientHandler(deps: {
               ? null
               : grantTypesOf(input.grantTypes),
         ...tlsNamesOf(input, previous, authMethod),
+        ...cibaDeliveryOf(input, previous),
       };
     },
     async authenticate(repos, presentation) {

@@ -5,6 +5,7 @@ import type { AuthMethodRegistry } from '../../core/auth-methods/auth-method.reg
 import { CLIENT_AUTH_METHODS, TLS_CLIENT_AUTH_METHODS } from '../../core/auth-methods/auth-methods.model.js';
 import type { AuthMethodsService } from '../../core/auth-methods/auth-methods.service.js';
 import type { SessionsService } from '../../core/sessions/sessions.service.js';
+import { systemContext } from '../../core/shared/context.js';
 import type { ReadRepos } from '../../core/shared/unit-of-work.js';
 import {
   certificateHasName,
@@ -14,6 +15,7 @@ import {
   verifyIssuedBy,
 } from '../../crypto/certificates.js';
 import { newClientSecret, newRegistrationAccessToken } from '../../crypto/credentials.js';
+import { seal, unseal } from '../../crypto/envelope.js';
 import {
   ASYMMETRIC_ALGORITHMS,
   createDpopVerifier,
@@ -45,6 +47,7 @@ import {
 import { registerOAuthClientRoutes } from './oauth.routes.js';
 import { createOAuthService, type OAuthService } from './oauth.service.js';
 import type { CibaDeps } from './oauth-ciba.js';
+import { createCibaPing, createCibaPingRepo } from './oauth-ciba-ping.js';
 import { createOAuthClientHandler } from './oauth-client.auth-method.js';
 import { createOAuthClientsService, type OAuthClientsService } from './oauth-clients.service.js';
 import { createOAuthRegistration, type OAuthRegistration } from './oauth-registration.js';
@@ -110,8 +113,35 @@ export function createOAuthModule(
       oauthClientSecrets: createOAuthClientSecretsRepo,
       oauthOneTimeKeys: (target) => createOAuthOneTimeKeysRepo(target, clock),
       oauthRegistrationTokens: createOAuthRegistrationTokensRepo,
+      cibaPings: createCibaPingRepo,
     },
   });
+  // CIBA ping mode (ADR 0027): the client's notification token is sealed under the root key.
+  const ping = deps.ciba
+    ? createCibaPing({
+        uow,
+        clock,
+        events: platform.events,
+        log: platform.log,
+        seal: (token, id) => seal(platform.rootKey, Buffer.from(token, 'utf8'), `ciba-ping:${id}`),
+        unseal: (sealed, id) => unseal(platform.rootKey, sealed, `ciba-ping:${id}`).toString('utf8'),
+        audit: (type, record, data) =>
+          uow.write((r) =>
+            r.audit.append(
+              {
+                type,
+                outcome: type === 'oauth.ciba_ping_sent' ? 'success' : 'failure',
+                actor: { authMethodId: record.clientId },
+                resource: `/approvals/${record.authReqId}`,
+                ...(type === 'oauth.ciba_ping_failed' ? { reason: String(data.reason) } : {}),
+                data: { clientId: record.clientId, endpoint: record.endpoint, ...data },
+              },
+              systemContext('ciba-ping'),
+              clock.nowMs(),
+            ),
+          ),
+      })
+    : null;
   const handler = createOAuthClientHandler({
     credentials,
     clock,
@@ -223,7 +253,7 @@ export function createOAuthModule(
         )
       ).allowed,
     config: { issuer, tokenEndpoint, audience: config.audience },
-    ...(deps.ciba ? { ciba: deps.ciba } : {}),
+    ...(deps.ciba ? { ciba: { ...deps.ciba, ...(ping ? { ping } : {}) } } : {}),
     federatedSubject: async (jwt, methodIds, ctx) => {
       // Registered by the federation capability (composed later); absent when it is not mounted.
       const handler = deps.registry.get('oidc_federation');
@@ -315,7 +345,7 @@ export function createOAuthModule(
     ...(deps.ciba
       ? {
           backchannel_authentication_endpoint: `${issuer}${BACKCHANNEL_ENDPOINT_PATH}`,
-          backchannel_token_delivery_modes_supported: ['poll'],
+          backchannel_token_delivery_modes_supported: ['poll', 'ping'],
           backchannel_user_code_parameter_supported: false,
         }
       : {}),
@@ -324,6 +354,19 @@ export function createOAuthModule(
   return {
     name: 'oauth',
     services: { oauth, clients, registration },
+    ...(ping
+      ? {
+          jobs: [
+            {
+              name: 'ciba-ping-purge',
+              scope: 'leader' as const,
+              intervalMs: 600_000,
+              run: () => ping.purge(),
+            },
+          ],
+          close: () => ping.idle(),
+        }
+      : {}),
     routes: {
       native: (app: TypedApp) => registerOAuthClientRoutes(app, { clients }),
       system(app: TypedApp) {

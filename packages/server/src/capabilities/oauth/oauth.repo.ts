@@ -1,6 +1,7 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 import type { Clock, OneTimeKeys } from '../../core/shared/platform.port.js';
 import { prepared, type QueryTarget } from '../../storage/prepared.js';
+import { cibaPingMigration } from './oauth-ciba-ping.js';
 
 /** One secret of an OAuth client, stored hashed; a rotated-away one may live on for a grace period. */
 export interface ClientSecretRecord {
@@ -91,6 +92,7 @@ export const oauthMigrations = (): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0004-oauth-ciba-pings': cibaPingMigration,
 });
 
 interface RegistrationRow {

@@ -67,6 +67,19 @@ const Settings = {
   tlsClientAuthSanDns: Type.Optional(
     Nullable(Type.String({ minLength: 1, maxLength: 500, description: 'tls_client_auth: a DNS SAN.' })),
   ),
+  cibaDeliveryMode: Type.Optional(
+    StringEnum(['poll', 'ping'] as const, 'CIBA token delivery (OpenID CIBA Core §5); default poll.'),
+  ),
+  cibaNotificationEndpoint: Type.Optional(
+    Nullable(
+      Type.String({
+        minLength: 1,
+        maxLength: 500,
+        description:
+          'CIBA ping: where the auth_req_id is POSTed once decided (https; http only on loopback).',
+      }),
+    ),
+  ),
   boundCidrs: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 })),
   expiresAt: Type.Optional(Nullable(IsoTime)),
 };
@@ -99,6 +112,8 @@ const OAuthClientSchema = Type.Object(
     tlsClientAuthSubjectDn: Nullable(Type.String()),
     tlsClientAuthSanUri: Nullable(Type.String()),
     tlsClientAuthSanDns: Nullable(Type.String()),
+    cibaDeliveryMode: StringEnum(['poll', 'ping'] as const),
+    cibaNotificationEndpoint: Nullable(Type.String()),
     boundCidrs: Type.Array(Type.String()),
     expiresAt: Nullable(IsoTime),
     createdAt: IsoTime,
@@ -130,6 +145,8 @@ function toWire(c: OAuthClient): Static<typeof OAuthClientSchema> {
     tlsClientAuthSubjectDn: s.tlsClientAuthSubjectDn ?? null,
     tlsClientAuthSanUri: s.tlsClientAuthSanUri ?? null,
     tlsClientAuthSanDns: s.tlsClientAuthSanDns ?? null,
+    cibaDeliveryMode: s.cibaDeliveryMode ?? 'poll',
+    cibaNotificationEndpoint: s.cibaNotificationEndpoint ?? null,
     boundCidrs: c.boundCidrs,
     expiresAt: toIsoOrNull(c.expiresAtMs),
     createdAt: toIso(c.createdAtMs),
@@ -152,6 +169,8 @@ function settingsOf(body: Record<string, unknown>) {
     'tlsClientAuthSubjectDn',
     'tlsClientAuthSanUri',
     'tlsClientAuthSanDns',
+    'cibaDeliveryMode',
+    'cibaNotificationEndpoint',
   ])
     if (body[key] !== undefined) out[key] = body[key];
   if (body.accessTokenTtlSeconds !== undefined) out.jwtTtlSeconds = body.accessTokenTtlSeconds;

@@ -228,6 +228,22 @@ export const AUDIT_EVENT_TYPES = {
     outcomes: ['success'],
     reason: false,
   },
+  'secret.read_refused': {
+    description:
+      'A read of an approval-required secret was refused: no approved, unused grant for exactly this item, version and requester (`reason`: no_request, request_pending, request_denied, request_expired, request_used, grant_*, no_reader).',
+    actor: [],
+    data: ['secretId', 'version', 'requester'],
+    outcomes: ['denied'],
+    reason: true,
+  },
+  'secret.approval_set': {
+    description:
+      'A secret was marked approval-required (`approval`: the policy, group and required approvers) or the mark was cleared (null).',
+    actor: ['identityId', 'authMethodId'],
+    data: ['secretId', 'approval', 'was'],
+    outcomes: ['success'],
+    reason: false,
+  },
   'secret.updated': {
     description: 'A new version of a secret was written; versions beyond its maxVersions were destroyed.',
     actor: ['identityId', 'authMethodId'],

@@ -86,6 +86,12 @@ export interface OAuthClientSettings {
   tlsClientAuthSubjectDn?: string | null;
   tlsClientAuthSanUri?: string | null;
   tlsClientAuthSanDns?: string | null;
+  /**
+   * CIBA token delivery (OpenID CIBA Core §5): `poll` (default) or `ping`, where the server POSTs the
+   * `auth_req_id` to `cibaNotificationEndpoint` once the person decided.
+   */
+  cibaDeliveryMode?: 'poll' | 'ping';
+  cibaNotificationEndpoint?: string | null;
 }
 
 /** An issuer of JWT-bearer grant assertions (an enterprise IdP) and its public keys. */

@@ -35,6 +35,17 @@ export interface SecretItem {
   /** The item's data key, wrapped by key-encryption key `kekVersion`. */
   wrappedKey: string;
   kekVersion: number;
+  /** Reads need an approved, single-use grant (issue 14); null: they do not. */
+  approval: SecretApprovalPolicy | null;
+}
+
+/**
+ * Who must approve a read of an approval-required item: `group` (its `required` distinct members,
+ * default 1), or, without a group, the owner of the identity that reads.
+ */
+export interface SecretApprovalPolicy {
+  group?: string;
+  required?: number;
 }
 
 /** One stored version: the value encrypted under the item's data key. */
@@ -65,6 +76,8 @@ export interface SecretMetadata {
   updatedAtMs: number;
   deletedAtMs: number | null;
   purgeAfterMs: number | null;
+  /** Reads need an approval (issue 14); null: they do not. Absent for dynamic and rotated items. */
+  approval?: SecretApprovalPolicy | null;
   /**
    * The kind of item (issue 10: listings show every item). Dynamic and rotated items have no
    * versions or format of their own: `format` is `text`, the version numbers 0. Absent: static.

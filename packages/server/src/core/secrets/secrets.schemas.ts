@@ -50,6 +50,28 @@ const Cursor = Type.String({
   description: 'The `nextCursor` of the previous page.',
 });
 
+/** Who must approve reads of an approval-required item (issue 14). */
+export const SecretApprovalSchema = Type.Object(
+  {
+    group: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description:
+          'An IdP group whose members decide; without it, the owner of the reading identity decides.',
+      }),
+    ),
+    required: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10,
+        description: 'Distinct approvals needed (N of M); default 1.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 const itemFields = {
   id: Type.String({ maxLength: 64 }),
   name: Type.String({ maxLength: MAX_SECRET_NAME_LENGTH }),
@@ -62,6 +84,12 @@ const itemFields = {
   updatedAt: IsoTime,
   deletedAt: Nullable(IsoTime),
   purgeAfter: Nullable(IsoTime),
+  approval: Type.Optional(
+    Type.Union([SecretApprovalSchema, Type.Null()], {
+      description:
+        'Set: every read needs an approved, single-use grant for exactly that item, version and reader (403 `TESSERA_APPROVAL_REQUIRED` without). Null or absent: no approval.',
+    }),
+  ),
   type: StringEnum(
     ['static', 'dynamic', 'rotated'] as const,
     'The kind of item. Dynamic and rotated items have no versions (0) or format of their own; their routes are /v1/dynamic-secrets and /v1/rotated-secrets.',
@@ -108,7 +136,13 @@ export const CreateSecretBody = Type.Object(
         description: `Versions kept (older ones are destroyed); default ${DEFAULT_MAX_VERSIONS}.`,
       }),
     ),
+    approval: Type.Optional(Nullable(SecretApprovalSchema)),
   },
+  { additionalProperties: false },
+);
+
+export const SetSecretApprovalBody = Type.Object(
+  { name: SecretName, approval: Nullable(SecretApprovalSchema) },
   { additionalProperties: false },
 );
 
@@ -208,6 +242,7 @@ export function secretToWire(m: SecretMetadata): Static<typeof SecretItemSchema>
     updatedAt: toIso(m.updatedAtMs),
     deletedAt: toIsoOrNull(m.deletedAtMs),
     purgeAfter: toIsoOrNull(m.purgeAfterMs),
+    approval: m.approval ?? null,
     type: m.type ?? 'static',
   };
 }

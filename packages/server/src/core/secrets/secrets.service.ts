@@ -5,6 +5,12 @@ import type { Clock, CredentialFactory } from '../shared/platform.port.js';
 import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
 import { type SecretCipher, valueAad } from './secret-cipher.port.js';
 import {
+  checkApprovalPolicy,
+  closedGate,
+  type SecretReader,
+  type SecretReadGate,
+} from './secrets.approval.js';
+import {
   secretExists,
   secretIntegrity,
   secretNotDeleted,
@@ -23,6 +29,7 @@ import {
   MAX_NAMES_PER_READ,
   MAX_RECOVERY_DAYS,
   MAX_SECRET_VALUE_BYTES,
+  type SecretApprovalPolicy,
   type SecretDeletion,
   type SecretDescription,
   type SecretFormat,
@@ -45,6 +52,8 @@ export interface CreateSecretInput {
   tags?: readonly string[];
   /** Versions to keep (older ones are destroyed); default {@link DEFAULT_MAX_VERSIONS}. */
   maxVersions?: number;
+  /** Mark the item approval-required (issue 14): every read consumes an approved grant. */
+  approval?: SecretApprovalPolicy | null;
 }
 
 export interface UpdateSecretOptions {
@@ -70,6 +79,11 @@ export interface SecretsServiceDeps {
   clock: Clock;
   cipher: SecretCipher;
   ids: Pick<CredentialFactory, 'newId'>;
+  /**
+   * Admits reads of approval-required items (the approvals capability). Without one, such reads are
+   * refused: fail closed.
+   */
+  gate?: SecretReadGate;
 }
 
 const DAY_MS = 86_400_000;
@@ -130,6 +144,7 @@ export function toMetadata(item: SecretItem): SecretMetadata {
     updatedAtMs: item.updatedAtMs,
     deletedAtMs: item.deletedAtMs,
     purgeAfterMs: item.purgeAfterMs,
+    approval: item.approval,
   };
 }
 
@@ -149,8 +164,34 @@ const event = (type: string, item: SecretItem, data: Record<string, unknown>): A
  *
  * The native HTTP routes and the Akeyless-compatible API both call these methods.
  */
-export function createSecretsService({ uow, clock, cipher, ids }: SecretsServiceDeps) {
+export function createSecretsService({ uow, clock, cipher, ids, gate = closedGate }: SecretsServiceDeps) {
   const keks = kekAccess(cipher, clock);
+
+  /**
+   * The approval gate of one read (issue 14), inside its unit of work: nothing for an unmarked item;
+   * else the grant is consumed here, or the refusal's audit is appended and the error returned, so
+   * that it commits (the unit does not throw) and nothing is decrypted.
+   */
+  async function admit(
+    r: Repos,
+    record: SecretValueRecord,
+    reader: SecretReader | undefined,
+    ctx: RequestContext,
+  ): Promise<Error | null> {
+    const policy = record.item.approval;
+    if (!policy) return null;
+    const read = {
+      secretId: record.item.id,
+      name: record.item.name,
+      version: record.version.version,
+      policy,
+    };
+    const outcome = await gate.admit(r, read, reader, ctx);
+    if (outcome.ok) return null;
+    const now = clock.nowMs();
+    for (const e of outcome.audit) await r.audit.append(e, ctx, now);
+    return outcome.error;
+  }
 
   /** Decrypts one joined row: integrity failures are errors, never garbage. */
   async function decrypt(r: Repos, { item, version }: SecretValueRecord): Promise<SecretValue> {
@@ -224,6 +265,7 @@ export function createSecretsService({ uow, clock, cipher, ids }: SecretsService
             purgeAfterMs: null,
             wrappedKey: cipher.wrap(dek, kekVersion, id),
             kekVersion,
+            approval: input.approval ? checkApprovalPolicy(input.approval) : null,
           };
           await r.secrets.insert(item, {
             secretId: id,
@@ -232,7 +274,15 @@ export function createSecretsService({ uow, clock, cipher, ids }: SecretsService
             sizeBytes: size,
             createdAtMs: now,
           });
-          await r.audit.append(event('secret.created', item, { version: 1, format }), ctx, now);
+          await r.audit.append(
+            event('secret.created', item, {
+              version: 1,
+              format,
+              ...(item.approval ? { approval: item.approval } : {}),
+            }),
+            ctx,
+            now,
+          );
           return toMetadata(item);
         } finally {
           dek.fill(0);
@@ -243,11 +293,18 @@ export function createSecretsService({ uow, clock, cipher, ids }: SecretsService
     /**
      * The value of an item: its latest version, or `version`. Audited (`secret.read`, name and
      * version) in the same unit of work, so no value is answered without its event committed.
-     * 404 `TESSERA_NOT_FOUND` for a missing or deleted item or version.
+     * 404 `TESSERA_NOT_FOUND` for a missing or deleted item or version. An approval-required item
+     * is answered only to a `reader` holding an approved grant for exactly this read, consumed in
+     * the same unit of work (403 `TESSERA_APPROVAL_REQUIRED` otherwise).
      */
-    async getValue(name: string, version: number | null, ctx: RequestContext): Promise<SecretValue> {
+    async getValue(
+      name: string,
+      version: number | null,
+      ctx: RequestContext,
+      reader?: SecretReader,
+    ): Promise<SecretValue> {
       const canonical = normaliseSecretName(name);
-      return uow.write(async (r) => {
+      const result = await uow.write(async (r) => {
         const record = await r.secrets.readValue(canonical, version);
         if (!record) {
           const item = await r.secrets.get(canonical);
@@ -255,34 +312,76 @@ export function createSecretsService({ uow, clock, cipher, ids }: SecretsService
           throw secretNotFound();
         }
         if (record.item.deletedAtMs !== null) throw secretNotFound();
+        const refused = await admit(r, record, reader, ctx);
+        if (refused) return refused;
         const value = await decrypt(r, record);
         await r.audit.append(readEvent(record), ctx, clock.nowMs());
         return value;
       });
+      if (result instanceof Error) throw result;
+      return result;
     },
 
     /**
      * The latest values of several items in one read, in the order asked (duplicates once). All or
      * nothing: 404 naming the first missing item. One `secret.read` event per item.
      */
-    async getValues(names: readonly string[], ctx: RequestContext): Promise<SecretValue[]> {
+    async getValues(
+      names: readonly string[],
+      ctx: RequestContext,
+      reader?: SecretReader,
+    ): Promise<SecretValue[]> {
       const canonical = [...new Set(names.map(normaliseSecretName))];
       if (canonical.length === 0 || canonical.length > MAX_NAMES_PER_READ)
         throw validationError(`Ask for 1 to ${MAX_NAMES_PER_READ} names.`, { field: 'names' });
-      return uow.write(async (r) => {
+      const result = await uow.write(async (r) => {
         const records = await r.secrets.readLatestValues(canonical);
         const byName = new Map(
           records.filter((x) => x.item.deletedAtMs === null).map((x) => [x.item.name, x]),
         );
         const values: SecretValue[] = [];
         const now = clock.nowMs();
+        for (const name of canonical) if (!byName.has(name)) throw secretNotFound(name);
+        // All or nothing: every gated item admitted (grants consumed) before any value is decrypted.
+        // A refusal after another item's grant was consumed throws, so the unit rolls back and that
+        // grant stays usable; a first refusal returns, so its audit commits.
+        let admitted = 0;
         for (const name of canonical) {
-          const record = byName.get(name);
-          if (!record) throw secretNotFound(name);
+          const record = byName.get(name)!;
+          const refused = await admit(r, record, reader, ctx);
+          if (refused && admitted > 0) throw refused;
+          if (refused) return refused;
+          if (record.item.approval) admitted++;
+        }
+        for (const name of canonical) {
+          const record = byName.get(name)!;
           values.push(await decrypt(r, record));
           await r.audit.append(readEvent(record), ctx, now);
         }
         return values;
+      });
+      if (result instanceof Error) throw result;
+      return result;
+    },
+
+    /**
+     * Marks an item approval-required (`policy`) or clears the mark (null). Audited
+     * (`secret.approval_set`); the caller needs `update` on the item.
+     */
+    async setApproval(
+      name: string,
+      policy: SecretApprovalPolicy | null,
+      ctx: RequestContext,
+    ): Promise<SecretMetadata> {
+      const canonical = normaliseSecretName(name);
+      const approval = policy ? checkApprovalPolicy(policy) : null;
+      return uow.write(async (r) => {
+        const now = clock.nowMs();
+        const item = await live(r, canonical);
+        const next: SecretItem = { ...item, approval, updatedAtMs: now };
+        await r.secrets.update(next);
+        await r.audit.append(event('secret.approval_set', next, { approval, was: item.approval }), ctx, now);
+        return toMetadata(next);
       });
     },
 

@@ -65,6 +65,11 @@ export const ErrorCodes = {
   /** The request is no longer pending (decided, expired, used), or the caller has already decided it. */
   APPROVAL_CLOSED: 'TESSERA_APPROVAL_CLOSED',
   /**
+   * The secret is approval-required and the caller holds no approved, unused grant for exactly this
+   * read (`details.action` is what to request with `POST /v1/approvals`; `details.reason` says why).
+   */
+  APPROVAL_REQUIRED: 'TESSERA_APPROVAL_REQUIRED',
+  /**
    * A certificate signing request the CA will not sign: malformed, badly signed, a key type or a
    * name its profile does not allow (`details.reason` says which).
    */

@@ -22,6 +22,7 @@ import {
   SecretPage,
   SecretValueResponse,
   SecretValuesResponse,
+  SetSecretApprovalBody,
   secretDeletionToWire,
   secretDescriptionToWire,
   secretToWire,
@@ -33,6 +34,10 @@ import type { TypedApp } from '../app.js';
 import { errorResponses } from '../error-schemas.js';
 
 const tags = ['secrets'];
+
+/** Who reads, for the approval gate of approval-required items (issue 14). */
+const readerOf = (request: FastifyRequest) =>
+  request.principal ? { principal: request.principal } : undefined;
 
 /** The policy resource of an item: its canonical name (400 for a name that is not one). */
 const item = (name: string): Resource => itemResource(normaliseSecretName(name));
@@ -120,13 +125,16 @@ export function registerSecretRoutes(
       schema: {
         tags,
         summary: 'Read a secret value (the latest version, or `version`)',
-        description: 'Every read is audited (`secret.read`: name and version, never the value).',
+        description:
+          'Every read is audited (`secret.read`: name and version, never the value). An approval-required item answers 403 `TESSERA_APPROVAL_REQUIRED` (`details.action`: what to request with `POST /v1/approvals`) unless the caller holds an approved grant for exactly this item and version, which the read consumes.',
         querystring: GetSecretValueQuery,
         response: { 200: SecretValueResponse, ...errorResponses(400, 401, 403, 404) },
       },
     },
     async (request) =>
-      secretValueToWire(await svc.getValue(request.query.name, request.query.version ?? null, request.ctx)),
+      secretValueToWire(
+        await svc.getValue(request.query.name, request.query.version ?? null, request.ctx, readerOf(request)),
+      ),
   );
 
   app.post(
@@ -151,8 +159,25 @@ export function registerSecretRoutes(
       },
     },
     async (request) => ({
-      items: (await svc.getValues(request.body.names, request.ctx)).map(secretValueToWire),
+      items: (await svc.getValues(request.body.names, request.ctx, readerOf(request))).map(secretValueToWire),
     }),
+  );
+
+  app.put(
+    '/v1/secrets/approval',
+    {
+      config: { access: { permission: { action: 'update', resource: nameIn('body') } } },
+      schema: {
+        tags,
+        summary: 'Mark a secret approval-required, or clear the mark',
+        description:
+          '`approval: {group?, required?}`: every read then needs an approved `secret.read` grant for exactly that item, version and reader (the group’s `required` distinct members decide; without a group, the reading identity’s owner). `approval: null` clears it. Audited (`secret.approval_set`).',
+        body: SetSecretApprovalBody,
+        response: { 200: { $ref: 'SecretItem' }, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) =>
+      secretToWire(await svc.setApproval(request.body.name, request.body.approval ?? null, request.ctx)),
   );
 
   app.post(

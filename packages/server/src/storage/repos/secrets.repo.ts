@@ -1,5 +1,6 @@
 import { type Selectable, sql } from 'kysely';
 import type {
+  SecretApprovalPolicy,
   SecretFormat,
   SecretItem,
   SecretValueRecord,
@@ -31,6 +32,7 @@ const ITEM_COLUMNS = [
   's.updated_at',
   's.deleted_at',
   's.purge_after',
+  's.approval',
 ] as const;
 
 const VERSION_COLUMNS = [
@@ -76,6 +78,7 @@ function toItem(row: Selectable<SecretTable>): SecretItem {
     purgeAfterMs: row.purge_after === null ? null : Number(row.purge_after),
     wrappedKey: row.wrapped_key,
     kekVersion: Number(row.kek_version),
+    approval: row.approval ? (JSON.parse(row.approval) as SecretApprovalPolicy) : null,
   };
 }
 
@@ -108,6 +111,7 @@ const itemRow = (i: SecretItem) => ({
   updated_at: i.updatedAtMs,
   deleted_at: i.deletedAtMs,
   purge_after: i.purgeAfterMs,
+  approval: i.approval ? JSON.stringify(i.approval) : null,
 });
 
 const versionRow = (v: SecretVersionRecord) => ({
@@ -178,6 +182,7 @@ export function createSecretsRepo(target: QueryTarget): SecretsRepo {
           updated_at: item.updatedAtMs,
           deleted_at: item.deletedAtMs,
           purge_after: item.purgeAfterMs,
+          approval: item.approval ? JSON.stringify(item.approval) : null,
         })
         .where('id', '=', item.id)
         .execute();

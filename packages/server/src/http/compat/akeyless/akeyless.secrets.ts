@@ -144,9 +144,11 @@ export function registerAkeylessSecretCommands(c: CommandRegistrar, deps: { secr
       if (version !== undefined && version < 0) {
         throw validationError('version must be 0 (latest) or a version number.', { field: 'version' });
       }
+      // Approval-required items (issue 14) consume the caller's grant here as on the native API.
+      const reader = request.principal ? { principal: request.principal } : undefined;
       const values = version
-        ? await Promise.all(names.map((n) => secrets.getValue(n, version, request.ctx)))
-        : await secrets.getValues(names, request.ctx);
+        ? await Promise.all(names.map((n) => secrets.getValue(n, version, request.ctx, reader)))
+        : await secrets.getValues(names, request.ctx, reader);
       // Keyed exactly as requested (`app/db` and `/app/db` name the same item).
       return Object.fromEntries(names.map((n, i) => [n, values[i]!.value]));
     },
