@@ -115,6 +115,7 @@ export function createMcpService(deps: {
   /** Approval requests waiting for a retry of the same call. */
   const pendingApprovals = new Map<string, string>();
   const secretCredentials = new Map<string, UpstreamCredential>();
+  const mintedCredentials = new Map<string, UpstreamCredential>();
 
   // ---------------------------------------------------------------------------------------------
   // Audit: one transaction per burst of calls, off the call's path (ADR 0017).
@@ -145,6 +146,7 @@ export function createMcpService(deps: {
     servers.delete(name);
     catalogues.delete(name);
     secretCredentials.delete(name);
+    for (const k of mintedCredentials.keys()) if (k.startsWith(`${name}\u0000`)) mintedCredentials.delete(k);
     pool.closeServer(name);
   }
 
@@ -343,6 +345,12 @@ export function createMcpService(deps: {
     // Token exchange: the caller stays the subject, the gateway (this server's identity) is the
     // actor, the caller's own delegation chain nested inside (RFC 8693 §4.1).
     const claims = caller?.claims;
+    // One minted token per upstream, subject and delegation chain, reused until it nears expiry
+    // (the pooled connection sends the token it was opened with): no signature per call.
+    const key = `te:${claims?.sub ?? '-'}:${canonicalJson(claims?.act ?? null)}`;
+    const cacheKey = `${s.name}\u0000${key}`;
+    const hit = mintedCredentials.get(cacheKey);
+    if (hit && clock.nowMs() < hit.renewAtMs) return hit;
     const nowS = Math.floor(clock.nowMs() / 1000);
     const ttl = Math.max(30, Math.min(MINTED_TTL_SECONDS, claims ? claims.exp - nowS : MINTED_TTL_SECONDS));
     const method = {
@@ -365,11 +373,15 @@ export function createMcpService(deps: {
         ...(auth.scope ? { scope: auth.scope.split(' ') } : {}),
       },
     );
-    return {
+    const credential = {
       headers: { authorization: `Bearer ${issued.token}` },
-      key: `te:${claims?.sub ?? '-'}:${canonicalJson(claims?.act ?? null)}`,
-      renewAtMs: issued.expiresAtMs - 60_000,
+      key,
+      // A caller's token may outlive a short minted one: renew at least 30 s before it expires.
+      renewAtMs: Math.max(clock.nowMs() + 1000, issued.expiresAtMs - Math.min(60_000, (ttl * 1000) / 2)),
     };
+    if (mintedCredentials.size >= HISTORY_LIMIT) mintedCredentials.clear();
+    mintedCredentials.set(cacheKey, credential);
+    return credential;
   }
 
   // ---------------------------------------------------------------------------------------------
