@@ -723,6 +723,180 @@ export function createMcpService(deps: {
     }
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // Resources and prompts (ADR 0028): `read` on `mcp-tool:/<server>/resources/<uri>` and
+  // `mcp-tool:/<server>/prompts/<name>` in the roles model, decided per item for the lists and
+  // per request for resources/read and prompts/get. A tool grant (`call`) does not reach them.
+
+  const LISTS = {
+    'resources/list': { field: 'resources', key: 'uri', kind: 'resources' },
+    'resources/templates/list': { field: 'resourceTemplates', key: 'uriTemplate', kind: 'resources' },
+    'prompts/list': { field: 'prompts', key: 'name', kind: 'prompts' },
+  } as const;
+  type ListMethod = keyof typeof LISTS;
+
+  const itemResource = (server: string, kind: 'resources' | 'prompts', name: string) => ({
+    type: 'mcp-tool' as const,
+    path: `/${server}/${kind}/${name}`,
+  });
+
+  /**
+   * A resource URI as a rule path: `note://public/readme` → `note/public/readme`, `file:///srv/a`
+   * → `file/srv/a` (the scheme, then the rest without its leading slashes; rule paths hold no empty
+   * segment). Null for a URI with a `.`, `..` or empty segment: a rule on `…/public/*` must not
+   * reach `public/../secret` however the upstream resolves it.
+   */
+  function resourcePath(uri: string): string | null {
+    const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/*(.+)$/s.exec(uri);
+    if (!m) return null;
+    if (
+      m[2]!
+        .split('/')
+        .some((seg, i, all) => seg === '.' || seg === '..' || (seg === '' && i < all.length - 1))
+    )
+      return null;
+    return `${m[1]!.toLowerCase()}/${m[2]}`;
+  }
+
+  /** A resource or prompt list as this caller may see it: the upstream's page, item by item. */
+  async function listItems(name: string, caller: Caller, method: ListMethod, cursor: unknown) {
+    const s = await server(name);
+    const { field, key, kind } = LISTS[method];
+    let result: Record<string, unknown>;
+    try {
+      result = await pool.request(
+        s,
+        await credentialFor(s, caller),
+        method,
+        typeof cursor === 'string' ? { cursor } : {},
+      );
+    } catch (error) {
+      // An upstream without resources or prompts has none to show.
+      if (error instanceof McpError && error.rpcCode === RPC.methodNotFound) return { [field]: [] };
+      throw error;
+    }
+    const items = result[field];
+    if (!Array.isArray(items))
+      throw new McpError(
+        RPC.upstream,
+        'upstream_failed',
+        'The upstream MCP server failed or answered garbage.',
+        502,
+        {
+          cause: `${method} without a ${field} array`,
+        },
+      );
+    const out: unknown[] = [];
+    for (const item of items as Record<string, unknown>[]) {
+      const id = item?.[key];
+      if (typeof id !== 'string' || id.length > 2048) continue;
+      const path = kind === 'resources' ? resourcePath(id) : id;
+      if (path === null) continue;
+      const decision = await deps.access.authorize(
+        caller.principal,
+        'read',
+        itemResource(s.name, kind, path),
+        {
+          sourceIp: caller.ctx.sourceIp,
+        },
+      );
+      if (decision.allowed) out.push(item);
+    }
+    return {
+      [field]: out,
+      ...(typeof result.nextCursor === 'string' ? { nextCursor: result.nextCursor } : {}),
+    };
+  }
+
+  /** resources/read or prompts/get: authorised for this item, audited, then passed upstream. */
+  async function getItem(
+    name: string,
+    caller: Caller,
+    method: 'resources/read' | 'prompts/get',
+    params: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    const started = performance.now();
+    const s = await server(name);
+    const kind = method === 'resources/read' ? 'resources' : 'prompts';
+    const id = kind === 'resources' ? params.uri : params.name;
+    const limit = kind === 'resources' ? 2048 : 128;
+    if (typeof id !== 'string' || id.length === 0 || id.length > limit)
+      throw new McpError(
+        RPC.invalidParams,
+        'mcp_invalid_params',
+        kind === 'resources' ? 'params.uri must be a resource URI.' : 'params.name must be a prompt name.',
+      );
+    const args = params.arguments;
+    if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args)))
+      throw new McpError(RPC.invalidParams, 'mcp_invalid_params', 'params.arguments must be an object.');
+    const type = kind === 'resources' ? 'mcp.resource_read' : 'mcp.prompt_got';
+    const resource = `/mcp/${s.name}/${kind}/${id.slice(0, 512)}`;
+    const event = (outcome: AuditEvent['outcome'], data: Record<string, unknown>, reason?: string) =>
+      record(
+        {
+          type,
+          outcome,
+          actor: {
+            identityId: caller.claims.sub,
+            authMethodId: caller.claims.am,
+            ...(caller.claims.jti ? { tokenId: caller.claims.jti } : {}),
+          },
+          resource,
+          ...(reason ? { reason } : {}),
+          data: {
+            server: s.name,
+            clientId: caller.claims.client_id ?? null,
+            actingFor: actorChain(caller.claims.act),
+            ...(args ? { argumentsHash: sha256Base64Url(canonicalJson(args)) } : {}),
+            ...data,
+          },
+        },
+        caller.ctx,
+      );
+    const path = kind === 'resources' ? resourcePath(id) : id;
+    if (path === null)
+      throw new McpError(
+        RPC.invalidParams,
+        'mcp_invalid_params',
+        'params.uri must be an absolute URI without ".", ".." or empty segments.',
+      );
+    const decision = await deps.access.authorize(caller.principal, 'read', itemResource(s.name, kind, path), {
+      sourceIp: caller.ctx.sourceIp,
+    });
+    if (!decision.allowed) {
+      event('denied', { decision: 'deny', stage: 'roles', reason: decision.reason }, 'mcp_denied');
+      throw new McpError(
+        RPC.denied,
+        'mcp_denied',
+        `No role allows this caller to read this ${kind.slice(0, -1)}.`,
+        200,
+        {
+          rule: null,
+          stage: 'roles',
+          reason: decision.reason,
+        },
+      );
+    }
+    const forwarded = kind === 'resources' ? { uri: id } : { name: id, ...(args ? { arguments: args } : {}) };
+    try {
+      const result = await pool.request(s, await credentialFor(s, caller), method, forwarded);
+      event('success', {
+        decision: 'allow',
+        roleRule: decision.rule?.id ?? null,
+        upstreamStatus: 'ok',
+        latencyMs: Math.round((performance.now() - started) * 100) / 100,
+      });
+      return result;
+    } catch (error) {
+      const e =
+        error instanceof McpError
+          ? error
+          : new McpError(RPC.upstream, 'upstream_failed', 'Upstream failure.', 502);
+      event('failure', { decision: 'allow', upstreamStatus: e.code }, e.code);
+      throw e;
+    }
+  }
+
   return {
     add,
     update: setPolicy,
@@ -733,6 +907,8 @@ export function createMcpService(deps: {
     approveTools,
     listTools,
     callTool,
+    listItems,
+    getItem,
     /** The gateway URL of a server: the audience its callers' tokens must carry. */
     resourceOf: (name: string) => `${deps.issuer}/mcp/${name}`,
     /** An upstream said its catalogue changed: refetch before the next call. */
