@@ -529,6 +529,37 @@ describe('MCP gateway, bad input', () => {
     expect(denied.data.argumentsHash).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(JSON.stringify(items)).not.toContain('eve@evil.test');
   });
+
+  it('counts calls per server, tool and outcome in the metrics, with their time', async () => {
+    const agent = await modernDriver(await tokenFor(agents.full));
+    expect(await agent.call('echo', { text: 'counted' })).toEqual({ text: 'counted' });
+    expect((await agent.call('send_email', { to: 'x@evil.test', body: 'x' })).error?.data.code).toBe(
+      'mcp_denied',
+    );
+    const unknown = await modernPost(await tokenFor(agents.full), {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'no_such_tool_xyz', arguments: {} },
+    });
+    expect(unknown.body.error.data.code).toBe('mcp_unknown_tool');
+    const r = await s.call('GET', '/metrics', { token: s.adminToken });
+    const text = String(r.body);
+    const count = (tool: string, outcome: string) =>
+      Number(
+        new RegExp(
+          `tessera_mcp_tool_calls_total\\{server="${NAME}",tool="${tool}",outcome="${outcome}"\\} (\\d+)`,
+        ).exec(text)?.[1] ?? 0,
+      );
+    expect(count('echo', 'success')).toBeGreaterThan(0);
+    expect(count('send_email', 'denied')).toBeGreaterThan(0);
+    expect(text).toMatch(
+      new RegExp(`tessera_mcp_tool_call_duration_seconds_count\\{server="${NAME}",tool="echo"\\} [1-9]`),
+    );
+    // A name that is no pinned tool never becomes a label value.
+    expect(text).not.toContain('no_such_tool_xyz');
+    expect(count('other', 'denied')).toBeGreaterThan(0);
+  });
 });
 
 describe('MCP gateway, high-impact tools (approvals capability)', () => {

@@ -99,6 +99,14 @@ export function createMcpService(deps: {
   approvals: ApprovalsPort | null;
   issuer: string;
   onAuditError: (error: unknown) => void;
+  /** Metrics per server and tool: each call's outcome, and its time at the gateway when it ran. */
+  onCall?: (call: {
+    server: string;
+    /** Null for a name that is not a pinned tool (no unbounded label values). */
+    tool: string | null;
+    outcome: AuditEvent['outcome'];
+    seconds: number | null;
+  }) => void;
 }) {
   const { uow, clock, credentials, pool } = deps;
   const servers = new Map<string, { record: McpServerRecord | null; atMs: number }>();
@@ -518,6 +526,12 @@ export function createMcpService(deps: {
     data: Record<string, unknown>,
     reason?: string,
   ) {
+    deps.onCall?.({
+      server: s.name,
+      tool: Object.hasOwn(s.pinned, tool) ? tool : null,
+      outcome,
+      seconds: typeof data.latencyMs === 'number' ? data.latencyMs / 1000 : null,
+    });
     const trace = caller.traceparent
       ? /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/.exec(caller.traceparent)
       : null;
