@@ -288,6 +288,7 @@ export interface McpServer {
         delegated?: boolean;
         callers?: string[];
         after?: string[];
+        afterWithinSeconds?: number;
         rate?: {
           max: number;
           windowSeconds: number;
@@ -2338,6 +2339,7 @@ export interface PostV1McpServersRequest {
         delegated?: boolean;
         callers?: string[];
         after?: string[];
+        afterWithinSeconds?: number;
         rate?: {
           max: number;
           windowSeconds: number;
@@ -2399,6 +2401,7 @@ export interface PatchV1McpServersByNameRequest {
         delegated?: boolean;
         callers?: string[];
         after?: string[];
+        afterWithinSeconds?: number;
         rate?: {
           max: number;
           windowSeconds: number;

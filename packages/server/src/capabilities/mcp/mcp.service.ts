@@ -116,8 +116,8 @@ export function createMcpService(deps: {
   >();
   const alerted = new Set<string>();
   const identityNames = new Map<string, { name: string; atMs: number }>();
-  /** Labels called per MCP session (sequence rules). */
-  const histories = new Map<string, Set<string>>();
+  /** Labels called per MCP session, with the last time each was (sequence rules). */
+  const histories = new Map<string, Map<string, number>>();
   /** Call instants per caller and tool (rate rules). */
   const calls = new Map<string, number[]>();
   /** Approval requests waiting for a retry of the same call. */
@@ -490,7 +490,7 @@ export function createMcpService(deps: {
       nowMs: clock.nowMs(),
       callerName: await callerName(caller.claims.sub),
       hops: actorChain(caller.claims.act).length,
-      history: histories.get(historyKey(s, caller)) ?? new Set(),
+      history: histories.get(historyKey(s, caller)) ?? new Map(),
       recentCalls: tool ? (calls.get(`${s.name}\u0000${caller.claims.sub}\u0000${tool}`) ?? []) : [],
     };
   }
@@ -689,10 +689,10 @@ export function createMcpService(deps: {
     let history = histories.get(hkey);
     if (!history) {
       if (histories.size > HISTORY_LIMIT) histories.delete(histories.keys().next().value as string);
-      history = new Set();
+      history = new Map();
       histories.set(hkey, history);
     }
-    for (const label of settings.labels ?? []) history.add(label);
+    for (const label of settings.labels ?? []) history.set(label, ctx.nowMs);
     const rkey = `${s.name}\u0000${caller.claims.sub}\u0000${tool}`;
     const recent = (calls.get(rkey) ?? []).filter((t) => t > ctx.nowMs - 3_600_000).slice(-1000);
     recent.push(ctx.nowMs);
