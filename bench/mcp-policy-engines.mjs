@@ -6,39 +6,10 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { decideToolCall } from '../packages/server/dist/capabilities/mcp/mcp.policy.js';
 import { parseArgs } from './lib/args.mjs';
+import { benchPolicy } from './lib/mcp-bench-policy.mjs';
 
 const N = Number(parseArgs().n ?? 20_000);
-const policy = {
-  rules: [
-    {
-      id: 'echo',
-      tool: 'echo',
-      effect: 'allow',
-      when: {
-        args: [
-          { arg: 'text', op: 'glob', value: 'hello*' },
-          { arg: 'n', op: '<=', value: 1_000_000_000 },
-        ],
-        rate: { max: 1_000_000, windowSeconds: 60 },
-      },
-    },
-    {
-      id: 'reports',
-      tool: 'read_report',
-      effect: 'allow',
-      when: { args: [{ arg: 'path', op: 'under', value: '/srv/**' }] },
-    },
-    { id: 'mail', tool: 'send_email', effect: 'allow' },
-    {
-      id: 'no-exfiltration',
-      tool: 'label:external-send',
-      effect: 'deny',
-      when: { after: ['sensitive-read'] },
-    },
-    { id: 'no-echo-after-read', tool: 'echo', effect: 'deny', when: { after: ['sensitive-read'] } },
-  ],
-  tools: { read_report: { labels: ['sensitive-read'] }, send_email: { labels: ['external-send'] } },
-};
+const policy = benchPolicy;
 const text = `
 @id("echo") permit(principal, action == Action::"call", resource == Tool::"echo")
   when { context.args.text like "hello*" && context.args.n <= 1000000000 && context.recentCalls < 1000000 };

@@ -5,6 +5,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { onStop, parseArgs, ready } from '../lib/args.mjs';
+import { benchPolicy } from '../lib/mcp-bench-policy.mjs';
 import { startBenchTessera } from '../lib/tessera-target.mjs';
 
 const args = parseArgs();
@@ -22,37 +23,7 @@ const adminToken = expect(
   200,
   'admin sign-in',
 ).token;
-const policy = {
-  rules: [
-    {
-      id: 'echo',
-      tool: 'echo',
-      effect: 'allow',
-      when: {
-        args: [
-          { arg: 'text', op: 'glob', value: 'hello*' },
-          { arg: 'n', op: '<=', value: 1_000_000_000 },
-        ],
-        rate: { max: 1_000_000, windowSeconds: 60 },
-      },
-    },
-    {
-      id: 'reports',
-      tool: 'read_report',
-      effect: 'allow',
-      when: { args: [{ arg: 'path', op: 'under', value: '/srv/**' }] },
-    },
-    { id: 'mail', tool: 'send_email', effect: 'allow' },
-    {
-      id: 'no-exfiltration',
-      tool: 'label:external-send',
-      effect: 'deny',
-      when: { after: ['sensitive-read'] },
-    },
-    { id: 'no-echo-after-read', tool: 'echo', effect: 'deny', when: { after: ['sensitive-read'] } },
-  ],
-  tools: { read_report: { labels: ['sensitive-read'] }, send_email: { labels: ['external-send'] } },
-};
+const policy = benchPolicy;
 const created = expect(
   await call('POST', '/v1/mcp-servers', {
     token: adminToken,

@@ -290,6 +290,7 @@ export interface McpServer {
         delegated?: boolean;
         callers?: string[];
         after?: string[];
+        afterWithinSeconds?: number;
         rate?: {
           max: number;
           windowSeconds: number;
@@ -2367,6 +2368,7 @@ export interface PostV1McpServersRequest {
         delegated?: boolean;
         callers?: string[];
         after?: string[];
+        afterWithinSeconds?: number;
         rate?: {
           max: number;
           windowSeconds: number;
@@ -2428,6 +2430,7 @@ export interface PatchV1McpServersByNameRequest {
         delegated?: boolean;
         callers?: string[];
         after?: string[];
+        afterWithinSeconds?: number;
         rate?: {
           max: number;
           windowSeconds: number;

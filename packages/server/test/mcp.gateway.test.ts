@@ -257,6 +257,76 @@ describe.each([
   });
 });
 
+describe('MCP gateway, resources and prompts (read per item)', () => {
+  it('lists only what the caller may read and authorises each read and get (official SDK client)', async () => {
+    const c = await createClient(s, `/agents/reader-${suffix}`, { resources: [endpoint] });
+    const reader = { clientId: c.clientId, secret: c.clientSecret! };
+    const role = `mcp-read-${suffix}`;
+    await admin('POST', '/v1/roles', { name: role });
+    for (const path of [`/${NAME}/resources/note/public/*`, `/${NAME}/prompts/greet`])
+      await admin('POST', `/v1/roles/${role}/rules`, { ruleType: 'mcp-tool', path, capabilities: ['read'] });
+    await admin('POST', `/v1/roles/${role}/associations`, { authMethodId: reader.clientId });
+    const client = new Client({ name: 'reader', version: '1' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(endpoint), {
+        requestInit: { headers: { authorization: `Bearer ${await tokenFor(reader)}` } },
+      }),
+    );
+    expect((await client.listResources()).resources.map((r) => r.uri)).toEqual(['note://public/readme']);
+    expect((await client.listPrompts()).prompts.map((p) => p.name)).toEqual(['greet']);
+    const read = await client.readResource({ uri: 'note://public/readme' });
+    expect(read.contents[0]).toMatchObject({ uri: 'note://public/readme', text: 'public note' });
+    await expect(client.readResource({ uri: 'note://secret/salaries' })).rejects.toMatchObject({
+      code: -32001,
+      data: { code: 'mcp_denied', stage: 'roles' },
+    });
+    const got = await client.getPrompt({ name: 'greet', arguments: { who: 'Ada' } });
+    expect(got.messages[0]!.content).toEqual({ type: 'text', text: 'Hello Ada' });
+    await expect(client.getPrompt({ name: 'leak' })).rejects.toMatchObject({ data: { code: 'mcp_denied' } });
+    // A tool grant (`call` on /NAME/*) is not a read grant: the full agent sees no resources.
+    const full = new Client({ name: 'full', version: '1' });
+    await full.connect(
+      new StreamableHTTPClientTransport(new URL(endpoint), {
+        requestInit: { headers: { authorization: `Bearer ${await tokenFor(agents.full)}` } },
+      }),
+    );
+    expect((await full.listResources()).resources).toEqual([]);
+    await full.close();
+    await client.close();
+    // 2026-07-28: Mcp-Name carries the URI and must match it.
+    const token = await tokenFor(reader);
+    const ok = await modernPost(
+      token,
+      { jsonrpc: '2.0', id: 1, method: 'resources/read', params: { uri: 'note://public/readme' } },
+      { 'mcp-name': 'note://public/readme' },
+    );
+    expect(ok.body.result.contents[0].text).toBe('public note');
+    const mismatch = await modernPost(
+      token,
+      { jsonrpc: '2.0', id: 2, method: 'resources/read', params: { uri: 'note://secret/salaries' } },
+      { 'mcp-name': 'note://public/readme' },
+    );
+    expect(mismatch.body.error.data.code).toBe('mcp_header_mismatch');
+    // A dot segment could climb out of what the rule names, however the upstream resolves it.
+    const climb = 'note://public/../secret/salaries';
+    const refused = await modernPost(
+      token,
+      { jsonrpc: '2.0', id: 3, method: 'resources/read', params: { uri: climb } },
+      { 'mcp-name': climb },
+    );
+    expect(refused.body.error.data.code).toBe('mcp_invalid_params');
+    // Each read is audited, the denial with its reason (the audit is written just after the answer).
+    await new Promise((r) => setTimeout(r, 300));
+    const events = await admin('GET', '/v1/audit/events?type=mcp.resource_read&limit=50');
+    const items = events.items ?? events.events ?? events;
+    expect(items.find((e: any) => e.outcome === 'denied')).toMatchObject({
+      resource: `/mcp/${NAME}/resources/note://secret/salaries`,
+      reason: 'mcp_denied',
+    });
+    expect(items.filter((e: any) => e.outcome === 'success').length).toBeGreaterThanOrEqual(2);
+  });
+});
+
 describe('MCP gateway, protected resource', () => {
   it('challenges without a token with RFC 9728 metadata, refuses other audiences', async () => {
     const r = await fetch(endpoint, {
@@ -458,6 +528,37 @@ describe('MCP gateway, bad input', () => {
     expect(denied.data).toMatchObject({ server: NAME, tool: 'send_email', decision: 'deny' });
     expect(denied.data.argumentsHash).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(JSON.stringify(items)).not.toContain('eve@evil.test');
+  });
+
+  it('counts calls per server, tool and outcome in the metrics, with their time', async () => {
+    const agent = await modernDriver(await tokenFor(agents.full));
+    expect(await agent.call('echo', { text: 'counted' })).toEqual({ text: 'counted' });
+    expect((await agent.call('send_email', { to: 'x@evil.test', body: 'x' })).error?.data.code).toBe(
+      'mcp_denied',
+    );
+    const unknown = await modernPost(await tokenFor(agents.full), {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'no_such_tool_xyz', arguments: {} },
+    });
+    expect(unknown.body.error.data.code).toBe('mcp_unknown_tool');
+    const r = await s.call('GET', '/metrics', { token: s.adminToken });
+    const text = String(r.body);
+    const count = (tool: string, outcome: string) =>
+      Number(
+        new RegExp(
+          `tessera_mcp_tool_calls_total\\{server="${NAME}",tool="${tool}",outcome="${outcome}"\\} (\\d+)`,
+        ).exec(text)?.[1] ?? 0,
+      );
+    expect(count('echo', 'success')).toBeGreaterThan(0);
+    expect(count('send_email', 'denied')).toBeGreaterThan(0);
+    expect(text).toMatch(
+      new RegExp(`tessera_mcp_tool_call_duration_seconds_count\\{server="${NAME}",tool="echo"\\} [1-9]`),
+    );
+    // A name that is no pinned tool never becomes a label value.
+    expect(text).not.toContain('no_such_tool_xyz');
+    expect(count('other', 'denied')).toBeGreaterThan(0);
   });
 });
 

@@ -361,11 +361,15 @@ export function mcpDoor(
           );
         }
         case 'resources/list':
-          return done({ resources: [] });
         case 'resources/templates/list':
-          return done({ resourceTemplates: [] });
         case 'prompts/list':
-          return done({ prompts: [] });
+          return done({
+            ...(await mcp.listItems(name, caller, method, params.cursor)),
+            ...(modern ? { cacheScope: 'private' } : {}),
+          });
+        case 'resources/read':
+        case 'prompts/get':
+          return done(await mcp.getItem(name, caller, method, params));
         default:
           return reply.status(200).send(
             rpcError(id, RPC.methodNotFound, `Method not found: ${method.slice(0, 64)}`, {

@@ -50,7 +50,30 @@ export function createMcpModule(
         { requestId: 'mcp-gateway', sourceIp: '127.0.0.1', userAgent: null, actor: null },
       ),
   });
+  // Metrics per server and tool (issue 15). Label values are the servers and pinned tools seen,
+  // bounded: past the bound, and for any name that is not a pinned tool, the value is `other`.
+  const serverNames = new Set<string>();
+  const toolNames = new Set<string>();
+  const calls = platform.metrics.registry.counter({
+    name: 'tessera_mcp_tool_calls_total',
+    help: 'MCP gateway tools/call requests by server, tool and outcome (success, denied, failure).',
+    labels: { server: serverNames, tool: toolNames, outcome: ['success', 'denied', 'failure'] },
+  });
+  const durations = platform.metrics.registry.histogram({
+    name: 'tessera_mcp_tool_call_duration_seconds',
+    help: 'Time of an allowed tools/call at the gateway, the upstream round trip included.',
+    labels: { server: serverNames, tool: toolNames },
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  });
+  const onCall = (c: { server: string; tool: string | null; outcome: string; seconds: number | null }) => {
+    if (serverNames.size < 200) serverNames.add(c.server);
+    if (c.tool !== null && toolNames.size < 1000) toolNames.add(c.tool);
+    const labels = { server: c.server, tool: c.tool ?? 'other' };
+    calls.inc({ ...labels, outcome: c.outcome });
+    if (c.seconds !== null) durations.observe(labels, c.seconds);
+  };
   mcp = createMcpService({
+    onCall,
     uow,
     clock,
     credentials,

@@ -192,3 +192,41 @@ describe('compareCatalogue', () => {
     ]);
   });
 });
+
+describe('sequence rules with a time window ("what it read a minute ago")', () => {
+  const windowed: ServerPolicy = {
+    rules: [
+      { id: 'mail', tool: 'send_email', effect: 'allow' },
+      {
+        id: 'cool-down',
+        tool: 'label:external-send',
+        effect: 'deny',
+        when: { after: ['sensitive-read'], afterWithinSeconds: 60 },
+      },
+    ],
+    tools: { send_email: { labels: ['external-send'] } },
+  };
+  const now = Date.UTC(2026, 0, 5, 10);
+  const mail = { to: 'bob@example.com' };
+
+  it('denies within the window after the label, allows once it has passed', () => {
+    const recent = ctx({ nowMs: now, history: new Map([['sensitive-read', now - 30_000]]) });
+    expect(decideToolCall(windowed, 'send_email', mail, recent)).toMatchObject({
+      allowed: false,
+      rule: 'cool-down',
+      condition: 'after sensitive-read within 60s',
+    });
+    const old = ctx({ nowMs: now, history: new Map([['sensitive-read', now - 61_000]]) });
+    expect(decideToolCall(windowed, 'send_email', mail, old).allowed).toBe(true);
+    expect(decideToolCall(windowed, 'send_email', mail, ctx({ nowMs: now })).allowed).toBe(true);
+  });
+
+  it('refuses a window without a label to follow', () => {
+    expect(
+      policyProblem({
+        rules: [{ id: 'x', tool: '*', effect: 'deny', when: { afterWithinSeconds: 60 } }],
+        tools: {},
+      }),
+    ).toMatch(/afterWithinSeconds needs after/);
+  });
+});

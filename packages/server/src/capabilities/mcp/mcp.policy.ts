@@ -40,6 +40,8 @@ export interface RuleWhen {
   callers?: readonly string[];
   /** One of these labels was called before in this session (a sequence rule). */
   after?: readonly string[];
+  /** With `after`: only if that label was called within this many seconds ("a minute ago"). */
+  afterWithinSeconds?: number;
   /** At most `max` calls of this tool by this caller in `windowSeconds`. */
   rate?: { max: number; windowSeconds: number };
   /** A UTC hour window `[fromHour, toHour)`. */
@@ -74,7 +76,7 @@ export interface CallContext {
   /** Depth of the `act` chain (0 when the caller acts for itself). */
   hops: number;
   /** Labels called before in this session. */
-  history: ReadonlySet<string>;
+  history: ReadonlySet<string> | ReadonlyMap<string, number>;
   /** Times (ms) of this caller's earlier calls of this tool, any order. */
   recentCalls: readonly number[];
 }
@@ -187,7 +189,16 @@ export function failedCondition(
     const { fromHour, toHour } = when.hours;
     if (!(fromHour < toHour ? h >= fromHour && h < toHour : h >= fromHour || h < toHour)) return 'hours';
   }
-  if (when.after && !when.after.some((l) => ctx.history.has(l))) return `after ${when.after.join(',')}`;
+  if (when.after) {
+    const within = when.afterWithinSeconds;
+    const since = within === undefined ? null : ctx.nowMs - within * 1000;
+    const h = ctx.history;
+    // A Map holds the last time each label was called; a plain set (no times) is "at some point".
+    const recent = (l: string) =>
+      since === null || (h instanceof Map ? (h.get(l) ?? Number.NEGATIVE_INFINITY) >= since : false);
+    if (!when.after.some((l) => h.has(l) && recent(l)))
+      return `after ${when.after.join(',')}${within === undefined ? '' : ` within ${within}s`}`;
+  }
   if (when.args)
     for (const c of when.args)
       if (!argHolds(c, args))
@@ -271,7 +282,10 @@ export function toolVisible(policy: ServerPolicy, tool: string, ctx: CallContext
 function describeWhen(when: RuleWhen | undefined): string | null {
   if (!when) return null;
   const parts: string[] = [];
-  if (when.after) parts.push(`after ${when.after.join(',')}`);
+  if (when.after)
+    parts.push(
+      `after ${when.after.join(',')}${when.afterWithinSeconds === undefined ? '' : ` within ${when.afterWithinSeconds}s`}`,
+    );
   for (const c of when.args ?? [])
     parts.push(`args.${c.arg} ${c.op}${c.value !== undefined ? ` ${JSON.stringify(c.value)}` : ''}`);
   for (const key of ['callers', 'delegated', 'maxHops', 'rate', 'hours'] as const)
@@ -293,6 +307,8 @@ export function policyProblem(policy: ServerPolicy): string | null {
       if (['in', 'not-in'].includes(c.op) && !Array.isArray(c.value))
         return `Rule ${rule.id}: ${c.arg} ${c.op} needs a list.`;
     }
+    if (rule.when?.afterWithinSeconds !== undefined && !rule.when.after?.length)
+      return `Rule ${rule.id}: afterWithinSeconds needs after.`;
     const h = rule.when?.hours;
     if (h && (h.fromHour < 0 || h.fromHour > 23 || h.toHour < 1 || h.toHour > 24 || h.fromHour === h.toHour))
       return `Rule ${rule.id}: hours must be 0–23 → 1–24 and differ.`;

@@ -69,6 +69,7 @@ const PolicySchema = Type.Object(
                 delegated: Type.Optional(Type.Boolean()),
                 callers: Type.Optional(Type.Array(Short, { maxItems: 50 })),
                 after: Type.Optional(Labels),
+                afterWithinSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
                 rate: Type.Optional(
                   Type.Object(
                     {

@@ -99,6 +99,14 @@ export function createMcpService(deps: {
   approvals: ApprovalsPort | null;
   issuer: string;
   onAuditError: (error: unknown) => void;
+  /** Metrics per server and tool: each call's outcome, and its time at the gateway when it ran. */
+  onCall?: (call: {
+    server: string;
+    /** Null for a name that is not a pinned tool (no unbounded label values). */
+    tool: string | null;
+    outcome: AuditEvent['outcome'];
+    seconds: number | null;
+  }) => void;
 }) {
   const { uow, clock, credentials, pool } = deps;
   const servers = new Map<string, { record: McpServerRecord | null; atMs: number }>();
@@ -108,13 +116,14 @@ export function createMcpService(deps: {
   >();
   const alerted = new Set<string>();
   const identityNames = new Map<string, { name: string; atMs: number }>();
-  /** Labels called per MCP session (sequence rules). */
-  const histories = new Map<string, Set<string>>();
+  /** Labels called per MCP session, with the last time each was (sequence rules). */
+  const histories = new Map<string, Map<string, number>>();
   /** Call instants per caller and tool (rate rules). */
   const calls = new Map<string, number[]>();
   /** Approval requests waiting for a retry of the same call. */
   const pendingApprovals = new Map<string, string>();
   const secretCredentials = new Map<string, UpstreamCredential>();
+  const mintedCredentials = new Map<string, UpstreamCredential>();
 
   // ---------------------------------------------------------------------------------------------
   // Audit: one transaction per burst of calls, off the call's path (ADR 0017).
@@ -145,6 +154,7 @@ export function createMcpService(deps: {
     servers.delete(name);
     catalogues.delete(name);
     secretCredentials.delete(name);
+    for (const k of mintedCredentials.keys()) if (k.startsWith(`${name}\u0000`)) mintedCredentials.delete(k);
     pool.closeServer(name);
   }
 
@@ -343,6 +353,12 @@ export function createMcpService(deps: {
     // Token exchange: the caller stays the subject, the gateway (this server's identity) is the
     // actor, the caller's own delegation chain nested inside (RFC 8693 §4.1).
     const claims = caller?.claims;
+    // One minted token per upstream, subject and delegation chain, reused until it nears expiry
+    // (the pooled connection sends the token it was opened with): no signature per call.
+    const key = `te:${claims?.sub ?? '-'}:${canonicalJson(claims?.act ?? null)}`;
+    const cacheKey = `${s.name}\u0000${key}`;
+    const hit = mintedCredentials.get(cacheKey);
+    if (hit && clock.nowMs() < hit.renewAtMs) return hit;
     const nowS = Math.floor(clock.nowMs() / 1000);
     const ttl = Math.max(30, Math.min(MINTED_TTL_SECONDS, claims ? claims.exp - nowS : MINTED_TTL_SECONDS));
     const method = {
@@ -365,11 +381,15 @@ export function createMcpService(deps: {
         ...(auth.scope ? { scope: auth.scope.split(' ') } : {}),
       },
     );
-    return {
+    const credential = {
       headers: { authorization: `Bearer ${issued.token}` },
-      key: `te:${claims?.sub ?? '-'}:${canonicalJson(claims?.act ?? null)}`,
-      renewAtMs: issued.expiresAtMs - 60_000,
+      key,
+      // A caller's token may outlive a short minted one: renew at least 30 s before it expires.
+      renewAtMs: Math.max(clock.nowMs() + 1000, issued.expiresAtMs - Math.min(60_000, (ttl * 1000) / 2)),
     };
+    if (mintedCredentials.size >= HISTORY_LIMIT) mintedCredentials.clear();
+    mintedCredentials.set(cacheKey, credential);
+    return credential;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -470,7 +490,7 @@ export function createMcpService(deps: {
       nowMs: clock.nowMs(),
       callerName: await callerName(caller.claims.sub),
       hops: actorChain(caller.claims.act).length,
-      history: histories.get(historyKey(s, caller)) ?? new Set(),
+      history: histories.get(historyKey(s, caller)) ?? new Map(),
       recentCalls: tool ? (calls.get(`${s.name}\u0000${caller.claims.sub}\u0000${tool}`) ?? []) : [],
     };
   }
@@ -506,6 +526,12 @@ export function createMcpService(deps: {
     data: Record<string, unknown>,
     reason?: string,
   ) {
+    deps.onCall?.({
+      server: s.name,
+      tool: Object.hasOwn(s.pinned, tool) ? tool : null,
+      outcome,
+      seconds: typeof data.latencyMs === 'number' ? data.latencyMs / 1000 : null,
+    });
     const trace = caller.traceparent
       ? /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/.exec(caller.traceparent)
       : null;
@@ -667,10 +693,10 @@ export function createMcpService(deps: {
     let history = histories.get(hkey);
     if (!history) {
       if (histories.size > HISTORY_LIMIT) histories.delete(histories.keys().next().value as string);
-      history = new Set();
+      history = new Map();
       histories.set(hkey, history);
     }
-    for (const label of settings.labels ?? []) history.add(label);
+    for (const label of settings.labels ?? []) history.set(label, ctx.nowMs);
     const rkey = `${s.name}\u0000${caller.claims.sub}\u0000${tool}`;
     const recent = (calls.get(rkey) ?? []).filter((t) => t > ctx.nowMs - 3_600_000).slice(-1000);
     recent.push(ctx.nowMs);
@@ -715,6 +741,180 @@ export function createMcpService(deps: {
     }
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // Resources and prompts (ADR 0028): `read` on `mcp-tool:/<server>/resources/<uri>` and
+  // `mcp-tool:/<server>/prompts/<name>` in the roles model, decided per item for the lists and
+  // per request for resources/read and prompts/get. A tool grant (`call`) does not reach them.
+
+  const LISTS = {
+    'resources/list': { field: 'resources', key: 'uri', kind: 'resources' },
+    'resources/templates/list': { field: 'resourceTemplates', key: 'uriTemplate', kind: 'resources' },
+    'prompts/list': { field: 'prompts', key: 'name', kind: 'prompts' },
+  } as const;
+  type ListMethod = keyof typeof LISTS;
+
+  const itemResource = (server: string, kind: 'resources' | 'prompts', name: string) => ({
+    type: 'mcp-tool' as const,
+    path: `/${server}/${kind}/${name}`,
+  });
+
+  /**
+   * A resource URI as a rule path: `note://public/readme` → `note/public/readme`, `file:///srv/a`
+   * → `file/srv/a` (the scheme, then the rest without its leading slashes; rule paths hold no empty
+   * segment). Null for a URI with a `.`, `..` or empty segment: a rule on `…/public/*` must not
+   * reach `public/../secret` however the upstream resolves it.
+   */
+  function resourcePath(uri: string): string | null {
+    const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/*(.+)$/s.exec(uri);
+    if (!m) return null;
+    if (
+      m[2]!
+        .split('/')
+        .some((seg, i, all) => seg === '.' || seg === '..' || (seg === '' && i < all.length - 1))
+    )
+      return null;
+    return `${m[1]!.toLowerCase()}/${m[2]}`;
+  }
+
+  /** A resource or prompt list as this caller may see it: the upstream's page, item by item. */
+  async function listItems(name: string, caller: Caller, method: ListMethod, cursor: unknown) {
+    const s = await server(name);
+    const { field, key, kind } = LISTS[method];
+    let result: Record<string, unknown>;
+    try {
+      result = await pool.request(
+        s,
+        await credentialFor(s, caller),
+        method,
+        typeof cursor === 'string' ? { cursor } : {},
+      );
+    } catch (error) {
+      // An upstream without resources or prompts has none to show.
+      if (error instanceof McpError && error.rpcCode === RPC.methodNotFound) return { [field]: [] };
+      throw error;
+    }
+    const items = result[field];
+    if (!Array.isArray(items))
+      throw new McpError(
+        RPC.upstream,
+        'upstream_failed',
+        'The upstream MCP server failed or answered garbage.',
+        502,
+        {
+          cause: `${method} without a ${field} array`,
+        },
+      );
+    const out: unknown[] = [];
+    for (const item of items as Record<string, unknown>[]) {
+      const id = item?.[key];
+      if (typeof id !== 'string' || id.length > 2048) continue;
+      const path = kind === 'resources' ? resourcePath(id) : id;
+      if (path === null) continue;
+      const decision = await deps.access.authorize(
+        caller.principal,
+        'read',
+        itemResource(s.name, kind, path),
+        {
+          sourceIp: caller.ctx.sourceIp,
+        },
+      );
+      if (decision.allowed) out.push(item);
+    }
+    return {
+      [field]: out,
+      ...(typeof result.nextCursor === 'string' ? { nextCursor: result.nextCursor } : {}),
+    };
+  }
+
+  /** resources/read or prompts/get: authorised for this item, audited, then passed upstream. */
+  async function getItem(
+    name: string,
+    caller: Caller,
+    method: 'resources/read' | 'prompts/get',
+    params: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    const started = performance.now();
+    const s = await server(name);
+    const kind = method === 'resources/read' ? 'resources' : 'prompts';
+    const id = kind === 'resources' ? params.uri : params.name;
+    const limit = kind === 'resources' ? 2048 : 128;
+    if (typeof id !== 'string' || id.length === 0 || id.length > limit)
+      throw new McpError(
+        RPC.invalidParams,
+        'mcp_invalid_params',
+        kind === 'resources' ? 'params.uri must be a resource URI.' : 'params.name must be a prompt name.',
+      );
+    const args = params.arguments;
+    if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args)))
+      throw new McpError(RPC.invalidParams, 'mcp_invalid_params', 'params.arguments must be an object.');
+    const type = kind === 'resources' ? 'mcp.resource_read' : 'mcp.prompt_got';
+    const resource = `/mcp/${s.name}/${kind}/${id.slice(0, 512)}`;
+    const event = (outcome: AuditEvent['outcome'], data: Record<string, unknown>, reason?: string) =>
+      record(
+        {
+          type,
+          outcome,
+          actor: {
+            identityId: caller.claims.sub,
+            authMethodId: caller.claims.am,
+            ...(caller.claims.jti ? { tokenId: caller.claims.jti } : {}),
+          },
+          resource,
+          ...(reason ? { reason } : {}),
+          data: {
+            server: s.name,
+            clientId: caller.claims.client_id ?? null,
+            actingFor: actorChain(caller.claims.act),
+            ...(args ? { argumentsHash: sha256Base64Url(canonicalJson(args)) } : {}),
+            ...data,
+          },
+        },
+        caller.ctx,
+      );
+    const path = kind === 'resources' ? resourcePath(id) : id;
+    if (path === null)
+      throw new McpError(
+        RPC.invalidParams,
+        'mcp_invalid_params',
+        'params.uri must be an absolute URI without ".", ".." or empty segments.',
+      );
+    const decision = await deps.access.authorize(caller.principal, 'read', itemResource(s.name, kind, path), {
+      sourceIp: caller.ctx.sourceIp,
+    });
+    if (!decision.allowed) {
+      event('denied', { decision: 'deny', stage: 'roles', reason: decision.reason }, 'mcp_denied');
+      throw new McpError(
+        RPC.denied,
+        'mcp_denied',
+        `No role allows this caller to read this ${kind.slice(0, -1)}.`,
+        200,
+        {
+          rule: null,
+          stage: 'roles',
+          reason: decision.reason,
+        },
+      );
+    }
+    const forwarded = kind === 'resources' ? { uri: id } : { name: id, ...(args ? { arguments: args } : {}) };
+    try {
+      const result = await pool.request(s, await credentialFor(s, caller), method, forwarded);
+      event('success', {
+        decision: 'allow',
+        roleRule: decision.rule?.id ?? null,
+        upstreamStatus: 'ok',
+        latencyMs: Math.round((performance.now() - started) * 100) / 100,
+      });
+      return result;
+    } catch (error) {
+      const e =
+        error instanceof McpError
+          ? error
+          : new McpError(RPC.upstream, 'upstream_failed', 'Upstream failure.', 502);
+      event('failure', { decision: 'allow', upstreamStatus: e.code }, e.code);
+      throw e;
+    }
+  }
+
   return {
     add,
     update: setPolicy,
@@ -725,6 +925,8 @@ export function createMcpService(deps: {
     approveTools,
     listTools,
     callTool,
+    listItems,
+    getItem,
     /** The gateway URL of a server: the audience its callers' tokens must carry. */
     resourceOf: (name: string) => `${deps.issuer}/mcp/${name}`,
     /** An upstream said its catalogue changed: refetch before the next call. */

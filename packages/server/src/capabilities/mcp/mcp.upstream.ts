@@ -1,14 +1,18 @@
 import { setMaxListeners } from 'node:events';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ResultSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { McpError, type McpServerRecord, RPC, type ToolDefinition } from './mcp.model.js';
 
 /** How long one upstream request may take before the caller gets 504. */
 export const UPSTREAM_TIMEOUT_MS = 30_000;
 /** At most this many pooled upstream clients (per server and upstream credential). */
 const POOL_LIMIT = 500;
+/** An upstream answer larger than this is refused (502). */
+export const UPSTREAM_ANSWER_LIMIT_BYTES = 16 * 1024 * 1024;
 
 const unlimited = new WeakSet<AbortSignal>();
 
@@ -46,6 +50,10 @@ interface Entry {
   key: string;
   server: string;
   client: Client;
+  /** Streamable HTTP only: the SDK transport (its session id and negotiated protocol version). */
+  http: StreamableHTTPClientTransport | null;
+  url: URL | null;
+  headers: Record<string, string>;
   ready: Promise<void>;
   /** Renew the connection (and its minted credential) after this instant. */
   renewAtMs: number;
@@ -106,6 +114,9 @@ export function createUpstreamPool(deps: {
       key,
       server: server.name,
       client,
+      http: transport instanceof StreamableHTTPClientTransport ? transport : null,
+      url: server.url ? new URL(server.url) : null,
+      headers: credential.headers,
       ready: Promise.resolve(),
       renewAtMs: credential.renewAtMs,
       closed: false,
@@ -151,7 +162,13 @@ export function createUpstreamPool(deps: {
         504,
       );
     }
-    if (typeof e?.code === 'number' && e.code > -32100 && e.code < -31000 && e.code !== -32603) {
+    // Invalid request/method/params and the implementation-defined range are the upstream's own
+    // answer; an internal error (-32603) or anything else is a failure.
+    if (
+      typeof e?.code === 'number' &&
+      ((e.code > -32100 && e.code < -31000) || (e.code >= -32602 && e.code <= -32600)) &&
+      e.code !== -32603
+    ) {
       // A JSON-RPC error the upstream answered: passed on as is (its code and message).
       return new McpError(
         e.code,
@@ -172,6 +189,146 @@ export function createUpstreamPool(deps: {
     );
   }
 
+  const agents = {
+    http: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
+    https: new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
+  };
+  let nextId = 1;
+
+  /**
+   * One JSON-RPC request on an HTTP upstream's session, sent on a keep-alive `node:http` agent
+   * instead of the SDK transport's `fetch` (ADR 0028: undici's fetch and its web streams cost
+   * more CPU per call than the rest of the gateway together). The SDK client still owns the
+   * session: `initialize`, the negotiated version, the GET stream that brings
+   * `notifications/tools/list_changed`. The answer may be JSON or an SSE stream (MCP Streamable
+   * HTTP, 2025-06-18 §transports): the response with this request's id is the result; other
+   * messages on the stream (progress, logging) are not the caller's and are dropped.
+   */
+  function post(entry: Entry, method: string, params: Record<string, unknown>, timeoutMs: number) {
+    const id = nextId++;
+    const body = JSON.stringify({ jsonrpc: '2.0', id, method, params });
+    const url = entry.url!;
+    const headers: Record<string, string | number> = {
+      ...entry.headers,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'content-length': Buffer.byteLength(body),
+    };
+    if (entry.http?.sessionId) headers['mcp-session-id'] = entry.http.sessionId;
+    if (entry.http?.protocolVersion) headers['mcp-protocol-version'] = entry.http.protocolVersion;
+    const https = url.protocol === 'https:';
+    return new Promise<Record<string, unknown>>((resolve, reject) => {
+      let settled = false;
+      const settle = (error: unknown, result?: Record<string, unknown>) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (error) reject(error);
+        else resolve(result!);
+      };
+      const garbage = (cause: string) =>
+        new McpError(
+          RPC.upstream,
+          'upstream_failed',
+          'The upstream MCP server failed or answered garbage.',
+          502,
+          {
+            cause: cause.slice(0, 200),
+          },
+        );
+      /** A JSON-RPC message from the upstream: true once it was this request's answer. */
+      const answer = (message: unknown): boolean => {
+        const m = message as { jsonrpc?: unknown; id?: unknown; result?: unknown; error?: unknown };
+        if (!m || typeof m !== 'object' || m.jsonrpc !== '2.0' || m.id !== id) return false;
+        if (m.error && typeof m.error === 'object') {
+          const e = m.error as { code?: unknown; message?: unknown };
+          settle(Object.assign(new Error(String(e.message ?? 'Upstream error.')), { code: e.code }));
+        } else if (m.result && typeof m.result === 'object' && !Array.isArray(m.result))
+          settle(null, m.result as Record<string, unknown>);
+        else settle(garbage('a response without a result object'));
+        return true;
+      };
+      const onResponse = (res: IncomingMessage) => {
+        const status = res.statusCode ?? 0;
+        if (status === 404 && headers['mcp-session-id']) {
+          res.resume();
+          return settle(new SessionGone());
+        }
+        if (status !== 200) {
+          res.resume();
+          return settle(garbage(`HTTP ${status}`));
+        }
+        const sse = (res.headers['content-type'] ?? '').includes('text/event-stream');
+        let size = 0;
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          size += chunk.length;
+          if (size > UPSTREAM_ANSWER_LIMIT_BYTES) {
+            res.destroy();
+            return settle(garbage('the answer is too large'));
+          }
+          text += chunk;
+          if (!sse) return;
+          // SSE: events end with a blank line; `data:` lines of one event join with newlines.
+          let end = text.search(/\r?\n\r?\n/);
+          while (end !== -1 && !settled) {
+            const event = text.slice(0, end);
+            text = text.slice(end).replace(/^\r?\n\r?\n/, '');
+            const data = event
+              .split(/\r?\n/)
+              .filter((l) => l.startsWith('data:'))
+              .map((l) => l.slice(l.startsWith('data: ') ? 6 : 5))
+              .join('\n');
+            if (data) {
+              try {
+                if (answer(JSON.parse(data))) {
+                  // The upstream ends the stream after its answer; one that does not is cut.
+                  setTimeout(() => res.destroy(), 5000).unref();
+                }
+              } catch {
+                return settle(garbage('an SSE event that is not JSON'));
+              }
+            }
+            end = text.search(/\r?\n\r?\n/);
+          }
+        });
+        res.on('end', () => {
+          if (settled) return;
+          if (sse) return settle(garbage('the SSE stream ended without an answer'));
+          try {
+            if (!answer(JSON.parse(text))) settle(garbage('not the JSON-RPC answer to the request'));
+          } catch {
+            settle(garbage('the answer is not JSON'));
+          }
+        });
+        res.on('error', (error) => settle(garbage(String(error.message))));
+      };
+      const req = (https ? httpsRequest : httpRequest)(
+        url,
+        { method: 'POST', headers, agent: https ? agents.https : agents.http },
+        onResponse,
+      );
+      const timer = setTimeout(() => {
+        settle(
+          new McpError(
+            RPC.upstream,
+            'upstream_timeout',
+            'The upstream MCP server did not answer in time.',
+            504,
+          ),
+        );
+        req.destroy();
+        // Tell the upstream to stop working on it (MCP base protocol, cancellation).
+        entry.client
+          .notification({ method: 'notifications/cancelled', params: { requestId: id, reason: 'timeout' } })
+          .catch(() => {});
+      }, timeoutMs);
+      req.on('error', (error) => settle(garbage(String(error.message))));
+      req.end(body);
+    });
+  }
+
   async function run<T>(
     server: McpServerRecord,
     credential: UpstreamCredential,
@@ -186,29 +343,72 @@ export function createUpstreamPool(deps: {
     }
   }
 
+  /**
+   * One request to the upstream: the lean HTTP path on a Streamable HTTP upstream (a session the
+   * upstream forgot is opened again once), the SDK client on a stdio one.
+   */
+  async function request(
+    server: McpServerRecord,
+    credential: UpstreamCredential,
+    method: string,
+    params: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    const timeoutMs = server.timeoutMs || timeout;
+    if (server.transport === 'stdio')
+      return run(server, credential, (client) =>
+        client.request({ method, params }, ResultSchema, { timeout: timeoutMs }),
+      );
+    for (let attempt = 0; ; attempt++) {
+      const entry = open(server, credential);
+      try {
+        await entry.ready;
+        return await post(entry, method, params, timeoutMs);
+      } catch (error) {
+        if (error instanceof SessionGone && attempt === 0) {
+          drop(entry);
+          continue;
+        }
+        throw failure(
+          entry,
+          error instanceof SessionGone ? new Error('the upstream forgot the session') : error,
+        );
+      }
+    }
+  }
+
   return {
     async listTools(server: McpServerRecord, credential: UpstreamCredential): Promise<ToolDefinition[]> {
-      return run(server, credential, async (client) => {
-        const tools: ToolDefinition[] = [];
-        let cursor: string | undefined;
-        for (let page = 0; page < 50; page++) {
-          const result = await client.listTools(cursor ? { cursor } : {}, {
-            timeout: server.timeoutMs || timeout,
+      const tools: ToolDefinition[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 50; page++) {
+        const result = await request(server, credential, 'tools/list', cursor ? { cursor } : {});
+        if (!Array.isArray(result.tools))
+          throw new McpError(
+            RPC.upstream,
+            'upstream_failed',
+            'The upstream MCP server failed or answered garbage.',
+            502,
+            {
+              cause: 'tools/list without a tools array',
+            },
+          );
+        for (const t of result.tools as Record<string, unknown>[]) {
+          if (!t || typeof t.name !== 'string' || typeof t.inputSchema !== 'object' || t.inputSchema === null)
+            continue;
+          tools.push({
+            name: t.name,
+            ...(t.title !== undefined ? { title: t.title as string } : {}),
+            ...(t.description !== undefined ? { description: t.description as string } : {}),
+            inputSchema: t.inputSchema as ToolDefinition['inputSchema'],
+            ...(t.annotations !== undefined
+              ? { annotations: t.annotations as ToolDefinition['annotations'] }
+              : {}),
           });
-          for (const t of result.tools) {
-            tools.push({
-              name: t.name,
-              ...(t.title !== undefined ? { title: t.title } : {}),
-              ...(t.description !== undefined ? { description: t.description } : {}),
-              inputSchema: t.inputSchema,
-              ...(t.annotations !== undefined ? { annotations: t.annotations } : {}),
-            });
-          }
-          cursor = result.nextCursor;
-          if (!cursor) break;
         }
-        return tools;
-      });
+        cursor = typeof result.nextCursor === 'string' ? result.nextCursor : undefined;
+        if (!cursor) break;
+      }
+      return tools;
     },
     async callTool(
       server: McpServerRecord,
@@ -216,15 +416,21 @@ export function createUpstreamPool(deps: {
       name: string,
       args: Record<string, unknown>,
     ): Promise<Record<string, unknown>> {
-      return run(
-        server,
-        credential,
-        (client) =>
-          client.callTool({ name, arguments: args }, undefined, {
-            timeout: server.timeoutMs || timeout,
-          }) as Promise<Record<string, unknown>>,
-      );
+      const result = await request(server, credential, 'tools/call', { name, arguments: args });
+      if (result.content !== undefined && !Array.isArray(result.content))
+        throw new McpError(
+          RPC.upstream,
+          'upstream_failed',
+          'The upstream MCP server failed or answered garbage.',
+          502,
+          {
+            cause: 'tools/call content is not an array',
+          },
+        );
+      return result;
     },
+    /** Any other request (resources/*, prompts/*), answered as the upstream answered it. */
+    request,
     /** Closes every connection of a server (removed, or its address changed). */
     closeServer(name: string) {
       for (const entry of [...pool.values()]) if (entry.server === name) drop(entry);
@@ -232,8 +438,13 @@ export function createUpstreamPool(deps: {
     size: () => pool.size,
     async closeAll() {
       await Promise.all([...pool.values()].map(async (e) => drop(e)));
+      agents.http.destroy();
+      agents.https.destroy();
     },
   };
 }
 
 export type UpstreamPool = ReturnType<typeof createUpstreamPool>;
+
+/** The upstream dropped the session (404 on a request that carried `Mcp-Session-Id`). */
+class SessionGone extends Error {}
