@@ -5,6 +5,8 @@
 // the run so that signing does not load the measured core.
 // Flags: --duration 10 --connections 50 --requests 60000 (prepared per target) --targets a,b
 //        --server-core 0 --load-core 1 --rounds 1
+//        --base-dist DIR: also measure `tessera-oauth-base`, the same target loaded from another
+//        server build (e.g. main's packages/server/dist copied aside): before/after in one run.
 
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
@@ -23,7 +25,10 @@ const requestCount = Number(args.requests ?? 60_000);
 const rounds = Number(args.rounds ?? 1);
 const serverCore = args['server-core'] ?? '0';
 const loadCore = args['load-core'] ?? '1';
-const targets = String(args.targets ?? 'oidc-provider-dpop,tessera-oauth').split(',');
+const baseDist = args['base-dist'] ? String(args['base-dist']) : null;
+const targets = String(
+  args.targets ?? `oidc-provider-dpop,tessera-oauth${baseDist ? ',tessera-oauth-base' : ''}`,
+).split(',');
 
 const b64 = (v) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 function jws(header, payload, key) {
@@ -132,8 +137,9 @@ try {
   for (let round = 0; round < rounds; round++) {
     for (const name of targets) {
       const profileDir = args.profile ? mkdtempSync(join(tmpdir(), 'oauth-prof-')) : null;
-      const target = await startTarget(name, {
+      const target = await startTarget(name === 'tessera-oauth-base' ? 'tessera-oauth' : name, {
         core: serverCore,
+        env: name === 'tessera-oauth-base' ? { TESSERA_BENCH_SERVER_DIST: baseDist } : {},
         args: ['--client-jwk', JSON.stringify(clientJwk)],
         ...(profileDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
       });
@@ -167,7 +173,14 @@ try {
 }
 const med = Object.fromEntries(targets.map((t) => [t, median(results[t].map((r) => r.rps))]));
 console.log(JSON.stringify({ connections, durationSec, rounds, medianRps: med }));
+/** Ratio of medians, and the ratio within each round (paired: same machine state). */
+function ratio(a, b) {
+  if (!med[a] || !med[b]) return;
+  const perRound = results[a].map((r, i) => (results[b][i] ? (r.rps / results[b][i].rps).toFixed(2) : '?'));
+  console.log(`${a} / ${b} = ${(med[a] / med[b]).toFixed(2)}x  [per round: ${perRound.join(', ')}]`);
+}
+ratio('tessera-oauth', 'oidc-provider-dpop');
 if (med['tessera-oauth'] && med['oidc-provider-dpop'])
-  console.log(
-    `tessera-oauth / oidc-provider-dpop = ${(med['tessera-oauth'] / med['oidc-provider-dpop']).toFixed(2)}x (budget >= 2x)`,
-  );
+  console.log('(budget: tessera-oauth >= 2x oidc-provider-dpop)');
+ratio('tessera-oauth-base', 'oidc-provider-dpop');
+ratio('tessera-oauth', 'tessera-oauth-base');

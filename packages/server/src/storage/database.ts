@@ -1,4 +1,6 @@
-import { chmodSync, closeSync, openSync, statSync } from 'node:fs';
+import { chmodSync, close, closeSync, fstat, fsync, open, openSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { promisify } from 'node:util';
 import {
   Kysely,
   type Migration,
@@ -28,6 +30,12 @@ export interface DirectSqlite {
   execute(sql: string, parameters: readonly unknown[]): unknown[];
   /** Whether a transaction is open on the connection. */
   inTransaction(): boolean;
+  /**
+   * File databases only (null for `:memory:`): fsyncs the write-ahead log on libuv's thread pool,
+   * so the unit of work can commit with `synchronous = NORMAL` (no fsync on the event loop) and
+   * still acknowledge nothing before it is on disk (ADR 0031).
+   */
+  walSync: (() => Promise<void>) | null;
 }
 
 export interface Store {
@@ -53,7 +61,48 @@ const NO_OP_STATEMENT = {
   run: () => ({ changes: 0, lastInsertRowid: 0 }),
 } as unknown as SqliteStatement;
 
-function withStatementCache(database: SqliteDatabase) {
+const fsyncAsync = promisify(fsync);
+const openAsync = promisify(open);
+const closeAsync = promisify(close);
+const fstatAsync = promisify(fstat);
+
+/**
+ * `fsync` of `<file>-wal` off the event loop: what `synchronous = FULL` does at the end of every
+ * commit, done by a thread-pool thread instead. The descriptor is opened on first use (the WAL
+ * exists once the connection is in WAL mode and has written) and reopened if the file it names was
+ * unlinked; the directory is fsynced whenever a descriptor is (re)opened, as SQLite does for a file
+ * it created, so the WAL's directory entry is durable too. Callers never overlap (the unit of work
+ * holds the connection until the sync is done).
+ */
+function walSyncer(file: string) {
+  const walPath = `${file}-wal`;
+  let fd: number | null = null;
+  return {
+    async sync() {
+      if (fd !== null && (await fstatAsync(fd)).nlink === 0) {
+        await closeAsync(fd).catch(() => {});
+        fd = null;
+      }
+      if (fd === null) {
+        const opened = await openAsync(walPath, 'r');
+        const dir = await openAsync(dirname(walPath), 'r');
+        try {
+          await fsyncAsync(dir);
+        } finally {
+          await closeAsync(dir);
+        }
+        fd = opened;
+      }
+      await fsyncAsync(fd);
+    },
+    close() {
+      if (fd !== null) closeSync(fd);
+      fd = null;
+    },
+  };
+}
+
+function withStatementCache(database: SqliteDatabase, walSync: (() => Promise<void>) | null) {
   const cache = new Map<string, SqliteStatement>();
   // Separate statements for direct execution: raw mode is a statement's state, and Kysely's reads
   // of the same SQL expect objects.
@@ -61,6 +110,7 @@ function withStatementCache(database: SqliteDatabase) {
   const self = {
     close: () => database.close(),
     inTransaction: () => database.inTransaction,
+    walSync,
     /**
      * A statement that returns no rows is run; one that does is read in full. Rows are read as
      * arrays and shaped into objects here: better-sqlite3 builds objects property by property
@@ -129,10 +179,15 @@ export function openStore(url: string): Store {
     database.pragma('synchronous = FULL');
     database.pragma('busy_timeout = 5000');
     database.pragma('foreign_keys = ON');
-    const cached = withStatementCache(database);
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
     const sqliteFile = file && file !== ':memory:' && !file.startsWith('file:') ? file : null;
-    return { db, dialect: 'sqlite', direct: cached, pgConfig: null, sqliteFile, close: () => db.destroy() };
+    const syncer = sqliteFile ? walSyncer(sqliteFile) : null;
+    const cached = withStatementCache(database, syncer ? () => syncer.sync() : null);
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
+    const close = async () => {
+      await db.destroy();
+      syncer?.close();
+    };
+    return { db, dialect: 'sqlite', direct: cached, pgConfig: null, sqliteFile, close };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const pgConfig: pg.PoolConfig = {

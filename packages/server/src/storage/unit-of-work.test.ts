@@ -255,6 +255,70 @@ describe('group-commit unit of work on a real SQLite file', () => {
     expect(committedCount()).toBe(50);
   });
 
+  it('fsyncs the WAL off the event loop, holding the connection: no answer and no read before it is done (ADR 0031)', async () => {
+    const direct = store.direct!;
+    const walSync = direct.walSync!;
+    expect(walSync).toBeTypeOf('function');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let syncing = 0;
+    direct.walSync = async () => {
+      syncing++;
+      await gate;
+      await walSync();
+    };
+    let settled = false;
+    const write = uow
+      .write((r) => createIdentity(r, 'i-wal'))
+      .then((v) => {
+        settled = true;
+        return v;
+      });
+    for (let i = 0; i < 200 && syncing === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(syncing).toBe(1);
+    // Committed (another connection sees it) but not yet fsynced: nothing settles, no read through
+    // the store sees it, and the event loop is free (these timers run).
+    expect(committedIdentity('i-wal')).toBeDefined();
+    let readDone = false;
+    const read = uow
+      .read((r) => r.identities.get('i-wal'))
+      .then((v) => {
+        readDone = true;
+        return v;
+      });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(settled).toBe(false);
+    expect(readDone).toBe(false);
+    release();
+    expect(await write).toBe('i-wal');
+    expect((await read)?.id).toBe('i-wal');
+    // Every other write on the connection stays FULL.
+    expect(direct.execute('pragma synchronous', [])).toEqual([{ synchronous: 2 }]);
+    direct.walSync = walSync;
+  });
+
+  it('fails a batch closed when its WAL fsync fails, and goes on after', async () => {
+    const direct = store.direct!;
+    const walSync = direct.walSync!;
+    direct.walSync = () => Promise.reject(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+    const results = await Promise.allSettled([
+      uow.write((r) => createIdentity(r, 'i-eio-1')),
+      uow.write((r) => createIdentity(r, 'i-eio-2')),
+    ]);
+    for (const result of results) {
+      expect(result.status).toBe('rejected');
+      const reason = (result as PromiseRejectedResult).reason as TesseraError;
+      expect(reason).toBeInstanceOf(TesseraError);
+      expect(reason.code).toBe('TESSERA_UNAVAILABLE');
+    }
+    expect(commitFailures).toHaveLength(1);
+    direct.walSync = walSync;
+    expect(await uow.write((r) => createIdentity(r, 'i-after-eio'))).toBe('i-after-eio');
+    expect(direct.execute('pragma synchronous', [])).toEqual([{ synchronous: 2 }]);
+  });
+
   it('reads see committed data only', async () => {
     const pending = uow.write((r) => createIdentity(r, 'i-read'));
     // Queued, not yet run: a read now does not see it.

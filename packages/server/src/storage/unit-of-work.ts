@@ -46,6 +46,7 @@ export function createGroupCommitUnitOfWork(
 ): UnitOfWork & { drain(): Promise<void> } {
   const onCommitFailure = options.onCommitFailure ?? (() => {});
   const memory = options.memory;
+  const direct = store.direct;
   let queue: Job[] = [];
   let scheduled = false;
   let running: Promise<void> | null = null;
@@ -118,15 +119,33 @@ export function createGroupCommitUnitOfWork(
     // fails too and would hide the cause: the error thrown inside the transaction wins.
     const attempt = async (savepoints: boolean) => {
       let inner: unknown;
+      const inside = async (trx: Kysely<Database>) => {
+        try {
+          await body(trx, savepoints);
+        } catch (error) {
+          inner = error;
+          throw error;
+        }
+      };
       try {
-        await store.db.transaction().execute(async (trx) => {
-          try {
-            await body(trx, savepoints);
-          } catch (error) {
-            inner = error;
-            throw error;
-          }
-        });
+        if (direct?.walSync) {
+          // SQLite on a file (ADR 0031): the commit writes the WAL without fsync on the event loop,
+          // then the WAL is fsynced on the thread pool while this batch still holds the connection,
+          // so no read and no other batch sees these rows before they are on disk, and no unit
+          // settles before. The event loop serves other requests meanwhile.
+          const walSync = direct.walSync;
+          await store.db.connection().execute(async (conn) => {
+            direct.execute('pragma synchronous = NORMAL', []);
+            try {
+              await conn.transaction().execute(inside);
+            } finally {
+              direct.execute('pragma synchronous = FULL', []);
+            }
+            await walSync();
+          });
+        } else {
+          await store.db.transaction().execute(inside);
+        }
       } catch (error) {
         throw inner ?? error;
       }
