@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, fstatSync, fsync, openSync, statSync } from 'node:fs';
 import {
   Kysely,
   type Migration,
@@ -38,7 +38,66 @@ export interface Store {
   pgConfig: pg.PoolConfig | null;
   /** SQLite on a file: its path (a second, read-only connection can read it under WAL). */
   sqliteFile?: string | null;
+  /**
+   * SQLite on a file: commits whose fsync runs off the event loop (ADR 0032). `begin()` before the
+   * transaction and `end()` after it, both while holding the connection; once it committed,
+   * `sync()` makes it durable (fsync of the WAL on libuv's thread pool). Nothing that commits this
+   * way may be acknowledged before `sync()` resolves.
+   */
+  deferredSync?: DeferredSync | null;
   close(): Promise<void>;
+}
+
+/** See {@link Store.deferredSync}. */
+export interface DeferredSync {
+  begin(): void;
+  end(): void;
+  sync(): Promise<void>;
+  close(): void;
+}
+
+/**
+ * WAL mode with `synchronous = NORMAL` writes a commit's frames to the WAL without an fsync;
+ * fsyncing the WAL afterwards makes those frames, the commit frame included, as durable as
+ * `synchronous = FULL` would have before the commit returned. Checkpoints sync in both modes. The
+ * WAL's descriptor stays open (closing a descriptor would drop the process's POSIX locks on that
+ * file) and is reopened if SQLite replaced the file. Every other transaction on the connection
+ * keeps `FULL`: the setting is switched only around the caller's own transaction.
+ */
+function deferredSync(database: SqliteDatabase, file: string): DeferredSync {
+  const walPath = `${file}-wal`;
+  let fd: number | null = null;
+  let ino = -1;
+  const descriptor = () => {
+    const current = statSync(walPath).ino;
+    if (fd === null || current !== ino) {
+      if (fd !== null) closeSync(fd); // a replaced WAL: SQLite no longer uses the old file
+      fd = openSync(walPath, 'r');
+      ino = fstatSync(fd).ino;
+    }
+    return fd;
+  };
+  return {
+    begin: () => database.pragma('synchronous = NORMAL'),
+    end: () => {
+      if (!database.inTransaction) database.pragma('synchronous = FULL');
+    },
+    sync: () =>
+      new Promise<void>((resolve, reject) => {
+        let target: number;
+        try {
+          target = descriptor();
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        fsync(target, (error) => (error ? reject(error) : resolve()));
+      }),
+    close: () => {
+      if (fd !== null) closeSync(fd);
+      fd = null;
+    },
+  };
 }
 
 /**
@@ -131,7 +190,19 @@ export function openStore(url: string): Store {
     const cached = withStatementCache(database);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
     const sqliteFile = file && file !== ':memory:' && !file.startsWith('file:') ? file : null;
-    return { db, dialect: 'sqlite', direct: cached, pgConfig: null, sqliteFile, close: () => db.destroy() };
+    const deferred = sqliteFile ? deferredSync(database, sqliteFile) : null;
+    return {
+      db,
+      dialect: 'sqlite',
+      direct: cached,
+      pgConfig: null,
+      sqliteFile,
+      deferredSync: deferred,
+      close: async () => {
+        await db.destroy();
+        deferred?.close();
+      },
+    };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const pgConfig: pg.PoolConfig = {

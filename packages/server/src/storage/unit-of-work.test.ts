@@ -262,4 +262,54 @@ describe('group-commit unit of work on a real SQLite file', () => {
     await pending;
     expect((await uow.read((r) => r.identities.get('i-read')))?.id).toBe('i-read');
   });
+
+  it('acknowledges no write before the fsync after its commit (off the event loop), in commit order', async () => {
+    const deferred = store.deferredSync!;
+    const realSync = deferred.sync.bind(deferred);
+    const held: Array<() => void> = [];
+    deferred.sync = () => {
+      const synced = realSync();
+      return new Promise<void>((resolve, reject) => held.push(() => synced.then(resolve, reject)));
+    };
+    const until = async (check: () => boolean) => {
+      while (!check()) await new Promise((r) => setImmediate(r));
+    };
+    const order: string[] = [];
+    const a = uow.write((r) => createIdentity(r, 'i-a')).then((id) => order.push(id));
+    await until(() => held.length === 1);
+    // Committed (another connection sees it), not yet acknowledged: its fsync has not completed.
+    expect(committedIdentity('i-a')).toBeDefined();
+    expect(order).toEqual([]);
+    // The next batch is built and committed while the first one's fsync is pending.
+    const b = uow.write((r) => createIdentity(r, 'i-b')).then((id) => order.push(id));
+    await until(() => held.length === 2);
+    held[1]!();
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(order).toEqual([]); // b's fsync done, but a is not acknowledged yet: b waits for it
+    held[0]!();
+    await Promise.all([a, b]);
+    expect(order).toEqual(['i-a', 'i-b']);
+    // Every other transaction on the connection still commits with synchronous = FULL (2).
+    const { rows } = await sql<{ synchronous: number }>`pragma synchronous`.execute(store.db);
+    expect(rows[0]!.synchronous).toBe(2);
+    expect(commitFailures).toEqual([]);
+  });
+
+  it('fails a batch closed when the fsync after its commit fails', async () => {
+    store.deferredSync!.sync = () => Promise.reject(new Error('EIO: fsync failed'));
+    const effects: string[] = [];
+    const settled = await Promise.allSettled([
+      uow.write(async (r) => {
+        await createIdentity(r, 'i-f1');
+        r.afterCommit(() => effects.push('i-f1'));
+      }),
+      uow.write((r) => createIdentity(r, 'i-f2')),
+    ]);
+    for (const s of settled) {
+      expect(s.status).toBe('rejected');
+      expect((s as PromiseRejectedResult).reason.code).toBe('TESSERA_UNAVAILABLE');
+    }
+    expect(effects).toEqual([]);
+    expect(commitFailures).toHaveLength(1);
+  });
 });

@@ -49,6 +49,10 @@ export function createGroupCommitUnitOfWork(
   let queue: Job[] = [];
   let scheduled = false;
   let running: Promise<void> | null = null;
+  /** SQLite on a file: commits fsynced off the event loop (ADR 0032). */
+  const deferred = store.deferredSync ?? null;
+  /** The last committed batch waiting for its fsync (settles after every earlier one). */
+  let settling: Promise<void> = Promise.resolve();
 
   function schedule() {
     if (scheduled || running) return;
@@ -118,8 +122,8 @@ export function createGroupCommitUnitOfWork(
     // fails too and would hide the cause: the error thrown inside the transaction wins.
     const attempt = async (savepoints: boolean) => {
       let inner: unknown;
-      try {
-        await store.db.transaction().execute(async (trx) => {
+      const run = (db: Kysely<Database>) =>
+        db.transaction().execute(async (trx) => {
           try {
             await body(trx, savepoints);
           } catch (error) {
@@ -127,6 +131,18 @@ export function createGroupCommitUnitOfWork(
             throw error;
           }
         });
+      try {
+        if (deferred) {
+          // Holding the connection, so the relaxed setting covers this transaction and no other.
+          await store.db.connection().execute(async (connection) => {
+            deferred.begin();
+            try {
+              await run(connection);
+            } finally {
+              deferred.end();
+            }
+          });
+        } else await run(store.db);
       } catch (error) {
         throw inner ?? error;
       }
@@ -172,16 +188,45 @@ export function createGroupCommitUnitOfWork(
       for (const job of batch) job.reject(failure);
       return;
     }
-    flushed('committed');
-    for (const job of batch) {
-      const outcome = job.outcome!;
-      if (outcome.ok) {
-        for (const fn of job.afterCommit) fn();
-        job.resolve(outcome.value);
-      } else {
-        job.reject(outcome.error);
+    const settle = () => {
+      flushed('committed');
+      for (const job of batch) {
+        const outcome = job.outcome!;
+        if (outcome.ok) {
+          for (const fn of job.afterCommit) fn();
+          job.resolve(outcome.value);
+        } else {
+          job.reject(outcome.error);
+        }
       }
+    };
+    if (!deferred) {
+      settle();
+      return;
     }
+    // Committed, not yet durable: the fsync runs on the thread pool while the next batch is built
+    // and committed. Batches settle in commit order (the sinks see events in ledger order), each
+    // only after its own fsync; a later fsync covers every earlier frame of the WAL too.
+    const synced = deferred.sync();
+    const previous = settling;
+    settling = (async () => {
+      let syncError: unknown = null;
+      try {
+        await synced;
+      } catch (error) {
+        syncError = error ?? new Error('fsync failed');
+      }
+      await previous;
+      if (syncError === null) {
+        settle();
+        return;
+      }
+      // The commit is in the WAL but the disk refused it: fail closed, acknowledge nothing.
+      onCommitFailure(syncError);
+      flushed('failed');
+      const failure = unavailable('commit_failed', syncError);
+      for (const job of batch) job.reject(job.outcome?.ok === false ? job.outcome.error : failure);
+    })();
   }
 
   return {
@@ -198,9 +243,14 @@ export function createGroupCommitUnitOfWork(
     },
     /** Waits until every queued write has settled (graceful shutdown). */
     async drain() {
-      while (running || scheduled || queue.length > 0) {
+      for (;;) {
         if (running) await running;
-        else await new Promise((r) => setImmediate(r));
+        else if (scheduled || queue.length > 0) await new Promise((r) => setImmediate(r));
+        else {
+          const last = settling;
+          await last;
+          if (last === settling && !running && !scheduled && queue.length === 0) return;
+        }
       }
     },
   };
