@@ -1,12 +1,13 @@
 // UID trees built straight into uid_nodes for the benchmarks (bench/revoke-subtree.mjs,
 // bench/scale.mjs): the row shape of the conformance test.
+import { Worker } from 'node:worker_threads';
 
 /**
- * Child ids of a 10 / 100 / 1,000 / rest fan-out below the root: depth 2..5 (treeLength 5).
- * Ids are 12 characters like real node ids, but contain digits 0/1/8/9, which real ids never do.
+ * The nodes of a subtree below `rootRow`, one at a time (memory stays bounded at any size): a
+ * 10 / 100 / 1,000 / rest fan-out below the root, depth 2..5 (treeLength 5). Ids are 12 characters
+ * like real node ids, but contain digits 0/1/8/9, which real ids never do.
  */
-export function subtreeRows(rootRow, count, tag, nowMs) {
-  const rows = [];
+export function* subtreeNodes(rootRow, count, tag, nowMs) {
   const levels = [10, 100, 1000];
   let parents = [rootRow];
   let made = 1; // the root counts
@@ -22,16 +23,20 @@ export function subtreeRows(rootRow, count, tag, nowMs) {
     };
   };
   for (const width of levels) {
-    if (made >= count) break;
+    if (made >= count) return;
     const level = [];
-    for (let i = 0; i < width && made < count; i++, made++)
-      level.push(make(parents[i % parents.length], made));
-    rows.push(...level);
+    for (let i = 0; i < width && made < count; i++, made++) {
+      const row = make(parents[i % parents.length], made);
+      level.push(row);
+      yield row;
+    }
     parents = level;
   }
-  for (let i = 0; made < count; i++, made++) rows.push(make(parents[i % parents.length], made));
-  return rows;
+  for (let i = 0; made < count; i++, made++) yield make(parents[i % parents.length], made);
 }
+
+/** The same nodes as an array (small trees). */
+export const subtreeRows = (rootRow, count, tag, nowMs) => [...subtreeNodes(rootRow, count, tag, nowMs)];
 
 export async function bulkInsert(db, rows) {
   await db.transaction().execute(async (trx) => {
@@ -40,5 +45,35 @@ export async function bulkInsert(db, rows) {
         .insertInto('uid_nodes')
         .values(rows.slice(i, i + 1000))
         .execute();
+  });
+}
+
+/**
+ * Inserts a large subtree into a SQLite file from a worker thread, on its own connection: one
+ * prepared statement, a transaction per `chunk` rows (the server's writer waits at most one chunk
+ * for the lock), nodes generated as they are written. The server's event loop stays free, so its
+ * keep-alive connections and timers keep running during a 1,000,000-row build. `onProgress(done)`
+ * after each chunk. Resolves with the nodes at `samples` evenly spread positions.
+ */
+export function bulkInsertSqlite(
+  file,
+  rootRow,
+  count,
+  tag,
+  nowMs,
+  { samples = 0, chunk = 20_000, onProgress } = {},
+) {
+  const worker = new Worker(new URL('./uid-tree.worker.mjs', import.meta.url), {
+    workerData: { file, rootRow, count, tag, nowMs, samples, chunk },
+  });
+  return new Promise((resolve, reject) => {
+    worker.on('message', (m) => {
+      if (m.progress !== undefined) onProgress?.(m.progress);
+      else resolve(m.sampled);
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`uid-tree worker exited with ${code}`));
+    });
   });
 }
