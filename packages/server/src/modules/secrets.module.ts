@@ -1,6 +1,11 @@
 import type { SecretCipher } from '../core/secrets/secret-cipher.port.js';
+import { secretConfigKind } from '../core/secrets/secrets.config-kind.js';
 import { createSecretKeysService, type SecretKeysService } from '../core/secrets/secrets.keys.js';
-import { createSecretsService, type SecretsService } from '../core/secrets/secrets.service.js';
+import {
+  createSecretsService,
+  createSecretWrites,
+  type SecretsService,
+} from '../core/secrets/secrets.service.js';
 import { createSecretCipher } from '../crypto/secret-cipher.js';
 import { registerSecretRoutes } from '../http/routes/secrets.routes.js';
 import type { CapabilityModule } from '../platform/module.js';
@@ -21,6 +26,13 @@ export function createSecretsModule(platform: Platform): CapabilityModule<Secret
   const cipher = createSecretCipher(platform.rootKey);
   const secrets = createSecretsService({ uow, clock, cipher, ids: platform.credentials });
   const secretKeys = createSecretKeysService({ uow, clock, cipher });
+  // Identity as code declares static secrets too, their values by reference only (ADR 0030).
+  platform.configKinds.register(
+    secretConfigKind({
+      writes: createSecretWrites({ cipher, clock, ids: platform.credentials }),
+      fingerprint: (value) => platform.credentials.auditRef(value),
+    }),
+  );
   let rewrapping: Promise<unknown> | null = null;
   const rewrapKeys = () => {
     rewrapping ??= secretKeys

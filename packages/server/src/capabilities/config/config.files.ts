@@ -30,6 +30,10 @@ export interface LocatedProblem extends ConfigLocation {
 export interface Declared {
   kind: ConfigKind;
   spec: ConfigSpec;
+  /** The file it was declared in, as the caller named it (secret references are relative to it). */
+  file: string;
+  /** The values behind its secret references, by field (filled by the service; ADR 0030). */
+  values?: Record<string, string>;
   /** Location of a path inside the object (the nearest node that exists). */
   at(path: ConfigPath): ConfigLocation;
 }
@@ -40,7 +44,8 @@ const MAX_FILES = 1000;
 function validatorFor(kinds: readonly ConfigKind[]): (value: unknown) => ErrorObject[] {
   let validate: ValidateFunction | null = null;
   return (value) => {
-    validate ??= new Ajv({ allErrors: true, strict: false }).compile(configFileSchema(kinds));
+    // `verbose` for the failing schema (a secret reference's own message); `data` is never shown.
+    validate ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(configFileSchema(kinds));
     return validate(value) ? [] : (validate.errors ?? []);
   };
 }
@@ -52,6 +57,15 @@ function describe(error: ErrorObject): { path: Array<string | number>; message: 
     .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
   const params = error.params as Record<string, unknown>;
+  if (
+    (error.parentSchema as Record<string, unknown> | undefined)?.['x-tessera-secret-reference'] === true &&
+    error.keyword !== 'additionalProperties'
+  )
+    return {
+      path,
+      message:
+        'must be a reference, {env: NAME} or {file: PATH}: a file never holds a secret value (ADR 0030)',
+    };
   switch (error.keyword) {
     case 'additionalProperties':
       return {
@@ -198,7 +212,7 @@ export function createFileReader(kinds: () => readonly ConfigKind[]) {
         for (const kind of kinds()) {
           const list = (value as Record<string, unknown>)[kind.key] as ConfigSpec[] | undefined;
           list?.forEach((spec, i) => {
-            declared.push({ kind, spec, at: (path) => at([kind.key, i, ...path]) });
+            declared.push({ kind, spec, file: file.path, at: (path) => at([kind.key, i, ...path]) });
           });
         }
       }
