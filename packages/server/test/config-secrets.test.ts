@@ -25,7 +25,7 @@ describe.each(STORES)('identity as code: secret values on %s', (store) => {
     values: Value[],
     extra: Record<string, unknown> = {},
   ) => s.call('POST', '/v1/config/apply', { token: s.adminToken, body: { files: f, values, ...extra } });
-  const valueOf = async (name: string) => {
+  const storedValue = async (name: string) => {
     const r = await s.call('GET', `/v1/secrets/value?name=${encodeURIComponent(name)}`, {
       token: s.adminToken,
     });
@@ -64,8 +64,8 @@ secrets:
     const a = await apply(files(TEXT), VALUES, { planHash: p.body.hash });
     expect(a.status, JSON.stringify(a.body)).toBe(200);
     expect(JSON.stringify(a.body)).not.toContain(DB_PASSWORD);
-    expect(await valueOf('/prod/billing/db-password')).toBe(DB_PASSWORD);
-    expect(await valueOf('/prod/billing/api-token')).toBe(API_TOKEN);
+    expect(await storedValue('/prod/billing/db-password')).toBe(DB_PASSWORD);
+    expect(await storedValue('/prod/billing/api-token')).toBe(API_TOKEN);
 
     const again = await plan(files(TEXT), VALUES);
     expect(again.body.changes).toEqual([]);
@@ -84,9 +84,9 @@ secrets:
     expect(JSON.stringify(p.body)).not.toContain('a-new-password');
     const a = await apply(files(TEXT), rotated, { planHash: p.body.hash });
     expect(a.status, JSON.stringify(a.body)).toBe(200);
-    expect(await valueOf('/prod/billing/db-password')).toBe('a-new-password-0c4d2e');
+    expect(await storedValue('/prod/billing/db-password')).toBe('a-new-password-0c4d2e');
     await apply(files(TEXT), VALUES);
-    expect(await valueOf('/prod/billing/db-password')).toBe(DB_PASSWORD);
+    expect(await storedValue('/prod/billing/db-password')).toBe(DB_PASSWORD);
   });
 
   it('shows a value changed out of band as drift, without showing it', async () => {
@@ -99,7 +99,7 @@ secrets:
     expect(p.body.summary).toEqual({ create: 0, update: 1, delete: 0 });
     expect(JSON.stringify(p.body)).not.toContain('changed-by-hand');
     await apply(files(TEXT), VALUES);
-    expect(await valueOf('/prod/billing/db-password')).toBe(DB_PASSWORD);
+    expect(await storedValue('/prod/billing/db-password')).toBe(DB_PASSWORD);
   });
 
   it('export leaves values out, and planning the export shows no change', async () => {
