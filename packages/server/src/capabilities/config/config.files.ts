@@ -229,7 +229,8 @@ function parseWithPositions(file: ConfigFile): {
 export function createFileReader(kinds: () => readonly ConfigKind[]) {
   let validate: ((value: unknown) => ErrorObject[]) | null = null;
   return function read(files: readonly ConfigFile[]): { declared: Declared[]; problems: LocatedProblem[] } {
-    const check = (validate ??= validatorFor(kinds()));
+    validate ??= validatorFor(kinds());
+    const check = validate;
     const declared: Declared[] = [];
     const problems: LocatedProblem[] = [];
     if (files.length > MAX_FILES) {
