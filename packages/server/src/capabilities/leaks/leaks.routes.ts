@@ -16,6 +16,7 @@ const KINDS = [
   'registration_token',
   'session_token',
   'dynamic_password',
+  'rotated_password',
 ] as const;
 
 const Location = Type.Object(
