@@ -230,7 +230,8 @@ export interface LeakFinding {
     | 'client_secret'
     | 'registration_token'
     | 'session_token'
-    | 'dynamic_password';
+    | 'dynamic_password'
+    | 'rotated_password';
   outcome: 'revoked' | 'already_dead' | 'unknown';
   credentialHash: string;
   identityId: string | null;
@@ -1199,6 +1200,12 @@ export interface PostV1ConfigApplyRequest {
     /** YAML (or JSON) text */
     text: string;
   }[];
+  values?: {
+    /** `env:NAME`, or `file:PATH` with PATH from the declaring file's directory */
+    ref: string;
+    /** Never logged, stored in plain or echoed */
+    value: string;
+  }[];
   /** Refuse unless the plan is still exactly this one */
   planHash?: string;
   /** Without it, a plan that deletes is refused */
@@ -1240,6 +1247,12 @@ export interface PostV1ConfigPlanRequest {
     path: string;
     /** YAML (or JSON) text */
     text: string;
+  }[];
+  values?: {
+    /** `env:NAME`, or `file:PATH` with PATH from the declaring file's directory */
+    ref: string;
+    /** Never logged, stored in plain or echoed */
+    value: string;
   }[];
 }
 

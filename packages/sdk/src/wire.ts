@@ -536,7 +536,7 @@ export type AccessExplanation = Gen.PostV1AccessExplainResponse;
 export type ConfigFileInput = Gen.PostV1ConfigPlanRequest['files'][number];
 
 /** The value of one secret reference of the files (`env:NAME`, `file:PATH`), sent out of band (ADR 0030). */
-export type ConfigSecretValue = { ref: string; value: string }; // TEMP
+export type ConfigSecretValue = NonNullable<Gen.PostV1ConfigPlanRequest['values']>[number];
 
 /** Answer of `POST /v1/config/plan`: the changes, their summary and the plan's hash. */
 export type ConfigPlan = Gen.ConfigPlan;
