@@ -15,6 +15,7 @@ import {
   newRegistrationAccessToken,
 } from '../src/crypto/credentials.js';
 import { dynamicPassword, randomPassword, rotatedPassword } from '../src/crypto/random-password.js';
+import { split } from '../src/crypto/shamir.js';
 import { startTestServer } from './harness.js';
 
 /** The SDK's offline recogniser and the server's credential formats agree (ADR 0020). */
@@ -94,6 +95,26 @@ describe('credential shapes: SDK recogniser against the server', () => {
       const forged = `trp1${randomPassword(28)}`;
       expect(recogniseTesseraCredential(forged)).toBe(null);
       expect(credentialKindOf(forged)).toBe(null);
+    }
+  });
+
+  it('recognises unseal key shares by prefix and checksum, and not an altered one', () => {
+    for (let i = 0; i < 200; i++) {
+      const shares = split(randomBytes(32), 5, 3);
+      for (const share of shares) {
+        expect(recogniseTesseraCredential(share)).toBe('unseal_share');
+        expect(credentialKindOf(share)).toBe('unseal_share');
+        const at = share.length - 12;
+        const altered = `${share.slice(0, at)}${share[at] === 'A' ? 'B' : 'A'}${share.slice(at + 1)}`;
+        expect(recogniseTesseraCredential(altered)).toBe(null);
+        expect(credentialKindOf(altered)).toBe(null);
+      }
+      const text = `UNSEAL_SHARE_1="${shares[0]}"\nnext: ${shares[1]}\n`;
+      expect(findTesseraCredentials(text).map((f) => [f.kind, f.value])).toEqual([
+        ['unseal_share', shares[0]],
+        ['unseal_share', shares[1]],
+      ]);
+      expect(maskSecret(shares[0]!)).not.toContain(shares[0]!.slice(-20));
     }
   });
 

@@ -17,6 +17,7 @@ const KINDS = [
   'session_token',
   'dynamic_password',
   'rotated_password',
+  'unseal_share',
 ] as const;
 
 const Location = Type.Object(
