@@ -231,7 +231,8 @@ export interface LeakFinding {
     | 'registration_token'
     | 'session_token'
     | 'dynamic_password'
-    | 'rotated_password';
+    | 'rotated_password'
+    | 'unseal_share';
   outcome: 'revoked' | 'already_dead' | 'unknown';
   credentialHash: string;
   identityId: string | null;
