@@ -28,7 +28,10 @@ describe('secret references in identity-as-code files', () => {
       '    associations:',
       '      - { authMethod: m, claims: { env: prod } }',
     ].join('\n');
-    const values = await referencedValues([{ path, text }], { A_VALUE: 'env-value', prod: 'not-a-reference' });
+    const values = await referencedValues([{ path, text }], {
+      A_VALUE: 'env-value',
+      prod: 'not-a-reference',
+    });
     expect(values).toEqual([
       { ref: 'env:A_VALUE', value: 'env-value' },
       { ref: `file:${join(dir, 'identity', 'values', 'key.txt')}`, value: 'file-value\n' },
