@@ -73,7 +73,7 @@ const corpus = buildCorpus(join(work, 'corpus'));
 // ---------------------------------------------------------------- planted credentials
 const { createCredentialFactory, newClientSecret, newRegistrationAccessToken } =
   await importServer('crypto/credentials.js');
-const { dynamicPassword } = await importServer('crypto/random-password.js');
+const { dynamicPassword, rotatedPassword } = await importServer('crypto/random-password.js');
 const factory = createCredentialFactory({ hash: () => 'unused' });
 const { privateKey } = generateKeyPairSync('ed25519');
 const b64 = (v) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
@@ -100,6 +100,7 @@ const makers = {
   client_secret: () => newClientSecret(),
   registration_token: () => newRegistrationAccessToken(),
   dynamic_password: () => dynamicPassword(32 + Math.floor(Math.random() * 97)),
+  rotated_password: () => rotatedPassword(32 + Math.floor(Math.random() * 97)),
   session_token: () => sessionToken(),
 };
 /** The ways people write credentials down. */

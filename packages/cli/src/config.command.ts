@@ -8,7 +8,7 @@
  */
 
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, posix, relative } from 'node:path';
 import type { ConfigFileInput, ConfigPlan } from '@tessera/sdk';
 import type { ArgReader, OptionSpecs } from './argv.parser.js';
 import type { CommandContext, CommandSpec } from './cli.context.js';
@@ -53,6 +53,61 @@ async function readFiles(args: ArgReader): Promise<ConfigFileInput[]> {
   if (paths.length === 0)
     throw new CliError('TESSERA_CONFIG_NO_FILES', `no *.yaml files in ${given.join(', ')}`);
   return Promise.all(paths.map(async (path) => ({ path, text: await readFile(path, 'utf8') })));
+}
+
+/**
+ * The values behind the files' secret references (ADR 0030): a field of a declared object written
+ * `{env: NAME}` (this process's environment) or `{file: PATH}` (relative to the declaring file). They
+ * travel beside the files, keyed as the server keys them; one that cannot be read is left out, and the
+ * server reports it with its file and line. Values are never printed.
+ */
+export async function referencedValues(
+  files: readonly ConfigFileInput[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Array<{ ref: string; value: string }>> {
+  const refs = new Map<string, () => Promise<string | undefined>>();
+  const { parseAllDocuments } = await import('yaml'); // loaded only here: keeps the start-up light
+  for (const file of files) {
+    for (const doc of parseAllDocuments(file.text)) {
+      if (doc.errors.length > 0) continue; // the server reports it
+      const root = doc.toJS({ maxAliasCount: 100 }) as unknown;
+      if (!root || typeof root !== 'object') continue;
+      for (const list of Object.values(root as Record<string, unknown>)) {
+        if (!Array.isArray(list)) continue;
+        for (const object of list) {
+          if (!object || typeof object !== 'object') continue;
+          for (const field of Object.values(object as Record<string, unknown>)) {
+            const ref = referenceOf(field);
+            if (!ref) continue;
+            if ('env' in ref) refs.set(`env:${ref.env}`, async () => env[ref.env]);
+            else {
+              const path = posix.isAbsolute(ref.file)
+                ? posix.normalize(ref.file)
+                : posix.normalize(posix.join(posix.dirname(file.path), ref.file));
+              refs.set(`file:${path}`, () => readFile(path, 'utf8').catch(() => undefined));
+            }
+          }
+        }
+      }
+    }
+  }
+  const out: Array<{ ref: string; value: string }> = [];
+  for (const [ref, read] of refs) {
+    const value = await read();
+    if (value !== undefined) out.push({ ref, value });
+  }
+  return out;
+}
+
+function referenceOf(field: unknown): { env: string } | { file: string } | null {
+  if (!field || typeof field !== 'object' || Array.isArray(field)) return null;
+  const keys = Object.keys(field);
+  if (keys.length !== 1) return null;
+  const value = (field as Record<string, unknown>)[keys[0]!];
+  if (typeof value !== 'string') return null;
+  if (keys[0] === 'env') return { env: value };
+  if (keys[0] === 'file') return { file: value };
+  return null;
 }
 
 const short = (value: unknown): string => {
@@ -111,7 +166,10 @@ const plan: CommandSpec = {
   usageExitCode: EXIT_FAILURE,
   async run(ctx, args) {
     const files = await readFiles(args);
-    const result = await reportingProblems(ctx, () => ctx.withAdmin((t) => ctx.client.planConfig(t, files)));
+    const values = await referencedValues(files);
+    const result = await reportingProblems(ctx, () =>
+      ctx.withAdmin((t) => ctx.client.planConfig(t, files, values)),
+    );
     ctx.emit(result, () => renderPlan(result));
     if (result.changes.length > 0) throw new CommandExit(EXIT_CHANGES);
   },
@@ -147,8 +205,10 @@ const apply: CommandSpec = {
     const files = await readFiles(args);
     const planHash = args.str('plan-hash');
     const out = args.str('credentials-out');
+    const values = await referencedValues(files);
     const body = {
       files,
+      ...(values.length > 0 ? { values } : {}),
       ...(planHash ? { planHash } : {}),
       ...(args.bool('allow-delete') ? { allowDelete: true } : {}),
     };

@@ -28,6 +28,7 @@ import type {
   ConfigExport,
   ConfigFileInput,
   ConfigPlan,
+  ConfigSecretValue,
   CreateAccessKeyAuthMethodRequest,
   CreateAuthMethodRequest,
   CreateAuthMethodResponse,
@@ -1629,12 +1630,17 @@ export class TesseraClient {
   // ------------------------------------------------------------------ identity as code
 
   /** `POST /v1/config/plan`: what applying these files would change (ADR 0021). */
-  planConfig(token: string, files: ConfigFileInput[], options?: RequestOptions): Promise<ConfigPlan> {
+  planConfig(
+    token: string,
+    files: ConfigFileInput[],
+    values?: ConfigSecretValue[],
+    options?: RequestOptions,
+  ): Promise<ConfigPlan> {
     return this.#call({
       method: 'POST',
       path: '/v1/config/plan',
       credential: token,
-      body: { files },
+      body: values && values.length > 0 ? { files, values } : { files },
       signal: options?.signal,
     });
   }

@@ -1,4 +1,4 @@
-import { sha256 } from './sha256.js';
+import { sha256, sha256Hex } from './sha256.js';
 
 /**
  * The shapes of the credentials Tessera issues, recognised offline (ADR 0020): a prefix that names
@@ -12,6 +12,8 @@ import { sha256 } from './sha256.js';
  * | `client_secret` | `tcs-` + the same (OAuth `client_secret_basic`/`_post`) |
  * | `registration_token` | `trt-` + the same (RFC 7592 registration access tokens) |
  * | `dynamic_password` | `tdp1` + base62 body + 6-character base62 checksum (letters and digits only, 32–128 characters) |
+ * | `rotated_password` | `trp1` + the same (the passwords a rotated secret sets on its target) |
+ * | `unseal_share` | `tessera-share-<index>-<threshold>-<keyId>-<values>-` + 8 hex digits of SHA-256 (`tessera-share-check:` + the rest) |
  * | `session_token` | an EdDSA `at+jwt` with Tessera's fixed header, optionally behind `t-`; its checksum is the signature (64 bytes), and its payload names a `jti` starting `s-` |
  */
 export type TesseraCredentialKind =
@@ -20,7 +22,9 @@ export type TesseraCredentialKind =
   | 'client_secret'
   | 'registration_token'
   | 'session_token'
-  | 'dynamic_password';
+  | 'dynamic_password'
+  | 'rotated_password'
+  | 'unseal_share';
 
 export const TESSERA_CREDENTIAL_KINDS: readonly TesseraCredentialKind[] = [
   'uid_token',
@@ -29,6 +33,8 @@ export const TESSERA_CREDENTIAL_KINDS: readonly TesseraCredentialKind[] = [
   'registration_token',
   'session_token',
   'dynamic_password',
+  'rotated_password',
+  'unseal_share',
 ];
 
 /** One credential found in a text. */
@@ -52,6 +58,12 @@ const BODY_LENGTH = 43;
 const CHECKSUM_LENGTH = 6;
 /** The prefix of dynamic passwords; `1` is the shape's version. */
 export const DYNAMIC_PASSWORD_PREFIX = 'tdp1';
+/** The prefix of the passwords rotated secrets set; `1` is the shape's version. */
+export const ROTATED_PASSWORD_PREFIX = 'trp1';
+/** The prefix of unseal key shares (ADR 0012). */
+export const UNSEAL_SHARE_PREFIX = 'tessera-share-';
+const SHARE_PATTERN =
+  /^tessera-share-[1-9][0-9]{0,2}-[1-9][0-9]{0,2}-[A-Za-z0-9_-]{10}-[A-Za-z0-9_-]{2,400}-[0-9a-f]{8}$/;
 const B62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 /** base64url of `{"alg":"EdDSA","typ":"at+jwt","kid":` — the start of every Tessera session token. */
@@ -65,7 +77,8 @@ export const SESSION_TOKEN_HEADER_PREFIX = 'eyJhbGciOiJFZERTQSIsInR5cCI6ImF0K2p3
 const CANDIDATES = new RegExp(
   [
     `(?<![A-Za-z0-9_])(?:u|tak|tcs|trt)-[A-Za-z0-9_-]{${BODY_LENGTH + CHECKSUM_LENGTH}}(?![A-Za-z0-9_-])`,
-    `(?<![A-Za-z0-9_])${DYNAMIC_PASSWORD_PREFIX}[A-Za-z0-9]{28,124}(?![A-Za-z0-9])`,
+    `(?<![A-Za-z0-9_])(?:${DYNAMIC_PASSWORD_PREFIX}|${ROTATED_PASSWORD_PREFIX})[A-Za-z0-9]{28,124}(?![A-Za-z0-9])`,
+    `(?<![A-Za-z0-9_-])tessera-share-[1-9][0-9]{0,2}-[1-9][0-9]{0,2}-[A-Za-z0-9_-]{13,411}-[0-9a-f]{8}(?![A-Za-z0-9_-])`,
     `(?<![A-Za-z0-9_-])(?:t-)?${SESSION_TOKEN_HEADER_PREFIX}[A-Za-z0-9_-]{2,200}\\.[A-Za-z0-9_-]{20,4000}\\.[A-Za-z0-9_-]{86}(?![A-Za-z0-9_-])`,
   ].join('|'),
   'g',
@@ -111,10 +124,10 @@ function checkPrefixed(value: string): TesseraCredentialKind | null {
   return base64urlChecksum(rest.slice(0, BODY_LENGTH)) === rest.slice(BODY_LENGTH) ? kind : null;
 }
 
-function checkDynamicPassword(value: string): boolean {
-  if (!value.startsWith(DYNAMIC_PASSWORD_PREFIX) || value.length < 32 || value.length > 128) return false;
+function checkDynamicPassword(value: string, prefix = DYNAMIC_PASSWORD_PREFIX): boolean {
+  if (!value.startsWith(prefix) || value.length < 32 || value.length > 128) return false;
   if (!/^[A-Za-z0-9]+$/.test(value)) return false;
-  const body = value.slice(DYNAMIC_PASSWORD_PREFIX.length, -CHECKSUM_LENGTH);
+  const body = value.slice(prefix.length, -CHECKSUM_LENGTH);
   return base62Checksum(body) === value.slice(-CHECKSUM_LENGTH);
 }
 
@@ -178,6 +191,13 @@ export function recogniseTesseraCredential(value: string): TesseraCredentialKind
   if (value.length > 8192) return null;
   if (value.startsWith(DYNAMIC_PASSWORD_PREFIX))
     return checkDynamicPassword(value) ? 'dynamic_password' : null;
+  if (value.startsWith(UNSEAL_SHARE_PREFIX))
+    return SHARE_PATTERN.test(value) &&
+      sha256Hex(`tessera-share-check:${value.slice(0, -9)}`).slice(0, 8) === value.slice(-8)
+      ? 'unseal_share'
+      : null;
+  if (value.startsWith(ROTATED_PASSWORD_PREFIX))
+    return checkDynamicPassword(value, ROTATED_PASSWORD_PREFIX) ? 'rotated_password' : null;
   const jwt = value.startsWith('t-') ? value.slice(2) : value;
   if (jwt.startsWith(SESSION_TOKEN_HEADER_PREFIX)) return checkSessionToken(jwt) ? 'session_token' : null;
   return checkPrefixed(value);
@@ -202,7 +222,7 @@ export function findTesseraCredentials(text: string): FoundCredential[] {
  * prefix plus four) and its length, never enough to use or guess it.
  */
 export function maskSecret(value: string): string {
-  const prefix = /^(?:t-|u-|tak-|tcs-|trt-|tdp1)/.exec(value)?.[0] ?? '';
+  const prefix = /^(?:t-|u-|tak-|tcs-|trt-|tdp1|trp1|tessera-share-)/.exec(value)?.[0] ?? '';
   const shown = Math.min(prefix.length + 4, Math.floor(value.length / 4));
   return `${value.slice(0, shown)}…(${value.length} chars)`;
 }

@@ -16,6 +16,7 @@ export {
   DYNAMIC_PASSWORD_PREFIX,
   findTesseraCredentials,
   maskSecret,
+  ROTATED_PASSWORD_PREFIX,
   recogniseTesseraCredential,
   TESSERA_CREDENTIAL_KINDS,
 } from './credential-shapes.js';

@@ -232,7 +232,9 @@ export interface LeakFinding {
     | 'client_secret'
     | 'registration_token'
     | 'session_token'
-    | 'dynamic_password';
+    | 'dynamic_password'
+    | 'rotated_password'
+    | 'unseal_share';
   outcome: 'revoked' | 'already_dead' | 'unknown';
   credentialHash: string;
   identityId: string | null;
@@ -1229,6 +1231,12 @@ export interface PostV1ConfigApplyRequest {
     /** YAML (or JSON) text */
     text: string;
   }[];
+  values?: {
+    /** `env:NAME`, or `file:PATH` with PATH from the declaring file's directory */
+    ref: string;
+    /** Never logged, stored in plain or echoed */
+    value: string;
+  }[];
   /** Refuse unless the plan is still exactly this one */
   planHash?: string;
   /** Without it, a plan that deletes is refused */
@@ -1270,6 +1278,12 @@ export interface PostV1ConfigPlanRequest {
     path: string;
     /** YAML (or JSON) text */
     text: string;
+  }[];
+  values?: {
+    /** `env:NAME`, or `file:PATH` with PATH from the declaring file's directory */
+    ref: string;
+    /** Never logged, stored in plain or echoed */
+    value: string;
   }[];
 }
 

@@ -537,6 +537,9 @@ export type AccessExplanation = Gen.PostV1AccessExplainResponse;
 /** One identity-as-code file sent to plan or apply: its path (shown in problems) and its YAML text. */
 export type ConfigFileInput = Gen.PostV1ConfigPlanRequest['files'][number];
 
+/** The value of one secret reference of the files (`env:NAME`, `file:PATH`), sent out of band (ADR 0030). */
+export type ConfigSecretValue = NonNullable<Gen.PostV1ConfigPlanRequest['values']>[number];
+
 /** Answer of `POST /v1/config/plan`: the changes, their summary and the plan's hash. */
 export type ConfigPlan = Gen.ConfigPlan;
 

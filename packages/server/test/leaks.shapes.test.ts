@@ -14,7 +14,8 @@ import {
   newClientSecret,
   newRegistrationAccessToken,
 } from '../src/crypto/credentials.js';
-import { dynamicPassword } from '../src/crypto/random-password.js';
+import { dynamicPassword, randomPassword, rotatedPassword } from '../src/crypto/random-password.js';
+import { split } from '../src/crypto/shamir.js';
 import { startTestServer } from './harness.js';
 
 /** The SDK's offline recogniser and the server's credential formats agree (ADR 0020). */
@@ -26,6 +27,7 @@ describe('credential shapes: SDK recogniser against the server', () => {
     client_secret: newClientSecret(),
     registration_token: newRegistrationAccessToken(),
     dynamic_password: dynamicPassword(32 + Math.floor(Math.random() * 97)),
+    rotated_password: rotatedPassword(32 + Math.floor(Math.random() * 97)),
   });
 
   it('the SDK SHA-256 is SHA-256', () => {
@@ -79,6 +81,40 @@ describe('credential shapes: SDK recogniser against the server', () => {
       expect(recogniseTesseraCredential(`${h}.${p}.${'A'.repeat(85)}`)).toBeNull();
     } finally {
       await s.close();
+    }
+  });
+
+  it('a rotated password has its own shape, and a random password of the same length is not one', () => {
+    for (let i = 0; i < 1000; i++) {
+      const p = rotatedPassword();
+      expect(p).toMatch(/^trp1[A-Za-z0-9]{28}$/);
+      // Not a dynamic password: the prefix names the kind.
+      expect(recogniseTesseraCredential(`tdp1${p.slice(4)}`)).toBe('dynamic_password');
+      expect(recogniseTesseraCredential(p)).toBe('rotated_password');
+      // 1,000 random strings with the prefix and the alphabet: the checksum rejects them (≈ 2^-35 each).
+      const forged = `trp1${randomPassword(28)}`;
+      expect(recogniseTesseraCredential(forged)).toBe(null);
+      expect(credentialKindOf(forged)).toBe(null);
+    }
+  });
+
+  it('recognises unseal key shares by prefix and checksum, and not an altered one', () => {
+    for (let i = 0; i < 200; i++) {
+      const shares = split(randomBytes(32), 5, 3);
+      for (const share of shares) {
+        expect(recogniseTesseraCredential(share)).toBe('unseal_share');
+        expect(credentialKindOf(share)).toBe('unseal_share');
+        const at = share.length - 12;
+        const altered = `${share.slice(0, at)}${share[at] === 'A' ? 'B' : 'A'}${share.slice(at + 1)}`;
+        expect(recogniseTesseraCredential(altered)).toBe(null);
+        expect(credentialKindOf(altered)).toBe(null);
+      }
+      const text = `UNSEAL_SHARE_1="${shares[0]}"\nnext: ${shares[1]}\n`;
+      expect(findTesseraCredentials(text).map((f) => [f.kind, f.value])).toEqual([
+        ['unseal_share', shares[0]],
+        ['unseal_share', shares[1]],
+      ]);
+      expect(maskSecret(shares[0]!)).not.toContain(shares[0]!.slice(-20));
     }
   });
 

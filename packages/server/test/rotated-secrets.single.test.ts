@@ -1,3 +1,4 @@
+import { recogniseTesseraCredential } from '@tessera/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from './harness.js';
 import {
@@ -75,6 +76,9 @@ describe('single-account rotated secrets on MariaDB', () => {
     const second = (await value(name)).body;
     expect(second).toMatchObject({ username: USER, version: 2 });
     expect(second.password).not.toBe(first.password);
+    // Every password Tessera sets has a shape a scanner recognises offline (issue 17).
+    for (const p of [first.password, second.password])
+      expect(recogniseTesseraCredential(p)).toBe('rotated_password');
     expect(await canQuery(second.username, second.password)).toBe(true);
     expect(await canQuery(first.username, first.password)).toBe(false);
 

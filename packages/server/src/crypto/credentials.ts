@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 import type { AuditHasher, CredentialFactory } from '../core/shared/platform.port.js';
-import { isDynamicPassword } from './random-password.js';
+import { isDynamicPassword, isRotatedPassword } from './random-password.js';
+import { isKeyShare } from './shamir.js';
 
 /**
  * Bearer credential formats.
@@ -107,7 +108,9 @@ export type CredentialKind =
   | 'client_secret'
   | 'registration_token'
   | 'session_token'
-  | 'dynamic_password';
+  | 'dynamic_password'
+  | 'rotated_password'
+  | 'unseal_share';
 
 const PREFIXED: ReadonlyArray<[string, CredentialKind]> = [
   [UID_PREFIX, 'uid_token'],
@@ -124,6 +127,8 @@ const PREFIXED: ReadonlyArray<[string, CredentialKind]> = [
 export function credentialKindOf(value: string): CredentialKind | null {
   for (const [prefix, kind] of PREFIXED) if (hasValidChecksum(value, prefix)) return kind;
   if (isDynamicPassword(value)) return 'dynamic_password';
+  if (isRotatedPassword(value)) return 'rotated_password';
+  if (isKeyShare(value)) return 'unseal_share';
   const jwt = value.startsWith('t-') ? value.slice(2) : value;
   if (jwt.startsWith(SESSION_TOKEN_START) && jwt.length <= 4096 && /^[\w-]+\.[\w-]+\.[\w-]{86}$/.test(jwt))
     return 'session_token';

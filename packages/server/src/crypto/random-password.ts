@@ -44,11 +44,27 @@ export function dynamicPassword(length = 32): string {
 }
 
 /** True when `value` has the shape and checksum of a {@link dynamicPassword}. */
-export function isDynamicPassword(value: string): boolean {
-  if (!value.startsWith(DYNAMIC_PASSWORD_PREFIX) || value.length < 32 || value.length > 128) return false;
+export function isDynamicPassword(value: string, prefix = DYNAMIC_PASSWORD_PREFIX): boolean {
+  if (!value.startsWith(prefix) || value.length < 32 || value.length > 128) return false;
   if (!/^[A-Za-z0-9]+$/.test(value)) return false;
-  return (
-    base62Checksum(value.slice(DYNAMIC_PASSWORD_PREFIX.length, -CHECKSUM_LENGTH)) ===
-    value.slice(-CHECKSUM_LENGTH)
-  );
+  return base62Checksum(value.slice(prefix.length, -CHECKSUM_LENGTH)) === value.slice(-CHECKSUM_LENGTH);
 }
+
+/** Prefix of the passwords rotated secrets set on their targets (`1`: the shape's version). */
+export const ROTATED_PASSWORD_PREFIX = 'trp1';
+
+/**
+ * A rotated secret's password (ADR 0020, issue 17: every credential Tessera issues has a shape):
+ * `trp1` + base62 body + 6-character checksum, like {@link dynamicPassword}; letters and digits only,
+ * so every target takes it unquoted.
+ */
+export function rotatedPassword(length = 32): string {
+  if (!Number.isInteger(length) || length < 32 || length > 128)
+    throw new RangeError('rotated password length must be an integer in [32, 128]');
+  const body = randomPassword(length - ROTATED_PASSWORD_PREFIX.length - CHECKSUM_LENGTH);
+  return `${ROTATED_PASSWORD_PREFIX}${body}${base62Checksum(body)}`;
+}
+
+/** True when `value` has the shape and checksum of a {@link rotatedPassword}. */
+export const isRotatedPassword = (value: string): boolean =>
+  isDynamicPassword(value, ROTATED_PASSWORD_PREFIX);

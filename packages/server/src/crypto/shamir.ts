@@ -109,6 +109,17 @@ export function split(secret: Uint8Array, n: number, k: number): string[] {
   return shares;
 }
 
+/** True when `value` (exactly) is a well-formed key share with a valid checksum: the scanner's test. */
+export function isKeyShare(value: string): boolean {
+  if (value.trim() !== value || !value.startsWith(PREFIX)) return false;
+  try {
+    parseShare(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Parses one share, checking its form and checksum; surrounding white space is ignored. */
 export function parseShare(text: string): KeyShare {
   const trimmed = text.trim();

@@ -4,7 +4,7 @@ import {
   type RotationService,
 } from '../core/rotated-secrets/rotated-secrets.service.js';
 import type { SecretCipher } from '../core/secrets/secret-cipher.port.js';
-import { randomPassword } from '../crypto/random-password.js';
+import { rotatedPassword } from '../crypto/random-password.js';
 import { registerRotatedSecretRoutes } from '../http/routes/rotated-secrets.routes.js';
 import type { CapabilityModule } from '../platform/module.js';
 import type { Platform } from '../platform/platform.js';
@@ -28,7 +28,7 @@ export function createRotatedSecretsModule(
     cipher: deps.cipher,
     ids: platform.credentials,
     producer: (type) => deps.producers.get(type),
-    newPassword: () => randomPassword(32),
+    newPassword: () => rotatedPassword(32),
     ...(deps.options ? { options: deps.options } : {}),
   });
   return {

@@ -1,7 +1,12 @@
 import type { SecretCipher } from '../core/secrets/secret-cipher.port.js';
 import type { SecretReadGate } from '../core/secrets/secrets.approval.js';
+import { secretConfigKind } from '../core/secrets/secrets.config-kind.js';
 import { createSecretKeysService, type SecretKeysService } from '../core/secrets/secrets.keys.js';
-import { createSecretsService, type SecretsService } from '../core/secrets/secrets.service.js';
+import {
+  createSecretsService,
+  createSecretWrites,
+  type SecretsService,
+} from '../core/secrets/secrets.service.js';
 import { createSecretCipher } from '../crypto/secret-cipher.js';
 import { registerSecretRoutes } from '../http/routes/secrets.routes.js';
 import type { CapabilityModule } from '../platform/module.js';
@@ -34,6 +39,13 @@ export function createSecretsModule(
     ...(deps.gate ? { gate: deps.gate } : {}),
   });
   const secretKeys = createSecretKeysService({ uow, clock, cipher });
+  // Identity as code declares static secrets too, their values by reference only (ADR 0030).
+  platform.configKinds.register(
+    secretConfigKind({
+      writes: createSecretWrites({ cipher, clock, ids: platform.credentials }),
+      fingerprint: (value) => platform.credentials.auditRef(value),
+    }),
+  );
   let rewrapping: Promise<unknown> | null = null;
   const rewrapKeys = () => {
     rewrapping ??= secretKeys

@@ -12,6 +12,7 @@ export function createConfigModule(platform: Platform): CapabilityModule<{ confi
     uow: platform.uow,
     clock: platform.clock,
     kinds: platform.configKinds,
+    fingerprint: (value) => platform.credentials.auditRef(value),
   });
   return {
     name: 'config',

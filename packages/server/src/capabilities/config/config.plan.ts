@@ -202,12 +202,24 @@ export function buildPlan(
     for (const name of topological([...specs.keys()], sameKindEdges(kind, specs))) {
       const d = mine.get(name)!;
       const current = lives.get(name);
+      const values = d.decl.values && Object.keys(d.decl.values).length > 0 ? { values: d.decl.values } : {};
+      // A secret field left out is managed out of band: a creation needs it, an update keeps it.
+      const unmanaged = (kind.secretFields ?? []).filter((f) => d.spec[f] === undefined);
       if (!current) {
+        for (const f of unmanaged)
+          problems.push({
+            ...d.decl.at(['name']),
+            message: `${label(kind, name)} is created here and needs its ${f}: a reference, {env: NAME} or {file: PATH}`,
+          });
         work.push({
           kind,
-          change: { op: 'create', name, desired: d.spec, live: null, fields: Object.keys(d.spec) },
+          change: { op: 'create', name, desired: d.spec, live: null, fields: Object.keys(d.spec), ...values },
         });
         continue;
+      }
+      if (unmanaged.length > 0) {
+        d.spec = { ...d.spec };
+        for (const f of unmanaged) d.spec[f] = current.spec[f];
       }
       const fields = [...new Set([...Object.keys(d.spec), ...Object.keys(current.spec)])].filter(
         (f) => canonical(d.spec[f]) !== canonical(current.spec[f]),
@@ -218,7 +230,10 @@ export function buildPlan(
           ...d.decl.at([f]),
           message: `${label(kind, name)}: ${f} cannot change once created (it is ${JSON.stringify(current.spec[f])}); delete and re-create it`,
         });
-      work.push({ kind, change: { op: 'update', name, desired: d.spec, live: current.spec, fields } });
+      work.push({
+        kind,
+        change: { op: 'update', name, desired: d.spec, live: current.spec, fields, ...values },
+      });
     }
     const gone = [...lives.values()].filter((o) => !o.system && !mine.has(o.spec.name));
     const liveSpecs = new Map(gone.map((o) => [o.spec.name, o.spec]));

@@ -22,10 +22,35 @@ const FilesBody = {
   ),
 };
 
-const PlanBody = Type.Object(FilesBody, { additionalProperties: false });
+/** Values of the files' secret references (ADR 0030), read by the client out of band. */
+const ValuesField = {
+  values: Type.Optional(
+    Type.Array(
+      Type.Object(
+        {
+          ref: Type.String({
+            minLength: 5,
+            maxLength: 1100,
+            pattern: '^(env|file):',
+            description: "`env:NAME`, or `file:PATH` with PATH from the declaring file's directory",
+          }),
+          value: Type.String({ maxLength: 65536, description: 'Never logged, stored in plain or echoed' }),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 10000 },
+    ),
+  ),
+};
+
+const valuesOf = (values: ReadonlyArray<{ ref: string; value: string }> | undefined) =>
+  new Map((values ?? []).map((v) => [v.ref, v.value]));
+
+const PlanBody = Type.Object({ ...FilesBody, ...ValuesField }, { additionalProperties: false });
 const ApplyBody = Type.Object(
   {
     ...FilesBody,
+    ...ValuesField,
     planHash: Type.Optional(
       Type.String({ maxLength: 100, description: 'Refuse unless the plan is still exactly this one' }),
     ),
@@ -99,7 +124,7 @@ export function registerConfigRoutes(app: TypedApp, deps: { config: ConfigServic
         response: { 200: { $ref: 'ConfigPlan' }, ...errorResponses(400, 401, 403, 413) },
       },
     },
-    async (request) => config.plan(request.body.files),
+    async (request) => config.plan(request.body.files, valuesOf(request.body.values)),
   );
 
   app.post(
@@ -123,6 +148,7 @@ export function registerConfigRoutes(app: TypedApp, deps: { config: ConfigServic
         { planHash: request.body.planHash, allowDelete: request.body.allowDelete },
         request.ctx,
         request.permits,
+        valuesOf(request.body.values),
       ),
   );
 

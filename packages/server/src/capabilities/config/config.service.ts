@@ -1,5 +1,11 @@
 import type { Action, Resource } from '../../core/access/access.policy.js';
-import type { ConfigKind, ConfigKindRegistry, LiveConfigObject } from '../../core/shared/config-kinds.js';
+import {
+  type ConfigKind,
+  type ConfigKindRegistry,
+  type ConfigSpec,
+  type LiveConfigObject,
+  secretReferenceKey,
+} from '../../core/shared/config-kinds.js';
 import type { RequestContext } from '../../core/shared/context.js';
 import { ErrorCodes, forbidden, TesseraError } from '../../core/shared/errors.js';
 import type { Clock } from '../../core/shared/platform.port.js';
@@ -35,14 +41,27 @@ const invalid = (problems: LocatedProblem[]) =>
     { details: { problems: [...problems].sort(byPlace).slice(0, MAX_PROBLEMS) } },
   );
 
+const omit = (spec: ConfigSpec, fields: readonly string[]): ConfigSpec => {
+  if (fields.length === 0) return spec;
+  const out: ConfigSpec = { ...spec };
+  for (const f of fields) delete out[f];
+  return out;
+};
+
 const resourceOf = (kind: ConfigKind, name: string): Resource => ({
   type: kind.resourceType,
   path: name.startsWith('/') ? name : `/${name}`,
 });
 
 /** Plan, apply and export identity as code (ADR 0021), over every registered kind. */
-export function createConfigService(deps: { uow: UnitOfWork; clock: Clock; kinds: ConfigKindRegistry }) {
-  const { uow, clock, kinds } = deps;
+export function createConfigService(deps: {
+  uow: UnitOfWork;
+  clock: Clock;
+  kinds: ConfigKindRegistry;
+  /** The keyed fingerprint of a secret value (the audit hash): what plans compare and show. */
+  fingerprint: (value: string) => string;
+}) {
+  const { uow, clock, kinds, fingerprint } = deps;
   const read = createFileReader(() => kinds.ordered());
 
   async function liveOf(r: ReadRepos): Promise<Map<string, LiveConfigObject[]>> {
@@ -60,8 +79,28 @@ export function createConfigService(deps: { uow: UnitOfWork; clock: Clock; kinds
   }
 
   /** The files read and checked once: parsing is most of a plan's cost (BENCHMARKS.md). */
-  function checked(files: readonly ConfigFile[]): Declared[] {
+  function checked(files: readonly ConfigFile[], values: ReadonlyMap<string, string>): Declared[] {
     const { declared, problems } = read(files);
+    if (problems.length > 0) throw invalid(problems);
+    // Secret references (ADR 0030): each becomes its value's keyed fingerprint; the value itself
+    // goes to the kind's apply only.
+    for (const decl of declared) {
+      for (const field of decl.kind.secretFields ?? []) {
+        const ref = decl.spec[field] as { env?: string; file?: string } | undefined;
+        if (ref === undefined) continue;
+        const key = secretReferenceKey(ref, decl.file);
+        const value = values.get(key);
+        if (value === undefined) {
+          problems.push({
+            ...decl.at([field]),
+            message: `${field}: no value was supplied for ${key.startsWith('env:') ? `the environment variable ${ref.env}` : `the file ${key.slice(5)}`} (the CLI reads it when it plans or applies)`,
+          });
+          continue;
+        }
+        decl.spec = { ...decl.spec, [field]: fingerprint(value) };
+        decl.values = { ...decl.values, [field]: value };
+      }
+    }
     if (problems.length > 0) throw invalid(problems);
     return declared;
   }
@@ -74,9 +113,12 @@ export function createConfigService(deps: { uow: UnitOfWork; clock: Clock; kinds
 
   const publicPlan = ({ work: _work, ...plan }: Plan) => plan;
 
-  async function plan(files: readonly ConfigFile[]): Promise<Omit<Plan, 'work'>> {
+  async function plan(
+    files: readonly ConfigFile[],
+    values: ReadonlyMap<string, string> = new Map(),
+  ): Promise<Omit<Plan, 'work'>> {
     // Files are checked before the store is read: a bad file costs no read.
-    const declared = checked(files);
+    const declared = checked(files, values);
     return publicPlan(planOver(declared, await uow.read(liveOf)));
   }
 
@@ -85,8 +127,9 @@ export function createConfigService(deps: { uow: UnitOfWork; clock: Clock; kinds
     options: ApplyOptions,
     ctx: RequestContext,
     permits: Permits,
+    values: ReadonlyMap<string, string> = new Map(),
   ): Promise<ApplyResult> {
-    const declared = checked(files);
+    const declared = checked(files, values);
     const reviewed = publicPlan(planOver(declared, await uow.read(liveOf)));
     if (options.planHash !== undefined && options.planHash !== reviewed.hash)
       throw new TesseraError(
@@ -147,7 +190,8 @@ export function createConfigService(deps: { uow: UnitOfWork; clock: Clock; kinds
       const names = new Set(owned.filter((w) => w.kind === kind).map((w) => w.change.name));
       const specs = (live.get(kind.key) ?? [])
         .filter((o) => names.has(o.spec.name))
-        .map((o) => o.spec)
+        // Secret values are never exported, not even as fingerprints: the files reference them.
+        .map((o) => omit(o.spec, kind.secretFields ?? []))
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       document[kind.key] = specs; // empty lists too: every kind has its file
     }

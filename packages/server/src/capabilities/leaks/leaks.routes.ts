@@ -16,6 +16,8 @@ const KINDS = [
   'registration_token',
   'session_token',
   'dynamic_password',
+  'rotated_password',
+  'unseal_share',
 ] as const;
 
 const Location = Type.Object(

@@ -5,6 +5,7 @@ import type { TypedApp } from '../../http/app.js';
 import type { CapabilityModule } from '../../platform/module.js';
 import type { Platform } from '../../platform/platform.js';
 import { createCertificateHandler } from './certificate.auth-method.js';
+import { pkiProfileConfigKind } from './pki.config-kind.js';
 import { createPkiRepo, pkiMigrations } from './pki.repo.js';
 import { CRL_PATH, OCSP_PATH, registerPkiPublicRoutes, registerPkiRoutes } from './pki.routes.js';
 import { createPkiService, type PkiService } from './pki.service.js';
@@ -28,6 +29,8 @@ export function createPkiModule(
     crlUrl: `${config.issuer.replace(/\/+$/, '')}${CRL_PATH}`,
     ocspUrl: `${config.issuer.replace(/\/+$/, '')}${OCSP_PATH}`,
   });
+  // Identity as code declares certificate profiles too (issue 17).
+  platform.configKinds.register(pkiProfileConfigKind());
   deps.registry.register(
     createCertificateHandler({
       clock,

@@ -26,7 +26,7 @@ const CaSchema = Type.Object({
   notAfter: IsoTime,
   createdAt: IsoTime,
 });
-const ProfileFields = {
+export const ProfileFields = {
   maxTtlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 30 * 86_400 })),
   defaultTtlSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 30 * 86_400 })),
   keyTypes: Type.Optional(Type.Array(StringEnum(KEY_TYPES), { minItems: 1, maxItems: 6 })),

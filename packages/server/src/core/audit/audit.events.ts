@@ -251,6 +251,14 @@ export const AUDIT_EVENT_TYPES = {
     outcomes: ['success'],
     reason: false,
   },
+  'secret.metadata_updated': {
+    description:
+      "A static secret's description, tags or maxVersions were changed by identity as code (ADR 0030).",
+    actor: ['identityId', 'authMethodId'],
+    data: ['secretId', 'changed'],
+    outcomes: ['success'],
+    reason: false,
+  },
   'secret.deleted': {
     description: 'A secret was deleted: restorable until purgeAfter, or destroyed at once (immediately).',
     actor: ['identityId', 'authMethodId'],

@@ -305,13 +305,18 @@ export function roleConfigKind(deps: {
         after = namePath(page[page.length - 1]!.name);
       }
       const ids = roles.map((x) => x.id);
-      const [rules, edges] = await Promise.all([r.roles.listRules(ids), r.roles.listIncludes(ids)]);
+      const [rules, edges, links] = await Promise.all([
+        r.roles.listRules(ids),
+        r.roles.listIncludes(ids),
+        r.roles.listAssociationsOfRoles(ids),
+      ]);
+      const associationsOf = groupBy(links, (x) => x.roleId);
       const nameOf = new Map(roles.map((x) => [x.id, x.name]));
       const rulesOf = groupBy(rules, (x) => x.roleId);
       const edgesOf = groupBy(edges, (x) => x.roleId);
       const out = [];
       for (const role of roles) {
-        const associations = await r.roles.listAssociations({ roleId: role.id });
+        const associations = associationsOf.get(role.id) ?? [];
         out.push({
           system: role.builtin,
           spec: {

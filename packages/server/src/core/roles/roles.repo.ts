@@ -30,6 +30,8 @@ export interface RoleRepo {
   getAssociation(id: string): Promise<RoleAssociation | null>;
   /** Associations of a role or of an auth method (of existing auth methods only), oldest first. */
   listAssociations(by: { roleId: string } | { authMethodId: string }): Promise<RoleAssociation[]>;
+  /** Associations of several roles at once (of existing auth methods only), oldest first per role. */
+  listAssociationsOfRoles(roleIds: readonly string[]): Promise<RoleAssociation[]>;
   deleteAssociation(id: string): Promise<void>;
   /** When an auth method is deleted. Returns how many there were. */
   deleteAssociationsOfMethod(authMethodId: string): Promise<number>;

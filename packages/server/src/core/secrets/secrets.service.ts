@@ -2,7 +2,7 @@ import type { AuditEvent } from '../audit/audit.model.js';
 import { type RequestContext, systemContext } from '../shared/context.js';
 import { validationError } from '../shared/errors.js';
 import type { Clock, CredentialFactory } from '../shared/platform.port.js';
-import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
+import type { ReadRepos, Repos, UnitOfWork } from '../shared/unit-of-work.js';
 import { type SecretCipher, valueAad } from './secret-cipher.port.js';
 import {
   checkApprovalPolicy,
@@ -164,8 +164,125 @@ const event = (type: string, item: SecretItem, data: Record<string, unknown>): A
  *
  * The native HTTP routes and the Akeyless-compatible API both call these methods.
  */
-export function createSecretsService({ uow, clock, cipher, ids, gate = closedGate }: SecretsServiceDeps) {
+/**
+ * The writes of static secrets inside a caller's unit of work, shared by the service and the
+ * identity-as-code kind (ADR 0030): checks of names and values are the caller's.
+ */
+export function createSecretWrites({ cipher, clock, ids }: Omit<SecretsServiceDeps, 'uow'>) {
   const keks = kekAccess(cipher, clock);
+  return {
+    /** Inserts a new item with its first version (the name is free: the caller checked). */
+    async insert(
+      r: Repos,
+      meta: Pick<SecretItem, 'name' | 'format' | 'description' | 'maxVersions'> & {
+        tags?: readonly string[];
+        approval?: SecretItem['approval'];
+      },
+      value: string,
+      size: number,
+      ctx: RequestContext,
+      now: number,
+      data: Record<string, unknown> = {},
+    ): Promise<SecretItem> {
+      const id = ids.newId('s-');
+      const kekVersion = await keks.active(r, ctx);
+      const dek = cipher.newDataKey();
+      try {
+        const item: SecretItem = {
+          id,
+          name: meta.name,
+          folder: folderOf(meta.name),
+          format: meta.format,
+          description: meta.description,
+          tags: normaliseTags(meta.tags),
+          maxVersions: meta.maxVersions,
+          latestVersion: 1,
+          createdAtMs: now,
+          updatedAtMs: now,
+          deletedAtMs: null,
+          purgeAfterMs: null,
+          wrappedKey: cipher.wrap(dek, kekVersion, id),
+          kekVersion,
+          approval: meta.approval ?? null,
+        };
+        await r.secrets.insert(item, {
+          secretId: id,
+          version: 1,
+          ciphertext: cipher.encrypt(dek, value, valueAad(id, 1)),
+          sizeBytes: size,
+          createdAtMs: now,
+        });
+        await r.audit.append(
+          event('secret.created', item, {
+            version: 1,
+            format: meta.format,
+            ...(item.approval ? { approval: item.approval } : {}),
+            ...data,
+          }),
+          ctx,
+          now,
+        );
+        return item;
+      } finally {
+        dek.fill(0);
+      }
+    },
+
+    /** Writes version `latestVersion + 1` and destroys the versions beyond `maxVersions`. */
+    async addVersion(
+      r: Repos,
+      item: SecretItem,
+      value: string,
+      size: number,
+      ctx: RequestContext,
+      now: number,
+      data: Record<string, unknown> = {},
+    ): Promise<SecretItem> {
+      const version = item.latestVersion + 1;
+      const dek = await keks.unwrap(r, item);
+      let ciphertext: string;
+      try {
+        ciphertext = cipher.encrypt(dek, value, valueAad(item.id, version));
+      } finally {
+        dek.fill(0);
+      }
+      await r.secrets.addVersion({
+        secretId: item.id,
+        version,
+        ciphertext,
+        sizeBytes: size,
+        createdAtMs: now,
+      });
+      const destroyedVersions = await r.secrets.destroyVersionsUpTo(item.id, version - item.maxVersions);
+      const next: SecretItem = { ...item, latestVersion: version, updatedAtMs: now };
+      await r.secrets.update(next);
+      await r.audit.append(event('secret.updated', next, { version, destroyedVersions, ...data }), ctx, now);
+      return next;
+    },
+
+    /** The plaintext of a joined row; integrity failures are errors, never garbage. */
+    async valueOf(r: ReadRepos, { item, version }: SecretValueRecord): Promise<string> {
+      const dek = await keks.unwrap(r, item);
+      try {
+        return cipher.decrypt(dek, version.ciphertext, valueAad(item.id, version.version));
+      } catch {
+        throw secretIntegrity(
+          `item ${item.id} version ${version.version}: the ciphertext failed to authenticate`,
+        );
+      } finally {
+        dek.fill(0);
+      }
+    },
+  };
+}
+
+export type SecretWrites = ReturnType<typeof createSecretWrites>;
+
+/** Checks a value against its format and size; its UTF-8 size. Never quotes the value. */
+export const checkSecretValue = (value: string, format: SecretFormat): number => checkValue(value, format);
+
+export function createSecretsService({ uow, clock, cipher, ids, gate = closedGate }: SecretsServiceDeps) {
+  const writes = createSecretWrites({ cipher, clock, ids });
 
   /**
    * The approval gate of one read (issue 14), inside its unit of work: nothing for an unmarked item;
@@ -195,17 +312,7 @@ export function createSecretsService({ uow, clock, cipher, ids, gate = closedGat
 
   /** Decrypts one joined row: integrity failures are errors, never garbage. */
   async function decrypt(r: Repos, { item, version }: SecretValueRecord): Promise<SecretValue> {
-    const dek = await keks.unwrap(r, item);
-    let value: string;
-    try {
-      value = cipher.decrypt(dek, version.ciphertext, valueAad(item.id, version.version));
-    } catch {
-      throw secretIntegrity(
-        `item ${item.id} version ${version.version}: the ciphertext failed to authenticate`,
-      );
-    } finally {
-      dek.fill(0);
-    }
+    const value = await writes.valueOf(r, { item, version });
     return {
       name: item.name,
       version: version.version,
@@ -240,53 +347,28 @@ export function createSecretsService({ uow, clock, cipher, ids, gate = closedGat
         1,
         MAX_MAX_VERSIONS,
       );
-      const id = ids.newId('s-');
       return uow.write(async (r) => {
         const now = clock.nowMs();
         const existing = await r.secrets.get(name);
         if (existing) throw secretExists(existing.deletedAtMs !== null);
         // Rotated secrets share the item namespace (ADR 0011); the rotation service checks the reverse.
         if (await r.rotatedSecrets.get(name)) throw secretExists(false);
-        const kekVersion = await keks.active(r, ctx);
-        const dek = cipher.newDataKey();
-        try {
-          const item: SecretItem = {
-            id,
+        const item = await writes.insert(
+          r,
+          {
             name,
-            folder: folderOf(name),
             format,
             description: input.description ?? null,
-            tags: normaliseTags(input.tags),
+            tags: input.tags,
             maxVersions,
-            latestVersion: 1,
-            createdAtMs: now,
-            updatedAtMs: now,
-            deletedAtMs: null,
-            purgeAfterMs: null,
-            wrappedKey: cipher.wrap(dek, kekVersion, id),
-            kekVersion,
             approval: input.approval ? checkApprovalPolicy(input.approval) : null,
-          };
-          await r.secrets.insert(item, {
-            secretId: id,
-            version: 1,
-            ciphertext: cipher.encrypt(dek, input.value, valueAad(id, 1)),
-            sizeBytes: size,
-            createdAtMs: now,
-          });
-          await r.audit.append(
-            event('secret.created', item, {
-              version: 1,
-              format,
-              ...(item.approval ? { approval: item.approval } : {}),
-            }),
-            ctx,
-            now,
-          );
-          return toMetadata(item);
-        } finally {
-          dek.fill(0);
-        }
+          },
+          input.value,
+          size,
+          ctx,
+          now,
+        );
+        return toMetadata(item);
       });
     },
 
@@ -403,26 +485,7 @@ export function createSecretsService({ uow, clock, cipher, ids, gate = closedGat
         if (opts.expectedVersion !== undefined && opts.expectedVersion !== item.latestVersion)
           throw secretVersionConflict(opts.expectedVersion, item.latestVersion);
         const size = checkValue(value, item.format);
-        const version = item.latestVersion + 1;
-        const dek = await keks.unwrap(r, item);
-        let ciphertext: string;
-        try {
-          ciphertext = cipher.encrypt(dek, value, valueAad(item.id, version));
-        } finally {
-          dek.fill(0);
-        }
-        await r.secrets.addVersion({
-          secretId: item.id,
-          version,
-          ciphertext,
-          sizeBytes: size,
-          createdAtMs: now,
-        });
-        const destroyedVersions = await r.secrets.destroyVersionsUpTo(item.id, version - item.maxVersions);
-        const next: SecretItem = { ...item, latestVersion: version, updatedAtMs: now };
-        await r.secrets.update(next);
-        await r.audit.append(event('secret.updated', next, { version, destroyedVersions }), ctx, now);
-        return toMetadata(next);
+        return toMetadata(await writes.addVersion(r, item, value, size, ctx, now));
       });
     },
 

@@ -3,10 +3,54 @@
  * contributes its own kinds with one call, `platform.configKinds.register(kind)`, from its module;
  * the config capability plans, applies and exports every registered kind the same way.
  */
-import type { TSchema } from '@sinclair/typebox';
+import { type TSchema, Type } from '@sinclair/typebox';
 import type { ResourceType } from '../access/access.policy.js';
 import type { RequestContext } from './context.js';
 import type { ReadRepos, Repos } from './unit-of-work.js';
+
+/**
+ * The schema of a secret reference (ADR 0030): `{env: NAME}` (an environment variable of the process
+ * that plans) or `{file: PATH}` (relative to the file that declares it). Never a value.
+ */
+export const secretReferenceSchema = (description: string) =>
+  Type.Object(
+    {
+      env: Type.Optional(
+        Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$', description: 'An environment variable' }),
+      ),
+      file: Type.Optional(
+        Type.String({ minLength: 1, maxLength: 1000, description: 'A file, relative to this one' }),
+      ),
+    },
+    {
+      additionalProperties: false,
+      minProperties: 1,
+      maxProperties: 1,
+      description: `${description}: a reference, {env: NAME} or {file: PATH}; a file never holds the value`,
+      'x-tessera-secret-reference': true,
+    },
+  );
+
+/** The key a reference's value travels under: `env:NAME`, or `file:` + the path from the file's directory. */
+export function secretReferenceKey(ref: { env?: string; file?: string }, declaringFile: string): string {
+  if (ref.env !== undefined) return `env:${ref.env}`;
+  const path = ref.file ?? '';
+  if (path.startsWith('/')) return `file:${normalisePosix(path)}`;
+  const slash = declaringFile.lastIndexOf('/');
+  return `file:${normalisePosix(slash < 0 ? path : `${declaringFile.slice(0, slash)}/${path}`)}`;
+}
+
+/** `a/./b/../c` → `a/c` (POSIX, no file system access; leading `..` kept). */
+function normalisePosix(path: string): string {
+  const absolute = path.startsWith('/');
+  const out: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..' && out.length > 0 && out[out.length - 1] !== '..') out.pop();
+    else if (part !== '..' || !absolute) out.push(part);
+  }
+  return (absolute ? '/' : '') + (out.join('/') || (absolute ? '' : '.'));
+}
 
 /** A place inside one declared object: keys and list indexes from the object's root. */
 export type ConfigPath = ReadonlyArray<string | number>;
@@ -51,6 +95,12 @@ export interface ConfigChange<S extends ConfigSpec = ConfigSpec> {
   live: S | null;
   /** The top-level fields that differ (update). */
   fields: string[];
+  /**
+   * The values behind the declaration's secret references (`{env: NAME}`, `{file: PATH}`), by field,
+   * supplied out of band with the request (create, update; ADR 0030). The spec holds only their
+   * keyed fingerprints.
+   */
+  values?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -75,6 +125,15 @@ export interface ConfigKind<S extends ConfigSpec = ConfigSpec> {
   readonly after?: readonly string[];
   /** Fields that cannot change once the object exists (a change is a problem, not an update). */
   readonly immutable?: readonly string[];
+  /**
+   * Top-level fields holding a secret value (ADR 0030). A file gives them as a reference,
+   * `{env: NAME}` or `{file: PATH}` (see {@link secretReferenceSchema}), whose value the client sends
+   * beside the files; the engine replaces the reference by the value's keyed fingerprint before
+   * `normalise`, and hands the value itself to `apply` (`change.values`). `live` gives the
+   * fingerprint of the stored value. A declaration that leaves the field out leaves the value
+   * alone (it is managed out of band); creating the object needs it. Never exported.
+   */
+  readonly secretFields?: readonly string[];
   /** Completes defaults and checks what the schema cannot (must be idempotent on its own output). */
   normalise(spec: S): { spec: S } | { problems: ConfigProblem[] };
   /** The names this object gives of others (references to its own kind must not form a cycle). */

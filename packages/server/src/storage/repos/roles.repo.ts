@@ -233,6 +233,20 @@ export function createRoleRepo(db: Kysely<Database>, dialect: Dialect): RoleRepo
           : associations().where('a.auth_method_id', '=', by.authMethodId);
       return (await q.orderBy('a.created_at').orderBy('a.id').execute()).map(toAssociation);
     },
+    async listAssociationsOfRoles(roleIds) {
+      if (roleIds.length === 0) return [];
+      const out: RoleAssociation[] = [];
+      // One query per chunk rather than one per role (plans read every role: BENCHMARKS.md).
+      for (let i = 0; i < roleIds.length; i += 5000) {
+        const rows = await associations()
+          .where('a.role_id', 'in', roleIds.slice(i, i + 5000))
+          .orderBy('a.created_at')
+          .orderBy('a.id')
+          .execute();
+        out.push(...rows.map(toAssociation));
+      }
+      return out;
+    },
     async deleteAssociation(id) {
       await db.deleteFrom('role_associations').where('id', '=', id).execute();
     },
