@@ -196,7 +196,10 @@ describe.each(STORES)('identity anomalies on %s', (store) => {
 
     // A new resource prefix, an unusual hour, then a rate spike: one alert each.
     await act(who, [{ at: now + 3000, ip: '10.20.30.1', resource: `/${tag}/billing/key` }]);
-    await act(who, [{ at: now - 6 * HOUR, ip: '10.20.30.1', resource: `/${tag}/app/db` }]);
+    await act(who, [
+      { at: now - 6 * HOUR, ip: '10.20.30.1', resource: `/${tag}/app/db` },
+      { at: now - 6 * HOUR + 60_000, ip: '10.20.30.1', resource: `/${tag}/app/db` },
+    ]);
     await act(
       who,
       Array.from({ length: 35 }, (_, i) => ({

@@ -186,21 +186,25 @@ export function observe(
   if (e.at < b.firstAt) b.firstAt = e.at;
   const bucket = Math.floor(e.at / HOUR);
   const hour = bucket % 24;
+  const count = (b.hourly[bucket] ?? 0) + 1;
+  b.hourly[bucket] = count;
+  // Only an armed check reads the hours (a first fold of old history just counts).
+  if (!armed) return out;
   const byHour = Array<number>(24).fill(0);
+  byHour[hour] = count - 1; // this hour before this event: a second event in it is not unusual
   let peak = 0;
   for (const [h, c] of Object.entries(b.hourly)) {
+    if (Number(h) === bucket) continue;
     byHour[Number(h) % 24]! += c;
-    if (Number(h) !== bucket && c > peak) peak = c;
+    if (c > peak) peak = c;
   }
-  if (armed && byHour[(hour + 23) % 24] === 0 && byHour[hour] === 0 && byHour[(hour + 1) % 24] === 0)
+  if (byHour[(hour + 23) % 24] === 0 && byHour[hour] === 0 && byHour[(hour + 1) % 24] === 0)
     raise('unusual_hour', `${hour}`, {
       hourUtc: hour,
       activeHoursUtc: byHour.flatMap((c, h) => (c > 0 ? [h] : [])).join(','),
     });
-  const count = (b.hourly[bucket] ?? 0) + 1;
-  b.hourly[bucket] = count;
   const threshold = Math.max(s.rateMinEvents, Math.ceil(s.rateFactor * peak));
-  if (armed && count === threshold)
+  if (count === threshold)
     raise('rate_spike', `${count}`, { eventsThisHour: count, peakHourBefore: peak, threshold });
   return out;
 }
