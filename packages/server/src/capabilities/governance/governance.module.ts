@@ -5,6 +5,7 @@ import { systemContext } from '../../core/shared/context.js';
 import type { CapabilityModule } from '../../platform/module.js';
 import type { Platform } from '../../platform/platform.js';
 import type { ProducerRegistry } from '../../producers/registry.js';
+import type { AnomalySettings } from './anomaly.rules.js';
 import { producerConnectors } from './discovery.connectors.js';
 import { registerDiscoveryRoutes } from './discovery.routes.js';
 import { createDiscoveryService, type DiscoveryService } from './discovery.service.js';
@@ -31,6 +32,9 @@ export function createGovernanceModule(
     leakSource?: LeakSource;
     scanIntervalMs?: number;
     reviewIntervalMs?: number;
+    /** How often new audit events are checked against the anomaly baselines (ADR 0033). */
+    anomalyIntervalMs?: number;
+    anomaly?: Partial<AnomalySettings>;
   },
 ): CapabilityModule<{ governance: GovernanceService; discovery: DiscoveryService; reviews: ReviewsService }> {
   platform.storage.contribute({
@@ -49,6 +53,7 @@ export function createGovernanceModule(
     events: platform.events,
     roles: deps.roles,
     leakSource: deps.leakSource ?? null,
+    anomaly: deps.anomaly ?? {},
   });
   const discovery = createDiscoveryService({
     uow: platform.uow,
@@ -79,6 +84,15 @@ export function createGovernanceModule(
         scope: 'leader',
         intervalMs: deps.scanIntervalMs ?? 15 * 60_000,
         run: () => governance.scan(systemContext('posture-scan')),
+      },
+      {
+        // Folds new audit events into usage and the anomaly baselines between full scans.
+        name: 'anomaly-detection',
+        scope: 'leader',
+        intervalMs: deps.anomalyIntervalMs ?? 60_000,
+        run: async () => {
+          await governance.ingest();
+        },
       },
       {
         name: 'access-reviews',

@@ -1,6 +1,7 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 import { prepared, type QueryTarget } from '../../storage/prepared.js';
 import type { Database } from '../../storage/schema.js';
+import type { Baseline } from './anomaly.rules.js';
 import type { StoredFinding } from './governance.model.js';
 
 /** The capability's own tables (`tessera_migrations_governance`). */
@@ -30,6 +31,8 @@ interface GovTables {
     last_at: number;
   };
   gov_state: { name: string; value: number };
+  /** Per-identity anomaly baselines (ADR 0033): JSON of `Baseline`. */
+  gov_baselines: { identity_id: string; body: string; updated_at: number };
   gov_policy: { id: string; body: string; updated_at: number };
   gov_owners: { owner: string; state: string; successor: string | null; updated_at: number };
   gov_sources: {
@@ -143,6 +146,16 @@ export const governanceMigrations = (): Record<string, Migration> => ({
         .ifNotExists()
         .on('uid_nodes')
         .columns(['identity_id', 'revoked_at'])
+        .execute();
+    },
+  },
+  '0003-anomaly-baselines': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('gov_baselines')
+        .addColumn('identity_id', 'text', (c) => c.primaryKey())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();
     },
   },
@@ -525,6 +538,36 @@ export function createGovernanceRepo(target: QueryTarget) {
         .values({ name, value })
         .onConflict((oc) => oc.column('name').doUpdateSet({ value }))
         .execute();
+    },
+    async readBaselines(ids: readonly string[]): Promise<Map<string, Baseline>> {
+      const out = new Map<string, Baseline>();
+      for (let i = 0; i < ids.length; i += 500) {
+        const rows = await db
+          .selectFrom('gov_baselines')
+          .select(['identity_id', 'body'])
+          .where('identity_id', 'in', ids.slice(i, i + 500))
+          .execute();
+        for (const r of rows) out.set(r.identity_id, JSON.parse(r.body) as Baseline);
+      }
+      return out;
+    },
+    async saveBaselines(baselines: ReadonlyMap<string, Baseline>, nowMs: number) {
+      const ids = [...baselines.keys()];
+      for (let i = 0; i < ids.length; i += 500)
+        await db
+          .deleteFrom('gov_baselines')
+          .where('identity_id', 'in', ids.slice(i, i + 500))
+          .execute();
+      const rows = [...baselines].map(([identity_id, b]) => ({
+        identity_id,
+        body: JSON.stringify(b),
+        updated_at: nowMs,
+      }));
+      for (let i = 0; i < rows.length; i += 200)
+        await db
+          .insertInto('gov_baselines')
+          .values(rows.slice(i, i + 200))
+          .execute();
     },
     async readAuditAfter(seq: number, limit: number): Promise<AuditSlice[]> {
       const rows = await db

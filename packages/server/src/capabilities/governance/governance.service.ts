@@ -1,10 +1,17 @@
 import type { AuditEvent } from '../../core/audit/audit.model.js';
 import type { RolesService } from '../../core/roles/roles.service.js';
-import type { Page, RequestContext } from '../../core/shared/context.js';
+import { type Page, type RequestContext, systemContext } from '../../core/shared/context.js';
 import { notFound, validationError } from '../../core/shared/errors.js';
 import type { EventBus } from '../../core/shared/events.js';
 import type { Clock } from '../../core/shared/platform.port.js';
 import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
+import {
+  type Anomaly,
+  type AnomalySettings,
+  actorOf,
+  DEFAULT_ANOMALY_SETTINGS,
+  detectAnomalies,
+} from './anomaly.rules.js';
 import { buildFacts } from './governance.facts.js';
 import {
   DEFAULT_POLICY,
@@ -31,6 +38,8 @@ export interface GovernanceDeps {
   roles: RolesService;
   /** The leaks capability's view of leaked credentials (NHI2); null without it. */
   leakSource?: LeakSource | null;
+  /** Anomaly detection thresholds (ADR 0033); the defaults otherwise. */
+  anomaly?: Partial<AnomalySettings>;
 }
 
 const event = (type: string, resource: string | null, data: Record<string, unknown>): AuditEvent => ({
@@ -41,12 +50,31 @@ const event = (type: string, resource: string | null, data: Record<string, unkno
   data,
 });
 
+const anomalyEvent = (a: Anomaly): AuditEvent =>
+  event('governance.anomaly', `/identities/${a.identityId}`, {
+    identityId: a.identityId,
+    kind: a.kind,
+    observed: a.observed,
+    eventSeq: a.seq,
+    eventAt: new Date(a.atMs).toISOString(),
+    ...a.evidence,
+  });
+
 /**
  * The inventory, posture scans, narrowed roles, retirement and offboarding (issue 16). Reads build
  * facts a page at a time; the scan folds new audit events into usage, then evaluates every
  * identity and opens and resolves findings.
  */
-export function createGovernanceService({ uow, clock, events, roles, leakSource = null }: GovernanceDeps) {
+export function createGovernanceService({
+  uow,
+  clock,
+  events,
+  roles,
+  leakSource = null,
+  anomaly = {},
+}: GovernanceDeps) {
+  const anomalySettings: AnomalySettings = { ...DEFAULT_ANOMALY_SETTINGS, ...anomaly };
+
   async function policy(): Promise<PosturePolicy> {
     const [stored, gone] = await uow.read(async (r) =>
       Promise.all([r.governance.readPolicy(), r.governance.listGoneOwners()]),
@@ -55,7 +83,12 @@ export function createGovernanceService({ uow, clock, events, roles, leakSource 
     return { ...merged, goneOwners: [...new Set([...merged.goneOwners, ...gone])] };
   }
 
-  /** Folds audit events recorded since the last fold into usage; returns how many were read. */
+  /**
+   * Folds audit events recorded since the last fold into usage and the anomaly baselines, in the
+   * same transaction as the cursor (each event is folded once, by one server); each deviation is
+   * appended as `governance.anomaly`, which the alert rules turn into an `identity_anomaly` alert.
+   * Returns how many events were read.
+   */
   async function ingest(): Promise<number> {
     let total = 0;
     for (;;) {
@@ -68,6 +101,12 @@ export function createGovernanceService({ uow, clock, events, roles, leakSource 
         // Another server may have folded the same batch (a scan on demand during the job): skip it.
         if ((await r.governance.readCursor(CURSOR)) !== from) return;
         await r.governance.addUsage(rows);
+        const ids = [...new Set(batch.map(actorOf).filter((x): x is string => x !== null))];
+        const baselines = await r.governance.readBaselines(ids);
+        const now = clock.nowMs();
+        const found = detectAnomalies(baselines, batch, now, anomalySettings);
+        await r.governance.saveBaselines(baselines, now);
+        for (const a of found) await r.audit.append(anomalyEvent(a), systemContext('anomaly-detection'), now);
         await r.governance.setCursor(CURSOR, last);
       });
       total += batch.length;

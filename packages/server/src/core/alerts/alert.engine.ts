@@ -11,6 +11,7 @@ import {
   type ChildBurstState,
   type DedupeState,
   federatedReplayAlert,
+  identityAnomalyAlert,
   leakedCredentialAlert,
   leaseRevokeFailedAlert,
   ledgerSizeAlert,
@@ -69,6 +70,7 @@ export function createAlertEngine({ notifier, clock, settings, onAlert }: AlertE
         raise(leaseRevokeFailedAlert(e));
         raise(leakedCredentialAlert(e), false);
         raise(accessReviewAlert(e), false);
+        raise(identityAnomalyAlert(e), false);
         const t = { failures: settings.authFailureBurst, windowMs };
         for (const a of authFailureBurstAlerts(bursts, e, t)) raise(a);
         for (const a of unusualChildAlerts(childBursts, e, child)) raise(a);

@@ -14,6 +14,7 @@ export const ALERT_RULES = [
   'credential_leaked',
   'access_review_reminder',
   'access_review_overdue',
+  'identity_anomaly',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 

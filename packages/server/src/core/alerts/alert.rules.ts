@@ -428,3 +428,33 @@ export function accessReviewAlert(e: StoredAuditEvent): Alert | null {
     },
   };
 }
+
+const ANOMALY_TITLES: Record<string, string> = {
+  new_source: 'from a network it never used',
+  unusual_hour: 'at an hour it is never active',
+  rate_spike: 'at a rate far above its busiest hour',
+  new_resource: 'on resources it never touched',
+};
+
+/**
+ * A deviation from an identity's baseline (issue 16, ADR 0033), found by the governance leader job
+ * and recorded as `governance.anomaly`: one alert per deviation (the detector learns each at once,
+ * so it is not repeated), with the observed value against the baseline as evidence.
+ */
+export function identityAnomalyAlert(e: StoredAuditEvent): Alert | null {
+  if (e.type !== 'governance.anomaly') return null;
+  const data = e.data ?? {};
+  const fields: Alert['fields'] = {};
+  for (const [k, v] of Object.entries(data))
+    if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') fields[k] = v;
+  const kind = typeof data.kind === 'string' ? data.kind : 'unknown';
+  const identityId = typeof data.identityId === 'string' ? data.identityId : 'unknown';
+  return {
+    rule: 'identity_anomaly',
+    severity: kind === 'new_source' || kind === 'rate_spike' ? 'warning' : 'info',
+    subject: `identity:${identityId}:${kind}`,
+    title: `Identity ${identityId} acted ${ANOMALY_TITLES[kind] ?? 'unusually'} (${kind}: ${String(data.observed ?? '?')})`,
+    atMs: e.atMs,
+    fields: { ...fields, eventId: e.id },
+  };
+}
