@@ -16,6 +16,7 @@ import {
 } from '../../crypto/certificates.js';
 import { newClientSecret, newRegistrationAccessToken } from '../../crypto/credentials.js';
 import { seal, unseal } from '../../crypto/envelope.js';
+import { peekJwt } from '../../crypto/federated-jwt.js';
 import {
   ASYMMETRIC_ALGORITHMS,
   createDpopVerifier,
@@ -26,6 +27,7 @@ import {
 import type { TypedApp } from '../../http/app.js';
 import type { CapabilityModule } from '../../platform/module.js';
 import type { Platform } from '../../platform/platform.js';
+import { createJwksCache, type JwksCacheOptions } from '../federation/jwks-cache.js';
 import {
   AUTHORIZATION_ENDPOINT_PATH,
   BACKCHANNEL_ENDPOINT_PATH,
@@ -103,6 +105,8 @@ export function createOAuthModule(
     access: AccessService;
     /** CIBA (issue 14), when the approvals and people capabilities are composed. */
     ciba?: CibaDeps;
+    /** How clients' `jwksUri` sets are fetched and cached (defaults: see `createJwksCache`). */
+    jwks?: Omit<JwksCacheOptions, 'jwksProblem'>;
   },
 ): CapabilityModule<{ oauth: OAuthService; clients: OAuthClientsService; registration: OAuthRegistration }> {
   const { uow, clock, config, credentials } = platform;
@@ -157,6 +161,9 @@ export function createOAuthModule(
     }
   });
 
+  // Clients' published keys (`jwksUri`): the federation capability's cache, an instance of its own
+  // holding public keys only (ADR 0034).
+  const jwksCache = createJwksCache(clock, { ...deps.jwks, jwksProblem: publicJwksProblem });
   const issuer = config.issuer.replace(/\/+$/, '');
   const tokenEndpoint = `${issuer}${TOKEN_ENDPOINT_PATH}`;
   // Replay keys are consumed by the service inside the transaction that issues the token.
@@ -183,15 +190,23 @@ export function createOAuthModule(
     sessions: deps.sessions,
     secretHandler: handler,
     limiter: new FailureLimiter(clock, config.authFailureLimit, config.authFailureWindowSeconds * 1000),
-    verifyAssertion: (assertion, client) =>
-      verifyClientAssertion(assertion, {
+    async verifyAssertion(assertion, client) {
+      let jwks = client.jwks;
+      if (client.jwksUri) {
+        // The assertion's kid picks the set; an unknown one refreshes it (bounded per URI).
+        const published = await jwksCache.keysAt(client.jwksUri, peekJwt(assertion)?.kid ?? null);
+        if (!published) return { ok: false, reason: 'client_jwks_unavailable' };
+        jwks = published;
+      }
+      return verifyClientAssertion(assertion, {
         clientId: client.clientId,
-        jwks: client.jwks as never,
+        jwks: jwks as never,
         audiences: [issuer, `${issuer}/`, tokenEndpoint],
         nowMs: clock.nowMs(),
         maxLifetimeSeconds: MAX_ASSERTION_LIFETIME_SECONDS,
         clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
-      }),
+      });
+    },
     checkDpop: dpop.check,
     verifyGrantAssertion: (assertion, issuers) =>
       verifyGrantAssertion(assertion, {
