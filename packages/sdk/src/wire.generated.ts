@@ -336,6 +336,7 @@ export interface OAuthClient {
   jwks: {
     keys: Record<string, unknown>[];
   } | null;
+  jwksUri: string | null;
   scopes: string[];
   resources: string[];
   accessTokenTtlSeconds: number;
@@ -2553,6 +2554,8 @@ export interface PostV1OauthClientsRequest {
   jwks?: {
     keys: Record<string, unknown>[];
   } | null;
+  /** private_key_jwt: where the public keys are published (https; http only on loopback); not with jwks. */
+  jwksUri?: string | null;
   scopes?: string[];
   resources?: string[];
   accessTokenTtlSeconds?: number;
@@ -2625,6 +2628,8 @@ export interface PatchV1OauthClientsByIdRequest {
   jwks?: {
     keys: Record<string, unknown>[];
   } | null;
+  /** private_key_jwt: where the public keys are published (https; http only on loopback); not with jwks. */
+  jwksUri?: string | null;
   scopes?: string[];
   resources?: string[];
   accessTokenTtlSeconds?: number;

@@ -16,6 +16,8 @@ describe('JWKS cache', () => {
     server = createServer((req, res) => {
       fetches++;
       if (status !== 200) return void res.writeHead(status).end();
+      if (req.url === '/hang') return; // never answers: the timeout must end the fetch
+      if (req.url === '/moved') return void res.writeHead(302, { location: `${url}/keys` }).end();
       if (req.url === '/huge') {
         // Chunked, no content-length: the limit must hold while it streams.
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -98,6 +100,15 @@ describe('JWKS cache', () => {
     const { cache } = setup();
     expect(await cache.keysAt(`${url}/huge`, null)).toBeNull();
     expect(await cache.keysAt('http://tessera-jwks.invalid/keys', null)).toBeNull();
+  });
+
+  it('gives up on a URI that does not answer in time, and follows no redirect', async () => {
+    const clock = { nowMs: () => 1_000_000 };
+    const cache = createJwksCache(clock, { jwksProblem: () => null, timeoutMs: 200 });
+    const started = Date.now();
+    expect(await cache.keysAt(`${url}/hang`, null)).toBeNull();
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(await cache.keysAt(`${url}/moved`, null)).toBeNull();
   });
 
   it('https only, except a loopback test issuer', () => {
