@@ -39,7 +39,7 @@ describe('OAuth private_key_jwt clients with a jwks_uri', () => {
     return oauth.clientCredentialsGrantRequest(
       as,
       client,
-      oauth.PrivateKeyJwt({ key: key.privateKey, kid: key.kid }),
+      oauth.PrivateKeyJwt(key.kid ? { key: key.privateKey, kid: key.kid } : { key: key.privateKey }),
       { scope: 'read' },
       insecure,
     );
@@ -118,6 +118,29 @@ describe('OAuth private_key_jwt clients with a jwks_uri', () => {
     // The retired key is gone from the set: refused.
     await expectInvalidClient(c.clientId, k1);
     expect(fetches.get('/rotating')).toBe(2);
+  });
+
+  it('rotation without kids: a signature no cached key verifies refreshes the set (same bound)', async () => {
+    const a = await keyPair('a');
+    const b = await keyPair('b');
+    const bare = (jwk: Record<string, unknown>) => {
+      const { kid: _kid, ...rest } = jwk;
+      return rest;
+    };
+    published.set('/nokid', { status: 200, body: { keys: [bare(a.publicJwk)] } });
+    const c = await createClient(s, 'svc-jwks-nokid', {
+      tokenEndpointAuthMethod: 'private_key_jwt',
+      jwksUri: `${jwksUrl}/nokid`,
+      scopes: ['read'],
+    });
+    const noKid = (k: typeof a) => ({ privateKey: k.privateKey }) as { privateKey: CryptoKey; kid: string };
+    await expectToken(c.clientId, noKid(a));
+    published.set('/nokid', { status: 200, body: { keys: [bare(b.publicJwk)] } });
+    await expectInvalidClient(c.clientId, noKid(b));
+    expect(fetches.get('/nokid')).toBe(1);
+    offsetMs += 11_000;
+    await expectToken(c.clientId, noKid(b));
+    expect(fetches.get('/nokid')).toBe(2);
   });
 
   it('registers a jwks_uri client through RFC 7591 and answers its metadata', async () => {

@@ -101,7 +101,7 @@ export function createJwksCache(clock: Clock, options: JwksCacheOptions) {
     return entry.inflight;
   }
 
-  async function keys(key: string, source: Source, kid: string | null): Promise<Jwks | null> {
+  async function keys(key: string, source: Source, kid: string | null, stale = false): Promise<Jwks | null> {
     let entry = entries.get(key);
     if (!entry) {
       if (entries.size >= 1000) entries.delete(entries.keys().next().value as string);
@@ -111,7 +111,8 @@ export function createJwksCache(clock: Clock, options: JwksCacheOptions) {
     const now = clock.nowMs();
     const canRetry = now - entry.lastAttemptMs >= minRefreshMs;
     const expired = entry.jwks === null || now - entry.fetchedAtMs >= ttlMs;
-    const unknownKid = kid !== null && entry.jwks !== null && !entry.jwks.keys.some((k) => k.kid === kid);
+    const unknownKid =
+      stale || (kid !== null && entry.jwks !== null && !entry.jwks.keys.some((k) => k.kid === kid));
     if (entry.inflight) await entry.inflight;
     else if ((expired || unknownKid) && canRetry) await refresh(source, entry);
     if (!entry.jwks) return null;
@@ -125,8 +126,13 @@ export function createJwksCache(clock: Clock, options: JwksCacheOptions) {
      * usable set is known (never fetched successfully, or stale beyond the limit).
      */
     keysFor: (issuer: string, kid: string | null) => keys(`iss:${issuer}`, { issuer }, kid),
-    /** The same for a key set published at `jwksUri` itself (an OAuth client's `jwks_uri`). */
-    keysAt: (jwksUri: string, kid: string | null) => keys(`uri:${jwksUri}`, { jwksUri }, kid),
+    /**
+     * The same for a key set published at `jwksUri` itself (an OAuth client's `jwks_uri`).
+     * `stale`: the caller found the cached set does not verify a JWT without `kid` — refetch it as
+     * for an unknown `kid` (same bound per interval).
+     */
+    keysAt: (jwksUri: string, kid: string | null, stale = false) =>
+      keys(`uri:${jwksUri}`, { jwksUri }, kid, stale),
     /** How many discovery + JWKS fetches were started (tests, metrics). */
     fetchCount: () => fetches,
   };

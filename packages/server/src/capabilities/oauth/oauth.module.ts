@@ -191,21 +191,32 @@ export function createOAuthModule(
     secretHandler: handler,
     limiter: new FailureLimiter(clock, config.authFailureLimit, config.authFailureWindowSeconds * 1000),
     async verifyAssertion(assertion, client) {
-      let jwks = client.jwks;
-      if (client.jwksUri) {
-        // The assertion's kid picks the set; an unknown one refreshes it (bounded per URI).
-        const published = await jwksCache.keysAt(client.jwksUri, peekJwt(assertion)?.kid ?? null);
-        if (!published) return { ok: false, reason: 'client_jwks_unavailable' };
-        jwks = published;
+      const verify = (jwks: { keys: Record<string, unknown>[] }) =>
+        verifyClientAssertion(assertion, {
+          clientId: client.clientId,
+          jwks: jwks as never,
+          audiences: [issuer, `${issuer}/`, tokenEndpoint],
+          nowMs: clock.nowMs(),
+          maxLifetimeSeconds: MAX_ASSERTION_LIFETIME_SECONDS,
+          clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
+        });
+      if (!client.jwksUri) return verify(client.jwks);
+      // The assertion's kid picks the set; an unknown one refreshes it (bounded per URI).
+      const kid = peekJwt(assertion)?.kid ?? null;
+      const published = await jwksCache.keysAt(client.jwksUri, kid);
+      if (!published) return { ok: false, reason: 'client_jwks_unavailable' };
+      const checked = await verify(published);
+      // Without a kid, a rotated key shows as a signature no cached key verifies: refresh once
+      // (same bound), and retry only if the set changed.
+      if (
+        kid === null &&
+        !checked.ok &&
+        (checked.reason === 'assertion_bad_signature' || checked.reason === 'assertion_unknown_key')
+      ) {
+        const refreshed = await jwksCache.keysAt(client.jwksUri, null, true);
+        if (refreshed && refreshed !== published) return verify(refreshed);
       }
-      return verifyClientAssertion(assertion, {
-        clientId: client.clientId,
-        jwks: jwks as never,
-        audiences: [issuer, `${issuer}/`, tokenEndpoint],
-        nowMs: clock.nowMs(),
-        maxLifetimeSeconds: MAX_ASSERTION_LIFETIME_SECONDS,
-        clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
-      });
+      return checked;
     },
     checkDpop: dpop.check,
     verifyGrantAssertion: (assertion, issuers) =>
