@@ -170,6 +170,29 @@ describe('OAuth private_key_jwt clients with a jwks_uri', () => {
       token: r.body.registration_access_token,
     });
     expect(read.body.jwks_uri).toBe(`${jwksUrl}/dynamic`);
+    // RFC 7592 update: the metadata sent replaces the client's; both at once is refused.
+    const both = await s.call('PUT', `/oauth/register/${client.client_id}`, {
+      token: r.body.registration_access_token,
+      body: {
+        client_id: client.client_id,
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks_uri: `${jwksUrl}/dynamic`,
+        jwks: { keys: [key.publicJwk] },
+      },
+    });
+    expect(both.status).toBe(400);
+    expect(both.body.error).toBe('invalid_client_metadata');
+    const inline = await s.call('PUT', `/oauth/register/${client.client_id}`, {
+      token: r.body.registration_access_token,
+      body: {
+        client_id: client.client_id,
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [key.publicJwk] },
+      },
+    });
+    expect(inline.status, JSON.stringify(inline.body)).toBe(200);
+    expect(inline.body.jwks_uri).toBeUndefined();
+    expect(inline.body.jwks).toEqual({ keys: [key.publicJwk] });
   });
 
   it('refuses a private key published at the URI: invalid_client, the precise reason audited', async () => {
