@@ -5,6 +5,8 @@
 // the run so that signing does not load the measured core.
 // Flags: --duration 10 --connections 50 --requests 60000 (prepared per target) --targets a,b
 //        --server-core 0 --load-core 1 --rounds 1
+//        target `tessera-oauth-jwks-uri`: the same, the client's key fetched from its `jwksUri`
+//        (a loopback JWKS server in the target process) instead of inline `jwks`.
 //        --base-dist DIR: also measure `tessera-oauth-base`, the same target loaded from another
 //        server build (e.g. main's packages/server/dist copied aside): before/after in one run.
 
@@ -137,10 +139,14 @@ try {
   for (let round = 0; round < rounds; round++) {
     for (const name of targets) {
       const profileDir = args.profile ? mkdtempSync(join(tmpdir(), 'oauth-prof-')) : null;
-      const target = await startTarget(name === 'tessera-oauth-base' ? 'tessera-oauth' : name, {
+      const target = await startTarget(name.startsWith('tessera-oauth') ? 'tessera-oauth' : name, {
         core: serverCore,
         env: name === 'tessera-oauth-base' ? { TESSERA_BENCH_SERVER_DIST: baseDist } : {},
-        args: ['--client-jwk', JSON.stringify(clientJwk)],
+        args: [
+          '--client-jwk',
+          JSON.stringify(clientJwk),
+          ...(name === 'tessera-oauth-jwks-uri' ? ['--jwks-uri', '1'] : []),
+        ],
         ...(profileDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
       });
       try {
@@ -184,3 +190,4 @@ if (med['tessera-oauth'] && med['oidc-provider-dpop'])
   console.log('(budget: tessera-oauth >= 2x oidc-provider-dpop)');
 ratio('tessera-oauth-base', 'oidc-provider-dpop');
 ratio('tessera-oauth', 'tessera-oauth-base');
+ratio('tessera-oauth-jwks-uri', 'tessera-oauth');

@@ -2,7 +2,10 @@
 // key) and a DPoP proof, durable audit on (SQLite, or --store postgres://…). Registers the client
 // with the given public JWK, then serves.
 // Usage: node bench/targets/tessera-oauth.mjs --port 9107 --client-jwk '<public JWK json>'
+//        [--jwks-uri 1]: publish the key on a loopback JWKS server and register the client's
+//        `jwksUri` instead of inline `jwks` (issue 12, ADR 0034: the fetched-and-cached path).
 import { readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { onStop, parseArgs, ready } from '../lib/args.mjs';
 import { startBenchTessera } from '../lib/tessera-target.mjs';
@@ -21,13 +24,23 @@ const adminToken = expect(
   200,
   'admin sign-in',
 ).token;
+const clientJwks = { keys: [JSON.parse(args['client-jwk'])] };
+let jwksServer = null;
+let keys = { jwks: clientJwks };
+if (args['jwks-uri']) {
+  jwksServer = createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(clientJwks)),
+  );
+  await new Promise((r) => jwksServer.listen(0, '127.0.0.1', r));
+  keys = { jwksUri: `http://127.0.0.1:${jwksServer.address().port}/jwks.json` };
+}
 const client = expect(
   await call('POST', '/v1/oauth-clients', {
     token: adminToken,
     body: {
       name: '/bench/oauth-client',
       tokenEndpointAuthMethod: 'private_key_jwt',
-      jwks: { keys: [JSON.parse(args['client-jwk'])] },
+      ...keys,
       scopes: ['api:read'],
       resources: [RESOURCE],
       dpopBoundAccessTokens: true,
@@ -123,6 +136,7 @@ ready({
   pid: process.pid,
 });
 onStop(async () => {
+  jwksServer?.close();
   await server.close();
   if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
 });

@@ -49,6 +49,12 @@ const SETTINGS: OptionSpecs = {
     placeholder: 'FILE',
     description: 'the client public keys (a JWK set) for private_key_jwt; private keys are refused',
   },
+  'jwks-uri': {
+    type: 'string',
+    placeholder: 'URL',
+    description:
+      'private_key_jwt: where the client publishes its public keys (https; http only on loopback); not with --jwks-file',
+  },
   scopes: {
     type: 'list',
     placeholder: 'SCOPES',
@@ -85,6 +91,9 @@ const SETTINGS: OptionSpecs = {
 async function settingsBody(args: ArgReader): Promise<UpdateOAuthClientRequest> {
   const method = args.choice('auth-method', AUTH_METHODS);
   const jwksFile = args.str('jwks-file');
+  const jwksUri = args.str('jwks-uri');
+  if (jwksFile !== undefined && jwksUri !== undefined)
+    throw new UsageError('--jwks-file and --jwks-uri are mutually exclusive');
   const scopes = args.list('scopes');
   const resources = args.list('resources');
   const ttl = args.positiveInt('token-ttl');
@@ -105,6 +114,7 @@ async function settingsBody(args: ArgReader): Promise<UpdateOAuthClientRequest> 
   return {
     ...(method ? { tokenEndpointAuthMethod: method } : {}),
     ...(jwks !== undefined ? { jwks } : {}),
+    ...(jwksUri !== undefined ? { jwksUri } : {}),
     ...(scopes ? { scopes } : {}),
     ...(resources ? { resources } : {}),
     ...(ttl !== undefined ? { accessTokenTtlSeconds: ttl } : {}),
@@ -129,7 +139,7 @@ export function renderOAuthClient(c: OAuthClient, nowMs: number): string {
     ['Client ID', c.clientId],
     ['Identity', c.identityId],
     ['Auth method', c.tokenEndpointAuthMethod],
-    ['Keys', c.jwks ? String(c.jwks.keys.length) : '-'],
+    ['Keys', c.jwks ? String(c.jwks.keys.length) : (c.jwksUri ?? '-')],
     ['Scopes', listText(c.scopes)],
     ['Resources', listText(c.resources)],
     ['Token TTL', formatDuration(c.accessTokenTtlSeconds)],

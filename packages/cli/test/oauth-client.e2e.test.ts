@@ -152,6 +152,57 @@ describe('tessera oauth-client against a real server', () => {
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/public/);
 
+    // --jwks-uri: the keys are published (fetched by the server at the token endpoint).
+    const published = await tessera(
+      [
+        'oauth-client',
+        'create',
+        '--name',
+        '/svc/published',
+        '--auth-method',
+        'private_key_jwt',
+        '--jwks-uri',
+        'https://agent.example/jwks.json',
+        '--json',
+      ],
+      env,
+    );
+    expect(published.code, published.stderr).toBe(0);
+    expect(JSON.parse(published.stdout).client).toMatchObject({
+      jwksUri: 'https://agent.example/jwks.json',
+      jwks: null,
+    });
+    const both = await tessera(
+      [
+        'oauth-client',
+        'update',
+        '--client-id',
+        client.clientId,
+        '--jwks-uri',
+        'https://a.example/j',
+        '--jwks-file',
+        jwks,
+      ],
+      env,
+    );
+    expect(both.code).not.toBe(0);
+    expect(both.stderr).toMatch(/mutually exclusive/);
+    const plainHttp = await tessera(
+      [
+        'oauth-client',
+        'create',
+        '--name',
+        '/svc/plain',
+        '--auth-method',
+        'private_key_jwt',
+        '--jwks-uri',
+        'http://agent.example/jwks.json',
+      ],
+      env,
+    );
+    expect(plainHttp.code).not.toBe(0);
+    expect(plainHttp.stderr).toMatch(/https/);
+
     const deleted = await tessera(['oauth-client', 'delete', '--client-id', client.clientId], env);
     expect(deleted.code, deleted.stderr).toBe(0);
     expect((await tessera(['oauth-client', 'get', '--client-id', client.clientId], env)).code).not.toBe(0);

@@ -338,6 +338,7 @@ export interface OAuthClient {
   jwks: {
     keys: Record<string, unknown>[];
   } | null;
+  jwksUri: string | null;
   scopes: string[];
   resources: string[];
   accessTokenTtlSeconds: number;
@@ -2567,6 +2568,8 @@ export interface PostV1OauthClientsRequest {
   jwks?: {
     keys: Record<string, unknown>[];
   } | null;
+  /** private_key_jwt: where the public keys are published (https; http only on loopback); not with jwks. */
+  jwksUri?: string | null;
   scopes?: string[];
   resources?: string[];
   accessTokenTtlSeconds?: number;
@@ -2639,6 +2642,8 @@ export interface PatchV1OauthClientsByIdRequest {
   jwks?: {
     keys: Record<string, unknown>[];
   } | null;
+  /** private_key_jwt: where the public keys are published (https; http only on loopback); not with jwks. */
+  jwksUri?: string | null;
   scopes?: string[];
   resources?: string[];
   accessTokenTtlSeconds?: number;

@@ -139,8 +139,22 @@ describe.each(STORES)('OAuth dynamic client registration (RFC 7591, RFC 7592) on
       400,
       'invalid_client_metadata',
     );
+    // jwks_uri: https (http only on loopback), never with jwks, only for private_key_jwt.
+    const publicJwk = await exportJWK((await generateKeyPair('ES256')).publicKey);
+    for (const bad of [
+      { jwks_uri: 'https://x.test/jwks', jwks: { keys: [publicJwk] } },
+      { jwks_uri: 'http://x.test/jwks' },
+      { jwks_uri: 'ftp://x.test/jwks' },
+      { jwks_uri: 'https://x.test/jwks#frag' },
+      { jwks_uri: 42 },
+    ])
+      expectError(
+        await register({ token_endpoint_auth_method: 'private_key_jwt', ...bad }),
+        400,
+        'invalid_client_metadata',
+      );
     expectError(
-      await register({ token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://x.test/jwks' }),
+      await register({ token_endpoint_auth_method: 'client_secret_basic', jwks_uri: 'https://x.test/jwks' }),
       400,
       'invalid_client_metadata',
     );

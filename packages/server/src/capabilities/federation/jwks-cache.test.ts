@@ -16,6 +16,16 @@ describe('JWKS cache', () => {
     server = createServer((req, res) => {
       fetches++;
       if (status !== 200) return void res.writeHead(status).end();
+      if (req.url === '/hang') return; // never answers: the timeout must end the fetch
+      if (req.url === '/moved') return void res.writeHead(302, { location: `${url}/keys` }).end();
+      if (req.url === '/huge') {
+        // Chunked, no content-length: the limit must hold while it streams.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"keys":[');
+        const pad = 'x'.repeat(64 * 1024);
+        for (let i = 0; i < 8; i++) res.write(`{"kid":"${pad}"},`);
+        return void res.end('{}]}');
+      }
       const body =
         req.url === '/.well-known/openid-configuration'
           ? { issuer: discoveryIssuer(url), jwks_uri: `${url}/keys` }
@@ -70,6 +80,35 @@ describe('JWKS cache', () => {
     clock.ms += 11 * 60_000;
     expect(await cache.keysFor(url, 'k1')).toEqual({ keys: [KEY] });
     keys = { keys: [KEY] };
+  });
+
+  it('fetches a jwks_uri directly, cached apart from issuers, with the same unknown-kid refresh', async () => {
+    const { clock, cache } = setup();
+    const before = fetches;
+    expect(await cache.keysAt(`${url}/keys`, 'k1')).toEqual({ keys: [KEY] });
+    expect(fetches).toBe(before + 1); // no discovery
+    expect(await cache.keysAt(`${url}/keys`, 'k2')).toEqual({ keys: [KEY] }); // within the interval
+    expect(fetches).toBe(before + 1);
+    keys = { keys: [KEY, { ...KEY, kid: 'k2' }] };
+    clock.ms += 11_000;
+    expect((await cache.keysAt(`${url}/keys`, 'k2'))?.keys.map((k) => k.kid)).toEqual(['k1', 'k2']);
+    expect(fetches).toBe(before + 2);
+    keys = { keys: [KEY] };
+  });
+
+  it('refuses a body over the size limit, chunked or not, and never follows a plain-http remote URL', async () => {
+    const { cache } = setup();
+    expect(await cache.keysAt(`${url}/huge`, null)).toBeNull();
+    expect(await cache.keysAt('http://tessera-jwks.invalid/keys', null)).toBeNull();
+  });
+
+  it('gives up on a URI that does not answer in time, and follows no redirect', async () => {
+    const clock = { nowMs: () => 1_000_000 };
+    const cache = createJwksCache(clock, { jwksProblem: () => null, timeoutMs: 200 });
+    const started = Date.now();
+    expect(await cache.keysAt(`${url}/hang`, null)).toBeNull();
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(await cache.keysAt(`${url}/moved`, null)).toBeNull();
   });
 
   it('https only, except a loopback test issuer', () => {

@@ -1,8 +1,9 @@
 import type { Clock } from '../../core/shared/platform.port.js';
 
 /**
- * The JWKS of federated issuers (issue 13), fetched through OIDC discovery
- * (`<issuer>/.well-known/openid-configuration` → `jwks_uri`) and cached per issuer:
+ * Remote JWK sets, cached: the JWKS of federated issuers (issue 13), fetched through OIDC discovery
+ * (`<issuer>/.well-known/openid-configuration` → `jwks_uri`, `keysFor`), and the `jwks_uri` of OAuth
+ * clients (issue 12, `keysAt`), fetched directly. Each source is cached on its own:
  * - fresh for `ttlMs`; after that, the next use refreshes it;
  * - a JWT naming a `kid` the cached set lacks triggers a refresh, at most once per
  *   `minRefreshIntervalMs` per issuer (an attacker's random kids cannot make Tessera hammer the issuer);
@@ -14,13 +15,16 @@ export interface JwksCacheOptions {
   minRefreshIntervalMs?: number;
   staleLimitMs?: number;
   timeoutMs?: number;
-  /** Most bytes of a discovery document or a key set. */
+  /** Most bytes of a discovery document or a key set (counted as read: a chunked body too). */
   maxBytes?: number;
   /** Why a fetched set is unusable, or null (crypto/federated-jwt.ts). */
   jwksProblem(jwks: unknown): string | null;
 }
 
 export type Jwks = { keys: Record<string, unknown>[] };
+
+/** Where a set comes from: an issuer's discovery document, or a `jwks_uri` itself. */
+type Source = { issuer: string } | { jwksUri: string };
 
 interface Entry {
   jwks: Jwks | null;
@@ -44,29 +48,42 @@ export function createJwksCache(clock: Clock, options: JwksCacheOptions) {
       redirect: 'error',
       headers: { accept: 'application/json' },
     });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    // Refuse a declared oversize body before reading it; a chunked one is checked once read.
-    if (Number(response.headers.get('content-length') ?? 0) > maxBytes) {
+    if (!response.ok) {
       await response.body?.cancel();
-      throw new Error('document too large');
+      throw new Error(`HTTP ${response.status}`);
     }
-    const text = await response.text();
-    if (text.length > maxBytes) throw new Error('document too large');
-    return JSON.parse(text);
+    // Refuse a declared oversize body before reading it; any other is counted as it streams in,
+    // so a chunked body without an end cannot grow past the limit either.
+    if (Number(response.headers.get('content-length') ?? 0) > maxBytes || !response.body) {
+      await response.body?.cancel();
+      throw new Error('document too large or empty');
+    }
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength;
+      if (size > maxBytes) throw new Error('document too large');
+      chunks.push(chunk);
+    }
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   }
 
-  async function load(issuer: string, entry: Entry): Promise<void> {
+  async function jwksUriOf(issuer: string): Promise<URL | null> {
+    const discovery = (await getJson(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`)) as {
+      issuer?: unknown;
+      jwks_uri?: unknown;
+    };
+    // OpenID Connect Discovery §4.3: the document must name the issuer it was fetched for.
+    if (discovery.issuer !== issuer || typeof discovery.jwks_uri !== 'string') return null;
+    return new URL(discovery.jwks_uri);
+  }
+
+  async function load(source: Source, entry: Entry): Promise<void> {
     entry.lastAttemptMs = clock.nowMs();
     fetches++;
     try {
-      const discovery = (await getJson(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`)) as {
-        issuer?: unknown;
-        jwks_uri?: unknown;
-      };
-      // OpenID Connect Discovery §4.3: the document must name the issuer it was fetched for.
-      if (discovery.issuer !== issuer || typeof discovery.jwks_uri !== 'string') return;
-      const jwksUri = new URL(discovery.jwks_uri);
-      if (!allowedUrl(jwksUri)) return;
+      const jwksUri = 'issuer' in source ? await jwksUriOf(source.issuer) : new URL(source.jwksUri);
+      if (!jwksUri || !allowedUrl(jwksUri)) return;
       const jwks = await getJson(jwksUri.href);
       if (options.jwksProblem(jwks) !== null) return;
       entry.jwks = jwks as Jwks;
@@ -76,12 +93,31 @@ export function createJwksCache(clock: Clock, options: JwksCacheOptions) {
     }
   }
 
-  function refresh(issuer: string, entry: Entry): Promise<void> {
+  function refresh(source: Source, entry: Entry): Promise<void> {
     if (!entry.inflight)
-      entry.inflight = load(issuer, entry).finally(() => {
+      entry.inflight = load(source, entry).finally(() => {
         entry.inflight = null;
       });
     return entry.inflight;
+  }
+
+  async function keys(key: string, source: Source, kid: string | null, stale = false): Promise<Jwks | null> {
+    let entry = entries.get(key);
+    if (!entry) {
+      if (entries.size >= 1000) entries.delete(entries.keys().next().value as string);
+      entry = { jwks: null, fetchedAtMs: 0, lastAttemptMs: Number.NEGATIVE_INFINITY, inflight: null };
+      entries.set(key, entry);
+    }
+    const now = clock.nowMs();
+    const canRetry = now - entry.lastAttemptMs >= minRefreshMs;
+    const expired = entry.jwks === null || now - entry.fetchedAtMs >= ttlMs;
+    const unknownKid =
+      stale || (kid !== null && entry.jwks !== null && !entry.jwks.keys.some((k) => k.kid === kid));
+    if (entry.inflight) await entry.inflight;
+    else if ((expired || unknownKid) && canRetry) await refresh(source, entry);
+    if (!entry.jwks) return null;
+    if (clock.nowMs() - entry.fetchedAtMs >= ttlMs + staleLimitMs) return null;
+    return entry.jwks;
   }
 
   return {
@@ -89,23 +125,14 @@ export function createJwksCache(clock: Clock, options: JwksCacheOptions) {
      * The key set to verify a JWT of `issuer` naming `kid` (null: none named), or null when no
      * usable set is known (never fetched successfully, or stale beyond the limit).
      */
-    async keysFor(issuer: string, kid: string | null): Promise<Jwks | null> {
-      let entry = entries.get(issuer);
-      if (!entry) {
-        if (entries.size >= 1000) entries.delete(entries.keys().next().value as string);
-        entry = { jwks: null, fetchedAtMs: 0, lastAttemptMs: Number.NEGATIVE_INFINITY, inflight: null };
-        entries.set(issuer, entry);
-      }
-      const now = clock.nowMs();
-      const canRetry = now - entry.lastAttemptMs >= minRefreshMs;
-      const expired = entry.jwks === null || now - entry.fetchedAtMs >= ttlMs;
-      const unknownKid = kid !== null && entry.jwks !== null && !entry.jwks.keys.some((k) => k.kid === kid);
-      if (entry.inflight) await entry.inflight;
-      else if ((expired || unknownKid) && canRetry) await refresh(issuer, entry);
-      if (!entry.jwks) return null;
-      if (clock.nowMs() - entry.fetchedAtMs >= ttlMs + staleLimitMs) return null;
-      return entry.jwks;
-    },
+    keysFor: (issuer: string, kid: string | null) => keys(`iss:${issuer}`, { issuer }, kid),
+    /**
+     * The same for a key set published at `jwksUri` itself (an OAuth client's `jwks_uri`).
+     * `stale`: the caller found the cached set does not verify a JWT without `kid` — refetch it as
+     * for an unknown `kid` (same bound per interval).
+     */
+    keysAt: (jwksUri: string, kid: string | null, stale = false) =>
+      keys(`uri:${jwksUri}`, { jwksUri }, kid, stale),
     /** How many discovery + JWKS fetches were started (tests, metrics). */
     fetchCount: () => fetches,
   };

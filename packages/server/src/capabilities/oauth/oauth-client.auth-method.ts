@@ -14,6 +14,7 @@ const SETTINGS = [
   'jwtTtlSeconds',
   'tokenEndpointAuthMethod',
   'jwks',
+  'jwksUri',
   'scopes',
   'resources',
   'dpopBoundAccessTokens',
@@ -26,6 +27,62 @@ const SETTINGS = [
   'cibaDeliveryMode',
   'cibaNotificationEndpoint',
 ];
+
+/** https, or plain http on a loopback host (a client on the same machine, RFC 8252 §7.3). */
+export function isClientUrl(value: unknown): value is string {
+  let url: URL | null = null;
+  try {
+    url = typeof value === 'string' && value.length <= 500 ? new URL(value) : null;
+  } catch {}
+  const loopback = url && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  return !!url && !url.hash && (url.protocol === 'https:' || (url.protocol === 'http:' && !!loopback));
+}
+
+/**
+ * RFC 7591 §2: a client's keys are inline (`jwks`) or published (`jwksUri`), never both. Setting
+ * one clears the other; naming both is refused. Published keys are for `private_key_jwt` only.
+ */
+function keysOf(
+  input: Record<string, unknown>,
+  previous: OAuthClientSettings | null,
+  method: ClientAuthMethod,
+  jwksProblem: (jwks: unknown) => string | null,
+) {
+  if (input.jwks != null && input.jwksUri != null)
+    throw validationError('jwks and jwksUri are mutually exclusive: send one.', { field: 'jwksUri' });
+  let jwks = previous?.jwks ?? null;
+  let jwksUri = previous?.jwksUri ?? null;
+  if (input.jwks !== undefined) {
+    if (input.jwks !== null) {
+      const problem = jwksProblem(input.jwks);
+      if (problem) throw validationError(`jwks: ${problem}.`, { field: 'jwks' });
+      jwksUri = null;
+    }
+    jwks = input.jwks as OAuthClientSettings['jwks'];
+  }
+  if (input.jwksUri !== undefined) {
+    if (input.jwksUri !== null) {
+      if (!isClientUrl(input.jwksUri))
+        throw validationError('jwksUri must be an https URL (http only on a loopback host).', {
+          field: 'jwksUri',
+        });
+      jwks = null;
+    }
+    jwksUri = input.jwksUri as string | null;
+  }
+  if (jwksUri !== null && method !== 'private_key_jwt')
+    throw validationError('jwksUri is only for private_key_jwt clients.', { field: 'jwksUri' });
+  if (method === 'private_key_jwt' && !jwks && !jwksUri)
+    throw validationError('private_key_jwt clients need jwks or jwksUri (their public keys).', {
+      field: 'jwks',
+    });
+  // RFC 8705 §2.2: the self-signed certificate is registered as a key's x5c.
+  if (method === 'self_signed_tls_client_auth' && !jwks?.keys.some((k) => Array.isArray(k.x5c)))
+    throw validationError('self_signed_tls_client_auth clients need jwks with the certificate in x5c.', {
+      field: 'jwks',
+    });
+  return { jwks, jwksUri };
+}
 
 /**
  * CIBA Core §4: the notification endpoint is https; plain http only on a loopback host (a client on
@@ -40,12 +97,7 @@ function cibaDeliveryOf(input: Record<string, unknown>, previous: OAuthClientSet
       ? (previous?.cibaNotificationEndpoint ?? null)
       : input.cibaNotificationEndpoint;
   if (endpoint !== null) {
-    let url: URL | null = null;
-    try {
-      url = typeof endpoint === 'string' && endpoint.length <= 500 ? new URL(endpoint) : null;
-    } catch {}
-    const loopback = url && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-    if (!url || url.hash || !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)))
+    if (!isClientUrl(endpoint))
       throw validationError('cibaNotificationEndpoint must be an https URL (http only on a loopback host).', {
         field: 'cibaNotificationEndpoint',
       });
@@ -163,27 +215,14 @@ export function createOAuthClientHandler(deps: {
         'client_secret_basic') as ClientAuthMethod;
       if (!CLIENT_AUTH_METHODS.includes(authMethod))
         throw validationError(`tokenEndpointAuthMethod must be one of ${CLIENT_AUTH_METHODS.join(', ')}.`);
-      let jwks = previous?.jwks ?? null;
-      if (input.jwks !== undefined) {
-        if (input.jwks !== null) {
-          const problem = deps.jwksProblem(input.jwks);
-          if (problem) throw validationError(`jwks: ${problem}.`, { field: 'jwks' });
-        }
-        jwks = input.jwks as OAuthClientSettings['jwks'];
-      }
-      if (authMethod === 'private_key_jwt' && !jwks)
-        throw validationError('private_key_jwt clients need jwks (their public keys).', { field: 'jwks' });
-      // RFC 8705 §2.2: the self-signed certificate is registered as a key's x5c.
-      if (authMethod === 'self_signed_tls_client_auth' && !jwks?.keys.some((k) => Array.isArray(k.x5c)))
-        throw validationError('self_signed_tls_client_auth clients need jwks with the certificate in x5c.', {
-          field: 'jwks',
-        });
+      const { jwks, jwksUri } = keysOf(input, previous, authMethod, deps.jwksProblem);
       const dpop = input.dpopBoundAccessTokens ?? previous?.dpopBoundAccessTokens ?? false;
       if (typeof dpop !== 'boolean') throw validationError('dpopBoundAccessTokens must be a boolean.');
       return {
         jwtTtlSeconds: ttl,
         tokenEndpointAuthMethod: authMethod,
         jwks,
+        jwksUri,
         scopes:
           input.scopes === undefined
             ? (previous?.scopes ?? [])

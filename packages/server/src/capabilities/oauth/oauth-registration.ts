@@ -5,6 +5,7 @@ import type { Clock, CredentialFactory } from '../../core/shared/platform.port.j
 import { Name } from '../../core/shared/schemas.js';
 import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
 import { OAuthError, TOKEN_EXCHANGE_GRANT } from './oauth.model.js';
+import { isClientUrl } from './oauth-client.auth-method.js';
 import type { OAuthClient, OAuthClientsService } from './oauth-clients.service.js';
 
 /**
@@ -59,13 +60,20 @@ export function parseClientMetadata(
   const method = m.token_endpoint_auth_method ?? 'client_secret_basic';
   if (!(CLIENT_AUTH_METHODS as readonly unknown[]).includes(method))
     throw metadataError(`token_endpoint_auth_method must be one of ${CLIENT_AUTH_METHODS.join(', ')}.`);
-  if (m.jwks_uri !== undefined) throw metadataError('jwks_uri is not supported: send jwks.');
+  // RFC 7591 §2: "The jwks_uri and jwks parameters MUST NOT both be present".
+  if (m.jwks_uri !== undefined && m.jwks !== undefined)
+    throw metadataError('jwks and jwks_uri are mutually exclusive: send one.');
+  if (m.jwks_uri !== undefined) {
+    if (method !== 'private_key_jwt') throw metadataError('jwks_uri is only for private_key_jwt clients.');
+    if (!isClientUrl(m.jwks_uri))
+      throw metadataError('jwks_uri must be an https URL (http only on a loopback host).');
+  }
   if (m.jwks !== undefined) {
     const problem = jwksProblem(m.jwks);
     if (problem) throw metadataError(`jwks: ${problem}.`);
   }
-  if (method === 'private_key_jwt' && m.jwks === undefined)
-    throw metadataError('private_key_jwt needs jwks (public keys).');
+  if (method === 'private_key_jwt' && m.jwks === undefined && m.jwks_uri === undefined)
+    throw metadataError('private_key_jwt needs jwks or jwks_uri (public keys).');
   if (m.scope !== undefined && (typeof m.scope !== 'string' || m.scope.length > 2048))
     throw metadataError('scope must be a space-separated string.');
   const scopes = typeof m.scope === 'string' ? [...new Set(m.scope.split(' ').filter(Boolean))] : [];
@@ -82,6 +90,7 @@ export function parseClientMetadata(
     settings: {
       tokenEndpointAuthMethod: method,
       jwks: m.jwks ?? null,
+      jwksUri: m.jwks_uri ?? null,
       scopes,
       dpopBoundAccessTokens: m.dpop_bound_access_tokens === true,
       // The grant types asked for are the only ones the client may use (absent: the default).
@@ -112,6 +121,7 @@ export function clientMetadata(client: OAuthClient, registrationClientUri: strin
     response_types: [] as string[],
     ...(s.scopes.length ? { scope: s.scopes.join(' ') } : {}),
     ...(s.jwks ? { jwks: s.jwks } : {}),
+    ...(s.jwksUri ? { jwks_uri: s.jwksUri } : {}),
     dpop_bound_access_tokens: s.dpopBoundAccessTokens,
     registration_client_uri: registrationClientUri,
     ...(s.tokenEndpointAuthMethod.startsWith('client_secret_') ? { client_secret_expires_at: 0 } : {}),

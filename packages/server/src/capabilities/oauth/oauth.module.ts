@@ -16,6 +16,7 @@ import {
 } from '../../crypto/certificates.js';
 import { newClientSecret, newRegistrationAccessToken } from '../../crypto/credentials.js';
 import { seal, unseal } from '../../crypto/envelope.js';
+import { peekJwt } from '../../crypto/federated-jwt.js';
 import {
   ASYMMETRIC_ALGORITHMS,
   createDpopVerifier,
@@ -26,6 +27,7 @@ import {
 import type { TypedApp } from '../../http/app.js';
 import type { CapabilityModule } from '../../platform/module.js';
 import type { Platform } from '../../platform/platform.js';
+import { createJwksCache, type JwksCacheOptions } from '../federation/jwks-cache.js';
 import {
   AUTHORIZATION_ENDPOINT_PATH,
   BACKCHANNEL_ENDPOINT_PATH,
@@ -103,6 +105,8 @@ export function createOAuthModule(
     access: AccessService;
     /** CIBA (issue 14), when the approvals and people capabilities are composed. */
     ciba?: CibaDeps;
+    /** How clients' `jwksUri` sets are fetched and cached (defaults: see `createJwksCache`). */
+    jwks?: Omit<JwksCacheOptions, 'jwksProblem'>;
   },
 ): CapabilityModule<{ oauth: OAuthService; clients: OAuthClientsService; registration: OAuthRegistration }> {
   const { uow, clock, config, credentials } = platform;
@@ -157,6 +161,9 @@ export function createOAuthModule(
     }
   });
 
+  // Clients' published keys (`jwksUri`): the federation capability's cache, an instance of its own
+  // holding public keys only (ADR 0034).
+  const jwksCache = createJwksCache(clock, { ...deps.jwks, jwksProblem: publicJwksProblem });
   const issuer = config.issuer.replace(/\/+$/, '');
   const tokenEndpoint = `${issuer}${TOKEN_ENDPOINT_PATH}`;
   // Replay keys are consumed by the service inside the transaction that issues the token.
@@ -183,15 +190,34 @@ export function createOAuthModule(
     sessions: deps.sessions,
     secretHandler: handler,
     limiter: new FailureLimiter(clock, config.authFailureLimit, config.authFailureWindowSeconds * 1000),
-    verifyAssertion: (assertion, client) =>
-      verifyClientAssertion(assertion, {
-        clientId: client.clientId,
-        jwks: client.jwks as never,
-        audiences: [issuer, `${issuer}/`, tokenEndpoint],
-        nowMs: clock.nowMs(),
-        maxLifetimeSeconds: MAX_ASSERTION_LIFETIME_SECONDS,
-        clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
-      }),
+    async verifyAssertion(assertion, client) {
+      const verify = (jwks: { keys: Record<string, unknown>[] }) =>
+        verifyClientAssertion(assertion, {
+          clientId: client.clientId,
+          jwks: jwks as never,
+          audiences: [issuer, `${issuer}/`, tokenEndpoint],
+          nowMs: clock.nowMs(),
+          maxLifetimeSeconds: MAX_ASSERTION_LIFETIME_SECONDS,
+          clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
+        });
+      if (!client.jwksUri) return verify(client.jwks);
+      // The assertion's kid picks the set; an unknown one refreshes it (bounded per URI).
+      const kid = peekJwt(assertion)?.kid ?? null;
+      const published = await jwksCache.keysAt(client.jwksUri, kid);
+      if (!published) return { ok: false, reason: 'client_jwks_unavailable' };
+      const checked = await verify(published);
+      // Without a kid, a rotated key shows as a signature no cached key verifies: refresh once
+      // (same bound), and retry only if the set changed.
+      if (
+        kid === null &&
+        !checked.ok &&
+        (checked.reason === 'assertion_bad_signature' || checked.reason === 'assertion_unknown_key')
+      ) {
+        const refreshed = await jwksCache.keysAt(client.jwksUri, null, true);
+        if (refreshed && refreshed !== published) return verify(refreshed);
+      }
+      return checked;
+    },
     checkDpop: dpop.check,
     verifyGrantAssertion: (assertion, issuers) =>
       verifyGrantAssertion(assertion, {

@@ -23,6 +23,16 @@ const Jwk = Type.Record(Type.String({ maxLength: 16 }), Type.Unknown(), { maxPro
 const Settings = {
   tokenEndpointAuthMethod: Type.Optional(StringEnum(CLIENT_AUTH_METHODS)),
   jwks: Type.Optional(Nullable(Type.Object({ keys: Type.Array(Jwk, { maxItems: 10 }) }))),
+  jwksUri: Type.Optional(
+    Nullable(
+      Type.String({
+        minLength: 1,
+        maxLength: 500,
+        description:
+          'private_key_jwt: where the public keys are published (https; http only on loopback); not with jwks.',
+      }),
+    ),
+  ),
   scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
   resources: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { maxItems: 50 })),
   accessTokenTtlSeconds: Type.Optional(Type.Integer({ minimum: 30, maximum: 86_400 })),
@@ -100,6 +110,7 @@ const OAuthClientSchema = Type.Object(
     identityId: Type.String(),
     tokenEndpointAuthMethod: StringEnum(CLIENT_AUTH_METHODS),
     jwks: Nullable(Type.Object({ keys: Type.Array(Jwk) })),
+    jwksUri: Nullable(Type.String()),
     scopes: Type.Array(Type.String()),
     resources: Type.Array(Type.String()),
     accessTokenTtlSeconds: Type.Integer(),
@@ -135,6 +146,7 @@ function toWire(c: OAuthClient): Static<typeof OAuthClientSchema> {
     identityId: c.identityId,
     tokenEndpointAuthMethod: s.tokenEndpointAuthMethod,
     jwks: s.jwks,
+    jwksUri: s.jwksUri ?? null,
     scopes: s.scopes,
     resources: s.resources,
     accessTokenTtlSeconds: s.jwtTtlSeconds,
@@ -160,6 +172,7 @@ function settingsOf(body: Record<string, unknown>) {
   for (const key of [
     'tokenEndpointAuthMethod',
     'jwks',
+    'jwksUri',
     'scopes',
     'resources',
     'dpopBoundAccessTokens',

@@ -45,10 +45,16 @@ export interface OAuthServiceDeps {
   secretHandler: ReadOnlyAuthMethodHandler;
   /** Failed client authentications per source and per client (FailureLimiter keys are prefixed). */
   limiter: FailureLimiter;
+  /**
+   * RFC 7523 §3 with the client's registered keys: inline (`jwks`) or published (`jwksUri`, fetched
+   * and cached outside any transaction; `client_jwks_unavailable` when no usable set is known).
+   */
   verifyAssertion(
     assertion: string,
-    client: { clientId: string; jwks: { keys: Record<string, unknown>[] } },
-  ): Promise<{ ok: true; replay: ReplayKey } | { ok: false; reason: AssertionFailure }>;
+    client: { clientId: string; jwks: { keys: Record<string, unknown>[] }; jwksUri: string | null },
+  ): Promise<
+    { ok: true; replay: ReplayKey } | { ok: false; reason: AssertionFailure | 'client_jwks_unavailable' }
+  >;
   checkDpop(
     proof: string,
     expected: DpopCheck,
@@ -290,6 +296,7 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       const checked = await deps.verifyAssertion(presented.assertion, {
         clientId: client.id,
         jwks: client.settings.jwks ?? { keys: [] },
+        jwksUri: client.settings.jwksUri ?? null,
       });
       if (!checked.ok)
         return clientAuthFailed(

@@ -81,6 +81,7 @@ export const AUTH_FAILURE_REASONS = [
   'assertion_wrong_issuer',
   'assertion_missing_claim',
   'assertion_replayed',
+  'client_jwks_unavailable',
   'federation_malformed_jwt',
   'federation_unknown_issuer',
   'federation_wrong_audience',

@@ -57,6 +57,11 @@ export interface OAuthClientSettings {
   tokenEndpointAuthMethod: ClientAuthMethod;
   /** Public keys for `private_key_jwt` (RFC 7517 set); private members are refused. */
   jwks: { keys: Record<string, unknown>[] } | null;
+  /**
+   * Or, for `private_key_jwt`, where its public keys are published (RFC 7591 `jwks_uri`): https
+   * (http only on a loopback host), fetched and cached by the server. Never together with `jwks`.
+   */
+  jwksUri?: string | null;
   /** Scopes the client may request (a token never carries another). */
   scopes: string[];
   /** Resource servers (RFC 8707 `resource`) the client may request tokens for. */
