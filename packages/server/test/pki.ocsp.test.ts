@@ -179,6 +179,21 @@ describe.each(STORES)('OCSP responder of the internal CA on %s (RFC 6960)', (sto
     );
     const bad = await s.tessera.app.inject({ method: 'GET', url: '/pki/ocsp/!!notbase64' });
     expect(bad.rawPayload.toString('hex')).toBe('30030a0101');
+    // The hostile path segments of the generic bad-input suite, which leaves this route to this file.
+    for (const path of [
+      'NOT-AN-ID',
+      '%00',
+      encodeURIComponent("'; drop table identities; --"),
+      '%3Cscript%3E',
+      'p-%2e%2e%2fetc',
+      encodeURIComponent('🙂'),
+      'x'.repeat(5000),
+      'a/b/c',
+    ]) {
+      const r = await s.tessera.app.inject({ method: 'GET', url: `/pki/ocsp/${path}` });
+      expect(r.statusCode, path).toBeLessThan(500);
+      if (r.statusCode === 200) expect(r.rawPayload.toString('hex'), path).toBe('30030a0101');
+    }
     const big = await s.tessera.app.inject({
       method: 'POST',
       url: '/pki/ocsp',
