@@ -1,10 +1,10 @@
+import { rotatedPasswordRef } from '../core/rotated-secrets/rotated-secrets.model.js';
 import {
   createRotationService,
   type RotationOptions,
   type RotationService,
 } from '../core/rotated-secrets/rotated-secrets.service.js';
 import type { SecretCipher } from '../core/secrets/secret-cipher.port.js';
-import { rotatedPasswordRef } from '../core/rotated-secrets/rotated-secrets.model.js';
 import { sha256Hex } from '../crypto/credentials.js';
 import { rotatedPassword } from '../crypto/random-password.js';
 import { registerRotatedSecretRoutes } from '../http/routes/rotated-secrets.routes.js';

@@ -1,6 +1,6 @@
+import type { LeakedPassword } from '../../core/rotated-secrets/rotated-secrets.service.js';
 import type { SessionsService } from '../../core/sessions/sessions.service.js';
 import type { Repos } from '../../core/shared/unit-of-work.js';
-import type { LeakedPassword } from '../../core/rotated-secrets/rotated-secrets.service.js';
 import type { CredentialKind } from '../../crypto/credentials.js';
 
 /** What a credential hash (or a session token) is, and how to end it. */
