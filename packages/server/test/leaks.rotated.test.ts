@@ -128,7 +128,7 @@ describe('leaked rotated passwords on MariaDB', () => {
     const got = await waitForAlerts(2);
     expect(got).toHaveLength(2);
     for (const alert of got) {
-      expect(alert.alert.fields.kind).toBe('rotated_password');
+      expect(alert.alert.fields).toMatchObject({ kind: 'rotated_password', rotatedSecret: name });
       expect(JSON.stringify(alert)).not.toContain(v1.password);
       expect(JSON.stringify(alert)).not.toContain(v2.password);
     }
