@@ -105,6 +105,17 @@ describe('leaked rotated passwords on MariaDB', () => {
     // v1 is the previous password, still working for its grace period.
     expect(await canQuery(a, v1.password)).toBe(true);
     expect(await canQuery(b, v2.password)).toBe(true);
+    // Keyed hashes of both live passwords, never the passwords (nor their plain SHA-256).
+    const row = await s.tessera.store.db
+      .selectFrom('rotated_secrets')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirstOrThrow();
+    expect(row.password_hash).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    expect(row.previous_password_hash).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    const dump = JSON.stringify(row);
+    for (const p of [v1.password, v2.password, sha256Hex(v1.password), sha256Hex(v2.password)])
+      expect(dump).not.toContain(p);
 
     // The current password leaks: it stops working at once; readers get a new one on the same account.
     const r1 = await report([{ credential: v2.password, location: { uri: 'src/db.env', line: 3 } }]);
