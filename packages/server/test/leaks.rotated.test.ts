@@ -11,6 +11,7 @@ import {
   MYSQL_PORT as PORT,
   mysqlRoot as root,
   rotatedSecretsApi,
+  shiftClock,
   sleep,
 } from './rotation.helpers.js';
 
@@ -183,5 +184,32 @@ describe('leaked rotated passwords on MariaDB', () => {
     expect(await canQuery(user, v2.password)).toBe(true);
     const byId = new Map((await findings()).map((f) => [f.id, f.outcome]));
     expect(r.body.items.map((i: any) => byId.get(i.findingId))).toEqual(['revoked', 'unknown']);
+  });
+
+  it('a target refusing the replacement is audited, and the retry (single-account) kills the password', async () => {
+    const name = '/leaks/rotated/refused';
+    const user = `${run}_r`;
+    expect((await create(name, [user], { strategy: 'single-account' })).status).toBe(201);
+    const v1 = (await value(name)).body;
+    s.track(v1.password);
+    const c = await root();
+    await c.query("REVOKE CREATE USER ON *.* FROM ?@'%'", [ADMIN]);
+    try {
+      const r = await report([{ credential: v1.password }]);
+      expect(r.status).toBe(200);
+      const failed = await api('GET', '/v1/audit/events?type=rotated_secret.rotation_failed&limit=100');
+      expect(failed.body.items.some((e: any) => e.data.phase === 'reset' && e.resource === name)).toBe(true);
+      expect(await canQuery(user, v1.password)).toBe(true);
+    } finally {
+      await c.query("GRANT CREATE USER ON *.* TO ?@'%'", [ADMIN]);
+      await c.end();
+    }
+    shiftClock(s, 10_000);
+    const end = Date.now() + 8000;
+    while ((await canQuery(user, v1.password)) && Date.now() < end) await sleep(200);
+    expect(await canQuery(user, v1.password)).toBe(false);
+    const v2 = (await value(name)).body;
+    s.track(v2.password);
+    expect(await canQuery(user, v2.password)).toBe(true);
   });
 });
