@@ -139,6 +139,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
   const leaks = createLeaksModule(platform, {
     sessions: sessions.services.sessions,
     leases: dynamic.services.leases,
+    rotation: rotated.services.rotation,
   });
   const mcp = createMcpModule(platform, {
     sessions: sessions.services.sessions,

@@ -1,9 +1,11 @@
+import { rotatedPasswordRef } from '../core/rotated-secrets/rotated-secrets.model.js';
 import {
   createRotationService,
   type RotationOptions,
   type RotationService,
 } from '../core/rotated-secrets/rotated-secrets.service.js';
 import type { SecretCipher } from '../core/secrets/secret-cipher.port.js';
+import { sha256Hex } from '../crypto/credentials.js';
 import { rotatedPassword } from '../crypto/random-password.js';
 import { registerRotatedSecretRoutes } from '../http/routes/rotated-secrets.routes.js';
 import type { CapabilityModule } from '../platform/module.js';
@@ -29,6 +31,7 @@ export function createRotatedSecretsModule(
     ids: platform.credentials,
     producer: (type) => deps.producers.get(type),
     newPassword: () => rotatedPassword(32),
+    passwordHash: (password) => rotatedPasswordRef(platform.credentials.auditRef, sha256Hex(password)),
     ...(deps.options ? { options: deps.options } : {}),
   });
   return {

@@ -20,6 +20,7 @@ import { oneTimeKeysMigration } from './migrations/0007-one-time-keys.js';
 import { uidCreatedByMigration } from './migrations/0008-uid-created-by.js';
 import { leaseOriginMigration } from './migrations/0009-lease-origin.js';
 import { secretApprovalMigration } from './migrations/0010-secret-approval.js';
+import { rotatedPasswordHashesMigration } from './migrations/0011-rotated-password-hashes.js';
 import type { Database } from './schema.js';
 import { SQLite, type SqliteDatabase, type SqliteStatement } from './sqlite-driver.js';
 
@@ -230,6 +231,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0008-uid-created-by': uidCreatedByMigration(),
     '0009-lease-origin': leaseOriginMigration(),
     '0010-secret-approval': secretApprovalMigration(),
+    '0011-rotated-password-hashes': rotatedPasswordHashesMigration(),
   };
 }
 

@@ -56,6 +56,8 @@ export interface RotatedSecretTable {
   kek_version: number;
   created_at: number;
   updated_at: number;
+  password_hash: string | null;
+  previous_password_hash: string | null;
 }
 
 /** A dynamic secret (issue 6): its producer settings sealed like a secret value. */

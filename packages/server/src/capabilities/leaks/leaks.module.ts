@@ -1,4 +1,6 @@
 import type { LeasesService } from '../../core/leases/leases.service.js';
+import { rotatedPasswordRef } from '../../core/rotated-secrets/rotated-secrets.model.js';
+import type { RotationService } from '../../core/rotated-secrets/rotated-secrets.service.js';
 import type { SessionsService } from '../../core/sessions/sessions.service.js';
 import type { CapabilityModule } from '../../platform/module.js';
 import type { Platform } from '../../platform/platform.js';
@@ -16,7 +18,7 @@ const LEASE_CREDENTIAL_RETENTION_MS = 31 * 86_400_000;
  */
 export function createLeaksModule(
   platform: Platform,
-  deps: { sessions: SessionsService; leases: LeasesService },
+  deps: { sessions: SessionsService; leases: LeasesService; rotation: RotationService },
 ): CapabilityModule<{ leaks: LeaksService }> {
   const { uow, clock, credentials } = platform;
   platform.storage.contribute({
@@ -24,7 +26,15 @@ export function createLeaksModule(
     migrations: leaksMigrations,
     repos: { leaks: createLeaksRepo },
   });
-  const leaks = createLeaksService({ uow, clock, credentials, sessions: deps.sessions, leases: deps.leases });
+  const leaks = createLeaksService({
+    uow,
+    clock,
+    credentials,
+    sessions: deps.sessions,
+    leases: deps.leases,
+    rotation: deps.rotation,
+    rotatedPasswordRef: (sha256Hex) => rotatedPasswordRef(credentials.auditRef, sha256Hex),
+  });
   platform.events.within('lease.credential_issued', (r, { credentialHash, leaseId }) =>
     leaks.rememberLeaseCredential(r, credentialHash, leaseId),
   );

@@ -1,3 +1,4 @@
+import type { LeakedPassword } from '../../core/rotated-secrets/rotated-secrets.service.js';
 import type { SessionsService } from '../../core/sessions/sessions.service.js';
 import type { Repos } from '../../core/shared/unit-of-work.js';
 import type { CredentialKind } from '../../crypto/credentials.js';
@@ -11,18 +12,23 @@ export interface Resolved {
   revoke(reason: string): Promise<void>;
   /** A lease to revoke on its target after the commit (dynamic passwords). */
   leaseId?: string;
+  /** A rotated secret whose password to replace on its target after the commit (ADR 0036). */
+  rotated?: { name: string; which: LeakedPassword };
 }
 
 export interface ResolveDeps {
   sessions: SessionsService;
   nowMs: () => number;
+  /** The keyed hash rotated secrets store for a password, from its SHA-256 hex (ADR 0036). */
+  rotatedPasswordRef: (sha256Hex: string) => string;
 }
 
 /**
  * Identifies a reported credential by its SHA-256, kind by kind (ADR 0020): a UID token (its node
  * and subtree end, with the sessions derived from them), an access key (the key is cleared and the
  * method's sessions end), an OAuth client secret (that secret expires now, the client's sessions
- * end), a registration access token, a dynamic password (its lease). Each step is an indexed look-up.
+ * end), a registration access token, a dynamic password (its lease), a rotated secret's password
+ * (by the keyed hash of its SHA-256: ADR 0036). Each step is an indexed look-up.
  */
 export async function resolveByHash(r: Repos, hash: string, deps: ResolveDeps): Promise<Resolved | null> {
   const now = deps.nowMs();
@@ -93,6 +99,19 @@ export async function resolveByHash(r: Repos, hash: string, deps: ResolveDeps): 
       identityId: lease.identityId,
       live: (lease.state === 'active' || lease.state === 'creating') && lease.maxExpiresAtMs > now,
       leaseId: lease.id,
+      async revoke() {},
+    };
+  }
+
+  // A rotated secret's current password, or its previous one while the grace period runs: found by
+  // the keyed hash stored at rotation (never the password); replaced on the target after the commit.
+  const rotated = await r.rotatedSecrets.findByPasswordHash(deps.rotatedPasswordRef(hash));
+  if (rotated) {
+    return {
+      kind: 'rotated_password',
+      identityId: null,
+      live: true,
+      rotated: { name: rotated.record.name, which: rotated.which },
       async revoke() {},
     };
   }

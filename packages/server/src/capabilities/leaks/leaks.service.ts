@@ -1,7 +1,8 @@
 import type { LeasesService } from '../../core/leases/leases.service.js';
+import type { LeakedPassword, RotationService } from '../../core/rotated-secrets/rotated-secrets.service.js';
 import type { SessionsService } from '../../core/sessions/sessions.service.js';
 import type { RequestContext } from '../../core/shared/context.js';
-import { validationError } from '../../core/shared/errors.js';
+import { ErrorCodes, TesseraError, validationError } from '../../core/shared/errors.js';
 import type { Clock, CredentialFactory } from '../../core/shared/platform.port.js';
 import type { Repos, UnitOfWork } from '../../core/shared/unit-of-work.js';
 import { type CredentialKind, credentialKindOf } from '../../crypto/credentials.js';
@@ -21,6 +22,9 @@ export interface LeaksServiceDeps {
   credentials: CredentialFactory;
   sessions: SessionsService;
   leases: Pick<LeasesService, 'revoke'>;
+  rotation: Pick<RotationService, 'revokeLeaked'>;
+  /** Keyed hash of a rotated password from its SHA-256 hex (what rotated secrets store, ADR 0036). */
+  rotatedPasswordRef: (sha256Hex: string) => string;
 }
 
 /** What the reporter is told about one item: the same for a live, a dead and an unknown credential. */
@@ -42,26 +46,36 @@ const HEX64 = /^[0-9a-f]{64}$/;
  * endpoint is no oracle for whether a string is a live credential.
  */
 export function createLeaksService(deps: LeaksServiceDeps) {
-  const { uow, clock, credentials, sessions, leases } = deps;
-  const resolveDeps = { sessions, nowMs: () => clock.nowMs() };
+  const { uow, clock, credentials, sessions, leases, rotation } = deps;
+  const resolveDeps = {
+    sessions,
+    nowMs: () => clock.nowMs(),
+    rotatedPasswordRef: deps.rotatedPasswordRef,
+  };
 
   async function record(
     r: Repos,
     item: { hash: string; kind: CredentialKind | null; auditHash: string | null; location?: LeakLocation },
     resolved: Resolved | null,
     ctx: RequestContext,
-  ): Promise<{ finding: LeakFinding | null; revokeLease: string | null }> {
+  ): Promise<{
+    finding: LeakFinding | null;
+    revokeLease: string | null;
+    rotate: { name: string; which: LeakedPassword } | null;
+  }> {
     const now = clock.nowMs();
     const location = describeLocation(item.location);
     const previous = await r.leaks.findByHash(item.hash);
     const kind = resolved?.kind ?? previous?.kind ?? item.kind;
     let outcome: LeakOutcome = 'unknown';
     let revokeLease: string | null = null;
+    let rotate: { name: string; which: LeakedPassword } | null = null;
     if (previous && previous.outcome !== 'unknown') outcome = 'already_dead';
     else if (resolved?.live) {
       outcome = 'revoked';
       await resolved.revoke(`leaked (finding reported by request ${ctx.requestId})`);
       revokeLease = resolved.leaseId ?? null;
+      rotate = resolved.rotated ?? null;
     } else if (resolved) outcome = 'already_dead';
     let finding: LeakFinding | null = null;
     if (kind) {
@@ -115,6 +129,7 @@ export function createLeaksService(deps: LeaksServiceDeps) {
             identityId: finding.identityId,
             identityName: identity?.name ?? null,
             owner: identity?.owner ?? null,
+            rotatedSecret: resolved?.rotated?.name ?? null,
             auditHash: item.auditHash,
             location,
           },
@@ -123,7 +138,24 @@ export function createLeaksService(deps: LeaksServiceDeps) {
         now,
       );
     }
-    return { finding, revokeLease };
+    return { finding, revokeLease, rotate };
+  }
+
+  /**
+   * Replaces a leaked rotated password on its target (after the commit). A rotation already holding
+   * the row is waited for (a few seconds at most); should the target refuse, the failure is audited
+   * (`rotated_secret.rotation_failed`, which alerts) and the row's retry is due with backoff.
+   */
+  async function rotateLeaked(rotate: { name: string; which: LeakedPassword }, ctx: RequestContext) {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      try {
+        await rotation.revokeLeaked(rotate.name, rotate.which, ctx);
+        return;
+      } catch (error) {
+        if (!(error instanceof TesseraError) || error.code !== ErrorCodes.CONFLICT) return;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
   }
 
   async function reportOne(item: LeakReportItem, index: number, ctx: RequestContext): Promise<LeakReceipt> {
@@ -144,13 +176,14 @@ export function createLeaksService(deps: LeaksServiceDeps) {
     const auditHash = bare === undefined ? null : credentials.auditRef(bare);
     const session = kind === 'session_token' ? await identifySessionToken(bare!, resolveDeps) : null;
     const lookUp = value === undefined || (kind !== null && kind !== 'session_token');
-    const { finding, revokeLease } = await uow.write(async (r) => {
+    const { finding, revokeLease, rotate } = await uow.write(async (r) => {
       const resolved = session ? session(r) : lookUp ? await resolveByHash(r, hash, resolveDeps) : null;
       return record(r, { hash, kind, auditHash, location: item.location }, resolved, ctx);
     });
     // The account is dropped on its target after the commit (no I/O inside a transaction); should
     // that fail, the lease stays due and the reaper retries it.
     if (revokeLease) await leases.revoke(revokeLease, ctx).catch(() => {});
+    if (rotate) await rotateLeaked(rotate, ctx);
     return { index, findingId: finding?.id ?? null, auditHash };
   }
 

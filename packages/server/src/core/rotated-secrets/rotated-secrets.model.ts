@@ -53,7 +53,19 @@ export interface RotatedSecretRecord {
   kekVersion: number;
   createdAtMs: number;
   updatedAtMs: number;
+  /** Keyed hash of the current password (ADR 0036): how a leaked one is recognised. Null before 0011. */
+  passwordHash: string | null;
+  /** Keyed hash of the previous password while its grace period runs (two-account), else null. */
+  previousPasswordHash: string | null;
 }
 
 /** The associated data of a row's ciphertext: bound to the row and its version. */
 export const rotatedAad = (id: string, rowVersion: number) => `tessera-rotated-secret:v1:${id}:${rowVersion}`;
+
+/**
+ * The keyed hash a rotated password is recognised by when reported leaked (ADR 0036): the audit HMAC
+ * (a key derived from the root key, kept across root-key rotations) of the password's SHA-256 hex,
+ * so a report that carries only the SHA-256 (`POST /v1/leaks` `hash`) finds it too.
+ */
+export const rotatedPasswordRef = (auditRef: (value: string) => string, passwordSha256Hex: string) =>
+  auditRef(`tessera-rotated-password:${passwordSha256Hex}`);

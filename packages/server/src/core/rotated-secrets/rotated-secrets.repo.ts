@@ -15,4 +15,8 @@ export interface RotatedSecretRepo {
   delete(id: string, expectedRowVersion: number): Promise<boolean>;
   /** Names of unclaimed rows with work due at `nowMs` (a rotation, a retry or a retirement). */
   due(nowMs: number, limit: number): Promise<string[]>;
+  /** The row whose current or grace-period previous password has this keyed hash (ADR 0036). */
+  findByPasswordHash(
+    hash: string,
+  ): Promise<{ record: RotatedSecretRecord; which: 'current' | 'previous' } | null>;
 }

@@ -58,7 +58,17 @@ export const DEFAULT_ROTATION_OPTIONS: RotationOptions = {
   claimMs: 60_000,
 };
 
-type Action = { kind: 'rotate'; index: number } | { kind: 'retire'; index: number };
+/**
+ * `reset`: the current account gets a new password in place (a leaked current password, ADR 0036);
+ * `retire` also serves a leaked grace-period password, before its grace period ends.
+ */
+type Action =
+  | { kind: 'rotate'; index: number }
+  | { kind: 'retire'; index: number }
+  | { kind: 'reset'; index: number };
+
+/** Which of a secret's passwords was reported leaked. */
+export type LeakedPassword = 'current' | 'previous';
 
 /** Item names are unique across static, dynamic and rotated secrets. */
 const nameTaken = async (r: ReadRepos, name: string) =>
@@ -88,6 +98,8 @@ export function createRotationService(deps: {
   ids: { newId(prefix: string, bytes?: number): string };
   producer: (type: ProducerType) => Producer | undefined;
   newPassword: () => string;
+  /** The keyed hash stored for the current and grace-period passwords (ADR 0036). */
+  passwordHash: (password: string) => string;
   options?: Partial<RotationOptions>;
 }) {
   const { uow, clock, cipher } = deps;
@@ -128,6 +140,7 @@ export function createRotationService(deps: {
       record.wrappedKey = cipher.wrap(dek, kekVersion, record.id);
       record.kekVersion = kekVersion;
       record.sealed = cipher.encrypt(dek, JSON.stringify(sealed), rotatedAad(record.id, record.rowVersion));
+      record.passwordHash = deps.passwordHash(sealed.current);
     } finally {
       dek.fill(0);
     }
@@ -185,6 +198,7 @@ export function createRotationService(deps: {
     name: string,
     demand: boolean,
     ctx: RequestContext,
+    leaked?: LeakedPassword,
   ): Promise<RotatedSecretRecord | null> {
     const claimed = await uow.write(async (r) => {
       const record = await r.rotatedSecrets.get(name);
@@ -198,11 +212,17 @@ export function createRotationService(deps: {
           );
         return null;
       }
-      const action = decide(record, now, demand);
+      const action: Action | null = !leaked
+        ? decide(record, now, demand)
+        : leaked === 'current'
+          ? { kind: 'reset', index: record.currentIndex }
+          : record.retireIndex !== null
+            ? { kind: 'retire', index: record.retireIndex }
+            : null;
       if (!action) return null;
       const sealed = await unseal(r, record);
       // The new password is sealed before the target sees it; a retry reuses it.
-      if (action.kind === 'rotate') sealed.pending ??= deps.newPassword();
+      if (action.kind !== 'retire') sealed.pending ??= deps.newPassword();
       const saved = await save(r, record, { ...record, claimedUntilMs: now + options.claimMs }, sealed, ctx);
       if (!saved) {
         if (demand) throw rotationBusy('A rotation of this secret is under way.', 1);
@@ -213,7 +233,7 @@ export function createRotationService(deps: {
     if (!claimed) return null;
     const { record, sealed, action } = claimed;
     const username = record.usernames[action.index]!;
-    const password = action.kind === 'rotate' ? sealed.pending! : deps.newPassword();
+    const password = action.kind !== 'retire' ? sealed.pending! : deps.newPassword();
     let failure: string | null = null;
     let failureReason = 'target_error';
     try {
@@ -235,7 +255,7 @@ export function createRotationService(deps: {
           lastError: failure,
           lastFailureAtMs: now,
           claimedUntilMs: null,
-          ...(action.kind === 'rotate' ? { nextAttemptAtMs: now + delay } : { retireAtMs: now + delay }),
+          ...(action.kind !== 'retire' ? { nextAttemptAtMs: now + delay } : { retireAtMs: now + delay }),
         };
         const saved = await save(r, current, next, sealed, ctx);
         await r.audit.append(
@@ -265,6 +285,7 @@ export function createRotationService(deps: {
             ...current,
             retireIndex: null,
             retireAtMs: null,
+            previousPasswordHash: null,
             claimedUntilMs: null,
             failures: 0,
             lastError: null,
@@ -274,7 +295,7 @@ export function createRotationService(deps: {
         );
         await r.audit.append(
           event('rotated_secret.rotated', current, {
-            phase: 'retire',
+            phase: leaked ? 'leak_retire' : 'retire',
             account: username,
             version: current.version,
           }),
@@ -284,6 +305,26 @@ export function createRotationService(deps: {
         return saved;
       }
       const version = current.version + 1;
+      if (action.kind === 'reset') {
+        // A leaked current password: the same account, a new password, now; the grace period of
+        // an earlier rotation (if any) runs on untouched.
+        const reset: RotatedSecretRecord = {
+          ...current,
+          version,
+          rotatedAtMs: now,
+          failures: 0,
+          lastError: null,
+          nextAttemptAtMs: null,
+          claimedUntilMs: null,
+        };
+        const saved = await save(r, current, reset, { ...sealed, current: password, pending: null }, ctx);
+        await r.audit.append(
+          event('rotated_secret.rotated', current, { phase: 'leak_reset', account: username, version }),
+          ctx,
+          now,
+        );
+        return saved;
+      }
       const next: RotatedSecretRecord = {
         ...current,
         currentIndex: action.index,
@@ -292,6 +333,8 @@ export function createRotationService(deps: {
         nextRotationAtMs: current.intervalSeconds ? now + current.intervalSeconds * 1000 : null,
         retireIndex: current.strategy === 'two-account' ? current.currentIndex : null,
         retireAtMs: current.strategy === 'two-account' ? now + current.graceSeconds * 1000 : null,
+        // The outgoing password works on until the retirement: a leak of it must still be found.
+        previousPasswordHash: current.strategy === 'two-account' ? deps.passwordHash(sealed.current) : null,
         failures: 0,
         lastError: null,
         nextAttemptAtMs: null,
@@ -381,6 +424,8 @@ export function createRotationService(deps: {
           kekVersion: 0,
           createdAtMs: now,
           updatedAtMs: now,
+          passwordHash: null,
+          previousPasswordHash: null,
         };
         await seal(r, record, { settings, current, pending: null }, ctx);
         await r.rotatedSecrets.insert(record);
@@ -434,6 +479,16 @@ export function createRotationService(deps: {
       const record = await step(canonical, true, ctx);
       if (!record) throw rotationBusy('A rotation of this secret is under way.', 1);
       return record;
+    },
+
+    /**
+     * A password of this secret was reported leaked (ADR 0036): the current one gets replaced in
+     * place, a grace-period one retired at once, so the leaked value stops working on the target.
+     * Null when there was nothing left to do (retired already). Target I/O outside any transaction;
+     * 409 while another rotation holds the row, 503 when the target refuses.
+     */
+    async revokeLeaked(name: string, which: LeakedPassword, ctx: RequestContext) {
+      return step(name, true, ctx, which);
     },
 
     /** The job: every due rotation, retry and retirement, one step each. */

@@ -35,6 +35,8 @@ function toRecord(row: Selectable<RotatedSecretTable>): RotatedSecretRecord {
     kekVersion: Number(row.kek_version),
     createdAtMs: Number(row.created_at),
     updatedAtMs: Number(row.updated_at),
+    passwordHash: row.password_hash ?? null,
+    previousPasswordHash: row.previous_password_hash ?? null,
   };
 }
 
@@ -58,6 +60,8 @@ function mutable(r: RotatedSecretRecord) {
     wrapped_key: r.wrappedKey,
     kek_version: r.kekVersion,
     updated_at: r.updatedAtMs,
+    password_hash: r.passwordHash,
+    previous_password_hash: r.previousPasswordHash,
   };
 }
 
@@ -110,6 +114,20 @@ export function createRotatedSecretRepo(db: Kysely<Database>): RotatedSecretRepo
         .where('row_version', '=', expectedRowVersion)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
+    },
+    async findByPasswordHash(hash) {
+      const current = await db
+        .selectFrom('rotated_secrets')
+        .selectAll()
+        .where('password_hash', '=', hash)
+        .executeTakeFirst();
+      if (current) return { record: toRecord(current), which: 'current' };
+      const previous = await db
+        .selectFrom('rotated_secrets')
+        .selectAll()
+        .where('previous_password_hash', '=', hash)
+        .executeTakeFirst();
+      return previous ? { record: toRecord(previous), which: 'previous' } : null;
     },
     async due(nowMs, limit) {
       const rows = await db
