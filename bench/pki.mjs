@@ -1,7 +1,8 @@
 // Issue 13: certificate issuance per second (POST /v1/pki/issue/:profile: CSR parse and signature
 // check, ECDSA P-256 signing by the CA, durable insert + audit) against UID token → session
 // (POST /v1/auth) on the same server in the same run, as the ratio to report; and OCSP answers
-// (GET /pki/ocsp/<request>, ADR 0026) in the same run.
+// (GET /pki/ocsp/<request>, ADR 0026) in the same run; and issuance with a key the server makes
+// (generateKey, ADR 0035).
 // Flags: --duration 10 --connections 20 --server-core 0 --load-core 1 [--store postgres://…]
 import { parseArgs } from './lib/args.mjs';
 import { runLoad } from './lib/loadgen.mjs';
@@ -21,6 +22,13 @@ try {
       'certificate issuance',
       '/v1/pki/issue/bench',
       target.info.issueBody,
+      { authorization: `Bearer ${target.info.adminToken}` },
+    ],
+    // ADR 0035: a P-256 key pair made on the server and returned once, instead of a CSR.
+    [
+      'issuance with a server-made key',
+      '/v1/pki/issue/bench',
+      target.info.generateKeyBody,
       { authorization: `Bearer ${target.info.adminToken}` },
     ],
     ['UID token → session', '/v1/auth', target.info.uidBody, {}],
@@ -46,6 +54,9 @@ try {
   }
   console.log(
     `ratio issuance / UID auth: ${(results['certificate issuance'] / results['UID token → session']).toFixed(2)}`,
+  );
+  console.log(
+    `ratio server-made key / CSR issuance: ${(results['issuance with a server-made key'] / results['certificate issuance']).toFixed(2)}`,
   );
   console.log(
     `ratio OCSP answer / UID auth: ${(results['OCSP answer (GET)'] / results['UID token → session']).toFixed(2)}`,

@@ -166,13 +166,22 @@ describe.each(STORES)('certificate lifetime and generated keys on %s', (store) =
     expect(r.body.notAfterCappedBy).toBe('uid_token_expiry');
     expect(r.body.certificate.notAfter).toBe(new Date(Date.parse(uid.root.expiresAt)).toISOString());
     expect(Date.parse(r.body.certificate.notAfter) - s.clock.ms).toBe(600_000);
-    // The u- token itself as the bearer: the same cap.
-    const direct = await s.call('POST', '/v1/pki/issue/long', {
-      token: uid.root.token,
-      body: { csr: opensslCsr('uid-direct') },
+    // Five minutes later the holder rotates (a fresh TTL), signs in again and renews: the new
+    // certificate runs to the new expiry; the old one still ends with the old.
+    s.clock.advance(300);
+    const rotated = await s.call('POST', '/v1/uid/rotate', { token: uid.root.token, body: {} });
+    expect(rotated.status).toBe(200);
+    s.track(rotated.body.token);
+    const again = await uidAuth(s, rotated.body.token);
+    expect(again.status).toBe(200);
+    const renewed = await s.call('POST', '/v1/pki/issue/long', {
+      token: again.body.token,
+      body: { csr: opensslCsr('uid-renewed') },
     });
-    if (direct.status === 200) expect(direct.body.notAfterCappedBy).toBe('uid_token_expiry');
-    else expect(direct.status).toBe(401); // a door that takes only session tokens
+    expect(renewed.status).toBe(200);
+    expect(renewed.body.notAfterCappedBy).toBe('uid_token_expiry');
+    expect(Date.parse(renewed.body.certificate.notAfter) - s.clock.ms).toBe(600_000);
+    expect(Date.parse(renewed.body.certificate.notAfter)).toBe(Date.parse(rotated.body.expiresAt));
   });
 
   it('an administrator issuing for another identity is bounded by its own credential too', async () => {
