@@ -296,5 +296,11 @@ describe.each(STORES)('certificate lifetime and generated keys on %s', (store) =
     expect(badName.body.error.details.reason).toBe('dns_name_not_allowed');
     const unknownType = await call({ generateKey: true, keyType: 'dsa-1024' });
     expect(unknownType.status).toBe(400);
+    // The shortest TTL (10 s) at a time between two seconds is issued: it runs from the whole second.
+    s.clock.ms += 500;
+    const shortest = await call({ csr: opensslCsr('shortest'), ttlSeconds: 10 });
+    expect(shortest.status).toBe(200);
+    expect(shortest.body.notAfterCappedBy).toBe('ttl');
+    s.clock.ms += 500;
   });
 });

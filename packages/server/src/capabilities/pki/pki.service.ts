@@ -405,7 +405,10 @@ export function createPkiService(deps: {
       if (cap.by === 'ca_expiry') throw conflict('The certificate authority has expired.');
       throw csrRefused('credential_expired', 'The credential of this request has expired.');
     }
-    if (notAfterMs - now < MIN_TTL_SECONDS * 1000)
+    // The TTL was checked above (and runs from the whole second); only a credential's own expiry
+    // can leave less than the shortest TTL.
+    const credentialCapped = cap.by === 'auth_method_expiry' || cap.by === 'uid_token_expiry';
+    if (credentialCapped && notAfterMs - Math.floor(now / 1000) * 1000 < MIN_TTL_SECONDS * 1000)
       throw csrRefused(
         'credential_expires_too_soon',
         `The credential of this request expires in less than ${MIN_TTL_SECONDS} s: renew it first.`,
