@@ -54,6 +54,8 @@ execFileSync(
   { stdio: 'pipe' },
 );
 const issueBody = JSON.stringify({ csr: readFileSync(join(tmp, 'c'), 'utf8'), ttlSeconds: 900 });
+// ADR 0035: the same issuance with a key the server makes (the profile's first type, P-256).
+const generateKeyBody = JSON.stringify({ generateKey: true, ttlSeconds: 900 });
 rmSync(tmp, { recursive: true, force: true });
 expect(
   await call('POST', '/v1/auth-methods', {
@@ -98,6 +100,7 @@ ready({
   url: server.url,
   adminToken,
   issueBody,
+  generateKeyBody,
   uidBody,
   ocspPath,
   storeUrl,

@@ -136,6 +136,8 @@ const issue: CommandSpec = {
   summary: 'Get a certificate for a CSR under a profile (for the caller’s identity, or --identity)',
   details:
     'The CSR (PEM, e.g. from `openssl req -new`) carries the public key; the private key never leaves you. ' +
+    'Only when asked (--generate-key, instead of --csr) does the server make the key pair: it returns ' +
+    'the private key this once (never stored), written to --key-out with mode 0600. ' +
     'With --cert-out the certificate is written atomically (and --bundle-out the CA bundle); otherwise printed.',
   options: {
     // Not --profile: that is the global option naming the CLI's config profile.
@@ -148,8 +150,26 @@ const issue: CommandSpec = {
     csr: {
       type: 'string',
       placeholder: 'FILE',
-      required: true,
-      description: 'PEM CSR file; - reads standard input',
+      description: 'PEM CSR file; - reads standard input (or --generate-key)',
+    },
+    'generate-key': {
+      type: 'boolean',
+      description: 'the server makes the key pair (needs --key-out; the key is returned once, never stored)',
+    },
+    'key-type': {
+      type: 'string',
+      placeholder: 'TYPE',
+      description: `with --generate-key: ${KEY_TYPES.join(', ')} (default: the profile’s first)`,
+    },
+    'dns-names': {
+      type: 'list',
+      placeholder: 'NAMES',
+      description: 'with --generate-key: DNS SANs to ask for (the profile must allow them)',
+    },
+    'key-out': {
+      type: 'string',
+      placeholder: 'FILE',
+      description: 'with --generate-key: write the private key here (mode 0600)',
     },
     ttl: {
       type: 'string',
@@ -167,36 +187,59 @@ const issue: CommandSpec = {
   examples: [
     'tessera cert issue --cert-profile web --csr app.csr --cert-out app.pem --bundle-out ca.pem',
     'tessera cert issue --cert-profile web --csr - --ttl 10m --json < app.csr',
+    'tessera cert issue --cert-profile web --generate-key --key-out app.key --cert-out app.pem',
   ],
   async run(ctx, args) {
-    const file = args.requireStr('csr');
-    let csr: string;
-    try {
-      csr = file === '-' ? await ctx.io.readStdin() : await readFile(file, 'utf8');
-    } catch (error) {
-      throw new UsageError(`--csr: cannot read ${file} (${(error as Error).message})`);
+    const file = args.str('csr');
+    const generate = args.bool('generate-key');
+    const keyOut = args.str('key-out');
+    const keyType = args.str('key-type');
+    const dnsNames = args.list('dns-names');
+    if (generate === (file !== undefined))
+      throw new UsageError('give exactly one of --csr FILE and --generate-key');
+    if (!generate && (keyOut || keyType || dnsNames))
+      throw new UsageError('--key-out, --key-type and --dns-names go with --generate-key');
+    // The key exists only in the response: without a file to write it to it would be lost (or printed).
+    if (generate && !keyOut) throw new UsageError('--generate-key needs --key-out FILE');
+    if (keyType && !(KEY_TYPES as readonly string[]).includes(keyType))
+      throw new UsageError(`--key-type: ${keyType} is not one of ${KEY_TYPES.join(', ')}`);
+    let csr: string | undefined;
+    if (file !== undefined) {
+      try {
+        csr = file === '-' ? await ctx.io.readStdin() : await readFile(file, 'utf8');
+      } catch (error) {
+        throw new UsageError(`--csr: cannot read ${file} (${(error as Error).message})`);
+      }
     }
     const ttlSeconds = durationFlag(args, 'ttl', 'seconds');
     const identity = args.str('identity');
     const issued: IssuedCertificate = await ctx.withAdmin((t) =>
       ctx.client.issueCertificate(t, args.requireStr('cert-profile'), {
-        csr,
+        ...(csr !== undefined ? { csr } : { generateKey: true }),
+        ...(keyType ? { keyType: keyType as (typeof KEY_TYPES)[number] } : {}),
+        ...(dnsNames ? { dnsNames } : {}),
         ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
         ...(identity ? { identity } : {}),
       }),
     );
+    const { privateKeyPem, ...shown } = issued;
+    // The key first (0600, atomic): a certificate on disk without its key would be useless.
+    if (keyOut && privateKeyPem) await writeFileAtomic(keyOut, privateKeyPem);
     const certOut = args.str('cert-out');
     const bundleOut = args.str('bundle-out');
     if (certOut) await writeFileAtomic(certOut, issued.certificatePem);
     if (bundleOut) await writeFileAtomic(bundleOut, issued.caBundlePem);
     const c = issued.certificate;
-    ctx.emit(issued, () =>
+    // The private key is never printed, not even with --json: it is in --key-out only.
+    ctx.emit(keyOut ? { ...shown, privateKeyFile: keyOut } : shown, () =>
       certOut
         ? renderKeyValues([
             ['Serial', c.serial],
             ['SPIFFE ID', c.spiffeId],
             ['Expires', formatTime(c.notAfter, ctx.now())],
+            ['Bounded by', issued.notAfterCappedBy],
             ['Certificate', certOut],
+            ['Private key', keyOut],
             ['CA bundle', bundleOut],
           ])
         : issued.certificatePem,

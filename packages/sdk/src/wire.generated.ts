@@ -2861,12 +2861,18 @@ export interface PostV1PkiCertificatesBySerialRevokeResponse {
 
 /**
  * Body of `POST /v1/pki/issue/{name}`.
- * Issue a certificate from a CSR under a profile.
+ * Issue a certificate from a CSR (or with a key Tessera makes, when asked) under a profile.
  *
- * For the caller’s identity (or `identity`, which needs `update` on it). The CSR’s key is used; the names are the profile’s: the SPIFFE ID as URI SAN and only allowed DNS names (400 TESSERA_CSR_REFUSED otherwise). Certificates are backdated 60 s for clock skew; the TTL runs from now.
+ * For the caller’s identity (or `identity`, which needs `update` on it). The CSR’s key is used; the names are the profile’s: the SPIFFE ID as URI SAN and only allowed DNS names (400 TESSERA_CSR_REFUSED otherwise). With `generateKey: true` and no CSR, Tessera makes the key pair and returns `privateKeyPem` this once (never stored, never audited). Certificates are backdated 60 s for clock skew; the TTL runs from now, and notAfter never passes the CA’s expiry nor that of the credential the request came through (`notAfterCappedBy`).
  */
 export interface PostV1PkiIssueByNameRequest {
-  csr: string;
+  csr?: string;
+  /** Instead of a CSR: Tessera makes the key pair and returns the private key once (never stored). */
+  generateKey?: boolean;
+  /** With generateKey: the key type (default: the profile’s first). */
+  keyType?: 'ec-p256' | 'ec-p384' | 'rsa-2048' | 'rsa-3072' | 'rsa-4096' | 'ed25519';
+  /** With generateKey: DNS SANs to ask for (the profile must allow them). */
+  dnsNames?: string[];
   ttlSeconds?: number;
   /** Path-like name: segments of letters, digits, ".", "_" and "-" separated by "/"; no empty or ".." segments. */
   identity?: string;
@@ -2879,11 +2885,15 @@ export interface PostV1PkiIssueByNameParams {
 
 /**
  * Answer 200 of `POST /v1/pki/issue/{name}`.
- * Issue a certificate from a CSR under a profile.
+ * Issue a certificate from a CSR (or with a key Tessera makes, when asked) under a profile.
  */
 export interface PostV1PkiIssueByNameResponse {
   certificatePem: string;
   caBundlePem: string;
+  /** Only with `generateKey: true`: the PKCS #8 private key Tessera made, returned this once and never stored. */
+  privateKeyPem?: string;
+  /** What bounded notAfter: the TTL, the CA’s expiry, or the expiry of the credential the request came through (its auth method or UID token). */
+  notAfterCappedBy: 'ttl' | 'ca_expiry' | 'auth_method_expiry' | 'uid_token_expiry';
   certificate: {
     serial: string;
     profile: string;

@@ -255,3 +255,49 @@ export async function newKeyAndCsr(commonName?: string): Promise<{ keyPem: strin
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
   return { keyPem: toPem(pkcs8, 'PRIVATE KEY'), csrPem: csr.toString('pem') };
 }
+
+/** WebCrypto parameters making and signing with a key of each profile key type. */
+const KEY_ALGORITHMS: Record<KeyType, { name: string } & Record<string, unknown>> = {
+  'ec-p256': { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' },
+  'ec-p384': { name: 'ECDSA', namedCurve: 'P-384', hash: 'SHA-384' },
+  ed25519: { name: 'Ed25519' },
+  'rsa-2048': rsa(2048),
+  'rsa-3072': rsa(3072),
+  'rsa-4096': rsa(4096),
+};
+function rsa(modulusLength: number) {
+  return {
+    name: 'RSASSA-PKCS1-v1_5',
+    modulusLength,
+    publicExponent: new Uint8Array([1, 0, 1]),
+    hash: 'SHA-256',
+  };
+}
+
+/**
+ * A key pair of the given type made on the server, and a CSR for it (issuance "with a key Tessera
+ * generates", only when asked: ADR 0035). The private key is returned as PKCS #8 PEM for the
+ * requester, once; the caller never stores it.
+ */
+export async function newKeyAndCsrOfType(
+  keyType: KeyType,
+  names: { dnsNames: string[] },
+): Promise<{ keyPem: string; csrPem: string }> {
+  const algorithm = KEY_ALGORITHMS[keyType];
+  const keys = (await webcrypto.subtle.generateKey(algorithm as never, true, [
+    'sign',
+    'verify',
+  ])) as webcrypto.CryptoKeyPair;
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    // No subject: the CA names the certificate after the identity (CN, SPIFFE ID).
+    name: '',
+    keys,
+    signingAlgorithm: algorithm as never,
+    extensions:
+      names.dnsNames.length > 0
+        ? [new x509.SubjectAlternativeNameExtension(names.dnsNames.map((value) => ({ type: 'dns', value })))]
+        : [],
+  });
+  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
+  return { keyPem: toPem(pkcs8, 'PRIVATE KEY'), csrPem: csr.toString('pem') };
+}

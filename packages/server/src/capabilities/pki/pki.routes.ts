@@ -1,14 +1,14 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { allOf, identityResource, named } from '../../core/access/access.resources.js';
-import { forbidden, notFound } from '../../core/shared/errors.js';
+import { forbidden, notFound, validationError } from '../../core/shared/errors.js';
 import { IsoTime, Name, Nullable, StringEnum, toIso, toIsoOrNull } from '../../core/shared/schemas.js';
 import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
 import { EXT_KEY_USAGES, KEY_TYPES, KEY_USAGES } from '../../crypto/certificates.js';
 import type { TypedApp } from '../../http/app.js';
 import { errorResponses } from '../../http/error-schemas.js';
 import type { CaRecord, IssuedCertificate, Profile } from './pki.model.js';
-import type { PkiService } from './pki.service.js';
+import { NOT_AFTER_CAPS, type PkiService } from './pki.service.js';
 import { registerOcspRoutes } from './pki-ocsp.routes.js';
 
 const tags = ['pki'];
@@ -66,6 +66,16 @@ const CertificateSchema = Type.Object({
 const IssuedSchema = Type.Object({
   certificatePem: Type.String(),
   caBundlePem: Type.String(),
+  privateKeyPem: Type.Optional(
+    Type.String({
+      description:
+        'Only with `generateKey: true`: the PKCS #8 private key Tessera made, returned this once and never stored.',
+    }),
+  ),
+  notAfterCappedBy: StringEnum(
+    NOT_AFTER_CAPS,
+    'What bounded notAfter: the TTL, the CA’s expiry, or the expiry of the credential the request came through (its auth method or UID token).',
+  ),
   certificate: CertificateSchema,
 });
 /** A profile's name: one path segment of `pki:/<name>` in roles. */
@@ -215,13 +225,28 @@ export function registerPkiRoutes(app: TypedApp, deps: { pki: PkiService; uow: U
       config: { access: { permission: { action: 'create', resource: profileResource } } },
       schema: {
         tags,
-        summary: 'Issue a certificate from a CSR under a profile',
+        summary: 'Issue a certificate from a CSR (or with a key Tessera makes, when asked) under a profile',
         description:
-          'For the caller’s identity (or `identity`, which needs `update` on it). The CSR’s key is used; the names are the profile’s: the SPIFFE ID as URI SAN and only allowed DNS names (400 TESSERA_CSR_REFUSED otherwise). Certificates are backdated 60 s for clock skew; the TTL runs from now.',
+          'For the caller’s identity (or `identity`, which needs `update` on it). The CSR’s key is used; the names are the profile’s: the SPIFFE ID as URI SAN and only allowed DNS names (400 TESSERA_CSR_REFUSED otherwise). With `generateKey: true` and no CSR, Tessera makes the key pair and returns `privateKeyPem` this once (never stored, never audited). Certificates are backdated 60 s for clock skew; the TTL runs from now, and notAfter never passes the CA’s expiry nor that of the credential the request came through (`notAfterCappedBy`).',
         params: ProfileParams,
         body: Type.Object(
           {
-            csr: Pem,
+            csr: Type.Optional(Pem),
+            generateKey: Type.Optional(
+              Type.Boolean({
+                description:
+                  'Instead of a CSR: Tessera makes the key pair and returns the private key once (never stored).',
+              }),
+            ),
+            keyType: Type.Optional(
+              StringEnum(KEY_TYPES, 'With generateKey: the key type (default: the profile’s first).'),
+            ),
+            dnsNames: Type.Optional(
+              Type.Array(Type.String({ minLength: 1, maxLength: 253 }), {
+                maxItems: 50,
+                description: 'With generateKey: DNS SANs to ask for (the profile must allow them).',
+              }),
+            ),
             ttlSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 30 * 86_400 })),
             identity: Type.Optional(Name),
           },
@@ -230,7 +255,7 @@ export function registerPkiRoutes(app: TypedApp, deps: { pki: PkiService; uow: U
         response: { 200: IssuedSchema, ...errorResponses(400, 401, 403, 404, 409) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       let identityId = request.principal!.identityId;
       if (request.body.identity !== undefined) {
         const name = request.body.identity;
@@ -242,18 +267,33 @@ export function registerPkiRoutes(app: TypedApp, deps: { pki: PkiService; uow: U
           identityId = target.id;
         }
       }
+      const body = request.body;
+      const generate = body.generateKey === true;
+      if (generate === (body.csr !== undefined))
+        throw validationError('Send exactly one of csr and generateKey: true.', { field: 'csr' });
+      if (!generate && (body.keyType !== undefined || body.dnsNames !== undefined))
+        throw validationError('keyType and dnsNames go with generateKey: true (a CSR carries its own).', {
+          field: body.keyType !== undefined ? 'keyType' : 'dnsNames',
+        });
+      const principal = request.principal!;
       const issued = await pki.issue(
         {
           profile: request.params.name,
-          csr: request.body.csr,
-          ttlSeconds: request.body.ttlSeconds,
+          csr: body.csr ?? null,
+          ...(generate ? { generateKey: { keyType: body.keyType, dnsNames: body.dnsNames } } : {}),
+          ttlSeconds: body.ttlSeconds,
           identityId,
+          credential: { authMethodId: principal.authMethodId, uidNodeId: principal.uidNodeId },
         },
         request.ctx,
       );
+      // A response carrying a private key is never cached (RFC 9111 §5.2.2.5).
+      if (issued.privateKeyPem !== null) reply.header('cache-control', 'no-store');
       return {
         certificatePem: issued.certificatePem,
         caBundlePem: issued.caBundlePem,
+        ...(issued.privateKeyPem !== null ? { privateKeyPem: issued.privateKeyPem } : {}),
+        notAfterCappedBy: issued.notAfterCappedBy,
         certificate: certificateToWire(issued.record),
       };
     },

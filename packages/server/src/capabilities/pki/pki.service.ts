@@ -6,6 +6,7 @@ import {
   EXT_KEY_USAGES,
   KEY_TYPES,
   KEY_USAGES,
+  type KeyType,
   newSerial,
   readCertificate,
 } from '../../crypto/certificates.js';
@@ -123,18 +124,49 @@ export function normaliseProfile(
   };
 }
 
+/**
+ * What bounded a certificate's `notAfter` (the earliest wins): the requested or default TTL, the
+ * CA's own expiry, or the expiry of the credential the request came through — its auth method's
+ * `expiresAt`, or the UID token (node) it was obtained from. ADR 0035.
+ */
+export const NOT_AFTER_CAPS = ['ttl', 'ca_expiry', 'auth_method_expiry', 'uid_token_expiry'] as const;
+export type NotAfterCap = (typeof NOT_AFTER_CAPS)[number];
+
 export interface IssueRequest {
   profile: string;
-  csr: string;
+  /** A PEM CSR; or null with `generateKey`, when Tessera makes the key pair (returned once). */
+  csr: string | null;
+  /** Tessera makes the key (never stored): its type (default: the profile's first) and DNS SANs. */
+  generateKey?: { keyType?: KeyType | undefined; dnsNames?: string[] | undefined } | undefined;
   ttlSeconds?: number | undefined;
   /** The identity the certificate is for (the caller's own, or one it may update). */
   identityId: string;
+  /**
+   * The credential the request came through (the caller's principal): the certificate never
+   * outlives it. Null only for internal callers with no credential.
+   */
+  credential: { authMethodId: string; uidNodeId: string | null } | null;
 }
 
 export interface Issued {
   certificatePem: string;
   caBundlePem: string;
+  /** Only when Tessera generated the key: PKCS #8 PEM, handed out this once, never stored. */
+  privateKeyPem: string | null;
+  notAfterCappedBy: NotAfterCap;
   record: IssuedCertificate;
+}
+
+/** The earliest of the bounds, in whole seconds (X.509 times have no milliseconds), and why. */
+export function capNotAfter(bounds: Array<[NotAfterCap, number | null]>): { ms: number; by: NotAfterCap } {
+  let best: { ms: number; by: NotAfterCap } | null = null;
+  for (const [by, ms] of bounds) {
+    if (ms === null) continue;
+    const floored = Math.floor(ms / 1000) * 1000;
+    if (!best || floored < best.ms) best = { ms: floored, by };
+  }
+  if (!best) throw new Error('capNotAfter needs at least one bound');
+  return best;
 }
 
 /**
@@ -304,8 +336,14 @@ export function createPkiService(deps: {
   }
 
   async function issue(request: IssueRequest, ctx: RequestContext): Promise<Issued> {
-    const [profile, identity] = await uow.read(async (r) =>
-      Promise.all([r.pki.getProfile(request.profile), r.identities.get(request.identityId)]),
+    const credential = request.credential;
+    const [profile, identity, method, node] = await uow.read(async (r) =>
+      Promise.all([
+        r.pki.getProfile(request.profile),
+        r.identities.get(request.identityId),
+        credential ? r.authMethods.get(credential.authMethodId) : null,
+        credential?.uidNodeId ? r.uid.getNode(credential.uidNodeId) : null,
+      ]),
     );
     // An unknown profile is 404 whether or not a CA exists yet.
     if (!profile) throw notFound(`Profile ${request.profile}`);
@@ -318,7 +356,25 @@ export function createPkiService(deps: {
         `ttlSeconds must be between ${MIN_TTL_SECONDS} and the profile's ${profile.maxTtlSeconds}.`,
         { field: 'ttlSeconds' },
       );
-    const csr = await (await x509()).parseCsr(request.csr);
+    let privateKeyPem: string | null = null;
+    let csrPem = request.csr;
+    if (request.generateKey) {
+      if (csrPem !== null) throw validationError('Send a CSR or ask for a generated key, not both.');
+      const keyType = request.generateKey.keyType ?? profile.keyTypes[0]!;
+      if (!profile.keyTypes.includes(keyType))
+        throw csrRefused(
+          'key_type_not_allowed',
+          `The profile allows keys of type ${profile.keyTypes.join(', ')}.`,
+        );
+      // The certificate's CN is the identity's name; the DNS names are checked below like any CSR's.
+      const made = await (await x509()).newKeyAndCsrOfType(keyType, {
+        dnsNames: request.generateKey.dnsNames ?? [],
+      });
+      privateKeyPem = made.keyPem;
+      csrPem = made.csrPem;
+    }
+    if (csrPem === null) throw validationError('A CSR is required (or generateKey: true).', { field: 'csr' });
+    const csr = await (await x509()).parseCsr(csrPem);
     if (!csr) throw csrRefused('csr_invalid', 'The CSR is malformed or its signature does not verify.');
     if (!csr.keyType || !profile.keyTypes.includes(csr.keyType))
       throw csrRefused(
@@ -334,8 +390,29 @@ export function createPkiService(deps: {
     const now = clock.nowMs();
     // Backdated for skew; the TTL runs from now, and never past the CA's own expiry.
     const notBeforeMs = Math.floor(now / 1000) * 1000 - BACKDATE_SECONDS * 1000;
-    const notAfterMs = Math.min(Math.floor(now / 1000) * 1000 + ttl * 1000, record.notAfterMs);
-    if (notAfterMs <= now) throw conflict('The certificate authority has expired.');
+    // ...nor past the credential the request came through (ADR 0035): a certificate is itself a
+    // credential (the certificate auth method signs in with it), so it ends with the one it came from.
+    if (credential && !method)
+      throw csrRefused('credential_gone', 'The credential of this request no longer exists.');
+    const cap = capNotAfter([
+      ['ttl', Math.floor(now / 1000) * 1000 + ttl * 1000],
+      ['ca_expiry', record.notAfterMs],
+      ['auth_method_expiry', method?.expiresAtMs ?? null],
+      ['uid_token_expiry', node?.expiresAtMs ?? null],
+    ]);
+    const notAfterMs = cap.ms;
+    if (notAfterMs <= now) {
+      if (cap.by === 'ca_expiry') throw conflict('The certificate authority has expired.');
+      throw csrRefused('credential_expired', 'The credential of this request has expired.');
+    }
+    // The TTL was checked above (and runs from the whole second); only a credential's own expiry
+    // can leave less than the shortest TTL.
+    const credentialCapped = cap.by === 'auth_method_expiry' || cap.by === 'uid_token_expiry';
+    if (credentialCapped && notAfterMs - Math.floor(now / 1000) * 1000 < MIN_TTL_SECONDS * 1000)
+      throw csrRefused(
+        'credential_expires_too_soon',
+        `The credential of this request expires in less than ${MIN_TTL_SECONDS} s: renew it first.`,
+      );
     const serial = newSerial();
     const issued = await (await x509()).issueCertificate(ca, csr, {
       serial,
@@ -378,13 +455,23 @@ export function createPkiService(deps: {
             spiffeId,
             dnsNames: csr.dnsNames,
             notAfter: new Date(notAfterMs).toISOString(),
+            notAfterCappedBy: cap.by,
+            // Whether Tessera made the key (handed out once): never the key itself.
+            keyGeneratedByServer: privateKeyPem !== null,
+            keyType: csr.keyType,
           },
         },
         ctx,
         now,
       );
     });
-    return { certificatePem: issued.pem, caBundlePem: record.certificatePem, record: cert };
+    return {
+      certificatePem: issued.pem,
+      caBundlePem: record.certificatePem,
+      privateKeyPem,
+      notAfterCappedBy: cap.by,
+      record: cert,
+    };
   }
 
   async function revoke(serial: string, ctx: RequestContext): Promise<IssuedCertificate> {
