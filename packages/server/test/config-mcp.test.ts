@@ -38,7 +38,7 @@ mcpServers:
           tool: search
           effect: allow
           when:
-            args: [{arg: limit, op: lte, value: 50}]
+            args: [{arg: limit, op: '<=', value: 50}]
       tools:
         search: {labels: [read]}
         close_ticket: {highImpact: true}
@@ -51,9 +51,9 @@ mcpServers:
     const p = await plan(TEXT);
     expect(p.status, JSON.stringify(p.body)).toBe(200);
     expect(p.body.summary).toEqual({ create: 2, update: 0, delete: 0 });
-    expect(mcpChanges(p.body).map((c: any) => [c.op, c.name])).toEqual([
-      ['create', 'local-files'],
-      ['create', 'tickets'],
+    expect(mcpChanges(p.body).map((c: any) => `${c.op} ${c.name}`).sort()).toEqual([
+      'create local-files',
+      'create tickets',
     ]);
     const a = await apply(TEXT, { planHash: p.body.hash });
     expect(a.status, JSON.stringify(a.body)).toBe(200);
@@ -145,7 +145,7 @@ mcpServers:
     const cases: Array<[string, number, RegExp]> = [
       [
         'mcpServers:\n  - name: a\n    owner: x@example.com\n    url: https://a.example\n    command: [a]\n',
-        2,
+        4,
         /exactly one of url and command/,
       ],
       [
@@ -175,14 +175,14 @@ mcpServers:
       ],
     ];
     for (const [text, line, message] of cases) {
-      const full = `${TEXT}${text.replace('mcpServers:\n', '')}`;
+      const full = text;
       const p = await plan(full);
       expect(p.status, text).toBe(400);
       const problems = p.body.error.details.problems;
       expect(problems, text).toEqual([
         expect.objectContaining({
           file: 'mcp.yaml',
-          line: line + TEXT.split('\n').length - 2,
+          line,
           message: expect.stringMatching(message),
         }),
       ]);
