@@ -51,10 +51,11 @@ mcpServers:
     const p = await plan(TEXT);
     expect(p.status, JSON.stringify(p.body)).toBe(200);
     expect(p.body.summary).toEqual({ create: 2, update: 0, delete: 0 });
-    expect(mcpChanges(p.body).map((c: any) => `${c.op} ${c.name}`).sort()).toEqual([
-      'create local-files',
-      'create tickets',
-    ]);
+    expect(
+      mcpChanges(p.body)
+        .map((c: any) => `${c.op} ${c.name}`)
+        .sort(),
+    ).toEqual(['create local-files', 'create tickets']);
     const a = await apply(TEXT, { planHash: p.body.hash });
     expect(a.status, JSON.stringify(a.body)).toBe(200);
     const live = await s.call('GET', '/v1/mcp-servers/tickets', { token: s.adminToken });
