@@ -31,14 +31,14 @@ describe('tessera plan, apply and export against a real server', () => {
     const planned = await tessera(['plan', '--file', repo, '--json'], env);
     expect(planned.code, planned.stderr).toBe(2);
     const plan = JSON.parse(planned.stdout);
-    expect(plan.summary).toEqual({ create: 10, update: 0, delete: 0 });
+    expect(plan.summary).toEqual({ create: 11, update: 0, delete: 0 });
     const readable = await tessera(['plan', '--file', repo], env);
     expect(readable.stdout).toContain('+ create identities billing-api');
     expect(readable.stdout).toContain(`Plan hash: ${plan.hash}`);
 
     const applied = await tessera(['apply', '--file', repo, '--plan-hash', plan.hash], env);
     expect(applied.code, applied.stderr).toBe(0);
-    expect(applied.stdout).toContain('Applied: 10 created, 0 updated, 0 deleted.');
+    expect(applied.stdout).toContain('Applied: 11 created, 0 updated, 0 deleted.');
     expect((await tessera(['plan', '-f', repo], env)).code).toBe(0);
 
     // An out-of-band change: a role made by hand is drift, and deleting it needs --allow-delete.

@@ -5,6 +5,7 @@ import type { TypedApp } from '../../http/app.js';
 import type { DoorAccessDeps, FrontDoor } from '../../http/doors/door.js';
 import type { CapabilityModule } from '../../platform/module.js';
 import type { Platform } from '../../platform/platform.js';
+import { mcpServerConfigKind } from './mcp.config-kind.js';
 import { mcpDoor } from './mcp.door.js';
 import type { ApprovalsPort } from './mcp.model.js';
 import { createMcpServersRepo, mcpMigrations } from './mcp.repo.js';
@@ -86,6 +87,15 @@ export function createMcpModule(
     onAuditError: (error) => log.error({ err: error }, 'mcp audit write failed'),
   });
   const service = mcp;
+  // Identity as code (issue 17, ADR 0037): servers and their tool policies; the `/mcp/<name>`
+  // identity of each is the server's own, declared through `mcpServers`, never `identities`.
+  platform.configKinds.register(
+    mcpServerConfigKind({ credentials, onChanged: (name) => service.invalidate(name) }),
+  );
+  platform.configKinds.ownedByServer(
+    'identities',
+    (spec) => spec.kind === 'mcp-server' && typeof spec.name === 'string' && spec.name.startsWith('/mcp/'),
+  );
   return {
     name: 'mcp',
     services: { mcp: service },

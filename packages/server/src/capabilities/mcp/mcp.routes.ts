@@ -9,7 +9,7 @@ import { ARG_OPERATORS, type ServerPolicy } from './mcp.policy.js';
 import type { McpService } from './mcp.service.js';
 
 const tags = ['mcp'];
-const ServerName = Type.String({
+export const ServerName = Type.String({
   pattern: '^[a-z0-9][a-z0-9-]*$',
   minLength: 1,
   maxLength: 63,
@@ -18,7 +18,7 @@ const ServerName = Type.String({
 const Short = Type.String({ minLength: 1, maxLength: 200 });
 const Labels = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 20 });
 
-const UpstreamAuthSchema = Type.Union([
+export const UpstreamAuthSchema = Type.Union([
   Type.Object({ kind: Type.Literal('none') }, { additionalProperties: false }),
   Type.Object(
     {
@@ -53,7 +53,7 @@ const ArgConditionSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-const PolicySchema = Type.Object(
+export const PolicySchema = Type.Object(
   {
     rules: Type.Array(
       Type.Object(
@@ -111,7 +111,7 @@ const PolicySchema = Type.Object(
   },
   { additionalProperties: false },
 );
-const Scopes = Type.Array(
+export const Scopes = Type.Array(
   Type.String({ minLength: 1, maxLength: 100, pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$' }),
   { maxItems: 20 },
 );

@@ -60,7 +60,7 @@ export interface Caller {
   ctx: RequestContext;
 }
 
-const EMPTY_POLICY: ServerPolicy = { rules: [], tools: {} };
+export const EMPTY_POLICY: ServerPolicy = { rules: [], tools: {} };
 
 /** The delegation chain, outermost actor first. */
 export function actorChain(act: ActorClaim | undefined): string[] {
@@ -88,6 +88,32 @@ async function upstreamForAdmin<T>(fn: () => Promise<T>): Promise<T> {
  * The MCP gateway (issue 15): the registry of upstream servers and their pinned catalogues, and
  * the per-call path (roles gate, tool policy, approvals, upstream call, audit).
  */
+/** The registry's checks of a new server (the API's and a configuration file's). */
+export function checkServerInput(input: AddServerInput) {
+  if (!SERVER_NAME_PATTERN.test(input.name))
+    throw invalid('The name must be 1–63 lowercase letters, digits or hyphens.');
+  if (!!input.url === !!input.command?.length) throw invalid('Give exactly one of url and command.');
+  if (input.url) {
+    let url: URL;
+    try {
+      url = new URL(input.url);
+    } catch {
+      throw invalid('The url is not a URL.');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('The url must be http(s).');
+    if (url.username || url.password) throw invalid('Put upstream credentials in the vault, not the url.');
+  }
+  const auth = input.upstreamAuth;
+  if (auth?.kind === 'token-exchange' && !auth.audience) throw invalid('token-exchange needs an audience.');
+  if (auth?.kind === 'secret' && !auth.item) throw invalid('secret needs a vault item.');
+  if (auth && auth.kind !== 'none' && input.command?.length)
+    throw invalid('A stdio server takes its credentials from its environment, not from upstream auth.');
+  if (input.policy) {
+    const problem = policyProblem(input.policy);
+    if (problem) throw invalid(problem, 'mcp_invalid_policy');
+  }
+}
+
 export function createMcpService(deps: {
   uow: UnitOfWork;
   clock: Clock;
@@ -171,33 +197,8 @@ export function createMcpService(deps: {
     return record;
   }
 
-  function checkInput(input: AddServerInput) {
-    if (!SERVER_NAME_PATTERN.test(input.name))
-      throw invalid('The name must be 1–63 lowercase letters, digits or hyphens.');
-    if (!!input.url === !!input.command?.length) throw invalid('Give exactly one of url and command.');
-    if (input.url) {
-      let url: URL;
-      try {
-        url = new URL(input.url);
-      } catch {
-        throw invalid('The url is not a URL.');
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('The url must be http(s).');
-      if (url.username || url.password) throw invalid('Put upstream credentials in the vault, not the url.');
-    }
-    const auth = input.upstreamAuth;
-    if (auth?.kind === 'token-exchange' && !auth.audience) throw invalid('token-exchange needs an audience.');
-    if (auth?.kind === 'secret' && !auth.item) throw invalid('secret needs a vault item.');
-    if (auth && auth.kind !== 'none' && input.command?.length)
-      throw invalid('A stdio server takes its credentials from its environment, not from upstream auth.');
-    if (input.policy) {
-      const problem = policyProblem(input.policy);
-      if (problem) throw invalid(problem, 'mcp_invalid_policy');
-    }
-  }
-
   async function add(input: AddServerInput, ctx: RequestContext): Promise<McpServerRecord> {
-    checkInput(input);
+    checkServerInput(input);
     const now = clock.nowMs();
     const identity: Identity = {
       id: credentials.newId('i-'),
@@ -931,6 +932,8 @@ export function createMcpService(deps: {
     resourceOf: (name: string) => `${deps.issuer}/mcp/${name}`,
     /** An upstream said its catalogue changed: refetch before the next call. */
     catalogueChanged: (name: string) => catalogues.delete(name),
+    /** Drops what the service caches of a server changed elsewhere (a configuration apply). */
+    invalidate,
     flushAudit: async () => {
       if (flushing) await flushing;
       if (queue.length) await flush();
