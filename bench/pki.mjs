@@ -38,22 +38,8 @@ try {
   ];
   // Unmeasured warm-up of every mode first: whichever ran first used to pay for JIT and caches
   // (the same issuance measured 0.6× or 1.7× the other depending on the order).
-  for (const [, path, body, headers, method] of modes)
-    if (warmupSec > 0)
-      await runLoad({
-        tool: 'autocannon',
-        url: target.info.url,
-        path,
-        contentType: 'application/json',
-        body,
-        headers,
-        ...(method ? { method } : {}),
-        connections,
-        durationSec: warmupSec,
-        core: args['load-core'] ?? '1',
-      });
-  for (const [mode, path, body, headers, method] of modes) {
-    const r = await runLoad({
+  const load = (path, body, headers, method, durationSec) =>
+    runLoad({
       tool: 'autocannon',
       url: target.info.url,
       path,
@@ -65,6 +51,10 @@ try {
       durationSec,
       core: args['load-core'] ?? '1',
     });
+  for (const [, path, body, headers, method] of modes)
+    if (warmupSec > 0) await load(path, body, headers, method, warmupSec);
+  for (const [mode, path, body, headers, method] of modes) {
+    const r = await load(path, body, headers, method, durationSec);
     results[mode] = r.rps;
     console.log(
       `${mode}: ${r.rps.toFixed(0)} req/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms non-2xx ${r.non2xx} errors ${r.errors}`,
