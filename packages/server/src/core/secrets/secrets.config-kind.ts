@@ -160,22 +160,7 @@ export function secretConfigKind(deps: {
       const item = await r.secrets.get(change.name);
       if (!item || item.deletedAtMs !== null) return undefined;
       if (change.op === 'delete') {
-        const next: SecretItem = {
-          ...item,
-          deletedAtMs: now,
-          purgeAfterMs: now + DEFAULT_RECOVERY_MS,
-          updatedAtMs: now,
-        };
-        await r.secrets.update(next);
-        await r.audit.append(
-          event('secret.deleted', next, {
-            immediately: false,
-            purgeAfter: new Date(next.purgeAfterMs!).toISOString(),
-            versionsDestroyed: 0,
-          }),
-          ctx,
-          now,
-        );
+        await writes.softDelete(r, item, now + DEFAULT_RECOVERY_MS, ctx, now, { via: 'config' });
         return undefined;
       }
       let next: SecretItem = item;

@@ -260,6 +260,30 @@ export function createSecretWrites({ cipher, clock, ids }: Omit<SecretsServiceDe
       return next;
     },
 
+    /** Soft-deletes an item: restorable until `purgeAfterMs`, then destroyed by the purge job. */
+    async softDelete(
+      r: Repos,
+      item: SecretItem,
+      purgeAfterMs: number,
+      ctx: RequestContext,
+      now: number,
+      data: Record<string, unknown> = {},
+    ): Promise<SecretItem> {
+      const next: SecretItem = { ...item, deletedAtMs: now, purgeAfterMs, updatedAtMs: now };
+      await r.secrets.update(next);
+      await r.audit.append(
+        event('secret.deleted', next, {
+          immediately: false,
+          purgeAfter: new Date(purgeAfterMs).toISOString(),
+          versionsDestroyed: 0,
+          ...data,
+        }),
+        ctx,
+        now,
+      );
+      return next;
+    },
+
     /** The plaintext of a joined row; integrity failures are errors, never garbage. */
     async valueOf(r: ReadRepos, { item, version }: SecretValueRecord): Promise<string> {
       const dek = await keks.unwrap(r, item);
@@ -600,22 +624,7 @@ export function createSecretsService({ uow, clock, cipher, ids, gate = closedGat
             versionsDestroyed: 0,
           };
         }
-        const next: SecretItem = {
-          ...item,
-          deletedAtMs: now,
-          purgeAfterMs: now + days * DAY_MS,
-          updatedAtMs: now,
-        };
-        await r.secrets.update(next);
-        await r.audit.append(
-          event('secret.deleted', next, {
-            immediately: false,
-            purgeAfter: new Date(next.purgeAfterMs!).toISOString(),
-            versionsDestroyed: 0,
-          }),
-          ctx,
-          now,
-        );
+        const next = await writes.softDelete(r, item, now + days * DAY_MS, ctx, now);
         return {
           id: item.id,
           name: item.name,
