@@ -143,7 +143,7 @@ secrets:
       files(
         text
           .split('\n')
-          .filter((l, i) => i < 2 || i > 3)
+          .filter((_, i) => i < 2 || i > 3)
           .join('\n'),
       ),
       [],

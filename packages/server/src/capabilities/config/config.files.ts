@@ -247,7 +247,7 @@ export function createFileReader(kinds: () => readonly ConfigKind[]) {
     };
     for (const file of files) {
       const fast = fastDocuments(file.text);
-      if (fast && fast.every((value) => check(value).length === 0 && inlinedSecrets(value).length === 0)) {
+      if (fast?.every((value) => check(value).length === 0 && inlinedSecrets(value).length === 0)) {
         let located: Located | null = null;
         fast.forEach((value, index) => {
           declare(file, value, (path) => {
