@@ -159,6 +159,15 @@ describe.each(STORES)('audit events on %s', (store) => {
     });
     await s.call('DELETE', '/v1/secrets?name=/audit/db', { token: admin });
     await s.call('POST', '/v1/secrets/restore', { token: admin, body: { name: '/audit/db' } });
+    // identity as code (ADR 0030): the exported state with one secret's description changed (its
+    // value is kept); JSON is YAML, so the export is applied as it comes
+    const live = (await s.call('GET', '/v1/config/export', { token: admin })).body.document;
+    for (const item of live.secrets) if (item.name === '/audit/db') item.description = 'audited';
+    const applied = await s.call('POST', '/v1/config/apply', {
+      token: admin,
+      body: { files: [{ path: 'tessera.json', text: JSON.stringify(live) }] },
+    });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
     await s.call('POST', '/v1/sys/kek/rotate', { token: admin, body: {} });
     await s.tessera.rewrapSecretKeys();
     // rotated secrets (on the real MariaDB): create, read, rotate, and a failed rotation (the idle

@@ -268,6 +268,8 @@ export function registerPkiRoutes(app: TypedApp, deps: { pki: PkiService; uow: U
         }
       }
       const body = request.body;
+      // An unknown profile is 404 before any refusal of the body (as issue() answers it).
+      await pki.getProfile(request.params.name);
       const generate = body.generateKey === true;
       if (generate === (body.csr !== undefined))
         throw validationError('Send exactly one of csr and generateKey: true.', { field: 'csr' });

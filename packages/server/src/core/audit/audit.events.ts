@@ -251,6 +251,14 @@ export const AUDIT_EVENT_TYPES = {
     outcomes: ['success'],
     reason: false,
   },
+  'config.applied': {
+    description:
+      'Identity as code: a plan was applied in one unit of work (ADR 0021), after the events of each change it made.',
+    actor: ['identityId', 'authMethodId'],
+    data: ['planHash', 'create', 'update', 'delete'],
+    outcomes: ['success'],
+    reason: false,
+  },
   'secret.metadata_updated': {
     description:
       "A static secret's description, tags or maxVersions were changed by identity as code (ADR 0030).",
