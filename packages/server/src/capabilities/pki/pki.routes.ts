@@ -268,11 +268,9 @@ export function registerPkiRoutes(app: TypedApp, deps: { pki: PkiService; uow: U
         }
       }
       const body = request.body;
-      // An unknown profile is 404 before any refusal of the body (as issue() answers it).
-      await pki.getProfile(request.params.name);
+      // csr or generateKey (one of them) is issue()'s to check, after the profile: unknown is 404 first.
+      // Key options without generateKey are a shape error, like the schema's.
       const generate = body.generateKey === true;
-      if (generate === (body.csr !== undefined))
-        throw validationError('Send exactly one of csr and generateKey: true.', { field: 'csr' });
       if (!generate && (body.keyType !== undefined || body.dnsNames !== undefined))
         throw validationError('keyType and dnsNames go with generateKey: true (a CSR carries its own).', {
           field: body.keyType !== undefined ? 'keyType' : 'dnsNames',
