@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Decider } from '../src/capabilities/approvals/approvals.model.js';
 import type { ApprovalsAdmin } from '../src/capabilities/approvals/approvals.service.js';
 import { systemContext } from '../src/core/shared/context.js';
 import {
-  freshPostgresDatabase,
+  type ServerPair,
   STORES,
+  startServerPair,
   startTestServer,
   type TestServer,
   uidAuth,
@@ -271,19 +271,15 @@ describe.each(STORES)('approval-required secrets on %s', (store) => {
 });
 
 describe('approval-required secrets on two servers on one PostgreSQL database', () => {
-  let db: Awaited<ReturnType<typeof freshPostgresDatabase>>;
+  let pair: ServerPair | undefined;
   let a: TestServer;
   let b: TestServer;
   beforeAll(async () => {
-    db = await freshPostgresDatabase();
-    const env = { TESSERA_ROOT_KEY: randomBytes(32).toString('base64') };
-    a = await startTestServer('postgres', env, { storeUrl: db.url });
-    b = await startTestServer('postgres', env, { storeUrl: db.url, adminAccessKey: a.adminAccessKey });
+    pair = await startServerPair();
+    ({ a, b } = pair);
   });
   afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await db?.drop();
+    await pair?.close();
   });
 
   it('approved on one server, raced by reads on both: exactly one value per grant', async () => {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,8 +5,9 @@ import type { ApprovalAction, Decider } from '../src/capabilities/approvals/appr
 import type { ApprovalsAdmin } from '../src/capabilities/approvals/approvals.service.js';
 import { systemContext } from '../src/core/shared/context.js';
 import {
-  freshPostgresDatabase,
+  type ServerPair,
   STORES,
+  startServerPair,
   startTestServer,
   type TestServer,
   uidAuth,
@@ -283,19 +283,15 @@ describe.each(STORES)('approvals on %s', (store) => {
 });
 
 describe('approvals on two servers on one PostgreSQL database', () => {
-  let db: Awaited<ReturnType<typeof freshPostgresDatabase>>;
+  let pair: ServerPair | undefined;
   let a: TestServer;
   let b: TestServer;
   beforeAll(async () => {
-    db = await freshPostgresDatabase();
-    const env = { TESSERA_ROOT_KEY: randomBytes(32).toString('base64') };
-    a = await startTestServer('postgres', env, { storeUrl: db.url });
-    b = await startTestServer('postgres', env, { storeUrl: db.url, adminAccessKey: a.adminAccessKey });
+    pair = await startServerPair();
+    ({ a, b } = pair);
   });
   afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await db?.drop();
+    await pair?.close();
   });
 
   it('a grant raced by both servers is used exactly once', async () => {

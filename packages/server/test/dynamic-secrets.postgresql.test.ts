@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminSession, freshPostgresDatabase, STORES, startTestServer, type TestServer } from './harness.js';
+import { adminSession, STORES, startServerPair, startTestServer, type TestServer } from './harness.js';
 
 /**
  * Issue 6: PostgreSQL dynamic secrets against the real PostgreSQL on the machine — what only this
@@ -315,10 +314,8 @@ describe.each(STORES)('lease lifecycle edges, store on %s', (store) => {
 
 describe.runIf(STORES.includes('postgres'))('two servers on one PostgreSQL store reap together', () => {
   it('each expired lease is claimed and revoked by exactly one server', async () => {
-    const db = await freshPostgresDatabase();
-    const env = { TESSERA_ROOT_KEY: randomBytes(32).toString('base64') };
-    const a = await startTestServer('postgres', env, { storeUrl: db.url });
-    const b = await startTestServer('postgres', env, { storeUrl: db.url, adminAccessKey: a.adminAccessKey });
+    const pair = await startServerPair();
+    const { a, b } = pair;
     try {
       const prefix = `tsr_${tag}_m_`;
       const name = '/multi/db';
@@ -385,9 +382,7 @@ describe.runIf(STORES.includes('postgres'))('two servers on one PostgreSQL store
           .rows[0].n,
       ).toBe(0);
     } finally {
-      await b.close();
-      await a.close();
-      await db.drop();
+      await pair.close();
     }
   }, 60_000);
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -191,6 +192,39 @@ export async function startTestServer(
 }
 
 /** Creates a UID method and a root token; returns both. */
+export interface ServerPair {
+  a: TestServer;
+  b: TestServer;
+  /** Their database, for a third server or a direct connection. */
+  storeUrl: string;
+  /** Stops both servers and drops their database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Two servers on one fresh PostgreSQL database, as a cluster runs them (DESIGN §2): one root key,
+ * one administrator, `env` for both.
+ */
+export async function startServerPair(env: Record<string, string> = {}): Promise<ServerPair> {
+  const db = await freshPostgresDatabase();
+  const shared = { TESSERA_ROOT_KEY: randomBytes(32).toString('base64'), ...env };
+  let a: TestServer | null = null;
+  let b: TestServer | null = null;
+  const close = async () => {
+    await a?.close();
+    await b?.close();
+    await db.drop();
+  };
+  try {
+    a = await startTestServer('postgres', shared, { storeUrl: db.url });
+    b = await startTestServer('postgres', shared, { storeUrl: db.url, adminAccessKey: a.adminAccessKey });
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { a, b, storeUrl: db.url, close };
+}
+
 export async function uidSetup(
   s: TestServer,
   settings: Record<string, unknown> = {},

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApprovalsAdmin } from '../src/capabilities/approvals/approvals.service.js';
 import type { JitService } from '../src/capabilities/jit/jit.service.js';
 import { systemContext } from '../src/core/shared/context.js';
-import { freshPostgresDatabase, startTestServer, type TestServer, uidAuth, uidSetup } from './harness.js';
+import { type ServerPair, startServerPair, type TestServer, uidAuth, uidSetup } from './harness.js';
 
 const suffix = () => Math.random().toString(36).slice(2, 8);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -16,7 +15,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * works without approval, bounded and alerted.
  */
 describe('just-in-time roles on two servers on one PostgreSQL database', () => {
-  let db: Awaited<ReturnType<typeof freshPostgresDatabase>>;
+  let pair: ServerPair | undefined;
   let a: TestServer;
   let b: TestServer;
   let hook: Server;
@@ -35,18 +34,13 @@ describe('just-in-time roles on two servers on one PostgreSQL database', () => {
       });
     });
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
-    db = await freshPostgresDatabase();
-    const env = {
-      TESSERA_ROOT_KEY: randomBytes(32).toString('base64'),
+    pair = await startServerPair({
       TESSERA_ALERT_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`,
-    };
-    a = await startTestServer('postgres', env, { storeUrl: db.url });
-    b = await startTestServer('postgres', env, { storeUrl: db.url, adminAccessKey: a.adminAccessKey });
+    });
+    ({ a, b } = pair);
   });
   afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await db?.drop();
+    await pair?.close();
     await new Promise((r) => hook?.close(r));
   });
 

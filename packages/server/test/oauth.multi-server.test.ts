@@ -1,7 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshPostgresDatabase, startTestServer, type TestServer } from './harness.js';
+import { type ServerPair, startServerPair, type TestServer } from './harness.js';
 import { createClient } from './oauth.helpers.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -12,20 +12,16 @@ const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
  * client assertion's or a DPoP proof's `jti` spent on one is refused by the other (`consume()`).
  */
 describe('OAuth on two servers on one PostgreSQL database', () => {
-  let db: Awaited<ReturnType<typeof freshPostgresDatabase>>;
+  let pair: ServerPair | undefined;
   let a: TestServer;
   let b: TestServer;
 
   beforeAll(async () => {
-    db = await freshPostgresDatabase();
-    const env = { TESSERA_ROOT_KEY: randomBytes(32).toString('base64') };
-    a = await startTestServer('postgres', env, { storeUrl: db.url });
-    b = await startTestServer('postgres', env, { storeUrl: db.url, adminAccessKey: a.adminAccessKey });
+    pair = await startServerPair();
+    ({ a, b } = pair);
   });
   afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await db?.drop();
+    await pair?.close();
   });
 
   const post = async (

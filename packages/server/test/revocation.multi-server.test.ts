@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adminSession,
-  freshPostgresDatabase,
+  type ServerPair,
+  startServerPair,
   startTestServer,
   type TestServer,
   uidAuth,
@@ -15,20 +15,16 @@ import {
  * a signing-key rotation made on one is honoured by every other within 1 s.
  */
 describe('two servers on one PostgreSQL database', () => {
-  let db: Awaited<ReturnType<typeof freshPostgresDatabase>>;
+  let pair: ServerPair | undefined;
   let a: TestServer;
   let b: TestServer;
 
   beforeAll(async () => {
-    db = await freshPostgresDatabase();
-    const env = { TESSERA_ROOT_KEY: randomBytes(32).toString('base64') };
-    a = await startTestServer('postgres', env, { storeUrl: db.url });
-    b = await startTestServer('postgres', env, { storeUrl: db.url, adminAccessKey: a.adminAccessKey });
+    pair = await startServerPair();
+    ({ a, b } = pair);
   });
   afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await db?.drop();
+    await pair?.close();
   });
 
   const tree = (s: TestServer, token: string) => s.call('GET', '/v1/uid/tree', { token });
@@ -139,7 +135,7 @@ describe('two servers on one PostgreSQL database', () => {
     const c = await startTestServer(
       'postgres',
       { TESSERA_ROOT_KEY: a.config.rootKeyBase64!, TESSERA_REVOCATION_POLL_MS: '60000' },
-      { storeUrl: db.url, adminAccessKey: a.adminAccessKey },
+      { storeUrl: pair!.storeUrl, adminAccessKey: a.adminAccessKey },
     );
     try {
       const onA = await holder(a);
@@ -173,7 +169,7 @@ describe('two servers on one PostgreSQL database', () => {
     expect((await verifyOn(b, x.session)).status).toBe(403);
     expect((await verifyOn(b, y.session)).status).toBe(403);
 
-    const other = new pg.Client({ connectionString: db.url });
+    const other = new pg.Client({ connectionString: pair!.storeUrl });
     await other.connect();
     try {
       const now = a.clock.ms;

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adminSession,
-  freshPostgresDatabase,
+  type ServerPair,
   STORES,
+  startServerPair,
   startTestServer,
   type TestServer,
   uidAuth,
@@ -408,21 +408,17 @@ describe.each(STORES)('roles on %s', (store) => {
 
 describe('roles across two servers on one PostgreSQL database', () => {
   const enabled = STORES.includes('postgres');
-  let db: Awaited<ReturnType<typeof freshPostgresDatabase>>;
+  let pair: ServerPair | undefined;
   let a: TestServer;
   let b: TestServer;
 
   beforeAll(async () => {
     if (!enabled) return;
-    db = await freshPostgresDatabase();
-    const env = { TESSERA_ROOT_KEY: randomBytes(32).toString('base64') };
-    a = await startTestServer('postgres', env, { storeUrl: db.url });
-    b = await startTestServer('postgres', env, { storeUrl: db.url, adminAccessKey: a.adminAccessKey });
+    pair = await startServerPair();
+    ({ a, b } = pair);
   });
   afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await db?.drop();
+    await pair?.close();
   });
 
   it.skipIf(!enabled)('a change on one server is in force on the other within a second', async () => {
