@@ -34,7 +34,13 @@ async function start(dataDir: string, port: number): Promise<ChildProcess> {
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
-  for (let i = 0; ; i++) {
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => {
+    stderr += String(chunk);
+  });
+  // Generous: a loaded CI machine can take many seconds to start a Node process.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
     if (
       await fetch(`http://127.0.0.1:${port}/healthz`).then(
         (r) => r.ok,
@@ -42,7 +48,8 @@ async function start(dataDir: string, port: number): Promise<ChildProcess> {
       )
     )
       return child;
-    if (i > 300 || child.exitCode !== null) throw new Error('server did not start');
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`server did not start (exit code ${child.exitCode}): ${stderr.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
