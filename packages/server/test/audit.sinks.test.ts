@@ -404,6 +404,9 @@ describe('fail closed when every audit sink fails', () => {
     server = await startTestServer('sqlite', {
       TESSERA_AUDIT_FILE: 'off',
       TESSERA_AUDIT_WEBHOOK_URL: sinkHook.url,
+      // The receiver answers at once; a loaded machine must not turn a slow first delivery into a
+      // failing sink before the test has started (it did, under CI load, with the 5 s default).
+      TESSERA_AUDIT_WEBHOOK_TIMEOUT_MS: '60000',
       TESSERA_AUDIT_SINK_RETRY_MS: '20',
       TESSERA_AUDIT_SINK_RETRY_MAX_MS: '100',
       TESSERA_ALERT_WEBHOOK_URL: alertHook.url,
