@@ -216,16 +216,26 @@ const listLeaks: CommandSpec = {
   summary: 'List findings of leaked credentials: what each was, where it was found',
   details:
     'Each credential reported to POST /v1/leaks (by `tessera scan --revoke` or a repository host) has one ' +
-    'finding: revoked (it was live and is now dead, its owner alerted), already_dead, or unknown (never a ' +
-    'Tessera credential of this server), with the places it was reported from.',
+    'finding: revoked (it was live and is now dead, its owner alerted), already_dead, unknown (never a ' +
+    'Tessera credential of this server), or action_required (a key share of the live root key: rotate the ' +
+    'root key and split the new one), with the places it was reported from.',
   options: {
-    outcome: { type: 'string', placeholder: 'OUTCOME', description: 'revoked, already_dead or unknown' },
+    outcome: {
+      type: 'string',
+      placeholder: 'OUTCOME',
+      description: 'revoked, already_dead, unknown or action_required',
+    },
     'identity-id': { type: 'string', placeholder: 'ID', description: 'only this identity’s credentials' },
     limit: { type: 'number', placeholder: 'N', description: 'at most N (default 50)' },
   },
   examples: ['tessera list-leaks', 'tessera list-leaks --outcome revoked --json'],
   async run(ctx, args) {
-    const outcome = args.choice('outcome', ['revoked', 'already_dead', 'unknown'] as const);
+    const outcome = args.choice('outcome', [
+      'revoked',
+      'already_dead',
+      'unknown',
+      'action_required',
+    ] as const);
     const identityId = args.str('identity-id');
     const limit = args.positiveInt('limit');
     const page = await ctx.withAdmin((t) =>

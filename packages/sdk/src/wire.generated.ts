@@ -235,7 +235,7 @@ export interface LeakFinding {
     | 'dynamic_password'
     | 'rotated_password'
     | 'unseal_share';
-  outcome: 'revoked' | 'already_dead' | 'unknown';
+  outcome: 'revoked' | 'already_dead' | 'unknown' | 'action_required';
   credentialHash: string;
   identityId: string | null;
   auditHash: string | null;
@@ -2123,7 +2123,7 @@ export interface DeleteV1JitEligibilitiesByIdParams {
 
 /** Querystring of `GET /v1/leaks`. */
 export interface GetV1LeaksQuery {
-  outcome?: 'revoked' | 'already_dead' | 'unknown';
+  outcome?: 'revoked' | 'already_dead' | 'unknown' | 'action_required';
   identityId?: string;
   /** @defaultValue `50` */
   limit?: number;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
 import { AUDIT_EVENT_TYPES, type EventTypeSpec } from '../src/core/audit/audit.events.js';
+import { split } from '../src/crypto/shamir.js';
 import { rotateRootKeyOffline } from '../src/root-key.rotation.js';
 import { initDataDir } from '../src/server.js';
 import { openStore } from '../src/storage/database.js';
@@ -233,6 +234,14 @@ describe.each(STORES)('audit events on %s', (store) => {
       token: admin,
       body: { items: [{ credential: leaked.body.token, location: { uri: 'src/app.env', line: 3 } }] },
     });
+    // a key share of the live root key reported: it cannot be revoked, operators are alerted
+    const [share] = split(
+      Buffer.from(readFileSync(join(s.dataDir, 'root.key'), 'utf8').trim(), 'base64'),
+      3,
+      2,
+    );
+    secrets.push(share!);
+    await s.call('POST', '/v1/leaks', { token: admin, body: { items: [{ credential: share }] } });
     // dynamic secrets (on the real PostgreSQL): create, issue, renew, revoke, sweep, delete; a failed
     // issue; a lease the reaper gives up on (its revocation statement always fails)
     const dsTarget = await freshPostgresDatabase();

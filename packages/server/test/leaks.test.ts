@@ -1,8 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentialKindOf, sha256Hex } from '../src/crypto/credentials.js';
 import { dynamicPassword, isDynamicPassword } from '../src/crypto/random-password.js';
+import { split } from '../src/crypto/shamir.js';
 import { STORES, type StoreKind, startTestServer, type TestServer, uidAuth, uidSetup } from './harness.js';
 import { createClient } from './oauth.helpers.js';
 import { redisFixture } from './producer-fixtures.js';
@@ -225,6 +229,43 @@ describe.each(STORES)('leak reports on %s: every Tessera credential kind', (stor
     const outcome = (id: string) => all.body.items.find((f: any) => f.id === id)?.outcome;
     expect(r.body.items.map((i: any) => outcome(i.findingId))).toEqual(['revoked', 'revoked', 'unknown']);
     expect((await uidAuth(s, fresh.root.token)).status).toBe(401);
+  });
+
+  it('records a key share of the live root key as action_required and alerts once; another key is dead', async () => {
+    const material = Buffer.from(readFileSync(join(s.dataDir, 'root.key'), 'utf8').trim(), 'base64');
+    const [live] = split(material, 3, 2);
+    const [other] = split(randomBytes(32), 3, 2);
+    s.track(live!);
+    const report = () =>
+      s.call('POST', '/v1/leaks', {
+        token: s.adminToken,
+        body: {
+          items: [{ credential: live, location: { uri: 'wiki/runbook.md', line: 3 } }, { credential: other }],
+        },
+      });
+    const first = await report();
+    expect(first.status).toBe(200);
+    expect(
+      new Set(first.body.items.map((i: any) => `${typeof i.findingId}/${typeof i.auditHash}`)).size,
+    ).toBe(1);
+    const shareAlerts = () =>
+      bodies.map((b) => JSON.parse(b)).filter((b) => b.alert?.rule === 'unseal_share_leaked');
+    const end = Date.now() + 30_000;
+    while (shareAlerts().length < 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    expect(shareAlerts()).toHaveLength(1);
+    expect(shareAlerts()[0].alert.fields).toMatchObject({ location: 'wiki/runbook.md:3' });
+    expect(JSON.stringify(shareAlerts())).not.toContain(live!);
+    expect((await report()).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(shareAlerts().length).toBe(1);
+    const all = await s.call('GET', '/v1/leaks?limit=100', { token: s.adminToken });
+    const outcome = (id: string) => all.body.items.find((f: any) => f.id === id)?.outcome;
+    expect(first.body.items.map((i: any) => outcome(i.findingId))).toEqual([
+      'action_required',
+      'already_dead',
+    ]);
+    const pending = await s.call('GET', '/v1/leaks?outcome=action_required', { token: s.adminToken });
+    expect(pending.body.items.map((f: any) => f.kind)).toEqual(['unseal_share']);
   });
 
   it('revokes a leaked registration access token (RFC 7592), reported by hash only', async () => {

@@ -1,8 +1,18 @@
 import type { CredentialKind } from '../../crypto/credentials.js';
 
-/** What a reported credential turned out to be (ADR 0020). Only readers of findings see it. */
-export type LeakOutcome = 'revoked' | 'already_dead' | 'unknown';
-export const LEAK_OUTCOMES: readonly LeakOutcome[] = ['revoked', 'already_dead', 'unknown'];
+/**
+ * What a reported credential turned out to be (ADR 0020). Only readers of findings see it.
+ * `action_required`: live, but not something the server can revoke on its own — a key share of the
+ * root key the server runs under; rotating the root key (and splitting the new one) kills it, and a
+ * report after that records it as `already_dead`.
+ */
+export type LeakOutcome = 'revoked' | 'already_dead' | 'unknown' | 'action_required';
+export const LEAK_OUTCOMES: readonly LeakOutcome[] = [
+  'revoked',
+  'already_dead',
+  'unknown',
+  'action_required',
+];
 
 /** Where a credential was found: a file and line, a commit, a URL — never the text around it. */
 export interface LeakLocation {

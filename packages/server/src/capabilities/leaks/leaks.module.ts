@@ -34,6 +34,7 @@ export function createLeaksModule(
     leases: deps.leases,
     rotation: deps.rotation,
     rotatedPasswordRef: (sha256Hex) => rotatedPasswordRef(credentials.auditRef, sha256Hex),
+    rootKeyId: platform.rootKey.id,
   });
   platform.events.within('lease.credential_issued', (r, { credentialHash, leaseId }) =>
     leaks.rememberLeaseCredential(r, credentialHash, leaseId),

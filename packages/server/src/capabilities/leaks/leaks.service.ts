@@ -6,6 +6,7 @@ import { ErrorCodes, TesseraError, validationError } from '../../core/shared/err
 import type { Clock, CredentialFactory } from '../../core/shared/platform.port.js';
 import type { Repos, UnitOfWork } from '../../core/shared/unit-of-work.js';
 import { type CredentialKind, credentialKindOf } from '../../crypto/credentials.js';
+import { parseShare } from '../../crypto/shamir.js';
 import {
   describeLocation,
   type LeakFinding,
@@ -25,6 +26,8 @@ export interface LeaksServiceDeps {
   rotation: Pick<RotationService, 'revokeLeaked'>;
   /** Keyed hash of a rotated password from its SHA-256 hex (what rotated secrets store, ADR 0036). */
   rotatedPasswordRef: (sha256Hex: string) => string;
+  /** The id of the root key the server runs under (a reported key share of it is live). */
+  rootKeyId: string;
 }
 
 /** What the reporter is told about one item: the same for a live, a dead and an unknown credential. */
@@ -55,7 +58,14 @@ export function createLeaksService(deps: LeaksServiceDeps) {
 
   async function record(
     r: Repos,
-    item: { hash: string; kind: CredentialKind | null; auditHash: string | null; location?: LeakLocation },
+    item: {
+      hash: string;
+      kind: CredentialKind | null;
+      auditHash: string | null;
+      location?: LeakLocation;
+      /** A key share: the root key it belongs to. */
+      shareKeyId?: string;
+    },
     resolved: Resolved | null,
     ctx: RequestContext,
   ): Promise<{
@@ -70,7 +80,9 @@ export function createLeaksService(deps: LeaksServiceDeps) {
     let outcome: LeakOutcome = 'unknown';
     let revokeLease: string | null = null;
     let rotate: { name: string; which: LeakedPassword } | null = null;
-    if (previous && previous.outcome !== 'unknown') outcome = 'already_dead';
+    const liveShare = item.shareKeyId !== undefined && item.shareKeyId === deps.rootKeyId;
+    if (item.shareKeyId !== undefined) outcome = liveShare ? 'action_required' : 'already_dead';
+    else if (previous && previous.outcome !== 'unknown') outcome = 'already_dead';
     else if (resolved?.live) {
       outcome = 'revoked';
       await resolved.revoke(`leaked (finding reported by request ${ctx.requestId})`);
@@ -86,7 +98,11 @@ export function createLeaksService(deps: LeaksServiceDeps) {
         id: previous?.id ?? credentials.newId('lf-'),
         credentialHash: item.hash,
         kind,
-        outcome: previous && previous.outcome !== 'unknown' ? previous.outcome : outcome,
+        // A share's state follows the root key; anything else keeps what its first report found.
+        outcome:
+          item.shareKeyId === undefined && previous && previous.outcome !== 'unknown'
+            ? previous.outcome
+            : outcome,
         identityId: resolved?.identityId ?? previous?.identityId ?? null,
         auditHash: previous?.auditHash ?? item.auditHash,
         locations: locations.slice(-MAX_LOCATIONS),
@@ -115,6 +131,19 @@ export function createLeaksService(deps: LeaksServiceDeps) {
       ctx,
       now,
     );
+    if (liveShare && finding && previous?.outcome !== 'action_required') {
+      await r.audit.append(
+        {
+          type: 'leak.unseal_share_live',
+          outcome: 'success',
+          actor: {},
+          resource: `/leaks/${finding.id}`,
+          data: { findingId: finding.id, keyId: item.shareKeyId, auditHash: item.auditHash, location },
+        },
+        ctx,
+        now,
+      );
+    }
     if (outcome === 'revoked' && finding) {
       const identity = finding.identityId ? await r.identities.get(finding.identityId) : null;
       await r.audit.append(
@@ -175,10 +204,16 @@ export function createLeaksService(deps: LeaksServiceDeps) {
     const hash = bare === undefined ? item.hash! : credentials.hashCredential(bare);
     const auditHash = bare === undefined ? null : credentials.auditRef(bare);
     const session = kind === 'session_token' ? await identifySessionToken(bare!, resolveDeps) : null;
-    const lookUp = value === undefined || (kind !== null && kind !== 'session_token');
+    const shareKeyId = kind === 'unseal_share' ? parseShare(value!).keyId : undefined;
+    const lookUp = value === undefined || (kind !== null && kind !== 'session_token' && !shareKeyId);
     const { finding, revokeLease, rotate } = await uow.write(async (r) => {
       const resolved = session ? session(r) : lookUp ? await resolveByHash(r, hash, resolveDeps) : null;
-      return record(r, { hash, kind, auditHash, location: item.location }, resolved, ctx);
+      return record(
+        r,
+        { hash, kind, auditHash, location: item.location, ...(shareKeyId ? { shareKeyId } : {}) },
+        resolved,
+        ctx,
+      );
     });
     // The account is dropped on its target after the commit (no I/O inside a transaction); should
     // that fail, the lease stays due and the reaper retries it.

@@ -21,6 +21,7 @@ import {
   rotationFailureAlert,
   shouldSend,
   sinkHealthAlert,
+  unsealShareLeakedAlert,
   unusualChildAlerts,
 } from './alert.rules.js';
 
@@ -69,6 +70,7 @@ export function createAlertEngine({ notifier, clock, settings, onAlert }: AlertE
         raise(rotationFailureAlert(e));
         raise(leaseRevokeFailedAlert(e));
         raise(leakedCredentialAlert(e), false);
+        raise(unsealShareLeakedAlert(e), false);
         raise(accessReviewAlert(e), false);
         raise(identityAnomalyAlert(e), false);
         const t = { failures: settings.authFailureBurst, windowMs };

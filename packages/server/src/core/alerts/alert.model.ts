@@ -12,6 +12,7 @@ export const ALERT_RULES = [
   'uid_child_unusual',
   'jit_break_glass',
   'credential_leaked',
+  'unseal_share_leaked',
   'access_review_reminder',
   'access_review_overdue',
   'identity_anomaly',

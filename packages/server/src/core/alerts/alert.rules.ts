@@ -385,6 +385,31 @@ export function leakedCredentialAlert(e: StoredAuditEvent): Alert | null {
 }
 
 /**
+ * A key share of the live root key was reported (ADR 0020): nothing on the server can revoke it, and
+ * fewer than the threshold of shares opens nothing, but the margin is gone — operators rotate the
+ * root key (`tessera root-key rotate`) and split the new one. Once per finding.
+ */
+export function unsealShareLeakedAlert(e: StoredAuditEvent): Alert | null {
+  if (e.type !== 'leak.unseal_share_live') return null;
+  const data = e.data ?? {};
+  const text = (k: string) => (typeof data[k] === 'string' ? (data[k] as string) : null);
+  return {
+    rule: 'unseal_share_leaked',
+    severity: 'critical',
+    subject: `finding:${text('findingId') ?? e.id}`,
+    title: `A key share of the live root key ${text('keyId') ?? ''} was found${text('location') ? ` in ${text('location')}` : ''}: rotate the root key and split the new one`,
+    atMs: e.atMs,
+    fields: {
+      keyId: text('keyId'),
+      findingId: text('findingId'),
+      location: text('location'),
+      credentialRef: text('auditHash'),
+      eventId: e.id,
+    },
+  };
+}
+
+/**
  * Access reviews (issue 16, ADR 0029): a reminder to an owner with identities still to certify, and
  * the consequence once the due date passed without an answer (notified, or suspended). Addressed to
  * the owner; identity names and counts only.

@@ -385,6 +385,14 @@ export const AUDIT_EVENT_TYPES = {
     outcomes: ['success'],
     reason: false,
   },
+  'leak.unseal_share_live': {
+    description:
+      'A reported key share belongs to the root key the server runs under: it cannot be revoked, so operators are alerted to rotate the root key and split the new one (the finding stays action_required until then).',
+    actor: [],
+    data: ['findingId', 'keyId', 'auditHash', 'location'],
+    outcomes: ['success'],
+    reason: false,
+  },
   'rotated_secret.created': {
     description:
       'A rotated secret was created: Tessera took over its accounts on the target (never a credential).',
