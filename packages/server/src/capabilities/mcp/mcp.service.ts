@@ -1,3 +1,4 @@
+import type { TargetAttributes } from '../../core/access/access.conditions.js';
 import type { AccessService } from '../../core/access/access.service.js';
 import type { AuditEvent } from '../../core/audit/audit.model.js';
 import type { AuthMethod } from '../../core/auth-methods/auth-methods.model.js';
@@ -26,6 +27,7 @@ import {
   decideToolCall,
   policyProblem,
   type ServerPolicy,
+  targetsNeeded,
   toolVisible,
 } from './mcp.policy.js';
 import type { UpstreamCredential, UpstreamPool } from './mcp.upstream.js';
@@ -141,7 +143,7 @@ export function createMcpService(deps: {
     { tools: Map<string, { definition: ToolDefinition; hash: string }>; atMs: number }
   >();
   const alerted = new Set<string>();
-  const identityNames = new Map<string, { name: string; atMs: number }>();
+  const identityNames = new Map<string, { name: string; owner: string | null; atMs: number }>();
   /** Labels called per MCP session, with the last time each was (sequence rules). */
   const histories = new Map<string, Map<string, number>>();
   /** Call instants per caller and tool (rate rules). */
@@ -473,23 +475,59 @@ export function createMcpService(deps: {
   // ---------------------------------------------------------------------------------------------
   // The call path
 
-  async function callerName(identityId: string): Promise<string> {
+  async function callerIdentity(identityId: string): Promise<{ name: string; owner: string | null }> {
     const hit = identityNames.get(identityId);
-    if (hit && clock.nowMs() - hit.atMs < SERVER_CACHE_MS * 15) return hit.name;
+    if (hit && clock.nowMs() - hit.atMs < SERVER_CACHE_MS * 15) return hit;
     const identity = await uow.read((r) => r.identities.get(identityId));
-    const name = identity?.name ?? identityId;
+    const entry = { name: identity?.name ?? identityId, owner: identity?.owner ?? null, atMs: clock.nowMs() };
     if (identityNames.size > 10_000) identityNames.clear();
-    identityNames.set(identityId, { name, atMs: clock.nowMs() });
-    return name;
+    identityNames.set(identityId, entry);
+    return entry;
+  }
+
+  /**
+   * The attributes of the targets the tool's rules name (ADR 0042): `''` is the upstream server's
+   * identity, `=NAME` the inventory identity of that name. Looked up here; decided in the policy.
+   */
+  async function loadTargets(
+    s: McpServerRecord,
+    keys: readonly string[],
+  ): Promise<Map<string, TargetAttributes | null>> {
+    const out = new Map<string, TargetAttributes | null>();
+    if (keys.length === 0) return out;
+    await uow.read(async (r) => {
+      for (const key of keys) {
+        const identity =
+          key === '' ? await r.identities.get(s.identityId) : await r.identities.getByName(key.slice(1));
+        out.set(
+          key,
+          identity && identity.state === 'active' ? { owner: identity.owner, tags: identity.tags } : null,
+        );
+      }
+    });
+    return out;
   }
 
   const historyKey = (s: McpServerRecord, caller: Caller) =>
     `${s.name}\u0000${caller.claims.sub}\u0000${caller.sessionId ?? caller.claims.jti}`;
 
-  async function callContext(s: McpServerRecord, caller: Caller, tool: string | null): Promise<CallContext> {
+  async function callContext(
+    s: McpServerRecord,
+    caller: Caller,
+    tool: string | null,
+    args: Record<string, unknown> = {},
+  ): Promise<CallContext> {
+    const identity = await callerIdentity(caller.claims.sub);
+    const needed = tool ? targetsNeeded(s.policy, tool, args) : [];
     return {
       nowMs: clock.nowMs(),
-      callerName: await callerName(caller.claims.sub),
+      callerName: identity.name,
+      principal: {
+        'identity-id': [caller.claims.sub],
+        'identity-name': [identity.name],
+        ...(identity.owner ? { owner: [identity.owner] } : {}),
+      },
+      ...(needed.length > 0 ? { targets: await loadTargets(s, needed) } : {}),
       hops: actorChain(caller.claims.act).length,
       history: histories.get(historyKey(s, caller)) ?? new Map(),
       recentCalls: tool ? (calls.get(`${s.name}\u0000${caller.claims.sub}\u0000${tool}`) ?? []) : [],
@@ -609,7 +647,7 @@ export function createMcpService(deps: {
       });
 
     // 3. The server's tool policy: arguments, context, sequence and rate.
-    const ctx = await callContext(s, caller, tool);
+    const ctx = await callContext(s, caller, tool, args);
     const decision = decideToolCall(s.policy, tool, args, ctx);
     if (!decision.allowed)
       refuse(
