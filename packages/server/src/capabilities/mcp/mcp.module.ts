@@ -8,7 +8,7 @@ import type { Platform } from '../../platform/platform.js';
 import { mcpServerConfigKind } from './mcp.config-kind.js';
 import { mcpDoor } from './mcp.door.js';
 import type { ApprovalsPort } from './mcp.model.js';
-import { createMcpServersRepo, mcpMigrations } from './mcp.repo.js';
+import { createMcpCallStateRepo, createMcpServersRepo, mcpMigrations } from './mcp.repo.js';
 import { registerMcpMetadataRoutes, registerMcpRoutes } from './mcp.routes.js';
 import { createMcpService, type McpService } from './mcp.service.js';
 import { createUpstreamPool } from './mcp.upstream.js';
@@ -32,7 +32,7 @@ export function createMcpModule(
   platform.storage.contribute({
     name: 'mcp',
     migrations: mcpMigrations,
-    repos: { mcpServers: createMcpServersRepo },
+    repos: { mcpServers: createMcpServersRepo, mcpCallState: createMcpCallStateRepo },
   });
   const issuer = config.issuer.replace(/\/+$/, '');
   let mcp: McpService | null = null;

@@ -5,6 +5,7 @@ import {
   decideToolCall,
   policyProblem,
   type ServerPolicy,
+  stateNeeded,
   targetsNeeded,
   toolVisible,
 } from './mcp.policy.js';
@@ -298,5 +299,34 @@ describe('target conditions (resource attributes, ADR 0042)', () => {
     expect(bad({ arg: 'project' })).toMatch(/target needs owner or tags/);
     expect(bad({ owner: 'someone' })).toMatch(/target.owner must be one of/);
     expect(bad({ owner: 'principal' })).toBeNull();
+  });
+});
+
+describe('stateNeeded: what the gateway reads and records in the store (ADR 0042)', () => {
+  const p: ServerPolicy = {
+    rules: [
+      { id: 'seq', tool: 'label:external-send', effect: 'deny', when: { after: ['sensitive-read'] } },
+      { id: 'r1', tool: 'transfer', effect: 'allow', when: { rate: { max: 2, windowSeconds: 60 } } },
+      { id: 'r2', tool: 'trans*', effect: 'allow', when: { rate: { max: 5, windowSeconds: 10 } } },
+      { id: 'any', tool: '*', effect: 'allow' },
+    ],
+    tools: {
+      read_report: { labels: ['sensitive-read', 'audit-me'] },
+      send_email: { labels: ['external-send'] },
+    },
+  };
+
+  it('reads history only under a sequence rule and calls only under a rate rule (widest window, largest cap)', () => {
+    expect(stateNeeded(p, 'send_email')).toEqual({ history: true, rate: null, labels: [] });
+    expect(stateNeeded(p, 'transfer')).toEqual({
+      history: false,
+      rate: { windowSeconds: 60, max: 5 },
+      labels: [],
+    });
+    expect(stateNeeded(p, 'echo')).toEqual({ history: false, rate: null, labels: [] });
+  });
+
+  it('records only the labels some sequence rule follows', () => {
+    expect(stateNeeded(p, 'read_report').labels).toEqual(['sensitive-read']);
   });
 });

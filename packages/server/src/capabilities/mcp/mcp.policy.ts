@@ -124,6 +124,37 @@ export function targetsNeeded(policy: ServerPolicy, tool: string, args: Record<s
   return [...keys];
 }
 
+/**
+ * What gateway state a call of `tool` needs (ADR 0042): the session's labels when a rule on it is a
+ * sequence rule, the caller's recent calls when one has a rate (the widest window, enough of them
+ * to reach the largest cap), and which of its labels a sequence rule anywhere looks for (only those
+ * are worth recording).
+ */
+export function stateNeeded(
+  policy: ServerPolicy,
+  tool: string,
+): { history: boolean; rate: { windowSeconds: number; max: number } | null; labels: string[] } {
+  const labels = policy.tools[tool]?.labels ?? [];
+  let history = false;
+  let rated = false;
+  let windowSeconds = 0;
+  let max = 0;
+  const followed = new Set<string>();
+  for (const rule of policy.rules) {
+    for (const l of rule.when?.after ?? []) followed.add(l);
+    if (!ruleMatchesTool(rule, tool, labels)) continue;
+    if (rule.when?.after) history = true;
+    const r = rule.when?.rate;
+    if (r) {
+      rated = true;
+      windowSeconds = Math.max(windowSeconds, r.windowSeconds);
+      max = Math.max(max, r.max);
+    }
+  }
+  const rate = rated ? { windowSeconds, max } : null;
+  return { history, rate, labels: labels.filter((l) => followed.has(l)) };
+}
+
 const UNKNOWN_TARGET = 'unknown';
 
 function targetFailure(cond: McpTargetCondition, args: Record<string, unknown>, ctx: CallContext) {
