@@ -301,6 +301,12 @@ export interface McpServer {
           fromHour: number;
           toHour: number;
         };
+        /** Owner and tags of the target: the upstream server identity, or with `arg` the inventory identity that argument names (ADR 0042). */
+        target?: {
+          arg?: string;
+          owner?: 'principal' | 'principal-owner';
+          tags?: string[];
+        };
       };
     }[];
     tools: Record<
@@ -406,6 +412,8 @@ export interface Role {
         environment?: string[];
         /** Any one of the identity tags. */
         tag?: string[];
+        /** The identity owner (the accountable human, e.g. an email). */
+        owner?: string[];
         /** A UID node id: matches a principal whose session came from that node or from any node below it. */
         'uid-subtree'?: string[];
       };
@@ -416,6 +424,13 @@ export interface Role {
         days?: ('sun' | 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat')[];
         fromHour: number;
         toHour: number;
+      };
+      /** The owner and tags of the target: an item (owner from its `owner:` tag) or an MCP server identity. An unknown target fails closed. */
+      target?: {
+        /** `principal`: the target's owner is the caller itself (identity id or name; with a delegated token, the subject acted for). `principal-owner`: the target's owner is the caller identity's owner. */
+        owner?: 'principal' | 'principal-owner';
+        /** The target holds every one of these tags. */
+        tags?: string[];
       };
     } | null;
     /** ISO-8601 UTC */
@@ -445,6 +460,8 @@ export interface RoleAssociation {
     environment?: string[];
     /** Any one of the identity tags. */
     tag?: string[];
+    /** The identity owner (the accountable human, e.g. an email). */
+    owner?: string[];
     /** A UID node id: matches a principal whose session came from that node or from any node below it. */
     'uid-subtree'?: string[];
   };
@@ -2392,6 +2409,12 @@ export interface PostV1McpServersRequest {
           fromHour: number;
           toHour: number;
         };
+        /** Owner and tags of the target: the upstream server identity, or with `arg` the inventory identity that argument names (ADR 0042). */
+        target?: {
+          arg?: string;
+          owner?: 'principal' | 'principal-owner';
+          tags?: string[];
+        };
       };
     }[];
     tools: Record<
@@ -2453,6 +2476,12 @@ export interface PatchV1McpServersByNameRequest {
         hours?: {
           fromHour: number;
           toHour: number;
+        };
+        /** Owner and tags of the target: the upstream server identity, or with `arg` the inventory identity that argument names (ADR 0042). */
+        target?: {
+          arg?: string;
+          owner?: 'principal' | 'principal-owner';
+          tags?: string[];
         };
       };
     }[];
@@ -3313,6 +3342,8 @@ export interface PostV1RolesByNameAssociationsRequest {
     environment?: string[];
     /** Any one of the identity tags. */
     tag?: string[];
+    /** The identity owner (the accountable human, e.g. an email). */
+    owner?: string[];
     /** A UID node id: matches a principal whose session came from that node or from any node below it. */
     'uid-subtree'?: string[];
   };
@@ -3402,6 +3433,8 @@ export interface PostV1RolesByNameRulesRequest {
       environment?: string[];
       /** Any one of the identity tags. */
       tag?: string[];
+      /** The identity owner (the accountable human, e.g. an email). */
+      owner?: string[];
       /** A UID node id: matches a principal whose session came from that node or from any node below it. */
       'uid-subtree'?: string[];
     };
@@ -3412,6 +3445,13 @@ export interface PostV1RolesByNameRulesRequest {
       days?: ('sun' | 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat')[];
       fromHour: number;
       toHour: number;
+    };
+    /** The owner and tags of the target: an item (owner from its `owner:` tag) or an MCP server identity. An unknown target fails closed. */
+    target?: {
+      /** `principal`: the target's owner is the caller itself (identity id or name; with a delegated token, the subject acted for). `principal-owner`: the target's owner is the caller identity's owner. */
+      owner?: 'principal' | 'principal-owner';
+      /** The target holds every one of these tags. */
+      tags?: string[];
     };
   };
 }
@@ -3445,6 +3485,8 @@ export interface PostV1RolesByNameRulesResponse {
       environment?: string[];
       /** Any one of the identity tags. */
       tag?: string[];
+      /** The identity owner (the accountable human, e.g. an email). */
+      owner?: string[];
       /** A UID node id: matches a principal whose session came from that node or from any node below it. */
       'uid-subtree'?: string[];
     };
@@ -3455,6 +3497,13 @@ export interface PostV1RolesByNameRulesResponse {
       days?: ('sun' | 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat')[];
       fromHour: number;
       toHour: number;
+    };
+    /** The owner and tags of the target: an item (owner from its `owner:` tag) or an MCP server identity. An unknown target fails closed. */
+    target?: {
+      /** `principal`: the target's owner is the caller itself (identity id or name; with a delegated token, the subject acted for). `principal-owner`: the target's owner is the caller identity's owner. */
+      owner?: 'principal' | 'principal-owner';
+      /** The target holds every one of these tags. */
+      tags?: string[];
     };
   } | null;
   /** ISO-8601 UTC */

@@ -395,6 +395,77 @@ describe('MCP gateway, pinning', () => {
   });
 });
 
+describe('MCP gateway, resource attributes (owner of the target, ADR 0042)', () => {
+  it('lets an agent act on accounts its human owns, and only on servers its human owns', async () => {
+    const name = `owned-${suffix}`;
+    for (const [account, owner] of [
+      [`accounts/alice-${suffix}`, 'alice@example.com'],
+      [`accounts/bob-${suffix}`, 'bob@example.com'],
+    ])
+      await admin('POST', '/v1/identities', { name: account, kind: 'other', owner });
+    const created = await admin('POST', '/v1/mcp-servers', {
+      name,
+      url: upstream.url,
+      owner: 'alice@example.com',
+      policy: {
+        rules: [
+          { id: 'echo', tool: 'echo', effect: 'allow' },
+          {
+            id: 'own-accounts',
+            tool: 'transfer',
+            effect: 'allow',
+            when: { target: { arg: 'to', owner: 'principal-owner' } },
+          },
+        ],
+        tools: {},
+      },
+    });
+    await admin('POST', `/v1/mcp-servers/${name}/approve-tools`, {});
+    const agentOf = async (human: string) => {
+      const c = await createClient(s, `/agents/${human}-${suffix}`, {
+        resources: [created.endpoint],
+        owner: `${human}@example.com`,
+      });
+      // The roles model: `call` only on servers the caller's human owns.
+      const role = `owned-${human}-${suffix}`;
+      await admin('POST', '/v1/roles', { name: role });
+      await admin('POST', `/v1/roles/${role}/rules`, {
+        ruleType: 'mcp-tool',
+        path: `/${name}/*`,
+        capabilities: ['call'],
+        conditions: { target: { owner: 'principal-owner' } },
+      });
+      await admin('POST', `/v1/roles/${role}/associations`, { authMethodId: c.clientId });
+      return tokenFor({ clientId: c.clientId, secret: c.clientSecret! }, created.endpoint);
+    };
+    const aliceToken = await agentOf('alice');
+    const alice = await sdkDriver(aliceToken, created.endpoint);
+    expect(await alice.call('transfer', { amount: 5, to: `accounts/alice-${suffix}` })).toEqual({
+      text: 'transferred 5',
+    });
+    const others = await alice.call('transfer', { amount: 5, to: `accounts/bob-${suffix}` });
+    expect(others.error?.data).toMatchObject({
+      code: 'mcp_denied',
+      stage: 'policy',
+      rule: 'own-accounts',
+      condition: 'target args.to owner principal-owner',
+    });
+    const unknown = await alice.call('transfer', { amount: 5, to: `accounts/nobody-${suffix}` });
+    expect(unknown.error?.data).toMatchObject({ rule: 'own-accounts', condition: 'target args.to unknown' });
+    await alice.close();
+
+    // Bob's agent: the server is alice's, so no role applies to it at all.
+    const bobToken = await agentOf('bob');
+    const bob = await sdkDriver(bobToken, created.endpoint);
+    expect(await bob.list()).toEqual([]);
+    expect((await bob.call('echo', { text: 'x' })).error?.data).toMatchObject({
+      code: 'mcp_denied',
+      stage: 'roles',
+    });
+    await bob.close();
+  });
+});
+
 describe('MCP gateway, upstream auth and stdio', () => {
   it('mints a token for the upstream audience with the act chain', async () => {
     const name = `exchange-${suffix}`;

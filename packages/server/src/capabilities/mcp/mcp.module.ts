@@ -8,7 +8,7 @@ import type { Platform } from '../../platform/platform.js';
 import { mcpServerConfigKind } from './mcp.config-kind.js';
 import { mcpDoor } from './mcp.door.js';
 import type { ApprovalsPort } from './mcp.model.js';
-import { createMcpServersRepo, mcpMigrations } from './mcp.repo.js';
+import { createMcpCallStateRepo, createMcpServersRepo, mcpMigrations } from './mcp.repo.js';
 import { registerMcpMetadataRoutes, registerMcpRoutes } from './mcp.routes.js';
 import { createMcpService, type McpService } from './mcp.service.js';
 import { createUpstreamPool } from './mcp.upstream.js';
@@ -32,7 +32,7 @@ export function createMcpModule(
   platform.storage.contribute({
     name: 'mcp',
     migrations: mcpMigrations,
-    repos: { mcpServers: createMcpServersRepo },
+    repos: { mcpServers: createMcpServersRepo, mcpCallState: createMcpCallStateRepo },
   });
   const issuer = config.issuer.replace(/\/+$/, '');
   let mcp: McpService | null = null;
@@ -87,6 +87,14 @@ export function createMcpModule(
     onAuditError: (error) => log.error({ err: error }, 'mcp audit write failed'),
   });
   const service = mcp;
+  // Target conditions in the roles model (ADR 0042): an `mcp-tool:/<server>/…` rule's target is
+  // the upstream server's identity, its owner and tags.
+  deps.access.registerTarget('mcp-tool', async (r, path) => {
+    const name = path.split('/')[1] ?? '';
+    const server = await r.mcpServers.get(name);
+    const identity = server ? await r.identities.get(server.identityId) : null;
+    return identity && identity.state === 'active' ? { owner: identity.owner, tags: identity.tags } : null;
+  });
   // Identity as code (issue 17, ADR 0037): servers and their tool policies; the `/mcp/<name>`
   // identity of each is the server's own, declared through `mcpServers`, never `identities`.
   platform.configKinds.register(

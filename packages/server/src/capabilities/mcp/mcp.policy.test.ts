@@ -5,6 +5,8 @@ import {
   decideToolCall,
   policyProblem,
   type ServerPolicy,
+  stateNeeded,
+  targetsNeeded,
   toolVisible,
 } from './mcp.policy.js';
 
@@ -228,5 +230,103 @@ describe('sequence rules with a time window ("what it read a minute ago")', () =
         tools: {},
       }),
     ).toMatch(/afterWithinSeconds needs after/);
+  });
+});
+
+describe('target conditions (resource attributes, ADR 0042)', () => {
+  const projects: ServerPolicy = {
+    rules: [
+      {
+        id: 'own-projects',
+        tool: 'deploy',
+        effect: 'allow',
+        when: { target: { arg: 'project', owner: 'principal-owner' } },
+      },
+      { id: 'frozen', tool: '*', effect: 'deny', when: { target: { tags: ['frozen'] } } },
+    ],
+    tools: {},
+  };
+  const principal = { 'identity-id': ['i-a'], 'identity-name': ['/agents/a'], owner: ['alice@example.com'] };
+  const targets = (project: { owner: string; tags?: string[] } | null, server: string[] = []) =>
+    new Map([
+      ['', { owner: 'ops@example.com', tags: server }],
+      ['=proj-a', project ? { owner: project.owner, tags: project.tags ?? [] } : null],
+    ]);
+
+  it('looks up the server and the identity the argument names, nothing else', () => {
+    expect(targetsNeeded(projects, 'deploy', { project: 'proj-a' }).sort()).toEqual(['', '=proj-a']);
+    expect(targetsNeeded(projects, 'deploy', { project: 7 })).toEqual(['']);
+  });
+
+  it("allows a project the caller's owner owns, denies another's, and an unknown one", () => {
+    const call = (t: ReturnType<typeof targets>) =>
+      decideToolCall(projects, 'deploy', { project: 'proj-a' }, ctx({ principal, targets: t }));
+    expect(call(targets({ owner: 'alice@example.com' }))).toMatchObject({
+      allowed: true,
+      rule: 'own-projects',
+    });
+    expect(call(targets({ owner: 'bob@example.com' }))).toMatchObject({
+      allowed: false,
+      rule: 'own-projects',
+      condition: 'target args.project owner principal-owner',
+    });
+    expect(call(targets(null))).toMatchObject({ allowed: false, condition: 'target args.project unknown' });
+  });
+
+  it('a deny on the server tags applies, and applies when the server is unknown (fail closed)', () => {
+    const args = { project: 'proj-a' };
+    const frozen = ctx({ principal, targets: targets({ owner: 'alice@example.com' }, ['frozen']) });
+    expect(decideToolCall(projects, 'deploy', args, frozen)).toMatchObject({
+      allowed: false,
+      rule: 'frozen',
+    });
+    const unknown = ctx({
+      principal,
+      targets: new Map([['=proj-a', { owner: 'alice@example.com', tags: [] }]]),
+    });
+    expect(decideToolCall(projects, 'deploy', args, unknown)).toMatchObject({
+      allowed: false,
+      rule: 'frozen',
+    });
+  });
+
+  it('refuses a target condition that says nothing or names an unknown owner kind', () => {
+    const bad = (target: object) =>
+      policyProblem({
+        rules: [{ id: 'x', tool: '*', effect: 'allow', when: { target } as never }],
+        tools: {},
+      });
+    expect(bad({ arg: 'project' })).toMatch(/target needs owner or tags/);
+    expect(bad({ owner: 'someone' })).toMatch(/target.owner must be one of/);
+    expect(bad({ owner: 'principal' })).toBeNull();
+  });
+});
+
+describe('stateNeeded: what the gateway reads and records in the store (ADR 0042)', () => {
+  const p: ServerPolicy = {
+    rules: [
+      { id: 'seq', tool: 'label:external-send', effect: 'deny', when: { after: ['sensitive-read'] } },
+      { id: 'r1', tool: 'transfer', effect: 'allow', when: { rate: { max: 2, windowSeconds: 60 } } },
+      { id: 'r2', tool: 'trans*', effect: 'allow', when: { rate: { max: 5, windowSeconds: 10 } } },
+      { id: 'any', tool: '*', effect: 'allow' },
+    ],
+    tools: {
+      read_report: { labels: ['sensitive-read', 'audit-me'] },
+      send_email: { labels: ['external-send'] },
+    },
+  };
+
+  it('reads history only under a sequence rule and calls only under a rate rule (widest window, largest cap)', () => {
+    expect(stateNeeded(p, 'send_email')).toEqual({ history: true, rate: null, labels: [] });
+    expect(stateNeeded(p, 'transfer')).toEqual({
+      history: false,
+      rate: { windowSeconds: 60, max: 5 },
+      labels: [],
+    });
+    expect(stateNeeded(p, 'echo')).toEqual({ history: false, rate: null, labels: [] });
+  });
+
+  it('records only the labels some sequence rule follows', () => {
+    expect(stateNeeded(p, 'read_report').labels).toEqual(['sensitive-read']);
   });
 });

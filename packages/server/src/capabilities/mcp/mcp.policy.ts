@@ -3,8 +3,15 @@
  * rules, the call (tool, its labels, its arguments) and the context (caller, delegation chain,
  * time, the session's history and the caller's recent calls). Default deny; a matching `deny`
  * beats every `allow`; every decision names the rule and the condition that decided it.
- * No I/O, no clock: the caller passes `nowMs` and the history.
+ * No I/O, no clock: the caller passes `nowMs`, the history and the targets' attributes.
  */
+import type { PrincipalClaims } from '../../core/access/access.claims.js';
+import {
+  normaliseTarget,
+  type TargetAttributes,
+  type TargetCondition,
+  targetFails,
+} from '../../core/access/access.conditions.js';
 
 export const ARG_OPERATORS = [
   '==',
@@ -46,6 +53,16 @@ export interface RuleWhen {
   rate?: { max: number; windowSeconds: number };
   /** A UTC hour window `[fromHour, toHour)`. */
   hours?: { fromHour: number; toHour: number };
+  /**
+   * Attributes of the target (ADR 0042): the upstream server's identity, or with `arg` the
+   * inventory identity that argument names ("an agent may act on projects its human owns").
+   */
+  target?: McpTargetCondition;
+}
+
+export interface McpTargetCondition extends TargetCondition {
+  /** The argument naming an inventory identity; absent: the upstream server itself. */
+  arg?: string;
 }
 
 export interface ToolRule {
@@ -79,6 +96,76 @@ export interface CallContext {
   history: ReadonlySet<string> | ReadonlyMap<string, number>;
   /** Times (ms) of this caller's earlier calls of this tool, any order. */
   recentCalls: readonly number[];
+  /** The caller as target conditions see it (identity id, name and owner). */
+  principal?: PrincipalClaims;
+  /** Targets' attributes by {@link targetKey} (null: no such object); loaded by the service. */
+  targets?: ReadonlyMap<string, TargetAttributes | null>;
+}
+
+/**
+ * Where a target condition's object is found: `''` for the upstream server, `=NAME` for the
+ * identity an argument names, null when the argument is missing or not a name.
+ */
+export function targetKey(cond: McpTargetCondition, args: Record<string, unknown>): string | null {
+  if (cond.arg === undefined) return '';
+  const v = argAt(args, cond.arg);
+  return typeof v === 'string' && v.length > 0 && v.length <= 200 ? `=${v}` : null;
+}
+
+/** The targets the rules on this tool need looked up for these arguments (keys of {@link targetKey}). */
+export function targetsNeeded(policy: ServerPolicy, tool: string, args: Record<string, unknown>): string[] {
+  const labels = policy.tools[tool]?.labels ?? [];
+  const keys = new Set<string>();
+  for (const rule of policy.rules) {
+    if (!rule.when?.target || !ruleMatchesTool(rule, tool, labels)) continue;
+    const key = targetKey(rule.when.target, args);
+    if (key !== null) keys.add(key);
+  }
+  return [...keys];
+}
+
+/**
+ * What gateway state a call of `tool` needs (ADR 0042): the session's labels when a rule on it is a
+ * sequence rule, the caller's recent calls when one has a rate (the widest window, enough of them
+ * to reach the largest cap), and which of its labels a sequence rule anywhere looks for (only those
+ * are worth recording).
+ */
+export function stateNeeded(
+  policy: ServerPolicy,
+  tool: string,
+): { history: boolean; rate: { windowSeconds: number; max: number } | null; labels: string[] } {
+  const labels = policy.tools[tool]?.labels ?? [];
+  let history = false;
+  let rated = false;
+  let windowSeconds = 0;
+  let max = 0;
+  const followed = new Set<string>();
+  for (const rule of policy.rules) {
+    for (const l of rule.when?.after ?? []) followed.add(l);
+    if (!ruleMatchesTool(rule, tool, labels)) continue;
+    if (rule.when?.after) history = true;
+    const r = rule.when?.rate;
+    if (r) {
+      rated = true;
+      windowSeconds = Math.max(windowSeconds, r.windowSeconds);
+      max = Math.max(max, r.max);
+    }
+  }
+  const rate = rated ? { windowSeconds, max } : null;
+  return { history, rate, labels: labels.filter((l) => followed.has(l)) };
+}
+
+const UNKNOWN_TARGET = 'unknown';
+
+function targetFailure(cond: McpTargetCondition, args: Record<string, unknown>, ctx: CallContext) {
+  const what = cond.arg === undefined ? 'server' : `args.${cond.arg}`;
+  const key = targetKey(cond, args);
+  const target = key === null ? null : (ctx.targets?.get(key) ?? null);
+  if (!target || !ctx.principal) return `target ${what} ${UNKNOWN_TARGET}`;
+  const failed = targetFails(cond, target, ctx.principal);
+  if (failed === 'target-owner') return `target ${what} owner ${cond.owner}`;
+  if (failed === 'target-tags') return `target ${what} tags ${cond.tags!.join(',')}`;
+  return null;
 }
 
 export interface ToolDecision {
@@ -203,6 +290,10 @@ export function failedCondition(
     for (const c of when.args)
       if (!argHolds(c, args))
         return `args.${c.arg} ${c.op}${c.value !== undefined ? ` ${JSON.stringify(c.value)}` : ''}`;
+  if (when.target) {
+    const failed = targetFailure(when.target, args, ctx);
+    if (failed) return failed;
+  }
   if (when.rate) {
     const since = ctx.nowMs - when.rate.windowSeconds * 1000;
     let n = 0;
@@ -231,7 +322,8 @@ export function decideToolCall(
     if (!ruleMatchesTool(rule, tool, labels)) continue;
     const failed = failedCondition(rule.when, args, ctx);
     if (rule.effect === 'deny') {
-      if (failed === null)
+      // An unknown target fails closed: the deny applies (as in the roles model).
+      if (failed === null || failed.endsWith(` ${UNKNOWN_TARGET}`))
         return {
           allowed: false,
           rule: rule.id,
@@ -270,7 +362,8 @@ export function toolVisible(policy: ServerPolicy, tool: string, ctx: CallContext
       !rule.when?.args &&
       !rule.when?.after &&
       !rule.when?.rate &&
-      !rule.when?.hours
+      !rule.when?.hours &&
+      !rule.when?.target
     )
       return false;
     if (rule.effect === 'allow' && holds) visible = true;
@@ -288,6 +381,10 @@ function describeWhen(when: RuleWhen | undefined): string | null {
     );
   for (const c of when.args ?? [])
     parts.push(`args.${c.arg} ${c.op}${c.value !== undefined ? ` ${JSON.stringify(c.value)}` : ''}`);
+  if (when.target)
+    parts.push(
+      `target ${when.target.arg === undefined ? 'server' : `args.${when.target.arg}`}${when.target.owner ? ` owner ${when.target.owner}` : ''}${when.target.tags ? ` tags ${when.target.tags.join(',')}` : ''}`,
+    );
   for (const key of ['callers', 'delegated', 'maxHops', 'rate', 'hours'] as const)
     if (when[key] !== undefined) parts.push(key);
   return parts.length ? parts.join(' and ') : null;
@@ -306,6 +403,12 @@ export function policyProblem(policy: ServerPolicy): string | null {
         return `Rule ${rule.id}: ${c.arg} ${c.op} needs a string pattern.`;
       if (['in', 'not-in'].includes(c.op) && !Array.isArray(c.value))
         return `Rule ${rule.id}: ${c.arg} ${c.op} needs a list.`;
+    }
+    const target = rule.when?.target;
+    if (target) {
+      const checked = normaliseTarget(target);
+      if ('error' in checked) return `Rule ${rule.id}: ${checked.error}`;
+      if (!checked.target) return `Rule ${rule.id}: target needs owner or tags.`;
     }
     if (rule.when?.afterWithinSeconds !== undefined && !rule.when.after?.length)
       return `Rule ${rule.id}: afterWithinSeconds needs after.`;

@@ -10,9 +10,30 @@ export interface McpServersRepo {
   delete(name: string): Promise<boolean>;
 }
 
+/**
+ * The gateway's sequence and rate state (ADR 0042), in the store so that every server behind a
+ * balancer sees it. Keys are hashes: of (server, caller, MCP session or token) for the labels a
+ * session has called, of (server, caller, tool) for the instants of its calls.
+ */
+export interface McpCallStateRepo {
+  /** The last time each label was called in the session. */
+  getLabels(sessionKey: string): Promise<Map<string, number>>;
+  /** The instants of the caller's calls of a tool after `sinceMs`, at most `limit`, newest first. */
+  listCalls(callerKey: string, sinceMs: number, limit: number): Promise<number[]>;
+  record(entry: {
+    sessionKey: string;
+    labels: readonly string[];
+    callerKey: string | null;
+    atMs: number;
+  }): Promise<void>;
+  /** Drops state older than `beforeMs`. */
+  prune(beforeMs: number): Promise<void>;
+}
+
 declare module '../../core/shared/unit-of-work.js' {
   interface Repos {
     mcpServers: McpServersRepo;
+    mcpCallState: McpCallStateRepo;
   }
 }
 
@@ -42,6 +63,33 @@ export const mcpMigrations = (): Record<string, Migration> => ({
         .alterTable('mcp_servers')
         .addColumn('timeout_ms', 'integer', (c) => c.notNull().defaultTo(30_000))
         .execute();
+    },
+  },
+  '0003-mcp-call-state': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('mcp_session_labels')
+        .addColumn('session_key', 'varchar(64)', (c) => c.notNull())
+        .addColumn('label', 'varchar(64)', (c) => c.notNull())
+        .addColumn('last_at_ms', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('mcp_session_labels_pk', ['session_key', 'label'])
+        .execute();
+      await db.schema
+        .createIndex('mcp_session_labels_at')
+        .on('mcp_session_labels')
+        .column('last_at_ms')
+        .execute();
+      await db.schema
+        .createTable('mcp_tool_calls')
+        .addColumn('caller_key', 'varchar(64)', (c) => c.notNull())
+        .addColumn('at_ms', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('mcp_tool_calls_key_at')
+        .on('mcp_tool_calls')
+        .columns(['caller_key', 'at_ms'])
+        .execute();
+      await db.schema.createIndex('mcp_tool_calls_at').on('mcp_tool_calls').column('at_ms').execute();
     },
   },
 });
@@ -116,6 +164,51 @@ export function createMcpServersRepo({ db }: QueryTarget): McpServersRepo {
     async delete(name) {
       const result = await table.deleteFrom('mcp_servers').where('name', '=', name).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
+    },
+  };
+}
+
+interface StateTables {
+  mcp_session_labels: { session_key: string; label: string; last_at_ms: number | string };
+  mcp_tool_calls: { caller_key: string; at_ms: number | string };
+}
+
+export function createMcpCallStateRepo({ db }: QueryTarget): McpCallStateRepo {
+  const t = db as unknown as Kysely<StateTables>;
+  return {
+    async getLabels(sessionKey) {
+      const rows = await t
+        .selectFrom('mcp_session_labels')
+        .select(['label', 'last_at_ms'])
+        .where('session_key', '=', sessionKey)
+        .limit(1000)
+        .execute();
+      return new Map(rows.map((r) => [r.label, Number(r.last_at_ms)]));
+    },
+    async listCalls(callerKey, sinceMs, limit) {
+      const rows = await t
+        .selectFrom('mcp_tool_calls')
+        .select('at_ms')
+        .where('caller_key', '=', callerKey)
+        .where('at_ms', '>', sinceMs)
+        .orderBy('at_ms', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => Number(r.at_ms));
+    },
+    async record({ sessionKey, labels, callerKey, atMs }) {
+      for (const label of labels)
+        await t
+          .insertInto('mcp_session_labels')
+          .values({ session_key: sessionKey, label, last_at_ms: atMs })
+          .onConflict((oc) => oc.columns(['session_key', 'label']).doUpdateSet({ last_at_ms: atMs }))
+          .execute();
+      if (callerKey !== null)
+        await t.insertInto('mcp_tool_calls').values({ caller_key: callerKey, at_ms: atMs }).execute();
+    },
+    async prune(beforeMs) {
+      await t.deleteFrom('mcp_session_labels').where('last_at_ms', '<', beforeMs).execute();
+      await t.deleteFrom('mcp_tool_calls').where('at_ms', '<', beforeMs).execute();
     },
   };
 }

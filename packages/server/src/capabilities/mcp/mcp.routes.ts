@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { MAX_TARGET_TAGS, TARGET_OWNERS } from '../../core/access/access.conditions.js';
 import type { Resource } from '../../core/access/access.policy.js';
 import { IsoTime, Nullable, StringEnum, toIso } from '../../core/shared/schemas.js';
 import type { TypedApp } from '../../http/app.js';
@@ -86,6 +87,24 @@ export const PolicySchema = Type.Object(
                       toHour: Type.Integer({ minimum: 1, maximum: 24 }),
                     },
                     { additionalProperties: false },
+                  ),
+                ),
+                target: Type.Optional(
+                  Type.Object(
+                    {
+                      arg: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+                      owner: Type.Optional(StringEnum(TARGET_OWNERS)),
+                      tags: Type.Optional(
+                        Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+                          maxItems: MAX_TARGET_TAGS,
+                        }),
+                      ),
+                    },
+                    {
+                      additionalProperties: false,
+                      description:
+                        'Owner and tags of the target: the upstream server identity, or with `arg` the inventory identity that argument names (ADR 0042).',
+                    },
                   ),
                 ),
               },

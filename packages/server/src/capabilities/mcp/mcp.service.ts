@@ -1,3 +1,4 @@
+import type { TargetAttributes } from '../../core/access/access.conditions.js';
 import type { AccessService } from '../../core/access/access.service.js';
 import type { AuditEvent } from '../../core/audit/audit.model.js';
 import type { AuthMethod } from '../../core/auth-methods/auth-methods.model.js';
@@ -26,6 +27,8 @@ import {
   decideToolCall,
   policyProblem,
   type ServerPolicy,
+  stateNeeded,
+  targetsNeeded,
   toolVisible,
 } from './mcp.policy.js';
 import type { UpstreamCredential, UpstreamPool } from './mcp.upstream.js';
@@ -35,6 +38,9 @@ const SERVER_CACHE_MS = 2000;
 const CATALOGUE_CACHE_MS = 30_000;
 const MINTED_TTL_SECONDS = 300;
 const HISTORY_LIMIT = 10_000;
+/** Sequence and rate state is kept a day (the widest rate window); pruned every so many records. */
+const STATE_KEEP_MS = 86_400_000;
+const STATE_PRUNE_EVERY = 1000;
 /** An approval for a high-impact call lives this long. */
 export const APPROVAL_TTL_SECONDS = 600;
 
@@ -141,11 +147,9 @@ export function createMcpService(deps: {
     { tools: Map<string, { definition: ToolDefinition; hash: string }>; atMs: number }
   >();
   const alerted = new Set<string>();
-  const identityNames = new Map<string, { name: string; atMs: number }>();
-  /** Labels called per MCP session, with the last time each was (sequence rules). */
-  const histories = new Map<string, Map<string, number>>();
-  /** Call instants per caller and tool (rate rules). */
-  const calls = new Map<string, number[]>();
+  const identityNames = new Map<string, { name: string; owner: string | null; atMs: number }>();
+  /** Sequence and rate state lives in the store (ADR 0042); pruned now and then. */
+  let recordsSincePrune = 0;
   /** Approval requests waiting for a retry of the same call. */
   const pendingApprovals = new Map<string, string>();
   const secretCredentials = new Map<string, UpstreamCredential>();
@@ -473,26 +477,85 @@ export function createMcpService(deps: {
   // ---------------------------------------------------------------------------------------------
   // The call path
 
-  async function callerName(identityId: string): Promise<string> {
+  async function callerIdentity(identityId: string): Promise<{ name: string; owner: string | null }> {
     const hit = identityNames.get(identityId);
-    if (hit && clock.nowMs() - hit.atMs < SERVER_CACHE_MS * 15) return hit.name;
+    if (hit && clock.nowMs() - hit.atMs < SERVER_CACHE_MS * 15) return hit;
     const identity = await uow.read((r) => r.identities.get(identityId));
-    const name = identity?.name ?? identityId;
+    const entry = { name: identity?.name ?? identityId, owner: identity?.owner ?? null, atMs: clock.nowMs() };
     if (identityNames.size > 10_000) identityNames.clear();
-    identityNames.set(identityId, { name, atMs: clock.nowMs() });
-    return name;
+    identityNames.set(identityId, entry);
+    return entry;
   }
 
-  const historyKey = (s: McpServerRecord, caller: Caller) =>
-    `${s.name}\u0000${caller.claims.sub}\u0000${caller.sessionId ?? caller.claims.jti}`;
+  /**
+   * The attributes of the targets the tool's rules name (ADR 0042): `''` is the upstream server's
+   * identity, `=NAME` the inventory identity of that name. Looked up here; decided in the policy.
+   */
+  async function loadTargets(
+    s: McpServerRecord,
+    keys: readonly string[],
+  ): Promise<Map<string, TargetAttributes | null>> {
+    const out = new Map<string, TargetAttributes | null>();
+    if (keys.length === 0) return out;
+    await uow.read(async (r) => {
+      for (const key of keys) {
+        const identity =
+          key === '' ? await r.identities.get(s.identityId) : await r.identities.getByName(key.slice(1));
+        out.set(
+          key,
+          identity && identity.state === 'active' ? { owner: identity.owner, tags: identity.tags } : null,
+        );
+      }
+    });
+    return out;
+  }
 
-  async function callContext(s: McpServerRecord, caller: Caller, tool: string | null): Promise<CallContext> {
+  /** Store keys are hashes: no MCP session id or token id is kept in the clear. */
+  const sessionKey = (s: McpServerRecord, caller: Caller) =>
+    sha256Base64Url(`${s.name}\u0000${caller.claims.sub}\u0000${caller.sessionId ?? caller.claims.jti}`);
+  const callerKey = (s: McpServerRecord, caller: Caller, tool: string) =>
+    sha256Base64Url(`${s.name}\u0000${caller.claims.sub}\u0000${tool}`);
+
+  /** The session's labels and the caller's recent calls, from the store, when the rules need them. */
+  async function callState(s: McpServerRecord, caller: Caller, tool: string, nowMs: number) {
+    const need = stateNeeded(s.policy, tool);
+    let history = new Map<string, number>();
+    let recentCalls: number[] = [];
+    if (need.history || need.rate)
+      await uow.read(async (r) => {
+        if (need.history) history = await r.mcpCallState.getLabels(sessionKey(s, caller));
+        if (need.rate)
+          recentCalls = await r.mcpCallState.listCalls(
+            callerKey(s, caller, tool),
+            nowMs - need.rate.windowSeconds * 1000,
+            need.rate.max + 1,
+          );
+      });
+    return { history, recentCalls };
+  }
+
+  async function callContext(
+    s: McpServerRecord,
+    caller: Caller,
+    tool: string | null,
+    args: Record<string, unknown> = {},
+  ): Promise<CallContext> {
+    const identity = await callerIdentity(caller.claims.sub);
+    const needed = tool ? targetsNeeded(s.policy, tool, args) : [];
+    const nowMs = clock.nowMs();
+    const state = tool ? await callState(s, caller, tool, nowMs) : { history: new Map(), recentCalls: [] };
     return {
-      nowMs: clock.nowMs(),
-      callerName: await callerName(caller.claims.sub),
+      nowMs,
+      callerName: identity.name,
+      principal: {
+        'identity-id': [caller.claims.sub],
+        'identity-name': [identity.name],
+        ...(identity.owner ? { owner: [identity.owner] } : {}),
+      },
+      ...(needed.length > 0 ? { targets: await loadTargets(s, needed) } : {}),
       hops: actorChain(caller.claims.act).length,
-      history: histories.get(historyKey(s, caller)) ?? new Map(),
-      recentCalls: tool ? (calls.get(`${s.name}\u0000${caller.claims.sub}\u0000${tool}`) ?? []) : [],
+      history: state.history,
+      recentCalls: state.recentCalls,
     };
   }
 
@@ -609,7 +672,7 @@ export function createMcpService(deps: {
       });
 
     // 3. The server's tool policy: arguments, context, sequence and rate.
-    const ctx = await callContext(s, caller, tool);
+    const ctx = await callContext(s, caller, tool, args);
     const decision = decideToolCall(s.policy, tool, args, ctx);
     if (!decision.allowed)
       refuse(
@@ -689,20 +752,25 @@ export function createMcpService(deps: {
       }
     }
 
-    // 5. Remember what this session did (sequence and rate rules), then call upstream.
-    const hkey = historyKey(s, caller);
-    let history = histories.get(hkey);
-    if (!history) {
-      if (histories.size > HISTORY_LIMIT) histories.delete(histories.keys().next().value as string);
-      history = new Map();
-      histories.set(hkey, history);
+    // 5. Remember what this session did (sequence and rate rules), in the store so that every
+    // server sees it (ADR 0042), then call upstream.
+    const need = stateNeeded(s.policy, tool);
+    if (need.labels.length > 0 || need.rate) {
+      await uow.write((r) =>
+        r.mcpCallState.record({
+          sessionKey: sessionKey(s, caller),
+          labels: need.labels,
+          callerKey: need.rate ? callerKey(s, caller, tool) : null,
+          atMs: ctx.nowMs,
+        }),
+      );
+      if (++recordsSincePrune >= STATE_PRUNE_EVERY) {
+        recordsSincePrune = 0;
+        uow
+          .write((r) => r.mcpCallState.prune(ctx.nowMs - STATE_KEEP_MS))
+          .catch((error) => deps.onAuditError(error));
+      }
     }
-    for (const label of settings.labels ?? []) history.set(label, ctx.nowMs);
-    const rkey = `${s.name}\u0000${caller.claims.sub}\u0000${tool}`;
-    const recent = (calls.get(rkey) ?? []).filter((t) => t > ctx.nowMs - 3_600_000).slice(-1000);
-    recent.push(ctx.nowMs);
-    if (calls.size > HISTORY_LIMIT) calls.delete(calls.keys().next().value as string);
-    calls.set(rkey, recent);
 
     const allowed = {
       ...base,

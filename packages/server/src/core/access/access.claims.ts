@@ -11,6 +11,7 @@ export const CLAIMS = {
   kind: 'The identity kind (service, workload, ci-pipeline, ai-agent, mcp-server, device, other).',
   environment: 'The identity environment (e.g. prod); absent when the identity has none.',
   tag: 'Any one of the identity tags.',
+  owner: 'The identity owner (the accountable human, e.g. an email).',
   'uid-subtree':
     'A UID node id: matches a principal whose session came from that node or from any node below it.',
 } as const;
@@ -31,7 +32,13 @@ export type ClaimFilter = Readonly<Partial<Record<ClaimKey, readonly string[]>>>
 export type PrincipalClaims = Readonly<Partial<Record<ClaimKey, readonly string[]>>>;
 
 /** Claims that come from the identity record (the rest come from the session token itself). */
-const IDENTITY_CLAIMS: ReadonlySet<ClaimKey> = new Set(['identity-name', 'kind', 'environment', 'tag']);
+const IDENTITY_CLAIMS: ReadonlySet<ClaimKey> = new Set([
+  'identity-name',
+  'kind',
+  'environment',
+  'tag',
+  'owner',
+]);
 
 /** True when evaluating `filter` needs the principal's identity record. */
 export const needsIdentity = (filter: ClaimFilter | null | undefined): boolean =>
@@ -43,6 +50,7 @@ export interface ClaimIdentity {
   kind: string;
   environment: string | null;
   tags: readonly string[];
+  owner: string;
 }
 
 /**
@@ -65,6 +73,7 @@ export function principalClaims(
     claims.kind = [identity.kind];
     if (identity.environment !== null) claims.environment = [identity.environment];
     if (identity.tags.length > 0) claims.tag = identity.tags;
+    if (identity.owner) claims.owner = [identity.owner];
   }
   return claims;
 }

@@ -25,8 +25,50 @@ export interface TimeWindow {
   toHour: number;
 }
 
+/**
+ * Whose the target must be: `principal` (the target's owner names the principal itself, by identity
+ * id or name: with a delegated token that is the subject acted for) or `principal-owner` (the
+ * target's owner is the principal identity's owner: "projects its human owns").
+ */
+export const TARGET_OWNERS = ['principal', 'principal-owner'] as const;
+export type TargetOwner = (typeof TARGET_OWNERS)[number];
+
+/** A condition on the attributes of the object the request is about (issue 15, ADR 0042). */
+export interface TargetCondition {
+  owner?: TargetOwner;
+  /** The target holds every one of these tags. */
+  tags?: readonly string[];
+}
+
+/** The attributes of a request's target, as the service loaded them (never looked up here). */
+export interface TargetAttributes {
+  /** Null when the object has no owner. */
+  owner: string | null;
+  tags: readonly string[];
+}
+
+/** The first part of `cond` that `target` fails for a principal with `claims`, or null. */
+export function targetFails(
+  cond: TargetCondition,
+  target: TargetAttributes,
+  claims: PrincipalClaims,
+): 'target-owner' | 'target-tags' | null {
+  if (cond.owner) {
+    const owner = target.owner;
+    const names =
+      cond.owner === 'principal'
+        ? [...(claims['identity-id'] ?? []), ...(claims['identity-name'] ?? [])]
+        : (claims.owner ?? []);
+    if (owner === null || !names.includes(owner)) return 'target-owner';
+  }
+  if (cond.tags && !cond.tags.every((t) => target.tags.includes(t))) return 'target-tags';
+  return null;
+}
+
 /** Optional conditions of a rule: all that are present must hold for the rule to apply. */
 export interface RuleConditions {
+  /** Attributes of the target (its owner and tags). */
+  target?: TargetCondition;
   /** The principal's claims (same vocabulary and matching as association claim filters). */
   claims?: ClaimFilter;
   /** The request's source address lies in one of these. */
@@ -40,10 +82,28 @@ export interface AccessContext {
   /** Null when unknown (then CIDR conditions can be neither met nor refuted). */
   sourceIp: string | null;
   claims: PrincipalClaims;
+  /**
+   * The target's attributes, when some rule has a target condition and the object's kind can be
+   * looked up; null when the object does not exist or its kind cannot be (target conditions then
+   * fail closed, like CIDR conditions without a source address).
+   */
+  target?: TargetAttributes | null;
 }
 
 /** Why a rule that matches the resource did not apply. */
-export type NotAppliedReason = 'expired' | 'cidr' | 'time-window' | 'claims' | 'unknown-source';
+export type NotAppliedReason =
+  | 'expired'
+  | 'cidr'
+  | 'time-window'
+  | 'claims'
+  | 'unknown-source'
+  | 'target-owner'
+  | 'target-tags'
+  | 'unknown-target';
+
+/** Reasons that fail closed: a grant does not apply, a deny does. */
+export const failsClosed = (why: NotAppliedReason): boolean =>
+  why === 'unknown-source' || why === 'unknown-target';
 
 function inWindow(w: TimeWindow, nowMs: number): boolean {
   const at = new Date(nowMs);
@@ -73,10 +133,35 @@ export function notApplied(
     if (context.sourceIp === null) return 'unknown-source';
     if (!conditions.cidrs.some((c) => cidrContains(c, context.sourceIp!))) return 'cidr';
   }
+  if (conditions.target) {
+    if (!context.target) return 'unknown-target';
+    return targetFails(conditions.target, context.target, context.claims);
+  }
   return null;
 }
 
 export const MAX_CONDITION_CIDRS = 100;
+export const MAX_TARGET_TAGS = 20;
+
+/** Checks a target condition from the wire; null when it says nothing. */
+export function normaliseTarget(input: {
+  owner?: string | null;
+  tags?: readonly string[] | null;
+}): { target: TargetCondition | null } | { error: string } {
+  const out: { owner?: TargetOwner; tags?: readonly string[] } = {};
+  if (input.owner !== undefined && input.owner !== null) {
+    if (!(TARGET_OWNERS as readonly string[]).includes(input.owner))
+      return { error: `target.owner must be one of ${TARGET_OWNERS.join(', ')}.` };
+    out.owner = input.owner as TargetOwner;
+  }
+  if (input.tags && input.tags.length > 0) {
+    if (input.tags.length > MAX_TARGET_TAGS) return { error: `At most ${MAX_TARGET_TAGS} target tags.` };
+    if (input.tags.some((t) => typeof t !== 'string' || t.length === 0 || t.length > 100))
+      return { error: 'target.tags must be 1 to 100 characters each.' };
+    out.tags = [...new Set(input.tags)].sort();
+  }
+  return { target: Object.keys(out).length > 0 ? out : null };
+}
 
 /**
  * Checks and normalises conditions from the wire (or the Akeyless layer). Empty parts are dropped;
@@ -88,12 +173,19 @@ export function normaliseConditions(
         claims?: Readonly<Record<string, string | readonly string[]>> | null;
         cidrs?: readonly string[] | null;
         timeWindow?: { days?: readonly string[] | null; fromHour: number; toHour: number } | null;
+        target?: { owner?: string | null; tags?: readonly string[] | null } | null;
       }
     | null
     | undefined,
 ): { conditions: RuleConditions | null } | { error: string } {
   if (!input) return { conditions: null };
-  const out: { claims?: ClaimFilter; cidrs?: string[]; timeWindow?: TimeWindow } = {};
+  const out: { claims?: ClaimFilter; cidrs?: string[]; timeWindow?: TimeWindow; target?: TargetCondition } =
+    {};
+  if (input.target) {
+    const target = normaliseTarget(input.target);
+    if ('error' in target) return target;
+    if (target.target) out.target = target.target;
+  }
   if (input.claims) {
     const claims = normaliseClaimFilter(input.claims);
     if ('error' in claims) return claims;

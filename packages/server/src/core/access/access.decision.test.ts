@@ -127,14 +127,14 @@ describe('decide: expiry', () => {
   });
 });
 
-describe('decide: conditions', () => {
-  const grantWith = (conditions: RuleConditions) => rule('/a/*', ['read'], { conditions });
-  const denyWith = (conditions: RuleConditions) => [
-    rule('/a/*', ['read']),
-    rule('/a/*', ['deny'], { conditions }),
-  ];
-  const read = (rules: Rule[], c?: AccessContext) => decide(rules, 'read', { type: 'item', path: '/a/x' }, c);
+const grantWith = (conditions: RuleConditions) => rule('/a/*', ['read'], { conditions });
+const denyWith = (conditions: RuleConditions) => [
+  rule('/a/*', ['read']),
+  rule('/a/*', ['deny'], { conditions }),
+];
+const read = (rules: Rule[], c?: AccessContext) => decide(rules, 'read', { type: 'item', path: '/a/x' }, c);
 
+describe('decide: conditions', () => {
   it.each([
     ['10.1.2.3', true],
     ['10.255.0.1', true],
@@ -209,6 +209,65 @@ describe('decide: conditions', () => {
     expect(read([rule('/a/*', ['read'], { expiresAtMs: NOW + 1e9 })]).allowed).toBe(false);
     expect(read(denyWith({ timeWindow: { fromHour: 0, toHour: 1 } })).reason).toBe('denied-by-rule');
     expect(read([rule('/a/*', ['read'])]).allowed).toBe(true); // unconditional rules need none
+  });
+});
+
+describe('decide: target conditions (resource attributes, ADR 0042)', () => {
+  const agent = principalClaims(
+    { identityId: 'i-agent', uidNodeId: null, uidNodePath: null },
+    { name: '/agents/a', kind: 'ai-agent', environment: null, tags: [], owner: 'alice@example.com' },
+  );
+  const on = (owner: string | null, tags: string[] = []) => ctx({ claims: agent, target: { owner, tags } });
+
+  it("principal-owner: the target's owner is the principal's owner", () => {
+    const r = grantWith({ target: { owner: 'principal-owner' } });
+    expect(read([r], on('alice@example.com')).allowed).toBe(true);
+    expect(read([r], on('bob@example.com')).allowed).toBe(false);
+    expect(read([r], on(null)).allowed).toBe(false);
+  });
+
+  it('principal: the target is owned by the principal itself, by id or name', () => {
+    const r = grantWith({ target: { owner: 'principal' } });
+    expect(read([r], on('i-agent')).allowed).toBe(true);
+    expect(read([r], on('/agents/a')).allowed).toBe(true);
+    expect(read([r], on('alice@example.com')).allowed).toBe(false);
+  });
+
+  it('tags: every one must be on the target', () => {
+    const r = grantWith({ target: { tags: ['project', 'team-a'] } });
+    expect(read([r], on(null, ['team-a', 'project', 'x'])).allowed).toBe(true);
+    expect(read([r], on(null, ['team-a'])).allowed).toBe(false);
+  });
+
+  it('an unknown target fails closed: a grant does not apply, a deny does', () => {
+    const unknown = ctx({ claims: agent, target: null });
+    expect(read([grantWith({ target: { owner: 'principal-owner' } })], unknown).allowed).toBe(false);
+    expect(read(denyWith({ target: { tags: ['frozen'] } }), unknown).reason).toBe('denied-by-rule');
+    expect(read(denyWith({ target: { tags: ['frozen'] } }), on(null, [])).allowed).toBe(true);
+  });
+
+  it('explain names the failed target condition', () => {
+    const policy = buildMethodPolicy(
+      [{ id: 'as-1', roleId: 'r', claims: {} }],
+      new Map([
+        [
+          'r',
+          {
+            id: 'r',
+            name: 'owners',
+            rules: [grantWith({ target: { owner: 'principal-owner' } })],
+            includes: [],
+          },
+        ],
+      ]),
+    );
+    const e = explainAccess(policy, 'read', { type: 'item', path: '/a/x' }, on('bob@example.com'));
+    expect(e.decision.allowed).toBe(false);
+    expect(e.notApplied.map((n) => n.why)).toEqual(['target-owner']);
+    expect(
+      explainAccess(policy, 'read', { type: 'item', path: '/a/x' }, ctx({ claims: agent })).notApplied[0]
+        ?.why,
+    ).toBe('unknown-target');
   });
 });
 

@@ -4,7 +4,7 @@
  * unhurried: for `POST /v1/access/explain`, not the request path.
  */
 import { claimsMatch } from './access.claims.js';
-import { type AccessContext, type NotAppliedReason, notApplied } from './access.conditions.js';
+import { type AccessContext, failsClosed, type NotAppliedReason, notApplied } from './access.conditions.js';
 import {
   type AccessDecision,
   type Action,
@@ -40,7 +40,7 @@ export function explainAccess(
     if (!pathMatches(rule.path, resource.path)) continue;
     const why = notApplied(rule.expiresAtMs, rule.conditions, context);
     const deny = rule.capabilities.includes('deny');
-    if (why !== null && !(deny && why === 'unknown-source')) skipped.push({ rule, why });
+    if (why !== null && !(deny && failsClosed(why))) skipped.push({ rule, why });
   }
   return {
     decision,

@@ -4,7 +4,7 @@
  * expiry, or whose conditions fail for the request, does not apply (ADR 0008).
  */
 import { type ClaimFilter, claimsMatch } from './access.claims.js';
-import { type AccessContext, notApplied, type RuleConditions } from './access.conditions.js';
+import { type AccessContext, failsClosed, notApplied, type RuleConditions } from './access.conditions.js';
 
 export type { AccessContext, RuleConditions } from './access.conditions.js';
 
@@ -171,7 +171,7 @@ export function decide(
     if (c.re ? !c.re.test(path) : path !== c.prefix) continue;
     if (c.conditional) {
       const why = notApplied(rule.expiresAtMs, rule.conditions, context);
-      if (why !== null && !(c.deny && why === 'unknown-source')) continue;
+      if (why !== null && !(c.deny && failsClosed(why))) continue;
     }
     if (c.deny) return { allowed: false, reason: 'denied-by-rule', rule };
     if (

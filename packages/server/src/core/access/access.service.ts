@@ -2,7 +2,7 @@ import type { Principal } from '../sessions/sessions.model.js';
 import type { Clock } from '../shared/platform.port.js';
 import type { ReadRepos, UnitOfWork } from '../shared/unit-of-work.js';
 import { type ClaimIdentity, needsIdentity, type PrincipalClaims, principalClaims } from './access.claims.js';
-import type { AccessContext } from './access.conditions.js';
+import type { AccessContext, TargetAttributes } from './access.conditions.js';
 import { type Explanation, explainAccess } from './access.explain.js';
 import {
   type AccessDecision,
@@ -29,10 +29,32 @@ export interface AccessRequest {
   nowMs?: number;
 }
 
+/**
+ * Looks up the owner and tags of the object at `path` of one resource type (null: no such
+ * object). Capabilities register one for their own kind of object (`mcp-tool`: the upstream
+ * server's identity); the decision itself stays pure (ADR 0042).
+ */
+export type TargetResolver = (r: ReadRepos, path: string) => Promise<TargetAttributes | null>;
+
+/** The owner an item's tags name: the value of its first `owner:` tag (items have no owner field). */
+export function ownerFromTags(tags: readonly string[]): string | null {
+  const tag = tags.find((t) => t.startsWith('owner:') && t.length > 'owner:'.length);
+  return tag ? tag.slice('owner:'.length) : null;
+}
+
+/** Items: a static secret's tags, its owner from an `owner:` tag (ADR 0042). */
+const itemTarget: TargetResolver = async (r, path) => {
+  const item = await r.secrets.get(path);
+  if (!item || item.deletedAtMs !== null) return null;
+  return { owner: ownerFromTags(item.tags), tags: item.tags };
+};
+
 interface LoadedPolicy {
   policy: MethodPolicy;
   /** Some claim filter or condition tests identity attributes: look the identity up. */
   needsIdentity: boolean;
+  /** Resource types some rule has a target condition for: look the target up for those. */
+  targetTypes: ReadonlySet<string>;
 }
 
 /** Loads an auth method's associations and every role they reach (inclusion followed, cycle-safe). */
@@ -56,8 +78,13 @@ async function loadPolicy(r: ReadRepos, authMethodId: string): Promise<LoadedPol
   );
   const identityNeeded =
     policy.associations.some((a) => needsIdentity(a.claims)) ||
-    [...roles.values()].some((role) => role.rules.some((rule) => needsIdentity(rule.conditions?.claims)));
-  return { policy, needsIdentity: identityNeeded };
+    [...roles.values()].some((role) =>
+      role.rules.some((rule) => needsIdentity(rule.conditions?.claims) || !!rule.conditions?.target?.owner),
+    );
+  const targetTypes = new Set<string>();
+  for (const role of roles.values())
+    for (const rule of role.rules) if (rule.conditions?.target) targetTypes.add(rule.ruleType);
+  return { policy, needsIdentity: identityNeeded, targetTypes };
 }
 
 /**
@@ -76,6 +103,8 @@ export function createAccessService({
 }) {
   const policies = new Map<string, { loaded: LoadedPolicy; atMs: number }>();
   const identities = new Map<string, { identity: ClaimIdentity | null; atMs: number }>();
+  const targetResolvers = new Map<string, TargetResolver>([['item', itemTarget]]);
+  const targets = new Map<string, { target: TargetAttributes | null; atMs: number }>();
   /** Bumped by `invalidate`: a load that began before a change is not cached after it. */
   let generation = 0;
 
@@ -109,7 +138,13 @@ export function createAccessService({
     if (hit && now - hit.atMs < cacheMs) return hit.identity;
     const found = await uow.read((r) => r.identities.get(identityId));
     const identity = found
-      ? { name: found.name, kind: found.kind, environment: found.environment, tags: found.tags }
+      ? {
+          name: found.name,
+          kind: found.kind,
+          environment: found.environment,
+          tags: found.tags,
+          owner: found.owner,
+        }
       : null;
     if (identities.size > 10_000) identities.clear();
     identities.set(identityId, { identity, atMs: now });
@@ -121,15 +156,36 @@ export function createAccessService({
     return principalClaims(principal, loaded.needsIdentity ? await identityOf(principal.identityId) : null);
   }
 
+  /** The target's attributes when some rule on its type has a target condition (else undefined). */
+  async function targetOf(
+    loaded: LoadedPolicy,
+    resource: Resource,
+  ): Promise<TargetAttributes | null | undefined> {
+    if (!loaded.targetTypes.has(resource.type) && !loaded.targetTypes.has('*')) return undefined;
+    const resolve = targetResolvers.get(resource.type);
+    if (!resolve) return null;
+    const key = `${resource.type}\u0000${resource.path}`;
+    const now = clock.nowMs();
+    const hit = targets.get(key);
+    if (hit && now - hit.atMs < cacheMs) return hit.target;
+    const target = await uow.read((r) => resolve(r, resource.path));
+    if (targets.size > 10_000) targets.clear();
+    targets.set(key, { target, atMs: now });
+    return target;
+  }
+
   async function contextFor(
     principal: Principal,
     loaded: LoadedPolicy,
     request: AccessRequest,
+    resource: Resource,
   ): Promise<AccessContext> {
+    const target = await targetOf(loaded, resource);
     return {
       nowMs: request.nowMs ?? clock.nowMs(),
       sourceIp: request.sourceIp ?? null,
       claims: await claimsOf(principal, loaded),
+      ...(target !== undefined ? { target } : {}),
     };
   }
 
@@ -142,7 +198,12 @@ export function createAccessService({
       request: AccessRequest = {},
     ): Promise<AccessDecision> {
       const loaded = await policyFor(principal.authMethodId);
-      return decideAccess(loaded.policy, action, resource, await contextFor(principal, loaded, request));
+      return decideAccess(
+        loaded.policy,
+        action,
+        resource,
+        await contextFor(principal, loaded, request, resource),
+      );
     },
 
     /** The decision with its reasons: matched associations and rules that did not apply. */
@@ -153,7 +214,12 @@ export function createAccessService({
       request: AccessRequest = {},
     ): Promise<Explanation> {
       const loaded = await policyFor(principal.authMethodId);
-      return explainAccess(loaded.policy, action, resource, await contextFor(principal, loaded, request));
+      return explainAccess(
+        loaded.policy,
+        action,
+        resource,
+        await contextFor(principal, loaded, request, resource),
+      );
     },
 
     /** Forgets cached policies and claims (after a change to roles, associations or methods). */
@@ -163,7 +229,14 @@ export function createAccessService({
       else {
         policies.clear();
         identities.clear();
+        targets.clear();
       }
+    },
+
+    /** How a capability's kind of object is looked up for target conditions (ADR 0042). */
+    registerTarget(type: Resource['type'], resolve: TargetResolver) {
+      targetResolvers.set(type, resolve);
+      targets.clear();
     },
   };
 }

@@ -83,6 +83,20 @@ export const RoleSpecSchema = Type.Object(
                         { additionalProperties: false },
                       ),
                     ),
+                    target: Type.Optional(
+                      Type.Object(
+                        {
+                          owner: Type.Optional(Type.String({ maxLength: 40 })),
+                          tags: Type.Optional(
+                            Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 20 }),
+                          ),
+                        },
+                        {
+                          additionalProperties: false,
+                          description: 'Owner and tags of the target (ADR 0042)',
+                        },
+                      ),
+                    ),
                   },
                   { additionalProperties: false },
                 ),

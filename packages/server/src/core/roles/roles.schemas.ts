@@ -5,7 +5,12 @@ import {
   MAX_CLAIM_VALUE_LENGTH,
   MAX_CLAIM_VALUES,
 } from '../access/access.claims.js';
-import { MAX_CONDITION_CIDRS, WEEKDAYS } from '../access/access.conditions.js';
+import {
+  MAX_CONDITION_CIDRS,
+  MAX_TARGET_TAGS,
+  TARGET_OWNERS,
+  WEEKDAYS,
+} from '../access/access.conditions.js';
 import type { Explanation } from '../access/access.explain.js';
 import { CAPABILITIES, RULE_TYPES } from '../access/access.policy.js';
 import {
@@ -58,9 +63,33 @@ export const ClaimsSchema = Type.Object(
     kind: claimValues('kind'),
     environment: claimValues('environment'),
     tag: claimValues('tag'),
+    owner: claimValues('owner'),
     'uid-subtree': claimValues('uid-subtree'),
   },
   { additionalProperties: false },
+);
+
+/** Attributes of the object the request is about (ADR 0042). */
+export const TargetConditionSchema = Type.Object(
+  {
+    owner: Type.Optional(
+      StringEnum(
+        TARGET_OWNERS,
+        "`principal`: the target's owner is the caller itself (identity id or name; with a delegated token, the subject acted for). `principal-owner`: the target's owner is the caller identity's owner.",
+      ),
+    ),
+    tags: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+        maxItems: MAX_TARGET_TAGS,
+        description: 'The target holds every one of these tags.',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'The owner and tags of the target: an item (owner from its `owner:` tag) or an MCP server identity. An unknown target fails closed.',
+  },
 );
 
 export const ConditionsSchema = Type.Object(
@@ -82,6 +111,7 @@ export const ConditionsSchema = Type.Object(
         { additionalProperties: false, description: 'UTC; fromHour > toHour wraps past midnight.' },
       ),
     ),
+    target: Type.Optional(TargetConditionSchema),
   },
   { additionalProperties: false },
 );

@@ -38,6 +38,7 @@ export interface ConditionsInput {
   claims?: ClaimsInput | null;
   cidrs?: readonly string[] | null;
   timeWindow?: { days?: readonly string[] | null; fromHour: number; toHour: number } | null;
+  target?: { owner?: string | null; tags?: readonly string[] | null } | null;
 }
 
 /** What `setRule` takes: Akeyless `set-role-rule` plus conditions. */
