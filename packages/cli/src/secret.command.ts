@@ -67,6 +67,36 @@ export function renderValues(values: readonly SecretValue[]): string {
   return values.map((v) => `${v.name}: ${v.value.replace(/\r?\n$/, '').replace(/\n/g, '\n  ')}\n`).join('');
 }
 
+/** Marking an item approval-required (issue 14): reads then need an approved, single-use grant. */
+const APPROVAL: CommandSpec['options'] = {
+  'approval-required': {
+    type: 'boolean',
+    description: 'every read needs an approved grant (the reader’s owner decides, or --approval-group)',
+  },
+  'approval-group': {
+    type: 'string',
+    placeholder: 'GROUP',
+    description: 'with --approval-required: an IdP group whose members decide',
+  },
+  'approval-count': {
+    type: 'number',
+    placeholder: 'N',
+    description: 'with --approval-required: distinct approvals needed (N of M, default 1)',
+  },
+};
+
+/** The `approval` policy the options ask for; undefined without --approval-required. */
+function approvalOf(args: Parameters<CommandSpec['run']>[1]) {
+  const group = args.str('approval-group');
+  const required = args.positiveInt('approval-count');
+  if (!args.bool('approval-required')) {
+    if (group !== undefined || required !== undefined)
+      throw new UsageError('--approval-group and --approval-count need --approval-required');
+    return undefined;
+  }
+  return { ...(group !== undefined ? { group } : {}), ...(required ? { required } : {}) };
+}
+
 const create: CommandSpec = {
   path: ['create-secret'],
   summary: 'Create a static secret (its first version)',
@@ -89,10 +119,12 @@ const create: CommandSpec = {
       aliases: ['tag'],
     },
     'max-versions': { type: 'number', placeholder: 'N', description: 'versions kept (default 100)' },
+    ...APPROVAL,
   },
   examples: [
     'tessera create-secret --name /demo/database-config --value-file db.json --format json',
     'printf %s "$PASSWORD" | tessera create-secret --name /demo/db-password --value - --tag prod',
+    'tessera create-secret --name /prod/root-key --value - --approval-required --approval-group dba --approval-count 2',
   ],
   async run(ctx, args) {
     const name = args.requireStr('name');
@@ -100,6 +132,7 @@ const create: CommandSpec = {
     const description = args.str('description');
     const tags = args.list('tags');
     const maxVersions = args.positiveInt('max-versions');
+    const approval = approvalOf(args);
     const value = await readValue(ctx, args);
     const body = {
       name,
@@ -108,6 +141,7 @@ const create: CommandSpec = {
       ...(description !== undefined ? { description } : {}),
       ...(tags ? { tags } : {}),
       ...(maxVersions ? { maxVersions } : {}),
+      ...(approval ? { approval } : {}),
     };
     const item = await ctx.withAdmin((t) => ctx.client.createSecret(t, body));
     ctx.emit(item, () => `Created ${item.name} (version ${item.latestVersion}, id ${item.id}).\n`);
@@ -166,18 +200,28 @@ const update: CommandSpec = {
       placeholder: 'N',
       description: 'refuse unless N is still the latest version (no lost update)',
     },
+    ...APPROVAL,
+    'clear-approval': { type: 'boolean', description: 'reads no longer need an approval' },
   },
   examples: [
     'tessera update-secret-val --name /demo/api-key --value-file new-key.txt',
     'printf %s "$NEW" | tessera update-secret-val --name /demo/api-key --value - --expected-version 3',
+    'printf %s "$NEW" | tessera update-secret-val --name /prod/root-key --value - --approval-required',
   ],
   async run(ctx, args) {
     const name = args.requireStr('name');
     const expectedVersion = args.positiveInt('expected-version');
+    const approval = approvalOf(args);
+    const clear = args.bool('clear-approval');
+    if (approval && clear)
+      throw new UsageError('--approval-required and --clear-approval exclude each other');
     const value = await readValue(ctx, args);
-    const item = await ctx.withAdmin((t) =>
+    // Marked before the new value is written, cleared after: no moment where it is readable unmarked.
+    if (approval) await ctx.withAdmin((t) => ctx.client.setSecretApproval(t, { name, approval }));
+    let item = await ctx.withAdmin((t) =>
       ctx.client.updateSecretValue(t, { name, value, ...(expectedVersion ? { expectedVersion } : {}) }),
     );
+    if (clear) item = await ctx.withAdmin((t) => ctx.client.setSecretApproval(t, { name, approval: null }));
     ctx.emit(item, () => `Updated ${item.name}: version ${item.latestVersion}.\n`);
   },
 };

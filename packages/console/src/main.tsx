@@ -22,7 +22,7 @@ const NAV: { href: string; label: string; page: (path: string) => ComponentChild
   { href: '/ui/secrets', label: 'Secrets', page: (p) => <SecretsPage path={p} /> },
   { href: '/ui/access', label: 'Access', page: (p) => <AccessPage path={p} /> },
   { href: '/ui/audit', label: 'Audit', page: () => <AuditPage /> },
-  { href: '/ui/approvals', label: 'Approvals', page: () => <ApprovalsPage /> },
+  { href: '/ui/approvals', label: 'Approvals', page: (p) => <ApprovalsPage path={p} /> },
   { href: '/ui/oauth-clients', label: 'OAuth clients', page: () => <OAuthClientsPage /> },
   {
     href: '/ui/mcp',

@@ -415,8 +415,8 @@ describe('idle sign-out', () => {
   });
 });
 
-describe('person sign-in (OIDC) and the approvals inbox', () => {
-  it('signs a person in through the organisation IdP, and an approval is decided in the inbox', async () => {
+describe('person sign-in (OIDC), the webhook deep link and the approvals inbox', () => {
+  it('a webhook link opens the request in the console after sign-in at the IdP; decisions there and in the inbox work', async () => {
     // A fixed port, so the IdP knows the redirect URI before the server starts.
     const probe = createServer();
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
@@ -424,6 +424,20 @@ describe('person sign-in (OIDC) and the approvals inbox', () => {
     await new Promise((r) => probe.close(r));
     const url = `http://127.0.0.1:${port}`;
     const idp = await startTestIdp(`${url}/v1/login/callback`);
+    // The approval webhook's receiver (a Slack-compatible incoming webhook).
+    const posted: { text: string; approval: { id: string; links: Record<string, string> } }[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        posted.push(JSON.parse(body));
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
     idp.addUser({ sub: 'ada-sub', email: 'ada@example.com', name: 'Ada', groups: ['admins'] });
     const dir = mkdtempSync(join(tmpdir(), 'tessera-console-sso-'));
     const config = loadConfig(
@@ -435,6 +449,7 @@ describe('person sign-in (OIDC) and the approvals inbox', () => {
         TESSERA_OIDC_CLIENT_SECRET: idp.client.secret,
         TESSERA_OIDC_ROLE_MAP: 'admins=tessera-admin',
         TESSERA_OIDC_GROUPS_CLAIM: 'groups',
+        TESSERA_APPROVAL_WEBHOOK_URL: hookUrl,
       },
     );
     const sso = await createTessera(config, { logger: { level: 'silent' } });
@@ -467,10 +482,26 @@ describe('person sign-in (OIDC) and the approvals inbox', () => {
         action: { kind: 'secret.read', path: '/prod/payments/key' },
         justification: 'refund ticket 4711',
       });
+      const toDeny = await client.requestApproval(agentToken, {
+        action: { kind: 'secret.read', path: '/prod/payments/old-key' },
+        justification: 'ticket 4712',
+      });
+      const toApprove = await client.requestApproval(agentToken, {
+        action: { kind: 'secret.read', path: '/prod/payments/new-key' },
+        justification: 'ticket 4713',
+      });
+      await expect.poll(() => posted.length, { timeout: 30_000 }).toBe(3);
+      const linksOf = (id: string) => posted.find((m) => m.approval.id === id)?.approval.links;
+      const denyLink = linksOf(toDeny.id)?.deny ?? '';
+      const approveLink = linksOf(toApprove.id)?.approve ?? '';
+      expect(denyLink).toBe(`${url}/ui/approvals/${toDeny.id}?decision=deny`);
+      expect(approveLink).toBe(`${url}/ui/approvals/${toApprove.id}?decision=approve`);
 
+      // The person follows the webhook's deny link, not signed in yet: the sign-in page first.
       const ctx = await browser.newContext();
       const p = await ctx.newPage();
-      await p.goto(`${url}/ui/sign-in`);
+      await p.goto(denyLink);
+      await p.waitForURL(`${url}/ui/sign-in?next=${encodeURIComponent(`/ui/approvals/${toDeny.id}`)}`);
       // The console opens the IdP in a new window; the test takes that URL and signs in below.
       let authorizationUrl = '';
       await ctx.route(`${idp.issuer}/**`, (route) => {
@@ -485,9 +516,36 @@ describe('person sign-in (OIDC) and the approvals inbox', () => {
       // The person signs in at the IdP (a scripted browser), which sends them back to Tessera.
       const back = await idp.signIn(authorizationUrl, 'ada-sub');
       expect((await fetch(back)).status).toBe(200);
-      await p.waitForURL(`${url}/ui/`);
+      // Signed in, the console opens the request the link named, with its decision buttons.
+      await p.waitForURL(`${url}/ui/approvals/${toDeny.id}`);
       const cookie = (await ctx.cookies()).find((c) => c.name === 'tessera_console');
       expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+      await p.getByRole('heading', { name: 'Approval request' }).waitFor();
+      const denyCard = p.getByRole('article').filter({ hasText: 'Read the secret /prod/payments/old-key' });
+      await denyCard.getByText('ticket 4712').waitFor();
+      await expectAccessible(p, 'approval request');
+      await denyCard.getByRole('button', { name: 'Deny' }).click();
+      await denyCard.getByText('denied', { exact: true }).waitFor();
+      expect(await denyCard.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+      const denied = await client.getApproval(admin, toDeny.id);
+      expect(denied.status).toBe('denied');
+      expect(denied.decisions[0]).toMatchObject({ by: expect.stringMatching(/^person:/), decision: 'deny' });
+
+      // Signed in, the approve link opens its request with Approve focused; opening it decides nothing.
+      await p.goto(approveLink);
+      const approveCard = p
+        .getByRole('article')
+        .filter({ hasText: 'Read the secret /prod/payments/new-key' });
+      await approveCard.getByRole('button', { name: 'Approve' }).waitFor();
+      await expect.poll(() => p.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Approve');
+      expect((await client.getApproval(admin, toApprove.id)).status).toBe('pending');
+      await approveCard.getByRole('button', { name: 'Approve' }).click();
+      await approveCard.getByText('approved', { exact: true }).waitFor();
+      expect((await client.getApproval(admin, toApprove.id)).status).toBe('approved');
+      // An id the person may not see, or that does not exist, is a readable error, not a blank page.
+      await p.goto(`${url}/ui/approvals/apr-nope`);
+      await p.getByRole('heading', { name: 'Approval request' }).waitFor();
+      await p.getByRole('alert').waitFor();
 
       await p.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Approvals' }).click();
       const card = p.getByRole('article').filter({ hasText: 'Read the secret /prod/payments/key' });
@@ -503,7 +561,9 @@ describe('person sign-in (OIDC) and the approvals inbox', () => {
     } finally {
       await sso.close();
       await idp.close();
+      await new Promise((r) => hook.close(r));
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+    // A browser, an IdP and three decisions on a shared, loaded machine: a generous bound.
+  }, 180_000);
 });

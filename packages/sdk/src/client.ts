@@ -127,6 +127,7 @@ import type {
   SecretPage,
   SecretValue,
   SetRoleRuleRequest,
+  SetSecretApprovalRequest,
   SweepReport,
   UidChildIssued,
   UidTokenIssued,
@@ -841,6 +842,21 @@ export class TesseraClient {
     return this.#call({
       method: 'POST',
       path: '/v1/secrets/versions',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `PUT /v1/secrets/approval`: every read of the item then needs an approved grant; null clears the mark. */
+  setSecretApproval(
+    token: string,
+    body: SetSecretApprovalRequest,
+    options?: RequestOptions,
+  ): Promise<SecretItem> {
+    return this.#call({
+      method: 'PUT',
+      path: '/v1/secrets/approval',
       credential: token,
       body,
       signal: options?.signal,

@@ -220,6 +220,15 @@ export interface JitEligibility {
   roleName: string;
   maxDurationSec: number;
   breakGlass: boolean;
+  approvers:
+    | {
+        kind: 'owner';
+      }
+    | {
+        kind: 'group';
+        group: string;
+        required: number;
+      };
   /** ISO-8601 UTC */
   createdAt: string;
 }
@@ -2125,6 +2134,15 @@ export interface PostV1JitEligibilitiesRequest {
   roleName: string;
   maxDurationSec: number;
   breakGlass?: boolean;
+  approvers?:
+    | {
+        kind: 'owner';
+      }
+    | {
+        kind: 'group';
+        group: string;
+        required: number;
+      };
 }
 
 /**
@@ -2137,6 +2155,25 @@ export type PostV1JitEligibilitiesResponse = JitEligibility;
 export interface DeleteV1JitEligibilitiesByIdParams {
   id: string;
 }
+
+/**
+ * Body of `POST /v1/jit/requests`.
+ * Ask for the activation of an eligible role (the calling identity is the requester).
+ *
+ * Creates a `jit.elevate` approval request decided by the approvers the eligibility names (the owner, or N distinct members of a group); the requester cannot choose them. Then `POST /v1/jit/activate` with its id once approved.
+ */
+export interface PostV1JitRequestsRequest {
+  roleName: string;
+  durationSec: number;
+  justification: string;
+  ttlSec?: number;
+}
+
+/**
+ * Answer 201 of `POST /v1/jit/requests`.
+ * Ask for the activation of an eligible role (the calling identity is the requester).
+ */
+export type PostV1JitRequestsResponse = Approval;
 
 /** Querystring of `GET /v1/leaks`. */
 export interface GetV1LeaksQuery {

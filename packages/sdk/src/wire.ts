@@ -405,6 +405,9 @@ export type CreateSecretRequest = Gen.PostV1SecretsRequest;
 /** Body of `POST /v1/secrets/versions`. */
 export type UpdateSecretRequest = Gen.PostV1SecretsVersionsRequest;
 
+/** Body of `PUT /v1/secrets/approval`: mark an item approval-required (`approval`), or clear it (null). */
+export type SetSecretApprovalRequest = Gen.PutV1SecretsApprovalRequest;
+
 /** A decrypted value (`GET /v1/secrets/value`, and each item of `POST /v1/secrets/values`). */
 export type SecretValue = Gen.GetV1SecretsValueResponse;
 

@@ -1,7 +1,7 @@
 import type { Approval } from '@tessera/sdk';
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, SESSION } from '../api.js';
-import { Badge, Empty, ErrorNote, Field, Loading, Page, useAction, useLoad, when } from '../ui.js';
+import { Badge, Empty, ErrorNote, Field, Link, Loading, Page, useAction, useLoad, when } from '../ui.js';
 
 /** One line that says exactly what would be allowed. */
 function describeAction(a: Approval['action']): string {
@@ -30,10 +30,16 @@ function approversOf(a: Approval['approvers']): string {
 
 const TONE = { pending: 'warn', approved: 'ok', used: 'muted', denied: 'bad', expired: 'muted' } as const;
 
-function Request(props: { request: Approval; onDecided: () => void }) {
+function Request(props: { request: Approval; onDecided: () => void; intent?: 'approve' | 'deny' }) {
   const r = props.request;
   const [comment, setComment] = useState('');
   const action = useAction();
+  const intended = useRef<HTMLButtonElement>(null);
+  // A link may say which decision the person meant; it only focuses that button (opening a link
+  // never decides: link previews and scanners open links too).
+  useEffect(() => {
+    if (props.intent) intended.current?.focus();
+  }, [props.intent]);
   const decide = async (decision: 'approve' | 'deny') => {
     const done = await action.run(() =>
       api.decideApproval(SESSION, r.id, decision, comment.trim() ? { comment: comment.trim() } : {}),
@@ -72,10 +78,22 @@ function Request(props: { request: Approval; onDecided: () => void }) {
               onInput={(e) => setComment(e.currentTarget.value)}
             />
           </Field>
-          <button type="button" class="primary" disabled={action.busy} onClick={() => decide('approve')}>
+          <button
+            type="button"
+            class="primary"
+            disabled={action.busy}
+            ref={props.intent === 'approve' ? intended : undefined}
+            onClick={() => decide('approve')}
+          >
             Approve
           </button>
-          <button type="button" class="danger" disabled={action.busy} onClick={() => decide('deny')}>
+          <button
+            type="button"
+            class="danger"
+            disabled={action.busy}
+            ref={props.intent === 'deny' ? intended : undefined}
+            onClick={() => decide('deny')}
+          >
             Deny
           </button>
         </div>
@@ -85,8 +103,33 @@ function Request(props: { request: Approval; onDecided: () => void }) {
   );
 }
 
+/** `/ui/approvals`: the inbox; `/ui/approvals/<id>`: one request (the webhook's approve/deny link). */
+export function ApprovalsPage(props: { path: string }) {
+  const id = props.path.split('/')[3];
+  return id ? <ApprovalDetail id={decodeURIComponent(id)} /> : <ApprovalInbox />;
+}
+
+function ApprovalDetail(props: { id: string }) {
+  const one = useLoad(() => api.getApproval(SESSION, props.id), [props.id]);
+  const asked = new URLSearchParams(location.search).get('decision');
+  const intent = asked === 'approve' || asked === 'deny' ? asked : undefined;
+  return (
+    <Page title="Approval request" actions={<Link href="/ui/approvals">All approvals</Link>}>
+      <ErrorNote error={one.error} onRetry={one.reload} />
+      {one.loading && !one.data ? <Loading /> : null}
+      {one.data ? (
+        <Request
+          request={one.data}
+          onDecided={one.reload}
+          {...(intent && one.data.status === 'pending' ? { intent } : {})}
+        />
+      ) : null}
+    </Page>
+  );
+}
+
 /** The inbox: what waits for the signed-in principal's decision, then what was decided lately. */
-export function ApprovalsPage() {
+function ApprovalInbox() {
   const [show, setShow] = useState<'pending' | 'all'>('pending');
   const list = useLoad(
     () => api.listApprovals(SESSION, show === 'pending' ? { status: 'pending', limit: 100 } : { limit: 100 }),

@@ -9,8 +9,16 @@ export interface Eligibility {
   maxDurationSec: number;
   /** Whether the identity may take it without approval in an emergency (alerted at once). */
   breakGlass: boolean;
+  /** Who must approve an activation: set by whoever made the role eligible, never by the requester. */
+  approvers: JitApprovers;
   createdAtMs: number;
 }
+
+/**
+ * The approvers of an eligible role: the identity's owner (a person, or any one member of an owning
+ * group), or `required` distinct members of a named IdP group (N of M, the two-person rule).
+ */
+export type JitApprovers = { kind: 'owner' } | { kind: 'group'; group: string; required: number };
 
 /** One activation: a temporary role holding copies of the eligible role's rules, expiring with it. */
 export interface Activation {
@@ -73,6 +81,12 @@ export const jitMigrations = (): Record<string, Migration> => ({
         .execute();
     },
   },
+  // Null: the owner decides (every eligibility made before approvers could be chosen).
+  '0002-jit-approvers': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('jit_eligibilities').addColumn('approvers_json', 'text').execute();
+    },
+  },
 });
 
 interface ERow {
@@ -81,6 +95,7 @@ interface ERow {
   role_name: string;
   max_duration_sec: number;
   break_glass: number;
+  approvers_json: string | null;
   created_at_ms: number | string;
 }
 interface ARow {
@@ -101,6 +116,7 @@ const toE = (r: ERow): Eligibility => ({
   roleName: r.role_name,
   maxDurationSec: Number(r.max_duration_sec),
   breakGlass: Number(r.break_glass) === 1,
+  approvers: r.approvers_json ? (JSON.parse(r.approvers_json) as JitApprovers) : { kind: 'owner' },
   createdAtMs: Number(r.created_at_ms),
 });
 const toA = (r: ARow): Activation => ({
@@ -128,6 +144,7 @@ export function createJitRepo({ db }: QueryTarget): JitRepo {
           role_name: e.roleName,
           max_duration_sec: e.maxDurationSec,
           break_glass: e.breakGlass ? 1 : 0,
+          approvers_json: e.approvers.kind === 'owner' ? null : JSON.stringify(e.approvers),
           created_at_ms: e.createdAtMs,
         })
         .execute();

@@ -10,6 +10,18 @@ import type { JitService } from './jit.service.js';
 
 const tags = ['jit'];
 const RoleName = Type.String({ minLength: 1, maxLength: 200 });
+/** The owner (default), or `required` distinct members of an IdP group (N of M). */
+const JitApproversSchema = Type.Union([
+  Type.Object({ kind: Type.Literal('owner') }, { additionalProperties: false }),
+  Type.Object(
+    {
+      kind: Type.Literal('group'),
+      group: Type.String({ minLength: 1, maxLength: 200 }),
+      required: Type.Integer({ minimum: 1, maximum: 10 }),
+    },
+    { additionalProperties: false },
+  ),
+]);
 const EligibilitySchema = Type.Object(
   {
     id: Type.String(),
@@ -17,6 +29,7 @@ const EligibilitySchema = Type.Object(
     roleName: Type.String(),
     maxDurationSec: Type.Integer(),
     breakGlass: Type.Boolean(),
+    approvers: JitApproversSchema,
     createdAt: IsoTime,
   },
   { $id: 'JitEligibility' },
@@ -41,6 +54,7 @@ const eWire = (e: Eligibility) => ({
   roleName: e.roleName,
   maxDurationSec: e.maxDurationSec,
   breakGlass: e.breakGlass,
+  approvers: e.approvers,
   createdAt: toIso(e.createdAtMs),
 });
 const aWire = (a: Activation) => ({
@@ -76,6 +90,7 @@ export function registerJitRoutes(app: TypedApp, deps: { jit: JitService }) {
             roleName: RoleName,
             maxDurationSec: Type.Integer({ minimum: 60, maximum: 86_400 }),
             breakGlass: Type.Optional(Type.Boolean()),
+            approvers: Type.Optional(JitApproversSchema),
           },
           { additionalProperties: false },
         ),
@@ -84,7 +99,10 @@ export function registerJitRoutes(app: TypedApp, deps: { jit: JitService }) {
     },
     async (request, reply) => {
       const b = request.body;
-      const e = await jit.addEligibility({ ...b, breakGlass: b.breakGlass ?? false }, request.ctx);
+      const e = await jit.addEligibility(
+        { ...b, breakGlass: b.breakGlass ?? false, approvers: b.approvers ?? { kind: 'owner' } },
+        request.ctx,
+      );
       reply.status(201);
       return eWire(e);
     },
@@ -126,6 +144,35 @@ export function registerJitRoutes(app: TypedApp, deps: { jit: JitService }) {
     async (request, reply) => {
       await jit.removeEligibility(request.params.id, request.ctx);
       return reply.status(204).send();
+    },
+  );
+
+  app.post(
+    '/v1/jit/requests',
+    {
+      config: { access: anySession },
+      schema: {
+        tags,
+        summary: 'Ask for the activation of an eligible role (the calling identity is the requester)',
+        description:
+          'Creates a `jit.elevate` approval request decided by the approvers the eligibility names (the owner, or N distinct members of a group); the requester cannot choose them. Then `POST /v1/jit/activate` with its id once approved.',
+        body: Type.Object(
+          {
+            roleName: RoleName,
+            durationSec: Type.Integer({ minimum: 60, maximum: 86_400 }),
+            justification: Type.String({ minLength: 1, maxLength: 1000 }),
+            ttlSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 86_400 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: Type.Ref('Approval'), ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      if (!request.principal) throw unauthenticated();
+      const a = await jit.request(request.principal, request.body, request.ctx);
+      reply.status(201);
+      return a;
     },
   );
 

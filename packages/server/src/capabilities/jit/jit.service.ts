@@ -4,9 +4,15 @@ import type { RequestContext } from '../../core/shared/context.js';
 import { ErrorCodes, forbidden, notFound, TesseraError, validationError } from '../../core/shared/errors.js';
 import type { Clock } from '../../core/shared/platform.port.js';
 import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
-import type { ApprovalAction } from '../approvals/approvals.model.js';
+import {
+  type ApprovalAction,
+  type ApprovalRequest,
+  type Approvers,
+  canonicalJson,
+  type Requester,
+} from '../approvals/approvals.model.js';
 import type { ApprovalsAdmin } from '../approvals/approvals.service.js';
-import type { Activation, Eligibility } from './jit.repo.js';
+import type { Activation, Eligibility, JitApprovers } from './jit.repo.js';
 
 export interface JitDeps {
   uow: UnitOfWork;
@@ -20,6 +26,12 @@ export interface JitDeps {
 
 const refused = (reason: string, message: string) =>
   new TesseraError(ErrorCodes.APPROVAL_CLOSED, message, { internalReason: reason, details: { reason } });
+
+/** The approvals-capability approvers of an eligibility: what a request must name to activate it. */
+export const approversOf = (e: Pick<Eligibility, 'identityId' | 'approvers'>): Approvers =>
+  e.approvers.kind === 'owner'
+    ? { kind: 'owner', ownerOf: e.identityId }
+    : { kind: 'group', group: e.approvers.group, required: e.approvers.required };
 
 /**
  * Just-in-time roles (issue 14, ADR 0016): a role is *eligible* for an identity; an approved
@@ -103,9 +115,21 @@ export function createJitService(deps: JitDeps) {
 
   return {
     async addEligibility(
-      input: { identityId: string; roleName: string; maxDurationSec: number; breakGlass: boolean },
+      input: {
+        identityId: string;
+        roleName: string;
+        maxDurationSec: number;
+        breakGlass: boolean;
+        approvers: JitApprovers;
+      },
       ctx: RequestContext,
     ): Promise<Eligibility> {
+      if (input.approvers.kind === 'group') {
+        const { group, required } = input.approvers;
+        if (group.trim() === '') throw validationError('approvers.group: required');
+        if (!Number.isInteger(required) || required < 1 || required > 10)
+          throw validationError('approvers.required: 1 to 10');
+      }
       await deps.roles.get(input.roleName); // 404 for an unknown role
       const e: Eligibility = { id: deps.newId('je-'), ...input, createdAtMs: clock.nowMs() };
       await uow.write(async (r) => {
@@ -144,6 +168,46 @@ export function createJitService(deps: JitDeps) {
       });
     },
 
+    /**
+     * Asks for an activation of an eligible role, decided by the approvers the eligibility names
+     * (the owner, or N distinct members of a group): the requester does not choose them.
+     */
+    async request(
+      principal: Principal,
+      input: { roleName: string; durationSec: number; justification: string; ttlSec?: number },
+      ctx: RequestContext,
+    ): Promise<ApprovalRequest> {
+      const [eligible, identity] = await uow.read((r) =>
+        Promise.all([
+          r.jit.getEligibility(principal.identityId, input.roleName),
+          r.identities.get(principal.identityId),
+        ]),
+      );
+      if (!eligible) throw forbidden('jit_not_eligible');
+      const requester: Requester = {
+        kind: 'identity',
+        id: principal.identityId,
+        name: identity?.name ?? principal.identityId,
+      };
+      if (input.durationSec > eligible.maxDurationSec)
+        throw validationError(`durationSec: at most ${eligible.maxDurationSec} for this role`);
+      return deps.approvals.request(
+        {
+          requester,
+          action: {
+            kind: 'jit.elevate',
+            identityId: requester.id,
+            roleName: input.roleName,
+            durationSec: input.durationSec,
+          },
+          justification: input.justification,
+          approvers: approversOf(eligible),
+          ...(input.ttlSec ? { ttlSec: input.ttlSec } : {}),
+        },
+        ctx,
+      );
+    },
+
     /** Activates an approved `jit.elevate` request for the caller (the identity it names). */
     async activate(principal: Principal, approvalId: string, ctx: RequestContext): Promise<Activation> {
       const approval = await deps.approvals.get(approvalId);
@@ -154,9 +218,11 @@ export function createJitService(deps: JitDeps) {
       if (!eligible) throw forbidden('jit_not_eligible');
       if (action.durationSec > eligible.maxDurationSec)
         throw validationError(`durationSec: at most ${eligible.maxDurationSec} for this role`);
-      // Decided by the identity's owner, as the eligibility means: not approvers the requester chose.
+      // Decided by the approvers the eligibility names, not approvers the requester chose.
+      const wanted = canonicalJson(approversOf(eligible));
       const used = await deps.approvals.consume(approvalId, action as ApprovalAction, ctx, {
-        approvers: (a) => a.kind === 'owner' && a.ownerOf === action.identityId,
+        approvers: (a) =>
+          canonicalJson(a.kind === 'group' ? { ...a, required: a.required ?? 1 } : a) === wanted,
       });
       if (!used.ok) throw refused(`grant_${used.reason}`, `The approval cannot be used: ${used.reason}.`);
       return grant(
