@@ -27,6 +27,7 @@ const RULE_TYPE_WORDS = [
   'scope',
   'mcp-tool',
   'pki',
+  'resource-server',
 ] as const;
 /** Every rule-type spelling the server takes: native, Akeyless (`…-rule`), and `*` (all types). */
 export const RULE_TYPES: readonly RuleTypeName[] = [
@@ -53,7 +54,7 @@ const RULE_KEY: OptionSpecs = {
     type: 'string',
     placeholder: 'TYPE',
     description:
-      'item (default), auth-method, role, identity, audit, scope (OAuth scopes), pki (certificate profiles) or * (Akeyless item-rule… too)',
+      'item (default), auth-method, role, identity, audit, scope (OAuth scopes), pki (certificate profiles), resource-server (OAuth resource servers) or * (Akeyless item-rule… too)',
   },
 };
 

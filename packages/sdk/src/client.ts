@@ -41,6 +41,7 @@ import type {
   CreateOAuthClientRequest,
   CreateOAuthClientResponse,
   CreateOidcFederationAuthMethodRequest,
+  CreateResourceServerRequest,
   CreateReviewRequest,
   CreateRoleRequest,
   CreateRotatedSecretRequest,
@@ -101,6 +102,7 @@ import type {
   ReportLeaksRequest,
   ReportLeaksResponse,
   RequestApprovalRequest,
+  ResourceServer,
   RetirementReport,
   ReviewCampaign,
   ReviewDecisionRequest,
@@ -139,6 +141,7 @@ import type {
   UpdateMcpServerRequest,
   UpdateOAuthClientRequest,
   UpdatePosturePolicyRequest,
+  UpdateResourceServerRequest,
   UpdateRotatedSecretRequest,
   UpdateSecretRequest,
 } from './wire.js';
@@ -452,6 +455,70 @@ export class TesseraClient {
     return this.#call({
       method: 'DELETE',
       path: `/v1/mcp-servers/${seg(name)}`,
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  // ------------------------------------------------------------------ OAuth resource servers
+
+  /** `POST /v1/oauth/resource-servers`: registers a resource server (an audience RFC 8707 `resource` may name). */
+  createResourceServer(
+    token: string,
+    body: CreateResourceServerRequest,
+    options?: RequestOptions,
+  ): Promise<ResourceServer> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/oauth/resource-servers',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/oauth/resource-servers`. */
+  async listResourceServers(token: string, options?: RequestOptions): Promise<ResourceServer[]> {
+    const page = await this.#call<{ items: ResourceServer[] }>({
+      method: 'GET',
+      path: '/v1/oauth/resource-servers',
+      credential: token,
+      signal: options?.signal,
+    });
+    return page.items;
+  }
+
+  /** `GET /v1/oauth/resource-servers/:name`. */
+  getResourceServer(token: string, name: string, options?: RequestOptions): Promise<ResourceServer> {
+    return this.#call({
+      method: 'GET',
+      path: `/v1/oauth/resource-servers/${seg(name)}`,
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  /** `PATCH /v1/oauth/resource-servers/:name`: owner, description, scopes, TTL cap, sender constraint. */
+  updateResourceServer(
+    token: string,
+    name: string,
+    body: UpdateResourceServerRequest,
+    options?: RequestOptions,
+  ): Promise<ResourceServer> {
+    return this.#call({
+      method: 'PATCH',
+      path: `/v1/oauth/resource-servers/${seg(name)}`,
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `DELETE /v1/oauth/resource-servers/:name`: new tokens for it are refused; issued ones expire. */
+  deleteResourceServer(token: string, name: string, options?: RequestOptions): Promise<void> {
+    return this.#call({
+      method: 'DELETE',
+      path: `/v1/oauth/resource-servers/${seg(name)}`,
       credential: token,
       signal: options?.signal,
     });

@@ -394,6 +394,25 @@ export interface Person {
   lastLoginAt: string | null;
 }
 
+export interface ResourceServer {
+  id: string;
+  name: string;
+  identifier: string;
+  /** The accountable human (an email). */
+  owner: string;
+  description: string;
+  /** The scopes a token for this resource server may carry. */
+  scopes: string[];
+  /** The longest access token issued for it (a shorter client setting wins); null: no cap. */
+  accessTokenTtlSeconds: number | null;
+  /** Tokens for it must be DPoP- or certificate-bound (RFC 9449, RFC 8705). */
+  senderConstrained: boolean;
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  updatedAt: string;
+}
+
 export interface Role {
   name: string;
   description: string | null;
@@ -737,6 +756,7 @@ export interface PostV1AccessExplainRequest {
     | 'scope'
     | 'mcp-tool'
     | 'pki'
+    | 'resource-server'
     | '*'
     | 'item-rule'
     | 'auth-method-rule'
@@ -745,7 +765,8 @@ export interface PostV1AccessExplainRequest {
     | 'audit-rule'
     | 'scope-rule'
     | 'mcp-tool-rule'
-    | 'pki-rule';
+    | 'pki-rule'
+    | 'resource-server-rule';
   /** Evaluate CIDR conditions for this address. */
   sourceIp?: string;
 }
@@ -2788,6 +2809,86 @@ export interface PostV1OauthClientsByIdRotateSecretResponse {
 }
 
 /**
+ * Answer 200 of `GET /v1/oauth/resource-servers`.
+ * List OAuth resource servers.
+ */
+export interface GetV1OauthResourceServersResponse {
+  items: ResourceServer[];
+}
+
+/**
+ * Body of `POST /v1/oauth/resource-servers`.
+ * Register an OAuth resource server.
+ */
+export interface PostV1OauthResourceServersRequest {
+  /** Lower-case letters, digits, ".", "_" and "-". */
+  name: string;
+  /** The absolute URI clients send as `resource` (RFC 8707) and tokens carry as `aud`. */
+  identifier: string;
+  /** The accountable human (an email). */
+  owner: string;
+  description?: string;
+  /** The scopes a token for this resource server may carry. */
+  scopes?: string[];
+  /** The longest access token issued for it (a shorter client setting wins); null: no cap. */
+  accessTokenTtlSeconds?: number | null;
+  /** Tokens for it must be DPoP- or certificate-bound (RFC 9449, RFC 8705). */
+  senderConstrained?: boolean;
+}
+
+/**
+ * Answer 201 of `POST /v1/oauth/resource-servers`.
+ * Register an OAuth resource server.
+ */
+export type PostV1OauthResourceServersResponse = ResourceServer;
+
+/** Path parameters of `GET /v1/oauth/resource-servers/{name}`. */
+export interface GetV1OauthResourceServersByNameParams {
+  /** Lower-case letters, digits, ".", "_" and "-". */
+  name: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/oauth/resource-servers/{name}`.
+ * Get an OAuth resource server.
+ */
+export type GetV1OauthResourceServersByNameResponse = ResourceServer;
+
+/**
+ * Body of `PATCH /v1/oauth/resource-servers/{name}`.
+ * Update an OAuth resource server (its identifier cannot change).
+ */
+export interface PatchV1OauthResourceServersByNameRequest {
+  /** The accountable human (an email). */
+  owner?: string;
+  description?: string;
+  /** The scopes a token for this resource server may carry. */
+  scopes?: string[];
+  /** The longest access token issued for it (a shorter client setting wins); null: no cap. */
+  accessTokenTtlSeconds?: number | null;
+  /** Tokens for it must be DPoP- or certificate-bound (RFC 9449, RFC 8705). */
+  senderConstrained?: boolean;
+}
+
+/** Path parameters of `PATCH /v1/oauth/resource-servers/{name}`. */
+export interface PatchV1OauthResourceServersByNameParams {
+  /** Lower-case letters, digits, ".", "_" and "-". */
+  name: string;
+}
+
+/**
+ * Answer 200 of `PATCH /v1/oauth/resource-servers/{name}`.
+ * Update an OAuth resource server (its identifier cannot change).
+ */
+export type PatchV1OauthResourceServersByNameResponse = ResourceServer;
+
+/** Path parameters of `DELETE /v1/oauth/resource-servers/{name}`. */
+export interface DeleteV1OauthResourceServersByNameParams {
+  /** Lower-case letters, digits, ".", "_" and "-". */
+  name: string;
+}
+
+/**
  * Body of `POST /v1/owners/offboard`.
  * Offboard an owner: reassign their identities, or suspend them (or preview).
  */
@@ -3442,6 +3543,7 @@ export interface PostV1RolesByNameRulesRequest {
     | 'scope'
     | 'mcp-tool'
     | 'pki'
+    | 'resource-server'
     | '*'
     | 'item-rule'
     | 'auth-method-rule'
@@ -3450,7 +3552,8 @@ export interface PostV1RolesByNameRulesRequest {
     | 'audit-rule'
     | 'scope-rule'
     | 'mcp-tool-rule'
-    | 'pki-rule';
+    | 'pki-rule'
+    | 'resource-server-rule';
   /** `*` matches any characters including `/`; `+` one path segment. A leading `/` is added. */
   path: string;
   capabilities: ('read' | 'list' | 'create' | 'update' | 'delete' | 'call' | 'deny')[];
@@ -3561,6 +3664,7 @@ export interface DeleteV1RolesByNameRulesQuery {
     | 'scope'
     | 'mcp-tool'
     | 'pki'
+    | 'resource-server'
     | '*'
     | 'item-rule'
     | 'auth-method-rule'
@@ -3569,7 +3673,8 @@ export interface DeleteV1RolesByNameRulesQuery {
     | 'audit-rule'
     | 'scope-rule'
     | 'mcp-tool-rule'
-    | 'pki-rule';
+    | 'pki-rule'
+    | 'resource-server-rule';
   /** `*` matches any characters including `/`; `+` one path segment. A leading `/` is added. */
   path: string;
 }

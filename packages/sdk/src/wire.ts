@@ -232,6 +232,12 @@ export type CreateMcpServerRequest = Gen.PostV1McpServersRequest;
 export type UpdateMcpServerRequest = Gen.PatchV1McpServersByNameRequest;
 /** The upstream's tool catalogue against the pinned one. */
 export type McpToolCatalogue = Gen.GetV1McpServersByNameToolsResponse;
+/** A registered OAuth resource server (ADR 0038): an audience `resource` may name, its scopes and token rules. */
+export type ResourceServer = Gen.ResourceServer;
+/** `POST /v1/oauth/resource-servers` body. */
+export type CreateResourceServerRequest = Gen.PostV1OauthResourceServersRequest;
+/** `PATCH /v1/oauth/resource-servers/:name` body (the identifier cannot change). */
+export type UpdateResourceServerRequest = Gen.PatchV1OauthResourceServersByNameRequest;
 /** The internal certificate authority (issue 13): its certificate is the trust bundle. */
 export type CertificateAuthority = Gen.GetV1PkiCaResponse;
 /** `POST /v1/pki/ca` body. */

@@ -6,6 +6,7 @@ import type { Clock } from '../../core/shared/platform.port.js';
 import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
 import { ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE, MAX_ACTOR_CHAIN_DEPTH, OAuthError } from './oauth.model.js';
 import type { AuditFn, OAuthClient, TokenRequest, TokenResponse } from './oauth.service.js';
+import { applyTargets, type TargetCheck } from './oauth-resource-servers.js';
 
 function chainDepth(act: ActorClaim | undefined): number {
   return act ? 1 + chainDepth(act.act) : 0;
@@ -30,6 +31,8 @@ export function createTokenExchange(deps: {
     data?: Record<string, unknown>,
   ): Promise<never>;
   audit: AuditFn;
+  /** The resource server registry's verdict on the targets (ADR 0038). */
+  targets(resources: readonly string[]): Promise<TargetCheck | OAuthError>;
   /**
    * Workload identity federation (issue 13): a `subject_token_type=…:jwt` that is not a Tessera
    * token is tried against the `oidc_federation` methods the client may act for. Returns the
@@ -175,6 +178,18 @@ export function createTokenExchange(deps: {
         ),
       );
 
+    // The resource server registry (ADR 0038), as for client_credentials.
+    const targets = await deps.targets(wanted);
+    if (targets instanceof OAuthError)
+      return refuse(client, ctx, targets, { resource: wanted.join(' ').slice(0, 200) });
+    const shaped = applyTargets(targets, scopes, {
+      scopeRequested: p.scope !== undefined,
+      bound: jkt !== null,
+    });
+    if (shaped instanceof OAuthError) return refuse(client, ctx, shaped);
+    scopes = shaped.scopes;
+    const ttlCap = shaped.ttlSeconds ?? Number.POSITIVE_INFINITY;
+
     const issued = await uow.write(async (r) => {
       const method = await r.authMethods.get(subject.am);
       if (!method) return null;
@@ -186,7 +201,7 @@ export function createTokenExchange(deps: {
           scope: scopes,
           actor: actorChain,
           clientId: client.id,
-          ttlSeconds: Math.max(1, subject.exp - Math.floor(clock.nowMs() / 1000)),
+          ttlSeconds: Math.min(ttlCap, Math.max(1, subject.exp - Math.floor(clock.nowMs() / 1000))),
           ...(jkt ? { confirmation: { jkt } } : {}),
         },
       );

@@ -53,6 +53,13 @@ import { createCibaPing, createCibaPingRepo } from './oauth-ciba-ping.js';
 import { createOAuthClientHandler } from './oauth-client.auth-method.js';
 import { createOAuthClientsService, type OAuthClientsService } from './oauth-clients.service.js';
 import { createOAuthRegistration, type OAuthRegistration } from './oauth-registration.js';
+import { resourceServerConfigKind } from './oauth-resource-servers.config-kind.js';
+import {
+  createResourceServersRepo,
+  createResourceServersService,
+  type ResourceServersService,
+} from './oauth-resource-servers.js';
+import { registerResourceServerRoutes } from './oauth-resource-servers.routes.js';
 
 /** A client assertion may not live longer than this (RFC 7523 §3 point 4: a bounded `exp`). */
 const MAX_ASSERTION_LIFETIME_SECONDS = 300;
@@ -108,7 +115,12 @@ export function createOAuthModule(
     /** How clients' `jwksUri` sets are fetched and cached (defaults: see `createJwksCache`). */
     jwks?: Omit<JwksCacheOptions, 'jwksProblem'>;
   },
-): CapabilityModule<{ oauth: OAuthService; clients: OAuthClientsService; registration: OAuthRegistration }> {
+): CapabilityModule<{
+  oauth: OAuthService;
+  clients: OAuthClientsService;
+  registration: OAuthRegistration;
+  resourceServers: ResourceServersService;
+}> {
   const { uow, clock, config, credentials } = platform;
   platform.storage.contribute({
     name: 'oauth',
@@ -118,6 +130,7 @@ export function createOAuthModule(
       oauthOneTimeKeys: (target) => createOAuthOneTimeKeysRepo(target, clock),
       oauthRegistrationTokens: createOAuthRegistrationTokensRepo,
       cibaPings: createCibaPingRepo,
+      oauthResourceServers: createResourceServersRepo,
     },
   });
   // CIBA ping mode (ADR 0027): the client's notification token is sealed under the root key.
@@ -279,6 +292,13 @@ export function createOAuthModule(
         )
       ).allowed,
     config: { issuer, tokenEndpoint, audience: config.audience },
+    // MCP gateway audiences are resource servers implicitly (ADR 0038), when the capability is composed.
+    async isMcpAudience(r, resource) {
+      const prefix = `${issuer}/mcp/`;
+      const servers = (r as Partial<ReadRepos>).mcpServers;
+      if (!servers || !resource.startsWith(prefix)) return false;
+      return (await servers.get(resource.slice(prefix.length))) !== null;
+    },
     ...(deps.ciba ? { ciba: { ...deps.ciba, ...(ping ? { ping } : {}) } } : {}),
     federatedSubject: async (jwt, methodIds, ctx) => {
       // Registered by the federation capability (composed later); absent when it is not mounted.
@@ -323,6 +343,8 @@ export function createOAuthModule(
     authMethods: deps.authMethods,
     newSecret: newClientSecret,
   });
+  const resourceServers = createResourceServersService({ uow, clock, credentials });
+  platform.configKinds.register(resourceServerConfigKind({ credentials }));
   const registrationEndpoint = `${issuer}${REGISTRATION_ENDPOINT_PATH}`;
   const registration = createOAuthRegistration({
     uow,
@@ -379,7 +401,7 @@ export function createOAuthModule(
 
   return {
     name: 'oauth',
-    services: { oauth, clients, registration },
+    services: { oauth, clients, registration, resourceServers },
     ...(ping
       ? {
           jobs: [
@@ -394,7 +416,10 @@ export function createOAuthModule(
         }
       : {}),
     routes: {
-      native: (app: TypedApp) => registerOAuthClientRoutes(app, { clients }),
+      native(app: TypedApp) {
+        registerOAuthClientRoutes(app, { clients });
+        registerResourceServerRoutes(app, { resourceServers });
+      },
       system(app: TypedApp) {
         app.get(
           METADATA_PATH,

@@ -34,6 +34,7 @@ import {
 } from './oauth.model.js';
 import { type CibaDeps, createCiba } from './oauth-ciba.js';
 import { createTokenExchange } from './oauth-exchange.js';
+import { applyTargets, checkTargets } from './oauth-resource-servers.js';
 
 export type OAuthClient = AuthMethod & { settings: OAuthClientSettings };
 
@@ -84,6 +85,8 @@ export interface OAuthServiceDeps {
   ciba?: CibaDeps;
   /** Token exchange of a federated workload JWT (issue 13); see `createTokenExchange`. */
   federatedSubject?: Parameters<typeof createTokenExchange>[0]['federatedSubject'];
+  /** Whether `resource` is the gateway URL of an MCP server (a resource server implicitly, ADR 0038). */
+  isMcpAudience: (r: ReadRepos, resource: string) => Promise<boolean>;
 }
 
 export interface TokenRequest {
@@ -371,6 +374,7 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     sessions,
     refuse,
     audit,
+    targets: (resources) => uow.read((r) => checkTargets(r, resources, deps.isMcpAudience)),
     ...(deps.federatedSubject ? { federatedSubject: deps.federatedSubject } : {}),
   });
 
@@ -557,6 +561,17 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     // RFC 8705 §3: a client that authenticated with its certificate gets tokens bound to it.
     const certificateBound =
       request.credentials.kind === 'tls_client_certificate' ? request.credentials.thumbprint : null;
+    // The resource server registry (ADR 0038): what each target accepts and how its tokens are made.
+    const targets = await uow.read((r) => checkTargets(r, request.resources, deps.isMcpAudience));
+    if (targets instanceof OAuthError)
+      return refuse(client, ctx, targets, { resource: request.resources.join(' ').slice(0, 200) });
+    const shaped = applyTargets(targets, scopes, {
+      scopeRequested: request.params.scope !== undefined,
+      bound: jkt !== null || certificateBound !== null,
+    });
+    if (shaped instanceof OAuthError)
+      return refuse(client, ctx, shaped, { scope: request.params.scope?.slice(0, 200) });
+    const tokenScopes = shaped.scopes;
     // One transaction: both single-use values are spent with the token they bought, or neither.
     const issued = await uow.write(async (r) => {
       if (await spent(r, auth, ctx)) return 'assertion_replayed' as const;
@@ -591,7 +606,8 @@ export function createOAuthService(deps: OAuthServiceDeps) {
         { method: client, identityId: client.identityId },
         {
           audience,
-          scope: scopes,
+          scope: tokenScopes,
+          ...(shaped.ttlSeconds !== null ? { ttlSeconds: shaped.ttlSeconds } : {}),
           ...(jkt || certificateBound
             ? {
                 confirmation: {
@@ -617,7 +633,8 @@ export function createOAuthService(deps: OAuthServiceDeps) {
           grantType,
           clientAuth: request.credentials.kind,
           audience,
-          scope: scopes,
+          scope: tokenScopes,
+          ...(targets.registered.length ? { resourceServers: targets.registered.map((t) => t.id) } : {}),
           dpop: jkt !== null,
           certificateBound: certificateBound !== null,
           ...(grantAssertion
@@ -642,7 +659,7 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       access_token: issued.token,
       token_type: jkt ? 'DPoP' : 'Bearer',
       expires_in: Math.max(0, Math.floor((issued.expiresAtMs - clock.nowMs()) / 1000)),
-      ...(scopes.length ? { scope: scopes.join(' ') } : {}),
+      ...(tokenScopes.length ? { scope: tokenScopes.join(' ') } : {}),
     };
   }
 

@@ -17,7 +17,8 @@ export type Action = Exclude<Capability, 'deny'>;
  * What a rule is about. Extensible: a new kind of object adds its word here (and its Akeyless
  * spelling in `roles.model.ts`). `*` (native API only) matches every type. `scope` is an OAuth
  * scope a client may carry in its tokens (`read` on `scope:/<scope>`, issue 12). `mcp-tool` is a
- * tool behind the MCP gateway (`call` on `mcp-tool:/<server>/<tool>`, issue 15).
+ * tool behind the MCP gateway (`call` on `mcp-tool:/<server>/<tool>`, issue 15). `resource-server` is a
+ * registered OAuth resource server (`resource-server:/<name>`, ADR 0038).
  */
 export const RULE_TYPES = [
   'item',
@@ -28,6 +29,7 @@ export const RULE_TYPES = [
   'scope',
   'mcp-tool',
   'pki',
+  'resource-server',
 ] as const;
 export type ResourceType = (typeof RULE_TYPES)[number];
 export type RuleType = ResourceType | '*';
