@@ -1,5 +1,5 @@
 /**
- * `tessera cert ca-create|profile|issue|revoke|bundle` (issue 13): the internal certificate
+ * `tessera cert ca-create|ca-intermediate|ca-import|profile|issue|revoke|bundle` (issue 13): the internal certificate
  * authority. Certificates are issued from a CSR: the private key never leaves the requester.
  */
 
@@ -55,6 +55,106 @@ const caCreate: CommandSpec = {
     ctx.emit(ca, () =>
       renderKeyValues([
         ['CA', ca.id],
+        ['Trust domain', ca.trustDomain],
+        ['Subject', ca.commonName],
+        ['Expires', formatTime(ca.notAfter, ctx.now())],
+      ]),
+    );
+  },
+};
+
+const caIntermediate: CommandSpec = {
+  path: ['cert', 'ca-intermediate'],
+  summary:
+    'Start an intermediate CA: its key is made and sealed on the server; get its CSR signed by your root',
+  details:
+    'Prints (or writes to --csr-out) the CSR of the pending intermediate; run again with --show to get it ' +
+    'back. Hand it to the operator of your root CA, then `tessera cert ca-import` the certificate they sign.',
+  options: {
+    'trust-domain': {
+      type: 'string',
+      placeholder: 'DOMAIN',
+      description: 'SPIFFE trust domain, e.g. example.org (not with --show)',
+    },
+    'common-name': { type: 'string', placeholder: 'CN', description: 'the intermediate’s subject CN' },
+    show: {
+      type: 'boolean',
+      description: 'the CSR of the intermediate already waiting, instead of a new one',
+    },
+    'csr-out': { type: 'string', placeholder: 'FILE', description: 'write the CSR here' },
+  },
+  examples: [
+    'tessera cert ca-intermediate --trust-domain example.org --csr-out intermediate.csr',
+    'tessera cert ca-intermediate --show --json',
+  ],
+  async run(ctx, args) {
+    const show = args.bool('show');
+    const trustDomain = args.str('trust-domain');
+    const commonName = args.str('common-name');
+    if (show === (trustDomain !== undefined))
+      throw new UsageError('give exactly one of --trust-domain DOMAIN and --show');
+    if (show && commonName) throw new UsageError('--common-name goes with --trust-domain');
+    const pending = await ctx.withAdmin((t) =>
+      trustDomain
+        ? ctx.client.createIntermediateCa(t, { trustDomain, ...(commonName ? { commonName } : {}) })
+        : ctx.client.getPendingIntermediateCa(t),
+    );
+    const out = args.str('csr-out');
+    if (out) await writeFileAtomic(out, pending.csrPem);
+    ctx.emit(pending, () =>
+      out
+        ? renderKeyValues([
+            ['Pending CA', pending.id],
+            ['Trust domain', pending.trustDomain],
+            ['Subject', pending.commonName],
+            ['CSR', out],
+            ['Next', 'tessera cert ca-import --cert FILE --chain ROOT.pem'],
+          ])
+        : pending.csrPem,
+    );
+  },
+};
+
+async function readPem(path: string, flag: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--${flag}: cannot read ${path} (${(error as Error).message})`);
+  }
+}
+
+const caImport: CommandSpec = {
+  path: ['cert', 'ca-import'],
+  summary: 'Activate the pending intermediate CA with the certificate your root CA signed for its CSR',
+  details:
+    'Refused, and nothing changes, unless the certificate is for the pending key, is a current CA certificate ' +
+    'allowing keyCertSign and cRLSign, and chains through --chain to a self-signed root.',
+  options: {
+    cert: {
+      type: 'string',
+      placeholder: 'FILE',
+      required: true,
+      description: 'the signed intermediate (PEM)',
+    },
+    chain: {
+      type: 'string',
+      placeholder: 'FILE',
+      required: true,
+      description: 'its issuers up to and including the root, issuer first (PEM)',
+    },
+  },
+  examples: [
+    'tessera cert ca-import --cert intermediate.pem --chain root.pem',
+    'tessera cert ca-import --cert intermediate.pem --chain chain.pem --json',
+  ],
+  async run(ctx, args) {
+    const certificatePem = await readPem(args.requireStr('cert'), 'cert');
+    const chainPem = await readPem(args.requireStr('chain'), 'chain');
+    const ca = await ctx.withAdmin((t) => ctx.client.importIntermediateCa(t, { certificatePem, chainPem }));
+    ctx.emit(ca, () =>
+      renderKeyValues([
+        ['CA', ca.id],
+        ['Kind', ca.kind],
         ['Trust domain', ca.trustDomain],
         ['Subject', ca.commonName],
         ['Expires', formatTime(ca.notAfter, ctx.now())],
@@ -278,12 +378,24 @@ const bundle: CommandSpec = {
   examples: ['tessera cert bundle > ca.pem', 'tessera cert bundle --out ca.pem --json'],
   async run(ctx, args) {
     const ca = await ctx.client.getCertificateAuthority();
+    // An intermediate's bundle is its chain: the intermediate, then its issuers up to the root.
+    const pem = ca.chainPem
+      ? `${ca.certificatePem.trimEnd()}\n${ca.chainPem.trimEnd()}\n`
+      : ca.certificatePem;
     const out = args.str('out');
-    if (out) await writeFileAtomic(out, ca.certificatePem);
-    ctx.emit({ trustDomain: ca.trustDomain, certificatePem: ca.certificatePem, notAfter: ca.notAfter }, () =>
-      out ? `Wrote the CA bundle of ${ca.trustDomain} to ${out}\n` : ca.certificatePem,
+    if (out) await writeFileAtomic(out, pem);
+    ctx.emit({ trustDomain: ca.trustDomain, certificatePem: pem, notAfter: ca.notAfter }, () =>
+      out ? `Wrote the CA bundle of ${ca.trustDomain} to ${out}\n` : pem,
     );
   },
 };
 
-export const certCommands: readonly CommandSpec[] = [caCreate, profile, issue, revoke, bundle];
+export const certCommands: readonly CommandSpec[] = [
+  caCreate,
+  caIntermediate,
+  caImport,
+  profile,
+  issue,
+  revoke,
+  bundle,
+];

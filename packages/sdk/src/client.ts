@@ -37,6 +37,7 @@ import type {
   CreateDiscoverySourceRequest,
   CreateDynamicSecretRequest,
   CreateIdentityRequest,
+  CreateIntermediateCaRequest,
   CreateMcpServerRequest,
   CreateOAuthClientRequest,
   CreateOAuthClientResponse,
@@ -64,6 +65,7 @@ import type {
   GetReviewQuery,
   HealthResponse,
   Identity,
+  ImportIntermediateCaRequest,
   InventoryEntry,
   InventoryPage,
   IssueCertificateRequest,
@@ -96,6 +98,7 @@ import type {
   OffboardOwnerRequest,
   OffboardReport,
   Page,
+  PendingIntermediateCa,
   PosturePolicy,
   PostureScan,
   PutCertificateProfileRequest,
@@ -1773,6 +1776,46 @@ export class TesseraClient {
     return this.#call({
       method: 'POST',
       path: '/v1/pki/ca',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/pki/ca/intermediate` (admin): makes an intermediate CA's key (sealed) and returns its CSR. */
+  createIntermediateCa(
+    token: string,
+    body: CreateIntermediateCaRequest,
+    options?: RequestOptions,
+  ): Promise<PendingIntermediateCa> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/pki/ca/intermediate',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/pki/ca/intermediate` (admin): the intermediate CA waiting for its certificate, with its CSR. */
+  getPendingIntermediateCa(token: string, options?: RequestOptions): Promise<PendingIntermediateCa> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/pki/ca/intermediate',
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/pki/ca/intermediate/certificate` (admin): imports the signed certificate; the CA becomes active. */
+  importIntermediateCa(
+    token: string,
+    body: ImportIntermediateCaRequest,
+    options?: RequestOptions,
+  ): Promise<CertificateAuthority> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/pki/ca/intermediate/certificate',
       credential: token,
       body,
       signal: options?.signal,

@@ -2945,6 +2945,10 @@ export interface GetV1PkiCaResponse {
   trustDomain: string;
   commonName: string;
   certificatePem: string;
+  /** A self-signed root, or an intermediate an outside root signed. */
+  kind: 'root' | 'intermediate';
+  /** For an intermediate: its issuers up to the outside root (PEM), else null. */
+  chainPem: string | null;
   /** ISO-8601 UTC */
   notAfter: string;
   /** ISO-8601 UTC */
@@ -2972,6 +2976,80 @@ export interface PostV1PkiCaResponse {
   trustDomain: string;
   commonName: string;
   certificatePem: string;
+  /** A self-signed root, or an intermediate an outside root signed. */
+  kind: 'root' | 'intermediate';
+  /** For an intermediate: its issuers up to the outside root (PEM), else null. */
+  chainPem: string | null;
+  /** ISO-8601 UTC */
+  notAfter: string;
+  /** ISO-8601 UTC */
+  createdAt: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/pki/ca/intermediate`.
+ * The intermediate CA waiting for its certificate, with its CSR.
+ */
+export interface GetV1PkiCaIntermediateResponse {
+  id: string;
+  trustDomain: string;
+  commonName: string;
+  /** The PKCS #10 request to get signed by the outside root CA. */
+  csrPem: string;
+  /** ISO-8601 UTC */
+  createdAt: string;
+}
+
+/**
+ * Body of `POST /v1/pki/ca/intermediate`.
+ * Start an intermediate CA: make its key (sealed here) and return the CSR for an outside root.
+ *
+ * The CA is not active until the certificate the outside root signs for this CSR is imported (POST /v1/pki/ca/intermediate/certificate).
+ */
+export interface PostV1PkiCaIntermediateRequest {
+  trustDomain: string;
+  commonName?: string;
+}
+
+/**
+ * Answer 201 of `POST /v1/pki/ca/intermediate`.
+ * Start an intermediate CA: make its key (sealed here) and return the CSR for an outside root.
+ */
+export interface PostV1PkiCaIntermediateResponse {
+  id: string;
+  trustDomain: string;
+  commonName: string;
+  /** The PKCS #10 request to get signed by the outside root CA. */
+  csrPem: string;
+  /** ISO-8601 UTC */
+  createdAt: string;
+}
+
+/**
+ * Body of `POST /v1/pki/ca/intermediate/certificate`.
+ * Import the certificate an outside root signed for the intermediate CA, and activate it.
+ *
+ * Refused (400, nothing stored) unless the certificate is for the pending key, a current CA certificate allowing keyCertSign and cRLSign, and chains through chainPem to a self-signed root.
+ */
+export interface PostV1PkiCaIntermediateCertificateRequest {
+  certificatePem: string;
+  /** The issuing certificates up to and including the root, issuer first (PEM). */
+  chainPem: string;
+}
+
+/**
+ * Answer 201 of `POST /v1/pki/ca/intermediate/certificate`.
+ * Import the certificate an outside root signed for the intermediate CA, and activate it.
+ */
+export interface PostV1PkiCaIntermediateCertificateResponse {
+  id: string;
+  trustDomain: string;
+  commonName: string;
+  certificatePem: string;
+  /** A self-signed root, or an intermediate an outside root signed. */
+  kind: 'root' | 'intermediate';
+  /** For an intermediate: its issuers up to the outside root (PEM), else null. */
+  chainPem: string | null;
   /** ISO-8601 UTC */
   notAfter: string;
   /** ISO-8601 UTC */

@@ -242,6 +242,12 @@ export type UpdateResourceServerRequest = Gen.PatchV1OauthResourceServersByNameR
 export type CertificateAuthority = Gen.GetV1PkiCaResponse;
 /** `POST /v1/pki/ca` body. */
 export type CreateCertificateAuthorityRequest = Gen.PostV1PkiCaRequest;
+/** An intermediate CA waiting for the certificate an outside root signs for its CSR (ADR 0040). */
+export type PendingIntermediateCa = Gen.GetV1PkiCaIntermediateResponse;
+/** `POST /v1/pki/ca/intermediate` body. */
+export type CreateIntermediateCaRequest = Gen.PostV1PkiCaIntermediateRequest;
+/** `POST /v1/pki/ca/intermediate/certificate` body: the signed certificate and its chain to the root. */
+export type ImportIntermediateCaRequest = Gen.PostV1PkiCaIntermediateCertificateRequest;
 /** A certificate profile (`/pki/<profile>` in roles). */
 export type CertificateProfile = Gen.GetV1PkiProfilesByNameResponse;
 /** `PUT /v1/pki/profiles/:name` body. */

@@ -70,6 +70,119 @@ export async function createRootCa(input: {
   };
 }
 
+/** A pending intermediate CA: its key (PKCS #8 DER, for the caller to seal at once) and the CSR. */
+export interface NewIntermediate {
+  csrPem: string;
+  privateKeyPkcs8: Buffer;
+}
+
+/**
+ * The key of an intermediate CA and the CSR an operator gets signed by an outside root (issue 13,
+ * ADR 0040). The CSR asks for what the CA needs (basicConstraints CA, pathLen 0; keyCertSign and
+ * cRLSign; the trust domain's SPIFFE ID); the outside CA decides what it signs, and
+ * `intermediateProblem` checks the result.
+ */
+export async function createIntermediateCsr(input: {
+  commonName: string;
+  trustDomain: string;
+}): Promise<NewIntermediate> {
+  const keys = await webcrypto.subtle.generateKey(CA_ALGORITHM, true, ['sign', 'verify']);
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: `CN=${safeNameValue(input.commonName)}, O=${safeNameValue(input.trustDomain)}`,
+    keys,
+    signingAlgorithm: CA_ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      new x509.SubjectAlternativeNameExtension([{ type: 'url', value: `spiffe://${input.trustDomain}` }]),
+    ],
+  });
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+  return { csrPem: csr.toString('pem'), privateKeyPkcs8: pkcs8 };
+}
+
+function parseCertificates(pem: string): x509.X509Certificate[] | null {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  try {
+    return blocks.map((b) => new x509.X509Certificate(b));
+  } catch {
+    return null;
+  }
+}
+
+const isCaCertificate = (cert: x509.X509Certificate) =>
+  cert.getExtension(x509.BasicConstraintsExtension)?.ca === true;
+
+/** How far ahead of Tessera's clock an outside CA's clock may be (its certificates' notBefore). */
+const OUTSIDE_SKEW_MS = 5 * 60_000;
+const within = (cert: x509.X509Certificate, nowMs: number) =>
+  cert.notBefore.getTime() <= nowMs + OUTSIDE_SKEW_MS && cert.notAfter.getTime() > nowMs;
+
+async function signedBy(cert: x509.X509Certificate, issuer: x509.X509Certificate): Promise<boolean> {
+  if (cert.issuer !== issuer.subject) return false;
+  try {
+    return await cert.verify({ publicKey: issuer.publicKey, signatureOnly: true });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks the certificate an outside CA signed for a pending intermediate: one certificate, for the
+ * pending key (the CSR's public key), a CA certificate that may sign certificates and CRLs, current,
+ * and chaining through `chainPem` (its issuers, the root last and self-signed) with every signature
+ * checked. Returns the problem in words, or the certificate's expiry and the chain (PEM, in order).
+ */
+export async function intermediateProblem(input: {
+  csrPem: string;
+  certificatePem: string;
+  chainPem: string;
+  nowMs: number;
+}): Promise<{ problem: string } | { notAfterMs: number; certificatePem: string; chainPem: string }> {
+  const certs = parseCertificates(input.certificatePem);
+  if (!certs || certs.length !== 1)
+    return { problem: 'certificatePem must hold exactly one PEM certificate (the intermediate)' };
+  const cert = certs[0]!;
+  const chain = parseCertificates(input.chainPem);
+  if (!chain || chain.length === 0 || chain.length > 8)
+    return {
+      problem: 'chainPem must hold the issuing certificates up to the root (1 to 8 PEM certificates)',
+    };
+  const csr = new x509.Pkcs10CertificateRequest(input.csrPem);
+  if (!Buffer.from(cert.publicKey.rawData).equals(Buffer.from(csr.publicKey.rawData)))
+    return { problem: 'the certificate is not for the key of the pending intermediate CA (compare its CSR)' };
+  const constraints = cert.getExtension(x509.BasicConstraintsExtension);
+  if (!constraints?.ca)
+    return { problem: 'the certificate is not a CA certificate (basicConstraints CA:TRUE)' };
+  const usages = cert.getExtension(x509.KeyUsagesExtension);
+  const needed = x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign;
+  if (usages && (usages.usages & needed) !== needed)
+    return { problem: 'the certificate’s keyUsage must allow keyCertSign and cRLSign' };
+  if (!within(cert, input.nowMs)) return { problem: 'the certificate is not valid now (notBefore/notAfter)' };
+  let child = cert;
+  for (const [i, issuer] of chain.entries()) {
+    if (!isCaCertificate(issuer)) return { problem: `chain certificate ${i + 1} is not a CA certificate` };
+    if (!within(issuer, input.nowMs)) return { problem: `chain certificate ${i + 1} is not valid now` };
+    if (!(await signedBy(child, issuer)))
+      return { problem: `chain certificate ${i + 1} did not sign the certificate before it` };
+    child = issuer;
+  }
+  if (!(await signedBy(child, child)))
+    return { problem: 'the last chain certificate must be the self-signed root' };
+  return {
+    notAfterMs: cert.notAfter.getTime(),
+    certificatePem: cert.toString('pem'),
+    chainPem: chain.map((c) => c.toString('pem')).join('\n'),
+  };
+}
+
+/** The authority key identifier of what a CA signs: its own subject key identifier when it has one. */
+async function authorityKeyId(ca: LoadedCa): Promise<x509.Extension> {
+  const ski = ca.certificate.getExtension(x509.SubjectKeyIdentifierExtension);
+  if (ski) return new x509.AuthorityKeyIdentifierExtension(ski.keyId);
+  return x509.AuthorityKeyIdentifierExtension.create(ca.certificate);
+}
+
 /** Loads a CA from its certificate and unsealed PKCS #8 key (the caller zeroes the key bytes). */
 export async function loadCa(certificatePem: string, privateKeyPkcs8: Uint8Array): Promise<LoadedCa> {
   const privateKey = await webcrypto.subtle.importKey('pkcs8', privateKeyPkcs8, CA_ALGORITHM, false, [
@@ -178,7 +291,7 @@ export async function issueCertificate(
     new x509.KeyUsagesExtension(usage, true),
     new x509.ExtendedKeyUsageExtension(eku, false),
     await x509.SubjectKeyIdentifierExtension.create(csr.request.publicKey),
-    await x509.AuthorityKeyIdentifierExtension.create(ca.certificate),
+    await authorityKeyId(ca),
   ];
   // X.509-SVID: the SPIFFE ID is the URI SAN; a critical SAN when the subject is otherwise empty.
   if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names, false));
@@ -187,7 +300,8 @@ export async function issueCertificate(
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: input.serial,
     subject: `CN=${safeNameValue(input.commonName)}`,
-    issuer: ca.certificate.subject,
+    // The CA's name as encoded in its certificate (an outside root may encode it differently).
+    issuer: ca.certificate.subjectName,
     notBefore: new Date(input.notBeforeMs),
     notAfter: new Date(input.notAfterMs),
     publicKey: csr.request.publicKey,
@@ -209,7 +323,7 @@ export async function createCrl(
   },
 ): Promise<{ der: Buffer; pem: string }> {
   const crl = await x509.X509CrlGenerator.create({
-    issuer: ca.certificate.subject,
+    issuer: ca.certificate.subjectName,
     thisUpdate: new Date(input.thisUpdateMs),
     nextUpdate: new Date(input.nextUpdateMs),
     // RFC 5280 §5.1.2.6: no revokedCertificates at all (not an empty list) when none is revoked.
@@ -223,10 +337,7 @@ export async function createCrl(
       : {}),
     signingKey: ca.privateKey,
     signingAlgorithm: CA_ALGORITHM,
-    extensions: [
-      await x509.AuthorityKeyIdentifierExtension.create(ca.certificate),
-      new x509.Extension('2.5.29.20', false, derInteger(input.number)),
-    ],
+    extensions: [await authorityKeyId(ca), new x509.Extension('2.5.29.20', false, derInteger(input.number))],
   });
   const der = Buffer.from(crl.rawData);
   // The PEM label openssl and most relying parties expect (RFC 7468 §5: "X509 CRL").

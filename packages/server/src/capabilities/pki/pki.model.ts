@@ -1,6 +1,9 @@
 import type { ExtKeyUsage, KeyType, KeyUsage } from '../../crypto/certificates.js';
 
-/** The internal CA (issue 13): one active root per store; its key is sealed in `root_sealed_keys`. */
+/**
+ * The internal CA (issue 13): one active CA per store — a self-signed root, or an intermediate an
+ * outside root signed (ADR 0040); its key is sealed in `root_sealed_keys`.
+ */
 export interface CaRecord {
   id: string;
   /** SPIFFE trust domain (`spiffe://<trustDomain>/…`). */
@@ -11,6 +14,21 @@ export interface CaRecord {
   keyName: string;
   createdAtMs: number;
   notAfterMs: number;
+  /**
+   * For an intermediate: the certificates above it (PEM, its issuer first, the outside root last),
+   * published with it in the trust bundle. Null for a self-signed root.
+   */
+  chainPem: string | null;
+}
+
+/** An intermediate CA whose key exists (sealed) and whose CSR waits to be signed by an outside root. */
+export interface PendingCa {
+  id: string;
+  trustDomain: string;
+  commonName: string;
+  csrPem: string;
+  keyName: string;
+  createdAtMs: number;
 }
 
 /**

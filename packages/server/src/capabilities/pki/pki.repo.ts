@@ -1,13 +1,18 @@
 import type { Kysely, Migration } from 'kysely';
 import type { QueryTarget } from '../../storage/prepared.js';
 import { rootSealedAad } from '../../storage/root-sealed-keys.js';
-import type { CaRecord, IssuedCertificate, Profile, ProfileSettings } from './pki.model.js';
+import type { CaRecord, IssuedCertificate, PendingCa, Profile, ProfileSettings } from './pki.model.js';
 
 export interface PkiRepo {
   getActiveCa(): Promise<CaRecord | null>;
   /** The sealed private key of a CA (`root_sealed_keys`), or null. */
   getSealedKey(keyName: string): Promise<string | null>;
   insertCa(ca: CaRecord, sealedKey: string): Promise<void>;
+  getPendingCa(): Promise<PendingCa | null>;
+  /** Stores a pending intermediate and its sealed key. */
+  insertPendingCa(pending: PendingCa, sealedKey: string): Promise<void>;
+  /** Makes a pending intermediate the active CA (its key row stays); false when it was no longer pending. */
+  activatePendingCa(ca: CaRecord): Promise<boolean>;
   getProfile(name: string): Promise<Profile | null>;
   listProfiles(): Promise<Profile[]>;
   putProfile(profile: Profile): Promise<void>;
@@ -75,6 +80,20 @@ export const pkiMigrations = (): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0002-pki-intermediate': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('pki_cas').addColumn('chain_pem', 'text').execute();
+      await db.schema
+        .createTable('pki_pending_cas')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('trust_domain', 'text', (c) => c.notNull())
+        .addColumn('common_name', 'text', (c) => c.notNull())
+        .addColumn('csr_pem', 'text', (c) => c.notNull())
+        .addColumn('key_name', 'text', (c) => c.notNull())
+        .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 });
 
 type Num = number | string;
@@ -86,6 +105,15 @@ interface CaRow {
   key_name: string;
   created_at_ms: Num;
   not_after_ms: Num;
+  chain_pem: string | null;
+}
+interface PendingRow {
+  id: string;
+  trust_domain: string;
+  common_name: string;
+  csr_pem: string;
+  key_name: string;
+  created_at_ms: Num;
 }
 interface ProfileRow {
   name: string;
@@ -107,6 +135,7 @@ interface CertRow {
 }
 interface Tables {
   pki_cas: CaRow;
+  pki_pending_cas: PendingRow;
   pki_profiles: ProfileRow;
   pki_certificates: CertRow;
   root_sealed_keys: { name: string; sealed: string; updated_at: number };
@@ -120,6 +149,25 @@ const toCa = (r: CaRow): CaRecord => ({
   keyName: r.key_name,
   createdAtMs: Number(r.created_at_ms),
   notAfterMs: Number(r.not_after_ms),
+  chainPem: r.chain_pem ?? null,
+});
+const toPending = (r: PendingRow): PendingCa => ({
+  id: r.id,
+  trustDomain: r.trust_domain,
+  commonName: r.common_name,
+  csrPem: r.csr_pem,
+  keyName: r.key_name,
+  createdAtMs: Number(r.created_at_ms),
+});
+const caRow = (ca: CaRecord): CaRow => ({
+  id: ca.id,
+  trust_domain: ca.trustDomain,
+  common_name: ca.commonName,
+  certificate_pem: ca.certificatePem,
+  key_name: ca.keyName,
+  created_at_ms: ca.createdAtMs,
+  not_after_ms: ca.notAfterMs,
+  chain_pem: ca.chainPem,
 });
 const toProfile = (r: ProfileRow): Profile => ({
   ...(JSON.parse(r.settings) as ProfileSettings),
@@ -170,18 +218,39 @@ export function createPkiRepo({ db }: QueryTarget): PkiRepo {
         .insertInto('root_sealed_keys')
         .values({ name: ca.keyName, sealed: sealedKey, updated_at: ca.createdAtMs })
         .execute();
+      await t.insertInto('pki_cas').values(caRow(ca)).execute();
+    },
+    async getPendingCa() {
+      const row = await t
+        .selectFrom('pki_pending_cas')
+        .selectAll()
+        .orderBy('created_at_ms', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row ? toPending(row) : null;
+    },
+    async insertPendingCa(p, sealedKey) {
       await t
-        .insertInto('pki_cas')
+        .insertInto('root_sealed_keys')
+        .values({ name: p.keyName, sealed: sealedKey, updated_at: p.createdAtMs })
+        .execute();
+      await t
+        .insertInto('pki_pending_cas')
         .values({
-          id: ca.id,
-          trust_domain: ca.trustDomain,
-          common_name: ca.commonName,
-          certificate_pem: ca.certificatePem,
-          key_name: ca.keyName,
-          created_at_ms: ca.createdAtMs,
-          not_after_ms: ca.notAfterMs,
+          id: p.id,
+          trust_domain: p.trustDomain,
+          common_name: p.commonName,
+          csr_pem: p.csrPem,
+          key_name: p.keyName,
+          created_at_ms: p.createdAtMs,
         })
         .execute();
+    },
+    async activatePendingCa(ca) {
+      const removed = await t.deleteFrom('pki_pending_cas').where('id', '=', ca.id).executeTakeFirst();
+      if (Number(removed.numDeletedRows) === 0) return false;
+      await t.insertInto('pki_cas').values(caRow(ca)).execute();
+      return true;
     },
     async getProfile(name) {
       const row = await t.selectFrom('pki_profiles').selectAll().where('name', '=', name).executeTakeFirst();

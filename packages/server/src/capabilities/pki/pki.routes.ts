@@ -7,7 +7,7 @@ import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
 import { EXT_KEY_USAGES, KEY_TYPES, KEY_USAGES } from '../../crypto/certificates.js';
 import type { TypedApp } from '../../http/app.js';
 import { errorResponses } from '../../http/error-schemas.js';
-import type { CaRecord, IssuedCertificate, Profile } from './pki.model.js';
+import type { CaRecord, IssuedCertificate, PendingCa, Profile } from './pki.model.js';
 import { NOT_AFTER_CAPS, type PkiService } from './pki.service.js';
 import { registerOcspRoutes } from './pki-ocsp.routes.js';
 
@@ -23,9 +23,27 @@ const CaSchema = Type.Object({
   trustDomain: Type.String(),
   commonName: Type.String(),
   certificatePem: Type.String(),
+  kind: StringEnum(
+    ['root', 'intermediate'] as const,
+    'A self-signed root, or an intermediate an outside root signed.',
+  ),
+  chainPem: Nullable(
+    Type.String({ description: 'For an intermediate: its issuers up to the outside root (PEM), else null.' }),
+  ),
   notAfter: IsoTime,
   createdAt: IsoTime,
 });
+const PendingCaSchema = Type.Object({
+  id: Type.String(),
+  trustDomain: Type.String(),
+  commonName: Type.String(),
+  csrPem: Type.String({ description: 'The PKCS #10 request to get signed by the outside root CA.' }),
+  createdAt: IsoTime,
+});
+const CaBody = {
+  trustDomain: Type.String({ minLength: 1, maxLength: 252 }),
+  commonName: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+};
 export const ProfileFields = {
   maxTtlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 30 * 86_400 })),
   defaultTtlSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 30 * 86_400 })),
@@ -88,8 +106,17 @@ const caToWire = (ca: CaRecord) => ({
   trustDomain: ca.trustDomain,
   commonName: ca.commonName,
   certificatePem: ca.certificatePem,
+  kind: ca.chainPem === null ? ('root' as const) : ('intermediate' as const),
+  chainPem: ca.chainPem,
   notAfter: toIso(ca.notAfterMs),
   createdAt: toIso(ca.createdAtMs),
+});
+const pendingToWire = (p: PendingCa) => ({
+  id: p.id,
+  trustDomain: p.trustDomain,
+  commonName: p.commonName,
+  csrPem: p.csrPem,
+  createdAt: toIso(p.createdAtMs),
 });
 const profileToWire = (p: Profile): Static<typeof ProfileSchema> => ({
   name: p.name,
@@ -136,8 +163,7 @@ export function registerPkiRoutes(app: TypedApp, deps: { pki: PkiService; uow: U
           'Its private key is generated here and sealed under the root key at once; it never leaves the server.',
         body: Type.Object(
           {
-            trustDomain: Type.String({ minLength: 1, maxLength: 252 }),
-            commonName: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            ...CaBody,
             ttlSeconds: Type.Optional(Type.Integer({ minimum: 86_400, maximum: 30 * 365 * 86_400 })),
           },
           { additionalProperties: false },
@@ -163,6 +189,62 @@ export function registerPkiRoutes(app: TypedApp, deps: { pki: PkiService; uow: U
       if (!ca) throw notFound('The certificate authority');
       return caToWire(ca);
     },
+  );
+  const caResource = () => named('pki', 'ca');
+  app.post(
+    '/v1/pki/ca/intermediate',
+    {
+      config: { access: { permission: { action: 'create', resource: caResource } } },
+      schema: {
+        tags,
+        summary:
+          'Start an intermediate CA: make its key (sealed here) and return the CSR for an outside root',
+        description:
+          'The CA is not active until the certificate the outside root signs for this CSR is imported (POST /v1/pki/ca/intermediate/certificate).',
+        body: Type.Object(CaBody, { additionalProperties: false }),
+        response: { 201: PendingCaSchema, ...errorResponses(400, 401, 403, 409) },
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send(pendingToWire(await pki.createIntermediate(request.body, request.ctx))),
+  );
+  app.get(
+    '/v1/pki/ca/intermediate',
+    {
+      config: { access: { permission: { action: 'read', resource: caResource } } },
+      schema: {
+        tags,
+        summary: 'The intermediate CA waiting for its certificate, with its CSR',
+        response: { 200: PendingCaSchema, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async () => pendingToWire(await pki.pendingIntermediate()),
+  );
+  app.post(
+    '/v1/pki/ca/intermediate/certificate',
+    {
+      config: { access: { permission: { action: 'create', resource: caResource } } },
+      schema: {
+        tags,
+        summary: 'Import the certificate an outside root signed for the intermediate CA, and activate it',
+        description:
+          'Refused (400, nothing stored) unless the certificate is for the pending key, a current CA certificate allowing keyCertSign and cRLSign, and chains through chainPem to a self-signed root.',
+        body: Type.Object(
+          {
+            certificatePem: Pem,
+            chainPem: Type.String({
+              minLength: 1,
+              maxLength: 65_536,
+              description: 'The issuing certificates up to and including the root, issuer first (PEM).',
+            }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: CaSchema, ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send(caToWire(await pki.importIntermediate(request.body, request.ctx))),
   );
   app.put(
     '/v1/pki/profiles/:name',

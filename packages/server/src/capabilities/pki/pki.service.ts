@@ -1,7 +1,7 @@
 import type { RequestContext } from '../../core/shared/context.js';
 import { conflict, ErrorCodes, notFound, TesseraError, validationError } from '../../core/shared/errors.js';
 import type { Clock, CredentialFactory } from '../../core/shared/platform.port.js';
-import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
+import type { ReadRepos, UnitOfWork } from '../../core/shared/unit-of-work.js';
 import {
   EXT_KEY_USAGES,
   KEY_TYPES,
@@ -12,7 +12,7 @@ import {
 } from '../../crypto/certificates.js';
 import { type RootKey, seal, unseal } from '../../crypto/envelope.js';
 import type { LoadedCa, ParsedCsr } from '../../crypto/x509.js';
-import type { CaRecord, IssuedCertificate, Profile, ProfileSettings } from './pki.model.js';
+import type { CaRecord, IssuedCertificate, PendingCa, Profile, ProfileSettings } from './pki.model.js';
 import { caKeyAad, caKeyName } from './pki.repo.js';
 
 /**
@@ -210,14 +210,24 @@ export function createPkiService(deps: {
     return ca;
   }
 
+  function checkTrustDomain(trustDomain: string) {
+    if (!TRUST_DOMAIN.test(trustDomain))
+      throw validationError('trustDomain must be a lower-case DNS-like name (e.g. example.org).', {
+        field: 'trustDomain',
+      });
+  }
+
+  /** The trust bundle: the CA's certificate, and for an intermediate the chain up to its root. */
+  const bundleOf = (record: CaRecord) =>
+    record.chainPem
+      ? `${record.certificatePem.trimEnd()}\n${record.chainPem.trimEnd()}\n`
+      : record.certificatePem;
+
   async function createCa(
     input: { trustDomain: string; commonName?: string | undefined; ttlSeconds?: number | undefined },
     ctx: RequestContext,
   ): Promise<CaRecord> {
-    if (!TRUST_DOMAIN.test(input.trustDomain))
-      throw validationError('trustDomain must be a lower-case DNS-like name (e.g. example.org).', {
-        field: 'trustDomain',
-      });
+    checkTrustDomain(input.trustDomain);
     const ttl = input.ttlSeconds ?? DEFAULT_CA_TTL_SECONDS;
     if (!Number.isInteger(ttl) || ttl < 86_400 || ttl > 30 * 365 * 86_400)
       throw validationError('ttlSeconds of a CA must be between one day and 30 years.', {
@@ -243,6 +253,7 @@ export function createPkiService(deps: {
       keyName: caKeyName(id),
       createdAtMs: now,
       notAfterMs: created.notAfterMs,
+      chainPem: null,
     };
     await uow.write(async (r) => {
       if (await r.pki.getActiveCa()) throw conflict('A certificate authority already exists.');
@@ -257,11 +268,127 @@ export function createPkiService(deps: {
             caId: id,
             trustDomain: record.trustDomain,
             notAfter: new Date(record.notAfterMs).toISOString(),
+            kind: 'root',
           },
         },
         ctx,
         now,
       );
+    });
+    return record;
+  }
+
+  /**
+   * Starts an intermediate CA (ADR 0040): its key is made here and sealed at once; the CSR goes to
+   * an outside root, and `importIntermediate` activates the CA with the certificate it signed.
+   */
+  async function createIntermediate(
+    input: { trustDomain: string; commonName?: string | undefined },
+    ctx: RequestContext,
+  ): Promise<PendingCa> {
+    checkTrustDomain(input.trustDomain);
+    const refuseIfTaken = async (r: ReadRepos) => {
+      if (await r.pki.getActiveCa()) throw conflict('A certificate authority already exists.');
+      if (await r.pki.getPendingCa())
+        throw conflict(
+          'An intermediate CA is already waiting for its certificate: GET /v1/pki/ca/intermediate for its CSR.',
+        );
+    };
+    await uow.read(refuseIfTaken);
+    const now = clock.nowMs();
+    const commonName = input.commonName ?? `Tessera intermediate CA ${input.trustDomain}`;
+    const created = await (await x509()).createIntermediateCsr({
+      commonName,
+      trustDomain: input.trustDomain,
+    });
+    const id = deps.credentials.newId('ca-');
+    const sealed = seal(deps.rootKey, created.privateKeyPkcs8, caKeyAad(id));
+    created.privateKeyPkcs8.fill(0);
+    const pending: PendingCa = {
+      id,
+      trustDomain: input.trustDomain,
+      commonName,
+      csrPem: created.csrPem,
+      keyName: caKeyName(id),
+      createdAtMs: now,
+    };
+    await uow.write(async (r) => {
+      await refuseIfTaken(r);
+      await r.pki.insertPendingCa(pending, sealed);
+      await r.audit.append(
+        {
+          type: 'pki.intermediate_requested',
+          outcome: 'success',
+          actor: {},
+          resource: '/pki/ca',
+          data: { caId: id, trustDomain: pending.trustDomain },
+        },
+        ctx,
+        now,
+      );
+    });
+    return pending;
+  }
+
+  async function pendingIntermediate(): Promise<PendingCa> {
+    const pending = await uow.read((r) => r.pki.getPendingCa());
+    if (!pending) throw notFound('A pending intermediate CA');
+    return pending;
+  }
+
+  /**
+   * Activates the pending intermediate with the certificate an outside root signed for its CSR and
+   * the chain up to that root; refused (400, nothing stored) unless all of it checks out.
+   */
+  async function importIntermediate(
+    input: { certificatePem: string; chainPem: string },
+    ctx: RequestContext,
+  ): Promise<CaRecord> {
+    const pending = await pendingIntermediate();
+    const now = clock.nowMs();
+    const checked = await (await x509()).intermediateProblem({
+      csrPem: pending.csrPem,
+      certificatePem: input.certificatePem,
+      chainPem: input.chainPem,
+      nowMs: now,
+    });
+    if ('problem' in checked)
+      throw validationError(`The intermediate certificate is refused: ${checked.problem}.`, {
+        field: 'certificatePem',
+      });
+    const record: CaRecord = {
+      id: pending.id,
+      trustDomain: pending.trustDomain,
+      commonName: pending.commonName,
+      certificatePem: checked.certificatePem,
+      keyName: pending.keyName,
+      createdAtMs: now,
+      notAfterMs: checked.notAfterMs,
+      chainPem: checked.chainPem,
+    };
+    await uow.write(async (r) => {
+      if (await r.pki.getActiveCa()) throw conflict('A certificate authority already exists.');
+      if (!(await r.pki.activatePendingCa(record))) throw notFound('A pending intermediate CA');
+      await r.audit.append(
+        {
+          type: 'pki.ca_created',
+          outcome: 'success',
+          actor: {},
+          resource: '/pki/ca',
+          data: {
+            caId: record.id,
+            trustDomain: record.trustDomain,
+            notAfter: new Date(record.notAfterMs).toISOString(),
+            kind: 'intermediate',
+            chainLength: checked.chainPem.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0,
+          },
+        },
+        ctx,
+        now,
+      );
+      r.afterCommit(() => {
+        crlCache = null;
+      });
     });
     return record;
   }
@@ -467,7 +594,7 @@ export function createPkiService(deps: {
     });
     return {
       certificatePem: issued.pem,
-      caBundlePem: record.certificatePem,
+      caBundlePem: bundleOf(record),
       privateKeyPem,
       notAfterCappedBy: cap.by,
       record: cert,
@@ -555,7 +682,10 @@ export function createPkiService(deps: {
     createCa,
     ocsp,
     activeCa: async () => (await activeCa())?.record ?? null,
-    bundle: async () => (await requireCa()).record.certificatePem,
+    bundle: async () => bundleOf((await requireCa()).record),
+    createIntermediate,
+    pendingIntermediate,
+    importIntermediate,
     putProfile,
     deleteProfile,
     getProfile: async (name: string) => {
