@@ -11,6 +11,7 @@ interface Call {
   path: string;
   auth: string | undefined;
   body: Record<string, unknown> | undefined;
+  query: Record<string, string>;
 }
 
 type Handler = (call: Call) => Promise<[number, unknown]> | [number, unknown];
@@ -306,6 +307,49 @@ const POLICY = {
   workstationCidrs: [],
   dpopRequiredEnvironments: ['production'],
   goneOwners: [],
+};
+const WHO_CAN = {
+  resource: { type: 'item', path: '/prod/db' },
+  reachers: [
+    {
+      identityId: 'i-1',
+      identityName: 'svc/a',
+      kind: 'service',
+      owner: 'alice',
+      state: 'active',
+      capabilities: ['list', 'read'],
+      paths: [
+        {
+          via: 'association',
+          capabilities: ['read', 'list'],
+          conditional: true,
+          denied: false,
+          steps: [
+            { kind: 'identity', name: 'svc/a' },
+            { kind: 'auth-method', name: 'svc/a-key', detail: { type: 'access_key' } },
+            { kind: 'association', name: 'ra-1', detail: { claims: { 'uid-subtree': ['u-1'] } } },
+            { kind: 'role', name: 'ops' },
+            { kind: 'includes', name: 'base' },
+            { kind: 'rule', name: 'item:/prod/*', detail: { capabilities: ['read', 'list'] } },
+          ],
+        },
+      ],
+      escalation: null,
+    },
+  ],
+  escalations: [
+    {
+      identityId: 'i-2',
+      identityName: 'sneaky',
+      canEditOwnRoles: ['ops'],
+      canAssociateAdministrator: [],
+      steps: [
+        { kind: 'identity', name: 'sneaky' },
+        { kind: 'role', name: 'ops' },
+        { kind: 'rule', name: 'role:/ops', detail: { capabilities: ['update'], edits: 'role:/ops' } },
+      ],
+    },
+  ],
 };
 const ENTRY = {
   id: 'i-1',
@@ -631,6 +675,7 @@ const ROUTES: Record<string, Handler> = {
   'GET /v1/inventory': () => [200, { items: [ENTRY], nextCursor: null }],
   'GET /v1/inventory/i-1': () => [200, ENTRY],
   'GET /v1/inventory/export': () => [200, { items: [ENTRY] }],
+  'GET /v1/inventory/access': () => [200, WHO_CAN],
   'POST /v1/inventory/i-1/retire': () => [
     200,
     {
@@ -736,6 +781,7 @@ const fakeFetch: FetchLike = async (input, init) => {
     path: url.pathname,
     auth: (init.headers as Record<string, string>).authorization,
     body: typeof init.body === 'string' ? (JSON.parse(init.body) as Record<string, unknown>) : undefined,
+    query: Object.fromEntries(url.searchParams),
   };
   calls.push(call);
   const handler = routes[`${call.method} ${call.path}`];
@@ -937,6 +983,7 @@ describe('--json on every command', () => {
     ['inventory', 'list', '--owner', 'alice', '--finding', 'NHI4'],
     ['inventory', 'show', 'i-1'],
     ['inventory', 'export', '--format', 'json'],
+    ['inventory', 'who-can', '/prod/db'],
     ['inventory', 'retire', 'i-1'],
     ['inventory', 'narrow', 'i-1'],
     ['owner', 'offboard', '--owner', 'bob', '--to', 'carol'],
@@ -1198,6 +1245,19 @@ describe('readable output for scripts', () => {
     expect((await run(['access', 'explain', '--path', '/prod/db', '--action', 'read'])).stdout).toMatch(
       /^denied: no matching rule\n/,
     );
+  });
+
+  it('inventory who-can prints each path and the escalation paths', async () => {
+    const r = await run(['inventory', 'who-can', 'prod/db', '--type', 'item']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      'identity svc/a → auth-method svc/a-key → association ra-1 → role ops → includes base → rule item:/prod/*',
+    );
+    expect(r.stdout).toContain('read,list (conditional)');
+    expect(r.stdout).toMatch(/Escalation paths[^\n]*\n[\s\S]*sneaky\s+ops/);
+    expect(calls[0]?.query).toMatchObject({ path: '/prod/db', type: 'item' });
+    expect((await run(['inventory', 'who-can'])).code).toBe(2);
+    expect((await run(['inventory', 'who-can', '/a', '--type', 'nope'])).code).toBe(2);
   });
 
   it('get-role shows rules and associations', async () => {

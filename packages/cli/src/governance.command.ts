@@ -1,10 +1,10 @@
 /**
- * `tessera inventory list|show|export|retire|narrow`, `tessera owner offboard`,
+ * `tessera inventory list|show|export|who-can|retire|narrow`, `tessera owner offboard`,
  * `tessera posture scan|findings|policy` and `tessera discovery add-source|run|accounts|decide`:
  * governance of the NHI estate (issue 16).
  */
 
-import type { InventoryEntry, ListInventoryQuery } from '@tessera/sdk';
+import type { InventoryEntry, ListInventoryQuery, WhoCanAnswer } from '@tessera/sdk';
 import type { ArgReader, OptionSpecs } from './argv.parser.js';
 import type { CommandSpec } from './cli.context.js';
 import { UsageError } from './cli.errors.js';
@@ -173,6 +173,73 @@ const exportCmd: CommandSpec = {
     const answer = await ctx.withAdmin((t) => ctx.client.exportInventory(t, { ...filters(args), format }));
     if (typeof answer === 'string') ctx.out(answer);
     else ctx.printJson(answer);
+  },
+};
+
+const RESOURCE_TYPES = [
+  'item',
+  'auth-method',
+  'role',
+  'identity',
+  'audit',
+  'scope',
+  'mcp-tool',
+  'pki',
+] as const;
+
+/** One path, readable: `identity a → auth-method a-key → role r → rule item:/x/*`. */
+const renderPath = (steps: WhoCanAnswer['reachers'][number]['paths'][number]['steps']) =>
+  steps.map((x) => `${x.kind === 'association' ? 'association' : x.kind} ${x.name}`).join(' → ');
+
+const whoCan: CommandSpec = {
+  path: ['inventory', 'who-can'],
+  summary: 'Who can reach a resource, through which path (roles, associations, delegation); escalation paths',
+  positionals: 'PATH',
+  options: {
+    type: {
+      type: 'string',
+      placeholder: 'TYPE',
+      description: `resource type: ${RESOURCE_TYPES.join(', ')} (default item)`,
+    },
+  },
+  examples: [
+    'tessera inventory who-can /prod/db/password',
+    'tessera inventory who-can /tessera-admin --type role --json',
+  ],
+  async run(ctx, args) {
+    const [path, ...extra] = args.positionals;
+    if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    if (!path) throw new UsageError('the resource path is required (e.g. /prod/db/password)');
+    const type = args.choice('type', RESOURCE_TYPES);
+    const query = { path: path.startsWith('/') ? path : `/${path}`, ...(type ? { type } : {}) };
+    const answer = await ctx.withAdmin((t) => ctx.client.whoCan(t, query));
+    ctx.emit(answer, () => {
+      const reach = answer.reachers.length
+        ? renderTable(
+            ['IDENTITY', 'OWNER', 'CAN', 'PATH'],
+            answer.reachers.flatMap((r) =>
+              r.paths.map((p) => [
+                r.identityName,
+                r.owner,
+                p.denied ? 'denied' : `${p.capabilities.join(',')}${p.conditional ? ' (conditional)' : ''}`,
+                renderPath(p.steps),
+              ]),
+            ),
+          )
+        : `Nobody reaches ${answer.resource.type}:${answer.resource.path}.\n`;
+      const esc = answer.escalations.length
+        ? `\nEscalation paths (can grant themselves more):\n${renderTable(
+            ['IDENTITY', 'EDITS OWN ROLES', 'CAN ASSOCIATE ADMIN WITH', 'PATH'],
+            answer.escalations.map((e) => [
+              e.identityName,
+              e.canEditOwnRoles.join(',') || '-',
+              e.canAssociateAdministrator.join(',') || '-',
+              renderPath(e.steps),
+            ]),
+          )}`
+        : '';
+      return `${reach}${esc}`;
+    });
   },
 };
 
@@ -479,6 +546,7 @@ export const governanceCommands: readonly CommandSpec[] = [
   list,
   show,
   exportCmd,
+  whoCan,
   retire,
   narrow,
   offboard,

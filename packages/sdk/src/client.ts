@@ -147,6 +147,8 @@ import type {
   UpdateResourceServerRequest,
   UpdateRotatedSecretRequest,
   UpdateSecretRequest,
+  WhoCanAnswer,
+  WhoCanQuery,
 } from './wire.js';
 
 export type { FetchLike } from './client.transport.js';
@@ -1414,6 +1416,17 @@ export class TesseraClient {
     return this.#call({
       method: 'GET',
       path: '/v1/inventory',
+      credential: token,
+      query: { ...query },
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/inventory/access`: who can reach a resource, through which paths; escalation paths. */
+  whoCan(token: string, query: WhoCanQuery, options?: RequestOptions): Promise<WhoCanAnswer> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/inventory/access',
       credential: token,
       query: { ...query },
       signal: options?.signal,

@@ -1899,6 +1899,64 @@ export interface GetV1InventoryResponse {
   nextCursor: string | null;
 }
 
+/** Querystring of `GET /v1/inventory/access`. */
+export interface GetV1InventoryAccessQuery {
+  type?: 'item' | 'auth-method' | 'role' | 'identity' | 'audit' | 'scope' | 'mcp-tool' | 'pki';
+  path: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/inventory/access`.
+ * Who can reach a resource: each identity, every path to it, and escalation paths.
+ */
+export interface GetV1InventoryAccessResponse {
+  resource: {
+    type: string;
+    path: string;
+  };
+  reachers: {
+    identityId: string;
+    identityName: string;
+    kind: string;
+    owner: string;
+    state: string;
+    capabilities: string[];
+    paths: {
+      via: 'association' | 'delegation';
+      capabilities: string[];
+      conditional: boolean;
+      denied: boolean;
+      steps: {
+        kind: 'identity' | 'auth-method' | 'delegation' | 'association' | 'role' | 'includes' | 'rule';
+        name: string;
+        detail?: Record<string, unknown>;
+      }[];
+    }[];
+    escalation: {
+      identityId: string;
+      identityName: string;
+      canEditOwnRoles: string[];
+      canAssociateAdministrator: string[];
+      steps: {
+        kind: 'identity' | 'auth-method' | 'delegation' | 'association' | 'role' | 'includes' | 'rule';
+        name: string;
+        detail?: Record<string, unknown>;
+      }[];
+    } | null;
+  }[];
+  escalations: {
+    identityId: string;
+    identityName: string;
+    canEditOwnRoles: string[];
+    canAssociateAdministrator: string[];
+    steps: {
+      kind: 'identity' | 'auth-method' | 'delegation' | 'association' | 'role' | 'includes' | 'rule';
+      name: string;
+      detail?: Record<string, unknown>;
+    }[];
+  }[];
+}
+
 /** Querystring of `GET /v1/inventory/export`. */
 export interface GetV1InventoryExportQuery {
   kind?: 'service' | 'workload' | 'ci-pipeline' | 'ai-agent' | 'mcp-server' | 'device' | 'other';

@@ -580,6 +580,12 @@ export type InventoryPage = Gen.GetV1InventoryResponse;
 /** Filters and format of `GET /v1/inventory/export`. */
 export type ExportInventoryQuery = Gen.GetV1InventoryExportQuery;
 
+/** The question of `GET /v1/inventory/access`: a resource type (default `item`) and path. */
+export type WhoCanQuery = Gen.GetV1InventoryAccessQuery;
+
+/** Who can reach a resource, every path to it, and escalation paths (ADR 0043). */
+export type WhoCanAnswer = Gen.GetV1InventoryAccessResponse;
+
 /** A posture finding, mapped to the OWASP NHI Top 10. */
 export type PostureFinding = Gen.GetV1GovernanceFindingsResponse['items'][number];
 

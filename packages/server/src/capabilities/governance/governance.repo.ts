@@ -436,6 +436,56 @@ export function createGovernanceRepo(target: QueryTarget) {
       ]);
       return { reach, roles, rules };
     },
+    /** The effective-access graph's inputs (ADR 0043): every role and inclusion (small tables). */
+    async listGraphRoles() {
+      const [roles, includes] = await Promise.all([
+        db.selectFrom('roles').select(['id', 'name', 'builtin']).execute(),
+        db.selectFrom('role_inclusions').select(['role_id', 'included_id']).execute(),
+      ]);
+      return { roles, includes };
+    },
+    /** Rules of the given rule types (the question's type, `*`, and what editing roles needs). */
+    listGraphRules: (types: readonly string[]) =>
+      db
+        .selectFrom('role_rules')
+        .select(['role_id', 'rule_type', 'path', 'capabilities', 'conditions', 'expires_at'])
+        .where('rule_type', 'in', [...types])
+        .execute(),
+    /** Associations of some roles, or of some auth methods. */
+    listGraphAssociations: (column: 'role_id' | 'auth_method_id', ids: readonly string[]) =>
+      inChunks(ids, (part) =>
+        db
+          .selectFrom('role_associations')
+          .select(['id', 'role_id', 'auth_method_id', 'claims'])
+          .where(column, 'in', part)
+          .execute(),
+      ),
+    /** Auth methods by id (live ones), and the OAuth clients that may act for others. */
+    listGraphMethods: (ids: readonly string[], nowMs: number) =>
+      inChunks(ids, (part) =>
+        db
+          .selectFrom('auth_methods')
+          .select(['id', 'name', 'type', 'identity_id', 'settings'])
+          .where('id', 'in', part)
+          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', nowMs)]))
+          .execute(),
+      ),
+    listGraphDelegators: (nowMs: number) =>
+      db
+        .selectFrom('auth_methods')
+        .select(['id', 'name', 'type', 'identity_id', 'settings'])
+        .where('type', '=', 'oauth_client')
+        .where('settings', 'like', '%"mayActFor":[%"%')
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', nowMs)]))
+        .execute(),
+    listGraphIdentities: (ids: readonly string[]) =>
+      inChunks(ids, (part) =>
+        db
+          .selectFrom('identities')
+          .select(['id', 'name', 'kind', 'owner', 'environment', 'state'])
+          .where('id', 'in', part)
+          .execute(),
+      ),
     listUsage: (ids: readonly string[], sinceMs: number) =>
       inChunks(ids, async (part) =>
         (

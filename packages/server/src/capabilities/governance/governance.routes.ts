@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { RULE_TYPES } from '../../core/access/access.policy.js';
 import { allOf, identityResource } from '../../core/access/access.resources.js';
 import { IDENTITY_KINDS } from '../../core/identities/identities.model.js';
 import { Cursor, Limit, StringEnum } from '../../core/shared/schemas.js';
@@ -14,6 +15,7 @@ import {
   FindingSchema,
   findingToWire,
   InventoryEntrySchema,
+  WhoCanSchema,
 } from './governance.wire.js';
 
 const tags = ['governance'];
@@ -126,6 +128,36 @@ export function registerGovernanceRoutes(
       }
       return { items };
     },
+  );
+
+  app.get(
+    '/v1/inventory/access',
+    {
+      config: {
+        access: {
+          permission: {
+            action: 'list',
+            resource: () => allOf('identity'),
+            resources: () => [allOf('identity'), allOf('role')],
+          },
+        },
+      },
+      schema: {
+        tags,
+        summary: 'Who can reach a resource: each identity, every path to it, and escalation paths',
+        description:
+          'Paths go through auth methods, role associations (with their claim filter), role inclusion and OAuth token-exchange delegation (mayActFor). Escalations are identities that may edit a role they hold or associate the administrator role with their own auth method.',
+        querystring: Type.Object(
+          {
+            type: Type.Optional(StringEnum(RULE_TYPES)),
+            path: Type.String({ minLength: 1, maxLength: 1024, pattern: '^/' }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: WhoCanSchema, ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request) => svc.whoCan({ type: request.query.type ?? 'item', path: request.query.path }),
   );
 
   app.get(

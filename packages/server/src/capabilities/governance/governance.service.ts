@@ -1,3 +1,4 @@
+import type { Resource } from '../../core/access/access.policy.js';
 import type { AuditEvent } from '../../core/audit/audit.model.js';
 import type { RolesService } from '../../core/roles/roles.service.js';
 import { type Page, type RequestContext, systemContext } from '../../core/shared/context.js';
@@ -5,6 +6,8 @@ import { notFound, validationError } from '../../core/shared/errors.js';
 import type { EventBus } from '../../core/shared/events.js';
 import type { Clock } from '../../core/shared/platform.port.js';
 import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
+import { whoCan } from './access.graph.js';
+import { loadAccessEstate } from './access.graph.load.js';
 import {
   type Anomaly,
   type AnomalySettings,
@@ -172,6 +175,11 @@ export function createGovernanceService({
     policy,
     ingest,
 
+    /** Who can reach `resource`, through which paths, and who can grant itself more (ADR 0043). */
+    async whoCan(resource: Resource) {
+      const estate = await uow.read((r) => loadAccessEstate(r, resource, clock.nowMs()));
+      return whoCan(estate, resource);
+    },
     async setPolicy(patch: Partial<Omit<PosturePolicy, 'goneOwners'>>, ctx: RequestContext) {
       const now = clock.nowMs();
       await uow.write(async (r) => {

@@ -67,6 +67,52 @@ export const InventoryEntrySchema = Type.Object({
   riskScore: Type.Integer(),
 });
 
+const PathStepSchema = Type.Object({
+  kind: StringEnum([
+    'identity',
+    'auth-method',
+    'delegation',
+    'association',
+    'role',
+    'includes',
+    'rule',
+  ] as const),
+  name: Str,
+  detail: Type.Optional(Obj),
+});
+const EscalationSchema = Type.Object({
+  identityId: Str,
+  identityName: Str,
+  canEditOwnRoles: Strs,
+  canAssociateAdministrator: Strs,
+  steps: Type.Array(PathStepSchema),
+});
+/** The effective-access graph's answer (`GET /v1/inventory/access`, ADR 0043). */
+export const WhoCanSchema = Type.Object({
+  resource: Type.Object({ type: Str, path: Str }),
+  reachers: Type.Array(
+    Type.Object({
+      identityId: Str,
+      identityName: Str,
+      kind: Str,
+      owner: Str,
+      state: Str,
+      capabilities: Strs,
+      paths: Type.Array(
+        Type.Object({
+          via: StringEnum(['association', 'delegation'] as const),
+          capabilities: Strs,
+          conditional: Type.Boolean(),
+          denied: Type.Boolean(),
+          steps: Type.Array(PathStepSchema),
+        }),
+      ),
+      escalation: Nullable(EscalationSchema),
+    }),
+  ),
+  escalations: Type.Array(EscalationSchema),
+});
+
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
