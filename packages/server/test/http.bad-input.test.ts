@@ -39,7 +39,12 @@ interface Operation {
   body: Schema | null;
   /** The request body limit in bytes: 64 KiB unless the operation declares more (`x-body-limit`). */
   bodyLimit?: number;
+  /** How the route refuses input, as it declares it (`x-tessera-error-protocol`, ADR 0044). */
+  errorProtocol: ErrorProtocol;
 }
+/** The error protocols a route may declare (packages/server/src/http/error-protocol.ts). */
+type ErrorProtocol = 'tessera' | 'oauth' | 'jsonrpc' | 'ocsp';
+const ERROR_PROTOCOLS: readonly string[] = ['tessera', 'oauth', 'jsonrpc', 'ocsp'];
 
 const DEFAULT_BODY_LIMIT = 64 * 1024;
 
@@ -71,6 +76,7 @@ const OPERATIONS: Operation[] = Object.entries(doc.paths).flatMap(([path, ops]) 
       ? resolve(op.requestBody.content['application/json'].schema)
       : null,
     bodyLimit: typeof op['x-body-limit'] === 'number' ? op['x-body-limit'] : DEFAULT_BODY_LIMIT,
+    errorProtocol: op['x-tessera-error-protocol'],
   })),
 );
 
@@ -84,8 +90,8 @@ const isPublic = (op: Operation) =>
   PUBLIC.has(`${op.method} ${op.path}`) || (Array.isArray(op.security) && op.security.length === 0);
 /** Routes hidden from the document are routes too. */
 const HIDDEN: Operation[] = [
-  { method: 'GET', path: '/openapi.json', parameters: [], body: null },
-  { method: 'GET', path: '/docs', parameters: [], body: null },
+  { method: 'GET', path: '/openapi.json', parameters: [], body: null, errorProtocol: 'tessera' },
+  { method: 'GET', path: '/docs', parameters: [], body: null, errorProtocol: 'tessera' },
 ];
 for (const op of HIDDEN) PUBLIC.add(`${op.method} ${op.path}`);
 
@@ -280,27 +286,54 @@ const baseBody = (op: Operation) =>
 const json = (value: unknown) => ({ payload: JSON.stringify(value), contentType: 'application/json' });
 const withBase = (op: Operation) => (op.body ? json(baseBody(op)) : {});
 
+/** Path segments no route should take: over-long, malformed escapes, traversal, injection. */
+const HOSTILE_PATH_VALUES = [
+  'x'.repeat(5000),
+  'NOT-AN-ID',
+  '%ZZ',
+  '%00',
+  '..',
+  "'; drop table identities; --",
+  '<script>',
+  'p-%2e%2e%2fetc',
+  '🙂',
+];
+/** A hostile value as it goes into the URL: escapes as written, anything else URL-encoded. */
+const rawPathValue = (v: string) => (v.startsWith('%') || v.includes('%2') ? v : encodeURIComponent(v));
+
 const STACK_FRAME = /\bat (?:async )?[\w$.<>[\] ]*\(?(?:file:|node:|\/)[^)\s]*:\d+:\d+/;
 
-/** The invariants of every refusal: 4xx, one error shape, a stable code, nothing internal. */
-/** The OAuth door answers in RFC 6749 §5.2 form, not Tessera's (its own tests: oauth.security.test.ts). */
-const OAUTH_DOOR = /^\/oauth\//;
-
-function expectCleanRefusal(a: Answer, label: string, method: string, path = '') {
-  const where = `${label} → ${a.status} ${a.raw.slice(0, 300)}`;
-  expect(a.status, where).toBeGreaterThanOrEqual(400);
-  expect(a.status, where).toBeLessThan(500);
+/** Nothing internal in an answer: no stack frame, no framework or database wording. */
+function expectNothingInternal(a: Answer, where: string) {
   expect(a.raw, where).not.toMatch(STACK_FRAME);
   expect(a.raw, where).not.toContain('Error:');
   expect(a.raw, where).not.toContain('node_modules');
   expect(a.raw, where).not.toMatch(/FST_|SQLITE|syntax error|kysely|\bpg\b/i);
+}
+
+/** RFC 6749 §5.2 (and RFC 6750 §3 for a protected resource): `{error, error_description}`. */
+function expectOAuthError(a: Answer, where: string) {
+  expect(Object.keys(a.body ?? {}).sort(), where).toEqual(['error', 'error_description']);
+  expect(a.body.error, where).toMatch(/^[a-z_]+$/);
+}
+
+/**
+ * The invariants of every refusal: 4xx, one error shape, a stable code, nothing internal. The shape
+ * is the one the route declares (`x-tessera-error-protocol`): Tessera's, or RFC 6749 §5.2 for the
+ * OAuth door (its own tests: oauth.security.test.ts).
+ */
+function expectCleanRefusal(a: Answer, label: string, method: string, protocol: ErrorProtocol = 'tessera') {
+  const where = `${label} → ${a.status} ${a.raw.slice(0, 300)}`;
+  expect(a.status, where).toBeGreaterThanOrEqual(400);
+  expect(a.status, where).toBeLessThan(500);
+  expectNothingInternal(a, where);
   if (method === 'HEAD') return;
   expect(String(a.headers['content-type']), where).toMatch(/^application\/json/);
-  if (OAUTH_DOOR.test(path)) {
-    expect(Object.keys(a.body ?? {}).sort(), where).toEqual(['error', 'error_description']);
-    expect(a.body.error, where).toMatch(/^[a-z_]+$/);
+  if (protocol === 'oauth') {
+    expectOAuthError(a, where);
     return;
   }
+  expect(protocol, `${where}: the Tessera error shape is not this route's protocol`).toBe('tessera');
   expect(Object.keys(a.body ?? {}), where).toEqual(['error']);
   const e = a.body.error;
   expect(e.code, where).toMatch(/^TESSERA_[A-Z_]+$/);
@@ -320,15 +353,26 @@ async function check(
     code?: string | string[];
   }>,
 ) {
+  await expectEach(op, cases, (a, c) => {
+    expectCleanRefusal(a, c.label, op.method, op.errorProtocol);
+    if (c.status !== undefined) expect([c.status].flat(), `${c.label} → ${a.status}`).toContain(a.status);
+    if (c.code !== undefined && op.method !== 'HEAD') {
+      expect([c.code].flat(), `${c.label} → ${a.body?.error?.code}`).toContain(a.body.error.code);
+    }
+  });
+}
+
+/** Runs every case and checks its answer, then reports all that failed at once. */
+async function expectEach<C extends { label: string; run: () => Promise<Answer> }>(
+  op: Pick<Operation, 'method' | 'path'>,
+  cases: C[],
+  expectAnswer: (a: Answer, c: C) => void,
+) {
   const failures: string[] = [];
   for (const c of cases) {
     const a = await c.run();
     try {
-      expectCleanRefusal(a, c.label, op.method, op.path);
-      if (c.status !== undefined) expect([c.status].flat(), `${c.label} → ${a.status}`).toContain(a.status);
-      if (c.code !== undefined && op.method !== 'HEAD') {
-        expect([c.code].flat(), `${c.label} → ${a.body?.error?.code}`).toContain(a.body.error.code);
-      }
+      expectAnswer(a, c);
     } catch (error) {
       failures.push(
         `${op.method} ${op.path} ${c.label}: got ${a.status} ${a.raw.slice(0, 160)} (${(error as Error).message.split('\n')[0]})`,
@@ -376,6 +420,15 @@ describe('the OpenAPI document', () => {
     expect(unbounded).toEqual([]);
   });
 
+  it('declares the error protocol of every operation (x-tessera-error-protocol)', () => {
+    const undeclared = OPERATIONS.filter((op) => !ERROR_PROTOCOLS.includes(op.errorProtocol));
+    expect(undeclared.map((op) => `${op.method} ${op.path}: ${op.errorProtocol}`)).toEqual([]);
+    // Each protocol this build speaks has a route, so none of the suites below is empty.
+    expect([...new Set(OPERATIONS.map((op) => op.errorProtocol))].sort()).toEqual(
+      [...ERROR_PROTOCOLS].sort(),
+    );
+  });
+
   it('refuses unknown fields in every request body (additionalProperties: false)', () => {
     const open = OPERATIONS.filter((op) => op.body && op.body.additionalProperties !== false);
     expect(open.map((op) => `${op.method} ${op.path}`)).toEqual([]);
@@ -383,22 +436,12 @@ describe('the OpenAPI document', () => {
 });
 
 /**
- * The MCP gateway's door answers in JSON-RPC (`{jsonrpc, id, error}`), not in Tessera's error shape;
- * its hostile-input cases (unknown servers, malformed names, methods, bodies, both protocol eras)
- * are in mcp.gateway.test.ts.
+ * Every route says how it refuses input (`x-tessera-error-protocol`): the generic cases below hold
+ * for Tessera's and the OAuth door's forms; the MCP door (JSON-RPC) and the OCSP responder (OCSP
+ * responses) have their own below, which assert their protocol's error shape.
  */
-const MCP_DOOR = /^\/mcp\//;
-/**
- * RFC 6960's GET form carries a DER request in its path and answers every request it cannot read with
- * an OCSP `malformedRequest` response (HTTP 200, `application/ocsp-response`), as OCSP clients expect;
- * its hostile paths are in pki.ocsp.test.ts. Its POST form stays here.
- */
-const OCSP_GET = (op: { method: string; path: string }) =>
-  op.method === 'GET' && op.path.startsWith('/pki/ocsp/');
-describe.each([
-  ...OPERATIONS.filter((op) => !MCP_DOOR.test(op.path) && !OCSP_GET(op)),
-  ...HIDDEN,
-])('$method $path', (op) => {
+const GENERIC = OPERATIONS.filter((op) => op.errorProtocol === 'tessera' || op.errorProtocol === 'oauth');
+describe.each([...GENERIC, ...HIDDEN])('$method $path', (op) => {
   const label = `${op.method} ${op.path}`;
   const publicRoute = isPublic(op);
 
@@ -649,7 +692,7 @@ describe.each([
       for (const p of payloads) {
         const a = await send(op, urlOf(op), { auth: credentialFor(op), ...p });
         expect(a.status, `${p.contentType} ${a.raw.slice(0, 200)}`).toBeLessThan(500);
-        if (a.status >= 400) expectCleanRefusal(a, `${p.contentType} body`, op.method, op.path);
+        if (a.status >= 400) expectCleanRefusal(a, `${p.contentType} body`, op.method, op.errorProtocol);
       }
     });
   }
@@ -661,7 +704,7 @@ describe.each([
     if (op.method !== 'PUT')
       it('answers 404 TESSERA_NOT_FOUND for path ids that do not exist', async () => {
         await check(op, [
-          OAUTH_DOOR.test(op.path)
+          op.errorProtocol === 'oauth'
             ? // RFC 7592 §2: a client that does not exist is 401 invalid_token (nothing to reveal).
               {
                 label: 'well-formed unknown id',
@@ -678,27 +721,15 @@ describe.each([
       });
 
     it('refuses malformed path ids cleanly', async () => {
-      const values = [
-        'x'.repeat(5000),
-        'NOT-AN-ID',
-        '%ZZ',
-        '%00',
-        '..',
-        "'; drop table identities; --",
-        '<script>',
-        'p-%2e%2e%2fetc',
-        '🙂',
-      ];
       const cases = pathParams.flatMap((p) =>
-        values.map((v) => ({
+        HOSTILE_PATH_VALUES.map((v) => ({
           label: `${p.name} ${v.slice(0, 30)}`,
           run: () => {
-            const raw = v.startsWith('%') || v.includes('%2') ? v : encodeURIComponent(v);
-            const url = urlOf(op).replace(encodeURIComponent(NOT_FOUND_ID(p)), raw);
+            const url = urlOf(op).replace(encodeURIComponent(NOT_FOUND_ID(p)), rawPathValue(v));
             return send(op, url, { auth: credentialFor(op), ...withBase(op) });
           },
           // The OAuth door answers an unknown registration 401 (RFC 7592 §2); `..` leaves the route.
-          status: OAUTH_DOOR.test(op.path) ? [400, 401, 404] : [400, 404],
+          status: op.errorProtocol === 'oauth' ? [400, 401, 404] : [400, 404],
         })),
       );
       await check(op, cases);
@@ -761,6 +792,186 @@ describe.each([
       await check(op, cases);
     });
   }
+});
+
+/**
+ * The MCP gateway's door answers in JSON-RPC 2.0: an error object `{jsonrpc, id, error: {code,
+ * message, data}}`, except a credential refusal, which is the RFC 6750 §3 challenge the MCP
+ * authorization spec prescribes (`WWW-Authenticate: Bearer … resource_metadata=…`). Its cases after
+ * a valid token (parse errors, both protocol eras) are in mcp.gateway.test.ts.
+ */
+function expectJsonRpcRefusal(a: Answer, label: string) {
+  const where = `${label} → ${a.status} ${a.raw.slice(0, 300)}`;
+  expect(a.status, where).toBeGreaterThanOrEqual(400);
+  expect(a.status, where).toBeLessThan(500);
+  expectNothingInternal(a, where);
+  expect(String(a.headers['content-type']), where).toMatch(/^application\/json/);
+  if (a.status === 401 || a.status === 403) {
+    expect(String(a.headers['www-authenticate']), where).toMatch(/^Bearer .*resource_metadata="/);
+    expectOAuthError(a, where);
+    return;
+  }
+  expect(Object.keys(a.body ?? {}).sort(), where).toEqual(['error', 'id', 'jsonrpc']);
+  expect(a.body.jsonrpc, where).toBe('2.0');
+  expect(a.body.id === null || ['string', 'number'].includes(typeof a.body.id), where).toBe(true);
+  const e = a.body.error;
+  expect(Number.isInteger(e.code), where).toBe(true);
+  expect(typeof e.message, where).toBe('string');
+  expect(e.message.length, where).toBeGreaterThan(0);
+  for (const key of Object.keys(e)) expect(['code', 'message', 'data'], where).toContain(key);
+  // A stable code: the gateway's own (`mcp_…`), or Tessera's where a shared check refused.
+  if (e.data !== undefined) expect(e.data.code, where).toMatch(/^(?:mcp_[a-z0-9_]+|TESSERA_[A-Z_]+)$/);
+}
+
+describe.each(OPERATIONS.filter((op) => op.errorProtocol === 'jsonrpc'))('$method $path (JSON-RPC)', (op) => {
+  const expectAll = (cases: Array<{ label: string; run: () => Promise<Answer> }>) =>
+    expectEach(op, cases, (a, c) => expectJsonRpcRefusal(a, c.label));
+  const garbage = [
+    'Bearer garbage',
+    'Bearer a.b.c',
+    `Bearer ${'x'.repeat(5000)}`,
+    'Basic dXNlcjpwYXNz',
+    ADMIN,
+  ];
+
+  it('answers an unknown server, with or without a credential, with a JSON-RPC error', async () => {
+    await expectAll([
+      { label: 'no credential', run: () => send(op, urlOf(op)) },
+      ...garbage.map((auth) => ({
+        label: `Authorization: ${auth.slice(0, 30)}`,
+        run: () => send(op, urlOf(op), { auth }),
+      })),
+      { label: 'trailing segment', run: () => send(op, `${urlOf(op)}/unknown`, { auth: ADMIN }) },
+    ]);
+  });
+
+  it('refuses malformed server names with a JSON-RPC error', async () => {
+    const param = op.parameters.find((p) => p.in === 'path');
+    expect(param, 'the server name is a path parameter').toBeDefined();
+    // `..` resolves outside the door (to `/`): the root's not-found answer, as in 'unknown routes'.
+    await expectAll(
+      HOSTILE_PATH_VALUES.filter((v) => v !== '..').map((v) => ({
+        label: `name ${v.slice(0, 30)}`,
+        run: () =>
+          send(op, urlOf(op).replace(encodeURIComponent(NOT_FOUND_ID(param!)), rawPathValue(v)), {
+            auth: ADMIN,
+          }),
+      })),
+    );
+  });
+
+  if (op.method === 'POST')
+    it('refuses hostile bodies (not JSON, not JSON-RPC, not JSON at all, too large) with a JSON-RPC error', async () => {
+      const bodies = [
+        { payload: '{', contentType: 'application/json' },
+        { payload: '[{"jsonrpc":"2.0","id":1,"method":"ping"}]', contentType: 'application/json' },
+        { payload: '{"jsonrpc":"1.0","id":1,"method":"ping"}', contentType: 'application/json' },
+        { payload: '{"__proto__":{"polluted":true}}', contentType: 'application/json' },
+        { payload: 'x'.repeat(2 * 1024 * 1024), contentType: 'application/json' },
+        { payload: 'hello', contentType: 'text/plain' },
+        { payload: '<x/>', contentType: 'application/xml' },
+      ];
+      await expectAll(
+        bodies.map((b) => ({
+          label: `${b.contentType} ${b.payload.slice(0, 30)}`,
+          run: () => send(op, urlOf(op), { auth: ADMIN, ...b }),
+        })),
+      );
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+});
+
+/**
+ * The OCSP responder (RFC 6960) answers every request it can read, garbage included, with an OCSP
+ * response, HTTP 200 and `application/ocsp-response`, as OCSP clients expect: an unsuccessful one
+ * (DER 30 03 0a 01 status), `malformedRequest` for garbage, or `unauthorized` while no CA exists
+ * (as here; with a CA, pki.ocsp.test.ts). What its door refuses before the responder reads it
+ * (another media type, a body or path over the limit, another route) is a Tessera error.
+ */
+const OCSP_REFUSALS = ['30030a0101' /* malformedRequest */, '30030a0106' /* unauthorized */];
+function expectOcspRefusal(a: Answer & { der: string }, where: string) {
+  expect(a.status, where).toBe(200);
+  expect(String(a.headers['content-type']), where).toBe('application/ocsp-response');
+  expect(OCSP_REFUSALS, where).toContain(a.der);
+}
+async function sendOcsp(
+  op: Pick<Operation, 'method'>,
+  url: string,
+  opts: { auth?: string; payload?: Buffer | string; contentType?: string } = {},
+) {
+  const res = await s.tessera.app.inject({
+    method: op.method as 'GET',
+    url,
+    headers: {
+      ...(opts.auth ? { authorization: opts.auth } : {}),
+      ...(opts.contentType ? { 'content-type': opts.contentType } : {}),
+    },
+    ...(opts.payload !== undefined ? { payload: opts.payload } : {}),
+  });
+  let body: unknown = null;
+  try {
+    body = JSON.parse(res.body);
+  } catch {}
+  return {
+    status: res.statusCode,
+    raw: res.body,
+    body,
+    headers: res.headers,
+    der: res.rawPayload.toString('hex'),
+  } as Answer & { der: string };
+}
+
+describe.each(OPERATIONS.filter((op) => op.errorProtocol === 'ocsp'))('$method $path (OCSP)', (op) => {
+  const param = op.parameters.find((p) => p.in === 'path');
+  /** The responder's URL with this request in it (GET: in the path; POST: the body). */
+  const ocsp = (request: Buffer | string, auth?: string) =>
+    op.method === 'GET'
+      ? sendOcsp(op, urlOf(op).replace(encodeURIComponent(NOT_FOUND_ID(param!)), String(request)), { auth })
+      : sendOcsp(op, urlOf(op), { auth, payload: request, contentType: 'application/ocsp-request' });
+
+  it('answers requests it cannot read with an OCSP refusal, credential or not', async () => {
+    const requests =
+      op.method === 'GET'
+        ? [
+            '!!notbase64',
+            'NOT-AN-ID',
+            '%00',
+            encodeURIComponent("'; drop table identities; --"),
+            'AAAA',
+            'a/b/c',
+          ]
+        : [Buffer.from('not der'), Buffer.alloc(0), Buffer.from([0x30, 0x82, 0xff, 0xff]), Buffer.alloc(100)];
+    for (const request of requests)
+      for (const auth of [undefined, 'Bearer garbage', ADMIN]) {
+        const a = await ocsp(request, auth);
+        expectOcspRefusal(
+          a,
+          `${String(request).slice(0, 30)} ${auth?.slice(0, 20)} → ${a.status} ${a.raw.slice(0, 200)}`,
+        );
+      }
+  });
+
+  it('leaves what its door refuses first to a clean Tessera error', async () => {
+    const cases: Array<{ label: string; run: () => Promise<Answer> }> =
+      op.method === 'GET'
+        ? [
+            { label: 'over-long request', run: () => ocsp('A'.repeat(40_000)) },
+            { label: 'unsupported method', run: () => sendOcsp({ method: 'PUT' }, urlOf(op)) },
+          ]
+        : [
+            {
+              label: 'JSON body',
+              run: () => sendOcsp(op, urlOf(op), { payload: '{}', contentType: 'application/json' }),
+            },
+            {
+              label: 'text body',
+              run: () => sendOcsp(op, urlOf(op), { payload: 'hello', contentType: 'text/plain' }),
+            },
+            { label: 'body over 8 KiB', run: () => ocsp(Buffer.alloc(16 * 1024, 0x30)) },
+            { label: 'trailing segment', run: () => sendOcsp({ method: 'PUT' }, `${urlOf(op)}/unknown`) },
+          ];
+    await expectEach(op, cases, (a, c) => expectCleanRefusal(a, c.label, op.method));
+  });
 });
 
 describe('unknown routes', () => {

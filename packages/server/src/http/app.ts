@@ -18,6 +18,7 @@ import type { HttpMetrics } from '../monitoring/tessera-metrics.js';
 import { requireDeclaredAccess } from './access.js';
 import type { FrontDoor } from './doors/door.js';
 import { errorHandler } from './error-mapper.js';
+import { declareErrorProtocol } from './error-protocol.js';
 import { ErrorBody } from './error-schemas.js';
 import { installRequestMetrics } from './request-metrics.js';
 import { httpTimeoutOptions } from './timeouts.js';
@@ -171,7 +172,13 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   });
   requireDeclaredAccess(app);
   for (const door of deps.doors) {
-    await app.register(async (scope) => door.register(scope), { prefix: door.prefix });
+    await app.register(
+      async (scope) => {
+        declareErrorProtocol(scope, door.errorProtocol ?? 'tessera');
+        await door.register(scope);
+      },
+      { prefix: door.prefix },
+    );
   }
   await app.ready();
   return app;

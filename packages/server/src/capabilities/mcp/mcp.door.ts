@@ -388,6 +388,7 @@ export function mcpDoor(
 
   return {
     name: 'mcp',
+    errorProtocol: 'jsonrpc',
     prefix: '/mcp',
     renderFrameworkError: renderError,
     register(scope: FastifyInstance) {

@@ -130,6 +130,7 @@ export function oauthDoor(
 ): FrontDoor {
   return {
     name: 'oauth',
+    errorProtocol: 'oauth',
     prefix: '/oauth',
     renderFrameworkError: renderError,
     register(scope: FastifyInstance) {

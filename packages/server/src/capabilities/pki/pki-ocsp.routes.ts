@@ -50,7 +50,7 @@ export function registerOcspRoutes(app: TypedApp, deps: { pki: PkiService }) {
     scope.post(
       OCSP_PATH,
       {
-        config: { access: { public: true } },
+        config: { access: { public: true }, errorProtocol: 'ocsp' },
         bodyLimit: OCSP_BODY_LIMIT_BYTES,
         schema: {
           tags,
@@ -67,7 +67,7 @@ export function registerOcspRoutes(app: TypedApp, deps: { pki: PkiService }) {
     scope.get(
       `${OCSP_PATH}/*`,
       {
-        config: { access: { public: true } },
+        config: { access: { public: true }, errorProtocol: 'ocsp' },
         schema: {
           tags,
           summary: 'OCSP responder (RFC 6960 A.1), GET form: the URL-encoded base64 DER request',

@@ -4,6 +4,7 @@ import type { DenialRecorder } from '../../core/audit/denials.js';
 import type { AuthService } from '../../core/auth/auth.service.js';
 import type { SessionsService } from '../../core/sessions/sessions.service.js';
 import { installAccessControl } from '../access.js';
+import type { ErrorProtocol } from '../error-protocol.js';
 
 /**
  * A front door (ADR 0013): one encapsulated Fastify context with its own body parsers, limits,
@@ -14,6 +15,11 @@ export interface FrontDoor {
   /** Where its routes live (`/akeyless`), or '' when its routes carry their full paths. */
   readonly prefix: string;
   register(scope: FastifyInstance): Promise<void> | void;
+  /**
+   * The form in which its routes refuse input (ADR 0044), published per operation in
+   * `/openapi.json`; a route may declare its own (`config.errorProtocol`). Default: `tessera`.
+   */
+  readonly errorProtocol?: ErrorProtocol;
   /**
    * How the door renders a refusal the router makes before any route of the door runs (a malformed
    * or over-long URL): Fastify handles those at the root, so the root asks the door whose prefix
