@@ -1901,7 +1901,16 @@ export interface GetV1InventoryResponse {
 
 /** Querystring of `GET /v1/inventory/access`. */
 export interface GetV1InventoryAccessQuery {
-  type?: 'item' | 'auth-method' | 'role' | 'identity' | 'audit' | 'scope' | 'mcp-tool' | 'pki';
+  type?:
+    | 'item'
+    | 'auth-method'
+    | 'role'
+    | 'identity'
+    | 'audit'
+    | 'scope'
+    | 'mcp-tool'
+    | 'pki'
+    | 'resource-server';
   path: string;
 }
 
