@@ -63,6 +63,7 @@ import type {
   GetReviewQuery,
   HealthResponse,
   Identity,
+  IdentityBaseline,
   InventoryEntry,
   InventoryPage,
   IssueCertificateRequest,
@@ -1332,6 +1333,16 @@ export class TesseraClient {
       path: '/v1/inventory',
       credential: token,
       query: { ...query },
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/inventory/:id/baseline`: the identity's anomaly baseline and thresholds. */
+  getIdentityBaseline(token: string, id: string, options?: RequestOptions): Promise<IdentityBaseline> {
+    return this.#call({
+      method: 'GET',
+      path: `/v1/inventory/${seg(id)}/baseline`,
+      credential: token,
       signal: options?.signal,
     });
   }
