@@ -65,6 +65,7 @@ import type {
   GetReviewQuery,
   HealthResponse,
   Identity,
+  IdentityBaseline,
   ImportIntermediateCaRequest,
   InventoryEntry,
   InventoryPage,
@@ -1418,6 +1419,16 @@ export class TesseraClient {
       path: '/v1/inventory',
       credential: token,
       query: { ...query },
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/inventory/:id/baseline`: the identity's anomaly baseline and thresholds. */
+  getIdentityBaseline(token: string, id: string, options?: RequestOptions): Promise<IdentityBaseline> {
+    return this.#call({
+      method: 'GET',
+      path: `/v1/inventory/${seg(id)}/baseline`,
+      credential: token,
       signal: options?.signal,
     });
   }

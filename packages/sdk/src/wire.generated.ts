@@ -2069,6 +2069,44 @@ export interface GetV1InventoryByIdResponse {
   riskScore: number;
 }
 
+/** Path parameters of `GET /v1/inventory/{id}/baseline`. */
+export interface GetV1InventoryByIdBaselineParams {
+  id: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/inventory/{id}/baseline`.
+ * The anomaly baseline of one identity: networks, resource prefixes, hours, rate; thresholds.
+ */
+export interface GetV1InventoryByIdBaselineResponse {
+  identityId: string;
+  baseline: {
+    firstSeenAt: string;
+    events: number;
+    armed: boolean;
+    networks: {
+      network: string;
+      lastSeenAt: string;
+    }[];
+    prefixes: {
+      prefix: string;
+      lastSeenAt: string;
+    }[];
+    hoursUtc: number[];
+    peakHourEvents: number;
+    rateThreshold: number;
+  } | null;
+  settings: {
+    windowDays: number;
+    minEvents: number;
+    minDays: number;
+    rateFactor: number;
+    rateMinEvents: number;
+    prefixDepth: number;
+    staleSeconds: number;
+  };
+}
+
 /**
  * Body of `POST /v1/inventory/{id}/narrow`.
  * A role generated from the permissions the identity used (applied when asked).

@@ -586,6 +586,9 @@ export type WhoCanQuery = Gen.GetV1InventoryAccessQuery;
 /** Who can reach a resource, every path to it, and escalation paths (ADR 0043). */
 export type WhoCanAnswer = Gen.GetV1InventoryAccessResponse;
 
+/** An identity's anomaly baseline and the thresholds in force (`GET /v1/inventory/:id/baseline`). */
+export type IdentityBaseline = Gen.GetV1InventoryByIdBaselineResponse;
+
 /** A posture finding, mapped to the OWASP NHI Top 10. */
 export type PostureFinding = Gen.GetV1GovernanceFindingsResponse['items'][number];
 

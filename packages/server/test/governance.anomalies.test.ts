@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Baseline,
@@ -9,6 +12,7 @@ import {
   prefixOf,
 } from '../src/capabilities/governance/anomaly.rules.js';
 import type { AuditSlice } from '../src/capabilities/governance/governance.repo.js';
+import { loadConfig } from '../src/config/config.js';
 import { identityAnomalyAlert } from '../src/core/alerts/alert.rules.js';
 import { STORES, startTestServer, type TestServer } from './harness.js';
 
@@ -236,5 +240,110 @@ describe.each(STORES)('identity anomalies on %s', (store) => {
     await scan();
     await new Promise((r) => setTimeout(r, 300));
     expect(anomalies()).toHaveLength(4);
+  });
+});
+
+/**
+ * Anomaly thresholds from the environment (`TESSERA_ANOMALY_*`) and the baseline API
+ * (`GET /v1/inventory/:id/baseline`): a short history that the defaults would only learn from arms
+ * detection under lowered thresholds, and the baseline shows what the detector compares against.
+ */
+describe.each(STORES)('anomaly thresholds and baseline API on %s', (store) => {
+  let s: TestServer;
+  const tag = `ab${Math.random().toString(36).slice(2, 7)}`;
+  const get = (url: string) => s.call('GET', url, { token: s.adminToken });
+  beforeAll(async () => {
+    s = await startTestServer(store, { TESSERA_ANOMALY_MIN_EVENTS: '6', TESSERA_ANOMALY_MIN_DAYS: '1' });
+  });
+  afterAll(async () => s?.close());
+
+  it('arms detection with the configured thresholds and shows the baseline', async () => {
+    const ident = await s.call('POST', '/v1/identities', {
+      token: s.adminToken,
+      body: { name: `svc-${tag}`, kind: 'service', owner: 'alice' },
+    });
+    const id = ident.body.id as string;
+    const now = s.clock.nowMs(); // 12:00 UTC
+    const act = (items: { at: number; ip: string; resource: string }[]) =>
+      s.tessera.uow.write(async (r) => {
+        for (const x of items)
+          await r.audit.append(
+            {
+              type: 'access.granted',
+              outcome: 'success',
+              actor: { identityId: id },
+              resource: x.resource,
+              data: { resourceType: 'item', action: 'read' },
+            },
+            { requestId: `req-${tag}`, sourceIp: x.ip, userAgent: null, actor: null },
+            x.at,
+          );
+      });
+    const scan = async () =>
+      expect((await s.call('POST', '/v1/governance/scan', { token: s.adminToken, body: {} })).status).toBe(
+        200,
+      );
+    // Two days, four reads a day at 10:00–11:30 UTC: 8 events (the default needs 50 over 3 days).
+    await act(
+      [2, 1].flatMap((d) =>
+        [0, 30, 60, 90].map((m) => ({
+          at: now - d * DAY - 2 * HOUR + m * 60_000,
+          ip: '10.9.8.7',
+          resource: `/${tag}/app/db`,
+        })),
+      ),
+    );
+    await scan();
+    const b = await get(`/v1/inventory/${id}/baseline`);
+    expect(b.status).toBe(200);
+    expect(b.body.settings).toMatchObject({ ...DEFAULT_ANOMALY_SETTINGS, minEvents: 6, minDays: 1 });
+    expect(b.body.baseline).toMatchObject({
+      events: 8,
+      armed: true,
+      networks: [{ network: '10.9.8.0/24' }],
+      prefixes: [{ prefix: `/${tag}/app` }],
+      peakHourEvents: 2,
+      rateThreshold: 30,
+    });
+    expect(b.body.baseline.hoursUtc[10]).toBe(4);
+    expect(b.body.baseline.hoursUtc[11]).toBe(4);
+    expect(b.body.baseline.hoursUtc.reduce((x: number, y: number) => x + y, 0)).toBe(8);
+
+    // A new network at a usual hour: one anomaly (the default thresholds would only have learned).
+    await act([{ at: now, ip: '198.51.100.7', resource: `/${tag}/app/db` }]);
+    await scan();
+    const events = await get(
+      `/v1/audit/events?limit=100&resourcePrefix=${encodeURIComponent(`/identities/${id}`)}`,
+    );
+    const found = (events.body.items as any[]).filter((e) => e.type === 'governance.anomaly');
+    expect(found).toHaveLength(1);
+    expect(JSON.stringify(found[0])).toContain('198.51.100.0/24');
+    expect(
+      (await get(`/v1/inventory/${id}/baseline`)).body.baseline.networks.map((n: any) => n.network),
+    ).toEqual(['198.51.100.0/24', '10.9.8.0/24']);
+
+    // An identity without history has no baseline yet; an unknown id is a 404.
+    const other = await s.call('POST', '/v1/identities', {
+      token: s.adminToken,
+      body: { name: `new-${tag}`, kind: 'service', owner: 'alice' },
+    });
+    expect((await get(`/v1/inventory/${other.body.id}/baseline`)).body).toMatchObject({ baseline: null });
+    expect((await get('/v1/inventory/i-does-not-exist/baseline')).status).toBe(404);
+  });
+
+  it('refuses an out-of-range threshold at start with the variable named', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tessera-anomaly-'));
+    expect(() => loadConfig({ dataDir, logLevel: 'silent' }, { TESSERA_ANOMALY_MIN_EVENTS: '0' })).toThrow(
+      /TESSERA_ANOMALY_MIN_EVENTS must be an integer between 1 and/,
+    );
+    expect(() =>
+      loadConfig({ dataDir, logLevel: 'silent' }, { TESSERA_ANOMALY_PREFIX_DEPTH: 'two' }),
+    ).toThrow(/TESSERA_ANOMALY_PREFIX_DEPTH/);
+    expect(
+      loadConfig({ dataDir, logLevel: 'silent' }, { TESSERA_ANOMALY_RATE_FACTOR: '5' }).governance.anomaly,
+    ).toEqual({
+      rateFactor: 5,
+    });
+    rmSync(dataDir, { recursive: true, force: true });
   });
 });

@@ -6,6 +6,7 @@ import {
   loadAlertsConfig,
   loadAuditSinksConfig,
 } from './audit.config.js';
+import { type GovernanceConfig, loadGovernanceConfig } from './governance.config.js';
 import { type HumansConfig, loadHumansConfig } from './humans.config.js';
 
 /** The one validated configuration object. Only this module reads the environment (DESIGN §4.8). */
@@ -45,6 +46,8 @@ export interface Config {
   alerts: AlertsConfig;
   /** People, approvals and single sign-on (issue 14, config/humans.config.ts). */
   humans: HumansConfig;
+  /** Anomaly thresholds set in the environment (`TESSERA_ANOMALY_*`, config/governance.config.ts). */
+  governance: GovernanceConfig;
   /**
    * Production mode (`TESSERA_ENV=production` or `--production`): the development defaults below are
    * refused at start instead of warned about.
@@ -220,6 +223,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     auditSinks: loadAuditSinksConfig(env, dataDir, integer),
     alerts: loadAlertsConfig(env, integer),
     humans: loadHumansConfig(env, integer, issuer),
+    governance: loadGovernanceConfig(env, integer),
     httpTimeouts: loadHttpTimeouts(env),
     production,
     tls,

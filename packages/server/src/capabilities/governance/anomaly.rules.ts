@@ -209,6 +209,44 @@ export function observe(
   return out;
 }
 
+/** An identity's baseline as `GET /v1/inventory/:id/baseline` shows it, with what would alert. */
+export interface BaselineView {
+  firstSeenAtMs: number;
+  events: number;
+  /** Enough history to alert (`minEvents` events over `minDays`). */
+  armed: boolean;
+  networks: { network: string; lastSeenAtMs: number }[];
+  prefixes: { prefix: string; lastSeenAtMs: number }[];
+  /** Events per hour of day (UTC) over the window. */
+  hoursUtc: number[];
+  /** The busiest single hour seen, and the count within one hour that would be a spike. */
+  peakHourEvents: number;
+  rateThreshold: number;
+  settings: AnomalySettings;
+}
+
+export function describeBaseline(b: Baseline, nowMs: number, s: AnomalySettings): BaselineView {
+  const byRecency = (m: Record<string, number>) => Object.entries(m).sort((x, y) => y[1] - x[1]);
+  const hoursUtc = Array<number>(24).fill(0);
+  let peak = 0;
+  for (const [h, c] of Object.entries(b.hourly)) {
+    hoursUtc[Number(h) % 24]! += c;
+    peak = Math.max(peak, c);
+  }
+  const events = eventsIn(b);
+  return {
+    firstSeenAtMs: b.firstAt,
+    events,
+    armed: events >= s.minEvents && nowMs - b.firstAt >= s.minDays * DAY,
+    networks: byRecency(b.sources).map(([network, at]) => ({ network, lastSeenAtMs: at })),
+    prefixes: byRecency(b.prefixes).map(([prefix, at]) => ({ prefix, lastSeenAtMs: at })),
+    hoursUtc,
+    peakHourEvents: peak,
+    rateThreshold: Math.max(s.rateMinEvents, Math.ceil(s.rateFactor * peak)),
+    settings: s,
+  };
+}
+
 /** Folds a batch of events into the baselines (by identity), returning the deviations in order. */
 export function detectAnomalies(
   baselines: Map<string, Baseline>,

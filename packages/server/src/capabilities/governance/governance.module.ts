@@ -53,7 +53,7 @@ export function createGovernanceModule(
     events: platform.events,
     roles: deps.roles,
     leakSource: deps.leakSource ?? null,
-    anomaly: deps.anomaly ?? {},
+    anomaly: { ...platform.config.governance.anomaly, ...deps.anomaly },
   });
   const discovery = createDiscoveryService({
     uow: platform.uow,

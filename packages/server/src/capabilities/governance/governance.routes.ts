@@ -174,6 +174,65 @@ export function registerGovernanceRoutes(
     async (request) => wire(await svc.show(request.params.id)),
   );
 
+  const Settings = Type.Object({
+    windowDays: Type.Integer(),
+    minEvents: Type.Integer(),
+    minDays: Type.Integer(),
+    rateFactor: Type.Number(),
+    rateMinEvents: Type.Integer(),
+    prefixDepth: Type.Integer(),
+    staleSeconds: Type.Integer(),
+  });
+  const iso = (ms: number) => new Date(ms).toISOString();
+  app.get(
+    '/v1/inventory/:id/baseline',
+    {
+      config: { access: { permission: { action: 'read', resource: theIdentity } } },
+      schema: {
+        tags,
+        summary: 'The anomaly baseline of one identity: networks, resource prefixes, hours, rate; thresholds',
+        params: IdParams,
+        response: {
+          200: Type.Object({
+            identityId: Type.String(),
+            baseline: Type.Union([
+              Type.Object({
+                firstSeenAt: Type.String(),
+                events: Type.Integer(),
+                armed: Type.Boolean(),
+                networks: Type.Array(Type.Object({ network: Type.String(), lastSeenAt: Type.String() })),
+                prefixes: Type.Array(Type.Object({ prefix: Type.String(), lastSeenAt: Type.String() })),
+                hoursUtc: Type.Array(Type.Integer(), { minItems: 24, maxItems: 24 }),
+                peakHourEvents: Type.Integer(),
+                rateThreshold: Type.Integer(),
+              }),
+              Type.Null(),
+            ]),
+            settings: Settings,
+          }),
+          ...errorResponses(401, 403, 404),
+        },
+      },
+    },
+    async (request) => {
+      const { identityId, baseline: b, settings } = await svc.baseline(request.params.id);
+      return {
+        identityId,
+        settings,
+        baseline: b && {
+          firstSeenAt: iso(b.firstSeenAtMs),
+          events: b.events,
+          armed: b.armed,
+          networks: b.networks.map((x) => ({ network: x.network, lastSeenAt: iso(x.lastSeenAtMs) })),
+          prefixes: b.prefixes.map((x) => ({ prefix: x.prefix, lastSeenAt: iso(x.lastSeenAtMs) })),
+          hoursUtc: b.hoursUtc,
+          peakHourEvents: b.peakHourEvents,
+          rateThreshold: b.rateThreshold,
+        },
+      };
+    },
+  );
+
   app.post(
     '/v1/inventory/:id/retire',
     {

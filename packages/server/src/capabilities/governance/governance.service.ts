@@ -13,6 +13,7 @@ import {
   type AnomalySettings,
   actorOf,
   DEFAULT_ANOMALY_SETTINGS,
+  describeBaseline,
   detectAnomalies,
 } from './anomaly.rules.js';
 import { buildFacts } from './governance.facts.js';
@@ -179,6 +180,19 @@ export function createGovernanceService({
     async whoCan(resource: Resource) {
       const estate = await uow.read((r) => loadAccessEstate(r, resource, clock.nowMs()));
       return whoCan(estate, resource);
+    },
+    /** An identity's anomaly baseline and the thresholds in force (ADR 0033). */
+    async baseline(identityId: string) {
+      const [identity, baselines] = await uow.read((r) =>
+        Promise.all([r.identities.get(identityId), r.governance.readBaselines([identityId])]),
+      );
+      const b = baselines.get(identityId);
+      if (!identity && !b) throw notFound('The identity');
+      return {
+        identityId,
+        baseline: b ? describeBaseline(b, clock.nowMs(), anomalySettings) : null,
+        settings: anomalySettings,
+      };
     },
     async setPolicy(patch: Partial<Omit<PosturePolicy, 'goneOwners'>>, ctx: RequestContext) {
       const now = clock.nowMs();
