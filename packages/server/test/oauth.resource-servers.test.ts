@@ -243,6 +243,46 @@ describe('OAuth resource servers with oauth4webapi', () => {
     expect(claims.cnf.jkt).toEqual(expect.any(String));
   });
 
+  it('applies the registry to token exchange (RFC 8693) too', async () => {
+    // Registered above: orders (read, write; 120 s) and ledger (read).
+    const service = await createClient(s, 'rs-x-service', { scopes: ['read', 'write', 'admin'] });
+    const subject = issued(await grant(service, { scope: 'read write admin' }));
+    const agent = await createClient(s, 'rs-x-agent', {
+      scopes: ['read', 'write', 'admin'],
+      resources: [ORDERS, UNKNOWN],
+      mayActFor: [service.clientId],
+    });
+    const client = { client_id: agent.clientId };
+    const exchange = async (params: Record<string, string>) => {
+      const response = await oauth.genericTokenEndpointRequest(
+        as,
+        client,
+        oauth.ClientSecretBasic(agent.clientSecret!),
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+        {
+          subject_token: subject.tokens.access_token,
+          subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+          ...params,
+        },
+        insecure,
+      );
+      try {
+        const tokens = await oauth.processGenericTokenEndpointResponse(as, client, response);
+        s.track(tokens.access_token);
+        return JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString());
+      } catch (error) {
+        if (error instanceof oauth.ResponseBodyError) return error.error;
+        throw error;
+      }
+    };
+    const narrowed = await exchange({ resource: ORDERS });
+    expect(narrowed.aud).toBe(ORDERS);
+    expect(String(narrowed.scope).split(' ').sort()).toEqual(['read', 'write']);
+    expect(narrowed.exp - narrowed.iat).toBeLessThanOrEqual(120);
+    expect(await exchange({ resource: ORDERS, scope: 'admin' })).toBe('invalid_scope');
+    expect(await exchange({ resource: UNKNOWN })).toBe('invalid_target');
+  });
+
   it('counts the gateway URL of an existing MCP server as a resource server', async () => {
     const name = `rs-mcp-${Math.random().toString(36).slice(2, 8)}`;
     expect(
