@@ -4,6 +4,7 @@
  * server (or an MCP gateway URL) once any is registered; its scopes bound the token's; its TTL caps
  * the token's; a sender-constrained one refuses bearer tokens; roles still bound every scope.
  */
+import { TesseraClient, TesseraError } from '@tessera/sdk';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HttpUpstream, startHttpUpstream } from './fixtures/mcp-upstream.js';
@@ -114,6 +115,23 @@ describe('OAuth resource servers with oauth4webapi', () => {
     );
     expect((await admin('GET', '/v1/oauth/resource-servers/scratch')).status).toBe(404);
     expect((await admin('DELETE', '/v1/oauth/resource-servers/scratch')).status).toBe(404);
+  });
+
+  it('is managed through the SDK', async () => {
+    const sdk = new TesseraClient({ url: s.issuer });
+    const created = await sdk.createResourceServer(s.adminToken, {
+      name: 'sdk-made',
+      identifier: 'https://sdk.example.test/',
+      owner: 'sam@example.com',
+      scopes: ['read'],
+    });
+    expect(created).toMatchObject({ name: 'sdk-made', scopes: ['read'], senderConstrained: false });
+    expect((await sdk.listResourceServers(s.adminToken)).map((x) => x.name)).toContain('sdk-made');
+    const updated = await sdk.updateResourceServer(s.adminToken, 'sdk-made', { senderConstrained: true });
+    expect(updated.senderConstrained).toBe(true);
+    expect((await sdk.getResourceServer(s.adminToken, 'sdk-made')).senderConstrained).toBe(true);
+    await sdk.deleteResourceServer(s.adminToken, 'sdk-made');
+    await expect(sdk.getResourceServer(s.adminToken, 'sdk-made')).rejects.toBeInstanceOf(TesseraError);
   });
 
   it('refuses bad registrations with a 4xx and a stable code', async () => {
