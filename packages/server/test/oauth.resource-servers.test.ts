@@ -4,6 +4,7 @@
  * server (or an MCP gateway URL) once any is registered; its scopes bound the token's; its TTL caps
  * the token's; a sender-constrained one refuses bearer tokens; roles still bound every scope.
  */
+import { TesseraClient, TesseraError } from '@tessera/sdk';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HttpUpstream, startHttpUpstream } from './fixtures/mcp-upstream.js';
@@ -114,6 +115,23 @@ describe('OAuth resource servers with oauth4webapi', () => {
     );
     expect((await admin('GET', '/v1/oauth/resource-servers/scratch')).status).toBe(404);
     expect((await admin('DELETE', '/v1/oauth/resource-servers/scratch')).status).toBe(404);
+  });
+
+  it('is managed through the SDK', async () => {
+    const sdk = new TesseraClient({ url: s.issuer });
+    const created = await sdk.createResourceServer(s.adminToken, {
+      name: 'sdk-made',
+      identifier: 'https://sdk.example.test/',
+      owner: 'sam@example.com',
+      scopes: ['read'],
+    });
+    expect(created).toMatchObject({ name: 'sdk-made', scopes: ['read'], senderConstrained: false });
+    expect((await sdk.listResourceServers(s.adminToken)).map((x) => x.name)).toContain('sdk-made');
+    const updated = await sdk.updateResourceServer(s.adminToken, 'sdk-made', { senderConstrained: true });
+    expect(updated.senderConstrained).toBe(true);
+    expect((await sdk.getResourceServer(s.adminToken, 'sdk-made')).senderConstrained).toBe(true);
+    await sdk.deleteResourceServer(s.adminToken, 'sdk-made');
+    await expect(sdk.getResourceServer(s.adminToken, 'sdk-made')).rejects.toBeInstanceOf(TesseraError);
   });
 
   it('refuses bad registrations with a 4xx and a stable code', async () => {
@@ -241,6 +259,46 @@ describe('OAuth resource servers with oauth4webapi', () => {
     const claims = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString());
     expect(claims.aud).toBe(identifier);
     expect(claims.cnf.jkt).toEqual(expect.any(String));
+  });
+
+  it('applies the registry to token exchange (RFC 8693) too', async () => {
+    // Registered above: orders (read, write; 120 s) and ledger (read).
+    const service = await createClient(s, 'rs-x-service', { scopes: ['read', 'write', 'admin'] });
+    const subject = issued(await grant(service, { scope: 'read write admin' }));
+    const agent = await createClient(s, 'rs-x-agent', {
+      scopes: ['read', 'write', 'admin'],
+      resources: [ORDERS, UNKNOWN],
+      mayActFor: [service.clientId],
+    });
+    const client = { client_id: agent.clientId };
+    const exchange = async (params: Record<string, string>) => {
+      const response = await oauth.genericTokenEndpointRequest(
+        as,
+        client,
+        oauth.ClientSecretBasic(agent.clientSecret!),
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+        {
+          subject_token: subject.tokens.access_token,
+          subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+          ...params,
+        },
+        insecure,
+      );
+      try {
+        const tokens = await oauth.processGenericTokenEndpointResponse(as, client, response);
+        s.track(tokens.access_token);
+        return JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString());
+      } catch (error) {
+        if (error instanceof oauth.ResponseBodyError) return error.error;
+        throw error;
+      }
+    };
+    const narrowed = await exchange({ resource: ORDERS });
+    expect(narrowed.aud).toBe(ORDERS);
+    expect(String(narrowed.scope).split(' ').sort()).toEqual(['read', 'write']);
+    expect(narrowed.exp - narrowed.iat).toBeLessThanOrEqual(120);
+    expect(await exchange({ resource: ORDERS, scope: 'admin' })).toBe('invalid_scope');
+    expect(await exchange({ resource: UNKNOWN })).toBe('invalid_target');
   });
 
   it('counts the gateway URL of an existing MCP server as a resource server', async () => {
