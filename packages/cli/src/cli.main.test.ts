@@ -1162,6 +1162,39 @@ describe('oidc federation', () => {
 });
 
 describe('readable output for scripts', () => {
+  it('set-role-rule builds a target condition (ADR 0042) and refuses an unknown owner kind', async () => {
+    const r = await run([
+      'set-role-rule',
+      '--role-name',
+      'demo-readers',
+      '--path',
+      '/projects/*',
+      '--capability',
+      'read',
+      '--target-owner',
+      'principal-owner',
+      '--target-tag',
+      'project,live',
+    ]);
+    expect(r.code).toBe(0);
+    expect(calls[0]?.body).toMatchObject({
+      conditions: { target: { owner: 'principal-owner', tags: ['project', 'live'] } },
+    });
+    const bad = await run([
+      'set-role-rule',
+      '--role-name',
+      'agents',
+      '--path',
+      '/x',
+      '--capability',
+      'read',
+      '--target-owner',
+      'anyone',
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--target-owner');
+  });
+
   it('set-role-rule passes Akeyless rule types, sends seconds and builds conditions', async () => {
     const r = await run([
       'set-role-rule',

@@ -36,8 +36,17 @@ export const RULE_TYPES: readonly RuleTypeName[] = [
   '*',
 ];
 const CAPABILITIES = ['read', 'list', 'create', 'update', 'delete', 'call', 'deny'] as const;
-const CLAIM_KEYS = ['identity-id', 'identity-name', 'kind', 'environment', 'tag', 'uid-subtree'] as const;
+const CLAIM_KEYS = [
+  'identity-id',
+  'identity-name',
+  'kind',
+  'environment',
+  'tag',
+  'owner',
+  'uid-subtree',
+] as const;
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+const TARGET_OWNERS = ['principal', 'principal-owner'] as const;
 
 const ROLE_NAME: OptionSpecs = {
   name: { type: 'string', placeholder: 'NAME', required: true, description: 'role name' },
@@ -102,6 +111,17 @@ function conditions(args: ArgReader): RuleConditions | undefined {
   const claims = parseClaims(args.list('claim'), 'claim');
   const hours = parseHours(args.str('hours'));
   const days = args.list('days');
+  const targetOwner = args.str('target-owner');
+  const targetTags = args.list('target-tag');
+  if (targetOwner !== undefined && !TARGET_OWNERS.includes(targetOwner as (typeof TARGET_OWNERS)[number]))
+    throw new UsageError(`--target-owner: "${targetOwner}" is not one of ${TARGET_OWNERS.join(', ')}`);
+  const target =
+    targetOwner !== undefined || targetTags
+      ? {
+          ...(targetOwner !== undefined ? { owner: targetOwner as (typeof TARGET_OWNERS)[number] } : {}),
+          ...(targetTags ? { tags: targetTags } : {}),
+        }
+      : undefined;
   const unknownDay = days?.find((d) => !(DAYS as readonly string[]).includes(d));
   if (unknownDay !== undefined)
     throw new UsageError(`--days: "${unknownDay}" is not one of ${DAYS.join(', ')}`);
@@ -113,6 +133,7 @@ function conditions(args: ArgReader): RuleConditions | undefined {
     ...(window
       ? { timeWindow: { ...window, ...(days ? { days: days as (typeof DAYS)[number][] } : {}) } }
       : {}),
+    ...(target ? { target } : {}),
   };
   return Object.keys(out).length > 0 ? out : undefined;
 }
@@ -126,6 +147,10 @@ function conditionsText(c: RoleRule['conditions']): string {
       `${c.timeWindow.days ? `${c.timeWindow.days.join(',')} ` : ''}${c.timeWindow.fromHour}-${c.timeWindow.toHour} UTC`,
     );
   if (c.claims) parts.push(claimsText(c.claims));
+  if (c.target)
+    parts.push(
+      `target${c.target.owner ? ` owned by ${c.target.owner}` : ''}${c.target.tags ? ` tagged ${c.target.tags.join(',')}` : ''}`,
+    );
   return parts.join('; ');
 }
 
@@ -268,11 +293,18 @@ const setRoleRule: CommandSpec = {
     claim: { type: 'list', placeholder: 'KEY=VALUE', description: 'only for principals with these claims' },
     hours: { type: 'string', placeholder: 'FROM-TO', description: 'only between these UTC hours, e.g. 9-17' },
     days: { type: 'list', placeholder: 'DAYS', description: `only on these days (${DAYS.join(',')})` },
+    'target-owner': {
+      type: 'string',
+      placeholder: 'WHO',
+      description: `only on targets owned by the caller (${TARGET_OWNERS.join(', ')}; ADR 0042)`,
+    },
+    'target-tag': { type: 'list', placeholder: 'TAG', description: 'only on targets with these tags' },
   },
   examples: [
     'tessera set-role-rule --role-name demo-readers --path "/demo/*" --capability read --capability list',
     'tessera set-role-rule --role-name demo-readers --path "/demo/*" --rule-type item-rule --capability read --ttl 60',
     'tessera set-role-rule --role-name ops --path "/prod/*" --capability read --cidr 10.0.0.0/8 --hours 8-18 --days mon,tue,wed,thu,fri',
+    'tessera set-role-rule --role-name agents --path "/projects/*" --capability read --target-owner principal-owner',
   ],
   async run(ctx, args) {
     const role = args.requireStr('role-name');

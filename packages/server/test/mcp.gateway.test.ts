@@ -464,6 +464,85 @@ describe('MCP gateway, resource attributes (owner of the target, ADR 0042)', () 
     });
     await bob.close();
   });
+
+  it('lets an agent act on an account owned by the person it acts for (token exchange, act chain)', async () => {
+    const name = `acting-${suffix}`;
+    const created = await admin('POST', '/v1/mcp-servers', {
+      name,
+      url: upstream.url,
+      owner: 'ops@example.com',
+      policy: {
+        rules: [
+          {
+            id: 'for-the-owner',
+            tool: 'transfer',
+            effect: 'allow',
+            when: { delegated: true, target: { arg: 'to', owner: 'principal' } },
+          },
+        ],
+        tools: {},
+      },
+    });
+    await admin('POST', `/v1/mcp-servers/${name}/approve-tools`, {});
+    const person = await createClient(s, `/people/carol-${suffix}`, { resources: [created.endpoint] });
+    const agent = await createClient(s, `/agents/for-carol-${suffix}`, {
+      resources: [created.endpoint],
+      mayActFor: [person.clientId],
+    });
+    // With a delegated token the principal is the subject acted for: its roles decide.
+    await grantCall(person.clientId, `/${name}/*`);
+    const personIdentity = person.body.client.identityId as string;
+    await admin('POST', '/v1/identities', {
+      name: `accounts/carol-${suffix}`,
+      kind: 'other',
+      owner: personIdentity,
+    });
+    await admin('POST', '/v1/identities', {
+      name: `accounts/dave-${suffix}`,
+      kind: 'other',
+      owner: 'dave@example.com',
+    });
+    const subjectToken = await tokenFor(
+      { clientId: person.clientId, secret: person.clientSecret! },
+      created.endpoint,
+    );
+    const r = await fetch(`${s.issuer}/oauth/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${agent.clientId}:${agent.clientSecret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: subjectToken,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        resource: created.endpoint,
+      }).toString(),
+    });
+    const exchanged = (await r.json()) as { access_token?: string };
+    expect(exchanged.access_token).toBeTruthy();
+    s.track(exchanged.access_token!);
+    const acting = await sdkDriver(exchanged.access_token!, created.endpoint);
+    expect(await acting.call('transfer', { amount: 3, to: `accounts/carol-${suffix}` })).toEqual({
+      text: 'transferred 3',
+    });
+    expect(
+      (await acting.call('transfer', { amount: 3, to: `accounts/dave-${suffix}` })).error?.data,
+    ).toMatchObject({
+      rule: 'for-the-owner',
+      condition: 'target args.to owner principal',
+    });
+    await acting.close();
+    // The person's own token, not delegated, does not pass `delegated`.
+    const direct = await sdkDriver(subjectToken, created.endpoint);
+    expect(
+      (await direct.call('transfer', { amount: 3, to: `accounts/carol-${suffix}` })).error?.data,
+    ).toMatchObject({
+      rule: 'for-the-owner',
+      condition: 'delegated',
+    });
+    await direct.close();
+  });
 });
 
 describe('MCP gateway, upstream auth and stdio', () => {

@@ -31,7 +31,7 @@ export function registerAccessRoutes(
         tags: ['roles'],
         summary: 'Explain an access decision for your own session or another session token',
         description:
-          'The answer names the deciding rule, its role and association, the associations whose claims matched, and rules that matched the path but did not apply (expired, CIDR, time window, claims). Without `token` it explains the caller; with `token` (needs read on role:/*) that token’s principal, with CIDR conditions evaluated for `sourceIp` if given.',
+          'The answer names the deciding rule, its role and association, the associations whose claims matched, and rules that matched the path but did not apply (expired, CIDR, time window, claims, target owner or tags, unknown target). Without `token` it explains the caller; with `token` (needs read on role:/*) that token’s principal, with CIDR conditions evaluated for `sourceIp` if given.',
         body: ExplainBody,
         response: { 200: ExplanationSchema, ...errorResponses(400, 401, 403) },
       },
