@@ -738,7 +738,7 @@ export interface GetReadyzResponse {
  * Body of `POST /v1/access/explain`.
  * Explain an access decision for your own session or another session token.
  *
- * The answer names the deciding rule, its role and association, the associations whose claims matched, and rules that matched the path but did not apply (expired, CIDR, time window, claims). Without `token` it explains the caller; with `token` (needs read on role:/*) that token’s principal, with CIDR conditions evaluated for `sourceIp` if given.
+ * The answer names the deciding rule, its role and association, the associations whose claims matched, and rules that matched the path but did not apply (expired, CIDR, time window, claims, target owner or tags, unknown target). Without `token` it explains the caller; with `token` (needs read on role:/*) that token’s principal, with CIDR conditions evaluated for `sourceIp` if given.
  */
 export interface PostV1AccessExplainRequest {
   /** Another session token to explain (needs read on role:/*); never echoed. */

@@ -110,7 +110,7 @@ const nonNull = (schema: Schema): Schema => {
   return r.anyOf ? nonNull(r.anyOf.find((v) => !types(v).includes('null') || types(v).length > 1) ?? {}) : r;
 };
 
-const STRING_CANDIDATES = ['sample', 'p-sample', 'sample1', 'a'];
+const STRING_CANDIDATES = ['sample', 'p-sample', 'sample1', 'a', '/sample'];
 function sampleString(schema: Schema, length?: number): string {
   if (schema.format === 'date-time') return '2099-01-01T00:00:00.000Z';
   const fits = (v: string) =>

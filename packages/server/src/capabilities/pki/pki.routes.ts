@@ -234,7 +234,7 @@ export function registerPkiRoutes(app: TypedApp, deps: { pki: PkiService; uow: U
             certificatePem: Pem,
             chainPem: Type.String({
               minLength: 1,
-              maxLength: 65_536,
+              maxLength: 32_768,
               description: 'The issuing certificates up to and including the root, issuer first (PEM).',
             }),
           },
