@@ -131,6 +131,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     dynamicSecrets: dynamic.services.dynamicSecrets,
     rotation: rotated.services.rotation,
     leakSource: leakExposures,
+    ownerDirectory: () => people.services.people.ownerDirectory(),
   });
   const jit = createJitModule(platform, {
     roles: access.services.roles,

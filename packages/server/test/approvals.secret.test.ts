@@ -263,6 +263,72 @@ describe.each(STORES)('approval-required secrets on %s', (store) => {
     expect(again.statusCode).toBe(403);
   });
 
+  it('the Akeyless-compatible create-secret and update-secret-val mark and clear approval-required', async () => {
+    const akeyless = (command: string, payload: Record<string, unknown>) =>
+      s.tessera.app.inject({
+        method: 'POST',
+        url: `/akeyless/${command}`,
+        payload: { token: s.adminToken, ...payload },
+      });
+    const marked = `/${folder}/ak-${suffix()}`;
+    const describe = async () =>
+      (
+        await s.call('GET', `/v1/secrets/describe?name=${encodeURIComponent(marked)}`, {
+          token: s.adminToken,
+        })
+      ).body.approval ?? null;
+    const created = await akeyless('create-secret', {
+      name: marked,
+      value: 'ak-1',
+      'approval-required': 'true',
+      'approval-group': 'sec',
+      'approval-count': 2,
+    });
+    expect(created.statusCode, created.body).toBe(200);
+    expect(await describe()).toEqual({ group: 'sec', required: 2 });
+    const refused = await s.tessera.app.inject({
+      method: 'POST',
+      url: '/akeyless/get-secret-value',
+      payload: { names: [marked], token: agent.token },
+    });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.headers['x-tessera-error-code']).toBe('TESSERA_APPROVAL_REQUIRED');
+
+    const cleared = await akeyless('update-secret-val', {
+      name: marked,
+      value: 'ak-2',
+      'approval-required': false,
+    });
+    expect(cleared.statusCode, cleared.body).toBe(200);
+    expect(await describe()).toBeNull();
+    const open = await s.tessera.app.inject({
+      method: 'POST',
+      url: '/akeyless/get-secret-value',
+      payload: { names: [marked], token: agent.token },
+    });
+    expect(JSON.parse(open.body)).toEqual({ [marked]: 'ak-2' });
+
+    const again = await akeyless('update-secret-val', {
+      name: marked,
+      value: 'ak-3',
+      'approval-required': true,
+    });
+    expect(again.statusCode, again.body).toBe(200);
+    expect(await describe()).toEqual({});
+    // Absent: the mark is unchanged; group or count without approval-required: true is a 400.
+    expect((await akeyless('update-secret-val', { name: marked, value: 'ak-4' })).statusCode).toBe(200);
+    expect(await describe()).toEqual({});
+    for (const bad of [
+      { 'approval-group': 'sec' },
+      { 'approval-required': 'false', 'approval-count': 2 },
+      { 'approval-required': 'yes' },
+    ]) {
+      const r = await akeyless('update-secret-val', { name: marked, value: 'ak-5', ...bad });
+      expect(r.statusCode, JSON.stringify(bad)).toBe(400);
+    }
+    expect(await describe()).toEqual({});
+  });
+
   it('a server-internal read (no reader) of a marked item is refused: fail closed', async () => {
     await expect(s.tessera.services.secrets.getValue(name, null, ctx)).rejects.toMatchObject({
       code: 'TESSERA_APPROVAL_REQUIRED',

@@ -193,6 +193,17 @@ export const DEFAULT_POLICY: PosturePolicy = {
   goneOwners: [],
 };
 
+/**
+ * Who an owner string can reach (issue 14): the people known from sign-in and their IdP groups. An
+ * owner approval can only be decided by someone here, so an owner outside it is unreachable.
+ */
+export interface OwnerDirectory {
+  /** `person:<id>` and `person:<email>` of every known person. */
+  people: ReadonlySet<string>;
+  /** The IdP groups at least one known person belongs to (`group:<name>` owners). */
+  groups: ReadonlySet<string>;
+}
+
 /** Owners meaning "nobody". */
 export const NO_OWNER = new Set(['', 'unassigned', 'unknown', 'nobody', 'none']);
 

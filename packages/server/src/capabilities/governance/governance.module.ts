@@ -9,7 +9,7 @@ import type { AnomalySettings } from './anomaly.rules.js';
 import { producerConnectors } from './discovery.connectors.js';
 import { registerDiscoveryRoutes } from './discovery.routes.js';
 import { createDiscoveryService, type DiscoveryService } from './discovery.service.js';
-import type { LeakSource } from './governance.model.js';
+import type { LeakSource, OwnerDirectory } from './governance.model.js';
 import { createGovernanceRepo, governanceMigrations } from './governance.repo.js';
 import { registerGovernanceRoutes } from './governance.routes.js';
 import { createGovernanceService, type GovernanceService } from './governance.service.js';
@@ -35,6 +35,8 @@ export function createGovernanceModule(
     /** How often new audit events are checked against the anomaly baselines (ADR 0033). */
     anomalyIntervalMs?: number;
     anomaly?: Partial<AnomalySettings>;
+    /** The people known from sign-in and their groups, for NHI1 owner reachability. */
+    ownerDirectory?: () => Promise<OwnerDirectory | null>;
   },
 ): CapabilityModule<{ governance: GovernanceService; discovery: DiscoveryService; reviews: ReviewsService }> {
   platform.storage.contribute({
@@ -54,6 +56,7 @@ export function createGovernanceModule(
     roles: deps.roles,
     leakSource: deps.leakSource ?? null,
     anomaly: { ...platform.config.governance.anomaly, ...deps.anomaly },
+    ...(deps.ownerDirectory ? { ownerDirectory: deps.ownerDirectory } : {}),
   });
   const discovery = createDiscoveryService({
     uow: platform.uow,

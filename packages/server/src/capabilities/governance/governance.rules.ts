@@ -12,6 +12,7 @@ import {
   type NarrowedRole,
   NO_OWNER,
   type OwaspNhi,
+  type OwnerDirectory,
   type PosturePolicy,
   type Remediation,
   type Severity,
@@ -70,6 +71,34 @@ const ownerRules: Rule = (f, p, _now, emit) => {
       },
     );
 };
+
+/**
+ * An owner nobody can act as: not a known person (`person:<id>`, `person:<email>`) nor a group a
+ * known person belongs to (`group:<name>`). Free text such as `team-a` is unreachable too: no
+ * approval addressed to the owner could ever be decided. Only with a directory (people sign in).
+ */
+function ownerReachability(f: IdentityFacts, p: PosturePolicy, owners: OwnerDirectory, emit: Emit) {
+  const owner = f.owner.trim();
+  if (f.state === 'retired' || NO_OWNER.has(owner.toLowerCase()) || p.goneOwners.includes(f.owner)) return;
+  const reachable = owner.startsWith('group:')
+    ? owners.groups.has(owner.slice('group:'.length))
+    : owners.people.has(owner);
+  if (reachable) return;
+  emit(
+    'owner-unreachable',
+    'NHI1',
+    'medium',
+    '',
+    'The owner of the identity is not a known person or group',
+    { owner: f.owner },
+    {
+      action: 'assign-owner',
+      description:
+        'Name an owner who signs in (person:<email>) or an IdP group of people who do (group:<name>).',
+      command: `tessera identity update ${f.id} --owner <person-or-group>`,
+    },
+  );
+}
 
 const retiredLive: Rule = (f, _p, _now, emit) => {
   if (f.state === 'active') return;
@@ -474,8 +503,16 @@ const RULES: Rule[] = [
   humanUse,
 ];
 
-/** Every finding of one identity under `policy` at `nowMs`. */
-export function evaluate(f: IdentityFacts, policy: PosturePolicy, nowMs: number): Finding[] {
+/**
+ * Every finding of one identity under `policy` at `nowMs`; with `owners` (people sign in), also
+ * whether its owner is reachable.
+ */
+export function evaluate(
+  f: IdentityFacts,
+  policy: PosturePolicy,
+  nowMs: number,
+  owners: OwnerDirectory | null = null,
+): Finding[] {
   const out: Finding[] = [];
   const emit: Emit = (rule, owasp, severity, subject, title, evidence, remediation) =>
     out.push({
@@ -490,6 +527,7 @@ export function evaluate(f: IdentityFacts, policy: PosturePolicy, nowMs: number)
       remediation,
     });
   for (const rule of RULES) rule(f, policy, nowMs, emit);
+  if (owners) ownerReachability(f, policy, owners, emit);
   return out;
 }
 

@@ -23,6 +23,7 @@ import {
   type InventoryEntry,
   type LeakSource,
   type NarrowedRole,
+  type OwnerDirectory,
   type PosturePolicy,
   type RetirementReport,
   type StoredFinding,
@@ -44,6 +45,8 @@ export interface GovernanceDeps {
   leakSource?: LeakSource | null;
   /** Anomaly detection thresholds (ADR 0033); the defaults otherwise. */
   anomaly?: Partial<AnomalySettings>;
+  /** The people known from sign-in and their groups (issue 14); null while nobody has signed in. */
+  ownerDirectory?: () => Promise<OwnerDirectory | null>;
 }
 
 const event = (type: string, resource: string | null, data: Record<string, unknown>): AuditEvent => ({
@@ -76,6 +79,7 @@ export function createGovernanceService({
   roles,
   leakSource = null,
   anomaly = {},
+  ownerDirectory = async () => null,
 }: GovernanceDeps) {
   const anomalySettings: AnomalySettings = { ...DEFAULT_ANOMALY_SETTINGS, ...anomaly };
 
@@ -124,8 +128,9 @@ export function createGovernanceService({
     nowMs: number,
   ): Promise<InventoryEntry[]> {
     const facts = await uow.read((r) => buildFacts(r, rows, p.usageWindowDays, nowMs, leakSource));
+    const owners = await ownerDirectory();
     return facts.map((f) => {
-      const findings = evaluate(f, p, nowMs);
+      const findings = evaluate(f, p, nowMs, owners);
       return { ...f, findings, riskScore: riskScore(f, findings) };
     });
   }

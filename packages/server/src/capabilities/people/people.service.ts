@@ -275,6 +275,19 @@ export function createPeopleService(deps: PeopleDeps) {
       uow.read((r) => (hint.startsWith('h-') ? r.people.get(hint) : r.people.getByEmail(hint))),
 
     list: (limit: number) => uow.read((r) => r.people.list(limit)),
+
+    /**
+     * The names owners can use for known people (`person:<id>`, `person:<email>`) and their IdP
+     * groups; null while nobody has signed in (owners are still free text then).
+     */
+    async ownerDirectory() {
+      const people = await uow.read((r) => r.people.list(100_000));
+      if (people.length === 0) return null;
+      return {
+        people: new Set(people.flatMap((p) => [`person:${p.id}`, ...(p.email ? [`person:${p.email}`] : [])])),
+        groups: new Set(people.flatMap((p) => p.groups)),
+      };
+    },
     get: (id: string) => uow.read((r) => r.people.get(id)),
   };
 }

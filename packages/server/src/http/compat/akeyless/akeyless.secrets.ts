@@ -1,6 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { Action, Resource } from '../../../core/access/access.policy.js';
-import type { SecretDescription, SecretFormat, SecretMetadata } from '../../../core/secrets/secrets.model.js';
+import type {
+  SecretApprovalPolicy,
+  SecretDescription,
+  SecretFormat,
+  SecretMetadata,
+} from '../../../core/secrets/secrets.model.js';
 import { SECRET_BODY_LIMIT } from '../../../core/secrets/secrets.schemas.js';
 import type { SecretsService } from '../../../core/secrets/secrets.service.js';
 import { validationError } from '../../../core/shared/errors.js';
@@ -9,6 +14,15 @@ import { bodyKey, folder, item, itemNamed } from './akeyless.resources.js';
 
 /** The service bounds the value (64 KiB of UTF-8); the schema only bounds the string read. */
 const MAX_VALUE = SECRET_BODY_LIMIT;
+/**
+ * Tessera extension (ADR 0041): Akeyless has no per-item approval, so these are new fields spelt as
+ * its own (kebab-case; a boolean or `"true"`/`"false"` like its `delete-protection`).
+ */
+const ApprovalFields = {
+  'approval-required': Type.Optional(Type.Union([Type.Boolean(), Str(5)])),
+  'approval-group': Type.Optional(NonEmpty(200)),
+  'approval-count': Type.Optional(Int(1, 10)),
+};
 const CreateSecret = commandBody({
   name: NonEmpty(512),
   value: Type.String({ maxLength: MAX_VALUE }),
@@ -17,6 +31,7 @@ const CreateSecret = commandBody({
   metadata: Type.Optional(Str(1000)),
   tags: Type.Optional(Strings(50, 100)),
   'max-versions': Type.Optional(Str(10)),
+  ...ApprovalFields,
 });
 const GetValues = commandBody({
   names: Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { minItems: 1, maxItems: 100 }),
@@ -27,6 +42,7 @@ const UpdateValue = commandBody({
   value: Type.String({ maxLength: MAX_VALUE }),
   format: Type.Optional(Str(20)),
   'last-version': Type.Optional(Int(0, 1e9)),
+  ...ApprovalFields,
 });
 const Describe = commandBody({ name: NonEmpty(512), 'show-versions': Type.Optional(Type.Boolean()) });
 const ListItems = commandBody({
@@ -49,6 +65,30 @@ function format(value: string | undefined): SecretFormat | undefined {
   if (value === 'text') return 'text';
   if (value === 'json' || value === 'key-value') return 'json';
   throw validationError('format must be text, json or key-value.', { field: 'format' });
+}
+
+/**
+ * The approval mark the extension fields ask for: a policy, null (`approval-required: false`, clear
+ * it) or undefined (absent: unchanged). Group or count without `approval-required: true` is a 400.
+ */
+function approvalOf(body: {
+  'approval-required'?: boolean | string;
+  'approval-group'?: string;
+  'approval-count'?: number;
+}): SecretApprovalPolicy | null | undefined {
+  const raw = body['approval-required'];
+  const on = raw === true || raw === 'true' ? true : raw === false || raw === 'false' ? false : raw;
+  if (on !== undefined && typeof on !== 'boolean')
+    throw validationError('approval-required must be true or false.', { field: 'approval-required' });
+  const group = body['approval-group'];
+  const required = body['approval-count'];
+  if (on !== true && (group !== undefined || required !== undefined))
+    throw validationError('approval-group and approval-count need approval-required: true.', {
+      field: group !== undefined ? 'approval-group' : 'approval-count',
+    });
+  if (on === undefined) return undefined;
+  if (!on) return null;
+  return { ...(group !== undefined ? { group } : {}), ...(required !== undefined ? { required } : {}) };
 }
 
 const ACTIONS: Action[] = ['read', 'list', 'create', 'update', 'delete'];
@@ -111,6 +151,7 @@ export function registerAkeylessSecretCommands(c: CommandRegistrar, deps: { secr
       if (maxVersions !== undefined && !Number.isInteger(maxVersions)) {
         throw validationError('max-versions must be a whole number.', { field: 'max-versions' });
       }
+      const approval = approvalOf(body);
       const created = await secrets.create(
         {
           name: body.name,
@@ -119,6 +160,7 @@ export function registerAkeylessSecretCommands(c: CommandRegistrar, deps: { secr
           ...(description ? { description } : {}),
           ...(body.tags ? { tags: body.tags } : {}),
           ...(maxVersions !== undefined ? { maxVersions } : {}),
+          ...(approval ? { approval } : {}),
         },
         request.ctx,
       );
@@ -171,12 +213,16 @@ export function registerAkeylessSecretCommands(c: CommandRegistrar, deps: { secr
           throw validationError(`${body.name} holds ${current.format}, not ${fmt}.`, { field: 'format' });
       }
       const expected = body['last-version'];
+      const approval = approvalOf(body);
+      // Marked before the new value is written, cleared after: never readable unmarked meanwhile.
+      if (approval) await secrets.setApproval(body.name, approval, request.ctx);
       const updated = await secrets.update(
         body.name,
         body.value,
         expected ? { expectedVersion: expected } : {},
         request.ctx,
       );
+      if (approval === null) await secrets.setApproval(body.name, null, request.ctx);
       return { name: updated.name };
     },
   );
