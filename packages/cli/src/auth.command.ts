@@ -14,10 +14,11 @@ import type { ArgReader } from './argv.parser.js';
 import type { CommandContext, CommandSpec } from './cli.context.js';
 import { CliError, UsageError } from './cli.errors.js';
 import { DEFAULT_PROFILE, mergeProfile, type Profile } from './config.store.js';
+import { type ClientTls, mtlsFetch } from './http.fetch.js';
 import { formatTime, renderKeyValues } from './output.format.js';
 import { readTokenFile } from './token-file.store.js';
 
-const ACCESS_TYPES = ['universal_identity', 'access_key', 'oidc_federation'] as const;
+const ACCESS_TYPES = ['universal_identity', 'access_key', 'oidc_federation', 'certificate'] as const;
 
 /** The workload JWT: `--jwt-file FILE`, `--jwt -` (standard input) or `--jwt JWT`. */
 async function federatedJwt(args: ArgReader, io: CommandContext['io']): Promise<string> {
@@ -39,12 +40,48 @@ async function federatedJwt(args: ArgReader, io: CommandContext['io']): Promise<
   return jwt;
 }
 
+async function readPemFlag(args: ArgReader, flag: string): Promise<string | undefined> {
+  const file = args.str(flag);
+  if (file === undefined) return undefined;
+  try {
+    return await readFile(file, 'utf8');
+  } catch {
+    throw new UsageError(`--${flag} ${file} cannot be read`);
+  }
+}
+
+/**
+ * `--access-type certificate`: the client certificate and key (and the CAs trusted for the server)
+ * for the mTLS connection the sign-in goes over; null for the other access types.
+ */
+async function clientTls(args: ArgReader, type: string | undefined, url: string): Promise<ClientTls | null> {
+  const cert = await readPemFlag(args, 'cert');
+  const key = await readPemFlag(args, 'key');
+  const ca = await readPemFlag(args, 'ca');
+  if (type !== 'certificate') {
+    if (cert !== undefined || key !== undefined || ca !== undefined)
+      throw new UsageError('--cert, --key and --ca go with --access-type certificate');
+    return null;
+  }
+  if (cert === undefined || key === undefined)
+    throw new UsageError('--cert FILE and --key FILE are required with --access-type certificate');
+  if (!url.startsWith('https://'))
+    throw new UsageError(
+      `--access-type certificate signs in over mTLS: the server URL must be https:// (not ${url})`,
+    );
+  return { cert, key, ca };
+}
+
 async function authRequest(args: ArgReader, io: CommandContext['io']): Promise<AuthRequest> {
   const accessId = args.str('access-id');
   const uidToken = args.str('uid-token');
   const tokenFile = args.str('token-file');
   const accessKey = args.str('access-key');
   const type = args.choice('access-type', ACCESS_TYPES) ?? (accessKey ? 'access_key' : 'universal_identity');
+  if (type === 'certificate') {
+    if (!accessId) throw new UsageError('--access-id is required with --access-type certificate');
+    return { accessType: 'certificate', accessId };
+  }
   if (type === 'oidc_federation') {
     if (!accessId) throw new UsageError('--access-id is required with --access-type oidc_federation');
     return { accessType: 'oidc_federation', accessId, jwt: await federatedJwt(args, io) };
@@ -76,16 +113,34 @@ function renderAuth(answer: AuthResponse, nowMs: number): string {
 
 const auth: CommandSpec = {
   path: ['auth'],
-  summary: 'Exchange a UID token, an access key or a workload JWT for a session token',
+  summary: 'Exchange a UID token, an access key, a workload JWT or a client certificate for a session token',
   details:
     'Prints the session token as `Token: t-<jwt>`. Pass it to other commands with --token or ' +
-    'TESSERA_TOKEN. With --json the raw answer is printed (token without the t- prefix).',
+    'TESSERA_TOKEN. With --json the raw answer is printed (token without the t- prefix). ' +
+    'With --access-type certificate the CLI connects over mTLS (an https:// server URL), presenting ' +
+    '--cert and --key; --ca names the CAs trusted for the server’s certificate.',
   options: {
     'access-id': { type: 'string', placeholder: 'p-…', description: 'access id of the auth method' },
     'access-type': {
       type: 'string',
       placeholder: 'TYPE',
-      description: 'universal_identity, access_key or oidc_federation (default: from the credential given)',
+      description:
+        'universal_identity, access_key, oidc_federation or certificate (default: from the credential given)',
+    },
+    cert: {
+      type: 'string',
+      placeholder: 'FILE',
+      description: 'client certificate, PEM (with --access-type certificate)',
+    },
+    key: {
+      type: 'string',
+      placeholder: 'FILE',
+      description: 'its private key, PEM (with --access-type certificate)',
+    },
+    ca: {
+      type: 'string',
+      placeholder: 'FILE',
+      description: 'CA certificates trusted for the server’s TLS certificate, PEM (default: the system’s)',
     },
     'jwt-file': {
       type: 'string',
@@ -114,9 +169,13 @@ const auth: CommandSpec = {
     'T_TOKEN=$(tessera auth --uid-token "$UID_TOKEN" --json | jq -r .token)',
     'tessera auth --access-id p-admin --access-type access_key --access-key "$KEY"',
     'tessera auth --access-type oidc_federation --access-id p-xxxx --jwt-file "$RUNNER_TEMP/oidc.jwt"',
+    'tessera auth --access-type certificate --access-id p-xxxx --cert app.pem --key app.key --ca server-ca.pem',
   ],
   async run(ctx: CommandContext, args: ArgReader): Promise<void> {
-    const answer = await ctx.client.auth(await authRequest(args, ctx.io));
+    const request = await authRequest(args, ctx.io);
+    const tls = await clientTls(args, request.accessType, ctx.url);
+    const client = tls ? ctx.clientWith(mtlsFetch(tls)) : ctx.client;
+    const answer = await client.auth(request);
     ctx.emit(answer, () => renderAuth(answer, ctx.now()));
   },
 };

@@ -138,10 +138,15 @@ export class CommandContext {
     };
     this.url = checkUrl(url, io.env.TESSERA_URL, profile.url, profileName);
     this.#token = token || io.env.TESSERA_TOKEN || undefined;
-    this.client = new TesseraClient({
+    this.client = this.clientWith(io.fetch);
+  }
+
+  /** A client of the same server over another `fetch` (e.g. one presenting a client certificate). */
+  clientWith(fetch: FetchLike | undefined): TesseraClient {
+    return new TesseraClient({
       url: this.url,
       userAgent: `tessera-cli/${CLI_VERSION}`,
-      ...(io.fetch ? { fetch: io.fetch } : {}),
+      ...(fetch ? { fetch } : {}),
     });
   }
 

@@ -293,7 +293,16 @@ const CA = {
   trustDomain: 'example.org',
   commonName: 'Tessera CA example.org',
   certificatePem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+  kind: 'root',
+  chainPem: null,
   notAfter: '2036-01-01T00:00:00.000Z',
+  createdAt: '2026-01-01T00:00:00.000Z',
+};
+const PENDING_CA = {
+  id: 'ca-2',
+  trustDomain: 'example.org',
+  commonName: 'Tessera intermediate CA example.org',
+  csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n',
   createdAt: '2026-01-01T00:00:00.000Z',
 };
 const CERT = {
@@ -444,6 +453,12 @@ const REVIEW_ITEM = {
 const ROUTES: Record<string, Handler> = {
   'GET /v1/pki/ca': () => [200, CA],
   'POST /v1/pki/ca': () => [201, CA],
+  'POST /v1/pki/ca/intermediate': () => [201, PENDING_CA],
+  'GET /v1/pki/ca/intermediate': () => [200, PENDING_CA],
+  'POST /v1/pki/ca/intermediate/certificate': () => [
+    201,
+    { ...CA, kind: 'intermediate', chainPem: CA.certificatePem },
+  ],
   'PUT /v1/pki/profiles/web': () => [
     200,
     {
@@ -852,6 +867,9 @@ describe('--json on every command', () => {
     ['auth-method', 'delete', '--name', '/demo/uid'],
     ['oauth-client', 'create', '--name', '/svc/billing', '--scopes', 'read'],
     ['cert', 'ca-create', '--trust-domain', 'example.org'],
+    ['cert', 'ca-intermediate', '--trust-domain', 'example.org'],
+    ['cert', 'ca-intermediate', '--show'],
+    ['cert', 'ca-import', '--cert', join(AGENT_DIR, 'token'), '--chain', join(AGENT_DIR, 'token')],
     ['cert', 'profile', '--name', 'web', '--max-ttl', '1h', '--ext-key-usages', 'clientAuth'],
     ['cert', 'issue', '--cert-profile', 'web', '--csr', join(AGENT_DIR, 'token'), '--ttl', '10m'],
     ['cert', 'revoke', '--serial', '5f3a'],

@@ -39,11 +39,32 @@ function toResponse(res: IncomingMessage, body: string): SmallResponse {
   };
 }
 
+/** A client certificate and key (PEM) presented on HTTPS connections, and the CAs trusted for the server. */
+export interface ClientTls {
+  cert: string;
+  key: string;
+  /** Trusted for the server's certificate instead of the default CAs (NODE_EXTRA_CA_CERTS included). */
+  ca?: string | undefined;
+}
+
 /** A {@link FetchLike} on `node:http`; errors look like `fetch`'s ("fetch failed", the reason in `cause`). */
-export const nodeHttpFetch: FetchLike = async (input, init) => {
+export const nodeHttpFetch: FetchLike = (input, init) => nodeRequest(input, init, null);
+
+/** {@link nodeHttpFetch} presenting a client certificate (mTLS); it refuses plain HTTP URLs. */
+export const mtlsFetch =
+  (tls: ClientTls): FetchLike =>
+  (input, init) =>
+    nodeRequest(input, init, tls);
+
+async function nodeRequest(
+  input: Parameters<FetchLike>[0],
+  init: Parameters<FetchLike>[1],
+  tls: ClientTls | null,
+): Promise<Response> {
   const url = new URL(input);
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new TypeError(`unsupported URL ${url.protocol}`);
+  if (tls && url.protocol !== 'https:') throw new TypeError('a client certificate needs an https:// URL');
   const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
   const signal = init.signal ?? undefined;
   if (signal?.aborted) throw abortError();
@@ -51,7 +72,12 @@ export const nodeHttpFetch: FetchLike = async (input, init) => {
   const body = typeof init.body === 'string' ? init.body : undefined;
   if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
   const response = await new Promise<SmallResponse>((resolve, reject) => {
-    const req = request(url, { method: init.method ?? 'GET', headers }, (res) => {
+    const options = {
+      method: init.method ?? 'GET',
+      headers,
+      ...(tls ? { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}), agent: false } : {}),
+    };
+    const req = request(url, options, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve(toResponse(res, Buffer.concat(chunks).toString('utf8'))));
@@ -69,4 +95,4 @@ export const nodeHttpFetch: FetchLike = async (input, init) => {
     req.end(body);
   });
   return response as unknown as Response;
-};
+}

@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -33,17 +34,37 @@ export function run(
   });
 }
 
+const fetchHealthy = (url: string) => () =>
+  fetch(`${url}/healthz`).then(
+    (r) => r.ok,
+    () => false,
+  );
+/** `/healthz` over HTTPS, trusting the server's own (self-signed) certificate. */
+const httpsHealthy = (url: string, ca: string) => () =>
+  new Promise<boolean>((ok) => {
+    const req = httpsGet(`${url}/healthz`, { ca, agent: false }, (res) => {
+      res.resume();
+      ok(res.statusCode === 200);
+    });
+    req.on('error', () => ok(false));
+  });
+
 /** `tessera server` on a free port and `dataDir`, once `/healthz` answers. */
 export async function startServerProcess(
   dataDir: string,
   /** How long to wait for `/healthz` (the shared test machine can be slow). */
   startTimeoutMs = 10_000,
+  /** Serve HTTPS with this certificate and key (PEM files); the URL is then https://. */
+  tls?: { cert: string; key: string },
 ): Promise<{ server: ChildProcess; url: string; stop(): Promise<void> }> {
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const server = spawn(
     process.execPath,
-    [bin, 'server', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn'],
+    [
+      ...[bin, 'server', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn'],
+      ...(tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key] : []),
+    ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -55,11 +76,9 @@ export async function startServerProcess(
   server.stderr!.on('data', (d) => {
     log += d;
   });
+  const healthy = tls ? httpsHealthy(url, readFileSync(tls.cert, 'utf8')) : fetchHealthy(url);
   for (let i = 0; ; i++) {
-    const ok = await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
+    const ok = await healthy();
     if (ok) break;
     // A loaded CI machine can take many seconds to start a server; stop waiting if it exited.
     if (i > Math.max(startTimeoutMs, 60_000) / 50 || server.exitCode !== null)

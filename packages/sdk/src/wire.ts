@@ -331,8 +331,20 @@ export interface OidcFederationAuthRequest extends Required<Pick<AuthBody, 'acce
   accessType: Extract<AuthBody['accessType'], 'oidc_federation'>;
 }
 
+/**
+ * Sign in with the client certificate of the TLS connection (a `certificate` method's access id):
+ * only over HTTPS with a client certificate, e.g. a `fetch` that presents one.
+ */
+export interface CertificateAuthRequest extends Required<Pick<AuthBody, 'accessId'>> {
+  accessType: Extract<AuthBody['accessType'], 'certificate'>;
+}
+
 /** Body of `POST /v1/auth` (the server's one schema, split by `accessType`). */
-export type AuthRequest = AccessKeyAuthRequest | UniversalIdentityAuthRequest | OidcFederationAuthRequest;
+export type AuthRequest =
+  | AccessKeyAuthRequest
+  | UniversalIdentityAuthRequest
+  | OidcFederationAuthRequest
+  | CertificateAuthRequest;
 
 /** Answer of `POST /v1/auth`. `token` is the session JWT (no `t-` prefix). */
 export type AuthResponse = Gen.PostV1AuthResponse;

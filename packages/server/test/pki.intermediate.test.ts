@@ -13,7 +13,7 @@ import { adminSession, STORES, startTestServer, type TestServer } from './harnes
 const work = mkdtempSync(join(tmpdir(), 'tessera-pki-inter-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const file = (name: string, content?: string) => {
+const file = (name: string, content?: string | Buffer) => {
   const path = join(work, name);
   if (content !== undefined) writeFileSync(path, content);
   return path;
@@ -194,5 +194,23 @@ describe.each(STORES)('intermediate CA signed by an outside root on %s', (store)
     );
     expect(revokedOut).toContain('revoked');
     expect(revokedCode).not.toBe(0);
+
+    // The OCSP responder answers for the intermediate's certificates, signed by the intermediate.
+    const leafFile = file('leaf.pem', leaf);
+    const request = file('ocsp.req');
+    ssl(['ocsp', '-issuer', intermediate, '-cert', leafFile, '-no_nonce', '-reqout', request]);
+    const answer = await s.tessera.app.inject({
+      method: 'POST',
+      url: '/pki/ocsp',
+      headers: { 'content-type': 'application/ocsp-request' },
+      payload: readFileSync(request),
+    });
+    expect(answer.statusCode).toBe(200);
+    const status = ssl([
+      ...['ocsp', '-respin', file('ocsp.der', answer.rawPayload)],
+      ...['-issuer', intermediate, '-cert', leafFile, '-CAfile', root.cert, '-verify_other', intermediate],
+      '-no_nonce',
+    ]);
+    expect(status).toContain(`${leafFile}: revoked`);
   });
 });

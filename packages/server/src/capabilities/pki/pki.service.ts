@@ -170,9 +170,10 @@ export function capNotAfter(bounds: Array<[NotAfterCap, number | null]>): { ms: 
 }
 
 /**
- * The internal certificate authority (issue 13, ADR 0024): one self-signed root whose private key
- * is sealed under the root key like every other key, profiles, issuance from a CSR (the requester
- * keeps its key), revocation and a CRL.
+ * The internal certificate authority (issue 13, ADR 0024): one CA — a self-signed root, or an
+ * intermediate an outside root signed (ADR 0040) — whose private key is sealed under the root key
+ * like every other key, profiles, issuance from a CSR (the requester keeps its key), revocation
+ * and a CRL.
  */
 export function createPkiService(deps: {
   uow: UnitOfWork;
