@@ -282,6 +282,7 @@ const OAUTH_CLIENT = {
   accessTokenTtlSeconds: 600,
   dpopBoundAccessTokens: false,
   mayActFor: [],
+  delegation: [],
   boundCidrs: [],
   expiresAt: null,
   createdAt: '2025-06-01T10:00:00.000Z',

@@ -73,6 +73,13 @@ const SETTINGS: OptionSpecs = {
     placeholder: 'CLIENT_IDS',
     description: 'token exchange: client ids whose tokens this client may exchange (RFC 8693)',
   },
+  'delegation-file': {
+    type: 'string',
+    placeholder: 'FILE',
+    description:
+      'token exchange rules (ADR 0039): a JSON list of {subject, audiences?, scopes?, impersonation?}, ' +
+      'one per subject client; [] removes them',
+  },
   'grant-types': {
     type: 'list',
     placeholder: 'GRANTS',
@@ -87,6 +94,15 @@ const SETTINGS: OptionSpecs = {
     description: 'comma-separated client CIDR allow-list',
   },
 };
+
+/** A JSON file named by `--option`; a usage error naming it when unreadable. */
+async function jsonFile<T>(path: string, option: string, what: string): Promise<T> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch (error) {
+    throw new UsageError(`--${option}: cannot read a JSON ${what} (${(error as Error).message})`);
+  }
+}
 
 async function settingsBody(args: ArgReader): Promise<UpdateOAuthClientRequest> {
   const method = args.choice('auth-method', AUTH_METHODS);
@@ -103,14 +119,19 @@ async function settingsBody(args: ArgReader): Promise<UpdateOAuthClientRequest> 
   const subjectDn = args.str('tls-subject-dn');
   const sanUri = args.str('tls-san-uri');
   const sanDns = args.str('tls-san-dns');
-  let jwks: UpdateOAuthClientRequest['jwks'];
-  if (jwksFile !== undefined) {
-    try {
-      jwks = JSON.parse(await readFile(jwksFile, 'utf8'));
-    } catch (error) {
-      throw new UsageError(`--jwks-file: cannot read a JSON JWK set (${(error as Error).message})`);
-    }
-  }
+  const delegationFile = args.str('delegation-file');
+  const delegation =
+    delegationFile === undefined
+      ? undefined
+      : await jsonFile<UpdateOAuthClientRequest['delegation']>(
+          delegationFile,
+          'delegation-file',
+          'list of rules',
+        );
+  const jwks =
+    jwksFile === undefined
+      ? undefined
+      : await jsonFile<UpdateOAuthClientRequest['jwks']>(jwksFile, 'jwks-file', 'JWK set');
   return {
     ...(method ? { tokenEndpointAuthMethod: method } : {}),
     ...(jwks !== undefined ? { jwks } : {}),
@@ -121,6 +142,7 @@ async function settingsBody(args: ArgReader): Promise<UpdateOAuthClientRequest> 
     ...(args.bool('dpop') ? { dpopBoundAccessTokens: true } : {}),
     ...(cidrs ? { boundCidrs: cidrs } : {}),
     ...(mayActFor ? { mayActFor } : {}),
+    ...(delegation !== undefined ? { delegation } : {}),
     ...(grantTypes ? { grantTypes: grantTypes as NonNullable<UpdateOAuthClientRequest['grantTypes']> } : {}),
     ...(subjectDn ? { tlsClientAuthSubjectDn: subjectDn } : {}),
     ...(sanUri ? { tlsClientAuthSanUri: sanUri } : {}),
@@ -131,6 +153,16 @@ async function settingsBody(args: ArgReader): Promise<UpdateOAuthClientRequest> 
 const CLIENT_ID: OptionSpecs = {
   'client-id': { type: 'string', placeholder: 'p-…', required: true, description: 'the client id' },
 };
+
+/** One token exchange rule on a line: `p-… (aud …; scope …; impersonation)`. */
+function delegationText(r: NonNullable<OAuthClient['delegation']>[number]): string {
+  const limits = [
+    ...(r.audiences ? [`aud ${r.audiences.join(' ')}`] : []),
+    ...(r.scopes ? [`scope ${r.scopes.join(' ')}`] : []),
+    ...(r.impersonation ? ['impersonation'] : []),
+  ];
+  return limits.length ? `${r.subject} (${limits.join('; ')})` : r.subject;
+}
 
 /** Key/value description of a client. */
 export function renderOAuthClient(c: OAuthClient, nowMs: number): string {
@@ -145,6 +177,7 @@ export function renderOAuthClient(c: OAuthClient, nowMs: number): string {
     ['Token TTL', formatDuration(c.accessTokenTtlSeconds)],
     ['DPoP required', yesNo(c.dpopBoundAccessTokens)],
     ['May act for', listText(c.mayActFor)],
+    ['Delegation', listText((c.delegation ?? []).map(delegationText))],
     ['Grant types', c.grantTypes ? listText(c.grantTypes) : 'every enabled'],
     ['Bound CIDRs', listText(c.boundCidrs)],
     ['Created', formatTime(c.createdAt, nowMs)],

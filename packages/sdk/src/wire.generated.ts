@@ -359,6 +359,12 @@ export interface OAuthClient {
   accessTokenTtlSeconds: number;
   dpopBoundAccessTokens: boolean;
   mayActFor: string[];
+  delegation: {
+    subject: string;
+    audiences?: string[];
+    scopes?: string[];
+    impersonation?: boolean;
+  }[];
   trustedIssuers: {
     issuer: string;
     jwks: {
@@ -2768,6 +2774,17 @@ export interface PostV1OauthClientsRequest {
   dpopBoundAccessTokens?: boolean;
   /** Token exchange: client ids whose tokens this client may exchange (RFC 8693). */
   mayActFor?: string[];
+  /** Token exchange rules narrower than mayActFor, one per subject client (ADR 0039). */
+  delegation?: {
+    /** The subject tokens’ client id. */
+    subject: string;
+    /** Audiences the exchanged token may name (absent: any of the client’s resources). */
+    audiences?: string[];
+    /** Scopes it may carry (absent: any of the subject token’s). */
+    scopes?: string[];
+    /** An exchange without actor_token issues a token without act. */
+    impersonation?: boolean;
+  }[];
   /** JWT-bearer grant (RFC 7523 §2.1): issuers whose assertions the client may present. */
   trustedIssuers?: {
     issuer: string;
@@ -2842,6 +2859,17 @@ export interface PatchV1OauthClientsByIdRequest {
   dpopBoundAccessTokens?: boolean;
   /** Token exchange: client ids whose tokens this client may exchange (RFC 8693). */
   mayActFor?: string[];
+  /** Token exchange rules narrower than mayActFor, one per subject client (ADR 0039). */
+  delegation?: {
+    /** The subject tokens’ client id. */
+    subject: string;
+    /** Audiences the exchanged token may name (absent: any of the client’s resources). */
+    audiences?: string[];
+    /** Scopes it may carry (absent: any of the subject token’s). */
+    scopes?: string[];
+    /** An exchange without actor_token issues a token without act. */
+    impersonation?: boolean;
+  }[];
   /** JWT-bearer grant (RFC 7523 §2.1): issuers whose assertions the client may present. */
   trustedIssuers?: {
     issuer: string;

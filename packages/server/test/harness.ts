@@ -108,7 +108,13 @@ export async function startTestServer(
   const storeUrl = options.storeUrl ?? pgDb?.url;
   const config = loadConfig(
     { dataDir, port: 0, logLevel: 'silent', ...(storeUrl ? { storeUrl } : {}) },
-    { TESSERA_ISSUER: 'http://tessera.test', TESSERA_REVOCATION_POLL_MS: '50', ...env },
+    {
+      TESSERA_ISSUER: 'http://tessera.test',
+      TESSERA_REVOCATION_POLL_MS: '50',
+      // Tests serve jwks_uri and CIBA ping endpoints on 127.0.0.1: allowed explicitly (ADR 0039).
+      TESSERA_OUTBOUND_ALLOW: '127.0.0.0/8,::1',
+      ...env,
+    },
   );
   const clock = new TestClock();
   // Unless a test brings its own logger, logs are captured: on close every log line and every audit

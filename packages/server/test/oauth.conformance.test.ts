@@ -384,6 +384,97 @@ describe('OAuth authorization server with oauth4webapi and openid-client', () =>
     expect(refused).toBe('invalid_grant');
   });
 
+  it('token exchange under a delegation rule (ADR 0039): impersonation only where the rule allows it, narrowed scopes and audiences', async () => {
+    const OTHER = 'https://other.example.test/';
+    const subjectClient = await createClient(s, 'svc-rule-subject', { scopes: ['read', 'write'] });
+    const rule = { subject: subjectClient.clientId, audiences: [RESOURCE], scopes: ['read'] };
+    const agent = await createClient(s, 'svc-rule-agent', {
+      resources: [RESOURCE, OTHER],
+      delegation: [{ ...rule, impersonation: true }],
+    });
+    const delegator = await createClient(s, 'svc-rule-delegator', {
+      resources: [RESOURCE],
+      delegation: [rule],
+    });
+    const sc = { client_id: subjectClient.clientId };
+    const subject = await oauth.processClientCredentialsResponse(
+      as,
+      sc,
+      await oauth.clientCredentialsGrantRequest(
+        as,
+        sc,
+        oauth.ClientSecretBasic(subjectClient.clientSecret!),
+        { scope: 'read write' },
+        insecure,
+      ),
+    );
+    s.track(subject.access_token);
+    const subjectSub = JSON.parse(
+      Buffer.from(subject.access_token.split('.')[1]!, 'base64url').toString(),
+    ).sub;
+    const exchangeAs = async (
+      c: { clientId: string; clientSecret?: string },
+      extra: Record<string, string>,
+    ) => {
+      const client = { client_id: c.clientId };
+      const response = await oauth.genericTokenEndpointRequest(
+        as,
+        client,
+        oauth.ClientSecretBasic(c.clientSecret!),
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+        {
+          subject_token: subject.access_token,
+          subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+          resource: RESOURCE,
+          ...extra,
+        },
+        insecure,
+      );
+      return oauth.processGenericTokenEndpointResponse(as, client, response).then(
+        async (tokens) => {
+          s.track(tokens.access_token);
+          return oauth.validateJwtAccessToken(
+            as,
+            new Request(RESOURCE, { headers: { authorization: `Bearer ${tokens.access_token}` } }),
+            RESOURCE,
+            insecure,
+          );
+        },
+        (e: unknown) => (e as oauth.ResponseBodyError).error,
+      );
+    };
+    // Impersonation: the rule allows it and no actor token was sent — no `act`, the subject's own
+    // scopes narrowed to the rule's.
+    const impersonated = await exchangeAs(agent, {});
+    expect(impersonated).toMatchObject({ sub: subjectSub, client_id: agent.clientId, scope: 'read' });
+    expect(impersonated).not.toHaveProperty('act');
+    // The same exchange by a client whose rule does not allow impersonation is a delegation.
+    const delegated = await exchangeAs(delegator, {});
+    expect(delegated).toMatchObject({ sub: subjectSub, act: { client_id: delegator.clientId } });
+    // With its own actor token, the impersonating client asks for delegation and gets `act`.
+    const ac = { client_id: agent.clientId };
+    const own = await oauth.processClientCredentialsResponse(
+      as,
+      ac,
+      await oauth.clientCredentialsGrantRequest(
+        as,
+        ac,
+        oauth.ClientSecretBasic(agent.clientSecret!),
+        {},
+        insecure,
+      ),
+    );
+    s.track(own.access_token);
+    const withActor = await exchangeAs(agent, {
+      actor_token: own.access_token,
+      actor_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+    });
+    expect(withActor).toMatchObject({ sub: subjectSub, act: { client_id: agent.clientId } });
+    // Never broader than the rule: a scope the subject has but the rule does not, another audience.
+    expect(await exchangeAs(agent, { scope: 'write' })).toBe('invalid_scope');
+    expect(await exchangeAs(agent, { resource: OTHER })).toBe('invalid_target');
+  });
+
   it('openid-client 6: discovery, private_key_jwt (EdDSA), DPoP with automatic nonce retry, resource, introspection, revocation', async () => {
     const keys = await keyPair('Ed25519');
     const c = await createClient(s, 'svc-openid-client', {

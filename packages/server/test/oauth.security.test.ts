@@ -596,7 +596,12 @@ describe.each(STORES)('OAuth authorization server security on %s', (store) => {
       const both = `${subject.body.client.identityId},${allowed.clientId}`;
       const found = await s.call('GET', `/v1/audit/events?party=${both}`, { token: s.adminToken });
       expect(found.status, JSON.stringify(found.body)).toBe(200);
-      expect(found.body.items.map((e: { type: string }) => e.type)).toEqual(['oauth.token_exchanged']);
+      // The exchange, and the two refusals above that got as far as knowing the chain (newest first).
+      expect(found.body.items.map((e: { type: string }) => e.type)).toEqual([
+        'oauth.token_exchanged',
+        'oauth.token_refused',
+        'oauth.token_refused',
+      ]);
       const neither = await s.call('GET', `/v1/audit/events?party=${both},${stranger.clientId}`, {
         token: s.adminToken,
       });
@@ -606,6 +611,110 @@ describe.each(STORES)('OAuth authorization server security on %s', (store) => {
         (await s.call('DELETE', `/v1/oauth-clients/${subject.clientId}`, { token: s.adminToken })).status,
       ).toBe(204);
       expectOAuthError(await exchange(allowed, { subject_token: token }), 400, 'invalid_grant');
+    });
+
+    it('a delegation rule narrows audiences and scopes; each refusal is audited with the whole chain', async () => {
+      const OTHER = 'https://other.example.test/';
+      const subject = await createClient(s, 'rule-subject', { scopes: ['read', 'write'] });
+      const actor = await createClient(s, 'rule-actor', {
+        resources: [RESOURCE, OTHER],
+        delegation: [{ subject: subject.clientId, audiences: [RESOURCE], scopes: ['read'] }],
+      });
+      const token = await grant(subject, { scope: 'read write' });
+      const subjectIdentity = subject.body.client.identityId;
+      expectOAuthError(
+        await exchange(actor, { subject_token: token, resource: OTHER }),
+        400,
+        'invalid_target',
+      );
+      const audience = await lastAudit('oauth.token_refused');
+      expect(audience).toMatchObject({ reason: 'delegation_audience_denied' });
+      expect(audience.data).toMatchObject({
+        subject: subjectIdentity,
+        subjectClient: subject.clientId,
+        act: { client_id: actor.clientId },
+        parties: [subjectIdentity, actor.body.client.identityId, actor.clientId],
+      });
+      // A scope the subject token holds but the rule does not grant; one it does not hold at all.
+      expectOAuthError(await exchange(actor, { subject_token: token, scope: 'write' }), 400, 'invalid_scope');
+      expect(await lastAudit('oauth.token_refused')).toMatchObject({
+        reason: 'delegation_scope_denied',
+        data: { parties: [subjectIdentity, actor.body.client.identityId, actor.clientId] },
+      });
+      expectOAuthError(await exchange(actor, { subject_token: token, scope: 'admin' }), 400, 'invalid_scope');
+      expect(await lastAudit('oauth.token_refused')).toMatchObject({ reason: 'exchange_scope_broader' });
+      // Without a scope the token carries what both the subject token and the rule allow; and
+      // without an impersonation rule an exchange without actor token is still a delegation.
+      const ok = await exchange(actor, { subject_token: token });
+      expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+      s.track(ok.body.access_token);
+      expect(ok.body.scope).toBe('read');
+      const payload = JSON.parse(Buffer.from(ok.body.access_token.split('.')[1]!, 'base64url').toString());
+      expect(payload.act).toEqual({ sub: actor.body.client.identityId, client_id: actor.clientId });
+      // A client restricted to client_credentials may not exchange at all.
+      const patched = await s.call('PATCH', `/v1/oauth-clients/${actor.clientId}`, {
+        token: s.adminToken,
+        body: { grantTypes: ['client_credentials'] },
+      });
+      expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+      expectOAuthError(await exchange(actor, { subject_token: token }), 400, 'unauthorized_client');
+    });
+
+    it('refuses delegation rules wider than the client, or naming a subject twice', async () => {
+      const subject = await createClient(s, 'rule-check-subject', { scopes: ['read'] });
+      const create = (name: string, body: Record<string, unknown>) =>
+        s.call('POST', '/v1/oauth-clients', {
+          token: s.adminToken,
+          body: { name, resources: [RESOURCE], ...body },
+        });
+      for (const [name, body] of [
+        [
+          'rule-bad-audience',
+          { delegation: [{ subject: subject.clientId, audiences: ['https://x.test/'] }] },
+        ],
+        ['rule-twice', { delegation: [{ subject: subject.clientId }, { subject: subject.clientId }] }],
+        ['rule-and-may-act', { mayActFor: [subject.clientId], delegation: [{ subject: subject.clientId }] }],
+        ['rule-bad-subject', { delegation: [{ subject: 'not a client' }] }],
+        ['rule-extra-field', { delegation: [{ subject: subject.clientId, chainDepth: 9 }] }],
+      ] as const) {
+        const r = await create(name, body);
+        expect(r.status, `${name}: ${JSON.stringify(r.body)}`).toBe(400);
+        expect(r.body.error.code, name).toMatch(/^TESSERA_/);
+      }
+      const ok = await create('rule-good', {
+        delegation: [{ subject: subject.clientId, audiences: [RESOURCE], impersonation: true }],
+      });
+      expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+      expect(ok.body.client.delegation).toEqual([
+        { subject: subject.clientId, audiences: [RESOURCE], impersonation: true },
+      ]);
+      // Narrowing the client's resources below a rule's audiences is refused too.
+      const narrowed = await s.call('PATCH', `/v1/oauth-clients/${ok.body.client.clientId}`, {
+        token: s.adminToken,
+        body: { resources: ['https://elsewhere.test/'] },
+      });
+      expect(narrowed.status, JSON.stringify(narrowed.body)).toBe(400);
+    });
+
+    it('impersonation keeps the subject token’s own chain and does not lengthen it', async () => {
+      const first = await createClient(s, 'imp-0', { scopes: ['read'], resources: [RESOURCE] });
+      const middle = await createClient(s, 'imp-1', { resources: [RESOURCE], mayActFor: [first.clientId] });
+      const impersonator = await createClient(s, 'imp-2', {
+        resources: [RESOURCE],
+        delegation: [{ subject: middle.clientId, impersonation: true }],
+      });
+      const delegated = await exchange(middle, { subject_token: await grant(first, { scope: 'read' }) });
+      expect(delegated.status, JSON.stringify(delegated.body)).toBe(200);
+      s.track(delegated.body.access_token);
+      const r = await exchange(impersonator, { subject_token: delegated.body.access_token });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      s.track(r.body.access_token);
+      const payload = JSON.parse(Buffer.from(r.body.access_token.split('.')[1]!, 'base64url').toString());
+      expect(payload.act).toEqual({ sub: middle.body.client.identityId, client_id: middle.clientId });
+      expect(payload.client_id).toBe(impersonator.clientId);
+      expect(await lastAudit('oauth.token_exchanged')).toMatchObject({
+        data: { impersonation: true, act: { client_id: middle.clientId } },
+      });
     });
 
     it('nests the act chain and refuses a chain deeper than allowed', async () => {

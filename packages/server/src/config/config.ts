@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseOutboundAllow } from '../core/shared/outbound.js';
 import {
   type AlertsConfig,
   type AuditSinksConfig,
@@ -33,12 +34,20 @@ export interface Config {
   /** Failed credential presentations allowed per source address per window. */
   authFailureLimit: number;
   authFailureWindowSeconds: number;
+  /** Access tokens issued per OAuth client per window at the token endpoint (0: no cap). */
+  oauthClientTokenLimit: number;
+  oauthClientTokenWindowSeconds: number;
   /** How often to pick up revocations made by other servers. */
   revocationPollMs: number;
   /** How often the audit chain head is signed and written to the checkpoint file. */
   auditCheckpointSeconds: number;
   /** Trust `X-Forwarded-For` from a reverse proxy for the source address. */
   trustProxy: boolean;
+  /**
+   * CIDRs Tessera may connect to although loopback, private, link-local or reserved, when it
+   * fetches a URL a client chose (`TESSERA_OUTBOUND_ALLOW`, ADR 0039). Empty: none.
+   */
+  outboundAllow: string[];
   /** `GET /metrics` without a credential (for a Prometheus scraper); otherwise `read` on `audit:/metrics`. */
   metricsPublic: boolean;
   /** Audit sinks and the ledger size bound (config/audit.config.ts). */
@@ -210,6 +219,20 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       1,
       86_400,
     ),
+    oauthClientTokenLimit: integer(
+      'TESSERA_OAUTH_CLIENT_TOKEN_LIMIT',
+      env.TESSERA_OAUTH_CLIENT_TOKEN_LIMIT,
+      0,
+      0,
+      100_000_000,
+    ),
+    oauthClientTokenWindowSeconds: integer(
+      'TESSERA_OAUTH_CLIENT_TOKEN_WINDOW_SECONDS',
+      env.TESSERA_OAUTH_CLIENT_TOKEN_WINDOW_SECONDS,
+      60,
+      1,
+      86_400,
+    ),
     revocationPollMs: integer('TESSERA_REVOCATION_POLL_MS', env.TESSERA_REVOCATION_POLL_MS, 250, 10, 60_000),
     auditCheckpointSeconds: integer(
       'TESSERA_AUDIT_CHECKPOINT_SECONDS',
@@ -219,6 +242,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       86_400,
     ),
     trustProxy: env.TESSERA_TRUST_PROXY === 'true',
+    outboundAllow: parseOutboundAllow(env.TESSERA_OUTBOUND_ALLOW),
     metricsPublic: env.TESSERA_METRICS_PUBLIC === 'true',
     auditSinks: loadAuditSinksConfig(env, dataDir, integer),
     alerts: loadAlertsConfig(env, integer),

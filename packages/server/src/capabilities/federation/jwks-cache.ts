@@ -19,6 +19,11 @@ export interface JwksCacheOptions {
   maxBytes?: number;
   /** Why a fetched set is unusable, or null (crypto/federated-jwt.ts). */
   jwksProblem(jwks: unknown): string | null;
+  /** How to fetch (default: the global `fetch`; client-chosen URLs: the outbound guard). */
+  fetch?: (
+    url: string,
+    init: { signal: AbortSignal; redirect: 'error'; headers: Record<string, string> },
+  ) => Promise<Response>;
 }
 
 export type Jwks = { keys: Record<string, unknown>[] };
@@ -43,7 +48,7 @@ export function createJwksCache(clock: Clock, options: JwksCacheOptions) {
   let fetches = 0;
 
   async function getJson(url: string): Promise<unknown> {
-    const response = await fetch(url, {
+    const response = await (options.fetch ?? fetch)(url, {
       signal: AbortSignal.timeout(timeoutMs),
       redirect: 'error',
       headers: { accept: 'application/json' },

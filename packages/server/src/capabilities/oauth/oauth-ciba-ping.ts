@@ -3,6 +3,7 @@ import type { RequestContext } from '../../core/shared/context.js';
 import type { EventBus } from '../../core/shared/events.js';
 import type { Clock } from '../../core/shared/platform.port.js';
 import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
+import { type OutboundFetch, OutboundRefused } from '../../platform/outbound-fetch.js';
 import type { QueryTarget } from '../../storage/prepared.js';
 
 /**
@@ -113,6 +114,8 @@ export interface CibaPingDeps {
     record: CibaPingRecord,
     data: Record<string, unknown>,
   ): Promise<void>;
+  /** How to POST to the client's endpoint (default: the global `fetch`; the module: the outbound guard). */
+  fetch?: OutboundFetch;
   /** Retries and their spacing (tests shorten them). */
   attempts?: number;
   retryDelayMs?: number;
@@ -135,7 +138,7 @@ export function createCibaPing(deps: CibaPingDeps) {
     for (let i = 0; i < attempts; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, delayMs * i));
       try {
-        const res = await fetch(record.endpoint, {
+        const res = await (deps.fetch ?? fetch)(record.endpoint, {
           method: 'POST',
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
           body: JSON.stringify({ auth_req_id: authReqId }),
@@ -150,6 +153,10 @@ export function createCibaPing(deps: CibaPingDeps) {
         }
         last = `status_${res.status}`;
       } catch (error) {
+        if (error instanceof OutboundRefused) {
+          last = `outbound_${error.reason}`;
+          break; // the address will not change its nature on a retry
+        }
         last = (error as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable';
       }
     }

@@ -2,6 +2,7 @@ import type { ReadOnlyAuthMethodHandler } from '../../core/auth-methods/auth-met
 import {
   CLIENT_AUTH_METHODS,
   type ClientAuthMethod,
+  type DelegationRule,
   isOAuthClient,
   type OAuthClientSettings,
 } from '../../core/auth-methods/auth-methods.model.js';
@@ -19,6 +20,7 @@ const SETTINGS = [
   'resources',
   'dpopBoundAccessTokens',
   'mayActFor',
+  'delegation',
   'trustedIssuers',
   'grantTypes',
   'tlsClientAuthSubjectDn',
@@ -172,6 +174,52 @@ function grantTypesOf(input: unknown): string[] {
  * assertions need a single-use `jti` and are checked by the token endpoint before it.
  */
 /** JWT-bearer grant issuers: an `https` (or `http`) issuer URL each, once, with public keys. */
+const CLIENT_ID = /^p-[a-z0-9]{1,62}$/;
+
+/**
+ * Token exchange rules (ADR 0039): one per subject, none for a subject also in `mayActFor`, and
+ * every audience one of the client's resources (a rule cannot widen what the client may ask for).
+ */
+function delegationOf(input: unknown, mayActFor: string[], resources: string[]): DelegationRule[] {
+  if (!Array.isArray(input) || input.length > 50)
+    throw validationError('delegation must be a list of at most 50 rules.', { field: 'delegation' });
+  const seen = new Set<string>();
+  return input.map((entry): DelegationRule => {
+    const e = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
+    const foreign = Object.keys(e).find(
+      (k) => !['subject', 'audiences', 'scopes', 'impersonation'].includes(k),
+    );
+    if (foreign)
+      throw validationError(`A delegation rule does not take ${foreign}.`, { field: 'delegation' });
+    if (typeof e.subject !== 'string' || !CLIENT_ID.test(e.subject))
+      throw validationError('Each delegation rule needs a subject client id (p-…).', { field: 'delegation' });
+    if (seen.has(e.subject) || mayActFor.includes(e.subject))
+      throw validationError(`${e.subject} is named twice in mayActFor and delegation.`, {
+        field: 'delegation',
+      });
+    seen.add(e.subject);
+    if (e.impersonation !== undefined && typeof e.impersonation !== 'boolean')
+      throw validationError('impersonation must be a boolean.', { field: 'delegation' });
+    const audiences =
+      e.audiences === undefined
+        ? undefined
+        : stringList(e.audiences, 'delegation audiences', isResourceIndicator);
+    const outside = audiences?.find((a) => !resources.includes(a));
+    if (outside !== undefined)
+      throw validationError(`delegation audience ${outside} is not one of the client's resources.`, {
+        field: 'delegation',
+      });
+    return {
+      subject: e.subject,
+      ...(audiences ? { audiences } : {}),
+      ...(e.scopes !== undefined
+        ? { scopes: stringList(e.scopes, 'delegation scopes', (v) => SCOPE_TOKEN.test(v)) }
+        : {}),
+      ...(e.impersonation ? { impersonation: true } : {}),
+    };
+  });
+}
+
 function trustedIssuersOf(input: unknown, jwksProblem: (jwks: unknown) => string | null) {
   if (!Array.isArray(input) || input.length > 10)
     throw validationError('trustedIssuers must be a list of at most 10 {issuer, jwks}.');
@@ -199,6 +247,11 @@ export function createOAuthClientHandler(deps: {
   maxSessionTtlSeconds: number;
   /** Why a JWK set is not a set of public keys, or null (crypto/jose-verify.ts). */
   jwksProblem(jwks: unknown): string | null;
+  /**
+   * Why Tessera would not fetch a URL the client gives (a host written as a loopback, private,
+   * link-local or metadata address outside `TESSERA_OUTBOUND_ALLOW`), or null (ADR 0039).
+   */
+  outboundRefusal?(url: string): string | null;
 }): ReadOnlyAuthMethodHandler {
   const { credentials } = deps;
   return {
@@ -216,8 +269,26 @@ export function createOAuthClientHandler(deps: {
       if (!CLIENT_AUTH_METHODS.includes(authMethod))
         throw validationError(`tokenEndpointAuthMethod must be one of ${CLIENT_AUTH_METHODS.join(', ')}.`);
       const { jwks, jwksUri } = keysOf(input, previous, authMethod, deps.jwksProblem);
+      // Checked when given, not on every update: a later allow-list change leaves a client editable.
+      for (const field of ['jwksUri', 'cibaNotificationEndpoint'] as const) {
+        const url = input[field];
+        const refused = typeof url === 'string' ? deps.outboundRefusal?.(url) : null;
+        if (refused)
+          throw validationError(
+            `${field} names a ${refused.replace('_', '-')} address Tessera does not connect to (TESSERA_OUTBOUND_ALLOW).`,
+            { field, reason: `outbound_${refused}` },
+          );
+      }
       const dpop = input.dpopBoundAccessTokens ?? previous?.dpopBoundAccessTokens ?? false;
       if (typeof dpop !== 'boolean') throw validationError('dpopBoundAccessTokens must be a boolean.');
+      const resources =
+        input.resources === undefined
+          ? (previous?.resources ?? [])
+          : stringList(input.resources, 'resources', isResourceIndicator);
+      const mayActFor =
+        input.mayActFor === undefined
+          ? (previous?.mayActFor ?? [])
+          : stringList(input.mayActFor, 'mayActFor', (v) => CLIENT_ID.test(v));
       return {
         jwtTtlSeconds: ttl,
         tokenEndpointAuthMethod: authMethod,
@@ -227,15 +298,11 @@ export function createOAuthClientHandler(deps: {
           input.scopes === undefined
             ? (previous?.scopes ?? [])
             : stringList(input.scopes, 'scopes', (v) => SCOPE_TOKEN.test(v)),
-        resources:
-          input.resources === undefined
-            ? (previous?.resources ?? [])
-            : stringList(input.resources, 'resources', isResourceIndicator),
+        resources,
         dpopBoundAccessTokens: dpop,
-        mayActFor:
-          input.mayActFor === undefined
-            ? (previous?.mayActFor ?? [])
-            : stringList(input.mayActFor, 'mayActFor', (v) => /^p-[a-z0-9]{1,62}$/.test(v)),
+        mayActFor,
+        // Re-checked on every change: a narrowed resource list or mayActFor must still fit the rules.
+        delegation: delegationOf(input.delegation ?? previous?.delegation ?? [], mayActFor, resources),
         trustedIssuers:
           input.trustedIssuers === undefined
             ? (previous?.trustedIssuers ?? [])

@@ -1,3 +1,8 @@
+import {
+  type DelegationRule,
+  delegationSubjects,
+  type OAuthClientSettings,
+} from '../../core/auth-methods/auth-methods.model.js';
 import { refuseReason } from '../../core/auth-methods/method-checks.js';
 import type { ActorClaim } from '../../core/sessions/sessions.model.js';
 import type { SessionsService } from '../../core/sessions/sessions.service.js';
@@ -7,6 +12,15 @@ import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
 import { ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE, MAX_ACTOR_CHAIN_DEPTH, OAuthError } from './oauth.model.js';
 import type { AuditFn, OAuthClient, TokenRequest, TokenResponse } from './oauth.service.js';
 import { applyTargets, type TargetCheck } from './oauth-resource-servers.js';
+
+/** The `may_act` rule of `settings` for tokens of `subjectClient`: `mayActFor` is a rule without limits. */
+export function delegationRule(
+  settings: Pick<OAuthClientSettings, 'mayActFor' | 'delegation'>,
+  subjectClient: string,
+): DelegationRule | null {
+  if ((settings.mayActFor ?? []).includes(subjectClient)) return { subject: subjectClient };
+  return (settings.delegation ?? []).find((r) => r.subject === subjectClient) ?? null;
+}
 
 function chainDepth(act: ActorClaim | undefined): number {
   return act ? 1 + chainDepth(act.act) : 0;
@@ -47,9 +61,10 @@ export function createTokenExchange(deps: {
   const { uow, clock, sessions, refuse, audit } = deps;
   /**
    * RFC 8693 token exchange: `client` acts for the subject of `subject_token`. Allowed when the
-   * client's registration names the subject token's client (`mayActFor`); the result is never
-   * broader than the subject token (scopes a subset, audience a resource the client may ask for,
-   * lifetime within the subject token's) and carries the delegation chain in `act`.
+   * client's registration names the subject token's client (`mayActFor` or a `delegation` rule);
+   * the result is never broader than the subject token nor the rule (scopes a subset, audience a
+   * resource the client and the rule allow, lifetime within the subject token's) and carries the
+   * delegation chain in `act` — unless the rule allows impersonation and no actor token was sent.
    */
   return async function exchange(
     client: OAuthClient,
@@ -95,7 +110,11 @@ export function createTokenExchange(deps: {
       act?: ActorClaim | undefined;
     } | null = await sessions.introspect(p.subject_token);
     if (!subject && p.subject_token_type === JWT_TOKEN_TYPE && deps.federatedSubject) {
-      const federated = await deps.federatedSubject(p.subject_token, client.settings.mayActFor ?? [], ctx);
+      const federated = await deps.federatedSubject(
+        p.subject_token,
+        delegationSubjects(client.settings),
+        ctx,
+      );
       if (federated && 'refused' in federated) federationReason = federated.refused;
       else if (federated) subject = { ...federated, client_id: federated.am };
     }
@@ -122,43 +141,58 @@ export function createTokenExchange(deps: {
           ),
         );
     }
-    if (!(client.settings.mayActFor ?? []).includes(subject.client_id))
-      return refuse(
-        client,
-        ctx,
-        new OAuthError('invalid_grant', 'This client may not act for that subject.', 400, 'may_act_denied'),
-        {
-          subjectClient: subject.client_id,
-        },
-      );
     const actorChain: ActorClaim = {
       sub: client.identityId,
       client_id: client.id,
       ...(subject.act ? { act: subject.act } : {}),
     };
-    if (chainDepth(actorChain) > MAX_ACTOR_CHAIN_DEPTH)
+    // Every refusal from here on is audited with the whole chain the token would have carried.
+    const chain = {
+      subject: subject.sub,
+      subjectClient: subject.client_id,
+      subjectTokenId: subject.jti,
+      act: actorChain,
+      parties: chainParties(actorChain, subject.sub),
+    };
+    const rule = delegationRule(client.settings, subject.client_id);
+    if (!rule)
+      return refuse(
+        client,
+        ctx,
+        new OAuthError('invalid_grant', 'This client may not act for that subject.', 400, 'may_act_denied'),
+        chain,
+      );
+    // RFC 8693 §1.1: impersonation (no `act`) only where the rule says so, and only when the client
+    // did not present an actor token (which asks for delegation).
+    const impersonation = rule.impersonation === true && p.actor_token === undefined;
+    const issuedAct = impersonation ? subject.act : actorChain;
+    if (chainDepth(issuedAct) > MAX_ACTOR_CHAIN_DEPTH)
       return refuse(
         client,
         ctx,
         new OAuthError('invalid_grant', 'The delegation chain is too deep.', 400, 'act_chain_too_deep'),
-        {
-          depth: chainDepth(actorChain),
-        },
+        { ...chain, depth: chainDepth(issuedAct) },
       );
     const subjectScopes = subject.scope ? subject.scope.split(' ') : [];
-    let scopes = subjectScopes;
+    // Never broader than the subject token, nor than the rule.
+    const permitted = rule.scopes ? subjectScopes.filter((x) => rule.scopes?.includes(x)) : subjectScopes;
+    let scopes = permitted;
     if (p.scope !== undefined) {
       const asked = [...new Set(p.scope.split(' ').filter(Boolean))];
-      if (asked.length === 0 || asked.some((x) => !subjectScopes.includes(x)))
+      const broader = asked.length === 0 || asked.some((x) => !subjectScopes.includes(x));
+      if (broader || asked.some((x) => !permitted.includes(x)))
         return refuse(
           client,
           ctx,
           new OAuthError(
             'invalid_scope',
-            'The exchange may not broaden the subject token’s scope.',
+            broader
+              ? 'The exchange may not broaden the subject token’s scope.'
+              : 'The delegation policy does not allow a requested scope.',
             400,
-            'exchange_scope_broader',
+            broader ? 'exchange_scope_broader' : 'delegation_scope_denied',
           ),
+          { ...chain, scope: p.scope.slice(0, 200) },
         );
       scopes = asked;
     }
@@ -166,7 +200,8 @@ export function createTokenExchange(deps: {
     if (wanted.length === 0)
       throw new OAuthError('invalid_request', 'Name the target with resource or audience.');
     const unknown = wanted.find((res) => !client.settings.resources.includes(res));
-    if (unknown !== undefined)
+    const denied = wanted.find((res) => rule.audiences && !rule.audiences.includes(res));
+    if (unknown !== undefined || denied !== undefined)
       return refuse(
         client,
         ctx,
@@ -174,8 +209,9 @@ export function createTokenExchange(deps: {
           'invalid_target',
           'A requested resource is not allowed for this client.',
           400,
-          'resource_not_allowed',
+          unknown !== undefined ? 'resource_not_allowed' : 'delegation_audience_denied',
         ),
+        { ...chain, resource: (unknown ?? denied ?? '').slice(0, 200) },
       );
 
     // The resource server registry (ADR 0038), as for client_credentials.
@@ -199,7 +235,7 @@ export function createTokenExchange(deps: {
         {
           audience: wanted,
           scope: scopes,
-          actor: actorChain,
+          ...(issuedAct ? { actor: issuedAct } : {}),
           clientId: client.id,
           ttlSeconds: Math.min(ttlCap, Math.max(1, subject.exp - Math.floor(clock.nowMs() / 1000))),
           ...(jkt ? { confirmation: { jkt } } : {}),
@@ -217,11 +253,8 @@ export function createTokenExchange(deps: {
         },
         ctx,
         {
-          subject: subject.sub,
-          subjectClient: subject.client_id,
-          subjectTokenId: subject.jti,
-          act: actorChain,
-          parties: chainParties(actorChain, subject.sub),
+          ...chain,
+          ...(impersonation ? { act: issuedAct ?? null, impersonation: true } : {}),
           audience: wanted,
           scope: scopes,
           dpop: jkt !== null,
@@ -234,6 +267,7 @@ export function createTokenExchange(deps: {
         client,
         ctx,
         new OAuthError('invalid_grant', 'The subject is no longer active.', 400, 'subject_inactive'),
+        chain,
       );
     return {
       access_token: issued.token,

@@ -1,4 +1,4 @@
-import { CLIENT_AUTH_METHODS } from '../../core/auth-methods/auth-methods.model.js';
+import { CLIENT_AUTH_METHODS, delegationSubjects } from '../../core/auth-methods/auth-methods.model.js';
 import type { RequestContext } from '../../core/shared/context.js';
 import { ErrorCodes, TesseraError } from '../../core/shared/errors.js';
 import type { Clock, CredentialFactory } from '../../core/shared/platform.port.js';
@@ -117,7 +117,7 @@ export function clientMetadata(client: OAuthClient, registrationClientUri: strin
     client_name: client.name,
     client_id_issued_at: Math.floor(client.createdAtMs / 1000),
     token_endpoint_auth_method: s.tokenEndpointAuthMethod,
-    grant_types: s.grantTypes ?? (s.mayActFor.length ? [...GRANT_TYPES] : ['client_credentials']),
+    grant_types: s.grantTypes ?? (delegationSubjects(s).length ? [...GRANT_TYPES] : ['client_credentials']),
     response_types: [] as string[],
     ...(s.scopes.length ? { scope: s.scopes.join(' ') } : {}),
     ...(s.jwks ? { jwks: s.jwks } : {}),

@@ -257,7 +257,7 @@ function renderError(error: unknown, request: FastifyRequest, reply: FastifyRepl
           ? 'Bearer error="invalid_token"'
           : 'Basic realm="tessera", charset="UTF-8"',
       );
-    if (error.status === 429) reply.header('retry-after', '60');
+    if (error.status === 429) reply.header('retry-after', String(error.retryAfterSeconds ?? 60));
     request.log.info({ code: error.error, reason: error.reason }, 'oauth request refused');
     return reply.status(error.status).send({ error: error.error, error_description: error.description });
   }

@@ -31,6 +31,8 @@ export class OAuthError extends Error {
     readonly status = 400,
     /** The precise internal reason, for the audit event (never shown). */
     readonly reason: AuthFailureReason | string = error,
+    /** A 429's `Retry-After`, in seconds (60 when not given). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(description);
   }

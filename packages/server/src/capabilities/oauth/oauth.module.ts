@@ -6,6 +6,7 @@ import { CLIENT_AUTH_METHODS, TLS_CLIENT_AUTH_METHODS } from '../../core/auth-me
 import type { AuthMethodsService } from '../../core/auth-methods/auth-methods.service.js';
 import type { SessionsService } from '../../core/sessions/sessions.service.js';
 import { systemContext } from '../../core/shared/context.js';
+import { outboundUrlRefusal } from '../../core/shared/outbound.js';
 import type { ReadRepos } from '../../core/shared/unit-of-work.js';
 import {
   certificateHasName,
@@ -26,6 +27,7 @@ import {
 } from '../../crypto/jose-verify.js';
 import type { TypedApp } from '../../http/app.js';
 import type { CapabilityModule } from '../../platform/module.js';
+import { createOutboundFetch } from '../../platform/outbound-fetch.js';
 import type { Platform } from '../../platform/platform.js';
 import { createJwksCache, type JwksCacheOptions } from '../federation/jwks-cache.js';
 import {
@@ -122,6 +124,8 @@ export function createOAuthModule(
   resourceServers: ResourceServersService;
 }> {
   const { uow, clock, config, credentials } = platform;
+  // The URLs a client registers (jwks_uri, CIBA ping endpoint) are fetched through the guard.
+  const outboundFetch = createOutboundFetch(config.outboundAllow);
   platform.storage.contribute({
     name: 'oauth',
     migrations: oauthMigrations,
@@ -138,6 +142,7 @@ export function createOAuthModule(
     ? createCibaPing({
         uow,
         clock,
+        fetch: outboundFetch,
         events: platform.events,
         log: platform.log,
         seal: (token, id) => seal(platform.rootKey, Buffer.from(token, 'utf8'), `ciba-ping:${id}`),
@@ -164,6 +169,7 @@ export function createOAuthModule(
     clock,
     maxSessionTtlSeconds: config.maxSessionTtlSeconds,
     jwksProblem: publicJwksProblem,
+    outboundRefusal: (url) => outboundUrlRefusal(url, config.outboundAllow),
   });
   deps.registry.register(handler);
   // A deleted client's secrets go with it, in the same transaction.
@@ -176,7 +182,11 @@ export function createOAuthModule(
 
   // Clients' published keys (`jwksUri`): the federation capability's cache, an instance of its own
   // holding public keys only (ADR 0034).
-  const jwksCache = createJwksCache(clock, { ...deps.jwks, jwksProblem: publicJwksProblem });
+  const jwksCache = createJwksCache(clock, {
+    ...deps.jwks,
+    jwksProblem: publicJwksProblem,
+    fetch: outboundFetch,
+  });
   const issuer = config.issuer.replace(/\/+$/, '');
   const tokenEndpoint = `${issuer}${TOKEN_ENDPOINT_PATH}`;
   // Replay keys are consumed by the service inside the transaction that issues the token.
@@ -203,6 +213,15 @@ export function createOAuthModule(
     sessions: deps.sessions,
     secretHandler: handler,
     limiter: new FailureLimiter(clock, config.authFailureLimit, config.authFailureWindowSeconds * 1000),
+    ...(config.oauthClientTokenLimit > 0
+      ? {
+          issueLimiter: new FailureLimiter(
+            clock,
+            config.oauthClientTokenLimit,
+            config.oauthClientTokenWindowSeconds * 1000,
+          ),
+        }
+      : {}),
     async verifyAssertion(assertion, client) {
       const verify = (jwks: { keys: Record<string, unknown>[] }) =>
         verifyClientAssertion(assertion, {

@@ -43,6 +43,39 @@ const Settings = {
       description: 'Token exchange: client ids whose tokens this client may exchange (RFC 8693).',
     }),
   ),
+  delegation: Type.Optional(
+    Type.Array(
+      Type.Object(
+        {
+          subject: Type.String({
+            minLength: 3,
+            maxLength: 64,
+            description: 'The subject tokens’ client id.',
+          }),
+          audiences: Type.Optional(
+            Type.Array(Type.String({ minLength: 1, maxLength: 512 }), {
+              maxItems: 50,
+              description: 'Audiences the exchanged token may name (absent: any of the client’s resources).',
+            }),
+          ),
+          scopes: Type.Optional(
+            Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+              maxItems: 50,
+              description: 'Scopes it may carry (absent: any of the subject token’s).',
+            }),
+          ),
+          impersonation: Type.Optional(
+            Type.Boolean({ description: 'An exchange without actor_token issues a token without act.' }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+      {
+        maxItems: 50,
+        description: 'Token exchange rules narrower than mayActFor, one per subject client (ADR 0039).',
+      },
+    ),
+  ),
   trustedIssuers: Type.Optional(
     Type.Array(
       Type.Object(
@@ -116,6 +149,14 @@ const OAuthClientSchema = Type.Object(
     accessTokenTtlSeconds: Type.Integer(),
     dpopBoundAccessTokens: Type.Boolean(),
     mayActFor: Type.Array(Type.String()),
+    delegation: Type.Array(
+      Type.Object({
+        subject: Type.String(),
+        audiences: Type.Optional(Type.Array(Type.String())),
+        scopes: Type.Optional(Type.Array(Type.String())),
+        impersonation: Type.Optional(Type.Boolean()),
+      }),
+    ),
     trustedIssuers: Type.Array(
       Type.Object({ issuer: Type.String(), jwks: Type.Object({ keys: Type.Array(Jwk) }) }),
     ),
@@ -152,6 +193,7 @@ function toWire(c: OAuthClient): Static<typeof OAuthClientSchema> {
     accessTokenTtlSeconds: s.jwtTtlSeconds,
     dpopBoundAccessTokens: s.dpopBoundAccessTokens,
     mayActFor: s.mayActFor ?? [],
+    delegation: s.delegation ?? [],
     trustedIssuers: s.trustedIssuers ?? [],
     grantTypes: s.grantTypes ?? null,
     tlsClientAuthSubjectDn: s.tlsClientAuthSubjectDn ?? null,
@@ -177,6 +219,7 @@ function settingsOf(body: Record<string, unknown>) {
     'resources',
     'dpopBoundAccessTokens',
     'mayActFor',
+    'delegation',
     'trustedIssuers',
     'grantTypes',
     'tlsClientAuthSubjectDn',

@@ -47,6 +47,11 @@ export interface OAuthServiceDeps {
   /** Failed client authentications per source and per client (FailureLimiter keys are prefixed). */
   limiter: FailureLimiter;
   /**
+   * Access tokens issued per client per window (client_credentials, token exchange, JWT-bearer;
+   * keys `oauth-issued:<client>`); absent: no cap (ADR 0039).
+   */
+  issueLimiter?: FailureLimiter;
+  /**
    * RFC 7523 §3 with the client's registered keys: inline (`jwks`) or published (`jwksUri`, fetched
    * and cached outside any transaction; `client_jwks_unavailable` when no usable set is known).
    */
@@ -430,6 +435,34 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       );
   }
 
+  /**
+   * The per-client cap on issued tokens: 429 `invalid_request` with the window's `Retry-After`
+   * (as the failure limiter answers; ADR 0039), audited as `oauth.rate_limited`.
+   */
+  async function underTokenCap(client: OAuthClient, grantType: string, ctx: RequestContext) {
+    const key = `oauth-issued:${client.id}`;
+    if (!deps.issueLimiter?.isBlocked(key)) return;
+    const retryAfterSeconds = deps.issueLimiter.retryAfterSeconds(key);
+    await uow.write((r) =>
+      audit(
+        r,
+        'oauth.rate_limited',
+        'denied',
+        { authMethodId: client.id, identityId: client.identityId },
+        ctx,
+        { endpoint: 'token', grantType, retryAfterSeconds },
+        'token_cap_reached',
+      ),
+    );
+    throw new OAuthError(
+      'invalid_request',
+      'Too many tokens issued to this client; retry later.',
+      429,
+      'token_cap_reached',
+      retryAfterSeconds,
+    );
+  }
+
   const ciba = deps.ciba
     ? createCiba({
         ...deps.ciba,
@@ -462,6 +495,7 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     const auth = await authenticateClient(request.credentials, ctx, 'token');
     const { client, credentialRef } = auth;
     await grantAllowed(client, grantType, ctx);
+    await underTokenCap(client, grantType, ctx);
 
     let jkt: string | null = null;
     let proofReplay: ReplayKey | null = null;
@@ -514,7 +548,9 @@ export function createOAuthService(deps: OAuthServiceDeps) {
           ctx,
           new OAuthError('invalid_dpop_proof', 'The DPoP proof was used before.', 400, 'dpop_replayed'),
         );
-      return exchange(client, credentialRef, request, jkt, ctx);
+      const exchanged = await exchange(client, credentialRef, request, jkt, ctx);
+      deps.issueLimiter?.record(`oauth-issued:${client.id}`);
+      return exchanged;
     }
 
     // RFC 7523 §2.1: an assertion from an issuer the client trusts; the token is still the
@@ -655,6 +691,7 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       );
     if (issued === 'dpop_replayed')
       throw new OAuthError('invalid_dpop_proof', 'The DPoP proof was used before.', 400, 'dpop_replayed');
+    deps.issueLimiter?.record(`oauth-issued:${client.id}`);
     return {
       access_token: issued.token,
       token_type: jkt ? 'DPoP' : 'Bearer',

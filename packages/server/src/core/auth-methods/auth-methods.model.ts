@@ -70,9 +70,16 @@ export interface OAuthClientSettings {
   dpopBoundAccessTokens: boolean;
   /**
    * Token exchange (RFC 8693): the clients whose tokens this client may exchange, acting for their
-   * subject (a `may_act` policy held by the actor's registration). Empty: no exchange.
+   * subject (a `may_act` policy held by the actor's registration), with no narrower limits than
+   * the subject token's own. Empty, and no `delegation` rule: no exchange.
    */
   mayActFor: string[];
+  /**
+   * Token exchange rules narrower than `mayActFor` (ADR 0039): per subject client, the audiences
+   * and scopes an exchanged token may carry, and whether an exchange without `actor_token` is an
+   * impersonation (no `act`). A subject is named here or in `mayActFor`, never in both.
+   */
+  delegation?: DelegationRule[];
   /**
    * JWT-bearer grant (RFC 7523 §2.1): issuers whose assertions this client may present, each with
    * its public keys. Absent or empty: no such grant.
@@ -97,6 +104,23 @@ export interface OAuthClientSettings {
    */
   cibaDeliveryMode?: 'poll' | 'ping';
   cibaNotificationEndpoint?: string | null;
+}
+
+/** One `may_act` rule held by the acting client's registration (ADR 0039). */
+export interface DelegationRule {
+  /** The client (or federation method) id of the subject tokens this rule covers. */
+  subject: string;
+  /** Audiences (RFC 8707 resources) the exchanged token may name; absent: any of the client's. */
+  audiences?: string[];
+  /** Scopes the exchanged token may carry; absent: any of the subject token's. */
+  scopes?: string[];
+  /** An exchange without `actor_token` issues a token without `act` (RFC 8693 §1.1). */
+  impersonation?: boolean;
+}
+
+/** Every subject a client may exchange tokens of: `mayActFor` and the `delegation` rules. */
+export function delegationSubjects(s: Pick<OAuthClientSettings, 'mayActFor' | 'delegation'>): string[] {
+  return [...(s.mayActFor ?? []), ...(s.delegation ?? []).map((r) => r.subject)];
 }
 
 /** An issuer of JWT-bearer grant assertions (an enterprise IdP) and its public keys. */

@@ -31,6 +31,11 @@ export class FailureLimiter {
     return Math.max(1, Math.ceil((w.startMs + this.windowMs - this.clock.nowMs()) / 1000));
   }
 
+  /** Counts one event for `key` in a limiter of successes (tokens issued per client). */
+  record(key: string): void {
+    this.recordFailure(key);
+  }
+
   recordFailure(key: string): void {
     const now = this.clock.nowMs();
     const w = this.windows.get(key);
