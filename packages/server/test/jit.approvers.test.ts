@@ -85,6 +85,18 @@ describe('JIT approvers: the owner, a group, or N of M distinct people', () => {
     expect(self.status).toBe(403);
     expect(self.body.error.code).toBe('TESSERA_APPROVAL_SELF');
 
+    // Nor can a person whose sessions run as the requesting identity (a JIT request made from a
+    // person's console session names that identity): the two-person rule needs two people.
+    await expect(
+      approvals.decide(
+        id,
+        { ...member('h-self', ['dba']), requesterRefs: ['person:h-self', `identity:${agent.identityId}`] },
+        'approve',
+        undefined,
+        ctx,
+      ),
+    ).rejects.toMatchObject({ code: 'TESSERA_APPROVAL_SELF' });
+
     // Not a member of the group: not an approver.
     await expect(
       approvals.decide(id, member('h-out', ['devs']), 'approve', undefined, ctx),

@@ -65,6 +65,11 @@ export interface Decider {
   groups: readonly string[];
   /** An administrator (the bootstrap access key, or a person whose roles make them one). */
   admin: boolean;
+  /**
+   * Every requester this caller can be, when more than `ref`: a person is also the identity their
+   * sessions run under (a JIT request names the calling identity), so neither can approve the other.
+   */
+  requesterRefs?: readonly string[];
 }
 
 declare module '../../core/shared/events.js' {

@@ -70,7 +70,8 @@ export function createApprovalsModule(
           names: [ref, ...(person.email ? [`person:${person.email}`] : [])],
           groups: person.groups,
           admin: person.admin,
-          requesterRefs: [ref],
+          // A JIT request from a person's session names the identity it runs under.
+          requesterRefs: [ref, `identity:${principal.identityId}`],
         },
       };
     }

@@ -328,7 +328,7 @@ export function createApprovalsService(deps: ApprovalsDeps): ApprovalsAdmin {
       const { record, owner } = found;
       const nowMs = clock.nowMs();
       const status = effectiveStatus(record.status, record.expiresAtMs, record.grantExpiresAtMs, nowMs);
-      if (decider.ref === requesterRef(record.requester)) {
+      if ([decider.ref, ...(decider.requesterRefs ?? [])].includes(requesterRef(record.requester))) {
         await refuse(record, decider, 'approval_self', ctx);
         throw new TesseraError(ErrorCodes.APPROVAL_SELF, 'You cannot decide your own request.', {
           internalReason: 'approval_self',
