@@ -132,6 +132,7 @@ export async function createTessera(config: Config, options: TesseraOptions = {}
     rotation: rotated.services.rotation,
     leakSource: leakExposures,
     ownerDirectory: () => people.services.people.ownerDirectory(),
+    personOf: people.services.people.personOf,
   });
   const jit = createJitModule(platform, {
     roles: access.services.roles,

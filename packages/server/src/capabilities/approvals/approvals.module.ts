@@ -1,24 +1,15 @@
 import type { FastifyRequest } from 'fastify';
 import type { SecretReadGate } from '../../core/secrets/secrets.approval.js';
 import { unauthenticated } from '../../core/sessions/sessions.errors.js';
-import type { Principal } from '../../core/sessions/sessions.model.js';
 import type { TypedApp } from '../../http/app.js';
 import type { CapabilityModule } from '../../platform/module.js';
 import type { Platform } from '../../platform/platform.js';
+import { type ApprovalCaller, type PersonOf, resolveCaller } from './approvals.caller.js';
 import { createApprovalNotifier } from './approvals.notify.js';
 import { approvalsMigrations, createApprovalsRepo } from './approvals.repo.js';
-import { type ApprovalCaller, registerApprovalRoutes } from './approvals.routes.js';
+import { registerApprovalRoutes } from './approvals.routes.js';
 import { createSecretReadGate, type SecretGateDeps } from './approvals.secret-gate.js';
 import { type ApprovalsAdmin, createApprovalsService } from './approvals.service.js';
-
-/** A signed-in person, as the people capability resolves a session (null: not a person's session). */
-export interface PersonCaller {
-  id: string;
-  name: string;
-  email: string | null;
-  groups: readonly string[];
-  admin: boolean;
-}
 
 /**
  * Approvals (issue 14, ADR 0016): requests, decisions by the owner, a group or N of M, single-use
@@ -29,7 +20,7 @@ export interface PersonCaller {
 export function createApprovalsModule(
   platform: Platform,
   deps: {
-    personOf?: (principal: Principal) => Promise<PersonCaller | null>;
+    personOf?: PersonOf;
     /** Inside a unit of work: the person signed in through this auth method (approval-required secrets). */
     personIdOf?: SecretGateDeps['personIdOf'];
   } = {},
@@ -56,34 +47,10 @@ export function createApprovalsModule(
     personIdOf: deps.personIdOf ?? (async () => null),
   });
 
-  /** The caller as a requester and a decider: a person's session, else the identity's. */
-  async function callerOf(request: FastifyRequest): Promise<ApprovalCaller> {
-    const principal = request.principal;
-    if (!principal) throw unauthenticated();
-    const person = deps.personOf ? await deps.personOf(principal) : null;
-    if (person) {
-      const ref = `person:${person.id}`;
-      return {
-        requester: { kind: 'person', id: person.id, name: person.email ?? person.name },
-        decider: {
-          ref,
-          names: [ref, ...(person.email ? [`person:${person.email}`] : [])],
-          groups: person.groups,
-          admin: person.admin,
-          // A JIT request from a person's session names the identity it runs under.
-          requesterRefs: [ref, `identity:${principal.identityId}`],
-        },
-      };
-    }
-    const [identity, method] = await uow.read((r) =>
-      Promise.all([r.identities.get(principal.identityId), r.authMethods.get(principal.authMethodId)]),
-    );
-    const ref = `identity:${principal.identityId}`;
-    return {
-      requester: { kind: 'identity', id: principal.identityId, name: identity?.name ?? principal.identityId },
-      decider: { ref, names: [], groups: [], admin: method?.isAdmin === true, requesterRefs: [ref] },
-    };
-  }
+  const callerOf = async (request: FastifyRequest): Promise<ApprovalCaller> => {
+    if (!request.principal) throw unauthenticated();
+    return resolveCaller(uow, deps.personOf, request.principal);
+  };
 
   return {
     name: 'approvals',

@@ -5,7 +5,8 @@ import { IsoTime, Limit, Nullable, StringEnum } from '../../core/shared/schemas.
 import type { RouteAccess } from '../../http/access.js';
 import type { TypedApp } from '../../http/app.js';
 import { errorResponses } from '../../http/error-schemas.js';
-import type { ApprovalStatus, Approvers, Decider, Requester } from './approvals.model.js';
+import type { ApprovalCaller } from './approvals.caller.js';
+import type { ApprovalStatus, Approvers } from './approvals.model.js';
 import type { ApprovalsAdmin } from './approvals.service.js';
 
 const tags = ['approvals'];
@@ -103,11 +104,6 @@ const DecisionBody = Type.Object(
 );
 
 /** Who is calling, as approvals see it: the requester it would be, and the decider it is. */
-export interface ApprovalCaller {
-  requester: Requester;
-  decider: Decider & { requesterRefs: readonly string[] };
-}
-
 /**
  * Any authenticated session may call these routes: who may see or decide a request is decided
  * structurally by the service (the requester, the owner, the group, an administrator).

@@ -1,10 +1,12 @@
 import type { DynamicSecretsService } from '../../core/dynamic/dynamic.service.js';
 import type { RolesService } from '../../core/roles/roles.service.js';
 import type { RotationService } from '../../core/rotated-secrets/rotated-secrets.service.js';
+import { unauthenticated } from '../../core/sessions/sessions.errors.js';
 import { systemContext } from '../../core/shared/context.js';
 import type { CapabilityModule } from '../../platform/module.js';
 import type { Platform } from '../../platform/platform.js';
 import type { ProducerRegistry } from '../../producers/registry.js';
+import { type PersonOf, resolveCaller } from '../approvals/approvals.caller.js';
 import type { AnomalySettings } from './anomaly.rules.js';
 import { producerConnectors } from './discovery.connectors.js';
 import { registerDiscoveryRoutes } from './discovery.routes.js';
@@ -37,6 +39,8 @@ export function createGovernanceModule(
     anomaly?: Partial<AnomalySettings>;
     /** The people known from sign-in and their groups, for NHI1 owner reachability. */
     ownerDirectory?: () => Promise<OwnerDirectory | null>;
+    /** The person behind a session (the people capability): who may certify access-review items. */
+    personOf?: PersonOf;
   },
 ): CapabilityModule<{ governance: GovernanceService; discovery: DiscoveryService; reviews: ReviewsService }> {
   platform.storage.contribute({
@@ -78,7 +82,13 @@ export function createGovernanceModule(
       native: (app) => {
         registerGovernanceRoutes(app, { governance, nowMs: () => platform.clock.nowMs() });
         registerDiscoveryRoutes(app, { discovery });
-        registerReviewRoutes(app, { reviews });
+        registerReviewRoutes(app, {
+          reviews,
+          deciderOf: async (request) => {
+            if (!request.principal) throw unauthenticated();
+            return (await resolveCaller(platform.uow, deps.personOf, request.principal)).decider;
+          },
+        });
       },
     },
     jobs: [

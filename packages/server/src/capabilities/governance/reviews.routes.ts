@@ -1,9 +1,11 @@
 import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import { allOf, identityResource } from '../../core/access/access.resources.js';
 import { IDENTITY_KINDS } from '../../core/identities/identities.model.js';
 import { Cursor, IsoTime, Limit, Nullable, StringEnum, toIso } from '../../core/shared/schemas.js';
 import type { TypedApp } from '../../http/app.js';
 import { errorResponses } from '../../http/error-schemas.js';
+import type { Decider } from '../approvals/approvals.model.js';
 import {
   type Campaign,
   type CampaignSummary,
@@ -117,7 +119,10 @@ const listAll = { permission: { action: 'list' as const, resource: () => allOf('
 const changeAll = { permission: { action: 'update' as const, resource: () => allOf('identity') } };
 
 /** Access-review campaigns (issue 16, ADR 0029). */
-export function registerReviewRoutes(app: TypedApp, deps: { reviews: ReviewsService }) {
+export function registerReviewRoutes(
+  app: TypedApp,
+  deps: { reviews: ReviewsService; deciderOf: (request: FastifyRequest) => Promise<Decider> },
+) {
   const svc = deps.reviews;
 
   app.post(
@@ -253,7 +258,10 @@ export function registerReviewRoutes(app: TypedApp, deps: { reviews: ReviewsServ
         response: { 200: ItemWire, ...errorResponses(400, 401, 403, 404, 409) },
       },
     },
-    async (request) => itemToWire(await svc.decide(request.params.id, request.body, request.ctx)),
+    async (request) =>
+      itemToWire(
+        await svc.decide(request.params.id, request.body, await deps.deciderOf(request), request.ctx),
+      ),
   );
 
   app.post(

@@ -1,9 +1,10 @@
 import type { AuditEvent } from '../../core/audit/audit.model.js';
 import type { Page, RequestContext } from '../../core/shared/context.js';
-import { conflict, notFound, validationError } from '../../core/shared/errors.js';
+import { conflict, ErrorCodes, notFound, TesseraError, validationError } from '../../core/shared/errors.js';
 import type { EventBus } from '../../core/shared/events.js';
 import type { Clock, CredentialFactory } from '../../core/shared/platform.port.js';
 import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
+import { type Decider, mayDecide } from '../approvals/approvals.model.js';
 import { grantUsed } from './governance.rules.js';
 import type { GovernanceService } from './governance.service.js';
 import type {
@@ -267,16 +268,27 @@ export function createReviewsService(deps: ReviewsDeps) {
       return { items: page, nextCursor: rows.length > limit ? page[page.length - 1]!.identityId : null };
     },
 
-    /** An owner's decision on one identity; narrow and revoke take effect now. */
+    /**
+     * An owner's decision on one identity; narrow and revoke take effect now. Only the item's owner
+     * (as the owner string names them: the person, a member of the group) or an administrator
+     * decides, by the approvals' rule (`mayDecide`): permission to edit the identity is not enough.
+     */
     async decide(
       id: string,
       input: { identityId: string; decision: Exclude<Decision, 'expired'>; comment?: string },
+      decider: Decider,
       ctx: RequestContext,
     ): Promise<ReviewItem> {
       const c = await campaign(id);
       if (c.state !== 'open') throw conflict('The access review is closed.');
       const item = await uow.read((r) => r.reviews.getItem(id, input.identityId));
       if (!item) throw notFound('The identity in this access review');
+      if (!mayDecide(decider, { kind: 'owner', ownerOf: item.identityId }, item.owner || null))
+        throw new TesseraError(
+          ErrorCodes.REVIEW_NOT_OWNER,
+          "Only the identity's owner or an administrator may decide this review item.",
+          { internalReason: 'review_not_owner' },
+        );
       if (item.decision !== null) throw conflict(`The identity was already decided (${item.decision}).`);
       let outcome = 'certified';
       if (input.decision === 'narrow') {
@@ -290,7 +302,7 @@ export function createReviewsService(deps: ReviewsDeps) {
       const decided: ReviewItem = {
         ...item,
         decision: input.decision,
-        decidedBy: ctx.actor?.identityId ?? null,
+        decidedBy: decider.ref,
         decidedAtMs: now,
         comment: input.comment ?? null,
         outcome,

@@ -8,7 +8,7 @@ import type { RequestContext } from '../../core/shared/context.js';
 import { authFailed, notFound } from '../../core/shared/errors.js';
 import type { Clock, CredentialFactory } from '../../core/shared/platform.port.js';
 import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
-import type { PersonCaller } from '../approvals/approvals.module.js';
+import type { PersonCaller } from '../approvals/approvals.caller.js';
 import type { OidcRelyingParty, SignedInClaims } from './people.oidc.js';
 import type { Person } from './people.repo.js';
 

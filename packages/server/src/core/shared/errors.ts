@@ -64,6 +64,8 @@ export const ErrorCodes = {
   APPROVAL_NOT_APPROVER: 'TESSERA_APPROVAL_NOT_APPROVER',
   /** The request is no longer pending (decided, expired, used), or the caller has already decided it. */
   APPROVAL_CLOSED: 'TESSERA_APPROVAL_CLOSED',
+  /** Only the identity's owner (the person, a member of the group) or an administrator certifies its access-review item. */
+  REVIEW_NOT_OWNER: 'TESSERA_REVIEW_NOT_OWNER',
   /**
    * The secret is approval-required and the caller holds no approved, unused grant for exactly this
    * read (`details.action` is what to request with `POST /v1/approvals`; `details.reason` says why).
