@@ -223,7 +223,9 @@ export async function oidcFederationBody(args: ArgReader): Promise<CreateOidcFed
   const maxAge = durationFlag(args, 'max-token-age', 'seconds');
   const jwtTtlSeconds = durationFlag(args, 'jwt-ttl', 'minutes');
   const jwksFile = args.str('jwks-file');
+  const trustDomain = args.str('trust-domain');
   if (preset) body.preset = preset;
+  if (trustDomain) body.trustDomain = trustDomain;
   if (issuer) body.issuer = issuer;
   if (audience) body.audience = audience.length === 1 ? audience[0]! : audience;
   if (claims) body.boundClaims = boundClaimsOf(claims);
@@ -294,6 +296,11 @@ const createOidcFederation: CommandSpec = {
       description: 'session token lifetime, e.g. 15m (bare number: minutes)',
     },
     'jwks-file': { type: 'string', placeholder: 'FILE', description: 'pinned JWK set (no discovery)' },
+    'trust-domain': {
+      type: 'string',
+      placeholder: 'DOMAIN',
+      description: 'spiffe preset: accept JWT-SVIDs without iss from this trust domain (needs --jwks-file)',
+    },
     'one-time-tokens': {
       type: 'string',
       placeholder: 'on|off',

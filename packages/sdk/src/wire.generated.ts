@@ -139,6 +139,7 @@ export interface AuthMethod {
     oneTimeTokens: boolean;
     /** A pinned JWK set replaces discovery. */
     pinnedJwks: boolean;
+    trustDomain: string | null;
     jwtTtlSeconds: number;
   };
   certificate?: {
@@ -1164,6 +1165,8 @@ export interface PostV1AuthMethodsRequest {
   createIdentities?: boolean;
   /** Accept each token once (needs a `jti`); default on for github-actions. */
   oneTimeTokens?: boolean;
+  /** `spiffe` preset: the trust domain whose JWT-SVIDs without `iss` are accepted (with a pinned bundle). */
+  trustDomain?: string | null;
   jwks?: {
     keys: Record<string, unknown>[];
   } | null;
@@ -1244,6 +1247,8 @@ export interface PatchV1AuthMethodsByIdRequest {
   createIdentities?: boolean;
   /** Accept each token once (needs a `jti`); default on for github-actions. */
   oneTimeTokens?: boolean;
+  /** `spiffe` preset: the trust domain whose JWT-SVIDs without `iss` are accepted (with a pinned bundle). */
+  trustDomain?: string | null;
   jwks?: {
     keys: Record<string, unknown>[];
   } | null;

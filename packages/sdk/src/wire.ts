@@ -145,6 +145,7 @@ type OidcFederationOnlyField =
   | 'identityTemplate'
   | 'createIdentities'
   | 'oneTimeTokens'
+  | 'trustDomain'
   | 'jwks';
 
 /** Creation fields that only `certificate` methods take (mTLS client certificates). */

@@ -640,6 +640,110 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
     expect(x509Only.status).toBe(400);
   });
 
+  it('a JWT-SVID without iss: accepted by a spiffe method with a pinned bundle, only in its trust domain', async () => {
+    const bundle = {
+      keys: k8s.jwks().keys.map(({ use: _use, alg: _alg, ...k }) => ({ ...k, use: 'jwt-svid' })),
+    };
+    const spiffe = (name: string, extra: Record<string, unknown> = {}) =>
+      admin('POST', '/v1/auth-methods', {
+        type: 'oidc_federation',
+        name,
+        preset: 'spiffe',
+        issuer: k8s.url,
+        audience: AUD,
+        // Any SPIFFE ID: what refuses another trust domain below is the trust domain, not this.
+        boundClaims: { sub: 'spiffe://*' },
+        jwks: bundle,
+        ...extra,
+      });
+    const m = await spiffe('/federation/svid-no-iss', { trustDomain: 'example.org' });
+    expect(m.status, JSON.stringify(m.body)).toBe(201);
+    expect(m.body.authMethod.oidcFederation.trustDomain).toBe('example.org');
+    const id = m.body.authMethod.id;
+    const n = nowS();
+    // What a SPIRE agent hands out with no `jwt_issuer` configured: sub, aud, exp, iat; no iss.
+    const svid = (sub: string, over: Record<string, unknown> = {}) => ({
+      sub,
+      aud: [AUD],
+      iat: n,
+      exp: n + 300,
+      ...over,
+    });
+    const ok = await auth(id, await k8s.mint(svid('spiffe://example.org/ns/payments/sa/api')));
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect((await lastAudit('auth.succeeded')).data.federation).toEqual({
+      issuer: k8s.url,
+      subject: 'spiffe://example.org/ns/payments/sa/api',
+      matchedClaims: { sub: 'spiffe://example.org/ns/payments/sa/api' },
+    });
+    // Another trust domain, a look-alike one, a bare trust domain ID, dot segments, not a SPIFFE ID.
+    for (const sub of [
+      'spiffe://evil.org/ns/payments/sa/api',
+      'spiffe://example.org.evil.org/ns/payments',
+      'spiffe://example.org',
+      'spiffe://example.org/',
+      'spiffe://example.org/ns/../sa/api',
+      'spiffe://EXAMPLE.org/ns/payments',
+    ])
+      await refusedWith(id, await k8s.mint(svid(sub)), 'federation_claim_mismatch');
+    // Everything else is checked as for any token: audience, exp, signature.
+    await refusedWith(
+      id,
+      await k8s.mint(svid('spiffe://example.org/a', { aud: ['someone-else'] })),
+      'federation_wrong_audience',
+    );
+    await refusedWith(
+      id,
+      await k8s.mint(svid('spiffe://example.org/a', { exp: undefined })),
+      'federation_missing_claim',
+    );
+    await refusedWith(
+      id,
+      await k8s.mint(svid('spiffe://example.org/a', { exp: n - 120 })),
+      'federation_expired',
+    );
+    const stranger = await generateKeyPair('RS256');
+    const forged = await new SignJWT(svid('spiffe://example.org/a'))
+      .setProtectedHeader({ alg: 'RS256', kid: k8s.jwks().keys[0]?.kid as string })
+      .sign(stranger.privateKey);
+    await refusedWith(id, forged, 'federation_bad_signature');
+    // A token that does carry an iss must carry the method's, as before.
+    await refusedWith(
+      id,
+      await k8s.mint(svid('spiffe://example.org/a', { iss: 'https://other.example' })),
+      'federation_unknown_issuer',
+    );
+    // A spiffe method with no trust domain, and a github-actions method, refuse tokens without iss.
+    const noDomain = await spiffe('/federation/svid-no-domain');
+    expect(noDomain.status).toBe(201);
+    await refusedWith(
+      noDomain.body.authMethod.id,
+      await k8s.mint(svid('spiffe://example.org/a')),
+      'federation_unknown_issuer',
+    );
+    const gha = await admin('POST', '/v1/auth-methods', {
+      type: 'oidc_federation',
+      name: '/federation/gha-no-iss',
+      preset: 'github-actions',
+      issuer: gh.url,
+      audience: AUD,
+      boundClaims: { repository: 'acme/*' },
+      jwks: gh.jwks(),
+    });
+    expect(gha.status).toBe(201);
+    const { iss: _iss, ...noIss } = githubActionsClaims(gh.url, AUD, n);
+    await refusedWith(gha.body.authMethod.id, await gh.mint(noIss), 'federation_unknown_issuer');
+    // trustDomain is the spiffe preset's, and must be a trust domain name.
+    expect(
+      (await admin('PATCH', `/v1/auth-methods/${gha.body.authMethod.id}`, { trustDomain: 'example.org' }))
+        .status,
+    ).toBe(400);
+    expect(
+      (await spiffe('/federation/svid-bad-domain', { trustDomain: 'spiffe://example.org' })).status,
+    ).toBe(400);
+    expect((await spiffe('/federation/svid-bad-domain2', { trustDomain: 'Example.org' })).status).toBe(400);
+  });
+
   it('refuses unsafe settings at creation', async () => {
     const base = {
       type: 'oidc_federation',

@@ -111,12 +111,15 @@ function keySetOf(jwks: { keys: Record<string, unknown>[] }) {
   return set;
 }
 
-/** Verifies signature, `iss`, `aud`, `exp`, `nbf`; returns the payload (the caller checks `iat` and claims). */
+/**
+ * Verifies signature, `iss`, `aud`, `exp`, `nbf`; returns the payload (the caller checks `iat` and
+ * claims). `issuer: null` skips the `iss` check: only for a JWT-SVID the caller saw has no `iss`.
+ */
 export async function verifyFederatedJwt(
   jwt: string,
   jwks: { keys: Record<string, unknown>[] },
   expected: {
-    issuer: string;
+    issuer: string | null;
     audiences: readonly string[];
     algorithms: readonly string[];
     nowMs: number;
@@ -127,7 +130,7 @@ export async function verifyFederatedJwt(
   try {
     const verified = await jwtVerify(jwt, keySetOf(jwks), {
       algorithms: allowed,
-      issuer: expected.issuer,
+      ...(expected.issuer === null ? {} : { issuer: expected.issuer }),
       audience: [...expected.audiences],
       currentDate: new Date(expected.nowMs),
       clockTolerance: expected.clockToleranceSeconds,

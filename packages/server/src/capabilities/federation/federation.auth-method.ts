@@ -13,7 +13,14 @@ import type { Identity } from '../../core/identities/identities.model.js';
 import { validationError } from '../../core/shared/errors.js';
 import type { Clock, CredentialFactory } from '../../core/shared/platform.port.js';
 import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
-import { checkBoundClaims, IDENTITY_NAME, renderTemplate, templateClaims } from './federation.claims.js';
+import {
+  checkBoundClaims,
+  IDENTITY_NAME,
+  isSpiffeIdIn,
+  renderTemplate,
+  SPIFFE_TRUST_DOMAIN,
+  templateClaims,
+} from './federation.claims.js';
 import { FEDERATION_PRESETS } from './federation.presets.js';
 import { allowedUrl, type Jwks, type JwksCache } from './jwks-cache.js';
 
@@ -33,6 +40,7 @@ const SETTINGS = [
   'createIdentities',
   'oneTimeTokens',
   'jwks',
+  'trustDomain',
 ];
 
 /** What the crypto layer offers (crypto/federated-jwt.ts). */
@@ -43,7 +51,7 @@ export interface FederationCrypto {
     jwt: string,
     jwks: Jwks,
     expected: {
-      issuer: string;
+      issuer: string | null;
       audiences: readonly string[];
       algorithms: readonly string[];
       nowMs: number;
@@ -103,6 +111,12 @@ function boundClaimsOf(input: unknown): Record<string, ClaimMatcher> {
     out[key] = typeof raw === 'string' ? raw : [...new Set(values as string[])];
   }
   return out;
+}
+
+/** The trust domain a token without `iss` is checked against, or null when it cannot be accepted. */
+function spiffeWithoutIssuer(s: OidcFederationSettings, iss: string | null): string | null {
+  if (iss !== null || s.preset !== 'spiffe' || s.jwks === null) return null;
+  return s.trustDomain ?? null;
 }
 
 /**
@@ -186,6 +200,15 @@ export function createFederationHandler(deps: {
       }
       jwks = input.jwks as Jwks | null;
     }
+    const trustDomain = (input.trustDomain === undefined ? previous?.trustDomain : input.trustDomain) ?? null;
+    if (trustDomain !== null) {
+      if (presetName !== 'spiffe')
+        throw validationError('trustDomain is only for the spiffe preset.', { field: 'trustDomain' });
+      if (typeof trustDomain !== 'string' || !SPIFFE_TRUST_DOMAIN.test(trustDomain))
+        throw validationError('trustDomain must be a SPIFFE trust domain name (e.g. example.org).', {
+          field: 'trustDomain',
+        });
+    }
     return {
       jwtTtlSeconds: ttl,
       preset: presetName,
@@ -198,6 +221,8 @@ export function createFederationHandler(deps: {
       createIdentities,
       oneTimeTokens,
       jwks,
+      // Left out when unset, so methods stored before it existed compare equal in config plans.
+      ...(trustDomain === null ? {} : { trustDomain }),
     };
   }
 
@@ -225,12 +250,15 @@ export function createFederationHandler(deps: {
     const peek = crypto.peek(credential.jwt);
     if (!peek) return fail('federation_malformed_jwt');
     if (peek.alg === null || !s.algorithms.includes(peek.alg)) return fail('federation_alg_not_allowed');
-    if (peek.iss !== s.issuer) return fail('federation_unknown_issuer');
+    // A JWT-SVID may have no `iss` (JWT-SVID spec §3): accepted only by a spiffe method that pins
+    // its trust domain's bundle, and then its `sub` must be a SPIFFE ID in that trust domain.
+    const svidTrustDomain = spiffeWithoutIssuer(s, peek.iss);
+    if (peek.iss !== s.issuer && svidTrustDomain === null) return fail('federation_unknown_issuer');
     const keys = s.jwks ?? (await deps.jwks.keysFor(s.issuer, peek.kid));
     if (!keys) return fail('federation_jwks_unavailable');
     const nowMs = clock.nowMs();
     const verified = await crypto.verify(credential.jwt, keys, {
-      issuer: s.issuer,
+      issuer: svidTrustDomain === null ? s.issuer : null,
       audiences: s.audiences,
       algorithms: s.algorithms,
       nowMs,
@@ -239,6 +267,8 @@ export function createFederationHandler(deps: {
     if (!verified.ok) return fail(verified.reason);
     const payload = verified.payload;
     const subject = typeof payload.sub === 'string' ? payload.sub.slice(0, 300) : null;
+    if (svidTrustDomain !== null && !isSpiffeIdIn(payload.sub, svidTrustDomain))
+      return fail('federation_claim_mismatch', { subject, claim: 'sub' });
     const iat = payload.iat as number;
     const now = nowMs / 1000;
     if (iat > now + CLOCK_TOLERANCE_SECONDS) return fail('federation_issued_in_future', { subject });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { checkBoundClaims, claimValue, globMatches, renderTemplate } from './federation.claims.js';
+import {
+  checkBoundClaims,
+  claimValue,
+  globMatches,
+  isSpiffeIdIn,
+  renderTemplate,
+} from './federation.claims.js';
 
 describe('bound claims', () => {
   it('glob: * matches any run, including slashes; everything else is literal', () => {
@@ -59,5 +65,32 @@ describe('bound claims', () => {
       }),
     ).toBe('k8s/p/api');
     expect(renderTemplate('ci/{missing}', {})).toBeNull();
+  });
+});
+
+describe('SPIFFE IDs (JWT-SVID sub)', () => {
+  it('accepts a workload ID of exactly the trust domain, nothing else', () => {
+    expect(isSpiffeIdIn('spiffe://example.org/ns/payments/sa/api', 'example.org')).toBe(true);
+    expect(isSpiffeIdIn('spiffe://example.org/a', 'example.org')).toBe(true);
+    for (const bad of [
+      'spiffe://evil.org/a',
+      'spiffe://example.org.evil.org/a',
+      'spiffe://example.org',
+      'spiffe://example.org/',
+      'spiffe://example.org/a/',
+      'spiffe://example.org//a',
+      'spiffe://example.org/a/../b',
+      'spiffe://example.org/./a',
+      'spiffe://example.org/a?x=1',
+      'spiffe://example.org/a#f',
+      'spiffe://example.org:443/a',
+      'spiffe://user@example.org/a',
+      'SPIFFE://example.org/a',
+      'https://example.org/a',
+      `spiffe://example.org/${'a'.repeat(2100)}`,
+      42,
+      null,
+    ])
+      expect(isSpiffeIdIn(bad, 'example.org'), String(bad)).toBe(false);
   });
 });

@@ -86,3 +86,20 @@ export function renderTemplate(template: string, payload: Record<string, unknown
 
 /** Identity names (the `Name` schema): segments of letters, digits, `.`, `_`, `-`. */
 export const IDENTITY_NAME = /^\/?[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/;
+
+/** A SPIFFE trust domain name (SPIFFE ID spec §2.1): lower-case letters, digits, `.`, `-`, `_`. */
+export const SPIFFE_TRUST_DOMAIN = /^[a-z0-9._-]{1,255}$/;
+const SPIFFE_PATH_SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * Whether `value` is a workload SPIFFE ID in `trustDomain` (SPIFFE ID spec §2): `spiffe://` + the
+ * trust domain exactly + a non-empty path of non-empty segments, none `.` or `..`, no trailing `/`,
+ * no query, fragment, port or user info. What a JWT-SVID's `sub` must be.
+ */
+export function isSpiffeIdIn(value: unknown, trustDomain: string): boolean {
+  if (typeof value !== 'string' || value.length > 2048) return false;
+  const prefix = `spiffe://${trustDomain}/`;
+  if (!value.startsWith(prefix)) return false;
+  const segments = value.slice(prefix.length).split('/');
+  return segments.every((s) => SPIFFE_PATH_SEGMENT.test(s) && s !== '.' && s !== '..');
+}

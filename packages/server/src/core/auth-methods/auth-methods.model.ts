@@ -161,6 +161,12 @@ export interface OidcFederationSettings {
   oneTimeTokens: boolean;
   /** A pinned JWK set (air-gapped sites): no discovery, no fetching. */
   jwks: { keys: Record<string, unknown>[] } | null;
+  /**
+   * `spiffe` preset only: the SPIFFE trust domain (`example.org`) whose JWT-SVIDs may come without
+   * `iss` (the JWT-SVID spec makes it optional) when `jwks` pins its bundle; their `sub` must be a
+   * SPIFFE ID in it. Absent on methods stored before it existed (read as null).
+   */
+  trustDomain?: string | null;
 }
 
 /**

@@ -75,6 +75,16 @@ const FederationFields = {
   oneTimeTokens: Type.Optional(
     Type.Boolean({ description: 'Accept each token once (needs a `jti`); default on for github-actions.' }),
   ),
+  trustDomain: Type.Optional(
+    Nullable(
+      Type.String({
+        minLength: 1,
+        maxLength: 255,
+        description:
+          '`spiffe` preset: the trust domain whose JWT-SVIDs without `iss` are accepted (with a pinned bundle).',
+      }),
+    ),
+  ),
   jwks: Type.Optional(
     Nullable(
       Type.Object({
@@ -177,6 +187,7 @@ export const AuthMethodSchema = Type.Object(
         createIdentities: Type.Boolean(),
         oneTimeTokens: Type.Boolean(),
         pinnedJwks: Type.Boolean({ description: 'A pinned JWK set replaces discovery.' }),
+        trustDomain: Nullable(Type.String()),
         jwtTtlSeconds: Type.Integer(),
       }),
     ),
@@ -246,6 +257,7 @@ export function authMethodToWire(m: AuthMethod): Static<typeof AuthMethodSchema>
             createIdentities: m.settings.createIdentities,
             oneTimeTokens: m.settings.oneTimeTokens === true,
             pinnedJwks: m.settings.jwks !== null,
+            trustDomain: m.settings.trustDomain ?? null,
             jwtTtlSeconds: m.settings.jwtTtlSeconds,
           },
         }
