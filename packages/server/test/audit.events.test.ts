@@ -242,6 +242,31 @@ describe.each(STORES)('audit events on %s', (store) => {
     );
     secrets.push(share!);
     await s.call('POST', '/v1/leaks', { token: admin, body: { items: [{ credential: share }] } });
+    // the internal CA (issue 13): an intermediate requested, a root made instead; a profile created
+    // and updated; a certificate issued (key made by the server: it must not reach the ledger) and
+    // revoked on request; another identity's certificate revoked when the identity is retired
+    await s.call('POST', '/v1/pki/ca/intermediate', { token: admin, body: { trustDomain: 'audit.example' } });
+    await s.call('POST', '/v1/pki/ca', { token: admin, body: { trustDomain: 'audit.example' } });
+    for (const maxTtlSeconds of [3600, 1800])
+      await s.call('PUT', '/v1/pki/profiles/audit', { token: admin, body: { maxTtlSeconds } });
+    const cert = await s.call('POST', '/v1/pki/issue/audit', { token: admin, body: { generateKey: true } });
+    expect(cert.status, JSON.stringify(cert.body)).toBe(200);
+    secrets.push(cert.body.privateKeyPem);
+    await s.call('POST', `/v1/pki/certificates/${cert.body.certificate.serial}/revoke`, { token: admin });
+    const leaver = (
+      await s.call('POST', '/v1/identities', {
+        token: admin,
+        body: { name: 'pki-leaver', kind: 'service', owner: 'alice@example.com' },
+      })
+    ).body.id;
+    const leaverCert = await s.call('POST', '/v1/pki/issue/audit', {
+      token: admin,
+      body: { generateKey: true, identity: 'pki-leaver' },
+    });
+    expect(leaverCert.status, JSON.stringify(leaverCert.body)).toBe(200);
+    secrets.push(leaverCert.body.privateKeyPem);
+    await s.call('POST', `/v1/identities/${leaver}/retire`, { token: admin });
+    await s.call('DELETE', '/v1/pki/profiles/audit', { token: admin });
     // dynamic secrets (on the real PostgreSQL): create, issue, renew, revoke, sweep, delete; a failed
     // issue; a lease the reaper gives up on (its revocation statement always fails)
     const dsTarget = await freshPostgresDatabase();

@@ -448,6 +448,69 @@ export const AUDIT_EVENT_TYPES = {
     outcomes: ['success'],
     reason: false,
   },
+  'pki.intermediate_requested': {
+    description:
+      'An intermediate CA was started (issue 13): its key made and sealed, its CSR waiting for an outside CA to sign it.',
+    actor: admin,
+    data: ['caId', 'trustDomain'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'pki.ca_created': {
+    description:
+      'The certificate authority became active: a self-signed root, or an intermediate whose signed certificate was installed (`kind`; an intermediate also records `chainLength`).',
+    actor: admin,
+    data: ['caId', 'trustDomain', 'notAfter', 'kind'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'pki.profile_created': {
+    description: 'A certificate profile was created (through the API or identity as code).',
+    actor: admin,
+    data: ['profile', 'maxTtlSeconds', 'spiffeIdPath'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'pki.profile_updated': {
+    description: 'A certificate profile was changed (through the API or identity as code).',
+    actor: admin,
+    data: ['profile', 'maxTtlSeconds', 'spiffeIdPath'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'pki.profile_deleted': {
+    description:
+      'A certificate profile was deleted; certificates issued under it stay valid until they expire.',
+    actor: admin,
+    data: ['profile'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'pki.certificate_issued': {
+    description:
+      'A certificate was issued from a CSR, or with a key the server made when asked (`keyGeneratedByServer`; the key is never recorded). `notAfterCappedBy` says what ended it: the TTL, the CA, or the credential the request came through.',
+    actor: ['identityId', 'authMethodId'],
+    data: [
+      'serial',
+      'identityId',
+      'spiffeId',
+      'dnsNames',
+      'notAfter',
+      'notAfterCappedBy',
+      'keyGeneratedByServer',
+      'keyType',
+    ],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'pki.certificate_revoked': {
+    description:
+      'Certificates were revoked before they expired (the CRL and the OCSP responder list them): one on request (`cause` request), or every live one of an identity that was retired (`cause` identity_retired, with `count`; `serials` holds at most 100).',
+    actor: [],
+    data: ['serials', 'identityId', 'cause'],
+    outcomes: ['success'],
+    reason: false,
+  },
 } as const satisfies Record<string, EventTypeSpec>;
 
 export type AuditEventType = keyof typeof AUDIT_EVENT_TYPES;
