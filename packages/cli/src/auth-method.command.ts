@@ -224,8 +224,10 @@ export async function oidcFederationBody(args: ArgReader): Promise<CreateOidcFed
   const jwtTtlSeconds = durationFlag(args, 'jwt-ttl', 'minutes');
   const jwksFile = args.str('jwks-file');
   const trustDomain = args.str('trust-domain');
+  const bundleEndpoint = args.str('bundle-endpoint');
   if (preset) body.preset = preset;
   if (trustDomain) body.trustDomain = trustDomain;
+  if (bundleEndpoint) body.bundleEndpoint = bundleEndpoint;
   if (issuer) body.issuer = issuer;
   if (audience) body.audience = audience.length === 1 ? audience[0]! : audience;
   if (claims) body.boundClaims = boundClaimsOf(claims);
@@ -299,7 +301,14 @@ const createOidcFederation: CommandSpec = {
     'trust-domain': {
       type: 'string',
       placeholder: 'DOMAIN',
-      description: 'spiffe preset: accept JWT-SVIDs without iss from this trust domain (needs --jwks-file)',
+      description:
+        'spiffe preset: accept JWT-SVIDs without iss from this trust domain (needs --jwks-file or --bundle-endpoint)',
+    },
+    'bundle-endpoint': {
+      type: 'string',
+      placeholder: 'URL',
+      description:
+        "spiffe preset: fetch the trust domain's bundle from its SPIFFE bundle endpoint (https_web)",
     },
     'one-time-tokens': {
       type: 'string',

@@ -129,7 +129,7 @@ export interface AuthMethod {
   };
   oidcFederation?: {
     preset: string | null;
-    issuer: string;
+    issuer: string | null;
     audiences: string[];
     algorithms: string[];
     maxTokenAgeSeconds: number;
@@ -140,6 +140,7 @@ export interface AuthMethod {
     /** A pinned JWK set replaces discovery. */
     pinnedJwks: boolean;
     trustDomain: string | null;
+    bundleEndpoint: string | null;
     jwtTtlSeconds: number;
   };
   certificate?: {
@@ -1155,8 +1156,10 @@ export interface PostV1AuthMethodsRequest {
     | 'aws-eks'
     | 'azure-workload-identity'
     | 'gcp';
-  /** The trusted `iss`. */
+  /** The trusted `iss`; optional for a `spiffe` method with a `trustDomain` and a bundle (`jwks` or `bundleEndpoint`). */
   issuer?: string;
+  /** `spiffe` preset: the trust domain’s SPIFFE bundle endpoint (https_web), fetched and cached for its refresh hint, instead of a pinned `jwks`. */
+  bundleEndpoint?: string | null;
   audience?: string | string[];
   algorithms?: string[];
   maxTokenAgeSeconds?: number;
@@ -1237,8 +1240,10 @@ export interface PatchV1AuthMethodsByIdRequest {
     | 'aws-eks'
     | 'azure-workload-identity'
     | 'gcp';
-  /** The trusted `iss`. */
+  /** The trusted `iss`; optional for a `spiffe` method with a `trustDomain` and a bundle (`jwks` or `bundleEndpoint`). */
   issuer?: string;
+  /** `spiffe` preset: the trust domain’s SPIFFE bundle endpoint (https_web), fetched and cached for its refresh hint, instead of a pinned `jwks`. */
+  bundleEndpoint?: string | null;
   audience?: string | string[];
   algorithms?: string[];
   maxTokenAgeSeconds?: number;

@@ -146,6 +146,7 @@ type OidcFederationOnlyField =
   | 'createIdentities'
   | 'oneTimeTokens'
   | 'trustDomain'
+  | 'bundleEndpoint'
   | 'jwks';
 
 /** Creation fields that only `certificate` methods take (mTLS client certificates). */

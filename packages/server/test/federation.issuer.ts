@@ -15,6 +15,9 @@ export class TestIssuer {
   hits: Record<string, number> = {};
   /** When set, discovery and JWKS answer 503 (an issuer outage). */
   down = false;
+  /** `spiffe_refresh_hint` of the SPIFFE bundle served at `/bundle`, in seconds. */
+  refreshHint = 300;
+  private sequence = 0;
 
   constructor(private readonly alg: 'RS256' | 'ES256' = 'RS256') {}
 
@@ -39,6 +42,7 @@ export class TestIssuer {
           id_token_signing_alg_values_supported: [this.alg],
         });
       else if (path === '/keys') send(this.jwks());
+      else if (path === '/bundle') send(this.spiffeBundle());
       else res.writeHead(404).end();
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
@@ -50,10 +54,23 @@ export class TestIssuer {
     return { keys: this.keys.map((k) => ({ ...k.publicJwk, kid: k.kid, alg: k.alg, use: 'sig' })) };
   }
 
+  /**
+   * The same keys as a SPIFFE trust bundle (SPIFFE Trust Domain and Bundle §4), as a SPIFFE bundle
+   * endpoint serves it: `use: jwt-svid` signing keys, a refresh hint and a sequence number.
+   */
+  spiffeBundle() {
+    return {
+      spiffe_sequence: this.sequence,
+      spiffe_refresh_hint: this.refreshHint,
+      keys: this.keys.map((k) => ({ ...k.publicJwk, kid: k.kid, use: 'jwt-svid' })),
+    };
+  }
+
   /** A new signing key with a new kid; the previous key stops being published (hard rotation). */
   async rotate(): Promise<string> {
     const pair = await generateKeyPair(this.alg, { extractable: true });
     const kid = randomUUID();
+    this.sequence++;
     this.keys = [
       {
         kid,

@@ -744,6 +744,122 @@ describe.each(STORES)('OIDC federation on %s', (store) => {
     expect((await spiffe('/federation/svid-bad-domain2', { trustDomain: 'Example.org' })).status).toBe(400);
   });
 
+  it('a spiffe method with no issuer: its bundle from a SPIFFE bundle endpoint, cached for the refresh hint, rotation followed, stale bounded', async () => {
+    // A SPIRE-like server: the trust domain's bundle at /bundle (jwt-svid keys, refresh hint 300 s).
+    const spire = await new TestIssuer('ES256').start();
+    try {
+      spire.refreshHint = 300;
+      const endpoint = `${spire.url}/bundle`;
+      const m = await admin('POST', '/v1/auth-methods', {
+        type: 'oidc_federation',
+        name: '/federation/svid-endpoint',
+        preset: 'spiffe',
+        trustDomain: 'example.org',
+        bundleEndpoint: endpoint,
+        audience: AUD,
+        boundClaims: { sub: 'spiffe://example.org/ns/payments/*' },
+      });
+      expect(m.status, JSON.stringify(m.body)).toBe(201);
+      expect(m.body.authMethod.oidcFederation).toMatchObject({
+        issuer: null,
+        trustDomain: 'example.org',
+        bundleEndpoint: endpoint,
+        pinnedJwks: false,
+      });
+      const id = m.body.authMethod.id;
+      const svid = (over: Record<string, unknown> = {}) =>
+        spire.mint({
+          sub: 'spiffe://example.org/ns/payments/sa/api',
+          aud: [AUD],
+          iat: nowS(),
+          exp: nowS() + 300,
+          ...over,
+        });
+      const hits = () => spire.hits['/bundle'] ?? 0;
+      // No iss, and (the method naming no issuer) any iss: the trust domain of sub is what counts.
+      expect((await auth(id, await svid())).status).toBe(200);
+      expect((await auth(id, await svid({ iss: 'https://spire.example.org' }))).status).toBe(200);
+      expect((await lastAudit('auth.succeeded')).data.federation.issuer).toBe('spiffe://example.org');
+      await refusedWith(
+        id,
+        await svid({ sub: 'spiffe://evil.org/ns/payments/sa/api' }),
+        'federation_claim_mismatch',
+      );
+      expect(hits()).toBe(1); // cached
+      // Fresh for the refresh hint: refetched once it has passed, not before.
+      s.clock.advance(299);
+      await relogin();
+      expect((await auth(id, await svid())).status).toBe(200);
+      expect(hits()).toBe(1);
+      s.clock.advance(2);
+      expect((await auth(id, await svid())).status).toBe(200);
+      expect(hits()).toBe(2);
+      // Key rotation: a JWT-SVID signed by the new key (unknown kid) makes the cache refetch.
+      s.clock.advance(11);
+      const beforeRotation = await svid();
+      await spire.rotate();
+      expect((await auth(id, await svid())).status).toBe(200);
+      expect(hits()).toBe(3);
+      // The old key is gone from the bundle: a token it signed is refused (and, within the least
+      // refresh interval, its unknown kid does not make the cache fetch again); a token signed by
+      // another key under the current kid too.
+      await refusedWith(id, beforeRotation, 'federation_unknown_key');
+      expect(hits()).toBe(3);
+      const stranger = await generateKeyPair('ES256');
+      const forged = await new SignJWT({
+        sub: 'spiffe://example.org/ns/payments/sa/api',
+        aud: [AUD],
+        iat: nowS(),
+        exp: nowS() + 300,
+      })
+        .setProtectedHeader({ alg: 'ES256', kid: spire.currentKid })
+        .sign(stranger.privateKey);
+      await refusedWith(id, forged, 'federation_bad_signature');
+      // The endpoint fails: the last bundle keeps serving past its freshness, for a bounded time.
+      spire.down = true;
+      s.clock.advance(3600);
+      await relogin();
+      expect((await auth(id, await svid())).status).toBe(200);
+      s.clock.advance(25 * 3600);
+      await relogin();
+      await refusedWith(id, await svid(), 'federation_jwks_unavailable');
+      // Back up: the next attempt (past the least refresh interval) fetches it again.
+      spire.down = false;
+      s.clock.advance(11);
+      expect((await auth(id, await svid())).status).toBe(200);
+      // Settings: no issuer needs a trust domain and a bundle; the endpoint is the spiffe preset's,
+      // an https URL, and not beside a pinned jwks.
+      const base = { type: 'oidc_federation', audience: AUD, boundClaims: { sub: 'spiffe://example.org/*' } };
+      for (const body of [
+        { ...base, name: '/f/svid-no-domain', preset: 'spiffe', bundleEndpoint: endpoint },
+        { ...base, name: '/f/svid-no-bundle', preset: 'spiffe', trustDomain: 'example.org' },
+        { ...base, name: '/f/gha-endpoint', preset: 'github-actions', bundleEndpoint: endpoint },
+        {
+          ...base,
+          name: '/f/svid-http',
+          preset: 'spiffe',
+          trustDomain: 'example.org',
+          bundleEndpoint: 'http://spire.example.org/bundle',
+        },
+        {
+          ...base,
+          name: '/f/svid-both',
+          preset: 'spiffe',
+          trustDomain: 'example.org',
+          bundleEndpoint: endpoint,
+          jwks: spire.jwks(),
+        },
+        { ...base, name: '/f/svid-nothing', preset: 'kubernetes' },
+      ]) {
+        const r = await admin('POST', '/v1/auth-methods', body);
+        expect(r.status, JSON.stringify(body)).toBe(400);
+        expect(r.body.error.code).toBe('TESSERA_VALIDATION_FAILED');
+      }
+    } finally {
+      await spire.close();
+    }
+  });
+
   it('refuses unsafe settings at creation', async () => {
     const base = {
       type: 'oidc_federation',

@@ -41,6 +41,7 @@ const SETTINGS = [
   'oneTimeTokens',
   'jwks',
   'trustDomain',
+  'bundleEndpoint',
 ];
 
 /** What the crypto layer offers (crypto/federated-jwt.ts). */
@@ -113,10 +114,34 @@ function boundClaimsOf(input: unknown): Record<string, ClaimMatcher> {
   return out;
 }
 
-/** The trust domain a token without `iss` is checked against, or null when it cannot be accepted. */
-function spiffeWithoutIssuer(s: OidcFederationSettings, iss: string | null): string | null {
-  if (iss !== null || s.preset !== 'spiffe' || s.jwks === null) return null;
+/** A SPIFFE bundle endpoint URL: https (http only on loopback, for a local test endpoint). */
+function bundleEndpointUrl(value: unknown): string {
+  let url: URL | null = null;
+  try {
+    url = typeof value === 'string' && value.length <= 512 ? new URL(value) : null;
+  } catch {}
+  if (!url || !allowedUrl(url) || url.hash)
+    throw validationError('bundleEndpoint must be an https URL (http only for a loopback test endpoint).', {
+      field: 'bundleEndpoint',
+    });
+  return value as string;
+}
+
+/**
+ * The trust domain a token's `sub` is checked against instead of its `iss`, or null when the
+ * token's `iss` must be the method's. Only a spiffe method with a trust domain and a bundle (pinned
+ * or from its bundle endpoint) does so: for a token without `iss` (JWT-SVIDs may lack it), and for
+ * every token when the method names no issuer.
+ */
+function spiffeTrustDomainFor(s: OidcFederationSettings, iss: string | null): string | null {
+  if (s.preset !== 'spiffe' || (s.jwks === null && !s.bundleEndpoint)) return null;
+  if (iss !== null && s.issuer !== null) return null;
   return s.trustDomain ?? null;
+}
+
+/** What the audit and the one-time key name the issuer by: its `iss`, or the SPIFFE trust domain. */
+function issuerLabel(s: OidcFederationSettings): string {
+  return s.issuer ?? `spiffe://${s.trustDomain}`;
 }
 
 /**
@@ -146,7 +171,9 @@ export function createFederationHandler(deps: {
     const preset = presetName === null ? null : FEDERATION_PRESETS[presetName];
     if (presetName !== null && !preset)
       throw validationError(`preset must be one of ${Object.keys(FEDERATION_PRESETS).join(', ')}.`);
-    const issuer = issuerUrl(input.issuer ?? previous?.issuer ?? preset?.issuer);
+    // A spiffe method may name no issuer (checked below: then it needs a trust domain and a bundle).
+    const issuerInput = input.issuer !== undefined ? input.issuer : (previous?.issuer ?? preset?.issuer);
+    const issuer = issuerInput == null && presetName === 'spiffe' ? null : issuerUrl(issuerInput);
     const audienceInput = input.audience ?? previous?.audiences ?? preset?.audience;
     const audiences = typeof audienceInput === 'string' ? [audienceInput] : audienceInput;
     if (!Array.isArray(audiences) || audiences.length === 0 || audiences.some((a) => typeof a !== 'string'))
@@ -209,6 +236,23 @@ export function createFederationHandler(deps: {
           field: 'trustDomain',
         });
     }
+    const bundleInput =
+      (input.bundleEndpoint === undefined ? previous?.bundleEndpoint : input.bundleEndpoint) ?? null;
+    let bundleEndpoint: string | null = null;
+    if (bundleInput !== null) {
+      if (presetName !== 'spiffe')
+        throw validationError('bundleEndpoint is only for the spiffe preset.', { field: 'bundleEndpoint' });
+      bundleEndpoint = bundleEndpointUrl(bundleInput);
+      if (jwks !== null)
+        throw validationError('Give either a pinned jwks or a bundleEndpoint, not both.', {
+          field: 'bundleEndpoint',
+        });
+    }
+    if (issuer === null && (trustDomain === null || (jwks === null && bundleEndpoint === null)))
+      throw validationError(
+        'issuer is required, unless a spiffe method names its trustDomain and its bundle (jwks or bundleEndpoint).',
+        { field: 'issuer' },
+      );
     return {
       jwtTtlSeconds: ttl,
       preset: presetName,
@@ -223,6 +267,7 @@ export function createFederationHandler(deps: {
       jwks,
       // Left out when unset, so methods stored before it existed compare equal in config plans.
       ...(trustDomain === null ? {} : { trustDomain }),
+      ...(bundleEndpoint === null ? {} : { bundleEndpoint }),
     };
   }
 
@@ -245,16 +290,23 @@ export function createFederationHandler(deps: {
       ok: false,
       methodId: method.id,
       reason,
-      data: { issuer: s.issuer, ...data },
+      data: { issuer: issuerLabel(s), ...data },
     });
     const peek = crypto.peek(credential.jwt);
     if (!peek) return fail('federation_malformed_jwt');
     if (peek.alg === null || !s.algorithms.includes(peek.alg)) return fail('federation_alg_not_allowed');
-    // A JWT-SVID may have no `iss` (JWT-SVID spec §3): accepted only by a spiffe method that pins
-    // its trust domain's bundle, and then its `sub` must be a SPIFFE ID in that trust domain.
-    const svidTrustDomain = spiffeWithoutIssuer(s, peek.iss);
+    // A JWT-SVID may have no `iss` (JWT-SVID spec §3): accepted only by a spiffe method that has
+    // its trust domain's bundle (pinned or from its bundle endpoint), and then its `sub` must be a
+    // SPIFFE ID in that trust domain. A spiffe method without an issuer checks every token so.
+    const svidTrustDomain = spiffeTrustDomainFor(s, peek.iss);
     if (peek.iss !== s.issuer && svidTrustDomain === null) return fail('federation_unknown_issuer');
-    const keys = s.jwks ?? (await deps.jwks.keysFor(s.issuer, peek.kid));
+    const keys =
+      s.jwks ??
+      (s.bundleEndpoint
+        ? await deps.jwks.bundleAt(s.bundleEndpoint, peek.kid)
+        : s.issuer === null
+          ? null
+          : await deps.jwks.keysFor(s.issuer, peek.kid));
     if (!keys) return fail('federation_jwks_unavailable');
     const nowMs = clock.nowMs();
     const verified = await crypto.verify(credential.jwt, keys, {
@@ -290,7 +342,7 @@ export function createFederationHandler(deps: {
       const exp = typeof payload.exp === 'number' ? payload.exp : iat + s.maxTokenAgeSeconds;
       const lastAccepted = Math.min(exp, iat + s.maxTokenAgeSeconds) + CLOCK_TOLERANCE_SECONDS;
       replay = {
-        key: `federation:${credentials.hashCredential(`${s.issuer}\n${jti}`)}`,
+        key: `federation:${credentials.hashCredential(`${issuerLabel(s)}\n${jti}`)}`,
         ttlSeconds: Math.max(1, Math.ceil(lastAccepted - now)),
       };
     }
@@ -321,7 +373,7 @@ export function createFederationHandler(deps: {
       const s = method.settings;
       const auditData = {
         federation: {
-          issuer: s.issuer,
+          issuer: issuerLabel(s),
           subject: typeof prepared.payload.sub === 'string' ? prepared.payload.sub.slice(0, 300) : null,
           matchedClaims: prepared.matched,
         },
@@ -373,7 +425,7 @@ export function createFederationHandler(deps: {
                 kind: identity.kind,
                 owner: identity.owner,
                 via: 'oidc_federation',
-                issuer: s.issuer,
+                issuer: issuerLabel(s),
               },
             },
             _ctx,

@@ -111,6 +111,32 @@ describe('JWKS cache', () => {
     expect(await cache.keysAt(`${url}/moved`, null)).toBeNull();
   });
 
+  it('a SPIFFE bundle stays fresh for its refresh hint, held between the least interval and the TTL', async () => {
+    const hinted = async (hint: unknown) => {
+      keys = { keys: [KEY], spiffe_refresh_hint: hint, spiffe_sequence: 1 };
+      const clock = { ms: 1_000_000, nowMs: () => clock.ms };
+      const cache = createJwksCache(clock, {
+        jwksProblem: () => null,
+        ttlMs: 600_000,
+        minRefreshIntervalMs: 10_000,
+      });
+      const before = fetches;
+      expect(await cache.bundleAt(`${url}/bundle`, 'k1')).toMatchObject({ keys: [KEY] });
+      // The first moment a use refetches it, probed in steps of one second.
+      for (let s = 1; s <= 700; s++) {
+        clock.ms = 1_000_000 + s * 1000;
+        await cache.bundleAt(`${url}/bundle`, 'k1');
+        if (fetches - before > 1) return s;
+      }
+      return null;
+    };
+    expect(await hinted(60)).toBe(60);
+    expect(await hinted(1)).toBe(10); // never faster than the least refresh interval
+    expect(await hinted(86_400)).toBe(600); // never longer than the TTL
+    expect(await hinted('soon')).toBe(600); // no usable hint: the TTL
+    keys = { keys: [KEY] };
+  });
+
   it('https only, except a loopback test issuer', () => {
     expect(allowedUrl(new URL('https://issuer.example'))).toBe(true);
     expect(allowedUrl(new URL('http://127.0.0.1:8080'))).toBe(true);

@@ -28,12 +28,17 @@ export interface JwksCacheOptions {
 
 export type Jwks = { keys: Record<string, unknown>[] };
 
-/** Where a set comes from: an issuer's discovery document, or a `jwks_uri` itself. */
-type Source = { issuer: string } | { jwksUri: string };
+/**
+ * Where a set comes from: an issuer's discovery document, a `jwks_uri` itself, or a SPIFFE bundle
+ * endpoint (a JWK set whose `spiffe_refresh_hint` says how long it stays fresh).
+ */
+type Source = { issuer: string } | { jwksUri: string } | { bundleUri: string };
 
 interface Entry {
   jwks: Jwks | null;
   fetchedAtMs: number;
+  /** How long the set stays fresh (a bundle's refresh hint, bounded; else the cache's TTL). */
+  freshMs: number;
   lastAttemptMs: number;
   inflight: Promise<void> | null;
 }
@@ -46,6 +51,17 @@ export function createJwksCache(clock: Clock, options: JwksCacheOptions) {
   const maxBytes = options.maxBytes ?? 256 * 1024;
   const entries = new Map<string, Entry>();
   let fetches = 0;
+
+  /**
+   * A SPIFFE bundle's `spiffe_refresh_hint` (seconds; SPIFFE Trust Domain and Bundle §4.1.2), held
+   * between the least refresh interval and the cache's TTL: a hint cannot make Tessera poll faster
+   * than it allows anyone to, nor keep a set longer than any other. No hint: the TTL.
+   */
+  function refreshHintMs(bundle: unknown): number {
+    const hint = (bundle as { spiffe_refresh_hint?: unknown }).spiffe_refresh_hint;
+    if (typeof hint !== 'number' || !Number.isFinite(hint) || hint <= 0) return ttlMs;
+    return Math.min(ttlMs, Math.max(minRefreshMs, hint * 1000));
+  }
 
   async function getJson(url: string): Promise<unknown> {
     const response = await (options.fetch ?? fetch)(url, {
@@ -87,12 +103,16 @@ export function createJwksCache(clock: Clock, options: JwksCacheOptions) {
     entry.lastAttemptMs = clock.nowMs();
     fetches++;
     try {
-      const jwksUri = 'issuer' in source ? await jwksUriOf(source.issuer) : new URL(source.jwksUri);
+      const jwksUri =
+        'issuer' in source
+          ? await jwksUriOf(source.issuer)
+          : new URL('jwksUri' in source ? source.jwksUri : source.bundleUri);
       if (!jwksUri || !allowedUrl(jwksUri)) return;
       const jwks = await getJson(jwksUri.href);
       if (options.jwksProblem(jwks) !== null) return;
       entry.jwks = jwks as Jwks;
       entry.fetchedAtMs = clock.nowMs();
+      entry.freshMs = 'bundleUri' in source ? refreshHintMs(jwks) : ttlMs;
     } catch {
       // Kept stale (bounded below); the caller sees federation_jwks_unavailable when nothing is usable.
     }
@@ -110,18 +130,24 @@ export function createJwksCache(clock: Clock, options: JwksCacheOptions) {
     let entry = entries.get(key);
     if (!entry) {
       if (entries.size >= 1000) entries.delete(entries.keys().next().value as string);
-      entry = { jwks: null, fetchedAtMs: 0, lastAttemptMs: Number.NEGATIVE_INFINITY, inflight: null };
+      entry = {
+        jwks: null,
+        fetchedAtMs: 0,
+        freshMs: ttlMs,
+        lastAttemptMs: Number.NEGATIVE_INFINITY,
+        inflight: null,
+      };
       entries.set(key, entry);
     }
     const now = clock.nowMs();
     const canRetry = now - entry.lastAttemptMs >= minRefreshMs;
-    const expired = entry.jwks === null || now - entry.fetchedAtMs >= ttlMs;
+    const expired = entry.jwks === null || now - entry.fetchedAtMs >= entry.freshMs;
     const unknownKid =
       stale || (kid !== null && entry.jwks !== null && !entry.jwks.keys.some((k) => k.kid === kid));
     if (entry.inflight) await entry.inflight;
     else if ((expired || unknownKid) && canRetry) await refresh(source, entry);
     if (!entry.jwks) return null;
-    if (clock.nowMs() - entry.fetchedAtMs >= ttlMs + staleLimitMs) return null;
+    if (clock.nowMs() - entry.fetchedAtMs >= entry.freshMs + staleLimitMs) return null;
     return entry.jwks;
   }
 
@@ -138,6 +164,11 @@ export function createJwksCache(clock: Clock, options: JwksCacheOptions) {
      */
     keysAt: (jwksUri: string, kid: string | null, stale = false) =>
       keys(`uri:${jwksUri}`, { jwksUri }, kid, stale),
+    /**
+     * The same for a SPIFFE trust bundle served at a bundle endpoint (https_web profile): fresh for
+     * its refresh hint (bounded), refetched on an unknown `kid`, stale within the same limit.
+     */
+    bundleAt: (bundleUri: string, kid: string | null) => keys(`bundle:${bundleUri}`, { bundleUri }, kid),
     /** How many discovery + JWKS fetches were started (tests, metrics). */
     fetchCount: () => fetches,
   };

@@ -140,8 +140,12 @@ export interface OidcFederationSettings {
   jwtTtlSeconds: number;
   /** The preset the method was created from, for the record (`github-actions`, …), or null. */
   preset: string | null;
-  /** The `iss` the tokens must carry; discovery is fetched from it unless `jwks` is pinned. */
-  issuer: string;
+  /**
+   * The `iss` the tokens must carry; discovery is fetched from it unless `jwks` is pinned. Null only
+   * for a `spiffe` method with a `trustDomain` and a bundle (`jwks` or `bundleEndpoint`): JWT-SVIDs
+   * may carry no `iss`, and the trust domain of their `sub` is what is checked.
+   */
+  issuer: string | null;
   /** Accepted `aud` values (any one). */
   audiences: string[];
   /** Asymmetric algorithms only: never `none`, never HMAC. */
@@ -167,6 +171,12 @@ export interface OidcFederationSettings {
    * SPIFFE ID in it. Absent on methods stored before it existed (read as null).
    */
   trustDomain?: string | null;
+  /**
+   * `spiffe` preset only: the trust domain's SPIFFE bundle endpoint (https_web profile), fetched,
+   * cached for its `spiffe_refresh_hint`, refreshed on an unknown `kid`, served stale for a bounded
+   * time when it fails. Instead of a pinned `jwks`. Absent on methods stored before it existed.
+   */
+  bundleEndpoint?: string | null;
 }
 
 /**

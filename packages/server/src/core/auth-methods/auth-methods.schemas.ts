@@ -58,7 +58,24 @@ const FederationFields = {
       'Fills issuer conventions.',
     ),
   ),
-  issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'The trusted `iss`.' })),
+  issuer: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 512,
+      description:
+        'The trusted `iss`; optional for a `spiffe` method with a `trustDomain` and a bundle (`jwks` or `bundleEndpoint`).',
+    }),
+  ),
+  bundleEndpoint: Type.Optional(
+    Nullable(
+      Type.String({
+        minLength: 1,
+        maxLength: 512,
+        description:
+          '`spiffe` preset: the trust domain’s SPIFFE bundle endpoint (https_web), fetched and cached for its refresh hint, instead of a pinned `jwks`.',
+      }),
+    ),
+  ),
   audience: Type.Optional(
     Type.Union([
       Type.String({ minLength: 1, maxLength: 512 }),
@@ -178,7 +195,7 @@ export const AuthMethodSchema = Type.Object(
     oidcFederation: Type.Optional(
       Type.Object({
         preset: Nullable(Type.String()),
-        issuer: Type.String(),
+        issuer: Nullable(Type.String()),
         audiences: Type.Array(Type.String()),
         algorithms: Type.Array(Type.String()),
         maxTokenAgeSeconds: Type.Integer(),
@@ -188,6 +205,7 @@ export const AuthMethodSchema = Type.Object(
         oneTimeTokens: Type.Boolean(),
         pinnedJwks: Type.Boolean({ description: 'A pinned JWK set replaces discovery.' }),
         trustDomain: Nullable(Type.String()),
+        bundleEndpoint: Nullable(Type.String()),
         jwtTtlSeconds: Type.Integer(),
       }),
     ),
@@ -258,6 +276,7 @@ export function authMethodToWire(m: AuthMethod): Static<typeof AuthMethodSchema>
             oneTimeTokens: m.settings.oneTimeTokens === true,
             pinnedJwks: m.settings.jwks !== null,
             trustDomain: m.settings.trustDomain ?? null,
+            bundleEndpoint: m.settings.bundleEndpoint ?? null,
             jwtTtlSeconds: m.settings.jwtTtlSeconds,
           },
         }
