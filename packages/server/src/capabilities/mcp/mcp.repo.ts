@@ -1,4 +1,4 @@
-import type { Kysely, Migration } from 'kysely';
+import { type Kysely, type Migration, sql } from 'kysely';
 import type { DirectSqlite } from '../../storage/database.js';
 import { prepared, type QueryTarget } from '../../storage/prepared.js';
 import type { McpServerRecord } from './mcp.model.js';
@@ -15,16 +15,16 @@ export interface McpServersRepo {
 export interface CallState {
   /** The last time each label was called in the session. */
   history: Map<string, number>;
-  /** The instants of the caller's calls of the tool after `sinceMs`, at most `limit`, newest first. */
-  recentCalls: number[];
+  /** Per rate window (`windowSeconds`): the caller's calls of the tool in it, counted up to its cap. */
+  callCounts: Map<number, number>;
 }
 
 /** Where to read it; a null key is not read. */
 export interface CallStateKeys {
   sessionKey: string | null;
   callerKey: string | null;
-  sinceMs: number;
-  limit: number;
+  /** The rate windows to count in (with `callerKey`): calls after `sinceMs`, at most `cap`. */
+  windows: { windowSeconds: number; sinceMs: number; cap: number }[];
 }
 
 /** What a call leaves behind for the next ones. */
@@ -211,15 +211,22 @@ const selectLabels = prepared((db, sessionKey: string) =>
     .where('session_key', '=', sessionKey)
     .limit(1000),
 );
-const selectCalls = prepared((db, callerKey: string, sinceMs: number, limit: number) =>
+/** Counted in the store, up to the cap: no row per earlier call comes back (ADR 0045). */
+const countCalls = prepared((db, callerKey: string, sinceMs: number, cap: number) =>
   asState(db)
-    .selectFrom('mcp_tool_calls')
-    .select('at_ms')
-    .where('caller_key', '=', callerKey)
-    .where('at_ms', '>', sinceMs)
-    .orderBy('at_ms', 'desc')
-    .limit(limit),
+    .selectFrom((eb) =>
+      eb
+        .selectFrom('mcp_tool_calls')
+        .select(sql<number>`1`.as('one'))
+        .where('caller_key', '=', callerKey)
+        .where('at_ms', '>', sinceMs)
+        .limit(cap)
+        .as('c'),
+    )
+    .select((eb) => eb.fn.countAll<number | string>().as('n')),
 );
+const COUNT_CALLS_SQLITE =
+  'select count(*) as n from (select 1 from mcp_tool_calls where caller_key = ? and at_ms > ? limit ?) as c';
 const upsertLabel = prepared((db, sessionKey: string, label: string, atMs: number) =>
   asState(db)
     .insertInto('mcp_session_labels')
@@ -253,20 +260,22 @@ function reservation<T>(target: QueryTarget, keys: CallStateKeys, decide: Decide
       )
     : [];
   return then(labels, (labelRows) => {
-    const calls = keys.callerKey
-      ? run(
-          (t) => selectCalls(t, keys.callerKey!, keys.sinceMs, keys.limit),
-          () =>
-            d!.execute(
-              'select at_ms from mcp_tool_calls where caller_key = ? and at_ms > ? order by at_ms desc limit ?',
-              [keys.callerKey, keys.sinceMs, keys.limit],
-            ) as { at_ms: number }[],
-        )
-      : [];
-    return then(calls, (callRows) => {
+    const counts: Step<number>[] = [];
+    if (keys.callerKey)
+      for (const w of keys.windows) {
+        const rows = run(
+          (t) => countCalls(t, keys.callerKey!, w.sinceMs, w.cap),
+          () => d!.execute(COUNT_CALLS_SQLITE, [keys.callerKey, w.sinceMs, w.cap]) as { n: number }[],
+        );
+        counts.push(then(rows, (r) => Number(r[0]?.n ?? 0)));
+      }
+    const all: Step<number[]> = counts.some((c) => c instanceof Promise)
+      ? Promise.all(counts)
+      : (counts as number[]);
+    return then(all, (n) => {
       const { value, record } = decide({
         history: new Map(labelRows.map((r) => [r.label, Number(r.last_at_ms)])),
-        recentCalls: callRows.map((r) => Number(r.at_ms)),
+        callCounts: new Map(keys.windows.map((w, i) => [w.windowSeconds, n[i]!])),
       });
       return then(record ? recording(target, record) : undefined, () => value);
     });

@@ -545,8 +545,11 @@ export function createMcpService(deps: {
     const keys: CallStateKeys = {
       sessionKey: need.history ? sessionKey(s, caller) : null,
       callerKey: need.rate ? callerKey(s, caller, tool) : null,
-      sinceMs: need.rate ? ctx.nowMs - need.rate.windowSeconds * 1000 : 0,
-      limit: need.rate ? need.rate.max + 1 : 0,
+      windows: [...need.windows].map(([windowSeconds, cap]) => ({
+        windowSeconds,
+        sinceMs: ctx.nowMs - windowSeconds * 1000,
+        cap,
+      })),
     };
     const decide: DecideOnState<ReturnType<typeof decideToolCall>> = (state) => {
       const decision = decideToolCall(s.policy, tool, args, { ...ctx, ...state });
