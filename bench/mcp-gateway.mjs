@@ -5,9 +5,11 @@
 // sequence rule active on every call. DESIGN §5 budget: ≤ 1 ms median added.
 // Usage: npm run build && node bench/mcp-gateway.mjs [--calls 2000] [--concurrency 16] [--seconds 5]
 //        [--profile]  (the gateway process runs under `node --cpu-prof`; its top functions are printed)
+//        [--base-dist DIR]  also run `base`, the same gateway loaded from another server build (e.g.
+//        main's packages/server/dist copied aside), interleaved with the others: before/after in one run.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { isolatingFetch } from '../packages/server/dist/capabilities/mcp/mcp.upstream.js';
@@ -19,10 +21,12 @@ const CALLS = Number(args.calls ?? 2000);
 const CONCURRENCY = Number(args.concurrency ?? 16);
 const SECONDS = Number(args.seconds ?? 5);
 const here = import.meta.dirname;
+const baseDist = args['base-dist'] ? resolve(String(args['base-dist'])) : null;
 
-function child(script, extra = [], nodeArgs = []) {
+function child(script, extra = [], nodeArgs = [], env = {}) {
   const p = spawn(process.execPath, [...nodeArgs, join(here, script), ...extra], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
   });
   return new Promise((resolve, reject) => {
     let buf = '';
@@ -55,12 +59,21 @@ const target = await child(
   ['--upstream', upstream.info.url, '--port', String(gatewayPort)],
   args.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', profName] : [],
 );
+// The same target from the other build, on its own port and data directory.
+const base = baseDist
+  ? await child(
+      'targets/tessera-mcp.mjs',
+      ['--upstream', upstream.info.url, '--port', String(gatewayPort + 100)],
+      [],
+      { TESSERA_BENCH_SERVER_DIST: baseDist },
+    )
+  : null;
 /** CPU time (user + system) a process has used so far, in ms (Linux /proc; 10 ms ticks). */
 const cpuMs = (pid) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) * 10;
 };
-const { endpoint, token, adminToken, issuer } = target.info;
+const { endpoint, token } = target.info;
 async function connect(url, headers = {}) {
   const c = new Client({ name: 'bench-agent', version: '1' });
   // The agents use the gateway's per-request signal too: the SDK transport's shared one gathers an
@@ -72,10 +85,20 @@ async function connect(url, headers = {}) {
 }
 const direct = await connect(upstream.info.url);
 const gateway = await connect(endpoint, { authorization: `Bearer ${token}` });
+const baseClient = base
+  ? await connect(base.info.endpoint, { authorization: `Bearer ${base.info.token}` })
+  : null;
+/** The gateways measured: this build, and `base` with --base-dist. */
+const gateways = [
+  { label: 'gateway', client: gateway, target, times: [] },
+  ...(base ? [{ label: 'base', client: baseClient, target: base, times: [] }] : []),
+];
 const params = (i) => ({ name: 'echo', arguments: { text: `hello ${i}`, n: i } });
 // The sequence rule is evaluated on every call (this session never read a report, so echo passes).
-const check = await gateway.callTool(params(0));
-if (check.isError || check.content[0].text !== 'hello 0') throw new Error(JSON.stringify(check));
+for (const gw of gateways) {
+  const check = await gw.client.callTool(params(0));
+  if (check.isError || check.content[0].text !== 'hello 0') throw new Error(JSON.stringify(check));
+}
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -86,53 +109,64 @@ async function one(c, i) {
   await c.callTool(params(i));
   return performance.now() - t0;
 }
-// Warm-up, then interleaved: direct, gateway, direct, gateway… so both see the same machine.
+// Warm-up, then interleaved: direct, gateway(, base), direct… so all see the same machine.
 for (let i = 0; i < 300; i++) {
   await one(direct, i);
-  await one(gateway, i);
+  for (const gw of gateways) await one(gw.client, i);
 }
 const d = [];
-const g = [];
-const cpu0 = { gateway: cpuMs(target.process.pid), upstream: cpuMs(upstream.process.pid) };
+const cpu0 = {
+  upstream: cpuMs(upstream.process.pid),
+  ...Object.fromEntries(gateways.map((gw) => [gw.label, cpuMs(gw.target.process.pid)])),
+};
 for (let i = 0; i < CALLS; i++) {
   d.push(await one(direct, i));
-  g.push(await one(gateway, i));
+  for (const gw of gateways) gw.times.push(await one(gw.client, i));
 }
-const cpu = {
-  gateway: cpuMs(target.process.pid) - cpu0.gateway,
-  upstream: cpuMs(upstream.process.pid) - cpu0.upstream,
-};
+const cpu = Object.fromEntries(
+  Object.entries(cpu0).map(([k, v]) => [
+    k,
+    cpuMs((k === 'upstream' ? upstream : gateways.find((gw) => gw.label === k).target).process.pid) - v,
+  ]),
+);
 const ms = (x) => `${x.toFixed(3)} ms`;
 console.log(`\ntools/call latency, 1 in flight, ${CALLS} calls each, interleaved:`);
 console.log(`  direct   median ${ms(pct(d, 50))}  p99 ${ms(pct(d, 99))}`);
-console.log(`  gateway  median ${ms(pct(g, 50))}  p99 ${ms(pct(g, 99))}`);
-const added = g.map((x, i) => x - d[i]);
-console.log(
-  `  added (pairwise) median ${ms(pct(added, 50))}  p99 ${ms(pct(added, 99))}  (median gateway − median direct ${ms(pct(g, 50) - pct(d, 50))}; budget ≤ 1 ms)`,
-);
+for (const { label, times: g } of gateways) {
+  console.log(`  ${label.padEnd(8)} median ${ms(pct(g, 50))}  p99 ${ms(pct(g, 99))}`);
+  const added = g.map((x, i) => x - d[i]);
+  console.log(
+    `    added (pairwise) median ${ms(pct(added, 50))}  p99 ${ms(pct(added, 99))}  (median ${label} − median direct ${ms(pct(g, 50) - pct(d, 50))}; budget ≤ 1 ms)`,
+  );
+}
 
-// Where the gateway's time goes: each audited call records its total time at the door's handler
-// and the upstream round trip inside it; the difference is the gateway's own work (token, roles,
-// policy, catalogue, credential). The rest of the added latency is the second HTTP hop.
+// Where the gateway's time goes: each audited call records its total time in the service's
+// callTool and the upstream round trip inside it; the difference is the gateway's own work
+// (catalogue, roles, policy and its state, credential). The rest of the added latency is the
+// door (token, JSON-RPC) and the second HTTP hop.
 await new Promise((r) => setTimeout(r, 200));
-const events = (
-  await (
-    await fetch(`${issuer}/v1/audit/events?type=mcp.tool_called&limit=500`, {
-      headers: { authorization: `Bearer ${adminToken}` },
-    })
-  ).json()
-).items.filter((e) => e.data?.upstreamMs !== undefined);
-const own = events.map((e) => e.data.latencyMs - e.data.upstreamMs);
-const up = events.map((e) => e.data.upstreamMs);
-console.log(
-  `  inside the gateway (last ${events.length} audited calls): own work median ${ms(pct(own, 50))} p99 ${ms(pct(own, 99))}; upstream round trip median ${ms(pct(up, 50))}`,
-);
+for (const { label, target: t } of gateways) {
+  const events = (
+    await (
+      await fetch(`${t.info.issuer}/v1/audit/events?type=mcp.tool_called&limit=500`, {
+        headers: { authorization: `Bearer ${t.info.adminToken}` },
+      })
+    ).json()
+  ).items.filter((e) => e.data?.upstreamMs !== undefined);
+  const own = events.map((e) => e.data.latencyMs - e.data.upstreamMs);
+  const up = events.map((e) => e.data.upstreamMs);
+  console.log(
+    `  inside ${label} (last ${events.length} audited calls): own work median ${ms(pct(own, 50))} p99 ${ms(pct(own, 99))}; upstream round trip median ${ms(pct(up, 50))}`,
+  );
+}
 
 // CPU per call is less sensitive to the machine's load than wall-clock latency: the upstream
-// served 2 × CALLS calls (direct and gateway), the gateway process CALLS.
-console.log(
-  `  CPU per call: gateway process ${ms(cpu.gateway / CALLS)}, upstream process ${ms(cpu.upstream / (2 * CALLS))} (gateway/upstream ${(cpu.gateway / CALLS / (cpu.upstream / (2 * CALLS))).toFixed(2)})`,
-);
+// served (1 + gateways) × CALLS calls, each gateway process CALLS.
+const upstreamPerCall = cpu.upstream / ((1 + gateways.length) * CALLS);
+for (const { label } of gateways)
+  console.log(
+    `  CPU per call: ${label} process ${ms(cpu[label] / CALLS)}, upstream process ${ms(upstreamPerCall)} (${label}/upstream ${(cpu[label] / CALLS / upstreamPerCall).toFixed(2)})`,
+  );
 
 async function throughput(c, label) {
   let n = 0;
@@ -150,11 +184,15 @@ console.log(
   `\nthroughput, ${CONCURRENCY} in flight, ${SECONDS} s each (argument, rate and sequence rules active):`,
 );
 const td = await throughput(direct, 'direct');
-const tg = await throughput(gateway, 'gateway');
-console.log(`  gateway/direct ${(tg / td).toFixed(2)}`);
+for (const gw of gateways) gw.rate = await throughput(gw.client, gw.label);
+for (const gw of gateways) console.log(`  ${gw.label}/direct ${(gw.rate / td).toFixed(2)}`);
 
 await direct.close();
-await gateway.close();
+for (const gw of gateways) await gw.client.close();
+if (base) {
+  base.process.removeAllListeners('exit');
+  base.process.kill('SIGTERM');
+}
 target.process.removeAllListeners('exit');
 const stopped = new Promise((resolve) => target.process.once('exit', resolve));
 target.process.kill('SIGTERM');

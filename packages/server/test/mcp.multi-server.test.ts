@@ -5,6 +5,7 @@
  * process.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { statelessCall } from './fixtures/mcp-stateless.js';
 import { type HttpUpstream, startHttpUpstream } from './fixtures/mcp-upstream.js';
 import { type ServerPair, startServerPair, type TestServer } from './harness.js';
 import { createClient } from './oauth.helpers.js';
@@ -37,37 +38,9 @@ async function token(): Promise<string> {
   return r.body.access_token;
 }
 
-let id = 0;
 /** One stateless tools/call on server `s`: the result's text, or the error's data. */
-async function call(s: TestServer, bearer: string, tool: string, args: Record<string, unknown>) {
-  const r = await s.call('POST', `/mcp/${NAME}`, {
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      authorization: `Bearer ${bearer}`,
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': 'tools/call',
-      'mcp-name': tool,
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: ++id,
-      method: 'tools/call',
-      params: {
-        name: tool,
-        arguments: args,
-        _meta: {
-          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-          'io.modelcontextprotocol/clientInfo': { name: 'pair-agent', version: '1' },
-        },
-      },
-    }),
-  });
-  expect(r.status).toBe(200);
-  return r.body.error
-    ? { error: r.body.error.data as Record<string, unknown> }
-    : { text: r.body.result.content[0]?.text as string };
-}
+const call = (s: TestServer, bearer: string, tool: string, args: Record<string, unknown>) =>
+  statelessCall(s, NAME, bearer, tool, args, 'pair-agent');
 
 beforeAll(async () => {
   upstream = await startHttpUpstream();

@@ -8,7 +8,7 @@ import type { Platform } from '../../platform/platform.js';
 import { mcpServerConfigKind } from './mcp.config-kind.js';
 import { mcpDoor } from './mcp.door.js';
 import type { ApprovalsPort } from './mcp.model.js';
-import { createMcpCallStateRepo, createMcpServersRepo, mcpMigrations } from './mcp.repo.js';
+import { createMcpCallStateRepo, createMcpServersRepo, mcpMigrations, reserveNow } from './mcp.repo.js';
 import { registerMcpMetadataRoutes, registerMcpRoutes } from './mcp.routes.js';
 import { createMcpService, type McpService } from './mcp.service.js';
 import { createUpstreamPool } from './mcp.upstream.js';
@@ -83,6 +83,10 @@ export function createMcpModule(
     secrets: deps.secrets,
     pool,
     approvals: deps.approvals,
+    // SQLite: sequence and rate state reserved in its own unsynced transaction (ADR 0045).
+    ...(platform.store.direct
+      ? { reserveNow: (keys, decide) => reserveNow(platform.store.direct, keys, decide) }
+      : {}),
     issuer,
     onAuditError: (error) => log.error({ err: error }, 'mcp audit write failed'),
   });

@@ -116,6 +116,16 @@ describe('decideToolCall', () => {
         ctx({ recentCalls: [now - 61_000, now - 2000] }),
       ).allowed,
     ).toBe(true);
+    // Counts from the store (ADR 0045) stand in for the instants, window by window.
+    const counted = (n: number) =>
+      decideToolCall(
+        policy,
+        'transfer',
+        { amount: 1, currency: 'USD' },
+        ctx({ callCounts: new Map([[60, n]]) }),
+      );
+    expect(counted(2).condition).toBe('rate 2/60s');
+    expect(counted(1).allowed).toBe(true);
     expect(decideToolCall(policy, 'delete_all', {}, ctx()).condition).toBe('delegated');
     expect(decideToolCall(policy, 'delete_all', {}, ctx({ hops: 1 })).allowed).toBe(true);
     expect(decideToolCall(policy, 'delete_all', {}, ctx({ hops: 1, callerName: '/svc/x' })).condition).toBe(
@@ -317,13 +327,19 @@ describe('stateNeeded: what the gateway reads and records in the store (ADR 0042
   };
 
   it('reads history only under a sequence rule and calls only under a rate rule (widest window, largest cap)', () => {
-    expect(stateNeeded(p, 'send_email')).toEqual({ history: true, rate: null, labels: [] });
+    const none = new Map<number, number>();
+    expect(stateNeeded(p, 'send_email')).toEqual({ history: true, rate: null, windows: none, labels: [] });
     expect(stateNeeded(p, 'transfer')).toEqual({
       history: false,
       rate: { windowSeconds: 60, max: 5 },
+      // What the store counts (ADR 0045): each window up to its own largest cap.
+      windows: new Map([
+        [60, 2],
+        [10, 5],
+      ]),
       labels: [],
     });
-    expect(stateNeeded(p, 'echo')).toEqual({ history: false, rate: null, labels: [] });
+    expect(stateNeeded(p, 'echo')).toEqual({ history: false, rate: null, windows: none, labels: [] });
   });
 
   it('records only the labels some sequence rule follows', () => {

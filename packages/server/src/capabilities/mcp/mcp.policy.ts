@@ -96,6 +96,12 @@ export interface CallContext {
   history: ReadonlySet<string> | ReadonlyMap<string, number>;
   /** Times (ms) of this caller's earlier calls of this tool, any order. */
   recentCalls: readonly number[];
+  /**
+   * Or, counted by the store (ADR 0045): how many earlier calls fall in each rate window (keyed
+   * by `windowSeconds`, counted up to that window's largest cap). Used instead of `recentCalls`
+   * for a window it has.
+   */
+  callCounts?: ReadonlyMap<number, number>;
   /** The caller as target conditions see it (identity id, name and owner). */
   principal?: PrincipalClaims;
   /** Targets' attributes by {@link targetKey} (null: no such object); loaded by the service. */
@@ -133,13 +139,20 @@ export function targetsNeeded(policy: ServerPolicy, tool: string, args: Record<s
 export function stateNeeded(
   policy: ServerPolicy,
   tool: string,
-): { history: boolean; rate: { windowSeconds: number; max: number } | null; labels: string[] } {
+): {
+  history: boolean;
+  rate: { windowSeconds: number; max: number } | null;
+  /** Each rate window of the tool's rules and its largest cap (what the store counts, ADR 0045). */
+  windows: Map<number, number>;
+  labels: string[];
+} {
   const labels = policy.tools[tool]?.labels ?? [];
   let history = false;
   let rated = false;
   let windowSeconds = 0;
   let max = 0;
   const followed = new Set<string>();
+  const windows = new Map<number, number>();
   for (const rule of policy.rules) {
     for (const l of rule.when?.after ?? []) followed.add(l);
     if (!ruleMatchesTool(rule, tool, labels)) continue;
@@ -149,10 +162,11 @@ export function stateNeeded(
       rated = true;
       windowSeconds = Math.max(windowSeconds, r.windowSeconds);
       max = Math.max(max, r.max);
+      windows.set(r.windowSeconds, Math.max(windows.get(r.windowSeconds) ?? 0, r.max));
     }
   }
   const rate = rated ? { windowSeconds, max } : null;
-  return { history, rate, labels: labels.filter((l) => followed.has(l)) };
+  return { history, rate, windows, labels: labels.filter((l) => followed.has(l)) };
 }
 
 const UNKNOWN_TARGET = 'unknown';
@@ -296,8 +310,11 @@ export function failedCondition(
   }
   if (when.rate) {
     const since = ctx.nowMs - when.rate.windowSeconds * 1000;
-    let n = 0;
-    for (const t of ctx.recentCalls) if (t > since) n++;
+    let n = ctx.callCounts?.get(when.rate.windowSeconds) ?? -1;
+    if (n < 0) {
+      n = 0;
+      for (const t of ctx.recentCalls) if (t > since) n++;
+    }
     if (n >= when.rate.max) return `rate ${when.rate.max}/${when.rate.windowSeconds}s`;
   }
   return null;

@@ -1,5 +1,6 @@
-import type { Kysely, Migration } from 'kysely';
-import type { QueryTarget } from '../../storage/prepared.js';
+import { type Kysely, type Migration, sql } from 'kysely';
+import type { DirectSqlite } from '../../storage/database.js';
+import { prepared, type QueryTarget } from '../../storage/prepared.js';
 import type { McpServerRecord } from './mcp.model.js';
 
 export interface McpServersRepo {
@@ -10,22 +11,49 @@ export interface McpServersRepo {
   delete(name: string): Promise<boolean>;
 }
 
+/** What a call's rules read: the session's labels and the caller's recent calls of the tool. */
+export interface CallState {
+  /** The last time each label was called in the session. */
+  history: Map<string, number>;
+  /** Per rate window (`windowSeconds`): the caller's calls of the tool in it, counted up to its cap. */
+  callCounts: Map<number, number>;
+}
+
+/** Where to read it; a null key is not read. */
+export interface CallStateKeys {
+  sessionKey: string | null;
+  callerKey: string | null;
+  /** The rate windows to count in (with `callerKey`): calls after `sinceMs`, at most `cap`. */
+  windows: { windowSeconds: number; sinceMs: number; cap: number }[];
+}
+
+/** What a call leaves behind for the next ones. */
+export interface CallStateEntry {
+  sessionKey: string;
+  labels: readonly string[];
+  callerKey: string | null;
+  atMs: number;
+}
+
 /**
- * The gateway's sequence and rate state (ADR 0042), in the store so that every server behind a
- * balancer sees it. Keys are hashes: of (server, caller, MCP session or token) for the labels a
- * session has called, of (server, caller, tool) for the instants of its calls.
+ * Decides on the state just read; returns the outcome and what to record (null: nothing). Runs
+ * inside the reservation's transaction, so it must be synchronous and free of I/O.
+ */
+export type DecideOnState<T> = (state: CallState) => { value: T; record: CallStateEntry | null };
+
+/**
+ * The gateway's sequence and rate state (ADR 0042, ADR 0045), in the store so that every server
+ * behind a balancer sees it. Keys are hashes: of (server, caller, MCP session or token) for the
+ * labels a session has called, of (server, caller, tool) for the instants of its calls.
  */
 export interface McpCallStateRepo {
-  /** The last time each label was called in the session. */
-  getLabels(sessionKey: string): Promise<Map<string, number>>;
-  /** The instants of the caller's calls of a tool after `sinceMs`, at most `limit`, newest first. */
-  listCalls(callerKey: string, sinceMs: number, limit: number): Promise<number[]>;
-  record(entry: {
-    sessionKey: string;
-    labels: readonly string[];
-    callerKey: string | null;
-    atMs: number;
-  }): Promise<void>;
+  /**
+   * Check and reserve (ADR 0045): reads the state, decides, and records the call, in the
+   * transaction of the unit of work that calls it (which orders writers on every store), so that
+   * concurrent calls cannot all pass a rate cap with one slot left.
+   */
+  reserve<T>(keys: CallStateKeys, decide: DecideOnState<T>): Promise<T>;
+  record(entry: CallStateEntry): Promise<void>;
   /** Drops state older than `beforeMs`. */
   prune(beforeMs: number): Promise<void>;
 }
@@ -172,39 +200,145 @@ interface StateTables {
   mcp_session_labels: { session_key: string; label: string; last_at_ms: number | string };
   mcp_tool_calls: { caller_key: string; at_ms: number | string };
 }
+type StateDb = Kysely<StateTables>;
+const asState = (db: unknown) => db as StateDb;
 
-export function createMcpCallStateRepo({ db }: QueryTarget): McpCallStateRepo {
-  const t = db as unknown as Kysely<StateTables>;
-  return {
-    async getLabels(sessionKey) {
-      const rows = await t
-        .selectFrom('mcp_session_labels')
-        .select(['label', 'last_at_ms'])
-        .where('session_key', '=', sessionKey)
-        .limit(1000)
-        .execute();
-      return new Map(rows.map((r) => [r.label, Number(r.last_at_ms)]));
-    },
-    async listCalls(callerKey, sinceMs, limit) {
-      const rows = await t
+// The hot path's statements, compiled once per dialect (no Kysely tree per call).
+const selectLabels = prepared((db, sessionKey: string) =>
+  asState(db)
+    .selectFrom('mcp_session_labels')
+    .select(['label', 'last_at_ms'])
+    .where('session_key', '=', sessionKey)
+    .limit(1000),
+);
+/** Counted in the store, up to the cap: no row per earlier call comes back (ADR 0045). */
+const countCalls = prepared((db, callerKey: string, sinceMs: number, cap: number) =>
+  asState(db)
+    .selectFrom((eb) =>
+      eb
         .selectFrom('mcp_tool_calls')
-        .select('at_ms')
+        .select(sql<number>`1`.as('one'))
         .where('caller_key', '=', callerKey)
         .where('at_ms', '>', sinceMs)
-        .orderBy('at_ms', 'desc')
-        .limit(limit)
-        .execute();
-      return rows.map((r) => Number(r.at_ms));
+        .limit(cap)
+        .as('c'),
+    )
+    .select((eb) => eb.fn.countAll<number | string>().as('n')),
+);
+const COUNT_CALLS_SQLITE =
+  'select count(*) as n from (select 1 from mcp_tool_calls where caller_key = ? and at_ms > ? limit ?) as c';
+const upsertLabel = prepared((db, sessionKey: string, label: string, atMs: number) =>
+  asState(db)
+    .insertInto('mcp_session_labels')
+    .values({ session_key: sessionKey, label, last_at_ms: atMs })
+    .onConflict((oc) => oc.columns(['session_key', 'label']).doUpdateSet({ last_at_ms: atMs })),
+);
+const insertCall = prepared((db, callerKey: string, atMs: number) =>
+  asState(db).insertInto('mcp_tool_calls').values({ caller_key: callerKey, at_ms: atMs }),
+);
+
+/** Runs the statements synchronously when `target.direct` is set (SQLite), else awaits them. */
+type Step<T> = T | Promise<T>;
+const then = <A, B>(a: Step<A>, f: (a: A) => Step<B>): Step<B> => (a instanceof Promise ? a.then(f) : f(a));
+
+/**
+ * The reservation's steps on a query target. With `direct` (SQLite) every statement runs
+ * synchronously and so does the whole reservation: `reserveNow` relies on that to run it as one
+ * transaction that nothing else on the event loop can interleave with.
+ */
+function reservation<T>(target: QueryTarget, keys: CallStateKeys, decide: DecideOnState<T>): Step<T> {
+  const run = <R>(q: (t: QueryTarget) => Promise<R[]>, sqlite: () => R[]): Step<R[]> =>
+    target.direct ? sqlite() : q(target);
+  const d = target.direct;
+  const labels = keys.sessionKey
+    ? run(
+        (t) => selectLabels(t, keys.sessionKey!),
+        () =>
+          d!.execute('select label, last_at_ms from mcp_session_labels where session_key = ? limit 1000', [
+            keys.sessionKey,
+          ]) as { label: string; last_at_ms: number }[],
+      )
+    : [];
+  return then(labels, (labelRows) => {
+    const counts: Step<number>[] = [];
+    if (keys.callerKey)
+      for (const w of keys.windows) {
+        const rows = run(
+          (t) => countCalls(t, keys.callerKey!, w.sinceMs, w.cap),
+          () => d!.execute(COUNT_CALLS_SQLITE, [keys.callerKey, w.sinceMs, w.cap]) as { n: number }[],
+        );
+        counts.push(then(rows, (r) => Number(r[0]?.n ?? 0)));
+      }
+    const all: Step<number[]> = counts.some((c) => c instanceof Promise)
+      ? Promise.all(counts)
+      : (counts as number[]);
+    return then(all, (n) => {
+      const { value, record } = decide({
+        history: new Map(labelRows.map((r) => [r.label, Number(r.last_at_ms)])),
+        callCounts: new Map(keys.windows.map((w, i) => [w.windowSeconds, n[i]!])),
+      });
+      return then(record ? recording(target, record) : undefined, () => value);
+    });
+  });
+}
+
+function recording(target: QueryTarget, { sessionKey, labels, callerKey, atMs }: CallStateEntry): Step<void> {
+  const d = target.direct;
+  if (d) {
+    for (const label of labels)
+      d.execute(
+        'insert into mcp_session_labels (session_key, label, last_at_ms) values (?, ?, ?) ' +
+          'on conflict (session_key, label) do update set last_at_ms = excluded.last_at_ms',
+        [sessionKey, label, atMs],
+      );
+    if (callerKey !== null)
+      d.execute('insert into mcp_tool_calls (caller_key, at_ms) values (?, ?)', [callerKey, atMs]);
+    return;
+  }
+  return (async () => {
+    for (const label of labels) await upsertLabel(target, sessionKey, label, atMs);
+    if (callerKey !== null) await insertCall(target, callerKey, atMs);
+  })();
+}
+
+/**
+ * SQLite only, outside the unit of work (ADR 0045): the reservation as its own short transaction,
+ * run synchronously so that nothing on the event loop interleaves, and committed with
+ * `synchronous = NORMAL`: written to the WAL, not fsynced; the next group commit's WAL fsync (the
+ * call's own audit event) makes it durable. Returns `undefined` when it cannot run now (no direct
+ * connection, or a unit of work's transaction is open on it): use `reserve` in a write then.
+ */
+export function reserveNow<T>(
+  direct: DirectSqlite | null,
+  keys: CallStateKeys,
+  decide: DecideOnState<T>,
+): { value: T } | undefined {
+  if (!direct || direct.inTransaction()) return undefined;
+  const target = { db: null as never, dialect: 'sqlite' as const, direct };
+  direct.execute('pragma synchronous = NORMAL', []);
+  try {
+    direct.execute('begin immediate', []);
+    try {
+      const value = reservation(target, keys, decide) as T;
+      direct.execute('commit', []);
+      return { value };
+    } catch (error) {
+      if (direct.inTransaction()) direct.execute('rollback', []);
+      throw error;
+    }
+  } finally {
+    direct.execute('pragma synchronous = FULL', []);
+  }
+}
+
+export function createMcpCallStateRepo(target: QueryTarget): McpCallStateRepo {
+  const t = asState(target.db);
+  return {
+    async reserve(keys, decide) {
+      return reservation(target, keys, decide);
     },
-    async record({ sessionKey, labels, callerKey, atMs }) {
-      for (const label of labels)
-        await t
-          .insertInto('mcp_session_labels')
-          .values({ session_key: sessionKey, label, last_at_ms: atMs })
-          .onConflict((oc) => oc.columns(['session_key', 'label']).doUpdateSet({ last_at_ms: atMs }))
-          .execute();
-      if (callerKey !== null)
-        await t.insertInto('mcp_tool_calls').values({ caller_key: callerKey, at_ms: atMs }).execute();
+    async record(entry) {
+      await recording(target, entry);
     },
     async prune(beforeMs) {
       await t.deleteFrom('mcp_session_labels').where('last_at_ms', '<', beforeMs).execute();

@@ -31,6 +31,7 @@ import {
   targetsNeeded,
   toolVisible,
 } from './mcp.policy.js';
+import type { CallStateEntry, CallStateKeys, DecideOnState } from './mcp.repo.js';
 import type { UpstreamCredential, UpstreamPool } from './mcp.upstream.js';
 
 export const SERVER_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -129,6 +130,12 @@ export function createMcpService(deps: {
   secrets: SecretsService;
   pool: UpstreamPool;
   approvals: ApprovalsPort | null;
+  /**
+   * The check-and-reserve of sequence and rate state outside the unit of work where the store
+   * allows it (SQLite: `reserveNow`, ADR 0045); undefined when it cannot run now. Absent: always in
+   * a write of the unit of work.
+   */
+  reserveNow?: <T>(keys: CallStateKeys, decide: DecideOnState<T>) => { value: T } | undefined;
   issuer: string;
   onAuditError: (error: unknown) => void;
   /** Metrics per server and tool: each call's outcome, and its time at the gateway when it ran. */
@@ -516,22 +523,66 @@ export function createMcpService(deps: {
   const callerKey = (s: McpServerRecord, caller: Caller, tool: string) =>
     sha256Base64Url(`${s.name}\u0000${caller.claims.sub}\u0000${tool}`);
 
-  /** The session's labels and the caller's recent calls, from the store, when the rules need them. */
-  async function callState(s: McpServerRecord, caller: Caller, tool: string, nowMs: number) {
+  /**
+   * The tool policy's decision on this call, with the session's labels and the caller's recent
+   * calls read from the store when its rules need them, and the call recorded in the same
+   * transaction when it is allowed (check and reserve, ADR 0045): concurrent calls cannot all take
+   * a rate cap's last slot, on one server or several. `defer` (high-impact tools): decide only;
+   * the caller records with `recordCall` once the approval is consumed.
+   */
+  async function decideWithState(
+    s: McpServerRecord,
+    caller: Caller,
+    tool: string,
+    args: Record<string, unknown>,
+    ctx: CallContext,
+    defer: boolean,
+  ): Promise<ReturnType<typeof decideToolCall>> {
     const need = stateNeeded(s.policy, tool);
-    let history = new Map<string, number>();
-    let recentCalls: number[] = [];
-    if (need.history || need.rate)
-      await uow.read(async (r) => {
-        if (need.history) history = await r.mcpCallState.getLabels(sessionKey(s, caller));
-        if (need.rate)
-          recentCalls = await r.mcpCallState.listCalls(
-            callerKey(s, caller, tool),
-            nowMs - need.rate.windowSeconds * 1000,
-            need.rate.max + 1,
-          );
-      });
-    return { history, recentCalls };
+    const entry = stateEntry(s, caller, tool, ctx.nowMs);
+    if (!need.history && !need.rate && (entry === null || defer))
+      return decideToolCall(s.policy, tool, args, ctx);
+    const keys: CallStateKeys = {
+      sessionKey: need.history ? sessionKey(s, caller) : null,
+      callerKey: need.rate ? callerKey(s, caller, tool) : null,
+      windows: [...need.windows].map(([windowSeconds, cap]) => ({
+        windowSeconds,
+        sinceMs: ctx.nowMs - windowSeconds * 1000,
+        cap,
+      })),
+    };
+    const decide: DecideOnState<ReturnType<typeof decideToolCall>> = (state) => {
+      const decision = decideToolCall(s.policy, tool, args, { ...ctx, ...state });
+      return { value: decision, record: decision.allowed && !defer ? entry : null };
+    };
+    const now = deps.reserveNow?.(keys, decide);
+    const decision = now ? now.value : await uow.write((r) => r.mcpCallState.reserve(keys, decide));
+    if (decision.allowed && !defer && entry) pruneNowAndThen(ctx.nowMs);
+    return decision;
+  }
+
+  /** What a call of `tool` leaves for the sequence and rate rules; null when none reads it. */
+  function stateEntry(s: McpServerRecord, caller: Caller, tool: string, atMs: number): CallStateEntry | null {
+    const need = stateNeeded(s.policy, tool);
+    if (need.labels.length === 0 && !need.rate) return null;
+    return {
+      sessionKey: sessionKey(s, caller),
+      labels: need.labels,
+      callerKey: need.rate ? callerKey(s, caller, tool) : null,
+      atMs,
+    };
+  }
+
+  /** Records a call without a check (a label no rule of this tool reads, or an approved call). */
+  async function recordCall(entry: CallStateEntry) {
+    await uow.write((r) => r.mcpCallState.record(entry));
+    pruneNowAndThen(entry.atMs);
+  }
+
+  function pruneNowAndThen(nowMs: number) {
+    if (++recordsSincePrune < STATE_PRUNE_EVERY) return;
+    recordsSincePrune = 0;
+    uow.write((r) => r.mcpCallState.prune(nowMs - STATE_KEEP_MS)).catch((error) => deps.onAuditError(error));
   }
 
   async function callContext(
@@ -543,7 +594,6 @@ export function createMcpService(deps: {
     const identity = await callerIdentity(caller.claims.sub);
     const needed = tool ? targetsNeeded(s.policy, tool, args) : [];
     const nowMs = clock.nowMs();
-    const state = tool ? await callState(s, caller, tool, nowMs) : { history: new Map(), recentCalls: [] };
     return {
       nowMs,
       callerName: identity.name,
@@ -554,8 +604,9 @@ export function createMcpService(deps: {
       },
       ...(needed.length > 0 ? { targets: await loadTargets(s, needed) } : {}),
       hops: actorChain(caller.claims.act).length,
-      history: state.history,
-      recentCalls: state.recentCalls,
+      // Filled in from the store by `decideWithState` when the tool's rules read them.
+      history: new Map(),
+      recentCalls: [],
     };
   }
 
@@ -673,7 +724,7 @@ export function createMcpService(deps: {
 
     // 3. The server's tool policy: arguments, context, sequence and rate.
     const ctx = await callContext(s, caller, tool, args);
-    const decision = decideToolCall(s.policy, tool, args, ctx);
+    const decision = await decideWithState(s, caller, tool, args, ctx, !!settings.highImpact);
     if (!decision.allowed)
       refuse(
         'mcp_denied',
@@ -752,24 +803,10 @@ export function createMcpService(deps: {
       }
     }
 
-    // 5. Remember what this session did (sequence and rate rules), in the store so that every
-    // server sees it (ADR 0042), then call upstream.
-    const need = stateNeeded(s.policy, tool);
-    if (need.labels.length > 0 || need.rate) {
-      await uow.write((r) =>
-        r.mcpCallState.record({
-          sessionKey: sessionKey(s, caller),
-          labels: need.labels,
-          callerKey: need.rate ? callerKey(s, caller, tool) : null,
-          atMs: ctx.nowMs,
-        }),
-      );
-      if (++recordsSincePrune >= STATE_PRUNE_EVERY) {
-        recordsSincePrune = 0;
-        uow
-          .write((r) => r.mcpCallState.prune(ctx.nowMs - STATE_KEEP_MS))
-          .catch((error) => deps.onAuditError(error));
-      }
+    // 5. An approved high-impact call is recorded now (other calls were, with their decision).
+    if (approvalId) {
+      const entry = stateEntry(s, caller, tool, ctx.nowMs);
+      if (entry) await recordCall(entry);
     }
 
     const allowed = {
