@@ -15,6 +15,7 @@ import { type CatalogueEntry, canonicalJson, compareCatalogue, definitionText } 
 import {
   type ApprovalAction,
   type ApprovalsPort,
+  type Approvers,
   McpError,
   type McpServerRecord,
   type PinnedTool,
@@ -150,8 +151,6 @@ export function createMcpService(deps: {
   const identityNames = new Map<string, { name: string; owner: string | null; atMs: number }>();
   /** Sequence and rate state lives in the store (ADR 0042); pruned now and then. */
   let recordsSincePrune = 0;
-  /** Approval requests waiting for a retry of the same call. */
-  const pendingApprovals = new Map<string, string>();
   const secretCredentials = new Map<string, UpstreamCredential>();
   const mintedCredentials = new Map<string, UpstreamCredential>();
 
@@ -686,7 +685,9 @@ export function createMcpService(deps: {
         },
       );
 
-    // 4. A human approves each high-impact call: single use, bound to the exact arguments.
+    // 4. A human approves each high-impact call: single use, bound to the exact arguments. The
+    // request is found in the approvals store (the caller's newest for exactly this call, decided
+    // by the server's owner), so a retry on any server finds the same one.
     let approvalId: string | null = null;
     if (settings.highImpact) {
       const action: ApprovalAction = { kind: 'mcp.tool_call', server: s.name, tool, argumentsHash };
@@ -698,46 +699,49 @@ export function createMcpService(deps: {
             stage: 'approval',
           },
         );
-      const pendingKey = `${caller.claims.sub}\u0000${s.name}\u0000${tool}\u0000${argumentsHash}`;
+      const approvals = deps.approvals!;
+      const requester = { kind: 'identity' as const, id: caller.claims.sub };
+      // The caller's own request, decided by the server's owner (not approvers a caller chose).
+      const ownerDecides = (a: Approvers) => a.kind === 'owner' && a.ownerOf === s.identityId;
+      const waiting = (id: string): never =>
+        refuse(
+          'mcp_approval_pending',
+          `The call waits for approval ${id}.`,
+          { stage: 'approval', approvalId: id, status: 'pending' },
+          RPC.approvalRequired,
+        );
+      const closed = (id: string, status: string): never =>
+        refuse(`mcp_approval_${status}`, `Approval ${id} is ${status}.`, {
+          stage: 'approval',
+          approvalId: id,
+          status,
+        });
       const presented =
         typeof meta?.['tessera/approvalId'] === 'string' ? (meta['tessera/approvalId'] as string) : null;
-      const id = presented ?? pendingApprovals.get(pendingKey) ?? null;
+      let id = presented;
+      if (!id) {
+        const latest = await approvals.latest(requester, action, ownerDecides);
+        if (latest?.status === 'pending') waiting(latest.id);
+        if (latest?.status === 'approved') id = latest.id;
+        // A denial holds for the request's lifetime; after it, the same call may ask again.
+        if (latest?.status === 'denied' && Date.parse(latest.expiresAt) > clock.nowMs())
+          closed(latest.id, 'denied');
+      }
       if (id) {
-        // The caller's own request, decided by the server's owner (not approvers a caller chose).
-        const used = await deps.approvals!.consume(id, action, undefined, {
-          requester: { kind: 'identity', id: caller.claims.sub },
-          approvers: (a) => a.kind === 'owner' && a.ownerOf === s.identityId,
-        });
-        if (used.ok) {
-          approvalId = id;
-          pendingApprovals.delete(pendingKey);
-        } else if (used.reason === 'pending') {
-          refuse(
-            'mcp_approval_pending',
-            `The call waits for approval ${id}.`,
-            { stage: 'approval', approvalId: id, status: 'pending' },
-            RPC.approvalRequired,
-          );
-        } else {
-          pendingApprovals.delete(pendingKey);
-          if (presented || used.reason === 'denied')
-            refuse(`mcp_approval_${used.reason}`, `Approval ${id} is ${used.reason}.`, {
-              stage: 'approval',
-              approvalId: id,
-              status: used.reason,
-            });
-        }
+        const used = await approvals.consume(id, action, undefined, { requester, approvers: ownerDecides });
+        if (used.ok) approvalId = id;
+        else if (used.reason === 'pending') waiting(id);
+        else if (presented || used.reason === 'denied') closed(id, used.reason);
+        // Otherwise the grant was used by a concurrent retry or expired meanwhile: ask again.
       }
       if (!approvalId) {
-        const request = await deps.approvals!.request({
-          requester: { kind: 'identity', id: caller.claims.sub, name: ctx.callerName },
+        const request = await approvals.request({
+          requester: { ...requester, name: ctx.callerName },
           action,
           justification: `MCP tool call ${s.name}/${tool} (arguments hash ${argumentsHash})`,
           approvers: { kind: 'owner', ownerOf: s.identityId },
           ttlSec: APPROVAL_TTL_SECONDS,
         });
-        if (pendingApprovals.size > HISTORY_LIMIT) pendingApprovals.clear();
-        pendingApprovals.set(pendingKey, request.id);
         refuse(
           'mcp_approval_required',
           `This call needs a human's approval: ${request.id}. Retry the same call once it is approved.`,
