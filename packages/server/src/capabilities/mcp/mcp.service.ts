@@ -1,4 +1,5 @@
 import type { TargetAttributes } from '../../core/access/access.conditions.js';
+import type { CallExplanation, CallToExplain } from '../../core/access/access.explain.js';
 import type { AccessService } from '../../core/access/access.service.js';
 import type { AuditEvent } from '../../core/audit/audit.model.js';
 import type { AuthMethod } from '../../core/auth-methods/auth-methods.model.js';
@@ -26,6 +27,7 @@ import {
 import {
   type CallContext,
   decideToolCall,
+  describeWhen,
   policyProblem,
   type ServerPolicy,
   stateNeeded,
@@ -814,6 +816,84 @@ export function createMcpService(deps: {
     }
   }
 
+  /**
+   * The gateway's stages after the roles model for one call, as `tessera access explain` shows them:
+   * the pinned catalogue (as last fetched; explaining never calls the upstream), the tool policy
+   * with the caller's context (its delegation chain, and the history of the token's stateless
+   * session), and whether a human must approve it. Nothing is recorded or asked.
+   */
+  async function explainCall(call: CallToExplain): Promise<CallExplanation> {
+    const [, name = '', ...rest] = call.path.split('/');
+    const tool = rest.join('/');
+    const args = call.arguments;
+    const argumentsHash = sha256Base64Url(canonicalJson(args));
+    const out = (
+      allowed: boolean,
+      stage: string,
+      reason: string,
+      summary: string,
+      extra: { rule?: string | null; condition?: string | null; approval?: boolean } = {},
+    ): CallExplanation => ({
+      allowed,
+      stage,
+      rule: extra.rule ?? null,
+      condition: extra.condition ?? null,
+      reason,
+      summary,
+      approval: extra.approval ?? false,
+      argumentsHash,
+    });
+    const s = await uow.read((r) => r.mcpServers.get(name));
+    if (!s) return out(false, 'catalogue', 'unknown-server', `no MCP server named ${name}`);
+    const pin = Object.hasOwn(s.pinned, tool) ? s.pinned[tool]! : null;
+    if (!pin) return out(false, 'catalogue', 'unknown-tool', `${tool} is not an approved tool of ${name}`);
+    const seen = catalogues.get(s.name)?.tools.get(tool);
+    if (seen && seen.hash !== pin.hash)
+      return out(
+        false,
+        'catalogue',
+        'tool-withheld',
+        `${tool} changed upstream and waits for an administrator`,
+      );
+    const claims: SessionClaims =
+      call.claims ??
+      ({
+        sub: call.principal.identityId,
+        am: call.principal.authMethodId,
+        jti: call.principal.tokenId ?? '-',
+      } as SessionClaims);
+    const caller: Caller = {
+      claims,
+      principal: call.principal,
+      sessionId: null,
+      traceparent: null,
+      clientInfo: null,
+      ctx: { ...systemContext('mcp-explain'), ...(call.sourceIp ? { sourceIp: call.sourceIp } : {}) },
+    };
+    const ctx = await callContext(s, caller, tool, args);
+    const d = decideToolCall(s.policy, tool, args, ctx);
+    const condition = d.allowed
+      ? describeWhen(s.policy.rules.find((r) => r.id === d.rule)?.when)
+      : d.condition;
+    const approval = !!(Object.hasOwn(s.policy.tools, tool) && s.policy.tools[tool]!.highImpact);
+    const where = d.rule ? `tool policy rule ${d.rule}${condition ? ` (${condition})` : ''}` : '';
+    if (!d.allowed)
+      return out(
+        false,
+        'policy',
+        d.reason,
+        d.rule ? `denied by ${where}` : 'denied by the tool policy: no rule allows it',
+        { rule: d.rule, condition, approval },
+      );
+    return out(
+      true,
+      approval ? 'approval' : 'policy',
+      d.reason,
+      `allowed by ${where}${approval ? '; runs once a human approves it (high-impact)' : ''}`,
+      { rule: d.rule, condition, approval },
+    );
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Resources and prompts (ADR 0028): `read` on `mcp-tool:/<server>/resources/<uri>` and
   // `mcp-tool:/<server>/prompts/<name>` in the roles model, decided per item for the lists and
@@ -998,6 +1078,7 @@ export function createMcpService(deps: {
     approveTools,
     listTools,
     callTool,
+    explainCall,
     listItems,
     getItem,
     /** The gateway URL of a server: the audience its callers' tokens must carry. */
