@@ -777,6 +777,8 @@ export interface PostV1AccessExplainRequest {
     | 'resource-server-rule';
   /** Evaluate CIDR conditions for this address. */
   sourceIp?: string;
+  /** With `call` on an `mcp-tool` path `/SERVER/TOOL`: the tool call’s arguments, for its tool policy (default {}). */
+  arguments?: Record<string, unknown>;
 }
 
 /**
@@ -817,6 +819,19 @@ export interface PostV1AccessExplainResponse {
     capabilities: string[];
     why: string;
   }[];
+  /** A `call` on a capability’s object (an MCP tool): its own stages after the roles model. `allowed` at the top is both. */
+  call?: {
+    allowed: boolean;
+    /** catalogue, policy or approval */
+    stage: string;
+    rule: string | null;
+    condition: string | null;
+    reason: string;
+    summary: string;
+    /** The call runs only once a human approves it. */
+    approval: boolean;
+    argumentsHash: string;
+  };
 }
 
 /** Querystring of `GET /v1/approvals`. */

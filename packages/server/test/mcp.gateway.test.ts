@@ -327,6 +327,50 @@ describe('MCP gateway, resources and prompts (read per item)', () => {
   });
 });
 
+describe('MCP gateway, lists per caller in the stateless era (2026-07-28)', () => {
+  it('filters resources/list, resources/templates/list and prompts/list like tools/list, per caller', async () => {
+    const c = await createClient(s, `/agents/lister-${suffix}`, { resources: [endpoint] });
+    const role = `mcp-list-${suffix}`;
+    await admin('POST', '/v1/roles', { name: role });
+    for (const path of [`/${NAME}/resources/note/public/*`, `/${NAME}/prompts/greet`, `/${NAME}/echo`])
+      await admin('POST', `/v1/roles/${role}/rules`, {
+        ruleType: 'mcp-tool',
+        path,
+        capabilities: path.endsWith('/echo') ? ['call'] : ['read'],
+      });
+    await admin('POST', `/v1/roles/${role}/associations`, { authMethodId: c.clientId });
+    const lister = await tokenFor({ clientId: c.clientId, secret: c.clientSecret! });
+    const full = await tokenFor(agents.full);
+    let id = 0;
+    const list = async (token: string, method: string, field: string, key: string) => {
+      const r = await modernPost(token, {
+        jsonrpc: '2.0',
+        id: ++id,
+        method,
+        params: {
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+            'io.modelcontextprotocol/clientInfo': { name: 'lister', version: '1' },
+          },
+        },
+      });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      return (r.body.result[field] as Record<string, string>[]).map((i) => i[key]).sort();
+    };
+    expect(await list(lister, 'resources/list', 'resources', 'uri')).toEqual(['note://public/readme']);
+    expect(await list(lister, 'resources/templates/list', 'resourceTemplates', 'uriTemplate')).toEqual([
+      'note://public/{name}',
+    ]);
+    expect(await list(lister, 'prompts/list', 'prompts', 'name')).toEqual(['greet']);
+    expect(await list(lister, 'tools/list', 'tools', 'name')).toEqual(['echo']);
+    // Another caller, another list: a tool grant (`call` on /NAME/*) reads no resource or prompt.
+    expect(await list(full, 'resources/list', 'resources', 'uri')).toEqual([]);
+    expect(await list(full, 'resources/templates/list', 'resourceTemplates', 'uriTemplate')).toEqual([]);
+    expect(await list(full, 'prompts/list', 'prompts', 'name')).toEqual([]);
+    expect((await list(full, 'tools/list', 'tools', 'name')).length).toBeGreaterThan(1);
+  });
+});
+
 describe('MCP gateway, protected resource', () => {
   it('challenges without a token with RFC 9728 metadata, refuses other audiences', async () => {
     const r = await fetch(endpoint, {

@@ -84,6 +84,11 @@ declare module 'fastify' {
      * the spot, as `POST /v1/auth` would (the Akeyless API allows `uid-token` on every call).
      */
     uidTokenAsSession?: boolean;
+    /**
+     * Another audience this route accepts for this request besides the API's (null: none): a
+     * session token for an MCP gateway URL explaining a call on that very server's tools.
+     */
+    audienceFor?: (request: FastifyRequest) => string | null;
   }
   interface FastifyRequest {
     ctx: RequestContext;
@@ -101,7 +106,7 @@ declare module 'fastify' {
 const accessRequest = (request: FastifyRequest) => ({ sourceIp: request.ip });
 
 /** The token of `Authorization: Bearer …` or `Authorization: DPoP …` (RFC 9449 §7.1); '' if malformed. */
-function bearer(request: FastifyRequest): string | null {
+export function bearer(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
   if (!header) return null;
   const match = /^(?:Bearer|DPoP)[ \t]+(\S{1,4096})[ \t]*$/i.exec(header);
@@ -173,10 +178,13 @@ export function installAccessControl(
     token: string,
     fromHeader: boolean,
   ): Promise<Principal> {
-    const claims = await sessions.verify(
-      token,
-      fromHeader ? senderOf(request, deps.publicBaseUrl) : undefined,
-    );
+    const sender = fromHeader ? senderOf(request, deps.publicBaseUrl) : undefined;
+    const other = request.routeOptions.config.audienceFor?.(request) ?? null;
+    const claims = other
+      ? await sessions
+          .verify(token, sender)
+          .catch((error) => sessions.verify(token, sender, other).catch(() => Promise.reject(error)))
+      : await sessions.verify(token, sender);
     const principal = sessions.toPrincipal(claims);
     request.principal = principal;
     request.ctx.actor = {

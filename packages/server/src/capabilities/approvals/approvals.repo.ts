@@ -55,7 +55,7 @@ export interface ApprovalsRepo {
    */
   consume(id: string, actionJson: string, nowMs: number): Promise<boolean>;
   /** This requester's requests for exactly this action (canonical JSON), newest first. */
-  forAction(
+  listForAction(
     requester: Pick<Requester, 'kind' | 'id'>,
     actionJson: string,
     limit: number,
@@ -262,7 +262,7 @@ export function createApprovalsRepo({ db }: QueryTarget): ApprovalsRepo {
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
-    async forAction(requester, actionJson, limit) {
+    async listForAction(requester, actionJson, limit) {
       const rows = await t
         .selectFrom('approval_requests')
         .selectAll()

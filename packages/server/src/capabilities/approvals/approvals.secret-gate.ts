@@ -67,7 +67,7 @@ export function createSecretReadGate(deps: SecretGateDeps): SecretReadGate {
       const approvers = expectedApprovers(read.policy, requester);
       if (!approvers) return refuse(read, 'policy_needs_group', requester, null, null);
       const nowMs = deps.clock.nowMs();
-      const requests = (await r.approvals.forAction(requester, canonicalJson(action), 20)).filter((a) =>
+      const requests = (await r.approvals.listForAction(requester, canonicalJson(action), 20)).filter((a) =>
         meetsPolicy(a.approvers, read.policy, requester),
       );
       const status = (a: ApprovalRecord) =>

@@ -43,6 +43,16 @@ export interface ConsumeBinding {
 export interface ApprovalsService {
   request(input: RequestInput, ctx?: RequestContext): Promise<ApprovalRequest>;
   get(id: string): Promise<ApprovalRequest | null>;
+  /**
+   * The newest request `requester` made for exactly `action` whose approvers `approvers` accepts
+   * (any status, as of now), or null: read from the store, so every server finds the same request
+   * (a retry of a call that waits for approval, on whichever server it lands).
+   */
+  latest(
+    requester: Pick<Requester, 'kind' | 'id'>,
+    action: ApprovalAction,
+    approvers?: (approvers: Approvers) => boolean,
+  ): Promise<ApprovalRequest | null>;
   /** Single use, atomic across servers, only for an approved, unexpired request with exactly `action`. */
   consume(
     id: string,
@@ -314,6 +324,13 @@ export function createApprovalsService(deps: ApprovalsDeps): ApprovalsAdmin {
     async get(id) {
       const record = await uow.read((r) => r.approvals.get(id));
       return record ? toWire(record, clock.nowMs()) : null;
+    },
+
+    async latest(requester, action, approvers) {
+      const json = canonicalJson(canonicalAction(action));
+      const records = await uow.read((r) => r.approvals.listForAction(requester, json, 20));
+      const found = records.find((a) => !approvers || approvers(a.approvers));
+      return found ? toWire(found, clock.nowMs()) : null;
     },
 
     consume: (id, action, ctx = systemContext('approvals'), binding = {}) =>

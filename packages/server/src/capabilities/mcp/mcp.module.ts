@@ -99,6 +99,16 @@ export function createMcpModule(
     const identity = server ? await r.identities.get(server.identityId) : null;
     return identity && identity.state === 'active' ? { owner: identity.owner, tags: identity.tags } : null;
   });
+  // `tessera access explain` of a `call` on `mcp-tool:/<server>/<tool>`: the gateway's own stages;
+  // an agent's token for that server's gateway URL may ask it of its own calls there.
+  deps.access.registerCallExplainer(
+    'mcp-tool',
+    (call) => service.explainCall(call),
+    (path) => {
+      const name = /^\/([a-z0-9][a-z0-9-]{0,62})\/[^/]+$/.exec(path)?.[1];
+      return name ? service.resourceOf(name) : null;
+    },
+  );
   // Identity as code (issue 17, ADR 0037): servers and their tool policies; the `/mcp/<name>`
   // identity of each is the server's own, declared through `mcpServers`, never `identities`.
   platform.configKinds.register(

@@ -389,7 +389,7 @@ export function toolVisible(policy: ServerPolicy, tool: string, ctx: CallContext
 }
 
 /** What made a deny rule apply, readably (`after sensitive-read`, `args.amount > 1000`). */
-function describeWhen(when: RuleWhen | undefined): string | null {
+export function describeWhen(when: RuleWhen | undefined): string | null {
   if (!when) return null;
   const parts: string[] = [];
   if (when.after)

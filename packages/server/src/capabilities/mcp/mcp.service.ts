@@ -1,4 +1,5 @@
 import type { TargetAttributes } from '../../core/access/access.conditions.js';
+import type { CallExplanation, CallToExplain } from '../../core/access/access.explain.js';
 import type { AccessService } from '../../core/access/access.service.js';
 import type { AuditEvent } from '../../core/audit/audit.model.js';
 import type { AuthMethod } from '../../core/auth-methods/auth-methods.model.js';
@@ -15,6 +16,7 @@ import { type CatalogueEntry, canonicalJson, compareCatalogue, definitionText } 
 import {
   type ApprovalAction,
   type ApprovalsPort,
+  type Approvers,
   McpError,
   type McpServerRecord,
   type PinnedTool,
@@ -25,6 +27,7 @@ import {
 import {
   type CallContext,
   decideToolCall,
+  describeWhen,
   policyProblem,
   type ServerPolicy,
   stateNeeded,
@@ -157,8 +160,6 @@ export function createMcpService(deps: {
   const identityNames = new Map<string, { name: string; owner: string | null; atMs: number }>();
   /** Sequence and rate state lives in the store (ADR 0042); pruned now and then. */
   let recordsSincePrune = 0;
-  /** Approval requests waiting for a retry of the same call. */
-  const pendingApprovals = new Map<string, string>();
   const secretCredentials = new Map<string, UpstreamCredential>();
   const mintedCredentials = new Map<string, UpstreamCredential>();
 
@@ -737,7 +738,9 @@ export function createMcpService(deps: {
         },
       );
 
-    // 4. A human approves each high-impact call: single use, bound to the exact arguments.
+    // 4. A human approves each high-impact call: single use, bound to the exact arguments. The
+    // request is found in the approvals store (the caller's newest for exactly this call, decided
+    // by the server's owner), so a retry on any server finds the same one.
     let approvalId: string | null = null;
     if (settings.highImpact) {
       const action: ApprovalAction = { kind: 'mcp.tool_call', server: s.name, tool, argumentsHash };
@@ -749,46 +752,49 @@ export function createMcpService(deps: {
             stage: 'approval',
           },
         );
-      const pendingKey = `${caller.claims.sub}\u0000${s.name}\u0000${tool}\u0000${argumentsHash}`;
+      const approvals = deps.approvals!;
+      const requester = { kind: 'identity' as const, id: caller.claims.sub };
+      // The caller's own request, decided by the server's owner (not approvers a caller chose).
+      const ownerDecides = (a: Approvers) => a.kind === 'owner' && a.ownerOf === s.identityId;
+      const waiting = (id: string): never =>
+        refuse(
+          'mcp_approval_pending',
+          `The call waits for approval ${id}.`,
+          { stage: 'approval', approvalId: id, status: 'pending' },
+          RPC.approvalRequired,
+        );
+      const closed = (id: string, status: string): never =>
+        refuse(`mcp_approval_${status}`, `Approval ${id} is ${status}.`, {
+          stage: 'approval',
+          approvalId: id,
+          status,
+        });
       const presented =
         typeof meta?.['tessera/approvalId'] === 'string' ? (meta['tessera/approvalId'] as string) : null;
-      const id = presented ?? pendingApprovals.get(pendingKey) ?? null;
+      let id = presented;
+      if (!id) {
+        const latest = await approvals.latest(requester, action, ownerDecides);
+        if (latest?.status === 'pending') waiting(latest.id);
+        if (latest?.status === 'approved') id = latest.id;
+        // A denial holds for the request's lifetime; after it, the same call may ask again.
+        if (latest?.status === 'denied' && Date.parse(latest.expiresAt) > clock.nowMs())
+          closed(latest.id, 'denied');
+      }
       if (id) {
-        // The caller's own request, decided by the server's owner (not approvers a caller chose).
-        const used = await deps.approvals!.consume(id, action, undefined, {
-          requester: { kind: 'identity', id: caller.claims.sub },
-          approvers: (a) => a.kind === 'owner' && a.ownerOf === s.identityId,
-        });
-        if (used.ok) {
-          approvalId = id;
-          pendingApprovals.delete(pendingKey);
-        } else if (used.reason === 'pending') {
-          refuse(
-            'mcp_approval_pending',
-            `The call waits for approval ${id}.`,
-            { stage: 'approval', approvalId: id, status: 'pending' },
-            RPC.approvalRequired,
-          );
-        } else {
-          pendingApprovals.delete(pendingKey);
-          if (presented || used.reason === 'denied')
-            refuse(`mcp_approval_${used.reason}`, `Approval ${id} is ${used.reason}.`, {
-              stage: 'approval',
-              approvalId: id,
-              status: used.reason,
-            });
-        }
+        const used = await approvals.consume(id, action, undefined, { requester, approvers: ownerDecides });
+        if (used.ok) approvalId = id;
+        else if (used.reason === 'pending') waiting(id);
+        else if (presented || used.reason === 'denied') closed(id, used.reason);
+        // Otherwise the grant was used by a concurrent retry or expired meanwhile: ask again.
       }
       if (!approvalId) {
-        const request = await deps.approvals!.request({
-          requester: { kind: 'identity', id: caller.claims.sub, name: ctx.callerName },
+        const request = await approvals.request({
+          requester: { ...requester, name: ctx.callerName },
           action,
           justification: `MCP tool call ${s.name}/${tool} (arguments hash ${argumentsHash})`,
           approvers: { kind: 'owner', ownerOf: s.identityId },
           ttlSec: APPROVAL_TTL_SECONDS,
         });
-        if (pendingApprovals.size > HISTORY_LIMIT) pendingApprovals.clear();
-        pendingApprovals.set(pendingKey, request.id);
         refuse(
           'mcp_approval_required',
           `This call needs a human's approval: ${request.id}. Retry the same call once it is approved.`,
@@ -845,6 +851,84 @@ export function createMcpService(deps: {
       );
       throw e;
     }
+  }
+
+  /**
+   * The gateway's stages after the roles model for one call, as `tessera access explain` shows them:
+   * the pinned catalogue (as last fetched; explaining never calls the upstream), the tool policy
+   * with the caller's context (its delegation chain, and the history of the token's stateless
+   * session), and whether a human must approve it. Nothing is recorded or asked.
+   */
+  async function explainCall(call: CallToExplain): Promise<CallExplanation> {
+    const [, name = '', ...rest] = call.path.split('/');
+    const tool = rest.join('/');
+    const args = call.arguments;
+    const argumentsHash = sha256Base64Url(canonicalJson(args));
+    const out = (
+      allowed: boolean,
+      stage: string,
+      reason: string,
+      summary: string,
+      extra: { rule?: string | null; condition?: string | null; approval?: boolean } = {},
+    ): CallExplanation => ({
+      allowed,
+      stage,
+      rule: extra.rule ?? null,
+      condition: extra.condition ?? null,
+      reason,
+      summary,
+      approval: extra.approval ?? false,
+      argumentsHash,
+    });
+    const s = await uow.read((r) => r.mcpServers.get(name));
+    if (!s) return out(false, 'catalogue', 'unknown-server', `no MCP server named ${name}`);
+    const pin = Object.hasOwn(s.pinned, tool) ? s.pinned[tool]! : null;
+    if (!pin) return out(false, 'catalogue', 'unknown-tool', `${tool} is not an approved tool of ${name}`);
+    const seen = catalogues.get(s.name)?.tools.get(tool);
+    if (seen && seen.hash !== pin.hash)
+      return out(
+        false,
+        'catalogue',
+        'tool-withheld',
+        `${tool} changed upstream and waits for an administrator`,
+      );
+    const claims: SessionClaims =
+      call.claims ??
+      ({
+        sub: call.principal.identityId,
+        am: call.principal.authMethodId,
+        jti: call.principal.tokenId ?? '-',
+      } as SessionClaims);
+    const caller: Caller = {
+      claims,
+      principal: call.principal,
+      sessionId: null,
+      traceparent: null,
+      clientInfo: null,
+      ctx: { ...systemContext('mcp-explain'), ...(call.sourceIp ? { sourceIp: call.sourceIp } : {}) },
+    };
+    const ctx = await callContext(s, caller, tool, args);
+    const d = decideToolCall(s.policy, tool, args, ctx);
+    const condition = d.allowed
+      ? describeWhen(s.policy.rules.find((r) => r.id === d.rule)?.when)
+      : d.condition;
+    const approval = !!(Object.hasOwn(s.policy.tools, tool) && s.policy.tools[tool]!.highImpact);
+    const where = d.rule ? `tool policy rule ${d.rule}${condition ? ` (${condition})` : ''}` : '';
+    if (!d.allowed)
+      return out(
+        false,
+        'policy',
+        d.reason,
+        d.rule ? `denied by ${where}` : 'denied by the tool policy: no rule allows it',
+        { rule: d.rule, condition, approval },
+      );
+    return out(
+      true,
+      approval ? 'approval' : 'policy',
+      d.reason,
+      `allowed by ${where}${approval ? '; runs once a human approves it (high-impact)' : ''}`,
+      { rule: d.rule, condition, approval },
+    );
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1031,6 +1115,7 @@ export function createMcpService(deps: {
     approveTools,
     listTools,
     callTool,
+    explainCall,
     listItems,
     getItem,
     /** The gateway URL of a server: the audience its callers' tokens must carry. */

@@ -3,6 +3,7 @@
  * and which rules matched the resource but did not apply (expired, or a condition failed). Pure and
  * unhurried: for `POST /v1/access/explain`, not the request path.
  */
+import type { Principal, SessionClaims } from '../sessions/sessions.model.js';
 import { claimsMatch } from './access.claims.js';
 import { type AccessContext, failsClosed, type NotAppliedReason, notApplied } from './access.conditions.js';
 import {
@@ -15,6 +16,36 @@ import {
   pathMatches,
   type Resource,
 } from './access.policy.js';
+
+/**
+ * What a capability adds to the explanation of a call on its own kind of object (`call` on an
+ * `mcp-tool` path: the MCP gateway's pinning, tool policy and approval stages). The roles model
+ * decides first; this says what comes after it.
+ */
+export interface CallExplanation {
+  allowed: boolean;
+  /** The stage that decided: `catalogue`, `policy` or `approval`. */
+  stage: string;
+  rule: string | null;
+  condition: string | null;
+  reason: string;
+  /** One line a person can read. */
+  summary: string;
+  /** The call needs a human's approval before it runs. */
+  approval: boolean;
+  argumentsHash: string;
+}
+
+/** Who is asking (the token's claims where known) and about what. */
+export interface CallToExplain {
+  principal: Principal;
+  claims: SessionClaims | null;
+  path: string;
+  arguments: Record<string, unknown>;
+  sourceIp: string | null;
+}
+
+export type CallExplainer = (call: CallToExplain) => Promise<CallExplanation>;
 
 export interface Explanation {
   decision: AccessDecision;

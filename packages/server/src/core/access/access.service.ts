@@ -3,7 +3,7 @@ import type { Clock } from '../shared/platform.port.js';
 import type { ReadRepos, UnitOfWork } from '../shared/unit-of-work.js';
 import { type ClaimIdentity, needsIdentity, type PrincipalClaims, principalClaims } from './access.claims.js';
 import type { AccessContext, TargetAttributes } from './access.conditions.js';
-import { type Explanation, explainAccess } from './access.explain.js';
+import { type CallExplainer, type Explanation, explainAccess } from './access.explain.js';
 import {
   type AccessDecision,
   type Action,
@@ -104,6 +104,10 @@ export function createAccessService({
   const policies = new Map<string, { loaded: LoadedPolicy; atMs: number }>();
   const identities = new Map<string, { identity: ClaimIdentity | null; atMs: number }>();
   const targetResolvers = new Map<string, TargetResolver>([['item', itemTarget]]);
+  const callExplainers = new Map<
+    string,
+    { explain: CallExplainer; audience: (path: string) => string | null }
+  >();
   const targets = new Map<string, { target: TargetAttributes | null; atMs: number }>();
   /** Bumped by `invalidate`: a load that began before a change is not cached after it. */
   let generation = 0;
@@ -238,6 +242,21 @@ export function createAccessService({
       targetResolvers.set(type, resolve);
       targets.clear();
     },
+
+    /** What a capability's own stages say of a `call` on its kind of object (explain only). */
+    registerCallExplainer(
+      type: Resource['type'],
+      explain: CallExplainer,
+      /** The audience of the front door serving `path` (an MCP gateway URL), or null. */
+      audience: (path: string) => string | null = () => null,
+    ) {
+      callExplainers.set(type, { explain, audience });
+    },
+    callExplainer: (type: Resource['type']): CallExplainer | null =>
+      callExplainers.get(type)?.explain ?? null,
+    /** The audience whose tokens may explain their own `call` on `path` (see `registerCallExplainer`). */
+    callAudience: (type: Resource['type'], path: string): string | null =>
+      callExplainers.get(type)?.audience(path) ?? null,
   };
 }
 

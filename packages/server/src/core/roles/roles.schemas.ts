@@ -181,6 +181,12 @@ export const ExplainBody = Type.Object(
     sourceIp: Type.Optional(
       Type.String({ minLength: 2, maxLength: 64, description: 'Evaluate CIDR conditions for this address.' }),
     ),
+    arguments: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description:
+          'With `call` on an `mcp-tool` path `/SERVER/TOOL`: the tool call’s arguments, for its tool policy (default {}).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -266,6 +272,24 @@ export const ExplanationSchema = Type.Object({
       capabilities: Type.Array(Type.String()),
       why: Type.String(),
     }),
+  ),
+  call: Type.Optional(
+    Type.Object(
+      {
+        allowed: Type.Boolean(),
+        stage: Type.String({ description: 'catalogue, policy or approval' }),
+        rule: Nullable(Type.String()),
+        condition: Nullable(Type.String()),
+        reason: Type.String(),
+        summary: Type.String(),
+        approval: Type.Boolean({ description: 'The call runs only once a human approves it.' }),
+        argumentsHash: Type.String(),
+      },
+      {
+        description:
+          'A `call` on a capability’s object (an MCP tool): its own stages after the roles model. `allowed` at the top is both.',
+      },
+    ),
   ),
 });
 

@@ -4,9 +4,10 @@ import type { AccessService } from '../../core/access/access.service.js';
 import type { DenialRecorder } from '../../core/audit/denials.js';
 import { normaliseRulePath, ruleTypeFromWire } from '../../core/roles/roles.model.js';
 import { ExplainBody, ExplanationSchema, explanationToWire } from '../../core/roles/roles.schemas.js';
-import type { Principal } from '../../core/sessions/sessions.model.js';
+import type { Principal, SessionClaims } from '../../core/sessions/sessions.model.js';
 import type { SessionsService } from '../../core/sessions/sessions.service.js';
 import { forbidden, TesseraError, validationError } from '../../core/shared/errors.js';
+import { bearer } from '../access.js';
 import type { TypedApp } from '../app.js';
 import { errorResponses } from '../error-schemas.js';
 
@@ -14,7 +15,9 @@ import { errorResponses } from '../error-schemas.js';
  * `POST /v1/access/explain`: which rule (role, association) allows or denies an action, and why.
  * Any session may explain its own access; explaining another session token needs `read` on
  * `role:/*`, checked before the token is even looked at (no validity oracle), and the token is
- * never echoed, logged or audited.
+ * never echoed, logged or audited. The token may carry any audience this server issues (an MCP
+ * gateway URL, a registered resource server): the question is what it may do there. A `call` on a
+ * capability's object (an MCP tool) is explained through that capability's stages too.
  */
 export function registerAccessRoutes(
   app: TypedApp,
@@ -26,7 +29,15 @@ export function registerAccessRoutes(
     '/v1/access/explain',
     {
       // Any session: the handler checks what explaining another token needs.
-      config: { access: { filter: { action: 'read', type: 'role' } } },
+      config: {
+        access: { filter: { action: 'read', type: 'role' } },
+        // An agent whose token is for an MCP gateway URL may explain its own calls on that server.
+        audienceFor: (request) => {
+          const b = request.body as Record<string, unknown> | null | undefined;
+          if (!b || b.token !== undefined || b.ruleType !== 'mcp-tool' || b.action !== 'call') return null;
+          return typeof b.path === 'string' ? access.callAudience('mcp-tool', b.path) : null;
+        },
+      },
       schema: {
         tags: ['roles'],
         summary: 'Explain an access decision for your own session or another session token',
@@ -44,7 +55,13 @@ export function registerAccessRoutes(
       if (!path) throw validationError('path is not a valid name.');
       const resource = { type: ruleType as ResourceType, path };
       let subject: Principal = request.principal!;
-      if (body.token !== undefined) {
+      let claims: SessionClaims | null = null;
+      if (body.token === undefined) {
+        // The caller's own claims (its delegation chain, its token's session), when it is a session.
+        const own = subject.via === 'session' ? bearer(request) : null;
+        const found = own ? await sessions.introspect(own) : null;
+        claims = found && found.jti === subject.tokenId ? found : null;
+      } else {
         const needed = allOf('role');
         if (!(await request.permits('read', needed))) {
           await denials.record(
@@ -61,15 +78,22 @@ export function registerAccessRoutes(
           throw forbidden('explaining another token needs read on role:/*');
         }
         try {
-          subject = sessions.toPrincipal(await sessions.verify(body.token));
+          // Any audience of this server's (introspection's test); verify says why a token is not.
+          claims = (await sessions.introspect(body.token)) ?? (await sessions.verify(body.token));
+          subject = sessions.toPrincipal(claims);
         } catch (error) {
           const code = error instanceof TesseraError ? error.code : 'TESSERA_TOKEN_INVALID';
           throw validationError('The token to explain is not a valid session token.', { tokenError: code });
         }
       }
-      const explanation = await access.explain(subject, body.action, resource, {
-        sourceIp: body.sourceIp ?? (body.token === undefined ? request.ip : null),
-      });
+      const sourceIp = body.sourceIp ?? (body.token === undefined ? request.ip : null);
+      const explainer = body.action === 'call' ? access.callExplainer(resource.type) : null;
+      if (body.arguments !== undefined && !explainer)
+        throw validationError('arguments explain a call: give action call on an mcp-tool path /SERVER/TOOL.');
+      const explanation = await access.explain(subject, body.action, resource, { sourceIp });
+      const call = explainer
+        ? await explainer({ principal: subject, claims, path, arguments: body.arguments ?? {}, sourceIp })
+        : null;
       if (body.token !== undefined) {
         await denials.record(
           {
@@ -80,7 +104,7 @@ export function registerAccessRoutes(
             data: {
               action: body.action,
               resourceType: ruleType,
-              allowed: explanation.decision.allowed,
+              allowed: explanation.decision.allowed && (call?.allowed ?? true),
               subjectIdentityId: subject.identityId,
               subjectAuthMethodId: subject.authMethodId,
             },
@@ -88,7 +112,19 @@ export function registerAccessRoutes(
           request.ctx,
         );
       }
-      return explanationToWire(explanation, subject, resource);
+      const wire = explanationToWire(explanation, subject, resource);
+      if (!call) return wire;
+      return {
+        ...wire,
+        allowed: wire.allowed && call.allowed,
+        // The roles model decides first: its denial is the answer; past it, the call's stages are.
+        summary: !wire.allowed
+          ? wire.summary
+          : call.allowed
+            ? `${wire.summary}; ${call.summary}`
+            : `${call.summary}; the roles allow it: ${wire.summary}`,
+        call,
+      };
     },
   );
 }
