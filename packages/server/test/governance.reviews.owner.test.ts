@@ -91,6 +91,18 @@ describe('access reviews: only the owner or an administrator decides', () => {
       (i: any) => i.identityId === ids.alice,
     );
     expect(item.decision).toBeNull();
+    // The refusal is in the audit ledger, with who tried and what they asked for.
+    const events = await ok(
+      'GET',
+      `/v1/audit/events?limit=200&resourcePrefix=${encodeURIComponent(`/reviews/${campaignId}`)}`,
+    );
+    const refused = (events.items as any[]).filter((e) => e.type === 'governance.review_refused');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({
+      outcome: 'denied',
+      data: { campaignId, identityId: ids.alice, decision: 'keep', owner: 'person:alice@example.com' },
+    });
+    expect(refused[0].data.decider).toMatch(/^identity:/);
   });
 
   it("refuses another owner's person and lets the owner (by e-mail name) certify", async () => {

@@ -58,7 +58,10 @@ export async function loadAccessEstate(
     return { id: m.id, name: m.name, type: m.type, identityId: m.identity_id, mayActFor };
   });
   const identityIds = [...new Set(methods.map((m) => m.identityId))];
-  const [identities, tags] = await Promise.all([g.listGraphIdentities(identityIds), g.listTags(identityIds)]);
+  const [identities, tags] = await Promise.all([
+    g.listGraphIdentities(identityIds),
+    g.listTags({ ids: identityIds, range: null }),
+  ]);
   const tagsOf = new Map<string, string[]>();
   for (const t of tags) tagsOf.set(t.identity_id, [...(tagsOf.get(t.identity_id) ?? []), t.tag]);
   const associations = new Map(

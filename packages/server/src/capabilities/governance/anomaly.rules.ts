@@ -247,16 +247,21 @@ export function describeBaseline(b: Baseline, nowMs: number, s: AnomalySettings)
   };
 }
 
-/** Folds a batch of events into the baselines (by identity), returning the deviations in order. */
+/**
+ * Folds a batch of events into the baselines (by identity), returning the deviations in order.
+ * `actors` is `events.map(actorOf)` when the caller has it already (each actor is parsed once).
+ */
 export function detectAnomalies(
   baselines: Map<string, Baseline>,
   events: readonly AuditSlice[],
   nowMs: number,
   s: AnomalySettings,
+  actors: readonly (string | null)[] = events.map(actorOf),
 ): Anomaly[] {
   const out: Anomaly[] = [];
-  for (const e of events) {
-    const id = actorOf(e);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    const id = actors[i];
     if (!id) continue;
     const b = baselines.get(id) ?? emptyBaseline(e.at);
     baselines.set(id, b);

@@ -14,7 +14,18 @@ import type {
   Management,
   UsageView,
 } from './governance.model.js';
-import type { IdentityRow } from './governance.repo.js';
+import type { IdentityRow, RoleCatalogue, Scope } from './governance.repo.js';
+
+/**
+ * How a page's facts are read: `contiguous` when the rows are every identity of their id range
+ * (a scan page, an unfiltered inventory page) so each table is read by range, not by IN lists;
+ * a scan also passes the role catalogue it loaded once.
+ */
+export interface FactsOptions {
+  after?: string | null;
+  contiguous?: boolean;
+  catalogue?: RoleCatalogue | null;
+}
 
 const DAY_MS = 86_400_000;
 const MAX_SOURCES = 50;
@@ -41,26 +52,39 @@ export async function buildFacts(
   windowDays: number,
   nowMs: number,
   leakSource: LeakSource | null = null,
+  options: FactsOptions = {},
 ): Promise<IdentityFacts[]> {
   if (rows.length === 0) return [];
   const ids = rows.map((x) => x.id);
+  const scope: Scope = {
+    ids,
+    range: options.contiguous ? { after: options.after ?? null, last: ids[ids.length - 1]! } : null,
+  };
   const g = r.governance;
   const since = nowMs - windowDays * DAY_MS;
   const [tags, methods, nodes, leases, usage, leaked] = await Promise.all([
-    g.listTags(ids),
-    g.listMethods(ids),
-    g.listUidNodes(ids),
-    g.listLeases(ids),
-    g.listUsage(ids, since),
+    g.listTags(scope),
+    g.listMethods(scope),
+    g.listUidNodes(scope),
+    g.listLeases(scope),
+    g.listUsage(scope, since),
     leakSource ? leakSource(r, ids, nowMs) : Promise.resolve([]),
   ]);
-  const grants = await g.listGrants(methods.map((m) => m.id));
+  const grants = await g.listGrants(
+    scope,
+    methods.map((m) => m.id),
+    options.catalogue ?? null,
+  );
   const roleById = new Map(grants.roles.map((x) => [x.id, x]));
   const methodById = new Map(methods.map((m) => [m.id, m]));
 
   const by = <T>(xs: readonly T[], key: (x: T) => string) => {
     const map = new Map<string, T[]>();
-    for (const x of xs) map.set(key(x), [...(map.get(key(x)) ?? []), x]);
+    for (const x of xs) {
+      const list = map.get(key(x));
+      if (list) list.push(x);
+      else map.set(key(x), [x]);
+    }
     return map;
   };
   const tagsOf = by(tags, (t) => t.identity_id);
@@ -70,6 +94,13 @@ export async function buildFacts(
   const usageOf = by(usage, (u) => u.identity_id);
   const rulesOf = by(grants.rules, (x) => x.role_id);
   const leaksOf = by(leaked, (x) => x.identityId);
+  const rolesOfMethod = new Map<string, string[]>(); // in the order roles were reached
+  for (const [roleId, via] of grants.reach)
+    for (const methodId of via) {
+      const list = rolesOfMethod.get(methodId);
+      if (list) list.push(roleId);
+      else rolesOfMethod.set(methodId, [roleId]);
+    }
 
   return rows.map((row) => {
     const own = usageOf.get(row.id) ?? [];
@@ -157,36 +188,35 @@ export async function buildFacts(
 
     const grantViews: GrantView[] = [];
     for (const m of methodsOf.get(row.id) ?? [])
-      for (const [roleId, via] of grants.reach)
-        if (via.has(m.id)) {
-          const role = roleById.get(roleId);
-          if (!role) continue;
-          const builtin = Number(role.builtin) === 1;
-          if (builtin) {
-            grantViews.push({
-              roleId,
-              roleName: role.name,
-              builtin,
-              ruleType: '*',
-              path: '*',
-              capabilities: ['read', 'list', 'create', 'update', 'delete'],
-              via: methodById.get(m.id)?.name ?? m.id,
-            });
-            continue;
-          }
-          for (const rule of rulesOf.get(roleId) ?? []) {
-            if (rule.expires_at !== null && Number(rule.expires_at) <= nowMs) continue;
-            grantViews.push({
-              roleId,
-              roleName: role.name,
-              builtin,
-              ruleType: rule.rule_type as RuleType,
-              path: rule.path,
-              capabilities: JSON.parse(rule.capabilities) as Capability[],
-              via: m.name,
-            });
-          }
+      for (const roleId of rolesOfMethod.get(m.id) ?? []) {
+        const role = roleById.get(roleId);
+        if (!role) continue;
+        const builtin = Number(role.builtin) === 1;
+        if (builtin) {
+          grantViews.push({
+            roleId,
+            roleName: role.name,
+            builtin,
+            ruleType: '*',
+            path: '*',
+            capabilities: ['read', 'list', 'create', 'update', 'delete'],
+            via: methodById.get(m.id)?.name ?? m.id,
+          });
+          continue;
         }
+        for (const rule of rulesOf.get(roleId) ?? []) {
+          if (rule.expires_at !== null && Number(rule.expires_at) <= nowMs) continue;
+          grantViews.push({
+            roleId,
+            roleName: role.name,
+            builtin,
+            ruleType: rule.rule_type as RuleType,
+            path: rule.path,
+            capabilities: JSON.parse(rule.capabilities) as Capability[],
+            via: m.name,
+          });
+        }
+      }
     const used: UsageView[] = own
       .filter((u) => u.kind === 'perm')
       .map((u) => {

@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, sql } from 'kysely';
+import { type Kysely, type Migration, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { prepared, type QueryTarget } from '../../storage/prepared.js';
 import type { Database } from '../../storage/schema.js';
 import type { Baseline } from './anomaly.rules.js';
@@ -159,6 +159,16 @@ export const governanceMigrations = (): Record<string, Migration> => ({
         .execute();
     },
   },
+  // The inventory filtered by finding reads open findings of one OWASP id in identity order.
+  '0004-findings-by-owasp': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createIndex('gov_findings_owasp_idx')
+        .on('gov_findings')
+        .columns(['owasp', 'resolved_at', 'identity_id'])
+        .execute();
+    },
+  },
 });
 
 const n = (v: number | string | null | bigint): number => Number(v);
@@ -212,6 +222,26 @@ export interface DiscoveredRow {
   lastSeenAtMs: number;
   decidedAtMs: number | null;
   decision: string | null;
+}
+
+/**
+ * Which identities a fact query covers: a page's ids, and, when the page is every identity in an id
+ * range (a scan page, an unfiltered inventory page), that range `(after, last]` — read through the
+ * identity_id indexes in one statement instead of IN lists of hundreds of ids.
+ */
+export interface Scope {
+  ids: readonly string[];
+  range: { after: string | null; last: string } | null;
+}
+
+/** Every role, inclusion and rule, loaded once for a whole scan (small tables beside identities). */
+export interface RoleCatalogue {
+  roles: { id: string; name: string; builtin: number | boolean }[];
+  includes: Map<string, string[]>;
+  rules: Map<
+    string,
+    { role_id: string; rule_type: string; path: string; capabilities: string; expires_at: number | null }[]
+  >;
 }
 
 const BATCH = 50;
@@ -284,6 +314,28 @@ const addUsageRows = (rows: number) =>
 const addUsageBatch = addUsageRows(BATCH);
 const addUsageOne = addUsageRows(1);
 
+/** Anomaly baselines written (inserted or replaced), `rows` at a time. */
+const upsertBaselines = (rows: number) =>
+  prepared((core, ...a: unknown[]) =>
+    (core as unknown as Kysely<All>)
+      .insertInto('gov_baselines')
+      .values(
+        Array.from({ length: rows }, (_, i) => ({
+          identity_id: a[i * 3] as string,
+          body: a[i * 3 + 1] as string,
+          updated_at: a[i * 3 + 2] as number,
+        })),
+      )
+      .onConflict((oc) =>
+        oc.column('identity_id').doUpdateSet({
+          body: (eb) => eb.ref('excluded.body'),
+          updated_at: (eb) => eb.ref('excluded.updated_at'),
+        }),
+      ),
+  );
+const upsertBaselinesBatch = upsertBaselines(BATCH);
+const upsertBaselineOne = upsertBaselines(1);
+
 /** Runs `batch` over full batches of `args` rows and `one` over the rest. */
 async function inBatches<T>(
   target: QueryTarget,
@@ -307,49 +359,83 @@ export function createGovernanceRepo(target: QueryTarget) {
   };
   const inChunks = async <T, R>(xs: readonly T[], q: (part: T[]) => Promise<R[]>): Promise<R[]> =>
     (await Promise.all(chunks(xs).map(q))).flat();
+  /** Runs `q` with the scope's condition on `column`: its id range in one query, or IN chunks of ids. */
+  const scoped = async <R>(
+    scope: Scope,
+    column: string,
+    q: (where: RawBuilder<SqlBool>) => Promise<R[]>,
+  ): Promise<R[]> => {
+    if (scope.ids.length === 0) return [];
+    const col = sql.ref(column);
+    if (scope.range)
+      return q(
+        scope.range.after === null
+          ? sql<SqlBool>`${col} <= ${scope.range.last}`
+          : sql<SqlBool>`${col} > ${scope.range.after} and ${col} <= ${scope.range.last}`,
+      );
+    return inChunks(scope.ids, (part) => q(sql<SqlBool>`${col} in (${sql.join(part)})`));
+  };
 
   return {
-    /** Identities in id order after `afterId`, filtered (the inventory's keyset paging). */
+    /**
+     * Identities in id order after `afterId`, filtered (the inventory's keyset paging). With a
+     * finding filter, candidates come from the findings' index in identity order, a bounded batch
+     * at a time (a rare finding costs its own entries, not a pass over every identity), and the
+     * other filters are applied to each batch.
+     */
     async listIdentities(filter: InventoryFilter, afterId: string | null, limit: number) {
-      let q = db
-        .selectFrom('identities')
-        .select(['id', 'name', 'kind', 'owner', 'environment', 'state', 'created_at', 'last_used_at']);
-      if (filter.kind) q = q.where('kind', '=', filter.kind);
-      if (filter.owner) q = q.where('owner', '=', filter.owner);
-      if (filter.environment) q = q.where('environment', '=', filter.environment);
-      if (filter.state) q = q.where('state', '=', filter.state);
-      if (filter.tag) {
-        const tag = filter.tag;
-        q = q.where('id', 'in', (eb) =>
-          eb.selectFrom('identity_tags').select('identity_id').where('tag', '=', tag),
-        );
-      }
-      if (filter.finding) {
+      const select = (after: string | null, among: readonly string[] | null) => {
+        let q = db
+          .selectFrom('identities')
+          .select(['id', 'name', 'kind', 'owner', 'environment', 'state', 'created_at', 'last_used_at']);
+        if (filter.kind) q = q.where('kind', '=', filter.kind);
+        if (filter.owner) q = q.where('owner', '=', filter.owner);
+        if (filter.environment) q = q.where('environment', '=', filter.environment);
+        if (filter.state) q = q.where('state', '=', filter.state);
+        if (filter.tag) {
+          const tag = filter.tag;
+          q = q.where('id', 'in', (eb) =>
+            eb.selectFrom('identity_tags').select('identity_id').where('tag', '=', tag),
+          );
+        }
+        if (among) q = q.where('id', 'in', [...among]);
+        if (after) q = q.where('id', '>', after);
+        return q.orderBy('id').limit(limit).execute();
+      };
+      const out: Awaited<ReturnType<typeof select>> = [];
+      if (!filter.finding) out.push(...(await select(afterId, null)));
+      else {
         const owasp = filter.finding;
-        q = q.where('id', 'in', (eb) => {
-          let s = eb.selectFrom('gov_findings').select('identity_id').where('resolved_at', 'is', null);
-          if (owasp !== '*') s = s.where('owasp', '=', owasp);
-          return s;
-        });
+        const batch = Math.max(200, limit * 4);
+        for (let after = afterId; out.length < limit; ) {
+          let f = db
+            .selectFrom('gov_findings')
+            .select('identity_id')
+            .distinct()
+            .where('resolved_at', 'is', null);
+          if (owasp !== '*') f = f.where('owasp', '=', owasp);
+          if (after) f = f.where('identity_id', '>', after);
+          const candidates = (await f.orderBy('identity_id').limit(batch).execute()).map(
+            (r) => r.identity_id,
+          );
+          if (candidates.length === 0) break;
+          out.push(...(await select(after, candidates)).slice(0, limit - out.length));
+          if (candidates.length < batch) break;
+          after = candidates[candidates.length - 1]!;
+        }
       }
-      if (afterId) q = q.where('id', '>', afterId);
-      const rows = await q.orderBy('id').limit(limit).execute();
-      return rows.map((r) => ({
+      return out.map((r) => ({
         ...r,
         created_at: n(r.created_at),
         last_used_at: nn(r.last_used_at),
       })) as IdentityRow[];
     },
-    listTags: (ids: readonly string[]) =>
-      inChunks(ids, (part) =>
-        db
-          .selectFrom('identity_tags')
-          .select(['identity_id', 'tag'])
-          .where('identity_id', 'in', part)
-          .execute(),
+    listTags: (scope: Scope) =>
+      scoped(scope, 'identity_id', (where) =>
+        db.selectFrom('identity_tags').select(['identity_id', 'tag']).where(where).execute(),
       ),
-    listMethods: (ids: readonly string[]) =>
-      inChunks(ids, (part) =>
+    listMethods: (scope: Scope) =>
+      scoped(scope, 'identity_id', (where) =>
         db
           .selectFrom('auth_methods')
           .select([
@@ -363,11 +449,11 @@ export function createGovernanceRepo(target: QueryTarget) {
             'created_at',
             'updated_at',
           ])
-          .where('identity_id', 'in', part)
+          .where(where)
           .execute(),
       ),
-    listUidNodes: (ids: readonly string[]) =>
-      inChunks(ids, (part) =>
+    listUidNodes: (scope: Scope) =>
+      scoped(scope, 'uid_nodes.identity_id', (where) =>
         db
           .selectFrom('uid_nodes')
           .innerJoin('auth_methods', 'auth_methods.id', 'uid_nodes.method_id')
@@ -380,40 +466,57 @@ export function createGovernanceRepo(target: QueryTarget) {
             'uid_nodes.created_at',
             'uid_nodes.last_rotated_at',
           ])
-          .where('uid_nodes.identity_id', 'in', part)
+          .where(where)
           .where('uid_nodes.revoked_at', 'is', null)
           .execute(),
       ),
-    listLeases: (ids: readonly string[]) =>
-      inChunks(ids, (part) =>
+    listLeases: (scope: Scope) =>
+      scoped(scope, 'identity_id', (where) =>
         db
           .selectFrom('leases')
           .select(['id', 'identity_id', 'item_name', 'created_at', 'expires_at', 'max_expires_at', 'state'])
-          .where('identity_id', 'in', part)
+          .where(where)
           .where('state', 'in', ['creating', 'active', 'revoke_failed'])
           .execute(),
       ),
-    /** Rules reachable from the methods' associations, inclusion followed. */
-    async listGrants(methodIds: readonly string[]) {
-      const assocs = await inChunks(methodIds, (part) =>
-        db
-          .selectFrom('role_associations')
-          .select(['auth_method_id', 'role_id'])
-          .where('auth_method_id', 'in', part)
-          .execute(),
-      );
+    /**
+     * Rules reachable from the associations of the identities' methods (`methodIds`, those of the
+     * scope), inclusion followed: from the catalogue when a scan loaded one, else by query.
+     */
+    async listGrants(scope: Scope, methodIds: readonly string[], catalogue: RoleCatalogue | null = null) {
+      const assocs = scope.range
+        ? await scoped(scope, 'auth_methods.identity_id', (where) =>
+            db
+              .selectFrom('role_associations')
+              .innerJoin('auth_methods', 'auth_methods.id', 'role_associations.auth_method_id')
+              .select(['role_associations.auth_method_id', 'role_associations.role_id'])
+              .where(where)
+              .execute(),
+          )
+        : await inChunks(methodIds, (part) =>
+            db
+              .selectFrom('role_associations')
+              .select(['auth_method_id', 'role_id'])
+              .where('auth_method_id', 'in', part)
+              .execute(),
+          );
       const reach = new Map<string, Set<string>>(); // role → methods
       for (const a of assocs) reach.set(a.role_id, (reach.get(a.role_id) ?? new Set()).add(a.auth_method_id));
+      const included = async (frontier: string[]) =>
+        catalogue
+          ? frontier.flatMap((role_id) =>
+              (catalogue.includes.get(role_id) ?? []).map((included_id) => ({ role_id, included_id })),
+            )
+          : inChunks(frontier, (part) =>
+              db
+                .selectFrom('role_inclusions')
+                .select(['role_id', 'included_id'])
+                .where('role_id', 'in', part)
+                .execute(),
+            );
       for (let frontier = [...reach.keys()], guard = 0; frontier.length > 0 && guard < 20; guard++) {
-        const edges = await inChunks(frontier, (part) =>
-          db
-            .selectFrom('role_inclusions')
-            .select(['role_id', 'included_id'])
-            .where('role_id', 'in', part)
-            .execute(),
-        );
         const next: string[] = [];
-        for (const e of edges) {
+        for (const e of await included(frontier)) {
           const via = reach.get(e.role_id)!;
           const have = reach.get(e.included_id);
           if (!have) next.push(e.included_id);
@@ -422,6 +525,12 @@ export function createGovernanceRepo(target: QueryTarget) {
         frontier = next;
       }
       const roleIds = [...reach.keys()];
+      if (catalogue)
+        return {
+          reach,
+          roles: catalogue.roles,
+          rules: roleIds.flatMap((id) => catalogue.rules.get(id) ?? []),
+        };
       const [roles, rules] = await Promise.all([
         inChunks(roleIds, (part) =>
           db.selectFrom('roles').select(['id', 'name', 'builtin']).where('id', 'in', part).execute(),
@@ -435,6 +544,39 @@ export function createGovernanceRepo(target: QueryTarget) {
         ),
       ]);
       return { reach, roles, rules };
+    },
+    /** Every role, inclusion and rule (a scan reads them once, not once per page). */
+    async loadRoleCatalogue(): Promise<RoleCatalogue> {
+      const [roles, includes, rules] = await Promise.all([
+        db.selectFrom('roles').select(['id', 'name', 'builtin']).execute(),
+        db.selectFrom('role_inclusions').select(['role_id', 'included_id']).execute(),
+        db
+          .selectFrom('role_rules')
+          .select(['role_id', 'rule_type', 'path', 'capabilities', 'expires_at'])
+          .execute(),
+      ]);
+      const group = <T, V>(xs: readonly T[], key: (x: T) => string, value: (x: T) => V) => {
+        const out = new Map<string, V[]>();
+        for (const x of xs) {
+          const list = out.get(key(x));
+          if (list) list.push(value(x));
+          else out.set(key(x), [value(x)]);
+        }
+        return out;
+      };
+      return {
+        roles,
+        includes: group(
+          includes,
+          (x) => x.role_id,
+          (x) => x.included_id,
+        ),
+        rules: group(
+          rules,
+          (x) => x.role_id,
+          (x) => ({ ...x, expires_at: x.expires_at === null ? null : Number(x.expires_at) }),
+        ),
+      };
     },
     /** The effective-access graph's inputs (ADR 0043): every role and inclusion (small tables). */
     async listGraphRoles() {
@@ -486,15 +628,10 @@ export function createGovernanceRepo(target: QueryTarget) {
           .where('id', 'in', part)
           .execute(),
       ),
-    listUsage: (ids: readonly string[], sinceMs: number) =>
-      inChunks(ids, async (part) =>
+    listUsage: (scope: Scope, sinceMs: number) =>
+      scoped(scope, 'identity_id', async (where) =>
         (
-          await db
-            .selectFrom('gov_usage')
-            .selectAll()
-            .where('identity_id', 'in', part)
-            .where('last_at', '>=', sinceMs)
-            .execute()
+          await db.selectFrom('gov_usage').selectAll().where(where).where('last_at', '>=', sinceMs).execute()
         ).map((r) => ({ ...r, count: n(r.count), first_at: n(r.first_at), last_at: n(r.last_at) })),
       ),
     listOpenFindings: (ids: readonly string[]) =>
@@ -524,13 +661,16 @@ export function createGovernanceRepo(target: QueryTarget) {
       const row = await db.selectFrom('gov_findings').selectAll().where('key', '=', key).executeTakeFirst();
       return row ? toFinding(row) : null;
     },
-    /** Writes a scan's outcome for a set of identities: new findings opened, absent ones resolved. */
-    async saveFindings(identityIds: readonly string[], found: readonly StoredFinding[], nowMs: number) {
-      const open = await inChunks(identityIds, (part) =>
+    /**
+     * Writes a scan's outcome for the identities of `scope`: new findings opened, absent ones
+     * resolved, the rest stamped seen (one statement over an id range).
+     */
+    async saveFindings(scope: Scope, found: readonly StoredFinding[], nowMs: number) {
+      const open = await scoped(scope, 'identity_id', (where) =>
         db
           .selectFrom('gov_findings')
           .select(['key', 'evidence', 'severity'])
-          .where('identity_id', 'in', part)
+          .where(where)
           .where('resolved_at', 'is', null)
           .execute(),
       );
@@ -542,8 +682,23 @@ export function createGovernanceRepo(target: QueryTarget) {
         await db.updateTable('gov_findings').set({ resolved_at: nowMs }).where('key', 'in', part).execute();
       const fresh = found.filter((f) => !openKeys.has(f.key));
       const still = found.filter((f) => openKeys.has(f.key));
-      for (const part of chunks(still.map((f) => f.key)))
-        await db.updateTable('gov_findings').set({ last_seen_at: nowMs }).where('key', 'in', part).execute();
+      // What is still open after resolving the gone ones is exactly `still`.
+      if (scope.range && still.length > 0)
+        await scoped(scope, 'identity_id', (where) =>
+          db
+            .updateTable('gov_findings')
+            .set({ last_seen_at: nowMs })
+            .where(where)
+            .where('resolved_at', 'is', null)
+            .execute(),
+        );
+      else
+        for (const part of chunks(still.map((f) => f.key)))
+          await db
+            .updateTable('gov_findings')
+            .set({ last_seen_at: nowMs })
+            .where('key', 'in', part)
+            .execute();
       // Evidence is rewritten only where it changed (ages, sources…), not for every finding seen again.
       for (const f of still) {
         const evidence = JSON.stringify(f.evidence);
@@ -602,22 +757,13 @@ export function createGovernanceRepo(target: QueryTarget) {
       return out;
     },
     async saveBaselines(baselines: ReadonlyMap<string, Baseline>, nowMs: number) {
-      const ids = [...baselines.keys()];
-      for (let i = 0; i < ids.length; i += 500)
-        await db
-          .deleteFrom('gov_baselines')
-          .where('identity_id', 'in', ids.slice(i, i + 500))
-          .execute();
-      const rows = [...baselines].map(([identity_id, b]) => ({
-        identity_id,
-        body: JSON.stringify(b),
-        updated_at: nowMs,
-      }));
-      for (let i = 0; i < rows.length; i += 200)
-        await db
-          .insertInto('gov_baselines')
-          .values(rows.slice(i, i + 200))
-          .execute();
+      await inBatches(
+        target,
+        [...baselines],
+        ([id, b]) => [id, JSON.stringify(b), nowMs],
+        upsertBaselinesBatch,
+        upsertBaselineOne,
+      );
     },
     async readAuditAfter(seq: number, limit: number): Promise<AuditSlice[]> {
       const rows = await db

@@ -16,7 +16,7 @@ import {
   describeBaseline,
   detectAnomalies,
 } from './anomaly.rules.js';
-import { buildFacts } from './governance.facts.js';
+import { buildFacts, type FactsOptions } from './governance.facts.js';
 import {
   DEFAULT_POLICY,
   type Finding,
@@ -103,16 +103,17 @@ export function createGovernanceService({
       const from = await uow.read((r) => r.governance.readCursor(CURSOR));
       const batch = await uow.read((r) => r.governance.readAuditAfter(from, AUDIT_BATCH));
       if (batch.length === 0) return total;
-      const rows = foldUsage(batch);
+      const actors = batch.map(actorOf); // each actor parsed once, for usage and baselines
+      const rows = foldUsage(batch, actors);
       const last = batch[batch.length - 1]!.seq;
       await uow.write(async (r) => {
         // Another server may have folded the same batch (a scan on demand during the job): skip it.
         if ((await r.governance.readCursor(CURSOR)) !== from) return;
         await r.governance.addUsage(rows);
-        const ids = [...new Set(batch.map(actorOf).filter((x): x is string => x !== null))];
+        const ids = [...new Set(actors.filter((x): x is string => x !== null))];
         const baselines = await r.governance.readBaselines(ids);
         const now = clock.nowMs();
-        const found = detectAnomalies(baselines, batch, now, anomalySettings);
+        const found = detectAnomalies(baselines, batch, now, anomalySettings, actors);
         await r.governance.saveBaselines(baselines, now);
         for (const a of found) await r.audit.append(anomalyEvent(a), systemContext('anomaly-detection'), now);
         await r.governance.setCursor(CURSOR, last);
@@ -126,8 +127,9 @@ export function createGovernanceService({
     rows: Awaited<ReturnType<typeof loadPage>>,
     p: PosturePolicy,
     nowMs: number,
+    options: FactsOptions = {},
   ): Promise<InventoryEntry[]> {
-    const facts = await uow.read((r) => buildFacts(r, rows, p.usageWindowDays, nowMs, leakSource));
+    const facts = await uow.read((r) => buildFacts(r, rows, p.usageWindowDays, nowMs, leakSource, options));
     const owners = await ownerDirectory();
     return facts.map((f) => {
       const findings = evaluate(f, p, nowMs, owners);
@@ -218,7 +220,9 @@ export function createGovernanceService({
     async list(filter: InventoryFilter, limit: number, cursor: string | null): Promise<Page<InventoryEntry>> {
       const rows = await loadPage(filter, cursor, limit + 1);
       const page = rows.slice(0, limit);
-      const items = await entries(page, await policy(), clock.nowMs());
+      // Unfiltered, the page is every identity of its id range: its facts are read by range.
+      const contiguous = Object.values(filter).every((v) => v === undefined || v === '');
+      const items = await entries(page, await policy(), clock.nowMs(), { after: cursor, contiguous });
       return { items, nextCursor: rows.length > limit ? page[page.length - 1]!.id : null };
     },
 
@@ -232,6 +236,7 @@ export function createGovernanceService({
       const started = clock.nowMs();
       const folded = await ingest();
       const p = await policy();
+      const catalogue = await uow.read((r) => r.governance.loadRoleCatalogue());
       let identities = 0;
       let opened = 0;
       let resolved = 0;
@@ -240,13 +245,13 @@ export function createGovernanceService({
         const rows = await loadPage({}, after, SCAN_PAGE);
         if (rows.length === 0) break;
         const now = clock.nowMs();
-        const scored = await entries(rows, p, now);
+        const scored = await entries(rows, p, now, { after, contiguous: true, catalogue });
         const found: StoredFinding[] = scored.flatMap((e) =>
           e.findings.map((f) => ({ ...f, firstSeenAtMs: now, lastSeenAtMs: now, resolvedAtMs: null })),
         );
         const outcome = await uow.write((r) =>
           r.governance.saveFindings(
-            rows.map((x) => x.id),
+            { ids: rows.map((x) => x.id), range: { after, last: rows[rows.length - 1]!.id } },
             found,
             now,
           ),
@@ -360,7 +365,7 @@ export function createGovernanceService({
       return uow.write(async (r) => {
         const current = await r.identities.get(id);
         if (!current) throw notFound('The identity');
-        const leases = await r.governance.listLeases([id]);
+        const leases = await r.governance.listLeases({ ids: [id], range: null });
         await r.identities.update({
           ...current,
           state: 'retired',

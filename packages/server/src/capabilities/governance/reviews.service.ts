@@ -283,12 +283,32 @@ export function createReviewsService(deps: ReviewsDeps) {
       if (c.state !== 'open') throw conflict('The access review is closed.');
       const item = await uow.read((r) => r.reviews.getItem(id, input.identityId));
       if (!item) throw notFound('The identity in this access review');
-      if (!mayDecide(decider, { kind: 'owner', ownerOf: item.identityId }, item.owner || null))
+      if (!mayDecide(decider, { kind: 'owner', ownerOf: item.identityId }, item.owner || null)) {
+        // A refused decision is audited in its own transaction (the refusal itself writes nothing).
+        await uow.write((r) =>
+          r.audit.append(
+            {
+              ...event('governance.review_refused', `/reviews/${c.id}`, {
+                campaignId: c.id,
+                identityId: item.identityId,
+                identityName: item.identityName,
+                owner: item.owner,
+                decision: input.decision,
+                decider: decider.ref,
+              }),
+              outcome: 'denied',
+              reason: 'review_not_owner',
+            },
+            ctx,
+            clock.nowMs(),
+          ),
+        );
         throw new TesseraError(
           ErrorCodes.REVIEW_NOT_OWNER,
           "Only the identity's owner or an administrator may decide this review item.",
           { internalReason: 'review_not_owner' },
         );
+      }
       if (item.decision !== null) throw conflict(`The identity was already decided (${item.decision}).`);
       let outcome = 'certified';
       if (input.decision === 'narrow') {
