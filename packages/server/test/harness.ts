@@ -80,7 +80,7 @@ export interface TestServer {
       /** The request's source address (default 127.0.0.1), for CIDR-bound methods and rules. */
       remoteAddress?: string;
     },
-  ): Promise<{ status: number; body: any }>;
+  ): Promise<{ status: number; body: any; headers: Record<string, string | string[] | number | undefined> }>;
   /** A credential that reached the test some other way (an external client): checked on close too. */
   track(credential: string): void;
   close(): Promise<void>;
@@ -160,7 +160,7 @@ export async function startTestServer(
       body = res.body ? JSON.parse(res.body) : null;
     } catch {}
     collect(body);
-    return { status: res.statusCode, body };
+    return { status: res.statusCode, body, headers: res.headers };
   };
   const auth = await call('POST', '/v1/auth', {
     body: { accessType: 'access_key', accessId: admin.accessId, accessKey: admin.accessKey },

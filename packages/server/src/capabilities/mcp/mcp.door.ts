@@ -8,7 +8,7 @@ import {
   type FrontDoor,
   installDoorAccess,
 } from '../../http/doors/door.js';
-import { classifyError } from '../../http/error-mapper.js';
+import { classifyError, setRetryAfter } from '../../http/error-mapper.js';
 import { LEGACY_VERSIONS, McpError, MODERN_VERSION, RPC } from './mcp.model.js';
 import type { Caller, McpService } from './mcp.service.js';
 
@@ -456,6 +456,9 @@ export function mcpDoor(
 
 function renderError(error: unknown, request: FastifyRequest, reply: FastifyReply) {
   const { error: e, status } = classifyError(error, request);
+  setRetryAfter(reply, e, status);
+  if (status === 503)
+    return reply.status(503).send(rpcError(null, RPC.internal, e.message, { code: e.code }));
   if (status >= 500) {
     request.log.error({ err: error }, 'mcp gateway error');
     return reply.status(500).send(rpcError(null, RPC.internal, 'Internal error.', { code: 'internal' }));

@@ -88,6 +88,7 @@ export function createMcpModule(
       ? { reserveNow: (keys, decide) => reserveNow(platform.store.direct, keys, decide) }
       : {}),
     issuer,
+    auditGate: () => platform.delivery.refusal(),
     onAuditError: (error) => log.error({ err: error }, 'mcp audit write failed'),
   });
   const service = mcp;

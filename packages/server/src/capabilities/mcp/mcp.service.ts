@@ -139,6 +139,11 @@ export function createMcpService(deps: {
    * a write of the unit of work.
    */
   reserveNow?: <T>(keys: CallStateKeys, decide: DecideOnState<T>) => { value: T } | undefined;
+  /**
+   * Fail closed (DESIGN §3): why calls must be refused now (every audit sink failing), or null.
+   * Consulted before a call goes upstream, since its audit event is written after the answer.
+   */
+  auditGate?: () => Error | null;
   issuer: string;
   onAuditError: (error: unknown) => void;
   /** Metrics per server and tool: each call's outcome, and its time at the gateway when it ran. */
@@ -822,6 +827,10 @@ export function createMcpService(deps: {
       roleRule: roles.rule?.id ?? null,
       approvalId,
     };
+    // 6. Nothing goes upstream that could not be audited.
+    const unauditable = deps.auditGate?.();
+    if (unauditable) throw unauditable;
+
     const upstreamStarted = performance.now();
     try {
       const result = await pool.callTool(s, await credentialFor(s, caller), tool, args);
