@@ -3009,6 +3009,7 @@ export interface PostV1OauthRegistrationTokensResponse {
 
 /** Path parameters of `GET /v1/oauth/registration-tokens/{id}`. */
 export interface GetV1OauthRegistrationTokensByIdParams {
+  /** rit-… */
   id: string;
 }
 
@@ -3020,6 +3021,7 @@ export type GetV1OauthRegistrationTokensByIdResponse = RegistrationToken;
 
 /** Path parameters of `POST /v1/oauth/registration-tokens/{id}/revoke`. */
 export interface PostV1OauthRegistrationTokensByIdRevokeParams {
+  /** rit-… */
   id: string;
 }
 

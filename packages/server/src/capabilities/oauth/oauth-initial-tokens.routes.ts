@@ -51,7 +51,7 @@ const toWire = (t: InitialAccessToken, nowMs: number) => ({
 });
 
 const Params = Type.Object(
-  { id: Type.String({ minLength: 1, maxLength: 64, pattern: '^rit-[a-z0-9]+$' }) },
+  { id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9-]+$', description: 'rit-…' }) },
   { additionalProperties: false },
 );
 
