@@ -163,7 +163,7 @@ export function createOAuthRegistration(deps: {
   async function refuse(
     error: OAuthError,
     reason: string,
-    tokenId: string | null,
+    tokenId: string,
     ctx: RequestContext,
     data: Record<string, unknown> = {},
   ): Promise<never> {
@@ -173,8 +173,8 @@ export function createOAuthRegistration(deps: {
         {
           type: 'oauth.client_registration_refused',
           outcome: error.status === 403 ? 'denied' : 'failure',
-          actor: tokenId ? { credentialRef: tokenId } : {},
-          resource: tokenId ? `/oauth/registration-tokens/${tokenId}` : '/oauth/register',
+          actor: { credentialRef: tokenId },
+          resource: `/oauth/registration-tokens/${tokenId}`,
           reason,
           data: { registrationTokenId: tokenId, ...data },
         },
@@ -245,7 +245,8 @@ export function createOAuthRegistration(deps: {
       const hash = credentials.hashCredential(token);
       const found = await uow.read((r) => r.oauthInitialAccessTokens.findByHash(hash));
       const notValid = new OAuthError('invalid_token', 'The initial access token is not valid.', 401);
-      if (!found) return refuse(notValid, 'registration_token_unknown', null, ctx);
+      // An unknown token names nothing to correlate: not audited (anyone can mint the shape).
+      if (!found) throw notValid;
       ctx.actor = { credentialRef: found.id };
       const state = initialTokenState(found, clock.nowMs());
       if (state !== 'active') return refuse(notValid, `registration_token_${state}`, found.id, ctx);

@@ -564,7 +564,7 @@ export const AUDIT_EVENT_TYPES = {
   },
   'oauth.client_registration_refused': {
     description:
-      'A registration with a registration token was refused: token unknown, expired, revoked or used up, a `name` outside its path, or an existing identity of that name.',
+      'A registration with a registration token was refused (`actor.credentialRef`: its id): the token expired, was revoked or used up, a `name` outside its path, or an existing identity of that name. An unknown token is not audited.',
     actor: [],
     data: ['registrationTokenId'],
     outcomes: ['failure', 'denied'],
