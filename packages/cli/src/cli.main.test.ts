@@ -255,6 +255,18 @@ const MCP_SERVER = {
   createdAt: '2026-01-01T00:00:00.000Z',
   updatedAt: '2026-01-01T00:00:00.000Z',
 };
+const REGISTRATION_TOKEN = {
+  id: 'rit-1',
+  path: '/ci/*',
+  description: '',
+  state: 'active',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  expiresAt: '2026-01-01T01:00:00.000Z',
+  maxUses: 3,
+  uses: 0,
+  revokedAt: null,
+  createdBy: 'i-admin',
+};
 const RESOURCE_SERVER = {
   id: 'rs-1',
   name: 'orders',
@@ -547,6 +559,15 @@ const ROUTES: Record<string, Handler> = {
   'GET /v1/mcp-servers/files/tools': () => [200, MCP_TOOLS],
   'POST /v1/mcp-servers/files/approve-tools': () => [200, MCP_TOOLS],
   'DELETE /v1/mcp-servers/files': () => [204, undefined],
+  'POST /v1/oauth/registration-tokens': () => [
+    201,
+    { registrationToken: REGISTRATION_TOKEN, token: 'tri-X' },
+  ],
+  'GET /v1/oauth/registration-tokens': () => [200, { items: [REGISTRATION_TOKEN], nextCursor: null }],
+  'POST /v1/oauth/registration-tokens/rit-1/revoke': () => [
+    200,
+    { ...REGISTRATION_TOKEN, state: 'revoked', revokedAt: '2026-01-01T00:10:00.000Z' },
+  ],
   'POST /v1/oauth/resource-servers': () => [201, RESOURCE_SERVER],
   'GET /v1/oauth/resource-servers': () => [200, { items: [RESOURCE_SERVER] }],
   'GET /v1/oauth/resource-servers/orders': () => [200, RESOURCE_SERVER],
@@ -887,6 +908,9 @@ describe('--json on every command', () => {
     ['oauth-client', 'update', '--client-id', 'p-oc', '--dpop'],
     ['oauth-client', 'rotate-secret', '--client-id', 'p-oc'],
     ['oauth-client', 'delete', '--client-id', 'p-oc'],
+    ['oauth-client', 'registration-token', 'create', '--path', '/ci/*', '--ttl', '1h', '--uses', '3'],
+    ['oauth-client', 'registration-token', 'list'],
+    ['oauth-client', 'registration-token', 'revoke', '--id', 'rit-1'],
     [
       'mcp-server',
       'add',

@@ -29,6 +29,7 @@ import { identityCommands } from './identity.command.js';
 import { loginCommands } from './login.command.js';
 import { mcpServerCommands } from './mcp-server.command.js';
 import { oauthClientCommands } from './oauth-client.command.js';
+import { registrationTokenCommands } from './oauth-registration-token.command.js';
 import { resourceServerCommands } from './resource-server.command.js';
 import { reviewCommands } from './review.command.js';
 import { roleCommands } from './role.command.js';
@@ -49,6 +50,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...loginCommands,
   ...authMethodCommands,
   ...oauthClientCommands,
+  ...registrationTokenCommands,
   ...mcpServerCommands,
   ...resourceServerCommands,
   ...certCommands,

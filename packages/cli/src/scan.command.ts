@@ -95,7 +95,7 @@ const scan: CommandSpec = {
   positionals: '[PATH]',
   details:
     'Recognises every Tessera credential offline by prefix and checksum (UID tokens u-, access keys tak-, ' +
-    'client secrets tcs-, registration tokens trt-, session tokens, dynamic passwords tdp1…, rotated passwords trp1…) and other ' +
+    'client secrets tcs-, registration access tokens trt-, registration tokens tri-, session tokens, dynamic passwords tdp1…, rotated passwords trp1…) and other ' +
     "secrets (cloud keys, VCS and chat tokens, private keys…) with secretlint's recommended ruleset. Scans " +
     'the working tree under PATH (default .) honouring .gitignore, or with --git the files git tracks, with ' +
     '--staged the lines a commit would add, with --history the lines every commit added (--since REF: ' +

@@ -207,4 +207,71 @@ describe('tessera oauth-client against a real server', () => {
     expect(deleted.code, deleted.stderr).toBe(0);
     expect((await tessera(['oauth-client', 'get', '--client-id', client.clientId], env)).code).not.toBe(0);
   });
+
+  it('registration-token create, list, revoke; the printed token registers a client inside its path only', async () => {
+    const created = await tessera(
+      [
+        'oauth-client',
+        'registration-token',
+        'create',
+        '--path',
+        '/ci/*',
+        '--ttl',
+        '1h',
+        '--uses',
+        '2',
+        '--json',
+      ],
+      env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const { registrationToken, token: initial } = JSON.parse(created.stdout);
+    expect(initial).toMatch(/^tri-/);
+    expect(registrationToken).toMatchObject({ path: '/ci/*', state: 'active', maxUses: 2, uses: 0 });
+    const register = (client_name: string) =>
+      fetch(`${url}/oauth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${initial}` },
+        body: JSON.stringify({ client_name }),
+      });
+    const inside = await register('/ci/runner');
+    expect(inside.status).toBe(201);
+    const client = await inside.json();
+    expect(client.client_secret).toMatch(/^tcs-/);
+    const outside = await register('/prod/runner');
+    expect(outside.status).toBe(403);
+    expect((await outside.json()).error).toBe('invalid_client_metadata');
+
+    const listed = await tessera(['oauth-client', 'registration-token', 'list'], env);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`${registrationToken.id}\\s+/ci/\\*\\s+active\\s+1/2`));
+    expect(listed.stdout).not.toContain(initial);
+
+    // Text output prints the token once, on its own line.
+    const text = await tessera(
+      ['oauth-client', 'registration-token', 'create', '--path', '/agents/one', '--ttl', '15m'],
+      env,
+    );
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^Registration Token: tri-\S+\n$/);
+
+    const revoked = await tessera(
+      ['oauth-client', 'registration-token', 'revoke', '--id', registrationToken.id, '--json'],
+      env,
+    );
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ id: registrationToken.id, state: 'revoked' });
+    expect((await register('/ci/late')).status).toBe(401);
+
+    const bad = await tessera(
+      ['oauth-client', 'registration-token', 'create', '--path', '/ci/*', '--ttl', 'soon'],
+      env,
+    );
+    expect(bad.code).not.toBe(0);
+    const unknown = await tessera(
+      ['oauth-client', 'registration-token', 'revoke', '--id', 'rit-nosuch'],
+      env,
+    );
+    expect(unknown.code).not.toBe(0);
+  });
 });

@@ -42,6 +42,8 @@ import type {
   CreateOAuthClientRequest,
   CreateOAuthClientResponse,
   CreateOidcFederationAuthMethodRequest,
+  CreateRegistrationTokenRequest,
+  CreateRegistrationTokenResponse,
   CreateResourceServerRequest,
   CreateReviewRequest,
   CreateRoleRequest,
@@ -103,6 +105,7 @@ import type {
   PosturePolicy,
   PostureScan,
   PutCertificateProfileRequest,
+  RegistrationToken,
   ReportLeaksRequest,
   ReportLeaksResponse,
   RequestApprovalRequest,
@@ -543,6 +546,46 @@ export class TesseraClient {
       path: '/v1/oauth-clients',
       credential: token,
       body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/oauth/registration-tokens`: a path-scoped initial access token for RFC 7591 registration, shown once. */
+  createRegistrationToken(
+    token: string,
+    body: CreateRegistrationTokenRequest,
+    options?: RequestOptions,
+  ): Promise<CreateRegistrationTokenResponse> {
+    return this.#call({
+      method: 'POST',
+      path: '/v1/oauth/registration-tokens',
+      credential: token,
+      body,
+      signal: options?.signal,
+    });
+  }
+
+  /** `GET /v1/oauth/registration-tokens`. */
+  listRegistrationTokens(
+    token: string,
+    query: { limit?: number; cursor?: string } = {},
+    options?: RequestOptions,
+  ): Promise<{ items: RegistrationToken[]; nextCursor: string | null }> {
+    return this.#call({
+      method: 'GET',
+      path: '/v1/oauth/registration-tokens',
+      credential: token,
+      query: { ...query },
+      signal: options?.signal,
+    });
+  }
+
+  /** `POST /v1/oauth/registration-tokens/:id/revoke`: it stops working now; clients it registered stay. */
+  revokeRegistrationToken(token: string, id: string, options?: RequestOptions): Promise<RegistrationToken> {
+    return this.#call({
+      method: 'POST',
+      path: `/v1/oauth/registration-tokens/${seg(id)}/revoke`,
+      credential: token,
       signal: options?.signal,
     });
   }

@@ -11,6 +11,7 @@ import { sha256, sha256Hex } from './sha256.js';
  * | `access_key` | `tak-` + the same |
  * | `client_secret` | `tcs-` + the same (OAuth `client_secret_basic`/`_post`) |
  * | `registration_token` | `trt-` + the same (RFC 7592 registration access tokens) |
+ * | `initial_access_token` | `tri-` + the same (RFC 7591 initial access tokens for dynamic registration under a path) |
  * | `dynamic_password` | `tdp1` + base62 body + 6-character base62 checksum (letters and digits only, 32–128 characters) |
  * | `rotated_password` | `trp1` + the same (the passwords a rotated secret sets on its target) |
  * | `unseal_share` | `tessera-share-<index>-<threshold>-<keyId>-<values>-` + 8 hex digits of SHA-256 (`tessera-share-check:` + the rest) |
@@ -21,6 +22,7 @@ export type TesseraCredentialKind =
   | 'access_key'
   | 'client_secret'
   | 'registration_token'
+  | 'initial_access_token'
   | 'session_token'
   | 'dynamic_password'
   | 'rotated_password'
@@ -31,6 +33,7 @@ export const TESSERA_CREDENTIAL_KINDS: readonly TesseraCredentialKind[] = [
   'access_key',
   'client_secret',
   'registration_token',
+  'initial_access_token',
   'session_token',
   'dynamic_password',
   'rotated_password',
@@ -53,6 +56,7 @@ const PREFIXED_KINDS: Record<string, TesseraCredentialKind> = {
   'tak-': 'access_key',
   'tcs-': 'client_secret',
   'trt-': 'registration_token',
+  'tri-': 'initial_access_token',
 };
 const BODY_LENGTH = 43;
 const CHECKSUM_LENGTH = 6;
@@ -76,7 +80,7 @@ export const SESSION_TOKEN_HEADER_PREFIX = 'eyJhbGciOiJFZERTQSIsInR5cCI6ImF0K2p3
  */
 const CANDIDATES = new RegExp(
   [
-    `(?<![A-Za-z0-9_])(?:u|tak|tcs|trt)-[A-Za-z0-9_-]{${BODY_LENGTH + CHECKSUM_LENGTH}}(?![A-Za-z0-9_-])`,
+    `(?<![A-Za-z0-9_])(?:u|tak|tcs|trt|tri)-[A-Za-z0-9_-]{${BODY_LENGTH + CHECKSUM_LENGTH}}(?![A-Za-z0-9_-])`,
     `(?<![A-Za-z0-9_])(?:${DYNAMIC_PASSWORD_PREFIX}|${ROTATED_PASSWORD_PREFIX})[A-Za-z0-9]{28,124}(?![A-Za-z0-9])`,
     `(?<![A-Za-z0-9_-])tessera-share-[1-9][0-9]{0,2}-[1-9][0-9]{0,2}-[A-Za-z0-9_-]{13,411}-[0-9a-f]{8}(?![A-Za-z0-9_-])`,
     `(?<![A-Za-z0-9_-])(?:t-)?${SESSION_TOKEN_HEADER_PREFIX}[A-Za-z0-9_-]{2,200}\\.[A-Za-z0-9_-]{20,4000}\\.[A-Za-z0-9_-]{86}(?![A-Za-z0-9_-])`,
@@ -88,7 +92,7 @@ function digestOf(body: string): Uint8Array {
   return sha256(new TextEncoder().encode(body));
 }
 
-/** The 6-character base64url checksum of a `u-`/`tak-`/`tcs-`/`trt-` body (first 4 digest bytes). */
+/** The 6-character base64url checksum of a `u-`/`tak-`/`tcs-`/`trt-`/`tri-` body (first 4 digest bytes). */
 export function base64urlChecksum(body: string): string {
   const d = digestOf(body);
   const n = (d[0]! << 16) | (d[1]! << 8) | d[2]!;
@@ -222,7 +226,7 @@ export function findTesseraCredentials(text: string): FoundCredential[] {
  * prefix plus four) and its length, never enough to use or guess it.
  */
 export function maskSecret(value: string): string {
-  const prefix = /^(?:t-|u-|tak-|tcs-|trt-|tdp1|trp1|tessera-share-)/.exec(value)?.[0] ?? '';
+  const prefix = /^(?:t-|u-|tak-|tcs-|trt-|tri-|tdp1|trp1|tessera-share-)/.exec(value)?.[0] ?? '';
   const shown = Math.min(prefix.length + 4, Math.floor(value.length / 4));
   return `${value.slice(0, shown)}…(${value.length} chars)`;
 }

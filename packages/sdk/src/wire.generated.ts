@@ -242,6 +242,7 @@ export interface LeakFinding {
     | 'access_key'
     | 'client_secret'
     | 'registration_token'
+    | 'initial_access_token'
     | 'session_token'
     | 'dynamic_password'
     | 'rotated_password'
@@ -400,6 +401,26 @@ export interface Person {
   createdAt: string;
   /** ISO-8601 UTC */
   lastLoginAt: string | null;
+}
+
+export interface RegistrationToken {
+  /** The token id (`rit-…`): what audit events and listings name. */
+  id: string;
+  /** Clients registered with it are named inside this path. */
+  path: string;
+  description: string;
+  state: 'active' | 'expired' | 'revoked' | 'used_up';
+  /** ISO-8601 UTC */
+  createdAt: string;
+  /** ISO-8601 UTC */
+  expiresAt: string;
+  /** Null: any number of registrations. */
+  maxUses: number | null;
+  uses: number;
+  /** ISO-8601 UTC */
+  revokedAt: string | null;
+  /** The identity that issued it. */
+  createdBy: string | null;
 }
 
 export interface ResourceServer {
@@ -2965,6 +2986,70 @@ export interface PostV1OauthClientsByIdRotateSecretResponse {
   /** Shown once (client_secret_* clients). */
   clientSecret?: string;
 }
+
+/** Querystring of `GET /v1/oauth/registration-tokens`. */
+export interface GetV1OauthRegistrationTokensQuery {
+  /** @defaultValue `50` */
+  limit?: number;
+  cursor?: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/oauth/registration-tokens`.
+ * List registration tokens (never the tokens themselves).
+ */
+export interface GetV1OauthRegistrationTokensResponse {
+  items: RegistrationToken[];
+  nextCursor: string | null;
+}
+
+/**
+ * Body of `POST /v1/oauth/registration-tokens`.
+ * Issue a registration token (an RFC 7591 initial access token confined to a path).
+ */
+export interface PostV1OauthRegistrationTokensRequest {
+  /** A client name (`/ci/deployer`) or a name followed by `/*` (`/ci/*`). */
+  path: string;
+  /** How long it can be used. */
+  ttlSeconds: number;
+  /** Absent: unlimited. */
+  maxUses?: number;
+  description?: string;
+}
+
+/**
+ * Answer 201 of `POST /v1/oauth/registration-tokens`.
+ * Issue a registration token (an RFC 7591 initial access token confined to a path).
+ */
+export interface PostV1OauthRegistrationTokensResponse {
+  registrationToken: RegistrationToken;
+  /** The token (`tri-…`), shown only now. */
+  token: string;
+}
+
+/** Path parameters of `GET /v1/oauth/registration-tokens/{id}`. */
+export interface GetV1OauthRegistrationTokensByIdParams {
+  /** rit-… */
+  id: string;
+}
+
+/**
+ * Answer 200 of `GET /v1/oauth/registration-tokens/{id}`.
+ * Get a registration token.
+ */
+export type GetV1OauthRegistrationTokensByIdResponse = RegistrationToken;
+
+/** Path parameters of `POST /v1/oauth/registration-tokens/{id}/revoke`. */
+export interface PostV1OauthRegistrationTokensByIdRevokeParams {
+  /** rit-… */
+  id: string;
+}
+
+/**
+ * Answer 200 of `POST /v1/oauth/registration-tokens/{id}/revoke`.
+ * Revoke a registration token (clients it registered stay).
+ */
+export type PostV1OauthRegistrationTokensByIdRevokeResponse = RegistrationToken;
 
 /**
  * Answer 200 of `GET /v1/oauth/resource-servers`.

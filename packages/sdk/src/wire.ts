@@ -209,6 +209,12 @@ export type CreateOAuthClientRequest = Gen.PostV1OauthClientsRequest;
 export type CreateOAuthClientResponse = Gen.PostV1OauthClientsResponse;
 /** `PATCH /v1/oauth-clients/:id` body. */
 export type UpdateOAuthClientRequest = Gen.PatchV1OauthClientsByIdRequest;
+/** A registration token (ADR 0047): an RFC 7591 initial access token confined to a path; never the token itself. */
+export type RegistrationToken = Gen.RegistrationToken;
+/** `POST /v1/oauth/registration-tokens` body. */
+export type CreateRegistrationTokenRequest = Gen.PostV1OauthRegistrationTokensRequest;
+/** `POST /v1/oauth/registration-tokens` answer: `token` (`tri-…`) is shown once. */
+export type CreateRegistrationTokenResponse = Gen.PostV1OauthRegistrationTokensResponse;
 /** An approval request (issue 14): who asks for which exact action, who decides, and where it stands. */
 export type Approval = Gen.Approval;
 /** `POST /v1/approvals` body: the caller is the requester. */

@@ -19,6 +19,16 @@ import {
   uidAuth,
   uidSetup,
 } from './harness.js';
+import { createClient } from './oauth.helpers.js';
+
+/**
+ * Emitted by scenarios this file cannot drive cheaply (a CIBA client's ping endpoint after a
+ * person's decision): held to the catalogue by the test named.
+ */
+const EMITTED_ELSEWHERE: Record<string, string> = {
+  'oauth.ciba_ping_sent': 'oauth.ciba.test.ts',
+  'oauth.ciba_ping_failed': 'oauth.ciba.test.ts',
+};
 
 /** `root_key.rotated`, from an offline rotation of a fresh data dir. */
 async function rootKeyRotationEvents(store: StoreKind): Promise<Array<Record<string, any>>> {
@@ -267,6 +277,90 @@ describe.each(STORES)('audit events on %s', (store) => {
     secrets.push(leaverCert.body.privateKeyPem);
     await s.call('POST', `/v1/identities/${leaver}/retire`, { token: admin });
     await s.call('DELETE', '/v1/pki/profiles/audit', { token: admin });
+    // the OAuth authorization server (issue 12): clients, tokens, exchange, revocation, resource
+    // servers, dynamic registration with a session and with a path-scoped registration token
+    const form = (url: string, payload: Record<string, string>, basic?: [string, string]) =>
+      s.tessera.app
+        .inject({
+          method: 'POST',
+          url,
+          payload: new URLSearchParams(payload).toString(),
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            ...(basic ? { authorization: `Basic ${Buffer.from(basic.join(':')).toString('base64')}` } : {}),
+          },
+        })
+        .then((r) => ({ status: r.statusCode, body: r.body ? JSON.parse(r.body) : null }));
+    const resource = 'https://api.audit.test/';
+    const subjectClient = await createClient(s, '/audit/oauth-subject', { scopes: ['read'] });
+    const actorClient = await createClient(s, '/audit/oauth-actor', {
+      resources: [resource],
+      mayActFor: [subjectClient.clientId],
+    });
+    const subjectBasic: [string, string] = [subjectClient.clientId, subjectClient.clientSecret!];
+    secrets.push(subjectClient.clientSecret!, actorClient.clientSecret!);
+    const issued = await form(
+      '/oauth/token',
+      { grant_type: 'client_credentials', scope: 'read' },
+      subjectBasic,
+    );
+    expect(issued.status, JSON.stringify(issued.body)).toBe(200);
+    secrets.push(issued.body.access_token);
+    await form('/oauth/token', { grant_type: 'client_credentials', scope: 'write' }, subjectBasic);
+    const exchanged = await form(
+      '/oauth/token',
+      {
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        subject_token: issued.body.access_token,
+        resource,
+      },
+      [actorClient.clientId, actorClient.clientSecret!],
+    );
+    expect(exchanged.status, JSON.stringify(exchanged.body)).toBe(200);
+    secrets.push(exchanged.body.access_token);
+    expect((await form('/oauth/revoke', { token: issued.body.access_token }, subjectBasic)).status).toBe(200);
+    const rotatedSecret = await s.call('POST', `/v1/oauth-clients/${subjectClient.clientId}/rotate-secret`, {
+      token: admin,
+      body: {},
+    });
+    secrets.push(rotatedSecret.body.clientSecret);
+    await s.call('POST', '/v1/oauth/resource-servers', {
+      token: admin,
+      body: { name: 'audit-api', identifier: 'https://rs.audit.test/', owner: 'alice@example.com' },
+    });
+    await s.call('PATCH', '/v1/oauth/resource-servers/audit-api', {
+      token: admin,
+      body: { description: 'x' },
+    });
+    await s.call('DELETE', '/v1/oauth/resource-servers/audit-api', { token: admin });
+    const dynamic = await s.call('POST', '/oauth/register', {
+      token: admin,
+      body: { client_name: '/audit/dyn' },
+    });
+    expect(dynamic.status, JSON.stringify(dynamic.body)).toBe(201);
+    secrets.push(dynamic.body.client_secret, dynamic.body.registration_access_token);
+    const regToken = await s.call('POST', '/v1/oauth/registration-tokens', {
+      token: admin,
+      body: { path: '/audit-reg/*', ttlSeconds: 600, maxUses: 1 },
+    });
+    secrets.push(regToken.body.token);
+    const viaToken = await s.call('POST', '/oauth/register', {
+      token: regToken.body.token,
+      body: { client_name: '/audit-reg/agent' },
+    });
+    expect(viaToken.status, JSON.stringify(viaToken.body)).toBe(201);
+    secrets.push(viaToken.body.client_secret, viaToken.body.registration_access_token);
+    await s.call('POST', '/oauth/register', {
+      token: regToken.body.token,
+      body: { client_name: '/other/agent' },
+    });
+    await s.call('POST', `/v1/oauth/registration-tokens/${regToken.body.registrationToken.id}/revoke`, {
+      token: admin,
+    });
+    // three failed client authentications (the limit of this server), then the source is refused
+    for (let i = 0; i < 4; i++)
+      await form('/oauth/token', { grant_type: 'client_credentials' }, [subjectClient.clientId, 'tcs-wrong']);
     // dynamic secrets (on the real PostgreSQL): create, issue, renew, revoke, sweep, delete; a failed
     // issue; a lease the reaper gives up on (its revocation statement always fails)
     const dsTarget = await freshPostgresDatabase();
@@ -359,7 +453,7 @@ describe.each(STORES)('audit events on %s', (store) => {
   it('emits every type in the catalogue, and only those', () => {
     const seen = new Set(events.map((e) => e.type));
     expect([...seen].filter((t) => !(t in AUDIT_EVENT_TYPES))).toEqual([]);
-    expect(Object.keys(AUDIT_EVENT_TYPES).filter((t) => !seen.has(t))).toEqual([]);
+    expect(Object.keys(AUDIT_EVENT_TYPES).filter((t) => !seen.has(t) && !EMITTED_ELSEWHERE[t])).toEqual([]);
   });
 
   it('gives each event the fields its type requires', () => {

@@ -242,6 +242,27 @@ roles:
     await s.call('DELETE', `/v1/auth-methods/${auth.body.authMethod.id}`, { token: s.adminToken });
   });
 
+  it('refuses an OAuth registration token written in a file', async () => {
+    const issued = await s.call('POST', '/v1/oauth/registration-tokens', {
+      token: s.adminToken,
+      body: { path: '/ci/*', ttlSeconds: 600 },
+    });
+    const token = issued.body.token as string;
+    s.track(token);
+    const text = BASE.replace(
+      'owner: bob@example.com',
+      `owner: bob@example.com\n    description: "${token}"`,
+    );
+    const problems = await problemsOf(text);
+    expect(problems).toEqual([
+      expect.objectContaining({
+        message:
+          'identities[1].description: this looks like an OAuth initial access token; a file never holds a secret (issue it out of band)',
+      }),
+    ]);
+    expect(JSON.stringify(problems)).not.toContain(token.slice(4));
+  });
+
   it('reports cycles', async () => {
     const cyclic = BASE.replace(
       '      - authMethod: billing-uid\n',

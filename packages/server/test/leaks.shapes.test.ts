@@ -12,6 +12,7 @@ import {
   createCredentialFactory,
   credentialKindOf,
   newClientSecret,
+  newInitialAccessToken,
   newRegistrationAccessToken,
 } from '../src/crypto/credentials.js';
 import { dynamicPassword, randomPassword, rotatedPassword } from '../src/crypto/random-password.js';
@@ -26,6 +27,7 @@ describe('credential shapes: SDK recogniser against the server', () => {
     access_key: factory.newAccessKey(),
     client_secret: newClientSecret(),
     registration_token: newRegistrationAccessToken(),
+    initial_access_token: newInitialAccessToken(),
     dynamic_password: dynamicPassword(32 + Math.floor(Math.random() * 97)),
     rotated_password: rotatedPassword(32 + Math.floor(Math.random() * 97)),
   });

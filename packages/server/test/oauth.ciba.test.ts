@@ -2,6 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as openid from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUDIT_EVENT_TYPES, type EventTypeSpec } from '../src/core/audit/audit.events.js';
 import type { TestServer } from './harness.js';
 import { createClient, freePort, startLiveServer } from './oauth.helpers.js';
 import { startTestIdp } from './oidc-idp.js';
@@ -146,6 +147,8 @@ describe('CIBA on the OAuth door', () => {
     let endpoint: string;
     let pinger: { clientId: string; clientSecret?: string };
     const pings: Array<{ headers: IncomingHttpHeaders; body: any }> = [];
+    /** auth_req_ids whose pings the client answers 503 (CIBA §10.2: retried, then given up). */
+    const refusing = new Set<string>();
     beforeAll(async () => {
       listener = createServer((req, res) => {
         let body = '';
@@ -154,7 +157,7 @@ describe('CIBA on the OAuth door', () => {
         });
         req.on('end', () => {
           pings.push({ headers: req.headers, body: JSON.parse(body) });
-          res.statusCode = 204;
+          res.statusCode = refusing.has(JSON.parse(body).auth_req_id) ? 503 : 204;
           res.end();
         });
       });
@@ -254,6 +257,50 @@ describe('CIBA on the OAuth door', () => {
         .where('resource', '=', `/approvals/${id}`)
         .execute();
       expect(sent).toHaveLength(1);
+    });
+
+    it('a ping the client keeps refusing is retried, then audited as failed; both events as catalogued', async () => {
+      const started = await as(
+        {
+          scope: 'openid',
+          login_hint: 'alice@example.com',
+          client_notification_token: 'cnt-refused-0123456789',
+        },
+        '/oauth/bc-authorize',
+      );
+      const id = started.body.auth_req_id as string;
+      refusing.add(id);
+      expect((await approve(id)).status).toBe(200);
+      const failed = async () =>
+        s.tessera.store.db
+          .selectFrom('audit_events')
+          .selectAll()
+          .where('type', '=', 'oauth.ciba_ping_failed')
+          .where('resource', '=', `/approvals/${id}`)
+          .execute();
+      for (let i = 0; i < 100 && (await failed()).length === 0; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(pings.filter((p) => p.body.auth_req_id === id)).toHaveLength(3);
+      const events = await s.tessera.store.db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('type', 'in', ['oauth.ciba_ping_sent', 'oauth.ciba_ping_failed'])
+        .execute();
+      expect(new Set(events.map((e) => e.type))).toEqual(
+        new Set(['oauth.ciba_ping_sent', 'oauth.ciba_ping_failed']),
+      );
+      // The audit.events test leaves these two to this scenario: the same checks as there.
+      for (const e of events) {
+        const spec = (AUDIT_EVENT_TYPES as Record<string, EventTypeSpec>)[e.type]!;
+        const actor = JSON.parse(e.actor);
+        const data = JSON.parse(e.data);
+        expect(spec.outcomes).toContain(e.outcome);
+        expect(data.v).toBe(1);
+        if (spec.reason || e.outcome !== 'success') expect(e.reason).toBeTruthy();
+        for (const field of spec.actor) expect(actor[field], `${e.type}: actor.${field}`).toBeTruthy();
+        for (const field of spec.data) expect(data, `${e.type}: data.${field}`).toHaveProperty(field);
+      }
+      expect((await failed())[0]).toMatchObject({ reason: 'status_503', outcome: 'failure' });
     });
 
     it('denied: the ping comes, and the token endpoint answers access_denied', async () => {

@@ -39,6 +39,12 @@ export const newClientSecret = () => mint(CLIENT_SECRET_PREFIX);
 /** RFC 7592 registration access tokens of dynamically registered OAuth clients. */
 export const REGISTRATION_TOKEN_PREFIX = 'trt-';
 export const newRegistrationAccessToken = () => mint(REGISTRATION_TOKEN_PREFIX);
+/**
+ * RFC 7591 initial access tokens an administrator issues for dynamic registration under a path
+ * (`tessera oauth-client registration-token create`, ADR 0047).
+ */
+export const INITIAL_ACCESS_TOKEN_PREFIX = 'tri-';
+export const newInitialAccessToken = () => mint(INITIAL_ACCESS_TOKEN_PREFIX);
 
 /** True when `token` is `<prefix><43 chars><checksum>` and the checksum matches. */
 export function hasValidChecksum(token: string, prefix: string = UID_PREFIX): boolean {
@@ -107,6 +113,7 @@ export type CredentialKind =
   | 'access_key'
   | 'client_secret'
   | 'registration_token'
+  | 'initial_access_token'
   | 'session_token'
   | 'dynamic_password'
   | 'rotated_password'
@@ -117,6 +124,7 @@ const PREFIXED: ReadonlyArray<[string, CredentialKind]> = [
   [ACCESS_KEY_PREFIX, 'access_key'],
   [CLIENT_SECRET_PREFIX, 'client_secret'],
   [REGISTRATION_TOKEN_PREFIX, 'registration_token'],
+  [INITIAL_ACCESS_TOKEN_PREFIX, 'initial_access_token'],
 ];
 
 /**

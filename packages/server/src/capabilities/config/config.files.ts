@@ -89,6 +89,7 @@ const CREDENTIAL_PREFIXES: ReadonlyArray<readonly [string, string]> = [
   ['tak-', 'an access key'],
   ['tcs-', 'an OAuth client secret'],
   ['trt-', 'a registration access token'],
+  ['tri-', 'an OAuth initial access token'],
 ];
 const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 

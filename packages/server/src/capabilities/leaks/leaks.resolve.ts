@@ -27,7 +27,7 @@ export interface ResolveDeps {
  * Identifies a reported credential by its SHA-256, kind by kind (ADR 0020): a UID token (its node
  * and subtree end, with the sessions derived from them), an access key (the key is cleared and the
  * method's sessions end), an OAuth client secret (that secret expires now, the client's sessions
- * end), a registration access token, a dynamic password (its lease), a rotated secret's password
+ * end), a registration access token, an initial access token (ADR 0047), a dynamic password (its lease), a rotated secret's password
  * (by the keyed hash of its SHA-256: ADR 0036). Each step is an indexed look-up.
  */
 export async function resolveByHash(r: Repos, hash: string, deps: ResolveDeps): Promise<Resolved | null> {
@@ -87,6 +87,22 @@ export async function resolveByHash(r: Repos, hash: string, deps: ResolveDeps): 
       live: client !== null,
       async revoke() {
         await r.oauthRegistrationTokens.deleteOfClient(registered);
+      },
+    };
+  }
+
+  // An initial access token for dynamic registration (ADR 0047): it ends now; clients it registered stay.
+  const initial = await r.oauthInitialAccessTokens.findByHash(hash);
+  if (initial) {
+    return {
+      kind: 'initial_access_token',
+      identityId: initial.createdBy,
+      live:
+        initial.revokedAtMs === null &&
+        initial.expiresAtMs > now &&
+        (initial.maxUses === null || initial.uses < initial.maxUses),
+      async revoke() {
+        await r.oauthInitialAccessTokens.revoke(initial.id, now);
       },
     };
   }

@@ -14,6 +14,7 @@ const KINDS = [
   'access_key',
   'client_secret',
   'registration_token',
+  'initial_access_token',
   'session_token',
   'dynamic_password',
   'rotated_password',

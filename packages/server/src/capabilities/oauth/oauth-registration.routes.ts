@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authMethodResource } from '../../core/access/access.resources.js';
+import { credentialKindOf } from '../../crypto/credentials.js';
 import type { DoorAccessDeps } from '../../http/doors/door.js';
 import { OAuthError } from './oauth.model.js';
 import type { OAuthRegistration } from './oauth-registration.js';
@@ -38,10 +39,16 @@ export function registerRegistrationRoutes(
       '/register',
       { config, schema: doc('Dynamic client registration (RFC 7591)') },
       async (request, reply) => {
-        // The initial access token: a session that may create the client's auth-method path.
+        // Otherwise the initial access token is a session that may create the client's auth-method path.
         const token = bearer(request);
         if (!token)
           throw new OAuthError('invalid_token', 'An initial access token (Bearer) is required.', 401);
+        // A path-scoped registration token (`tri-…`, ADR 0047) carries its own right to register.
+        if (credentialKindOf(token) === 'initial_access_token') {
+          const answer = await registration.registerWithInitialToken(request.body, token, request.ctx);
+          reply.status(201);
+          return answer;
+        }
         const claims = await access.sessions
           .verify(token, {
             scheme: 'Bearer',

@@ -7,6 +7,7 @@ import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
 import { OAuthError, TOKEN_EXCHANGE_GRANT } from './oauth.model.js';
 import { isClientUrl } from './oauth-client.auth-method.js';
 import type { OAuthClient, OAuthClientsService } from './oauth-clients.service.js';
+import { initialTokenState, pathAllows } from './oauth-initial-tokens.js';
 
 /**
  * RFC 7591 dynamic client registration and RFC 7592 management (issue 12). Registration is allowed
@@ -141,6 +142,10 @@ function asMetadataError(error: unknown): never {
   throw error;
 }
 
+/** The default name of a client registered under `path` without a `client_name`. */
+const defaultNameUnder = (path: string, id: string) =>
+  path.endsWith('/*') ? `${path.slice(0, -1)}${id}` : path;
+
 export function createOAuthRegistration(deps: {
   uow: UnitOfWork;
   clock: Clock;
@@ -153,6 +158,69 @@ export function createOAuthRegistration(deps: {
   const { uow, clock, credentials, clients } = deps;
   const parse = (body: unknown) =>
     parseClientMetadata(body, deps.jwksProblem, () => `/oauth-dynamic/${credentials.newId('c-', 16)}`);
+
+  /** A refused registration with an initial access token, audited with the token's id (never the token). */
+  async function refuse(
+    error: OAuthError,
+    reason: string,
+    tokenId: string,
+    ctx: RequestContext,
+    data: Record<string, unknown> = {},
+  ): Promise<never> {
+    const now = clock.nowMs();
+    await uow.write((r) =>
+      r.audit.append(
+        {
+          type: 'oauth.client_registration_refused',
+          outcome: error.status === 403 ? 'denied' : 'failure',
+          actor: { credentialRef: tokenId },
+          resource: `/oauth/registration-tokens/${tokenId}`,
+          reason,
+          data: { registrationTokenId: tokenId, ...data },
+        },
+        ctx,
+        now,
+      ),
+    );
+    throw error;
+  }
+
+  async function registered(
+    input: RegistrationInput,
+    ctx: RequestContext,
+    via: { registrationTokenId: string; path: string } | null,
+  ) {
+    const { client, clientSecret } = await clients
+      .create({ name: input.name, settings: input.settings }, ctx)
+      .catch(asMetadataError);
+    const token = deps.newToken();
+    const now = clock.nowMs();
+    await uow.write(async (r) => {
+      await r.oauthRegistrationTokens.put(client.id, credentials.hashCredential(token), now);
+      await r.audit.append(
+        {
+          type: 'oauth.client_registered',
+          outcome: 'success',
+          actor: {},
+          resource: `/auth-methods/${client.name}`,
+          data: {
+            clientId: client.id,
+            name: client.name,
+            identityId: client.identityId,
+            via: via ? 'registration_token' : 'session',
+            ...(via ?? {}),
+          },
+        },
+        ctx,
+        now,
+      );
+    });
+    return {
+      ...clientMetadata(client, deps.registrationUri(client.id)),
+      ...(clientSecret ? { client_secret: clientSecret } : {}),
+      registration_access_token: token,
+    };
+  }
 
   /** The client the registration access token manages; the same refusal for every mismatch. */
   async function authorized(clientId: string, token: string | null): Promise<OAuthClient> {
@@ -167,19 +235,54 @@ export function createOAuthRegistration(deps: {
   return {
     parse,
     /** RFC 7591 §3: the caller's right to create `name` was checked by the door. */
-    async register(input: RegistrationInput, ctx: RequestContext) {
-      const { client, clientSecret } = await clients
-        .create({ name: input.name, settings: input.settings }, ctx)
-        .catch(asMetadataError);
-      const token = deps.newToken();
-      await uow.write((r) =>
-        r.oauthRegistrationTokens.put(client.id, credentials.hashCredential(token), clock.nowMs()),
+    register: (input: RegistrationInput, ctx: RequestContext) => registered(input, ctx, null),
+    /**
+     * RFC 7591 §3 with a path-scoped initial access token (`tri-…`, ADR 0047): the client is named
+     * inside the token's path and gets a new identity of that name; one use is spent atomically in
+     * the store (and given back when the registration does not happen).
+     */
+    async registerWithInitialToken(body: unknown, token: string, ctx: RequestContext) {
+      const hash = credentials.hashCredential(token);
+      const found = await uow.read((r) => r.oauthInitialAccessTokens.findByHash(hash));
+      const notValid = new OAuthError('invalid_token', 'The initial access token is not valid.', 401);
+      // An unknown token names nothing to correlate: not audited (anyone can mint the shape).
+      if (!found) throw notValid;
+      ctx.actor = { credentialRef: found.id };
+      const state = initialTokenState(found, clock.nowMs());
+      if (state !== 'active') return refuse(notValid, `registration_token_${state}`, found.id, ctx);
+      const input = parseClientMetadata(body, deps.jwksProblem, () =>
+        defaultNameUnder(found.path, credentials.newId('c-', 16)),
       );
-      return {
-        ...clientMetadata(client, deps.registrationUri(client.id)),
-        ...(clientSecret ? { client_secret: clientSecret } : {}),
-        registration_access_token: token,
-      };
+      if (!pathAllows(found.path, input.name))
+        return refuse(
+          new OAuthError(
+            'invalid_client_metadata',
+            `client_name must be inside ${found.path}, the path of the initial access token.`,
+            403,
+          ),
+          'name_outside_path',
+          found.id,
+          ctx,
+          { name: input.name },
+        );
+      // A registration token makes new identities only: it never attaches a client to an existing
+      // identity (and so to rights an administrator granted someone else).
+      if (await uow.read((r) => r.identities.getByName(input.name)))
+        return refuse(
+          metadataError(`An identity named ${input.name} exists: choose another client_name.`),
+          'identity_exists',
+          found.id,
+          ctx,
+          { name: input.name },
+        );
+      const spent = await uow.write((r) => r.oauthInitialAccessTokens.consume(hash, clock.nowMs()));
+      if (!spent) return refuse(notValid, 'registration_token_used_up', found.id, ctx);
+      try {
+        return await registered(input, ctx, { registrationTokenId: found.id, path: found.path });
+      } catch (error) {
+        await uow.write((r) => r.oauthInitialAccessTokens.refund(found.id));
+        throw error;
+      }
     },
     /** RFC 7592 §2.1. */
     async read(clientId: string, token: string | null) {

@@ -15,7 +15,11 @@ import {
   registeredCertificateThumbprints,
   verifyIssuedBy,
 } from '../../crypto/certificates.js';
-import { newClientSecret, newRegistrationAccessToken } from '../../crypto/credentials.js';
+import {
+  newClientSecret,
+  newInitialAccessToken,
+  newRegistrationAccessToken,
+} from '../../crypto/credentials.js';
 import { seal, unseal } from '../../crypto/envelope.js';
 import { peekJwt } from '../../crypto/federated-jwt.js';
 import {
@@ -54,6 +58,12 @@ import type { CibaDeps } from './oauth-ciba.js';
 import { createCibaPing, createCibaPingRepo } from './oauth-ciba-ping.js';
 import { createOAuthClientHandler } from './oauth-client.auth-method.js';
 import { createOAuthClientsService, type OAuthClientsService } from './oauth-clients.service.js';
+import {
+  createInitialAccessTokensRepo,
+  createInitialAccessTokensService,
+  type InitialAccessTokensService,
+} from './oauth-initial-tokens.js';
+import { registerInitialAccessTokenRoutes } from './oauth-initial-tokens.routes.js';
 import { createOAuthRegistration, type OAuthRegistration } from './oauth-registration.js';
 import { resourceServerConfigKind } from './oauth-resource-servers.config-kind.js';
 import {
@@ -122,6 +132,7 @@ export function createOAuthModule(
   clients: OAuthClientsService;
   registration: OAuthRegistration;
   resourceServers: ResourceServersService;
+  registrationTokens: InitialAccessTokensService;
 }> {
   const { uow, clock, config, credentials } = platform;
   // The URLs a client registers (jwks_uri, CIBA ping endpoint) are fetched through the guard.
@@ -135,6 +146,7 @@ export function createOAuthModule(
       oauthRegistrationTokens: createOAuthRegistrationTokensRepo,
       cibaPings: createCibaPingRepo,
       oauthResourceServers: createResourceServersRepo,
+      oauthInitialAccessTokens: createInitialAccessTokensRepo,
     },
   });
   // CIBA ping mode (ADR 0027): the client's notification token is sealed under the root key.
@@ -363,6 +375,12 @@ export function createOAuthModule(
     newSecret: newClientSecret,
   });
   const resourceServers = createResourceServersService({ uow, clock, credentials });
+  const registrationTokens = createInitialAccessTokensService({
+    uow,
+    clock,
+    credentials,
+    newToken: newInitialAccessToken,
+  });
   platform.configKinds.register(resourceServerConfigKind({ credentials }));
   const registrationEndpoint = `${issuer}${REGISTRATION_ENDPOINT_PATH}`;
   const registration = createOAuthRegistration({
@@ -420,7 +438,7 @@ export function createOAuthModule(
 
   return {
     name: 'oauth',
-    services: { oauth, clients, registration, resourceServers },
+    services: { oauth, clients, registration, resourceServers, registrationTokens },
     ...(ping
       ? {
           jobs: [
@@ -438,6 +456,7 @@ export function createOAuthModule(
       native(app: TypedApp) {
         registerOAuthClientRoutes(app, { clients });
         registerResourceServerRoutes(app, { resourceServers });
+        registerInitialAccessTokenRoutes(app, { registrationTokens, nowMs: () => clock.nowMs() });
       },
       system(app: TypedApp) {
         app.get(
