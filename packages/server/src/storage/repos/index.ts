@@ -51,9 +51,17 @@ export const BUILT_IN_REPOS: ReadonlySet<string> = new Set([
 /** Binds every repository to one connection or transaction. */
 export function repoFactory(dialect: Dialect, state: RepoState) {
   return (db: Kysely<Database>, afterCommit: (fn: () => void) => void): Repos => {
-    // Direct execution only inside the unit of work's transaction: the connection is ours alone
-    // there, while reads outside it go through Kysely and wait for the transaction to end.
-    const target: QueryTarget = { db, dialect, direct: db.isTransaction ? state.direct : null };
+    // Direct execution inside the unit of work's transaction: the connection is ours alone there.
+    // Prepared reads outside it use the connection directly too, but only while no transaction is
+    // open on it and the unit of work does not hold it (see QueryTarget.reader); other reads go
+    // through Kysely and wait for the transaction to end.
+    const inTransaction = db.isTransaction;
+    const target: QueryTarget = {
+      db,
+      dialect,
+      direct: inTransaction ? state.direct : null,
+      reader: inTransaction ? null : state.direct,
+    };
     const repos = {
       identities: createIdentityRepo(target),
       authMethods: createAuthMethodRepo(target, state.methodCache),
