@@ -12,10 +12,11 @@
 
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from './lib/args.mjs';
+import { cpuSnapshot, cpuUsPerRequest } from './lib/cpu.mjs';
 import { pinned } from './lib/loadgen.mjs';
 import { median } from './lib/stats.mjs';
 import { startTarget } from './lib/targets.mjs';
@@ -139,6 +140,8 @@ try {
   for (let round = 0; round < rounds; round++) {
     for (const name of targets) {
       const profileDir = args.profile ? mkdtempSync(join(tmpdir(), 'oauth-prof-')) : null;
+      let loadStart = null;
+      let loadEnd = null;
       const target = await startTarget(name.startsWith('tessera-oauth') ? 'tessera-oauth' : name, {
         core: serverCore,
         env: name === 'tessera-oauth-base' ? { TESSERA_BENCH_SERVER_DIST: baseDist } : {},
@@ -153,6 +156,8 @@ try {
         const file = join(dir, `${name}.jsonl`);
         prepare(target.info, file);
         const check = await probe(target.info, file);
+        const before = cpuSnapshot(target.pid);
+        loadStart = process.hrtime.bigint();
         const r = await load({
           url: target.info.url,
           path: target.info.path,
@@ -160,16 +165,36 @@ try {
           connections,
           durationSec,
         });
+        loadEnd = process.hrtime.bigint();
+        r.serverUsPerRequest = cpuUsPerRequest(before, cpuSnapshot(target.pid), r.requests);
         results[name].push(r);
         console.log(
-          `${name} round ${round + 1}: ${r.rps.toFixed(0)} req/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms non-2xx ${r.non2xx} errors ${r.errors} exhausted ${r.exhausted} ${JSON.stringify(check)}`,
+          `${name} round ${round + 1}: ${r.rps.toFixed(0)} req/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms server CPU ${r.serverUsPerRequest} µs/request non-2xx ${r.non2xx} errors ${r.errors} exhausted ${r.exhausted} ${JSON.stringify(check)}`,
         );
       } finally {
         await target.stop();
+        const stopped = process.hrtime.bigint();
         if (profileDir) {
           const { summarise } = await import('./lib/cpuprofile.mjs');
           const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
-          if (file) console.log(JSON.stringify(summarise(join(profileDir, file), { top: 30 }), null, 1));
+          // Only the samples of the measured load (not start-up, set-up, preparation or exit).
+          const window =
+            loadStart && loadEnd
+              ? [Number(stopped - loadStart) / 1000, Number(stopped - loadEnd) / 1000]
+              : null;
+          if (file) {
+            const kept = join(
+              import.meta.dirname,
+              'results',
+              'profiles',
+              `${name}-round${round + 1}-${file}`,
+            );
+            mkdirSync(dirname(kept), { recursive: true });
+            copyFileSync(join(profileDir, file), kept);
+            console.log(`profile ${kept}`);
+            console.log(JSON.stringify(summarise(kept, { top: 30, window }), null, 1));
+          }
+          rmSync(profileDir, { recursive: true, force: true });
         }
       }
     }
@@ -178,7 +203,22 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 const med = Object.fromEntries(targets.map((t) => [t, median(results[t].map((r) => r.rps))]));
-console.log(JSON.stringify({ connections, durationSec, rounds, medianRps: med }));
+const cpuMed = Object.fromEntries(
+  targets.map((t) => [t, median(results[t].map((r) => r.serverUsPerRequest))]),
+);
+console.log(
+  JSON.stringify({ connections, durationSec, rounds, medianRps: med, medianServerUsPerRequest: cpuMed }),
+);
+/** CPU per request does not depend on how busy the machine is: reference µs / target µs. */
+function cpuRatio(a, b) {
+  if (cpuMed[a] && cpuMed[b])
+    console.log(
+      `CPU per request: ${b} ${cpuMed[b]} µs / ${a} ${cpuMed[a]} µs = ${(cpuMed[b] / cpuMed[a]).toFixed(2)}x`,
+    );
+}
+cpuRatio('tessera-oauth', 'oidc-provider-dpop');
+cpuRatio('tessera-oauth-base', 'oidc-provider-dpop');
+cpuRatio('tessera-oauth', 'tessera-oauth-base');
 /** Ratio of medians, and the ratio within each round (paired: same machine state). */
 function ratio(a, b) {
   if (!med[a] || !med[b]) return;

@@ -14,7 +14,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from './lib/args.mjs';
-import { cpuDelta, cpuSnapshot, waitForQuiet } from './lib/cpu.mjs';
+import { cpuDelta, cpuSnapshot, cpuUsPerRequest, waitForQuiet } from './lib/cpu.mjs';
 import { pickLoadgen, runLoad } from './lib/loadgen.mjs';
 import { assertBuilt, serverDist } from './lib/server-dist.mjs';
 import { median } from './lib/stats.mjs';
@@ -113,7 +113,11 @@ async function measure(name) {
     const warm = warmupSec > 0 ? await runLoad({ ...load, durationSec: warmupSec }) : null;
     const before = cpuSnapshot(t.pid);
     const r = await runLoad({ ...load, durationSec });
-    const cpu = cpuDelta(before, cpuSnapshot(t.pid));
+    const after = cpuSnapshot(t.pid);
+    const cpu = {
+      ...cpuDelta(before, after),
+      serverUsPerRequest: cpuUsPerRequest(before, after, r.requests),
+    };
     const result = {
       target: name,
       ...r,
@@ -180,7 +184,7 @@ for (let round = 1; round <= rounds; round++) {
     const bad = r.non2xx + r.errors;
     console.log(
       `${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  ` +
-        `[server CPU ${r.cpu.serverPct ?? '?'}%, other processes ${r.cpu.foreignPct ?? '?'}%]` +
+        `[server CPU ${r.cpu.serverPct ?? '?'}%, ${r.cpu.serverUsPerRequest ?? '?'} µs/request, other processes ${r.cpu.foreignPct ?? '?'}%]` +
         `${bad ? `  (!) ${r.non2xx} non-2xx, ${r.errors} errors` : ''}${noisy ? '  (!) machine busy: figure suspect' : ''}`,
     );
   }
@@ -198,16 +202,36 @@ for (const name of targetNames) {
     errors: rs.reduce((a, r) => a + r.errors, 0),
     rounds: rs.map((r) => Math.round(r.rps)),
     maxForeignCpuPct: Math.max(...rs.map((r) => r.cpu.foreignPct ?? 0)),
+    serverUsPerRequest: median(rs.map((r) => r.cpu.serverUsPerRequest ?? Number.NaN)),
   };
 }
 
 const line = (cells, widths) => cells.map((c, i) => String(c).padStart(widths[i])).join('  ');
-const widths = [18, 10, 10, 10, 10];
-console.log(`\n${line(['target', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx'], widths)}`);
+const widths = [18, 10, 10, 10, 10, 16];
+console.log(`\n${line(['target', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'server µs/req'], widths)}`);
 for (const r of Object.values(byTarget)) {
   console.log(
-    line([r.target, r.rps.toFixed(0), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2), r.non2xx + r.errors], widths),
+    line(
+      [
+        r.target,
+        r.rps.toFixed(0),
+        r.p50Ms.toFixed(2),
+        r.p99Ms.toFixed(2),
+        r.non2xx + r.errors,
+        r.serverUsPerRequest,
+      ],
+      widths,
+    ),
   );
+}
+// CPU per request does not depend on how busy the machine is (req/s does): the ratios of server
+// CPU per request are the load-independent view of the same budgets.
+for (const tName of ['tessera', 'tessera-base'].filter((n) => byTarget[n]?.serverUsPerRequest)) {
+  const mine = byTarget[tName].serverUsPerRequest;
+  const refs = BUDGETS.filter((b) => byTarget[b.ref]?.serverUsPerRequest).map(
+    (b) => `${b.ref} ${(byTarget[b.ref].serverUsPerRequest / mine).toFixed(3)}`,
+  );
+  console.log(`  ${tName}: CPU-per-request ratios (reference µs / ${tName} µs): ${refs.join(', ')}`);
 }
 
 const ratios = [];

@@ -68,3 +68,10 @@ export async function waitForQuiet({ thresholdPct = 10, maxMs = 30_000 } = {}) {
     if (Date.now() - start > maxMs) return { waitedMs: Date.now() - start, foreignPct, gaveUp: true };
   }
 }
+
+/** Server CPU (user + system) per request over a snapshot interval, in µs (10 ms ticks: use
+ * thousands of requests). Unlike req/s, this barely depends on what else the machine runs. */
+export function cpuUsPerRequest(a, b, requests) {
+  if (a.server === null || b.server === null || !requests) return null;
+  return Math.round((((b.server - a.server) / HZ) * 1e6) / requests);
+}

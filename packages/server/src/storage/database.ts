@@ -37,6 +37,13 @@ export interface DirectSqlite {
    * still acknowledge nothing before it is on disk (ADR 0031).
    */
   walSync: (() => Promise<void>) | null;
+  /**
+   * The unit of work holds the connection from the start of a write transaction until its WAL
+   * fsync is done: returns the release. While held, `busy()` is a promise settled on release, so a
+   * read outside the transaction waits as it would for Kysely's connection lock; else null.
+   */
+  hold(): () => void;
+  busy(): Promise<void> | null;
 }
 
 export interface Store {
@@ -122,10 +129,23 @@ function withStatementCache(database: SqliteDatabase, walSync: (() => Promise<vo
   // Separate statements for direct execution: raw mode is a statement's state, and Kysely's reads
   // of the same SQL expect objects.
   const direct = new Map<string, { statement: SqliteStatement; columns: string[] }>();
+  let held: Promise<void> | null = null;
   const self = {
     close: () => database.close(),
     inTransaction: () => database.inTransaction,
     walSync,
+    hold() {
+      let release!: () => void;
+      const promise = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      held = promise;
+      return () => {
+        if (held === promise) held = null;
+        release();
+      };
+    },
+    busy: () => held,
     /**
      * A statement that returns no rows is run; one that does is read in full. Rows are read as
      * arrays and shaped into objects here: better-sqlite3 builds objects property by property

@@ -29,11 +29,17 @@ export interface QueryTarget {
   db: Kysely<Database>;
   dialect: Dialect;
   direct: DirectSqlite | null;
+  /**
+   * Outside a transaction (reads), SQLite only: the same connection, used directly when no
+   * transaction is open on it and the unit of work does not hold it (else the read waits for it,
+   * as for Kysely's lock), so a read never sees rows whose commit is not yet on disk.
+   */
+  reader?: DirectSqlite | null;
 }
 
 export function prepared<A extends unknown[], R>(build: (db: Kysely<Database>, ...args: A) => Buildable<R>) {
   const templates = new Map<Dialect, Template>();
-  return async ({ db, dialect, direct }: QueryTarget, ...args: A): Promise<R[]> => {
+  return async ({ db, dialect, direct, reader }: QueryTarget, ...args: A): Promise<R[]> => {
     let template = templates.get(dialect);
     if (!template) {
       const markers = args.map((_, i) => `${MARKER}${i}`) as A;
@@ -48,6 +54,10 @@ export function prepared<A extends unknown[], R>(build: (db: Kysely<Database>, .
     }
     const parameters = template.slots.map((slot) => (typeof slot === 'number' ? args[slot] : slot.value));
     if (direct) return direct.execute(template.sql, parameters) as R[];
+    if (reader) {
+      for (let busy = reader.busy(); busy; busy = reader.busy()) await busy;
+      if (!reader.inTransaction()) return reader.execute(template.sql, parameters) as R[];
+    }
     return (await db.executeQuery<R>(CompiledQuery.raw(template.sql, parameters))).rows;
   };
 }

@@ -167,6 +167,9 @@ export function createGroupCommitUnitOfWork(
           throw unavailable('transaction_lost');
       }
     };
+    // Direct reads wait while this batch holds the connection (its commit is not durable before
+    // the WAL fsync).
+    const release = direct?.hold();
     try {
       try {
         // Optimistic on SQLite only: there a lost transaction is seen without a round trip.
@@ -178,6 +181,7 @@ export function createGroupCommitUnitOfWork(
         await attempt(true);
       }
     } catch (error) {
+      release?.();
       memory?.reset();
       if (single && batch[0]!.outcome === undefined) {
         // The only unit failed and its transaction rolled back: report its own error.
@@ -191,6 +195,7 @@ export function createGroupCommitUnitOfWork(
       for (const job of batch) job.reject(failure);
       return;
     }
+    release?.();
     flushed('committed');
     for (const job of batch) {
       const outcome = job.outcome!;

@@ -3,7 +3,7 @@ import type { RequestContext } from '../../core/shared/context.js';
 import { conflict, notFound, validationError } from '../../core/shared/errors.js';
 import type { Clock, CredentialFactory } from '../../core/shared/platform.port.js';
 import type { ReadRepos, Repos, UnitOfWork } from '../../core/shared/unit-of-work.js';
-import type { QueryTarget } from '../../storage/prepared.js';
+import { prepared, type QueryTarget } from '../../storage/prepared.js';
 import { OAuthError } from './oauth.model.js';
 
 /**
@@ -113,16 +113,24 @@ const fromRow = (r: Row): ResourceServer => ({
   updatedAtMs: Number(r.updated_at_ms),
 });
 
-export function createResourceServersRepo({ db }: QueryTarget): ResourceServersRepo {
-  const table = db as unknown as Kysely<{ oauth_resource_servers: Row }>;
-  const one = async (column: 'name' | 'identifier', value: string) => {
-    const row = await table
-      .selectFrom('oauth_resource_servers')
-      .selectAll()
-      .where(column, '=', value)
-      .executeTakeFirst();
-    return row ? fromRow(row) : null;
-  };
+type RsDb = Kysely<{ oauth_resource_servers: Row }>;
+// The token endpoint reads these on every request naming a resource: prepared once (ADR 0049).
+const byNameQuery = prepared((db, name: string) =>
+  (db as unknown as RsDb).selectFrom('oauth_resource_servers').selectAll().where('name', '=', name),
+);
+const byIdentifierQuery = prepared((db, identifier: string) =>
+  (db as unknown as RsDb)
+    .selectFrom('oauth_resource_servers')
+    .selectAll()
+    .where('identifier', '=', identifier),
+);
+const anyQuery = prepared((db) =>
+  (db as unknown as RsDb).selectFrom('oauth_resource_servers').select('id').limit(1),
+);
+
+export function createResourceServersRepo(target: QueryTarget): ResourceServersRepo {
+  const table = target.db as unknown as RsDb;
+  const first = (rows: Row[]) => (rows[0] ? fromRow(rows[0]) : null);
   return {
     async insert(rs) {
       await table.insertInto('oauth_resource_servers').values(toRow(rs)).execute();
@@ -138,15 +146,14 @@ export function createResourceServersRepo({ db }: QueryTarget): ResourceServersR
         .executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
-    get: (name) => one('name', name),
-    getByIdentifier: (identifier) => one('identifier', identifier),
+    get: async (name) => first(await byNameQuery(target, name)),
+    getByIdentifier: async (identifier) => first(await byIdentifierQuery(target, identifier)),
     async list() {
       const rows = await table.selectFrom('oauth_resource_servers').selectAll().orderBy('name').execute();
       return rows.map(fromRow);
     },
     async hasAny() {
-      const row = await table.selectFrom('oauth_resource_servers').select('id').limit(1).executeTakeFirst();
-      return row !== undefined;
+      return (await anyQuery(target)).length > 0;
     },
   };
 }

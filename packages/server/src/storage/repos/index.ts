@@ -50,10 +50,29 @@ export const BUILT_IN_REPOS: ReadonlySet<string> = new Set([
 
 /** Binds every repository to one connection or transaction. */
 export function repoFactory(dialect: Dialect, state: RepoState) {
+  // Outside a transaction (reads, whose afterCommit runs at once) the repositories are bound to the
+  // same connection every time and hold no state of their own: built once per connection and set
+  // of contributions, not on every read (ADR 0049: allocations on the token endpoint).
+  let reads: { db: Kysely<Database>; contributed: number; repos: Repos } | null = null;
   return (db: Kysely<Database>, afterCommit: (fn: () => void) => void): Repos => {
-    // Direct execution only inside the unit of work's transaction: the connection is ours alone
-    // there, while reads outside it go through Kysely and wait for the transaction to end.
-    const target: QueryTarget = { db, dialect, direct: db.isTransaction ? state.direct : null };
+    if (db.isTransaction) return make(db, afterCommit);
+    const contributed = state.contributed?.length ?? 0;
+    if (reads?.db !== db || reads.contributed !== contributed)
+      reads = { db, contributed, repos: make(db, (fn) => fn()) };
+    return reads.repos;
+  };
+  function make(db: Kysely<Database>, afterCommit: (fn: () => void) => void): Repos {
+    // Direct execution inside the unit of work's transaction: the connection is ours alone there.
+    // Prepared reads outside it use the connection directly too, but only while no transaction is
+    // open on it and the unit of work does not hold it (see QueryTarget.reader); other reads go
+    // through Kysely and wait for the transaction to end.
+    const inTransaction = db.isTransaction;
+    const target: QueryTarget = {
+      db,
+      dialect,
+      direct: inTransaction ? state.direct : null,
+      reader: inTransaction ? null : state.direct,
+    };
     const repos = {
       identities: createIdentityRepo(target),
       authMethods: createAuthMethodRepo(target, state.methodCache),
@@ -78,5 +97,5 @@ export function repoFactory(dialect: Dialect, state: RepoState) {
       for (const [name, make] of state.contributed) bag[name] = make(target);
     }
     return repos;
-  };
+  }
 }
