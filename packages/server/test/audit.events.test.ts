@@ -28,6 +28,16 @@ import { createClient } from './oauth.helpers.js';
 const EMITTED_ELSEWHERE: Record<string, string> = {
   'oauth.ciba_ping_sent': 'oauth.ciba.test.ts',
   'oauth.ciba_ping_failed': 'oauth.ciba.test.ts',
+  // The MCP gateway needs an upstream MCP server and an agent: its file drives every type.
+  'mcp.server_added': 'mcp.gateway.test.ts',
+  'mcp.server_changed': 'mcp.gateway.test.ts',
+  'mcp.server_removed': 'mcp.gateway.test.ts',
+  'mcp.tools_approved': 'mcp.gateway.test.ts',
+  'mcp.tool_withheld': 'mcp.gateway.test.ts',
+  'mcp.tool_called': 'mcp.gateway.test.ts',
+  'mcp.upstream_exited': 'mcp.gateway.test.ts',
+  'mcp.resource_read': 'mcp.gateway.test.ts',
+  'mcp.prompt_got': 'mcp.gateway.test.ts',
 };
 
 /** `root_key.rotated`, from an offline rotation of a fresh data dir. */

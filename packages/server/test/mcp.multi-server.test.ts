@@ -176,7 +176,10 @@ describe('MCP gateway on two servers sharing one PostgreSQL', () => {
     // Two retries racing on the two servers for one approved grant: exactly one runs.
     await admin(pair.b, 'POST', `/v1/approvals/${again.error!.approvalId}/approve`, {});
     const raced = await Promise.all([transfer(pair.a, 300), transfer(pair.b, 300)]);
-    expect(raced.filter((r) => r.text === 'transferred 300')).toHaveLength(1);
+    expect(
+      raced.filter((r) => r.text === 'transferred 300'),
+      JSON.stringify(raced),
+    ).toHaveLength(1);
     expect(raced.find((r) => r.error)?.error).toMatchObject({ code: 'mcp_approval_required' });
     expect(upstream.calls.transfer!.length).toBe(before + 2);
 

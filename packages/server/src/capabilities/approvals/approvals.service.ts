@@ -44,9 +44,11 @@ export interface ApprovalsService {
   request(input: RequestInput, ctx?: RequestContext): Promise<ApprovalRequest>;
   get(id: string): Promise<ApprovalRequest | null>;
   /**
-   * The newest request `requester` made for exactly `action` whose approvers `approvers` accepts
-   * (any status, as of now), or null: read from the store, so every server finds the same request
-   * (a retry of a call that waits for approval, on whichever server it lands).
+   * The request `requester` made for exactly `action` whose approvers `approvers` accepts, that a
+   * retry should act on (status as of now): an approved, unused one, else a pending one, else a
+   * denied one (the caller decides how long a denial holds), else the newest, or null. Read from the store, so every server finds the same request (a retry of a
+   * call that waits for approval, on whichever server it lands). By status, not by time alone:
+   * two requests made in the same millisecond must not hide an approved grant.
    */
   latest(
     requester: Pick<Requester, 'kind' | 'id'>,
@@ -329,8 +331,15 @@ export function createApprovalsService(deps: ApprovalsDeps): ApprovalsAdmin {
     async latest(requester, action, approvers) {
       const json = canonicalJson(canonicalAction(action));
       const records = await uow.read((r) => r.approvals.listForAction(requester, json, 20));
-      const found = records.find((a) => !approvers || approvers(a.approvers));
-      return found ? toWire(found, clock.nowMs()) : null;
+      const nowMs = clock.nowMs();
+      const found = records.filter((a) => !approvers || approvers(a.approvers)).map((a) => toWire(a, nowMs));
+      return (
+        found.find((a) => a.status === 'approved') ??
+        found.find((a) => a.status === 'pending') ??
+        found.find((a) => a.status === 'denied') ??
+        found[0] ??
+        null
+      );
     },
 
     consume: (id, action, ctx = systemContext('approvals'), binding = {}) =>

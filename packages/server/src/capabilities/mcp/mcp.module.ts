@@ -46,6 +46,7 @@ export function createMcpModule(
           outcome: 'failure',
           actor: {},
           resource: `/mcp/${server}`,
+          reason: 'process_exited',
           data: { server },
         },
         { requestId: 'mcp-gateway', sourceIp: '127.0.0.1', userAgent: null, actor: null },

@@ -533,7 +533,7 @@ export function createMcpService(deps: {
    * The tool policy's decision on this call, with the session's labels and the caller's recent
    * calls read from the store when its rules need them, and the call recorded in the same
    * transaction when it is allowed (check and reserve, ADR 0045): concurrent calls cannot all take
-   * a rate cap's last slot, on one server or several. `defer` (high-impact tools): decide only;
+   * a rate cap's last slot, on one server or several. `defer` (high-impact tools, and explain): decide only;
    * the caller records with `recordCall` once the approval is consumed.
    */
   async function decideWithState(
@@ -917,7 +917,8 @@ export function createMcpService(deps: {
       ctx: { ...systemContext('mcp-explain'), ...(call.sourceIp ? { sourceIp: call.sourceIp } : {}) },
     };
     const ctx = await callContext(s, caller, tool, args);
-    const d = decideToolCall(s.policy, tool, args, ctx);
+    // The session's labels and recent calls from the store, as a call would read them; nothing recorded.
+    const d = await decideWithState(s, caller, tool, args, ctx, true);
     const condition = d.allowed
       ? describeWhen(s.policy.rules.find((r) => r.id === d.rule)?.when)
       : d.condition;
@@ -1095,6 +1096,8 @@ export function createMcpService(deps: {
       );
     }
     const forwarded = kind === 'resources' ? { uri: id } : { name: id, ...(args ? { arguments: args } : {}) };
+    const unauditable = deps.auditGate?.();
+    if (unauditable) throw unauditable;
     try {
       const result = await pool.request(s, await credentialFor(s, caller), method, forwarded);
       event('success', {

@@ -640,6 +640,86 @@ export const AUDIT_EVENT_TYPES = {
     outcomes: ['success'],
     reason: false,
   },
+  'mcp.server_added': {
+    description:
+      'An upstream MCP server was registered behind the gateway, with an identity of its own in the inventory (`transport`, `url` or the stdio `command`, `upstreamAuth` kind, `identityId`).',
+    actor: admin,
+    data: ['transport', 'upstreamAuth', 'identityId'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'mcp.server_changed': {
+    description:
+      "An MCP server's tool policy or required scopes changed (`rules`: the rule ids, `policyHash`: the canonical policy's hash, `requiredScopes`).",
+    actor: admin,
+    data: ['rules', 'policyHash', 'requiredScopes'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'mcp.server_removed': {
+    description: 'An MCP server was removed from the gateway; its calls are refused from now on.',
+    actor: admin,
+    data: [],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'mcp.tools_approved': {
+    description:
+      'Tool definitions of an upstream were approved and pinned by their hash (`tools`, `hashes`); a later change to one is withheld until approved again.',
+    actor: admin,
+    data: ['tools', 'hashes'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'mcp.tool_withheld': {
+    description:
+      'A tool definition differs from the pinned one or is new (`reason` definition_changed or new_tool; `hash`, `pinnedHash`): agents do not see or call it until an administrator approves it. Once per definition.',
+    actor: [],
+    data: ['server', 'tool', 'hash'],
+    outcomes: ['denied'],
+    reason: true,
+  },
+  'mcp.tool_called': {
+    description:
+      'A tools/call through the gateway, allowed, denied or failed upstream: the caller, its client and delegation chain (`actingFor`), `clientInfo`, the W3C `traceId`, the arguments hash (the arguments only where the tool policy logs them), the decision with the stage, rule and condition, the approval used, the upstream status, `latencyMs` and `upstreamMs`.',
+    actor: ['identityId', 'authMethodId'],
+    data: [
+      'server',
+      'tool',
+      'argumentsHash',
+      'decision',
+      'actingFor',
+      'traceId',
+      'upstreamStatus',
+      'latencyMs',
+    ],
+    outcomes: ['success', 'denied', 'failure'],
+    reason: false,
+  },
+  'mcp.resource_read': {
+    description:
+      "A resources/read through the gateway, allowed or denied by a role's `read` on `mcp-tool:/SERVER/resources/URI` (`roleRule`, the upstream status, `latencyMs`).",
+    actor: ['identityId', 'authMethodId'],
+    data: ['server', 'actingFor', 'decision', 'roleRule', 'upstreamStatus', 'latencyMs'],
+    outcomes: ['success', 'denied', 'failure'],
+    reason: false,
+  },
+  'mcp.prompt_got': {
+    description:
+      "A prompts/get through the gateway, allowed or denied by a role's `read` on `mcp-tool:/SERVER/prompts/NAME` (the arguments hash, `roleRule`, the upstream status, `latencyMs`).",
+    actor: ['identityId', 'authMethodId'],
+    data: ['server', 'actingFor', 'decision', 'roleRule', 'upstreamStatus', 'latencyMs'],
+    outcomes: ['success', 'denied', 'failure'],
+    reason: false,
+  },
+  'mcp.upstream_exited': {
+    description:
+      'A stdio upstream the gateway supervises exited (`reason` process_exited); it is relaunched on the next call.',
+    actor: [],
+    data: ['server'],
+    outcomes: ['failure'],
+    reason: true,
+  },
 } as const satisfies Record<string, EventTypeSpec>;
 
 export type AuditEventType = keyof typeof AUDIT_EVENT_TYPES;
