@@ -7,6 +7,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { statelessRequest } from './fixtures/mcp-stateless.js';
 import { type HttpUpstream, startHttpUpstream } from './fixtures/mcp-upstream.js';
 import type { TestServer } from './harness.js';
 import { createClient, startLiveServer } from './oauth.helpers.js';
@@ -46,32 +47,9 @@ describe('the MCP gateway while every audit sink fails', () => {
   let sink: Awaited<ReturnType<typeof httpReceiver>>;
   let sinkUp = true;
   let bearer: string;
-  let id = 0;
 
   const call = (tool: string, args: Record<string, unknown>) =>
-    s.call('POST', `/mcp/${NAME}`, {
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        authorization: `Bearer ${bearer}`,
-        'mcp-protocol-version': '2026-07-28',
-        'mcp-method': 'tools/call',
-        'mcp-name': tool,
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: ++id,
-        method: 'tools/call',
-        params: {
-          name: tool,
-          arguments: args,
-          _meta: {
-            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-            'io.modelcontextprotocol/clientInfo': { name: 'closed-agent', version: '1' },
-          },
-        },
-      }),
-    });
+    statelessRequest(s, NAME, bearer, tool, args, 'closed-agent');
 
   beforeAll(async () => {
     upstream = await startHttpUpstream();
