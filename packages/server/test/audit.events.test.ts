@@ -38,6 +38,24 @@ const EMITTED_ELSEWHERE: Record<string, string> = {
   'mcp.upstream_exited': 'mcp.gateway.test.ts',
   'mcp.resource_read': 'mcp.gateway.test.ts',
   'mcp.prompt_got': 'mcp.gateway.test.ts',
+  // Approvals, just-in-time roles and people's sign-in: each file holds its own types to the catalogue.
+  'approval.requested': 'approvals.test.ts',
+  'approval.decided': 'approvals.test.ts',
+  'approval.decision_refused': 'approvals.test.ts',
+  'approval.expired': 'approvals.test.ts',
+  'approval.used': 'approvals.test.ts',
+  'approval.use_refused': 'approvals.test.ts',
+  'jit.eligibility_added': 'jit.multi-server.test.ts',
+  'jit.eligibility_removed': 'jit.multi-server.test.ts',
+  'jit.activated': 'jit.multi-server.test.ts',
+  'jit.break_glass': 'jit.multi-server.test.ts',
+  'jit.lapsed': 'jit.multi-server.test.ts',
+  'person.created': 'people.oidc.test.ts',
+  'person.login_started': 'people.oidc.test.ts',
+  'person.login_refused': 'people.oidc.test.ts',
+  'person.signed_in': 'people.oidc.test.ts',
+  'person.session_issued': 'people.oidc.test.ts',
+  'person.logout': 'people.oidc.test.ts',
 };
 
 /** `root_key.rotated`, from an offline rotation of a fresh data dir. */

@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApprovalsAdmin } from '../src/capabilities/approvals/approvals.service.js';
 import type { JitService } from '../src/capabilities/jit/jit.service.js';
+import { AUDIT_EVENT_TYPES } from '../src/core/audit/audit.events.js';
 import { systemContext } from '../src/core/shared/context.js';
+import { expectCatalogued } from './fixtures/audit-catalogue.js';
 import { type ServerPair, startServerPair, type TestServer, uidAuth, uidSetup } from './harness.js';
 
 const suffix = () => Math.random().toString(36).slice(2, 8);
@@ -20,6 +22,8 @@ describe('just-in-time roles on two servers on one PostgreSQL database', () => {
   let b: TestServer;
   let hook: Server;
   const alerts: any[] = [];
+  /** The eligibility the first test creates; the audit test removes it. */
+  let eligibilityId = '';
   const svc = <T>(t: TestServer, name: string) => (t.tessera.services as unknown as Record<string, T>)[name]!;
 
   beforeAll(async () => {
@@ -77,6 +81,7 @@ describe('just-in-time roles on two servers on one PostgreSQL database', () => {
       body: { identityId, roleName: role, maxDurationSec: 600, breakGlass: true },
     });
     expect(eligible.status, JSON.stringify(eligible.body)).toBe(201);
+    eligibilityId = eligible.body.id;
 
     // No standing privilege.
     expect((await a.call('GET', '/v1/identities', { token: agent })).status).toBe(403);
@@ -167,5 +172,18 @@ describe('just-in-time roles on two servers on one PostgreSQL database', () => {
     expect(await until(a, agent, 200)).toBe(200);
     for (let i = 0; i < 100 && !alerts.some((x) => x.alert?.rule === 'jit_break_glass'); i++) await sleep(20);
     expect(alerts.find((x) => x.alert?.rule === 'jit_break_glass')?.alert.severity).toBe('critical');
+  });
+
+  it('holds every jit.* event of this file to the catalogue, and emits each type', async () => {
+    const removed = await a.call('DELETE', `/v1/jit/eligibilities/${eligibilityId}`, { token: a.adminToken });
+    expect(removed.status).toBe(204);
+    const rows = await a.tessera.store.db
+      .selectFrom('audit_events')
+      .select(['type', 'outcome', 'reason', 'actor', 'data'])
+      .where('type', 'like', 'jit.%')
+      .execute();
+    expectCatalogued(rows);
+    const types = Object.keys(AUDIT_EVENT_TYPES).filter((t) => t.startsWith('jit.'));
+    expect(new Set(rows.map((r) => r.type))).toEqual(new Set(types));
   });
 });

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUDIT_EVENT_TYPES } from '../src/core/audit/audit.events.js';
+import { expectCatalogued } from './fixtures/audit-catalogue.js';
 import { startTestServer, type TestServer, uidAuth, uidSetup } from './harness.js';
 import { startTestIdp } from './oidc-idp.js';
 
@@ -207,5 +209,16 @@ describe('single sign-on of people (OIDC relying party)', () => {
     const alice = await signIn('alice-sub');
     expect((await s.call('POST', '/v1/logout', { token: alice.token })).status).toBe(204);
     expect((await s.call('GET', '/v1/people/me', { token: alice.token })).status).toBe(401);
+  });
+
+  it('holds every person.* event of this file to the catalogue, and emits each type', async () => {
+    const rows = await s.tessera.store.db
+      .selectFrom('audit_events')
+      .select(['type', 'outcome', 'reason', 'actor', 'data'])
+      .where('type', 'like', 'person.%')
+      .execute();
+    expectCatalogued(rows);
+    const types = Object.keys(AUDIT_EVENT_TYPES).filter((t) => t.startsWith('person.'));
+    expect(new Set(rows.map((r) => r.type))).toEqual(new Set(types));
   });
 });

@@ -720,6 +720,138 @@ export const AUDIT_EVENT_TYPES = {
     outcomes: ['failure'],
     reason: true,
   },
+  'approval.requested': {
+    description:
+      'An approval was asked for an action (`requester`, `requesterName`, `action`, `approvers`, the `justification` and when the request `expiresAt`).',
+    actor: [],
+    data: ['requester', 'requesterName', 'action', 'approvers', 'justification', 'expiresAt'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'approval.decided': {
+    description:
+      'An approver approved or denied a request (`approver`, `decision`, the request `status` after it, `comment` or null).',
+    actor: [],
+    data: ['requester', 'requesterName', 'action', 'approvers', 'approver', 'decision', 'status', 'comment'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'approval.decision_refused': {
+    description:
+      'A decision was refused (`reason` approval_self, not_an_approver, already_decided or request_STATUS; `approver`).',
+    actor: [],
+    data: ['requester', 'requesterName', 'action', 'approvers', 'approver'],
+    outcomes: ['denied'],
+    reason: true,
+  },
+  'approval.expired': {
+    description:
+      'A pending request or an unused grant ran out of time (`was`: the status it had, `approvedBy`).',
+    actor: [],
+    data: ['requester', 'requesterName', 'action', 'approvers', 'was', 'approvedBy'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'approval.used': {
+    description: 'An approved grant was used, once, for exactly its action (`approvedBy`).',
+    actor: [],
+    data: ['requester', 'requesterName', 'action', 'approvers', 'approvedBy'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'approval.use_refused': {
+    description:
+      'A grant was refused for use (`reason` pending, denied, expired, used, mismatch with the `presented` action, other_requester with `presentedBy`, or approvers_not_allowed).',
+    actor: [],
+    data: ['requester', 'requesterName', 'action', 'approvers'],
+    outcomes: ['denied'],
+    reason: true,
+  },
+  'jit.eligibility_added': {
+    description:
+      'An identity was made eligible for just-in-time activation of a role (`identityId`, `roleName`, `maxDurationSec`, and the `approvers` and `breakGlass` given).',
+    actor: admin,
+    data: ['identityId', 'roleName', 'maxDurationSec'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'jit.eligibility_removed': {
+    description: 'An eligibility was removed (the resource names it); running activations end at their time.',
+    actor: admin,
+    data: [],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'jit.activated': {
+    description:
+      'An approved `jit.elevate` request was activated by the identity it names: a temporary role until `expiresAt` (`approvalId`, `requester`, `approvedBy`).',
+    actor: ['identityId', 'authMethodId'],
+    data: ['identityId', 'roleName', 'durationSec', 'expiresAt', 'approvalId', 'requester', 'approvedBy'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'jit.break_glass': {
+    description:
+      'An emergency activation without approval, with its mandatory `justification`, a short maximum and an immediate alert.',
+    actor: ['identityId', 'authMethodId'],
+    data: ['identityId', 'roleName', 'durationSec', 'expiresAt', 'justification'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'jit.lapsed': {
+    description:
+      'An activation ended and its temporary role was removed (`approvalId` is null after break-glass).',
+    actor: [],
+    data: ['identityId', 'roleName', 'approvalId'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'person.created': {
+    description:
+      'A person signed in for the first time: created, with an identity and an auth method (`personId`, the IdP `issuer` and `subject`, `email`).',
+    actor: [],
+    data: ['personId', 'issuer', 'subject', 'email'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'person.login_started': {
+    description: 'A sign-in was started (the resource names the login); never the state or the poll token.',
+    actor: [],
+    data: [],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'person.login_refused': {
+    description:
+      "The IdP's redirect was refused (`reason` unknown_state, login_replayed, login_expired or idp_response_invalid with `error`; `loginId` or null).",
+    actor: [],
+    data: ['loginId'],
+    outcomes: ['denied'],
+    reason: true,
+  },
+  'person.signed_in': {
+    description:
+      'A person completed a sign-in at the IdP (`personId`, `email`, `groups`, the `roles` they map to, `loginId`); never the code or the ID token.',
+    actor: ['authMethodId'],
+    data: ['personId', 'email', 'groups', 'roles', 'loginId'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'person.session_issued': {
+    description:
+      'The starter of a sign-in collected the session, once (`personId`, `email`, `expiresAt`; the actor holds its token id, never the token).',
+    actor: ['identityId', 'authMethodId', 'tokenId'],
+    data: ['personId', 'email', 'expiresAt'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'person.logout': {
+    description: "A person's session was ended at once on every server.",
+    actor: ['identityId', 'authMethodId', 'tokenId'],
+    data: [],
+    outcomes: ['success'],
+    reason: false,
+  },
 } as const satisfies Record<string, EventTypeSpec>;
 
 export type AuditEventType = keyof typeof AUDIT_EVENT_TYPES;
