@@ -3,9 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApprovalsAdmin } from '../src/capabilities/approvals/approvals.service.js';
 import type { JitService } from '../src/capabilities/jit/jit.service.js';
-import { AUDIT_EVENT_TYPES } from '../src/core/audit/audit.events.js';
 import { systemContext } from '../src/core/shared/context.js';
-import { expectCatalogued } from './fixtures/audit-catalogue.js';
+import { expectPrefixCatalogued } from './fixtures/audit-catalogue.js';
 import { type ServerPair, startServerPair, type TestServer, uidAuth, uidSetup } from './harness.js';
 
 const suffix = () => Math.random().toString(36).slice(2, 8);
@@ -177,13 +176,6 @@ describe('just-in-time roles on two servers on one PostgreSQL database', () => {
   it('holds every jit.* event of this file to the catalogue, and emits each type', async () => {
     const removed = await a.call('DELETE', `/v1/jit/eligibilities/${eligibilityId}`, { token: a.adminToken });
     expect(removed.status).toBe(204);
-    const rows = await a.tessera.store.db
-      .selectFrom('audit_events')
-      .select(['type', 'outcome', 'reason', 'actor', 'data'])
-      .where('type', 'like', 'jit.%')
-      .execute();
-    expectCatalogued(rows);
-    const types = Object.keys(AUDIT_EVENT_TYPES).filter((t) => t.startsWith('jit.'));
-    expect(new Set(rows.map((r) => r.type))).toEqual(new Set(types));
+    await expectPrefixCatalogued(a.tessera.store.db, 'jit.');
   });
 });
