@@ -807,6 +807,7 @@ const ROUTES: Record<string, Handler> = {
           lastSeenAt: '2025-06-01T09:00:00.000Z',
           decidedAt: null,
           decision: null,
+          passwordChangedAt: '2025-05-01T09:00:00.000Z',
         },
       ],
     },
@@ -1915,5 +1916,34 @@ describe('unseal', () => {
     expect(sealed.code).toBe(1);
     expect(sealed.stderr).toMatch(/TESSERA_SEALED/);
     expect(sealed.stderr).toMatch(/tessera unseal --url http:\/\/127\.0\.0\.1:8377 --share-file FILE/);
+  });
+});
+
+describe('discovery accounts', () => {
+  it('shows when the password was set, where the target records it, and unknown elsewhere', async () => {
+    const r = await run(['discovery', 'accounts']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/PASSWORD SET/);
+    expect(r.stdout).toMatch(/rogue .*2025-05-01T09:00:00Z \(31d 1h ago\)/);
+    routes['GET /v1/discovery/accounts'] = () => [
+      200,
+      {
+        items: [
+          {
+            id: 'da-2',
+            source: 'pg',
+            account: 'other',
+            identityId: 'i-3',
+            state: 'pending',
+            firstSeenAt: '2025-06-01T09:00:00.000Z',
+            lastSeenAt: '2025-06-01T09:00:00.000Z',
+            decidedAt: null,
+            decision: null,
+            passwordChangedAt: null,
+          },
+        ],
+      },
+    ];
+    expect((await run(['discovery', 'accounts'])).stdout).toMatch(/other .*unknown\n/);
   });
 });

@@ -502,8 +502,16 @@ const accounts: CommandSpec = {
     ctx.emit(r, () =>
       r.items.length
         ? renderTable(
-            ['ID', 'SOURCE', 'ACCOUNT', 'STATE', 'IDENTITY'],
-            r.items.map((a) => [a.id, a.source, a.account, a.state, a.identityId]),
+            ['ID', 'SOURCE', 'ACCOUNT', 'STATE', 'IDENTITY', 'PASSWORD SET'],
+            r.items.map((a) => [
+              a.id,
+              a.source,
+              a.account,
+              a.state,
+              a.identityId,
+              // Where the target records it (MariaDB/MySQL): the password's age, not a last use.
+              a.passwordChangedAt ? formatTime(a.passwordChangedAt, ctx.now()) : 'unknown',
+            ]),
           )
         : 'No discovered accounts.\n',
     );

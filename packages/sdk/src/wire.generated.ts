@@ -1416,6 +1416,8 @@ export interface GetV1DiscoveryAccountsResponse {
     /** ISO-8601 UTC */
     decidedAt: string | null;
     decision: string | null;
+    /** ISO-8601 UTC */
+    passwordChangedAt: string | null;
   }[];
 }
 

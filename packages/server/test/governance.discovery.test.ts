@@ -103,9 +103,30 @@ describe.each(cases)('discovery on %s', (type, target) => {
       [`${prefix}adopt`, `${prefix}delete`, `${prefix}replace`].sort(),
     );
     expect(accounts.every((a: any) => a.state === 'pending')).toBe(true);
+    // MariaDB records when each password was set (just now, behind Tessera's back); PostgreSQL and
+    // Redis do not. Either way it is the password's age, not a use of the account.
+    for (const a of accounts) {
+      if (type === 'mysql') {
+        expect(Math.abs(Date.parse(a.passwordChangedAt) - Date.now())).toBeLessThan(120_000);
+      } else expect(a.passwordChangedAt).toBeNull();
+    }
+    if (type === 'mysql') {
+      // A password changed again behind Tessera's back: the next run records the new date
+      // (MariaDB keeps seconds, hence the wait).
+      const before = accounts.find((a: any) => a.account === `${prefix}replace`).passwordChangedAt;
+      await new Promise((r) => setTimeout(r, 1100));
+      const c = await mysql.createConnection({ host: MYSQL_HOST, port: MYSQL_PORT, user: 'root' });
+      await c.query("ALTER USER ?@'%' IDENTIFIED BY 'x'", [`${prefix}replace`]);
+      await c.end();
+      await ok('POST', `/v1/discovery/sources/${type}-${tag}/run`);
+      const rerun = (await ok('GET', `/v1/discovery/accounts?source=${type}-${tag}`)).items;
+      const at = (n: string) => rerun.find((a: any) => a.account === `${prefix}${n}`).passwordChangedAt;
+      expect(Date.parse(at('replace'))).toBeGreaterThan(Date.parse(before));
+      expect(at('delete')).toBe(accounts.find((a: any) => a.account === `${prefix}delete`).passwordChangedAt);
+    }
     // Each is a discovered identity with no owner: NHI1 and NHI7 until decided.
     const entry = await ok('GET', `/v1/inventory/${accounts[0].identityId}`);
-    expect(entry).toMatchObject({ management: 'discovered', owner: 'unassigned' });
+    expect(entry).toMatchObject({ management: 'discovered', owner: 'unassigned', lastUsedAt: null });
     expect(entry.findings.map((f: any) => f.rule).sort()).toEqual(['no-owner', 'unmanaged-account']);
   });
 

@@ -195,6 +195,29 @@ export function createMysqlProducer(): Producer {
         return (rows as Array<{ name: string | Buffer }>).map((r) => String(r.name));
       });
     },
+    async passwordChangedAt(settings) {
+      return withAdmin(settings, async (c) => {
+        // MariaDB keeps it in mysql.global_priv's JSON (epoch seconds, 0 when never set); MySQL, which
+        // has no global_priv, in mysql.user.password_last_changed.
+        const read = async (sql: string) => (await c.query(sql, [likePrefix(settings.usernamePrefix)]))[0];
+        const rows = await read(
+          "SELECT User AS name, JSON_VALUE(Priv, '$.password_last_changed') AS at FROM mysql.global_priv WHERE User LIKE ? ESCAPE '\\\\'",
+        ).catch((error: { code?: string }) => {
+          if (error.code !== 'ER_NO_SUCH_TABLE') throw error;
+          return read(
+            "SELECT User AS name, UNIX_TIMESTAMP(password_last_changed) AS at FROM mysql.user WHERE User LIKE ? ESCAPE '\\\\'",
+          );
+        });
+        const out = new Map<string, number>();
+        for (const r of rows as Array<{ name: string | Buffer; at: string | number | null }>) {
+          const seconds = Number(r.at);
+          if (r.at === null || !Number.isFinite(seconds) || seconds <= 0) continue;
+          const name = String(r.name);
+          out.set(name, Math.min(out.get(name) ?? Number.POSITIVE_INFINITY, seconds * 1000));
+        }
+        return out;
+      });
+    },
     async setPassword(settings, username, password) {
       assertAccountName(username, 80);
       await withAdmin(settings, async (c) => {

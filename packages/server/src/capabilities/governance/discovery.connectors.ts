@@ -29,10 +29,11 @@ export function producerConnectors(deps: {
       async list(target) {
         const { settings } = await settingsOf(target);
         const names = await producer.listAccounts(settings);
+        const ages = (await producer.passwordChangedAt?.(settings)) ?? new Map<string, number>();
         const skip = new Set([settings.adminUsername, settings.reassignOwnedTo]);
         return names
           .filter((name) => !SYSTEM.test(name) && !skip.has(name))
-          .map((name): DiscoveredAccount => ({ name, passwordChangedAtMs: null }));
+          .map((name): DiscoveredAccount => ({ name, passwordChangedAtMs: ages.get(name) ?? null }));
       },
       async adopt(target, account, secretName, ctx) {
         const { item, settings } = await settingsOf(target);

@@ -8,7 +8,10 @@ import type { RequestContext } from '../../core/shared/context.js';
 /** An account found on a target. */
 export interface DiscoveredAccount {
   name: string;
-  /** When the system records it (MariaDB `password_last_changed`); null otherwise. */
+  /**
+   * When the account's password was last set, where the system records it (MariaDB/MySQL
+   * `password_last_changed`); null otherwise (PostgreSQL, Redis). Not a use of the account.
+   */
   passwordChangedAtMs: number | null;
 }
 

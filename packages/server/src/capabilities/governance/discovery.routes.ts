@@ -23,6 +23,8 @@ const DiscoveredSchema = Type.Object({
   lastSeenAt: IsoTime,
   decidedAt: Nullable(IsoTime),
   decision: Nullable(Type.String()),
+  /** When the target says the password was last set (MariaDB/MySQL); null where it is not recorded. */
+  passwordChangedAt: Nullable(IsoTime),
 });
 const PlanSchema = Type.Object({
   id: Type.String(),
@@ -122,6 +124,7 @@ export function registerDiscoveryRoutes(app: TypedApp, deps: { discovery: Discov
         firstSeenAt: toIso(d.firstSeenAtMs),
         lastSeenAt: toIso(d.lastSeenAtMs),
         decidedAt: toIsoOrNull(d.decidedAtMs),
+        passwordChangedAt: toIsoOrNull(d.passwordChangedAtMs),
       })),
     }),
   );

@@ -137,7 +137,13 @@ export function createDiscoveryService(deps: {
         const existing = new Map((await r.governance.listDiscovered(name)).map((d) => [d.account, d]));
         const created: DiscoveredRow[] = [];
         for (const a of foreign) {
-          if (existing.has(a.name)) continue;
+          const seen = existing.get(a.name);
+          if (seen) {
+            // The password may have been changed since (behind Tessera's back, again).
+            if (seen.passwordChangedAtMs !== a.passwordChangedAtMs)
+              await r.governance.setDiscoveredPasswordChangedAt(seen.id, a.passwordChangedAtMs);
+            continue;
+          }
           const identityId = deps.ids.newId('i-');
           await r.identities.insert({
             id: identityId,
@@ -151,7 +157,8 @@ export function createDiscoveryService(deps: {
             createdAtMs: now,
             updatedAtMs: now,
             retiredAtMs: null,
-            lastUsedAtMs: a.passwordChangedAtMs,
+            // A password set is not a use: the identity has no known last use yet.
+            lastUsedAtMs: null,
           });
           const row: DiscoveredRow = {
             id: deps.ids.newId('da-'),
@@ -163,6 +170,7 @@ export function createDiscoveryService(deps: {
             lastSeenAtMs: now,
             decidedAtMs: null,
             decision: null,
+            passwordChangedAtMs: a.passwordChangedAtMs,
           };
           await r.governance.insertDiscovered(row);
           created.push(row);

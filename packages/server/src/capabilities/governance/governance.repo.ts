@@ -52,6 +52,7 @@ interface GovTables {
     last_seen_at: number;
     decided_at: number | null;
     decision: string | null;
+    password_changed_at: number | null;
   };
 }
 type All = Database & GovTables;
@@ -169,6 +170,12 @@ export const governanceMigrations = (): Record<string, Migration> => ({
         .execute();
     },
   },
+  // A discovered account's password age is its own fact (MariaDB/MySQL record it), not a last use.
+  '0005-discovered-password-age': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('gov_discovered').addColumn('password_changed_at', 'bigint').execute();
+    },
+  },
 });
 
 const n = (v: number | string | null | bigint): number => Number(v);
@@ -222,6 +229,8 @@ export interface DiscoveredRow {
   lastSeenAtMs: number;
   decidedAtMs: number | null;
   decision: string | null;
+  /** When the target says the password was last set; null when it does not record it. */
+  passwordChangedAtMs: number | null;
 }
 
 /**
@@ -911,7 +920,15 @@ export function createGovernanceRepo(target: QueryTarget) {
           last_seen_at: d.lastSeenAtMs,
           decided_at: d.decidedAtMs,
           decision: d.decision,
+          password_changed_at: d.passwordChangedAtMs,
         })
+        .execute();
+    },
+    async setDiscoveredPasswordChangedAt(id: string, atMs: number | null) {
+      await db
+        .updateTable('gov_discovered')
+        .set({ password_changed_at: atMs })
+        .where('id', '=', id)
         .execute();
     },
     async touchDiscovered(ids: readonly string[], nowMs: number) {
@@ -963,5 +980,6 @@ function toDiscovered(r: GovTables['gov_discovered']): DiscoveredRow {
     lastSeenAtMs: n(r.last_seen_at),
     decidedAtMs: nn(r.decided_at),
     decision: r.decision,
+    passwordChangedAtMs: nn(r.password_changed_at),
   };
 }

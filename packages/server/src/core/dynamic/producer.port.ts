@@ -77,6 +77,12 @@ export interface Producer {
   ): Promise<Array<RevocationResult | Error>>;
   /** Accounts on the target whose name starts with `settings.usernamePrefix` (for the sweep). */
   listAccounts(settings: ProducerSettings): Promise<string[]>;
+  /**
+   * When each account's password was last set (epoch ms), for the accounts `listAccounts` sees, when
+   * the target records it (MariaDB/MySQL); an account on several hosts gets its oldest. Producers
+   * whose target keeps no such date (PostgreSQL, Redis) do not implement it.
+   */
+  passwordChangedAt?(settings: ProducerSettings): Promise<Map<string, number>>;
   /** Sets a new password on an existing account (rotated secrets). */
   setPassword(settings: ProducerSettings, username: string, password: string): Promise<void>;
   /** Releases pooled connections (server shutdown). */
