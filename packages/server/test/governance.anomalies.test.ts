@@ -14,6 +14,7 @@ import {
 import type { AuditSlice } from '../src/capabilities/governance/governance.repo.js';
 import { loadConfig } from '../src/config/config.js';
 import { identityAnomalyAlert } from '../src/core/alerts/alert.rules.js';
+import { expectPrefixCatalogued } from './fixtures/audit-catalogue.js';
 import { STORES, startTestServer, type TestServer } from './harness.js';
 
 const HOUR = 3_600_000;
@@ -240,6 +241,13 @@ describe.each(STORES)('identity anomalies on %s', (store) => {
     await scan();
     await new Promise((r) => setTimeout(r, 300));
     expect(anomalies()).toHaveLength(4);
+  });
+
+  it('holds its governance.* events to the audit catalogue', async () => {
+    await expectPrefixCatalogued(s.tessera.store.db, 'governance.', [
+      'governance.anomaly',
+      'governance.scanned',
+    ]);
   });
 });
 

@@ -2,6 +2,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectPrefixCatalogued } from './fixtures/audit-catalogue.js';
 import { startTestServer, type TestServer } from './harness.js';
 import { mysqlFixture, type ProducerFixture, postgresFixture, redisFixture } from './producer-fixtures.js';
 import { MYSQL_HOST, MYSQL_PORT } from './rotation.helpers.js';
@@ -192,5 +193,13 @@ describe.each(cases)('discovery on %s', (type, target) => {
     expect(after.map((a: any) => a.state).sort()).toEqual(['adopted', 'deleted', 'replaced']);
     // The adopted account is Tessera's now: a new run reports nothing unknown.
     expect(await ok('POST', `/v1/discovery/sources/${type}-${tag}/run`)).toMatchObject({ unknown: 0 });
+  });
+
+  it('holds its governance.* events to the audit catalogue', async () => {
+    await expectPrefixCatalogued(s.tessera.store.db, 'governance.', [
+      'governance.source_added',
+      'governance.discovery_ran',
+      'governance.discovered_decided',
+    ]);
   });
 });

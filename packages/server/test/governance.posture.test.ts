@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectPrefixCatalogued } from './fixtures/audit-catalogue.js';
 import { adminSession, STORES, startTestServer, type TestServer, uidSetup } from './harness.js';
 
 /**
@@ -455,5 +456,14 @@ describe.each(STORES)('posture findings on %s', (store) => {
     expect((await call('POST', '/v1/owners/offboard', { owner: 'x' })).status).toBe(400);
     expect((await call('PUT', '/v1/governance/policy', { usageWindowDays: 0 })).status).toBe(400);
     expect((await call('GET', '/v1/inventory', undefined, 'nope')).status).toBe(401);
+  });
+
+  it('holds its governance.* events to the audit catalogue', async () => {
+    await expectPrefixCatalogued(s.tessera.store.db, 'governance.', [
+      'governance.scanned',
+      'governance.policy_updated',
+      'governance.owner_offboarded',
+      'governance.credentials_revoked',
+    ]);
   });
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Decider } from '../src/capabilities/approvals/approvals.model.js';
 import type { ReviewsService } from '../src/capabilities/governance/reviews.service.js';
 import { systemContext } from '../src/core/shared/context.js';
+import { expectPrefixCatalogued } from './fixtures/audit-catalogue.js';
 import { startTestServer, type TestServer } from './harness.js';
 
 const suffix = () => Math.random().toString(36).slice(2, 8);
@@ -148,5 +149,12 @@ describe('access reviews: only the owner or an administrator decides', () => {
     });
     expect(r.decision).toBe('keep');
     expect(r.decidedBy).toMatch(/^identity:/);
+  });
+
+  it('holds its governance.* events to the audit catalogue', async () => {
+    await expectPrefixCatalogued(s.tessera.store.db, 'governance.', [
+      'governance.review_refused',
+      'governance.review_decided',
+    ]);
   });
 });

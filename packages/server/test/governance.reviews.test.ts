@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectPrefixCatalogued } from './fixtures/audit-catalogue.js';
 import { adminSession, STORES, startTestServer, type TestServer } from './harness.js';
 
 /**
@@ -207,5 +208,15 @@ describe.each(STORES)('access reviews on %s', (store) => {
     ).toBe(400);
     expect((await call('GET', '/v1/reviews/ar-nothere')).status).toBe(404);
     expect((await call('GET', '/v1/reviews/ar-nothere/report')).status).toBe(404);
+  });
+
+  it('holds its governance.* events to the audit catalogue', async () => {
+    await expectPrefixCatalogued(s.tessera.store.db, 'governance.', [
+      'governance.review_started',
+      'governance.review_decided',
+      'governance.review_reminder',
+      'governance.review_expired',
+      'governance.review_closed',
+    ]);
   });
 });

@@ -852,6 +852,116 @@ export const AUDIT_EVENT_TYPES = {
     outcomes: ['success'],
     reason: false,
   },
+  'governance.anomaly': {
+    description:
+      'An identity deviated from its baseline (`kind`: a new source, an unusual hour, a rate or a resource; `observed`, the event that showed it). Alert rule `identity_anomaly`.',
+    actor: [],
+    data: ['identityId', 'kind', 'observed', 'eventSeq', 'eventAt'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'governance.policy_updated': {
+    description: 'The posture policy changed (`changed`: the settings named).',
+    actor: [],
+    data: ['changed'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'governance.scanned': {
+    description:
+      "A posture scan ended, on demand or by the leader's job (`open`, `opened`, `resolved` findings, `auditEventsFolded`, `tookMs`).",
+    actor: [],
+    data: ['open', 'opened', 'resolved'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'governance.credentials_revoked': {
+    description:
+      'An identity was retired and every credential it held revoked in the same transaction (`methods`, `uidTokens`, `leases`: how many of each).',
+    actor: [],
+    data: ['identityId', 'methods', 'uidTokens', 'leases'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'governance.owner_offboarded': {
+    description:
+      'An owner was offboarded: their identities reassigned `to` another owner, or `suspended` (`identities`: how many).',
+    actor: [],
+    data: ['owner', 'to', 'suspended', 'identities'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'governance.review_started': {
+    description:
+      'An access review campaign started (`scope`, `identities` snapshotted, `consequence` for no answer, `dueAt`).',
+    actor: [],
+    data: ['campaignId', 'name', 'scope', 'identities', 'consequence', 'dueAt'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'governance.review_decided': {
+    description:
+      'An owner or an administrator decided an item of a review: keep, narrow or revoke (`outcome`: what was applied).',
+    actor: [],
+    data: ['campaignId', 'identityId', 'identityName', 'owner', 'decision', 'outcome'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'governance.review_reminder': {
+    description:
+      'A reminder to an owner with pending review items (`pending`, `identities`, `dueAt`). Alert rule `review_reminder`.',
+    actor: [],
+    data: ['campaignId', 'campaignName', 'owner', 'pending', 'identities', 'dueAt'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'governance.review_expired': {
+    description:
+      "An item nobody decided by the due date; the campaign's `consequence` (notify or suspend) was applied (`outcome`).",
+    actor: [],
+    data: ['campaignId', 'campaignName', 'identityId', 'identityName', 'owner', 'consequence', 'outcome'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'governance.review_closed': {
+    description: 'A review campaign closed (`expired`: items left undecided, `consequence`).',
+    actor: [],
+    data: ['campaignId', 'expired', 'consequence'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'governance.review_refused': {
+    description:
+      'A review decision was refused: the decider is neither the owner (a person, or a member of the owning group) nor an administrator (`reason` review_not_owner; `decider`, `decision`).',
+    actor: [],
+    data: ['campaignId', 'identityId', 'decision', 'decider'],
+    outcomes: ['denied'],
+    reason: true,
+  },
+  'governance.source_added': {
+    description:
+      "A discovery source was added: a dynamic secret's target and a name prefix (`source`, `connector`).",
+    actor: [],
+    data: ['source', 'connector'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'governance.discovery_ran': {
+    description:
+      "A discovery run listed a source's accounts (`accounts`, `unknown`: not made by Tessera, `new`: discovered for the first time).",
+    actor: [],
+    data: ['source', 'accounts', 'unknown', 'new'],
+    outcomes: ['success'],
+    reason: false,
+  },
+  'governance.discovered_decided': {
+    description:
+      'A decision on a discovered account was carried out: adopt (rotated under Tessera), replace (dropped for dynamic credentials) or delete (`decision`, `owner`).',
+    actor: [],
+    data: ['discoveredId', 'decision'],
+    outcomes: ['success'],
+    reason: false,
+  },
 } as const satisfies Record<string, EventTypeSpec>;
 
 export type AuditEventType = keyof typeof AUDIT_EVENT_TYPES;
