@@ -134,11 +134,11 @@ export function createMcpService(deps: {
   pool: UpstreamPool;
   approvals: ApprovalsPort | null;
   /**
-   * The check-and-reserve of sequence and rate state outside the unit of work where the store
-   * allows it (SQLite: `reserveNow`, ADR 0045); undefined when it cannot run now. Absent: always in
-   * a write of the unit of work.
+   * The check-and-reserve of sequence and rate state without an fsync on the call's path where the
+   * store allows it (SQLite: the unit of work's `writeNow`, ADR 0045, ADR 0051). Absent: in a
+   * write of the unit of work.
    */
-  reserveNow?: <T>(keys: CallStateKeys, decide: DecideOnState<T>) => { value: T } | undefined;
+  reserveNow?: <T>(keys: CallStateKeys, decide: DecideOnState<T>) => Promise<T>;
   /**
    * Fail closed (DESIGN §3): why calls must be refused now (every audit sink failing), or null.
    * Consulted before a call goes upstream, since its audit event is written after the answer.
@@ -561,8 +561,9 @@ export function createMcpService(deps: {
       const decision = decideToolCall(s.policy, tool, args, { ...ctx, ...state });
       return { value: decision, record: decision.allowed && !defer ? entry : null };
     };
-    const now = deps.reserveNow?.(keys, decide);
-    const decision = now ? now.value : await uow.write((r) => r.mcpCallState.reserve(keys, decide));
+    const decision = deps.reserveNow
+      ? await deps.reserveNow(keys, decide)
+      : await uow.write((r) => r.mcpCallState.reserve(keys, decide));
     if (decision.allowed && !defer && entry) pruneNowAndThen(ctx.nowMs);
     return decision;
   }
