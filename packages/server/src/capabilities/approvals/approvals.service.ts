@@ -50,7 +50,7 @@ export interface ApprovalsService {
    * call that waits for approval, on whichever server it lands). By status, not by time alone:
    * two requests made in the same millisecond must not hide an approved grant.
    */
-  latest(
+  forRetry(
     requester: Pick<Requester, 'kind' | 'id'>,
     action: ApprovalAction,
     approvers?: (approvers: Approvers) => boolean,
@@ -328,7 +328,7 @@ export function createApprovalsService(deps: ApprovalsDeps): ApprovalsAdmin {
       return record ? toWire(record, clock.nowMs()) : null;
     },
 
-    async latest(requester, action, approvers) {
+    async forRetry(requester, action, approvers) {
       const json = canonicalJson(canonicalAction(action));
       const records = await uow.read((r) => r.approvals.listForAction(requester, json, 20));
       const nowMs = clock.nowMs();

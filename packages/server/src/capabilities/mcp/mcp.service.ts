@@ -779,12 +779,12 @@ export function createMcpService(deps: {
         typeof meta?.['tessera/approvalId'] === 'string' ? (meta['tessera/approvalId'] as string) : null;
       let id = presented;
       if (!id) {
-        const latest = await approvals.latest(requester, action, ownerDecides);
-        if (latest?.status === 'pending') waiting(latest.id);
-        if (latest?.status === 'approved') id = latest.id;
+        const found = await approvals.forRetry(requester, action, ownerDecides);
+        if (found?.status === 'pending') waiting(found.id);
+        if (found?.status === 'approved') id = found.id;
         // A denial holds for the request's lifetime; after it, the same call may ask again.
-        if (latest?.status === 'denied' && Date.parse(latest.expiresAt) > clock.nowMs())
-          closed(latest.id, 'denied');
+        if (found?.status === 'denied' && Date.parse(found.expiresAt) > clock.nowMs())
+          closed(found.id, 'denied');
       }
       if (id) {
         const used = await approvals.consume(id, action, undefined, { requester, approvers: ownerDecides });
