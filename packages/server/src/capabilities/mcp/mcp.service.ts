@@ -745,8 +745,9 @@ export function createMcpService(deps: {
       );
 
     // 4. A human approves each high-impact call: single use, bound to the exact arguments. The
-    // request is found in the approvals store (the caller's newest for exactly this call, decided
-    // by the server's owner), so a retry on any server finds the same one.
+    // request is found in the approvals store (the caller's request for exactly this call that a
+    // retry acts on, decided by the server's owner), so a retry on any server finds the same one,
+    // and at most one is pending per call (ADR 0051).
     let approvalId: string | null = null;
     if (settings.highImpact) {
       const action: ApprovalAction = { kind: 'mcp.tool_call', server: s.name, tool, argumentsHash };
@@ -800,6 +801,8 @@ export function createMcpService(deps: {
           justification: `MCP tool call ${s.name}/${tool} (arguments hash ${argumentsHash})`,
           approvers: { kind: 'owner', ownerOf: s.identityId },
           ttlSec: APPROVAL_TTL_SECONDS,
+          // First calls racing on several servers join one request (ADR 0051).
+          reusePending: true,
         });
         refuse(
           'mcp_approval_required',
