@@ -386,6 +386,23 @@ describe('group-commit unit of work on a real SQLite file', () => {
       }
     });
 
+    it('inside another open transaction, runs as a unit of the next batch once that transaction ends', async () => {
+      scratch();
+      let now!: Promise<string>;
+      await store.db.transaction().execute(async (trx) => {
+        await sql`insert into scratch (v) values ('outer')`.execute(trx);
+        now = uow.writeNow!((d) => {
+          d.execute('insert into scratch (v) values (?)', ['queued']);
+          return d.inTransaction() ? 'in a batch' : 'on its own';
+        });
+        // Not run inside this transaction (it would commit or roll back with it).
+        await new Promise((r) => setTimeout(r, 20));
+        expect(committedScratch()).toEqual([]);
+      });
+      expect(await now).toBe('in a batch');
+      expect(committedScratch()).toEqual(['outer', 'queued']);
+    });
+
     it('is refused by the gate, as writes are (fail closed)', async () => {
       scratch();
       const refusal = new TesseraError('TESSERA_AUDIT_UNAVAILABLE', 'no sink');
