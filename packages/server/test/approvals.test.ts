@@ -237,6 +237,52 @@ describe.each(STORES)('approvals on %s', (store) => {
     );
   });
 
+  it('reusePending: concurrent requests for one operation share one pending request until it is decided or expires (ADR 0051)', async () => {
+    const ask = (roleName: string, ttlSec?: number) =>
+      approvals.request(
+        {
+          requester: { kind: 'identity', id: identityId, name: 'agent' },
+          action: jit(roleName),
+          justification: 'retry',
+          approvers: { kind: 'owner', ownerOf: identityId },
+          reusePending: true,
+          ...(ttlSec ? { ttlSec } : {}),
+        },
+        ctx,
+      );
+    const requested = async (id: string) =>
+      (
+        await s.tessera.store.db
+          .selectFrom('audit_events')
+          .select('resource')
+          .where('type', '=', 'approval.requested')
+          .where('resource', '=', `/approvals/${id}`)
+          .execute()
+      ).length;
+    const raced = await Promise.all(Array.from({ length: 10 }, () => ask('reuse')));
+    expect(new Set(raced.map((a) => a.id)).size).toBe(1);
+    expect(raced.every((a) => a.status === 'pending')).toBe(true);
+    expect(await requested(raced[0]!.id)).toBe(1);
+    // Without reusePending, requests are as before: each opens its own.
+    expect((await requestJit(jit('reuse'))).id).not.toBe(raced[0]!.id);
+    // Another action has its own key.
+    expect((await ask('reuse-other')).id).not.toBe(raced[0]!.id);
+
+    // Decided: the key is released, the next request is a new one.
+    await approvals.decide(raced[0]!.id, alice, 'deny', undefined, ctx);
+    const next = await ask('reuse');
+    expect(next.id).not.toBe(raced[0]!.id);
+    expect(await ask('reuse')).toMatchObject({ id: next.id, status: 'pending' });
+
+    // Expired but not yet marked so (the expiry job has not run): a new request replaces it.
+    const short = await ask('reuse-short', 60);
+    s.clock.advance(61);
+    const fresh = await ask('reuse-short', 60);
+    expect(fresh.id).not.toBe(short.id);
+    expect(fresh.status).toBe('pending');
+    expect((await approvals.get(short.id))?.status).toBe('expired');
+  });
+
   it('a grant consumed by 20 concurrent callers is used exactly once', async () => {
     const a = await requestJit(jit('race'));
     await approvals.decide(a.id, alice, 'approve', undefined, ctx);

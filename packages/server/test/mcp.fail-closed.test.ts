@@ -65,7 +65,18 @@ describe('the MCP gateway while every audit sink fails', () => {
       name: NAME,
       url: upstream.url,
       owner: 'alice@example.com',
-      policy: { rules: [{ id: 'mail', tool: 'send_email', effect: 'allow' }], tools: {} },
+      policy: {
+        rules: [
+          { id: 'mail', tool: 'send_email', effect: 'allow' },
+          {
+            id: 'one-transfer',
+            tool: 'transfer',
+            effect: 'allow',
+            when: { rate: { max: 1, windowSeconds: 600 } },
+          },
+        ],
+        tools: {},
+      },
     });
     await admin(s, 'POST', `/v1/mcp-servers/${NAME}/approve-tools`, {});
     const c = await createClient(s, '/agents/closed', { resources: [endpoint] });
@@ -108,11 +119,21 @@ describe('the MCP gateway while every audit sink fails', () => {
     expect(refused.headers['retry-after']).toBe('1');
     expect(refused.body.error.data.code).toBe('TESSERA_AUDIT_UNAVAILABLE');
     expect(upstream.calls.send_email?.length ?? 0).toBe(before);
+    // A rated call is refused before its reservation (ADR 0051: the unsynced write passes the same
+    // gate as every write), so the refusal takes no slot of its cap of one.
+    const rated = await call('transfer', { amount: 1, to: 'bob' });
+    expect(rated.status).toBe(503);
+    expect(rated.body.error.data.code).toBe('TESSERA_AUDIT_UNAVAILABLE');
+    expect(upstream.calls.transfer?.length ?? 0).toBe(0);
 
     sinkUp = true;
     await until(async () => (await s.call('GET', '/readyz')).status === 200);
     const after = await call('send_email', { to: 'bob@example.com', body: 'after' });
     expect(after.status).toBe(200);
     expect(upstream.calls.send_email).toHaveLength(before + 1);
+    const transferred = await call('transfer', { amount: 2, to: 'bob' });
+    expect(transferred.body.error).toBeUndefined();
+    expect(transferred.status).toBe(200);
+    expect(transferred.body.result.content[0].text).toBe('transferred 2');
   });
 });

@@ -193,4 +193,40 @@ describe('MCP gateway on two servers sharing one PostgreSQL', () => {
       });
     expect(upstream.calls.transfer!.length).toBe(before + 2);
   });
+
+  it('opens one approval request for first calls racing on both servers (ADR 0051)', async () => {
+    const t = await token(approveEndpoint);
+    const before = upstream.calls.transfer?.length ?? 0;
+    const pending = async () =>
+      ((await admin(pair.a, 'GET', '/v1/approvals?status=pending&limit=100')).items as { id: string }[])
+        .filter((a) => (a as unknown as { action: { server: string } }).action.server === APPROVE)
+        .map((a) => a.id);
+    const earlier = new Set(await pending());
+    // Eight first calls of one high-impact call (same caller, tool and arguments), four on each
+    // server, all in flight before any request exists.
+    const raced = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        call(i % 2 ? pair.b : pair.a, t, 'transfer', { amount: 777, to: 'carol' }, APPROVE),
+      ),
+    );
+    const asked = (await pending()).filter((id) => !earlier.has(id));
+    expect(asked, JSON.stringify(raced)).toHaveLength(1);
+    const id = asked[0]!;
+    for (const r of raced)
+      expect(r.error).toMatchObject({
+        code: expect.stringMatching(/^mcp_approval_(required|pending)$/),
+        approvalId: id,
+      });
+    expect(upstream.calls.transfer?.length ?? 0).toBe(before);
+
+    // Once decided, the key is free again: after a denial's lifetime or a used grant, the same call
+    // asks anew (here: approve, run once, and the next first call opens a new request).
+    await admin(pair.b, 'POST', `/v1/approvals/${id}/approve`, {});
+    expect(await call(pair.a, t, 'transfer', { amount: 777, to: 'carol' }, APPROVE)).toEqual({
+      text: 'transferred 777',
+    });
+    const next = (await call(pair.b, t, 'transfer', { amount: 777, to: 'carol' }, APPROVE)).error;
+    expect(next).toMatchObject({ code: 'mcp_approval_required', status: 'pending' });
+    expect(next!.approvalId).not.toBe(id);
+  });
 });

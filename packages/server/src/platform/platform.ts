@@ -25,7 +25,7 @@ import { createOneTimeKeyRepo } from '../storage/repos/one-time-keys.repo.js';
 import { createSigningKeyStore } from '../storage/repos/signing-keys.repo.js';
 import { assertRootKeyMatches, auditKeySource } from '../storage/root-sealed-keys.js';
 import type { Database } from '../storage/schema.js';
-import { createGroupCommitUnitOfWork } from '../storage/unit-of-work.js';
+import { createGroupCommitUnitOfWork, type GroupCommitUnitOfWork } from '../storage/unit-of-work.js';
 import { VERSION } from '../version.js';
 import { StorageRegistry } from './storage.js';
 
@@ -39,7 +39,7 @@ export interface Platform {
   readonly clock: Clock;
   readonly log: FastifyBaseLogger;
   readonly store: Store;
-  readonly uow: UnitOfWork & { drain(): Promise<void> };
+  readonly uow: GroupCommitUnitOfWork;
   readonly rootKey: RootKey;
   /** Session-token signing keys (JWKS). */
   readonly keyring: Keyring;

@@ -44,6 +44,12 @@ export interface DirectSqlite {
    */
   hold(): () => void;
   busy(): Promise<void> | null;
+  /**
+   * Runs `fn` with `synchronous = NORMAL` on the connection and puts `FULL` back when it returns
+   * (or, for a promise, settles): a commit inside `fn` is written to the WAL but not fsynced. The one
+   * place the pragma is toggled (ADR 0031, ADR 0051); the unit of work is its only caller.
+   */
+  unsynced<T>(fn: () => T): T;
 }
 
 export interface Store {
@@ -146,6 +152,21 @@ function withStatementCache(database: SqliteDatabase, walSync: (() => Promise<vo
       };
     },
     busy: () => held,
+    unsynced<T>(fn: () => T): T {
+      // Run as cached statements (`database.pragma` prepares anew on every call).
+      const full = () => self.execute('pragma synchronous = FULL', []);
+      self.execute('pragma synchronous = NORMAL', []);
+      let result: T;
+      try {
+        result = fn();
+      } catch (error) {
+        full();
+        throw error;
+      }
+      if (result instanceof Promise) return result.finally(full) as T;
+      full();
+      return result;
+    },
     /**
      * A statement that returns no rows is run; one that does is read in full. Rows are read as
      * arrays and shaped into objects here: better-sqlite3 builds objects property by property

@@ -46,6 +46,7 @@ describe('group-commit unit of work on a real SQLite file', () => {
   let reader: SqliteDatabase;
   let commitFailures: unknown[];
   let uow: ReturnType<typeof createGroupCommitUnitOfWork>;
+  let makeRepos: Parameters<typeof createGroupCommitUnitOfWork>[1];
 
   /** Reads through a second, independent connection: only what is committed is visible. */
   const committedIdentity = (id: string) => reader.prepare('select id from identities where id = ?').get(id);
@@ -70,6 +71,7 @@ describe('group-commit unit of work on a real SQLite file', () => {
     // The repositories, plus the transaction they are bound to (for the commit-failure test only).
     const withTransaction = (db: Kysely<Database>, afterCommit: (fn: () => void) => void) =>
       Object.assign(repos(db, afterCommit), { transaction: db });
+    makeRepos = withTransaction;
     uow = createGroupCommitUnitOfWork(store, withTransaction, {
       onCommitFailure: (e) => commitFailures.push(e),
       memory: {
@@ -317,6 +319,107 @@ describe('group-commit unit of work on a real SQLite file', () => {
     direct.walSync = walSync;
     expect(await uow.write((r) => createIdentity(r, 'i-after-eio'))).toBe('i-after-eio');
     expect(direct.execute('pragma synchronous', [])).toEqual([{ synchronous: 2 }]);
+  });
+
+  describe('writeNow (ADR 0051)', () => {
+    const scratch = () => store.direct!.execute('create table if not exists scratch (v text)', []);
+    const committedScratch = () =>
+      (reader.prepare('select v from scratch order by rowid').all() as { v: string }[]).map((r) => r.v);
+
+    it('commits on its own with synchronous = NORMAL, then FULL again; a failing work rolls back', async () => {
+      scratch();
+      const seen = await uow.writeNow!((d) => {
+        d.execute('insert into scratch (v) values (?)', ['a']);
+        return d.execute('pragma synchronous', []);
+      });
+      expect(seen).toEqual([{ synchronous: 1 }]);
+      expect(committedScratch()).toEqual(['a']);
+      await expect(
+        uow.writeNow!((d) => {
+          d.execute('insert into scratch (v) values (?)', ['b']);
+          throw new Error('no');
+        }),
+      ).rejects.toThrow('no');
+      expect(store.direct!.inTransaction()).toBe(false);
+      expect(committedScratch()).toEqual(['a']);
+      expect(store.direct!.execute('pragma synchronous', [])).toEqual([{ synchronous: 2 }]);
+    });
+
+    it('waits while a batch holds the connection through its WAL fsync, then runs at once', async () => {
+      scratch();
+      const direct = store.direct!;
+      const walSync = direct.walSync!;
+      let release!: () => void;
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      const order: string[] = [];
+      direct.walSync = async () => {
+        order.push('fsync started');
+        await gate;
+        await walSync();
+        order.push('fsync done');
+      };
+      try {
+        const write = uow.write((r) => createIdentity(r, 'i-now'));
+        for (let i = 0; i < 200 && order.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+        expect(order).toEqual(['fsync started']);
+        // The batch has committed, its fsync has not finished: the write waits, and sees the batch.
+        const now = uow.writeNow!((d) => {
+          order.push('writeNow');
+          d.execute('insert into scratch (v) values (?)', ['after the batch']);
+          return d.execute("select count(*) as n from identities where id = 'i-now'", []);
+        });
+        await new Promise((r) => setTimeout(r, 30));
+        expect(order).toEqual(['fsync started']);
+        expect(committedScratch()).toEqual([]);
+        release();
+        expect(await now).toEqual([{ n: 1 }]);
+        await write;
+        expect(order).toEqual(['fsync started', 'fsync done', 'writeNow']);
+        expect(committedScratch()).toEqual(['after the batch']);
+        expect(direct.execute('pragma synchronous', [])).toEqual([{ synchronous: 2 }]);
+      } finally {
+        // A failed expectation must not leave the batch waiting (afterEach drains).
+        release();
+        direct.walSync = walSync;
+      }
+    });
+
+    it('inside another open transaction, runs as a unit of the next batch once that transaction ends', async () => {
+      scratch();
+      let now!: Promise<string>;
+      await store.db.transaction().execute(async (trx) => {
+        await sql`insert into scratch (v) values ('outer')`.execute(trx);
+        now = uow.writeNow!((d) => {
+          d.execute('insert into scratch (v) values (?)', ['queued']);
+          return d.inTransaction() ? 'in a batch' : 'on its own';
+        });
+        // Not run inside this transaction (it would commit or roll back with it).
+        await new Promise((r) => setTimeout(r, 20));
+        expect(committedScratch()).toEqual([]);
+      });
+      expect(await now).toBe('in a batch');
+      expect(committedScratch()).toEqual(['outer', 'queued']);
+    });
+
+    it('is refused by the gate, as writes are (fail closed)', async () => {
+      scratch();
+      const refusal = new TesseraError('TESSERA_AUDIT_UNAVAILABLE', 'no sink');
+      const gated = createGroupCommitUnitOfWork(store, makeRepos, { gate: () => refusal });
+      let ran = false;
+      await expect(
+        gated.writeNow!(() => {
+          ran = true;
+        }),
+      ).rejects.toBe(refusal);
+      expect(ran).toBe(false);
+    });
+
+    it('is absent on a store without a direct connection', () => {
+      const viaKysely = createGroupCommitUnitOfWork({ ...store, direct: null }, makeRepos);
+      expect(viaKysely.writeNow).toBeNull();
+    });
   });
 
   it('reads see committed data only', async () => {

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import { TesseraError, unavailable } from '../core/shared/errors.js';
 import type { Repos, UnitOfWork } from '../core/shared/unit-of-work.js';
-import type { Store } from './database.js';
+import type { DirectSqlite, Store } from './database.js';
 import type { Database } from './schema.js';
 
 export type RepoFactory = (db: Kysely<Database>, afterCommit: (fn: () => void) => void) => Repos;
@@ -30,6 +30,28 @@ export interface TransactionalMemory {
   reset(): void;
 }
 
+/**
+ * A write too small and too frequent to wait for an fsync (ADR 0051): `work` runs synchronously,
+ * as its own transaction, on the SQLite connection; it must not append audit events (the chain
+ * head follows the group commit's transactions only) and must not await.
+ */
+export type WriteNow = <T>(work: (direct: DirectSqlite) => T) => Promise<T>;
+
+export interface GroupCommitUnitOfWork extends UnitOfWork {
+  /** Waits until every queued write has settled (graceful shutdown). */
+  drain(): Promise<void>;
+  /**
+   * SQLite only (null on PostgreSQL, whose writes all go through `write`): `work` as its own short
+   * transaction, committed with `synchronous = NORMAL`: in the WAL, visible to every later read,
+   * durable with the next group commit's WAL fsync, which covers every earlier frame. Refused by
+   * the same gate as `write` (fail closed); waits while a batch holds the connection (through its
+   * WAL fsync, ADR 0049), then runs without yielding, so nothing interleaves with it. If another
+   * transaction is open on the connection, `work` runs as a unit of the next batch instead
+   * (durable, slower).
+   */
+  writeNow: WriteNow | null;
+}
+
 export function createGroupCommitUnitOfWork(
   store: Store,
   makeRepos: RepoFactory,
@@ -43,7 +65,7 @@ export function createGroupCommitUnitOfWork(
     /** Consulted before a write is queued: an error refuses it (fail closed, e.g. no audit sink can write). */
     gate?: () => TesseraError | null;
   } = {},
-): UnitOfWork & { drain(): Promise<void> } {
+): GroupCommitUnitOfWork {
   const onCommitFailure = options.onCommitFailure ?? (() => {});
   const memory = options.memory;
   const direct = store.direct;
@@ -135,12 +157,7 @@ export function createGroupCommitUnitOfWork(
           // settles before. The event loop serves other requests meanwhile.
           const walSync = direct.walSync;
           await store.db.connection().execute(async (conn) => {
-            direct.execute('pragma synchronous = NORMAL', []);
-            try {
-              await conn.transaction().execute(inside);
-            } finally {
-              direct.execute('pragma synchronous = FULL', []);
-            }
+            await direct.unsynced(() => conn.transaction().execute(inside));
             await walSync();
           });
         } else {
@@ -208,19 +225,44 @@ export function createGroupCommitUnitOfWork(
     }
   }
 
+  function write<T>(work: (repos: Repos) => Promise<T>): Promise<T> {
+    const refused = options.gate?.();
+    if (refused) return Promise.reject(refused);
+    return new Promise<T>((resolve, reject) => {
+      queue.push({ work, resolve: resolve as (v: unknown) => void, reject, afterCommit: [] });
+      schedule();
+    });
+  }
+
+  async function writeNow<T>(work: (direct: DirectSqlite) => T): Promise<T> {
+    const refused = options.gate?.();
+    if (refused) throw refused;
+    const d = direct!;
+    // A batch holds the connection from its `begin` until its WAL fsync is done: wait, as reads do,
+    // so this commit neither lands inside the batch's transaction nor reads its rows before they are
+    // on disk. Between the last check and the `commit` below nothing yields.
+    for (let busy = d.busy(); busy; busy = d.busy()) await busy;
+    if (d.inTransaction()) return write(async () => work(d));
+    return d.unsynced(() => {
+      d.execute('begin immediate', []);
+      try {
+        const value = work(d);
+        d.execute('commit', []);
+        return value;
+      } catch (error) {
+        // SQLite may have rolled back already (SQLITE_FULL, an I/O error): then this is a no-op.
+        if (d.inTransaction()) d.execute('rollback', []);
+        throw error;
+      }
+    });
+  }
+
   return {
-    write<T>(work: (repos: Repos) => Promise<T>): Promise<T> {
-      const refused = options.gate?.();
-      if (refused) return Promise.reject(refused);
-      return new Promise<T>((resolve, reject) => {
-        queue.push({ work, resolve: resolve as (v: unknown) => void, reject, afterCommit: [] });
-        schedule();
-      });
-    },
+    write,
+    writeNow: direct ? writeNow : null,
     read<T>(work: (repos: Repos) => Promise<T>): Promise<T> {
       return work(makeRepos(store.db, (fn) => fn()));
     },
-    /** Waits until every queued write has settled (graceful shutdown). */
     async drain() {
       while (running || scheduled || queue.length > 0) {
         if (running) await running;

@@ -35,6 +35,17 @@ export interface ApprovalListFilter {
 
 export interface ApprovalsRepo {
   insert(record: Omit<ApprovalRecord, 'decisions'>): Promise<void>;
+  /**
+   * Inserts `record` (pending) holding `pendingKey`, unless an unexpired pending request already
+   * holds that key: then nothing is inserted and that request's id is returned (null: inserted).
+   * The key is unique in the store, so of concurrent inserts on any servers exactly one wins. A key
+   * still held by a request past its expiry (the expiry job has not run yet) is released first.
+   */
+  insertUnlessPending(
+    record: Omit<ApprovalRecord, 'decisions'>,
+    pendingKey: string,
+    nowMs: number,
+  ): Promise<string | null>;
   get(id: string): Promise<ApprovalRecord | null>;
   /** Newest first. */
   list(filter: ApprovalListFilter): Promise<ApprovalRecord[]>;
@@ -42,7 +53,7 @@ export interface ApprovalsRepo {
   listDue(nowMs: number, limit: number): Promise<ApprovalRecord[]>;
   /** Records one decision; the (request, approver) key makes a second decision by the same one fail. */
   addDecision(id: string, decision: ApprovalDecision & { atMs: number }): Promise<void>;
-  /** Moves `from` → `to` only if still `from`; true when this call moved it. */
+  /** Moves `from` → `to` only if still `from` (leaving pending releases its key); true when this call moved it. */
   transition(
     id: string,
     from: ApprovalStatus,
@@ -110,6 +121,19 @@ export const approvalsMigrations = (): Record<string, Migration> => ({
         .execute();
     },
   },
+  // One pending request per (requester, action, approvers) where the requester asks for it
+  // (`reusePending`, ADR 0051): set while pending, null after; NULLs do not collide.
+  '0002-approval-pending-key': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('approval_requests').addColumn('pending_key', 'varchar(64)').execute();
+      await db.schema
+        .createIndex('approval_requests_pending_key')
+        .on('approval_requests')
+        .column('pending_key')
+        .unique()
+        .execute();
+    },
+  },
 });
 
 interface RequestRow {
@@ -127,6 +151,7 @@ interface RequestRow {
   grant_expires_at_ms: number | string | null;
   used_at_ms: number | string | null;
   break_glass: number;
+  pending_key?: string | null;
 }
 interface DecisionRow {
   request_id: string;
@@ -184,27 +209,50 @@ export function createApprovalsRepo({ db }: QueryTarget): ApprovalsRepo {
       .execute();
     return rows.map((r) => toRecord(r, decisions));
   }
+  const toRow = (a: Omit<ApprovalRecord, 'decisions'>): RequestRow => ({
+    id: a.id,
+    requester_kind: a.requester.kind,
+    requester_id: a.requester.id,
+    requester_name: a.requester.name,
+    action_kind: a.action.kind,
+    action_json: a.actionJson,
+    justification: a.justification,
+    approvers_json: JSON.stringify(a.approvers),
+    status: a.status,
+    created_at_ms: a.createdAtMs,
+    expires_at_ms: a.expiresAtMs,
+    grant_expires_at_ms: a.grantExpiresAtMs,
+    used_at_ms: a.usedAtMs,
+    break_glass: a.breakGlass ? 1 : 0,
+  });
   return {
     async insert(a) {
+      await t.insertInto('approval_requests').values(toRow(a)).execute();
+    },
+    async insertUnlessPending(a, pendingKey, nowMs) {
       await t
-        .insertInto('approval_requests')
-        .values({
-          id: a.id,
-          requester_kind: a.requester.kind,
-          requester_id: a.requester.id,
-          requester_name: a.requester.name,
-          action_kind: a.action.kind,
-          action_json: a.actionJson,
-          justification: a.justification,
-          approvers_json: JSON.stringify(a.approvers),
-          status: a.status,
-          created_at_ms: a.createdAtMs,
-          expires_at_ms: a.expiresAtMs,
-          grant_expires_at_ms: a.grantExpiresAtMs,
-          used_at_ms: a.usedAtMs,
-          break_glass: a.breakGlass ? 1 : 0,
-        })
+        .updateTable('approval_requests')
+        .set({ pending_key: null })
+        .where('pending_key', '=', pendingKey)
+        .where('expires_at_ms', '<=', nowMs)
         .execute();
+      // Twice at most: the holder found by the conflict could only leave pending in between if a
+      // writer outside the writers' lock changed it (never, on either store).
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const inserted = await t
+          .insertInto('approval_requests')
+          .values({ ...toRow(a), pending_key: pendingKey })
+          .onConflict((oc) => oc.column('pending_key').doNothing())
+          .executeTakeFirst();
+        if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return null;
+        const holder = await t
+          .selectFrom('approval_requests')
+          .select('id')
+          .where('pending_key', '=', pendingKey)
+          .executeTakeFirst();
+        if (holder) return holder.id;
+      }
+      throw new Error('approval pending key: held, then released, twice');
     },
     async get(id) {
       const row = await t.selectFrom('approval_requests').selectAll().where('id', '=', id).executeTakeFirst();
@@ -256,6 +304,7 @@ export function createApprovalsRepo({ db }: QueryTarget): ApprovalsRepo {
         .set({
           status: to,
           ...(grantExpiresAtMs !== undefined ? { grant_expires_at_ms: grantExpiresAtMs } : {}),
+          ...(from === 'pending' && to !== 'pending' ? { pending_key: null } : {}),
         })
         .where('id', '=', id)
         .where('status', '=', from)

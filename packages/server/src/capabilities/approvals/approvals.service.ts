@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { normaliseSecretName } from '../../core/secrets/secrets.names.js';
 import { type RequestContext, systemContext } from '../../core/shared/context.js';
 import { ErrorCodes, notFound, TesseraError, validationError } from '../../core/shared/errors.js';
@@ -27,6 +28,12 @@ export interface RequestInput {
   approvers: Approvers;
   /** How long the request waits for its decision; bounded by the configured maximum. */
   ttlSec?: number;
+  /**
+   * At most one pending request for this requester, action and approvers: while one is pending
+   * (and unexpired), it is returned instead of a new one, atomically on every server of the store
+   * (ADR 0051). For a caller that asks again on each retry of the same operation.
+   */
+  reusePending?: boolean;
 }
 
 /**
@@ -50,7 +57,7 @@ export interface ApprovalsService {
    * call that waits for approval, on whichever server it lands). By status, not by time alone:
    * two requests made in the same millisecond must not hide an approved grant.
    */
-  latest(
+  forRetry(
     requester: Pick<Requester, 'kind' | 'id'>,
     action: ApprovalAction,
     approvers?: (approvers: Approvers) => boolean,
@@ -205,6 +212,12 @@ export async function consumeWithin(
   return { ok: false, reason };
 }
 
+/** What `reusePending` keeps unique among pending requests: requester, action and approvers. */
+const pendingKey = (a: ApprovalRecord) =>
+  createHash('sha256')
+    .update(`${requesterRef(a.requester)}\u0000${a.actionJson}\u0000${canonicalJson(a.approvers)}`)
+    .digest('base64url');
+
 /** A secret read names the item canonically, so a grant matches however the requester spelt it. */
 function canonicalAction(action: ApprovalAction): ApprovalAction {
   return action.kind === 'secret.read' ? { ...action, path: normaliseSecretName(action.path) } : action;
@@ -302,10 +315,14 @@ export function createApprovalsService(deps: ApprovalsDeps): ApprovalsAdmin {
         decisions: [],
       };
       const wire = toWire(record, nowMs);
-      await uow.write(async (r) => {
+      const key = input.reusePending ? pendingKey(record) : null;
+      const existing = await uow.write(async (r) => {
         if (input.approvers.kind === 'owner' && !(await r.identities.get(input.approvers.ownerOf)))
           throw validationError('approvers.ownerOf: no such identity');
-        await r.approvals.insert(record);
+        if (key) {
+          const holder = await r.approvals.insertUnlessPending(record, key, nowMs);
+          if (holder) return r.approvals.get(holder);
+        } else await r.approvals.insert(record);
         await r.audit.append(
           {
             type: 'approval.requested',
@@ -319,8 +336,9 @@ export function createApprovalsService(deps: ApprovalsDeps): ApprovalsAdmin {
         );
         await events.publish(r, 'approval.requested', { id: record.id });
         if (deps.onRequested) r.afterCommit(() => deps.onRequested?.(wire));
+        return null;
       });
-      return wire;
+      return existing ? toWire(existing, nowMs) : wire;
     },
 
     async get(id) {
@@ -328,7 +346,7 @@ export function createApprovalsService(deps: ApprovalsDeps): ApprovalsAdmin {
       return record ? toWire(record, clock.nowMs()) : null;
     },
 
-    async latest(requester, action, approvers) {
+    async forRetry(requester, action, approvers) {
       const json = canonicalJson(canonicalAction(action));
       const records = await uow.read((r) => r.approvals.listForAction(requester, json, 20));
       const nowMs = clock.nowMs();

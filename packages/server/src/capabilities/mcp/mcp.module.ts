@@ -8,7 +8,7 @@ import type { Platform } from '../../platform/platform.js';
 import { mcpServerConfigKind } from './mcp.config-kind.js';
 import { mcpDoor } from './mcp.door.js';
 import type { ApprovalsPort } from './mcp.model.js';
-import { createMcpCallStateRepo, createMcpServersRepo, mcpMigrations, reserveNow } from './mcp.repo.js';
+import { createMcpCallStateRepo, createMcpServersRepo, mcpMigrations, reserveOn } from './mcp.repo.js';
 import { registerMcpMetadataRoutes, registerMcpRoutes } from './mcp.routes.js';
 import { createMcpService, type McpService } from './mcp.service.js';
 import { createUpstreamPool } from './mcp.upstream.js';
@@ -29,6 +29,7 @@ export function createMcpModule(
   },
 ): CapabilityModule<{ mcp: McpService }> & { door: (access: DoorAccessDeps) => FrontDoor } {
   const { uow, clock, credentials, config, log } = platform;
+  const { writeNow } = uow;
   platform.storage.contribute({
     name: 'mcp',
     migrations: mcpMigrations,
@@ -84,9 +85,9 @@ export function createMcpModule(
     secrets: deps.secrets,
     pool,
     approvals: deps.approvals,
-    // SQLite: sequence and rate state reserved in its own unsynced transaction (ADR 0045).
-    ...(platform.store.direct
-      ? { reserveNow: (keys, decide) => reserveNow(platform.store.direct, keys, decide) }
+    // SQLite: sequence and rate state reserved in its own unsynced transaction (ADR 0045, ADR 0051).
+    ...(writeNow
+      ? { reserveNow: (keys, decide) => writeNow((direct) => reserveOn(direct, keys, decide)) }
       : {}),
     issuer,
     auditGate: () => platform.delivery.refusal(),

@@ -243,7 +243,7 @@ const then = <A, B>(a: Step<A>, f: (a: A) => Step<B>): Step<B> => (a instanceof 
 
 /**
  * The reservation's steps on a query target. With `direct` (SQLite) every statement runs
- * synchronously and so does the whole reservation: `reserveNow` relies on that to run it as one
+ * synchronously and so does the whole reservation: `reserveOn` relies on that to run it as one
  * transaction that nothing else on the event loop can interleave with.
  */
 function reservation<T>(target: QueryTarget, keys: CallStateKeys, decide: DecideOnState<T>): Step<T> {
@@ -302,33 +302,12 @@ function recording(target: QueryTarget, { sessionKey, labels, callerKey, atMs }:
 }
 
 /**
- * SQLite only, outside the unit of work (ADR 0045): the reservation as its own short transaction,
- * run synchronously so that nothing on the event loop interleaves, and committed with
- * `synchronous = NORMAL`: written to the WAL, not fsynced; the next group commit's WAL fsync (the
- * call's own audit event) makes it durable. Returns `undefined` when it cannot run now (no direct
- * connection, or a unit of work's transaction is open on it): use `reserve` in a write then.
+ * SQLite only (ADR 0045, ADR 0051): the reservation on the connection, synchronously, for the unit
+ * of work's `writeNow`, which runs it as its own transaction committed without an fsync on the call's
+ * path (the next group commit's WAL fsync, normally the call's own audit event, makes it durable).
  */
-export function reserveNow<T>(
-  direct: DirectSqlite | null,
-  keys: CallStateKeys,
-  decide: DecideOnState<T>,
-): { value: T } | undefined {
-  if (!direct || direct.inTransaction()) return undefined;
-  const target = { db: null as never, dialect: 'sqlite' as const, direct };
-  direct.execute('pragma synchronous = NORMAL', []);
-  try {
-    direct.execute('begin immediate', []);
-    try {
-      const value = reservation(target, keys, decide) as T;
-      direct.execute('commit', []);
-      return { value };
-    } catch (error) {
-      if (direct.inTransaction()) direct.execute('rollback', []);
-      throw error;
-    }
-  } finally {
-    direct.execute('pragma synchronous = FULL', []);
-  }
+export function reserveOn<T>(direct: DirectSqlite, keys: CallStateKeys, decide: DecideOnState<T>): T {
+  return reservation({ db: null as never, dialect: 'sqlite', direct }, keys, decide) as T;
 }
 
 export function createMcpCallStateRepo(target: QueryTarget): McpCallStateRepo {

@@ -134,11 +134,11 @@ export function createMcpService(deps: {
   pool: UpstreamPool;
   approvals: ApprovalsPort | null;
   /**
-   * The check-and-reserve of sequence and rate state outside the unit of work where the store
-   * allows it (SQLite: `reserveNow`, ADR 0045); undefined when it cannot run now. Absent: always in
-   * a write of the unit of work.
+   * The check-and-reserve of sequence and rate state without an fsync on the call's path where the
+   * store allows it (SQLite: the unit of work's `writeNow`, ADR 0045, ADR 0051). Absent: in a
+   * write of the unit of work.
    */
-  reserveNow?: <T>(keys: CallStateKeys, decide: DecideOnState<T>) => { value: T } | undefined;
+  reserveNow?: <T>(keys: CallStateKeys, decide: DecideOnState<T>) => Promise<T>;
   /**
    * Fail closed (DESIGN §3): why calls must be refused now (every audit sink failing), or null.
    * Consulted before a call goes upstream, since its audit event is written after the answer.
@@ -561,8 +561,9 @@ export function createMcpService(deps: {
       const decision = decideToolCall(s.policy, tool, args, { ...ctx, ...state });
       return { value: decision, record: decision.allowed && !defer ? entry : null };
     };
-    const now = deps.reserveNow?.(keys, decide);
-    const decision = now ? now.value : await uow.write((r) => r.mcpCallState.reserve(keys, decide));
+    const decision = deps.reserveNow
+      ? await deps.reserveNow(keys, decide)
+      : await uow.write((r) => r.mcpCallState.reserve(keys, decide));
     if (decision.allowed && !defer && entry) pruneNowAndThen(ctx.nowMs);
     return decision;
   }
@@ -744,8 +745,9 @@ export function createMcpService(deps: {
       );
 
     // 4. A human approves each high-impact call: single use, bound to the exact arguments. The
-    // request is found in the approvals store (the caller's newest for exactly this call, decided
-    // by the server's owner), so a retry on any server finds the same one.
+    // request is found in the approvals store (the caller's request for exactly this call that a
+    // retry acts on, decided by the server's owner), so a retry on any server finds the same one,
+    // and at most one is pending per call (ADR 0051).
     let approvalId: string | null = null;
     if (settings.highImpact) {
       const action: ApprovalAction = { kind: 'mcp.tool_call', server: s.name, tool, argumentsHash };
@@ -778,12 +780,12 @@ export function createMcpService(deps: {
         typeof meta?.['tessera/approvalId'] === 'string' ? (meta['tessera/approvalId'] as string) : null;
       let id = presented;
       if (!id) {
-        const latest = await approvals.latest(requester, action, ownerDecides);
-        if (latest?.status === 'pending') waiting(latest.id);
-        if (latest?.status === 'approved') id = latest.id;
+        const found = await approvals.forRetry(requester, action, ownerDecides);
+        if (found?.status === 'pending') waiting(found.id);
+        if (found?.status === 'approved') id = found.id;
         // A denial holds for the request's lifetime; after it, the same call may ask again.
-        if (latest?.status === 'denied' && Date.parse(latest.expiresAt) > clock.nowMs())
-          closed(latest.id, 'denied');
+        if (found?.status === 'denied' && Date.parse(found.expiresAt) > clock.nowMs())
+          closed(found.id, 'denied');
       }
       if (id) {
         const used = await approvals.consume(id, action, undefined, { requester, approvers: ownerDecides });
@@ -799,6 +801,8 @@ export function createMcpService(deps: {
           justification: `MCP tool call ${s.name}/${tool} (arguments hash ${argumentsHash})`,
           approvers: { kind: 'owner', ownerOf: s.identityId },
           ttlSec: APPROVAL_TTL_SECONDS,
+          // First calls racing on several servers join one request (ADR 0051).
+          reusePending: true,
         });
         refuse(
           'mcp_approval_required',
