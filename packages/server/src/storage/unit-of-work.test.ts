@@ -345,7 +345,7 @@ describe('group-commit unit of work on a real SQLite file', () => {
       expect(store.direct!.execute('pragma synchronous', [])).toEqual([{ synchronous: 2 }]);
     });
 
-    it('waits while a batch holds the connection through its WAL fsync, then runs at once', async () => {
+    it("does not wait for a batch's WAL fsync: runs at once after the batch's commit, and sees it", async () => {
       scratch();
       const direct = store.direct!;
       const walSync = direct.walSync!;
@@ -364,26 +364,50 @@ describe('group-commit unit of work on a real SQLite file', () => {
         const write = uow.write((r) => createIdentity(r, 'i-now'));
         for (let i = 0; i < 200 && order.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
         expect(order).toEqual(['fsync started']);
-        // The batch has committed, its fsync has not finished: the write waits, and sees the batch.
+        expect(direct.busy()).not.toBeNull();
+        // The batch has committed and holds the connection for its fsync: the write runs now, as
+        // its own transaction (not inside the batch's), and sees the batch's rows.
         const now = uow.writeNow!((d) => {
           order.push('writeNow');
-          d.execute('insert into scratch (v) values (?)', ['after the batch']);
+          d.execute('insert into scratch (v) values (?)', ['during the fsync']);
           return d.execute("select count(*) as n from identities where id = 'i-now'", []);
         });
-        await new Promise((r) => setTimeout(r, 30));
-        expect(order).toEqual(['fsync started']);
-        expect(committedScratch()).toEqual([]);
-        release();
         expect(await now).toEqual([{ n: 1 }]);
-        await write;
-        expect(order).toEqual(['fsync started', 'fsync done', 'writeNow']);
-        expect(committedScratch()).toEqual(['after the batch']);
+        expect(order).toEqual(['fsync started', 'writeNow']);
+        expect(committedScratch()).toEqual(['during the fsync']);
         expect(direct.execute('pragma synchronous', [])).toEqual([{ synchronous: 2 }]);
+        release();
+        await write;
+        expect(order).toEqual(['fsync started', 'writeNow', 'fsync done']);
       } finally {
         // A failed expectation must not leave the batch waiting (afterEach drains).
         release();
         direct.walSync = walSync;
       }
+    });
+
+    it("waits while a batch's transaction is open, and commits after it", async () => {
+      scratch();
+      const order: string[] = [];
+      let now!: Promise<unknown>;
+      const write = uow.write(async (r) => {
+        await createIdentity(r, 'i-inside');
+        order.push('batch unit');
+        // Called while the batch's transaction is open on the connection.
+        now = uow.writeNow!((d) => {
+          order.push('writeNow');
+          d.execute('insert into scratch (v) values (?)', ['after the batch']);
+          return d.inTransaction();
+        });
+        await new Promise((r) => setTimeout(r, 20));
+        order.push('batch unit done');
+        return 'ok';
+      });
+      expect(await write).toBe('ok');
+      expect(await now).toBe(true);
+      expect(order).toEqual(['batch unit', 'batch unit done', 'writeNow']);
+      expect(committedScratch()).toEqual(['after the batch']);
+      expect(store.direct!.inTransaction()).toBe(false);
     });
 
     it('inside another open transaction, runs as a unit of the next batch once that transaction ends', async () => {

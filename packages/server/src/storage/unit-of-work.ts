@@ -44,10 +44,10 @@ export interface GroupCommitUnitOfWork extends UnitOfWork {
    * SQLite only (null on PostgreSQL, whose writes all go through `write`): `work` as its own short
    * transaction, committed with `synchronous = NORMAL`: in the WAL, visible to every later read,
    * durable with the next group commit's WAL fsync, which covers every earlier frame. Refused by
-   * the same gate as `write` (fail closed); waits while a batch holds the connection (through its
-   * WAL fsync, ADR 0049), then runs without yielding, so nothing interleaves with it. If another
-   * transaction is open on the connection, `work` runs as a unit of the next batch instead
-   * (durable, slower).
+   * the same gate as `write` (fail closed); waits while a batch's transaction is open, but not for
+   * the batch's WAL fsync (ADR 0049 holds the connection through it), then runs without yielding,
+   * so nothing interleaves with it. If another transaction is open on the connection, `work` runs
+   * as a unit of the next batch instead (durable, slower).
    */
   writeNow: WriteNow | null;
 }
@@ -238,10 +238,14 @@ export function createGroupCommitUnitOfWork(
     const refused = options.gate?.();
     if (refused) throw refused;
     const d = direct!;
-    // A batch holds the connection from its `begin` until its WAL fsync is done: wait, as reads do,
-    // so this commit neither lands inside the batch's transaction nor reads its rows before they are
-    // on disk. Between the last check and the `commit` below nothing yields.
-    for (let busy = d.busy(); busy; busy = d.busy()) await busy;
+    // A batch holds the connection from its `begin` until its WAL fsync is done. While its
+    // transaction is open, wait (this commit must not land inside it). Once the batch has committed
+    // and only its fsync is running on the thread pool, run at once: this write is unsynced by
+    // design, the next fsync covers its frames and the batch's alike, and waiting would add a disk
+    // flush to every gateway call (ADR 0051). It may read the batch's rows before they are on disk;
+    // nothing it returns is an acknowledgement of them. Between the last check and the `commit`
+    // below nothing yields.
+    for (let busy = d.busy(); busy && d.inTransaction(); busy = d.busy()) await busy;
     if (d.inTransaction()) return write(async () => work(d));
     return d.unsynced(() => {
       d.execute('begin immediate', []);
