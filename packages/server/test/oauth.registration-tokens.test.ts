@@ -1,9 +1,19 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { findTesseraCredentials } from '@tessera/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentialKindOf } from '../src/crypto/credentials.js';
 import { expectPrefixCatalogued } from './fixtures/audit-catalogue.js';
-import { type ServerPair, STORES, startServerPair, startTestServer, type TestServer } from './harness.js';
+import {
+  freshPostgresDatabase,
+  type ServerPair,
+  STORES,
+  startServerPair,
+  startTestServer,
+  type TestServer,
+} from './harness.js';
 
 const TOKENS = '/v1/oauth/registration-tokens';
 const sha256 = (v: string) => createHash('sha256').update(v).digest('hex');
@@ -551,6 +561,72 @@ describe('OAuth registration tokens on two servers on one PostgreSQL database', 
       expect(owners, outcome).toEqual([
         { owner: registration.status === 201 ? 'bootstrap' : 'person:alice@example.com' },
       ]);
+    }
+  });
+});
+
+/** ADR 0052: tokens issued before owners take their issuer's owner; one with no known issuer reads `unassigned`. */
+describe.each(STORES)('upgrading a %s store from before registration-token owners', (store) => {
+  it('gives existing tokens their issuer’s owner, and unassigned without an issuer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-upgrade-'));
+    const pgDb = store === 'postgres' ? await freshPostgresDatabase() : null;
+    const url = pgDb?.url ?? `sqlite:${join(dir, 'old.db')}`;
+    try {
+      const env = { TESSERA_ROOT_KEY: randomBytes(32).toString('base64') };
+      const old = await startTestServer(store, env, { storeUrl: url });
+      const issue = async (path: string) => {
+        const r = await old.call('POST', TOKENS, { token: old.adminToken, body: { path, ttlSeconds: 3600 } });
+        expect(r.status).toBe(201);
+        return r.body;
+      };
+      const issued = await issue('/old/*');
+      const orphan = await issue('/orphan/*');
+      // Back to the schema before ADR 0052, with one token whose issuer is unknown.
+      const db = old.tessera.store.db as any;
+      await db.schema.alterTable('oauth_initial_access_tokens').dropColumn('owner').execute();
+      await db
+        .deleteFrom('tessera_migrations_oauth')
+        .where('name', '=', '0007-oauth-initial-access-token-owner')
+        .execute();
+      await db
+        .updateTable('oauth_initial_access_tokens')
+        .set({ created_by: null })
+        .where('id', '=', orphan.registrationToken.id)
+        .execute();
+      const adminAccessKey = old.adminAccessKey;
+      await old.close();
+
+      const s = await startTestServer(store, env, { storeUrl: url, adminAccessKey });
+      try {
+        s.track(issued.token);
+        s.track(orphan.token);
+        const owners = Object.fromEntries(
+          (await s.call('GET', `${TOKENS}?limit=100`, { token: s.adminToken })).body.items.map((t: any) => [
+            t.path,
+            t.owner,
+          ]),
+        );
+        expect(owners).toEqual({ '/old/*': 'bootstrap', '/orphan/*': 'unassigned' });
+        const registered = await s.call('POST', '/oauth/register', {
+          token: issued.token,
+          body: { client_name: '/old/agent' },
+        });
+        expect(registered.status, JSON.stringify(registered.body)).toBe(201);
+        s.track(registered.body.client_secret);
+        s.track(registered.body.registration_access_token);
+        const client = await s.call('GET', `/v1/oauth-clients/${registered.body.client_id}`, {
+          token: s.adminToken,
+        });
+        const identity = await s.call('GET', `/v1/identities/${client.body.identityId}`, {
+          token: s.adminToken,
+        });
+        expect(identity.body.owner).toBe('bootstrap');
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await pgDb?.drop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
