@@ -266,6 +266,7 @@ const REGISTRATION_TOKEN = {
   uses: 0,
   revokedAt: null,
   createdBy: 'i-admin',
+  owner: 'group:platform',
 };
 const RESOURCE_SERVER = {
   id: 'rs-1',
@@ -564,6 +565,7 @@ const ROUTES: Record<string, Handler> = {
     { registrationToken: REGISTRATION_TOKEN, token: 'tri-X' },
   ],
   'GET /v1/oauth/registration-tokens': () => [200, { items: [REGISTRATION_TOKEN], nextCursor: null }],
+  'GET /v1/oauth/registration-tokens/rit-1': () => [200, REGISTRATION_TOKEN],
   'POST /v1/oauth/registration-tokens/rit-1/revoke': () => [
     200,
     { ...REGISTRATION_TOKEN, state: 'revoked', revokedAt: '2026-01-01T00:10:00.000Z' },
@@ -911,6 +913,7 @@ describe('--json on every command', () => {
     ['oauth-client', 'delete', '--client-id', 'p-oc'],
     ['oauth-client', 'registration-token', 'create', '--path', '/ci/*', '--ttl', '1h', '--uses', '3'],
     ['oauth-client', 'registration-token', 'list'],
+    ['oauth-client', 'registration-token', 'get', '--id', 'rit-1'],
     ['oauth-client', 'registration-token', 'revoke', '--id', 'rit-1'],
     [
       'mcp-server',

@@ -1,6 +1,7 @@
 /**
- * `tessera oauth-client registration-token create|list|revoke` (ADR 0047): RFC 7591 initial access
- * tokens confined to a path, for dynamic client registration without an administrator's session.
+ * `tessera oauth-client registration-token create|list|get|revoke` (ADR 0047, 0052): RFC 7591
+ * initial access tokens confined to a path, for dynamic client registration without an
+ * administrator's session; the identities they create are owned by the token's owner.
  */
 
 import type { RegistrationToken } from '@tessera/sdk';
@@ -16,6 +17,7 @@ export function renderRegistrationToken(t: RegistrationToken, nowMs: number): st
   return renderKeyValues([
     ['ID', t.id],
     ['Path', t.path],
+    ['Owner', t.owner],
     ['State', t.state],
     ['Uses', uses(t)],
     ['Expires', formatTime(t.expiresAt, nowMs)],
@@ -29,7 +31,8 @@ const create: CommandSpec = {
   summary: 'Issue a registration token: clients may register themselves (RFC 7591) inside a path',
   details:
     'The token (tri-…) is printed once. A client registered with it at /oauth/register is named inside --path ' +
-    '(/ci/* : any name under /ci/; otherwise exactly that name) and gets a new identity of that name.',
+    '(/ci/* : any name under /ci/; otherwise exactly that name) and gets a new identity of that name, owned by ' +
+    '--owner (default: the owner of the identity issuing the token; "unassigned" is refused).',
   options: {
     path: {
       type: 'string',
@@ -49,9 +52,15 @@ const create: CommandSpec = {
       description: 'how many clients it may register (default: any)',
     },
     description: { type: 'string', placeholder: 'TEXT', description: 'what it is for' },
+    owner: {
+      type: 'string',
+      placeholder: 'OWNER',
+      description:
+        'who answers for the identities it creates, e.g. person:alice@example.com or group:platform (default: your own owner)',
+    },
   },
   examples: [
-    "tessera oauth-client registration-token create --path '/ci/*' --ttl 1h --uses 10 --json",
+    "tessera oauth-client registration-token create --path '/ci/*' --ttl 1h --uses 10 --owner group:platform --json",
     'tessera oauth-client registration-token create --path /agents/reporter --ttl 15m',
   ],
   async run(ctx, args) {
@@ -59,12 +68,14 @@ const create: CommandSpec = {
     if (ttlSeconds === undefined) throw new UsageError('--ttl is required');
     const maxUses = args.positiveInt('uses');
     const description = args.str('description');
+    const owner = args.str('owner');
     const answer = await ctx.withAdmin((t) =>
       ctx.client.createRegistrationToken(t, {
         path: args.requireStr('path'),
         ttlSeconds,
         ...(maxUses !== undefined ? { maxUses } : {}),
         ...(description !== undefined ? { description } : {}),
+        ...(owner !== undefined ? { owner } : {}),
       }),
     );
     if (ctx.json) {
@@ -73,7 +84,8 @@ const create: CommandSpec = {
     }
     ctx.out(`Registration Token: ${answer.token}\n`);
     ctx.note(
-      `Issued ${answer.registrationToken.id} for ${answer.registrationToken.path}. The token is not shown again; ` +
+      `Issued ${answer.registrationToken.id} for ${answer.registrationToken.path} (identities it creates are owned by ` +
+        `${answer.registrationToken.owner}). The token is not shown again; ` +
         'clients send it as "Authorization: Bearer" to /oauth/register.',
     );
   },
@@ -101,14 +113,31 @@ const list: CommandSpec = {
       const rows = page.items.map((t) => [
         t.id,
         t.path,
+        t.owner,
         t.state,
         uses(t),
         formatTime(t.expiresAt, ctx.now()),
       ]);
-      return renderTable(['ID', 'PATH', 'STATE', 'USES', 'EXPIRES'], rows);
+      return renderTable(['ID', 'PATH', 'OWNER', 'STATE', 'USES', 'EXPIRES'], rows);
     });
     if (page.nextCursor && !ctx.json)
       ctx.note(`More: tessera oauth-client registration-token list --cursor ${page.nextCursor}`);
+  },
+};
+
+const get: CommandSpec = {
+  path: ['oauth-client', 'registration-token', 'get'],
+  summary: 'Show a registration token: its path, owner, state and uses (never the token)',
+  options: {
+    id: { type: 'string', placeholder: 'rit-…', required: true, description: 'the registration token id' },
+  },
+  examples: [
+    'tessera oauth-client registration-token get --id rit-xxxx',
+    'tessera oauth-client registration-token get --id rit-xxxx --json',
+  ],
+  async run(ctx, args) {
+    const token = await ctx.withAdmin((t) => ctx.client.getRegistrationToken(t, args.requireStr('id')));
+    ctx.emit(token, () => renderRegistrationToken(token, ctx.now()));
   },
 };
 
@@ -126,4 +155,4 @@ const revoke: CommandSpec = {
 };
 
 /** The registration-token commands. */
-export const registrationTokenCommands: readonly CommandSpec[] = [create, list, revoke];
+export const registrationTokenCommands: readonly CommandSpec[] = [create, list, get, revoke];

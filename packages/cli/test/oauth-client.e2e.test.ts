@@ -208,7 +208,7 @@ describe('tessera oauth-client against a real server', () => {
     expect((await tessera(['oauth-client', 'get', '--client-id', client.clientId], env)).code).not.toBe(0);
   });
 
-  it('registration-token create, list, revoke; the printed token registers a client inside its path only', async () => {
+  it('registration-token create, list, get, revoke; the printed token registers a client inside its path only, owned by its owner', async () => {
     const created = await tessera(
       [
         'oauth-client',
@@ -220,6 +220,8 @@ describe('tessera oauth-client against a real server', () => {
         '1h',
         '--uses',
         '2',
+        '--owner',
+        'group:ci-team',
         '--json',
       ],
       env,
@@ -227,7 +229,13 @@ describe('tessera oauth-client against a real server', () => {
     expect(created.code, created.stderr).toBe(0);
     const { registrationToken, token: initial } = JSON.parse(created.stdout);
     expect(initial).toMatch(/^tri-/);
-    expect(registrationToken).toMatchObject({ path: '/ci/*', state: 'active', maxUses: 2, uses: 0 });
+    expect(registrationToken).toMatchObject({
+      path: '/ci/*',
+      owner: 'group:ci-team',
+      state: 'active',
+      maxUses: 2,
+      uses: 0,
+    });
     const register = (client_name: string) =>
       fetch(`${url}/oauth/register`, {
         method: 'POST',
@@ -238,14 +246,51 @@ describe('tessera oauth-client against a real server', () => {
     expect(inside.status).toBe(201);
     const client = await inside.json();
     expect(client.client_secret).toMatch(/^tcs-/);
+    // The client's new identity answers to the token's owner.
+    const identity = await tessera(['identity', 'list', '--owner', 'group:ci-team', '--json'], env);
+    expect(identity.code, identity.stderr).toBe(0);
+    expect(JSON.parse(identity.stdout).items.map((i: { name: string }) => i.name)).toEqual(['/ci/runner']);
     const outside = await register('/prod/runner');
     expect(outside.status).toBe(403);
     expect((await outside.json()).error).toBe('invalid_client_metadata');
 
     const listed = await tessera(['oauth-client', 'registration-token', 'list'], env);
     expect(listed.code, listed.stderr).toBe(0);
-    expect(listed.stdout).toMatch(new RegExp(`${registrationToken.id}\\s+/ci/\\*\\s+active\\s+1/2`));
+    expect(listed.stdout).toMatch(
+      new RegExp(`${registrationToken.id}\\s+/ci/\\*\\s+group:ci-team\\s+active\\s+1/2`),
+    );
     expect(listed.stdout).not.toContain(initial);
+    const shown = await tessera(
+      ['oauth-client', 'registration-token', 'get', '--id', registrationToken.id],
+      env,
+    );
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/Owner:\s+group:ci-team/);
+    expect(shown.stdout).toMatch(/Uses:\s+1\/2/);
+    expect(shown.stdout).not.toContain(initial);
+    const shownJson = await tessera(
+      ['oauth-client', 'registration-token', 'get', '--id', registrationToken.id, '--json'],
+      env,
+    );
+    expect(JSON.parse(shownJson.stdout)).toMatchObject({ id: registrationToken.id, owner: 'group:ci-team' });
+
+    // Without --owner the token takes the issuer's own owner; one meaning nobody is refused.
+    const unowned = await tessera(
+      [
+        'oauth-client',
+        'registration-token',
+        'create',
+        '--path',
+        '/ci/*',
+        '--ttl',
+        '1h',
+        '--owner',
+        'unassigned',
+      ],
+      env,
+    );
+    expect(unowned.code).not.toBe(0);
+    expect(unowned.stderr).toMatch(/owner/);
 
     // Text output prints the token once, on its own line.
     const text = await tessera(

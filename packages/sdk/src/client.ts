@@ -580,6 +580,16 @@ export class TesseraClient {
     });
   }
 
+  /** `GET /v1/oauth/registration-tokens/:id` (never the token itself). */
+  getRegistrationToken(token: string, id: string, options?: RequestOptions): Promise<RegistrationToken> {
+    return this.#call({
+      method: 'GET',
+      path: `/v1/oauth/registration-tokens/${seg(id)}`,
+      credential: token,
+      signal: options?.signal,
+    });
+  }
+
   /** `POST /v1/oauth/registration-tokens/:id/revoke`: it stops working now; clients it registered stay. */
   revokeRegistrationToken(token: string, id: string, options?: RequestOptions): Promise<RegistrationToken> {
     return this.#call({

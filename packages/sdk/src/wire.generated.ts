@@ -421,6 +421,8 @@ export interface RegistrationToken {
   revokedAt: string | null;
   /** The identity that issued it. */
   createdBy: string | null;
+  /** The owner of every identity it creates (`person:…`, `group:…`); `unassigned` only for tokens issued before owners were recorded. */
+  owner: string;
 }
 
 export interface ResourceServer {
@@ -3017,6 +3019,8 @@ export interface PostV1OauthRegistrationTokensRequest {
   /** Absent: unlimited. */
   maxUses?: number;
   description?: string;
+  /** Who answers for the identities it creates (`person:alice@example.com`, `group:platform`); default: the caller’s own owner. `unassigned` and the like are refused. */
+  owner?: string;
 }
 
 /**

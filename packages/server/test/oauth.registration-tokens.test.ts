@@ -1,8 +1,19 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { findTesseraCredentials } from '@tessera/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentialKindOf } from '../src/crypto/credentials.js';
-import { type ServerPair, STORES, startServerPair, startTestServer, type TestServer } from './harness.js';
+import { expectPrefixCatalogued } from './fixtures/audit-catalogue.js';
+import {
+  freshPostgresDatabase,
+  type ServerPair,
+  STORES,
+  startServerPair,
+  startTestServer,
+  type TestServer,
+} from './harness.js';
 
 const TOKENS = '/v1/oauth/registration-tokens';
 const sha256 = (v: string) => createHash('sha256').update(v).digest('hex');
@@ -58,6 +69,8 @@ describe.each(STORES)('OAuth registration tokens on %s', (store) => {
       uses: 0,
       revokedAt: null,
       createdBy: expect.stringMatching(/^i-/),
+      // Without an owner given, the issuer's own owner (the bootstrap administrator's is `bootstrap`).
+      owner: 'bootstrap',
     });
     const rows = await (s.tessera.store.db as any)
       .selectFrom('oauth_initial_access_tokens')
@@ -74,7 +87,113 @@ describe.each(STORES)('OAuth registration tokens on %s', (store) => {
     const one = await s.call('GET', `${TOKENS}/${r.body.registrationToken.id}`, { token: s.adminToken });
     expect(one.body).toEqual(r.body.registrationToken);
     const created = (await auditOf('oauth.registration_token_created')).at(-1);
-    expect(created.data).toMatchObject({ registrationTokenId: r.body.registrationToken.id, path: '/ci/*' });
+    expect(created.data).toMatchObject({
+      registrationTokenId: r.body.registrationToken.id,
+      path: '/ci/*',
+      owner: 'bootstrap',
+    });
+  });
+
+  it('has an owner, shown in list and get, who owns every identity it creates', async () => {
+    const r = await issue({ path: '/owned/*', ttlSeconds: 3600, owner: 'group:platform' });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect(r.body.registrationToken.owner).toBe('group:platform');
+    const id = r.body.registrationToken.id;
+    const listed = await s.call('GET', `${TOKENS}?limit=100`, { token: s.adminToken });
+    expect(listed.body.items.find((t: any) => t.id === id)).toMatchObject({ owner: 'group:platform' });
+    const one = await s.call('GET', `${TOKENS}/${id}`, { token: s.adminToken });
+    expect(one.body.owner).toBe('group:platform');
+    const registered = await register(r.body.token, { client_name: '/owned/agent' });
+    expect(registered.status, JSON.stringify(registered.body)).toBe(201);
+    const client = await s.call('GET', `/v1/oauth-clients/${registered.body.client_id}`, {
+      token: s.adminToken,
+    });
+    const identity = await s.call('GET', `/v1/identities/${client.body.identityId}`, { token: s.adminToken });
+    expect(identity.body).toMatchObject({ name: '/owned/agent', owner: 'group:platform' });
+    const event = (await auditOf('oauth.client_registered')).find(
+      (e: any) => e.data.clientId === registered.body.client_id,
+    );
+    expect(event.data).toMatchObject({ registrationTokenId: id, owner: 'group:platform' });
+    // An owner meaning nobody is refused: the identities would be flagged as owner-less (NHI1).
+    for (const owner of ['unassigned', ' none ', 'Nobody', ' ']) {
+      const refused = await issue({ path: '/owned/*', ttlSeconds: 600, owner });
+      expect(refused.status, owner).toBe(400);
+      expect(refused.body.error).toMatchObject({
+        code: 'TESSERA_VALIDATION_FAILED',
+        details: { field: 'owner' },
+      });
+    }
+  });
+
+  it('a client registered with an administrator session gets a new identity owned by the caller’s owner', async () => {
+    const r = await register(s.adminToken, { client_name: '/session-reg/agent' });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    const client = await s.call('GET', `/v1/oauth-clients/${r.body.client_id}`, { token: s.adminToken });
+    const identity = await s.call('GET', `/v1/identities/${client.body.identityId}`, { token: s.adminToken });
+    expect(identity.body.owner).toBe('bootstrap');
+  });
+
+  it('two concurrent registrations of one name: one 201, the others a clean 400, one identity', async () => {
+    const { body } = await issue({ path: '/same/*', ttlSeconds: 600 });
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => register(body.token, { client_name: '/same/agent' })),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses, JSON.stringify(results.map((r) => r.body))).toEqual([201, 400, 400, 400]);
+    for (const r of results.filter((x) => x.status === 400))
+      expect(r.body.error).toBe('invalid_client_metadata');
+    const identities = await (s.tessera.store.db as any)
+      .selectFrom('identities')
+      .select(['id', 'owner'])
+      .where('name', '=', '/same/agent')
+      .execute();
+    expect(identities).toHaveLength(1);
+    // Only the registration that happened spent a use; every refusal is audited with its reason.
+    const state = await s.call('GET', `${TOKENS}/${body.registrationToken.id}`, { token: s.adminToken });
+    expect(state.body.uses).toBe(1);
+    const refused = (await auditOf('oauth.client_registration_refused')).filter(
+      (e: any) => e.data.registrationTokenId === body.registrationToken.id,
+    );
+    expect(refused.map((e: any) => e.reason)).toEqual([
+      'identity_exists',
+      'identity_exists',
+      'identity_exists',
+    ]);
+  });
+
+  it('never attaches a client to an identity created in the same instant', async () => {
+    const { body } = await issue({ path: '/instant/*', ttlSeconds: 600, owner: 'group:ci' });
+    const pairs = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const name = `/instant/n${i}`;
+        const [identity, registration] = await Promise.all([
+          s.call('POST', '/v1/identities', {
+            token: s.adminToken,
+            body: { name, kind: 'service', owner: 'person:alice@example.com' },
+          }),
+          register(body.token, { client_name: name }),
+        ]);
+        return { name, identity, registration };
+      }),
+    );
+    for (const { name, identity, registration } of pairs) {
+      const outcome = `${name}: ${identity.status} ${JSON.stringify(registration.body)}`;
+      // Exactly one of the two creates the identity; the other is a 4xx.
+      expect([identity.status, registration.status].sort(), outcome).toSatisfy(
+        (st: number[]) => (st[0] === 201 && st[1] === 409) || (st[0] === 201 && st[1] === 400),
+      );
+      if (registration.status === 201) {
+        const client = await s.call('GET', `/v1/oauth-clients/${registration.body.client_id}`, {
+          token: s.adminToken,
+        });
+        const owned = await s.call('GET', `/v1/identities/${client.body.identityId}`, {
+          token: s.adminToken,
+        });
+        expect(owned.body.owner, outcome).toBe('group:ci');
+      } else {
+        expect(registration.body.error, outcome).toBe('invalid_client_metadata');
+      }
+    }
   });
 
   it('registers clients inside its path with new identities, audited with its id', async () => {
@@ -261,14 +380,58 @@ describe.each(STORES)('OAuth registration tokens on %s', (store) => {
     });
     expect(auth.status, JSON.stringify(auth.body)).toBe(200);
     s.track(auth.body.token);
-    const team = async (path: string) => {
-      const r = await s.call('POST', TOKENS, { token: auth.body.token, body: { path, ttlSeconds: 600 } });
+    const team = async (path: string, owner: string | null = 'group:team') => {
+      const r = await s.call('POST', TOKENS, {
+        token: auth.body.token,
+        body: { path, ttlSeconds: 600, ...(owner ? { owner } : {}) },
+      });
       if (r.body?.token) s.track(r.body.token);
-      return r.status;
+      return r;
     };
-    expect(await team('/team/*')).toBe(201);
-    expect(await team('/prod/*')).toBe(403);
-    expect(await team('/*')).toBe(403);
+    const teamToken = await team('/team/*');
+    expect(teamToken.status).toBe(201);
+    expect((await team('/prod/*')).status).toBe(403);
+    expect((await team('/*')).status).toBe(403);
+    // Its access key's identity has no owner (`unassigned`): it must name one.
+    const ownerless = await team('/team/*', null);
+    expect(ownerless.status).toBe(400);
+    expect(ownerless.body.error).toMatchObject({
+      code: 'TESSERA_VALIDATION_FAILED',
+      details: { field: 'owner' },
+    });
+
+    // Revoking needs what issuing needs (create on the token's path), not delete on every method.
+    const prod = await issue({ path: '/other/*', ttlSeconds: 600 });
+    const revokeAs = (id: string) => s.call('POST', `${TOKENS}/${id}/revoke`, { token: auth.body.token });
+    const denied = await revokeAs(prod.body.registrationToken.id);
+    expect(denied.status).toBe(403);
+    expect(denied.body.error.code).toBe('TESSERA_FORBIDDEN');
+    const still = await s.call('GET', `${TOKENS}/${prod.body.registrationToken.id}`, { token: s.adminToken });
+    expect(still.body.state).toBe('active');
+    const refusal = (await auditOf('access.denied')).at(-1);
+    expect(refusal).toMatchObject({
+      resource: '/other/*',
+      data: { action: 'create', route: '/v1/oauth/registration-tokens/:id/revoke' },
+    });
+    // An unknown id is checked under the id: the team learns nothing it could not issue.
+    expect((await revokeAs('rit-nosuch')).status).toBe(403);
+    const ended = await revokeAs(teamToken.body.registrationToken.id);
+    expect(ended.status, JSON.stringify(ended.body)).toBe(200);
+    expect(ended.body).toMatchObject({ state: 'revoked', owner: 'group:team' });
+    const revokedEvent = (await auditOf('oauth.registration_token_revoked')).at(-1);
+    expect(revokedEvent).toMatchObject({
+      data: { registrationTokenId: teamToken.body.registrationToken.id, path: '/team/*' },
+    });
+    expect(revokedEvent.actor.authMethodId).toBe(method.body.authMethod.id);
+  });
+
+  it('emits only catalogued oauth.* events', async () => {
+    await expectPrefixCatalogued(s.tessera.store.db, 'oauth.', [
+      'oauth.registration_token_created',
+      'oauth.registration_token_revoked',
+      'oauth.client_registered',
+      'oauth.client_registration_refused',
+    ]);
   });
 });
 
@@ -313,5 +476,157 @@ describe('OAuth registration tokens on two servers on one PostgreSQL database', 
       token: a.adminToken,
     });
     expect(state.body).toMatchObject({ state: 'revoked', uses: 2 });
+  });
+
+  it('one name registered on both servers at once: one 201, the others a clean 400, one identity', async () => {
+    const { a, b } = pair!;
+    const issued = await a.call('POST', TOKENS, {
+      token: a.adminToken,
+      body: { path: '/both/*', ttlSeconds: 600 },
+    });
+    expect(issued.status).toBe(201);
+    a.track(issued.body.token);
+    b.track(issued.body.token);
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        (i % 2 ? a : b).call('POST', '/oauth/register', {
+          token: issued.body.token,
+          body: { client_name: '/both/agent' },
+        }),
+      ),
+    );
+    for (const r of results)
+      for (const v of [r.body?.client_secret, r.body?.registration_access_token])
+        if (v) {
+          a.track(v);
+          b.track(v);
+        }
+    expect(results.map((r) => r.status).sort(), JSON.stringify(results.map((r) => r.body))).toEqual([
+      201, 400, 400, 400, 400, 400,
+    ]);
+    for (const r of results.filter((x) => x.status === 400))
+      expect(r.body.error).toBe('invalid_client_metadata');
+    const identities = await (a.tessera.store.db as any)
+      .selectFrom('identities')
+      .select(['owner'])
+      .where('name', '=', '/both/agent')
+      .execute();
+    expect(identities).toEqual([{ owner: 'bootstrap' }]);
+    const state = await b.call('GET', `${TOKENS}/${issued.body.registrationToken.id}`, {
+      token: b.adminToken,
+    });
+    expect(state.body.uses).toBe(1);
+    const refused = (
+      await (a.tessera.store.db as any)
+        .selectFrom('audit_events')
+        .select(['reason', 'data'])
+        .where('type', '=', 'oauth.client_registration_refused')
+        .execute()
+    ).filter((e: any) => JSON.parse(e.data).registrationTokenId === issued.body.registrationToken.id);
+    expect(refused.map((e: any) => e.reason)).toEqual(Array(5).fill('identity_exists'));
+
+    // An administrator creating the same name on the other server in the same instant: the
+    // client is never attached to that identity.
+    const pairs = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const name = `/both/n${i}`;
+        const [identity, registration] = await Promise.all([
+          (i % 2 ? a : b).call('POST', '/v1/identities', {
+            token: (i % 2 ? a : b).adminToken,
+            body: { name, kind: 'service', owner: 'person:alice@example.com' },
+          }),
+          (i % 2 ? b : a).call('POST', '/oauth/register', {
+            token: issued.body.token,
+            body: { client_name: name },
+          }),
+        ]);
+        for (const v of [registration.body?.client_secret, registration.body?.registration_access_token])
+          if (v) {
+            a.track(v);
+            b.track(v);
+          }
+        return { name, identity, registration };
+      }),
+    );
+    for (const { name, identity, registration } of pairs) {
+      const outcome = `${name}: ${identity.status} ${JSON.stringify(registration.body)}`;
+      expect([identity.status, registration.status].sort(), outcome).toSatisfy(
+        (st: number[]) => st[0] === 201 && (st[1] === 400 || st[1] === 409),
+      );
+      const owners = await (a.tessera.store.db as any)
+        .selectFrom('identities')
+        .select(['owner'])
+        .where('name', '=', name)
+        .execute();
+      expect(owners, outcome).toEqual([
+        { owner: registration.status === 201 ? 'bootstrap' : 'person:alice@example.com' },
+      ]);
+    }
+  });
+});
+
+/** ADR 0052: tokens issued before owners take their issuer's owner; one with no known issuer reads `unassigned`. */
+describe.each(STORES)('upgrading a %s store from before registration-token owners', (store) => {
+  it('gives existing tokens their issuer’s owner, and unassigned without an issuer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-upgrade-'));
+    const pgDb = store === 'postgres' ? await freshPostgresDatabase() : null;
+    const url = pgDb?.url ?? `sqlite:${join(dir, 'old.db')}`;
+    try {
+      const env = { TESSERA_ROOT_KEY: randomBytes(32).toString('base64') };
+      const old = await startTestServer(store, env, { storeUrl: url });
+      const issue = async (path: string) => {
+        const r = await old.call('POST', TOKENS, { token: old.adminToken, body: { path, ttlSeconds: 3600 } });
+        expect(r.status).toBe(201);
+        return r.body;
+      };
+      const issued = await issue('/old/*');
+      const orphan = await issue('/orphan/*');
+      // Back to the schema before ADR 0052, with one token whose issuer is unknown.
+      const db = old.tessera.store.db as any;
+      await db.schema.alterTable('oauth_initial_access_tokens').dropColumn('owner').execute();
+      await db
+        .deleteFrom('tessera_migrations_oauth')
+        .where('name', '=', '0007-oauth-initial-access-token-owner')
+        .execute();
+      await db
+        .updateTable('oauth_initial_access_tokens')
+        .set({ created_by: null })
+        .where('id', '=', orphan.registrationToken.id)
+        .execute();
+      const adminAccessKey = old.adminAccessKey;
+      await old.close();
+
+      const s = await startTestServer(store, env, { storeUrl: url, adminAccessKey });
+      try {
+        s.track(issued.token);
+        s.track(orphan.token);
+        const owners = Object.fromEntries(
+          (await s.call('GET', `${TOKENS}?limit=100`, { token: s.adminToken })).body.items.map((t: any) => [
+            t.path,
+            t.owner,
+          ]),
+        );
+        expect(owners).toEqual({ '/old/*': 'bootstrap', '/orphan/*': 'unassigned' });
+        const registered = await s.call('POST', '/oauth/register', {
+          token: issued.token,
+          body: { client_name: '/old/agent' },
+        });
+        expect(registered.status, JSON.stringify(registered.body)).toBe(201);
+        s.track(registered.body.client_secret);
+        s.track(registered.body.registration_access_token);
+        const client = await s.call('GET', `/v1/oauth-clients/${registered.body.client_id}`, {
+          token: s.adminToken,
+        });
+        const identity = await s.call('GET', `/v1/identities/${client.body.identityId}`, {
+          token: s.adminToken,
+        });
+        expect(identity.body.owner).toBe('bootstrap');
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await pgDb?.drop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -204,8 +204,8 @@ export interface OwnerDirectory {
   groups: ReadonlySet<string>;
 }
 
-/** Owners meaning "nobody". */
-export const NO_OWNER = new Set(['', 'unassigned', 'unknown', 'nobody', 'none']);
+/** Owners meaning "nobody" (the inventory's own list: registration tokens refuse them too). */
+export { NO_OWNER } from '../../core/identities/identities.model.js';
 
 /** The inventory line: the identity, its credentials, grants, use, findings and risk. */
 export interface InventoryEntry extends IdentityFacts {

@@ -15,6 +15,8 @@ export interface OAuthClientInput {
   name: string;
   identityId?: string;
   owner?: string;
+  /** Refuse an existing identity of the client's name (registration tokens, ADR 0047/0052). */
+  newIdentityOnly?: boolean;
   boundCidrs?: string[];
   expiresAtMs?: number | null;
   settings: Record<string, unknown>;

@@ -33,6 +33,10 @@ const RegistrationTokenSchema = Type.Object(
     uses: Type.Integer(),
     revokedAt: Nullable(IsoTime),
     createdBy: Nullable(Type.String({ description: 'The identity that issued it.' })),
+    owner: Type.String({
+      description:
+        'The owner of every identity it creates (`person:…`, `group:…`); `unassigned` only for tokens issued before owners were recorded.',
+    }),
   },
   { $id: 'RegistrationToken' },
 );
@@ -48,6 +52,7 @@ const toWire = (t: InitialAccessToken, nowMs: number) => ({
   uses: t.uses,
   revokedAt: toIsoOrNull(t.revokedAtMs),
   createdBy: t.createdBy,
+  owner: t.owner,
 });
 
 const Params = Type.Object(
@@ -57,8 +62,9 @@ const Params = Type.Object(
 
 /**
  * `/v1/oauth/registration-tokens` (ADR 0047): RFC 7591 initial access tokens confined to a path.
- * Issuing one needs `create` on `auth-method:<path>` (no one hands out more than they hold);
- * listing, reading and revoking need `list`/`read`/`delete` on every auth method.
+ * Issuing one needs `create` on `auth-method:<path>` (no one hands out more than they hold), and
+ * so does revoking one (whoever may issue a token for a path may end one: ADR 0052); listing and
+ * reading need `list`/`read` on every auth method (they show every path).
  */
 export function registerInitialAccessTokenRoutes(
   app: TypedApp,
@@ -97,6 +103,14 @@ export function registerInitialAccessTokenRoutes(
               Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Absent: unlimited.' }),
             ),
             description: Type.Optional(Type.String({ maxLength: 500 })),
+            owner: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 200,
+                description:
+                  'Who answers for the identities it creates (`person:alice@example.com`, `group:platform`); default: the caller’s own owner. `unassigned` and the like are refused.',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -160,7 +174,19 @@ export function registerInitialAccessTokenRoutes(
   app.post(
     '/v1/oauth/registration-tokens/:id/revoke',
     {
-      config: { access: { permission: { action: 'delete', resource: () => allOf('auth-method') } } },
+      config: {
+        access: {
+          permission: {
+            // The right that issues a token for its path (an unknown id is checked under the id
+            // itself: the caller learns nothing it could not issue).
+            action: 'create',
+            resource: async (r) => {
+              const id = (r.params as { id: string }).id;
+              return authMethodResource((await svc.get(id).catch(() => null))?.path ?? `/${id}`);
+            },
+          },
+        },
+      },
       schema: {
         tags,
         summary: 'Revoke a registration token (clients it registered stay)',

@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
+import { namesNoOwner } from '../../core/identities/identities.model.js';
 import type { RequestContext } from '../../core/shared/context.js';
 import { notFound, validationError } from '../../core/shared/errors.js';
 import type { Clock, CredentialFactory } from '../../core/shared/platform.port.js';
@@ -10,7 +11,8 @@ import type { QueryTarget } from '../../storage/prepared.js';
  * Initial access tokens for RFC 7591 dynamic registration confined to a path (issue 12, ADR 0047):
  * an administrator issues one (`tri-…`, shown once, stored as its SHA-256), for a name pattern
  * (`/ci/*` or one exact name), with an expiry and optionally a number of uses. A client registered
- * with it is named inside the pattern and gets a new identity of the same name.
+ * with it is named inside the pattern and gets a new identity of the same name, owned by the
+ * token's owner (ADR 0052).
  */
 export interface InitialAccessToken {
   id: string;
@@ -25,6 +27,11 @@ export interface InitialAccessToken {
   revokedAtMs: number | null;
   /** The identity of the administrator who issued it. */
   createdBy: string | null;
+  /**
+   * The human accountable for the identities it creates (an identity's `owner`: `person:…`,
+   * `group:…`), copied to each; `unassigned` only for tokens issued before owners (ADR 0052).
+   */
+  owner: string;
 }
 
 export type InitialAccessTokenState = 'active' | 'expired' | 'revoked' | 'used_up';
@@ -79,6 +86,23 @@ export const initialAccessTokensMigration: Migration = {
   },
 };
 
+/**
+ * Registration tokens carry the owner of the identities they create (ADR 0052). A token issued
+ * before takes its issuer's owner (what a new one defaults to); one with no known issuer stays
+ * `null`, read as `unassigned` (what its identities got until now).
+ */
+export const initialAccessTokenOwnerMigration: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('oauth_initial_access_tokens').addColumn('owner', 'varchar(200)').execute();
+    await sql`update oauth_initial_access_tokens set owner = (select i.owner from identities i where i.id = oauth_initial_access_tokens.created_by) where owner is null`.execute(
+      db,
+    );
+  },
+};
+
+/** What a token without a recorded owner (issued before ADR 0052, by no known issuer) gives. */
+export const UNASSIGNED_OWNER = 'unassigned';
+
 interface Row {
   id: string;
   token_hash: string;
@@ -90,6 +114,7 @@ interface Row {
   uses: number | string;
   revoked_at_ms: number | string | null;
   created_by: string | null;
+  owner: string | null;
 }
 
 const COLUMNS = [
@@ -102,6 +127,7 @@ const COLUMNS = [
   'uses',
   'revoked_at_ms',
   'created_by',
+  'owner',
 ] as const;
 
 const fromRow = (r: Omit<Row, 'token_hash'>): InitialAccessToken => ({
@@ -114,6 +140,7 @@ const fromRow = (r: Omit<Row, 'token_hash'>): InitialAccessToken => ({
   uses: Number(r.uses),
   revokedAtMs: r.revoked_at_ms === null ? null : Number(r.revoked_at_ms),
   createdBy: r.created_by,
+  owner: r.owner ?? UNASSIGNED_OWNER,
 });
 
 export function createInitialAccessTokensRepo({ db }: QueryTarget): InitialAccessTokensRepo {
@@ -133,6 +160,7 @@ export function createInitialAccessTokensRepo({ db }: QueryTarget): InitialAcces
           uses: t.uses,
           revoked_at_ms: t.revokedAtMs,
           created_by: t.createdBy,
+          owner: t.owner,
         })
         .execute();
     },
@@ -231,12 +259,44 @@ export function createInitialAccessTokensService(deps: {
     resource: `/oauth/registration-tokens/${t.id}`,
     data: { registrationTokenId: t.id, path: t.path, ...data },
   });
+  /**
+   * The owner a token records: the one given, else its issuer's own owner (a person's session is
+   * owned by `person:<id>`; an access key by whoever its identity names). Never one meaning nobody:
+   * every identity a token creates must answer to someone (ADR 0052).
+   */
+  async function ownerOf(given: string | undefined, ctx: RequestContext): Promise<string> {
+    if (given !== undefined) {
+      const owner = given.trim();
+      if (owner.length === 0 || owner.length > 200 || namesNoOwner(owner))
+        throw validationError(
+          'owner must name the person or group accountable for the identities it creates (person:alice@example.com, group:platform).',
+          { field: 'owner' },
+        );
+      return owner;
+    }
+    const issuerId = ctx.actor?.identityId;
+    const issuer = issuerId ? await uow.read((r) => r.identities.get(issuerId)) : null;
+    if (!issuer || namesNoOwner(issuer.owner))
+      throw validationError(
+        'owner is required: the caller has no owner to give the identities this token creates (person:alice@example.com, group:platform).',
+        { field: 'owner' },
+      );
+    return issuer.owner;
+  }
+
   return {
     async create(
-      input: { path: string; ttlSeconds: number; maxUses?: number | null; description?: string },
+      input: {
+        path: string;
+        ttlSeconds: number;
+        maxUses?: number | null;
+        description?: string;
+        owner?: string;
+      },
       ctx: RequestContext,
     ) {
       const path = checkPathPattern(input.path);
+      const owner = await ownerOf(input.owner, ctx);
       if (
         !Number.isInteger(input.ttlSeconds) ||
         input.ttlSeconds < 60 ||
@@ -257,6 +317,7 @@ export function createInitialAccessTokensService(deps: {
         uses: 0,
         revokedAtMs: null,
         createdBy: ctx.actor?.identityId ?? null,
+        owner,
       };
       await uow.write(async (r) => {
         await r.oauthInitialAccessTokens.insert({ ...record, tokenHash: credentials.hashCredential(token) });
@@ -264,6 +325,7 @@ export function createInitialAccessTokensService(deps: {
           event('oauth.registration_token_created', record, {
             expiresAt: new Date(record.expiresAtMs).toISOString(),
             maxUses: record.maxUses,
+            owner,
           }),
           ctx,
           now,

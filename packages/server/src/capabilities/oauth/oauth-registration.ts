@@ -1,4 +1,6 @@
 import { CLIENT_AUTH_METHODS, delegationSubjects } from '../../core/auth-methods/auth-methods.model.js';
+import { IDENTITY_EXISTS } from '../../core/auth-methods/auth-methods.service.js';
+import { namesNoOwner } from '../../core/identities/identities.model.js';
 import type { RequestContext } from '../../core/shared/context.js';
 import { ErrorCodes, TesseraError } from '../../core/shared/errors.js';
 import type { Clock, CredentialFactory } from '../../core/shared/platform.port.js';
@@ -142,6 +144,12 @@ function asMetadataError(error: unknown): never {
   throw error;
 }
 
+/** Why the creation refused a taken name (`identity_exists`, `client_exists`), or null. */
+function nameTaken(error: unknown): string | null {
+  if (!(error instanceof TesseraError) || error.code !== ErrorCodes.CONFLICT) return null;
+  return error.internalReason === IDENTITY_EXISTS ? IDENTITY_EXISTS : 'client_exists';
+}
+
 /** The default name of a client registered under `path` without a `client_name`. */
 const defaultNameUnder = (path: string, id: string) =>
   path.endsWith('/*') ? `${path.slice(0, -1)}${id}` : path;
@@ -188,11 +196,19 @@ export function createOAuthRegistration(deps: {
   async function registered(
     input: RegistrationInput,
     ctx: RequestContext,
-    via: { registrationTokenId: string; path: string } | null,
+    via: { registrationTokenId: string; path: string; owner: string } | null,
   ) {
-    const { client, clientSecret } = await clients
-      .create({ name: input.name, settings: input.settings }, ctx)
-      .catch(asMetadataError);
+    const { client, clientSecret } = await clients.create(
+      {
+        name: input.name,
+        settings: input.settings,
+        // A registration token's client gets a new identity, owned by the token's owner, checked
+        // in the creating transaction (ADR 0052); a session's may join an existing identity (the
+        // native API's behaviour) and a new one is owned by the caller's owner.
+        ...(via ? { owner: via.owner, newIdentityOnly: true } : await callerOwner(ctx)),
+      },
+      ctx,
+    );
     const token = deps.newToken();
     const now = clock.nowMs();
     await uow.write(async (r) => {
@@ -222,6 +238,13 @@ export function createOAuthRegistration(deps: {
     };
   }
 
+  /** The owner of the caller's identity, when it names someone (else the identity is `unassigned`). */
+  async function callerOwner(ctx: RequestContext): Promise<{ owner?: string }> {
+    const id = ctx.actor?.identityId;
+    const caller = id ? await uow.read((r) => r.identities.get(id)) : null;
+    return caller && !namesNoOwner(caller.owner) ? { owner: caller.owner } : {};
+  }
+
   /** The client the registration access token manages; the same refusal for every mismatch. */
   async function authorized(clientId: string, token: string | null): Promise<OAuthClient> {
     if (!token || clientId.length > 64) throw invalidToken();
@@ -235,7 +258,8 @@ export function createOAuthRegistration(deps: {
   return {
     parse,
     /** RFC 7591 §3: the caller's right to create `name` was checked by the door. */
-    register: (input: RegistrationInput, ctx: RequestContext) => registered(input, ctx, null),
+    register: (input: RegistrationInput, ctx: RequestContext) =>
+      registered(input, ctx, null).catch(asMetadataError),
     /**
      * RFC 7591 §3 with a path-scoped initial access token (`tri-…`, ADR 0047): the client is named
      * inside the token's path and gets a new identity of that name; one use is spent atomically in
@@ -278,10 +302,27 @@ export function createOAuthRegistration(deps: {
       const spent = await uow.write((r) => r.oauthInitialAccessTokens.consume(hash, clock.nowMs()));
       if (!spent) return refuse(notValid, 'registration_token_used_up', found.id, ctx);
       try {
-        return await registered(input, ctx, { registrationTokenId: found.id, path: found.path });
+        return await registered(input, ctx, {
+          registrationTokenId: found.id,
+          path: found.path,
+          owner: found.owner,
+        });
       } catch (error) {
         await uow.write((r) => r.oauthInitialAccessTokens.refund(found.id));
-        throw error;
+        // The name was taken between the check above and the creation (a concurrent registration
+        // or identity of that name): the creating transaction saw it, so nothing was attached.
+        const taken = nameTaken(error);
+        if (taken)
+          return refuse(
+            metadataError(
+              `${taken === IDENTITY_EXISTS ? 'An identity' : 'A client'} named ${input.name} exists: choose another client_name.`,
+            ),
+            taken,
+            found.id,
+            ctx,
+            { name: input.name },
+          );
+        return asMetadataError(error);
       }
     },
     /** RFC 7592 §2.1. */

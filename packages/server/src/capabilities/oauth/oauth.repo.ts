@@ -2,7 +2,7 @@ import { type Kysely, type Migration, sql } from 'kysely';
 import type { Clock, OneTimeKeys } from '../../core/shared/platform.port.js';
 import { prepared, type QueryTarget } from '../../storage/prepared.js';
 import { cibaPingMigration } from './oauth-ciba-ping.js';
-import { initialAccessTokensMigration } from './oauth-initial-tokens.js';
+import { initialAccessTokenOwnerMigration, initialAccessTokensMigration } from './oauth-initial-tokens.js';
 import { resourceServersMigration } from './oauth-resource-servers.js';
 
 /** One secret of an OAuth client, stored hashed; a rotated-away one may live on for a grace period. */
@@ -97,6 +97,7 @@ export const oauthMigrations = (): Record<string, Migration> => ({
   '0004-oauth-ciba-pings': cibaPingMigration,
   '0005-oauth-resource-servers': resourceServersMigration,
   '0006-oauth-initial-access-tokens': initialAccessTokensMigration,
+  '0007-oauth-initial-access-token-owner': initialAccessTokenOwnerMigration,
 });
 
 interface RegistrationRow {

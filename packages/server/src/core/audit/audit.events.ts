@@ -541,14 +541,15 @@ export const AUDIT_EVENT_TYPES = {
   },
   'oauth.registration_token_created': {
     description:
-      'A registration token (RFC 7591 initial access token, `tri-…`) was issued for `path`; `registrationTokenId` names it, never the token.',
+      'A registration token (RFC 7591 initial access token, `tri-…`) was issued for `path`; `registrationTokenId` names it, never the token; `owner` will own every identity it creates (ADR 0052).',
     actor: admin,
-    data: ['registrationTokenId', 'path', 'expiresAt', 'maxUses'],
+    data: ['registrationTokenId', 'path', 'expiresAt', 'maxUses', 'owner'],
     outcomes: ['success'],
     reason: false,
   },
   'oauth.registration_token_revoked': {
-    description: 'A registration token was revoked by an administrator (leak reports record `leak.revoked`).',
+    description:
+      'A registration token was revoked by a caller that may issue tokens for its path (leak reports record `leak.revoked`).',
     actor: admin,
     data: ['registrationTokenId', 'path'],
     outcomes: ['success'],
@@ -556,7 +557,7 @@ export const AUDIT_EVENT_TYPES = {
   },
   'oauth.client_registered': {
     description:
-      'A client registered itself (RFC 7591) with an administrator’s session (`via: session`) or a registration token (`via: registration_token`, with `registrationTokenId` and its `path`).',
+      'A client registered itself (RFC 7591) with an administrator’s session (`via: session`) or a registration token (`via: registration_token`, with `registrationTokenId`, its `path` and the `owner` of the new identity).',
     actor: [],
     data: ['clientId', 'name', 'identityId', 'via'],
     outcomes: ['success'],
@@ -564,7 +565,7 @@ export const AUDIT_EVENT_TYPES = {
   },
   'oauth.client_registration_refused': {
     description:
-      'A registration with a registration token was refused (`actor.credentialRef`: its id): the token expired, was revoked or used up, a `name` outside its path, or an existing identity of that name. An unknown token is not audited.',
+      'A registration with a registration token was refused (`actor.credentialRef`: its id): the token expired, was revoked or used up, a `name` outside its path, or an existing identity (`identity_exists`) or client (`client_exists`) of that name, also when it appeared while the registration was under way. An unknown token is not audited.',
     actor: [],
     data: ['registrationTokenId'],
     outcomes: ['failure', 'denied'],

@@ -3,7 +3,7 @@ import { assertNotLastAdmin } from '../roles/roles.service.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import { isValidCidr } from '../shared/cidr.js';
 import type { Page, RequestContext } from '../shared/context.js';
-import { conflict, notFound, validationError } from '../shared/errors.js';
+import { conflict, ErrorCodes, notFound, TesseraError, validationError } from '../shared/errors.js';
 import type { EventBus } from '../shared/events.js';
 import type { Clock, CredentialFactory } from '../shared/platform.port.js';
 import type { Repos, UnitOfWork } from '../shared/unit-of-work.js';
@@ -15,10 +15,24 @@ export interface CreateAuthMethodInput {
   name: string;
   identityId?: string;
   owner?: string;
+  /**
+   * The method must get a new identity of its name: an existing one is refused (a conflict with
+   * `internalReason: 'identity_exists'`), checked inside the creating transaction, so an identity
+   * created in the same instant is never attached (ADR 0052).
+   */
+  newIdentityOnly?: boolean;
   boundCidrs?: string[];
   expiresAtMs?: number | null;
   settings: Record<string, unknown>;
 }
+
+/** Why `create` refused a `newIdentityOnly` method: an identity of its name exists. */
+export const IDENTITY_EXISTS = 'identity_exists';
+
+const identityExists = () =>
+  new TesseraError(ErrorCodes.CONFLICT, 'An identity with this name already exists.', {
+    internalReason: IDENTITY_EXISTS,
+  });
 
 export interface UpdateAuthMethodInput {
   boundCidrs?: string[];
@@ -67,6 +81,7 @@ export function createAuthMethodsService({
       return identity;
     }
     const existing = await r.identities.getByName(input.name);
+    if (existing && input.newIdentityOnly) throw identityExists();
     if (existing) return existing;
     const identity: Identity = {
       id: credentials.newId('i-'),
@@ -98,8 +113,12 @@ export function createAuthMethodsService({
     }
     const accessKey = input.type === 'access_key' ? credentials.newAccessKey() : null;
     return uow.write(async (r) => {
+      // Checked first, so a name taken by a concurrent creation gives the same reason as one taken before.
+      if (input.newIdentityOnly && (await r.identities.getByName(input.name))) throw identityExists();
       if (await r.authMethods.getByName(input.name))
-        throw conflict('An auth method with this name already exists.');
+        throw new TesseraError(ErrorCodes.CONFLICT, 'An auth method with this name already exists.', {
+          internalReason: 'auth_method_exists',
+        });
       const identity = await ownerIdentity(r, input, now);
       const method: AuthMethod = {
         id: credentials.newId('p-'),

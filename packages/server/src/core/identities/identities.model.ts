@@ -28,6 +28,12 @@ export interface Identity {
   lastUsedAtMs: number | null;
 }
 
+/** Owners meaning "nobody" (governance flags identities owned by one as NHI1 `no-owner`). */
+export const NO_OWNER = new Set(['', 'unassigned', 'unknown', 'nobody', 'none']);
+
+/** Whether `owner` names nobody. */
+export const namesNoOwner = (owner: string) => NO_OWNER.has(owner.trim().toLowerCase());
+
 export interface IdentityFilter {
   kind?: IdentityKind;
   owner?: string;
