@@ -19,7 +19,9 @@ import {
   GENESIS_HASH,
   type LedgerReport,
   type LedgerRow,
+  type VerifiedSpan,
   verifyLedger,
+  watchedSeqs,
 } from '../core/audit/audit.verify.js';
 import { conflict, validationError } from '../core/shared/errors.js';
 import {
@@ -30,7 +32,7 @@ import {
 } from '../crypto/audit-ledger.js';
 import type { Store } from '../storage/database.js';
 import { SQLite } from '../storage/sqlite-driver.js';
-import type { VerifyRequest, VerifyResponse } from './audit-verify.worker.js';
+import type { VerifyRequest, VerifyResponse, VerifyWorkerData } from './audit-verify.worker.js';
 
 /**
  * The checkpoint file: one signed checkpoint of the chain head per line (JSON), appended and
@@ -154,22 +156,28 @@ function archiveReader(files: readonly string[]) {
 const PARALLEL_FROM = 20_000;
 
 interface StoreReader {
-  readBatch: (afterSeq: number, limit: number) => Promise<LedgerRow[]>;
+  readBatch: (afterSeq: number, limit: number) => Promise<LedgerRow[] | VerifiedSpan>;
   close: () => Promise<void>;
 }
 
 /**
- * Verification workers (`audit-verify.worker.ts`), each with its own read-only connection, hash
- * consecutive slices of the ledger ahead of the walk; the walk itself (links, sequence,
- * checkpoints, anchors) stays in `verifyLedger`. A row comes back with `computed`: the stored hash
- * when HMAC(row's prev_hash, fields) matched it, else null; `hashOf` uses it when the row's
- * prev_hash is the walk's (the only case in which it is asked).
+ * Verification workers (`audit-verify.worker.ts`), each with its own read-only connection, check
+ * consecutive slices of the ledger ahead of the walk, each slice among itself, and answer with a
+ * {@link VerifiedSpan}; the walk (`verifyLedger`) checks where each span joins the chain and the
+ * checkpoints and anchors inside it. A slice a worker doubts, or finds empty (the end, or a gap),
+ * is read here as rows through `rows`, so the walk names the event exactly as without workers.
  */
-function parallelReader(file: string, hasher: ChainHasher, workers: number): StoreReader | null {
+function parallelReader(
+  file: string,
+  hasher: ChainHasher,
+  workers: number,
+  watched: number[],
+  rows: StoreReader,
+): StoreReader | null {
   const url = new URL('./audit-verify.worker.js', import.meta.url);
   if (!existsSync(fileURLToPath(url))) return null; // running from TypeScript sources
-  const chainKey = hasher.chainKey();
-  const pool = Array.from({ length: workers }, () => new Worker(url, { workerData: { file, chainKey } }));
+  const workerData: VerifyWorkerData = { file, chainKey: hasher.chainKey(), watched };
+  const pool = Array.from({ length: workers }, () => new Worker(url, { workerData }));
   const pending = new Map<number, { resolve: (r: VerifyResponse) => void; reject: (e: unknown) => void }>();
   for (const worker of pool) {
     worker.on('message', (response: VerifyResponse) => {
@@ -182,32 +190,22 @@ function parallelReader(file: string, hasher: ChainHasher, workers: number): Sto
     });
   }
   let nextId = 0;
-  const ask = (after: number, count: number, mode: VerifyRequest['mode']) =>
+  const ask = (after: number, count: number) =>
     new Promise<VerifyResponse>((resolve, reject) => {
       const id = nextId++;
       pending.set(id, { resolve, reject });
-      pool[id % pool.length]!.postMessage({ id, after, count, mode } satisfies VerifyRequest);
+      pool[id % pool.length]!.postMessage({ id, after, count } satisfies VerifyRequest);
     });
   const ahead: Array<{ after: number; result: Promise<VerifyResponse> }> = [];
   const depth = workers * 2;
   const fill = (from: number, count: number) => {
     let after = ahead.length ? ahead[ahead.length - 1]!.after + count : from;
     while (ahead.length < depth) {
-      const result = ask(after, count, 'range');
+      const result = ask(after, count);
       result.catch(() => {}); // awaited when its turn comes; discarded ones must not go unhandled
       ahead.push({ after, result });
       after += count;
     }
-  };
-  const rows = (r: VerifyResponse): LedgerRow[] => {
-    const out = new Array<LedgerRow>(r.seq.length);
-    const packed = r.packed;
-    for (let i = 0; i < out.length; i++) {
-      const prevHash = packed !== null ? packed.slice(i * 128, i * 128 + 64) : r.prevHash[i]!;
-      const hash = packed !== null ? packed.slice(i * 128 + 64, i * 128 + 128) : r.hash[i]!;
-      out[i] = { seq: r.seq[i]!, prev_hash: prevHash, hash, computed: r.ok[i] ? hash : null };
-    }
-    return out;
   };
   return {
     async readBatch(afterSeq, limit) {
@@ -218,13 +216,24 @@ function parallelReader(file: string, hasher: ChainHasher, workers: number): Sto
       const next = ahead.shift()!;
       fill(afterSeq, limit);
       const result = await next.result;
-      if (result.seq.length > 0) return rows(result);
-      // Nothing in this slice: the end, or a gap (deleted events); read whatever comes next.
+      if (result.kind === 'span') {
+        return {
+          kind: 'span',
+          firstSeq: result.firstSeq,
+          lastSeq: result.lastSeq,
+          firstPrevHash: result.firstPrevHash,
+          lastHash: result.lastHash,
+          watched: new Map(result.watched),
+        };
+      }
+      // Something in this slice does not verify, or nothing is in it (the end, or a gap): read it
+      // here, event by event, and let the walk say what and where.
       ahead.length = 0;
-      return rows(await ask(afterSeq, limit, 'limit'));
+      return rows.readBatch(afterSeq, limit);
     },
     close: async () => {
       await Promise.all(pool.map((w) => w.terminate()));
+      await rows.close();
     },
   };
 }
@@ -276,24 +285,13 @@ export function createLedger(deps: {
    * shaped as `{seq, prev_hash, hash, fields}` with the chained fields as an array. Elsewhere:
    * Kysely.
    */
-  function storeReader(): StoreReader {
+  function storeReader(watched: number[]): StoreReader {
     if (store.dialect === 'sqlite' && store.sqliteFile && existsSync(store.sqliteFile)) {
       const reader = new SQLite(store.sqliteFile, { readonly: true, fileMustExist: true });
-      const span = reader.prepare('select min(seq), max(seq) from audit_events').raw(true).get() as
-        | [number | null, number | null]
-        | undefined;
-      const workers = Math.min(4, availableParallelism());
-      if (span && span[0] !== null && span[1]! - span[0]! >= PARALLEL_FROM && workers > 1) {
-        const parallel = parallelReader(store.sqliteFile, hasher, workers);
-        if (parallel) {
-          reader.close();
-          return parallel;
-        }
-      }
       const statement = reader
         .prepare(`select ${COLUMNS.join(', ')} from audit_events where seq > ? order by seq limit ?`)
         .raw(true);
-      return {
+      const rows: StoreReader = {
         readBatch: async (afterSeq, limit) => {
           const rows = statement.all(afterSeq, limit) as unknown[][];
           const out = new Array<LedgerRow>(rows.length);
@@ -313,6 +311,15 @@ export function createLedger(deps: {
           reader.close();
         },
       };
+      const span = reader.prepare('select min(seq), max(seq) from audit_events').raw(true).get() as
+        | [number | null, number | null]
+        | undefined;
+      const workers = Math.min(4, availableParallelism());
+      if (span && span[0] !== null && span[1]! - span[0]! >= PARALLEL_FROM && workers > 1) {
+        const parallel = parallelReader(store.sqliteFile, hasher, workers, watched, rows);
+        if (parallel) return parallel;
+      }
+      return rows;
     }
     return {
       readBatch: async (afterSeq, limit) =>
@@ -330,12 +337,7 @@ export function createLedger(deps: {
   }
 
   const hashOf = (prevHash: string, row: LedgerRow) =>
-    row.computed !== undefined && row.prev_hash === prevHash
-      ? ((row.computed as string | null) ?? '')
-      : hasher.hash(
-          prevHash,
-          Array.isArray(row.fields) ? row.fields : CHAIN_FIELDS.map((field) => row[field]),
-        );
+    hasher.hash(prevHash, Array.isArray(row.fields) ? row.fields : CHAIN_FIELDS.map((field) => row[field]));
 
   const claim = (c: Checkpoint): CheckpointClaim => ({
     seq: c.seq,
@@ -369,7 +371,9 @@ export function createLedger(deps: {
       const archives =
         typeof options.archives === 'string' ? listArchiveFiles(options.archives) : options.archives;
       const fromArchives = archives ? archiveReader(archives) : null;
-      const stored = storeReader();
+      const checkpoints = file.readAll().map(claim);
+      const anchorClaims = (await anchors()).map(claim);
+      const stored = storeReader(watchedSeqs({ checkpoints, anchors: anchorClaims }));
       try {
         const report = await verifyLedger(
           {
@@ -381,8 +385,8 @@ export function createLedger(deps: {
               return stored.readBatch(afterSeq, limit);
             },
             hashOf,
-            checkpoints: file.readAll().map(claim),
-            anchors: (await anchors()).map(claim),
+            checkpoints,
+            anchors: anchorClaims,
             from: archives ? 'genesis' : 'anchor',
           },
           onProgress,
