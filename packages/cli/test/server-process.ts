@@ -1,25 +1,16 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
+import { freePort } from '../../server/test/cluster.helpers.js';
 
 /** Helpers for the CLI's end-to-end tests: a real server process and the built `tessera` binary. */
 export const root = resolve(__dirname, '../../..');
 export const bin = join(root, 'packages/cli/bin/tessera.js');
 
-export async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
+export { freePort };
 
 /** Runs a command to completion; never rejects. */
 export function run(
