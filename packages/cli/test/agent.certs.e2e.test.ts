@@ -1,17 +1,8 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, run, startServerProcess } from './server-process.js';
+import { bin, type ConfiguredServer, run, runSteps, startConfiguredServer } from './server-process.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -20,8 +11,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * and a SIGKILL at any moment leaves `current/` on a key and certificate that match and verify.
  */
 describe('tessera agent keeps a certificate', () => {
+  let server: ConfiguredServer;
   let dir: string;
-  let stop: () => Promise<void>;
   let url: string;
   let env: NodeJS.ProcessEnv;
   const tessera = (args: string[]) => run(process.execPath, [bin, ...args], env);
@@ -46,15 +37,9 @@ describe('tessera agent keeps a certificate', () => {
   }
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tessera-agent-cert-'));
-    const dataDir = join(dir, 'data');
-    const server = await startServerProcess(dataDir, 60_000);
-    stop = server.stop;
-    url = server.url;
-    env = { ...process.env, TESSERA_URL: url, TESSERA_CONFIG_DIR: join(dir, 'config'), HOME: dir };
-    const admin = JSON.parse(readFileSync(join(dataDir, 'admin.json'), 'utf8'));
+    server = await startConfiguredServer('tessera-agent-cert-', { startTimeoutMs: 60_000 });
+    ({ dir, url, env } = server);
     const steps: string[][] = [
-      ['configure', '--access-id', admin.accessId, '--access-key', admin.accessKey],
       ['cert', 'ca-create', '--trust-domain', 'agent.test'],
       ['cert', 'profile', '--name', 'agent', '--max-ttl', '60s', '--ext-key-usages', 'clientAuth'],
       [
@@ -82,15 +67,11 @@ describe('tessera agent keeps a certificate', () => {
       ],
       ['assoc-role-am', '--role-name', 'cert-holders', '--am-name', '/agent/cert'],
     ];
-    for (const step of steps) {
-      const r = await tessera(step);
-      expect(r.code, `${step.join(' ')}: ${r.stderr}`).toBe(0);
-    }
+    await runSteps(env, steps);
   }, 60_000);
 
   afterAll(async () => {
-    await stop?.();
-    rmSync(dir, { recursive: true, force: true });
+    await server?.close();
   });
 
   it('renews before expiry, and a SIGKILL at any point leaves a valid pair', async () => {

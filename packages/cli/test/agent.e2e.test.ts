@@ -4,58 +4,32 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, freePort, run } from './server-process.js';
+import {
+  bin,
+  cliEnv,
+  configureAdmin,
+  freePort,
+  readAdmin,
+  run,
+  runSteps,
+  type ServerProcess,
+  startServerProcess,
+} from './server-process.js';
 
 /**
  * `tessera agent` and `tessera run` as real processes against a real server process: rendering,
  * kill -9 and restart, an outage longer than a session's life, revocation, SIGTERM.
  */
 
-interface Server {
-  proc: ChildProcess;
-  stop(): Promise<void>;
-}
-
 /** `tessera server` on a fixed port; `clockShiftMs` moves its clock (a preloaded Date.now shift). */
-async function startServer(dataDir: string, port: number, clockShiftMs = 0): Promise<Server> {
+async function startServer(dataDir: string, port: number, clockShiftMs = 0): Promise<ServerProcess> {
   const env = { ...process.env };
   if (clockShiftMs) {
     const shift = join(dataDir, '..', 'clock-shift.mjs');
     writeFileSync(shift, `const real = Date.now; Date.now = () => real() + ${clockShiftMs};\n`);
     env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --import ${shift}`;
   }
-  const proc = spawn(
-    process.execPath,
-    [bin, 'server', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env },
-  );
-  let log = '';
-  proc.stdout!.on('data', (d) => {
-    log += d;
-  });
-  proc.stderr!.on('data', (d) => {
-    log += d;
-  });
-  for (let i = 0; ; i++) {
-    if (
-      await fetch(`http://127.0.0.1:${port}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    if (i > 200 || proc.exitCode !== null) throw new Error(`server did not start:\n${log}`);
-    await sleep(50);
-  }
-  return {
-    proc,
-    async stop() {
-      if (proc.exitCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return startServerProcess(dataDir, { port, env });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -98,7 +72,7 @@ describe('tessera agent and tessera run against a real server', () => {
   let dataDir: string;
   let port: number;
   let url: string;
-  let server: Server;
+  let server: ServerProcess;
   let env: NodeJS.ProcessEnv;
   const tessera = (args: string[]) => run(process.execPath, [bin, ...args], env);
 
@@ -127,10 +101,9 @@ describe('tessera agent and tessera run against a real server', () => {
     port = await freePort();
     url = `http://127.0.0.1:${port}`;
     server = await startServer(dataDir, port);
-    env = { ...process.env, TESSERA_URL: url, TESSERA_CONFIG_DIR: join(dir, 'config'), HOME: dir };
-    const admin = JSON.parse(readFileSync(join(dataDir, 'admin.json'), 'utf8'));
+    env = cliEnv(dir, url);
+    await configureAdmin(env, readAdmin(dataDir));
     const steps: string[][] = [
-      ['configure', '--access-id', admin.accessId, '--access-key', admin.accessKey],
       // Short: 60 s UID tokens (rotation every few seconds at fraction 0.05). Long: 1 h tokens.
       [
         'auth-method',
@@ -160,10 +133,7 @@ describe('tessera agent and tessera run against a real server', () => {
       ['assoc-role-am', '--role-name', 'agent-readers', '--am-name', '/agent/long'],
       ['create-secret', '--name', '/agent/db', '--value', '{"user":"app","password":"s3cr3t-1"}'],
     ];
-    for (const step of steps) {
-      const r = await tessera(step);
-      expect(r.code, `${step.join(' ')}: ${r.stderr}`).toBe(0);
-    }
+    await runSteps(env, steps);
   }, 60_000);
 
   afterAll(async () => {

@@ -1,9 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, run, startServerProcess } from './server-process.js';
+import { bin, type ConfiguredServer, run, startConfiguredServer } from './server-process.js';
 
 /**
  * `tessera audit` against a real server process with the built binary: failed sign-ins show up in
@@ -28,35 +25,18 @@ async function until(check: () => boolean, what: string, timeoutMs = 15_000): Pr
 }
 
 describe('tessera audit against a real server', () => {
-  let dir: string;
-  let server: ChildProcess;
+  let server: ConfiguredServer;
   let env: NodeJS.ProcessEnv;
   let adminAccessId: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tessera-audit-e2e-'));
-    const started = await startServerProcess(join(dir, 'data'));
-    server = started.server;
-    const url = started.url;
-    env = { ...process.env, TESSERA_URL: url, TESSERA_CONFIG_DIR: join(dir, 'config'), HOME: dir };
-    delete env.TESSERA_TOKEN;
-    delete env.TESSERA_PROFILE;
-    const admin = JSON.parse(readFileSync(join(dir, 'data/admin.json'), 'utf8'));
-    adminAccessId = admin.accessId;
-    const configured = await tessera(
-      ['configure', '--access-id', admin.accessId, '--access-key', admin.accessKey],
-      env,
-    );
-    expect(configured.code, configured.stderr).toBe(0);
+    server = await startConfiguredServer('tessera-audit-e2e-');
+    env = server.env;
+    adminAccessId = server.admin.accessId;
   }, 60_000);
 
   afterAll(async () => {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await server?.close();
   });
 
   it('shows a failed `tessera auth` in `audit failures` as "authentication failed" with its reason', async () => {

@@ -1,9 +1,17 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, run, startServerProcess } from './server-process.js';
+import {
+  bin,
+  cliEnv,
+  configureAdmin,
+  readAdmin,
+  run,
+  runSteps,
+  startServerProcess,
+} from './server-process.js';
 
 /**
  * `tessera auth --access-type certificate --cert F --key F [--ca F]` (issue 13): the CLI signs in
@@ -36,27 +44,20 @@ describe('tessera auth --access-type certificate', () => {
       ],
       { stdio: 'pipe' },
     );
-    const server = await startServerProcess(path('data'), 60_000, {
-      cert: path('server.pem'),
-      key: path('server.key'),
+    const server = await startServerProcess(path('data'), {
+      startTimeoutMs: 60_000,
+      tls: { cert: path('server.pem'), key: path('server.key') },
     });
     stop = server.stop;
     url = server.url;
-    const base = { ...process.env, HOME: dir, TESSERA_URL: url };
-    delete base.TESSERA_TOKEN;
-    delete base.TESSERA_PROFILE;
-    delete base.NODE_EXTRA_CA_CERTS;
-    adminEnv = { ...base, TESSERA_CONFIG_DIR: path('admin'), NODE_EXTRA_CA_CERTS: path('server.pem') };
-    workloadEnv = { ...base, TESSERA_CONFIG_DIR: path('workload') };
-    const admin = JSON.parse(readFileSync(path('data/admin.json'), 'utf8'));
-    for (const step of [
-      ['configure', '--access-id', admin.accessId, '--access-key', admin.accessKey],
+    adminEnv = { ...cliEnv(dir, url, path('admin')), NODE_EXTRA_CA_CERTS: path('server.pem') };
+    workloadEnv = cliEnv(dir, url, path('workload'));
+    delete workloadEnv.NODE_EXTRA_CA_CERTS;
+    await configureAdmin(adminEnv, readAdmin(path('data')));
+    await runSteps(adminEnv, [
       ['cert', 'ca-create', '--trust-domain', 'cli-mtls.test'],
       ['cert', 'profile', '--name', 'mtls', '--max-ttl', '1h', '--ext-key-usages', 'clientAuth'],
-    ]) {
-      const r = await tessera(step);
-      expect(r.code, `${step.join(' ')}: ${r.stderr}`).toBe(0);
-    }
+    ]);
     const identity = await tessera([
       ...['identity', 'create', '--name', 'api', '--kind', 'service', '--owner', 'team-a', '--json'],
     ]);

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bin, run, startServerProcess } from './server-process.js';
+import { bin, readAdmin, run, startServerProcess } from './server-process.js';
 
 /**
  * Issue 19: `tessera backup` while the server serves writes, `tessera restore` into a new data
@@ -35,7 +35,7 @@ describe('tessera backup and restore', () => {
       const text = await r.text();
       return { status: r.status, body: text ? JSON.parse(text) : null };
     };
-    const admin = JSON.parse(readFileSync(join(dataDir, 'admin.json'), 'utf8'));
+    const admin = readAdmin(dataDir);
     const adminToken = (await api('POST', '/v1/auth', { accessType: 'access_key', ...admin })).body.token;
     expect(
       (await api('POST', '/v1/secrets', { name: '/bk/kept', value: 's3cret-kept' }, adminToken)).status,

@@ -1,42 +1,32 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, run, startServerProcess } from './server-process.js';
+import { bin, type ConfiguredServer, run, runSteps, startConfiguredServer } from './server-process.js';
 
 /**
  * `tessera cert issue --generate-key` (issue 13, ADR 0035): the server makes the key pair only when
  * asked; the CLI writes the key once, mode 0600, and never prints it.
  */
 describe('tessera cert issue --generate-key', () => {
+  let server: ConfiguredServer;
   let dir: string;
-  let stop: () => Promise<void>;
   let env: NodeJS.ProcessEnv;
   const tessera = (args: string[]) => run(process.execPath, [bin, ...args], env);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tessera-cert-genkey-'));
-    const dataDir = join(dir, 'data');
-    const server = await startServerProcess(dataDir, 60_000);
-    stop = server.stop;
-    env = { ...process.env, TESSERA_URL: server.url, TESSERA_CONFIG_DIR: join(dir, 'config'), HOME: dir };
-    const admin = JSON.parse(readFileSync(join(dataDir, 'admin.json'), 'utf8'));
-    for (const step of [
-      ['configure', '--access-id', admin.accessId, '--access-key', admin.accessKey],
+    server = await startConfiguredServer('tessera-cert-genkey-', { startTimeoutMs: 60_000 });
+    ({ dir, env } = server);
+    await runSteps(env, [
       ['cert', 'ca-create', '--trust-domain', 'genkey.test'],
       ['cert', 'profile', '--name', 'web', '--max-ttl', '1h', '--dns-names', '{identity}.internal'],
       ['identity', 'create', '--name', 'api', '--kind', 'service', '--owner', 'team-a'],
       ['cert', 'bundle', '--out', join(dir, 'ca.pem')],
-    ]) {
-      const r = await tessera(step);
-      expect(r.code, `${step.join(' ')}: ${r.stderr}`).toBe(0);
-    }
+    ]);
   }, 60_000);
 
   afterAll(async () => {
-    await stop?.();
-    rmSync(dir, { recursive: true, force: true });
+    await server?.close();
   });
 
   it('writes the key 0600 beside a certificate that matches it and verifies', async () => {

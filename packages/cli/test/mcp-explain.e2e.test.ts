@@ -1,9 +1,7 @@
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, root, run, startServerProcess } from './server-process.js';
+import { bin, type ConfiguredServer, root, run, startConfiguredServer } from './server-process.js';
 
 const tessera = (args: string[], env: NodeJS.ProcessEnv) =>
   run(process.execPath, [bin, ...args], env, 60_000);
@@ -14,8 +12,8 @@ const tessera = (args: string[], env: NodeJS.ProcessEnv) =>
  * for an agent token whose audience is the gateway URL, asked by an administrator or by the agent.
  */
 describe('tessera access explain of an MCP tool call, against a real server', () => {
+  let server: ConfiguredServer;
   let dir: string;
-  let server: ChildProcess;
   let env: NodeJS.ProcessEnv;
   let url: string;
   let endpoint: string;
@@ -37,15 +35,8 @@ describe('tessera access explain of an MCP tool call, against a real server', ()
   };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tessera-mcp-explain-e2e-'));
-    const started = await startServerProcess(join(dir, 'data'), 30_000);
-    server = started.server;
-    url = started.url;
-    env = { ...process.env, TESSERA_URL: url, TESSERA_CONFIG_DIR: join(dir, 'config'), HOME: dir };
-    delete env.TESSERA_TOKEN;
-    delete env.TESSERA_PROFILE;
-    const admin = JSON.parse(readFileSync(join(dir, 'data/admin.json'), 'utf8'));
-    await ok(['configure', '--access-id', admin.accessId, '--access-key', admin.accessKey]);
+    server = await startConfiguredServer('tessera-mcp-explain-e2e-', { startTimeoutMs: 30_000 });
+    ({ dir, env, url } = server);
 
     const policy = join(dir, 'policy.json');
     writeFileSync(
@@ -129,12 +120,7 @@ describe('tessera access explain of an MCP tool call, against a real server', ()
   }, 120_000);
 
   afterAll(async () => {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await server?.close();
   });
 
   it('names the rule and condition of the tool policy for the given arguments (asked for the agent token)', async () => {

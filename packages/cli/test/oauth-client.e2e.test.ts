@@ -1,43 +1,25 @@
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, run, startServerProcess } from './server-process.js';
+import { bin, type ConfiguredServer, run, startConfiguredServer } from './server-process.js';
 
 const tessera = (args: string[], env: NodeJS.ProcessEnv) =>
   run(process.execPath, [bin, ...args], env, 60_000);
 
 /** `tessera oauth-client …` against a real server process, and the secret it prints at work. */
 describe('tessera oauth-client against a real server', () => {
+  let server: ConfiguredServer;
   let dir: string;
-  let server: ChildProcess;
   let env: NodeJS.ProcessEnv;
   let url: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tessera-oauth-e2e-'));
-    const started = await startServerProcess(join(dir, 'data'));
-    server = started.server;
-    url = started.url;
-    env = { ...process.env, TESSERA_URL: url, TESSERA_CONFIG_DIR: join(dir, 'config'), HOME: dir };
-    delete env.TESSERA_TOKEN;
-    delete env.TESSERA_PROFILE;
-    const admin = JSON.parse(readFileSync(join(dir, 'data/admin.json'), 'utf8'));
-    const configured = await tessera(
-      ['configure', '--access-id', admin.accessId, '--access-key', admin.accessKey],
-      env,
-    );
-    expect(configured.code, configured.stderr).toBe(0);
+    server = await startConfiguredServer('tessera-oauth-e2e-');
+    ({ dir, env, url } = server);
   }, 60_000);
 
   afterAll(async () => {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await server?.close();
   });
 
   const token = (clientId: string, secret: string) =>

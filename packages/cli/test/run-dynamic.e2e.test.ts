@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, run, startServerProcess } from './server-process.js';
+import { bin, type ConfiguredServer, run, runSteps, startConfiguredServer } from './server-process.js';
 
 /**
  * `tessera run --dynamic-env` as a real process against a real server and the local PostgreSQL
@@ -32,7 +31,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('tessera run --dynamic-env against a real server and PostgreSQL', () => {
   let dir: string;
-  let server: Awaited<ReturnType<typeof startServerProcess>>;
+  let server: ConfiguredServer;
   let env: NodeJS.ProcessEnv;
   let adminToken: string;
   const tessera = (args: string[]) => run(process.execPath, [bin, ...args], env);
@@ -47,11 +46,9 @@ describe('tessera run --dynamic-env against a real server and PostgreSQL', () =>
 
   beforeAll(async () => {
     await adminQuery(`create database ${targetDb}`, [], 'postgres');
-    dir = mkdtempSync(join(tmpdir(), 'tessera-run-dynamic-'));
-    const dataDir = join(dir, 'data');
-    server = await startServerProcess(dataDir);
-    env = { ...process.env, TESSERA_URL: server.url, TESSERA_CONFIG_DIR: join(dir, 'config'), HOME: dir };
-    const admin = JSON.parse(readFileSync(join(dataDir, 'admin.json'), 'utf8'));
+    server = await startConfiguredServer('tessera-run-dynamic-');
+    ({ dir, env } = server);
+    const { admin } = server;
     const auth = await fetch(`${server.url}/v1/auth`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -79,21 +76,16 @@ describe('tessera run --dynamic-env against a real server and PostgreSQL', () =>
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const steps: string[][] = [
-      ['configure', '--access-id', admin.accessId, '--access-key', admin.accessKey],
       ['auth-method', 'create', 'universal-identity', '--name', '/run/app', '--ttl', '60', '--jwt-ttl', '1'],
       ['create-role', '--name', 'run-readers'],
       ['set-role-rule', '--role-name', 'run-readers', '--path', '/run/*', '--capability', 'read'],
       ['assoc-role-am', '--role-name', 'run-readers', '--am-name', '/run/app'],
     ];
-    for (const step of steps) {
-      const r = await tessera(step);
-      expect(r.code, `${step.join(' ')}: ${r.stderr}`).toBe(0);
-    }
+    await runSteps(env, steps);
   }, 60_000);
 
   afterAll(async () => {
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await server?.close();
     const left = await adminQuery('select rolname from pg_roles where rolname like $1', [`${prefix}%`]);
     for (const r of left.rows)
       await adminQuery(`drop owned by "${r.rolname}"; drop role "${r.rolname}"`).catch(() => {});

@@ -1,13 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FetchLike } from '@tessera/sdk';
 import Ajv from 'ajv-draft-04';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWebhookReceiver, type WebhookReceiver } from '../../server/test/fixtures/webhook-receiver.js';
 import { startTestServer, type TestServer, uidAuth, uidSetup } from '../../server/test/harness.js';
 import { createClient } from '../../server/test/oauth.helpers.js';
 import { redisFixture } from '../../server/test/producer-fixtures.js';
@@ -26,7 +25,7 @@ const redis = redisFixture();
 const schema = JSON.parse(readFileSync(join(__dirname, 'fixtures/sarif-schema-2.1.0.json'), 'utf8'));
 
 let s: TestServer;
-let hook: Server;
+let hook: WebhookReceiver;
 const bodies: string[] = [];
 let configDir: string;
 let n = 0;
@@ -153,19 +152,9 @@ async function waitForAlerts(count: number) {
 }
 
 beforeAll(async () => {
-  hook = createServer((req, res) => {
-    let text = '';
-    req.on('data', (c) => {
-      text += c;
-    });
-    req.on('end', () => {
-      bodies.push(text);
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  hook = await startWebhookReceiver(bodies);
   s = await startTestServer('sqlite', {
-    TESSERA_ALERT_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`,
+    TESSERA_ALERT_WEBHOOK_URL: hook.url('/alerts'),
   });
   configDir = await mkdtemp(join(tmpdir(), 'tessera-scan-config-'));
   await redis.setUp(tag);
@@ -177,7 +166,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await s?.close();
-  await new Promise((r) => hook?.close(r));
+  await hook?.close();
   await redis.tearDown(`${tag}_`);
 });
 

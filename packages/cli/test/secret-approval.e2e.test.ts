@@ -1,8 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, run, startServerProcess } from './server-process.js';
+import { bin, type ConfiguredServer, run, startConfiguredServer } from './server-process.js';
 
 /**
  * `--approval-required` on `create-secret` and `update-secret-val` (issue 14, ADR 0041), against a
@@ -10,8 +7,7 @@ import { bin, run, startServerProcess } from './server-process.js';
  * grant, and `--clear-approval` removes it.
  */
 describe('tessera create-secret / update-secret-val --approval-required', () => {
-  let dir: string;
-  let stop: () => Promise<void>;
+  let server: ConfiguredServer;
   let env: NodeJS.ProcessEnv;
   const tessera = (args: string[]) => run(process.execPath, [bin, ...args], env);
   const approvalOf = async (name: string) => {
@@ -21,19 +17,12 @@ describe('tessera create-secret / update-secret-val --approval-required', () => 
   };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tessera-secret-approval-'));
-    const dataDir = join(dir, 'data');
-    const server = await startServerProcess(dataDir, 60_000);
-    stop = server.stop;
-    env = { ...process.env, TESSERA_URL: server.url, TESSERA_CONFIG_DIR: join(dir, 'config'), HOME: dir };
-    const admin = JSON.parse(readFileSync(join(dataDir, 'admin.json'), 'utf8'));
-    const r = await tessera(['configure', '--access-id', admin.accessId, '--access-key', admin.accessKey]);
-    expect(r.code, r.stderr).toBe(0);
+    server = await startConfiguredServer('tessera-secret-approval-', { startTimeoutMs: 60_000 });
+    env = server.env;
   }, 60_000);
 
   afterAll(async () => {
-    await stop?.();
-    rmSync(dir, { recursive: true, force: true });
+    await server?.close();
   });
 
   it('create-secret marks the item with its group and count; a read without a grant is refused', async () => {

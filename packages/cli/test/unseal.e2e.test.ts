@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, run, startServerProcess } from './server-process.js';
+import { type AdminKey, bin, readAdmin, run, startServerProcess } from './server-process.js';
 
 /**
  * `tessera root-key split` and `tessera unseal` with the built binary against real server processes:
@@ -42,7 +42,7 @@ describe('tessera root-key split and tessera unseal', () => {
   let dir: string;
   let data: string;
   let env: NodeJS.ProcessEnv;
-  let admin: { accessId: string; accessKey: string };
+  let admin: AdminKey;
   const stops: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
@@ -59,7 +59,7 @@ describe('tessera root-key split and tessera unseal', () => {
       delete env[name];
     const first = await startServerProcess(data);
     stops.push(first.stop);
-    admin = JSON.parse(readFileSync(join(data, 'admin.json'), 'utf8'));
+    admin = readAdmin(data);
     const auth = await json(`${first.url}/v1/auth`, 'POST', { accessType: 'access_key', ...admin });
     const created = await json(
       `${first.url}/v1/secrets`,

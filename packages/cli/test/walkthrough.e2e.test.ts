@@ -1,52 +1,30 @@
-import type { ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQLite } from '../../server/src/storage/sqlite-driver.js';
-import { bin, root, run, startServerProcess } from './server-process.js';
+import { bin, type ConfiguredServer, root, run, startConfiguredServer } from './server-process.js';
 
 /**
  * The seed's Universal Identity walk-through, run as a shell script against a real server process
  * with the built `tessera` binary: the same thing a person does after `npm install && npm start`.
  */
 describe('CLI walk-through against a real server', () => {
+  let server: ConfiguredServer;
   let dir: string;
-  let server: ChildProcess;
   let env: NodeJS.ProcessEnv;
-  let url: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tessera-e2e-'));
-    const started = await startServerProcess(join(dir, 'data'));
-    server = started.server;
-    url = started.url;
+    server = await startConfiguredServer('tessera-e2e-');
+    dir = server.dir;
     writeFileSync(join(dir, 'tessera'), `#!/bin/sh\nexec "${process.execPath}" "${bin}" "$@"\n`);
     chmodSync(join(dir, 'tessera'), 0o755);
-    env = {
-      ...process.env,
-      PATH: `${dir}:${process.env.PATH}`,
-      TESSERA_URL: url,
-      TESSERA_CONFIG_DIR: join(dir, 'config'),
-      HOME: dir,
-    };
-    const admin = JSON.parse(readFileSync(join(dir, 'data/admin.json'), 'utf8'));
-    const configured = await run(
-      join(dir, 'tessera'),
-      ['configure', '--access-id', admin.accessId, '--access-key', admin.accessKey],
-      env,
-    );
-    expect(configured.code, configured.stderr).toBe(0);
-    expect(configured.stdout + configured.stderr).not.toContain(admin.accessKey);
+    env = { ...server.env, PATH: `${dir}:${process.env.PATH}` };
+    const { stdout, stderr } = server.configured;
+    expect(stdout + stderr).not.toContain(server.admin.accessKey);
   }, 60_000);
 
   afterAll(async () => {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await server?.close();
   });
 
   it('runs create method → generate → auth → rotate → reuse refused → children → tree → revokeSelf → revokeAll', async () => {
@@ -77,8 +55,8 @@ describe('CLI walk-through against a real server', () => {
   });
 
   it('shuts down gracefully on SIGTERM', async () => {
-    const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)));
-    server.kill('SIGTERM');
+    const exited = new Promise<number | null>((r) => server.server.once('exit', (code) => r(code)));
+    server.server.kill('SIGTERM');
     expect(await exited).toBe(0);
   });
 });

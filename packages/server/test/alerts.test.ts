@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   authFailureBurstAlerts,
@@ -15,6 +13,7 @@ import {
 } from '../src/core/alerts/alert.rules.js';
 import type { StoredAuditEvent } from '../src/core/audit/audit.model.js';
 import type { UidNode } from '../src/core/uid/uid.model.js';
+import { startWebhookReceiver, type WebhookReceiver } from './fixtures/webhook-receiver.js';
 import { startTestServer, type TestServer, uidAuth, uidSetup } from './harness.js';
 
 const ev = (seq: number, extra: Partial<StoredAuditEvent> = {}): StoredAuditEvent => ({
@@ -175,10 +174,10 @@ describe('alert rules (pure)', () => {
 
 describe('alert delivery end to end', () => {
   let server: TestServer | null = null;
-  let hook: Server | null = null;
+  let hook: WebhookReceiver | null = null;
   afterEach(async () => {
     await server?.close();
-    await new Promise((r) => (hook ? hook.close(r) : r(null)));
+    await hook?.close();
     server = null;
     hook = null;
   });
@@ -186,19 +185,9 @@ describe('alert delivery end to end', () => {
   /** A webhook receiver collecting every body, and a server whose alerts go to it. */
   async function serverWithWebhook(): Promise<{ s: TestServer; bodies: string[] }> {
     const bodies: string[] = [];
-    hook = createServer((req, res) => {
-      let text = '';
-      req.on('data', (c) => {
-        text += c;
-      });
-      req.on('end', () => {
-        bodies.push(text);
-        res.writeHead(200).end('ok');
-      });
-    });
-    await new Promise<void>((r) => hook!.listen(0, '127.0.0.1', r));
+    hook = await startWebhookReceiver(bodies);
     server = await startTestServer('sqlite', {
-      TESSERA_ALERT_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/slack`,
+      TESSERA_ALERT_WEBHOOK_URL: hook.url('/slack'),
     });
     return { s: server, bodies };
   }

@@ -1,10 +1,9 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApprovalAction, Decider } from '../src/capabilities/approvals/approvals.model.js';
 import type { ApprovalsAdmin } from '../src/capabilities/approvals/approvals.service.js';
 import { systemContext } from '../src/core/shared/context.js';
 import { expectPrefixCatalogued } from './fixtures/audit-catalogue.js';
+import { startWebhookReceiver, type WebhookReceiver } from './fixtures/webhook-receiver.js';
 import {
   type ServerPair,
   STORES,
@@ -27,7 +26,7 @@ const ctx = systemContext('test');
 describe.each(STORES)('approvals on %s', (store) => {
   let s: TestServer;
   let approvals: ApprovalsAdmin;
-  let hook: Server;
+  let hook: WebhookReceiver;
   const received: any[] = [];
   let identityId: string;
   let agentToken: string;
@@ -43,19 +42,8 @@ describe.each(STORES)('approvals on %s', (store) => {
   });
 
   beforeAll(async () => {
-    hook = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => {
-        body += c;
-      });
-      req.on('end', () => {
-        received.push(JSON.parse(body));
-        res.end('ok');
-      });
-    });
-    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
-    const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
-    s = await startTestServer(store, { TESSERA_APPROVAL_WEBHOOK_URL: url });
+    hook = await startWebhookReceiver((body) => received.push(JSON.parse(body)));
+    s = await startTestServer(store, { TESSERA_APPROVAL_WEBHOOK_URL: hook.url('/hook') });
     approvals = (s.tessera.services as unknown as { approvals: ApprovalsAdmin }).approvals;
     const { method, root } = await uidSetup(
       s,
@@ -68,7 +56,7 @@ describe.each(STORES)('approvals on %s', (store) => {
   });
   afterAll(async () => {
     await s?.close();
-    await new Promise((r) => hook?.close(r));
+    await hook?.close();
   });
 
   const requestJit = (action = jit()) =>

@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
 import { verifyAuditLedgerOffline } from '../src/server.js';
 import { SQLite } from '../src/storage/sqlite-driver.js';
+import { freePort } from './cluster.helpers.js';
 
 /**
  * "No response before its commit" (DESIGN §3), tested the hard way: a real server process is
@@ -14,17 +14,6 @@ import { SQLite } from '../src/storage/sqlite-driver.js';
  * has its audit event, and the chain verifies.
  */
 const bin = resolve(__dirname, '../../cli/bin/tessera.js');
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
 
 async function start(dataDir: string, port: number): Promise<ChildProcess> {
   const child = spawn(

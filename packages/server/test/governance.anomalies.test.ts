@@ -1,6 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +13,7 @@ import type { AuditSlice } from '../src/capabilities/governance/governance.repo.
 import { loadConfig } from '../src/config/config.js';
 import { identityAnomalyAlert } from '../src/core/alerts/alert.rules.js';
 import { expectPrefixCatalogued } from './fixtures/audit-catalogue.js';
+import { startWebhookReceiver, type WebhookReceiver } from './fixtures/webhook-receiver.js';
 import { STORES, startTestServer, type TestServer } from './harness.js';
 
 const HOUR = 3_600_000;
@@ -98,7 +97,7 @@ describe('anomaly rules (pure)', () => {
  */
 describe.each(STORES)('identity anomalies on %s', (store) => {
   let s: TestServer;
-  let hook: Server;
+  let hook: WebhookReceiver;
   const bodies: string[] = [];
   const tag = `an${Math.random().toString(36).slice(2, 7)}`;
   const who = `idn-${tag}`;
@@ -135,24 +134,14 @@ describe.each(STORES)('identity anomalies on %s', (store) => {
   };
 
   beforeAll(async () => {
-    hook = createServer((req, res) => {
-      let text = '';
-      req.on('data', (c) => {
-        text += c;
-      });
-      req.on('end', () => {
-        bodies.push(text);
-        res.writeHead(200).end('ok');
-      });
-    });
-    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    hook = await startWebhookReceiver(bodies);
     s = await startTestServer(store, {
-      TESSERA_ALERT_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`,
+      TESSERA_ALERT_WEBHOOK_URL: hook.url('/alerts'),
     });
   });
   afterAll(async () => {
     await s?.close();
-    await new Promise((r) => hook?.close(r));
+    await hook?.close();
   });
 
   it('raises exactly one alert per deviation, with evidence, and nothing for normal traffic or a new identity', async () => {

@@ -1,7 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectPrefixCatalogued } from './fixtures/audit-catalogue.js';
+import { startWebhookReceiver, type WebhookReceiver } from './fixtures/webhook-receiver.js';
 import { adminSession, STORES, startTestServer, type TestServer } from './harness.js';
 
 /**
@@ -11,7 +10,7 @@ import { adminSession, STORES, startTestServer, type TestServer } from './harnes
  */
 describe.each(STORES)('access reviews on %s', (store) => {
   let s: TestServer;
-  let hook: Server;
+  let hook: WebhookReceiver;
   const bodies: string[] = [];
   const tag = `rv${Math.random().toString(36).slice(2, 7)}`;
   const env = `review-${tag}`;
@@ -60,19 +59,9 @@ describe.each(STORES)('access reviews on %s', (store) => {
   let campaignId: string;
 
   beforeAll(async () => {
-    hook = createServer((req, res) => {
-      let text = '';
-      req.on('data', (c) => {
-        text += c;
-      });
-      req.on('end', () => {
-        bodies.push(text);
-        res.writeHead(200).end('ok');
-      });
-    });
-    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    hook = await startWebhookReceiver(bodies);
     s = await startTestServer(store, {
-      TESSERA_ALERT_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`,
+      TESSERA_ALERT_WEBHOOK_URL: hook.url('/alerts'),
     });
     admin = s.adminToken;
     for (const p of ['password', 'user'])
@@ -85,7 +74,7 @@ describe.each(STORES)('access reviews on %s', (store) => {
   });
   afterAll(async () => {
     await s?.close();
-    await new Promise((r) => hook?.close(r));
+    await hook?.close();
   });
 
   it('starts a campaign over the scope, with each identity’s permissions and whether each was used', async () => {

@@ -1,10 +1,9 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApprovalsAdmin } from '../src/capabilities/approvals/approvals.service.js';
 import type { JitService } from '../src/capabilities/jit/jit.service.js';
 import { systemContext } from '../src/core/shared/context.js';
 import { expectPrefixCatalogued } from './fixtures/audit-catalogue.js';
+import { startWebhookReceiver, type WebhookReceiver } from './fixtures/webhook-receiver.js';
 import { type ServerPair, startServerPair, type TestServer, uidAuth, uidSetup } from './harness.js';
 
 const suffix = () => Math.random().toString(36).slice(2, 8);
@@ -19,32 +18,22 @@ describe('just-in-time roles on two servers on one PostgreSQL database', () => {
   let pair: ServerPair | undefined;
   let a: TestServer;
   let b: TestServer;
-  let hook: Server;
+  let hook: WebhookReceiver;
   const alerts: any[] = [];
   /** The eligibility the first test creates; the audit test removes it. */
   let eligibilityId = '';
   const svc = <T>(t: TestServer, name: string) => (t.tessera.services as unknown as Record<string, T>)[name]!;
 
   beforeAll(async () => {
-    hook = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => {
-        body += c;
-      });
-      req.on('end', () => {
-        alerts.push(JSON.parse(body));
-        res.end('ok');
-      });
-    });
-    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+    hook = await startWebhookReceiver((body) => alerts.push(JSON.parse(body)));
     pair = await startServerPair({
-      TESSERA_ALERT_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`,
+      TESSERA_ALERT_WEBHOOK_URL: hook.url('/alerts'),
     });
     ({ a, b } = pair);
   });
   afterAll(async () => {
     await pair?.close();
-    await new Promise((r) => hook?.close(r));
+    await hook?.close();
   });
 
   /** Polls until `status` (another server hears of access changes by NOTIFY, within a second or two). */

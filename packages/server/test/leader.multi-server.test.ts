@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin, freePort, sleep } from './cluster.helpers.js';
 import { freshPostgresDatabase } from './harness.js';
 
 /**
@@ -13,19 +13,6 @@ import { freshPostgresDatabase } from './harness.js';
  * server's own data directory); after the leader is killed with SIGKILL the other takes over within
  * a few seconds.
  */
-const bin = resolve(__dirname, '../../cli/dist/bin.js');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
 
 interface Server {
   port: number;

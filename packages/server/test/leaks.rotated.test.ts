@@ -1,8 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentialKindOf, sha256Hex } from '../src/crypto/credentials.js';
 import { rotatedPassword } from '../src/crypto/random-password.js';
+import { startWebhookReceiver, type WebhookReceiver } from './fixtures/webhook-receiver.js';
 import { startTestServer, type TestServer } from './harness.js';
 import {
   mysqlCanQuery as canQuery,
@@ -27,7 +26,7 @@ const ADMIN_PASSWORD = 'Adm1nPassw0rdForLeakTest';
 
 describe('leaked rotated passwords on MariaDB', () => {
   let s: TestServer;
-  let hook: Server;
+  let hook: WebhookReceiver;
   const bodies: string[] = [];
   const { api, value, rotate } = rotatedSecretsApi(() => s);
   const alerts = () => bodies.map((b) => JSON.parse(b)).filter((b) => b.alert?.rule === 'credential_leaked');
@@ -60,20 +59,10 @@ describe('leaked rotated passwords on MariaDB', () => {
     await c.query("GRANT SELECT ON mysql.* TO ?@'%'", [ADMIN]);
     await c.query("GRANT SELECT ON test.* TO ?@'%' WITH GRANT OPTION", [ADMIN]);
     await c.end();
-    hook = createServer((req, res) => {
-      let text = '';
-      req.on('data', (chunk) => {
-        text += chunk;
-      });
-      req.on('end', () => {
-        bodies.push(text);
-        res.writeHead(200).end('ok');
-      });
-    });
-    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    hook = await startWebhookReceiver(bodies);
     s = await startTestServer(
       'sqlite',
-      { TESSERA_ALERT_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts` },
+      { TESSERA_ALERT_WEBHOOK_URL: hook.url('/alerts') },
       { tessera: { rotationPollMs: 200 } },
     );
     followRealTime(s);
@@ -81,7 +70,7 @@ describe('leaked rotated passwords on MariaDB', () => {
 
   afterAll(async () => {
     await s?.close();
-    await new Promise((r) => hook?.close(r));
+    await hook?.close();
     const c = await root();
     const [rows] = await c.query('SELECT User AS u, Host AS h FROM mysql.user WHERE User LIKE ?', [
       `${run}%`,

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentialKindOf, sha256Hex } from '../src/crypto/credentials.js';
 import { dynamicPassword, isDynamicPassword } from '../src/crypto/random-password.js';
 import { split } from '../src/crypto/shamir.js';
+import { startWebhookReceiver, type WebhookReceiver } from './fixtures/webhook-receiver.js';
 import { STORES, type StoreKind, startTestServer, type TestServer, uidAuth, uidSetup } from './harness.js';
 import { createClient } from './oauth.helpers.js';
 import { redisFixture } from './producer-fixtures.js';
@@ -22,7 +21,7 @@ const redis = redisFixture();
 describe.each(STORES)('leak reports on %s: every Tessera credential kind', (store: StoreKind) => {
   const prefix = `${tag}${store.slice(0, 2)}`;
   let s: TestServer;
-  let hook: Server;
+  let hook: WebhookReceiver;
   const bodies: string[] = [];
   const planted: Record<string, string> = {};
   let lease: { username: string; password: string };
@@ -66,19 +65,9 @@ describe.each(STORES)('leak reports on %s: every Tessera credential kind', (stor
     bodies.map((b) => JSON.parse(b)).filter((b) => b.alert?.rule === 'credential_leaked');
 
   beforeAll(async () => {
-    hook = createServer((req, res) => {
-      let text = '';
-      req.on('data', (c) => {
-        text += c;
-      });
-      req.on('end', () => {
-        bodies.push(text);
-        res.writeHead(200).end('ok');
-      });
-    });
-    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    hook = await startWebhookReceiver(bodies);
     s = await startTestServer(store, {
-      TESSERA_ALERT_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`,
+      TESSERA_ALERT_WEBHOOK_URL: hook.url('/alerts'),
     });
     const { root } = await uidSetup(s, { owner: OWNER });
     planted.uid_token = root.token;
@@ -115,7 +104,7 @@ describe.each(STORES)('leak reports on %s: every Tessera credential kind', (stor
   });
   afterAll(async () => {
     await s?.close();
-    await new Promise((r) => hook?.close(r));
+    await hook?.close();
     await redis.tearDown(`${prefix}_`);
   });
 

@@ -1,17 +1,8 @@
-import { createServer } from 'node:net';
+import { freePort } from './cluster.helpers.js';
 import { adminSession, type StoreKind, startTestServer, type TestServer } from './harness.js';
 
 /** A free port on 127.0.0.1 (the issuer must name the port before the server starts). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /**
  * A Tessera listening on 127.0.0.1 with its issuer at that address, on the wall clock (clients we

@@ -5,11 +5,10 @@
  * limited, the creating credential is recorded in the tree and the audit event, and unusual child
  * creation raises an alert.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChildBurstState, unusualChildAlerts } from '../src/core/alerts/alert.rules.js';
 import type { StoredAuditEvent } from '../src/core/audit/audit.model.js';
+import { startWebhookReceiver, type WebhookReceiver } from './fixtures/webhook-receiver.js';
 import { STORES, startTestServer, type TestServer, uidSetup } from './harness.js';
 
 const child = (s: TestServer, token: string, body: Record<string, unknown> = {}) =>
@@ -17,28 +16,18 @@ const child = (s: TestServer, token: string, body: Record<string, unknown> = {})
 
 describe.each(STORES)('UID child creation on %s', (store) => {
   let s: TestServer;
-  let hook: Server;
+  let hook: WebhookReceiver;
   const bodies: string[] = [];
   beforeAll(async () => {
-    hook = createServer((req, res) => {
-      let text = '';
-      req.on('data', (c) => {
-        text += c;
-      });
-      req.on('end', () => {
-        bodies.push(text);
-        res.writeHead(200).end('ok');
-      });
-    });
-    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    hook = await startWebhookReceiver(bodies);
     s = await startTestServer(store, {
-      TESSERA_ALERT_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/slack`,
+      TESSERA_ALERT_WEBHOOK_URL: hook.url('/slack'),
       TESSERA_ALERT_DEDUPE_SECONDS: '0',
     });
   });
   afterAll(async () => {
     await s?.close();
-    await new Promise((r) => hook.close(r));
+    await hook?.close();
   });
 
   /** Alerts of `rule` for `parentId` delivered so far (waits up to 3 s for at least `min`). */
