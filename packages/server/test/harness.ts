@@ -197,7 +197,7 @@ export async function startTestServer(
   };
 }
 
-/** Creates a UID method and a root token; returns both. */
+/** Two servers sharing one PostgreSQL database (`startServerPair`). */
 export interface ServerPair {
   a: TestServer;
   b: TestServer;
@@ -231,6 +231,7 @@ export async function startServerPair(env: Record<string, string> = {}): Promise
   return { a, b, storeUrl: db.url, close };
 }
 
+/** Creates a UID method and a root token; returns both. */
 export async function uidSetup(
   s: TestServer,
   settings: Record<string, unknown> = {},
