@@ -38,7 +38,7 @@ import { foldUsage, mergeUsage } from './governance.usage.js';
 const SCAN_PAGE = 1000;
 const AUDIT_BATCH = 20_000;
 /** A fold window: events merged in memory before one write (bounded by events and baseline size). */
-const FOLD_EVENTS = 500_000;
+const FOLD_EVENTS = 200_000;
 const FOLD_BASELINE_KEYS = 3_000_000;
 const CURSOR = 'audit-seq';
 
