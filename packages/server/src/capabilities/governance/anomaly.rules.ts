@@ -104,6 +104,10 @@ export const emptyBaseline = (atMs: number): Baseline => ({
   hourly: {},
 });
 
+/** How many keys a baseline holds (what a fold window counts to bound its memory). */
+export const baselineKeys = (b: Baseline): number =>
+  Object.keys(b.hourly).length + Object.keys(b.sources).length + Object.keys(b.prefixes).length;
+
 const eventsIn = (b: Baseline) => Object.values(b.hourly).reduce((s, c) => s + c, 0);
 
 /** Keeps the most recent `MAX_KEYS` of a map (bounded baselines). */

@@ -31,6 +31,8 @@ interface GovTables {
     last_at: number;
   };
   gov_state: { name: string; value: number };
+  /** Per identity, a digest of the findings the last scan wrote for it (ADR 0054). */
+  gov_scan_digests: { identity_id: string; digest: string };
   /** Per-identity anomaly baselines (ADR 0033): JSON of `Baseline`. */
   gov_baselines: { identity_id: string; body: string; updated_at: number };
   gov_policy: { id: string; body: string; updated_at: number };
@@ -176,7 +178,20 @@ export const governanceMigrations = (): Record<string, Migration> => ({
       await db.schema.alterTable('gov_discovered').addColumn('password_changed_at', 'bigint').execute();
     },
   },
+  // A scan writes an identity's findings only when their digest changed since the last scan wrote them.
+  '0006-scan-digests': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('gov_scan_digests')
+        .addColumn('identity_id', 'text', (c) => c.primaryKey())
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 });
+
+/** The start of the last completed scan: an open finding was seen by it (ADR 0054). */
+export const SCAN_SEEN_AT = 'scan-seen-at';
 
 const n = (v: number | string | null | bigint): number => Number(v);
 const nn = (v: number | string | null | bigint): number | null => (v === null ? null : Number(v));
@@ -343,6 +358,24 @@ const upsertBaselines = (rows: number) =>
       ),
   );
 const upsertBaselinesBatch = upsertBaselines(BATCH);
+
+/** Findings digests written (inserted or replaced), `rows` at a time. */
+const upsertDigests = (rows: number) =>
+  prepared((core, ...a: unknown[]) =>
+    (core as unknown as Kysely<All>)
+      .insertInto('gov_scan_digests')
+      .values(
+        Array.from({ length: rows }, (_, i) => ({
+          identity_id: a[i * 2] as string,
+          digest: a[i * 2 + 1] as string,
+        })),
+      )
+      .onConflict((oc) =>
+        oc.column('identity_id').doUpdateSet({ digest: (eb) => eb.ref('excluded.digest') }),
+      ),
+  );
+const upsertDigestsBatch = upsertDigests(BATCH);
+const upsertDigestOne = upsertDigests(1);
 const upsertBaselineOne = upsertBaselines(1);
 
 /** Runs `batch` over full batches of `args` rows and `one` over the rest. */
@@ -385,7 +418,13 @@ export function createGovernanceRepo(target: QueryTarget) {
     return inChunks(scope.ids, (part) => q(sql<SqlBool>`${col} in (${sql.join(part)})`));
   };
 
-  return {
+  const scanSeenAt = async () =>
+    n(
+      (await db.selectFrom('gov_state').select('value').where('name', '=', SCAN_SEEN_AT).executeTakeFirst())
+        ?.value ?? 0,
+    );
+
+  const repo = {
     /**
      * Identities in id order after `afterId`, filtered (the inventory's keyset paging). With a
      * finding filter, candidates come from the findings' index in identity order, a bounded batch
@@ -652,7 +691,7 @@ export function createGovernanceRepo(target: QueryTarget) {
             .where('identity_id', 'in', part)
             .where('resolved_at', 'is', null)
             .execute()
-        ).map(toFinding),
+        ).map((r) => toFinding(r)),
       ),
     async listFindings(opts: {
       owasp?: string;
@@ -664,11 +703,52 @@ export function createGovernanceRepo(target: QueryTarget) {
       if (!opts.includeResolved) q = q.where('resolved_at', 'is', null);
       if (opts.owasp) q = q.where('owasp', '=', opts.owasp);
       if (opts.afterKey) q = q.where('key', '>', opts.afterKey);
-      return (await q.orderBy('key').limit(opts.limit).execute()).map(toFinding);
+      const [rows, seenAt] = await Promise.all([q.orderBy('key').limit(opts.limit).execute(), scanSeenAt()]);
+      return rows.map((r) => toFinding(r, seenAt));
     },
     async getFinding(key: string) {
-      const row = await db.selectFrom('gov_findings').selectAll().where('key', '=', key).executeTakeFirst();
-      return row ? toFinding(row) : null;
+      const [row, seenAt] = await Promise.all([
+        db.selectFrom('gov_findings').selectAll().where('key', '=', key).executeTakeFirst(),
+        scanSeenAt(),
+      ]);
+      return row ? toFinding(row, seenAt) : null;
+    },
+    /**
+     * Writes a scan page's outcome (ADR 0054): only the identities whose findings digest differs
+     * from the one stored when their findings were last written get `saveFindings` (the page's
+     * range when all of them do); the others' stored findings are already exactly these, and are
+     * seen by this scan through its watermark (`SCAN_SEEN_AT`) instead of a stamp on every row.
+     */
+    async saveScanPage(
+      scope: Scope,
+      found: readonly StoredFinding[],
+      digests: ReadonlyMap<string, string>,
+      nowMs: number,
+    ) {
+      const stored = new Map(
+        (
+          await scoped(scope, 'identity_id', (where) =>
+            db.selectFrom('gov_scan_digests').select(['identity_id', 'digest']).where(where).execute(),
+          )
+        ).map((r) => [r.identity_id, r.digest]),
+      );
+      const changed = scope.ids.filter((id) => stored.get(id) !== digests.get(id));
+      if (changed.length === 0) return { opened: 0, resolved: 0, written: 0 };
+      const all = changed.length === scope.ids.length;
+      const only = new Set(changed);
+      const outcome = await repo.saveFindings(
+        all ? scope : { ids: changed, range: null },
+        all ? found : found.filter((f) => only.has(f.identityId)),
+        nowMs,
+      );
+      await inBatches(
+        target,
+        changed,
+        (id) => [id, digests.get(id) ?? ''],
+        upsertDigestsBatch,
+        upsertDigestOne,
+      );
+      return { ...outcome, written: changed.length };
     },
     /**
      * Writes a scan's outcome for the identities of `scope`: new findings opened, absent ones
@@ -943,6 +1023,7 @@ export function createGovernanceRepo(target: QueryTarget) {
         .execute();
     },
   };
+  return repo;
 }
 export type GovernanceRepo = ReturnType<typeof createGovernanceRepo>;
 
@@ -952,7 +1033,8 @@ declare module '../../core/shared/unit-of-work.js' {
   }
 }
 
-function toFinding(r: GovTables['gov_findings']): StoredFinding {
+/** A stored finding; an open one was seen at least by the last completed scan (`seenAt`). */
+function toFinding(r: GovTables['gov_findings'], seenAt = 0): StoredFinding {
   return {
     key: r.key,
     rule: r.rule,
@@ -964,7 +1046,7 @@ function toFinding(r: GovTables['gov_findings']): StoredFinding {
     evidence: JSON.parse(r.evidence) as Record<string, unknown>,
     remediation: JSON.parse(r.remediation) as StoredFinding['remediation'],
     firstSeenAtMs: n(r.first_seen_at),
-    lastSeenAtMs: n(r.last_seen_at),
+    lastSeenAtMs: r.resolved_at === null ? Math.max(n(r.last_seen_at), seenAt) : n(r.last_seen_at),
     resolvedAtMs: nn(r.resolved_at),
   };
 }

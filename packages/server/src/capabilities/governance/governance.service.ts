@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Resource } from '../../core/access/access.policy.js';
 import type { AuditEvent } from '../../core/audit/audit.model.js';
 import type { RolesService } from '../../core/roles/roles.service.js';
@@ -12,6 +13,8 @@ import {
   type Anomaly,
   type AnomalySettings,
   actorOf,
+  type Baseline,
+  baselineKeys,
   DEFAULT_ANOMALY_SETTINGS,
   describeBaseline,
   detectAnomalies,
@@ -28,12 +31,15 @@ import {
   type RetirementReport,
   type StoredFinding,
 } from './governance.model.js';
-import type { InventoryFilter } from './governance.repo.js';
+import { type InventoryFilter, SCAN_SEEN_AT, type UsageRow } from './governance.repo.js';
 import { evaluate, narrowRole, riskScore } from './governance.rules.js';
-import { foldUsage } from './governance.usage.js';
+import { foldUsage, mergeUsage } from './governance.usage.js';
 
 const SCAN_PAGE = 1000;
 const AUDIT_BATCH = 20_000;
+/** A fold window: events merged in memory before one write (bounded by events and baseline size). */
+const FOLD_EVENTS = 200_000;
+const FOLD_BASELINE_KEYS = 3_000_000;
 const CURSOR = 'audit-seq';
 
 export interface GovernanceDeps {
@@ -47,6 +53,20 @@ export interface GovernanceDeps {
   anomaly?: Partial<AnomalySettings>;
   /** The people known from sign-in and their groups (issue 14); null while nobody has signed in. */
   ownerDirectory?: () => Promise<OwnerDirectory | null>;
+}
+
+/**
+ * Per identity, a digest of what a scan writes of its findings (key, severity, evidence): equal
+ * digests mean the stored findings are already exactly these (ADR 0054).
+ */
+function findingsDigests(entries: readonly InventoryEntry[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of entries) {
+    const h = createHash('sha256');
+    for (const f of e.findings) h.update(`${f.key}\u0000${f.severity}\u0000${JSON.stringify(f.evidence)}\n`);
+    out.set(e.id, h.digest('base64url'));
+  }
+  return out;
 }
 
 const event = (type: string, resource: string | null, data: Record<string, unknown>): AuditEvent => ({
@@ -95,31 +115,61 @@ export function createGovernanceService({
    * Folds audit events recorded since the last fold into usage and the anomaly baselines, in the
    * same transaction as the cursor (each event is folded once, by one server); each deviation is
    * appended as `governance.anomaly`, which the alert rules turn into an `identity_anomaly` alert.
+   * Events are read `AUDIT_BATCH` at a time, but a backlog is written a fold window at a time
+   * (ADR 0054): usage rows and baselines are merged in memory across the window's batches, so an
+   * identity seen in many batches costs one usage upsert per row and one baseline write per window,
+   * not per batch. Each batch is still checked and pruned exactly as if it were written on its own.
    * Returns how many events were read.
    */
   async function ingest(): Promise<number> {
     let total = 0;
     for (;;) {
       const from = await uow.read((r) => r.governance.readCursor(CURSOR));
-      const batch = await uow.read((r) => r.governance.readAuditAfter(from, AUDIT_BATCH));
-      if (batch.length === 0) return total;
-      const actors = batch.map(actorOf); // each actor parsed once, for usage and baselines
-      const rows = foldUsage(batch, actors);
-      const last = batch[batch.length - 1]!.seq;
-      await uow.write(async (r) => {
-        // Another server may have folded the same batch (a scan on demand during the job): skip it.
-        if ((await r.governance.readCursor(CURSOR)) !== from) return;
-        await r.governance.addUsage(rows);
+      const usage = new Map<string, UsageRow>();
+      const baselines = new Map<string, Baseline>();
+      const anomalies: { a: Anomaly; now: number }[] = [];
+      let last = from;
+      let read = 0;
+      let budget = 0; // baseline keys held: loaded ones, plus at most three per event folded
+      let now = clock.nowMs();
+      for (;;) {
+        const batch = await uow.read((r) => r.governance.readAuditAfter(last, AUDIT_BATCH));
+        if (batch.length === 0) break;
+        const actors = batch.map(actorOf); // each actor parsed once, for usage and baselines
+        mergeUsage(usage, foldUsage(batch, actors));
         const ids = [...new Set(actors.filter((x): x is string => x !== null))];
-        const baselines = await r.governance.readBaselines(ids);
-        const now = clock.nowMs();
-        const found = detectAnomalies(baselines, batch, now, anomalySettings, actors);
+        const missing = ids.filter((id) => !baselines.has(id));
+        const loaded = missing.length > 0 ? await uow.read((r) => r.governance.readBaselines(missing)) : null;
+        const touched = new Map<string, Baseline>();
+        for (const id of ids) {
+          const b = baselines.get(id) ?? loaded?.get(id);
+          if (!b) continue;
+          if (!baselines.has(id)) budget += baselineKeys(b);
+          touched.set(id, b);
+        }
+        now = clock.nowMs();
+        for (const a of detectAnomalies(touched, batch, now, anomalySettings, actors))
+          anomalies.push({ a, now });
+        for (const [id, b] of touched) baselines.set(id, b);
+        budget += 3 * batch.length;
+        last = batch[batch.length - 1]!.seq;
+        read += batch.length;
+        if (batch.length < AUDIT_BATCH || read >= FOLD_EVENTS || budget >= FOLD_BASELINE_KEYS) break;
+      }
+      if (read === 0) return total;
+      const wrote = await uow.write(async (r) => {
+        // Another server may have folded the same events (a scan on demand during the job): skip them.
+        if ((await r.governance.readCursor(CURSOR)) !== from) return false;
+        await r.governance.addUsage([...usage.values()]);
         await r.governance.saveBaselines(baselines, now);
-        for (const a of found) await r.audit.append(anomalyEvent(a), systemContext('anomaly-detection'), now);
+        for (const { a, now: at } of anomalies)
+          await r.audit.append(anomalyEvent(a), systemContext('anomaly-detection'), at);
         await r.governance.setCursor(CURSOR, last);
+        return true;
       });
-      total += batch.length;
-      if (batch.length < AUDIT_BATCH) return total;
+      if (!wrote) continue;
+      total += read;
+      if (read < FOLD_EVENTS && budget < FOLD_BASELINE_KEYS) return total;
     }
   }
 
@@ -250,9 +300,10 @@ export function createGovernanceService({
           e.findings.map((f) => ({ ...f, firstSeenAtMs: now, lastSeenAtMs: now, resolvedAtMs: null })),
         );
         const outcome = await uow.write((r) =>
-          r.governance.saveFindings(
+          r.governance.saveScanPage(
             { ids: rows.map((x) => x.id), range: { after, last: rows[rows.length - 1]!.id } },
             found,
+            findingsDigests(scored),
             now,
           ),
         );
@@ -263,6 +314,11 @@ export function createGovernanceService({
         after = rows[rows.length - 1]!.id;
         if (rows.length < SCAN_PAGE) break;
       }
+      // Every identity was evaluated: an open finding not rewritten was seen by this scan.
+      await uow.write(async (r) => {
+        if ((await r.governance.readCursor(SCAN_SEEN_AT)) < started)
+          await r.governance.setCursor(SCAN_SEEN_AT, started);
+      });
       const summary = {
         identities,
         auditEventsFolded: folded,

@@ -55,3 +55,21 @@ export function foldUsage(events: readonly AuditSlice[], actors?: readonly (stri
   }
   return [...rows.values()];
 }
+
+const keyOf = (u: UsageRow) => `${u.identityId}\u0000${u.kind}\u0000${u.subject}\u0000${u.detail}`;
+
+/**
+ * Merges a later batch's rows into `into` as the store's upsert would apply them one batch after
+ * the other: counts add up, the last use is the latest, the first use stays the earlier batch's.
+ */
+export function mergeUsage(into: Map<string, UsageRow>, rows: readonly UsageRow[]): void {
+  for (const u of rows) {
+    const key = keyOf(u);
+    const have = into.get(key);
+    if (!have) into.set(key, u);
+    else {
+      have.count += u.count;
+      if (u.lastAt > have.lastAt) have.lastAt = u.lastAt;
+    }
+  }
+}
