@@ -299,6 +299,71 @@ describe('group-commit unit of work on a real SQLite file', () => {
     direct.walSync = walSync;
   });
 
+  it('commits the next batch while the previous fsync runs; each settles after an fsync that covers it, in commit order (ADR 0055)', async () => {
+    const direct = store.direct!;
+    const walSync = direct.walSync!;
+    const gates: Array<() => void> = [];
+    direct.walSync = async () => {
+      await new Promise<void>((r) => gates.push(r));
+      await walSync();
+    };
+    const order: string[] = [];
+    const first = uow.write((r) => createIdentity(r, 'i-p1')).then((v) => order.push(v));
+    for (let i = 0; i < 200 && gates.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(gates).toHaveLength(1);
+    // The first batch's fsync is running: a second batch runs and commits meanwhile.
+    const second = uow.write((r) => createIdentity(r, 'i-p2')).then((v) => order.push(v));
+    for (let i = 0; i < 200 && !committedIdentity('i-p2'); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(committedIdentity('i-p2')).toBeDefined();
+    // Neither is answered, and a read that could see them waits too.
+    let readDone = false;
+    const read = uow
+      .read((r) => r.identities.get('i-p2'))
+      .then((v) => {
+        readDone = true;
+        return v;
+      });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(order).toEqual([]);
+    expect(readDone).toBe(false);
+    // One fsync at a time: the second batch's starts after the first's is done.
+    expect(gates).toHaveLength(1);
+    gates.shift()!();
+    await first;
+    expect(order).toEqual(['i-p1']);
+    for (let i = 0; i < 200 && gates.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(readDone).toBe(false);
+    gates.shift()!();
+    await second;
+    expect(order).toEqual(['i-p1', 'i-p2']);
+    expect((await read)?.id).toBe('i-p2');
+    direct.walSync = walSync;
+  });
+
+  it('fails closed every batch committed before a failed fsync was seen', async () => {
+    const direct = store.direct!;
+    const walSync = direct.walSync!;
+    let fail!: (error: Error) => void;
+    direct.walSync = () =>
+      new Promise<void>((_resolve, reject) => {
+        fail = reject;
+      });
+    const first = uow.write((r) => createIdentity(r, 'i-f1'));
+    for (let i = 0; i < 200 && !fail; i++) await new Promise((r) => setTimeout(r, 5));
+    // Committed while the first fsync runs; the fsync that would cover it has not started.
+    const second = uow.write((r) => createIdentity(r, 'i-f2'));
+    for (let i = 0; i < 200 && !committedIdentity('i-f2'); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(committedIdentity('i-f2')).toBeDefined();
+    direct.walSync = walSync;
+    fail(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+    const results = await Promise.allSettled([first, second]);
+    for (const result of results) {
+      expect(result.status).toBe('rejected');
+      expect(((result as PromiseRejectedResult).reason as TesseraError).code).toBe('TESSERA_UNAVAILABLE');
+    }
+    expect(await uow.write((r) => createIdentity(r, 'i-f3'))).toBe('i-f3');
+  });
+
   it('fails a batch closed when its WAL fsync fails, and goes on after', async () => {
     const direct = store.direct!;
     const walSync = direct.walSync!;
