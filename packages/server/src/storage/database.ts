@@ -3,7 +3,6 @@ import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import {
   Kysely,
-  type KyselyPlugin,
   type Migration,
   type MigrationProvider,
   Migrator,
@@ -45,18 +44,6 @@ export interface DirectSqlite {
    */
   hold(): () => void;
   busy(): Promise<void> | null;
-  /**
-   * With `walSync` (ADR 0055): the unit of work has just committed a batch to the WAL without an
-   * fsync. Returns a promise settled once an fsync that began after this commit is done (rejected
-   * if an fsync fails before then). One fsync at a time; commits made while one runs share the next.
-   */
-  committed(): Promise<void>;
-  /**
-   * Null when every commit made so far is on disk; else a promise settled when they all are
-   * (rejected if their fsync fails). What a read outside the unit of work awaits before it returns
-   * rows it read: it may have seen a batch whose WAL fsync is still running (ADR 0055).
-   */
-  durable(): Promise<void> | null;
 }
 
 export interface Store {
@@ -137,58 +124,6 @@ function walSyncer(file: string) {
   };
 }
 
-/**
- * Which group commits are on disk (ADR 0055). Commits are numbered; one WAL fsync runs at a time and
- * covers every commit made before it began. A failed fsync fails every commit made before the
- * failure was seen, not only those it covered: after a failed fsync the kernel may have dropped the
- * dirty pages, so a later fsync that succeeds vouches for nothing written before it.
- */
-function durabilityTracker(sync: () => Promise<void>) {
-  let committed = 0;
-  let synced = 0;
-  let running = false;
-  let waiters: Array<{ upTo: number; resolve: () => void; reject: (error: unknown) => void }> = [];
-  const wait = (upTo: number) =>
-    new Promise<void>((resolve, reject) => {
-      waiters.push({ upTo, resolve, reject });
-      kick();
-    });
-  function kick() {
-    if (running || synced >= committed) return;
-    running = true;
-    const target = committed;
-    let outcome: Promise<void>;
-    try {
-      outcome = sync();
-    } catch (error) {
-      outcome = Promise.reject(error);
-    }
-    outcome
-      .then(
-        () => {
-          synced = Math.max(synced, target);
-          const done = waiters.filter((w) => w.upTo <= target);
-          waiters = waiters.filter((w) => w.upTo > target);
-          for (const w of done) w.resolve();
-        },
-        (error) => {
-          synced = committed;
-          const failed = waiters;
-          waiters = [];
-          for (const w of failed) w.reject(error);
-        },
-      )
-      .finally(() => {
-        running = false;
-        kick();
-      });
-  }
-  return {
-    committed: () => wait(++committed),
-    durable: () => (synced >= committed ? null : wait(committed)),
-  };
-}
-
 function withStatementCache(database: SqliteDatabase, walSync: (() => Promise<void>) | null) {
   const cache = new Map<string, SqliteStatement>();
   // Separate statements for direct execution: raw mode is a statement's state, and Kysely's reads
@@ -211,9 +146,6 @@ function withStatementCache(database: SqliteDatabase, walSync: (() => Promise<vo
       };
     },
     busy: () => held,
-    // The fsync is looked up on each call (`walSync` may be replaced, e.g. by tests).
-    committed: () => tracker.committed(),
-    durable: () => tracker.durable(),
     /**
      * A statement that returns no rows is run; one that does is read in full. Rows are read as
      * arrays and shaped into objects here: better-sqlite3 builds objects property by property
@@ -254,7 +186,6 @@ function withStatementCache(database: SqliteDatabase, walSync: (() => Promise<vo
       return statement;
     },
   };
-  const tracker = durabilityTracker(() => (self.walSync ? self.walSync() : Promise.resolve()));
   return self;
 }
 
@@ -286,23 +217,7 @@ export function openStore(url: string): Store {
     const sqliteFile = file && file !== ':memory:' && !file.startsWith('file:') ? file : null;
     const syncer = sqliteFile ? walSyncer(sqliteFile) : null;
     const cached = withStatementCache(database, syncer ? () => syncer.sync() : null);
-    // A read through Kysely outside a transaction returns only once what it could see is on disk:
-    // the unit of work releases the connection at its commit, before the WAL fsync (ADR 0055).
-    // (Inside a transaction, a statement is part of a write that settles after its own fsync.)
-    const durableReads: KyselyPlugin = {
-      transformQuery: (args) => args.node,
-      async transformResult(args) {
-        if (!database.inTransaction) {
-          const durable = cached.durable();
-          if (durable) await durable;
-        }
-        return args.result;
-      },
-    };
-    const db = new Kysely<Database>({
-      dialect: new SqliteDialect({ database: cached }),
-      plugins: syncer ? [durableReads] : [],
-    });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
     const close = async () => {
       await db.destroy();
       syncer?.close();

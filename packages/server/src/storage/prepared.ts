@@ -32,7 +32,7 @@ export interface QueryTarget {
   /**
    * Outside a transaction (reads), SQLite only: the same connection, used directly when no
    * transaction is open on it and the unit of work does not hold it (else the read waits for it,
-   * as for Kysely's lock); the rows are returned once every commit they could show is on disk.
+   * as for Kysely's lock), so a read never sees rows whose commit is not yet on disk.
    */
   reader?: DirectSqlite | null;
 }
@@ -56,13 +56,7 @@ export function prepared<A extends unknown[], R>(build: (db: Kysely<Database>, .
     if (direct) return direct.execute(template.sql, parameters) as R[];
     if (reader) {
       for (let busy = reader.busy(); busy; busy = reader.busy()) await busy;
-      if (!reader.inTransaction()) {
-        const rows = reader.execute(template.sql, parameters) as R[];
-        // It may have seen a batch whose WAL fsync is still running: return once that is done.
-        const durable = reader.durable();
-        if (durable) await durable;
-        return rows;
-      }
+      if (!reader.inTransaction()) return reader.execute(template.sql, parameters) as R[];
     }
     return (await db.executeQuery<R>(CompiledQuery.raw(template.sql, parameters))).rows;
   };

@@ -50,8 +50,6 @@ export function createGroupCommitUnitOfWork(
   let queue: Job[] = [];
   let scheduled = false;
   let running: Promise<void> | null = null;
-  /** Batches committed to the WAL whose fsync is not done yet (ADR 0055), for `drain`. */
-  const settling = new Set<Promise<void>>();
 
   function schedule() {
     if (scheduled || running) return;
@@ -131,10 +129,11 @@ export function createGroupCommitUnitOfWork(
       };
       try {
         if (direct?.walSync) {
-          // SQLite on a file (ADR 0031, 0055): the commit writes the WAL without fsync on the event
-          // loop; the WAL is then fsynced on the thread pool (`direct.committed()`, after this
-          // returns) while the next batch may already run. No unit settles before its batch's
-          // fsync, and a read outside the unit of work returns only once what it saw is on disk.
+          // SQLite on a file (ADR 0031): the commit writes the WAL without fsync on the event loop,
+          // then the WAL is fsynced on the thread pool while this batch still holds the connection,
+          // so no read and no other batch sees these rows before they are on disk, and no unit
+          // settles before. The event loop serves other requests meanwhile.
+          const walSync = direct.walSync;
           await store.db.connection().execute(async (conn) => {
             direct.execute('pragma synchronous = NORMAL', []);
             try {
@@ -142,6 +141,7 @@ export function createGroupCommitUnitOfWork(
             } finally {
               direct.execute('pragma synchronous = FULL', []);
             }
+            await walSync();
           });
         } else {
           await store.db.transaction().execute(inside);
@@ -167,7 +167,8 @@ export function createGroupCommitUnitOfWork(
           throw unavailable('transaction_lost');
       }
     };
-    // Direct reads wait while this batch holds the connection (its transaction is open on it).
+    // Direct reads wait while this batch holds the connection (its commit is not durable before
+    // the WAL fsync).
     const release = direct?.hold();
     try {
       try {
@@ -195,34 +196,16 @@ export function createGroupCommitUnitOfWork(
       return;
     }
     release?.();
-    const settle = () => {
-      flushed('committed');
-      for (const job of batch) {
-        const outcome = job.outcome!;
-        if (outcome.ok) {
-          for (const fn of job.afterCommit) fn();
-          job.resolve(outcome.value);
-        } else {
-          job.reject(outcome.error);
-        }
+    flushed('committed');
+    for (const job of batch) {
+      const outcome = job.outcome!;
+      if (outcome.ok) {
+        for (const fn of job.afterCommit) fn();
+        job.resolve(outcome.value);
+      } else {
+        job.reject(outcome.error);
       }
-    };
-    if (!direct?.walSync) {
-      settle();
-      return;
     }
-    // Committed to the WAL, not yet on disk: the next batch may run now; this one settles when the
-    // fsync that covers it is done, so batches settle in commit order (ADR 0055). A failed fsync
-    // fails this batch closed, as a failed commit does.
-    const settled = direct.committed().then(settle, (error) => {
-      memory?.reset();
-      onCommitFailure(error);
-      flushed('failed');
-      const failure = error instanceof TesseraError ? error : unavailable('commit_failed', error);
-      for (const job of batch) job.reject(failure);
-    });
-    settling.add(settled);
-    void settled.finally(() => settling.delete(settled));
   }
 
   return {
@@ -239,9 +222,8 @@ export function createGroupCommitUnitOfWork(
     },
     /** Waits until every queued write has settled (graceful shutdown). */
     async drain() {
-      while (running || scheduled || queue.length > 0 || settling.size > 0) {
+      while (running || scheduled || queue.length > 0) {
         if (running) await running;
-        else if (settling.size > 0) await Promise.all(settling);
         else await new Promise((r) => setImmediate(r));
       }
     },

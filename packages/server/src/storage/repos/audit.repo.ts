@@ -199,9 +199,6 @@ export function createAuditRepo(
         const rows = await db
           .connection()
           .execute(async () => connection.execute(LIST_SQL, [afterSeq, limit]) as AuditEventRow[]);
-        // Only events on disk leave the store (ADR 0055: the last batch's fsync may still run).
-        const durable = connection.durable();
-        if (durable) await durable;
         return rows.map(toStored);
       }
       const rows = await db
