@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 import type { AuditHasher, CredentialFactory } from '../core/shared/platform.port.js';
 import { isDynamicPassword, isRotatedPassword } from './random-password.js';
 import { isKeyShare } from './shamir.js';
@@ -20,12 +20,7 @@ const TOKEN_BODY = /^[A-Za-z0-9_-]+$/;
 export const UID_TOKEN_PATTERN = /\bu-[A-Za-z0-9_-]{49}\b/g;
 
 function checksum(body: string): string {
-  return createHash('sha256')
-    .update(body)
-    .digest()
-    .subarray(0, 4)
-    .toString('base64url')
-    .slice(0, CHECKSUM_LENGTH);
+  return hash('sha256', body, 'buffer').subarray(0, 4).toString('base64url').slice(0, CHECKSUM_LENGTH);
 }
 
 function mint(prefix: string): string {
@@ -58,7 +53,10 @@ export function hasValidChecksum(token: string, prefix: string = UID_PREFIX): bo
 
 /** SHA-256 hex digest. Enough for 256-bit random bearer tokens (DESIGN §2); never for passwords. */
 export function sha256Hex(value: string | Uint8Array): string {
-  return createHash('sha256').update(value).digest('hex');
+  // One-shot `crypto.hash`: no Hash object per call (twice per UID exchange, ADR 0055).
+  return typeof value === 'string'
+    ? hash('sha256', value, 'hex')
+    : createHash('sha256').update(value).digest('hex');
 }
 
 /** SHA-256, base64url (no padding): how arguments are bound to an approval (approvals contract). */

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { Action, Resource } from '../core/access/access.policy.js';
 import { authMethodResource } from '../core/access/access.resources.js';
 import type { AccessService } from '../core/access/access.service.js';
@@ -136,13 +136,28 @@ function senderOf(request: FastifyRequest, publicBaseUrl: string | undefined): S
  * route cannot be forgotten open. Installed once, on the root context, before every door.
  */
 export function requireDeclaredAccess(app: FastifyInstance) {
+  const guarded: Array<{ route: string; config: object }> = [];
   app.addHook('onRoute', (route: RouteOptions) => {
     const declared = (route.config as { access?: RouteAccess } | undefined)?.access;
     if (!declared && route.url !== '*' && !route.url.startsWith('/docs')) {
       throw new Error(`route ${route.method} ${route.url} declares no access; refusing to start`);
     }
+    if (declared && !('public' in declared))
+      guarded.push({ route: `${route.method} ${route.url}`, config: route.config as object });
+  });
+  // The access checks are hooks of each route that needs them (installed by its door's
+  // `installAccessControl` as the route registers): a route registered where they were not
+  // installed would be open, so the server refuses to start instead (ADR 0055).
+  app.addHook('onReady', (done) => {
+    const open = guarded.find((g) => !(g.config as Record<symbol, unknown>)[ACCESS_CHECKED]);
+    done(
+      open ? new Error(`route ${open.route} has no access checks installed; refusing to start`) : undefined,
+    );
   });
 }
+
+/** Marks a route's config once its access hooks are installed (checked when the server starts). */
+const ACCESS_CHECKED = Symbol('tessera.accessChecked');
 
 /** Installs authentication and authorization on one door's context (its hooks stay in it). */
 export function installAccessControl(
@@ -221,71 +236,87 @@ export function installAccessControl(
 
   // Authentication first (before the body is validated): a caller without a valid credential
   // learns nothing but 401. Authorization after validation, when the body's fields are typed.
-  app.addHook('preValidation', async (request) => {
-    const declared = request.routeOptions.config.access;
-    if (!declared || 'public' in declared) return; // public routes, 404 handler, docs assets
-    const from = request.routeOptions.config.credentialFrom;
-    const token = from ? from(request) : bearer(request);
-    if (token === null || token === '') throw unauthenticated();
-    if ('holder' in declared && !token.startsWith('u-')) throw uidTokenRequired();
-    if (('uid' in declared || 'holder' in declared) && token.startsWith('u-')) {
-      // Verified by the UID service inside its transaction (it may change state).
-      request.uidCaller = { kind: 'holder', token };
-      return;
-    }
-    if (token.startsWith('u-') && request.routeOptions.config.uidTokenAsSession && deps.exchangeUidToken) {
-      await sessionPrincipal(request, await deps.exchangeUidToken(token, request), false);
-      return;
-    }
-    await sessionPrincipal(request, token, !from);
+  // Both are hooks of the routes that need them, not of the whole door: a public route (the token
+  // endpoints among them) runs neither, and each reads its route's declaration from the closure
+  // instead of `request.routeOptions`, which allocates on every read (ADR 0055).
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const config = route.config as FastifyContextConfig | undefined;
+    const declared = config?.access;
+    if (!config || !declared || 'public' in declared) return; // public routes, docs assets
+    route.preValidation = [authenticate(config, declared), ...hooks(route.preValidation)];
+    route.preHandler = [authorize(declared), ...hooks(route.preHandler)];
+    (config as Record<symbol, unknown>)[ACCESS_CHECKED] = true;
   });
 
-  app.addHook('preHandler', async (request) => {
-    const declared = request.routeOptions.config.access;
-    if (!declared || 'public' in declared || 'holder' in declared || request.uidCaller) return;
-    const principal = request.principal;
-    if (!principal) throw unauthenticated();
-    request.permits = async (action, resource) =>
-      (await access.authorize(principal, action, resource, accessRequest(request))).allowed;
-    if ('filter' in declared) {
-      const { scope, action, type } = declared.filter;
-      if (scope) await deps.onGranted(request, action, { type, path: scope(request) }, null);
-      return;
-    }
-    if (declared.permission.resources) {
-      await permittedAll(
-        request,
-        principal,
-        declared.permission,
-        await declared.permission.resources(request),
-      );
-      return;
-    }
-    const resource = await declared.permission.resource(request);
-    const decision = await access.authorize(
-      principal,
-      declared.permission.action,
-      resource,
-      accessRequest(request),
-    );
-    if (decision.allowed) {
-      if ('uid' in declared) request.uidCaller = { kind: 'admin', principal };
-      // Reads change nothing, so services need not record them: the decision itself is the event
-      // (whatever the HTTP method: the Akeyless API reads with POST). Writes are recorded by the
-      // service, in the same transaction as the change.
-      const read = declared.permission.action === 'read' || declared.permission.action === 'list';
-      if (read && declared.permission.recordGrant !== false) {
-        await deps.onGranted(request, declared.permission.action, resource, decision.rule?.id ?? null);
+  const authenticate = (config: FastifyContextConfig, declared: Exclude<RouteAccess, { public: true }>) =>
+    async function authenticateCaller(request: FastifyRequest) {
+      const from = config.credentialFrom;
+      const token = from ? from(request) : bearer(request);
+      if (token === null || token === '') throw unauthenticated();
+      if ('holder' in declared && !token.startsWith('u-')) throw uidTokenRequired();
+      if (('uid' in declared || 'holder' in declared) && token.startsWith('u-')) {
+        // Verified by the UID service inside its transaction (it may change state).
+        request.uidCaller = { kind: 'holder', token };
+        return;
       }
-      return;
-    }
-    if ('uid' in declared && declared.allowUidSession && principal.uidNodeId) {
-      request.uidCaller = { kind: 'session', principal };
-      return;
-    }
-    await deps.onDenied(request, declared.permission.action, resource, decision.reason);
-    throw forbidden(`${decision.reason} for ${declared.permission.action}`);
-  });
+      if (token.startsWith('u-') && config.uidTokenAsSession && deps.exchangeUidToken) {
+        await sessionPrincipal(request, await deps.exchangeUidToken(token, request), false);
+        return;
+      }
+      await sessionPrincipal(request, token, !from);
+    };
+
+  const authorize = (declared: Exclude<RouteAccess, { public: true }>) =>
+    async function authorizeCaller(request: FastifyRequest) {
+      if ('holder' in declared || request.uidCaller) return;
+      const principal = request.principal;
+      if (!principal) throw unauthenticated();
+      request.permits = async (action, resource) =>
+        (await access.authorize(principal, action, resource, accessRequest(request))).allowed;
+      if ('filter' in declared) {
+        const { scope, action, type } = declared.filter;
+        if (scope) await deps.onGranted(request, action, { type, path: scope(request) }, null);
+        return;
+      }
+      if (declared.permission.resources) {
+        await permittedAll(
+          request,
+          principal,
+          declared.permission,
+          await declared.permission.resources(request),
+        );
+        return;
+      }
+      const resource = await declared.permission.resource(request);
+      const decision = await access.authorize(
+        principal,
+        declared.permission.action,
+        resource,
+        accessRequest(request),
+      );
+      if (decision.allowed) {
+        if ('uid' in declared) request.uidCaller = { kind: 'admin', principal };
+        // Reads change nothing, so services need not record them: the decision itself is the event
+        // (whatever the HTTP method: the Akeyless API reads with POST). Writes are recorded by the
+        // service, in the same transaction as the change.
+        const read = declared.permission.action === 'read' || declared.permission.action === 'list';
+        if (read && declared.permission.recordGrant !== false) {
+          await deps.onGranted(request, declared.permission.action, resource, decision.rule?.id ?? null);
+        }
+        return;
+      }
+      if ('uid' in declared && declared.allowUidSession && principal.uidNodeId) {
+        request.uidCaller = { kind: 'session', principal };
+        return;
+      }
+      await deps.onDenied(request, declared.permission.action, resource, decision.reason);
+      throw forbidden(`${decision.reason} for ${declared.permission.action}`);
+    };
+}
+
+/** A route's own hooks of one kind, as an array (Fastify takes a function or an array). */
+function hooks<T>(value: T | T[] | undefined): T[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
 /**

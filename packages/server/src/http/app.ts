@@ -108,7 +108,8 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   });
 
   app.decorateRequest('ctx', null as never);
-  app.addHook('onRequest', async (request) => {
+  // Callback hooks, not async ones: no promise per request on the hot path (ADR 0055).
+  app.addHook('onRequest', (request, _reply, done) => {
     const ua = request.headers['user-agent'];
     request.ctx = {
       requestId: request.id,
@@ -116,19 +117,24 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
       userAgent: ua ? ua.slice(0, 200) : null,
       actor: null,
     };
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? 'unknown',
-        status: reply.statusCode,
-        identityId: request.ctx?.actor?.identityId ?? null,
-        authMethodId: request.ctx?.actor?.authMethodId ?? null,
-        durationMs: Math.round(reply.elapsedTime * 100) / 100,
-      },
-      'request completed',
-    );
+  app.addHook('onResponse', (request, reply, done) => {
+    // The line is built only when it is written (`routeOptions` allocates on every read).
+    const log = request.log as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
+    if (log.isLevelEnabled?.('info') ?? true)
+      log.info(
+        {
+          method: request.method,
+          route: request.routeOptions.url ?? 'unknown',
+          status: reply.statusCode,
+          identityId: request.ctx?.actor?.identityId ?? null,
+          authMethodId: request.ctx?.actor?.authMethodId ?? null,
+          durationMs: Math.round(reply.elapsedTime * 100) / 100,
+        },
+        'request completed',
+      );
+    done();
   });
   installRequestMetrics(app, deps.metrics);
 
