@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { normaliseSecretName } from '../../core/secrets/secrets.names.js';
 import { type RequestContext, systemContext } from '../../core/shared/context.js';
 import { ErrorCodes, notFound, TesseraError, validationError } from '../../core/shared/errors.js';
 import type { EventBus } from '../../core/shared/events.js';
 import type { Clock } from '../../core/shared/platform.port.js';
 import type { ReadRepos, Repos, UnitOfWork } from '../../core/shared/unit-of-work.js';
+import { sha256Base64Url } from '../../crypto/credentials.js';
 import {
   type ApprovalAction,
   type ApprovalRequest,
@@ -214,9 +214,7 @@ export async function consumeWithin(
 
 /** What `reusePending` keeps unique among pending requests: requester, action and approvers. */
 const pendingKey = (a: ApprovalRecord) =>
-  createHash('sha256')
-    .update(`${requesterRef(a.requester)}\u0000${a.actionJson}\u0000${canonicalJson(a.approvers)}`)
-    .digest('base64url');
+  sha256Base64Url(`${requesterRef(a.requester)}\u0000${a.actionJson}\u0000${canonicalJson(a.approvers)}`);
 
 /** A secret read names the item canonically, so a grant matches however the requester spelt it. */
 function canonicalAction(action: ApprovalAction): ApprovalAction {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Resource } from '../../core/access/access.policy.js';
 import type { AuditEvent } from '../../core/audit/audit.model.js';
 import type { RolesService } from '../../core/roles/roles.service.js';
@@ -7,6 +6,7 @@ import { notFound, validationError } from '../../core/shared/errors.js';
 import type { EventBus } from '../../core/shared/events.js';
 import type { Clock } from '../../core/shared/platform.port.js';
 import type { UnitOfWork } from '../../core/shared/unit-of-work.js';
+import { sha256Base64Url } from '../../crypto/credentials.js';
 import { whoCan } from './access.graph.js';
 import { loadAccessEstate } from './access.graph.load.js';
 import {
@@ -66,9 +66,9 @@ export interface GovernanceDeps {
 function findingsDigests(entries: readonly InventoryEntry[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const e of entries) {
-    const h = createHash('sha256');
-    for (const f of e.findings) h.update(`${f.key}\u0000${f.severity}\u0000${JSON.stringify(f.evidence)}\n`);
-    out.set(e.id, h.digest('base64url'));
+    let text = '';
+    for (const f of e.findings) text += `${f.key}\u0000${f.severity}\u0000${JSON.stringify(f.evidence)}\n`;
+    out.set(e.id, sha256Base64Url(text));
   }
   return out;
 }
