@@ -394,6 +394,9 @@ async function inBatches<T>(
 
 export function createGovernanceRepo(target: QueryTarget) {
   const db = target.db as unknown as Kysely<All>;
+  /** `leases.state`, not usable by SQLite's index selection there (see `listLeases`). */
+  const leaseState =
+    target.dialect === 'sqlite' ? sql<string>`+${sql.ref('state')}` : sql<string>`${sql.ref('state')}`;
   const chunks = <T>(xs: readonly T[], size = 500): T[][] => {
     const out: T[][] = [];
     for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
@@ -518,13 +521,22 @@ export function createGovernanceRepo(target: QueryTarget) {
           .where('uid_nodes.revoked_at', 'is', null)
           .execute(),
       ),
+    /**
+     * The live leases of the scope, read through `leases_identity_idx` (identity_id, …). SQLite has
+     * no statistics (Tessera never runs ANALYZE), so an indexable `state IN (…)` makes it pick
+     * `leases_expiry_idx` (state, expires_at) and read every live lease of the estate for each scan
+     * page; its unary `+` keeps `state` out of index selection (it is still filtered, from the
+     * identity index's own column). Terminal leases are kept (history), so the state filter stays in
+     * SQL rather than in JavaScript. PostgreSQL keeps the plain column: it has statistics, and no
+     * unary `+` on text.
+     */
     listLeases: (scope: Scope) =>
       scoped(scope, 'identity_id', (where) =>
         db
           .selectFrom('leases')
           .select(['id', 'identity_id', 'item_name', 'created_at', 'expires_at', 'max_expires_at', 'state'])
           .where(where)
-          .where('state', 'in', ['creating', 'active', 'revoke_failed'])
+          .where(leaseState, 'in', ['creating', 'active', 'revoke_failed'])
           .execute(),
       ),
     /**
