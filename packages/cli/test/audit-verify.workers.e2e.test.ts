@@ -1,7 +1,8 @@
 import { createHmac, hkdfSync } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createTessera, type LedgerReport, loadConfig, verifyAuditLedgerOffline } from '@tessera/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rootKeyFromBase64 } from '../../server/src/crypto/root-key.js';
@@ -168,6 +169,16 @@ describe('tessera audit verify with verification workers', () => {
       prev = hash;
     }
   };
+
+  // The built verifier uses workers only with more than one core, its worker file next to it and a
+  // ledger of at least 20,000 events (PARALLEL_FROM in audit.ledger.ts); otherwise the comparisons
+  // below would compare the event-by-event path with itself. Hold the test to those conditions.
+  it('runs where the built verifier uses its workers', () => {
+    expect(availableParallelism()).toBeGreaterThan(1);
+    const worker = fileURLToPath(new URL('../../server/dist/audit/audit-verify.worker.js', import.meta.url));
+    expect(existsSync(worker)).toBe(true);
+    expect(total).toBeGreaterThanOrEqual(20_000);
+  });
 
   it('verifies an untouched ledger, written by this version and earlier ones, and both checkpoints', async () => {
     const report = await verifyBoth(tampered());

@@ -34,6 +34,22 @@ describe('route access checks (ADR 0055: hooks of the routes that need them)', (
     await expect(app.ready()).rejects.toThrow(/GET \/open-by-mistake has no access checks installed/);
   });
 
+  it('refuses to start when an unchecked route shares its options object with a checked one', async () => {
+    app = Fastify();
+    app.decorateRequest('ctx', null as never);
+    requireDeclaredAccess(app);
+    const shared = { config: { access: permission } };
+    await app.register(async (scope) => {
+      // No access checks in this context: the route would be open.
+      scope.get('/open', shared, async () => ({ secret: 'leaked' }));
+    });
+    await app.register(async (scope) => {
+      installAccessControl(scope, stubDeps);
+      scope.get('/guarded', shared, async () => ({ ok: true }));
+    });
+    await expect(app.ready()).rejects.toThrow(/GET \/open has no access checks installed/);
+  });
+
   it('checks guarded routes and leaves public ones alone', async () => {
     app = Fastify();
     app.decorateRequest('ctx', null as never);

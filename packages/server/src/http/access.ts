@@ -136,28 +136,32 @@ function senderOf(request: FastifyRequest, publicBaseUrl: string | undefined): S
  * route cannot be forgotten open. Installed once, on the root context, before every door.
  */
 export function requireDeclaredAccess(app: FastifyInstance) {
-  const guarded: Array<{ route: string; config: object }> = [];
+  const guarded: Array<{ route: string; options: RouteOptions }> = [];
   app.addHook('onRoute', (route: RouteOptions) => {
     const declared = (route.config as { access?: RouteAccess } | undefined)?.access;
     if (!declared && route.url !== '*' && !route.url.startsWith('/docs')) {
       throw new Error(`route ${route.method} ${route.url} declares no access; refusing to start`);
     }
     if (declared && !('public' in declared))
-      guarded.push({ route: `${route.method} ${route.url}`, config: route.config as object });
+      guarded.push({ route: `${route.method} ${route.url}`, options: route });
   });
   // The access checks are hooks of each route that needs them (installed by its door's
   // `installAccessControl` as the route registers): a route registered where they were not
   // installed would be open, so the server refuses to start instead (ADR 0055).
   app.addHook('onReady', (done) => {
-    const open = guarded.find((g) => !(g.config as Record<symbol, unknown>)[ACCESS_CHECKED]);
+    const open = guarded.find((g) => !checkedRoutes.has(g.options));
     done(
       open ? new Error(`route ${open.route} has no access checks installed; refusing to start`) : undefined,
     );
   });
 }
 
-/** Marks a route's config once its access hooks are installed (checked when the server starts). */
-const ACCESS_CHECKED = Symbol('tessera.accessChecked');
+/**
+ * The routes whose access hooks are installed (checked when the server starts). Kept by route,
+ * not by config: one options object may serve routes in several contexts, and a mark on the shared
+ * config would let a route registered where no checks were installed pass as checked.
+ */
+const checkedRoutes = new WeakSet<RouteOptions>();
 
 /** Installs authentication and authorization on one door's context (its hooks stay in it). */
 export function installAccessControl(
@@ -238,14 +242,16 @@ export function installAccessControl(
   // learns nothing but 401. Authorization after validation, when the body's fields are typed.
   // Both are hooks of the routes that need them, not of the whole door: a public route (the token
   // endpoints among them) runs neither, and each reads its route's declaration from the closure
-  // instead of `request.routeOptions`, which allocates on every read (ADR 0055).
+  // instead of `request.routeOptions`, which allocates on every read (ADR 0055). Context-level
+  // `preValidation`/`preHandler` hooks of a door run before these route-level ones: they must not
+  // act for a caller, who is not known yet.
   app.addHook('onRoute', (route: RouteOptions) => {
     const config = route.config as FastifyContextConfig | undefined;
     const declared = config?.access;
     if (!config || !declared || 'public' in declared) return; // public routes, docs assets
     route.preValidation = [authenticate(config, declared), ...hooks(route.preValidation)];
     route.preHandler = [authorize(declared), ...hooks(route.preHandler)];
-    (config as Record<symbol, unknown>)[ACCESS_CHECKED] = true;
+    checkedRoutes.add(route);
   });
 
   const authenticate = (config: FastifyContextConfig, declared: Exclude<RouteAccess, { public: true }>) =>

@@ -33,7 +33,9 @@ export interface TransactionalMemory {
 /**
  * A write too small and too frequent to wait for an fsync (ADR 0051): `work` runs synchronously,
  * as its own transaction, on the SQLite connection; it must not append audit events (the chain
- * head follows the group commit's transactions only) and must not await.
+ * head follows the group commit's transactions only) and must not await. Never await `writeNow`
+ * from inside a unit of `write`: it waits for the batch's transaction to end, which waits for the
+ * unit (a deadlock); call it outside any write, as the gateway does.
  */
 export type WriteNow = <T>(work: (direct: DirectSqlite) => T) => Promise<T>;
 

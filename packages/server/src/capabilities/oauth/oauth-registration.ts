@@ -147,7 +147,8 @@ function asMetadataError(error: unknown): never {
 /** Why the creation refused a taken name (`identity_exists`, `client_exists`), or null. */
 function nameTaken(error: unknown): string | null {
   if (!(error instanceof TesseraError) || error.code !== ErrorCodes.CONFLICT) return null;
-  return error.internalReason === IDENTITY_EXISTS ? IDENTITY_EXISTS : 'client_exists';
+  if (error.internalReason === IDENTITY_EXISTS) return IDENTITY_EXISTS;
+  return error.internalReason === 'auth_method_exists' ? 'client_exists' : null;
 }
 
 /** The default name of a client registered under `path` without a `client_name`. */
