@@ -8,6 +8,9 @@
 // target again when other processes used > 15% of a core meanwhile) --no-quiet-wait
 // --base-dist DIR: also measure `tessera-base`, the same target loaded from another server build
 // (e.g. main's packages/server/dist copied aside), for before/after figures from one run.
+// Target `auth-floor` (bench/targets/auth-floor.mjs): the least a server keeping DESIGN's invariants
+// (durable audit before the answer, tokens stored hashed) must do per exchange; it is printed against
+// the same references, and Tessera against it.
 import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -92,6 +95,10 @@ async function measure(name) {
       join(dataDir, 'bodies.jsonl'),
     );
   }
+  if (name === 'auth-floor') {
+    dataDir = mkdtempSync(join(tmpdir(), 'auth-floor-'));
+    targetArgs.push('--tokens', String(tokenCount), '--data-dir', dataDir);
+  }
   const quiet = args['no-quiet-wait'] ? null : await waitForQuiet();
   const t = await startTarget(name === 'tessera-base' ? 'tessera' : name, {
     core: serverCore,
@@ -127,13 +134,13 @@ async function measure(name) {
       quietWait: quiet,
     };
     await t.stop();
-    if (isTessera(name)) {
+    if (isTessera(name) || name === 'auth-floor') {
       const audit = await auditCounts(t.info.storeUrl);
       const answered = result.requests - result.non2xx + result.warmupRequests - result.warmupNon2xx;
-      // +2: the setup's admin sign-in and the UID probe exchange.
+      // +2 for Tessera: the setup's admin sign-in and the UID probe exchange.
       result.audit = {
         authSucceeded: audit?.byType['auth.succeeded'] ?? null,
-        successfulResponses: answered + 2,
+        successfulResponses: answered + (name === 'auth-floor' ? 0 : 2),
         distinctCredentials: audit?.distinctCredentials ?? null,
         byType: audit?.byType ?? null,
       };
@@ -226,7 +233,9 @@ for (const r of Object.values(byTarget)) {
 }
 // CPU per request does not depend on how busy the machine is (req/s does): the ratios of server
 // CPU per request are the load-independent view of the same budgets.
-for (const tName of ['tessera', 'tessera-base'].filter((n) => byTarget[n]?.serverUsPerRequest)) {
+for (const tName of ['tessera', 'tessera-base', 'auth-floor'].filter(
+  (n) => byTarget[n]?.serverUsPerRequest,
+)) {
   const mine = byTarget[tName].serverUsPerRequest;
   const refs = BUDGETS.filter((b) => byTarget[b.ref]?.serverUsPerRequest).map(
     (b) => `${b.ref} ${(byTarget[b.ref].serverUsPerRequest / mine).toFixed(3)}`,
@@ -235,10 +244,15 @@ for (const tName of ['tessera', 'tessera-base'].filter((n) => byTarget[n]?.serve
 }
 
 const ratios = [];
-for (const tName of ['tessera', 'tessera-base'].filter((n) => byTarget[n])) {
+const TITLES = {
+  tessera: 'Tessera',
+  'tessera-base': `Tessera (base build ${baseDist})`,
+  'auth-floor': 'The floor (bench/targets/auth-floor.mjs: the least a server keeping the invariants must do)',
+};
+for (const tName of ['tessera', 'tessera-base', 'auth-floor'].filter((n) => byTarget[n])) {
   const tessera = byTarget[tName];
   console.log(
-    `\n${tName === 'tessera' ? 'Tessera' : `Tessera (base build ${baseDist})`} POST /v1/auth (UID token -> session JWT, durable audit) relative to each reference:`,
+    `\n${TITLES[tName]} POST /v1/auth (UID token -> session JWT, durable audit) relative to each reference:`,
   );
   for (const b of BUDGETS) {
     const ref = byTarget[b.ref];
@@ -282,6 +296,20 @@ if (byTarget.tessera && byTarget['tessera-base']) {
   const ratio = byTarget.tessera.rps / byTarget['tessera-base'].rps;
   ratios.push({ target: 'tessera', reference: 'tessera-base', ratio, budget: null, met: null, perRound });
   console.log(`\n  tessera / tessera-base ${ratio.toFixed(3)}  [per round: ${perRound.join(', ')}]`);
+}
+for (const tName of ['tessera', 'tessera-base'].filter((n) => byTarget[n] && byTarget['auth-floor'])) {
+  const perRound = [];
+  for (let round = 1; round <= rounds; round++) {
+    const a = all.find((r) => r.round === round && r.target === tName);
+    const c = all.find((r) => r.round === round && r.target === 'auth-floor');
+    if (a && c) perRound.push(Math.round((a.rps / c.rps) * 1000) / 1000);
+  }
+  const ratio = byTarget[tName].rps / byTarget['auth-floor'].rps;
+  const cpu = byTarget['auth-floor'].serverUsPerRequest / byTarget[tName].serverUsPerRequest;
+  ratios.push({ target: tName, reference: 'auth-floor', ratio, budget: null, met: null, perRound });
+  console.log(
+    `\n  ${tName} / auth-floor ${ratio.toFixed(3)} by req/s, ${cpu.toFixed(3)} by server CPU per request  [per round: ${perRound.join(', ')}]`,
+  );
 }
 const suspicious = Object.values(byTarget).filter((r) => r.non2xx + r.errors > 0);
 if (suspicious.length)
