@@ -9,6 +9,8 @@
 //        (a loopback JWKS server in the target process) instead of inline `jwks`.
 //        --base-dist DIR: also measure `tessera-oauth-base`, the same target loaded from another
 //        server build (e.g. main's packages/server/dist copied aside): before/after in one run.
+//        target `oauth-floor` (bench/targets/oauth-floor.mjs): the least a server keeping the RFC checks
+//        and the durable audit must do per token, printed against oidc-provider and Tessera against it.
 
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
@@ -231,3 +233,9 @@ if (med['tessera-oauth'] && med['oidc-provider-dpop'])
 ratio('tessera-oauth-base', 'oidc-provider-dpop');
 ratio('tessera-oauth', 'tessera-oauth-base');
 ratio('tessera-oauth-jwks-uri', 'tessera-oauth');
+// The floor (bench/targets/oauth-floor.mjs): what the budget asks of any server keeping the RFCs'
+// checks and the durable audit, and how far Tessera is from it.
+cpuRatio('oauth-floor', 'oidc-provider-dpop');
+cpuRatio('tessera-oauth', 'oauth-floor');
+ratio('oauth-floor', 'oidc-provider-dpop');
+ratio('tessera-oauth', 'oauth-floor');
