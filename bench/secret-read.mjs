@@ -4,7 +4,8 @@
 //
 // Usage: node bench/secret-read.mjs [--duration 10] [--warmup 3] [--connections 50] [--rounds 3]
 //        [--loadgen auto|wrk|autocannon] [--server-core 0] [--load-core 1] [--value-bytes 64]
-//        [--retries 2] [--no-quiet-wait]
+//        [--retries 2] [--no-quiet-wait] [--floor (also bench/targets/secret-floor.mjs, the least a
+//        server keeping the invariants must do per read)]
 // Prints the table and the ratio; writes bench/results/secret-read-<time>.json.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -45,6 +46,10 @@ const TARGETS = [
     load: { path: '/v1/echo', body: '{"clientId":"bench-client","hello":"world"}' },
   },
   { name: 'tessera-secret-read', key: 'tessera-secret-read', label: 'Tessera GET /v1/secrets/value' },
+  // --floor: the least a server keeping the invariants must do for the same read.
+  ...(args.floor
+    ? [{ name: 'secret-floor', key: 'secret-floor', label: 'the floor (secret-floor.mjs)' }]
+    : []),
 ];
 
 assertBuilt();
@@ -176,6 +181,13 @@ console.log(
   `secret read / bare Fastify POST (the npm run bench reference): ${(ratioPost * 100).toFixed(1)}%  ` +
     `(per round: ${perRoundPost.map((x) => `${(x * 100).toFixed(1)}%`).join(', ')})`,
 );
+if (summary['secret-floor']) {
+  const floor = summary['secret-floor'].rps;
+  console.log(
+    `the floor / bare Fastify: ${((floor / summary['bare-fastify'].rps) * 100).toFixed(1)}%; ` +
+      `secret read / the floor: ${((summary['tessera-secret-read'].rps / floor) * 100).toFixed(1)}%`,
+  );
+}
 const reader = runs.find((r) => r.reader)?.reader;
 if (reader) console.log(`reader: ${reader}`);
 for (const r of runs.filter((x) => x.audit)) {
