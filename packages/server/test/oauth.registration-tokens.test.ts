@@ -321,8 +321,8 @@ describe.each(STORES)('OAuth registration tokens on %s', (store) => {
     expect(unknown.status).toBe(401);
   });
 
-  it('a leaked token reported to /v1/leaks is identified and revoked', async () => {
-    const { body } = await issue({ path: '/leaky/*', ttlSeconds: 3600 });
+  it('a leaked token reported to /v1/leaks is identified and revoked, and its own owner alerted', async () => {
+    const { body } = await issue({ path: '/leaky/*', ttlSeconds: 3600, owner: 'group:leaky-owners' });
     const report = await s.call('POST', '/v1/leaks', {
       token: s.adminToken,
       body: { items: [{ credential: body.token, location: { uri: 'https://ci.example/log/7' } }] },
@@ -336,6 +336,9 @@ describe.each(STORES)('OAuth registration tokens on %s', (store) => {
     expect(findings.body.items.find((f: any) => f.kind === 'initial_access_token')).toMatchObject({
       locations: [{ uri: 'https://ci.example/log/7' }],
     });
+    // The alert goes to the token's owner, not to the administrator who issued it (`bootstrap`).
+    const revokedEvent = (await auditOf('leak.revoked')).find((e: any) => e.data.kind === 'initial_access_token');
+    expect(revokedEvent.data.owner).toBe('group:leaky-owners');
   });
 
   it('refuses bad input with 400 and callers without the right with 401/403', async () => {

@@ -12,6 +12,11 @@ export interface Resolved {
   revoke(reason: string): Promise<void>;
   /** A lease to revoke on its target after the commit (dynamic passwords). */
   leaseId?: string;
+  /**
+   * The human to alert when it is not the identity's owner: a registration token's own owner (ADR
+   * 0052), accountable for it rather than the administrator who issued it.
+   */
+  owner?: string;
   /** A rotated secret whose password to replace on its target after the commit (ADR 0036). */
   rotated?: { name: string; which: LeakedPassword };
 }
@@ -97,6 +102,7 @@ export async function resolveByHash(r: Repos, hash: string, deps: ResolveDeps): 
     return {
       kind: 'initial_access_token',
       identityId: initial.createdBy,
+      owner: initial.owner,
       live:
         initial.revokedAtMs === null &&
         initial.expiresAtMs > now &&

@@ -157,7 +157,7 @@ export function createLeaksService(deps: LeaksServiceDeps) {
             kind: finding.kind,
             identityId: finding.identityId,
             identityName: identity?.name ?? null,
-            owner: identity?.owner ?? null,
+            owner: resolved?.owner ?? identity?.owner ?? null,
             rotatedSecret: resolved?.rotated?.name ?? null,
             auditHash: item.auditHash,
             location,
