@@ -22,6 +22,7 @@ import { leaseOriginMigration } from './migrations/0009-lease-origin.js';
 import { secretApprovalMigration } from './migrations/0010-secret-approval.js';
 import { rotatedPasswordHashesMigration } from './migrations/0011-rotated-password-hashes.js';
 import { identityFilterIndexesMigration } from './migrations/0012-identity-filter-indexes.js';
+import { uidNodesFillfactorMigration } from './migrations/0013-uid-nodes-fillfactor.js';
 import type { Database } from './schema.js';
 import { SQLite, type SqliteDatabase, type SqliteStatement } from './sqlite-driver.js';
 
@@ -289,6 +290,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0010-secret-approval': secretApprovalMigration(),
     '0011-rotated-password-hashes': rotatedPasswordHashesMigration(),
     '0012-identity-filter-indexes': identityFilterIndexesMigration(),
+    '0013-uid-nodes-fillfactor': uidNodesFillfactorMigration(dialect),
   };
 }
 
