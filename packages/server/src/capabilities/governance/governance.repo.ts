@@ -459,9 +459,11 @@ export function createGovernanceRepo(target: QueryTarget) {
         if (filter.state) q = q.where('state', '=', filter.state);
         if (filter.tag) {
           const tag = filter.tag;
-          q = q.where('id', 'in', (eb) =>
-            eb.selectFrom('identity_tags').select('identity_id').where('tag', '=', tag),
-          );
+          // Bounded by the cursor too (PostgreSQL does not carry `id > after` into the subquery).
+          q = q.where('id', 'in', (eb) => {
+            const tagged = eb.selectFrom('identity_tags').select('identity_id').where('tag', '=', tag);
+            return after ? tagged.where('identity_id', '>', after) : tagged;
+          });
         }
         if (among) q = q.where('id', 'in', [...among]);
         if (after) q = q.where('id', '>', after);
