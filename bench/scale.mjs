@@ -7,20 +7,35 @@
 // generated as written, a transaction per 20,000 rows, progress on stderr, the server's event loop
 // free), the same exchanges measured again plus 50 credentials deep in the large tree, list and tree
 // pages timed, and the 100,000-node subtree revoked over HTTP.
+//
+// On PostgreSQL (`--store postgres://…/db`, a fresh empty database the caller created, e.g.
+// `createdb -h 127.0.0.1 -U postgres tessera_scale_$$`, and drops afterwards): the same, the bulk
+// insert over its own connection (bulkInsertPg: multi-row `insert … select * from unnest(…)`, 20,000
+// rows a statement); and, unless `--no-peer`, a second server process on the same database
+// (`tessera --peer`) is polled every 10 ms from the moment the revoke is sent until it refuses the
+// revoked subtree's session with TESSERA_TOKEN_REVOKED (the cluster claim: < 1 s on every node).
 // Usage: node bench/scale.mjs [--nodes 1000000] [--requests 3000] [--concurrency 8]
+//        [--store postgres://user@host:port/fresh_database] [--no-peer] [--trace]
+//   --trace: the server's 5 slowest SQL statements during the revoke call (bench/lib/sql-trace.mjs).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from './lib/args.mjs';
 import { assertBuilt, importServer } from './lib/server-dist.mjs';
-import { bulkInsert, bulkInsertSqlite, subtreeRows } from './lib/uid-tree.mjs';
+import { installSqlTrace } from './lib/sql-trace.mjs';
+import { startTarget } from './lib/targets.mjs';
+import { bulkInsert, bulkInsertPg, bulkInsertSqlite, subtreeRows } from './lib/uid-tree.mjs';
 
 const args = parseArgs();
 const NODES = Number(args.nodes ?? 1_000_000);
 const REQUESTS = Number(args.requests ?? 3000);
 const CONCURRENCY = Number(args.concurrency ?? 8);
 const SUBTREE = 100_000;
+const STORE = args.store && args.store !== 'sqlite' ? String(args.store) : null;
+const PEER = Boolean(STORE) && !args['no-peer'];
+const ISSUER = 'http://tessera.bench';
 assertBuilt();
+const trace = args.trace ? installSqlTrace((await import('./lib/server-dist.mjs')).serverDist) : null;
 const { loadConfig, startServer } = await importServer();
 const { createCredentialFactory } = await importServer('crypto/credentials.js');
 const credentials = createCredentialFactory({ hash: (v) => `unused:${v.length}` });
@@ -57,13 +72,20 @@ const quantile = (xs, q) => {
 const dataDir = mkdtempSync(join(tmpdir(), 'tessera-scale-'));
 const server = await startServer(
   loadConfig(
-    { port: 0, host: '127.0.0.1', dataDir, logLevel: 'warn' },
-    { TESSERA_ISSUER: 'http://tessera.bench' },
+    { port: 0, host: '127.0.0.1', dataDir, logLevel: 'warn', ...(STORE ? { storeUrl: STORE } : {}) },
+    { TESSERA_ISSUER: ISSUER },
   ),
 );
 const db = server.tessera.store.db;
 const url = server.url;
+let peer = null;
 try {
+  if (PEER)
+    // A second server process on the same database (same root key via the same data dir).
+    peer = await startTarget('tessera', {
+      args: ['--peer', '--store', STORE, '--data-dir', dataDir],
+      env: { TESSERA_ISSUER: ISSUER },
+    });
   const admin = JSON.parse(readFileSync(join(dataDir, 'admin.json'), 'utf8'));
   const adminToken = must(
     await http(url, 'POST', '/v1/auth', { body: { accessType: 'access_key', ...admin } }),
@@ -153,14 +175,15 @@ try {
 
   const t0 = performance.now();
   const file = server.tessera.store.sqliteFile;
-  if (!file) throw new Error('scale.mjs runs on a SQLite file store');
+  if (!file && !STORE) throw new Error('scale.mjs runs on a SQLite file store or --store postgres://…');
+  const insertLarge = (...a) => (STORE ? bulkInsertPg(STORE, ...a) : bulkInsertSqlite(file, ...a));
   let built = 1000;
   const progress = (base) => (done) => {
     const rate = Math.round((base + done - 1000) / ((performance.now() - t0) / 1000));
     process.stderr.write(`  ${(base + done).toLocaleString('en')} nodes (${rate.toLocaleString('en')}/s)\n`);
   };
   const revokeRoot = await rootOf();
-  const sub = await bulkInsertSqlite(file, revokeRoot, SUBTREE, 'v', Date.now(), {
+  const sub = await insertLarge(revokeRoot, SUBTREE, 'v', Date.now(), {
     samples: 50,
     onProgress: progress(built),
   });
@@ -170,7 +193,7 @@ try {
     // Several roots of at most 200,000 nodes each (the fan-out helper's shape).
     const root = await rootOf();
     const size = Math.min(200_000, rest - done);
-    await bulkInsertSqlite(file, root, size, `b${part}`, Date.now(), { onProgress: progress(built) });
+    await insertLarge(root, size, `b${part}`, Date.now(), { onProgress: progress(built) });
     built += size;
     done += size;
   }
@@ -199,6 +222,7 @@ try {
     200,
     'deep session',
   );
+  trace?.start();
   const r0 = performance.now();
   const revoke = must(
     await http(url, 'POST', '/v1/uid/revoke', {
@@ -209,7 +233,28 @@ try {
     'revoke',
   );
   const revokeMs = performance.now() - r0;
+  const statements = (trace?.stop() ?? [])
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 5)
+    .map((e) => `${e.ms.toFixed(1)} ms ${e.sql.slice(0, 200)}`);
   const after = await http(url, 'GET', '/v1/uid/tree', { token: session.token });
+  let peerSeen = null;
+  if (peer) {
+    // The second server, polled every 10 ms from the moment the revoke was sent.
+    let firstRefusal = null;
+    while (performance.now() - r0 < 10_000) {
+      const r = await http(peer.info.url, 'GET', '/v1/uid/tree', { token: session.token });
+      const t = performance.now() - r0;
+      if (r.status !== 200 && firstRefusal === null)
+        firstRefusal = { ms: Math.round(t), code: r.body?.error?.code };
+      if (r.body?.error?.code === 'TESSERA_TOKEN_REVOKED') {
+        peerSeen = { firstRefusal, tokenRevokedMs: Math.round(t), afterAnswerMs: Math.round(t - revokeMs) };
+        break;
+      }
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    peerSeen ??= { firstRefusal, tokenRevokedMs: null };
+  }
   console.log(
     JSON.stringify({
       revokeSubtree: {
@@ -217,12 +262,15 @@ try {
         revokedCount: revoke.revokedCount,
         ms: Math.round(revokeMs),
         derivedSessionAfter: after.status,
+        ...(peer ? { secondServer: peerSeen } : {}),
+        ...(trace ? { slowestStatements: statements } : {}),
       },
       ratioP99: Number((atLarge.p99Ms / at1k.p99Ms).toFixed(2)),
       ratioP99Deep: Number((atLargeDeep.p99Ms / at1k.p99Ms).toFixed(2)),
     }),
   );
 } finally {
+  if (peer) await peer.stop();
   await server.close();
   rmSync(dataDir, { recursive: true, force: true });
 }

@@ -77,3 +77,66 @@ export function bulkInsertSqlite(
     });
   });
 }
+
+/**
+ * The PostgreSQL counterpart of bulkInsertSqlite: inserts a large subtree over its own connection to
+ * `url`, `chunk` rows a statement and a transaction (`insert … select * from unnest($1::text[], …)`,
+ * one array per column, typed from information_schema), nodes generated as they are written. The
+ * server's event loop stays free (the client is asynchronous; only generating a chunk takes the
+ * thread). `onProgress(done)` after each chunk; resolves with the nodes at `samples` evenly spread
+ * positions.
+ */
+export async function bulkInsertPg(
+  url,
+  rootRow,
+  count,
+  tag,
+  nowMs,
+  { samples = 0, chunk = 20_000, onProgress } = {},
+) {
+  const { createRequire } = await import('node:module');
+  const { join } = await import('node:path');
+  const { serverDist } = await import('./server-dist.mjs');
+  const pg = createRequire(join(serverDist, 'index.js'))('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const types = new Map(
+      (
+        await client.query(
+          "select column_name, data_type from information_schema.columns where table_name = 'uid_nodes' and table_schema = current_schema()",
+        )
+      ).rows.map((r) => [r.column_name, r.data_type]),
+    );
+    const columns = Object.keys(rootRow);
+    const sqlText = `insert into uid_nodes (${columns.join(', ')}) select * from unnest(${columns
+      .map((c, i) => `$${i + 1}::${types.get(c) ?? 'text'}[]`)
+      .join(', ')})`;
+    const want = new Set(
+      Array.from({ length: samples }, (_, i) => Math.floor(((i + 0.5) * (count - 1)) / samples)),
+    );
+    const sampled = [];
+    let rows = [];
+    let done = 0;
+    let position = 0;
+    const write = async () => {
+      await client.query(
+        sqlText,
+        columns.map((c) => rows.map((r) => r[c])),
+      );
+      done += rows.length;
+      rows = [];
+      onProgress?.(done);
+    };
+    for (const row of subtreeNodes(rootRow, count, tag, nowMs)) {
+      if (want.has(position++)) sampled.push(row);
+      rows.push(row);
+      if (rows.length === chunk) await write();
+    }
+    if (rows.length) await write();
+    await client.query('analyze uid_nodes');
+    return sampled;
+  } finally {
+    await client.end();
+  }
+}

@@ -21,6 +21,8 @@ import { uidCreatedByMigration } from './migrations/0008-uid-created-by.js';
 import { leaseOriginMigration } from './migrations/0009-lease-origin.js';
 import { secretApprovalMigration } from './migrations/0010-secret-approval.js';
 import { rotatedPasswordHashesMigration } from './migrations/0011-rotated-password-hashes.js';
+import { identityFilterIndexesMigration } from './migrations/0012-identity-filter-indexes.js';
+import { uidNodesFillfactorMigration } from './migrations/0013-uid-nodes-fillfactor.js';
 import type { Database } from './schema.js';
 import { SQLite, type SqliteDatabase, type SqliteStatement } from './sqlite-driver.js';
 
@@ -287,6 +289,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0009-lease-origin': leaseOriginMigration(),
     '0010-secret-approval': secretApprovalMigration(),
     '0011-rotated-password-hashes': rotatedPasswordHashesMigration(),
+    '0012-identity-filter-indexes': identityFilterIndexesMigration(),
+    '0013-uid-nodes-fillfactor': uidNodesFillfactorMigration(dialect),
   };
 }
 

@@ -101,14 +101,16 @@ export function createIdentityRepo(target: QueryTarget): IdentityRepo {
       if (filter.state) q = q.where('state', '=', filter.state);
       if (filter.tag) {
         const tag = filter.tag;
-        q = q.where(({ exists, selectFrom }) =>
-          exists(
-            selectFrom('identity_tags')
-              .select('tag')
-              .whereRef('identity_tags.identity_id', '=', 'identities.id')
-              .where('tag', '=', tag),
-          ),
-        );
+        // The cursor bounds the tag index too: PostgreSQL does not carry `id > cursor` across the
+        // join, and read the tag's index from its start on every page (~50 ms deep in 1,000,000).
+        q = q.where(({ exists, selectFrom }) => {
+          let tagged = selectFrom('identity_tags')
+            .select('tag')
+            .whereRef('identity_tags.identity_id', '=', 'identities.id')
+            .where('tag', '=', tag);
+          if (afterId) tagged = tagged.where('identity_tags.identity_id', '>', afterId);
+          return exists(tagged);
+        });
       }
       if (afterId) q = q.where('id', '>', afterId);
       const rows = await q.orderBy('id').limit(limit).execute();
