@@ -337,7 +337,9 @@ describe.each(STORES)('OAuth registration tokens on %s', (store) => {
       locations: [{ uri: 'https://ci.example/log/7' }],
     });
     // The alert goes to the token's owner, not to the administrator who issued it (`bootstrap`).
-    const revokedEvent = (await auditOf('leak.revoked')).find((e: any) => e.data.kind === 'initial_access_token');
+    const revokedEvent = (await auditOf('leak.revoked')).find(
+      (e: any) => e.data.kind === 'initial_access_token',
+    );
     expect(revokedEvent.data.owner).toBe('group:leaky-owners');
   });
 
