@@ -35,21 +35,9 @@ declare module '../../core/shared/unit-of-work.js' {
      * The one-time keys (`one_time_keys`) inside a unit of work: a `jti` consumed here commits with
      * the other requests' writes of the same group commit instead of costing a commit of its own.
      */
-    oauthOneTimeKeys: OAuthOneTimeKeys;
+    oauthOneTimeKeys: OneTimeKeys;
     oauthRegistrationTokens: OAuthRegistrationTokensRepo;
   }
-}
-
-/** One single-use value to spend: a key and how long it must stay spent. */
-export interface OneTimeKey {
-  key: string;
-  ttlSeconds: number;
-}
-
-/** The platform's one-time keys, plus several spent in one statement (the token endpoint's pair). */
-export interface OAuthOneTimeKeys extends OneTimeKeys {
-  /** `consume` of each key, in order; distinct keys spent together in one statement. */
-  consumeAll(keys: readonly OneTimeKey[]): Promise<boolean[]>;
 }
 
 /** RFC 7592 registration access tokens, one per dynamically registered client, stored hashed. */
@@ -236,66 +224,20 @@ const consumeQuery = prepared((db, key: string, expiresAt: number, nowMs: number
     .returning('key'),
 );
 
-/** The same upsert for two keys in one statement: the rows returned are the keys spent now. */
-const consumePairQuery = prepared(
-  (db, key1: string, expiresAt1: number, key2: string, expiresAt2: number, nowMs: number) =>
-    db
-      .insertInto('one_time_keys')
-      .values([
-        { key: key1, expires_at: expiresAt1 },
-        { key: key2, expires_at: expiresAt2 },
-      ])
-      .onConflict((oc) =>
-        oc
-          .column('key')
-          .doUpdateSet({ expires_at: (eb) => eb.ref('excluded.expires_at') })
-          .where('one_time_keys.expires_at', '<=', nowMs),
-      )
-      .returning('key'),
-);
-
-function checkKey({ key, ttlSeconds }: OneTimeKey) {
-  if (key.length === 0 || key.length > 512)
-    throw new RangeError('a one-time key must be 1 to 512 characters');
-  if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0)
-    throw new RangeError('a one-time key needs a positive TTL');
-}
-
 /**
  * One-time keys inside the caller's unit of work (the token endpoint spends two per token): the
  * same statement and semantics as the platform's `consume`, prepared, and committed with the token.
  */
-export function createOAuthOneTimeKeysRepo(target: QueryTarget, clock: Clock): OAuthOneTimeKeys {
-  const expiry = (nowMs: number, ttlSeconds: number) => nowMs + Math.ceil(ttlSeconds * 1000);
-  async function consume(key: string, ttlSeconds: number) {
-    checkKey({ key, ttlSeconds });
-    const nowMs = clock.nowMs();
-    const rows = await consumeQuery(target, key, expiry(nowMs, ttlSeconds), nowMs);
-    return rows.length > 0;
-  }
+export function createOAuthOneTimeKeysRepo(target: QueryTarget, clock: Clock): OneTimeKeys {
   return {
-    consume,
-    async consumeAll(keys) {
-      // Two distinct keys (an assertion's and a DPoP proof's `jti`): one statement. A key may not
-      // appear twice in one upsert (PostgreSQL refuses it), and other counts are rare: one by one.
-      if (keys.length !== 2 || keys[0]!.key === keys[1]!.key) {
-        const spent: boolean[] = [];
-        for (const k of keys) spent.push(await consume(k.key, k.ttlSeconds));
-        return spent;
-      }
-      const [a, b] = keys as [OneTimeKey, OneTimeKey];
-      checkKey(a);
-      checkKey(b);
+    async consume(key, ttlSeconds) {
+      if (key.length === 0 || key.length > 512)
+        throw new RangeError('a one-time key must be 1 to 512 characters');
+      if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0)
+        throw new RangeError('a one-time key needs a positive TTL');
       const nowMs = clock.nowMs();
-      const rows = await consumePairQuery(
-        target,
-        a.key,
-        expiry(nowMs, a.ttlSeconds),
-        b.key,
-        expiry(nowMs, b.ttlSeconds),
-        nowMs,
-      );
-      return [rows.some((r) => r.key === a.key), rows.some((r) => r.key === b.key)];
+      const rows = await consumeQuery(target, key, nowMs + Math.ceil(ttlSeconds * 1000), nowMs);
+      return rows.length > 0;
     },
     pruneExpired: async () => 0, // the platform's job prunes the table
   };

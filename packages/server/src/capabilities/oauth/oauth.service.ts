@@ -328,23 +328,6 @@ export function createOAuthService(deps: OAuthServiceDeps) {
   async function spent(r: Repos, auth: AuthenticatedClient, ctx: RequestContext): Promise<boolean> {
     if (!auth.replay || (await r.oauthOneTimeKeys.consume(auth.replay.key, auth.replay.ttlSeconds)))
       return false;
-    await auditReplayed(r, auth, ctx);
-    return true;
-  }
-
-  /**
-   * Spends the single-use values present (null: none), in one statement when there are two: for
-   * each, whether it was fresh (absent ones count as fresh).
-   */
-  async function consumeAll(r: Repos, keys: ReadonlyArray<ReplayKey | null>): Promise<boolean[]> {
-    const present = keys.filter((k): k is ReplayKey => k !== null);
-    const fresh = present.length ? await r.oauthOneTimeKeys.consumeAll(present) : [];
-    let i = 0;
-    return keys.map((k) => (k === null ? true : fresh[i++]!));
-  }
-
-  /** Audits a replayed client assertion as a failed client authentication. */
-  async function auditReplayed(r: Repos, auth: AuthenticatedClient, ctx: RequestContext) {
     await audit(
       r,
       'oauth.client_auth_failed',
@@ -354,6 +337,7 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       { endpoint: auth.endpoint, method: auth.presented.kind },
       'assertion_replayed',
     );
+    return true;
   }
 
   /** After a transaction found the assertion spent: count the failure and answer `invalid_client`. */
@@ -624,19 +608,10 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     if (shaped instanceof OAuthError)
       return refuse(client, ctx, shaped, { scope: request.params.scope?.slice(0, 200) });
     const tokenScopes = shaped.scopes;
-    // One transaction: the single-use values are spent with the token they bought, or none is; they
-    // are spent together (one statement), so a refused request may also have spent its proof's.
+    // One transaction: both single-use values are spent with the token they bought, or neither.
     const issued = await uow.write(async (r) => {
-      const [assertionFresh, proofFresh, grantFresh] = await consumeAll(r, [
-        auth.replay,
-        proofReplay,
-        grantAssertion?.replay ?? null,
-      ]);
-      if (!assertionFresh) {
-        await auditReplayed(r, auth, ctx);
-        return 'assertion_replayed' as const;
-      }
-      if (!proofFresh) {
+      if (await spent(r, auth, ctx)) return 'assertion_replayed' as const;
+      if (proofReplay && !(await r.oauthOneTimeKeys.consume(proofReplay.key, proofReplay.ttlSeconds))) {
         await audit(
           r,
           'oauth.token_refused',
@@ -648,7 +623,10 @@ export function createOAuthService(deps: OAuthServiceDeps) {
         );
         return 'dpop_replayed' as const;
       }
-      if (!grantFresh) {
+      if (
+        grantAssertion &&
+        !(await r.oauthOneTimeKeys.consume(grantAssertion.replay.key, grantAssertion.replay.ttlSeconds))
+      ) {
         await audit(
           r,
           'oauth.token_refused',
