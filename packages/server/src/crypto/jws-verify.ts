@@ -132,7 +132,22 @@ export function keyTypeFits(jwk: PublicJwk, alg: string): boolean {
 
 /** Imported public keys, by the JWK's JSON (bounded; the oldest goes first). */
 const keyObjects = new Map<string, KeyObject | null>();
+/**
+ * The same, by the JWK object: a registered client's key set is one object for as long as the
+ * auth method cache holds it, so its keys are found without serialising them. The members the key
+ * is made of are kept beside it and compared, in case the object was changed in place.
+ */
+const keyObjectsByJwk = new WeakMap<object, { members: unknown[]; key: KeyObject | null }>();
+const keyMembers = (jwk: PublicJwk) => [jwk.kty, jwk.crv, jwk.x, jwk.y, jwk.n, jwk.e];
 function keyObjectOf(jwk: PublicJwk): KeyObject | null {
+  const known = keyObjectsByJwk.get(jwk);
+  const members = keyMembers(jwk);
+  if (known?.members.every((m, i) => m === members[i])) return known.key;
+  const key = keyObjectByJson(jwk);
+  keyObjectsByJwk.set(jwk, { members, key });
+  return key;
+}
+function keyObjectByJson(jwk: PublicJwk): KeyObject | null {
   const id = JSON.stringify(jwk);
   let key = keyObjects.get(id);
   if (key === undefined) {
