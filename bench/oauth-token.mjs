@@ -177,7 +177,7 @@ try {
         await target.stop();
         const stopped = process.hrtime.bigint();
         if (profileDir) {
-          const { summarise } = await import('./lib/cpuprofile.mjs');
+          const { printSummary, summarise } = await import('./lib/cpuprofile.mjs');
           const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
           // Only the samples of the measured load (not start-up, set-up, preparation or exit).
           const window =
@@ -194,7 +194,7 @@ try {
             mkdirSync(dirname(kept), { recursive: true });
             copyFileSync(join(profileDir, file), kept);
             console.log(`profile ${kept}`);
-            console.log(JSON.stringify(summarise(kept, { top: 30, window }), null, 1));
+            printSummary(summarise(kept, { root: join(import.meta.dirname, '..'), top: 30, window }));
           }
           rmSync(profileDir, { recursive: true, force: true });
         }

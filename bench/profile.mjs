@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from './lib/args.mjs';
-import { summarise } from './lib/cpuprofile.mjs';
+import { printSummary, summarise } from './lib/cpuprofile.mjs';
 import { pickLoadgen, runLoad } from './lib/loadgen.mjs';
 import { assertBuilt, serverDist } from './lib/server-dist.mjs';
 import { startTarget } from './lib/targets.mjs';
@@ -64,10 +64,5 @@ console.log(
   `load: ${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms (profiler on: slower than the bench)`,
 );
 const s = summarise(file, { root, top: Number(args.top ?? 30), window });
-console.log(`\nprofile ${file}\n(${s.totalMs} ms sampled during the ${durationSec} s measured phase only)`);
-console.log('\nself time by package / area:');
-for (const p of s.packages) console.log(`  ${String(p.pct).padStart(5)}%  ${p.name}`);
-console.log('\ntop self-time functions:');
-for (const f of s.functions) console.log(`  ${String(f.pct).padStart(5)}%  ${f.name}`);
-console.log('\ninclusive time of Tessera functions (on the stack):');
-for (const f of s.tesseraInclusive) console.log(`  ${String(f.pct).padStart(5)}%  ${f.name}`);
+console.log(`\nprofile ${file} (measured phase: ${durationSec} s)`);
+printSummary(s);

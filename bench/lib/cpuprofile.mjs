@@ -84,8 +84,20 @@ export function summarise(file, { root = null, top = 25, window = null } = {}) {
       }));
   return {
     totalMs: Math.round(total / 1000),
+    windowed: Boolean(window),
     functions: rank(fns, top),
     packages: rank(pkgs, 15),
     tesseraInclusive: rank(inclusive, top),
   };
+}
+
+/** Prints a summary as profile.mjs does: packages, top self time, Tessera-inclusive time. */
+export function printSummary(s, log = console.log) {
+  log(`(${s.totalMs} ms sampled${s.windowed ? ' during the measured load only' : ', whole process'})`);
+  log('\nself time by package / area:');
+  for (const p of s.packages) log(`  ${String(p.pct).padStart(5)}%  ${p.name}`);
+  log('\ntop self-time functions:');
+  for (const f of s.functions) log(`  ${String(f.pct).padStart(5)}%  ${f.name}`);
+  log('\ninclusive time of Tessera functions (on the stack):');
+  for (const f of s.tesseraInclusive) log(`  ${String(f.pct).padStart(5)}%  ${f.name}`);
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import type { DpopProofVerifier } from '../core/sessions/sessions.model.js';
 import {
   checkTimeClaims,
@@ -61,6 +61,28 @@ function thumbprintOf(jwk: JWK): string {
     thumbprints.set(id, jkt);
   }
   return jkt;
+}
+
+/**
+ * A DPoP proof's key and its thumbprint, from its header's `jwk` (RFC 9449 §4.3 points 5–6), or
+ * why there is none. Remembered per decoded header, which `decodeJws` shares between the proofs
+ * of one key.
+ */
+type ProofKey = { key: KeyObject; jkt: string } | 'bad_jwk' | 'malformed';
+const proofKeys = new WeakMap<object, ProofKey>();
+function proofKeyOf(header: Readonly<Record<string, unknown>>): ProofKey {
+  let found = proofKeys.get(header);
+  if (found === undefined) {
+    const jwk = header.jwk;
+    if (typeof jwk !== 'object' || jwk === null || publicJwksProblem({ keys: [jwk] }) !== null)
+      found = 'bad_jwk';
+    else {
+      const key = usableKey(jwk as JWK, header.alg as string);
+      found = key ? { key, jkt: thumbprintOf(jwk as JWK) } : 'malformed';
+    }
+    proofKeys.set(header, found);
+  }
+  return found;
 }
 
 /**
@@ -270,13 +292,10 @@ export function createDpopVerifier(deps: {
     const { header, payload } = jws;
     if (header.typ !== 'dpop+jwt') return { ok: false, reason: 'bad_typ' };
     if (!algorithmAllowed(header.alg)) return { ok: false, reason: 'alg_not_allowed' };
-    const jwk = header.jwk;
-    if (typeof jwk !== 'object' || jwk === null || publicJwksProblem({ keys: [jwk] }) !== null)
-      return { ok: false, reason: 'bad_jwk' };
-    const key = usableKey(jwk as JWK, header.alg as string);
-    if (!key) return { ok: false, reason: 'malformed' };
+    const proofKey = proofKeyOf(header);
+    if (proofKey === 'bad_jwk' || proofKey === 'malformed') return { ok: false, reason: proofKey };
+    const { key, jkt } = proofKey;
     if (!signatureValid(jws, key)) return { ok: false, reason: 'bad_signature' };
-    const jkt = thumbprintOf(jwk as JWK);
     try {
       checkTimeClaims(payload, Math.floor(expected.nowMs / 1000), 0);
     } catch {

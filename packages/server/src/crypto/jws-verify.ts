@@ -40,7 +40,8 @@ export interface PublicJwk {
 const SEGMENT = /^[A-Za-z0-9_-]*$/;
 
 export interface DecodedJws {
-  header: Record<string, unknown>;
+  /** Shared between JWSs with the same header (see `headerOf`): read it, never change it. */
+  header: Readonly<Record<string, unknown>>;
   payload: Record<string, unknown>;
   signingInput: Buffer;
   signature: Buffer;
@@ -58,6 +59,29 @@ function jsonObject(segment: string): Record<string, unknown> {
 }
 
 /**
+ * Decoded protected headers, by their encoded segment (bounded; the oldest goes first): a client
+ * sends the same header with every assertion, and a DPoP key the same header (its `jwk`) with
+ * every proof. Frozen, as every caller shares them.
+ */
+const headers = new Map<string, Readonly<Record<string, unknown>>>();
+const MAX_CACHED_HEADER_CHARS = 2048;
+
+function headerOf(segment: string): Readonly<Record<string, unknown>> {
+  let header = headers.get(segment);
+  if (header === undefined) {
+    const decoded = jsonObject(segment);
+    for (const value of Object.values(decoded))
+      if (typeof value === 'object' && value !== null) Object.freeze(value);
+    header = Object.freeze(decoded);
+    if (segment.length <= MAX_CACHED_HEADER_CHARS) {
+      if (headers.size >= 1000) headers.delete(headers.keys().next().value as string);
+      headers.set(segment, header);
+    }
+  }
+  return header;
+}
+
+/**
  * Splits and decodes a compact JWS whose payload is a JSON object (a JWT); no signature check.
  * `alg` must be a string; whether it is allowed is the caller's check (`algorithmAllowed`).
  */
@@ -67,7 +91,7 @@ export function decodeJws(token: string): DecodedJws {
   const [h, p, s] = parts as [string, string, string];
   if (!h || !p || !s || !SEGMENT.test(h) || !SEGMENT.test(p) || !SEGMENT.test(s))
     throw new JwsError('malformed');
-  const header = jsonObject(h);
+  const header = headerOf(h);
   // No extension is understood (RFC 7515 §4.1.11), so any `crit` refuses the JWS; an unencoded
   // payload (RFC 7797 `b64: false`) is never a JWT.
   if (header.crit !== undefined || header.b64 !== undefined) throw new JwsError('malformed');
@@ -108,7 +132,22 @@ export function keyTypeFits(jwk: PublicJwk, alg: string): boolean {
 
 /** Imported public keys, by the JWK's JSON (bounded; the oldest goes first). */
 const keyObjects = new Map<string, KeyObject | null>();
+/**
+ * The same, by the JWK object: a registered client's key set is one object for as long as the
+ * auth method cache holds it, so its keys are found without serialising them. The members the key
+ * is made of are kept beside it and compared, in case the object was changed in place.
+ */
+const keyObjectsByJwk = new WeakMap<object, { members: unknown[]; key: KeyObject | null }>();
+const keyMembers = (jwk: PublicJwk) => [jwk.kty, jwk.crv, jwk.x, jwk.y, jwk.n, jwk.e];
 function keyObjectOf(jwk: PublicJwk): KeyObject | null {
+  const known = keyObjectsByJwk.get(jwk);
+  const members = keyMembers(jwk);
+  if (known?.members.every((m, i) => m === members[i])) return known.key;
+  const key = keyObjectByJson(jwk);
+  keyObjectsByJwk.set(jwk, { members, key });
+  return key;
+}
+function keyObjectByJson(jwk: PublicJwk): KeyObject | null {
   const id = JSON.stringify(jwk);
   let key = keyObjects.get(id);
   if (key === undefined) {

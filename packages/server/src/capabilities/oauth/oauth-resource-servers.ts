@@ -46,8 +46,11 @@ export interface ResourceServersRepo {
   get(name: string): Promise<ResourceServer | null>;
   getByIdentifier(identifier: string): Promise<ResourceServer | null>;
   list(): Promise<ResourceServer[]>;
-  /** Whether any resource server is registered (the token endpoint's compatibility switch). */
-  hasAny(): Promise<boolean>;
+  /**
+   * The token endpoint's look-up, in one statement: the server with this identifier, and whether
+   * any resource server is registered (the compatibility switch of `checkTargets`).
+   */
+  findTarget(identifier: string): Promise<{ server: ResourceServer | null; anyRegistered: boolean }>;
 }
 
 declare module '../../core/shared/unit-of-work.js' {
@@ -124,8 +127,17 @@ const byIdentifierQuery = prepared((db, identifier: string) =>
     .selectAll()
     .where('identifier', '=', identifier),
 );
-const anyQuery = prepared((db) =>
-  (db as unknown as RsDb).selectFrom('oauth_resource_servers').select('id').limit(1),
+// The server with the identifier, and (so that an empty result means an empty registry) any one.
+const targetQuery = prepared((db, identifier: string) =>
+  (db as unknown as RsDb)
+    .selectFrom('oauth_resource_servers')
+    .selectAll()
+    .where((eb) =>
+      eb.or([
+        eb('identifier', '=', identifier),
+        eb('id', '=', eb.selectFrom('oauth_resource_servers').select('id').limit(1)),
+      ]),
+    ),
 );
 
 export function createResourceServersRepo(target: QueryTarget): ResourceServersRepo {
@@ -152,8 +164,10 @@ export function createResourceServersRepo(target: QueryTarget): ResourceServersR
       const rows = await table.selectFrom('oauth_resource_servers').selectAll().orderBy('name').execute();
       return rows.map(fromRow);
     },
-    async hasAny() {
-      return (await anyQuery(target)).length > 0;
+    async findTarget(identifier) {
+      const rows = await targetQuery(target, identifier);
+      const match = rows.find((row) => row.identifier === identifier);
+      return { server: match ? fromRow(match) : null, anyRegistered: rows.length > 0 };
     },
   };
 }
@@ -339,16 +353,14 @@ export async function checkTargets(
   isMcpAudience: (r: ReadRepos, resource: string) => Promise<boolean>,
 ): Promise<TargetCheck | OAuthError> {
   const registered: ResourceServer[] = [];
-  let anyKnown: boolean | null = null;
   for (const resource of resources) {
-    const rs = await r.oauthResourceServers.getByIdentifier(resource);
-    if (rs) {
-      registered.push(rs);
+    const { server, anyRegistered } = await r.oauthResourceServers.findTarget(resource);
+    if (server) {
+      registered.push(server);
       continue;
     }
     if (await isMcpAudience(r, resource)) continue;
-    anyKnown ??= await r.oauthResourceServers.hasAny();
-    if (anyKnown)
+    if (anyRegistered)
       return new OAuthError(
         'invalid_target',
         'A requested resource is not a registered resource server.',

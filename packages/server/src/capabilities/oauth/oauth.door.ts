@@ -31,11 +31,40 @@ interface Form {
   duplicated: string | null;
 }
 
+/**
+ * One `application/x-www-form-urlencoded` name or value (WHATWG URL §5.1): `+` is a space, then
+ * percent-decoding as UTF-8. Null when `decodeURIComponent` cannot say (a malformed escape or
+ * invalid UTF-8), where the WHATWG parser keeps the bytes or substitutes U+FFFD instead.
+ */
+function formComponent(raw: string): string | null {
+  if (!raw.includes('%') && !raw.includes('+')) return raw;
+  try {
+    return decodeURIComponent(raw.includes('+') ? raw.replace(/\+/g, ' ') : raw);
+  } catch {
+    return null;
+  }
+}
+
+/** The form's pairs as `URLSearchParams` reads them, without its per-character decoding loop. */
+function formPairs(body: string): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  for (const sequence of body.split('&')) {
+    if (sequence === '') continue;
+    const eq = sequence.indexOf('=');
+    const name = formComponent(eq === -1 ? sequence : sequence.slice(0, eq));
+    const value = eq === -1 ? '' : formComponent(sequence.slice(eq + 1));
+    // Anything decodeURIComponent refuses: the standard parser decides, for the whole body.
+    if (name === null || value === null) return [...new URLSearchParams(body)];
+    pairs.push([name, value]);
+  }
+  return pairs;
+}
+
 function parseForm(body: string): Form {
   const params: Record<string, string> = {};
   const resources: string[] = [];
   let duplicated: string | null = null;
-  for (const [key, value] of new URLSearchParams(body)) {
+  for (const [key, value] of formPairs(body)) {
     if (REPEATABLE.has(key)) resources.push(value);
     else if (Object.hasOwn(params, key)) duplicated ??= key;
     else params[key] = value;
@@ -142,10 +171,12 @@ export function oauthDoor(
       );
       defaultBodyLimit(scope, OAUTH_BODY_LIMIT_BYTES);
       installDoorAccess(scope, access);
-      scope.addHook('onSend', async (_request, reply) => {
+      // A synchronous hook: no promise per answer.
+      scope.addHook('onSend', (_request, reply, payload, done) => {
         reply.header('cache-control', 'no-store');
         reply.header('pragma', 'no-cache');
         reply.header('dpop-nonce', oauth.currentNonce());
+        done(null, payload);
       });
       scope.setErrorHandler((error, request, reply) => renderError(error, request, reply));
       scope.setNotFoundHandler((_request, reply) =>
