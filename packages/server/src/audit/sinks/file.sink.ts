@@ -1,6 +1,11 @@
 import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import type { AuditCheckpointRecord, AuditRecord, AuditSink } from '../../core/audit/audit-sink.port.js';
+import {
+  type AuditCheckpointRecord,
+  type AuditRecord,
+  type AuditSink,
+  encodeAuditRecord,
+} from '../../core/audit/audit-sink.port.js';
 
 export interface FileSinkOptions {
   /** `…/events.jsonl`; rotated files are `events.1.jsonl` (newest) … `events.<keep>.jsonl`. */
@@ -89,7 +94,7 @@ export function createFileSink({ path, maxBytes, keep }: FileSinkOptions): Audit
 
   return {
     kind: 'file',
-    write: (events: readonly AuditRecord[]) => append(events.map((e) => JSON.stringify(e))),
+    write: (events: readonly AuditRecord[]) => append(events.map(encodeAuditRecord)),
     writeCheckpoint: (checkpoint: AuditCheckpointRecord) => append([JSON.stringify({ checkpoint })]),
     close: () => release(),
   };

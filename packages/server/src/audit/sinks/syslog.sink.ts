@@ -1,7 +1,12 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
-import type { AuditCheckpointRecord, AuditRecord, AuditSink } from '../../core/audit/audit-sink.port.js';
+import {
+  type AuditCheckpointRecord,
+  type AuditRecord,
+  type AuditSink,
+  encodeAuditRecord,
+} from '../../core/audit/audit-sink.port.js';
 
 export interface SyslogSinkOptions {
   transport: 'udp' | 'tcp';
@@ -67,7 +72,7 @@ export function createSyslogSink(options: SyslogSinkOptions): AuditSink {
       e.at,
       e.type,
       { seq: String(e.seq), id: e.id, outcome: e.outcome },
-      JSON.stringify(e),
+      encodeAuditRecord(e),
     );
 
   const checkpointMessage = (c: AuditCheckpointRecord) =>

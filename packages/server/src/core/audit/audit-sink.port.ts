@@ -1,5 +1,6 @@
 import { ErrorCodes, TesseraError } from '../shared/errors.js';
-import type { StoredAuditEvent } from './audit.model.js';
+import { createIsoFormatter } from '../shared/iso-time.js';
+import { ENCODED_PARTS, type EncodedParts, type StoredAuditEvent } from './audit.model.js';
 
 /** The kinds of audit sink (a closed set: metric labels and alert subjects come from it). */
 export const AUDIT_SINK_KINDS = ['file', 'syslog', 'webhook'] as const;
@@ -17,6 +18,8 @@ export interface AuditCheckpointRecord {
 
 /** A committed event on the wire: the stored row with its time in ISO-8601 UTC. */
 export interface AuditRecord {
+  /** See {@link ENCODED_PARTS}: carried from the stored event, never serialised. */
+  [ENCODED_PARTS]?: EncodedParts;
   seq: number;
   id: string;
   at: string;
@@ -32,11 +35,14 @@ export interface AuditRecord {
   hash: string;
 }
 
+const isoAt = createIsoFormatter();
+
 export function toAuditRecord(e: StoredAuditEvent): AuditRecord {
   return {
+    [ENCODED_PARTS]: e[ENCODED_PARTS],
     seq: e.seq,
     id: e.id,
-    at: new Date(e.atMs).toISOString(),
+    at: isoAt(e.atMs),
     type: e.type,
     outcome: e.outcome,
     actor: e.actor,
@@ -48,6 +54,36 @@ export function toAuditRecord(e: StoredAuditEvent): AuditRecord {
     prevHash: e.prevHash,
     hash: e.hash,
   };
+}
+
+const json = JSON.stringify;
+
+/**
+ * `JSON.stringify(record)`, byte for byte: when the record carries the JSON its `actor` and `data`
+ * were stored with (and still holds those very objects), the line is put together around it, so
+ * the two largest parts of an event are not serialised a second time on their way to a sink.
+ */
+export function encodeAuditRecord(r: AuditRecord): string {
+  const parts = r[ENCODED_PARTS];
+  if (
+    !parts ||
+    parts.actorObject !== r.actor ||
+    parts.dataObject !== r.data ||
+    !Number.isSafeInteger(r.seq) ||
+    // A key whose value is undefined is left out by JSON.stringify: that rare shape takes the slow way.
+    r.id === undefined ||
+    r.at === undefined ||
+    r.type === undefined ||
+    r.outcome === undefined ||
+    r.resource === undefined ||
+    r.reason === undefined ||
+    r.requestId === undefined ||
+    r.sourceIp === undefined ||
+    r.prevHash === undefined ||
+    r.hash === undefined
+  )
+    return json(r);
+  return `{"seq":${r.seq},"id":${json(r.id)},"at":${json(r.at)},"type":${json(r.type)},"outcome":${json(r.outcome)},"actor":${parts.actor},"resource":${json(r.resource)},"reason":${json(r.reason)},"requestId":${json(r.requestId)},"sourceIp":${json(r.sourceIp)},"data":${parts.data},"prevHash":${json(r.prevHash)},"hash":${json(r.hash)}}`;
 }
 
 /**

@@ -22,7 +22,22 @@ export interface AuditEvent {
   data?: Record<string, unknown>;
 }
 
+/**
+ * The JSON of an appended event's `actor` and `data` exactly as the ledger stored and hashed it,
+ * with the objects it was made from. The repository that appended the event attaches it under a
+ * symbol key (never serialised), so a sink writing JSON lines reuses those bytes instead of
+ * serialising the same objects again; it applies only while `actor` and `data` are those objects.
+ */
+export const ENCODED_PARTS: unique symbol = Symbol('tessera.audit.encodedParts');
+export interface EncodedParts {
+  actor: string;
+  data: string;
+  actorObject: AuditActor;
+  dataObject: Record<string, unknown>;
+}
+
 export interface StoredAuditEvent extends AuditEvent {
+  [ENCODED_PARTS]?: EncodedParts;
   seq: number;
   id: string;
   atMs: number;

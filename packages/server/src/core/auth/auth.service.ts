@@ -11,6 +11,7 @@ import type { Metrics } from '../monitoring/metrics.port.js';
 import type { IssuedSession, SessionsService } from '../sessions/sessions.service.js';
 import type { RequestContext } from '../shared/context.js';
 import { authFailed, rateLimited } from '../shared/errors.js';
+import { createIsoFormatter } from '../shared/iso-time.js';
 import type { Clock } from '../shared/platform.port.js';
 import type { UnitOfWork } from '../shared/unit-of-work.js';
 import type { FailureLimiter } from './failure-limiter.js';
@@ -51,6 +52,7 @@ export function createAuthService({
   lastUsed,
   metrics,
 }: AuthServiceDeps) {
+  const isoExpiry = createIsoFormatter();
   return async function authenticate(
     presentation: CredentialPresentation,
     ctx: RequestContext,
@@ -113,7 +115,7 @@ export function createAuthService({
           data: {
             ...subject.auditData,
             accessType: presentation.accessType,
-            expiresAt: new Date(session.expiresAtMs).toISOString(),
+            expiresAt: isoExpiry(session.expiresAtMs),
           },
         },
         ctx,

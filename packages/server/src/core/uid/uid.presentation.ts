@@ -27,6 +27,9 @@ export type UidPresentation =
   | { ok: true; token: PresentedUidToken }
   | { ok: false; reason: AuthFailureReason; actor: AuditActor };
 
+/** Audit references of UID tokens remembered per presenter (about 200 bytes each). */
+const MAX_REMEMBERED_REFS = 10_000;
+
 /**
  * The UID credential state machine (DESIGN §2). Runs inside a write transaction because a
  * presentation can change state: the first use of a rotated token promotes it, and a reuse of a
@@ -39,6 +42,26 @@ export function createUidPresenter(deps: {
   metrics: Metrics;
 }) {
   const { clock, credentials, sessions, metrics } = deps;
+  /**
+   * What a well-formed token always yields besides its hash: its audit reference (an HMAC) and its
+   * checksum check (a SHA-256), kept per token hash so a token presented again costs one hash, not
+   * three. Keyed by the hash the store already keys credentials by: no token is kept. Bounded:
+   * emptied when full (a miss only costs the two hashes again).
+   */
+  const refs = new Map<string, string>();
+
+  function credentialRefOf(token: string, hash: string): { credentialRef: string; wellFormed: boolean } {
+    const cached = refs.get(hash);
+    if (cached !== undefined) return { credentialRef: cached, wellFormed: true };
+    const credentialRef = credentials.auditRef(token);
+    const wellFormed = credentials.isWellFormedUidToken(token);
+    // Only well-formed tokens are remembered: malformed ones cannot push real tokens out.
+    if (wellFormed) {
+      if (refs.size >= MAX_REMEMBERED_REFS) refs.clear();
+      refs.set(hash, credentialRef);
+    }
+    return { credentialRef, wellFormed };
+  }
 
   async function onReuse(
     r: Repos,
@@ -79,13 +102,13 @@ export function createUidPresenter(deps: {
   ): Promise<UidPresentation> {
     const now = clock.nowMs();
     const hash = credentials.hashCredential(token);
-    const credentialRef = credentials.auditRef(token);
+    const { credentialRef, wellFormed } = credentialRefOf(token, hash);
     const fail = (reason: AuthFailureReason, extra: AuditActor = {}): UidPresentation => ({
       ok: false,
       reason,
       actor: { credentialRef, ...extra },
     });
-    if (!credentials.isWellFormedUidToken(token)) return fail('malformed_uid_token');
+    if (!wellFormed) return fail('malformed_uid_token');
     const found = await r.uid.findPresented(hash);
     if (!found) return fail('unknown_uid_token');
     const { credential, node } = found;

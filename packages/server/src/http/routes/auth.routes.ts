@@ -1,11 +1,13 @@
 import { AuthBody, AuthResponse, credentialFromBody } from '../../core/auth/auth.schemas.js';
 import type { AuthService } from '../../core/auth/auth.service.js';
+import { createIsoFormatter } from '../../core/shared/iso-time.js';
 import type { TypedApp } from '../app.js';
 import { errorResponses } from '../error-schemas.js';
 import { presentedCertificate } from '../tls.js';
 
 /** `POST /v1/auth`: exchange an access key or a UID token for a session token. */
 export function registerAuthRoutes(app: TypedApp, deps: { authenticate: AuthService }) {
+  const isoExpiry = createIsoFormatter();
   app.post(
     '/v1/auth',
     {
@@ -28,7 +30,7 @@ export function registerAuthRoutes(app: TypedApp, deps: { authenticate: AuthServ
         token: result.token,
         tokenType: 'Bearer' as const,
         expiresIn: result.claims.exp - result.claims.iat,
-        expiresAt: new Date(result.expiresAtMs).toISOString(),
+        expiresAt: isoExpiry(result.expiresAtMs),
         identityId: result.subject.identityId,
         authMethodId: result.subject.method.id,
         ...(result.subject.node ? { uidTokenId: result.subject.node.id } : {}),

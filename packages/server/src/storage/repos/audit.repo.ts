@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { AuditEvent, StoredAuditEvent } from '../../core/audit/audit.model.js';
+import { type AuditEvent, ENCODED_PARTS, type StoredAuditEvent } from '../../core/audit/audit.model.js';
 import type { AuditRepo } from '../../core/audit/audit.repo.js';
 import type { RequestContext } from '../../core/shared/context.js';
 import { CHAIN_FIELDS, type ChainHasher } from '../../crypto/audit-ledger.js';
@@ -118,6 +118,7 @@ export function createAuditRepo(
       const seq = head.seq + 1;
       // The chained fields, in CHAIN_FIELDS order (seq, id, at, type, outcome, actor, resource,
       // reason, request_id, source_ip, data): the array that is hashed is the one that is inserted.
+      const data = { v: 1, userAgent: ctx.userAgent, ...(event.data ?? {}) };
       const fields: unknown[] = [
         seq,
         `ev-${seq}`,
@@ -131,7 +132,7 @@ export function createAuditRepo(
         event.reason ?? null,
         ctx.requestId,
         ctx.sourceIp,
-        JSON.stringify({ v: 1, userAgent: ctx.userAgent, ...(event.data ?? {}) }),
+        JSON.stringify(data),
       ];
       const hash = hasher.hash(head.hash, fields);
       if (target.direct) {
@@ -172,19 +173,27 @@ export function createAuditRepo(
         await db.updateTable('audit_head').set({ seq, hash }).where('id', '=', 1).execute();
       else chain.current = { seq, hash };
       if (published) {
-        // The stored event, built from what was just written rather than read back.
+        // The stored event, built from what was just written rather than read back, with the JSON
+        // of its actor and data as hashed and stored (a sink writing JSON lines reuses it).
+        const actor = ctx.actor ? { ...ctx.actor, ...event.actor } : event.actor;
         const stored: StoredAuditEvent = {
+          [ENCODED_PARTS]: {
+            actor: fields[5] as string,
+            data: fields[10] as string,
+            actorObject: actor,
+            dataObject: data,
+          },
           seq,
           id: fields[1] as string,
           atMs,
           type: event.type,
           outcome: event.outcome,
-          actor: ctx.actor ? { ...ctx.actor, ...event.actor } : event.actor,
+          actor,
           resource: event.resource ?? null,
           reason: event.reason ?? null,
           requestId: ctx.requestId,
           sourceIp: ctx.sourceIp,
-          data: { v: 1, userAgent: ctx.userAgent, ...(event.data ?? {}) },
+          data,
           prevHash: head.hash,
           hash,
         };

@@ -88,13 +88,27 @@ function toNode(r: Selectable<UidNodeTable>): UidNode {
   };
 }
 
+/**
+ * Parsed `created_by` values by their stored text: every presentation of a token reads its node,
+ * and parsing the same JSON again was 1% of `/v1/auth`. The values are frozen, as they are shared.
+ * Bounded: emptied when full.
+ */
+const creators = new Map<string, UidCreator | null>();
+const MAX_CREATORS = 5_000;
+
 function parseCreator(raw: string | null | undefined): UidCreator | null {
   if (!raw) return null;
+  const known = creators.get(raw);
+  if (known !== undefined) return known;
+  let creator: UidCreator | null;
   try {
-    return JSON.parse(raw) as UidCreator;
+    creator = Object.freeze(JSON.parse(raw) as UidCreator);
   } catch {
-    return null;
+    creator = null;
   }
+  if (creators.size >= MAX_CREATORS) creators.clear();
+  creators.set(raw, creator);
+  return creator;
 }
 
 function toCredential(r: Selectable<UidCredentialTable>): UidCredential {
