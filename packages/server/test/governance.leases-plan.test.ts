@@ -1,11 +1,9 @@
-import { type CompiledQuery, Kysely, type LogEvent, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
+import type { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGovernanceRepo, type Scope } from '../src/capabilities/governance/governance.repo.js';
 import { migrate, type Store } from '../src/storage/database.js';
-import type { Database } from '../src/storage/schema.js';
-import { SQLite } from '../src/storage/sqlite-driver.js';
-import { freshPostgresDatabase, STORES } from './harness.js';
+import { STORES } from './harness.js';
+import { openPlanStore } from './plan-store.js';
 
 /**
  * Issue 16: the posture scan reads the live leases of a page of identities. On SQLite, which has no
@@ -19,34 +17,13 @@ const LIVE = new Set(['creating', 'active', 'revoke_failed']);
 const ids = Array.from({ length: 9 }, (_, i) => `id-${String(i + 1).padStart(2, '0')}`);
 
 describe.each(STORES)('governance listLeases on %s', (kind) => {
-  const queries: CompiledQuery[] = [];
+  let queries: CompiledQuery[] = [];
   let store: Store;
   let explain: ((q: CompiledQuery) => Promise<string[]>) | null = null;
   let drop: (() => Promise<void>) | null = null;
 
   beforeAll(async () => {
-    const log = (e: LogEvent) => {
-      if (e.level === 'query') queries.push(e.query);
-    };
-    if (kind === 'sqlite') {
-      const database = new SQLite(':memory:');
-      const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }), log });
-      store = { db, dialect: 'sqlite', direct: null, pgConfig: null, close: () => db.destroy() };
-      explain = async (q) =>
-        (
-          database.prepare(`explain query plan ${q.sql}`).all(...(q.parameters as unknown[])) as {
-            detail: string;
-          }[]
-        ).map((r) => r.detail);
-    } else {
-      const fresh = await freshPostgresDatabase();
-      drop = fresh.drop;
-      const db = new Kysely<Database>({
-        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: fresh.url, max: 2 }) }),
-        log,
-      });
-      store = { db, dialect: 'postgres', direct: null, pgConfig: null, close: () => db.destroy() };
-    }
+    ({ store, queries, explain, drop } = await openPlanStore(kind));
     await migrate(store);
     const rows = ids.flatMap((identity_id, i) =>
       Array.from({ length: 24 }, (_, j) => ({

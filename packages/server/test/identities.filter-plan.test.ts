@@ -1,12 +1,10 @@
-import { type CompiledQuery, Kysely, type LogEvent, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
+import type { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGovernanceRepo } from '../src/capabilities/governance/governance.repo.js';
 import { migrate, type Store } from '../src/storage/database.js';
 import { createIdentityRepo } from '../src/storage/repos/identities.repo.js';
-import type { Database } from '../src/storage/schema.js';
-import { SQLite } from '../src/storage/sqlite-driver.js';
-import { freshPostgresDatabase, STORES } from './harness.js';
+import { STORES } from './harness.js';
+import { openPlanStore } from './plan-store.js';
 
 /**
  * Issue 19 (scale), also: a tag filter deep in the list took ~40 ms on PostgreSQL at 1,000,000
@@ -42,34 +40,13 @@ const idsWhere = (p: (r: (typeof rows)[number]) => boolean, after: string | null
     .slice(0, limit);
 
 describe.each(STORES)('identity list filters on %s', (kind) => {
-  const queries: CompiledQuery[] = [];
+  let queries: CompiledQuery[] = [];
   let store: Store;
   let explain: ((q: CompiledQuery) => Promise<string[]>) | null = null;
   let drop: (() => Promise<void>) | null = null;
 
   beforeAll(async () => {
-    const log = (e: LogEvent) => {
-      if (e.level === 'query') queries.push(e.query);
-    };
-    if (kind === 'sqlite') {
-      const database = new SQLite(':memory:');
-      const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }), log });
-      store = { db, dialect: 'sqlite', direct: null, pgConfig: null, close: () => db.destroy() };
-      explain = async (q) =>
-        (
-          database.prepare(`explain query plan ${q.sql}`).all(...(q.parameters as unknown[])) as {
-            detail: string;
-          }[]
-        ).map((r) => r.detail);
-    } else {
-      const fresh = await freshPostgresDatabase();
-      drop = fresh.drop;
-      const db = new Kysely<Database>({
-        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: fresh.url, max: 2 }) }),
-        log,
-      });
-      store = { db, dialect: 'postgres', direct: null, pgConfig: null, close: () => db.destroy() };
-    }
+    ({ store, queries, explain, drop } = await openPlanStore(kind));
     await migrate(store);
     await store.db.insertInto('identities').values(rows).execute();
     await store.db
