@@ -11,6 +11,9 @@ describe('createIsoFormatter', () => {
     for (let i = 0; i < 20_000; i++) samples.push(Math.floor(Math.random() * 253_402_300_800_000));
     for (let i = 0; i < 20_000; i++) samples.push(1_765_000_000_000 + i * 997);
     for (const ms of samples) expect(iso(ms)).toBe(new Date(ms).toISOString());
+    // A fractional instant inside the cached day (a custom clock): Date's answer, not "….001.5Z".
+    iso(1_765_000_000_000);
+    expect(iso(1_765_000_000_001.5)).toBe(new Date(1_765_000_000_001.5).toISOString());
   });
 
   it('throws as Date does for an instant it cannot represent', () => {

@@ -14,8 +14,10 @@ export function createIsoFormatter(): (ms: number) => string {
   let dayStartMs = Number.NaN;
   let datePart = '';
   return (ms) => {
+    // A fractional, negative or far-future instant is Date's to format, whatever day is cached.
+    if (!Number.isInteger(ms)) return new Date(ms).toISOString();
     if (!(ms >= dayStartMs && ms < dayStartMs + DAY_MS)) {
-      if (!Number.isInteger(ms) || ms < 0 || ms >= YEAR_10000_MS) return new Date(ms).toISOString();
+      if (ms < 0 || ms >= YEAR_10000_MS) return new Date(ms).toISOString();
       dayStartMs = ms - (ms % DAY_MS);
       datePart = new Date(dayStartMs).toISOString().slice(0, 11);
     }
