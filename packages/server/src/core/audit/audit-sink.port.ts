@@ -61,12 +61,16 @@ const json = JSON.stringify;
 /**
  * `JSON.stringify(record)`, byte for byte: when the record carries the JSON its `actor` and `data`
  * were stored with (and still holds those very objects), the line is put together around it, so
- * the two largest parts of an event are not serialised a second time on their way to a sink.
+ * the two largest parts of an event are not serialised a second time on their way to a sink. Records
+ * handed to sinks and subscribers are read-only (the audit repository freezes their `actor` and
+ * `data`); a sink that needs another shape builds its own object.
  */
 export function encodeAuditRecord(r: AuditRecord): string {
   const parts = r[ENCODED_PARTS];
   if (
     !parts ||
+    typeof parts.actor !== 'string' ||
+    typeof parts.data !== 'string' ||
     parts.actorObject !== r.actor ||
     parts.dataObject !== r.data ||
     !Number.isSafeInteger(r.seq) ||

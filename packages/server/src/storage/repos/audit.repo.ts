@@ -175,7 +175,10 @@ export function createAuditRepo(
       if (published) {
         // The stored event, built from what was just written rather than read back, with the JSON
         // of its actor and data as hashed and stored (a sink writing JSON lines reuses it).
-        const actor = ctx.actor ? { ...ctx.actor, ...event.actor } : event.actor;
+        // Read-only, and never the caller's own object: the JSON below is what a file or syslog line
+        // carries, so the record must not change after it (encodeAuditRecord trusts that).
+        const actor = Object.freeze(ctx.actor ? { ...ctx.actor, ...event.actor } : { ...event.actor });
+        Object.freeze(data);
         const stored: StoredAuditEvent = {
           [ENCODED_PARTS]: {
             actor: fields[5] as string,
