@@ -45,8 +45,12 @@ function formComponent(raw: string): string | null {
   }
 }
 
-/** The form's pairs as `URLSearchParams` reads them, without its per-character decoding loop. */
-function formPairs(body: string): Array<[string, string]> {
+/**
+ * The form's pairs as the WHATWG `application/x-www-form-urlencoded` parser reads them (what
+ * `URLSearchParams` does, less its constructor's dropping of a leading "?"), without its
+ * per-character decoding loop.
+ */
+export function formPairs(body: string): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
   for (const sequence of body.split('&')) {
     if (sequence === '') continue;
@@ -54,7 +58,9 @@ function formPairs(body: string): Array<[string, string]> {
     const name = formComponent(eq === -1 ? sequence : sequence.slice(0, eq));
     const value = eq === -1 ? '' : formComponent(sequence.slice(eq + 1));
     // Anything decodeURIComponent refuses: the standard parser decides, for the whole body.
-    if (name === null || value === null) return [...new URLSearchParams(body)];
+    // (The leading "&" is an empty sequence the parser skips; it keeps the URLSearchParams
+    // constructor from dropping a leading "?", which the form parser itself does not do.)
+    if (name === null || value === null) return [...new URLSearchParams(`&${body}`)];
     pairs.push([name, value]);
   }
   return pairs;
