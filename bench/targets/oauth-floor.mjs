@@ -184,6 +184,7 @@ ready({
   resource: RESOURCE,
   scope: 'api:read',
   nonce,
+  storeUrl: `sqlite:${store.file}`,
   pid: process.pid,
 });
 onStop(async () => {

@@ -99,7 +99,14 @@ describe('bench floor targets', () => {
     expect(
       JSON.parse(Buffer.from(issued.access_token.split('.')[1], 'base64url').toString()).cnf.jkt,
     ).toEqual(expect.any(String));
+    expect(auditRows(info.storeUrl, 'oauth.token_issued')).toBe(1);
+    // A replayed assertion, then a replayed proof: refused, and audited as refusals.
     expect((await token(first, proof())).status).toBe(401);
+    const reusedProof = proof();
+    expect((await token(assertion(), reusedProof)).status).toBe(200);
+    expect((await token(assertion(), reusedProof)).status).toBe(401);
+    expect(auditRows(info.storeUrl, 'oauth.token_issued')).toBe(2);
+    expect(auditRows(info.storeUrl, 'oauth.token_refused')).toBe(2);
     expect((await (await token(assertion(), proof({ htu: 'https://elsewhere/token' }))).json()).error).toBe(
       'invalid_dpop_proof',
     );
