@@ -119,15 +119,15 @@ export function createAuditRepo(
       // The chained fields, in CHAIN_FIELDS order (seq, id, at, type, outcome, actor, resource,
       // reason, request_id, source_ip, data): the array that is hashed is the one that is inserted.
       const data = { v: 1, userAgent: ctx.userAgent, ...(event.data ?? {}) };
+      // The caller's actor over the request's: merged once, for the chained JSON and the record.
+      const merged = ctx.actor ? { ...ctx.actor, ...event.actor } : null;
       const fields: unknown[] = [
         seq,
         `ev-${seq}`,
         atMs,
         event.type,
         event.outcome,
-        // = JSON.stringify({ ...ctx.actor, ...event.actor }), a few times cheaper (a null-prototype
-        // target keeps a "__proto__" key an ordinary property, as the spread does).
-        JSON.stringify(ctx.actor ? Object.assign(Object.create(null), ctx.actor, event.actor) : event.actor),
+        JSON.stringify(merged ?? event.actor),
         event.resource ?? null,
         event.reason ?? null,
         ctx.requestId,
@@ -177,7 +177,7 @@ export function createAuditRepo(
         // of its actor and data as hashed and stored (a sink writing JSON lines reuses it).
         // Read-only, and never the caller's own object: the JSON below is what a file or syslog line
         // carries, so the record must not change after it (encodeAuditRecord trusts that).
-        const actor = Object.freeze(ctx.actor ? { ...ctx.actor, ...event.actor } : { ...event.actor });
+        const actor = Object.freeze(merged ?? { ...event.actor });
         Object.freeze(data);
         const stored: StoredAuditEvent = {
           [ENCODED_PARTS]: {
