@@ -1,13 +1,16 @@
-// The durable audit of the floor targets (bench/targets/auth-floor.mjs, oauth-floor.mjs): the least
-// a server must do so that no answer goes out before its audit event is on disk. Rows chained by
-// HMAC-SHA256 (two one-shot SHA-256 calls over the padded key, RFC 2104, the fastest HMAC in
-// node:crypto); every request of a batch inserted in one SQLite transaction (WAL, `synchronous =
-// NORMAL`) with the request's own statements, then the WAL fsynced off the event loop, and only then are the batch's requests answered
-// (one fsync in flight at a time; the next transaction gathers requests meanwhile).
-import { createHash, randomBytes } from 'node:crypto';
+// The durable audit of the floor targets (bench/targets/*-floor.mjs): the least a server must do so
+// that no answer goes out before its audit event is on disk. Rows chained by HMAC-SHA256 (the
+// server's ChainHasher, from its build); every request of a batch inserted in one SQLite transaction
+// (WAL, `synchronous = NORMAL`) with the request's own statements, then the WAL fsynced off the event
+// loop, and only then are the batch's requests answered (one fsync in flight at a time; the next
+// transaction gathers requests meanwhile).
+import { randomBytes } from 'node:crypto';
 import { fsync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
+import { importServer } from './server-dist.mjs';
+
+const { ChainHasher } = await importServer('crypto/audit-ledger.js');
 
 export function openFloorStore(dir, schema = '') {
   const file = join(dir, 'floor.db');
@@ -25,21 +28,10 @@ export function openFloorStore(dir, schema = '') {
   const updateHead = db.prepare('update audit_head set seq = ?, hash = ? where id = 1');
   const walFd = openSync(`${file}-wal`, 'r+');
 
-  const chainKey = randomBytes(32);
-  const inner = Buffer.alloc(64 + 4096, 0x36);
-  const outer = Buffer.alloc(64 + 32, 0x5c);
-  for (let i = 0; i < 32; i++) {
-    inner[i] ^= chainKey[i];
-    outer[i] ^= chainKey[i];
-  }
-  function hmac(message) {
-    const n = inner.write(message, 64, 'utf8');
-    createHash('sha256')
-      .update(inner.subarray(0, 64 + n))
-      .digest()
-      .copy(outer, 64);
-    return createHash('sha256').update(outer).digest('hex');
-  }
+  // The server's own chain hasher (HMAC-SHA256 as two one-shot SHA-256 calls over the padded key):
+  // the floor hashes exactly as Tessera does, without its own copy of that code.
+  const hasher = new ChainHasher({ chainKey: randomBytes(32) });
+  const hmac = (message) => hasher.hashMessage(message);
 
   const begin = db.prepare('begin');
   const commit = db.prepare('commit');
