@@ -7,6 +7,10 @@ import { Worker } from 'node:worker_threads';
  * 10 / 100 / 1,000 / rest fan-out below the root, depth 2..5 (treeLength 5). Ids are 12 characters
  * like real node ids, but contain digits 0/1/8/9, which real ids never do.
  */
+/** Positions of the sampled nodes: the middle of each of `samples` equal slices of `count`. */
+export const samplePositions = (count, samples) =>
+  new Set(Array.from({ length: samples }, (_, i) => Math.floor(((i + 0.5) * (count - 1)) / samples)));
+
 export function* subtreeNodes(rootRow, count, tag, nowMs) {
   const levels = [10, 100, 1000];
   let parents = [rootRow];
@@ -112,9 +116,7 @@ export async function bulkInsertPg(
     const sqlText = `insert into uid_nodes (${columns.join(', ')}) select * from unnest(${columns
       .map((c, i) => `$${i + 1}::${types.get(c) ?? 'text'}[]`)
       .join(', ')})`;
-    const want = new Set(
-      Array.from({ length: samples }, (_, i) => Math.floor(((i + 0.5) * (count - 1)) / samples)),
-    );
+    const want = samplePositions(count, samples);
     const sampled = [];
     let rows = [];
     let done = 0;

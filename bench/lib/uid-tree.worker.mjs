@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { serverDist } from './server-dist.mjs';
-import { subtreeNodes } from './uid-tree.mjs';
+import { samplePositions, subtreeNodes } from './uid-tree.mjs';
 
 const { file, rootRow, count, tag, nowMs, samples, chunk } = workerData;
 const SQLite = createRequire(join(serverDist, 'index.js'))('better-sqlite3');
@@ -16,10 +16,7 @@ const insert = db.prepare(
 const writeChunk = db.transaction((rows) => {
   for (const row of rows) insert.run(columns.map((c) => row[c]));
 });
-// Positions of the sampled nodes: the middle of each of `samples` equal slices (as scale.mjs did).
-const want = new Set(
-  Array.from({ length: samples }, (_, i) => Math.floor(((i + 0.5) * (count - 1)) / samples)),
-);
+const want = samplePositions(count, samples);
 const sampled = [];
 let rows = [];
 let done = 0;
